@@ -1,0 +1,20 @@
+// The subcommands of `modelwatch`. Each lives in cli/<name>_command.cpp and
+// takes the arguments after its name; it returns the process exit code
+// (0 success, 1 a finding/verdict the caller asked to fail on, 2 usage or input error).
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace mw::cli {
+
+using Args = std::span<char* const>;
+
+int run_drift(Args args);
+int run_detect(Args args);
+int run_audit(Args args);
+int run_anomaly(Args args);
+int run_check_config(Args args);
+int run_migrate(Args args);
+
+}  // namespace mw::cli
