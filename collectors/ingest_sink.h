@@ -1,0 +1,32 @@
+// Where collectors hand validated batches. The implementation is the spool:
+// `done` runs exactly once, on the spool's thread, after the batch is on disk
+// and fdatasync'd (status durable), or with the reason it is not. Callers must
+// not acknowledge a record to its source before `done` says durable.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/record.h"
+
+namespace mw {
+
+enum class IngestStatus { durable, spool_full, failed };
+
+struct IngestResult {
+    IngestStatus status = IngestStatus::failed;
+    std::string message;  // empty when durable
+};
+
+class IngestSink {
+public:
+    virtual ~IngestSink() = default;
+    virtual void submit(PredictionBatch batch, std::function<void(IngestResult)> done) = 0;
+    virtual void submit(OutcomeBatch batch, std::function<void(IngestResult)> done) = 0;
+};
+
+// For collectors that own a thread (file tail, table poller): blocks until `done`.
+IngestResult submit_and_wait(IngestSink& sink, PredictionBatch batch);
+IngestResult submit_and_wait(IngestSink& sink, OutcomeBatch batch);
+
+}  // namespace mw
