@@ -1,0 +1,479 @@
+#include "store/spool.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include <boost/crc.hpp>
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace mw::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// On-disk frame: magic, payload length, CRC-32 of everything after the CRC,
+// then kind, record count, append time and the COPY rows.
+constexpr std::uint32_t frame_magic = 0x3153574d;  // "MWS1" little-endian
+constexpr std::size_t frame_header_bytes = 4 + 4 + 4 + 1 + 4 + 8;
+constexpr std::uint32_t max_frame_payload = 1u << 30;
+
+template <typename T>
+void put(std::string& out, T value) {
+    char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    out.append(bytes, sizeof(T));
+}
+
+template <typename T>
+T get(const char* in) {
+    T value;
+    std::memcpy(&value, in, sizeof(T));
+    return value;
+}
+
+std::uint32_t frame_crc(const char* after_crc, std::size_t length) {
+    boost::crc_32_type crc;
+    crc.process_bytes(after_crc, length);
+    return crc.checksum();
+}
+
+void encode_frame(const SpoolFrame& frame, std::string& out) {
+    const std::size_t start = out.size();
+    put<std::uint32_t>(out, frame_magic);
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(frame.copy_rows.size()));
+    put<std::uint32_t>(out, 0);  // CRC, filled below
+    out.push_back(static_cast<char>(frame.kind));
+    put<std::uint32_t>(out, frame.record_count);
+    put<std::int64_t>(out, frame.appended_us);
+    out.append(frame.copy_rows);
+    const std::uint32_t crc = frame_crc(out.data() + start + 12, out.size() - start - 12);
+    std::memcpy(out.data() + start + 8, &crc, 4);
+}
+
+std::size_t encoded_size(const SpoolFrame& frame) { return frame_header_bytes + frame.copy_rows.size(); }
+
+std::int64_t wall_clock_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+[[noreturn]] void throw_errno(const std::string& what) {
+    throw std::runtime_error(fmt::format("{}: {}", what, std::strerror(errno)));
+}
+
+void fsync_directory(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw_errno("open spool directory " + dir);
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) throw_errno("fsync spool directory " + dir);
+}
+
+bool read_exact(int fd, std::uint64_t offset, char* buffer, std::size_t length) {
+    std::size_t done = 0;
+    while (done < length) {
+        const ssize_t n = ::pread(fd, buffer + done, length - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool write_all(int fd, const char* data, std::size_t length) {
+    while (length > 0) {
+        const ssize_t n = ::write(fd, data, length);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        length -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// Reads the frame at `offset`; false when there is no complete, valid frame there.
+bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, SpoolFrame& frame, std::uint64_t& next) {
+    if (offset + frame_header_bytes > file_size) return false;
+    char header[frame_header_bytes];
+    if (!read_exact(fd, offset, header, sizeof header)) return false;
+    if (get<std::uint32_t>(header) != frame_magic) return false;
+    const std::uint32_t payload_bytes = get<std::uint32_t>(header + 4);
+    if (payload_bytes > max_frame_payload || offset + frame_header_bytes + payload_bytes > file_size) return false;
+    const auto kind = static_cast<std::uint8_t>(header[12]);
+    if (kind != static_cast<std::uint8_t>(RecordKind::prediction) &&
+        kind != static_cast<std::uint8_t>(RecordKind::outcome))
+        return false;
+    frame.kind = static_cast<RecordKind>(kind);
+    frame.record_count = get<std::uint32_t>(header + 13);
+    frame.appended_us = get<std::int64_t>(header + 17);
+    frame.copy_rows.resize(payload_bytes);
+    if (!read_exact(fd, offset + frame_header_bytes, frame.copy_rows.data(), payload_bytes)) return false;
+    boost::crc_32_type crc;
+    crc.process_bytes(header + 12, frame_header_bytes - 12);
+    crc.process_bytes(frame.copy_rows.data(), payload_bytes);
+    if (crc.checksum() != get<std::uint32_t>(header + 8)) return false;
+    next = offset + frame_header_bytes + payload_bytes;
+    return true;
+}
+
+std::uint64_t file_size_of(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno("fstat spool segment");
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+Spool::Spool(const config::SpoolOptions& options) : options_(options) {
+    std::error_code ec;
+    fs::create_directories(options_.dir, ec);
+    if (ec) throw std::runtime_error(fmt::format("create spool directory {}: {}", options_.dir, ec.message()));
+    recover();
+}
+
+Spool::~Spool() {
+    stop();
+    if (append_fd_ >= 0) ::close(append_fd_);
+}
+
+std::string Spool::segment_path(std::uint64_t segment) const {
+    return fmt::format("{}/segment-{:016d}.spool", options_.dir, segment);
+}
+
+void Spool::recover() {
+    std::vector<std::uint64_t> segments;
+    for (const auto& entry : fs::directory_iterator(options_.dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.starts_with("segment-") && name.ends_with(".spool") && name.size() == 8 + 16 + 6)
+            segments.push_back(std::stoull(name.substr(8, 16)));
+    }
+    std::sort(segments.begin(), segments.end());
+
+    SpoolPosition cursor;
+    if (std::ifstream in(options_.dir + "/drain-position"); in) in >> cursor.segment >> cursor.offset;
+    if (segments.empty() || cursor.segment < segments.front()) cursor = {segments.empty() ? 1 : segments.front(), 0};
+
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (segments[i] < cursor.segment) {
+            // Fully drained before the last stop but not yet deleted.
+            fs::remove(segment_path(segments[i]));
+            continue;
+        }
+        const std::uint64_t size = scan_segment(segments[i], i + 1 == segments.size());
+        segment_sizes_.emplace_back(segments[i], size);
+        bytes_on_disk_ += size;
+    }
+    // A cursor past the valid end of its segment (a truncated tail) would hide
+    // new frames written there; replaying the segment from its start is safe.
+    for (const auto& [segment, size] : segment_sizes_)
+        if (segment == cursor.segment && cursor.offset > size) cursor.offset = 0;
+    drain_position_ = cursor;
+    // Frames before the drain cursor are already in the store.
+    while (!frame_times_.empty() && frame_times_.front().first <= cursor) frame_times_.pop_front();
+    frames_recovered_ = frame_times_.size();
+
+    const std::uint64_t newest = segment_sizes_.empty() ? cursor.segment : segment_sizes_.back().first;
+    open_segment_for_append(newest);
+    durable_end_ = {append_segment_, append_offset_};
+    if (frames_recovered_ > 0 || bytes_truncated_ > 0)
+        log::notice("spool_recovered dir={} segments={} frames={} bytes={} truncated_bytes={}", options_.dir,
+                    segment_sizes_.size(), frames_recovered_, bytes_on_disk_, bytes_truncated_);
+}
+
+// Validates every frame of a segment and returns its valid length. A bad frame
+// in the newest segment is a torn write (never acknowledged): truncate it. A
+// bad frame in an older segment is corruption: keep the file for inspection
+// under another name and skip the rest of it, loudly.
+std::uint64_t Spool::scan_segment(std::uint64_t segment, bool is_newest) {
+    const std::string path = segment_path(segment);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) throw_errno("open spool segment " + path);
+    const std::uint64_t size = file_size_of(fd);
+    std::uint64_t offset = 0;
+    SpoolFrame frame;
+    std::uint64_t next = 0;
+    while (read_frame(fd, offset, size, frame, next)) {
+        offset = next;
+        frame_times_.emplace_back(SpoolPosition{segment, offset}, frame.appended_us);
+    }
+    if (offset < size) {
+        if (is_newest) {
+            if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno("truncate torn spool tail " + path);
+            ::fdatasync(fd);
+            bytes_truncated_ += size - offset;
+        } else {
+            const std::string kept = fmt::format("{}.corrupt-at-{}", path, offset);
+            fs::copy_file(path, kept, fs::copy_options::overwrite_existing);
+            if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) throw_errno("truncate corrupt spool segment " + path);
+            log::error("spool_segment_corrupt path={} offset={} lost_bytes={} kept_as={}", path, offset, size - offset,
+                       kept);
+        }
+    }
+    ::close(fd);
+    return offset;
+}
+
+void Spool::open_segment_for_append(std::uint64_t segment) {
+    if (append_fd_ >= 0) ::close(append_fd_);
+    const std::string path = segment_path(segment);
+    append_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (append_fd_ < 0) throw_errno("open spool segment " + path);
+    append_segment_ = segment;
+    append_offset_ = file_size_of(append_fd_);
+    if (segment_sizes_.empty() || segment_sizes_.back().first != segment) {
+        fsync_directory(options_.dir);
+        segment_sizes_.emplace_back(segment, append_offset_);
+    }
+}
+
+void Spool::start() {
+    std::lock_guard lock(mutex_);
+    if (writer_.joinable()) return;
+    stopping_ = false;
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
+void Spool::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        reader_interrupted_ = true;
+    }
+    writer_wakeup_.notify_all();
+    reader_wakeup_.notify_all();
+    if (writer_.joinable()) writer_.join();
+}
+
+void Spool::append(SpoolFrame frame, std::function<void(IngestResult)> done) {
+    const std::size_t bytes = encoded_size(frame);
+    IngestResult refusal;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || !writer_.joinable()) {
+            refusal = {IngestStatus::failed, "the spool is not running (shutting down)"};
+        } else if (bytes_on_disk_ + queued_bytes_ + bytes > options_.max_bytes) {
+            refusal = {IngestStatus::spool_full,
+                       fmt::format("spool is full ({} of {} bytes used); PostgreSQL is behind or down",
+                                   bytes_on_disk_ + queued_bytes_, options_.max_bytes)};
+        } else {
+            frame.appended_us = wall_clock_us();
+            queued_bytes_ += bytes;
+            queue_.push_back({std::move(frame), std::move(done)});
+            writer_wakeup_.notify_one();
+            return;
+        }
+    }
+    // Answered outside the lock: the callback may do anything.
+    done(std::move(refusal));
+}
+
+void Spool::writer_loop() {
+    std::vector<Pending> group;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            writer_wakeup_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty() && stopping_) return;
+            group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+            queue_.clear();
+        }
+        if (options_.group_commit_max_wait_us > 0 && group.size() == 1) {
+            std::this_thread::sleep_for(std::chrono::microseconds(options_.group_commit_max_wait_us));
+            std::lock_guard lock(mutex_);
+            while (!queue_.empty()) {
+                group.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        write_group(group);
+        group.clear();
+    }
+}
+
+void Spool::write_group(std::vector<Pending>& group) {
+    write_buffer_.clear();
+    std::uint64_t queued = 0;
+    std::vector<std::pair<SpoolPosition, std::int64_t>> ends;
+    ends.reserve(group.size());
+    const std::uint64_t start_offset = append_offset_;
+    for (const auto& pending : group) {
+        encode_frame(pending.frame, write_buffer_);
+        queued += encoded_size(pending.frame);
+        ends.emplace_back(SpoolPosition{append_segment_, start_offset + write_buffer_.size()},
+                          pending.frame.appended_us);
+    }
+
+    std::string failure;
+    if (!write_all(append_fd_, write_buffer_.data(), write_buffer_.size()))
+        failure = fmt::format("spool write failed: {}", std::strerror(errno));
+    else if (::fdatasync(append_fd_) != 0)
+        failure = fmt::format("spool fdatasync failed: {}", std::strerror(errno));
+
+    if (!failure.empty()) {
+        // Nothing of this group is acknowledged; cut the file back so a later
+        // recovery does not replay half of it as if it were whole.
+        if (::ftruncate(append_fd_, static_cast<off_t>(start_offset)) != 0)
+            log::error("spool_truncate_failed segment={} error={}", append_segment_, std::strerror(errno));
+        log::error("spool_write_failed segment={} frames={} error=\"{}\"", append_segment_, group.size(), failure);
+        {
+            std::lock_guard lock(mutex_);
+            queued_bytes_ -= queued;
+            healthy_ = false;
+        }
+        for (auto& pending : group) pending.done({IngestStatus::failed, failure});
+        return;
+    }
+
+    append_offset_ += write_buffer_.size();
+    {
+        std::lock_guard lock(mutex_);
+        queued_bytes_ -= queued;
+        bytes_on_disk_ += write_buffer_.size();
+        segment_sizes_.back().second = append_offset_;
+        durable_end_ = {append_segment_, append_offset_};
+        frame_times_.insert(frame_times_.end(), ends.begin(), ends.end());
+        ++fsyncs_;
+        healthy_ = true;
+    }
+    reader_wakeup_.notify_all();
+    for (auto& pending : group) pending.done({IngestStatus::durable, {}});
+
+    if (append_offset_ >= options_.segment_bytes) roll_segment();
+}
+
+void Spool::roll_segment() {
+    try {
+        const std::uint64_t next = append_segment_ + 1;
+        const std::string path = segment_path(next);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0) throw_errno("create spool segment " + path);
+        fsync_directory(options_.dir);
+        ::close(append_fd_);
+        append_fd_ = fd;
+        append_segment_ = next;
+        append_offset_ = 0;
+        std::lock_guard lock(mutex_);
+        segment_sizes_.emplace_back(next, 0);
+        durable_end_ = {next, 0};
+    } catch (const std::exception& error) {
+        // Keep appending to the current segment; rolling is retried after the next write.
+        log::warning("spool_roll_failed error=\"{}\"", error.what());
+    }
+}
+
+std::vector<SpoolFrame> Spool::read(std::size_t max_records, int wait_ms, SpoolPosition& end) {
+    std::vector<SpoolFrame> frames;
+    SpoolPosition position;
+    SpoolPosition durable;
+    {
+        std::unique_lock lock(mutex_);
+        reader_wakeup_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                                [this] { return reader_interrupted_ || drain_position_ < durable_end_; });
+        reader_interrupted_ = stopping_;
+        position = drain_position_;
+        durable = durable_end_;
+    }
+    end = position;
+    std::size_t records = 0;
+    while (position < durable && records < max_records) {
+        const std::string path = segment_path(position.segment);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            // A segment can only be missing if it was empty when rolled; move on.
+            if (position.segment < durable.segment) {
+                position = {position.segment + 1, 0};
+                continue;
+            }
+            throw_errno("open spool segment for drain " + path);
+        }
+        const std::uint64_t limit =
+            position.segment == durable.segment ? durable.offset : file_size_of(fd);
+        SpoolFrame frame;
+        std::uint64_t next = 0;
+        while (position.offset < limit && records < max_records &&
+               read_frame(fd, position.offset, limit, frame, next)) {
+            records += frame.record_count;
+            position.offset = next;
+            frames.push_back(std::move(frame));
+        }
+        ::close(fd);
+        if (position.offset < limit && records < max_records) {
+            // Validated at recovery or written by us; a frame that no longer
+            // reads back is disk corruption under our feet.
+            throw std::runtime_error(fmt::format("spool segment {} unreadable at offset {}", path, position.offset));
+        }
+        if (position.offset >= limit && position.segment < durable.segment) position = {position.segment + 1, 0};
+        end = position;
+    }
+    return frames;
+}
+
+void Spool::commit_drained(SpoolPosition position) {
+    std::vector<std::uint64_t> removable;
+    {
+        std::lock_guard lock(mutex_);
+        drain_position_ = position;
+        while (!frame_times_.empty() && frame_times_.front().first <= position) frame_times_.pop_front();
+        while (segment_sizes_.size() > 1 && segment_sizes_.front().first < position.segment) {
+            bytes_on_disk_ -= segment_sizes_.front().second;
+            removable.push_back(segment_sizes_.front().first);
+            segment_sizes_.pop_front();
+        }
+    }
+    persist_drain_position(position);
+    for (auto segment : removable) ::unlink(segment_path(segment).c_str());
+}
+
+// The drain position only saves work: losing it replays frames the store
+// already has, which it ignores. So it is written atomically but not fsync'd.
+void Spool::persist_drain_position(SpoolPosition position) {
+    const std::string path = options_.dir + "/drain-position";
+    const std::string temp = path + ".tmp";
+    {
+        std::ofstream out(temp, std::ios::trunc);
+        out << position.segment << ' ' << position.offset << '\n';
+        if (!out) {
+            log::warning("spool_drain_position_write_failed path={}", temp);
+            return;
+        }
+    }
+    std::error_code ec;
+    fs::rename(temp, path, ec);
+    if (ec) log::warning("spool_drain_position_write_failed path={} error=\"{}\"", path, ec.message());
+}
+
+void Spool::interrupt_reader() {
+    {
+        std::lock_guard lock(mutex_);
+        reader_interrupted_ = true;
+    }
+    reader_wakeup_.notify_all();
+}
+
+SpoolStats Spool::stats() const {
+    std::lock_guard lock(mutex_);
+    SpoolStats stats;
+    stats.bytes_on_disk = bytes_on_disk_;
+    stats.segments = segment_sizes_.size();
+    stats.frames_recovered = frames_recovered_;
+    stats.bytes_truncated = bytes_truncated_;
+    stats.fsyncs = fsyncs_;
+    stats.oldest_undrained_us = frame_times_.empty() ? 0 : frame_times_.front().second;
+    stats.healthy = healthy_;
+    return stats;
+}
+
+}  // namespace mw::store

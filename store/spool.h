@@ -1,0 +1,128 @@
+// The spool makes an accepted record durable before PostgreSQL has it.
+//
+// Batches, already encoded as COPY rows, are appended as checksummed frames to
+// segment files in one directory. One writer thread gathers every batch that
+// arrived while the previous fdatasync ran and syncs them together (group
+// commit), then tells each submitter; only then may a client be answered 2xx.
+// One drain thread reads frames back in order, hands them to the store, and
+// commits its position, which lets fully drained segments be deleted.
+//
+// A crash can leave a torn frame at the end of the newest segment: it was
+// never acknowledged, so recovery truncates it. Frames that were written but
+// not yet acknowledged may survive a crash and be stored: the store is
+// idempotent by (model, id), so a client retrying them does no harm.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/ingest_sink.h"
+#include "config/config.h"
+#include "core/record.h"
+
+namespace mw::store {
+
+struct SpoolFrame {
+    RecordKind kind = RecordKind::prediction;
+    std::uint32_t record_count = 0;
+    std::int64_t appended_us = 0;  // set by the spool; the store lag is measured from it
+    std::string copy_rows;          // PostgreSQL COPY text rows, '\n'-separated, no trailing newline
+};
+
+// A point in the spool: a segment number and a byte offset inside it.
+struct SpoolPosition {
+    std::uint64_t segment = 0;
+    std::uint64_t offset = 0;
+    auto operator<=>(const SpoolPosition&) const = default;
+};
+
+struct SpoolStats {
+    std::uint64_t bytes_on_disk = 0;
+    std::uint64_t segments = 0;
+    std::uint64_t frames_recovered = 0;  // at open: frames waiting to be drained
+    std::uint64_t bytes_truncated = 0;   // at open: torn tail removed
+    std::uint64_t fsyncs = 0;
+    std::int64_t oldest_undrained_us = 0;  // 0 when everything is drained
+    bool healthy = true;
+};
+
+class Spool {
+public:
+    // Opens or creates the directory and recovers existing segments. Throws
+    // std::runtime_error when the directory cannot be used at all.
+    explicit Spool(const config::SpoolOptions& options);
+    ~Spool();
+    Spool(const Spool&) = delete;
+    Spool& operator=(const Spool&) = delete;
+
+    void start();
+    // Syncs and answers everything submitted so far, then stops the writer.
+    void stop();
+
+    // Appends a frame; `done` runs once on the writer thread after fdatasync,
+    // or at once with spool_full when the frame would exceed the disk budget.
+    void append(SpoolFrame frame, std::function<void(IngestResult)> done);
+
+    // Drain side (one thread). Reads durable frames from the drain position,
+    // at most `max_records` records (at least one frame when any is ready),
+    // waiting up to `wait_ms` for data; `end` receives the position after them.
+    std::vector<SpoolFrame> read(std::size_t max_records, int wait_ms, SpoolPosition& end);
+    // Everything before `position` is in the store: persist it, delete drained segments.
+    void commit_drained(SpoolPosition position);
+    // Wakes a drain thread blocked in read().
+    void interrupt_reader();
+
+    SpoolStats stats() const;
+    std::uint64_t max_bytes() const { return options_.max_bytes; }
+
+private:
+    struct Pending {
+        SpoolFrame frame;
+        std::function<void(IngestResult)> done;
+    };
+
+    void recover();
+    std::uint64_t scan_segment(std::uint64_t segment, bool is_newest);
+    void open_segment_for_append(std::uint64_t segment);
+    void roll_segment();
+    void writer_loop();
+    void write_group(std::vector<Pending>& group);
+    void persist_drain_position(SpoolPosition position);
+    std::string segment_path(std::uint64_t segment) const;
+
+    config::SpoolOptions options_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable writer_wakeup_;
+    std::condition_variable reader_wakeup_;
+    std::deque<Pending> queue_;
+    std::uint64_t queued_bytes_ = 0;
+    bool stopping_ = false;
+    bool reader_interrupted_ = false;
+    std::thread writer_;
+
+    // Guarded by mutex_: what the reader may see and the budget accounting.
+    SpoolPosition durable_end_;
+    SpoolPosition drain_position_;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> segment_sizes_;  // segment -> bytes, oldest first
+    std::deque<std::pair<SpoolPosition, std::int64_t>> frame_times_;    // undrained frame ends and append times
+    std::uint64_t bytes_on_disk_ = 0;
+    std::uint64_t frames_recovered_ = 0;
+    std::uint64_t bytes_truncated_ = 0;
+    std::uint64_t fsyncs_ = 0;
+    bool healthy_ = true;
+
+    // Owned by the writer thread (and recover() before it starts).
+    int append_fd_ = -1;
+    std::uint64_t append_segment_ = 0;
+    std::uint64_t append_offset_ = 0;
+    std::string write_buffer_;
+};
+
+}  // namespace mw::store
