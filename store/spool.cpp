@@ -49,20 +49,20 @@ std::uint32_t frame_crc(const char* after_crc, std::size_t length) {
     return crc.checksum();
 }
 
-void encode_frame(const SpoolFrame& frame, std::string& out) {
+void encode_frame(const EncodedBatch& frame, std::int64_t appended_us, std::string& out) {
     const std::size_t start = out.size();
     put<std::uint32_t>(out, frame_magic);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(frame.copy_rows.size()));
     put<std::uint32_t>(out, 0);  // CRC, filled below
     out.push_back(static_cast<char>(frame.kind));
     put<std::uint32_t>(out, frame.record_count);
-    put<std::int64_t>(out, frame.appended_us);
+    put<std::int64_t>(out, appended_us);
     out.append(frame.copy_rows);
     const std::uint32_t crc = frame_crc(out.data() + start + 12, out.size() - start - 12);
     std::memcpy(out.data() + start + 8, &crc, 4);
 }
 
-std::size_t encoded_size(const SpoolFrame& frame) { return frame_header_bytes + frame.copy_rows.size(); }
+std::size_t encoded_size(const EncodedBatch& frame) { return frame_header_bytes + frame.copy_rows.size(); }
 
 std::int64_t wall_clock_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -105,7 +105,8 @@ bool write_all(int fd, const char* data, std::size_t length) {
 }
 
 // Reads the frame at `offset`; false when there is no complete, valid frame there.
-bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, SpoolFrame& frame, std::uint64_t& next) {
+bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, EncodedBatch& frame, std::int64_t& appended_us,
+                std::uint64_t& next) {
     if (offset + frame_header_bytes > file_size) return false;
     char header[frame_header_bytes];
     if (!read_exact(fd, offset, header, sizeof header)) return false;
@@ -118,7 +119,7 @@ bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, SpoolFram
         return false;
     frame.kind = static_cast<RecordKind>(kind);
     frame.record_count = get<std::uint32_t>(header + 13);
-    frame.appended_us = get<std::int64_t>(header + 17);
+    appended_us = get<std::int64_t>(header + 17);
     frame.copy_rows.resize(payload_bytes);
     if (!read_exact(fd, offset + frame_header_bytes, frame.copy_rows.data(), payload_bytes)) return false;
     boost::crc_32_type crc;
@@ -203,11 +204,12 @@ std::uint64_t Spool::scan_segment(std::uint64_t segment, bool is_newest) {
     if (fd < 0) throw_errno("open spool segment " + path);
     const std::uint64_t size = file_size_of(fd);
     std::uint64_t offset = 0;
-    SpoolFrame frame;
+    EncodedBatch frame;
+    std::int64_t appended_us = 0;
     std::uint64_t next = 0;
-    while (read_frame(fd, offset, size, frame, next)) {
+    while (read_frame(fd, offset, size, frame, appended_us, next)) {
         offset = next;
-        frame_times_.emplace_back(SpoolPosition{segment, offset}, frame.appended_us);
+        frame_times_.emplace_back(SpoolPosition{segment, offset}, appended_us);
     }
     if (offset < size) {
         if (is_newest) {
@@ -257,7 +259,7 @@ void Spool::stop() {
     if (writer_.joinable()) writer_.join();
 }
 
-void Spool::append(SpoolFrame frame, std::function<void(IngestResult)> done) {
+void Spool::append(EncodedBatch frame, std::function<void(IngestResult)> done) {
     const std::size_t bytes = encoded_size(frame);
     IngestResult refusal;
     {
@@ -269,9 +271,8 @@ void Spool::append(SpoolFrame frame, std::function<void(IngestResult)> done) {
                        fmt::format("spool is full ({} of {} bytes used); PostgreSQL is behind or down",
                                    bytes_on_disk_ + queued_bytes_, options_.max_bytes)};
         } else {
-            frame.appended_us = wall_clock_us();
             queued_bytes_ += bytes;
-            queue_.push_back({std::move(frame), std::move(done)});
+            queue_.push_back({std::move(frame), wall_clock_us(), std::move(done)});
             writer_wakeup_.notify_one();
             return;
         }
@@ -310,10 +311,9 @@ void Spool::write_group(std::vector<Pending>& group) {
     ends.reserve(group.size());
     const std::uint64_t start_offset = append_offset_;
     for (const auto& pending : group) {
-        encode_frame(pending.frame, write_buffer_);
-        queued += encoded_size(pending.frame);
-        ends.emplace_back(SpoolPosition{append_segment_, start_offset + write_buffer_.size()},
-                          pending.frame.appended_us);
+        encode_frame(pending.batch, pending.appended_us, write_buffer_);
+        queued += encoded_size(pending.batch);
+        ends.emplace_back(SpoolPosition{append_segment_, start_offset + write_buffer_.size()}, pending.appended_us);
     }
 
     std::string failure;
@@ -374,8 +374,8 @@ void Spool::roll_segment() {
     }
 }
 
-std::vector<SpoolFrame> Spool::read(std::size_t max_records, int wait_ms, SpoolPosition& end) {
-    std::vector<SpoolFrame> frames;
+std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, SpoolPosition& end) {
+    std::vector<EncodedBatch> frames;
     SpoolPosition position;
     SpoolPosition durable;
     {
@@ -401,10 +401,11 @@ std::vector<SpoolFrame> Spool::read(std::size_t max_records, int wait_ms, SpoolP
         }
         const std::uint64_t limit =
             position.segment == durable.segment ? durable.offset : file_size_of(fd);
-        SpoolFrame frame;
+        EncodedBatch frame;
+        std::int64_t appended_us = 0;
         std::uint64_t next = 0;
         while (position.offset < limit && records < max_records &&
-               read_frame(fd, position.offset, limit, frame, next)) {
+               read_frame(fd, position.offset, limit, frame, appended_us, next)) {
             records += frame.record_count;
             position.offset = next;
             frames.push_back(std::move(frame));

@@ -25,15 +25,9 @@
 #include "collectors/ingest_sink.h"
 #include "config/config.h"
 #include "core/record.h"
+#include "store/encoded_batch.h"
 
 namespace mw::store {
-
-struct SpoolFrame {
-    RecordKind kind = RecordKind::prediction;
-    std::uint32_t record_count = 0;
-    std::int64_t appended_us = 0;  // set by the spool; the store lag is measured from it
-    std::string copy_rows;          // PostgreSQL COPY text rows, '\n'-separated, no trailing newline
-};
 
 // A point in the spool: a segment number and a byte offset inside it.
 struct SpoolPosition {
@@ -65,14 +59,14 @@ public:
     // Syncs and answers everything submitted so far, then stops the writer.
     void stop();
 
-    // Appends a frame; `done` runs once on the writer thread after fdatasync,
-    // or at once with spool_full when the frame would exceed the disk budget.
-    void append(SpoolFrame frame, std::function<void(IngestResult)> done);
+    // Appends a batch; `done` runs once on the writer thread after fdatasync,
+    // or at once with spool_full when the batch would exceed the disk budget.
+    void append(EncodedBatch batch, std::function<void(IngestResult)> done);
 
-    // Drain side (one thread). Reads durable frames from the drain position,
-    // at most `max_records` records (at least one frame when any is ready),
+    // Drain side (one thread). Reads durable batches from the drain position,
+    // at most `max_records` records (at least one batch when any is ready),
     // waiting up to `wait_ms` for data; `end` receives the position after them.
-    std::vector<SpoolFrame> read(std::size_t max_records, int wait_ms, SpoolPosition& end);
+    std::vector<EncodedBatch> read(std::size_t max_records, int wait_ms, SpoolPosition& end);
     // Everything before `position` is in the store: persist it, delete drained segments.
     void commit_drained(SpoolPosition position);
     // Wakes a drain thread blocked in read().
@@ -83,7 +77,8 @@ public:
 
 private:
     struct Pending {
-        SpoolFrame frame;
+        EncodedBatch batch;
+        std::int64_t appended_us = 0;
         std::function<void(IngestResult)> done;
     };
 

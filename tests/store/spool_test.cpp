@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 using mw::IngestResult;
 using mw::IngestStatus;
 using mw::store::Spool;
-using mw::store::SpoolFrame;
+using mw::store::EncodedBatch;
 using mw::store::SpoolPosition;
 
 namespace {
@@ -37,15 +37,15 @@ mw::config::SpoolOptions options_for(const TempDir& dir) {
     return options;
 }
 
-SpoolFrame frame(int n) {
-    SpoolFrame f;
+EncodedBatch frame(int n) {
+    EncodedBatch f;
     f.kind = n % 2 ? mw::RecordKind::outcome : mw::RecordKind::prediction;
     f.record_count = 1;
-    f.copy_rows = "m\tid-" + std::to_string(n) + "\t2024-01-01T00:00:00Z";
+    f.copy_rows = "m\tid-" + std::to_string(n) + "\t2024-01-01T00:00:00Z\n";
     return f;
 }
 
-IngestResult append_and_wait(Spool& spool, SpoolFrame f) {
+IngestResult append_and_wait(Spool& spool, EncodedBatch f) {
     std::promise<IngestResult> promise;
     auto future = promise.get_future();
     spool.append(std::move(f), [&](IngestResult result) { promise.set_value(result); });
