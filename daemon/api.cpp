@@ -1,0 +1,261 @@
+#include "daemon/api.h"
+
+#include <charconv>
+#include <chrono>
+
+#include <boost/beast/http/field.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <prometheus/text_serializer.h>
+
+#include "collectors/ingest_parser.h"
+#include "core/time.h"
+#include "daemon/bearer_auth.h"
+
+namespace mw::daemon {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+// Histogram buckets for request latency: ingest is dominated by fdatasync
+// (sub-millisecond to tens of milliseconds); big bodies take longer.
+const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                              0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+
+struct Route {
+    enum class Kind { ingest_predictions, ingest_outcomes, models, healthz, readyz, metrics, unknown } kind;
+    std::string model;
+    const char* name;  // the metric label: the route's pattern, never the raw path
+};
+
+Route match_route(std::string_view target) {
+    if (auto query = target.find('?'); query != std::string_view::npos) target = target.substr(0, query);
+    if (target == "/healthz") return {Route::Kind::healthz, {}, "/healthz"};
+    if (target == "/readyz") return {Route::Kind::readyz, {}, "/readyz"};
+    if (target == "/metrics") return {Route::Kind::metrics, {}, "/metrics"};
+    if (target == "/v1/models") return {Route::Kind::models, {}, "/v1/models"};
+    constexpr std::string_view prefix = "/v1/models/";
+    if (target.starts_with(prefix)) {
+        auto rest = target.substr(prefix.size());
+        const auto slash = rest.find('/');
+        if (slash != std::string_view::npos && slash > 0) {
+            const auto model = rest.substr(0, slash);
+            const auto leaf = rest.substr(slash + 1);
+            if (leaf == "predictions")
+                return {Route::Kind::ingest_predictions, std::string(model), "/v1/models/{model}/predictions"};
+            if (leaf == "outcomes")
+                return {Route::Kind::ingest_outcomes, std::string(model), "/v1/models/{model}/outcomes"};
+        }
+    }
+    return {Route::Kind::unknown, {}, "other"};
+}
+
+HttpResponse json_response(unsigned status, const json& body) { return make_response(status, body.dump()); }
+
+HttpResponse error_response(unsigned status, std::string message) {
+    return json_response(status, json{{"error", std::move(message)}});
+}
+
+// The label of a rejection in metrics: the top-level field at fault, a small
+// fixed set, so a hostile client cannot mint unbounded label values.
+const char* rejection_reason_label(std::string_view field) {
+    const auto dot = field.find('.');
+    const auto top = field.substr(0, dot);
+    for (const char* known : {"id", "ts", "model_version", "features", "prediction", "score", "attributes", "label",
+                              "value"})
+        if (top == known) return known;
+    return field.empty() ? "record" : "unknown_field";
+}
+
+}  // namespace
+
+Api::Api(const LiveConfig& config, IngestSink& sink, DaemonMetrics& metrics, prometheus::Registry& registry,
+         std::function<Readiness()> readiness, std::function<void()> refresh_metrics)
+    : config_(config),
+      sink_(sink),
+      metrics_(metrics),
+      registry_(registry),
+      readiness_(std::move(readiness)),
+      refresh_metrics_(std::move(refresh_metrics)) {}
+
+std::optional<HttpResponse> Api::check_header(const HttpRequestHeader& header) {
+    const Route route = match_route(header.target());
+    const bool is_ingest = route.kind == Route::Kind::ingest_predictions || route.kind == Route::Kind::ingest_outcomes;
+    auto answer = [&](HttpResponse response) {
+        metrics_.requests.Add({{"route", route.name}, {"code", std::to_string(response.result_int())}}).Increment();
+        return std::optional<HttpResponse>(std::move(response));
+    };
+    if (route.kind == Route::Kind::unknown) return answer(error_response(404, "no such route"));
+    if (is_ingest != (header.method() == http::verb::post)) {
+        auto response = error_response(405, "method not allowed");
+        response.set(http::field::allow, is_ingest ? "POST" : "GET");
+        return answer(std::move(response));
+    }
+    // Health and metrics stay open, as Prometheus and systemd expect; the
+    // model list needs a global token when tokens are configured.
+    const bool needs_auth = is_ingest || route.kind == Route::Kind::models;
+    if (!needs_auth) return std::nullopt;
+
+    const auto config = config_.get();
+    const auto* model = is_ingest ? config->find_model(route.model) : nullptr;
+    if (is_ingest && !model) return answer(error_response(404, fmt::format("unknown model '{}'", route.model)));
+    switch (check_bearer(header[http::field::authorization], *config, model)) {
+        case AuthResult::allowed: break;
+        case AuthResult::missing: {
+            auto response = error_response(401, "a bearer token is required");
+            response.set(http::field::www_authenticate, "Bearer realm=\"modelwatch\"");
+            return answer(std::move(response));
+        }
+        case AuthResult::invalid: {
+            auto response = error_response(401, "the bearer token is not valid for this model");
+            response.set(http::field::www_authenticate, "Bearer realm=\"modelwatch\", error=\"invalid_token\"");
+            return answer(std::move(response));
+        }
+    }
+    if (!is_ingest) return std::nullopt;
+    if (const auto length = header[http::field::content_length]; !length.empty()) {
+        std::uint64_t declared = 0;
+        const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), declared);
+        if (ec == std::errc() && end == length.data() + length.size() && declared > config->server.max_body_bytes)
+            return answer(error_response(
+                413, fmt::format("request body of {} bytes exceeds the limit of {} bytes", declared,
+                                 config->server.max_body_bytes)));
+    }
+    return std::nullopt;
+}
+
+void Api::handle(HttpRequest request, Responder respond) {
+    const auto started = std::chrono::steady_clock::now();
+    const Route route = match_route(request.target());
+    ++in_flight_;
+    Responder finish = [this, started, route_name = route.name, respond = std::move(respond)](HttpResponse response) {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        metrics_.request_duration.Add({{"route", route_name}}, latency_buckets).Observe(seconds);
+        metrics_.requests.Add({{"route", route_name}, {"code", std::to_string(response.result_int())}}).Increment();
+        respond(std::move(response));
+        --in_flight_;
+    };
+    switch (route.kind) {
+        case Route::Kind::ingest_predictions:
+            return handle_ingest(request, route.model, RecordKind::prediction, std::move(finish));
+        case Route::Kind::ingest_outcomes:
+            return handle_ingest(request, route.model, RecordKind::outcome, std::move(finish));
+        case Route::Kind::healthz: return finish(make_response(200, "ok\n", "text/plain; charset=utf-8"));
+        case Route::Kind::readyz: return finish(readiness_response());
+        case Route::Kind::metrics: return finish(metrics_response());
+        case Route::Kind::models: return finish(models_response());
+        case Route::Kind::unknown: return finish(error_response(404, "no such route"));
+    }
+}
+
+void Api::handle_ingest(HttpRequest& request, const std::string& model_name, RecordKind kind, Responder respond) {
+    const auto config = config_.get();
+    const auto* model = config->find_model(model_name);
+    if (!model) return respond(error_response(404, fmt::format("unknown model '{}'", model_name)));
+
+    ParseLimits limits;
+    limits.max_records = config->server.max_records_per_request;
+    limits.max_depth = config->server.max_json_depth;
+    const std::string_view body = request.body();
+    const std::int64_t arrival_us = now_us();
+
+    std::vector<Rejection> rejections;
+    std::string body_error;
+    std::size_t accepted = 0;
+    std::function<void(std::function<void(IngestResult)>)> submit;
+    if (kind == RecordKind::prediction) {
+        auto parsed = parse_predictions(body, model->schema, limits, arrival_us);
+        rejections = std::move(parsed.rejections);
+        body_error = std::move(parsed.body_error);
+        accepted = parsed.batch.records.size();
+        submit = [this, batch = std::make_shared<PredictionBatch>(std::move(parsed.batch))](auto done) mutable {
+            sink_.submit(std::move(*batch), std::move(done));
+        };
+    } else {
+        auto parsed = parse_outcomes(body, model->schema, limits, arrival_us);
+        rejections = std::move(parsed.rejections);
+        body_error = std::move(parsed.body_error);
+        accepted = parsed.batch.records.size();
+        submit = [this, batch = std::make_shared<OutcomeBatch>(std::move(parsed.batch))](auto done) mutable {
+            sink_.submit(std::move(*batch), std::move(done));
+        };
+    }
+
+    const char* kind_label = to_string(kind);
+    if (!body_error.empty()) {
+        metrics_.records_rejected.Add({{"model", model_name}, {"kind", kind_label}, {"reason", "body"}}).Increment();
+        return respond(error_response(400, body_error));
+    }
+    json rejected = json::array();
+    for (const auto& rejection : rejections) {
+        metrics_.records_rejected
+            .Add({{"model", model_name}, {"kind", kind_label}, {"reason", rejection_reason_label(rejection.field)}})
+            .Increment();
+        rejected.push_back({{"index", rejection.index}, {"field", rejection.field}, {"reason", rejection.reason}});
+    }
+    if (accepted == 0) {
+        json body_json{{"accepted", 0}, {"rejected", std::move(rejected)}};
+        if (!rejections.empty()) body_json["error"] = "every record was rejected";
+        return respond(json_response(rejections.empty() ? 200 : 400, body_json));
+    }
+
+    submit([this, model_name, kind_label, accepted, rejected = std::move(rejected),
+            respond = std::move(respond)](IngestResult result) mutable {
+        switch (result.status) {
+            case IngestStatus::durable: {
+                metrics_.records_accepted.Add({{"model", model_name}, {"kind", kind_label}})
+                    .Increment(static_cast<double>(accepted));
+                return respond(json_response(200, json{{"accepted", accepted}, {"rejected", std::move(rejected)}}));
+            }
+            case IngestStatus::spool_full: {
+                auto response = json_response(
+                    503, json{{"accepted", 0}, {"error", result.message}, {"rejected", std::move(rejected)}});
+                response.set(http::field::retry_after, "5");
+                return respond(std::move(response));
+            }
+            case IngestStatus::failed: {
+                auto response = json_response(
+                    503, json{{"accepted", 0}, {"error", result.message}, {"rejected", std::move(rejected)}});
+                response.set(http::field::retry_after, "1");
+                return respond(std::move(response));
+            }
+        }
+    });
+}
+
+HttpResponse Api::readiness_response() {
+    const Readiness readiness = readiness_();
+    const bool ready = readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room;
+    json body{{"ready", ready},
+              {"store_reachable", readiness.store_reachable},
+              {"spool_healthy", readiness.spool_healthy},
+              {"spool_has_room", readiness.spool_has_room}};
+    if (!readiness.store_error.empty()) body["store_error"] = readiness.store_error;
+    return json_response(ready ? 200 : 503, body);
+}
+
+HttpResponse Api::metrics_response() {
+    refresh_metrics_();
+    const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
+    return make_response(200, text, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+HttpResponse Api::models_response() {
+    const auto config = config_.get();
+    json models = json::array();
+    for (const auto& model : config->models) {
+        json features = json::array();
+        for (const auto& feature : model.schema.features)
+            features.push_back({{"name", feature.name}, {"type", to_string(feature.type)}});
+        models.push_back({{"name", model.schema.name},
+                          {"prediction_type", to_string(model.schema.prediction_type)},
+                          {"classes", model.schema.classes},
+                          {"features", std::move(features)},
+                          {"attributes", model.schema.attributes}});
+    }
+    return json_response(200, json{{"models", std::move(models)}});
+}
+
+}  // namespace mw::daemon

@@ -1,0 +1,64 @@
+// The daemon's HTTP routes:
+//   POST /v1/models/{model}/predictions   ingest (JSON array or NDJSON)
+//   POST /v1/models/{model}/outcomes
+//   GET  /v1/models                       the declared models and their schemas
+//   GET  /healthz                         the process is alive
+//   GET  /readyz                          PostgreSQL reachable and the spool healthy
+//   GET  /metrics                         Prometheus text format
+//
+// Ingest answers:
+//   200  {"accepted": N, "rejected": [{"index", "field", "reason"}...]}: the
+//        accepted records are durable; rejected ones are listed (partial
+//        success, as a bulk API does, so one bad record does not cost the rest)
+//   400  the body is unusable, or every record was rejected (same shape, plus "error")
+//   401  missing or wrong bearer token; 404 unknown model or route; 405 wrong method
+//   413  body over server.max_body_bytes; 503 spool full (Retry-After) or shutting down
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include <prometheus/registry.h>
+
+#include "collectors/ingest_sink.h"
+#include "daemon/http_server.h"
+#include "daemon/live_config.h"
+#include "daemon/metrics.h"
+
+namespace mw::daemon {
+
+struct Readiness {
+    bool store_reachable = false;
+    bool spool_healthy = false;
+    bool spool_has_room = false;
+    std::string store_error;
+};
+
+class Api : public RequestHandler {
+public:
+    Api(const LiveConfig& config, IngestSink& sink, DaemonMetrics& metrics, prometheus::Registry& registry,
+        std::function<Readiness()> readiness, std::function<void()> refresh_metrics);
+
+    std::optional<HttpResponse> check_header(const HttpRequestHeader& header) override;
+    void handle(HttpRequest request, Responder respond) override;
+
+    // Requests being handled now (body read, answer not yet produced).
+    std::uint64_t in_flight() const { return in_flight_.load(); }
+
+private:
+    void handle_ingest(HttpRequest& request, const std::string& model, RecordKind kind, Responder respond);
+    HttpResponse readiness_response();
+    HttpResponse metrics_response();
+    HttpResponse models_response();
+
+    const LiveConfig& config_;
+    IngestSink& sink_;
+    DaemonMetrics& metrics_;
+    prometheus::Registry& registry_;
+    std::function<Readiness()> readiness_;
+    std::function<void()> refresh_metrics_;
+    std::atomic<std::uint64_t> in_flight_{0};
+};
+
+}  // namespace mw::daemon

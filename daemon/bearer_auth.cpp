@@ -1,0 +1,57 @@
+#include "daemon/bearer_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <array>
+
+namespace mw::daemon {
+
+std::string sha256_hex(std::string_view text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(length * 2);
+    for (unsigned int i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+namespace {
+
+// Compares hashes in constant time, so response timing says nothing about
+// how much of a guess matched.
+bool matches_any(const std::string& hash, const std::vector<config::TokenHash>& tokens) {
+    bool found = false;
+    for (const auto& token : tokens)
+        if (token.sha256_hex.size() == hash.size() &&
+            CRYPTO_memcmp(token.sha256_hex.data(), hash.data(), hash.size()) == 0)
+            found = true;
+    return found;
+}
+
+}  // namespace
+
+AuthResult check_bearer(std::string_view authorization_header, const config::Config& config,
+                        const config::ModelOptions* model) {
+    bool any_configured = !config.server.tokens.empty();
+    for (const auto& candidate : config.models) any_configured = any_configured || !candidate.tokens.empty();
+    if (!any_configured) return AuthResult::allowed;
+
+    constexpr std::string_view scheme = "Bearer ";
+    if (authorization_header.size() <= scheme.size()) return AuthResult::missing;
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(authorization_header[i])) !=
+            std::tolower(static_cast<unsigned char>(scheme[i])))
+            return AuthResult::missing;
+    const std::string hash = sha256_hex(authorization_header.substr(scheme.size()));
+    if (matches_any(hash, config.server.tokens)) return AuthResult::allowed;
+    if (model && matches_any(hash, model->tokens)) return AuthResult::allowed;
+    return AuthResult::invalid;
+}
+
+}  // namespace mw::daemon

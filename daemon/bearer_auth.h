@@ -1,0 +1,24 @@
+// Bearer-token checks. Tokens are configured as the SHA-256 of the secret, so
+// neither the config file nor a memory dump holds a usable credential.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+
+namespace mw::daemon {
+
+// Lowercase hex SHA-256 of `text`.
+std::string sha256_hex(std::string_view text);
+
+enum class AuthResult { allowed, missing, invalid };
+
+// With no token configured at all (global or for the model), access is open:
+// the default listen address is loopback. Otherwise the request must carry
+// "Authorization: Bearer <secret>" whose hash is a global token or one of the
+// model's (model may be null for routes that are not per model).
+AuthResult check_bearer(std::string_view authorization_header, const config::Config& config,
+                        const config::ModelOptions* model);
+
+}  // namespace mw::daemon

@@ -1,0 +1,105 @@
+#include "daemon/metrics.h"
+
+namespace mw::daemon {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
+    : records_accepted(BuildCounter()
+                           .Name("modelwatch_records_accepted_total")
+                           .Help("Records made durable, by model and kind (prediction, outcome).")
+                           .Register(registry)),
+      records_rejected(BuildCounter()
+                           .Name("modelwatch_records_rejected_total")
+                           .Help("Records refused at ingest, by model, kind and the top-level field at fault.")
+                           .Register(registry)),
+      requests(BuildCounter()
+                   .Name("modelwatch_http_requests_total")
+                   .Help("HTTP requests answered, by route and status code.")
+                   .Register(registry)),
+      request_duration(BuildHistogram()
+                           .Name("modelwatch_http_request_duration_seconds")
+                           .Help("Time from a request's body being read to its answer, by route.")
+                           .Register(registry)),
+      spool_bytes(BuildGauge()
+                      .Name("modelwatch_spool_bytes")
+                      .Help("Bytes of spool segment files on disk (counted against the budget; drained segments are deleted whole).")
+                      .Register(registry)
+                      .Add({})),
+      spool_limit_bytes(BuildGauge()
+                            .Name("modelwatch_spool_limit_bytes")
+                            .Help("The spool's disk budget; ingest answers 503 past it.")
+                            .Register(registry)
+                            .Add({})),
+      spool_segments(BuildGauge()
+                         .Name("modelwatch_spool_segments")
+                         .Help("Segment files in the spool.")
+                         .Register(registry)
+                         .Add({})),
+      spool_fsyncs(BuildCounter()
+                       .Name("modelwatch_spool_fsyncs_total")
+                       .Help("fdatasync calls of the spool (each commits a group of batches).")
+                       .Register(registry)
+                       .Add({})),
+      store_up(BuildGauge()
+                   .Name("modelwatch_store_up")
+                   .Help("1 when PostgreSQL is reachable and migrated, else 0.")
+                   .Register(registry)
+                   .Add({})),
+      store_lag_seconds(BuildGauge()
+                            .Name("modelwatch_store_lag_seconds")
+                            .Help("Age of the oldest acknowledged record not yet in PostgreSQL (0 when none).")
+                            .Register(registry)
+                            .Add({})),
+      store_rows_written_predictions(BuildCounter()
+                                         .Name("modelwatch_store_rows_written_total")
+                                         .Help("Rows inserted into PostgreSQL, by kind.")
+                                         .Register(registry)
+                                         .Add({{"kind", "prediction"}})),
+      store_rows_written_outcomes(BuildCounter()
+                                      .Name("modelwatch_store_rows_written_total")
+                                      .Help("Rows inserted into PostgreSQL, by kind.")
+                                      .Register(registry)
+                                      .Add({{"kind", "outcome"}})),
+      store_duplicates_ignored(BuildCounter()
+                                   .Name("modelwatch_store_duplicates_ignored_total")
+                                   .Help("Rows not inserted because their (model, id) was already stored.")
+                                   .Register(registry)
+                                   .Add({})),
+      store_batches_quarantined(BuildCounter()
+                                    .Name("modelwatch_store_batches_quarantined_total")
+                                    .Help("Spooled batches PostgreSQL refused for their content, kept in "
+                                          "quarantine files.")
+                                    .Register(registry)
+                                    .Add({})),
+      store_write_errors(BuildCounter()
+                             .Name("modelwatch_store_write_errors_total")
+                             .Help("Failed connection or write attempts to PostgreSQL.")
+                             .Register(registry)
+                             .Add({})),
+      config_reloads_ok(BuildCounter()
+                            .Name("modelwatch_config_reloads_total")
+                            .Help("Configuration reloads (SIGHUP), by result.")
+                            .Register(registry)
+                            .Add({{"result", "success"}})),
+      config_reloads_failed(BuildCounter()
+                                .Name("modelwatch_config_reloads_total")
+                                .Help("Configuration reloads (SIGHUP), by result.")
+                                .Register(registry)
+                                .Add({{"result", "failure"}})),
+      open_connections(BuildGauge()
+                           .Name("modelwatch_http_open_connections")
+                           .Help("Open HTTP connections.")
+                           .Register(registry)
+                           .Add({})) {
+    BuildGauge()
+        .Name("modelwatch_build_info")
+        .Help("Always 1; the labels say which build is running.")
+        .Register(registry)
+        .Add({{"version", MODELWATCH_VERSION}})
+        .Set(1);
+}
+
+}  // namespace mw::daemon
