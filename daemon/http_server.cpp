@@ -1,5 +1,6 @@
 #include "daemon/http_server.h"
 
+#include <array>
 #include <chrono>
 
 #include <boost/asio/bind_executor.hpp>
@@ -26,6 +27,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr std::uint32_t max_header_bytes = 16 * 1024;
+constexpr std::uint64_t max_linger_bytes = 64ull << 20;
 
 std::string error_body(std::string_view message) {
     std::string escaped;
@@ -88,12 +90,16 @@ private:
 
     void on_header(beast::error_code ec) {
         if (ec == http::error::header_limit) return fail(431, "request headers too large");
+        // Beast checks Content-Length against the body limit with the headers.
+        if (ec == http::error::body_limit)
+            return fail(413, fmt::format("request body exceeds {} bytes", options_.max_body_bytes));
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec) return close();
 
         const auto& header = parser_->get().base();
         if (auto early = handler_.check_header(header)) {
             // Answered without reading the body, so the connection cannot be reused.
             early->keep_alive(false);
+            unread_body_ = true;
             return write(std::make_shared<HttpResponse>(std::move(*early)));
         }
         stream_.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
@@ -134,6 +140,7 @@ private:
     }
 
     void fail(unsigned status, std::string_view message) {
+        unread_body_ = true;
         auto response = std::make_shared<HttpResponse>(make_response(status, error_body(message)));
         response->keep_alive(false);
         write(std::move(response));
@@ -152,11 +159,29 @@ private:
     void close() {
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.close();
+        if (!unread_body_) return stream_.close();
+        // The client may still be sending the body we refused. Closing now
+        // with unread data makes the kernel send RST, and the client would
+        // lose our answer; read and drop what comes for a bounded time first
+        // (a "lingering close", as nginx and Apache do).
+        stream_.expires_after(std::chrono::seconds(2));
+        discard_rest();
+    }
+
+    void discard_rest() {
+        stream_.async_read_some(boost::asio::buffer(discard_buffer_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                                    self->discarded_bytes_ += bytes;
+                                    if (ec || self->discarded_bytes_ > max_linger_bytes) return self->stream_.close();
+                                    self->discard_rest();
+                                });
     }
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
+    bool unread_body_ = false;
+    std::uint64_t discarded_bytes_ = 0;
+    std::array<char, 16 * 1024> discard_buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     const config::ServerOptions& options_;
     RequestHandler& handler_;

@@ -1,0 +1,232 @@
+"""Real processes for integration tests: a throwaway PostgreSQL cluster, the
+modelwatchd binary, and a small HTTP client. Nothing here is a mock: tests talk
+to the daemon over TCP and read PostgreSQL with psycopg2.
+
+Used as a library by tests/integration/test_*.py, each of which ctest runs as
+one test (exit code 0 = pass)."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import psycopg2
+
+SOURCE_DIR = os.environ.get("MODELWATCH_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILD_DIR = os.environ.get("MODELWATCH_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+DAEMON = os.path.join(BUILD_DIR, "daemon", "modelwatchd")
+CLI = os.path.join(BUILD_DIR, "cli", "modelwatch")
+PG_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "pg-throwaway.sh")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Postgres:
+    """A throwaway cluster in its own directory; stop() and start() keep its data."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.dsn = None
+
+    def start(self):
+        out = subprocess.run([PG_SCRIPT, "start", self.directory], check=True, capture_output=True, text=True)
+        self.dsn = out.stdout.strip().splitlines()[-1]
+        return self
+
+    def stop(self):
+        subprocess.run([PG_SCRIPT, "stop", self.directory], check=True, capture_output=True)
+
+    def query(self, sql, params=None):
+        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+        conn.close()
+        return rows
+
+    def scalar(self, sql, params=None):
+        return self.query(sql, params)[0][0]
+
+
+ELEC2_SCHEMA = """
+  - name: elec2
+    prediction: {type: binary, classes: [UP, DOWN]}
+    attributes: [region]
+    features:
+      - {name: nswprice, type: numeric}
+      - {name: nswdemand, type: numeric}
+      - {name: day, type: categorical}
+      - {name: weekend, type: boolean}
+"""
+
+
+class Daemon:
+    """modelwatchd with a generated config in a temp state directory."""
+
+    def __init__(self, directory, dsn, port=None, extra_yaml="", models_yaml=ELEC2_SCHEMA, env=None):
+        self.directory = directory
+        self.port = port or free_port()
+        self.config_path = os.path.join(directory, "modelwatch.yaml")
+        self.log_path = os.path.join(directory, "daemon.log")
+        self.process = None
+        self.env = env or {}
+        self.write_config(dsn, extra_yaml, models_yaml)
+
+    def write_config(self, dsn, extra_yaml="", models_yaml=ELEC2_SCHEMA):
+        state = os.path.join(self.directory, "state")
+        text = (
+            f"state_dir: {state}\n"
+            f"server:\n  listen: \"127.0.0.1:{self.port}\"\n"
+            f"store:\n  dsn: \"{dsn}\"\n  retry_initial_ms: 50ms\n  retry_max_ms: 500ms\n"
+            f"log:\n  level: debug\n"
+            f"{extra_yaml}"
+            f"models:{models_yaml}"
+        )
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def start(self, wait=True):
+        env = dict(os.environ)
+        env.update(self.env)
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen([DAEMON, "--config", self.config_path], stdout=log, stderr=log, env=env)
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"modelwatchd exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                status, _ = self.get("/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("modelwatchd did not become healthy:\n" + self.log())
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, _ = self.get("/readyz")
+            if status == 200:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("modelwatchd did not become ready:\n" + self.log())
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self, timeout=30):
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, data, dict(response.getheaders())
+        finally:
+            conn.close()
+
+    def get(self, path):
+        status, data, _ = self.request("GET", path)
+        return status, data
+
+    def post(self, path, records, ndjson=False, headers=None):
+        if isinstance(records, (bytes, str)):
+            body = records
+        elif ndjson:
+            body = "\n".join(json.dumps(r) for r in records)
+        else:
+            body = json.dumps(records)
+        status, data, response_headers = self.request("POST", path, body=body, headers=headers)
+        try:
+            parsed = json.loads(data) if data else None
+        except ValueError:
+            parsed = data
+        return status, parsed, response_headers
+
+    def metric(self, name_with_labels):
+        _, text = self.get("/metrics")
+        for line in text.decode().splitlines():
+            if line.startswith(name_with_labels + " "):
+                return float(line.split()[-1])
+        return None
+
+    def wait_drained(self, timeout=60):
+        """Until the spool has nothing left that PostgreSQL lacks."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.metric("modelwatch_store_lag_seconds") == 0 and self.metric("modelwatch_store_up") == 1:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("spool did not drain:\n" + self.log()[-4000:])
+
+
+def prediction(i, **overrides):
+    record = {
+        "id": f"p-{i}",
+        "model_version": "v1",
+        "features": {"nswprice": (i % 100) / 100.0, "nswdemand": 0.5, "day": str(i % 7), "weekend": i % 7 >= 5},
+        "prediction": "UP" if i % 2 else "DOWN",
+        "score": (i % 10) / 10.0,
+        "attributes": {"region": "NSW" if i % 3 else "VIC"},
+    }
+    record.update(overrides)
+    return record
+
+
+class Environment(unittest.TestCase):
+    """A test case with a temp dir and a PostgreSQL cluster per test class."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(DAEMON):
+            raise unittest.SkipTest(f"{DAEMON} is not built")
+        cls.tmp = tempfile.mkdtemp(prefix="mw-it-")
+        os.chmod(cls.tmp, 0o755)
+        cls.pg = Postgres(os.path.join(cls.tmp, "pg")).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def new_daemon(self, name, **kwargs):
+        directory = os.path.join(self.tmp, name)
+        os.makedirs(directory, exist_ok=True)
+        daemon = Daemon(directory, self.pg.dsn, **kwargs)
+        self.addCleanup(self.stop_quietly, daemon)
+        return daemon
+
+    @staticmethod
+    def stop_quietly(daemon):
+        if daemon.process and daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait()
+
+
+def main():
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() else 1)

@@ -1,0 +1,228 @@
+"""The ingest API against a real daemon and PostgreSQL: what is accepted is
+stored exactly once, what is refused is refused with a reason naming the
+record and field, and hostile requests are bounded."""
+
+import hashlib
+import json
+import socket
+import time
+
+from harness import Environment, main, prediction
+
+
+class IngestApi(Environment):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.token = "s3cret-token"
+        digest = hashlib.sha256(cls.token.encode()).hexdigest()
+        cls.admin_token = "admin-token"
+        admin_digest = hashlib.sha256(cls.admin_token.encode()).hexdigest()
+        import os
+        directory = os.path.join(cls.tmp, "api")
+        os.makedirs(directory)
+        from harness import Daemon
+        cls.daemon = Daemon(directory, cls.pg.dsn,
+                            extra_yaml="",
+                            models_yaml=f"""
+  - name: elec2
+    prediction: {{type: binary, classes: [UP, DOWN]}}
+    attributes: [region]
+    features:
+      - {{name: nswprice, type: numeric}}
+      - {{name: nswdemand, type: numeric}}
+      - {{name: day, type: categorical}}
+      - {{name: weekend, type: boolean}}
+    tokens:
+      - sha256: "{digest}"
+""")
+        # Tighten limits so the hostile cases stay small.
+        with open(cls.daemon.config_path) as f:
+            text = f.read()
+        text = text.replace("server:\n", "server:\n  max_body_bytes: 256KiB\n  max_records_per_request: 500\n"
+                                         "  header_timeout_ms: 1s\n  body_timeout_ms: 2s\n  max_json_depth: 8\n"
+                                         f"  tokens:\n    - sha256: \"{admin_digest}\"\n", 1)
+        with open(cls.daemon.config_path, "w") as f:
+            f.write(text)
+        cls.daemon.start()
+        cls.daemon.wait_ready()
+        cls.auth = {"Authorization": f"Bearer {cls.token}"}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.terminate()
+        super().tearDownClass()
+
+    def post(self, path, body, ndjson=False, headers=None):
+        h = dict(self.auth)
+        h.update(headers or {})
+        return self.daemon.post(path, body, ndjson=ndjson, headers=h)
+
+    def stored_ids(self, prefix):
+        return {r[0] for r in self.pg.query("SELECT id FROM predictions WHERE model='elec2' AND id LIKE %s", (prefix + "%",))}
+
+    def test_array_and_ndjson_are_stored_once_and_joined_with_outcomes(self):
+        records = [prediction(i, id=f"ok-{i}") for i in range(50)]
+        status, body, _ = self.post("/v1/models/elec2/predictions", records[:25])
+        self.assertEqual((status, body["accepted"], body["rejected"]), (200, 25, []))
+        status, body, _ = self.post("/v1/models/elec2/predictions", records[25:], ndjson=True)
+        self.assertEqual((status, body["accepted"]), (200, 25))
+        # The same records again: acknowledged, but stored once.
+        status, body, _ = self.post("/v1/models/elec2/predictions", records[:10])
+        self.assertEqual(status, 200)
+        outcomes = [{"id": f"ok-{i}", "label": "UP"} for i in range(0, 50, 2)]
+        status, body, _ = self.post("/v1/models/elec2/outcomes", outcomes)
+        self.assertEqual((status, body["accepted"]), (200, 25))
+        self.daemon.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE 'ok-%%'"), 50)
+        rows = self.pg.query("SELECT id, label, label_delay_seconds, features->>'day', attributes->>'region' "
+                             "FROM labelled_predictions WHERE id LIKE 'ok-%%' ORDER BY id")
+        self.assertEqual(len(rows), 25)
+        for _, label, delay, day, region in rows:
+            self.assertEqual(label, "UP")
+            self.assertGreaterEqual(delay, 0)
+            self.assertIsNotNone(day)
+            self.assertIn(region, ("NSW", "VIC"))
+
+    def test_outcome_before_its_prediction_still_joins(self):
+        status, _, _ = self.post("/v1/models/elec2/outcomes", [{"id": "early-1", "label": "DOWN"}])
+        self.assertEqual(status, 200)
+        self.daemon.wait_drained()
+        status, _, _ = self.post("/v1/models/elec2/predictions", [prediction(1, id="early-1")])
+        self.assertEqual(status, 200)
+        self.daemon.wait_drained()
+        self.assertEqual(self.pg.query("SELECT label FROM labelled_predictions WHERE id='early-1'"), [("DOWN",)])
+
+    def test_rejections_name_index_and_field_and_keep_the_rest(self):
+        records = [
+            prediction(0, id="mixed-0"),
+            prediction(1, id="mixed-1", features={"nswprice": "high"}),
+            prediction(2, id="mixed-2", score=1.5),
+            prediction(3, id="mixed-0"),  # duplicate id within the request
+            prediction(4, id="mixed-4", featurs={}),
+            prediction(5, id="mixed-5", ts="2024-02-30T00:00:00Z"),
+            prediction(6, id="mixed-6", features={"weekend": 1}),
+            prediction(7, id="mixed-7"),
+        ]
+        status, body, _ = self.post("/v1/models/elec2/predictions", records)
+        self.assertEqual(status, 200)
+        self.assertEqual(body["accepted"], 2)
+        by_index = {r["index"]: r for r in body["rejected"]}
+        self.assertEqual(sorted(by_index), [1, 2, 3, 4, 5, 6])
+        self.assertEqual(by_index[1]["field"], "features.nswprice")
+        self.assertEqual(by_index[2]["field"], "score")
+        self.assertIn("duplicate", by_index[3]["reason"])
+        self.assertEqual(by_index[4]["field"], "featurs")
+        self.assertEqual(by_index[5]["field"], "ts")
+        self.assertEqual(by_index[6]["field"], "features.weekend")
+        self.daemon.wait_drained()
+        self.assertEqual(self.stored_ids("mixed-"), {"mixed-0", "mixed-7"})
+        self.assertGreaterEqual(self.daemon.metric(
+            'modelwatch_records_rejected_total{kind="prediction",model="elec2",reason="features"}'), 2)
+
+    def test_malformed_bodies_are_400_and_store_nothing(self):
+        cases = {
+            "truncated": b'[{"id": "bad-1", "prediction": "UP"',
+            "nan literal": b'[{"id": "bad-2", "prediction": "UP", "score": NaN}]',
+            "infinity overflow": b'[{"id": "bad-3", "prediction": "UP", "features": {"nswprice": 1e999}}]',
+            "not records": b'"hello"',
+            "empty": b"",
+            "deep nesting": b"[" * 5000 + b"]" * 5000,
+        }
+        for name, body in cases.items():
+            with self.subTest(name):
+                status, parsed, _ = self.post("/v1/models/elec2/predictions", body)
+                self.assertEqual(status, 400, f"{name}: {parsed}")
+                self.assertIn("error", parsed)
+        # Every record rejected: 400 with the list.
+        status, parsed, _ = self.post("/v1/models/elec2/predictions", [{"id": "bad-4", "features": {}}])
+        self.assertEqual(status, 400)
+        self.assertEqual(parsed["rejected"][0]["field"], "prediction")
+        self.daemon.wait_drained()
+        self.assertEqual(self.stored_ids("bad-"), set())
+
+    def test_ndjson_bad_line_rejects_only_that_line(self):
+        body = ('{"id": "nd-0", "prediction": "UP", "features": {}}\n{"id": "nd-1", "prediction": \n'
+                '{"id": "nd-2", "prediction": "DOWN", "features": {"nswprice": 0.1}}\n')
+        status, parsed, _ = self.post("/v1/models/elec2/predictions", body)
+        self.assertEqual(status, 200)
+        self.assertEqual(parsed["accepted"], 2)
+        self.assertEqual([r["index"] for r in parsed["rejected"]], [1])
+        self.daemon.wait_drained()
+        self.assertEqual(self.stored_ids("nd-"), {"nd-0", "nd-2"})
+
+    def test_unknown_model_route_and_method(self):
+        status, _, _ = self.post("/v1/models/nope/predictions", [prediction(1)])
+        self.assertEqual(status, 404)
+        status, _, _ = self.daemon.request("GET", "/v1/models/elec2/predictions")[0:3]
+        self.assertEqual(status, 405)
+        self.assertEqual(self.daemon.get("/nothing-here")[0], 404)
+
+    def test_auth_is_required_and_checked(self):
+        status, _, headers = self.daemon.post("/v1/models/elec2/predictions", [prediction(1, id="auth-1")])
+        self.assertEqual(status, 401)
+        self.assertIn("Bearer", headers.get("WWW-Authenticate", ""))
+        status, _, _ = self.daemon.post("/v1/models/elec2/predictions", [prediction(1, id="auth-1")],
+                                        headers={"Authorization": "Bearer wrong"})
+        self.assertEqual(status, 401)
+        self.daemon.wait_drained()
+        self.assertEqual(self.stored_ids("auth-"), set())
+        # Health and metrics stay open for probes and Prometheus.
+        self.assertEqual(self.daemon.get("/healthz")[0], 200)
+        self.assertEqual(self.daemon.get("/metrics")[0], 200)
+
+    def test_oversized_body_and_too_many_records(self):
+        big = json.dumps([prediction(i, id=f"big-{i}") for i in range(2000)])
+        self.assertGreater(len(big), 256 * 1024)
+        status, parsed, _ = self.post("/v1/models/elec2/predictions", big)
+        self.assertEqual(status, 413)
+        many = [{"id": f"many-{i}", "prediction": "UP", "features": {}} for i in range(501)]
+        status, parsed, _ = self.post("/v1/models/elec2/predictions", many)
+        self.assertEqual(status, 400)
+        self.assertIn("500", parsed["error"])
+        self.daemon.wait_drained()
+        self.assertEqual(self.stored_ids("big-") | self.stored_ids("many-"), set())
+
+    def test_slow_client_is_cut_off(self):
+        # Headers trickling in past header_timeout (1 s): the connection is closed.
+        s = socket.create_connection(("127.0.0.1", self.daemon.port))
+        s.sendall(b"POST /v1/models/elec2/predictions HTTP/1.1\r\nHost: x\r\n")
+        s.settimeout(10)
+        started = time.time()
+        data = s.recv(1024)
+        self.assertEqual(data, b"")
+        self.assertLess(time.time() - started, 8)
+        s.close()
+        # A body that never completes: 408 or close after body_timeout (2 s).
+        s = socket.create_connection(("127.0.0.1", self.daemon.port))
+        s.sendall(("POST /v1/models/elec2/predictions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                   f"{self.token}\r\nContent-Length: 1000\r\n\r\n[{{").encode())
+        s.settimeout(10)
+        data = s.recv(4096)
+        self.assertTrue(data == b"" or data.startswith(b"HTTP/1.1 408"), data)
+        s.close()
+        # The daemon still serves others.
+        self.assertEqual(self.daemon.get("/healthz")[0], 200)
+
+    def test_readyz_and_metrics_describe_the_daemon(self):
+        status, body = self.daemon.get("/readyz")
+        self.assertEqual(status, 200)
+        self.assertTrue(json.loads(body)["store_reachable"])
+        _, text = self.daemon.get("/metrics")
+        text = text.decode()
+        for name in ("modelwatch_records_accepted_total", "modelwatch_spool_bytes", "modelwatch_store_lag_seconds",
+                     "modelwatch_http_request_duration_seconds_bucket", "modelwatch_build_info"):
+            self.assertIn(name, text)
+        status, _, _ = self.daemon.request("GET", "/v1/models")
+        self.assertEqual(status, 401)
+        # A model's token does not open the list of every model; a global one does.
+        status, _, _ = self.daemon.request("GET", "/v1/models", headers=self.auth)
+        self.assertEqual(status, 401)
+        status, body, _ = self.daemon.request("GET", "/v1/models",
+                                              headers={"Authorization": f"Bearer {self.admin_token}"})
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body)["models"][0]["name"], "elec2")
+
+
+if __name__ == "__main__":
+    main()
