@@ -33,8 +33,8 @@ case $cmd in
     if [ ! -f "$data/PG_VERSION" ]; then
       as_owner "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
     fi
-    port=$(free_port)
-    echo "$port" > "$dir/port"
+    # A restarted cluster keeps its port, so clients' DSNs stay valid.
+    if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); echo "$port" > "$dir/port"; fi
     as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=100" start >/dev/null
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -Atqc \

@@ -98,8 +98,8 @@ class Daemon:
     def start(self, wait=True):
         env = dict(os.environ)
         env.update(self.env)
-        log = open(self.log_path, "a")
-        self.process = subprocess.Popen([DAEMON, "--config", self.config_path], stdout=log, stderr=log, env=env)
+        with open(self.log_path, "a") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen([DAEMON, "--config", self.config_path], stdout=log, stderr=log, env=env)
         if wait:
             self.wait_healthy()
         return self
