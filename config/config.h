@@ -1,7 +1,10 @@
 // The daemon's configuration as plain, validated structs. The YAML loader
 // (config/loader.h) is the only place that fills them; every default lives in
-// the option tables next to the loader, and config/modelwatch.yaml documents
-// each key. Components receive the part they need and nothing else.
+// the option tables (config/sections.cpp), and config/modelwatch.yaml documents
+// each key. The member initializers below repeat the table defaults only so
+// that code building options by hand (tests) starts from the same values; a
+// test (tests/config/reference_test.cpp) keeps the two equal. Components receive
+// the part they need and nothing else.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,8 @@ enum class LogLevel { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
 // config file never holds a usable credential.
 struct TokenHash {
     std::string sha256_hex;
+
+    bool operator==(const TokenHash&) const = default;
 };
 
 struct ServerOptions {
@@ -31,15 +36,20 @@ struct ServerOptions {
     std::uint32_t idle_timeout_ms = 60000;
     std::uint32_t max_json_depth = 32;
     std::vector<TokenHash> tokens;  // global tokens: valid for every model
+
+    bool operator==(const ServerOptions&) const = default;
 };
 
 struct StoreOptions {
     std::string dsn;  // libpq connection string, e.g. "host=/run/postgresql dbname=modelwatch"
+    std::string dsn_env;  // when set, the environment variable `dsn` was read from (for logs; never log `dsn`)
     std::uint32_t connect_timeout_ms = 5000;
     std::uint32_t retry_initial_ms = 200;
     std::uint32_t retry_max_ms = 10000;
     std::uint32_t batch_max_records = 50000;  // records per COPY transaction
     std::uint32_t partition_days = 1;         // width of a predictions partition
+
+    bool operator==(const StoreOptions&) const = default;
 };
 
 struct SpoolOptions {
@@ -47,10 +57,14 @@ struct SpoolOptions {
     std::uint64_t max_bytes = 1ull << 30;      // disk budget; past it ingest answers 503
     std::uint64_t segment_bytes = 64ull << 20; // a segment is rolled at this size
     std::uint32_t group_commit_max_wait_us = 0;  // extra wait to gather more writers before fdatasync
+
+    bool operator==(const SpoolOptions&) const = default;
 };
 
 struct LogOptions {
     LogLevel level = LogLevel::info;
+
+    bool operator==(const LogOptions&) const = default;
 };
 
 struct FileTailOptions {
@@ -58,6 +72,8 @@ struct FileTailOptions {
     std::string model;
     RecordKind kind = RecordKind::prediction;
     std::uint32_t poll_interval_ms = 500;
+
+    bool operator==(const FileTailOptions&) const = default;
 };
 
 struct ModelOptions {

@@ -35,6 +35,7 @@ struct ModelSchema {
     std::vector<FeatureSpec> features;
     PredictionType prediction_type = PredictionType::binary;
     std::vector<std::string> attributes;  // segment and sensitive attributes
+    std::vector<std::string> classes;     // class labels (binary, multiclass); empty when not declared
 
     // Index into `features`, or -1 when the schema does not declare `name`.
     int feature_index(std::string_view feature_name) const;

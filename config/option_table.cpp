@@ -1,0 +1,246 @@
+#include "config/option_table.h"
+
+#include <algorithm>
+
+namespace mw::config {
+
+const char* to_string(ValueKind kind) {
+    switch (kind) {
+        case ValueKind::text: return "string";
+        case ValueKind::path: return "path";
+        case ValueKind::name: return "name";
+        case ValueKind::integer: return "integer";
+        case ValueKind::size_bytes: return "size";
+        case ValueKind::duration: return "duration";
+        case ValueKind::choice: return "choice";
+        case ValueKind::listen: return "host:port";
+        case ValueKind::sha256_hex: return "sha256 hex";
+        case ValueKind::name_list: return "list of names";
+        case ValueKind::text_list: return "list of strings";
+        case ValueKind::mapping: return "mapping";
+        case ValueKind::mapping_list: return "list of mappings";
+    }
+    return "?";
+}
+
+void Reader::error(std::string path, int line, std::string message) {
+    errors_.push_back({std::move(path), line > 0 ? line : 1, std::move(message)});
+}
+
+void Reader::record_line(const std::string& path, int line) {
+    if (line > 0) lines_.emplace_back(path, line);
+}
+
+int Reader::line_of(std::string_view path) const {
+    while (true) {
+        for (const auto& [recorded, line] : lines_)
+            if (recorded == path) return line;
+        const std::size_t cut = path.find_last_of(".[");
+        if (cut == std::string_view::npos) return 1;
+        path = path.substr(0, cut);
+    }
+}
+
+bool Reader::has_error_within(std::string_view path) const {
+    return std::any_of(errors_.begin(), errors_.end(), [&](const Error& error) {
+        const std::string_view reported = error.path;
+        return reported.starts_with(path) &&
+               (reported.size() == path.size() || reported[path.size()] == '.' || reported[path.size()] == '[');
+    });
+}
+
+int line_of(const YAML::Node& node) {
+    const int zero_based = node.Mark().line;
+    return zero_based >= 0 ? zero_based + 1 : 0;
+}
+
+namespace {
+
+std::string choices_text(std::span<const Choice> choices) {
+    std::string text;
+    for (const auto& choice : choices) {
+        if (!text.empty()) text += ", ";
+        text += choice.text;
+    }
+    return text;
+}
+
+// How a kind is named in "expected ..." messages.
+std::string expectation(const RowSpec& spec) {
+    switch (spec.kind) {
+        case ValueKind::text: return "a string";
+        case ValueKind::path: return "an absolute path";
+        case ValueKind::name: return "a name";
+        case ValueKind::integer: return fmt::format("an integer in [{}, {}]", spec.min, spec.max);
+        case ValueKind::size_bytes:
+            return fmt::format("a size in [{}, {}]", format_size_bytes(spec.min), format_size_bytes(spec.max));
+        case ValueKind::duration:
+            return fmt::format("a duration in [{}, {}]", format_duration(spec.min, spec.unit),
+                               format_duration(spec.max, spec.unit));
+        case ValueKind::choice: return "one of " + choices_text(spec.choices);
+        case ValueKind::listen: return "\"host:port\"";
+        case ValueKind::sha256_hex: return "64 hex digits";
+        case ValueKind::name_list: return "a sequence of names";
+        case ValueKind::text_list: return "a sequence of strings";
+        case ValueKind::mapping: return "a mapping";
+        case ValueKind::mapping_list: return "a sequence";
+    }
+    return "?";
+}
+
+std::string name_rule(std::uint64_t max_length) {
+    return fmt::format("1 to {} characters from A-Z a-z 0-9 _ . -", max_length);
+}
+
+Parse<ParsedValue> in_range(const RowSpec& spec, const Parse<std::uint64_t>& number, std::string_view text) {
+    if (!number.value) return Parse<ParsedValue>::fail(number.error);
+    if (*number.value < spec.min || *number.value > spec.max)
+        return Parse<ParsedValue>::fail(fmt::format("expected {}, got \"{}\"", expectation(spec), text));
+    return Parse<ParsedValue>::ok(*number.value);
+}
+
+}  // namespace
+
+std::string range_text(const RowSpec& spec) {
+    switch (spec.kind) {
+        case ValueKind::integer: return fmt::format("{} to {}", spec.min, spec.max);
+        case ValueKind::size_bytes:
+            return fmt::format("{} to {}", format_size_bytes(spec.min), format_size_bytes(spec.max));
+        case ValueKind::duration:
+            return fmt::format("{} to {}", format_duration(spec.min, spec.unit), format_duration(spec.max, spec.unit));
+        default: return {};
+    }
+}
+
+Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text) {
+    using Result = Parse<ParsedValue>;
+    const auto got = [&] { return fmt::format("expected {}, got \"{}\"", expectation(spec), text); };
+    if (text.empty() && spec.kind != ValueKind::text && spec.kind != ValueKind::path)
+        return Result::fail("must not be empty");
+    switch (spec.kind) {
+        case ValueKind::text:
+        case ValueKind::path:
+            if (text.empty())
+                return spec.allow_empty ? Result::ok(std::string()) : Result::fail("must not be empty");
+            if (spec.kind == ValueKind::path && text.front() != '/') return Result::fail(got());
+            return Result::ok(std::string(text));
+        case ValueKind::name:
+            if (!is_valid_name(text, spec.max))
+                return Result::fail(fmt::format("expected a name of {}, got \"{}\"", name_rule(spec.max), text));
+            return Result::ok(std::string(text));
+        case ValueKind::integer: {
+            const auto number = parse_unsigned(text);
+            if (!number.value) return Result::fail(got());
+            return in_range(spec, number, text);
+        }
+        case ValueKind::size_bytes: return in_range(spec, parse_size_bytes(text), text);
+        case ValueKind::duration: return in_range(spec, parse_duration(text, spec.unit), text);
+        case ValueKind::choice:
+            for (const auto& choice : spec.choices)
+                if (choice.text == text) return Result::ok(static_cast<std::uint64_t>(choice.value));
+            return Result::fail(got());
+        case ValueKind::listen: {
+            auto endpoint = parse_listen(text);
+            if (!endpoint.value) return Result::fail(endpoint.error);
+            return Result::ok(std::move(*endpoint.value));
+        }
+        case ValueKind::sha256_hex: {
+            auto hex = parse_sha256_hex(text);
+            if (!hex.value) return Result::fail(hex.error);
+            return Result::ok(std::move(*hex.value));
+        }
+        case ValueKind::name_list:
+        case ValueKind::text_list:
+        case ValueKind::mapping:
+        case ValueKind::mapping_list: break;
+    }
+    return Result::fail(fmt::format("{} is not a scalar option kind", to_string(spec.kind)));
+}
+
+namespace {
+
+std::string node_shape(const YAML::Node& node) {
+    if (node.IsMap()) return "a mapping";
+    if (node.IsSequence()) return "a sequence";
+    return "\"" + node.Scalar() + "\"";
+}
+
+bool read_list(Reader& reader, const RowSpec& spec, const YAML::Node& node, const std::string& path, int line,
+               ParsedValue& out) {
+    std::vector<std::string> items;
+    if (node.IsNull()) {
+        out = std::move(items);
+        return true;
+    }
+    if (!node.IsSequence()) {
+        reader.error(path, line, fmt::format("expected {}, got {}", expectation(spec), node_shape(node)));
+        return false;
+    }
+    bool ok = true;
+    std::size_t index = 0;
+    for (const auto& element : node) {
+        const std::string element_path = fmt::format("{}[{}]", path, index++);
+        const int element_line = line_of(element) > 0 ? line_of(element) : line;
+        if (!element.IsScalar()) {
+            reader.error(element_path, element_line, fmt::format("expected a string, got {}", node_shape(element)));
+            ok = false;
+            continue;
+        }
+        const std::string& text = element.Scalar();
+        if (text.empty()) {
+            reader.error(element_path, element_line, "must not be empty");
+            ok = false;
+            continue;
+        }
+        if (spec.kind == ValueKind::name_list && !is_valid_name(text, spec.max)) {
+            reader.error(element_path, element_line,
+                         fmt::format("expected a name of {}, got \"{}\"", name_rule(spec.max), text));
+            ok = false;
+            continue;
+        }
+        const auto first = std::find(items.begin(), items.end(), text);
+        if (first != items.end()) {
+            reader.error(element_path, element_line,
+                         fmt::format("duplicate \"{}\" (also {}[{}])", text, path, first - items.begin()));
+            ok = false;
+            continue;
+        }
+        items.push_back(text);
+    }
+    if (ok) out = std::move(items);
+    return ok;
+}
+
+}  // namespace
+
+bool read_value(Reader& reader, const RowSpec& spec, const YAML::Node& node, const std::string& path, int line,
+                ParsedValue& out) {
+    if (spec.kind == ValueKind::name_list || spec.kind == ValueKind::text_list)
+        return read_list(reader, spec, node, path, line, out);
+    if (node.IsMap() || node.IsSequence()) {
+        reader.error(path, line, fmt::format("expected {}, got {}", expectation(spec), node_shape(node)));
+        return false;
+    }
+    auto parsed = parse_scalar(spec, node.IsNull() ? std::string_view() : std::string_view(node.Scalar()));
+    if (!parsed.value) {
+        reader.error(path, line, std::move(parsed.error));
+        return false;
+    }
+    out = std::move(*parsed.value);
+    return true;
+}
+
+std::string_view suggest_key(std::string_view key, std::span<const std::string_view> known) {
+    std::string_view best;
+    std::size_t best_distance = 3;  // suggest only within edit distance 2
+    for (const auto candidate : known) {
+        const std::size_t distance = edit_distance(key, candidate);
+        if (distance < best_distance) {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+}  // namespace mw::config
