@@ -1,0 +1,77 @@
+#include "detectors/concept_registry.h"
+
+#include <fmt/format.h>
+
+#include "detectors/adwin.h"
+#include "detectors/ddm.h"
+#include "detectors/eddm.h"
+#include "detectors/hddm_a.h"
+#include "detectors/hddm_w.h"
+#include "detectors/kswin.h"
+#include "detectors/page_hinkley.h"
+
+namespace mw::concept_drift {
+
+const char* to_string(DriftState state) {
+    switch (state) {
+        case DriftState::none: return "none";
+        case DriftState::warning: return "warning";
+        case DriftState::drift: return "drift";
+    }
+    return "?";
+}
+
+namespace {
+
+template <typename Detector>
+std::unique_ptr<ConceptDetector> make(OptionValues options) {
+    return std::make_unique<Detector>(std::move(options));
+}
+
+constexpr ConceptDetectorEntry entries[] = {
+    {"adwin", "adaptive windowing: a change in the mean of any numeric stream (Bifet & Gavalda 2007)", false,
+     adwin_option_table, nullptr, make<Adwin>},
+    {"ddm", "drift detection method: a rise of the error rate of a 0/1 error stream (Gama et al. 2004)", true,
+     ddm_option_table, nullptr, make<Ddm>},
+    {"eddm", "early DDM: a shrinking distance between errors of a 0/1 error stream (Baena-Garcia et al. 2006)", true,
+     eddm_option_table, eddm_check_options, make<Eddm>},
+    {"hddm_a", "Hoeffding-bound test on moving averages of a 0/1 error stream (Frias-Blanco et al. 2015)", true,
+     hddm_a_option_table, nullptr, make<HddmA>},
+    {"hddm_w", "McDiarmid-bound test on weighted moving averages of a 0/1 error stream (Frias-Blanco et al. 2015)",
+     true, hddm_w_option_table, nullptr, make<HddmW>},
+    {"kswin", "Kolmogorov-Smirnov test between recent and older values of a numeric stream (Raab et al. 2020)",
+     false, kswin_option_table, kswin_check_options, make<Kswin>},
+    {"page_hinkley", "Page-Hinkley cumulative-sum test for a change in the mean of a numeric stream (Page 1954)",
+     false, page_hinkley_option_table, nullptr, make<PageHinkley>},
+};
+
+}  // namespace
+
+std::span<const ConceptDetectorEntry> concept_detectors() { return entries; }
+
+const ConceptDetectorEntry* find_concept_detector(std::string_view name) {
+    for (const auto& entry : entries)
+        if (entry.name == name) return &entry;
+    return nullptr;
+}
+
+MakeDetectorResult make_concept_detector(std::string_view name, std::span<const std::string> assignments) {
+    const ConceptDetectorEntry* entry = find_concept_detector(name);
+    if (entry == nullptr) {
+        std::string known;
+        for (const auto& e : entries) {
+            if (!known.empty()) known += ", ";
+            known += e.name;
+        }
+        return {nullptr, fmt::format("unknown detector '{}' (detectors: {})", name, known)};
+    }
+    ParseOptionsResult parsed = parse_options(entry->name, entry->option_table(), assignments);
+    if (!parsed.ok()) return {nullptr, std::move(parsed.error)};
+    if (entry->check_options != nullptr) {
+        std::string error = entry->check_options(parsed.values);
+        if (!error.empty()) return {nullptr, std::move(error)};
+    }
+    return {entry->make(std::move(parsed.values)), ""};
+}
+
+}  // namespace mw::concept_drift

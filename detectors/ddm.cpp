@@ -1,0 +1,71 @@
+#include "detectors/ddm.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mw::concept_drift {
+
+namespace {
+
+// River's defaults (river.drift.binary.DDM, River 0.21).
+constexpr OptionSpec ddm_options[] = {
+    {"warm_start", OptionType::integer, "30", {0, 1e12}, "",
+     "values seen before a warning or a drift can be reported"},
+    {"warning_threshold", OptionType::real, "2", {0, 1e6, true, false}, "",
+     "standard deviations above the best error rate that mean a warning"},
+    {"drift_threshold", OptionType::real, "3", {0, 1e6, true, false}, "",
+     "standard deviations above the best error rate that mean a drift"},
+};
+
+constexpr double infinity = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+std::span<const OptionSpec> ddm_option_table() { return ddm_options; }
+
+Ddm::Ddm(OptionValues options)
+    : options_(std::move(options)),
+      warm_start_(static_cast<double>(options_.integer("warm_start"))),
+      warning_threshold_(options_.real("warning_threshold")),
+      drift_threshold_(options_.real("drift_threshold")) {
+    reset();
+}
+
+void Ddm::reset() {
+    n_ = 0.0;
+    mean_ = 0.0;
+    p_min_ = infinity;
+    s_min_ = infinity;
+    ps_min_ = infinity;
+    warning_ = false;
+    drift_ = false;
+}
+
+DriftState Ddm::update(double x) {
+    if (drift_) reset();
+
+    // river.stats.Mean.update: mean += (w / n) * (x - mean), same operation order.
+    n_ += 1.0;
+    mean_ += (1.0 / n_) * (x - mean_);
+
+    const double p_i = mean_;
+    // Standard deviation of a Bernoulli mean over n trials.
+    const double s_i = std::sqrt(p_i * (1 - p_i) / n_);
+
+    if (n_ > warm_start_) {
+        if (p_i + s_i <= ps_min_) {
+            p_min_ = p_i;
+            s_min_ = s_i;
+            ps_min_ = p_min_ + s_min_;
+        }
+        warning_ = p_i + s_i > p_min_ + warning_threshold_ * s_min_;
+        if (p_i + s_i > p_min_ + drift_threshold_ * s_min_) {
+            drift_ = true;
+            warning_ = false;
+        }
+    }
+    if (drift_) return DriftState::drift;
+    return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift

@@ -1,0 +1,91 @@
+#include "detectors/eddm.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace mw::concept_drift {
+
+namespace {
+
+// River's defaults (river.drift.binary.EDDM, River 0.21).
+constexpr OptionSpec eddm_options[] = {
+    {"warm_start", OptionType::integer, "30", {0, 1e12}, "",
+     "values and errors seen before a warning or a drift can be reported"},
+    {"alpha", OptionType::real, "0.95", {0, 1, true, true}, "",
+     "warning when (p' + 2 s') / max falls below this; must be >= beta"},
+    {"beta", OptionType::real, "0.9", {0, 1, true, true}, "",
+     "drift when (p' + 2 s') / max falls below this"},
+};
+
+}  // namespace
+
+std::span<const OptionSpec> eddm_option_table() { return eddm_options; }
+
+std::string eddm_check_options(const OptionValues& options) {
+    if (options.real("alpha") < options.real("beta"))
+        return fmt::format("eddm: alpha must be >= beta, got alpha={} beta={}", options.real("alpha"),
+                           options.real("beta"));
+    return "";
+}
+
+Eddm::Eddm(OptionValues options)
+    : options_(std::move(options)),
+      warm_start_(static_cast<double>(options_.integer("warm_start"))),
+      alpha_(options_.real("alpha")),
+      beta_(options_.real("beta")) {
+    reset();
+}
+
+void Eddm::reset() {
+    distance_n_ = 0.0;
+    distance_mean_ = 0.0;
+    distance_s_ = 0.0;
+    n_ = 0;
+    last_error_ = 0;
+    n_errors_ = 0;
+    p2s_max_ = -1.0;
+    warning_ = false;
+    drift_ = false;
+}
+
+DriftState Eddm::update(double x) {
+    if (drift_) reset();
+
+    ++n_;
+    if (x == 1.0) {
+        ++n_errors_;
+        // river.stats.Var.update (Welford), same operation order as River.
+        const double distance = static_cast<double>(n_ - last_error_);
+        const double mean_old = distance_mean_;
+        distance_n_ += 1.0;
+        distance_mean_ += (1.0 / distance_n_) * (distance - distance_mean_);
+        distance_s_ += (distance - mean_old) * (distance - distance_mean_);
+
+        if (static_cast<double>(n_) > warm_start_) {
+            const double p_prime = distance_mean_;
+            const double variance = distance_n_ > 1.0 ? distance_s_ / (distance_n_ - 1.0) : 0.0;
+            // River writes `** 0.5`, which CPython evaluates with pow().
+            const double s_prime = std::pow(variance, 0.5);
+            const double p2s_prime = p_prime + 2 * s_prime;
+            if (p2s_prime > p2s_max_) {
+                p2s_max_ = p2s_prime;
+            } else if (static_cast<double>(n_errors_) > warm_start_) {
+                const double level = p2s_prime / p2s_max_;
+                if (level < beta_)
+                    drift_ = true;
+                else if (level < alpha_)
+                    warning_ = true;
+                else
+                    warning_ = false;
+            }
+        }
+        last_error_ = n_;
+    }
+    // As in River, the warning flag only changes on errors: it stays up
+    // through the successes that follow the error that raised it.
+    if (drift_) return DriftState::drift;
+    return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift

@@ -1,0 +1,122 @@
+#include "detectors/hddm_w.h"
+
+#include <cmath>
+
+namespace mw::concept_drift {
+
+namespace {
+
+// River's defaults (river.drift.binary.HDDM_W, River 0.21).
+constexpr OptionSpec hddm_w_options[] = {
+    {"drift_confidence", OptionType::real, "0.001", {0, 1, true, true}, "",
+     "confidence (a probability) of the drift test"},
+    {"warning_confidence", OptionType::real, "0.005", {0, 1, true, true}, "",
+     "confidence (a probability) of the warning test"},
+    {"lambda", OptionType::real, "0.05", {0, 1, true, false}, "",
+     "weight of the newest value in the moving averages"},
+    {"two_sided_test", OptionType::boolean, "false", {}, "",
+     "also report decreases of the error rate, not only increases"},
+};
+
+}  // namespace
+
+std::span<const OptionSpec> hddm_w_option_table() { return hddm_w_options; }
+
+// river.stats.EWMean as River 0.21 runs it (watermill's EWMean in Rust): a
+// mean that is exactly 0 is replaced by x instead of being faded, so after a
+// run of zeros the first 1 sets the average to 1. On a 0/1 stream that
+// starts with a 0 this matters, and it is what River reports, so it is kept.
+// ibc is the sum of the squared EWMA weights, which McDiarmid's bound needs
+// (Frias-Blanco et al. 2015, section on the W-test).
+void HddmW::SampleInfo::update(double x, double lambda) {
+    ewma = ewma == 0.0 ? x : lambda * x + (1.0 - lambda) * ewma;
+    is_init = true;
+    // River: lambda * lambda + (1 - lambda) ** 2 * ibc; `**` is CPython's pow().
+    ibc = lambda * lambda + std::pow(1 - lambda, 2.0) * ibc;
+}
+
+HddmW::HddmW(OptionValues options)
+    : options_(std::move(options)),
+      drift_confidence_(options_.real("drift_confidence")),
+      warning_confidence_(options_.real("warning_confidence")),
+      lambda_(options_.real("lambda")),
+      two_sided_test_(options_.boolean("two_sided_test")) {
+    reset();
+}
+
+void HddmW::reset() {
+    total_ = {};
+    s1_decrease_ = {};
+    s1_increase_ = {};
+    s2_decrease_ = {};
+    s2_increase_ = {};
+    increase_cutpoint_ = std::numeric_limits<double>::infinity();
+    decrease_cutpoint_ = -std::numeric_limits<double>::infinity();
+    warning_ = false;
+    drift_ = false;
+}
+
+// McDiarmid's inequality for a weighted mean with sum of squared weights ibc:
+// eps = sqrt(ibc * ln(1 / confidence) / 2).
+double HddmW::mcdiarmid_bound(double ibc, double confidence) {
+    return std::sqrt(ibc * std::log(1 / confidence) / 2);
+}
+
+bool HddmW::mean_changed(const SampleInfo& first, const SampleInfo& second, double confidence) {
+    if (!(first.is_init && second.is_init)) return false;
+    const double bound = mcdiarmid_bound(first.ibc + second.ibc, confidence);
+    return second.ewma - first.ewma > bound;
+}
+
+// River moves both cut points with the drift confidence, as MOA does.
+void HddmW::update_increase_stats(double x) {
+    const double eps = mcdiarmid_bound(total_.ibc, drift_confidence_);
+    if (total_.ewma + eps < increase_cutpoint_) {
+        increase_cutpoint_ = total_.ewma + eps;
+        s1_increase_ = total_;
+        s2_increase_ = {};
+    } else {
+        s2_increase_.update(x, lambda_);
+    }
+}
+
+void HddmW::update_decrease_stats(double x) {
+    const double eps = mcdiarmid_bound(total_.ibc, drift_confidence_);
+    if (total_.ewma - eps > decrease_cutpoint_) {
+        decrease_cutpoint_ = total_.ewma - eps;
+        s1_decrease_ = total_;
+        s2_decrease_ = {};
+    } else {
+        s2_decrease_.update(x, lambda_);
+    }
+}
+
+DriftState HddmW::update(double x) {
+    if (drift_) reset();
+
+    total_.update(x, lambda_);
+
+    update_increase_stats(x);
+    if (mean_changed(s1_increase_, s2_increase_, drift_confidence_)) {
+        warning_ = false;
+        drift_ = true;
+    } else if (mean_changed(s1_increase_, s2_increase_, warning_confidence_)) {
+        warning_ = true;
+        drift_ = false;
+    } else {
+        warning_ = false;
+        drift_ = false;
+    }
+
+    update_decrease_stats(x);
+    if (two_sided_test_) {
+        if (mean_changed(s2_decrease_, s1_decrease_, drift_confidence_))
+            drift_ = true;
+        else if (mean_changed(s2_decrease_, s1_decrease_, warning_confidence_))
+            warning_ = true;
+    }
+    if (drift_) return DriftState::drift;
+    return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
