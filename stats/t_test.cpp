@@ -1,0 +1,72 @@
+#include "stats/t_test.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "stats/sample_checks.h"
+#include "stats/special_functions.h"
+
+namespace mw::stats {
+namespace {
+
+struct Moments {
+    double mean = 0;
+    double variance = 0;  // ddof = 1
+};
+
+// Two passes, as numpy's mean and var: the second pass sums squared
+// deviations from the mean, which avoids the cancellation of sum(x^2) - n m^2.
+// Sums are accumulated in long double to stay within rounding of numpy's
+// pairwise summation.
+Moments moments(std::span<const double> values) {
+    long double sum = 0;
+    for (double v : values) sum += v;
+    const double n = static_cast<double>(values.size());
+    Moments m;
+    m.mean = static_cast<double>(sum / n);
+    long double squares = 0;
+    for (double v : values) squares += (static_cast<long double>(v) - m.mean) * (static_cast<long double>(v) - m.mean);
+    m.variance = static_cast<double>(squares / (n - 1));
+    return m;
+}
+
+}  // namespace
+
+WelchResult welch_t_test(std::span<const double> x, std::span<const double> y) {
+    WelchResult result;
+    if (x.size() < 2 || y.size() < 2) {
+        result.error = "welch_t_test: each sample needs at least 2 values, got " + std::to_string(x.size()) +
+                       " and " + std::to_string(y.size());
+        return result;
+    }
+    if (std::string problem = find_nan("welch_t_test", x, y); !problem.empty()) {
+        result.error = std::move(problem);
+        return result;
+    }
+    const double nx = static_cast<double>(x.size());
+    const double ny = static_cast<double>(y.size());
+    const Moments mx = moments(x);
+    const Moments my = moments(y);
+    const double vnx = mx.variance / nx;
+    const double vny = my.variance / ny;
+    const double denominator = std::sqrt(vnx + vny);
+    const double difference = mx.mean - my.mean;
+    if (denominator == 0.0) {
+        if (difference == 0.0) {
+            result.error = "welch_t_test: both samples are constant with the same value, so t is 0/0";
+            return result;
+        }
+        result.dof = 1.0;
+        result.statistic = difference > 0 ? std::numeric_limits<double>::infinity()
+                                          : -std::numeric_limits<double>::infinity();
+        result.p_value = 0.0;
+        return result;
+    }
+    result.dof = (vnx + vny) * (vnx + vny) / (vnx * vnx / (nx - 1) + vny * vny / (ny - 1));
+    result.statistic = difference / denominator;
+    result.p_value = 2 * student_t_sf(std::fabs(result.statistic), result.dof);
+    return result;
+}
+
+}  // namespace mw::stats
