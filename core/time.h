@@ -1,0 +1,32 @@
+// Timestamps as microseconds since the Unix epoch (UTC), the unit every record
+// carries, and their RFC 3339 text form as it crosses the HTTP API.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mw {
+
+// Parses an RFC 3339 date-time (RFC 3339 section 5.6), e.g.
+// "2024-05-01T12:00:00Z", "2024-05-01T14:00:00.25+02:00". Accepts 'T', 't'
+// or ' ' between date and time (section 5.6 allows the space by agreement,
+// and Python's str(datetime) writes it), 'Z' or 'z', fractional seconds of any
+// length (truncated to microseconds, i.e. rounded towards the earlier
+// instant), and offsets up to +-23:59 ("-00:00" is read as UTC). Rejects
+// anything else: invalid dates (Feb 30, Feb 29 of a non-leap year), hour 24,
+// minute or second 60 (Unix time cannot represent a leap second), a missing
+// offset, trailing characters. Years 0000-9999, so pre-1970 instants are
+// negative. Returns nothing on any error; never throws.
+std::optional<std::int64_t> parse_rfc3339_us(std::string_view text);
+
+// "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC, always six fractional digits, for any
+// int64. Outside years 0000-9999, which RFC 3339 cannot express, the year is
+// written with as many digits as it needs and a leading '-' when negative.
+std::string format_rfc3339_us(std::int64_t us_since_epoch);
+
+// The wall clock (std::chrono::system_clock) in microseconds since the epoch.
+std::int64_t now_us();
+
+}  // namespace mw
