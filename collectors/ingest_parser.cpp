@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simdjson.h>
 
 #include "core/time.h"
@@ -175,8 +176,16 @@ Check read_ts(element value, const ParseLimits& limits, std::int64_t now_us, std
 }
 
 // A class label: a non-empty string, a bool ("true"/"false"), or an integer.
-Check read_label(element value, std::string_view field, PredictionType type, const ParseLimits& limits,
-                 std::optional<std::string>& out) {
+// A label outside the model's declared classes (when it declares them) is
+// refused: it would silently become a class of its own in every metric.
+Check check_class(std::string_view field, const std::vector<std::string>& classes, const std::string& label) {
+    if (classes.empty() || std::find(classes.begin(), classes.end(), label) != classes.end()) return std::nullopt;
+    return Problem{std::string(field),
+                   fmt::format("\"{}\" is not one of the model's classes ({})", label, fmt::join(classes, ", "))};
+}
+
+Check read_label(element value, std::string_view field, PredictionType type, const std::vector<std::string>& classes,
+                 const ParseLimits& limits, std::optional<std::string>& out) {
     if (value.is_string()) {
         const std::string_view label = value.get_string().value_unsafe();
         if (label.empty()) return Problem{std::string(field), "the label is empty"};
@@ -184,15 +193,15 @@ Check read_label(element value, std::string_view field, PredictionType type, con
             return Problem{std::string(field), fmt::format("the label is {} bytes, more than the limit of {}",
                                                            label.size(), limits.max_name_bytes)};
         out.emplace(label);
-        return std::nullopt;
+        return check_class(field, classes, *out);
     }
     if (value.is_bool()) {
         out.emplace(value.get_bool().value_unsafe() ? "true" : "false");
-        return std::nullopt;
+        return check_class(field, classes, *out);
     }
     if (auto text = integer_text(value, true)) {
         out = std::move(*text);
-        return std::nullopt;
+        return check_class(field, classes, *out);
     }
     return Problem{std::string(field), fmt::format("a {} model's label is a class (a string, bool or integer), got {}",
                                                    to_string(type), describe(value))};
@@ -398,7 +407,7 @@ private:
 
     Check read_prediction(element value, Prediction& out) const {
         if (is_classification(schema_.prediction_type))
-            return read_label(value, "prediction", schema_.prediction_type, limits_, out.label);
+            return read_label(value, "prediction", schema_.prediction_type, schema_.classes, limits_, out.label);
         return read_number(value, "prediction", schema_.prediction_type, out.value);
     }
 
@@ -468,7 +477,7 @@ private:
 class OutcomeReader {
 public:
     OutcomeReader(const ModelSchema& schema, const ParseLimits& limits, std::int64_t now_us)
-        : type_(schema.prediction_type), limits_(limits), now_us_(now_us) {}
+        : type_(schema.prediction_type), classes_(schema.classes), limits_(limits), now_us_(now_us) {}
 
     Check read(object record, Outcome& out) const {
         static constexpr std::string_view keys[] = {"id", "ts", "label", "value"};
@@ -510,12 +519,13 @@ private:
         if (is_classification(type_)) {
             if (key == "value")
                 return Problem{"value", fmt::format("a {} model's outcome is a class: send it as label", to_string(type_))};
-            return read_label(value, "label", type_, limits_, out.label);
+            return read_label(value, "label", type_, classes_, limits_, out.label);
         }
         return read_number(value, key, type_, out.value);
     }
 
     PredictionType type_;
+    const std::vector<std::string>& classes_;
     const ParseLimits& limits_;
     std::int64_t now_us_;
 };

@@ -639,3 +639,20 @@ TEST_CASE("a large body then a small one: the thread's parser stays usable") {
     REQUIRE(small.batch.records.size() == 1);
     CHECK(small.batch.records[0].id == "a");
 }
+
+TEST_CASE("labels outside the model's declared classes are rejected, naming the classes") {
+    auto schema = churn_schema();
+    schema.classes = {"churn", "stay"};
+    CHECK(mw::parse_predictions("[" + record("c1") + "]", schema, {}, now_us).batch.records.size() == 1);
+    const auto rejected = rejection_of(R"({"id":"c2","features":{},"prediction":"maybe"})", schema);
+    CHECK(rejected.field == "prediction");
+    CHECK_THAT(rejected.reason, Catch::Contains("\"maybe\"") && Catch::Contains("churn, stay"));
+
+    const auto outcomes = parse_outcomes(R"([{"id":"c1","label":"stay"},{"id":"c2","label":1}])", schema);
+    REQUIRE(outcomes.batch.records.size() == 1);
+    REQUIRE(outcomes.rejections.size() == 1);
+    CHECK(outcomes.rejections[0].index == 1);
+    CHECK(outcomes.rejections[0].field == "label");
+    // Without declared classes any label is a class.
+    CHECK(parse_outcomes(R"([{"id":"c3","label":"anything"}])").batch.records.size() == 1);
+}
