@@ -160,6 +160,20 @@ def main():
         check('id="summary"' in r.stdout and "FAIL" in r.stdout, "rendered DOM holds the summary")
         check("Uncaught" not in r.stderr and "ERROR:CONSOLE" not in r.stderr, "no console errors in DOM dump")
 
+        # Pre-training data bias: the first half of the rows as the reference window.
+        reference_path = os.path.join(work, "reference.csv")
+        with open(csv_path) as src, open(reference_path, "w") as dst:
+            lines = src.readlines()
+            dst.writelines(lines[:16001])
+        r = audit(common + ["--format", "json", "--reference-input", reference_path])
+        check(r.returncode == 0, "reference-input audit: %s" % r.stderr)
+        representation = json.loads(r.stdout)["representation"]
+        check([x["name"] for x in representation] == ["sex", "race", "sex x race"], "representation groupings")
+        female = [g for g in representation[0]["groups"] if g["label"] == "Female"][0]
+        expected_reference = sum(1 for line in lines[1:16001] if line.split(",")[1] == "Female")
+        check(female["current_count"] == 10771 and female["reference_count"] == expected_reference,
+              "representation counts %s" % female)
+
         # Input errors are exit status 2 with a message naming what was wrong.
         r = audit(["--input", csv_path, "--sensitive", "sex", "--y-true", "nope", "--y-pred", "y_pred"])
         check(r.returncode == 2 and "no column 'nope'" in r.stderr, "missing column: %s" % r.stderr)

@@ -1,0 +1,70 @@
+#include "fairness/data_bias.h"
+
+#include <map>
+
+namespace mw::fairness {
+
+namespace {
+
+struct Tally {
+    std::uint64_t rows = 0;
+    std::uint64_t positives = 0;
+};
+
+bool tally(const AuditData& data, const std::vector<std::string>& attributes,
+           std::map<std::vector<std::string>, Tally>& out, std::string& error, const char* window) {
+    std::vector<std::size_t> indices;
+    for (const auto& name : attributes) {
+        const int index = data.attribute_index(name);
+        if (index < 0) {
+            error = "attribute '" + name + "' is not in the " + window + " window";
+            return false;
+        }
+        indices.push_back(static_cast<std::size_t>(index));
+    }
+    const Grouping grouping = make_grouping(data, indices);
+    std::vector<Tally> groups(grouping.group_count());
+    for (std::size_t r = 0; r < data.rows(); ++r) {
+        Tally& t = groups[grouping.group_of_row[r]];
+        ++t.rows;
+        t.positives += data.y_true[r] ? 1 : 0;
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) out[grouping.group_values[g]] = groups[g];
+    return true;
+}
+
+}  // namespace
+
+RepresentationShift compare_representation(const AuditData& reference, const AuditData& current,
+                                           const std::vector<std::string>& attributes) {
+    RepresentationShift shift;
+    shift.attributes = attributes;
+    std::map<std::vector<std::string>, Tally> before, after;
+    if (!tally(reference, attributes, before, shift.error, "reference") ||
+        !tally(current, attributes, after, shift.error, "current"))
+        return shift;
+    std::map<std::vector<std::string>, std::pair<Tally, Tally>> both;
+    for (const auto& [values, t] : before) both[values].first = t;
+    for (const auto& [values, t] : after) both[values].second = t;
+    const double reference_rows = static_cast<double>(reference.rows());
+    const double current_rows = static_cast<double>(current.rows());
+    for (const auto& [values, pair] : both) {
+        RepresentationRow row;
+        row.values = values;
+        row.label = group_label(values);
+        row.reference_count = pair.first.rows;
+        row.current_count = pair.second.rows;
+        row.reference_share = reference_rows > 0 ? static_cast<double>(pair.first.rows) / reference_rows : 0;
+        row.current_share = current_rows > 0 ? static_cast<double>(pair.second.rows) / current_rows : 0;
+        row.share_difference = row.current_share - row.reference_share;
+        if (pair.first.rows > 0)
+            row.reference_base_rate = static_cast<double>(pair.first.positives) / static_cast<double>(pair.first.rows);
+        if (pair.second.rows > 0)
+            row.current_base_rate = static_cast<double>(pair.second.positives) / static_cast<double>(pair.second.rows);
+        row.base_rate_difference = row.current_base_rate - row.reference_base_rate;
+        shift.rows.push_back(std::move(row));
+    }
+    return shift;
+}
+
+}  // namespace mw::fairness
