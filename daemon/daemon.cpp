@@ -135,6 +135,7 @@ int run(const std::string& config_path) {
         // 6. HTTP: ingest, health, metrics.
         HttpServer* server_for_metrics = nullptr;  // set once the server exists
         std::uint64_t last_fsyncs = 0;
+        std::vector<FileTailCounters> last_tail_counters(tails.size());
         store::DrainStats last_drain;
         auto refresh_metrics = [&] {
             const auto spool_stats = spool.stats();
@@ -159,6 +160,26 @@ int run(const std::string& config_path) {
             metrics.store_write_errors.Increment(
                 static_cast<double>(drain_stats.write_errors - last_drain.write_errors));
             last_drain = drain_stats;
+            for (std::size_t i = 0; i < tails.size(); ++i) {
+                const auto counters = tails[i]->counters();
+                auto& last = last_tail_counters[i];
+                const auto& path = initial->file_tails[i].path;
+                auto add = [](prometheus::Counter& counter, std::uint64_t now, std::uint64_t before) {
+                    counter.Increment(static_cast<double>(now - before));
+                };
+                add(metrics.file_tail_lines.Add({{"path", path}, {"result", "delivered"}}), counters.lines_delivered,
+                    last.lines_delivered);
+                add(metrics.file_tail_lines.Add({{"path", path}, {"result", "rejected"}}), counters.lines_rejected,
+                    last.lines_rejected);
+                add(metrics.file_tail_lines.Add({{"path", path}, {"result", "too_long"}}), counters.lines_too_long,
+                    last.lines_too_long);
+                add(metrics.file_tail_events.Add({{"path", path}, {"event", "rotation"}}), counters.rotations,
+                    last.rotations);
+                add(metrics.file_tail_events.Add({{"path", path}, {"event", "truncation"}}), counters.truncations,
+                    last.truncations);
+                add(metrics.file_tail_events.Add({{"path", path}, {"event", "error"}}), counters.errors, last.errors);
+                last = counters;
+            }
             if (server_for_metrics) metrics.open_connections.Set(static_cast<double>(server_for_metrics->open_connections()));
         };
         std::mutex metrics_mutex;  // /metrics may be scraped from two io threads at once

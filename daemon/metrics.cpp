@@ -93,7 +93,15 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
                            .Name("modelwatch_http_open_connections")
                            .Help("Open HTTP connections.")
                            .Register(registry)
-                           .Add({})) {
+                           .Add({})),
+      file_tail_lines(BuildCounter()
+                          .Name("modelwatch_file_tail_lines_total")
+                          .Help("Lines read by the file tails, by file and result (delivered, rejected, too_long).")
+                          .Register(registry)),
+      file_tail_events(BuildCounter()
+                           .Name("modelwatch_file_tail_events_total")
+                           .Help("File tail events, by file and event (rotation, truncation, error).")
+                           .Register(registry)) {
     BuildGauge()
         .Name("modelwatch_build_info")
         .Help("Always 1; the labels say which build is running.")

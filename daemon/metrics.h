@@ -35,6 +35,8 @@ struct DaemonMetrics {
     prometheus::Counter& config_reloads_ok;
     prometheus::Counter& config_reloads_failed;
     prometheus::Gauge& open_connections;
+    prometheus::Family<prometheus::Counter>& file_tail_lines;  // {path, result}
+    prometheus::Family<prometheus::Counter>& file_tail_events; // {path, event}
 };
 
 }  // namespace mw::daemon

@@ -1,0 +1,178 @@
+#include "collectors/checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace mw {
+namespace {
+
+constexpr std::string_view header = "modelwatch-file-tail-checkpoint 1";
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+    // Closes now so the caller sees the error (close can report a failed write-back).
+    int close() {
+        int result = ::close(fd_);
+        fd_ = -1;
+        return result;
+    }
+
+private:
+    int fd_;
+};
+
+std::string errno_text() { return std::strerror(errno); }
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t written = ::write(fd, data.data(), data.size());
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(written));
+    }
+    return true;
+}
+
+std::string directory_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+struct Field {
+    std::string_view key;
+    std::uint64_t TailCheckpoint::*number;
+};
+
+constexpr std::array<Field, 6> number_fields{{
+    {"device", &TailCheckpoint::device},
+    {"inode", &TailCheckpoint::inode},
+    {"offset", &TailCheckpoint::offset},
+    {"line", &TailCheckpoint::line},
+    {"fingerprint_bytes", &TailCheckpoint::fingerprint_bytes},
+    {"fingerprint", &TailCheckpoint::fingerprint},
+}};
+
+}  // namespace
+
+std::uint64_t fnv1a64(const char* data, std::size_t size, std::uint64_t hash) {
+    for (std::size_t i = 0; i < size; ++i) {
+        hash ^= static_cast<unsigned char>(data[i]);
+        hash *= 1099511628211ull;
+    }
+    return hash;
+}
+
+CheckpointLoad load_checkpoint(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        if (errno == ENOENT) return {};
+        return {std::nullopt, fmt::format("checkpoint {}: open: {}", path, errno_text())};
+    }
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return {std::nullopt, fmt::format("checkpoint {}: read: {}", path, errno_text())};
+        }
+        if (got == 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.size() > 64 * 1024) return {std::nullopt, fmt::format("checkpoint {}: larger than 64 KiB", path)};
+    }
+
+    TailCheckpoint checkpoint;
+    std::string_view rest = text;
+    std::size_t line_number = 0;
+    unsigned seen = 0;  // bit per number field, plus bit 6 for skipping_line
+    while (!rest.empty()) {
+        auto newline = rest.find('\n');
+        if (newline == std::string_view::npos)
+            return {std::nullopt, fmt::format("checkpoint {}: line {} has no newline (torn write?)", path,
+                                              line_number + 1)};
+        std::string_view line = rest.substr(0, newline);
+        rest.remove_prefix(newline + 1);
+        ++line_number;
+        if (line_number == 1) {
+            if (line != header)
+                return {std::nullopt, fmt::format("checkpoint {}: line 1: expected \"{}\"", path, header)};
+            continue;
+        }
+        auto equals = line.find('=');
+        if (equals == std::string_view::npos)
+            return {std::nullopt, fmt::format("checkpoint {}: line {}: expected key=value", path, line_number)};
+        std::string_view key = line.substr(0, equals);
+        std::string_view value = line.substr(equals + 1);
+        std::uint64_t number = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (ec != std::errc() || end != value.data() + value.size() || value.empty())
+            return {std::nullopt, fmt::format("checkpoint {}: line {}: {} is not an unsigned number", path,
+                                              line_number, key)};
+        bool known = false;
+        for (std::size_t i = 0; i < number_fields.size(); ++i) {
+            if (number_fields[i].key != key) continue;
+            checkpoint.*number_fields[i].number = number;
+            seen |= 1u << i;
+            known = true;
+        }
+        if (key == "skipping_line") {
+            if (number > 1)
+                return {std::nullopt, fmt::format("checkpoint {}: line {}: skipping_line must be 0 or 1", path,
+                                                  line_number)};
+            checkpoint.skipping_line = number == 1;
+            seen |= 1u << number_fields.size();
+            known = true;
+        }
+        if (!known)
+            return {std::nullopt, fmt::format("checkpoint {}: line {}: unknown key {}", path, line_number, key)};
+    }
+    if (seen != (1u << (number_fields.size() + 1)) - 1)
+        return {std::nullopt, fmt::format("checkpoint {}: incomplete (a key is missing)", path)};
+    return {checkpoint, {}};
+}
+
+std::string write_checkpoint(const std::string& path, const TailCheckpoint& checkpoint) {
+    std::string text = fmt::format("{}\n", header);
+    for (const auto& field : number_fields) text += fmt::format("{}={}\n", field.key, checkpoint.*field.number);
+    text += fmt::format("skipping_line={}\n", checkpoint.skipping_line ? 1 : 0);
+
+    const std::string temporary = path + ".tmp";
+    Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return fmt::format("checkpoint {}: open: {}", temporary, errno_text());
+    if (!write_all(fd.get(), text)) return fmt::format("checkpoint {}: write: {}", temporary, errno_text());
+    // The data must be on disk before the rename makes it the checkpoint, or a
+    // crash could leave an empty file under the final name.
+    if (::fsync(fd.get()) != 0) return fmt::format("checkpoint {}: fsync: {}", temporary, errno_text());
+    if (fd.close() != 0) return fmt::format("checkpoint {}: close: {}", temporary, errno_text());
+    if (::rename(temporary.c_str(), path.c_str()) != 0)
+        return fmt::format("checkpoint {}: rename from {}: {}", path, temporary, errno_text());
+    // The rename itself is durable only once the directory entry is.
+    const std::string directory = directory_of(path);
+    Fd dir_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() < 0) return fmt::format("checkpoint {}: open directory {}: {}", path, directory, errno_text());
+    if (::fsync(dir_fd.get()) != 0)
+        return fmt::format("checkpoint {}: fsync directory {}: {}", path, directory, errno_text());
+    return {};
+}
+
+}  // namespace mw
