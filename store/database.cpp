@@ -1,0 +1,85 @@
+#include "store/database.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace mw::store {
+namespace {
+
+bool dsn_is_uri(std::string_view dsn) {
+    return dsn.starts_with("postgresql://") || dsn.starts_with("postgres://");
+}
+
+// Whether a key=value DSN sets `key` (keys are lowercase words in libpq's
+// connection string syntax, so a plain search for "key=" at a word start is
+// enough for the keys checked here).
+bool dsn_sets(std::string_view dsn, std::string_view key) {
+    for (auto at = dsn.find(key); at != std::string_view::npos; at = dsn.find(key, at + 1)) {
+        const bool starts_word = at == 0 || dsn[at - 1] == ' ' || dsn[at - 1] == '\t';
+        auto after = at + key.size();
+        while (after < dsn.size() && dsn[after] == ' ') ++after;
+        if (starts_word && after < dsn.size() && dsn[after] == '=') return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::unique_ptr<pqxx::connection> connect(const config::StoreOptions& options) {
+    std::string dsn = options.dsn;
+    const unsigned timeout_seconds = (options.connect_timeout_ms + 999) / 1000;
+    if (dsn_is_uri(dsn)) {
+        // URI parameters go after '?', joined by '&'.
+        const char separator = dsn.find('?') == std::string::npos ? '?' : '&';
+        if (dsn.find("connect_timeout=") == std::string::npos)
+            dsn += fmt::format("{}connect_timeout={}", separator, timeout_seconds);
+        if (dsn.find("application_name=") == std::string::npos)
+            dsn += fmt::format("{}application_name=modelwatch", dsn.find('?') == std::string::npos ? '?' : '&');
+    } else {
+        if (!dsn_sets(dsn, "connect_timeout")) dsn += fmt::format(" connect_timeout={}", timeout_seconds);
+        if (!dsn_sets(dsn, "application_name")) dsn += " application_name=modelwatch";
+    }
+    return std::make_unique<pqxx::connection>(dsn);
+}
+
+std::string redact_dsn(std::string_view dsn) {
+    std::string out(dsn);
+    if (dsn_is_uri(dsn)) {
+        // postgresql://user:password@host/...: mask between the first ':'
+        // after the scheme and the '@'.
+        const auto authority = out.find("://") + 3;
+        const auto at = out.find('@', authority);
+        const auto colon = out.find(':', authority);
+        if (at != std::string::npos && colon != std::string::npos && colon < at)
+            out.replace(colon + 1, at - colon - 1, "***");
+        const auto query_password = out.find("password=");
+        if (query_password != std::string::npos) {
+            const auto value = query_password + 9;
+            const auto end = out.find('&', value);
+            out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+        }
+        return out;
+    }
+    for (auto at = out.find("password"); at != std::string::npos; at = out.find("password", at + 1)) {
+        if (at > 0 && out[at - 1] != ' ' && out[at - 1] != '\t') continue;
+        auto value = at + 8;
+        while (value < out.size() && out[value] == ' ') ++value;
+        if (value >= out.size() || out[value] != '=') continue;
+        ++value;
+        while (value < out.size() && out[value] == ' ') ++value;
+        auto end = value;
+        if (end < out.size() && out[end] == '\'') {
+            // A quoted value: up to the closing quote, skipping \' escapes.
+            ++end;
+            while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
+            end = std::min(end + 1, out.size());
+        } else {
+            while (end < out.size() && out[end] != ' ' && out[end] != '\t') ++end;
+        }
+        out.replace(value, end - value, "***");
+    }
+    return out;
+}
+
+}  // namespace mw::store

@@ -1,0 +1,403 @@
+// StoreWriter against a real PostgreSQL (see test_database.h): idempotent
+// replay, duplicate ids, first outcome wins, the labelled_predictions join,
+// partitions on demand, and the COPY encoding read back through SELECT.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+
+#include "store/copy_encoding.h"
+#include "store/migrations.h"
+#include "store/store_writer.h"
+#include "test_database.h"
+
+using namespace mw;
+using mw::store::EncodedBatch;
+using mw::store::StoreWriter;
+using mw::store::testing::TestDatabase;
+
+namespace {
+
+constexpr std::int64_t second_us = 1'000'000;
+constexpr std::int64_t day_us = 86'400 * second_us;
+
+// Whole seconds, so that expected delays are exact.
+std::int64_t now_us() {
+    using namespace std::chrono;
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count() * second_us;
+}
+
+ModelSchema schema() {
+    ModelSchema model;
+    model.name = "churn";
+    model.features = {{"age", FeatureType::numeric}, {"plan", FeatureType::categorical}};
+    return model;
+}
+
+Prediction prediction(std::string id, std::int64_t ts_us, std::string label = "yes") {
+    Prediction record;
+    record.id = std::move(id);
+    record.ts_us = ts_us;
+    record.model_version = "v1";
+    record.features = {Value{40.0}, Value{std::string("basic")}};
+    record.label = std::move(label);
+    record.score = 0.75;
+    return record;
+}
+
+EncodedBatch predictions(std::vector<Prediction> records, std::int64_t received_us, std::string model = "churn") {
+    PredictionBatch batch{std::move(model), std::move(records)};
+    EncodedBatch encoded{RecordKind::prediction, static_cast<std::uint32_t>(batch.records.size()), {}};
+    store::append_prediction_rows(batch, schema(), received_us, encoded.copy_rows);
+    return encoded;
+}
+
+EncodedBatch outcomes(std::vector<Outcome> records, std::int64_t received_us, std::string model = "churn") {
+    OutcomeBatch batch{std::move(model), std::move(records)};
+    EncodedBatch encoded{RecordKind::outcome, static_cast<std::uint32_t>(batch.records.size()), {}};
+    store::append_outcome_rows(batch, received_us, encoded.copy_rows);
+    return encoded;
+}
+
+Outcome outcome(std::string id, std::int64_t ts_us, std::string label) {
+    return Outcome{.id = std::move(id), .ts_us = ts_us, .label = std::move(label), .value = std::nullopt};
+}
+
+struct Fixture {
+    TestDatabase database;
+    std::unique_ptr<pqxx::connection> reader = database.connect();
+
+    Fixture() { store::migrate(database.connection()); }
+
+    long long count(const std::string& sql) {
+        pqxx::nontransaction query(*reader);
+        return query.exec1(sql)[0].as<long long>();
+    }
+    std::string text(const std::string& sql) {
+        pqxx::nontransaction query(*reader);
+        return query.exec1(sql)[0].as<std::string>();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("replaying the same batches leaves each record stored once", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    const std::vector<EncodedBatch> batches = {
+        predictions({prediction("a", now), prediction("b", now), prediction("c", now - day_us)}, now),
+        outcomes({outcome("a", now, "yes"), outcome("z", now, "no")}, now),
+        predictions({prediction("d", now)}, now, "fraud"),
+    };
+
+    const auto first = writer.write(batches);
+    CHECK(first.predictions_received == 4);
+    CHECK(first.predictions_inserted == 4);
+    CHECK(first.outcomes_received == 2);
+    CHECK(first.outcomes_inserted == 2);
+    for (int replay = 0; replay < 2; ++replay) {
+        const auto again = writer.write(batches);
+        CHECK(again.predictions_received == 4);
+        CHECK(again.predictions_inserted == 0);
+        CHECK(again.outcomes_received == 2);
+        CHECK(again.outcomes_inserted == 0);
+    }
+    // A replay grouped differently (one frame per write) changes nothing either.
+    for (const auto& batch : batches) {
+        const auto single = writer.write(std::span(&batch, 1));
+        CHECK(single.predictions_inserted + single.outcomes_inserted == 0);
+    }
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 4);
+    CHECK(fixture.count("SELECT count(*) FROM prediction_keys") == 4);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes") == 2);
+    CHECK(fixture.count("SELECT count(*) FROM predictions WHERE model = 'fraud' AND id = 'd'") == 1);
+}
+
+TEST_CASE("a duplicate id with a different ts is not stored twice", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+
+    SECTION("across writes, the stored prediction wins") {
+        writer.write(std::vector{predictions({prediction("a", now, "first")}, now)});
+        const auto later = writer.write(std::vector{predictions({prediction("a", now - 3 * day_us, "second")}, now)});
+        CHECK(later.predictions_received == 1);
+        CHECK(later.predictions_inserted == 0);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+    }
+    SECTION("within one write, the one received first wins") {
+        const auto result = writer.write(std::vector{
+            predictions({prediction("a", now - 2 * day_us, "later")}, now + second_us),
+            predictions({prediction("a", now, "earlier")}, now),
+        });
+        CHECK(result.predictions_received == 2);
+        CHECK(result.predictions_inserted == 1);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "earlier");
+    }
+    SECTION("the same id under another model is another record") {
+        const auto result = writer.write(
+            std::vector{predictions({prediction("a", now)}, now), predictions({prediction("a", now)}, now, "other")});
+        CHECK(result.predictions_inserted == 2);
+    }
+    CHECK(fixture.count("SELECT count(*) FROM predictions WHERE model = 'churn' AND id = 'a'") == 1);
+}
+
+TEST_CASE("the first outcome for an id wins", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    writer.write(std::vector{outcomes({outcome("a", now, "yes")}, now)});
+    const auto second = writer.write(std::vector{outcomes({outcome("a", now, "no")}, now + second_us)});
+    CHECK(second.outcomes_inserted == 0);
+    CHECK(fixture.text("SELECT label FROM outcomes WHERE id = 'a'") == "yes");
+
+    const auto same_write = writer.write(std::vector{
+        outcomes({outcome("b", now, "late")}, now + 5 * second_us),
+        outcomes({outcome("b", now, "early")}, now + 2 * second_us),
+    });
+    CHECK(same_write.outcomes_received == 2);
+    CHECK(same_write.outcomes_inserted == 1);
+    CHECK(fixture.text("SELECT label FROM outcomes WHERE id = 'b'") == "early");
+}
+
+TEST_CASE("outcomes join their predictions whichever arrived first, with the label delay", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto predicted = now_us() - 3600 * second_us;
+
+    // "after": the prediction is stored, its outcome reaches us 90 s after the prediction's ts.
+    writer.write(std::vector{predictions({prediction("after", predicted)}, predicted + second_us)});
+    writer.write(std::vector{outcomes({outcome("after", predicted + 60 * second_us, "no")}, predicted + 90 * second_us)});
+    // "before": the outcome is stored first (received 30 s after the prediction's
+    // ts), the prediction record itself arrives 10 minutes later.
+    writer.write(std::vector{outcomes({outcome("before", predicted, "yes")}, predicted + 30 * second_us)});
+    writer.write(std::vector{predictions({prediction("before", predicted)}, predicted + 600 * second_us)});
+    // An outcome without a prediction is not in the view.
+    writer.write(std::vector{outcomes({outcome("orphan", predicted, "yes")}, predicted)});
+
+    CHECK(fixture.count("SELECT count(*) FROM labelled_predictions") == 2);
+    CHECK(fixture.text("SELECT label FROM labelled_predictions WHERE id = 'after'") == "no");
+    CHECK(fixture.text("SELECT label_delay_seconds::text FROM labelled_predictions WHERE id = 'after'") ==
+          "90.000000");
+    CHECK(fixture.text("SELECT label FROM labelled_predictions WHERE id = 'before'") == "yes");
+    CHECK(fixture.text("SELECT label_delay_seconds::text FROM labelled_predictions WHERE id = 'before'") ==
+          "30.000000");
+}
+
+TEST_CASE("partitions are created for the days present; rows outside the window go to the default",
+          "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    const std::string partitions =
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass";
+    // Each row in the partition named after its UTC day, or in the default.
+    const std::string misplaced = R"sql(
+        SELECT count(*) FROM predictions
+        WHERE tableoid::regclass::text <> CASE WHEN id LIKE 'out%' THEN 'predictions_default'
+              ELSE 'predictions_p' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD') END)sql";
+    CHECK(fixture.count(partitions) == 1);
+
+    const auto result = writer.write(std::vector{predictions(
+        {prediction("d0", now), prediction("d5", now - 5 * day_us), prediction("d10", now - 10 * day_us),
+         prediction("d10b", now - 10 * day_us + second_us), prediction("out_old", now - 500 * day_us),
+         prediction("out_future", now + 3 * day_us)},
+        now)});
+    CHECK(result.predictions_inserted == 6);
+    CHECK(fixture.count(partitions) == 4);
+    CHECK(fixture.count(misplaced) == 0);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 2);
+
+    // A later write with known and new days creates only the new one.
+    writer.write(std::vector{predictions({prediction("d1", now - day_us), prediction("d0b", now)}, now)});
+    CHECK(fixture.count(partitions) == 5);
+    CHECK(fixture.count(misplaced) == 0);
+
+    // Ranges are whole UTC days.
+    pqxx::nontransaction query(*fixture.reader);
+    query.exec0("SET TimeZone = 'UTC'");
+    std::string day;
+    store::append_rfc3339_us(now - 5 * day_us, day);
+    const auto name = "predictions_p" + day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2);
+    const auto bound = query.exec_params1(
+        "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = $1", name)[0].as<std::string>();
+    CHECK(bound.starts_with("FOR VALUES FROM ('" + day.substr(0, 10) + " 00:00:00+00') TO ('"));
+    CHECK(bound.ends_with(" 00:00:00+00')"));
+}
+
+TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
+    Fixture fixture;
+    config::StoreOptions options;
+    options.partition_days = 7;
+    StoreWriter writer(fixture.database.connection(), options);
+    const auto now = now_us();
+    std::vector<Prediction> week;
+    for (int day = 0; day < 7; ++day) week.push_back(prediction("r" + std::to_string(day), now - day * day_us));
+    writer.write(std::vector{predictions(week, now)});
+    // Seven consecutive days span one or two week-wide ranges, never seven.
+    const auto created =
+        fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") - 1;
+    CHECK(created >= 1);
+    CHECK(created <= 2);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 0);
+    CHECK(fixture.count(R"sql(
+        SELECT count(*) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
+        WHERE i.inhparent = 'predictions'::regclass AND c.relname <> 'predictions_default'
+          AND pg_get_expr(c.relpartbound, c.oid) NOT LIKE 'FOR VALUES FROM%')sql") == 0);
+}
+
+TEST_CASE("tabs, newlines, backslashes, quotes and unicode read back equal", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    const std::vector<std::string> tricky = {
+        "tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\.", "\\N", "quote \"q\" 'single'",
+        "température ☃ 😀", "control\x01\x1f", "{\"json\": [1]}", "",
+    };
+    ModelSchema model;
+    model.name = "m\t\"x\"";
+    for (const auto& name : tricky) model.features.push_back({"f " + name, FeatureType::categorical});
+
+    PredictionBatch batch;
+    batch.model = model.name;
+    Prediction record;
+    record.id = "id\t\n\\ \"☃\"";
+    record.ts_us = now;
+    record.model_version = "v\\1\n";
+    for (const auto& value : tricky) record.features.push_back(Value{value});
+    record.undeclared_features = {{"undeclared \"\\\t", Value{std::string("u\n\\v")}}};
+    record.label = "label\twith\\tab";
+    record.attributes = {{"région\n", "eu\t\"west\"\\"}};
+    batch.records.push_back(record);
+    EncodedBatch encoded{RecordKind::prediction, 1, {}};
+    store::append_prediction_rows(batch, model, now, encoded.copy_rows);
+
+    OutcomeBatch outcome_batch{model.name, {Outcome{.id = record.id, .ts_us = now, .label = "out\r\n\\", .value = 1.5}}};
+    EncodedBatch encoded_outcome{RecordKind::outcome, 1, {}};
+    store::append_outcome_rows(outcome_batch, now, encoded_outcome.copy_rows);
+
+    // An outcome dated in year 0 (1 BC), which the ingest parser accepts.
+    OutcomeBatch ancient{model.name, {Outcome{.id = "ancient", .ts_us = -62154086400000000, .label = "x"}}};
+    EncodedBatch encoded_ancient{RecordKind::outcome, 1, {}};
+    store::append_outcome_rows(ancient, now, encoded_ancient.copy_rows);
+
+    const auto result = writer.write(std::vector{encoded, encoded_outcome, encoded_ancient});
+    REQUIRE(result.predictions_inserted == 1);
+    REQUIRE(result.outcomes_inserted == 2);
+
+    pqxx::nontransaction query(*fixture.reader);
+    const auto row = query.exec_params1(
+        "SELECT model, id, model_version, prediction_label, features, attributes ->> $2, features ->> $3 "
+        "FROM predictions WHERE id = $1",
+        record.id, std::string("région\n"), std::string("undeclared \"\\\t"));
+    CHECK(row[0].as<std::string>() == model.name);
+    CHECK(row[1].as<std::string>() == record.id);
+    CHECK(row[2].as<std::string>() == record.model_version);
+    CHECK(row[3].as<std::string>() == *record.label);
+    CHECK(row[5].as<std::string>() == "eu\t\"west\"\\");
+    CHECK(row[6].as<std::string>() == "u\n\\v");
+    for (const auto& value : tricky) {
+        INFO("feature value: " << value);
+        const auto read = query.exec_params1("SELECT features ->> $2 FROM predictions WHERE id = $1", record.id,
+                                             "f " + value);
+        CHECK(read[0].as<std::string>() == value);
+    }
+    CHECK(query.exec_params1("SELECT count(*) FROM predictions, jsonb_object_keys(features) WHERE id = $1", record.id)[0]
+              .as<int>() == static_cast<int>(tricky.size()) + 1);
+    const auto labelled = query.exec_params1("SELECT label, value FROM labelled_predictions WHERE id = $1", record.id);
+    CHECK(labelled[0].as<std::string>() == "out\r\n\\");
+    CHECK(labelled[1].as<double>() == 1.5);
+    CHECK(query.exec1("SELECT extract(epoch FROM ts)::bigint FROM outcomes WHERE id = 'ancient'")[0].as<long long>() ==
+          -62154086400);
+    CHECK(query.exec1("SELECT extract(epoch FROM ts) * 1000000 FROM predictions")[0].as<double>() ==
+          static_cast<double>(now));
+}
+
+TEST_CASE("a batch PostgreSQL rejects fails the whole write, and the writer keeps working", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    const auto good = predictions({prediction("good", now)}, now);
+    const EncodedBatch bad{RecordKind::prediction, 1, "not\ta\tprediction\trow\n"};
+    CHECK_THROWS_AS(writer.write(std::vector{good, bad}), pqxx::sql_error);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 0);
+
+    const auto retried = writer.write(std::vector{good});
+    CHECK(retried.predictions_inserted == 1);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 1);
+}
+
+TEST_CASE("a lost connection surfaces as pqxx::broken_connection and commits nothing", "[store_writer]") {
+    // The drain tells "PostgreSQL is gone, reconnect and retry" from "this
+    // batch is refused" by this exception type.
+    Fixture fixture;
+    auto connection = fixture.database.connect();
+    auto writer = std::make_unique<StoreWriter>(*connection, config::StoreOptions{});
+    const auto now = now_us();
+    writer->write(std::vector{predictions({prediction("before", now)}, now)});
+    {
+        pqxx::nontransaction admin(*fixture.reader);
+        admin.exec_params("SELECT pg_terminate_backend($1)", connection->backendpid());
+    }
+    const auto batch = predictions({prediction("after", now)}, now);
+    CHECK_THROWS_AS(writer->write(std::vector{batch}), pqxx::broken_connection);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 1);
+
+    // What the drain does next: a new connection and writer, the same batch.
+    writer.reset();
+    connection = fixture.database.connect();
+    writer = std::make_unique<StoreWriter>(*connection, config::StoreOptions{});
+    CHECK(writer->write(std::vector{batch}).predictions_inserted == 1);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 2);
+}
+
+TEST_CASE("two writers creating the same partitions at once both succeed", "[store_writer]") {
+    Fixture fixture;
+    auto first_connection = fixture.database.connect();
+    auto second_connection = fixture.database.connect();
+    StoreWriter first(*first_connection, config::StoreOptions{});
+    StoreWriter second(*second_connection, config::StoreOptions{});
+    const auto now = now_us();
+    std::vector<Prediction> first_rows, second_rows;
+    for (int day = 0; day < 5; ++day) {
+        first_rows.push_back(prediction("first" + std::to_string(day), now - day * day_us));
+        second_rows.push_back(prediction("second" + std::to_string(day), now - day * day_us));
+    }
+    const auto first_batch = predictions(first_rows, now);
+    const auto second_batch = predictions(second_rows, now);
+
+    // Catch2 assertions are not thread-safe: the thread only records.
+    std::uint64_t second_inserted = 0;
+    std::string second_error;
+    std::thread other([&] {
+        try {
+            second_inserted = second.write(std::vector{second_batch}).predictions_inserted;
+        } catch (const std::exception& error) {
+            second_error = error.what();
+        }
+    });
+    const auto first_inserted = first.write(std::vector{first_batch}).predictions_inserted;
+    other.join();
+    CHECK(second_error.empty());
+    CHECK(first_inserted == 5);
+    CHECK(second_inserted == 5);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 0);
+    CHECK(fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") == 6);
+}
+
+TEST_CASE("a prediction whose key was deleted apart from it makes the write fail, not guess", "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    const auto batch = predictions({prediction("a", now)}, now);
+    writer.write(std::vector{batch});
+    pqxx::nontransaction(*fixture.reader).exec0("DELETE FROM prediction_keys");
+    CHECK_THROWS_AS(writer.write(std::vector{batch}), pqxx::unique_violation);
+    CHECK(fixture.count("SELECT count(*) FROM prediction_keys") == 0);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 1);
+}
