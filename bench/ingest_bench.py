@@ -68,7 +68,7 @@ def main():
         os.makedirs(os.path.join(tmp, "d"))
         daemon = harness.Daemon(os.path.join(tmp, "d"), pg.dsn, models_yaml=MODEL)
         with open(daemon.config_path) as f:
-            text = f.read().replace("level: debug", "level: info")
+            text = f.read().replace("level: debug", os.environ.get("BENCH_LOG_LEVEL", "level: info"))
         with open(daemon.config_path, "w") as f:
             f.write(text)
         daemon.start()

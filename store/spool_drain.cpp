@@ -130,8 +130,13 @@ void SpoolDrain::run() {
         if (batches.empty()) continue;
 
         try {
+            const auto write_started = std::chrono::steady_clock::now();
             const WriteResult result = writer->write(batches);
             spool_.commit_drained(end);
+            log::debug("store_written batches={} predictions={} outcomes={} ms={:.1f}", batches.size(),
+                       result.predictions_received, result.outcomes_received,
+                       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - write_started)
+                           .count());
             content_failures = 0;
             std::lock_guard lock(mutex_);
             stats_.predictions_written += result.predictions_inserted;

@@ -1,0 +1,169 @@
+#include "detectors/anomaly_robust.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace mw::anomaly {
+
+namespace {
+
+constexpr double seconds_per_day = 86400;
+constexpr double seconds_per_week = 7 * seconds_per_day;
+
+// nupic anomaly_likelihood.py: estimateNormal's lower bounds, and the red
+// zone of _filterLikelihoods (likelihood above 0.99999) and the value that
+// replaces a repeated red (the yellow zone, 0.999).
+constexpr double min_average_mean = 0.03;
+constexpr double min_average_variance = 0.0003;
+constexpr double red_zone_tail = 1e-5;
+constexpr double yellow_zone_tail = 1e-3;
+// computeLogLikelihood: log(1.0000000001 - likelihood) / log(1e-10).
+constexpr double log_score_epsilon = 1e-10;
+
+constexpr AnomalyOption option_table[] = {
+    {"level_window", 100, 3, 1e6, true, "points whose median is the level baseline"},
+    {"residual_window", 250, 10, 1e6, true, "residuals per baseline for its location and robust scale"},
+    {"min_residuals", 30, 5, 1e6, true, "residuals a baseline needs before it is used (warm-up)"},
+    {"raw_decades", 10, 1, 300, false, "raw surprise = (-log10(two-sided normal tail of z) - raw_offset) / raw_decades"},
+    {"raw_offset", 2, 0, 300, false, "decades of surprise ignored as noise (2 ignores |z| < 2.58)"},
+    {"raw_cap", 3, 0.1, 100, false, "largest raw surprise (3: reached at -log10 p = 32, |z| = 11.9)"},
+    {"short_window", 10, 1, 1e4, true, "points averaged into the short-term surprise (nupic: 10)"},
+    {"likelihood_window", 2000, 10, 1e6, true, "short-term averages whose normal the current one is tested against"},
+    {"min_likelihood_history", 100, 2, 1e6, true, "averages needed before the score leaves 0 (warm-up)"},
+    {"daily_slot_s", 1800, 60, seconds_per_day, false, "slot width of the time-of-day profile"},
+    {"weekly_slot_s", 3600, 60, seconds_per_week, false, "slot width of the time-of-week profile"},
+    {"seasonal_occurrences", 5, 1, 1000, true, "past occurrences of a slot whose median is its expectation"},
+    {"seasonal_min_occurrences", 2, 1, 1000, true, "occurrences a slot needs before the profile predicts"},
+};
+
+// Two-sided standard normal tail P(|Z| >= |z|).
+double two_sided_normal_tail(double z) { return std::erfc(std::fabs(z) / std::sqrt(2.0)); }
+
+template <typename T>
+void push_ring(std::vector<T>& ring, std::size_t& next, std::size_t capacity, T value) {
+    if (ring.size() < capacity) {
+        ring.push_back(value);
+    } else {
+        ring[next] = value;
+        next = (next + 1) % capacity;
+    }
+}
+
+}  // namespace
+
+RobustDetector::RobustDetector(const RobustDetectorOptions& options)
+    : options_(options),
+      level_values_(options.level_window),
+      daily_(seconds_per_day, options.daily_slot_s, options.seasonal_occurrences, options.seasonal_min_occurrences),
+      weekly_(seconds_per_week, options.weekly_slot_s, options.seasonal_occurrences,
+              options.seasonal_min_occurrences) {
+    baselines_.assign(baseline_count, Baseline{RollingWindow(options.residual_window), std::nullopt});
+}
+
+std::optional<double> RobustDetector::raw_surprise(double value) {
+    const Baseline* best = nullptr;
+    double best_scale = std::numeric_limits<double>::infinity();
+    for (const Baseline& baseline : baselines_) {
+        if (!baseline.prediction || baseline.residuals.size() < options_.min_residuals) continue;
+        const double scale = baseline.residuals.robust_scale();
+        if (scale < best_scale) {
+            best_scale = scale;
+            best = &baseline;
+        }
+    }
+    if (best == nullptr) return std::nullopt;
+
+    // A scale of 0 (a constant past) would make any rounding error infinitely
+    // surprising; a relative floor keeps z finite and leaves real changes huge.
+    const double floor = 1e-9 * std::max(1.0, std::fabs(*best->prediction));
+    const double z = (value - *best->prediction - best->residuals.median()) / std::max(best_scale, floor);
+    const double tail = two_sided_normal_tail(z);
+    if (tail <= 0) return options_.raw_cap;
+    return std::clamp((-std::log10(tail) - options_.raw_offset) / options_.raw_decades, 0.0, options_.raw_cap);
+}
+
+double RobustDetector::likelihood_score(double raw) {
+    push_ring(recent_raw_, recent_raw_next_, options_.short_window, raw);
+    double recent_sum = 0;
+    for (double r : recent_raw_) recent_sum += r;
+    const double average = recent_sum / static_cast<double>(recent_raw_.size());
+
+    double score = 0;
+    if (averages_.size() >= options_.min_likelihood_history) {
+        const auto n = static_cast<double>(averages_.size());
+        const double mean = std::max(averages_sum_ / n, min_average_mean);
+        const double variance = std::max(averages_sum_squares_ / n - (averages_sum_ / n) * (averages_sum_ / n),
+                                         min_average_variance);
+        const double tail = 0.5 * std::erfc((average - mean) / std::sqrt(2.0 * variance));
+        const bool in_red_zone = tail <= red_zone_tail;
+        const double reported_tail = in_red_zone && previous_in_red_zone_ ? yellow_zone_tail : tail;
+        previous_in_red_zone_ = in_red_zone;
+        score = std::clamp(std::log(reported_tail + log_score_epsilon) / std::log(log_score_epsilon), 0.0, 1.0);
+    }
+
+    if (averages_.size() == options_.likelihood_window) {
+        const double old = averages_[averages_next_];
+        averages_sum_ -= old;
+        averages_sum_squares_ -= old * old;
+    }
+    push_ring(averages_, averages_next_, options_.likelihood_window, average);
+    averages_sum_ += average;
+    averages_sum_squares_ += average * average;
+    return score;
+}
+
+double RobustDetector::score(double timestamp_s, double value) {
+    if (!std::isfinite(timestamp_s) || !std::isfinite(value)) return 0.0;
+    baselines_[level].prediction = level_values_.size() > 0 ? std::optional(level_values_.median()) : std::nullopt;
+    baselines_[previous].prediction = previous_value_;
+    baselines_[daily].prediction = daily_.expected(timestamp_s);
+    baselines_[weekly].prediction = weekly_.expected(timestamp_s);
+
+    const std::optional<double> raw = raw_surprise(value);
+
+    for (Baseline& baseline : baselines_)
+        if (baseline.prediction) baseline.residuals.push(value - *baseline.prediction);
+    level_values_.push(value);
+    previous_value_ = value;
+    daily_.update(timestamp_s, value);
+    weekly_.update(timestamp_s, value);
+
+    return raw ? likelihood_score(*raw) : 0.0;
+}
+
+std::span<const AnomalyOption> RobustDetector::options() { return option_table; }
+
+std::string RobustDetector::check(const AnomalyParams& params) {
+    if (params.get("min_residuals") > params.get("residual_window"))
+        return "min_residuals must not exceed residual_window (no baseline would ever be ready)";
+    if (params.get("min_likelihood_history") > params.get("likelihood_window"))
+        return "min_likelihood_history must not exceed likelihood_window (the score would stay 0)";
+    if (std::fmod(seconds_per_day, params.get("daily_slot_s")) != 0)
+        return "daily_slot_s must divide a day (86400 s) into whole slots";
+    if (std::fmod(seconds_per_week, params.get("weekly_slot_s")) != 0)
+        return "weekly_slot_s must divide a week (604800 s) into whole slots";
+    if (params.get("seasonal_min_occurrences") > params.get("seasonal_occurrences"))
+        return "seasonal_min_occurrences must not exceed seasonal_occurrences (the profiles would never predict)";
+    return {};
+}
+
+std::unique_ptr<AnomalyDetector> RobustDetector::make(const AnomalyParams& params) {
+    RobustDetectorOptions options;
+    options.level_window = static_cast<std::size_t>(params.get("level_window"));
+    options.residual_window = static_cast<std::size_t>(params.get("residual_window"));
+    options.min_residuals = static_cast<std::size_t>(params.get("min_residuals"));
+    options.raw_decades = params.get("raw_decades");
+    options.raw_offset = params.get("raw_offset");
+    options.raw_cap = params.get("raw_cap");
+    options.short_window = static_cast<std::size_t>(params.get("short_window"));
+    options.likelihood_window = static_cast<std::size_t>(params.get("likelihood_window"));
+    options.min_likelihood_history = static_cast<std::size_t>(params.get("min_likelihood_history"));
+    options.daily_slot_s = params.get("daily_slot_s");
+    options.weekly_slot_s = params.get("weekly_slot_s");
+    options.seasonal_occurrences = static_cast<std::size_t>(params.get("seasonal_occurrences"));
+    options.seasonal_min_occurrences = static_cast<std::size_t>(params.get("seasonal_min_occurrences"));
+    return std::make_unique<RobustDetector>(options);
+}
+
+}  // namespace mw::anomaly

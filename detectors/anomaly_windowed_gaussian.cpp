@@ -1,0 +1,41 @@
+#include "detectors/anomaly_windowed_gaussian.h"
+
+#include <cmath>
+
+namespace mw::anomaly {
+
+namespace {
+
+constexpr AnomalyOption option_table[] = {
+    {"window_size", 1000, 2, 1e6, true, "number of past values the normal is fitted to (NAB's tuned value)"},
+};
+
+// The normal CDF P(X < x) for X ~ N(mean, stddev): 1 minus nupic's
+// anomaly_likelihood.normalProbability (the upper tail), which is what NAB's
+// published windowedGaussian results hold (e.g. speed_7578.csv, third row:
+// 66 against [73, 62] scores 0.392531 = Phi(-0.2727)).
+double normal_cdf(double x, double mean, double stddev) {
+    return 0.5 * std::erfc(-(x - mean) / (stddev * std::sqrt(2.0)));
+}
+
+}  // namespace
+
+WindowedGaussianDetector::WindowedGaussianDetector(std::size_t window_size) : window_(window_size) {}
+
+double WindowedGaussianDetector::score(double, double value) {
+    if (!std::isfinite(value)) return 0.0;
+    const double result = window_.size() > 0 ? normal_cdf(value, mean_, stddev_) : 0.0;
+    window_.push(value);
+    mean_ = window_.mean();
+    stddev_ = window_.stddev();
+    if (stddev_ == 0.0) stddev_ = 0.000001;  // as the original, so a flat window does not divide by zero
+    return result;
+}
+
+std::span<const AnomalyOption> WindowedGaussianDetector::options() { return option_table; }
+
+std::unique_ptr<AnomalyDetector> WindowedGaussianDetector::make(const AnomalyParams& params) {
+    return std::make_unique<WindowedGaussianDetector>(static_cast<std::size_t>(params.get("window_size")));
+}
+
+}  // namespace mw::anomaly
