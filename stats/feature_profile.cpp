@@ -1,0 +1,246 @@
+#include "stats/feature_profile.h"
+
+#include <array>
+#include <limits>
+
+namespace mw::stats {
+namespace {
+
+constexpr std::string_view numeric_magic = "MWNP";
+constexpr std::string_view categorical_magic = "MWCP";
+constexpr std::uint8_t profile_version = 1;
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double infinity = std::numeric_limits<double>::infinity();
+// update_many() works in blocks this long: small enough to stay in L1, long
+// enough for the block's mean and M2 loops to vectorise.
+constexpr std::size_t block_length = 256;
+
+// Chan, Golub & LeVeque (1979): the count, mean and M2 of the union of two
+// parts from those of the parts.
+void combine_moments(std::uint64_t& count, double& mean, double& m2, std::uint64_t other_count, double other_mean,
+                     double other_m2) {
+    if (other_count == 0) return;
+    const std::uint64_t total = count + other_count;
+    const double delta = other_mean - mean;
+    const double ours = static_cast<double>(count);
+    const double theirs = static_cast<double>(other_count);
+    mean += delta * theirs / static_cast<double>(total);
+    m2 += other_m2 + delta * delta * ours * theirs / static_cast<double>(total);
+    count = total;
+}
+
+}  // namespace
+
+NumericProfile::NumericProfile(const NumericProfileOptions& options)
+    : min_(infinity),
+      max_(-infinity),
+      quantiles_(options.kll_k, options.seed),
+      // A different stream for the reservoir than for the KLL compactions.
+      sample_(options.reservoir_capacity, mix64(options.seed ^ 0x5265736572766f69ULL)),
+      distinct_(options.hll_precision) {}
+
+void NumericProfile::add_block(std::span<const double> finite_values) {
+    if (finite_values.empty()) return;
+    double sum = 0.0;
+    double block_min = finite_values[0];
+    double block_max = finite_values[0];
+    for (double value : finite_values) {
+        sum += value;
+        block_min = std::min(block_min, value);
+        block_max = std::max(block_max, value);
+    }
+    const double block_mean = sum / static_cast<double>(finite_values.size());
+    double block_m2 = 0.0;
+    for (double value : finite_values) block_m2 += (value - block_mean) * (value - block_mean);
+    combine_moments(count_, mean_, m2_, finite_values.size(), block_mean, block_m2);
+    min_ = std::min(min_, block_min);
+    max_ = std::max(max_, block_max);
+    for (double value : finite_values) {
+        quantiles_.update(value);
+        sample_.update(value);
+        distinct_.update_hash(hash_double(value));
+    }
+}
+
+void NumericProfile::update_many(std::span<const double> values) {
+    std::array<double, block_length> finite;
+    std::size_t filled = 0;
+    for (double value : values) {
+        if (!std::isfinite(value)) {
+            ++missing_count_;
+            continue;
+        }
+        finite[filled++] = value;
+        if (filled == block_length) {
+            add_block(std::span<const double>(finite.data(), filled));
+            filled = 0;
+        }
+    }
+    add_block(std::span<const double>(finite.data(), filled));
+}
+
+std::string NumericProfile::merge(const NumericProfile& other) {
+    if (other.quantiles_.k() != quantiles_.k() || other.sample_.capacity() != sample_.capacity() ||
+        other.distinct_.precision() != distinct_.precision()) {
+        return "numeric profile merge: the profiles have different options (kll k, reservoir capacity or hll "
+               "precision)";
+    }
+    if (std::string problem = sample_.merge(other.sample_); !problem.empty()) return problem;
+    if (std::string problem = distinct_.merge(other.distinct_); !problem.empty()) return problem;
+    quantiles_.merge(other.quantiles_);
+    combine_moments(count_, mean_, m2_, other.count_, other.mean_, other.m2_);
+    missing_count_ += other.missing_count_;
+    min_ = std::min(min_, other.min_);
+    max_ = std::max(max_, other.max_);
+    return {};
+}
+
+double NumericProfile::min() const { return count_ == 0 ? nan : min_; }
+double NumericProfile::max() const { return count_ == 0 ? nan : max_; }
+double NumericProfile::mean() const { return count_ == 0 ? nan : mean_; }
+
+double NumericProfile::population_variance() const {
+    return count_ == 0 ? nan : m2_ / static_cast<double>(count_);
+}
+
+double NumericProfile::sample_variance() const {
+    return count_ < 2 ? nan : m2_ / static_cast<double>(count_ - 1);
+}
+
+std::string NumericProfile::serialize() const {
+    ByteWriter out;
+    out.put_header(numeric_magic, profile_version);
+    out.put_u64(count_);
+    out.put_u64(missing_count_);
+    out.put_f64(min_);
+    out.put_f64(max_);
+    out.put_f64(mean_);
+    out.put_f64(m2_);
+    out.put_blob(quantiles_.serialize());
+    out.put_blob(sample_.serialize());
+    out.put_blob(distinct_.serialize());
+    return out.take();
+}
+
+Decoded<NumericProfile> NumericProfile::deserialize(std::string_view bytes) {
+    constexpr std::string_view what = "numeric profile";
+    Decoded<NumericProfile> result;
+    ByteReader in(bytes);
+    if (std::string problem = in.check_header(what, numeric_magic, profile_version); !problem.empty()) {
+        result.error = std::move(problem);
+        return result;
+    }
+    NumericProfile profile;
+    std::string_view kll_blob;
+    std::string_view sample_blob;
+    std::string_view hll_blob;
+    if (!in.get_u64(profile.count_) || !in.get_u64(profile.missing_count_) || !in.get_f64(profile.min_) ||
+        !in.get_f64(profile.max_) || !in.get_f64(profile.mean_) || !in.get_f64(profile.m2_)) {
+        result.error = decode_error(what, "truncated fixed fields", in.offset());
+        return result;
+    }
+    const std::size_t sketches_at = in.offset();
+    if (!in.get_blob(kll_blob) || !in.get_blob(sample_blob) || !in.get_blob(hll_blob)) {
+        result.error = decode_error(what, "truncated sketch blobs", in.offset());
+        return result;
+    }
+    if (in.remaining() != 0) {
+        result.error = decode_error(what, "trailing bytes", in.offset());
+        return result;
+    }
+    auto kll = KllSketch::deserialize(kll_blob);
+    auto sample = ReservoirSample::deserialize(sample_blob);
+    auto hll = HyperLogLog::deserialize(hll_blob);
+    for (const std::string* problem : {&kll.error, &sample.error, &hll.error}) {
+        if (!problem->empty()) {
+            result.error = std::string(what) + ": " + *problem + " (in the blob starting at byte " +
+                           std::to_string(sketches_at) + ")";
+            return result;
+        }
+    }
+    const bool moments_valid = profile.count_ == 0
+                                   ? profile.mean_ == 0.0 && profile.m2_ == 0.0
+                                   : std::isfinite(profile.mean_) && std::isfinite(profile.m2_) && profile.m2_ >= 0.0 &&
+                                         profile.min_ == kll.value.min() && profile.max_ == kll.value.max();
+    if (kll.value.n() != profile.count_ || sample.value.n() != profile.count_ || !moments_valid) {
+        result.error = decode_error(what, "count, min, max, mean or M2 disagree with the sketches", 5);
+        return result;
+    }
+    if (profile.count_ == 0) {
+        profile.min_ = infinity;
+        profile.max_ = -infinity;
+    }
+    profile.quantiles_ = std::move(kll.value);
+    profile.sample_ = std::move(sample.value);
+    profile.distinct_ = std::move(hll.value);
+    result.value = std::move(profile);
+    return result;
+}
+
+CategoricalProfile::CategoricalProfile(const CategoricalProfileOptions& options)
+    : items_(options.frequent_items_capacity), distinct_(options.hll_precision) {}
+
+std::string CategoricalProfile::merge(const CategoricalProfile& other) {
+    if (std::string problem = distinct_.merge(other.distinct_); !problem.empty()) {
+        return "categorical profile merge: " + problem;
+    }
+    items_.merge(other.items_);
+    count_ += other.count_;
+    missing_count_ += other.missing_count_;
+    return {};
+}
+
+std::string CategoricalProfile::serialize() const {
+    ByteWriter out;
+    out.put_header(categorical_magic, profile_version);
+    out.put_u64(count_);
+    out.put_u64(missing_count_);
+    out.put_blob(items_.serialize());
+    out.put_blob(distinct_.serialize());
+    return out.take();
+}
+
+Decoded<CategoricalProfile> CategoricalProfile::deserialize(std::string_view bytes) {
+    constexpr std::string_view what = "categorical profile";
+    Decoded<CategoricalProfile> result;
+    ByteReader in(bytes);
+    if (std::string problem = in.check_header(what, categorical_magic, profile_version); !problem.empty()) {
+        result.error = std::move(problem);
+        return result;
+    }
+    CategoricalProfile profile;
+    std::string_view items_blob;
+    std::string_view hll_blob;
+    if (!in.get_u64(profile.count_) || !in.get_u64(profile.missing_count_)) {
+        result.error = decode_error(what, "truncated fixed fields", in.offset());
+        return result;
+    }
+    const std::size_t sketches_at = in.offset();
+    if (!in.get_blob(items_blob) || !in.get_blob(hll_blob)) {
+        result.error = decode_error(what, "truncated sketch blobs", in.offset());
+        return result;
+    }
+    if (in.remaining() != 0) {
+        result.error = decode_error(what, "trailing bytes", in.offset());
+        return result;
+    }
+    auto items = FrequentItems::deserialize(items_blob);
+    auto hll = HyperLogLog::deserialize(hll_blob);
+    for (const std::string* problem : {&items.error, &hll.error}) {
+        if (!problem->empty()) {
+            result.error = std::string(what) + ": " + *problem + " (in the blob starting at byte " +
+                           std::to_string(sketches_at) + ")";
+            return result;
+        }
+    }
+    if (items.value.n() != profile.count_) {
+        result.error = decode_error(what, "count disagrees with the frequent items", 5);
+        return result;
+    }
+    profile.items_ = std::move(items.value);
+    profile.distinct_ = std::move(hll.value);
+    result.value = std::move(profile);
+    return result;
+}
+
+}  // namespace mw::stats

@@ -1,0 +1,190 @@
+// NumericProfile and CategoricalProfile: moments against a two-pass
+// computation, missing values, update_many against update, merging parts
+// against the whole, serialisation and its validation.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "stats/feature_profile.h"
+
+using mw::stats::CategoricalProfile;
+using mw::stats::NumericProfile;
+using mw::stats::NumericProfileOptions;
+
+namespace {
+
+std::vector<double> normal_values(std::size_t n, std::uint64_t seed, double mean, double sd) {
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> normal(mean, sd);
+    std::vector<double> values(n);
+    for (double& value : values) value = normal(engine);
+    return values;
+}
+
+struct TwoPass {
+    double mean = 0.0;
+    double variance = 0.0;  // ddof = 0
+};
+
+// Two passes in long double, so the reference is more precise than what it checks.
+TwoPass two_pass(const std::vector<double>& values) {
+    long double sum = 0.0L;
+    for (double value : values) sum += value;
+    const long double mean = sum / static_cast<long double>(values.size());
+    long double squares = 0.0L;
+    for (double value : values) squares += (value - mean) * (value - mean);
+    return TwoPass{static_cast<double>(mean), static_cast<double>(squares / static_cast<long double>(values.size()))};
+}
+
+}  // namespace
+
+TEST_CASE("numeric profile: moments, extremes and missing values") {
+    // A large offset makes the naive sum-of-squares formula lose every digit;
+    // Welford and Chan must not.
+    const std::vector<double> values = normal_values(100'000, 1, 1e9, 3.0);
+    const TwoPass expected = two_pass(values);
+    NumericProfile one_by_one;
+    for (double value : values) one_by_one.update(value);
+    one_by_one.update(std::numeric_limits<double>::quiet_NaN());
+    one_by_one.update(std::numeric_limits<double>::infinity());
+    one_by_one.update_missing();
+    CHECK(one_by_one.count() == 100'000);
+    CHECK(one_by_one.missing_count() == 3);
+    CHECK(one_by_one.mean() == Approx(expected.mean).epsilon(1e-14));
+    CHECK(one_by_one.population_variance() == Approx(expected.variance).epsilon(1e-8));
+    CHECK(one_by_one.sample_variance() == Approx(expected.variance * 100'000 / 99'999).epsilon(1e-8));
+    CHECK(one_by_one.min() == *std::min_element(values.begin(), values.end()));
+    CHECK(one_by_one.max() == *std::max_element(values.begin(), values.end()));
+    CHECK(one_by_one.quantiles().n() == 100'000);
+    CHECK(one_by_one.sample().values().size() == 2'000);
+    CHECK(one_by_one.distinct_estimate() == Approx(100'000).epsilon(0.05));
+
+    std::vector<double> with_gaps = values;
+    with_gaps.push_back(std::numeric_limits<double>::quiet_NaN());
+    with_gaps.push_back(-std::numeric_limits<double>::infinity());
+    NumericProfile batched;
+    batched.update_many(with_gaps);
+    batched.update_missing();
+    CHECK(batched.count() == one_by_one.count());
+    CHECK(batched.missing_count() == 3);
+    CHECK(batched.mean() == Approx(expected.mean).epsilon(1e-14));
+    CHECK(batched.population_variance() == Approx(expected.variance).epsilon(1e-8));
+    // The sketches saw the same values in the same order with the same seeds.
+    CHECK(batched.quantiles().serialize() == one_by_one.quantiles().serialize());
+    CHECK(batched.sample().serialize() == one_by_one.sample().serialize());
+    CHECK(batched.distinct().serialize() == one_by_one.distinct().serialize());
+}
+
+TEST_CASE("numeric profile: an empty profile answers NaN") {
+    NumericProfile empty;
+    empty.update_missing();
+    CHECK(std::isnan(empty.mean()));
+    CHECK(std::isnan(empty.min()));
+    CHECK(std::isnan(empty.population_variance()));
+    CHECK(std::isnan(empty.sample_variance()));
+    CHECK(empty.missing_count() == 1);
+}
+
+TEST_CASE("numeric profile: merged parts agree with the whole") {
+    const std::vector<double> first = normal_values(30'000, 2, 5.0, 1.0);
+    const std::vector<double> second = normal_values(70'000, 3, -2.0, 4.0);
+    std::vector<double> whole = first;
+    whole.insert(whole.end(), second.begin(), second.end());
+    const TwoPass expected = two_pass(whole);
+
+    NumericProfile left(NumericProfileOptions{.seed = 1});
+    NumericProfile right(NumericProfileOptions{.seed = 2});
+    left.update_many(first);
+    right.update_many(second);
+    right.update_missing();
+    REQUIRE(left.merge(right).empty());
+    CHECK(left.count() == 100'000);
+    CHECK(left.missing_count() == 1);
+    CHECK(left.mean() == Approx(expected.mean).epsilon(1e-12));
+    CHECK(left.population_variance() == Approx(expected.variance).epsilon(1e-12));
+    CHECK(left.min() == *std::min_element(whole.begin(), whole.end()));
+    CHECK(left.quantiles().n() == 100'000);
+    CHECK(left.sample().n() == 100'000);
+    std::sort(whole.begin(), whole.end());
+    const double true_median = whole[whole.size() / 2];
+    const double median_rank =
+        static_cast<double>(std::upper_bound(whole.begin(), whole.end(), left.quantiles().quantile(0.5)) - whole.begin()) /
+        static_cast<double>(whole.size());
+    CHECK(std::abs(median_rank - 0.5) < 0.0133);
+    CHECK(left.quantiles().rank(true_median) == Approx(0.5).margin(0.0133));
+
+    NumericProfile other_size(NumericProfileOptions{.reservoir_capacity = 10});
+    other_size.update(1.0);
+    const std::string before = left.serialize();
+    CHECK_FALSE(left.merge(other_size).empty());
+    CHECK(left.serialize() == before);
+}
+
+TEST_CASE("numeric profile: serialize round trip and validation") {
+    NumericProfile profile(NumericProfileOptions{.kll_k = 100, .reservoir_capacity = 300, .hll_precision = 10, .seed = 4});
+    profile.update_many(normal_values(20'000, 5, 0.0, 1.0));
+    profile.update_missing();
+    const std::string blob = profile.serialize();
+    auto decoded = NumericProfile::deserialize(blob);
+    REQUIRE(decoded.ok());
+    CHECK(decoded.value.serialize() == blob);
+    CHECK(decoded.value.mean() == profile.mean());
+    CHECK(decoded.value.missing_count() == 1);
+    CHECK(decoded.value.quantiles().k() == 100);
+
+    auto empty = NumericProfile::deserialize(NumericProfile().serialize());
+    REQUIRE(empty.ok());
+    CHECK(empty.value.count() == 0);
+    empty.value.update(3.0);
+    CHECK(empty.value.min() == 3.0);
+
+    for (std::size_t length = 0; length < blob.size(); length += 7) {
+        CHECK_FALSE(NumericProfile::deserialize(blob.substr(0, length)).ok());
+    }
+    std::string wrong_count = blob;
+    wrong_count[5] = static_cast<char>(wrong_count[5] ^ 1);
+    CHECK(NumericProfile::deserialize(wrong_count).error.find("disagree") != std::string::npos);
+    std::string bad_nested = blob;
+    bad_nested[5 + 8 + 8 + 32 + 4] = 'X';  // the magic of the KLL blob
+    const auto nested = NumericProfile::deserialize(bad_nested);
+    CHECK(nested.error.find("kll sketch: wrong magic") != std::string::npos);
+}
+
+TEST_CASE("categorical profile: counts, merge and serialization") {
+    CategoricalProfile profile;
+    const char* colours[] = {"red", "green", "blue"};
+    for (int i = 0; i < 300; ++i) profile.update(colours[i % 3]);
+    profile.update_missing();
+    CHECK(profile.count() == 300);
+    CHECK(profile.missing_count() == 1);
+    CHECK(profile.items().is_exact());
+    CHECK(profile.items().count("green") == 100);
+    CHECK(profile.distinct_estimate() == Approx(3.0).margin(0.01));
+
+    CategoricalProfile other;
+    for (int i = 0; i < 50; ++i) other.update("purple");
+    REQUIRE(profile.merge(other).empty());
+    CHECK(profile.count() == 350);
+    // Ties in count are listed by name.
+    CHECK(profile.items().items().front().item == "blue");
+    CHECK(profile.items().count("purple") == 50);
+    CHECK(profile.distinct_estimate() == Approx(4.0).margin(0.01));
+
+    const std::string blob = profile.serialize();
+    auto decoded = CategoricalProfile::deserialize(blob);
+    REQUIRE(decoded.ok());
+    CHECK(decoded.value.serialize() == blob);
+    for (std::size_t length = 0; length < blob.size(); length += 5) {
+        CHECK_FALSE(CategoricalProfile::deserialize(blob.substr(0, length)).ok());
+    }
+    std::string wrong_count = blob;
+    wrong_count[5] = static_cast<char>(wrong_count[5] ^ 1);
+    CHECK(CategoricalProfile::deserialize(wrong_count).error.find("count disagrees") != std::string::npos);
+
+    CategoricalProfile coarse(mw::stats::CategoricalProfileOptions{.hll_precision = 8});
+    CHECK_FALSE(profile.merge(coarse).empty());
+}
