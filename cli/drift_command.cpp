@@ -1,12 +1,314 @@
+// `modelwatch drift`: an offline drift report between a reference and a
+// current CSV file, computed by the same detectors the daemon runs
+// (detectors/dataset_drift.h) and rendered as text, JSON or HTML.
+// Exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error.
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "detectors/csv_table.h"
+#include "detectors/dataset_drift.h"
+#include "detectors/drift_report.h"
 
 namespace mw::cli {
 
-int run_drift(Args) {
-    std::fprintf(stderr, "modelwatch: this command is not built yet\n");
+namespace {
+
+namespace dr = mw::drift;
+
+constexpr const char* help_text =
+    "usage: modelwatch drift --reference REF.csv --current CUR.csv [options]\n"
+    "\n"
+    "Compares the distribution of every column (or of --columns) of CUR.csv with REF.csv\n"
+    "and prints a drift report. Both files are CSV with a header row.\n"
+    "\n"
+    "options:\n"
+    "  --columns a,b,...          columns to compare (default: all but --segment-by)\n"
+    "  --categorical a,b,...      columns to treat as categories even if numeric\n"
+    "  --method M                 method for every column: auto (default), ks, chi2, z, wasserstein,\n"
+    "                             psi, jensenshannon, hellinger, tvd, kl, energy, anderson, cvm, ttest\n"
+    "  --threshold T              threshold for every column (default: 0.05 for tests, 0.1 for distances)\n"
+    "  --feature-method COL=M     method for one column (repeatable)\n"
+    "  --feature-threshold COL=T  threshold for one column (repeatable)\n"
+    "  --mode robust|legacy       robust (default): corrected p-value AND effect size above a floor and\n"
+    "                             above the noise of reference resamples; legacy: Evidently's plain rule\n"
+    "  --correction C             benjamini-hochberg (default), bonferroni or none\n"
+    "  --effect-floor X           minimum effect size in robust mode (default 0.1)\n"
+    "  --resamples N              reference resamples for the noise baseline (default 50; 0 disables)\n"
+    "  --seed N                   seed of the resamples (default 20240601)\n"
+    "  --drift-share S            dataset drift when the share of drifted columns >= S (default 0.5)\n"
+    "  --segment-by COL           also report drift per value of COL\n"
+    "  --no-multivariate          skip the PCA reconstruction-error check\n"
+    "  --format text|json|html    output format (default text)\n"
+    "  --output FILE              write the report to FILE instead of standard output\n"
+    "\n"
+    "exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error\n";
+
+int usage_error(std::string_view message) {
+    std::fprintf(stderr, "modelwatch drift: %.*s\n(see 'modelwatch drift --help')\n", static_cast<int>(message.size()),
+                 message.data());
     return 2;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        const auto end = comma == std::string_view::npos ? text.size() : comma;
+        if (end > start) out.emplace_back(text.substr(start, end - start));
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+bool parse_double(std::string_view text, double& value) {
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(value);
+}
+
+bool parse_size(std::string_view text, std::uint64_t& value) {
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+bool is_missing(std::string_view cell) {
+    return cell.empty() || cell == "NA" || cell == "NaN" || cell == "nan" || cell == "null";
+}
+
+struct Arguments {
+    std::string reference_path;
+    std::string current_path;
+    std::string format = "text";
+    std::string output_path;
+    std::vector<std::string> categorical;
+    dr::DatasetDriftOptions options;
+};
+
+// Parses "COL=VALUE".
+bool split_assignment(std::string_view text, std::string& key, std::string& value) {
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos || equals == 0) return false;
+    key = text.substr(0, equals);
+    value = text.substr(equals + 1);
+    return true;
+}
+
+// Returns an error message, or "" when the arguments are valid.
+std::string parse_arguments(Args args, Arguments& parsed, bool& help) {
+    auto& feature = parsed.options.feature;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view flag = args[i];
+        if (flag == "--help" || flag == "-h") {
+            help = true;
+            return "";
+        }
+        if (flag == "--no-multivariate") {
+            parsed.options.multivariate.enabled = false;
+            continue;
+        }
+        if (i + 1 >= args.size()) return fmt::format("{} needs a value", flag);
+        const std::string_view value = args[++i];
+        double number = 0;
+        std::uint64_t count = 0;
+        if (flag == "--reference") {
+            parsed.reference_path = value;
+        } else if (flag == "--current") {
+            parsed.current_path = value;
+        } else if (flag == "--columns") {
+            parsed.options.columns = split_list(value);
+        } else if (flag == "--categorical") {
+            parsed.categorical = split_list(value);
+        } else if (flag == "--method") {
+            const auto method = dr::parse_drift_method(value);
+            if (!method) return fmt::format("--method: unknown method '{}'", value);
+            feature.default_choice.method = *method;
+        } else if (flag == "--threshold") {
+            if (!parse_double(value, number) || number <= 0)
+                return fmt::format("--threshold: expected a positive number, got '{}'", value);
+            feature.default_choice.threshold = number;
+        } else if (flag == "--feature-method" || flag == "--feature-threshold") {
+            std::string column, text;
+            if (!split_assignment(value, column, text))
+                return fmt::format("{}: expected COL=VALUE, got '{}'", flag, value);
+            auto& choice = feature.per_feature.try_emplace(column, feature.default_choice).first->second;
+            if (flag == "--feature-method") {
+                const auto method = dr::parse_drift_method(text);
+                if (!method) return fmt::format("{}: unknown method '{}'", flag, text);
+                choice.method = *method;
+            } else {
+                if (!parse_double(text, number) || number <= 0)
+                    return fmt::format("{}: expected a positive number, got '{}'", flag, text);
+                choice.threshold = number;
+            }
+        } else if (flag == "--mode") {
+            if (value == "robust")
+                feature.mode = dr::DriftMode::robust;
+            else if (value == "legacy")
+                feature.mode = dr::DriftMode::legacy;
+            else
+                return fmt::format("--mode: expected robust or legacy, got '{}'", value);
+        } else if (flag == "--correction") {
+            const auto correction = dr::parse_correction(value);
+            if (!correction)
+                return fmt::format("--correction: expected benjamini-hochberg, bonferroni or none, got '{}'", value);
+            feature.correction = *correction;
+        } else if (flag == "--effect-floor") {
+            if (!parse_double(value, number) || number < 0)
+                return fmt::format("--effect-floor: expected a number >= 0, got '{}'", value);
+            feature.effect_floor = number;
+        } else if (flag == "--resamples") {
+            if (!parse_size(value, count) || count == 1 || count > 10000)
+                return fmt::format("--resamples: expected 0 or 2..10000, got '{}'", value);
+            feature.noise_resamples = count;
+        } else if (flag == "--seed") {
+            if (!parse_size(value, count))
+                return fmt::format("--seed: expected a non-negative integer, got '{}'", value);
+            feature.seed = count;
+        } else if (flag == "--drift-share") {
+            if (!parse_double(value, number) || number <= 0 || number > 1)
+                return fmt::format("--drift-share: expected a number in (0, 1], got '{}'", value);
+            feature.drift_share = number;
+        } else if (flag == "--segment-by") {
+            parsed.options.segment_column = value;
+        } else if (flag == "--format") {
+            if (value != "text" && value != "json" && value != "html")
+                return fmt::format("--format: expected text, json or html, got '{}'", value);
+            parsed.format = value;
+        } else if (flag == "--output") {
+            parsed.output_path = value;
+        } else {
+            return fmt::format("unknown option '{}'", flag);
+        }
+    }
+    if (parsed.reference_path.empty()) return "--reference is required";
+    if (parsed.current_path.empty()) return "--current is required";
+    return "";
+}
+
+dr::CsvTable read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        dr::CsvTable table;
+        table.error = fmt::format("{}: cannot open", path);
+        return table;
+    }
+    return dr::read_csv(in, path);
+}
+
+// A column is numeric when every non-missing cell of both files is a finite
+// number (and it is not listed in --categorical); otherwise its cells are text.
+dr::ColumnData make_column(const dr::CsvTable& table, int index, const std::string& name, bool numeric) {
+    dr::ColumnData column{name, numeric, {}, {}};
+    for (const auto& row : table.rows) {
+        const std::string& cell = row[static_cast<std::size_t>(index)];
+        if (!numeric) {
+            column.texts.push_back(is_missing(cell) ? std::string() : cell);
+            continue;
+        }
+        double value = std::numeric_limits<double>::quiet_NaN();
+        if (!is_missing(cell)) parse_double(cell, value);
+        column.numbers.push_back(value);
+    }
+    return column;
+}
+
+bool all_numeric(const dr::CsvTable& table, int index) {
+    for (const auto& row : table.rows) {
+        const std::string& cell = row[static_cast<std::size_t>(index)];
+        double value = 0;
+        if (!is_missing(cell) && !parse_double(cell, value)) return false;
+    }
+    return true;
+}
+
+// Builds the two tables over the columns both files must have.
+std::string make_tables(const dr::CsvTable& reference, const dr::CsvTable& current, const Arguments& arguments,
+                        dr::DriftTable& reference_table, dr::DriftTable& current_table) {
+    std::vector<std::string> names = arguments.options.columns;
+    if (names.empty())
+        names = reference.header;
+    else if (!arguments.options.segment_column.empty())
+        names.push_back(arguments.options.segment_column);
+    const std::set<std::string> categorical(arguments.categorical.begin(), arguments.categorical.end());
+    for (const auto& name : arguments.categorical)
+        if (reference.column_index(name) < 0)
+            return fmt::format("--categorical: column '{}' is not in {}", name, arguments.reference_path);
+    reference_table.rows = reference.rows.size();
+    current_table.rows = current.rows.size();
+    for (const auto& name : names) {
+        const int r = reference.column_index(name);
+        const int c = current.column_index(name);
+        if (r < 0) return fmt::format("column '{}' is not in {}", name, arguments.reference_path);
+        if (c < 0) return fmt::format("column '{}' is not in {}", name, arguments.current_path);
+        const bool numeric = !categorical.contains(name) && name != arguments.options.segment_column &&
+                             all_numeric(reference, r) && all_numeric(current, c);
+        reference_table.columns.push_back(make_column(reference, r, name, numeric));
+        current_table.columns.push_back(make_column(current, c, name, numeric));
+    }
+    return "";
+}
+
+}  // namespace
+
+int run_drift(Args args) {
+    Arguments arguments;
+    bool help = false;
+    if (const auto error = parse_arguments(args, arguments, help); !error.empty()) return usage_error(error);
+    if (help) {
+        std::fputs(help_text, stdout);
+        return 0;
+    }
+    const auto reference = read_file(arguments.reference_path);
+    if (!reference.ok()) return usage_error(reference.error);
+    const auto current = read_file(arguments.current_path);
+    if (!current.ok()) return usage_error(current.error);
+    if (reference.rows.empty()) return usage_error(fmt::format("{}: no data rows", arguments.reference_path));
+    if (current.rows.empty()) return usage_error(fmt::format("{}: no data rows", arguments.current_path));
+
+    dr::DriftTable reference_table, current_table;
+    if (const auto error = make_tables(reference, current, arguments, reference_table, current_table); !error.empty())
+        return usage_error(error);
+    for (const auto& [column, choice] : arguments.options.feature.per_feature)
+        if (reference_table.find(column) == nullptr)
+            return usage_error(
+                fmt::format("--feature-method/--feature-threshold: column '{}' is not compared", column));
+
+    auto fitted = dr::FittedReference::fit(reference_table, arguments.options);
+    if (!fitted.ok()) return usage_error(fitted.error);
+    const auto result = fitted.reference->evaluate(current_table);
+    for (const auto& feature : result.overall.features)
+        if (!feature.ok())
+            std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", feature.feature.c_str(), feature.error.c_str());
+
+    const dr::ReportSources sources{arguments.reference_path, arguments.current_path};
+    std::string report;
+    if (arguments.format == "json")
+        report = dr::render_json(result, arguments.options, sources);
+    else if (arguments.format == "html")
+        report = dr::render_html(result, arguments.options, sources);
+    else
+        report = dr::render_text(result, arguments.options, sources);
+
+    if (arguments.output_path.empty()) {
+        std::fwrite(report.data(), 1, report.size(), stdout);
+    } else {
+        std::ofstream out(arguments.output_path, std::ios::binary | std::ios::trunc);
+        out << report;
+        out.close();
+        if (!out) return usage_error(fmt::format("{}: cannot write the report", arguments.output_path));
+    }
+    return result.overall.dataset_drift ? 1 : 0;
 }
 
 }  // namespace mw::cli

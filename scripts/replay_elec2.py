@@ -5,7 +5,7 @@ outcomes a few batches later (delayed ground truth).
 
 The "model" is a logistic regression fitted once on the first rows and never
 retrained, so its accuracy decays as the market's concepts drift; that is the
-decay modelwatch exists to notice. Standard library only."""
+decay modelwatch exists to notice. Needs numpy (python3-numpy) for the fit."""
 
 import argparse
 import csv
@@ -16,6 +16,8 @@ import math
 import sys
 import time
 
+import numpy
+
 FEATURES = ["date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer"]
 
 
@@ -25,19 +27,19 @@ def load(path):
         return list(csv.DictReader(f))
 
 
-def fit_logistic_regression(rows, epochs=30, rate=0.5):
-    """Plain batch gradient descent on the log loss; small data, no dependencies."""
-    weights = [0.0] * (len(FEATURES) + 1)
-    xs = [[1.0] + [float(r[name]) for name in FEATURES] for r in rows]
-    ys = [1.0 if r["class"] == "UP" else 0.0 for r in rows]
-    for _ in range(epochs):
-        gradient = [0.0] * len(weights)
-        for x, y in zip(xs, ys):
-            p = 1.0 / (1.0 + math.exp(-sum(w * v for w, v in zip(weights, x))))
-            for j, v in enumerate(x):
-                gradient[j] += (p - y) * v
-        weights = [w - rate * g / len(xs) for w, g in zip(weights, gradient)]
-    return weights
+def fit_logistic_regression(rows, iterations=25, ridge=1e-3):
+    """Maximum likelihood by Newton's method (IRLS), with a small ridge so a
+    constant column (vicprice is 0 early in the stream) cannot make the
+    Hessian singular."""
+    x = numpy.array([[1.0] + [float(r[name]) for name in FEATURES] for r in rows])
+    y = numpy.array([1.0 if r["class"] == "UP" else 0.0 for r in rows])
+    weights = numpy.zeros(x.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + numpy.exp(-x @ weights))
+        gradient = x.T @ (p - y) + ridge * weights
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge * numpy.eye(x.shape[1])
+        weights = weights - numpy.linalg.solve(hessian, gradient)
+    return [float(w) for w in weights]
 
 
 def score(weights, row):

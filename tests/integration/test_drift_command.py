@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""`modelwatch drift` on Elec2 (first 5,000 rows vs rows 30,000-35,000) and on
+small hand-made files: exit codes (0 no dataset drift, 1 dataset drift, 2
+usage or input error), the JSON fields, the per-segment report, the HTML page
+rendered by headless Chromium, and hostile CSV input named by line.
+
+Needs MODELWATCH_BUILD_DIR (the binary is $MODELWATCH_BUILD_DIR/cli/modelwatch)
+and MODELWATCH_SOURCE_DIR, as ctest sets them.
+"""
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ.get("MODELWATCH_BUILD_DIR", "build")
+SOURCE = os.environ.get("MODELWATCH_SOURCE_DIR", ".")
+BINARY = os.path.join(BUILD, "cli", "modelwatch")
+CHROMIUM = "/usr/bin/chromium"
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message, file=sys.stderr)
+
+
+def drift(args):
+    return subprocess.run([BINARY, "drift"] + args, capture_output=True, text=True, timeout=300)
+
+
+def write(path, text):
+    with open(path, "w", newline="") as f:
+        f.write(text)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="mw-drift-")
+    with gzip.open(os.path.join(SOURCE, "data", "elec2", "elec2.csv.gz"), "rt", newline="") as f:
+        lines = f.read().splitlines()
+    header, rows = lines[0], lines[1:]
+    ref, cur = os.path.join(tmp, "ref.csv"), os.path.join(tmp, "cur.csv")
+    write(ref, "\n".join([header] + rows[:5000]) + "\n")
+    write(cur, "\n".join([header] + rows[30000:35000]) + "\n")
+
+    # JSON: Elec2 drifts in prices and demand, not in day or period.
+    result = drift(["--reference", ref, "--current", cur, "--format", "json"])
+    check(result.returncode == 1, f"elec2: exit {result.returncode}, expected 1 (dataset drift); {result.stderr}")
+    report = json.loads(result.stdout)
+    by_column = {f["column"]: f for f in report["features"]}
+    for name in ("nswprice", "nswdemand", "vicprice"):
+        check(by_column[name]["drifted"], f"elec2: {name} should drift")
+    for name in ("day", "period"):
+        check(not by_column[name]["drifted"], f"elec2: {name} should not drift")
+    for key in ("method", "statistic", "p_value", "threshold", "drifted", "effect_size", "noise_baseline",
+                "definition"):
+        check(key in by_column["nswprice"], f"json: per-column field {key} missing")
+    check(report["dataset"]["dataset_drift"] is True, "json: dataset verdict")
+    check(report["multivariate"]["drifted"] is True, "json: multivariate verdict")
+    check(by_column["vicprice"]["unseen_distinct"] > 0, "json: vicprice's unseen values are counted")
+
+    # Only the stable columns: no dataset drift, exit 0.
+    result = drift(["--reference", ref, "--current", cur, "--columns", "day,period", "--no-multivariate"])
+    check(result.returncode == 0, f"day,period: exit {result.returncode}, expected 0; {result.stdout}{result.stderr}")
+    check("no dataset drift" in result.stdout, "text: verdict line")
+
+    # Legacy mode and forced methods.
+    result = drift(["--reference", ref, "--current", cur, "--columns", "nswprice,class", "--mode", "legacy",
+                    "--feature-method", "nswprice=psi", "--format", "json"])
+    report = json.loads(result.stdout)
+    check(report["mode"] == "legacy", "legacy: mode in JSON")
+    check(report["features"][0]["method"] == "psi", "legacy: forced psi")
+    check(report["features"][1]["method"] == "jensenshannon", "legacy: class on 5000 rows uses Jensen-Shannon")
+
+    # Segments: a shift confined to region b.
+    rng = random.Random(7)
+    def segment_file(path, shift):
+        out = ["region,x,y"]
+        for i in range(4000):
+            region = "b" if i % 4 == 0 else "a"
+            out.append(f"{region},{rng.gauss(shift if region == 'b' else 0, 1):.6f},{rng.gauss(0, 1):.6f}")
+        write(path, "\n".join(out) + "\n")
+    seg_ref, seg_cur = os.path.join(tmp, "seg_ref.csv"), os.path.join(tmp, "seg_cur.csv")
+    segment_file(seg_ref, 0.0)
+    segment_file(seg_cur, 1.0)
+    result = drift(["--reference", seg_ref, "--current", seg_cur, "--segment-by", "region", "--format", "json"])
+    report = json.loads(result.stdout)
+    segments = {s["value"]: s for s in report["segments"]}
+    check(set(segments) == {"a", "b"}, f"segments: {sorted(segments)}")
+    check(segments["b"]["features"][0]["column"] == "x" and segments["b"]["features"][0]["drifted"],
+          "segments: x drifts in b")
+    check(not segments["a"]["features"][0]["drifted"], "segments: x does not drift in a")
+
+    # HTML: self-contained, renders.
+    html = os.path.join(tmp, "report.html")
+    result = drift(["--reference", ref, "--current", cur, "--format", "html", "--output", html])
+    check(result.returncode == 1, f"html: exit {result.returncode}")
+    with open(html) as f:
+        page = f.read()
+    check("<script" not in page and "src=" not in page, "html: no external resources")
+    check(page.count("<svg") == sum(1 for f in by_column.values() if f["drifted"]), "html: one chart per drifted feature")
+    if os.path.exists(CHROMIUM):
+        shot = os.path.join(tmp, "report.png")
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={tmp}/chromium", f"--screenshot={shot}", "--window-size=1280,1600",
+                        "file://" + html], capture_output=True, timeout=120)
+        check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "html: Chromium screenshot written")
+
+    # Usage and input errors: exit 2 with a message naming the problem.
+    bad = os.path.join(tmp, "bad.csv")
+    write(bad, "a,b\n1,2\n3\n")
+    result = drift(["--reference", bad, "--current", cur])
+    check(result.returncode == 2 and "line 3" in result.stderr, f"ragged row: {result.returncode} {result.stderr}")
+    write(bad, 'a,b\n1,"never closed\n2,3\n')
+    result = drift(["--reference", bad, "--current", cur])
+    check(result.returncode == 2 and "line 2: quoted field is never closed" in result.stderr,
+          f"open quote: {result.stderr}")
+    write(bad, "a,b\n" + "1," + "9" * (2 << 20) + "\n")
+    result = drift(["--reference", bad, "--current", cur])
+    check(result.returncode == 2 and "line 2" in result.stderr and "longer than" in result.stderr,
+          f"huge field: {result.stderr}")
+    result = drift(["--reference", ref, "--current", cur, "--columns", "nope"])
+    check(result.returncode == 2 and "'nope'" in result.stderr, f"unknown column: {result.stderr}")
+    result = drift(["--reference", ref, "--current", cur, "--method", "bogus"])
+    check(result.returncode == 2 and "bogus" in result.stderr, f"unknown method: {result.stderr}")
+    result = drift(["--current", cur])
+    check(result.returncode == 2 and "--reference is required" in result.stderr, "missing --reference")
+    result = drift(["--reference", os.path.join(tmp, "absent.csv"), "--current", cur])
+    check(result.returncode == 2 and "cannot open" in result.stderr, "absent file")
+
+    if failures:
+        print(f"{len(failures)} failure(s)", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
