@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "stats/ks_test.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -141,16 +143,15 @@ std::vector<std::uint32_t> PythonRandom::sample_range(std::uint32_t n, std::uint
     return result;
 }
 
-// scipy.stats.ks_2samp (scipy 1.10, scipy/stats/_stats_py.py), two-sided,
-// method='auto' with n1 == n2 == n <= 10000, i.e. the exact path:
-// D = max |F_a - F_b| over the pooled values (ECDFs counted with
-// searchsorted(side='right')), h = round(D * n), and
-// _compute_prob_outside_square(n, h) = P(D_{n,n} >= h / n) by the Horner-like
-// alternating sum 2 * A0 * (1 - A1 * (1 - A2 * ...)) of
-// Hodges (1958) / Gnedenko & Korolyuk, with scipy's operation order.
-// Where that sum rounds to slightly above 1 (a few (n, h) with h / n <= 0.2)
-// scipy falls back to the asymptotic kstwo.sf, which is within 4e-5 of 1
-// there; this returns 1 instead.
+namespace {
+
+// KSWIN compares two sorted samples of stat_size values each. The test is
+// scipy.stats.ks_2samp's exact two-sided one (stats/ks_test.h); since n is
+// fixed, its p-value depends only on h = n * D, so the detector tabulates it
+// once and each update only counts h. Where the exact sum rounds to slightly
+// above 1 (a few h / n <= 0.2), scipy switches to the asymptotic value, within
+// 4e-5 of 1 there; the table holds 1, which changes no decision (a drift
+// needs p <= alpha and D > 0.1).
 std::int64_t ks_count_gap_sorted(std::span<const double> a, std::span<const double> b) {
     // Walk the pooled values in order; once every copy of a value is consumed
     // from both samples, the count difference is the ECDF gap (times n) there.
@@ -167,29 +168,7 @@ std::int64_t ks_count_gap_sorted(std::span<const double> a, std::span<const doub
     return h;
 }
 
-double ks_2samp_same_size_p_value(std::int64_t n, std::int64_t h) {
-    if (h == 0) return 1.0;
-    double p = 0.0;
-    for (std::int64_t k = n / h; k >= 0; --k) {
-        double p1 = 1.0;
-        for (std::int64_t t = 0; t < h; ++t)
-            p1 = static_cast<double>(n - k * h - t) * p1 / static_cast<double>(n + k * h + t + 1);
-        p = p1 * (1.0 - p);
-    }
-    return std::clamp(2 * p, 0.0, 1.0);
-}
-
-KsResult ks_2samp_same_size(std::span<const double> a, std::span<const double> b) {
-    if (a.size() != b.size() || a.empty())
-        throw std::invalid_argument("ks_2samp_same_size: samples must be non-empty and of the same size");
-    std::vector<double> sorted_a(a.begin(), a.end());
-    std::vector<double> sorted_b(b.begin(), b.end());
-    std::sort(sorted_a.begin(), sorted_a.end());
-    std::sort(sorted_b.begin(), sorted_b.end());
-    const auto n = static_cast<std::int64_t>(a.size());
-    const std::int64_t h = ks_count_gap_sorted(sorted_a, sorted_b);
-    return {static_cast<double>(h) / static_cast<double>(n), ks_2samp_same_size_p_value(n, h)};
-}
+}  // namespace
 
 Kswin::Kswin(OptionValues options)
     : options_(std::move(options)),
@@ -199,7 +178,8 @@ Kswin::Kswin(OptionValues options)
       seed_(static_cast<std::uint64_t>(options_.integer("seed"))),
       rng_(seed_) {
     const auto n = static_cast<std::int64_t>(stat_size_);
-    for (std::int64_t h = 0; h <= n; ++h) p_value_by_gap_.push_back(ks_2samp_same_size_p_value(n, h));
+    for (std::int64_t h = 0; h <= n; ++h)
+        p_value_by_gap_.push_back(std::clamp(stats::ks_2samp_exact_sf(n, n, h), 0.0, 1.0));
     reset();
 }
 
@@ -231,7 +211,7 @@ DriftState Kswin::update(double x) {
     for (const std::uint32_t index : draws) reference_.push_back(window_[index]);
     recent_.assign(window_.begin() + static_cast<std::ptrdiff_t>(older), window_.end());
 
-    // ks_2samp_same_size, with the p-value looked up by h.
+    // stats::ks_2samp on the two sorted samples, with the p-value looked up by h.
     std::sort(reference_.begin(), reference_.end());
     std::sort(recent_.begin(), recent_.end());
     const std::int64_t h = ks_count_gap_sorted(reference_, recent_);

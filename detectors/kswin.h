@@ -46,21 +46,6 @@ private:
     std::size_t index_ = 624;
 };
 
-struct KsResult {
-    double statistic = 0.0;
-    double p_value = 1.0;
-};
-
-// scipy.stats.ks_2samp(a, b, method='auto'), two-sided, for two samples of
-// the same size n <= 10000 (where 'auto' means the exact distribution; KSWIN
-// only ever compares two samples of stat_size values). A small local copy,
-// to move to stats/ once stats/ks_test.h exists.
-KsResult ks_2samp_same_size(std::span<const double> a, std::span<const double> b);
-// The two halves of it: h = n * D for two sorted samples of size n, and
-// P(D_{n,n} >= h / n) by the exact distribution (1 <= h <= n).
-std::int64_t ks_count_gap_sorted(std::span<const double> a, std::span<const double> b);
-double ks_2samp_same_size_p_value(std::int64_t n, std::int64_t h);
-
 class Kswin final : public ConceptDetector {
 public:
     // `options` must have passed kswin_option_table() and kswin_check_options().
