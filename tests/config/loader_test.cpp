@@ -93,24 +93,24 @@ server:
   max_body_bytes: 500KB
   max_records_per_request: 7
   max_connections: 9
-  header_timeout_ms: 1500
-  body_timeout_ms: 2m
-  idle_timeout_ms: 250ms
+  header_timeout: 1500
+  body_timeout: 2m
+  idle_timeout: 250ms
   max_json_depth: 5
   tokens:
     - sha256: "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 store:
   dsn_env: MODELWATCH_DSN
-  connect_timeout_ms: 1s
-  retry_initial_ms: 50
-  retry_max_ms: 1m
+  connect_timeout: 1s
+  retry_initial: 50
+  retry_max: 1m
   batch_max_records: 1000
   partition_days: 7
 spool:
   dir: /srv/spool
   max_bytes: 2GiB
   segment_bytes: 1MiB
-  group_commit_max_wait_us: 2ms
+  group_commit_max_wait: 2ms
 log:
   level: debug
 models:
@@ -126,7 +126,7 @@ models:
     prediction: {type: regression}
 file_tails:
   - {path: /var/log/churn.ndjson, model: churn}
-  - {path: /var/log/churn-labels.ndjson, model: churn, kind: outcomes, poll_interval_ms: 2s}
+  - {path: /var/log/churn-labels.ndjson, model: churn, kind: outcomes, poll_interval: 2s}
 )");
     INFO((result.errors.empty() ? std::string() : to_string(result.errors.front())));
     REQUIRE(result.ok());
@@ -211,8 +211,8 @@ TEST_CASE("a value out of range is an error showing the range") {
           "server.max_connections (line 6): expected an integer in [1, 65535], got \"0\"");
     CHECK(only_error(with_head("server:\n  max_body_bytes: 2GiB\n")) ==
           "server.max_body_bytes (line 6): expected a size in [1KiB, 1GiB], got \"2GiB\"");
-    CHECK(only_error(with_head("server:\n  header_timeout_ms: 1h\n")) ==
-          "server.header_timeout_ms (line 6): expected a duration in [100ms, 10m], got \"1h\"");
+    CHECK(only_error(with_head("server:\n  header_timeout: 1h\n")) ==
+          "server.header_timeout (line 6): expected a duration in [100ms, 10m], got \"1h\"");
     CHECK(only_error(with_head("server:\n  listen: \"0.0.0.0:70000\"\n")) ==
           "server.listen (line 6): expected \"host:port\" (port 0 to 65535, IPv6 as \"[::1]:8470\"), got "
           "\"0.0.0.0:70000\"");
@@ -255,11 +255,11 @@ TEST_CASE("a file tail must name a declared model") {
 TEST_CASE("bad size and duration strings are errors showing the accepted forms") {
     CHECK(only_error(with_head("spool:\n  max_bytes: 64 megabytes\n")) ==
           "spool.max_bytes (line 6): expected a size such as 1048576, \"500KB\" or \"64MiB\", got \"64 megabytes\"");
-    CHECK(only_error(with_head("file_tails:\n  - {path: /a, model: m, poll_interval_ms: 1.5s}\n")) ==
-          "file_tails[0].poll_interval_ms (line 6): expected a duration such as 250 (in ms), \"250ms\", \"10s\" "
+    CHECK(only_error(with_head("file_tails:\n  - {path: /a, model: m, poll_interval: 1.5s}\n")) ==
+          "file_tails[0].poll_interval (line 6): expected a duration such as 250 (in ms), \"250ms\", \"10s\" "
           "or \"5m\", got \"1.5s\"");
-    CHECK(only_error("store:\n  dsn: x\n  retry_initial_ms: 100us\nmodels: [{name: m, prediction: {type: score}}]\n") ==
-          "store.retry_initial_ms (line 3): duration \"100us\" is not a whole number of ms");
+    CHECK(only_error("store:\n  dsn: x\n  retry_initial: 100us\nmodels: [{name: m, prediction: {type: score}}]\n") ==
+          "store.retry_initial (line 3): duration \"100us\" is not a whole number of ms");
 }
 
 TEST_CASE("a YAML syntax error gives the line and column") {
@@ -312,9 +312,9 @@ TEST_CASE("checks across keys: class counts, retry bounds, segment size") {
           "models[1].prediction.classes (line 5): a regression model has no classes; remove the key");
     CHECK(only_error(with_head("  - {name: n, prediction: {type: multiclass, classes: [a]}}\n")) ==
           "models[1].prediction.classes (line 5): a multiclass model has at least 2 classes, got 1");
-    CHECK(only_error("store:\n  dsn: x\n  retry_initial_ms: 5s\n  retry_max_ms: 1s\n"
+    CHECK(only_error("store:\n  dsn: x\n  retry_initial: 5s\n  retry_max: 1s\n"
                      "models: [{name: m, prediction: {type: score}}]\n") ==
-          "store.retry_max_ms (line 4): must be at least retry_initial_ms (5000ms), got 1000ms");
+          "store.retry_max (line 4): must be at least retry_initial (5000ms), got 1000ms");
     CHECK(only_error(with_head("spool:\n  max_bytes: 1MiB\n  segment_bytes: 2MiB\n")) ==
           "spool.segment_bytes (line 7): must be at most max_bytes (1MiB), got 2MiB");
 }

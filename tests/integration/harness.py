@@ -87,7 +87,7 @@ class Daemon:
         text = (
             f"state_dir: {state}\n"
             f"server:\n  listen: \"127.0.0.1:{self.port}\"\n"
-            f"store:\n  dsn: \"{dsn}\"\n  retry_initial_ms: 50ms\n  retry_max_ms: 500ms\n"
+            f"store:\n  dsn: \"{dsn}\"\n  retry_initial: 50ms\n  retry_max: 500ms\n"
             f"log:\n  level: debug\n"
             f"{extra_yaml}"
             f"models:{models_yaml}"

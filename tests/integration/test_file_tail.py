@@ -17,7 +17,7 @@ class FileTail(Environment):
         daemon = self.new_daemon("tail")
         path = os.path.join(daemon.directory, "predictions.ndjson")
         daemon.write_config(self.pg.dsn, extra_yaml=(
-            f"file_tails:\n  - path: {path}\n    model: elec2\n    kind: predictions\n    poll_interval_ms: 50ms\n"))
+            f"file_tails:\n  - path: {path}\n    model: elec2\n    kind: predictions\n    poll_interval: 50ms\n"))
         with open(path, "w") as f:
             f.writelines(line(i) for i in range(0, 100))
         daemon.start()

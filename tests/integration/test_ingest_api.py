@@ -40,7 +40,7 @@ class IngestApi(Environment):
         with open(cls.daemon.config_path) as f:
             text = f.read()
         text = text.replace("server:\n", "server:\n  max_body_bytes: 256KiB\n  max_records_per_request: 500\n"
-                                         "  header_timeout_ms: 1s\n  body_timeout_ms: 2s\n  max_json_depth: 8\n"
+                                         "  header_timeout: 1s\n  body_timeout: 2s\n  max_json_depth: 8\n"
                                          f"  tokens:\n    - sha256: \"{admin_digest}\"\n", 1)
         with open(cls.daemon.config_path, "w") as f:
             f.write(text)
