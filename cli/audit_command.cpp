@@ -1,5 +1,6 @@
 // `modelwatch audit`: the fairness audit of a CSV file of predictions and
 // outcomes, offline, with the same code the daemon's scheduled audits use.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -175,6 +176,17 @@ int run_audit(Args args) {
     if (read.rows_rejected > read.problems.size())
         std::fprintf(stderr, "modelwatch audit: %s: %llu more rows skipped\n", input.c_str(),
                      static_cast<unsigned long long>(read.rows_rejected - read.problems.size()));
+
+    // A positive label that never occurs makes every rate 0 and every gap
+    // "within tolerance": a silent PASS. It is almost always a wrong
+    // --positive-label (e.g. the default 1 on a column of "<=50K"/">50K").
+    const auto has_positive = [](const std::vector<std::uint8_t>& column) {
+        return std::find(column.begin(), column.end(), std::uint8_t{1}) != column.end();
+    };
+    if (read.data.rows() > 0 && !has_positive(read.data.y_true) && !has_positive(read.data.y_pred))
+        return usage_error(fmt::format("{}: the positive label '{}' occurs in neither --y-true nor --y-pred; "
+                                       "set --positive-label to the value that means positive",
+                                       input, spec.positive_label));
 
     fairness::AuditRun run = fairness::run_audit(read.data, options);
     if (!run.ok()) return usage_error(fmt::format("{}: {}", input, run.error));

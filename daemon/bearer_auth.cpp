@@ -36,11 +36,15 @@ bool matches_any(const std::string& hash, const std::vector<config::TokenHash>& 
 
 }  // namespace
 
+bool auth_enabled(const config::Config& config) {
+    bool any_configured = !config.server.tokens.empty();
+    for (const auto& model : config.models) any_configured = any_configured || !model.tokens.empty();
+    return any_configured;
+}
+
 AuthResult check_bearer(std::string_view authorization_header, const config::Config& config,
                         const config::ModelOptions* model) {
-    bool any_configured = !config.server.tokens.empty();
-    for (const auto& candidate : config.models) any_configured = any_configured || !candidate.tokens.empty();
-    if (!any_configured) return AuthResult::allowed;
+    if (!auth_enabled(config)) return AuthResult::allowed;
 
     constexpr std::string_view scheme = "Bearer ";
     if (authorization_header.size() <= scheme.size()) return AuthResult::missing;

@@ -14,6 +14,9 @@ std::string sha256_hex(std::string_view text);
 
 enum class AuthResult { allowed, missing, invalid };
 
+// True when any token is configured, globally or for a model.
+bool auth_enabled(const config::Config& config);
+
 // With no token configured at all (global or for the model), access is open:
 // the default listen address is loopback. Otherwise the request must carry
 // "Authorization: Bearer <secret>" whose hash is a global token or one of the

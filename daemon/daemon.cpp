@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "daemon/api.h"
+#include "daemon/bearer_auth.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest_pipeline.h"
 #include "daemon/live_config.h"
@@ -101,6 +102,21 @@ int run(const std::string& config_path) {
     const auto initial = live.get();
     log::set_level(to_log_level(initial->log.level));
     log::notice("starting version={} config={} models={}", MODELWATCH_VERSION, config_path, initial->models.size());
+
+    if (!auth_enabled(*initial)) {
+        // Open ingest is the loopback default's convenience; anywhere else it
+        // is a mistake worth shouting about.
+        const bool loopback = initial->server.listen_address.starts_with("127.") ||
+                              initial->server.listen_address == "::1" ||
+                              initial->server.listen_address == "localhost";
+        if (loopback)
+            log::notice("auth_disabled reason=\"no bearer tokens configured\" listen={} (loopback only)",
+                        initial->server.listen_address);
+        else
+            log::warning("auth_disabled reason=\"no bearer tokens configured\" listen={}: anyone who can reach "
+                         "this address can ingest; add server.tokens",
+                         initial->server.listen_address);
+    }
 
     auto notifier = SystemdNotifier::from_environment();
     if (!notifier.configuration_error().empty())

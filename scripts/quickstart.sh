@@ -38,7 +38,15 @@ trap cleanup EXIT
 
 echo "== starting a throwaway PostgreSQL in $work/pg"
 dsn=$(scripts/pg-throwaway.sh start "$work/pg")
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The documented port when it is free, so the README's examples work as typed.
+port=$(/usr/bin/python3 -c '
+import socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 8470))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
 sed -e "s|@STATE_DIR@|$work/state|" -e "s|@PORT@|$port|" -e "s|@DSN@|$dsn|" \
   config/examples/quickstart.yaml > "$work/modelwatch.yaml"
 build/daemon/modelwatchd --check-config "$work/modelwatch.yaml"
@@ -80,12 +88,15 @@ psql "$dsn" -P pager=off -c "
   GROUP BY 1 ORDER BY 1"
 
 echo "== modelwatchd's metrics (excerpt of http://127.0.0.1:$port/metrics)"
-curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^modelwatch_(records_accepted_total|records_rejected_total|store_rows_written_total|store_up|store_lag_seconds|spool_bytes|spool_fsyncs_total) '
+curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^modelwatch_(records_accepted_total|records_rejected_total|store_rows_written_total|store_up|store_lag_seconds|spool_bytes|spool_fsyncs_total)[ {]'
 
 if [ "$keep_running" -eq 1 ]; then
   echo
   echo "modelwatchd keeps running on http://127.0.0.1:$port (PostgreSQL: $dsn). Ctrl-C stops both."
-  wait "$daemon_pid"
+  echo "Try: curl -s -XPOST http://127.0.0.1:$port/v1/models/elec2/predictions -d '[{\"id\": \"p1\", \"features\": {\"nswprice\": 0.05}, \"prediction\": \"UP\", \"score\": 0.71}]'"
+  wait "$daemon_pid" || true
+  daemon_pid=
+  exit 0
 fi
 echo "== stopping"
 kill -TERM "$daemon_pid"

@@ -188,6 +188,10 @@ def main():
         check(r.returncode == 0, "hostile input still audited: %s" % r.stderr)
         check("line 3: expected 3 fields as in the header, got 2" in r.stderr, "bad row named: %s" % r.stderr)
         check("<script>alert(1)</script>" not in r.stdout and "&lt;script&gt;" in r.stdout, "labels escaped")
+        # A positive label found nowhere would make every gap "within tolerance": refused.
+        r = audit(["--input", csv_path, "--sensitive", "sex", "--y-true", "y_true", "--y-pred", "y_pred",
+                   "--positive-label", ">50K"])
+        check(r.returncode == 2 and "occurs in neither" in r.stderr, "absent positive label: %s" % r.stderr)
         r = audit(common + ["--fail-on-violation", "--format", "json"])
         check(r.returncode == 1, "--fail-on-violation exits 1 on a clear violation")
     finally:
