@@ -52,7 +52,11 @@ Route match_route(std::string_view target) {
     return {Route::Kind::unknown, {}, "other"};
 }
 
-HttpResponse json_response(unsigned status, const json& body) { return make_response(status, body.dump()); }
+// Strings in answers echo client input (model names, field names, reasons);
+// invalid UTF-8 there is replaced, never a reason to throw.
+HttpResponse json_response(unsigned status, const json& body) {
+    return make_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 HttpResponse error_response(unsigned status, std::string message) {
     return json_response(status, json{{"error", std::move(message)}});

@@ -96,7 +96,15 @@ private:
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec) return close();
 
         const auto& header = parser_->get().base();
-        if (auto early = handler_.check_header(header)) {
+        std::optional<HttpResponse> early;
+        try {
+            early = handler_.check_header(header);
+        } catch (const std::exception& error) {
+            // A handler bug must cost one request, not the process.
+            log::error("http_handler_failed stage=header error=\"{}\"", error.what());
+            return fail(500, "internal error");
+        }
+        if (early) {
             // Answered without reading the body, so the connection cannot be reused.
             early->keep_alive(false);
             unread_body_ = true;
@@ -131,12 +139,19 @@ private:
         HttpRequest request = parser_->release();
         const bool keep_alive = request.keep_alive();
         auto executor = stream_.get_executor();
-        handler_.handle(std::move(request),
-                        [self = shared_from_this(), executor, keep_alive](HttpResponse response) {
-                            auto shared = std::make_shared<HttpResponse>(std::move(response));
-                            shared->keep_alive(keep_alive && !*self->draining_);
-                            asio::post(executor, [self, shared] { self->write(shared); });
-                        });
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        Responder respond = [self = shared_from_this(), executor, keep_alive, answered](HttpResponse response) {
+            if (answered->exchange(true)) return;
+            auto shared = std::make_shared<HttpResponse>(std::move(response));
+            shared->keep_alive(keep_alive && !*self->draining_);
+            asio::post(executor, [self, shared] { self->write(shared); });
+        };
+        try {
+            handler_.handle(std::move(request), respond);
+        } catch (const std::exception& error) {
+            log::error("http_handler_failed stage=body error=\"{}\"", error.what());
+            respond(make_response(500, error_body("internal error")));
+        }
     }
 
     void fail(unsigned status, std::string_view message) {
@@ -151,7 +166,7 @@ private:
         http::async_write(stream_, *response,
                           [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
                               if (ec || !response->keep_alive() || *self->draining_) return self->close();
-                              self->buffer_.clear();
+                              // buffer_ may already hold the next pipelined request: keep it.
                               self->read_header(false);
                           });
     }

@@ -29,17 +29,27 @@ bool dsn_sets(std::string_view dsn, std::string_view key) {
 std::unique_ptr<pqxx::connection> connect(const config::StoreOptions& options) {
     std::string dsn = options.dsn;
     const unsigned timeout_seconds = (options.connect_timeout_ms + 999) / 1000;
-    if (dsn_is_uri(dsn)) {
-        // URI parameters go after '?', joined by '&'.
-        const char separator = dsn.find('?') == std::string::npos ? '?' : '&';
-        if (dsn.find("connect_timeout=") == std::string::npos)
-            dsn += fmt::format("{}connect_timeout={}", separator, timeout_seconds);
-        if (dsn.find("application_name=") == std::string::npos)
-            dsn += fmt::format("{}application_name=modelwatch", dsn.find('?') == std::string::npos ? '?' : '&');
-    } else {
-        if (!dsn_sets(dsn, "connect_timeout")) dsn += fmt::format(" connect_timeout={}", timeout_seconds);
-        if (!dsn_sets(dsn, "application_name")) dsn += " application_name=modelwatch";
-    }
+    const bool uri = dsn_is_uri(dsn);
+    auto add_unless_set = [&](std::string_view key, const std::string& value) {
+        if (uri) {
+            if (dsn.find(fmt::format("{}=", key)) != std::string::npos) return;
+            // URI parameters go after '?', joined by '&'.
+            dsn += fmt::format("{}{}={}", dsn.find('?') == std::string::npos ? '?' : '&', key, value);
+        } else if (!dsn_sets(dsn, key)) {
+            dsn += fmt::format(" {}={}", key, value);
+        }
+    };
+    add_unless_set("connect_timeout", std::to_string(timeout_seconds));
+    add_unless_set("application_name", "modelwatch");
+    // A half-open TCP connection (a server that vanished without a FIN) must
+    // not hang the drain for the kernel's default of hours: probe idle
+    // connections and give up on unacknowledged data after a minute. libpq
+    // ignores these for Unix sockets, where they are not needed.
+    add_unless_set("keepalives", "1");
+    add_unless_set("keepalives_idle", "30");
+    add_unless_set("keepalives_interval", "10");
+    add_unless_set("keepalives_count", "3");
+    add_unless_set("tcp_user_timeout", "60000");
     return std::make_unique<pqxx::connection>(dsn);
 }
 

@@ -28,6 +28,8 @@ namespace fs = std::filesystem;
 constexpr std::uint32_t frame_magic = 0x3153574d;  // "MWS1" little-endian
 constexpr std::size_t frame_header_bytes = 4 + 4 + 4 + 1 + 4 + 8;
 constexpr std::uint32_t max_frame_payload = 1u << 30;
+// One write+fdatasync taking longer than this means the disk is stuck.
+constexpr std::int64_t stalled_write_us = 30'000'000;
 
 template <typename T>
 void put(std::string& out, T value) {
@@ -60,6 +62,16 @@ void encode_frame(const EncodedBatch& frame, std::int64_t appended_us, std::stri
     out.append(frame.copy_rows);
     const std::uint32_t crc = frame_crc(out.data() + start + 12, out.size() - start - 12);
     std::memcpy(out.data() + start + 8, &crc, 4);
+}
+
+// Runs a submitter's callback; one that throws must not take the writer
+// thread (and with it every later acknowledgement) down.
+void notify(const std::function<void(IngestResult)>& done, IngestResult result) {
+    try {
+        done(std::move(result));
+    } catch (const std::exception& error) {
+        log::error("spool_callback_failed error=\"{}\"", error.what());
+    }
 }
 
 std::size_t encoded_size(const EncodedBatch& frame) { return frame_header_bytes + frame.copy_rows.size(); }
@@ -278,7 +290,7 @@ void Spool::append(EncodedBatch frame, std::function<void(IngestResult)> done) {
         }
     }
     // Answered outside the lock: the callback may do anything.
-    done(std::move(refusal));
+    notify(done, std::move(refusal));
 }
 
 void Spool::writer_loop() {
@@ -286,8 +298,14 @@ void Spool::writer_loop() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            writer_wakeup_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            writer_wakeup_.wait(lock, [this] { return stopping_ || roll_requested_ || !queue_.empty(); });
             if (queue_.empty() && stopping_) return;
+            if (queue_.empty()) {
+                roll_requested_ = false;
+                lock.unlock();
+                roll_segment();
+                continue;
+            }
             group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
             queue_.clear();
         }
@@ -317,23 +335,30 @@ void Spool::write_group(std::vector<Pending>& group) {
     }
 
     std::string failure;
+    write_started_us_ = wall_clock_us();
     if (!write_all(append_fd_, write_buffer_.data(), write_buffer_.size()))
         failure = fmt::format("spool write failed: {}", std::strerror(errno));
     else if (::fdatasync(append_fd_) != 0)
         failure = fmt::format("spool fdatasync failed: {}", std::strerror(errno));
+    write_started_us_ = 0;
 
     if (!failure.empty()) {
         // Nothing of this group is acknowledged; cut the file back so a later
         // recovery does not replay half of it as if it were whole.
-        if (::ftruncate(append_fd_, static_cast<off_t>(start_offset)) != 0)
+        if (::ftruncate(append_fd_, static_cast<off_t>(start_offset)) != 0) {
+            // The unacknowledged bytes stay in this segment. Its recorded size
+            // (start_offset) is where the drain stops reading it; new frames go
+            // to a fresh segment, so nothing valid ever follows the garbage.
             log::error("spool_truncate_failed segment={} error={}", append_segment_, std::strerror(errno));
+            roll_segment();
+        }
         log::error("spool_write_failed segment={} frames={} error=\"{}\"", append_segment_, group.size(), failure);
         {
             std::lock_guard lock(mutex_);
             queued_bytes_ -= queued;
             healthy_ = false;
         }
-        for (auto& pending : group) pending.done({IngestStatus::failed, failure});
+        for (auto& pending : group) notify(pending.done, {IngestStatus::failed, failure});
         return;
     }
 
@@ -349,7 +374,7 @@ void Spool::write_group(std::vector<Pending>& group) {
         healthy_ = true;
     }
     reader_wakeup_.notify_all();
-    for (auto& pending : group) pending.done({IngestStatus::durable, {}});
+    for (auto& pending : group) notify(pending.done, {IngestStatus::durable, {}});
 
     if (append_offset_ >= options_.segment_bytes) roll_segment();
 }
@@ -378,14 +403,24 @@ std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, Spoo
     std::vector<EncodedBatch> frames;
     SpoolPosition position;
     SpoolPosition durable;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> sizes;
     {
         std::unique_lock lock(mutex_);
         reader_wakeup_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                                 [this] { return reader_interrupted_ || drain_position_ < durable_end_; });
-        reader_interrupted_ = stopping_;
+        reader_interrupted_ = false;
         position = drain_position_;
         durable = durable_end_;
+        sizes.assign(segment_sizes_.begin(), segment_sizes_.end());
     }
+    const SpoolPosition read_from = position;
+    // An older segment is read up to its recorded size, which excludes any
+    // unacknowledged tail a failed truncate may have left in the file.
+    auto recorded_size = [&sizes](std::uint64_t segment, std::uint64_t file_size) {
+        for (const auto& [number, size] : sizes)
+            if (number == segment) return std::min(size, file_size);
+        return file_size;
+    };
     end = position;
     std::size_t records = 0;
     while (position < durable && records < max_records) {
@@ -399,8 +434,9 @@ std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, Spoo
             }
             throw_errno("open spool segment for drain " + path);
         }
-        const std::uint64_t limit =
-            position.segment == durable.segment ? durable.offset : file_size_of(fd);
+        const std::uint64_t limit = position.segment == durable.segment
+                                        ? durable.offset
+                                        : recorded_size(position.segment, file_size_of(fd));
         EncodedBatch frame;
         std::int64_t appended_us = 0;
         std::uint64_t next = 0;
@@ -419,6 +455,9 @@ std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, Spoo
         if (position.offset >= limit && position.segment < durable.segment) position = {position.segment + 1, 0};
         end = position;
     }
+    // Moving past finished segments without a frame to hand on: nothing for
+    // the store to confirm, so record it now and let those segments go.
+    if (frames.empty() && read_from < end) commit_drained(end);
     return frames;
 }
 
@@ -427,6 +466,15 @@ void Spool::commit_drained(SpoolPosition position) {
     {
         std::lock_guard lock(mutex_);
         drain_position_ = position;
+        // Drained bytes of the current segment still count against the disk
+        // budget until the segment is deleted, and it is only deleted once it
+        // is rolled. When the drain has caught up with a segment holding a
+        // good share of the budget, roll it now rather than at segment_bytes.
+        const std::uint64_t roll_at = std::min(options_.segment_bytes, options_.max_bytes / 4);
+        if (position == durable_end_ && position.offset >= roll_at) {
+            roll_requested_ = true;
+            writer_wakeup_.notify_one();
+        }
         while (!frame_times_.empty() && frame_times_.front().first <= position) frame_times_.pop_front();
         while (segment_sizes_.size() > 1 && segment_sizes_.front().first < position.segment) {
             bytes_on_disk_ -= segment_sizes_.front().second;
@@ -473,7 +521,8 @@ SpoolStats Spool::stats() const {
     stats.bytes_truncated = bytes_truncated_;
     stats.fsyncs = fsyncs_;
     stats.oldest_undrained_us = frame_times_.empty() ? 0 : frame_times_.front().second;
-    stats.healthy = healthy_;
+    const std::int64_t started = write_started_us_.load();
+    stats.healthy = healthy_ && (started == 0 || wall_clock_us() - started < stalled_write_us);
     return stats;
 }
 

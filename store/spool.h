@@ -13,6 +13,7 @@
 // idempotent by (model, id), so a client retrying them does no harm.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -43,6 +44,9 @@ struct SpoolStats {
     std::uint64_t bytes_truncated = 0;   // at open: torn tail removed
     std::uint64_t fsyncs = 0;
     std::int64_t oldest_undrained_us = 0;  // 0 when everything is drained
+    // False after a failed write or sync, and while one write+fdatasync has
+    // been running for longer than a stuck disk should take (the watchdog
+    // stops pinging then, so systemd restarts the daemon).
     bool healthy = true;
 };
 
@@ -100,6 +104,7 @@ private:
     std::uint64_t queued_bytes_ = 0;
     bool stopping_ = false;
     bool reader_interrupted_ = false;
+    bool roll_requested_ = false;  // the drain caught up with a large current segment
     std::thread writer_;
 
     // Guarded by mutex_: what the reader may see and the budget accounting.
@@ -112,6 +117,9 @@ private:
     std::uint64_t bytes_truncated_ = 0;
     std::uint64_t fsyncs_ = 0;
     bool healthy_ = true;
+
+    // When the write in progress started (0 when none), for stall detection.
+    std::atomic<std::int64_t> write_started_us_{0};
 
     // Owned by the writer thread (and recover() before it starts).
     int append_fd_ = -1;

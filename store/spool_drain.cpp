@@ -1,11 +1,16 @@
 #include "store/spool_drain.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
-#include <fstream>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 
 #include "core/log.h"
 #include "core/time.h"
@@ -32,7 +37,11 @@ void SpoolDrain::start() {
 }
 
 void SpoolDrain::stop() {
-    stopping_ = true;
+    {
+        // Under the mutex, so a sleep_interruptible() about to wait cannot miss it.
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
     wakeup_.notify_all();
     spool_.interrupt_reader();
     if (thread_.joinable()) thread_.join();
@@ -57,13 +66,31 @@ void SpoolDrain::sleep_interruptible(std::uint32_t ms) {
     wakeup_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_.load(); });
 }
 
+// The quarantine file replaces the spool's copy of acknowledged records, so it
+// is on disk (written, fsync'd, renamed, directory fsync'd) before the spool
+// may forget them.
 void SpoolDrain::quarantine(const EncodedBatch& batch, const std::string& reason) {
     const std::string path = fmt::format("{}/quarantine-{}-{}.copy", quarantine_dir_, now_us(),
                                          batch.kind == RecordKind::prediction ? "predictions" : "outcomes");
-    std::ofstream out(path, std::ios::binary);
-    out << "-- refused by PostgreSQL: " << reason << '\n' << batch.copy_rows;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write quarantine file " + path);
+    const std::string temp = path + ".tmp";
+    const std::string content = "-- refused by PostgreSQL: " + reason + "\n" + batch.copy_rows;
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0;
+    for (std::size_t done = 0; ok && done < content.size();) {
+        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) done += static_cast<std::size_t>(n);
+    }
+    ok = ok && ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    ok = ok && ::rename(temp.c_str(), path.c_str()) == 0;
+    if (ok) {
+        const int dir = ::open(quarantine_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ok = dir >= 0 && ::fsync(dir) == 0;
+        if (dir >= 0) ::close(dir);
+    }
+    if (!ok) throw std::runtime_error(fmt::format("cannot write quarantine file {}: {}", path, std::strerror(errno)));
     log::error("store_batch_quarantined path={} records={} error=\"{}\"", path, batch.record_count, reason);
     std::lock_guard lock(mutex_);
     ++stats_.batches_quarantined;
@@ -98,6 +125,13 @@ void SpoolDrain::run() {
                 connection = connect(options_);
                 const int applied = migrate(*connection);
                 if (applied > 0) log::notice("store_migrated applied={} version={}", applied, schema_version(*connection));
+                {
+                    // A write is tens of thousands of rows: minutes is a hang,
+                    // not a slow write. Waiting on a lock is never needed.
+                    pqxx::nontransaction session(*connection);
+                    session.exec0("SET statement_timeout = '300s'");
+                    session.exec0("SET lock_timeout = '30s'");
+                }
                 writer = std::make_unique<StoreWriter>(*connection, options_);
                 {
                     std::lock_guard lock(mutex_);
@@ -162,7 +196,11 @@ void SpoolDrain::run() {
                     try {
                         writer->write(std::span<const EncodedBatch>(&batch, 1));
                     } catch (const pqxx::sql_error& single) {
-                        quarantine(batch, fmt::format("{} (SQLSTATE {})", single.what(), single.sqlstate()));
+                        // Only a refusal of the rows themselves quarantines; a
+                        // timeout or shutdown now must not cost a good batch.
+                        const std::string state = single.sqlstate();
+                        if (!state.starts_with("22") && !state.starts_with("23")) throw;
+                        quarantine(batch, fmt::format("{} (SQLSTATE {})", single.what(), state));
                     }
                 }
                 spool_.commit_drained(end);

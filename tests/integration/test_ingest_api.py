@@ -204,6 +204,28 @@ class IngestApi(Environment):
         # The daemon still serves others.
         self.assertEqual(self.daemon.get("/healthz")[0], 200)
 
+    def test_invalid_utf8_in_the_path_is_answered_not_fatal(self):
+        s = socket.create_connection(("127.0.0.1", self.daemon.port))
+        s.sendall(b"POST /v1/models/\xff\xfe/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]")
+        s.settimeout(10)
+        self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 404"))
+        s.close()
+        self.assertEqual(self.daemon.get("/healthz")[0], 200)
+
+    def test_pipelined_requests_are_all_answered(self):
+        s = socket.create_connection(("127.0.0.1", self.daemon.port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.settimeout(10)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 3, data)
+
     def test_readyz_and_metrics_describe_the_daemon(self):
         status, body = self.daemon.get("/readyz")
         self.assertEqual(status, 200)

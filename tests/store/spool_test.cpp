@@ -222,3 +222,27 @@ TEST_CASE("appends after stop are refused, never silently dropped") {
     CHECK(result.status == IngestStatus::failed);
     CHECK_FALSE(result.message.empty());
 }
+
+TEST_CASE("once drained, a segment as large as the budget is rolled away and ingest resumes") {
+    TempDir dir;
+    auto options = options_for(dir);
+    options.max_bytes = 4096;
+    options.segment_bytes = 4096;  // the worst case the budget must survive
+    Spool spool(options);
+    spool.start();
+    int durable = 0;
+    while (append_and_wait(spool, frame(durable)).status == IngestStatus::durable) ++durable;
+    REQUIRE(durable > 10);
+    REQUIRE(drain_all(spool, true).size() == static_cast<std::size_t>(durable));
+
+    // The drain caught up: the writer rolls the segment, the drained one is deleted.
+    for (int i = 0; i < 200 && spool.stats().bytes_on_disk > 0; ++i) {
+        drain_all(spool, true);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(spool.stats().bytes_on_disk == 0);
+    CHECK(append_and_wait(spool, frame(10000)).status == IngestStatus::durable);
+    auto rows = drain_all(spool, true);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0] == frame(10000).copy_rows);
+}
