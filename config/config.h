@@ -29,6 +29,7 @@ struct ServerOptions {
     std::string listen_address = "127.0.0.1";
     std::uint16_t listen_port = 8470;
     std::uint64_t max_body_bytes = 32ull << 20;
+    std::uint64_t max_inflight_bytes = 256ull << 20;  // request bodies held at once, all connections
     std::uint32_t max_records_per_request = 100000;
     std::uint32_t max_connections = 512;
     std::uint32_t header_timeout_ms = 10000;

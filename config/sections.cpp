@@ -43,12 +43,17 @@ const Option<ServerOptions> server_options[] = {
     {.key = "max_body_bytes", .kind = ValueKind::size_bytes, .default_text = "32MiB", .min = 1024,
      .max = 1024 * mib, .help = "largest request body accepted; larger bodies get 413",
      .field = "ServerOptions::max_body_bytes", .assign = assign_field<&ServerOptions::max_body_bytes>},
+    {.key = "max_inflight_bytes", .kind = ValueKind::size_bytes, .default_text = "256MiB", .min = 1024 * 1024,
+     .max = 64 * 1024 * mib,
+     .help = "request bodies held in memory at once over all connections; past it requests get 503",
+     .field = "ServerOptions::max_inflight_bytes",
+     .assign = assign_field<&ServerOptions::max_inflight_bytes>},
     {.key = "max_records_per_request", .kind = ValueKind::integer, .default_text = "100000", .min = 1,
-     .max = 10'000'000, .help = "most records one request may carry; more get 413",
+     .max = 10'000'000, .help = "most records one request may carry; more get 400",
      .field = "ServerOptions::max_records_per_request",
      .assign = assign_field<&ServerOptions::max_records_per_request>},
     {.key = "max_connections", .kind = ValueKind::integer, .default_text = "512", .min = 1, .max = 65535,
-     .help = "concurrent connections; further ones wait in the kernel's accept queue",
+     .help = "concurrent connections; further ones are answered 503 and closed",
      .field = "ServerOptions::max_connections", .assign = assign_field<&ServerOptions::max_connections>},
     {.key = "header_timeout", .kind = ValueKind::duration, .default_text = "10s", .min = 100,
      .max = 600'000, .unit = "ms", .help = "time allowed to receive the request headers",
@@ -152,6 +157,14 @@ const Option<SpoolOptions> spool_options[] = {
      .field = "SpoolOptions::group_commit_max_wait_us",
      .assign = assign_field<&SpoolOptions::group_commit_max_wait_us>},
 };
+
+void check_server(Reader& reader, const ServerOptions& server) {
+    if (server.max_inflight_bytes < server.max_body_bytes)
+        reader.error("server.max_inflight_bytes", reader.line_of("server.max_inflight_bytes"),
+                     fmt::format("must be at least max_body_bytes ({}), got {}",
+                                 format_size_bytes(server.max_body_bytes),
+                                 format_size_bytes(server.max_inflight_bytes)));
+}
 
 void check_spool(Reader& reader, const std::string& state_dir, SpoolOptions& spool) {
     if (spool.segment_bytes > spool.max_bytes)
@@ -390,6 +403,7 @@ const Option<Config> root_options[] = {
 void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, Config& out) {
     read_mapping<Config>(reader, root, "", 1, root_options, out);
     if (root.IsDefined() && !root.IsNull() && !root.IsMap()) return;  // already reported: nothing more to check
+    check_server(reader, out.server);
     check_store(reader, environment, out.store);
     check_spool(reader, out.state_dir, out.spool);
     check_models(reader, out.models);

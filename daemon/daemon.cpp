@@ -75,7 +75,8 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
     const auto& a = old_config.server;
     const auto& b = new_config.server;
     if (a.listen_address != b.listen_address || a.listen_port != b.listen_port) changed.push_back("server.listen");
-    if (a.max_body_bytes != b.max_body_bytes || a.header_timeout_ms != b.header_timeout_ms ||
+    if (a.max_body_bytes != b.max_body_bytes || a.max_inflight_bytes != b.max_inflight_bytes ||
+        a.header_timeout_ms != b.header_timeout_ms ||
         a.body_timeout_ms != b.body_timeout_ms || a.idle_timeout_ms != b.idle_timeout_ms ||
         a.max_connections != b.max_connections)
         changed.push_back("server (limits and timeouts)");

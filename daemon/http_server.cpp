@@ -51,15 +51,20 @@ HttpResponse make_response(unsigned status, std::string body, std::string_view c
 class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
 public:
     Session(tcp::socket socket, const config::ServerOptions& options, RequestHandler& handler,
-            std::shared_ptr<std::atomic<std::uint64_t>> open_connections, std::shared_ptr<std::atomic<bool>> draining)
+            std::shared_ptr<std::atomic<std::uint64_t>> open_connections,
+            std::shared_ptr<std::atomic<std::uint64_t>> inflight_bytes, std::shared_ptr<std::atomic<bool>> draining)
         : stream_(std::move(socket)),
           options_(options),
           handler_(handler),
           open_connections_(std::move(open_connections)),
+          inflight_bytes_(std::move(inflight_bytes)),
           draining_(std::move(draining)) {
         ++*open_connections_;
     }
-    ~Session() { --*open_connections_; }
+    ~Session() {
+        release_body_budget();
+        --*open_connections_;
+    }
 
     void start() {
         asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(true); });
@@ -109,6 +114,17 @@ private:
             early->keep_alive(false);
             unread_body_ = true;
             return write(std::make_shared<HttpResponse>(std::move(*early)));
+        }
+        // A chunked body's size is unknown until read: assume the largest allowed.
+        const std::uint64_t body_bytes =
+            parser_->chunked() ? options_.max_body_bytes : parser_->content_length().value_or(0);
+        if (!reserve_body_budget(body_bytes)) {
+            unread_body_ = true;
+            auto busy = std::make_shared<HttpResponse>(
+                make_response(503, error_body("too many request bodies in flight; retry shortly")));
+            busy->set(http::field::retry_after, "1");
+            busy->keep_alive(false);
+            return write(std::move(busy));
         }
         stream_.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
         if (beast::iequals(header[http::field::expect], "100-continue")) {
@@ -165,10 +181,26 @@ private:
         stream_.expires_after(std::chrono::milliseconds(options_.body_timeout_ms));
         http::async_write(stream_, *response,
                           [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
+                              self->release_body_budget();
                               if (ec || !response->keep_alive() || *self->draining_) return self->close();
                               // buffer_ may already hold the next pipelined request: keep it.
                               self->read_header(false);
                           });
+    }
+
+    bool reserve_body_budget(std::uint64_t bytes) {
+        std::uint64_t current = inflight_bytes_->load();
+        do {
+            if (current + bytes > options_.max_inflight_bytes) return false;
+        } while (!inflight_bytes_->compare_exchange_weak(current, current + bytes));
+        reserved_bytes_ = bytes;
+        return true;
+    }
+
+    void release_body_budget() {
+        if (reserved_bytes_ == 0) return;
+        *inflight_bytes_ -= reserved_bytes_;
+        reserved_bytes_ = 0;
     }
 
     void close() {
@@ -195,12 +227,14 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     bool unread_body_ = false;
+    std::uint64_t reserved_bytes_ = 0;  // this request's share of max_inflight_bytes
     std::uint64_t discarded_bytes_ = 0;
     std::array<char, 16 * 1024> discard_buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     const config::ServerOptions& options_;
     RequestHandler& handler_;
     std::shared_ptr<std::atomic<std::uint64_t>> open_connections_;
+    std::shared_ptr<std::atomic<std::uint64_t>> inflight_bytes_;
     std::shared_ptr<std::atomic<bool>> draining_;
 };
 
@@ -210,6 +244,7 @@ HttpServer::HttpServer(asio::io_context& io, const config::ServerOptions& option
       handler_(handler),
       acceptor_(asio::make_strand(io)),
       open_connections_(std::make_shared<std::atomic<std::uint64_t>>(0)),
+      inflight_bytes_(std::make_shared<std::atomic<std::uint64_t>>(0)),
       draining_(std::make_shared<std::atomic<bool>>(false)) {}
 
 HttpServer::~HttpServer() = default;
@@ -236,7 +271,7 @@ void HttpServer::accept_next() {
         if (!ec) {
             socket.set_option(tcp::no_delay(true), ec);
             auto session = std::make_shared<Session>(std::move(socket), options_, handler_, open_connections_,
-                                                     draining_);
+                                                     inflight_bytes_, draining_);
             if (open_connections_->load() > options_.max_connections) session->reject_busy();
             else session->start();
         } else {

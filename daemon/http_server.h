@@ -4,7 +4,10 @@
 // Every connection is bounded: headers must arrive within header_timeout_ms,
 // the body within body_timeout_ms and under max_body_bytes, and an idle
 // keep-alive connection is closed after idle_timeout_ms. Past max_connections
-// a new connection is answered 503 and closed.
+// a new connection is answered 503 and closed. Each request reserves its
+// Content-Length (max_body_bytes when chunked) from max_inflight_bytes before
+// its body is read and keeps it until its answer is written; past the budget
+// it is answered 503 with Retry-After, so memory stays bounded under load.
 #pragma once
 
 #include <utility>  // before asio: Boost 1.74 + g++ 12 C++20 needs std::exchange declared
@@ -66,6 +69,7 @@ private:
     RequestHandler& handler_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::shared_ptr<std::atomic<std::uint64_t>> open_connections_;
+    std::shared_ptr<std::atomic<std::uint64_t>> inflight_bytes_;  // reserved by requests being handled
     std::shared_ptr<std::atomic<bool>> draining_;
 };
 

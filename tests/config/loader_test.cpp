@@ -315,6 +315,8 @@ TEST_CASE("checks across keys: class counts, retry bounds, segment size") {
     CHECK(only_error("store:\n  dsn: x\n  retry_initial: 5s\n  retry_max: 1s\n"
                      "models: [{name: m, prediction: {type: score}}]\n") ==
           "store.retry_max (line 4): must be at least retry_initial (5000ms), got 1000ms");
+    CHECK(only_error(with_head("server:\n  max_body_bytes: 64MiB\n  max_inflight_bytes: 32MiB\n")) ==
+          "server.max_inflight_bytes (line 7): must be at least max_body_bytes (64MiB), got 32MiB");
     CHECK(only_error(with_head("spool:\n  max_bytes: 1MiB\n  segment_bytes: 2MiB\n")) ==
           "spool.segment_bytes (line 7): must be at most max_bytes (1MiB), got 2MiB");
 }
