@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "core/durable_file.h"
+
 namespace mw {
 namespace {
 
@@ -26,37 +28,12 @@ public:
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     int get() const { return fd_; }
-    // Closes now so the caller sees the error (close can report a failed write-back).
-    int close() {
-        int result = ::close(fd_);
-        fd_ = -1;
-        return result;
-    }
 
 private:
     int fd_;
 };
 
 std::string errno_text() { return std::strerror(errno); }
-
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t written = ::write(fd, data.data(), data.size());
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(written));
-    }
-    return true;
-}
-
-std::string directory_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
 
 struct Field {
     std::string_view key;
@@ -156,22 +133,7 @@ std::string write_checkpoint(const std::string& path, const TailCheckpoint& chec
     for (const auto& field : number_fields) text += fmt::format("{}={}\n", field.key, checkpoint.*field.number);
     text += fmt::format("skipping_line={}\n", checkpoint.skipping_line ? 1 : 0);
 
-    const std::string temporary = path + ".tmp";
-    Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (fd.get() < 0) return fmt::format("checkpoint {}: open: {}", temporary, errno_text());
-    if (!write_all(fd.get(), text)) return fmt::format("checkpoint {}: write: {}", temporary, errno_text());
-    // The data must be on disk before the rename makes it the checkpoint, or a
-    // crash could leave an empty file under the final name.
-    if (::fsync(fd.get()) != 0) return fmt::format("checkpoint {}: fsync: {}", temporary, errno_text());
-    if (fd.close() != 0) return fmt::format("checkpoint {}: close: {}", temporary, errno_text());
-    if (::rename(temporary.c_str(), path.c_str()) != 0)
-        return fmt::format("checkpoint {}: rename from {}: {}", path, temporary, errno_text());
-    // The rename itself is durable only once the directory entry is.
-    const std::string directory = directory_of(path);
-    Fd dir_fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir_fd.get() < 0) return fmt::format("checkpoint {}: open directory {}: {}", path, directory, errno_text());
-    if (::fsync(dir_fd.get()) != 0)
-        return fmt::format("checkpoint {}: fsync directory {}: {}", path, directory, errno_text());
+    if (auto error = write_file_durably(path, text); !error.empty()) return "checkpoint " + error;
     return {};
 }
 

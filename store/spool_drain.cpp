@@ -1,17 +1,13 @@
 #include "store/spool_drain.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 
 #include <fmt/format.h>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
+#include "core/durable_file.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "store/database.h"
@@ -67,30 +63,13 @@ void SpoolDrain::sleep_interruptible(std::uint32_t ms) {
 }
 
 // The quarantine file replaces the spool's copy of acknowledged records, so it
-// is on disk (written, fsync'd, renamed, directory fsync'd) before the spool
-// may forget them.
+// is durably on disk before the spool may forget them.
 void SpoolDrain::quarantine(const EncodedBatch& batch, const std::string& reason) {
     const std::string path = fmt::format("{}/quarantine-{}-{}.copy", quarantine_dir_, now_us(),
                                          batch.kind == RecordKind::prediction ? "predictions" : "outcomes");
-    const std::string temp = path + ".tmp";
     const std::string content = "-- refused by PostgreSQL: " + reason + "\n" + batch.copy_rows;
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0;
-    for (std::size_t done = 0; ok && done < content.size();) {
-        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        ok = n > 0;
-        if (ok) done += static_cast<std::size_t>(n);
-    }
-    ok = ok && ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    ok = ok && ::rename(temp.c_str(), path.c_str()) == 0;
-    if (ok) {
-        const int dir = ::open(quarantine_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ok = dir >= 0 && ::fsync(dir) == 0;
-        if (dir >= 0) ::close(dir);
-    }
-    if (!ok) throw std::runtime_error(fmt::format("cannot write quarantine file {}: {}", path, std::strerror(errno)));
+    if (auto error = write_file_durably(path, content); !error.empty())
+        throw std::runtime_error("cannot write quarantine file " + error);
     log::error("store_batch_quarantined path={} records={} error=\"{}\"", path, batch.record_count, reason);
     std::lock_guard lock(mutex_);
     ++stats_.batches_quarantined;
