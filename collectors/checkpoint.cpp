@@ -12,26 +12,14 @@
 
 #include <fmt/format.h>
 
+#include "core/unique_fd.h"
+
 #include "core/durable_file.h"
 
 namespace mw {
 namespace {
 
 constexpr std::string_view header = "modelwatch-file-tail-checkpoint 1";
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -60,7 +48,7 @@ std::uint64_t fnv1a64(const char* data, std::size_t size, std::uint64_t hash) {
 }
 
 CheckpointLoad load_checkpoint(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         if (errno == ENOENT) return {};
         return {std::nullopt, fmt::format("checkpoint {}: open: {}", path, errno_text())};

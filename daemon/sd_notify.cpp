@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "core/unique_fd.h"
+
 namespace mw {
 namespace {
 
@@ -33,20 +35,6 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
     if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
     return value;
 }
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -124,7 +112,7 @@ NotifyResult SystemdNotifier::send(std::string_view assignments) {
 
     // A socket per message, as libsystemd does: no state shared between the
     // threads that notify (watchdog timer, lifecycle), nothing to reconnect.
-    Fd socket_fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    UniqueFd socket_fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (socket_fd.get() < 0)
         return {false, fmt::format("notify socket {}: socket: {}", socket_name_, std::strerror(errno))};
 
