@@ -110,8 +110,201 @@ CREATE TABLE findings (
 CREATE INDEX findings_model_created_at ON findings (model, created_at);
 )sql";
 
+constexpr std::string_view schema_v2 = R"sql(
+-- Windows read one model's predictions in (ts, id) order.
+CREATE INDEX predictions_model_ts_id ON predictions (model, ts, id);
+CREATE INDEX outcomes_model_received_at ON outcomes (model, received_at);
+
+-- A model's reference: what "normal" means for its detectors. `sample` is the
+-- capped sample the detectors fit on (detectors/reference_sample.h: JSON
+-- {"columns": [{"name", "numeric", "values"}], "rows"}), so a restart refits
+-- exactly the same reference. One active (retired_at IS NULL) per model.
+CREATE TABLE model_references (
+    id bigserial PRIMARY KEY,
+    model text COLLATE "C" NOT NULL,
+    source text NOT NULL CHECK (source IN ('upload', 'first_n', 'time_range', 'promotion')),
+    model_version text,
+    rows integer NOT NULL,
+    sample jsonb NOT NULL,
+    data_start timestamptz,
+    data_end timestamptz,
+    description text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    retired_at timestamptz
+);
+CREATE UNIQUE INDEX model_references_one_active ON model_references (model) WHERE retired_at IS NULL;
+
+-- Closed windows of each model. A window covers the predictions after the
+-- previous window's last (ts, id) up to and including its own last (ts, id).
+-- Drift runs when it closes; performance once enough of its labels arrived
+-- (or they stopped coming), so the two have their own timestamps.
+CREATE TABLE monitor_windows (
+    id bigserial PRIMARY KEY,
+    model text COLLATE "C" NOT NULL,
+    reference_id bigint REFERENCES model_references (id),
+    sequence bigint NOT NULL,
+    first_ts timestamptz NOT NULL,
+    first_id text COLLATE "C" NOT NULL,
+    last_ts timestamptz NOT NULL,
+    last_id text COLLATE "C" NOT NULL,
+    rows integer NOT NULL,
+    closed_at timestamptz NOT NULL DEFAULT now(),
+    performance_at timestamptz,
+    label_coverage double precision,
+    UNIQUE (model, sequence)
+);
+
+-- Window metrics that are values rather than verdicts (performance, label
+-- coverage and delay, data quality, operational series), for trends and
+-- for reference bands.
+CREATE TABLE window_metrics (
+    window_id bigint NOT NULL REFERENCES monitor_windows (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    segment text NOT NULL DEFAULT '',
+    value double precision,
+    estimated boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (window_id, name, segment, estimated)
+);
+
+ALTER TABLE findings ADD COLUMN window_id bigint REFERENCES monitor_windows (id) ON DELETE SET NULL;
+CREATE INDEX findings_triggered ON findings (id) WHERE triggered;
+
+-- Progress of each consumer of findings (the alert router, the retrain
+-- policy): the highest finding id it has handled, advanced in the same
+-- transaction as what it did with them.
+CREATE TABLE finding_cursors (
+    consumer text PRIMARY KEY,
+    last_finding_id bigint NOT NULL DEFAULT 0
+);
+
+-- Alerts: one row per fingerprint (model, kind, subject) with its state.
+CREATE TABLE alerts (
+    fingerprint text PRIMARY KEY,
+    model text NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL DEFAULT '',
+    severity text NOT NULL,
+    state text NOT NULL CHECK (state IN ('firing', 'resolved')),
+    finding_id bigint,
+    summary text NOT NULL DEFAULT '',
+    description text NOT NULL DEFAULT '',
+    started_at timestamptz NOT NULL,
+    resolved_at timestamptz,
+    last_sent_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The outbox: one delivery per (alert state change or re-send, receiver).
+-- Workers claim due rows with FOR UPDATE SKIP LOCKED.
+CREATE TABLE alert_deliveries (
+    id bigserial PRIMARY KEY,
+    fingerprint text NOT NULL REFERENCES alerts (fingerprint),
+    receiver text NOT NULL,
+    state text NOT NULL CHECK (state IN ('firing', 'resolved')),
+    payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    delivered_at timestamptz,
+    abandoned_at timestamptz,
+    last_error text
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+
+CREATE TABLE silences (
+    id bigserial PRIMARY KEY,
+    model text,    -- NULL matches every model
+    kind text,     -- NULL matches every kind
+    subject text,  -- NULL matches every subject
+    starts_at timestamptz NOT NULL DEFAULT now(),
+    ends_at timestamptz NOT NULL,
+    created_by text NOT NULL DEFAULT '',
+    comment text NOT NULL DEFAULT '',
+    CHECK (ends_at > starts_at)
+);
+
+-- Retraining jobs and the queue they wait in (claimed with SKIP LOCKED).
+CREATE TABLE retrain_jobs (
+    id bigserial PRIMARY KEY,
+    model text NOT NULL,
+    dedup_key text NOT NULL,
+    trigger text NOT NULL,
+    reason text NOT NULL,
+    finding_id bigint,
+    state text NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'timed_out',
+                                         'validated', 'promoted', 'rejected', 'rolled_back')),
+    champion_version text,
+    challenger_version text,
+    context jsonb NOT NULL DEFAULT '{}',
+    report jsonb,
+    output text NOT NULL DEFAULT '',
+    claimed_by text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz,
+    promoted_at timestamptz
+);
+CREATE UNIQUE INDEX retrain_jobs_one_active_per_key ON retrain_jobs (model, dedup_key)
+    WHERE state IN ('queued', 'running');
+CREATE INDEX retrain_jobs_queued ON retrain_jobs (created_at) WHERE state = 'queued';
+
+CREATE TABLE retrain_transitions (
+    id bigserial PRIMARY KEY,
+    job_id bigint NOT NULL REFERENCES retrain_jobs (id),
+    from_state text,
+    to_state text NOT NULL,
+    reason text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every decision with its reason (job queued or skipped and why, breaker
+-- opened, promotion, rollback, reference reset), so "why did this happen at
+-- 03:12?" has an answer.
+CREATE TABLE decisions (
+    id bigserial PRIMARY KEY,
+    model text NOT NULL,
+    kind text NOT NULL,
+    reason text NOT NULL,
+    finding_id bigint,
+    job_id bigint,
+    at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX decisions_model_at ON decisions (model, at);
+
+-- Fairness audits: every run with its inputs, definitions, results, verdicts.
+CREATE TABLE audits (
+    id bigserial PRIMARY KEY,
+    model text NOT NULL,
+    audit text NOT NULL,
+    trigger text NOT NULL CHECK (trigger IN ('schedule', 'manual')),
+    scheduled_for timestamptz,
+    state text NOT NULL CHECK (state IN ('running', 'passed', 'failed', 'error')),
+    data_start timestamptz NOT NULL,
+    data_end timestamptz NOT NULL,
+    rows bigint,
+    result jsonb,
+    reports jsonb,
+    error text,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz
+);
+CREATE INDEX audits_model_audit_started ON audits (model, audit, started_at);
+-- At most one running audit per (model, audit), whichever daemon runs it.
+CREATE UNIQUE INDEX audits_one_running ON audits (model, audit) WHERE state = 'running';
+
+-- The last schedule slot each audit ran for, so a restart catches up once.
+CREATE TABLE audit_schedules (
+    model text NOT NULL,
+    audit text NOT NULL,
+    last_slot timestamptz NOT NULL,
+    PRIMARY KEY (model, audit)
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
+    {2, "monitoring_alerts_retraining_audits", schema_v2},
 };
 
 // migrate() finds a migration by version - 1.

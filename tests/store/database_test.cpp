@@ -5,7 +5,7 @@
 #include <pqxx/nontransaction>
 
 #include "store/database.h"
-#include "test_database.h"
+#include "tests/support/test_database.h"
 
 using mw::store::redact_dsn;
 

@@ -7,7 +7,7 @@
 #include <pqxx/transaction>
 
 #include "store/migrations.h"
-#include "test_database.h"
+#include "tests/support/test_database.h"
 
 using mw::store::migrate;
 using mw::store::migrations;

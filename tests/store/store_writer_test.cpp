@@ -13,7 +13,7 @@
 #include "store/copy_encoding.h"
 #include "store/migrations.h"
 #include "store/store_writer.h"
-#include "test_database.h"
+#include "tests/support/test_database.h"
 
 using namespace mw;
 using mw::store::EncodedBatch;

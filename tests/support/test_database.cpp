@@ -1,4 +1,4 @@
-#include "test_database.h"
+#include "tests/support/test_database.h"
 
 #include <unistd.h>
 
