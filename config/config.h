@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,9 +78,181 @@ struct FileTailOptions {
     bool operator==(const FileTailOptions&) const = default;
 };
 
+// Where a model's reference (what "normal" means to its detectors) comes from.
+enum class ReferenceSource { first_rows, upload, time_range };
+
+struct ReferenceOptions {
+    ReferenceSource source = ReferenceSource::first_rows;
+    std::uint32_t rows = 1000;    // first_rows: how many; every source: the cap of the stored sample
+    std::string model_version;    // first_rows: only predictions of this version; empty: any
+    std::string start;            // time_range: RFC 3339
+    std::string end;
+
+    bool operator==(const ReferenceOptions&) const = default;
+};
+
+// The current window: `rows` predictions in (ts, id) order, advancing by
+// `step_rows` (0: by `rows`, tumbling); or, when duration_ms > 0, tumbling
+// time windows closed `lateness_ms` after their end.
+struct WindowOptions {
+    std::uint32_t rows = 1000;
+    std::uint32_t step_rows = 0;
+    std::uint32_t duration_ms = 0;
+    std::uint32_t lateness_ms = 60000;
+
+    bool operator==(const WindowOptions&) const = default;
+};
+
+struct FeatureDriftOverride {
+    std::string name;
+    std::string method = "auto";
+    std::optional<double> threshold;
+
+    bool operator==(const FeatureDriftOverride&) const = default;
+};
+
+enum class DriftModeChoice { robust, legacy };
+enum class CorrectionChoice { none, bonferroni, benjamini_hochberg };
+
+struct DriftConfig {
+    DriftModeChoice mode = DriftModeChoice::robust;
+    std::string method = "auto";
+    std::optional<double> threshold;
+    CorrectionChoice correction = CorrectionChoice::benjamini_hochberg;
+    double effect_floor = 0.1;
+    std::uint32_t noise_resamples = 50;
+    double drift_share = 0.5;
+    bool multivariate = true;
+    std::vector<std::string> segments;  // attributes whose values get their own verdict
+    std::vector<FeatureDriftOverride> features;
+
+    bool operator==(const DriftConfig&) const = default;
+};
+
+struct PerformanceThreshold {
+    std::string metric;            // accuracy, f1, roc_auc, log_loss, mae, ...
+    std::optional<double> min;     // absolute bounds
+    std::optional<double> max;
+    std::optional<double> max_drop;  // below the reference value by more than this
+    double band_sd = 3;              // and outside reference mean +- band_sd sd over reference chunks
+
+    bool operator==(const PerformanceThreshold&) const = default;
+};
+
+struct PerformanceConfig {
+    std::string positive_class;        // empty: the first declared class
+    double min_label_coverage = 0.8;   // judge a window once this share of it is labelled...
+    std::uint32_t label_wait_ms = 3600000;  // ...or this long after it closed, whatever its coverage
+    bool estimate = true;              // CBPE until labels arrive (binary models with scores)
+    std::vector<PerformanceThreshold> thresholds;
+
+    bool operator==(const PerformanceConfig&) const = default;
+};
+
+struct ConceptConfig {
+    std::string detector = "adwin";          // on the per-record error stream; "" disables
+    std::vector<std::string> params;         // "name=value", as `modelwatch detect --param`
+
+    bool operator==(const ConceptConfig&) const = default;
+};
+
+struct AnomalyConfig {
+    std::string detector = "robust";  // on each operational series; "" disables
+    double threshold = 0.99;          // anomaly score at or above which a point is a finding
+
+    bool operator==(const AnomalyConfig&) const = default;
+};
+
+struct RetrainTriggerConfig {
+    std::string kind;              // dataset_drift, concept_drift, performance, fairness, anomaly, ...
+    std::uint32_t hold_ms = 0;     // the condition must hold this long (YAML key `for`)
+    std::uint32_t min_findings = 1;
+
+    bool operator==(const RetrainTriggerConfig&) const = default;
+};
+
+struct RetrainConfig {
+    std::vector<std::string> command;   // argv of the training job; empty: no exec runner
+    std::string http_url;               // or an HTTP trigger
+    std::vector<RetrainTriggerConfig> triggers;
+    std::string dedup_key = "{model}:{trigger}";
+    std::uint32_t cooldown_ms = 3600000;
+    std::uint32_t daily_budget = 3;
+    std::uint32_t breaker_failures = 3;
+    std::uint32_t timeout_ms = 1800000;
+    std::uint32_t data_rows = 20000;
+    std::vector<std::string> promote_command;
+    std::vector<std::string> rollback_command;
+    std::string gate_metric = "accuracy";
+    bool gate_higher_is_better = true;
+    double gate_min_improvement = 0.01;
+    std::uint32_t probation_windows = 3;
+    double probation_max_drop = 0.02;
+
+    bool enabled() const { return !command.empty() || !http_url.empty(); }
+    bool operator==(const RetrainConfig&) const = default;
+};
+
+struct AuditConfig {
+    std::string name;
+    std::string schedule;             // 5-field cron
+    std::string time_zone = "UTC";
+    std::uint32_t window_s = 7 * 86400;  // the joined records of the last window_s seconds
+    std::vector<std::string> sensitive;
+    std::vector<std::string> reference_groups;  // "attribute=value"
+    std::uint32_t min_group_size = 30;
+    std::string positive_label;       // empty: the first declared class
+    std::vector<std::string> formats = {"html", "json", "md"};
+    bool run_on_start = false;
+
+    bool operator==(const AuditConfig&) const = default;
+};
+
 struct ModelOptions {
     ModelSchema schema;
     std::vector<TokenHash> tokens;  // tokens valid for this model only
+    ReferenceOptions reference;
+    WindowOptions window;
+    DriftConfig drift;
+    PerformanceConfig performance;
+    ConceptConfig concept_drift;
+    AnomalyConfig anomaly;
+    RetrainConfig retrain;
+    std::vector<AuditConfig> audits;
+};
+
+enum class ReceiverType { alertmanager, pagerduty, slack, webhook, exec };
+
+struct ReceiverConfig {
+    std::string name;
+    ReceiverType type = ReceiverType::alertmanager;
+    std::vector<std::string> urls;       // alertmanager: one or more base URLs; others: one URL
+    std::string secret_env;              // webhook: HMAC secret; pagerduty: routing key (from the environment)
+    std::string secret;                  // the value of secret_env, read when the configuration is loaded
+    std::vector<std::string> command;    // exec: argv
+    std::uint32_t timeout_ms = 10000;
+    std::uint32_t max_per_minute = 60;
+
+    bool operator==(const ReceiverConfig&) const = default;
+};
+
+struct AlertingConfig {
+    std::string external_url;               // how people reach this daemon, for links in alerts
+    std::uint32_t resend_interval_ms = 300000;
+    std::string runbook_url;                // "{model}" and "{kind}" are replaced
+    std::vector<std::string> kinds;         // finding kinds that alert; empty: the default set
+    std::vector<ReceiverConfig> receivers;
+
+    bool operator==(const AlertingConfig&) const = default;
+};
+
+struct MonitorOptions {
+    std::uint32_t interval_ms = 1000;       // how often windows, alerts, jobs and audits are looked at
+    std::uint32_t max_concurrent_jobs = 1;  // retraining jobs at once, over all models
+    std::string jobs_dir;                   // default: <state_dir>/jobs
+    std::string reports_dir;                // default: <state_dir>/reports
+
+    bool operator==(const MonitorOptions&) const = default;
 };
 
 struct Config {
@@ -90,6 +263,8 @@ struct Config {
     LogOptions log;
     std::vector<ModelOptions> models;
     std::vector<FileTailOptions> file_tails;
+    MonitorOptions monitor;
+    AlertingConfig alerting;
 
     const ModelOptions* find_model(std::string_view name) const;
 };

@@ -10,6 +10,7 @@ const char* to_string(ValueKind kind) {
         case ValueKind::path: return "path";
         case ValueKind::name: return "name";
         case ValueKind::integer: return "integer";
+        case ValueKind::number: return "number";
         case ValueKind::size_bytes: return "size";
         case ValueKind::duration: return "duration";
         case ValueKind::choice: return "choice";
@@ -72,6 +73,7 @@ std::string expectation(const RowSpec& spec) {
         case ValueKind::path: return "an absolute path";
         case ValueKind::name: return "a name";
         case ValueKind::integer: return fmt::format("an integer in [{}, {}]", spec.min, spec.max);
+        case ValueKind::number: return fmt::format("a number in [{}, {}]", spec.min_number, spec.max_number);
         case ValueKind::size_bytes:
             return fmt::format("a size in [{}, {}]", format_size_bytes(spec.min), format_size_bytes(spec.max));
         case ValueKind::duration:
@@ -104,6 +106,7 @@ Parse<ParsedValue> in_range(const RowSpec& spec, const Parse<std::uint64_t>& num
 std::string range_text(const RowSpec& spec) {
     switch (spec.kind) {
         case ValueKind::integer: return fmt::format("{} to {}", spec.min, spec.max);
+        case ValueKind::number: return fmt::format("{} to {}", spec.min_number, spec.max_number);
         case ValueKind::size_bytes:
             return fmt::format("{} to {}", format_size_bytes(spec.min), format_size_bytes(spec.max));
         case ValueKind::duration:
@@ -132,6 +135,12 @@ Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text) {
             const auto number = parse_unsigned(text);
             if (!number.value) return Result::fail(got());
             return in_range(spec, number, text);
+        }
+        case ValueKind::number: {
+            const auto number = parse_number(text);
+            if (!number.value || *number.value < spec.min_number || *number.value > spec.max_number)
+                return Result::fail(got());
+            return Result::ok(*number.value);
         }
         case ValueKind::size_bytes: return in_range(spec, parse_size_bytes(text), text);
         case ValueKind::duration: return in_range(spec, parse_duration(text, spec.unit), text);

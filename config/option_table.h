@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@ enum class ValueKind {
     path,          // an absolute path, or empty when the row allows it
     name,          // [A-Za-z0-9_.-]{1,max}
     integer,       // a whole number in [min, max]
+    number,        // a finite decimal number in [min_number, max_number]
     size_bytes,    // bytes: an integer or "64MiB", in [min, max] bytes
     duration,      // an integer in the row's unit or "10s", in [min, max] of that unit
     choice,        // one of the row's choices
@@ -45,7 +47,7 @@ struct Choice {
 };
 
 // A scalar or list value after parsing, before it is stored in its field.
-using ParsedValue = std::variant<std::string, std::uint64_t, ListenEndpoint, std::vector<std::string>>;
+using ParsedValue = std::variant<std::string, std::uint64_t, ListenEndpoint, std::vector<std::string>, double>;
 
 // Reading state shared by every table: the errors found so far and the line
 // of every key path read (for errors found after reading, such as duplicates).
@@ -96,6 +98,8 @@ struct Option {
     std::uint64_t min = 0;  // integer, size_bytes, duration: the range in the field's unit;
     std::uint64_t max = 0;  // name, name_list: max is the longest allowed name
     std::string_view unit;  // duration: "us", "ms" or "s"
+    double min_number = 0;  // number: the closed range
+    double max_number = 0;
     std::span<const Choice> choices;
     std::string_view help;
     std::string_view field;  // the struct field(s) filled, for the documentation
@@ -115,6 +119,8 @@ struct RowSpec {
     std::string_view unit;
     std::span<const Choice> choices;
     bool allow_empty;  // text and path kinds: whether "" is a value
+    double min_number = 0;
+    double max_number = 0;
 };
 Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text);
 
@@ -144,13 +150,15 @@ void assign_field(typename MemberPointer<decltype(Member)>::Class& section, cons
     using Field = typename MemberPointer<decltype(Member)>::Field;
     if constexpr (std::is_same_v<Field, std::string> || std::is_same_v<Field, std::vector<std::string>>)
         section.*Member = std::get<Field>(value);
+    else if constexpr (std::is_same_v<Field, double> || std::is_same_v<Field, std::optional<double>>)
+        section.*Member = std::get<double>(value);
     else
         section.*Member = static_cast<Field>(std::get<std::uint64_t>(value));
 }
 
 template <typename Section>
 RowSpec spec_of(const Option<Section>& row) {
-    return {row.kind, row.min, row.max, row.unit, row.choices, row.allow_empty};
+    return {row.kind, row.min, row.max, row.unit, row.choices, row.allow_empty, row.min_number, row.max_number};
 }
 
 inline std::string child_path(const std::string& path, std::string_view key) {
@@ -169,6 +177,7 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
         if (row.required || row.assign == nullptr || row.kind == ValueKind::name_list ||
             row.kind == ValueKind::text_list)
             continue;
+        if (row.kind == ValueKind::number && row.default_text.empty()) continue;  // an optional number: unset
         auto parsed = parse_scalar(spec_of(row), row.default_text);
         if (parsed.value)
             row.assign(out, *parsed.value);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/time.h"
+
 namespace mw::config {
 
 namespace {
@@ -221,6 +223,278 @@ const Option<ModelSchema> prediction_options[] = {
      .field = "ModelSchema::classes", .assign = assign_field<&ModelSchema::classes>},
 };
 
+// ---- models[].reference, window, drift, performance, concept_drift, anomaly --
+
+constexpr Choice booleans[] = {{"false", 0}, {"true", 1}};
+
+constexpr Choice reference_sources[] = {
+    {"first_rows", static_cast<int>(ReferenceSource::first_rows)},
+    {"upload", static_cast<int>(ReferenceSource::upload)},
+    {"time_range", static_cast<int>(ReferenceSource::time_range)},
+};
+
+const Option<ReferenceOptions> reference_options[] = {
+    {.key = "source", .kind = ValueKind::choice, .default_text = "first_rows", .choices = reference_sources,
+     .help = "first_rows: the first `rows` predictions (of model_version); upload: POST /v1/models/<m>/reference; "
+             "time_range: the predictions from start to end",
+     .field = "ReferenceOptions::source", .assign = assign_field<&ReferenceOptions::source>},
+    {.key = "rows", .kind = ValueKind::integer, .default_text = "1000", .min = 10, .max = 1'000'000,
+     .help = "first_rows: how many predictions; every source: the most rows kept in the stored sample",
+     .field = "ReferenceOptions::rows", .assign = assign_field<&ReferenceOptions::rows>},
+    {.key = "model_version", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "first_rows: only predictions of this model version; empty: any version",
+     .field = "ReferenceOptions::model_version", .assign = assign_field<&ReferenceOptions::model_version>},
+    {.key = "start", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "time_range: first timestamp (RFC 3339)", .field = "ReferenceOptions::start",
+     .assign = assign_field<&ReferenceOptions::start>},
+    {.key = "end", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "time_range: end timestamp, exclusive (RFC 3339)", .field = "ReferenceOptions::end",
+     .assign = assign_field<&ReferenceOptions::end>},
+};
+
+const Option<WindowOptions> window_options[] = {
+    {.key = "rows", .kind = ValueKind::integer, .default_text = "1000", .min = 10, .max = 1'000'000,
+     .help = "predictions per window (count windows)", .field = "WindowOptions::rows",
+     .assign = assign_field<&WindowOptions::rows>},
+    {.key = "step", .kind = ValueKind::integer, .default_text = "0", .min = 0, .max = 1'000'000,
+     .help = "predictions a sliding window advances by; 0 = rows (tumbling)", .field = "WindowOptions::step_rows",
+     .assign = assign_field<&WindowOptions::step_rows>},
+    {.key = "duration", .kind = ValueKind::duration, .default_text = "0", .min = 0, .max = 31u * 86'400'000u,
+     .unit = "ms", .help = "when set, tumbling time windows of this length instead of count windows",
+     .field = "WindowOptions::duration_ms", .assign = assign_field<&WindowOptions::duration_ms>},
+    {.key = "lateness", .kind = ValueKind::duration, .default_text = "1m", .min = 0, .max = 86'400'000,
+     .unit = "ms", .help = "time windows close this long after their end, for predictions still in flight",
+     .field = "WindowOptions::lateness_ms", .assign = assign_field<&WindowOptions::lateness_ms>},
+};
+
+const Option<FeatureDriftOverride> feature_drift_options[] = {
+    {.key = "name", .kind = ValueKind::name, .required = true, .max = max_name_length_feature,
+     .help = "the feature (or \"score\", \"prediction\")", .field = "FeatureDriftOverride::name",
+     .assign = assign_field<&FeatureDriftOverride::name>},
+    {.key = "method", .kind = ValueKind::text, .default_text = "auto",
+     .help = "auto, ks, chi2, z, wasserstein, psi, jensenshannon, hellinger, tvd, kl, energy, anderson, cvm, ttest",
+     .field = "FeatureDriftOverride::method", .assign = assign_field<&FeatureDriftOverride::method>},
+    {.key = "threshold", .kind = ValueKind::number, .max_number = 1e9,
+     .help = "p-value below which a test drifts, or distance at or above which; unset: the method's default",
+     .field = "FeatureDriftOverride::threshold", .assign = assign_field<&FeatureDriftOverride::threshold>},
+};
+
+constexpr Choice drift_modes[] = {
+    {"robust", static_cast<int>(DriftModeChoice::robust)},
+    {"legacy", static_cast<int>(DriftModeChoice::legacy)},
+};
+constexpr Choice corrections[] = {
+    {"none", static_cast<int>(CorrectionChoice::none)},
+    {"bonferroni", static_cast<int>(CorrectionChoice::bonferroni)},
+    {"benjamini_hochberg", static_cast<int>(CorrectionChoice::benjamini_hochberg)},
+};
+
+const Option<DriftConfig> drift_options[] = {
+    {.key = "mode", .kind = ValueKind::choice, .default_text = "robust", .choices = drift_modes,
+     .help = "robust: corrected test AND effect size above a floor and the noise of the reference; "
+             "legacy: Evidently's per-test verdict",
+     .field = "DriftConfig::mode", .assign = assign_field<&DriftConfig::mode>},
+    {.key = "method", .kind = ValueKind::text, .default_text = "auto",
+     .help = "method of every feature not listed under features (see features[].method)",
+     .field = "DriftConfig::method", .assign = assign_field<&DriftConfig::method>},
+    {.key = "threshold", .kind = ValueKind::number, .max_number = 1e9,
+     .help = "threshold of that method; unset: the method's default (0.05 for tests, 0.1 for distances)",
+     .field = "DriftConfig::threshold", .assign = assign_field<&DriftConfig::threshold>},
+    {.key = "correction", .kind = ValueKind::choice, .default_text = "benjamini_hochberg", .choices = corrections,
+     .help = "multiple-testing correction of p-values across features (robust mode)",
+     .field = "DriftConfig::correction", .assign = assign_field<&DriftConfig::correction>},
+    {.key = "effect_floor", .kind = ValueKind::number, .default_text = "0.1", .max_number = 100,
+     .help = "robust mode: smallest effect size (normalised Wasserstein or Jensen-Shannon) that can drift",
+     .field = "DriftConfig::effect_floor", .assign = assign_field<&DriftConfig::effect_floor>},
+    {.key = "noise_resamples", .kind = ValueKind::integer, .default_text = "50", .min = 0, .max = 10000,
+     .help = "robust mode: reference resamples that measure the effect size's noise; 0 disables that gate",
+     .field = "DriftConfig::noise_resamples", .assign = assign_field<&DriftConfig::noise_resamples>},
+    {.key = "drift_share", .kind = ValueKind::number, .default_text = "0.5", .min_number = 0.0001,
+     .max_number = 1, .help = "dataset drift when at least this share of the features drifted",
+     .field = "DriftConfig::drift_share", .assign = assign_field<&DriftConfig::drift_share>},
+    {.key = "multivariate", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+     .help = "also check PCA reconstruction error against the reference",
+     .field = "DriftConfig::multivariate", .assign = assign_field<&DriftConfig::multivariate>},
+    {.key = "segments", .kind = ValueKind::name_list, .max = max_name_length_feature,
+     .help = "attributes whose values each get their own drift verdict", .field = "DriftConfig::segments",
+     .assign = assign_field<&DriftConfig::segments>},
+    {.key = "features", .kind = ValueKind::mapping_list, .help = "per-feature method and threshold",
+     .field = "DriftConfig::features",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, DriftConfig& drift) {
+         read_mapping_list<FeatureDriftOverride>(reader, node, path, line, feature_drift_options, drift.features);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<FeatureDriftOverride>(prefix, feature_drift_options, out);
+     }},
+};
+
+const Option<PerformanceThreshold> performance_threshold_options[] = {
+    {.key = "metric", .kind = ValueKind::name, .required = true, .max = 64,
+     .help = "accuracy, precision, recall, f1, f1_macro, f1_weighted, roc_auc, pr_auc, log_loss, brier, ece, "
+             "mae, rmse, mape, r2",
+     .field = "PerformanceThreshold::metric", .assign = assign_field<&PerformanceThreshold::metric>},
+    {.key = "min", .kind = ValueKind::number, .min_number = -1e12, .max_number = 1e12,
+     .help = "a finding when the window's value is below this", .field = "PerformanceThreshold::min",
+     .assign = assign_field<&PerformanceThreshold::min>},
+    {.key = "max", .kind = ValueKind::number, .min_number = -1e12, .max_number = 1e12,
+     .help = "a finding when the window's value is above this", .field = "PerformanceThreshold::max",
+     .assign = assign_field<&PerformanceThreshold::max>},
+    {.key = "max_drop", .kind = ValueKind::number, .max_number = 1e12,
+     .help = "a finding when the value is worse than the reference's by more than this",
+     .field = "PerformanceThreshold::max_drop", .assign = assign_field<&PerformanceThreshold::max_drop>},
+    {.key = "band_sd", .kind = ValueKind::number, .default_text = "3", .max_number = 100,
+     .help = "and outside the reference chunks' mean +- band_sd sd; 0 disables the band",
+     .field = "PerformanceThreshold::band_sd", .assign = assign_field<&PerformanceThreshold::band_sd>},
+};
+
+const Option<PerformanceConfig> performance_options[] = {
+    {.key = "positive_class", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "binary models: the positive class; empty: the first of prediction.classes",
+     .field = "PerformanceConfig::positive_class", .assign = assign_field<&PerformanceConfig::positive_class>},
+    {.key = "min_label_coverage", .kind = ValueKind::number, .default_text = "0.8", .min_number = 0.01,
+     .max_number = 1, .help = "a window is judged once this share of its predictions has an outcome",
+     .field = "PerformanceConfig::min_label_coverage",
+     .assign = assign_field<&PerformanceConfig::min_label_coverage>},
+    {.key = "label_wait", .kind = ValueKind::duration, .default_text = "1h", .min = 0, .max = 31u * 86'400'000u,
+     .unit = "ms", .help = "...or this long after it closed, with whatever labels arrived",
+     .field = "PerformanceConfig::label_wait_ms", .assign = assign_field<&PerformanceConfig::label_wait_ms>},
+    {.key = "estimate", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+     .help = "binary models with scores: estimate performance (CBPE) until labels arrive",
+     .field = "PerformanceConfig::estimate", .assign = assign_field<&PerformanceConfig::estimate>},
+    {.key = "thresholds", .kind = ValueKind::mapping_list, .help = "bounds per metric, each a finding when crossed",
+     .field = "PerformanceConfig::thresholds",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       PerformanceConfig& performance) {
+         read_mapping_list<PerformanceThreshold>(reader, node, path, line, performance_threshold_options,
+                                                 performance.thresholds);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<PerformanceThreshold>(prefix, performance_threshold_options, out);
+     }},
+};
+
+const Option<ConceptConfig> concept_options[] = {
+    {.key = "detector", .kind = ValueKind::text, .default_text = "adwin", .allow_empty = true,
+     .help = "adwin, ddm, eddm, hddm_a, hddm_w, kswin or page_hinkley on the error stream; empty disables",
+     .field = "ConceptConfig::detector", .assign = assign_field<&ConceptConfig::detector>},
+    {.key = "params", .kind = ValueKind::text_list, .help = "\"name=value\" parameters of the detector",
+     .field = "ConceptConfig::params", .assign = assign_field<&ConceptConfig::params>},
+};
+
+const Option<AnomalyConfig> anomaly_options[] = {
+    {.key = "detector", .kind = ValueKind::text, .default_text = "robust", .allow_empty = true,
+     .help = "detector of the operational series (modelwatch anomaly --help lists them); empty disables",
+     .field = "AnomalyConfig::detector", .assign = assign_field<&AnomalyConfig::detector>},
+    {.key = "threshold", .kind = ValueKind::number, .default_text = "0.99", .min_number = 0, .max_number = 1,
+     .help = "anomaly score at or above which a point is a finding",
+     .field = "AnomalyConfig::threshold", .assign = assign_field<&AnomalyConfig::threshold>},
+};
+
+// ---- models[].retrain --------------------------------------------------------
+
+const Option<RetrainTriggerConfig> retrain_trigger_options[] = {
+    {.key = "kind", .kind = ValueKind::name, .required = true, .max = 64,
+     .help = "dataset_drift, multivariate_drift, concept_drift, performance, fairness, anomaly or manual",
+     .field = "RetrainTriggerConfig::kind", .assign = assign_field<&RetrainTriggerConfig::kind>},
+    {.key = "for", .kind = ValueKind::duration, .default_text = "0", .min = 0, .max = 31u * 86'400'000u,
+     .unit = "ms", .help = "the condition must hold this long before a job is queued",
+     .field = "RetrainTriggerConfig::hold_ms", .assign = assign_field<&RetrainTriggerConfig::hold_ms>},
+    {.key = "min_findings", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 1000,
+     .help = "triggered findings needed within that time",
+     .field = "RetrainTriggerConfig::min_findings", .assign = assign_field<&RetrainTriggerConfig::min_findings>},
+};
+
+const Option<RetrainConfig> retrain_options[] = {
+    {.key = "command", .kind = ValueKind::text_list,
+     .help = "argv of the training job (run without a shell; see docs/retraining.md)",
+     .field = "RetrainConfig::command", .assign = assign_field<&RetrainConfig::command>},
+    {.key = "http_url", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "or: URL to POST the job context to (Airflow, GitHub dispatch), with an Idempotency-Key",
+     .field = "RetrainConfig::http_url", .assign = assign_field<&RetrainConfig::http_url>},
+    {.key = "triggers", .kind = ValueKind::mapping_list, .help = "which findings start a job",
+     .field = "RetrainConfig::triggers",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       RetrainConfig& retrain) {
+         read_mapping_list<RetrainTriggerConfig>(reader, node, path, line, retrain_trigger_options,
+                                                 retrain.triggers);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<RetrainTriggerConfig>(prefix, retrain_trigger_options, out);
+     }},
+    {.key = "dedup_key", .kind = ValueKind::text, .default_text = "{model}:{trigger}",
+     .help = "jobs with the same key are not queued twice; {model} and {trigger} are replaced",
+     .field = "RetrainConfig::dedup_key", .assign = assign_field<&RetrainConfig::dedup_key>},
+    {.key = "cooldown", .kind = ValueKind::duration, .default_text = "1h", .min = 0, .max = 31u * 86'400'000u,
+     .unit = "ms", .help = "after a job ends, no other starts for this model for this long",
+     .field = "RetrainConfig::cooldown_ms", .assign = assign_field<&RetrainConfig::cooldown_ms>},
+    {.key = "daily_budget", .kind = ValueKind::integer, .default_text = "3", .min = 1, .max = 1000,
+     .help = "most jobs started in any 24 hours", .field = "RetrainConfig::daily_budget",
+     .assign = assign_field<&RetrainConfig::daily_budget>},
+    {.key = "breaker_failures", .kind = ValueKind::integer, .default_text = "3", .min = 1, .max = 100,
+     .help = "consecutive failed, timed out or rejected jobs that stop retraining and page a human",
+     .field = "RetrainConfig::breaker_failures", .assign = assign_field<&RetrainConfig::breaker_failures>},
+    {.key = "timeout", .kind = ValueKind::duration, .default_text = "30m", .min = 1000, .max = 7u * 86'400'000u,
+     .unit = "ms", .help = "a job still running after this is killed (its whole process group)",
+     .field = "RetrainConfig::timeout_ms", .assign = assign_field<&RetrainConfig::timeout_ms>},
+    {.key = "data_rows", .kind = ValueKind::integer, .default_text = "20000", .min = 10, .max = 100'000'000,
+     .help = "recent labelled predictions exported to the job (data.csv)", .field = "RetrainConfig::data_rows",
+     .assign = assign_field<&RetrainConfig::data_rows>},
+    {.key = "promote_command", .kind = ValueKind::text_list, .help = "argv run to promote a validated challenger",
+     .field = "RetrainConfig::promote_command", .assign = assign_field<&RetrainConfig::promote_command>},
+    {.key = "rollback_command", .kind = ValueKind::text_list,
+     .help = "argv run to restore the previous champion", .field = "RetrainConfig::rollback_command",
+     .assign = assign_field<&RetrainConfig::rollback_command>},
+    {.key = "gate_metric", .kind = ValueKind::name, .default_text = "accuracy", .max = 64,
+     .help = "the metric of the job's report that decides promotion", .field = "RetrainConfig::gate_metric",
+     .assign = assign_field<&RetrainConfig::gate_metric>},
+    {.key = "gate_higher_is_better", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+     .help = "false for losses (log_loss, mae, ...)", .field = "RetrainConfig::gate_higher_is_better",
+     .assign = assign_field<&RetrainConfig::gate_higher_is_better>},
+    {.key = "gate_min_improvement", .kind = ValueKind::number, .default_text = "0.01", .max_number = 1e9,
+     .help = "the challenger must beat the champion by at least this", .field = "RetrainConfig::gate_min_improvement",
+     .assign = assign_field<&RetrainConfig::gate_min_improvement>},
+    {.key = "probation_windows", .kind = ValueKind::integer, .default_text = "3", .min = 0, .max = 1000,
+     .help = "windows after a promotion in which underperformance rolls back; 0 disables",
+     .field = "RetrainConfig::probation_windows", .assign = assign_field<&RetrainConfig::probation_windows>},
+    {.key = "probation_max_drop", .kind = ValueKind::number, .default_text = "0.02", .max_number = 1e9,
+     .help = "roll back when the new model's realised gate metric is this much worse than validated",
+     .field = "RetrainConfig::probation_max_drop", .assign = assign_field<&RetrainConfig::probation_max_drop>},
+};
+
+// ---- models[].audits ---------------------------------------------------------
+
+const Option<AuditConfig> audit_options[] = {
+    {.key = "name", .kind = ValueKind::name, .required = true, .max = 64,
+     .help = "the audit's name, unique within the model", .field = "AuditConfig::name",
+     .assign = assign_field<&AuditConfig::name>},
+    {.key = "schedule", .kind = ValueKind::text, .required = true,
+     .help = "5-field cron expression (minute hour day-of-month month day-of-week)",
+     .field = "AuditConfig::schedule", .assign = assign_field<&AuditConfig::schedule>},
+    {.key = "time_zone", .kind = ValueKind::text, .default_text = "UTC",
+     .help = "IANA time zone the schedule is read in", .field = "AuditConfig::time_zone",
+     .assign = assign_field<&AuditConfig::time_zone>},
+    {.key = "window", .kind = ValueKind::duration, .default_text = "168h", .min = 60, .max = 366u * 86400u,
+     .unit = "s", .help = "the audit reads the joined records of this long before it runs",
+     .field = "AuditConfig::window_s", .assign = assign_field<&AuditConfig::window_s>},
+    {.key = "sensitive", .kind = ValueKind::name_list, .max = max_name_length_feature,
+     .help = "sensitive attributes (from the predictions' attributes); their intersection is audited too",
+     .field = "AuditConfig::sensitive", .assign = assign_field<&AuditConfig::sensitive>},
+    {.key = "reference_groups", .kind = ValueKind::text_list,
+     .help = "\"attribute=value\" per attribute; default: the largest group",
+     .field = "AuditConfig::reference_groups", .assign = assign_field<&AuditConfig::reference_groups>},
+    {.key = "min_group_size", .kind = ValueKind::integer, .default_text = "30", .min = 1, .max = 1'000'000,
+     .help = "smaller groups are reported as too small", .field = "AuditConfig::min_group_size",
+     .assign = assign_field<&AuditConfig::min_group_size>},
+    {.key = "positive_label", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "the favourable outcome; empty: the first of prediction.classes",
+     .field = "AuditConfig::positive_label", .assign = assign_field<&AuditConfig::positive_label>},
+    {.key = "formats", .kind = ValueKind::name_list, .max = 8, .help = "report formats: html, json, md (default all)",
+     .field = "AuditConfig::formats", .assign = assign_field<&AuditConfig::formats>},
+    {.key = "run_on_start", .kind = ValueKind::choice, .default_text = "false", .choices = booleans,
+     .help = "run once at the first start instead of waiting for the next slot",
+     .field = "AuditConfig::run_on_start", .assign = assign_field<&AuditConfig::run_on_start>},
+};
+
 const Option<ModelOptions> model_options[] = {
     {.key = "name", .kind = ValueKind::name, .required = true, .max = max_name_length_model,
      .help = "model name, unique; used in URLs (/v1/models/<name>/...) and metric labels",
@@ -264,6 +538,71 @@ const Option<ModelOptions> model_options[] = {
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
                        ModelOptions& model) { read_tokens(reader, node, path, line, model.tokens); },
      .describe_nested = describe_tokens},
+    {.key = "reference", .kind = ValueKind::mapping, .help = "what normal means: the sample the detectors compare windows with", .field = "ModelOptions::reference",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<ReferenceOptions>(reader, node, path, line, reference_options, model.reference);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<ReferenceOptions>(prefix, reference_options, out);
+     }},
+    {.key = "window", .kind = ValueKind::mapping, .help = "the current window", .field = "ModelOptions::window",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<WindowOptions>(reader, node, path, line, window_options, model.window);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<WindowOptions>(prefix, window_options, out);
+     }},
+    {.key = "drift", .kind = ValueKind::mapping, .help = "data, prediction and multivariate drift", .field = "ModelOptions::drift",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<DriftConfig>(reader, node, path, line, drift_options, model.drift);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<DriftConfig>(prefix, drift_options, out);
+     }},
+    {.key = "performance", .kind = ValueKind::mapping, .help = "performance once outcomes arrive, estimated before", .field = "ModelOptions::performance",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<PerformanceConfig>(reader, node, path, line, performance_options, model.performance);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<PerformanceConfig>(prefix, performance_options, out);
+     }},
+    {.key = "concept_drift", .kind = ValueKind::mapping, .help = "streaming concept-drift detector on the per-record error", .field = "ModelOptions::concept_drift",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<ConceptConfig>(reader, node, path, line, concept_options, model.concept_drift);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<ConceptConfig>(prefix, concept_options, out);
+     }},
+    {.key = "anomaly", .kind = ValueKind::mapping, .help = "anomaly detection on the operational series", .field = "ModelOptions::anomaly",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<AnomalyConfig>(reader, node, path, line, anomaly_options, model.anomaly);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<AnomalyConfig>(prefix, anomaly_options, out);
+     }},
+    {.key = "retrain", .kind = ValueKind::mapping, .help = "self-healing retraining; off unless command or http_url is set", .field = "ModelOptions::retrain",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping<RetrainConfig>(reader, node, path, line, retrain_options, model.retrain);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<RetrainConfig>(prefix, retrain_options, out);
+     }},
+    {.key = "audits", .kind = ValueKind::mapping_list, .help = "scheduled fairness audits",
+     .field = "ModelOptions::audits",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       ModelOptions& model) {
+         read_mapping_list<AuditConfig>(reader, node, path, line, audit_options, model.audits);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<AuditConfig>(prefix, audit_options, out);
+     }},
 };
 
 void check_models(Reader& reader, const std::vector<ModelOptions>& models) {
@@ -345,6 +684,232 @@ void check_file_tails(Reader& reader, const Config& config) {
     }
 }
 
+// ---- alerting, monitor -------------------------------------------------------
+
+constexpr Choice receiver_types[] = {
+    {"alertmanager", static_cast<int>(ReceiverType::alertmanager)},
+    {"pagerduty", static_cast<int>(ReceiverType::pagerduty)},
+    {"slack", static_cast<int>(ReceiverType::slack)},
+    {"webhook", static_cast<int>(ReceiverType::webhook)},
+    {"exec", static_cast<int>(ReceiverType::exec)},
+};
+
+const Option<ReceiverConfig> receiver_options[] = {
+    {.key = "name", .kind = ValueKind::name, .required = true, .max = 64, .help = "the receiver's name, unique",
+     .field = "ReceiverConfig::name", .assign = assign_field<&ReceiverConfig::name>},
+    {.key = "type", .kind = ValueKind::choice, .required = true, .choices = receiver_types,
+     .help = "alertmanager (API v2), pagerduty (Events v2), slack (incoming webhook), webhook (JSON, HMAC-signed) "
+             "or exec",
+     .field = "ReceiverConfig::type", .assign = assign_field<&ReceiverConfig::type>},
+    {.key = "urls", .kind = ValueKind::text_list,
+     .help = "alertmanager: base URLs of every instance; pagerduty, slack, webhook: one URL",
+     .field = "ReceiverConfig::urls", .assign = assign_field<&ReceiverConfig::urls>},
+    {.key = "secret_env", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "environment variable holding the webhook's HMAC secret or PagerDuty's routing key",
+     .field = "ReceiverConfig::secret_env", .assign = assign_field<&ReceiverConfig::secret_env>},
+    {.key = "command", .kind = ValueKind::text_list, .help = "exec: argv (no shell); the alert is on stdin",
+     .field = "ReceiverConfig::command", .assign = assign_field<&ReceiverConfig::command>},
+    {.key = "timeout", .kind = ValueKind::duration, .default_text = "10s", .min = 100, .max = 600'000, .unit = "ms",
+     .help = "time allowed for one delivery", .field = "ReceiverConfig::timeout_ms",
+     .assign = assign_field<&ReceiverConfig::timeout_ms>},
+    {.key = "max_per_minute", .kind = ValueKind::integer, .default_text = "60", .min = 1, .max = 100000,
+     .help = "deliveries per minute at most; the rest wait", .field = "ReceiverConfig::max_per_minute",
+     .assign = assign_field<&ReceiverConfig::max_per_minute>},
+};
+
+const Option<AlertingConfig> alerting_options[] = {
+    {.key = "external_url", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "how people reach this daemon (e.g. https://modelwatch.example:8470), for links in alerts",
+     .field = "AlertingConfig::external_url", .assign = assign_field<&AlertingConfig::external_url>},
+    {.key = "resend_interval", .kind = ValueKind::duration, .default_text = "5m", .min = 1000,
+     .max = 86'400'000, .unit = "ms", .help = "a firing alert is re-sent to Alertmanager this often",
+     .field = "AlertingConfig::resend_interval_ms", .assign = assign_field<&AlertingConfig::resend_interval_ms>},
+    {.key = "runbook_url", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "runbook link in every alert; {model} and {kind} are replaced",
+     .field = "AlertingConfig::runbook_url", .assign = assign_field<&AlertingConfig::runbook_url>},
+    {.key = "kinds", .kind = ValueKind::name_list, .max = 64,
+     .help = "finding kinds that alert; default: every kind but feature_drift (dataset_drift sums it up)",
+     .field = "AlertingConfig::kinds", .assign = assign_field<&AlertingConfig::kinds>},
+    {.key = "receivers", .kind = ValueKind::mapping_list, .help = "where alerts go",
+     .field = "AlertingConfig::receivers",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       AlertingConfig& alerting) {
+         read_mapping_list<ReceiverConfig>(reader, node, path, line, receiver_options, alerting.receivers);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<ReceiverConfig>(prefix, receiver_options, out);
+     }},
+};
+
+const Option<MonitorOptions> monitor_options[] = {
+    {.key = "interval", .kind = ValueKind::duration, .default_text = "1s", .min = 10, .max = 3'600'000,
+     .unit = "ms", .help = "how often windows, alerts, jobs and audits are looked at",
+     .field = "MonitorOptions::interval_ms", .assign = assign_field<&MonitorOptions::interval_ms>},
+    {.key = "max_concurrent_jobs", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 1000,
+     .help = "retraining jobs running at once over all models (and all daemons sharing the database)",
+     .field = "MonitorOptions::max_concurrent_jobs", .assign = assign_field<&MonitorOptions::max_concurrent_jobs>},
+    {.key = "jobs_dir", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "where job directories are made; empty means <state_dir>/jobs",
+     .field = "MonitorOptions::jobs_dir", .assign = assign_field<&MonitorOptions::jobs_dir>},
+    {.key = "reports_dir", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "where audit reports are written; empty means <state_dir>/reports",
+     .field = "MonitorOptions::reports_dir", .assign = assign_field<&MonitorOptions::reports_dir>},
+};
+
+// Names the detectors know. Kept here so `modelwatch check-config` catches a
+// misspelt method without loading the detectors; tests/daemon/monitor_setup_test.cpp
+// checks each list against the detectors' own parsers.
+constexpr std::string_view drift_method_names[] = {"auto", "ks", "chi2", "z", "wasserstein", "psi", "jensenshannon",
+                                                   "hellinger", "tvd", "kl", "energy", "anderson", "cvm", "ttest"};
+constexpr std::string_view performance_metric_names[] = {
+    "accuracy", "precision", "recall", "f1", "f1_macro", "f1_weighted", "roc_auc", "pr_auc", "log_loss",
+    "brier", "ece", "mae", "rmse", "mape", "r2"};
+constexpr std::string_view concept_detector_names[] = {"adwin", "ddm", "eddm", "hddm_a", "hddm_w", "kswin",
+                                                       "page_hinkley"};
+constexpr std::string_view trigger_kinds[] = {"dataset_drift", "multivariate_drift", "prediction_drift",
+                                              "concept_drift", "performance", "fairness", "anomaly",
+                                              "data_quality", "segment_gap", "manual"};
+
+template <std::size_t N>
+bool known(const std::string_view (&names)[N], std::string_view name) {
+    return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+template <std::size_t N>
+std::string listing(const std::string_view (&names)[N]) {
+    std::string text;
+    for (const auto name : names) text += (text.empty() ? "" : ", ") + std::string(name);
+    return text;
+}
+
+void check_monitoring(Reader& reader, const Environment& environment, Config& config) {
+    for (std::size_t i = 0; i < config.models.size(); ++i) {
+        ModelOptions& model = config.models[i];
+        const ModelSchema& schema = model.schema;
+        const std::string path = fmt::format("models[{}]", i);
+        const auto at = [&](const std::string& key) { return reader.line_of(path + "." + key); };
+        const auto fail = [&](const std::string& key, std::string message) {
+            reader.error(path + "." + key, at(key), std::move(message));
+        };
+        const auto is_attribute = [&](const std::string& name) {
+            return std::find(schema.attributes.begin(), schema.attributes.end(), name) != schema.attributes.end();
+        };
+        const auto& reference = model.reference;
+        if (reference.source == ReferenceSource::time_range) {
+            const auto start = parse_rfc3339_us(reference.start);
+            const auto end = parse_rfc3339_us(reference.end);
+            if (!start) fail("reference.start", fmt::format("expected an RFC 3339 time, got \"{}\"", reference.start));
+            if (!end) fail("reference.end", fmt::format("expected an RFC 3339 time, got \"{}\"", reference.end));
+            if (start && end && *end <= *start) fail("reference.end", "must be after reference.start");
+        } else if (!reference.start.empty() || !reference.end.empty()) {
+            fail("reference.start", "start and end apply only to source: time_range");
+        }
+        if (model.window.step_rows > model.window.rows)
+            fail("window.step", fmt::format("must be at most window.rows ({})", model.window.rows));
+        if (!known(drift_method_names, model.drift.method))
+            fail("drift.method", fmt::format("expected one of {}, got \"{}\"", listing(drift_method_names),
+                                             model.drift.method));
+        for (const auto& segment : model.drift.segments)
+            if (!is_attribute(segment))
+                fail("drift.segments", fmt::format("\"{}\" is not one of the model's attributes", segment));
+        for (std::size_t f = 0; f < model.drift.features.size(); ++f) {
+            const auto& override_ = model.drift.features[f];
+            const std::string key = fmt::format("drift.features[{}]", f);
+            if (schema.feature_index(override_.name) < 0 && override_.name != "score" && override_.name != "prediction")
+                fail(key + ".name", fmt::format("\"{}\" is not a declared feature (nor score or prediction)",
+                                                override_.name));
+            if (!known(drift_method_names, override_.method))
+                fail(key + ".method", fmt::format("expected one of {}, got \"{}\"", listing(drift_method_names),
+                                                  override_.method));
+        }
+        if (!model.performance.positive_class.empty() && !schema.classes.empty() &&
+            std::find(schema.classes.begin(), schema.classes.end(), model.performance.positive_class) ==
+                schema.classes.end())
+            fail("performance.positive_class",
+                 fmt::format("\"{}\" is not one of prediction.classes", model.performance.positive_class));
+        for (std::size_t t = 0; t < model.performance.thresholds.size(); ++t) {
+            const auto& threshold = model.performance.thresholds[t];
+            const std::string key = fmt::format("performance.thresholds[{}]", t);
+            if (!known(performance_metric_names, threshold.metric))
+                fail(key + ".metric", fmt::format("expected one of {}, got \"{}\"",
+                                                  listing(performance_metric_names), threshold.metric));
+            if (!threshold.min && !threshold.max && !threshold.max_drop)
+                fail(key, "give at least one of min, max or max_drop");
+        }
+        if (!model.concept_drift.detector.empty() && !known(concept_detector_names, model.concept_drift.detector))
+            fail("concept_drift.detector", fmt::format("expected one of {} (or empty), got \"{}\"",
+                                                       listing(concept_detector_names),
+                                                       model.concept_drift.detector));
+        const auto& retrain = model.retrain;
+        if (!retrain.command.empty() && !retrain.http_url.empty())
+            fail("retrain.http_url", "give either command or http_url, not both");
+        if (retrain.enabled() && retrain.triggers.empty())
+            fail("retrain.triggers", "a retraining job needs at least one trigger");
+        for (std::size_t t = 0; t < retrain.triggers.size(); ++t)
+            if (!known(trigger_kinds, retrain.triggers[t].kind))
+                fail(fmt::format("retrain.triggers[{}].kind", t),
+                     fmt::format("expected one of {}, got \"{}\"", listing(trigger_kinds), retrain.triggers[t].kind));
+        for (std::size_t a = 0; a < model.audits.size(); ++a) {
+            const auto& audit = model.audits[a];
+            const std::string key = fmt::format("audits[{}]", a);
+            for (std::size_t b = 0; b < a; ++b)
+                if (model.audits[b].name == audit.name) fail(key + ".name", "duplicate audit name \"" + audit.name + "\"");
+            if (audit.sensitive.empty()) fail(key + ".sensitive", "at least one sensitive attribute is required");
+            for (const auto& attribute : audit.sensitive)
+                if (!is_attribute(attribute))
+                    fail(key + ".sensitive", fmt::format("\"{}\" is not one of the model's attributes", attribute));
+            for (const auto& group : audit.reference_groups) {
+                const auto equals = group.find('=');
+                if (equals == std::string::npos || equals == 0 || equals + 1 == group.size() ||
+                    std::find(audit.sensitive.begin(), audit.sensitive.end(), group.substr(0, equals)) ==
+                        audit.sensitive.end())
+                    fail(key + ".reference_groups",
+                         fmt::format("expected \"attribute=value\" with a sensitive attribute, got \"{}\"", group));
+            }
+            for (const auto& format : audit.formats)
+                if (format != "html" && format != "json" && format != "md")
+                    fail(key + ".formats", fmt::format("expected html, json or md, got \"{}\"", format));
+            if (schema.classes.empty() && audit.positive_label.empty())
+                fail(key + ".positive_label", "required when prediction.classes is not declared");
+        }
+    }
+    auto& alerting = config.alerting;
+    for (const auto& kind : alerting.kinds)
+        if (!known(trigger_kinds, kind) && kind != "feature_drift" && kind != "retrain_breaker")
+            reader.error("alerting.kinds", reader.line_of("alerting.kinds"),
+                         fmt::format("unknown finding kind \"{}\"", kind));
+    for (std::size_t r = 0; r < alerting.receivers.size(); ++r) {
+        auto& receiver = alerting.receivers[r];
+        const std::string path = fmt::format("alerting.receivers[{}]", r);
+        const auto fail = [&](const std::string& key, std::string message) {
+            reader.error(path + "." + key, reader.line_of(path + "." + key), std::move(message));
+        };
+        for (std::size_t q = 0; q < r; ++q)
+            if (alerting.receivers[q].name == receiver.name) fail("name", "duplicate receiver name \"" + receiver.name + "\"");
+        if (receiver.type == ReceiverType::exec) {
+            if (receiver.command.empty()) fail("command", "an exec receiver needs a command");
+        } else {
+            if (receiver.urls.empty()) fail("urls", "at least one URL is required");
+            if (receiver.type != ReceiverType::alertmanager && receiver.urls.size() > 1)
+                fail("urls", "only an alertmanager receiver takes several URLs");
+            for (const auto& url : receiver.urls)
+                if (!url.starts_with("http://") && !url.starts_with("https://"))
+                    fail("urls", fmt::format("expected an http:// or https:// URL, got \"{}\"", url));
+        }
+        const bool needs_secret = receiver.type == ReceiverType::webhook || receiver.type == ReceiverType::pagerduty;
+        if (needs_secret && receiver.secret_env.empty())
+            fail("secret_env", "required: the environment variable holding the secret");
+        if (!receiver.secret_env.empty()) {
+            const auto value = environment ? environment(receiver.secret_env) : std::nullopt;
+            if (value) receiver.secret = *value;
+            if (!value || value->empty())
+                fail("secret_env", fmt::format("environment variable {} is not set or is empty", receiver.secret_env));
+        }
+    }
+    if (config.monitor.jobs_dir.empty()) config.monitor.jobs_dir = config.state_dir + "/jobs";
+    if (config.monitor.reports_dir.empty()) config.monitor.reports_dir = config.state_dir + "/reports";
+}
+
 // ---- the document root -------------------------------------------------------
 
 const Option<Config> root_options[] = {
@@ -396,6 +961,20 @@ const Option<Config> root_options[] = {
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<FileTailOptions>(prefix, file_tail_options, out);
      }},
+    {.key = "monitor", .kind = ValueKind::mapping, .help = "the monitoring loop", .field = "Config::monitor",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, Config& config) {
+         read_mapping<MonitorOptions>(reader, node, path, line, monitor_options, config.monitor);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<MonitorOptions>(prefix, monitor_options, out);
+     }},
+    {.key = "alerting", .kind = ValueKind::mapping, .help = "alerts to on-call", .field = "Config::alerting",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, Config& config) {
+         read_mapping<AlertingConfig>(reader, node, path, line, alerting_options, config.alerting);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<AlertingConfig>(prefix, alerting_options, out);
+     }},
 };
 
 }  // namespace
@@ -408,6 +987,7 @@ void read_config(Reader& reader, const YAML::Node& root, const Environment& envi
     check_spool(reader, out.state_dir, out.spool);
     check_models(reader, out.models);
     check_file_tails(reader, out);
+    check_monitoring(reader, environment, out);
 }
 
 std::vector<OptionDoc> describe_options() {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <limits>
 #include <numeric>
 #include <vector>
@@ -188,6 +190,15 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         }
     }
     return row[b.size()];
+}
+
+Parse<double> parse_number(std::string_view text) {
+    double value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value, std::chars_format::general);
+    if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value))
+        return Parse<double>::fail(fmt::format("expected a number, got \"{}\"", text));
+    return Parse<double>::ok(value);
 }
 
 }  // namespace mw::config

@@ -38,6 +38,10 @@ std::uint64_t microseconds_per(std::string_view unit);
 // A plain non-negative decimal integer: no sign, no exponent, no separators.
 Parse<std::uint64_t> parse_unsigned(std::string_view text);
 
+// A finite decimal number as YAML writes it: "0.05", "1e-3", "-2", ".5".
+// No "nan", "inf" or YAML's ".inf": a threshold must be a number.
+Parse<double> parse_number(std::string_view text);
+
 struct ListenEndpoint {
     std::string host;
     std::uint16_t port = 0;
