@@ -101,7 +101,57 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       file_tail_events(BuildCounter()
                            .Name("modelwatch_file_tail_events_total")
                            .Help("File tail events, by file and event (rotation, truncation, error).")
-                           .Register(registry)) {
+                           .Register(registry)),
+      feature_drift_score(BuildGauge()
+                              .Name("modelwatch_feature_drift_score")
+                              .Help("Effect size of the latest window against the reference: normalised Wasserstein "
+                                    "(numeric) or Jensen-Shannon distance in nats (categorical), by model and feature.")
+                              .Register(registry)),
+      feature_drifted(BuildGauge()
+                          .Name("modelwatch_feature_drifted")
+                          .Help("1 when the latest window's verdict for the feature is drift, else 0.")
+                          .Register(registry)),
+      dataset_drift(BuildGauge()
+                        .Name("modelwatch_dataset_drift")
+                        .Help("1 when the share of drifted features in the latest window reached drift_share.")
+                        .Register(registry)),
+      drift_share(BuildGauge()
+                      .Name("modelwatch_drift_share")
+                      .Help("Share of the features drifted in the latest window.")
+                      .Register(registry)),
+      windows_closed(BuildCounter()
+                         .Name("modelwatch_windows_closed_total")
+                         .Help("Windows closed and evaluated, by model.")
+                         .Register(registry)),
+      findings(BuildCounter()
+                   .Name("modelwatch_findings_total")
+                   .Help("Findings stored, by model, kind and whether they triggered.")
+                   .Register(registry)),
+      window_metric(BuildGauge()
+                        .Name("modelwatch_window_metric")
+                        .Help("A metric of the latest judged window (performance, label coverage, data quality, "
+                              "operational series), by model, metric and whether it is estimated.")
+                        .Register(registry)),
+      anomaly_score(BuildGauge()
+                        .Name("modelwatch_anomaly_score")
+                        .Help("Anomaly score in [0, 1] of the latest point of an operational series.")
+                        .Register(registry)),
+      reference_rows(BuildGauge()
+                         .Name("modelwatch_reference_rows")
+                         .Help("Rows in the model's active reference sample (0 while one is being collected).")
+                         .Register(registry)),
+      alert_deliveries(BuildCounter()
+                           .Name("modelwatch_alert_deliveries_total")
+                           .Help("Alert deliveries attempted, by receiver and result (delivered, failed, abandoned).")
+                           .Register(registry)),
+      retrain_transitions(BuildCounter()
+                              .Name("modelwatch_retrain_transitions_total")
+                              .Help("Retraining job state changes, by model and new state.")
+                              .Register(registry)),
+      audits(BuildCounter()
+                 .Name("modelwatch_audits_total")
+                 .Help("Fairness audits finished, by model, audit and state (passed, failed, error).")
+                 .Register(registry)) {
     BuildGauge()
         .Name("modelwatch_build_info")
         .Help("Always 1; the labels say which build is running.")

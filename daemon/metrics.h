@@ -37,6 +37,20 @@ struct DaemonMetrics {
     prometheus::Gauge& open_connections;
     prometheus::Family<prometheus::Counter>& file_tail_lines;  // {path, result}
     prometheus::Family<prometheus::Counter>& file_tail_events; // {path, event}
+
+    // Monitoring: what the detectors concluded about the latest window.
+    prometheus::Family<prometheus::Gauge>& feature_drift_score;  // {model, feature}: the effect size
+    prometheus::Family<prometheus::Gauge>& feature_drifted;      // {model, feature}: 1 when drifted
+    prometheus::Family<prometheus::Gauge>& dataset_drift;        // {model}: 1 when the dataset drifted
+    prometheus::Family<prometheus::Gauge>& drift_share;          // {model}
+    prometheus::Family<prometheus::Counter>& windows_closed;     // {model}
+    prometheus::Family<prometheus::Counter>& findings;           // {model, kind, triggered}
+    prometheus::Family<prometheus::Gauge>& window_metric;        // {model, metric, estimated}
+    prometheus::Family<prometheus::Gauge>& anomaly_score;        // {model, series}
+    prometheus::Family<prometheus::Gauge>& reference_rows;       // {model}
+    prometheus::Family<prometheus::Counter>& alert_deliveries;   // {receiver, result}
+    prometheus::Family<prometheus::Counter>& retrain_transitions; // {model, state}
+    prometheus::Family<prometheus::Counter>& audits;             // {model, audit, state}
 };
 
 }  // namespace mw::daemon

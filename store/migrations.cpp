@@ -119,6 +119,8 @@ CREATE INDEX outcomes_model_received_at ON outcomes (model, received_at);
 -- capped sample the detectors fit on (detectors/reference_sample.h: JSON
 -- {"columns": [{"name", "numeric", "values"}], "rows"}), so a restart refits
 -- exactly the same reference. One active (retired_at IS NULL) per model.
+-- A row with rows = 0 is pending: after a promotion the next reference is
+-- the first predictions of the new version, collected as they arrive.
 CREATE TABLE model_references (
     id bigserial PRIMARY KEY,
     model text COLLATE "C" NOT NULL,
@@ -128,6 +130,7 @@ CREATE TABLE model_references (
     sample jsonb NOT NULL,
     data_start timestamptz,
     data_end timestamptz,
+    data_end_id text COLLATE "C",  -- with data_end: the last row's (ts, id); windows start after it
     description text NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL DEFAULT now(),
     retired_at timestamptz

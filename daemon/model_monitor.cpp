@@ -1,0 +1,463 @@
+#include "daemon/model_monitor.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/time.h"
+#include "daemon/window_table.h"
+#include "detectors/anomaly_registry.h"
+#include "detectors/concept_registry.h"
+#include "detectors/reference_sample.h"
+
+namespace mw::daemon {
+namespace {
+
+// A time window holds at most this many predictions; beyond it the detectors
+// read the first ones (the tests' sampling error is then that of this many).
+constexpr std::size_t max_time_window_rows = 200000;
+
+bool key_less(const store::RowKey& a, const store::RowKey& b) {
+    return a.ts_us != b.ts_us ? a.ts_us < b.ts_us : a.id < b.id;
+}
+
+drift::DriftOptions drift_options(const config::DriftConfig& config) {
+    drift::DriftOptions options;
+    options.mode = config.mode == config::DriftModeChoice::legacy ? drift::DriftMode::legacy : drift::DriftMode::robust;
+    // Method names were checked when the configuration was loaded.
+    options.default_choice.method = drift::parse_drift_method(config.method).value_or(drift::DriftMethod::auto_select);
+    options.default_choice.threshold = config.threshold;
+    for (const auto& feature : config.features)
+        options.per_feature[feature.name] = {
+            drift::parse_drift_method(feature.method).value_or(drift::DriftMethod::auto_select), feature.threshold};
+    switch (config.correction) {
+        case config::CorrectionChoice::none: options.correction = drift::Correction::none; break;
+        case config::CorrectionChoice::bonferroni: options.correction = drift::Correction::bonferroni; break;
+        case config::CorrectionChoice::benjamini_hochberg:
+            options.correction = drift::Correction::benjamini_hochberg;
+            break;
+    }
+    options.effect_floor = config.effect_floor;
+    options.noise_resamples = config.noise_resamples;
+    options.drift_share = config.drift_share;
+    return options;
+}
+
+double mean_of(const std::vector<double>& values) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (const double value : values)
+        if (std::isfinite(value)) sum += value, ++n;
+    return n == 0 ? std::nan("") : sum / static_cast<double>(n);
+}
+
+double sd_of(const std::vector<double>& values) {
+    const double mean = mean_of(values);
+    double sum = 0;
+    std::size_t n = 0;
+    for (const double value : values)
+        if (std::isfinite(value)) sum += (value - mean) * (value - mean), ++n;
+    return n < 2 ? std::nan("") : std::sqrt(sum / static_cast<double>(n - 1));
+}
+
+// Realised metrics of the labelled rows.
+std::vector<std::pair<std::string, double>> performance_metrics(const std::vector<store::WindowRow>& rows) {
+    std::size_t n = 0;
+    double correct = 0;
+    double absolute_error = 0;
+    for (const auto& row : rows) {
+        if (row.label && row.prediction_label) {
+            ++n;
+            correct += *row.label == *row.prediction_label ? 1 : 0;
+        } else if (row.value && row.prediction_value) {
+            ++n;
+            absolute_error += std::abs(*row.value - *row.prediction_value);
+        }
+    }
+    if (n == 0) return {};
+    if (absolute_error > 0 || correct == 0) return {{"mae", absolute_error / static_cast<double>(n)}};
+    return {{"accuracy", correct / static_cast<double>(n)}};
+}
+
+}  // namespace
+
+struct ModelMonitor::Fitted {
+    std::int64_t reference_id = 0;
+    std::int64_t reference_rows = 0;
+    std::optional<store::RowKey> data_end;
+    std::optional<drift::FittedReference> features;
+    std::vector<std::pair<std::string, drift::FittedReference>> segments;
+    std::optional<drift::FittedReference> outputs;
+    std::string error;  // why the reference cannot be used
+};
+
+ModelMonitor::ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics)
+    : options_(std::move(options)), metrics_(metrics) {}
+
+ModelMonitor::~ModelMonitor() = default;
+
+void ModelMonitor::reconfigure(config::ModelOptions options) {
+    options_ = std::move(options);
+    fitted_.reset();
+    anomaly_.clear();
+}
+
+void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us) {
+    if (!ensure_reference(connection, now_us)) return;
+    // Bounded work per pass, so one model catching up cannot starve the others.
+    for (int closed = 0; closed < 20; ++closed) {
+        const auto previous = store::last_window(connection, model());
+        auto rows = next_window_rows(connection, previous, now_us);
+        if (!rows) break;
+        evaluate_window(connection, std::move(*rows), previous);
+    }
+    judge_performance(connection, now_us);
+}
+
+bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us) {
+    auto stored = store::active_reference(connection, model());
+    const auto& options = options_.reference;
+    const auto wait = [&](std::string what) {
+        if (what != waiting_for_) log::info("reference_waiting model={} for=\"{}\"", model(), what);
+        waiting_for_ = std::move(what);
+        return false;
+    };
+    if (!stored || stored->pending()) {
+        if (!stored && options.source == config::ReferenceSource::upload)
+            return wait("an uploaded reference (POST /v1/models/" + model() + "/reference)");
+        std::vector<store::WindowRow> rows;
+        std::string source = "first_n";
+        std::string version = stored ? stored->model_version : options.model_version;
+        if (!stored && options.source == config::ReferenceSource::time_range) {
+            source = "time_range";
+            const auto start = parse_rfc3339_us(options.start).value_or(0);
+            const auto end = parse_rfc3339_us(options.end).value_or(0);
+            if (now_us < end + static_cast<std::int64_t>(options_.window.lateness_ms) * 1000)
+                return wait("the end of the reference time range " + options.end);
+            rows = store::read_predictions_between(connection, model(), start, end, options.rows);
+            if (rows.empty()) return wait("predictions between " + options.start + " and " + options.end);
+        } else {
+            if (stored) source = "promotion";
+            rows = store::read_predictions_after(connection, model(), std::nullopt, options.rows, version);
+            if (rows.size() < options.rows)
+                return wait(fmt::format("{} reference predictions{} (have {})", options.rows,
+                                        version.empty() ? "" : " of version " + version, rows.size()));
+        }
+        const auto table = rows_to_table(rows, options_.schema);
+        store::NewReference reference;
+        reference.model = model();
+        reference.source = source;
+        reference.model_version = version;
+        reference.rows = static_cast<std::int64_t>(rows.size());
+        reference.sample_json = drift::reference_sample_to_json(table);
+        reference.data_start_us = rows.front().ts_us;
+        reference.data_end = store::RowKey{rows.back().ts_us, rows.back().id};
+        reference.description = fmt::format("{} predictions from {} to {}{}", rows.size(),
+                                            format_rfc3339_us(rows.front().ts_us), format_rfc3339_us(rows.back().ts_us),
+                                            version.empty() ? "" : " of version " + version);
+        if (stored)
+            store::complete_reference(connection, stored->id, reference);
+        else
+            store::insert_reference(connection, reference);
+        log::notice("reference_stored model={} source={} rows={} version={}", model(), source, rows.size(),
+                    version.empty() ? "any" : version);
+        stored = store::active_reference(connection, model());
+        if (!stored) return false;
+    }
+    waiting_for_.clear();
+    if (!fitted_ || fitted_->reference_id != stored->id) fit(*stored);
+    return fitted_->error.empty();
+}
+
+void ModelMonitor::fit(const store::StoredReference& reference) {
+    fitted_ = std::make_unique<Fitted>();
+    fitted_->reference_id = reference.id;
+    fitted_->reference_rows = reference.rows;
+    fitted_->data_end = reference.data_end;
+    metrics_.reference_rows.Add({{"model", model()}}).Set(static_cast<double>(reference.rows));
+    const auto sample = drift::reference_sample_from_json(reference.sample_json);
+    if (!sample.ok()) {
+        fitted_->error = "stored reference " + std::to_string(reference.id) + " is unreadable: " + sample.error;
+        log::error("reference_unusable model={} error=\"{}\"", model(), fitted_->error);
+        return;
+    }
+    const auto& schema = options_.schema;
+    drift::DatasetDriftOptions options;
+    options.feature = drift_options(options_.drift);
+    for (const auto& feature : schema.features) options.columns.push_back(feature.name);
+    options.multivariate.enabled = options_.drift.multivariate;
+    auto features = drift::FittedReference::fit(features_view(sample.table, schema, {}), options);
+    if (!features.ok()) {
+        fitted_->error = features.error;
+        log::error("reference_unusable model={} error=\"{}\"", model(), features.error);
+        return;
+    }
+    fitted_->features = std::move(features.reference);
+    for (const auto& attribute : options_.drift.segments) {
+        auto segment_options = options;
+        segment_options.segment_column = attribute;
+        segment_options.multivariate.enabled = false;
+        auto segment = drift::FittedReference::fit(features_view(sample.table, schema, {attribute}), segment_options);
+        if (segment.ok())
+            fitted_->segments.emplace_back(attribute, std::move(*segment.reference));
+        else
+            log::warning("segment_reference_unusable model={} attribute={} error=\"{}\"", model(), attribute,
+                         segment.error);
+    }
+    const auto outputs_table = outputs_view(sample.table);
+    drift::DatasetDriftOptions output_options;
+    output_options.feature = options.feature;
+    output_options.multivariate.enabled = false;
+    for (const auto& column : outputs_table.columns) output_options.columns.push_back(column.name);
+    auto outputs = drift::FittedReference::fit(outputs_table, output_options);
+    if (outputs.ok()) fitted_->outputs = std::move(outputs.reference);
+    // A new reference is a new normal: the concept detector starts over.
+    concept_.reset();
+    if (!options_.concept_drift.detector.empty()) {
+        auto made = concept_drift::make_concept_detector(options_.concept_drift.detector, options_.concept_drift.params);
+        if (made.ok())
+            concept_ = std::move(made.detector);
+        else
+            log::error("concept_detector_unusable model={} error=\"{}\"", model(), made.error);
+    }
+    log::notice("reference_fitted model={} reference={} rows={}", model(), reference.id, reference.rows);
+}
+
+std::optional<std::vector<store::WindowRow>> ModelMonitor::next_window_rows(
+    pqxx::connection_base& connection, const std::optional<store::StoredWindow>& previous, std::int64_t now_us) {
+    const auto& window = options_.window;
+    std::optional<store::RowKey> base;
+    std::size_t skip = 0;
+    if (previous) {
+        const bool sliding = window.step_rows != 0 && window.step_rows < window.rows && window.duration_ms == 0;
+        base = sliding ? previous->first : previous->last;
+        skip = sliding ? window.step_rows - 1 : 0;
+    }
+    // Windows start after the reference's own rows (after a reset too).
+    if (fitted_->data_end && (!previous || key_less(previous->last, *fitted_->data_end))) {
+        base = fitted_->data_end;
+        skip = 0;
+    }
+    if (window.duration_ms == 0) {
+        auto rows = store::read_predictions_after(connection, model(), base, skip + window.rows);
+        if (rows.size() < skip + window.rows) return std::nullopt;
+        rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(skip));
+        return rows;
+    }
+    const auto first = store::read_predictions_after(connection, model(), base, 1);
+    if (first.empty()) return std::nullopt;
+    const std::int64_t width_us = static_cast<std::int64_t>(window.duration_ms) * 1000;
+    const std::int64_t start_us = first.front().ts_us - ((first.front().ts_us % width_us) + width_us) % width_us;
+    const std::int64_t end_us = start_us + width_us;
+    if (now_us < end_us + static_cast<std::int64_t>(window.lateness_ms) * 1000) return std::nullopt;
+    auto rows = store::read_predictions_between(connection, model(), start_us, end_us, max_time_window_rows);
+    if (base) std::erase_if(rows, [&](const store::WindowRow& row) { return !key_less(*base, {row.ts_us, row.id}); });
+    return rows;
+}
+
+void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
+                                   const std::optional<store::StoredWindow>& previous) {
+    const auto& schema = options_.schema;
+    const auto table = rows_to_table(rows, schema);
+    store::StoredWindow window;
+    window.sequence = previous ? previous->sequence + 1 : 1;
+    window.first = {rows.front().ts_us, rows.front().id};
+    window.last = {rows.back().ts_us, rows.back().id};
+    window.rows = static_cast<std::int64_t>(rows.size());
+    const std::int64_t start_us = window.first.ts_us;
+    const std::int64_t end_us = window.last.ts_us;
+
+    std::vector<Finding> findings;
+    const auto overall = fitted_->features->evaluate(features_view(table, schema, {}));
+    findings = drift::to_findings(overall, model(), start_us, end_us);
+    for (const auto& feature : overall.overall.features) {
+        metrics_.feature_drift_score.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.effect_size);
+        metrics_.feature_drifted.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.drifted ? 1 : 0);
+    }
+    metrics_.dataset_drift.Add({{"model", model()}}).Set(overall.overall.dataset_drift ? 1 : 0);
+    metrics_.drift_share.Add({{"model", model()}}).Set(overall.overall.share);
+    for (auto& [attribute, reference] : fitted_->segments) {
+        // The segment references repeat the overall evaluation; keep only
+        // what is per segment (subjects "feature[attribute=value]").
+        for (auto& finding : drift::to_findings(reference.evaluate(features_view(table, schema, {attribute})), model(),
+                                                start_us, end_us))
+            if (finding.subject.find('[') != std::string::npos) findings.push_back(std::move(finding));
+    }
+    if (fitted_->outputs) {
+        for (auto& finding : drift::to_findings(fitted_->outputs->evaluate(outputs_view(table)), model(), start_us,
+                                                end_us)) {
+            if (finding.kind != "feature_drift") continue;
+            finding.kind = "prediction_drift";
+            findings.push_back(std::move(finding));
+        }
+    }
+
+    // The operational series, one point per window.
+    std::vector<store::WindowMetric> metrics;
+    const auto add = [&](const std::string& name, double value) {
+        if (std::isfinite(value)) metrics.push_back({name, "", value, false});
+    };
+    const double seconds =
+        std::max(1.0, static_cast<double>(rows.back().received_at_us - rows.front().received_at_us) / 1e6);
+    add("rows", static_cast<double>(rows.size()));
+    add("rows_per_minute", static_cast<double>(rows.size()) / seconds * 60.0);
+    if (const auto* score = table.find(score_column)) {
+        add("score_mean", mean_of(score->numbers));
+        add("score_sd", sd_of(score->numbers));
+    }
+    std::size_t cells = 0;
+    std::size_t missing = 0;
+    for (const auto& feature : schema.features) {
+        const auto* column = table.find(feature.name);
+        if (column == nullptr) continue;
+        cells += column->size();
+        missing += column->numeric
+                       ? static_cast<std::size_t>(std::count_if(column->numbers.begin(), column->numbers.end(),
+                                                                [](double v) { return !std::isfinite(v); }))
+                       : static_cast<std::size_t>(std::count(column->texts.begin(), column->texts.end(), ""));
+    }
+    if (cells > 0) add("missing_rate", static_cast<double>(missing) / static_cast<double>(cells));
+    if (!options_.anomaly.detector.empty()) {
+        for (const auto& metric : std::vector<store::WindowMetric>(metrics)) {
+            if (metric.name == "rows") continue;
+            auto& detector = anomaly_[metric.name];
+            if (!detector) {
+                auto made = anomaly::make_anomaly_detector(options_.anomaly.detector, {});
+                if (!made.detector) {
+                    log::error("anomaly_detector_unusable model={} error=\"{}\"", model(), made.error);
+                    break;
+                }
+                detector = std::move(made.detector);
+            }
+            const double score = detector->score(static_cast<double>(end_us) / 1e6, metric.value);
+            metrics_.anomaly_score.Add({{"model", model()}, {"series", metric.name}}).Set(score);
+            Finding finding;
+            finding.model = model();
+            finding.kind = "anomaly";
+            finding.subject = metric.name;
+            finding.method = options_.anomaly.detector;
+            finding.statistic = score;
+            finding.threshold = options_.anomaly.threshold;
+            finding.triggered = score >= options_.anomaly.threshold;
+            finding.severity = finding.triggered ? Severity::warning : Severity::info;
+            finding.window_start_us = start_us;
+            finding.window_end_us = end_us;
+            finding.evidence_json = nlohmann::json{{"value", metric.value}}.dump();
+            findings.push_back(std::move(finding));
+        }
+    }
+    for (const auto& metric : metrics)
+        metrics_.window_metric.Add({{"model", model()}, {"metric", metric.name}, {"estimated", "false"}})
+            .Set(metric.value);
+
+    store::record_window(connection, model(), fitted_->reference_id, window, findings, metrics);
+    metrics_.windows_closed.Add({{"model", model()}}).Increment();
+    count_findings(findings);
+    log::info("window_closed model={} sequence={} rows={} dataset_drift={} drifted={}/{}", model(), window.sequence,
+              rows.size(), overall.overall.dataset_drift, overall.overall.drifted, overall.overall.evaluated);
+}
+
+void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int64_t now_us) {
+    const auto& performance = options_.performance;
+    const bool regression = options_.schema.prediction_type == PredictionType::regression;
+    for (const auto& window : store::windows_awaiting_performance(connection, model())) {
+        const auto rows = store::read_window_rows(connection, model(), window);
+        if (rows.empty()) continue;
+        std::size_t labelled = 0;
+        for (const auto& row : rows) labelled += (regression ? row.value.has_value() : row.label.has_value()) ? 1 : 0;
+        const double coverage = static_cast<double>(labelled) / static_cast<double>(rows.size());
+        const bool waited = now_us - window.closed_at_us >= static_cast<std::int64_t>(performance.label_wait_ms) * 1000;
+        // Windows are judged in order, so the error stream reaches the
+        // concept detector in the order the predictions were made.
+        if (coverage < performance.min_label_coverage && !waited) break;
+        auto judged = judge_window_performance(rows, window, coverage);
+        store::record_window_performance(connection, window.id, coverage, true, judged.findings, judged.metrics);
+        for (const auto& metric : judged.metrics)
+            metrics_.window_metric.Add({{"model", model()}, {"metric", metric.name}, {"estimated", "false"}})
+                .Set(metric.value);
+        count_findings(judged.findings);
+    }
+}
+
+ModelMonitor::Judged ModelMonitor::judge_window_performance(const std::vector<store::WindowRow>& rows,
+                                                            const store::StoredWindow& window, double coverage) {
+    Judged judged;
+    const bool regression = options_.schema.prediction_type == PredictionType::regression;
+    const auto finding_of = [&](std::string kind, std::string subject, std::string method, double statistic,
+                                double threshold, bool triggered, nlohmann::json evidence) {
+        Finding finding;
+        finding.model = model();
+        finding.kind = std::move(kind);
+        finding.subject = std::move(subject);
+        finding.method = std::move(method);
+        finding.statistic = statistic;
+        finding.threshold = threshold;
+        finding.triggered = triggered;
+        finding.severity = triggered ? Severity::warning : Severity::info;
+        finding.window_start_us = window.first.ts_us;
+        finding.window_end_us = window.last.ts_us;
+        finding.evidence_json = evidence.dump();
+        return finding;
+    };
+    judged.metrics.push_back({"label_coverage", "", coverage, false});
+    std::vector<double> delays;
+    std::vector<double> errors;  // per labelled row, in prediction order
+    for (const auto& row : rows) {
+        if (row.label_delay_s) delays.push_back(*row.label_delay_s);
+        if (regression) {
+            if (row.value && row.prediction_value) errors.push_back(std::abs(*row.value - *row.prediction_value));
+        } else if (row.label && row.prediction_label) {
+            errors.push_back(*row.label == *row.prediction_label ? 0.0 : 1.0);
+        }
+    }
+    if (!delays.empty()) {
+        std::sort(delays.begin(), delays.end());
+        const auto quantile = [&](double q) {
+            return delays[std::min(delays.size() - 1, static_cast<std::size_t>(q * static_cast<double>(delays.size())))];
+        };
+        judged.metrics.push_back({"label_delay_p50_seconds", "", quantile(0.5), false});
+        judged.metrics.push_back({"label_delay_p95_seconds", "", quantile(0.95), false});
+    }
+    if (errors.empty()) return judged;
+    for (const auto& [name, value] : performance_metrics(rows)) judged.metrics.push_back({name, "", value, false});
+    for (const auto& threshold : options_.performance.thresholds) {
+        const auto metric = std::find_if(judged.metrics.begin(), judged.metrics.end(),
+                                         [&](const store::WindowMetric& m) { return m.name == threshold.metric; });
+        if (metric == judged.metrics.end()) continue;
+        const double value = metric->value;
+        const nlohmann::json evidence = {{"label_coverage", coverage}, {"labelled_rows", errors.size()}};
+        if (threshold.min)
+            judged.findings.push_back(finding_of("performance", threshold.metric, "realised_min", value, *threshold.min,
+                                                 value < *threshold.min, evidence));
+        if (threshold.max)
+            judged.findings.push_back(finding_of("performance", threshold.metric, "realised_max", value, *threshold.max,
+                                                 value > *threshold.max, evidence));
+    }
+    if (concept_) {
+        std::vector<std::size_t> drifts;
+        std::vector<std::size_t> warnings;
+        for (std::size_t i = 0; i < errors.size(); ++i) {
+            const auto state = concept_->update(errors[i]);
+            if (state == concept_drift::DriftState::drift) drifts.push_back(i);
+            if (state == concept_drift::DriftState::warning) warnings.push_back(i);
+        }
+        const double error_rate = mean_of(errors);
+        judged.findings.push_back(finding_of(
+            "concept_drift", regression ? "absolute_error" : "error", std::string(concept_->name()), error_rate, 0,
+            !drifts.empty(),
+            {{"drift_positions", drifts}, {"warnings", warnings.size()}, {"labelled_rows", errors.size()},
+             {"statistic", "the window's mean error; drift_positions index its labelled rows"}}));
+    }
+    return judged;
+}
+
+void ModelMonitor::count_findings(const std::vector<Finding>& findings) {
+    for (const auto& finding : findings)
+        metrics_.findings.Add({{"model", model()}, {"kind", finding.kind}, {"triggered", finding.triggered ? "true" : "false"}})
+            .Increment();
+}
+
+}  // namespace mw::daemon

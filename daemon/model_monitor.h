@@ -1,0 +1,80 @@
+// What the daemon does for one model, one pass at a time: make sure a
+// reference exists (collect it, or refit the stored one), close every window
+// that can close and run the detectors on it (feature, prediction and
+// multivariate drift, operational anomalies), and judge the performance of
+// closed windows once their labels arrived (realised metrics, concept drift
+// on the error stream). Everything it concludes goes to PostgreSQL as
+// findings and window metrics in one transaction per window, and to the
+// metrics; the alert router and the retrain policy read the findings from
+// there. A pass that fails (PostgreSQL gone) is simply repeated: the store's
+// windows are the cursor, so nothing is evaluated twice or skipped.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection_base>
+
+#include "config/config.h"
+#include "daemon/metrics.h"
+#include "detectors/anomaly_detector.h"
+#include "detectors/concept_detector.h"
+#include "detectors/dataset_drift.h"
+#include "store/monitor_store.h"
+
+namespace mw::daemon {
+
+class ModelMonitor {
+public:
+    ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics);
+    ~ModelMonitor();
+    ModelMonitor(const ModelMonitor&) = delete;
+    ModelMonitor& operator=(const ModelMonitor&) = delete;
+
+    // A new configuration for the same model: refits on the next pass.
+    void reconfigure(config::ModelOptions options);
+    // One pass; throws pqxx errors when the store fails (the caller reconnects).
+    void step(pqxx::connection_base& connection, std::int64_t now_us);
+    // Stores an uploaded reference (CSV or NDJSON parsed by the API) and
+    // makes it the active one; returns its id.
+    std::int64_t upload_reference(pqxx::connection_base& connection, const drift::DriftTable& table,
+                                  const std::string& description);
+
+    const std::string& model() const { return options_.schema.name; }
+    const config::ModelOptions& options() const { return options_; }
+
+private:
+    struct Fitted;
+
+    bool ensure_reference(pqxx::connection_base& connection, std::int64_t now_us);
+    void fit(const store::StoredReference& reference);
+    // The next window's rows, or none when it cannot close yet.
+    std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_base& connection,
+                                                                  const std::optional<store::StoredWindow>& previous,
+                                                                  std::int64_t now_us);
+    void evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
+                         const std::optional<store::StoredWindow>& previous);
+    void judge_performance(pqxx::connection_base& connection, std::int64_t now_us);
+    struct Judged {
+        std::vector<Finding> findings;
+        std::vector<store::WindowMetric> metrics;
+    };
+    // Realised performance of a closed window from its labelled rows, the
+    // thresholds' verdicts, and the concept detector fed with its errors.
+    Judged judge_window_performance(const std::vector<store::WindowRow>& rows, const store::StoredWindow& window,
+                                    double coverage);
+    void count_findings(const std::vector<Finding>& findings);
+
+    config::ModelOptions options_;
+    DaemonMetrics& metrics_;
+    std::unique_ptr<Fitted> fitted_;
+    std::unique_ptr<concept_drift::ConceptDetector> concept_;
+    std::map<std::string, std::unique_ptr<anomaly::AnomalyDetector>> anomaly_;
+    std::string waiting_for_;  // what the last pass waited for, logged once
+};
+
+}  // namespace mw::daemon

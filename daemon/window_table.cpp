@@ -1,0 +1,114 @@
+#include "daemon/window_table.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace mw::daemon {
+namespace {
+
+constexpr double missing = std::numeric_limits<double>::quiet_NaN();
+
+std::string number_text(double value) {
+    char buffer[32];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+    return std::string(buffer, end);
+}
+
+std::string text_of(const nlohmann::json& value) {
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+    if (value.is_number()) return number_text(value.get<double>());
+    return {};
+}
+
+drift::ColumnData column(std::string name, bool numeric) {
+    drift::ColumnData data;
+    data.name = std::move(name);
+    data.numeric = numeric;
+    return data;
+}
+
+}  // namespace
+
+drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows, const ModelSchema& schema) {
+    drift::DriftTable table;
+    table.rows = rows.size();
+    const bool regression = schema.prediction_type == PredictionType::regression;
+    std::vector<drift::ColumnData> features;
+    for (const auto& feature : schema.features)
+        features.push_back(column(feature.name, feature.type == FeatureType::numeric));
+    std::vector<drift::ColumnData> attributes;
+    for (const auto& attribute : schema.attributes) attributes.push_back(column(attribute_column(attribute), false));
+    auto score = column(score_column, true);
+    auto prediction = column(prediction_column, regression);
+    auto label = column(label_column, regression);
+    bool any_score = false;
+    for (const auto& row : rows) {
+        // Stored features and attributes were validated at ingest; a row that
+        // is not an object still yields missing values rather than an error.
+        const auto values = nlohmann::json::parse(row.features_json, nullptr, false);
+        const auto row_attributes = nlohmann::json::parse(row.attributes_json, nullptr, false);
+        for (auto& feature : features) {
+            const auto it = values.is_object() ? values.find(feature.name) : values.end();
+            const bool present = values.is_object() && it != values.end();
+            if (feature.numeric)
+                feature.numbers.push_back(present && it->is_number() ? it->get<double>() : missing);
+            else
+                feature.texts.push_back(present ? text_of(*it) : std::string());
+        }
+        for (std::size_t a = 0; a < attributes.size(); ++a) {
+            const auto& name = schema.attributes[a];
+            const bool present = row_attributes.is_object() && row_attributes.contains(name);
+            attributes[a].texts.push_back(present ? text_of(row_attributes[name]) : std::string());
+        }
+        any_score = any_score || row.score.has_value();
+        score.numbers.push_back(row.score.value_or(missing));
+        if (regression) {
+            prediction.numbers.push_back(row.prediction_value.value_or(missing));
+            label.numbers.push_back(row.value.value_or(missing));
+        } else {
+            prediction.texts.push_back(row.prediction_label.value_or(""));
+            label.texts.push_back(row.label.value_or(""));
+        }
+    }
+    table.columns = std::move(features);
+    for (auto& attribute : attributes) table.columns.push_back(std::move(attribute));
+    if (any_score) table.columns.push_back(std::move(score));
+    table.columns.push_back(std::move(prediction));
+    table.columns.push_back(std::move(label));
+    return table;
+}
+
+drift::DriftTable features_view(const drift::DriftTable& table, const ModelSchema& schema,
+                                const std::vector<std::string>& segment_attributes) {
+    drift::DriftTable view;
+    view.rows = table.rows;
+    for (const auto& feature : schema.features)
+        if (const auto* data = table.find(feature.name)) view.columns.push_back(*data);
+    for (const auto& attribute : segment_attributes) {
+        if (const auto* data = table.find(attribute_column(attribute))) {
+            view.columns.push_back(*data);
+            view.columns.back().name = attribute;
+        }
+    }
+    return view;
+}
+
+drift::DriftTable outputs_view(const drift::DriftTable& table) {
+    drift::DriftTable view;
+    view.rows = table.rows;
+    if (const auto* score = table.find(score_column)) {
+        view.columns.push_back(*score);
+        view.columns.back().name = "score";
+    }
+    if (const auto* prediction = table.find(prediction_column)) {
+        view.columns.push_back(*prediction);
+        view.columns.back().name = "prediction";
+    }
+    return view;
+}
+
+}  // namespace mw::daemon

@@ -1,0 +1,36 @@
+// Stored rows (store/monitor_store.h) as the columns the detectors read.
+// One table holds everything about a set of rows, by column name: each
+// declared feature under its own name, the model's outputs as "@score" and
+// "@prediction", the outcome as "@label", and each attribute as "#<name>";
+// features_view() and outputs_view() cut it into what the feature-drift and
+// prediction-drift references fit on. The same table is the stored sample of
+// a reference (detectors/reference_sample.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/record.h"
+#include "detectors/dataset_drift.h"
+#include "store/monitor_store.h"
+
+namespace mw::daemon {
+
+inline constexpr const char* score_column = "@score";
+inline constexpr const char* prediction_column = "@prediction";
+inline constexpr const char* label_column = "@label";
+inline std::string attribute_column(const std::string& name) { return "#" + name; }
+
+// A number for a numeric feature (NaN when missing or of another type); the
+// text of a categorical or boolean one ("" when missing). Regression models'
+// predictions and outcomes are numeric, the others' are labels.
+drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows, const ModelSchema& schema);
+
+// The declared features, plus the attribute columns under their plain names
+// (for segment verdicts); the features' names are listed in `feature_columns`.
+drift::DriftTable features_view(const drift::DriftTable& table, const ModelSchema& schema,
+                                const std::vector<std::string>& segment_attributes);
+// "score" and "prediction", the columns whose drift is prediction drift.
+drift::DriftTable outputs_view(const drift::DriftTable& table);
+
+}  // namespace mw::daemon

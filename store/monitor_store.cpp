@@ -1,0 +1,291 @@
+#include "store/monitor_store.h"
+
+#include <fmt/format.h>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+namespace mw::store {
+namespace {
+
+// Timestamps cross as whole microseconds: exact both ways, unlike
+// to_timestamp(double) near the limit of a double's precision.
+constexpr const char* ts_param(int index) {
+    switch (index) {
+        case 2: return "(timestamptz 'epoch' + $2::bigint * interval '1 microsecond')";
+        case 3: return "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')";
+        case 4: return "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')";
+        case 5: return "(timestamptz 'epoch' + $5::bigint * interval '1 microsecond')";
+        case 6: return "(timestamptz 'epoch' + $6::bigint * interval '1 microsecond')";
+        case 7: return "(timestamptz 'epoch' + $7::bigint * interval '1 microsecond')";
+        case 8: return "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond')";
+    }
+    return "NULL";
+}
+
+std::string us_of(std::string_view column) {
+    return fmt::format("(extract(epoch FROM {}) * 1000000)::bigint", column);
+}
+
+const std::string row_columns = fmt::format(
+    "p.id, {}, coalesce(p.model_version, ''), p.features::text, p.prediction_label, p.prediction_value, p.score, "
+    "p.attributes::text, {}, o.label, o.value, extract(epoch FROM o.received_at - p.ts)::double precision",
+    us_of("p.ts"), us_of("p.received_at"));
+
+template <typename T>
+std::optional<T> optional_of(const pqxx::field& field) {
+    if (field.is_null()) return std::nullopt;
+    return field.as<T>();
+}
+
+std::vector<WindowRow> rows_of(const pqxx::result& result) {
+    std::vector<WindowRow> rows;
+    rows.reserve(result.size());
+    for (const auto& r : result) {
+        WindowRow row;
+        row.id = r[0].as<std::string>();
+        row.ts_us = r[1].as<std::int64_t>();
+        row.model_version = r[2].as<std::string>();
+        row.features_json = r[3].as<std::string>();
+        row.prediction_label = optional_of<std::string>(r[4]);
+        row.prediction_value = optional_of<double>(r[5]);
+        row.score = optional_of<double>(r[6]);
+        row.attributes_json = r[7].as<std::string>();
+        row.received_at_us = r[8].as<std::int64_t>();
+        row.label = optional_of<std::string>(r[9]);
+        row.value = optional_of<double>(r[10]);
+        row.label_delay_s = optional_of<double>(r[11]);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+const std::string window_columns = fmt::format(
+    "id, sequence, {}, first_id, {}, last_id, rows, {}, reference_id", us_of("first_ts"), us_of("last_ts"),
+    us_of("closed_at"));
+
+std::vector<StoredWindow> windows_of(const pqxx::result& result) {
+    std::vector<StoredWindow> windows;
+    for (const auto& r : result) {
+        StoredWindow window;
+        window.id = r[0].as<std::int64_t>();
+        window.sequence = r[1].as<std::int64_t>();
+        window.first = {r[2].as<std::int64_t>(), r[3].as<std::string>()};
+        window.last = {r[4].as<std::int64_t>(), r[5].as<std::string>()};
+        window.rows = r[6].as<std::int64_t>();
+        window.closed_at_us = r[7].as<std::int64_t>();
+        window.reference_id = optional_of<std::int64_t>(r[8]);
+        windows.push_back(std::move(window));
+    }
+    return windows;
+}
+
+void insert_metrics(pqxx::transaction_base& transaction, std::int64_t window_id,
+                    const std::vector<WindowMetric>& metrics) {
+    for (const auto& metric : metrics)
+        transaction.exec_params0(
+            "INSERT INTO window_metrics (window_id, name, segment, value, estimated) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (window_id, name, segment, estimated) DO UPDATE SET value = excluded.value",
+            window_id, metric.name, metric.segment, metric.value, metric.estimated);
+}
+
+}  // namespace
+
+std::optional<StoredReference> active_reference(pqxx::connection_base& connection, const std::string& model) {
+    pqxx::read_transaction transaction(connection, "active_reference");
+    const auto result = transaction.exec_params(
+        fmt::format("SELECT id, source, coalesce(model_version, ''), rows, sample::text, {}, {}, data_end_id "
+                    "FROM model_references WHERE model = $1 AND retired_at IS NULL",
+                    us_of("created_at"), us_of("data_end")),
+        model);
+    if (result.empty()) return std::nullopt;
+    const auto& r = result[0];
+    StoredReference reference{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                              r[3].as<std::int64_t>(), r[4].as<std::string>(), r[5].as<std::int64_t>(), std::nullopt};
+    if (!r[6].is_null() && !r[7].is_null()) reference.data_end = RowKey{r[6].as<std::int64_t>(), r[7].as<std::string>()};
+    return reference;
+}
+
+namespace {
+
+// The data columns of a reference row, $3.. in the order of NewReference.
+void write_reference_data(pqxx::transaction_base& transaction, std::int64_t id, const NewReference& reference) {
+    const std::optional<std::int64_t> end_ts =
+        reference.data_end ? std::optional(reference.data_end->ts_us) : std::nullopt;
+    const std::optional<std::string> end_id =
+        reference.data_end ? std::optional(reference.data_end->id) : std::nullopt;
+    transaction.exec_params0(
+        fmt::format("UPDATE model_references SET rows = $2, sample = $3::jsonb, "
+                    "data_start = CASE WHEN $4::bigint IS NULL THEN NULL ELSE {} END, "
+                    "data_end = CASE WHEN $5::bigint IS NULL THEN NULL ELSE {} END, data_end_id = $6, "
+                    "description = $7 WHERE id = $1",
+                    ts_param(4), ts_param(5)),
+        id, reference.rows, reference.sample_json, reference.data_start_us, end_ts, end_id, reference.description);
+}
+
+}  // namespace
+
+std::int64_t insert_reference(pqxx::connection_base& connection, const NewReference& reference) {
+    pqxx::work transaction(connection, "insert_reference");
+    transaction.exec_params0("UPDATE model_references SET retired_at = now() WHERE model = $1 AND retired_at IS NULL",
+                             reference.model);
+    const auto row = transaction.exec_params1(
+        "INSERT INTO model_references (model, source, model_version, rows, sample) "
+        "VALUES ($1, $2, nullif($3, ''), 0, '{}'::jsonb) RETURNING id",
+        reference.model, reference.source, reference.model_version);
+    const auto id = row[0].as<std::int64_t>();
+    write_reference_data(transaction, id, reference);
+    transaction.commit();
+    return id;
+}
+
+std::int64_t request_reference_reset(pqxx::transaction_base& transaction, const std::string& model,
+                                     const std::string& model_version, const std::string& description) {
+    transaction.exec_params0("UPDATE model_references SET retired_at = now() WHERE model = $1 AND retired_at IS NULL",
+                             model);
+    return transaction
+        .exec_params1("INSERT INTO model_references (model, source, model_version, rows, sample, description) "
+                      "VALUES ($1, 'promotion', nullif($2, ''), 0, '{}'::jsonb, $3) RETURNING id",
+                      model, model_version, description)[0]
+        .as<std::int64_t>();
+}
+
+void complete_reference(pqxx::connection_base& connection, std::int64_t reference_id, const NewReference& reference) {
+    pqxx::work transaction(connection, "complete_reference");
+    write_reference_data(transaction, reference_id, reference);
+    transaction.commit();
+}
+
+std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection, const std::string& model,
+                                              const std::optional<RowKey>& after, std::size_t limit,
+                                              const std::string& model_version) {
+    pqxx::read_transaction transaction(connection, "read_predictions_after");
+    const std::string query = fmt::format(
+        "SELECT {} FROM predictions p LEFT JOIN outcomes o ON o.model = p.model AND o.id = p.id "
+        "WHERE p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
+        "AND ($4 = '' OR p.model_version = $4) ORDER BY p.ts, p.id LIMIT $5",
+        row_columns, ts_param(2));
+    const std::optional<std::int64_t> after_ts = after ? std::optional(after->ts_us) : std::nullopt;
+    const std::string after_id = after ? after->id : std::string();
+    return rows_of(transaction.exec_params(query, model, after_ts, after_id, model_version,
+                                           static_cast<std::int64_t>(limit)));
+}
+
+std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
+                                                std::int64_t start_us, std::int64_t end_us, std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "read_predictions_between");
+    const std::string query = fmt::format(
+        "SELECT {} FROM predictions p LEFT JOIN outcomes o ON o.model = p.model AND o.id = p.id "
+        "WHERE p.model = $1 AND p.ts >= {} AND p.ts < {} ORDER BY p.ts, p.id LIMIT $4",
+        row_columns, ts_param(2), ts_param(3));
+    return rows_of(transaction.exec_params(query, model, start_us, end_us, static_cast<std::int64_t>(limit)));
+}
+
+std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,
+                                        const StoredWindow& window) {
+    pqxx::read_transaction transaction(connection, "read_window_rows");
+    const std::string query = fmt::format(
+        "SELECT {} FROM predictions p LEFT JOIN outcomes o ON o.model = p.model AND o.id = p.id "
+        "WHERE p.model = $1 AND (p.ts, p.id) >= ({}, $3::text COLLATE \"C\") "
+        "AND (p.ts, p.id) <= ({}, $5::text COLLATE \"C\") ORDER BY p.ts, p.id",
+        row_columns, ts_param(2), ts_param(4));
+    return rows_of(transaction.exec_params(query, model, window.first.ts_us, window.first.id, window.last.ts_us,
+                                           window.last.id));
+}
+
+std::optional<RowKey> latest_prediction(pqxx::connection_base& connection, const std::string& model) {
+    pqxx::read_transaction transaction(connection, "latest_prediction");
+    const auto result = transaction.exec_params(
+        fmt::format("SELECT {}, id FROM predictions WHERE model = $1 ORDER BY ts DESC, id DESC LIMIT 1", us_of("ts")),
+        model);
+    if (result.empty()) return std::nullopt;
+    return RowKey{result[0][0].as<std::int64_t>(), result[0][1].as<std::string>()};
+}
+
+std::optional<StoredWindow> last_window(pqxx::connection_base& connection, const std::string& model) {
+    pqxx::read_transaction transaction(connection, "last_window");
+    auto windows = windows_of(transaction.exec_params(
+        fmt::format("SELECT {} FROM monitor_windows WHERE model = $1 ORDER BY sequence DESC LIMIT 1", window_columns),
+        model));
+    if (windows.empty()) return std::nullopt;
+    return std::move(windows.front());
+}
+
+std::vector<StoredWindow> windows_awaiting_performance(pqxx::connection_base& connection, const std::string& model) {
+    pqxx::read_transaction transaction(connection, "windows_awaiting_performance");
+    return windows_of(transaction.exec_params(
+        fmt::format("SELECT {} FROM monitor_windows WHERE model = $1 AND performance_at IS NULL ORDER BY sequence "
+                    "LIMIT 100",
+                    window_columns),
+        model));
+}
+
+std::vector<StoredWindow> windows_after(pqxx::connection_base& connection, const std::string& model,
+                                        std::int64_t after_window_id, std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "windows_after");
+    return windows_of(transaction.exec_params(
+        fmt::format("SELECT {} FROM monitor_windows WHERE model = $1 AND id > $2 ORDER BY sequence LIMIT $3",
+                    window_columns),
+        model, after_window_id, static_cast<std::int64_t>(limit)));
+}
+
+void insert_findings(pqxx::transaction_base& transaction, const std::vector<Finding>& findings,
+                     std::optional<std::int64_t> window_id) {
+    for (const auto& finding : findings) {
+        const std::optional<double> p_value =
+            finding.p_value >= 0 ? std::optional(finding.p_value) : std::nullopt;
+        transaction.exec_params0(
+            fmt::format("INSERT INTO findings (model, kind, subject, method, statistic, threshold, p_value, triggered, "
+                        "severity, window_start, window_end, evidence, window_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                        "$8, $9, {}, {}, $12::jsonb, $13)",
+                        "(timestamptz 'epoch' + $10::bigint * interval '1 microsecond')",
+                        "(timestamptz 'epoch' + $11::bigint * interval '1 microsecond')"),
+            finding.model, finding.kind, finding.subject, finding.method, finding.statistic, finding.threshold, p_value,
+            finding.triggered, std::string(to_string(finding.severity)), finding.window_start_us, finding.window_end_us,
+            finding.evidence_json, window_id);
+    }
+}
+
+std::int64_t record_window(pqxx::connection_base& connection, const std::string& model,
+                           std::optional<std::int64_t> reference_id, const StoredWindow& window,
+                           const std::vector<Finding>& findings, const std::vector<WindowMetric>& metrics) {
+    pqxx::work transaction(connection, "record_window");
+    const auto row = transaction.exec_params1(
+        fmt::format("INSERT INTO monitor_windows (model, reference_id, sequence, first_ts, first_id, last_ts, last_id, "
+                    "rows) VALUES ($1, $8, $7, {}, $3, {}, $5, $6) RETURNING id",
+                    ts_param(2), ts_param(4)),
+        model, window.first.ts_us, window.first.id, window.last.ts_us, window.last.id, window.rows, window.sequence,
+        reference_id);
+    const auto window_id = row[0].as<std::int64_t>();
+    insert_findings(transaction, findings, window_id);
+    insert_metrics(transaction, window_id, metrics);
+    transaction.commit();
+    return window_id;
+}
+
+void record_window_performance(pqxx::connection_base& connection, std::int64_t window_id, double label_coverage,
+                               bool final, const std::vector<Finding>& findings,
+                               const std::vector<WindowMetric>& metrics) {
+    pqxx::work transaction(connection, "record_window_performance");
+    transaction.exec_params0(
+        "UPDATE monitor_windows SET label_coverage = $2, performance_at = CASE WHEN $3 THEN now() ELSE NULL END "
+        "WHERE id = $1",
+        window_id, label_coverage, final);
+    insert_findings(transaction, findings, window_id);
+    insert_metrics(transaction, window_id, metrics);
+    transaction.commit();
+}
+
+std::vector<double> recent_metric_values(pqxx::connection_base& connection, const std::string& model,
+                                         const std::string& metric, std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "recent_metric_values");
+    const auto result = transaction.exec_params(
+        "SELECT m.value FROM window_metrics m JOIN monitor_windows w ON w.id = m.window_id "
+        "WHERE w.model = $1 AND m.name = $2 AND m.segment = '' AND NOT m.estimated AND m.value IS NOT NULL "
+        "ORDER BY w.sequence DESC LIMIT $3",
+        model, metric, static_cast<std::int64_t>(limit));
+    std::vector<double> values;
+    for (const auto& r : result) values.push_back(r[0].as<double>());
+    return values;
+}
+
+}  // namespace mw::store

@@ -1,0 +1,134 @@
+// The store's side of monitoring: a model's reference sample, the windows
+// the monitor closed, the rows a window holds (with their outcomes, when
+// they arrived), and what detectors concluded about them. Times cross this
+// interface as microseconds since the Unix epoch (UTC).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection_base>
+#include <pqxx/transaction_base>
+
+#include "core/finding.h"
+
+namespace mw::store {
+
+// One stored prediction with its outcome, as the detectors read it. JSON
+// columns stay JSON text: parsing is the reader's business.
+struct WindowRow {
+    std::string id;
+    std::int64_t ts_us = 0;
+    std::string model_version;
+    std::string features_json;
+    std::optional<std::string> prediction_label;
+    std::optional<double> prediction_value;
+    std::optional<double> score;
+    std::string attributes_json;
+    std::int64_t received_at_us = 0;
+    std::optional<std::string> label;     // outcome, when it arrived
+    std::optional<double> value;
+    std::optional<double> label_delay_s;  // outcome received - prediction ts
+};
+
+// A position in a model's (ts, id) order.
+struct RowKey {
+    std::int64_t ts_us = 0;
+    std::string id;
+};
+
+struct StoredReference {
+    std::int64_t id = 0;
+    std::string source;
+    std::string model_version;
+    std::int64_t rows = 0;  // 0: pending (see request_reference_reset)
+    std::string sample_json;
+    std::int64_t created_at_us = 0;
+    std::optional<RowKey> data_end;  // windows start after this row
+
+    bool pending() const { return rows == 0; }
+};
+
+struct NewReference {
+    std::string model;
+    std::string source;  // upload, first_n, time_range, promotion
+    std::string model_version;
+    std::int64_t rows = 0;
+    std::string sample_json;
+    std::optional<std::int64_t> data_start_us;
+    std::optional<RowKey> data_end;
+    std::string description;
+};
+
+struct StoredWindow {
+    std::int64_t id = 0;
+    std::int64_t sequence = 0;
+    RowKey first;
+    RowKey last;
+    std::int64_t rows = 0;
+    std::int64_t closed_at_us = 0;
+    std::optional<std::int64_t> reference_id;
+};
+
+struct WindowMetric {
+    std::string name;
+    std::string segment;
+    double value = 0;
+    bool estimated = false;
+};
+
+std::optional<StoredReference> active_reference(pqxx::connection_base& connection, const std::string& model);
+// Stores a reference and retires the model's previous one, in one transaction.
+std::int64_t insert_reference(pqxx::connection_base& connection, const NewReference& reference);
+// Retires the active reference and leaves a pending one: the first predictions
+// of `model_version` become the next reference (after a promotion).
+std::int64_t request_reference_reset(pqxx::transaction_base& transaction, const std::string& model,
+                                     const std::string& model_version, const std::string& description);
+// Fills a pending reference.
+void complete_reference(pqxx::connection_base& connection, std::int64_t reference_id, const NewReference& reference);
+
+// Up to `limit` predictions of `model` after `after` (from the start when
+// absent), in (ts, id) order, with their outcomes; only of `model_version`
+// when it is not empty.
+std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection, const std::string& model,
+                                              const std::optional<RowKey>& after, std::size_t limit,
+                                              const std::string& model_version = {});
+// Predictions with start_us <= ts < end_us, oldest first, at most `limit`.
+std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
+                                                std::int64_t start_us, std::int64_t end_us, std::size_t limit);
+// The predictions of a closed window (first <= (ts, id) <= last).
+std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,
+                                        const StoredWindow& window);
+// The newest prediction's (ts, id), or none.
+std::optional<RowKey> latest_prediction(pqxx::connection_base& connection, const std::string& model);
+
+std::optional<StoredWindow> last_window(pqxx::connection_base& connection, const std::string& model);
+// Closed windows whose performance is not judged yet, oldest first.
+std::vector<StoredWindow> windows_awaiting_performance(pqxx::connection_base& connection, const std::string& model);
+// The windows closed after `after_window_id`, oldest first, at most `limit`.
+std::vector<StoredWindow> windows_after(pqxx::connection_base& connection, const std::string& model,
+                                        std::int64_t after_window_id, std::size_t limit);
+
+// Records a closed window with its findings and metrics in one transaction;
+// returns the window's id.
+std::int64_t record_window(pqxx::connection_base& connection, const std::string& model,
+                           std::optional<std::int64_t> reference_id, const StoredWindow& window,
+                           const std::vector<Finding>& findings, const std::vector<WindowMetric>& metrics);
+// Records a window's performance verdicts (or an estimate, `final` false:
+// the window is judged again when more labels arrive).
+void record_window_performance(pqxx::connection_base& connection, std::int64_t window_id, double label_coverage,
+                               bool final, const std::vector<Finding>& findings,
+                               const std::vector<WindowMetric>& metrics);
+
+// Findings in a transaction the caller owns (audits, the retrain policy).
+void insert_findings(pqxx::transaction_base& transaction, const std::vector<Finding>& findings,
+                     std::optional<std::int64_t> window_id);
+
+// A metric's value in the model's most recent windows, newest first
+// (realised values only), for reference bands and probation.
+std::vector<double> recent_metric_values(pqxx::connection_base& connection, const std::string& model,
+                                         const std::string& metric, std::size_t limit);
+
+}  // namespace mw::store
