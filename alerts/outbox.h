@@ -1,0 +1,151 @@
+// The durable alert outbox (PostgreSQL): findings become alert state changes
+// and deliveries in the same transaction that advances the router's cursor,
+// so a crash loses nothing and routes nothing twice; deliveries are claimed
+// by workers with FOR UPDATE SKIP LOCKED and a short lease, retried with
+// backoff, and delivered at least once (receivers deduplicate: Alertmanager
+// by labels, PagerDuty by dedup_key = fingerprint).
+//
+// Tables (store/migrations.cpp, migration 2): findings, finding_cursors
+// (consumer 'alert_router'), alerts, alert_deliveries, silences, decisions.
+// All times are microseconds since the Unix epoch, passed in by the caller
+// so that tests control the clock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+#include <pqxx/connection_base>
+
+#include "alerts/alert_rules.h"
+#include "alerts/alert_sink.h"
+
+namespace mw::alerts {
+
+// The outbox's own options (routing is AlertRoutingOptions).
+struct OutboxOptions {
+    // Full-jitter exponential backoff after a failed delivery: the n-th
+    // failure (n = 1, 2, ...) waits a uniform random time in
+    // [0, min(backoff_cap_ms, backoff_base_ms * 2^(n-1))].
+    std::int64_t backoff_base_ms = 1'000;
+    std::int64_t backoff_cap_ms = 300'000;
+    // A claimed delivery is hidden from other workers this long while its
+    // sink runs; if the worker dies, it becomes due again after the lease.
+    // Must exceed the sinks' own timeouts, or a slow delivery is sent twice.
+    std::int64_t lease_ms = 60'000;
+    // A finding id above the cursor with a lower id still missing waits this
+    // long before the router skips the gap. Ids come from a sequence taken
+    // before commit, so a gap is either a transaction still writing (its
+    // finding will appear) or one rolled back (it never will).
+    std::int64_t finding_gap_grace_ms = 60'000;
+    // Findings routed per call, which bounds the routing transaction.
+    int findings_per_call = 1'000;
+};
+
+// A delivery handed to a worker by claim_due.
+struct ClaimedDelivery {
+    std::int64_t id = 0;
+    std::string receiver;
+    int attempts = 0;     // failed attempts before this one
+    bool resend = false;  // a time-driven re-send rather than a state change
+    Alert alert;
+};
+
+// What mark_failed did.
+struct FailureOutcome {
+    bool found = false;      // false: the delivery was already delivered or abandoned, or does not exist
+    bool abandoned = false;  // non-retryable: given up for good
+    int attempts = 0;        // failed attempts so far
+    std::int64_t next_attempt_at_us = 0;  // when it is due again (when not abandoned)
+};
+
+// The upper bound of the backoff after `previous_failures` earlier failures
+// (0 for the first failure): min(cap, base * 2^previous_failures), in ms.
+std::int64_t backoff_bound_ms(int previous_failures, const OutboxOptions& options);
+
+// Not thread-safe (the jitter generator is its state): one per thread.
+// Any number of outboxes, in one process or many, may share the tables.
+class AlertOutbox {
+public:
+    // `seed` seeds the backoff jitter, so that tests are reproducible.
+    AlertOutbox(OutboxOptions options, std::uint64_t seed);
+
+    // In one transaction: locks the 'alert_router' cursor (creating it),
+    // reads the findings after it in id order, applies the rules to each
+    // one's alert, enqueues one delivery per receiver for each state change
+    // (unless silenced: then the alert still changes state, nothing is
+    // enqueued, and a `decisions` row says which silence), and advances the
+    // cursor. Returns the number of findings consumed. A silence mutes
+    // firing notifications; a resolution goes out only when receivers were
+    // told the alert fired (whether or not a silence is active now), so no
+    // incident stays open on their side and none is closed that they never saw.
+    std::size_t route_new_findings(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
+                                   std::int64_t now_us);
+
+    // For firing, unsilenced alerts last sent resend_interval or longer ago:
+    // enqueues a re-send to the receivers that want re-sends; an alert whose
+    // current episode receivers were never told about (it fired while
+    // silenced, and the silence has ended) is instead sent to all its
+    // receivers as a state change. Returns the number of deliveries enqueued.
+    std::size_t enqueue_resends(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
+                                std::int64_t now_us);
+
+    // Claims up to `limit` due deliveries of `receiver`, oldest first, and
+    // leases them (next_attempt_at = now + lease) in a transaction of its
+    // own, committed before returning: concurrent workers never get the same
+    // delivery. Deliveries of one alert to one receiver go out in id order
+    // (a delivery waits while an earlier one of the same alert is pending),
+    // so a firing is never delivered after a later resolved; a due re-send
+    // superseded by a later delivery of the same alert is abandoned instead.
+    std::vector<ClaimedDelivery> claim_due(pqxx::connection_base& connection, const std::string& receiver,
+                                           int limit, std::int64_t now_us);
+
+    // Records a delivery as delivered; false when it already was (a lease
+    // expired and another worker delivered it too) or does not exist.
+    bool mark_delivered(pqxx::connection_base& connection, std::int64_t delivery_id, std::int64_t now_us);
+
+    // Records a failed attempt. Retryable: due again after the full-jitter
+    // backoff, or after retry_after when the receiver asked for longer.
+    // Not retryable: abandoned with the error, and a `decisions` row.
+    FailureOutcome mark_failed(pqxx::connection_base& connection, std::int64_t delivery_id, const std::string& error,
+                               bool retryable, std::chrono::milliseconds retry_after, std::int64_t now_us);
+
+private:
+    OutboxOptions options_;
+    std::mt19937_64 random_;
+};
+
+// A silence: alerts matching it (an unset field matches anything) are not
+// delivered while starts_at <= now < ends_at.
+struct Silence {
+    std::int64_t id = 0;  // assigned by add_silence
+    std::optional<std::string> model;
+    std::optional<std::string> kind;
+    std::optional<std::string> subject;
+    std::int64_t starts_at_us = 0;
+    std::int64_t ends_at_us = 0;
+    std::string created_by;
+    std::string comment;
+};
+
+// add_silence's result: the new id, or what was wrong with the request.
+struct SilenceResult {
+    std::optional<std::int64_t> id;
+    std::string error;
+};
+
+SilenceResult add_silence(pqxx::connection_base& connection, const Silence& silence);
+// Ends a silence now; false when there is none with that id still in force or pending.
+bool expire_silence(pqxx::connection_base& connection, std::int64_t silence_id, std::int64_t now_us);
+// Silences in force or pending at now (and, with include_expired, ended ones too), by id.
+std::vector<Silence> list_silences(pqxx::connection_base& connection, std::int64_t now_us, bool include_expired);
+// Alerts, of one model or of all, firing first, then the most recently updated.
+std::vector<AlertRecord> list_alerts(pqxx::connection_base& connection, const std::optional<std::string>& model);
+
+nlohmann::json to_json(const Silence& silence);
+
+}  // namespace mw::alerts

@@ -1,0 +1,317 @@
+// The outbox's delivery side against a real PostgreSQL: re-sends, claiming
+// (SKIP LOCKED, leases, per-alert order, stale re-sends), backoff and
+// abandonment, silences and the admin listings.
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <pqxx/nontransaction>
+
+#include "alerts/outbox.h"
+#include "store/migrations.h"
+#include "tests/alerts/alert_test_support.h"
+#include "tests/support/test_database.h"
+
+using namespace mw;
+using namespace mw::alerts;
+using namespace mw::alerts::testing;
+
+namespace {
+
+// `alerts` firing alerts of distinct subjects, routed at t0 (two deliveries each).
+void fire_alerts(pqxx::connection_base& connection, AlertOutbox& outbox, const AlertRoutingOptions& options,
+                 int alerts) {
+    for (int i = 0; i < alerts; ++i)
+        insert_finding(connection, {.kind = "data_quality", .subject = "f" + std::to_string(i)});
+    REQUIRE(outbox.route_new_findings(connection, options, t0_us) == static_cast<std::size_t>(alerts));
+}
+
+std::vector<std::int64_t> ids(const std::vector<ClaimedDelivery>& claimed) {
+    std::vector<std::int64_t> result;
+    for (const auto& delivery : claimed) result.push_back(delivery.id);
+    return result;
+}
+
+void deliver_all(pqxx::connection_base& connection, AlertOutbox& outbox, const std::string& receiver,
+                 std::int64_t now_us) {
+    for (const auto& delivery : outbox.claim_due(connection, receiver, 1000, now_us))
+        REQUIRE(outbox.mark_delivered(connection, delivery.id, now_us));
+}
+
+}  // namespace
+
+TEST_CASE("enqueue_resends: after the interval, only to receivers that want re-sends", "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();  // resend interval 300 s
+    insert_finding(connection, {});
+    outbox.route_new_findings(connection, options, t0_us);
+    deliver_all(connection, outbox, "am", t0_us);
+    deliver_all(connection, outbox, "pd", t0_us);
+
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 299 * second_us) == 0);
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 300 * second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE receiver = 'am' "
+                            "AND (payload->>'resend')::boolean AND delivered_at IS NULL") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE receiver = 'pd'") == 1);
+    // Alertmanager keeps it active for four intervals after this re-send.
+    CHECK(count(connection, "SELECT (payload->'alert'->>'ends_at_us')::bigint FROM alert_deliveries "
+                            "WHERE (payload->>'resend')::boolean") == t0_us + 300 * second_us + 1200 * second_us);
+    // Not again until another interval has passed.
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 400 * second_us) == 0);
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 600 * second_us) == 1);
+
+    // Resolved alerts are not re-sent.
+    insert_finding(connection, {.triggered = false});
+    outbox.route_new_findings(connection, options, t0_us + 700 * second_us);
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 2000 * second_us) == 0);
+}
+
+TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, abandonment", "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    const OutboxOptions outbox_options{.backoff_base_ms = 1'000, .backoff_cap_ms = 8'000};
+    AlertOutbox outbox(outbox_options, 7);
+    const auto options = two_receivers();
+    fire_alerts(connection, outbox, options, 1);
+
+    CHECK(backoff_bound_ms(0, outbox_options) == 1'000);
+    CHECK(backoff_bound_ms(2, outbox_options) == 4'000);
+    CHECK(backoff_bound_ms(3, outbox_options) == 8'000);
+    CHECK(backoff_bound_ms(200, outbox_options) == 8'000);
+
+    std::int64_t now_us = t0_us;
+    std::int64_t delivery_id = 0;
+    std::set<std::int64_t> delays_ms;
+    for (int failure = 1; failure <= 6; ++failure) {
+        const auto claimed = outbox.claim_due(connection, "am", 10, now_us);
+        REQUIRE(claimed.size() == 1);
+        delivery_id = claimed[0].id;
+        CHECK(claimed[0].attempts == failure - 1);
+        const auto outcome = outbox.mark_failed(connection, delivery_id, "connection refused", true, {}, now_us);
+        REQUIRE(outcome.found);
+        CHECK_FALSE(outcome.abandoned);
+        CHECK(outcome.attempts == failure);
+        const auto delay_us = outcome.next_attempt_at_us - now_us;
+        CHECK(delay_us >= 0);
+        CHECK(delay_us <= backoff_bound_ms(failure - 1, outbox_options) * 1'000);
+        delays_ms.insert(delay_us / 1'000);
+        CHECK(count(connection, "SELECT (extract(epoch FROM next_attempt_at) * 1000000)::bigint FROM "
+                                "alert_deliveries WHERE id = " + std::to_string(delivery_id)) ==
+              outcome.next_attempt_at_us);
+        // Not due a microsecond before its time.
+        if (delay_us > 0) CHECK(outbox.claim_due(connection, "am", 10, outcome.next_attempt_at_us - 1).empty());
+        now_us = outcome.next_attempt_at_us;
+    }
+    CHECK(delays_ms.size() > 1);  // jittered, not a constant
+    CHECK(count(connection, "SELECT attempts FROM alert_deliveries WHERE id = " + std::to_string(delivery_id)) == 6);
+
+    // The receiver asked for more time than the backoff would give.
+    auto claimed = outbox.claim_due(connection, "am", 10, now_us);
+    REQUIRE(claimed.size() == 1);
+    const auto waited = outbox.mark_failed(connection, claimed[0].id, "429", true, std::chrono::minutes(10), now_us);
+    CHECK(waited.next_attempt_at_us == now_us + 600 * second_us);
+    now_us = waited.next_attempt_at_us;
+
+    // Refused for good: abandoned, with the error and a decision.
+    claimed = outbox.claim_due(connection, "am", 10, now_us);
+    REQUIRE(claimed.size() == 1);
+    const auto refused = outbox.mark_failed(connection, claimed[0].id, "HTTP 400: bad labels", false, {}, now_us);
+    CHECK(refused.abandoned);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE abandoned_at IS NOT NULL "
+                            "AND last_error = 'HTTP 400: bad labels'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_delivery_abandoned' "
+                            "AND reason LIKE '%HTTP 400: bad labels%' AND finding_id IS NOT NULL") == 1);
+    CHECK(outbox.claim_due(connection, "am", 10, now_us + 3600 * second_us).empty());
+    CHECK_FALSE(outbox.mark_failed(connection, claimed[0].id, "again", true, {}, now_us).found);
+}
+
+TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox setup({}, 1);
+    const auto options = two_receivers();
+    fire_alerts(connection, setup, options, 40);
+
+    SECTION("a claim in flight is skipped, not waited for") {
+        auto other = db.connect();
+        pqxx::work holding(*other);
+        // Another worker's claiming transaction holds the five oldest rows.
+        const auto held = holding.exec(
+            "SELECT id FROM alert_deliveries WHERE receiver = 'am' ORDER BY id LIMIT 5 FOR UPDATE");
+        REQUIRE(held.size() == 5);
+        // Waiting for the held rows instead of skipping them fails here rather than hanging.
+        {
+            pqxx::nontransaction session(connection);
+            session.exec0("SET statement_timeout = '5s'");
+        }
+        const auto claimed = setup.claim_due(connection, "am", 100, t0_us);
+        CHECK(claimed.size() == 35);
+        for (const auto& row : held)
+            CHECK(std::none_of(claimed.begin(), claimed.end(), [&](const ClaimedDelivery& delivery) {
+                return delivery.id == row[0].as<std::int64_t>();
+            }));
+    }
+
+    SECTION("two workers claiming at once share the deliveries exactly") {
+        std::vector<std::int64_t> claimed_by[2];
+        std::thread workers[2];
+        for (int w = 0; w < 2; ++w)
+            workers[w] = std::thread([&, w] {
+                auto own = db.connect();
+                AlertOutbox outbox({}, static_cast<std::uint64_t>(w));
+                for (;;) {
+                    const auto batch = outbox.claim_due(*own, "am", 3, t0_us);
+                    if (batch.empty()) break;
+                    for (const auto id : ids(batch)) claimed_by[w].push_back(id);
+                }
+            });
+        for (auto& worker : workers) worker.join();
+        std::vector<std::int64_t> all = claimed_by[0];
+        all.insert(all.end(), claimed_by[1].begin(), claimed_by[1].end());
+        std::set<std::int64_t> distinct(all.begin(), all.end());
+        CHECK(all.size() == 40);
+        CHECK(distinct.size() == 40);
+    }
+}
+
+TEST_CASE("claim_due: an expired lease makes an undelivered claim due again", "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({.lease_ms = 30'000}, 1);
+    const auto options = two_receivers();
+    fire_alerts(connection, outbox, options, 1);
+
+    const auto first = outbox.claim_due(connection, "pd", 10, t0_us);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].alert.state == AlertState::firing);
+    CHECK(first[0].alert.labels.at("subject") == "f0");
+    CHECK_FALSE(first[0].resend);
+    // The worker "crashed" before marking it: hidden during the lease ...
+    CHECK(outbox.claim_due(connection, "pd", 10, t0_us + 29 * second_us).empty());
+    // ... and handed out again after it.
+    const auto again = outbox.claim_due(connection, "pd", 10, t0_us + 30 * second_us);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].id == first[0].id);
+    CHECK(outbox.mark_delivered(connection, again[0].id, t0_us + 31 * second_us));
+    // Marking twice (a slow first worker finishing late) changes nothing.
+    CHECK_FALSE(outbox.mark_delivered(connection, first[0].id, t0_us + 32 * second_us));
+    CHECK(outbox.claim_due(connection, "pd", 10, t0_us + 3600 * second_us).empty());
+}
+
+TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-send is dropped",
+          "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({.backoff_base_ms = 60'000, .backoff_cap_ms = 60'000}, 3);
+    const auto options = two_receivers();
+
+    SECTION("a pending firing holds back the later resolved") {
+        insert_finding(connection, {});
+        outbox.route_new_findings(connection, options, t0_us);
+        const auto firing = outbox.claim_due(connection, "pd", 10, t0_us);
+        REQUIRE(firing.size() == 1);
+        const auto failed = outbox.mark_failed(connection, firing[0].id, "timeout", true,
+                                               std::chrono::milliseconds(5'000), t0_us);
+        insert_finding(connection, {.triggered = false});
+        outbox.route_new_findings(connection, options, t0_us + second_us);
+
+        // The resolved is due, but the firing before it is still pending.
+        CHECK(outbox.claim_due(connection, "pd", 10, t0_us + second_us).empty());
+        const auto retried = outbox.claim_due(connection, "pd", 10, failed.next_attempt_at_us);
+        REQUIRE(retried.size() == 1);
+        CHECK(retried[0].id == firing[0].id);
+        CHECK(retried[0].alert.state == AlertState::firing);
+        REQUIRE(outbox.mark_delivered(connection, retried[0].id, failed.next_attempt_at_us));
+        const auto resolved = outbox.claim_due(connection, "pd", 10, failed.next_attempt_at_us);
+        REQUIRE(resolved.size() == 1);
+        CHECK(resolved[0].alert.state == AlertState::resolved);
+        CHECK(resolved[0].id > firing[0].id);
+    }
+
+    SECTION("a due re-send followed by a state change is abandoned, not delivered") {
+        insert_finding(connection, {});
+        outbox.route_new_findings(connection, options, t0_us);
+        deliver_all(connection, outbox, "am", t0_us);
+        REQUIRE(outbox.enqueue_resends(connection, options, t0_us + 300 * second_us) == 1);
+        const auto resend = outbox.claim_due(connection, "am", 10, t0_us + 300 * second_us);
+        REQUIRE(resend.size() == 1);
+        CHECK(resend[0].resend);
+        outbox.mark_failed(connection, resend[0].id, "timeout", true, {}, t0_us + 300 * second_us);
+
+        insert_finding(connection, {.triggered = false});
+        outbox.route_new_findings(connection, options, t0_us + 301 * second_us);
+        const auto next = outbox.claim_due(connection, "am", 10, t0_us + 400 * second_us);
+        REQUIRE(next.size() == 1);
+        CHECK(next[0].alert.state == AlertState::resolved);
+        CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE id = " + std::to_string(resend[0].id) +
+                                    " AND abandoned_at IS NOT NULL AND last_error LIKE 'stale re-send%'") == 1);
+    }
+}
+
+TEST_CASE("silences and alerts for the admin API", "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+
+    const auto bad = add_silence(connection, {.starts_at_us = t0_us, .ends_at_us = t0_us});
+    CHECK_FALSE(bad.id);
+    CHECK(bad.error.find("ends_at") != std::string::npos);
+    CHECK_FALSE(add_silence(connection, {.model = "", .starts_at_us = t0_us, .ends_at_us = t0_us + 1}).id);
+
+    const auto now = add_silence(connection, {.kind = "anomaly",
+                                              .starts_at_us = t0_us,
+                                              .ends_at_us = t0_us + 600 * second_us,
+                                              .created_by = "ops",
+                                              .comment = "deploy"});
+    const auto later = add_silence(connection, {.model = "elec2", .starts_at_us = t0_us + 3600 * second_us,
+                                                .ends_at_us = t0_us + 7200 * second_us});
+    REQUIRE(now.id);
+    REQUIRE(later.id);
+    auto listed = list_silences(connection, t0_us, false);
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].kind == "anomaly");
+    CHECK_FALSE(listed[0].model);
+    CHECK(listed[0].comment == "deploy");
+    const auto json = to_json(listed[0]);
+    CHECK(json["model"].is_null());
+    CHECK(json["ends_at"] == "2026-01-01T00:10:00.000000Z");
+
+    // Expiring ends it at now; a pending one is ended before it began.
+    CHECK(expire_silence(connection, *now.id, t0_us + 60 * second_us));
+    CHECK(expire_silence(connection, *later.id, t0_us + 60 * second_us));
+    CHECK_FALSE(expire_silence(connection, *now.id, t0_us + 120 * second_us));
+    CHECK(list_silences(connection, t0_us + 60 * second_us, false).empty());
+    listed = list_silences(connection, t0_us + 60 * second_us, true);
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].ends_at_us == t0_us + 60 * second_us);
+
+    // The expired silence no longer mutes.
+    insert_finding(connection, {.kind = "anomaly"});
+    insert_finding(connection, {.model = "churn"});
+    outbox.route_new_findings(connection, options, t0_us + 120 * second_us);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 4);
+
+    const auto all = list_alerts(connection, std::nullopt);
+    CHECK(all.size() == 2);
+    const auto churn = list_alerts(connection, std::string("churn"));
+    REQUIRE(churn.size() == 1);
+    CHECK(churn[0].kind == "dataset_drift");
+    CHECK(churn[0].state == AlertState::firing);
+    CHECK(churn[0].started_at_us == t0_us + 120 * second_us);
+    CHECK(churn[0].last_sent_at_us == t0_us + 120 * second_us);
+    const auto alert_json = to_json(churn[0]);
+    CHECK(alert_json["state"] == "firing");
+    CHECK(alert_json["resolved_at"].is_null());
+    CHECK(list_alerts(connection, std::string("nope")).empty());
+}

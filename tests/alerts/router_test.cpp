@@ -1,0 +1,372 @@
+// The alert rules (pure) and AlertOutbox::route_new_findings against a real
+// PostgreSQL: state changes enqueue, repeats do not, silences mute, the
+// cursor never skips nor repeats a finding, and a failed routing transaction
+// leaves no trace.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "alerts/alert_rules.h"
+#include "alerts/fingerprint.h"
+#include "alerts/outbox.h"
+#include "store/migrations.h"
+#include "tests/alerts/alert_test_support.h"
+#include "tests/support/test_database.h"
+
+using namespace mw;
+using namespace mw::alerts;
+using namespace mw::alerts::testing;
+
+namespace {
+
+StoredFinding stored_finding(std::int64_t id, bool triggered, std::string kind = "dataset_drift") {
+    StoredFinding stored;
+    stored.id = id;
+    stored.finding.model = "elec2";
+    stored.finding.kind = std::move(kind);
+    stored.finding.method = "ks";
+    stored.finding.statistic = 0.75;
+    stored.finding.threshold = 0.5;
+    stored.finding.p_value = 0.001;
+    stored.finding.triggered = triggered;
+    stored.finding.severity = Severity::critical;
+    stored.finding.window_start_us = t0_us;
+    stored.finding.window_end_us = t0_us + 3600 * second_us;
+    return stored;
+}
+
+}  // namespace
+
+TEST_CASE("fingerprint: sha256 of the length-prefixed fields, first 16 bytes in hex", "[alerts][fingerprint]") {
+    // Expected values computed independently with Python's hashlib:
+    // sha256(b"".join(struct.pack(">Q", len(f)) + f for f in fields)).hexdigest()[:32].
+    CHECK(fingerprint("elec2", "dataset_drift", "") == "aee0596c8851c7f640a466b6f3f832c1");
+    CHECK(fingerprint("elec2", "feature_drift", "nswprice") == "d340c395e9e78590d9623618f8d8fff6");
+    // The length prefix keeps field boundaries apart.
+    CHECK(fingerprint("ab", "c", "") != fingerprint("a", "bc", ""));
+    CHECK(fingerprint("a", "b", "c") != fingerprint("a", "", "bc"));
+}
+
+TEST_CASE("route_finding: fire on the first trigger, nothing on a repeat, resolve on clear", "[alerts][rules]") {
+    const auto options = two_receivers();
+    const auto first = route_finding(stored_finding(1, true), std::nullopt, 0, options, t0_us);
+    REQUIRE(first.alert);
+    CHECK(first.state_changed);
+    CHECK(first.alert->state == AlertState::firing);
+    CHECK(first.alert->fingerprint == fingerprint("elec2", "dataset_drift", ""));
+    CHECK(first.alert->severity == Severity::critical);  // the finding's own
+    CHECK(first.alert->started_at_us == t0_us);
+    CHECK_FALSE(first.alert->last_sent_at_us);
+
+    auto told = *first.alert;
+    told.last_sent_at_us = t0_us;
+    const auto repeat = route_finding(stored_finding(2, true), told, 0, options, t0_us + 60 * second_us);
+    REQUIRE(repeat.alert);
+    CHECK_FALSE(repeat.state_changed);
+    CHECK(repeat.alert->state == AlertState::firing);
+    CHECK(repeat.alert->finding_id == 2);
+    CHECK(repeat.alert->started_at_us == t0_us);         // the same episode
+    CHECK(repeat.alert->last_sent_at_us == t0_us);       // nothing re-sent by a finding
+
+    const auto clear = route_finding(stored_finding(3, false), *repeat.alert, 1, options, t0_us + 120 * second_us);
+    REQUIRE(clear.alert);
+    CHECK(clear.state_changed);
+    CHECK(clear.alert->state == AlertState::resolved);
+    CHECK(clear.alert->resolved_at_us == t0_us + 120 * second_us);
+
+    // Clean again while resolved, or clean with no alert: nothing.
+    CHECK_FALSE(route_finding(stored_finding(4, false), *clear.alert, 2, options, t0_us).alert);
+    CHECK_FALSE(route_finding(stored_finding(5, false), std::nullopt, 1, options, t0_us).alert);
+
+    // Triggered again after resolving: a new episode.
+    const auto again = route_finding(stored_finding(6, true), *clear.alert, 0, options, t0_us + 300 * second_us);
+    REQUIRE(again.alert);
+    CHECK(again.state_changed);
+    CHECK(again.alert->started_at_us == t0_us + 300 * second_us);
+    CHECK_FALSE(again.alert->resolved_at_us);
+}
+
+TEST_CASE("route_finding: options decide kinds, severity and clean windows", "[alerts][rules]") {
+    auto options = two_receivers();
+    // feature_drift is summarised by dataset_drift and does not alert by default.
+    CHECK_FALSE(route_finding(stored_finding(1, true, "feature_drift"), std::nullopt, 0, options, t0_us).alert);
+    options.alerting_kinds.insert("feature_drift");
+    CHECK(route_finding(stored_finding(1, true, "feature_drift"), std::nullopt, 0, options, t0_us).state_changed);
+
+    options.severity_by_kind["dataset_drift"] = Severity::info;
+    const auto firing = route_finding(stored_finding(2, true), std::nullopt, 0, options, t0_us);
+    REQUIRE(firing.alert);
+    CHECK(firing.alert->severity == Severity::info);
+
+    options.resolve_after_clean_windows = 2;
+    CHECK_FALSE(route_finding(stored_finding(3, false), *firing.alert, 1, options, t0_us).alert);
+    const auto resolved = route_finding(stored_finding(4, false), *firing.alert, 2, options, t0_us);
+    REQUIRE(resolved.alert);
+    CHECK(resolved.alert->state == AlertState::resolved);
+}
+
+TEST_CASE("render_alert: labels, annotations, generatorURL and endsAt", "[alerts][rules]") {
+    auto options = two_receivers();
+    options.runbook_url_template = "https://runbooks.test/{model}/{kind}";
+    options.resend_interval_seconds = 300;
+    auto stored = stored_finding(42, true);
+    stored.finding.subject = "nswprice";
+    const auto record = route_finding(stored, std::nullopt, 0, options, t0_us).alert.value();
+
+    const Alert firing = render_alert(record, options, t0_us + 10 * second_us);
+    CHECK(firing.state == AlertState::firing);
+    CHECK(firing.labels.at("alertname") == "modelwatch_dataset_drift");
+    CHECK(firing.labels.at("model") == "elec2");
+    CHECK(firing.labels.at("subject") == "nswprice");
+    CHECK(firing.labels.at("severity") == "critical");
+    CHECK(firing.annotations.at("runbook_url") == "https://runbooks.test/elec2/dataset_drift");
+    CHECK(firing.generator_url == "http://modelwatch.test/v1/findings/42");
+    CHECK(firing.annotations.at("summary") == "Dataset drift on model elec2 (nswprice)");
+    CHECK(firing.starts_at_us == t0_us);
+    CHECK(firing.ends_at_us == t0_us + 10 * second_us + 4 * 300 * second_us);
+
+    const auto description = firing.annotations.at("description");
+    CHECK(description.find("ks statistic 0.75, threshold 0.5, p-value 0.001") != std::string::npos);
+    CHECK(description.find("2026-01-01T00:00:00.000000Z") != std::string::npos);
+
+    auto resolved = record;
+    resolved.state = AlertState::resolved;
+    resolved.resolved_at_us = t0_us + 99 * second_us;
+    CHECK(render_alert(resolved, options, t0_us + 500 * second_us).ends_at_us == t0_us + 99 * second_us);
+
+    // The outbox stores the alert as JSON and reads it back unchanged.
+    const auto back = alert_from_json(to_json(firing));
+    REQUIRE(back);
+    CHECK(back->fingerprint == firing.fingerprint);
+    CHECK(back->labels == firing.labels);
+    CHECK(back->annotations == firing.annotations);
+    CHECK(back->ends_at_us == firing.ends_at_us);
+    CHECK_FALSE(alert_from_json(nlohmann::json{{"fingerprint", "x"}}));
+}
+
+TEST_CASE("validate: names the field at fault", "[alerts][rules]") {
+    CHECK(validate(two_receivers()).empty());
+    auto options = two_receivers();
+    options.receivers_by_severity[Severity::critical] = {"pager"};
+    options.resolve_after_clean_windows = 0;
+    const auto problems = validate(options);
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0].find("resolve_after_clean_windows") != std::string::npos);
+    CHECK(problems[1].find("receivers_by_severity.critical names receiver 'pager'") != std::string::npos);
+}
+
+TEST_CASE("route_new_findings: a first trigger enqueues one delivery per receiver, a repeat nothing, a clear "
+          "resolves",
+          "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+
+    insert_finding(connection, {});
+    CHECK(outbox.route_new_findings(connection, options, t0_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'firing'") == 2);
+    CHECK(count(connection, "SELECT count(DISTINCT receiver) FROM alert_deliveries") == 2);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 1);
+    {
+        pqxx::read_transaction transaction(connection);
+        const auto payload = nlohmann::json::parse(
+            transaction.exec1("SELECT payload::text FROM alert_deliveries ORDER BY id LIMIT 1")[0].as<std::string>());
+        CHECK(payload["resend"] == false);
+        CHECK(payload["alert"]["labels"]["model"] == "elec2");
+        CHECK(payload["alert"]["state"] == "firing");
+    }
+
+    // The same finding again, a minute later: still firing, nothing new.
+    insert_finding(connection, {});
+    CHECK(outbox.route_new_findings(connection, options, t0_us + 60 * second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 2);
+
+    // Nothing new to route: nothing happens.
+    CHECK(outbox.route_new_findings(connection, options, t0_us + 61 * second_us) == 0);
+
+    // A clean window resolves it and tells both receivers.
+    insert_finding(connection, {.triggered = false});
+    CHECK(outbox.route_new_findings(connection, options, t0_us + 120 * second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'resolved'") == 2);
+
+    // Kinds that do not alert only move the cursor.
+    insert_finding(connection, {.kind = "feature_drift", .subject = "nswprice"});
+    CHECK(outbox.route_new_findings(connection, options, t0_us + 180 * second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alerts") == 1);
+    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors WHERE consumer = 'alert_router'") == 4);
+}
+
+TEST_CASE("route_new_findings: resolve_after_clean_windows counts consecutive clean findings", "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    auto options = two_receivers();
+    options.resolve_after_clean_windows = 2;
+
+    insert_finding(connection, {});
+    insert_finding(connection, {.triggered = false});
+    insert_finding(connection, {});  // breaks the clean streak
+    insert_finding(connection, {.triggered = false});
+    outbox.route_new_findings(connection, options, t0_us);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 1);
+
+    insert_finding(connection, {.triggered = false});
+    outbox.route_new_findings(connection, options, t0_us + second_us);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'resolved'") == 2);
+}
+
+TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end lets the alert out",
+          "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+
+    Silence silence;
+    silence.model = "elec2";
+    silence.kind = "dataset_drift";
+    silence.starts_at_us = t0_us;
+    silence.ends_at_us = t0_us + 3600 * second_us;
+    silence.created_by = "ops";
+    const auto added = add_silence(connection, silence);
+    REQUIRE(added.id);
+
+    // Another model is not silenced.
+    insert_finding(connection, {});
+    insert_finding(connection, {.model = "other"});
+    outbox.route_new_findings(connection, options, t0_us + second_us);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 2);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries d JOIN alerts a USING (fingerprint) "
+                            "WHERE a.model = 'elec2'") == 0);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 2);
+    CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_silenced' AND model = 'elec2' "
+                            "AND reason LIKE '%silence " + std::to_string(*added.id) + " is in force%'") == 1);
+
+    // While silenced, no re-send either (the other model's alert is re-sent to "am").
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 600 * second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries d JOIN alerts a USING (fingerprint) "
+                            "WHERE a.model = 'elec2'") == 0);
+
+    // Once the silence has ended, the still-firing alert goes to every
+    // receiver as a state change (plus the other model's next re-send).
+    CHECK(outbox.enqueue_resends(connection, options, t0_us + 3601 * second_us) == 3);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries d JOIN alerts a USING (fingerprint) "
+                            "WHERE a.model = 'elec2' AND NOT (d.payload->>'resend')::boolean") == 2);
+}
+
+TEST_CASE("route_new_findings: a resolution receivers never saw firing is not sent", "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+    REQUIRE(add_silence(connection, {.model = "elec2", .starts_at_us = t0_us, .ends_at_us = t0_us + 3600 * second_us})
+                .id);
+
+    insert_finding(connection, {});
+    insert_finding(connection, {.triggered = false});
+    outbox.route_new_findings(connection, options, t0_us + second_us);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 0);
+    CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_resolved_unsent'") == 1);
+}
+
+TEST_CASE("route_new_findings: a finding still being written is routed on the next call, none twice",
+          "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+
+    insert_finding(connection, {.subject = "", .triggered = true});
+    // A detector's transaction takes the next id but has not committed...
+    auto writer = db.connect();
+    pqxx::work in_flight(*writer);
+    const auto late_id = insert_finding(in_flight, {.kind = "performance"});
+    // ... while a later one commits.
+    const auto early_id = insert_finding(connection, {.kind = "anomaly"});
+    REQUIRE(early_id > late_id);
+
+    // The router routes up to the gap and waits there.
+    CHECK(outbox.route_new_findings(connection, options, t0_us) == 1);
+    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors") == late_id - 1);
+
+    in_flight.commit();
+    CHECK(outbox.route_new_findings(connection, options, t0_us + second_us) == 2);
+    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors") == early_id);
+    CHECK(count(connection, "SELECT count(*) FROM alerts") == 3);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 6);
+    CHECK(outbox.route_new_findings(connection, options, t0_us + 2 * second_us) == 0);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 6);
+}
+
+TEST_CASE("route_new_findings: a gap left by a rolled-back finding is skipped after the grace period",
+          "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({.finding_gap_grace_ms = 30'000}, 1);
+    const auto options = two_receivers();
+    {
+        pqxx::work rolled_back(connection);
+        insert_finding(rolled_back, {});
+        rolled_back.abort();
+    }
+    const auto young = insert_finding(connection, {.kind = "anomaly"});
+    CHECK(outbox.route_new_findings(connection, options, t0_us) == 0);
+    {
+        pqxx::work transaction(connection);
+        transaction.exec_params0("UPDATE findings SET created_at = now() - interval '31 seconds' WHERE id = $1",
+                                 young);
+        transaction.commit();
+    }
+    CHECK(outbox.route_new_findings(connection, options, t0_us) == 1);
+    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors") == young);
+}
+
+TEST_CASE("route_new_findings: a routing transaction that fails midway leaves nothing behind",
+          "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+    // A "crash" after some of the work: the third finding's delivery fails.
+    {
+        pqxx::work transaction(connection);
+        transaction.exec0(R"sql(
+            CREATE FUNCTION fail_on_anomaly() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.payload->'alert'->'labels'->>'kind' = 'anomaly' THEN
+                    RAISE EXCEPTION 'simulated crash';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER fail_on_anomaly BEFORE INSERT ON alert_deliveries
+                FOR EACH ROW EXECUTE FUNCTION fail_on_anomaly();
+        )sql");
+        transaction.commit();
+    }
+    insert_finding(connection, {});
+    insert_finding(connection, {.kind = "performance"});
+    insert_finding(connection, {.kind = "anomaly"});
+    CHECK_THROWS(outbox.route_new_findings(connection, options, t0_us));
+    CHECK(count(connection, "SELECT count(*) FROM alerts") == 0);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 0);
+    CHECK(count(connection, "SELECT coalesce(max(last_finding_id), 0) FROM finding_cursors") == 0);
+
+    {
+        pqxx::work transaction(connection);
+        transaction.exec0("DROP TRIGGER fail_on_anomaly ON alert_deliveries");
+        transaction.commit();
+    }
+    CHECK(outbox.route_new_findings(connection, options, t0_us + second_us) == 3);
+    CHECK(count(connection, "SELECT count(*) FROM alerts") == 3);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 6);
+}
