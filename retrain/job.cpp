@@ -1,0 +1,57 @@
+#include "retrain/job.h"
+
+#include <array>
+#include <utility>
+
+namespace mw::retrain {
+namespace {
+
+constexpr std::array<std::pair<JobState, const char*>, 9> state_names{{
+    {JobState::queued, "queued"},
+    {JobState::running, "running"},
+    {JobState::succeeded, "succeeded"},
+    {JobState::failed, "failed"},
+    {JobState::timed_out, "timed_out"},
+    {JobState::validated, "validated"},
+    {JobState::promoted, "promoted"},
+    {JobState::rejected, "rejected"},
+    {JobState::rolled_back, "rolled_back"},
+}};
+
+}  // namespace
+
+const char* to_string(JobState state) {
+    for (const auto& [value, name] : state_names)
+        if (value == state) return name;
+    return "unknown";
+}
+
+std::optional<JobState> parse_job_state(std::string_view text) {
+    for (const auto& [value, name] : state_names)
+        if (text == name) return value;
+    return std::nullopt;
+}
+
+bool is_legal_transition(JobState from, JobState to) {
+    using enum JobState;
+    switch (from) {
+        case queued: return to == running;
+        case running: return to == succeeded || to == failed || to == timed_out;
+        case succeeded: return to == validated || to == rejected;
+        case validated: return to == promoted || to == rejected;
+        case promoted: return to == rolled_back;
+        case failed:
+        case timed_out:
+        case rejected:
+        case rolled_back: return false;
+    }
+    return false;
+}
+
+bool is_finished(JobState state) { return state != JobState::queued && state != JobState::running; }
+
+bool is_failure(JobState state) {
+    return state == JobState::failed || state == JobState::timed_out || state == JobState::rejected;
+}
+
+}  // namespace mw::retrain

@@ -1,0 +1,15 @@
+#include "retrain/sql.h"
+
+#include <fmt/format.h>
+
+namespace mw::retrain {
+
+std::string ts_param(int index) {
+    return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 microsecond')", index);
+}
+
+std::string ts_column(std::string_view column) {
+    return fmt::format("(extract(epoch FROM {}) * 1000000)::bigint", column);
+}
+
+}  // namespace mw::retrain
