@@ -13,7 +13,7 @@ packages=(
   # the real components the tests and the quick start run
   postgresql-15 postgresql-client-15 prometheus-alertmanager systemd
   # test harness and reference vectors
-  python3 python3-psycopg2 python3-numpy python3-scipy
+  python3 python3-psycopg2 python3-numpy python3-scipy python3-sklearn
   # rendering checks of the HTML reports
   chromium
   # misc tools used by scripts
