@@ -1,0 +1,48 @@
+// Posts JSON to modelwatchd's ingest API (POST /v1/models/<model>/predictions
+// and /outcomes) over plain HTTP/1.1 with Boost.Beast, as a model server
+// would: a 503 waits as its Retry-After says, a refused connection or a 5xx
+// is retried with exponential backoff, any 4xx is final (the request itself
+// is wrong, so sending it again cannot help).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "examples/elec2/result.h"
+
+namespace mw::elec2 {
+
+struct DaemonClientOptions {
+    std::string base_url = "http://127.0.0.1:8470";  // http:// only: the daemon listens on loopback
+    std::string token;                                // sent as "Authorization: Bearer <token>" when set
+    std::chrono::milliseconds timeout{30000};         // one exchange: connect, write, read
+    std::chrono::milliseconds first_backoff{250};     // after the first connection error or 5xx; doubles
+    std::chrono::milliseconds max_backoff{8000};
+    std::chrono::seconds give_up_after{300};          // total time spent retrying one request
+};
+
+struct PostOutcome {
+    std::size_t accepted = 0;
+    std::size_t rejected = 0;
+    std::string first_rejection;  // the daemon's reason for the first rejected record, if any
+    std::size_t retries = 0;
+};
+
+class DaemonClient {
+public:
+    // Fails when the URL is not http://host[:port][/prefix].
+    static Result<DaemonClient> create(const DaemonClientOptions& options);
+
+    // POSTs the body to <base_url><path>; retries as described above. An error
+    // names the path, the status and the daemon's message.
+    Result<PostOutcome> post(const std::string& path, const std::string& json_body) const;
+
+private:
+    DaemonClientOptions options_;
+    std::string host_;
+    std::string port_;
+    std::string prefix_;  // the base URL's path without a trailing '/'
+};
+
+}  // namespace mw::elec2
