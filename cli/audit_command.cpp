@@ -97,6 +97,7 @@ bool read_file(const std::string& path, std::string& text) {
 }  // namespace
 
 int run_audit(Args args) {
+    if (!args.empty() && std::string_view(args[0]) == "run") return run_admin_audit(args);
     fairness::CsvAuditSpec spec;
     fairness::AuditOptions options;
     std::string input, reference_input, format = "html", output, model;

@@ -16,5 +16,10 @@ int run_audit(Args args);
 int run_anomaly(Args args);
 int run_check_config(Args args);
 int run_migrate(Args args);
+// cli/admin_command.cpp: clients of the daemon's admin API.
+int run_admin_audit(Args args);  // `audit run MODEL AUDIT`, reached through run_audit
+int run_retrain(Args args);
+int run_reference(Args args);
+int run_status(Args args);
 
 }  // namespace mw::cli

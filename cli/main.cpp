@@ -18,9 +18,12 @@ constexpr Command commands[] = {
     {"drift", mw::cli::run_drift, "drift report between a reference and a current CSV file"},
     {"detect", mw::cli::run_detect, "run a streaming concept-drift detector over a one-column stream"},
     {"anomaly", mw::cli::run_anomaly, "score a timestamp,value series for anomalies"},
-    {"audit", mw::cli::run_audit, "fairness audit of a CSV file of predictions and outcomes"},
+    {"audit", mw::cli::run_audit, "fairness audit of a CSV file; `audit run MODEL AUDIT` runs one in the daemon"},
     {"check-config", mw::cli::run_check_config, "validate a daemon configuration file"},
     {"migrate", mw::cli::run_migrate, "apply the store's schema migrations to a PostgreSQL database"},
+    {"retrain", mw::cli::run_retrain, "ask the daemon to retrain a model (its policy may refuse, and says why)"},
+    {"reference", mw::cli::run_reference, "upload a reference sample (CSV or NDJSON) to the daemon"},
+    {"status", mw::cli::run_status, "the daemon's findings, alerts, jobs, windows, audits or decisions"},
 };
 
 int usage(std::FILE* out) {

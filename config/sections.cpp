@@ -766,9 +766,11 @@ constexpr std::string_view performance_metric_names[] = {
     "brier", "ece", "mae", "rmse", "mape", "r2"};
 constexpr std::string_view concept_detector_names[] = {"adwin", "ddm", "eddm", "hddm_a", "hddm_w", "kswin",
                                                        "page_hinkley"};
-constexpr std::string_view trigger_kinds[] = {"dataset_drift", "multivariate_drift", "prediction_drift",
-                                              "concept_drift", "performance", "fairness", "anomaly",
-                                              "data_quality", "segment_gap", "manual"};
+constexpr std::string_view trigger_kinds[] = {"dataset_drift", "multivariate_drift", "concept_drift", "performance",
+                                              "fairness", "anomaly", "manual"};
+constexpr std::string_view finding_kinds[] = {"feature_drift", "dataset_drift", "multivariate_drift", "prediction_drift",
+                                              "concept_drift", "performance", "fairness", "anomaly", "data_quality",
+                                              "segment_gap", "segment_drift", "retrain_breaker"};
 
 template <std::size_t N>
 bool known(const std::string_view (&names)[N], std::string_view name) {
@@ -875,7 +877,7 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
     }
     auto& alerting = config.alerting;
     for (const auto& kind : alerting.kinds)
-        if (!known(trigger_kinds, kind) && kind != "feature_drift" && kind != "retrain_breaker")
+        if (!known(finding_kinds, kind))
             reader.error("alerting.kinds", reader.line_of("alerting.kinds"),
                          fmt::format("unknown finding kind \"{}\"", kind));
     for (std::size_t r = 0; r < alerting.receivers.size(); ++r) {

@@ -12,6 +12,10 @@
 #include "core/time.h"
 #include "daemon/bearer_auth.h"
 
+#include <map>
+
+#include <pqxx/except>
+
 namespace mw::daemon {
 
 namespace http = boost::beast::http;
@@ -25,10 +29,82 @@ const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.0
                                                               0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
 
 struct Route {
-    enum class Kind { ingest_predictions, ingest_outcomes, models, healthz, readyz, metrics, unknown } kind;
+    enum class Kind { ingest_predictions, ingest_outcomes, models, healthz, readyz, metrics, admin, unknown } kind;
     std::string model;
     const char* name;  // the metric label: the route's pattern, never the raw path
 };
+
+// The path split at '/', without the empty first part.
+std::vector<std::string_view> path_parts(std::string_view path) {
+    std::vector<std::string_view> parts;
+    while (!path.empty()) {
+        if (path.front() == '/') path.remove_prefix(1);
+        const auto slash = path.find('/');
+        parts.push_back(path.substr(0, slash));
+        path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    }
+    return parts;
+}
+
+// The admin route's pattern (its metric label), or null when `path` is not one.
+const char* admin_pattern(std::string_view path) {
+    const auto parts = path_parts(path);
+    if (parts.size() < 2 || parts[0] != "v1") return nullptr;
+    const auto& collection = parts[1];
+    if (parts.size() == 2) {
+        for (const char* name : {"findings", "alerts", "silences", "jobs", "audits", "windows", "decisions"})
+            if (collection == name) return name;
+        return nullptr;
+    }
+    if (parts.size() == 3 && collection == "findings") return "/v1/findings/{id}";
+    if (parts.size() == 3 && collection == "jobs") return "/v1/jobs/{id}";
+    if (parts.size() == 3 && collection == "silences") return "/v1/silences/{id}";
+    if (parts.size() == 4 && collection == "jobs" && parts[3] == "report") return "/v1/jobs/{id}/report";
+    if (collection != "models") return nullptr;
+    if (parts.size() == 4 && parts[3] == "reference") return "/v1/models/{model}/reference";
+    if (parts.size() == 4 && parts[3] == "retrain") return "/v1/models/{model}/retrain";
+    if (parts.size() == 5 && parts[3] == "breaker" && parts[4] == "reset") return "/v1/models/{model}/breaker/reset";
+    if (parts.size() == 6 && parts[3] == "audits" && parts[5] == "run") return "/v1/models/{model}/audits/{audit}/run";
+    return nullptr;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string percent_decoded(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '+') {
+            out += ' ';
+        } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+std::map<std::string, std::string> query_parameters(std::string_view target) {
+    std::map<std::string, std::string> parameters;
+    const auto question = target.find('?');
+    if (question == std::string_view::npos) return parameters;
+    auto query = target.substr(question + 1);
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        const auto equals = pair.find('=');
+        if (equals != std::string_view::npos)
+            parameters[percent_decoded(pair.substr(0, equals))] = percent_decoded(pair.substr(equals + 1));
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    }
+    return parameters;
+}
 
 Route match_route(std::string_view target) {
     if (auto query = target.find('?'); query != std::string_view::npos) target = target.substr(0, query);
@@ -36,6 +112,7 @@ Route match_route(std::string_view target) {
     if (target == "/readyz") return {Route::Kind::readyz, {}, "/readyz"};
     if (target == "/metrics") return {Route::Kind::metrics, {}, "/metrics"};
     if (target == "/v1/models") return {Route::Kind::models, {}, "/v1/models"};
+    if (const char* pattern = admin_pattern(target)) return {Route::Kind::admin, {}, pattern};
     constexpr std::string_view prefix = "/v1/models/";
     if (target.starts_with(prefix)) {
         auto rest = target.substr(prefix.size());
@@ -75,10 +152,11 @@ const char* rejection_reason_label(std::string_view field) {
 
 }  // namespace
 
-Api::Api(const LiveConfig& config, IngestSink& sink, DaemonMetrics& metrics, prometheus::Registry& registry,
-         std::function<Readiness()> readiness, std::function<void()> refresh_metrics)
+Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, DaemonMetrics& metrics,
+         prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics)
     : config_(config),
       sink_(sink),
+      monitoring_(monitoring),
       metrics_(metrics),
       registry_(registry),
       readiness_(std::move(readiness)),
@@ -92,14 +170,15 @@ std::optional<HttpResponse> Api::check_header(const HttpRequestHeader& header) {
         return std::optional<HttpResponse>(std::move(response));
     };
     if (route.kind == Route::Kind::unknown) return answer(error_response(404, "no such route"));
-    if (is_ingest != (header.method() == http::verb::post)) {
+    const bool is_admin = route.kind == Route::Kind::admin;
+    if (!is_admin && is_ingest != (header.method() == http::verb::post)) {
         auto response = error_response(405, "method not allowed");
         response.set(http::field::allow, is_ingest ? "POST" : "GET");
         return answer(std::move(response));
     }
     // Health and metrics stay open, as Prometheus and systemd expect; the
     // model list needs a global token when tokens are configured.
-    const bool needs_auth = is_ingest || route.kind == Route::Kind::models;
+    const bool needs_auth = is_ingest || is_admin || route.kind == Route::Kind::models;
     if (!needs_auth) return std::nullopt;
 
     const auto config = config_.get();
@@ -150,6 +229,7 @@ void Api::handle(HttpRequest request, Responder respond) {
         case Route::Kind::readyz: return finish(readiness_response());
         case Route::Kind::metrics: return finish(metrics_response());
         case Route::Kind::models: return finish(models_response());
+        case Route::Kind::admin: return finish(admin_response(request));
         case Route::Kind::unknown: return finish(error_response(404, "no such route"));
     }
 }
@@ -244,6 +324,71 @@ HttpResponse Api::metrics_response() {
     refresh_metrics_();
     const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
     return make_response(200, text, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+HttpResponse Api::admin_response(const HttpRequest& request) {
+    const std::string_view target = request.target();
+    const auto path = target.substr(0, target.find('?'));
+    const auto parts = path_parts(path);
+    const auto method = request.method();
+    const auto collection = parts[1];
+    const auto reply = [](const Monitoring::Outcome& outcome) {
+        return make_response(static_cast<unsigned>(outcome.status), outcome.body);
+    };
+    const auto not_allowed = [](const char* allow) {
+        auto response = error_response(405, "method not allowed");
+        response.set(http::field::allow, allow);
+        return response;
+    };
+    const auto id_of = [](std::string_view text) -> std::optional<std::int64_t> {
+        std::int64_t id = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+        return id;
+    };
+    try {
+        if (collection == "models") {
+            if (method != http::verb::post) return not_allowed("POST");
+            const std::string model(parts[2]);
+            if (parts[3] == "reference")
+                return reply(monitoring_.upload_reference(model, request.body(), request[http::field::content_type]));
+            if (parts[3] == "retrain") {
+                const auto body = json::parse(request.body().empty() ? std::string_view("{}") : request.body(), nullptr,
+                                              false);
+                if (!body.is_object() || (body.contains("reason") && !body["reason"].is_string()))
+                    return error_response(400, "expected a JSON object, optionally with a \"reason\" string");
+                return reply(monitoring_.request_retrain(model, body.value("reason", "requested through the API")));
+            }
+            if (parts[3] == "breaker") return reply(monitoring_.reset_breaker(model));
+            return reply(monitoring_.run_audit(model, std::string(parts[4])));
+        }
+        if (collection == "jobs" && parts.size() == 4) {
+            if (method != http::verb::post) return not_allowed("POST");
+            const auto id = id_of(parts[2]);
+            if (!id) return error_response(404, "no such job");
+            return reply(monitoring_.job_report(*id, request.body()));
+        }
+        if (collection == "silences" && method == http::verb::post && parts.size() == 2)
+            return reply(monitoring_.add_silence(request.body()));
+        if (collection == "silences" && method == http::verb::delete_ && parts.size() == 3) {
+            const auto id = id_of(parts[2]);
+            if (!id) return error_response(404, "no such silence");
+            return reply(monitoring_.expire_silence(*id));
+        }
+        if (method != http::verb::get) return not_allowed(collection == "silences" ? "GET, POST, DELETE" : "GET");
+        auto parameters = query_parameters(target);
+        std::string what(collection);
+        if (parts.size() == 3) {
+            if (!id_of(parts[2])) return error_response(404, "no such " + what);
+            parameters["id"] = std::string(parts[2]);
+            what.pop_back();  // findings/{id} -> finding, jobs/{id} -> job
+        }
+        return reply(monitoring_.query(what, parameters));
+    } catch (const pqxx::broken_connection& failure) {
+        auto response = error_response(503, std::string("the store is unreachable: ") + failure.what());
+        response.set(http::field::retry_after, "5");
+        return response;
+    }
 }
 
 HttpResponse Api::models_response() {

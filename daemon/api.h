@@ -6,6 +6,16 @@
 //   GET  /readyz                          PostgreSQL reachable and the spool healthy
 //   GET  /metrics                         Prometheus text format
 //
+// Admin (a global token when tokens are configured; JSON answers):
+//   POST /v1/models/{model}/reference     upload a reference sample (CSV or NDJSON body)
+//   POST /v1/models/{model}/retrain       queue a retraining job ({"reason": "..."})
+//   POST /v1/models/{model}/breaker/reset close the retraining circuit breaker
+//   POST /v1/models/{model}/audits/{audit}/run   run a fairness audit now
+//   POST /v1/jobs/{id}/report             an external training job's report (docs/retraining.md)
+//   GET  /v1/findings[?model=&kind=&triggered=&limit=], /v1/findings/{id}
+//   GET  /v1/alerts[?model=], /v1/silences[?all=true]; POST /v1/silences; DELETE /v1/silences/{id}
+//   GET  /v1/jobs[?model=], /v1/jobs/{id} (with every transition), /v1/audits, /v1/windows, /v1/decisions
+//
 // Ingest answers:
 //   200  {"accepted": N, "rejected": [{"index", "field", "reason"}...]}: the
 //        accepted records are durable; rejected ones are listed (partial
@@ -25,6 +35,7 @@
 #include "daemon/http_server.h"
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
+#include "daemon/monitoring.h"
 
 namespace mw::daemon {
 
@@ -37,8 +48,8 @@ struct Readiness {
 
 class Api : public RequestHandler {
 public:
-    Api(const LiveConfig& config, IngestSink& sink, DaemonMetrics& metrics, prometheus::Registry& registry,
-        std::function<Readiness()> readiness, std::function<void()> refresh_metrics);
+    Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, DaemonMetrics& metrics,
+        prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics);
 
     std::optional<HttpResponse> check_header(const HttpRequestHeader& header) override;
     void handle(HttpRequest request, Responder respond) override;
@@ -51,9 +62,11 @@ private:
     HttpResponse readiness_response();
     HttpResponse metrics_response();
     HttpResponse models_response();
+    HttpResponse admin_response(const HttpRequest& request);
 
     const LiveConfig& config_;
     IngestSink& sink_;
+    Monitoring& monitoring_;
     DaemonMetrics& metrics_;
     prometheus::Registry& registry_;
     std::function<Readiness()> readiness_;

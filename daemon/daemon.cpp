@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "daemon/ingest_pipeline.h"
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
+#include "daemon/monitoring.h"
 #include "daemon/sd_notify.h"
 #include "store/spool.h"
 #include "store/spool_drain.h"
@@ -149,7 +151,7 @@ int run(const std::string& config_path) {
         }
         for (auto& tail : tails) tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
 
-        // 6. HTTP: ingest, health, metrics.
+        // 7. HTTP: ingest, admin, health, metrics.
         HttpServer* server_for_metrics = nullptr;  // set once the server exists
         std::uint64_t last_fsyncs = 0;
         std::vector<FileTailCounters> last_tail_counters(tails.size());
@@ -207,7 +209,12 @@ int run(const std::string& config_path) {
             return Readiness{drain_stats.store_reachable, spool_stats.healthy,
                              spool_stats.bytes_on_disk < spool.max_bytes() / 10 * 9, drain_stats.last_error};
         };
-        Api api(live, pipeline, metrics, *registry, readiness, [&] {
+        // 6. Monitoring: windows and detectors, alerts, retraining, audits,
+        //    each a worker on its own connection, reading what the last wrote.
+        Monitoring monitoring(*initial, metrics);
+        monitoring.start();
+
+        Api api(live, pipeline, monitoring, metrics, *registry, readiness, [&] {
             std::lock_guard lock(metrics_mutex);
             refresh_metrics();
         });
@@ -217,7 +224,7 @@ int run(const std::string& config_path) {
         server.start();
         server_for_metrics = &server;
 
-        // 7. Signals and the watchdog, served by the same io_context.
+        // 8. Signals and the watchdog, served by the same io_context.
         asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
         bool stopping = false;
         std::function<void()> wait_for_signal = [&] {
@@ -236,6 +243,7 @@ int run(const std::string& config_path) {
                         for (const auto& key : restart_only_changes(*live.get(), *reloaded.config))
                             log::warning("config_reload_needs_restart key=\"{}\"", key);
                         log::set_level(to_log_level(reloaded.config->log.level));
+                        monitoring.reload(*reloaded.config);
                         live.set(std::move(*reloaded.config));
                         metrics.config_reloads_ok.Increment();
                         log::notice("config_reloaded file={} models={}", config_path, live.get()->models.size());
@@ -283,7 +291,7 @@ int run(const std::string& config_path) {
         };
         arm_status();
 
-        // 8. Ready.
+        // 9. Ready.
         notifier.ready();
         notifier.status("accepting requests");
         log::notice("ready port={}", server.bound_port());
@@ -302,6 +310,10 @@ int run(const std::string& config_path) {
         io.run_for(std::chrono::milliseconds(50));  // let the last answers reach their sockets
         if (api.in_flight() > 0) log::warning("shutdown_requests_abandoned in_flight={}", api.in_flight());
 
+        // Monitoring finishes its current passes; what they have not done is
+        // in the store for the next start.
+        monitoring.stop();
+
         // Collectors stop reading; their checkpoints only cover what the spool acknowledged.
         for (auto& thread : tail_threads) thread.request_stop();
         tail_threads.clear();
@@ -313,6 +325,13 @@ int run(const std::string& config_path) {
         drain.stop();
         const auto spool_stats = spool.stats();
         log::notice("stopped drained={} spool_bytes_left={}", drained, spool_stats.bytes_on_disk);
+        if (const int jobs = monitoring.jobs_running(); jobs > 0) {
+            // A training job may run for hours; the daemon does not wait for
+            // it. Its process group is left to systemd's KillMode, and the job
+            // is failed as stale at the next start.
+            log::warning("stopped_with_jobs_running jobs={}", jobs);
+            std::_Exit(0);
+        }
         return 0;
     } catch (const std::exception& error) {
         log::error("startup_failed error=\"{}\"", error.what());

@@ -142,7 +142,7 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
                          .Register(registry)),
       alert_deliveries(BuildCounter()
                            .Name("modelwatch_alert_deliveries_total")
-                           .Help("Alert deliveries attempted, by receiver and result (delivered, failed, abandoned).")
+                           .Help("Alert deliveries attempted, by result (delivered, failed, abandoned).")
                            .Register(registry)),
       retrain_transitions(BuildCounter()
                               .Name("modelwatch_retrain_transitions_total")

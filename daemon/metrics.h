@@ -48,7 +48,7 @@ struct DaemonMetrics {
     prometheus::Family<prometheus::Gauge>& window_metric;        // {model, metric, estimated}
     prometheus::Family<prometheus::Gauge>& anomaly_score;        // {model, series}
     prometheus::Family<prometheus::Gauge>& reference_rows;       // {model}
-    prometheus::Family<prometheus::Counter>& alert_deliveries;   // {receiver, result}
+    prometheus::Family<prometheus::Counter>& alert_deliveries;   // {result}
     prometheus::Family<prometheus::Counter>& retrain_transitions; // {model, state}
     prometheus::Family<prometheus::Counter>& audits;             // {model, audit, state}
 };

@@ -10,7 +10,12 @@
 #include "core/time.h"
 #include "daemon/window_table.h"
 #include "detectors/anomaly_registry.h"
+#include "detectors/cbpe.h"
 #include "detectors/concept_registry.h"
+#include "detectors/data_quality.h"
+#include "detectors/performance_metrics.h"
+#include "detectors/performance_thresholds.h"
+#include "detectors/segment_gaps.h"
 #include "detectors/reference_sample.h"
 
 namespace mw::daemon {
@@ -63,23 +68,53 @@ double sd_of(const std::vector<double>& values) {
     return n < 2 ? std::nan("") : std::sqrt(sum / static_cast<double>(n - 1));
 }
 
-// Realised metrics of the labelled rows.
-std::vector<std::pair<std::string, double>> performance_metrics(const std::vector<store::WindowRow>& rows) {
-    std::size_t n = 0;
-    double correct = 0;
-    double absolute_error = 0;
-    for (const auto& row : rows) {
-        if (row.label && row.prediction_label) {
-            ++n;
-            correct += *row.label == *row.prediction_label ? 1 : 0;
-        } else if (row.value && row.prediction_value) {
-            ++n;
-            absolute_error += std::abs(*row.value - *row.prediction_value);
+// Feature objects as the store holds them, rebuilt from a table (a stored
+// reference sample keeps columns, not the original JSON).
+std::vector<nlohmann::json> feature_objects(const drift::DriftTable& table, const ModelSchema& schema) {
+    std::vector<nlohmann::json> rows(table.rows, nlohmann::json::object());
+    for (const auto& feature : schema.features) {
+        const auto* column = table.find(feature.name);
+        if (column == nullptr) continue;
+        for (std::size_t r = 0; r < table.rows; ++r) {
+            if (column->numeric)
+                rows[r][feature.name] = std::isfinite(column->numbers[r]) ? nlohmann::json(column->numbers[r])
+                                                                         : nlohmann::json(nullptr);
+            else if (column->texts[r].empty())
+                rows[r][feature.name] = nullptr;
+            else if (feature.type == FeatureType::boolean)
+                rows[r][feature.name] = column->texts[r] == "true";
+            else
+                rows[r][feature.name] = column->texts[r];
         }
     }
-    if (n == 0) return {};
-    if (absolute_error > 0 || correct == 0) return {{"mae", absolute_error / static_cast<double>(n)}};
-    return {{"accuracy", correct / static_cast<double>(n)}};
+    return rows;
+}
+
+// The performance library's view of rows: labels, scores, values, delays.
+performance::PerformanceWindow performance_window(const std::vector<store::WindowRow>& rows, bool regression) {
+    performance::PerformanceWindow window;
+    for (const auto& row : rows) {
+        if (regression) {
+            window.predicted_value.push_back(row.prediction_value.value_or(std::nan("")));
+            window.target.push_back(row.value);
+        } else {
+            window.y_pred.push_back(row.prediction_label.value_or(""));
+            window.y_true.push_back(row.label);
+        }
+        window.label_delay_seconds.push_back(row.label_delay_s);
+    }
+    const bool all_scored =
+        !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const auto& row) { return row.score.has_value(); });
+    if (all_scored && !regression)
+        for (const auto& row : rows) window.score.push_back(*row.score);
+    return window;
+}
+
+std::string attribute_of(const std::string& attributes_json, const std::string& name) {
+    const auto attributes = nlohmann::json::parse(attributes_json, nullptr, false);
+    if (!attributes.is_object() || !attributes.contains(name)) return {};
+    const auto& value = attributes[name];
+    return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
 }  // namespace
@@ -91,6 +126,9 @@ struct ModelMonitor::Fitted {
     std::optional<drift::FittedReference> features;
     std::vector<std::pair<std::string, drift::FittedReference>> segments;
     std::optional<drift::FittedReference> outputs;
+    std::optional<quality::QualityReference> quality;
+    std::optional<performance::CbpeReference> cbpe;  // binary models whose reference has scores and labels
+    std::vector<performance::ReferenceBand> bands;   // of the performance thresholds, from reference chunks
     std::string error;  // why the reference cannot be used
 };
 
@@ -214,6 +252,8 @@ void ModelMonitor::fit(const store::StoredReference& reference) {
     for (const auto& column : outputs_table.columns) output_options.columns.push_back(column.name);
     auto outputs = drift::FittedReference::fit(outputs_table, output_options);
     if (outputs.ok()) fitted_->outputs = std::move(outputs.reference);
+    fitted_->quality = quality::fit_quality_reference(schema, feature_objects(sample.table, schema));
+    fit_performance_reference(sample.table);
     // A new reference is a new normal: the concept detector starts over.
     concept_.reset();
     if (!options_.concept_drift.detector.empty()) {
@@ -282,9 +322,12 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     for (auto& [attribute, reference] : fitted_->segments) {
         // The segment references repeat the overall evaluation; keep only
         // what is per segment (subjects "feature[attribute=value]").
-        for (auto& finding : drift::to_findings(reference.evaluate(features_view(table, schema, {attribute})), model(),
-                                                start_us, end_us))
+        const auto segmented = reference.evaluate(features_view(table, schema, {attribute}));
+        for (auto& finding : drift::to_findings(segmented, model(), start_us, end_us))
             if (finding.subject.find('[') != std::string::npos) findings.push_back(std::move(finding));
+        for (auto& finding : segments::segment_drift_findings(segmented, options_.drift.drift_share, model(), start_us,
+                                                              end_us))
+            findings.push_back(std::move(finding));
     }
     if (fitted_->outputs) {
         for (auto& finding : drift::to_findings(fitted_->outputs->evaluate(outputs_view(table)), model(), start_us,
@@ -295,8 +338,38 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
         }
     }
 
-    // The operational series, one point per window.
     std::vector<store::WindowMetric> metrics;
+    if (fitted_->quality) {
+        std::vector<nlohmann::json> objects;
+        std::vector<std::string> ids;
+        for (const auto& row : rows) {
+            objects.push_back(nlohmann::json::parse(row.features_json, nullptr, false));
+            ids.push_back(row.id);
+        }
+        const auto report = quality::evaluate_quality(*fitted_->quality, schema, objects, ids, {});
+        for (auto& finding : quality::to_findings(report, model(), start_us, end_us)) findings.push_back(std::move(finding));
+        for (const auto& metric : report.metrics)
+            if (std::isfinite(metric.value)) metrics.push_back({"quality_" + metric.name, metric.feature, metric.value, false});
+    }
+    if (fitted_->cbpe) {
+        // Until labels arrive: performance estimated from the scores (CBPE).
+        const auto window_view = performance_window(rows, false);
+        if (!window_view.score.empty()) {
+            const auto spec = performance_spec("");
+            std::vector<bool> predicted;
+            for (const auto& label : window_view.y_pred) predicted.push_back(label == spec.positive_class);
+            const auto estimate = performance::estimate_cbpe(window_view.score, predicted, &*fitted_->cbpe);
+            if (estimate.ok()) {
+                for (const auto& metric : estimate.metrics)
+                    if (metric.value) metrics.push_back({metric.name, "", *metric.value, true});
+                for (auto& finding : performance::evaluate_thresholds(
+                         performance::to_metric_set(estimate), true, metric_thresholds(), fitted_->bands,
+                         {model(), "", start_us, end_us}))
+                    findings.push_back(std::move(finding));
+            }
+        }
+    }
+    // The operational series, one point per window.
     const auto add = [&](const std::string& name, double value) {
         if (std::isfinite(value)) metrics.push_back({name, "", value, false});
     };
@@ -322,7 +395,8 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     if (cells > 0) add("missing_rate", static_cast<double>(missing) / static_cast<double>(cells));
     if (!options_.anomaly.detector.empty()) {
         for (const auto& metric : std::vector<store::WindowMetric>(metrics)) {
-            if (metric.name == "rows") continue;
+            if (metric.name == "rows" || metric.estimated || !metric.segment.empty() || metric.name.starts_with("quality_"))
+                continue;
             auto& detector = anomaly_[metric.name];
             if (!detector) {
                 auto made = anomaly::make_anomaly_detector(options_.anomaly.detector, {});
@@ -350,8 +424,10 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
         }
     }
     for (const auto& metric : metrics)
-        metrics_.window_metric.Add({{"model", model()}, {"metric", metric.name}, {"estimated", "false"}})
-            .Set(metric.value);
+        if (metric.segment.empty())
+            metrics_.window_metric
+                .Add({{"model", model()}, {"metric", metric.name}, {"estimated", metric.estimated ? "true" : "false"}})
+                .Set(metric.value);
 
     store::record_window(connection, model(), fitted_->reference_id, window, findings, metrics);
     metrics_.windows_closed.Add({{"model", model()}}).Increment();
@@ -376,8 +452,9 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         auto judged = judge_window_performance(rows, window, coverage);
         store::record_window_performance(connection, window.id, coverage, true, judged.findings, judged.metrics);
         for (const auto& metric : judged.metrics)
-            metrics_.window_metric.Add({{"model", model()}, {"metric", metric.name}, {"estimated", "false"}})
-                .Set(metric.value);
+            if (metric.segment.empty())
+                metrics_.window_metric.Add({{"model", model()}, {"metric", metric.name}, {"estimated", "false"}})
+                    .Set(metric.value);
         count_findings(judged.findings);
     }
 }
@@ -386,72 +463,164 @@ ModelMonitor::Judged ModelMonitor::judge_window_performance(const std::vector<st
                                                             const store::StoredWindow& window, double coverage) {
     Judged judged;
     const bool regression = options_.schema.prediction_type == PredictionType::regression;
-    const auto finding_of = [&](std::string kind, std::string subject, std::string method, double statistic,
-                                double threshold, bool triggered, nlohmann::json evidence) {
-        Finding finding;
-        finding.model = model();
-        finding.kind = std::move(kind);
-        finding.subject = std::move(subject);
-        finding.method = std::move(method);
-        finding.statistic = statistic;
-        finding.threshold = threshold;
-        finding.triggered = triggered;
-        finding.severity = triggered ? Severity::warning : Severity::info;
-        finding.window_start_us = window.first.ts_us;
-        finding.window_end_us = window.last.ts_us;
-        finding.evidence_json = evidence.dump();
-        return finding;
-    };
+    const std::int64_t start_us = window.first.ts_us;
+    const std::int64_t end_us = window.last.ts_us;
     judged.metrics.push_back({"label_coverage", "", coverage, false});
-    std::vector<double> delays;
-    std::vector<double> errors;  // per labelled row, in prediction order
-    for (const auto& row : rows) {
-        if (row.label_delay_s) delays.push_back(*row.label_delay_s);
-        if (regression) {
-            if (row.value && row.prediction_value) errors.push_back(std::abs(*row.value - *row.prediction_value));
-        } else if (row.label && row.prediction_label) {
-            errors.push_back(*row.label == *row.prediction_label ? 0.0 : 1.0);
+    const auto view = performance_window(rows, regression);
+    const auto report = performance::compute_performance(view, performance_spec(""));
+    if (!report.ok()) {
+        log::warning("performance_unavailable model={} window={} error=\"{}\"", model(), window.sequence, report.error);
+        return judged;
+    }
+    const auto& overall = report.overall;
+    if (overall.delay.p50_seconds) judged.metrics.push_back({"label_delay_p50_seconds", "", *overall.delay.p50_seconds, false});
+    if (overall.delay.p95_seconds) judged.metrics.push_back({"label_delay_p95_seconds", "", *overall.delay.p95_seconds, false});
+    for (const auto& metric : overall.metrics)
+        if (metric.value) judged.metrics.push_back({metric.name, "", *metric.value, false});
+    for (auto& finding : performance::evaluate_thresholds(overall, false, metric_thresholds(), fitted_->bands,
+                                                          {model(), "", start_us, end_us}))
+        judged.findings.push_back(std::move(finding));
+
+    // Per segment: the metrics, and the gap of each segment against the rest.
+    for (const auto& attribute : options_.drift.segments) {
+        auto segmented = view;
+        for (const auto& row : rows) segmented.segment.push_back(attribute_of(row.attributes_json, attribute));
+        const auto by_segment = performance::compute_performance(segmented, performance_spec(attribute));
+        for (const auto& set : by_segment.segments)
+            for (const auto& metric : set.metrics)
+                if (metric.value) judged.metrics.push_back({metric.name, attribute + "=" + set.segment_value, *metric.value, false});
+        if (regression) continue;
+        std::vector<segments::SegmentRow> gap_rows;
+        const auto positive = performance_spec("").positive_class;
+        for (const auto& row : rows) {
+            segments::SegmentRow gap_row;
+            gap_row.attributes = {{attribute, attribute_of(row.attributes_json, attribute)}};
+            gap_row.predicted_positive = row.prediction_label.value_or("") == positive;
+            if (row.label && row.prediction_label) gap_row.metric_success = *row.label == *row.prediction_label;
+            gap_rows.push_back(std::move(gap_row));
         }
+        segments::SegmentGapOptions gap_options;
+        gap_options.attributes = {attribute};
+        for (auto& finding : segments::to_findings(segments::evaluate_segment_gaps(gap_rows, gap_options), model(),
+                                                   start_us, end_us))
+            judged.findings.push_back(std::move(finding));
     }
-    if (!delays.empty()) {
-        std::sort(delays.begin(), delays.end());
-        const auto quantile = [&](double q) {
-            return delays[std::min(delays.size() - 1, static_cast<std::size_t>(q * static_cast<double>(delays.size())))];
-        };
-        judged.metrics.push_back({"label_delay_p50_seconds", "", quantile(0.5), false});
-        judged.metrics.push_back({"label_delay_p95_seconds", "", quantile(0.95), false});
-    }
-    if (errors.empty()) return judged;
-    for (const auto& [name, value] : performance_metrics(rows)) judged.metrics.push_back({name, "", value, false});
-    for (const auto& threshold : options_.performance.thresholds) {
-        const auto metric = std::find_if(judged.metrics.begin(), judged.metrics.end(),
-                                         [&](const store::WindowMetric& m) { return m.name == threshold.metric; });
-        if (metric == judged.metrics.end()) continue;
-        const double value = metric->value;
-        const nlohmann::json evidence = {{"label_coverage", coverage}, {"labelled_rows", errors.size()}};
-        if (threshold.min)
-            judged.findings.push_back(finding_of("performance", threshold.metric, "realised_min", value, *threshold.min,
-                                                 value < *threshold.min, evidence));
-        if (threshold.max)
-            judged.findings.push_back(finding_of("performance", threshold.metric, "realised_max", value, *threshold.max,
-                                                 value > *threshold.max, evidence));
-    }
+
     if (concept_) {
+        std::vector<double> errors;  // per labelled row, in prediction order
+        for (const auto& row : rows) {
+            if (regression && row.value && row.prediction_value)
+                errors.push_back(std::abs(*row.value - *row.prediction_value));
+            else if (!regression && row.label && row.prediction_label)
+                errors.push_back(*row.label == *row.prediction_label ? 0.0 : 1.0);
+        }
+        if (errors.empty()) return judged;
         std::vector<std::size_t> drifts;
-        std::vector<std::size_t> warnings;
+        std::size_t warnings = 0;
         for (std::size_t i = 0; i < errors.size(); ++i) {
             const auto state = concept_->update(errors[i]);
             if (state == concept_drift::DriftState::drift) drifts.push_back(i);
-            if (state == concept_drift::DriftState::warning) warnings.push_back(i);
+            if (state == concept_drift::DriftState::warning) ++warnings;
         }
-        const double error_rate = mean_of(errors);
-        judged.findings.push_back(finding_of(
-            "concept_drift", regression ? "absolute_error" : "error", std::string(concept_->name()), error_rate, 0,
-            !drifts.empty(),
-            {{"drift_positions", drifts}, {"warnings", warnings.size()}, {"labelled_rows", errors.size()},
-             {"statistic", "the window's mean error; drift_positions index its labelled rows"}}));
+        Finding finding;
+        finding.model = model();
+        finding.kind = "concept_drift";
+        finding.subject = regression ? "absolute_error" : "error";
+        finding.method = std::string(concept_->name());
+        finding.statistic = mean_of(errors);
+        finding.triggered = !drifts.empty();
+        finding.severity = finding.triggered ? Severity::warning : Severity::info;
+        finding.window_start_us = start_us;
+        finding.window_end_us = end_us;
+        finding.evidence_json = nlohmann::json{{"drift_positions", drifts},
+                                               {"warnings", warnings},
+                                               {"labelled_rows", errors.size()},
+                                               {"statistic", "the window's mean error; drift_positions index its "
+                                                             "labelled rows in prediction order"}}
+                                    .dump();
+        judged.findings.push_back(std::move(finding));
     }
     return judged;
+}
+
+std::int64_t ModelMonitor::upload_reference(pqxx::connection_base& connection, const drift::DriftTable& table,
+                                            const std::string& description) {
+    store::NewReference reference;
+    reference.model = model();
+    reference.source = "upload";
+    reference.rows = static_cast<std::int64_t>(table.rows);
+    reference.sample_json = drift::reference_sample_to_json(table);
+    reference.description = description;
+    const auto id = store::insert_reference(connection, reference);
+    log::notice("reference_uploaded model={} reference={} rows={}", model(), id, table.rows);
+    return id;
+}
+
+performance::PerformanceSpec ModelMonitor::performance_spec(const std::string& segment) const {
+    performance::PerformanceSpec spec;
+    const auto& schema = options_.schema;
+    spec.task = schema.prediction_type == PredictionType::regression ? performance::Task::regression
+                                                                      : performance::Task::classification;
+    spec.positive_class = !options_.performance.positive_class.empty() ? options_.performance.positive_class
+                          : !schema.classes.empty()                    ? schema.classes.front()
+                                                                       : std::string("1");
+    spec.classes = schema.classes;
+    spec.segment_name = segment;
+    return spec;
+}
+
+void ModelMonitor::fit_performance_reference(const drift::DriftTable& sample) {
+    const auto* prediction = sample.find(prediction_column);
+    const auto* label = sample.find(label_column);
+    const auto* score = sample.find(score_column);
+    if (prediction == nullptr || label == nullptr || prediction->numeric) return;
+    // The reference's own labelled rows, when it was captured after its outcomes arrived.
+    std::vector<store::WindowRow> rows;
+    for (std::size_t r = 0; r < sample.rows; ++r) {
+        if (label->texts[r].empty()) continue;
+        store::WindowRow row;
+        row.prediction_label = prediction->texts[r];
+        row.label = label->texts[r];
+        if (score != nullptr && std::isfinite(score->numbers[r])) row.score = score->numbers[r];
+        rows.push_back(std::move(row));
+    }
+    if (rows.size() < 20) return;
+    const auto spec = performance_spec("");
+    const auto window = performance_window(rows, false);
+    if (options_.performance.estimate && !window.score.empty() &&
+        options_.schema.prediction_type == PredictionType::binary) {
+        std::vector<bool> predicted;
+        std::vector<bool> actual;
+        for (const auto& row : rows) {
+            predicted.push_back(*row.prediction_label == spec.positive_class);
+            actual.push_back(*row.label == spec.positive_class);
+        }
+        auto fit = performance::fit_cbpe(window.score, predicted, actual);
+        if (fit.ok()) fitted_->cbpe = std::move(fit.reference);
+    }
+    std::vector<std::string> banded;
+    for (const auto& threshold : options_.performance.thresholds)
+        if (threshold.band_sd > 0) banded.push_back(threshold.metric);
+    if (banded.empty()) return;
+    // Ten chunks of the reference: NannyML's band needs several chunks, and
+    // smaller chunks than the window only widen it (conservative).
+    auto bands = performance::fit_reference_band(window, spec, std::max<std::size_t>(10, rows.size() / 10), banded);
+    if (bands.ok()) fitted_->bands = std::move(bands.bands);
+}
+
+std::vector<performance::MetricThreshold> ModelMonitor::metric_thresholds() const {
+    std::vector<performance::MetricThreshold> thresholds;
+    for (const auto& configured : options_.performance.thresholds) {
+        performance::MetricThreshold threshold;
+        threshold.metric = configured.metric;
+        threshold.lower = configured.min;
+        threshold.upper = configured.max;
+        threshold.max_drop = configured.max_drop;
+        threshold.reference_band = configured.band_sd > 0;
+        threshold.band_k = configured.band_sd;
+        thresholds.push_back(std::move(threshold));
+    }
+    return thresholds;
 }
 
 void ModelMonitor::count_findings(const std::vector<Finding>& findings) {

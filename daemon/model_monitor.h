@@ -24,6 +24,8 @@
 #include "detectors/anomaly_detector.h"
 #include "detectors/concept_detector.h"
 #include "detectors/dataset_drift.h"
+#include "detectors/performance_metrics.h"
+#include "detectors/performance_thresholds.h"
 #include "store/monitor_store.h"
 
 namespace mw::daemon {
@@ -68,6 +70,9 @@ private:
     Judged judge_window_performance(const std::vector<store::WindowRow>& rows, const store::StoredWindow& window,
                                     double coverage);
     void count_findings(const std::vector<Finding>& findings);
+    performance::PerformanceSpec performance_spec(const std::string& segment) const;
+    void fit_performance_reference(const drift::DriftTable& sample);
+    std::vector<performance::MetricThreshold> metric_thresholds() const;
 
     config::ModelOptions options_;
     DaemonMetrics& metrics_;

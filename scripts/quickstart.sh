@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: install what is needed, build,
-# start a throwaway PostgreSQL and modelwatchd, replay the bundled Elec2 data
-# set (predictions, then their delayed outcomes) through the HTTP API, and
-# show what was stored and what the daemon's metrics say. Then everything is
-# stopped and removed, unless --keep-running is given.
+# start a throwaway PostgreSQL, a throwaway Alertmanager and modelwatchd, and
+# let the example model server (examples/elec2) stream the bundled Elec2 data
+# set through the daemon: predictions, then their outcomes 500 rows later.
+# The daemon closes windows, finds drift and falling accuracy, alerts
+# Alertmanager, runs the example trainer, validates and promotes its model,
+# and resets its reference; the server serves each promoted model. At the end:
+# the loop's prequential accuracy beside the model never retrained, the
+# retrains, the alerts, and where the reports are. Then everything is stopped
+# and removed, unless --keep-running is given.
 #
 #   scripts/quickstart.sh [--keep-running] [--rows N]
 set -euo pipefail
@@ -24,13 +29,15 @@ done
 scripts/install-deps.sh
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target modelwatchd modelwatch >/dev/null
+cmake --build build -j"$(nproc)" --target modelwatchd modelwatch elec2_server elec2_trainer >/dev/null
 
 work=$(mktemp -d /tmp/modelwatch-quickstart.XXXXXX)
 chmod 755 "$work"
 daemon_pid=
+alertmanager_pid=
 cleanup() {
   [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
+  [ -n "$alertmanager_pid" ] && kill -TERM "$alertmanager_pid" 2>/dev/null && wait "$alertmanager_pid" 2>/dev/null || true
   scripts/pg-throwaway.sh stop "$work/pg" || true
   rm -rf "$work"
 }
@@ -47,7 +54,18 @@ try:
 except OSError:
     s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+am_port=$(free_port)
+echo "== starting a throwaway Alertmanager on 127.0.0.1:$am_port"
+mkdir -p "$work/alertmanager"
+printf 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n' > "$work/alertmanager/am.yml"
+/usr/bin/prometheus-alertmanager --config.file="$work/alertmanager/am.yml" --storage.path="$work/alertmanager/data" \
+  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address= >"$work/alertmanager/log" 2>&1 &
+alertmanager_pid=$!
+mkdir -p "$work/models/archive"
 sed -e "s|@STATE_DIR@|$work/state|" -e "s|@PORT@|$port|" -e "s|@DSN@|$dsn|" \
+  -e "s|@ALERTMANAGER@|http://127.0.0.1:$am_port|" -e "s|@TRAINER@|$repo/build/examples/elec2/elec2_trainer|" \
+  -e "s|@MODEL_FILE@|$work/models/current.json|" -e "s|@ARCHIVE@|$work/models/archive|" \
   config/examples/quickstart.yaml > "$work/modelwatch.yaml"
 build/daemon/modelwatchd --check-config "$work/modelwatch.yaml"
 
@@ -60,35 +78,55 @@ for _ in $(seq 100); do
 done
 curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/modelwatchd.log"; exit 1; }
 
-echo "== replaying Elec2 (45,312 half-hours of the NSW electricity market) through the HTTP API"
+echo "== streaming Elec2 (45,312 half-hours of the NSW electricity market) through the example model server"
 limit=()
 [ "$rows" -gt 0 ] && limit=(--limit "$rows")
-/usr/bin/python3 scripts/replay_elec2.py --port "$port" --data data/elec2/elec2.csv.gz "${limit[@]}"
+build/examples/elec2/elec2_server --data data/elec2/elec2.csv.gz --daemon "http://127.0.0.1:$port" --model elec2 \
+  --model-file "$work/models/current.json" --initial-rows 2000 --batch 100 --label-delay-rows 500 \
+  --rows-per-second 1500 --summary "$work/summary.json" "${limit[@]}"
 
-# Wait until everything acknowledged is in PostgreSQL.
-for _ in $(seq 300); do
-  lag=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '$1=="modelwatch_store_lag_seconds"{print $2}')
-  [ "$lag" = "0" ] && break
-  sleep 0.1
+echo "== waiting for modelwatchd to judge the last windows and finish its jobs"
+for _ in $(seq 240); do
+  pending=$(psql "$dsn" -Atc "SELECT count(*) FROM monitor_windows WHERE performance_at IS NULL")
+  busy=$(psql "$dsn" -Atc "SELECT count(*) FROM retrain_jobs WHERE state IN ('queued', 'running')")
+  [ "$pending" = 0 ] && [ "$busy" = 0 ] && break
+  sleep 0.5
 done
 
 echo
-echo "== what PostgreSQL holds"
+echo "== the loop"
 psql "$dsn" -P pager=off -c "
-  SELECT count(*) AS predictions,
-         count(label) AS with_outcome,
-         round(avg(label_delay_seconds)::numeric, 3) AS mean_label_delay_s
-  FROM labelled_predictions WHERE model = 'elec2'"
-echo "Accuracy of the never-retrained model, by block of 5,000 predictions (the concepts drift):"
+  SELECT count(*) AS windows,
+         (SELECT count(*) FROM findings WHERE kind = 'dataset_drift' AND triggered) AS drifted_windows,
+         (SELECT count(*) FROM findings WHERE kind = 'concept_drift' AND triggered) AS concept_drifts,
+         (SELECT count(*) FROM findings WHERE kind = 'performance' AND triggered) AS accuracy_below_072
+  FROM monitor_windows WHERE model = 'elec2'"
+echo "Retraining jobs by final state (every transition and its reason: GET /v1/jobs/<id>):"
+psql "$dsn" -P pager=off -c "SELECT state, count(*) AS jobs FROM retrain_jobs GROUP BY state ORDER BY state"
+echo "Why the last three jobs went the way they did:"
 psql "$dsn" -P pager=off -c "
-  SELECT (substr(id, 7)::int / 5000) * 5000 AS from_row,
-         count(*) AS labelled,
-         round(avg((prediction_label = label)::int)::numeric, 3) AS accuracy
-  FROM labelled_predictions WHERE model = 'elec2' AND label IS NOT NULL
-  GROUP BY 1 ORDER BY 1"
+  SELECT j.id AS job, t.to_state AS state, t.reason FROM retrain_jobs j
+  JOIN retrain_transitions t ON t.job_id = j.id AND t.to_state IN ('validated', 'rejected', 'failed', 'promoted')
+  WHERE j.id > (SELECT max(id) - 3 FROM retrain_jobs) ORDER BY t.id"
+alerts_sent=$(psql "$dsn" -Atc "SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NOT NULL")
+alerts_now=$(curl -sf "http://127.0.0.1:$am_port/api/v2/alerts" | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+retrains=$(psql "$dsn" -Atc "SELECT count(*) FROM retrain_jobs WHERE state = 'promoted'")
+/usr/bin/python3 - "$work/summary.json" "$retrains" "$alerts_sent" "$alerts_now" <<'PY'
+import json, sys
+summary = json.load(open(sys.argv[1]))
+print(f"""
+Prequential accuracy over {summary['rows']} predictions (published: logistic regression updated every row 0.8221,
+'same class as last time' 0.8533):
+  served by the loop (retrained and promoted by modelwatch): {summary['served_accuracy']:.4f}
+  the same model never retrained:                            {summary['static_accuracy']:.4f}
+  same class as last time:                                   {summary['persistence_accuracy']:.4f}
+Models promoted: {sys.argv[2]}; alert deliveries to Alertmanager: {sys.argv[3]} (alerts it holds now: {sys.argv[4]})""")
+PY
+echo "Reports: each job's directory (context.json, data.csv, report.json, model.json) is under $work/state/jobs;"
+echo "the findings, windows, alerts and jobs are at http://127.0.0.1:$port/v1/{findings,windows,alerts,jobs,decisions}."
 
 echo "== modelwatchd's metrics (excerpt of http://127.0.0.1:$port/metrics)"
-curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^modelwatch_(records_accepted_total|records_rejected_total|store_rows_written_total|store_up|store_lag_seconds|spool_bytes|spool_fsyncs_total)[ {]'
+curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^modelwatch_(records_accepted_total|dataset_drift|drift_share|windows_closed_total|retrain_transitions_total|alert_deliveries_total)[ {]' | head -20
 
 if [ "$keep_running" -eq 1 ]; then
   echo

@@ -171,6 +171,8 @@ CREATE TABLE window_metrics (
 
 ALTER TABLE findings ADD COLUMN window_id bigint REFERENCES monitor_windows (id) ON DELETE SET NULL;
 CREATE INDEX findings_triggered ON findings (id) WHERE triggered;
+-- Consecutive clean windows of one alert, and the retrain policy's holds.
+CREATE INDEX findings_model_kind_subject ON findings (model, kind, subject, id);
 
 -- Progress of each consumer of findings (the alert router, the retrain
 -- policy): the highest finding id it has handled, advanced in the same
@@ -213,6 +215,9 @@ CREATE TABLE alert_deliveries (
     last_error text
 );
 CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at)
+    WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+-- The per-alert ordering check of a claim (no firing after a pending resolved).
+CREATE INDEX alert_deliveries_pending_by_alert ON alert_deliveries (fingerprint, receiver, id)
     WHERE delivered_at IS NULL AND abandoned_at IS NULL;
 
 CREATE TABLE silences (

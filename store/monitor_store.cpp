@@ -231,15 +231,16 @@ std::vector<StoredWindow> windows_after(pqxx::connection_base& connection, const
 void insert_findings(pqxx::transaction_base& transaction, const std::vector<Finding>& findings,
                      std::optional<std::int64_t> window_id) {
     for (const auto& finding : findings) {
-        const std::optional<double> p_value =
-            finding.p_value >= 0 ? std::optional(finding.p_value) : std::nullopt;
         transaction.exec_params0(
             fmt::format("INSERT INTO findings (model, kind, subject, method, statistic, threshold, p_value, triggered, "
-                        "severity, window_start, window_end, evidence, window_id) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                        "severity, window_start, window_end, evidence, window_id) VALUES ($1, $2, $3, $4, $5, $6, "
+                        "CASE WHEN $7::double precision < 0 THEN NULL ELSE $7 END, "
                         "$8, $9, {}, {}, $12::jsonb, $13)",
                         "(timestamptz 'epoch' + $10::bigint * interval '1 microsecond')",
                         "(timestamptz 'epoch' + $11::bigint * interval '1 microsecond')"),
-            finding.model, finding.kind, finding.subject, finding.method, finding.statistic, finding.threshold, p_value,
+            // A negative p-value means the method has none: NULL.
+            finding.model, finding.kind, finding.subject, finding.method, finding.statistic, finding.threshold,
+            finding.p_value,
             finding.triggered, std::string(to_string(finding.severity)), finding.window_start_us, finding.window_end_us,
             finding.evidence_json, window_id);
     }
@@ -283,6 +284,19 @@ std::vector<double> recent_metric_values(pqxx::connection_base& connection, cons
         "WHERE w.model = $1 AND m.name = $2 AND m.segment = '' AND NOT m.estimated AND m.value IS NOT NULL "
         "ORDER BY w.sequence DESC LIMIT $3",
         model, metric, static_cast<std::int64_t>(limit));
+    std::vector<double> values;
+    for (const auto& r : result) values.push_back(r[0].as<double>());
+    return values;
+}
+
+std::vector<double> metric_values_for_reference(pqxx::connection_base& connection, const std::string& model,
+                                                std::int64_t reference_id, const std::string& metric) {
+    pqxx::read_transaction transaction(connection, "metric_values_for_reference");
+    const auto result = transaction.exec_params(
+        "SELECT m.value FROM window_metrics m JOIN monitor_windows w ON w.id = m.window_id "
+        "WHERE w.model = $1 AND w.reference_id = $2 AND m.name = $3 AND m.segment = '' AND NOT m.estimated "
+        "AND m.value IS NOT NULL ORDER BY w.sequence",
+        model, reference_id, metric);
     std::vector<double> values;
     for (const auto& r : result) values.push_back(r[0].as<double>());
     return values;

@@ -131,4 +131,9 @@ void insert_findings(pqxx::transaction_base& transaction, const std::vector<Find
 std::vector<double> recent_metric_values(pqxx::connection_base& connection, const std::string& model,
                                          const std::string& metric, std::size_t limit);
 
+// A realised metric over the windows judged against one reference, oldest
+// first: the new model's record since its promotion.
+std::vector<double> metric_values_for_reference(pqxx::connection_base& connection, const std::string& model,
+                                                std::int64_t reference_id, const std::string& metric);
+
 }  // namespace mw::store

@@ -70,6 +70,55 @@ ELEC2_SCHEMA = """
 """
 
 
+class Alertmanager:
+    """Debian's prometheus-alertmanager on 127.0.0.1, with a receiver that
+    sends nowhere: tests read what it holds through its API v2."""
+
+    BINARY = "/usr/bin/prometheus-alertmanager"
+
+    def __init__(self, directory, port=None):
+        self.directory = directory
+        self.port = port or free_port()
+        self.process = None
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "am.yml"), "w") as f:
+            f.write("route:\n  receiver: \"null\"\n  group_wait: 1s\nreceivers:\n  - name: \"null\"\n")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=30):
+        log = open(os.path.join(self.directory, "alertmanager.log"), "a")
+        self.process = subprocess.Popen(
+            [self.BINARY, f"--config.file={os.path.join(self.directory, 'am.yml')}",
+             f"--storage.path={os.path.join(self.directory, 'data')}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
+            stdout=log, stderr=log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/-/ready")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("alertmanager did not become ready")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def alerts(self, active=True):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", "/api/v2/alerts?active=%s&silenced=true&inhibited=true&unprocessed=true" %
+                     ("true" if active else "false"))
+        return json.loads(conn.getresponse().read())
+
+
 class Daemon:
     """modelwatchd with a generated config in a temp state directory."""
 

@@ -1,0 +1,115 @@
+#include "daemon/audit_loop.h"
+
+#include <stdexcept>
+
+#include "core/log.h"
+#include "fairness/audit_store.h"
+
+namespace mw::daemon {
+
+fairness::AuditSpec audit_spec(const config::ModelOptions& model, const config::AuditConfig& audit) {
+    fairness::AuditSpec spec;
+    spec.model = model.schema.name;
+    spec.name = audit.name;
+    spec.cron = audit.schedule;
+    spec.time_zone = audit.time_zone;
+    spec.data_window_ms = static_cast<std::int64_t>(audit.window_s) * 1000;
+    spec.options.sensitive_attributes = audit.sensitive;
+    for (const auto& group : audit.reference_groups) {
+        const auto equals = group.find('=');  // "attribute=value", checked by the loader
+        spec.options.reference_values[group.substr(0, equals)] = group.substr(equals + 1);
+    }
+    spec.options.metrics.min_group_size = audit.min_group_size;
+    spec.positive_label = !audit.positive_label.empty()      ? audit.positive_label
+                          : !model.schema.classes.empty() ? model.schema.classes.front()
+                                                            : spec.positive_label;
+    spec.report_formats.clear();
+    for (const auto& format : audit.formats)
+        spec.report_formats.push_back(format == "html"   ? fairness::ReportFormat::html
+                                      : format == "json" ? fairness::ReportFormat::json
+                                                         : fairness::ReportFormat::markdown);
+    spec.run_on_start = audit.run_on_start;
+    return spec;
+}
+
+AuditLoop::AuditLoop(const config::Config& config, DaemonMetrics& metrics) : metrics_(metrics) {
+    runner_options_.reports_dir = config.monitor.reports_dir;
+    std::vector<fairness::AuditSpec> specs;
+    for (const auto& model : config.models)
+        for (const auto& audit : model.audits) specs.push_back(audit_spec(model, audit));
+    auto built = fairness::AuditScheduler::create(std::move(specs));
+    if (!built.scheduler) throw std::invalid_argument(built.error);
+    scheduler_ = std::move(built.scheduler);
+}
+
+bool AuditLoop::knows(const std::string& model, const std::string& audit) const {
+    return scheduler_->find(model, audit).has_value();
+}
+
+void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
+    std::unique_lock lock(mutex_);
+    if (scheduler_->specs().empty()) return;
+    if (!started_) {
+        // Runs left 'running' by a daemon that stopped mid-audit.
+        const auto failed = fairness::fail_stale_running(connection, now_us);
+        if (failed > 0) log::warning("audits_failed_stale count={}", failed);
+        for (std::size_t i = 0; i < scheduler_->specs().size(); ++i) {
+            const auto& spec = scheduler_->specs()[i];
+            if (const auto slot = fairness::last_slot(connection, spec.model, spec.name))
+                scheduler_->set_last_slot(i, *slot / 1'000'000);
+        }
+        started_ = true;
+    }
+    const auto plan = scheduler_->plan(now_us / 1'000'000);
+    for (const auto& due : plan.due) {
+        if (!scheduler_->try_start(due.index, due.slot_utc_seconds)) continue;
+        const auto spec = scheduler_->specs()[due.index];
+        lock.unlock();
+        fairness::AuditRunRequest request;
+        request.trigger = fairness::AuditTrigger::schedule;
+        request.scheduled_for_us = due.slot_utc_seconds * 1'000'000;
+        request.data_end_us = due.slot_utc_seconds * 1'000'000;
+        request.now_us = now_us;
+        const auto summary = fairness::run_audit_job(connection, spec, request, runner_options_);
+        lock.lock();
+        if (summary.id == 0 && !summary.already_running)
+            scheduler_->abandon(due.index);
+        else
+            scheduler_->finish(due.index);
+        metrics_.audits.Add({{"model", spec.model}, {"audit", spec.name}, {"state", std::string(to_string(summary.state))}})
+            .Increment();
+        log::notice("audit_finished model={} audit={} reason={} state={} rows={} findings={}{}", spec.model, spec.name,
+                    due.reason, to_string(summary.state), summary.rows, summary.findings,
+                    summary.error.empty() ? "" : " error=\"" + summary.error + "\"");
+    }
+}
+
+fairness::AuditRunSummary AuditLoop::run_now(pqxx::connection_base& connection, const std::string& model,
+                                             const std::string& audit, std::int64_t now_us) {
+    std::unique_lock lock(mutex_);
+    const auto index = scheduler_->find(model, audit);
+    fairness::AuditRunSummary refused;
+    if (!index) {
+        refused.error = "no audit " + audit + " for model " + model;
+        return refused;
+    }
+    if (!scheduler_->try_start(*index, std::nullopt)) {
+        refused.already_running = true;
+        refused.error = "the audit is running";
+        return refused;
+    }
+    const auto spec = scheduler_->specs()[*index];
+    lock.unlock();
+    fairness::AuditRunRequest request;
+    request.trigger = fairness::AuditTrigger::manual;
+    request.data_end_us = now_us;
+    request.now_us = now_us;
+    auto summary = fairness::run_audit_job(connection, spec, request, runner_options_);
+    lock.lock();
+    scheduler_->finish(*index);
+    metrics_.audits.Add({{"model", spec.model}, {"audit", spec.name}, {"state", std::string(to_string(summary.state))}})
+        .Increment();
+    return summary;
+}
+
+}  // namespace mw::daemon

@@ -1,0 +1,47 @@
+// The daemon's scheduled fairness audits: the specs built from each model's
+// `audits:` configuration, the scheduler (fairness/audit_schedule.h) that
+// says which are due, and the runner (fairness/audit_runner.h) that runs
+// them. One pass per tick of its PeriodicWorker; manual runs come from the
+// admin API through run_now.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection_base>
+
+#include "config/config.h"
+#include "daemon/metrics.h"
+#include "fairness/audit_runner.h"
+#include "fairness/audit_schedule.h"
+
+namespace mw::daemon {
+
+// The scheduler's spec of one configured audit.
+fairness::AuditSpec audit_spec(const config::ModelOptions& model, const config::AuditConfig& audit);
+
+class AuditLoop {
+public:
+    // Throws std::invalid_argument naming the audit when a spec is unusable
+    // (a cron or time zone the loader could not check).
+    AuditLoop(const config::Config& config, DaemonMetrics& metrics);
+
+    void pass(pqxx::connection_base& connection, std::int64_t now_us);
+    // Runs an audit now (API, CLI); refused when it is already running.
+    fairness::AuditRunSummary run_now(pqxx::connection_base& connection, const std::string& model,
+                                      const std::string& audit, std::int64_t now_us);
+    bool knows(const std::string& model, const std::string& audit) const;
+
+private:
+    DaemonMetrics& metrics_;
+    fairness::AuditRunnerOptions runner_options_;
+    std::mutex mutex_;  // the scheduler: the worker's pass and the API's run_now
+    std::unique_ptr<fairness::AuditScheduler> scheduler_;
+    bool started_ = false;
+};
+
+}  // namespace mw::daemon

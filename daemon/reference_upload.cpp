@@ -1,0 +1,162 @@
+#include "daemon/reference_upload.h"
+
+#include <charconv>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "daemon/window_table.h"
+#include "detectors/csv_table.h"
+
+namespace mw::daemon {
+namespace {
+
+std::optional<double> number_of(std::string_view text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+bool is_attribute(const ModelSchema& schema, std::string_view name) {
+    for (const auto& attribute : schema.attributes)
+        if (attribute == name) return true;
+    return false;
+}
+
+ReferenceUpload from_csv(std::string_view body, const ModelSchema& schema, std::size_t max_rows) {
+    ReferenceUpload upload;
+    std::istringstream in{std::string(body)};
+    drift::CsvLimits limits;
+    limits.max_rows = max_rows;
+    const auto csv = drift::read_csv(in, "reference", limits);
+    if (!csv.ok()) {
+        upload.error = csv.error;
+        return upload;
+    }
+    for (const auto& name : csv.header)
+        if (schema.feature_index(name) < 0 && !is_attribute(schema, name) && name != "score" &&
+            name != "prediction" && name != "label") {
+            upload.error = fmt::format("column '{}' is not a feature, attribute, score, prediction or label of model {}",
+                                       name, schema.name);
+            return upload;
+        }
+    const bool regression = schema.prediction_type == PredictionType::regression;
+    std::vector<store::WindowRow> rows;
+    for (std::size_t r = 0; r < csv.rows.size(); ++r) {
+        const auto& cells = csv.rows[r];
+        store::WindowRow row;
+        nlohmann::json features = nlohmann::json::object();
+        nlohmann::json attributes = nlohmann::json::object();
+        for (std::size_t c = 0; c < csv.header.size(); ++c) {
+            const auto& name = csv.header[c];
+            const auto& cell = cells[c];
+            const auto where = [&] { return fmt::format("line {}: column '{}'", csv.row_lines[r], name); };
+            if (const int index = schema.feature_index(name); index >= 0) {
+                if (cell.empty()) continue;
+                if (schema.features[static_cast<std::size_t>(index)].type == FeatureType::numeric) {
+                    const auto number = number_of(cell);
+                    if (!number) {
+                        upload.error = where() + ": expected a number, got \"" + cell + "\"";
+                        return upload;
+                    }
+                    features[name] = *number;
+                } else {
+                    features[name] = cell;
+                }
+            } else if (is_attribute(schema, name)) {
+                if (!cell.empty()) attributes[name] = cell;
+            } else if (cell.empty()) {
+                continue;
+            } else if (name == "score" || (regression && (name == "prediction" || name == "label"))) {
+                const auto number = number_of(cell);
+                if (!number) {
+                    upload.error = where() + ": expected a number, got \"" + cell + "\"";
+                    return upload;
+                }
+                if (name == "score") row.score = number;
+                if (name == "prediction") row.prediction_value = number;
+                if (name == "label") row.value = number;
+            } else if (name == "prediction") {
+                row.prediction_label = cell;
+            } else {
+                row.label = cell;
+            }
+        }
+        row.features_json = features.dump();
+        row.attributes_json = attributes.dump();
+        rows.push_back(std::move(row));
+    }
+    upload.rows_read = rows.size();
+    upload.table = rows_to_table(rows, schema);
+    return upload;
+}
+
+ReferenceUpload from_ndjson(std::string_view body, const ModelSchema& schema, std::size_t max_rows) {
+    ReferenceUpload upload;
+    std::vector<store::WindowRow> rows;
+    std::size_t line_number = 0;
+    while (!body.empty() && rows.size() < max_rows) {
+        const auto end = body.find('\n');
+        const auto line = body.substr(0, end);
+        body = end == std::string_view::npos ? std::string_view() : body.substr(end + 1);
+        ++line_number;
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        const auto fail = [&](std::string message) {
+            upload.error = fmt::format("line {}: {}", line_number, message);
+            return upload;
+        };
+        const auto object = nlohmann::json::parse(line, nullptr, false);
+        if (!object.is_object()) return fail("expected a JSON object");
+        store::WindowRow row;
+        const auto features = object.find("features");
+        if (features == object.end() || !features->is_object()) return fail("\"features\" must be an object");
+        row.features_json = features->dump();
+        const auto attributes = object.find("attributes");
+        if (attributes != object.end() && !attributes->is_object()) return fail("\"attributes\" must be an object");
+        row.attributes_json = attributes != object.end() ? attributes->dump() : "{}";
+        for (const auto& [key, value] : object.items()) {
+            if (key == "features" || key == "attributes" || key == "id" || key == "ts" || key == "model_version")
+                continue;
+            if (key == "score") {
+                if (!value.is_number()) return fail("\"score\" must be a number");
+                row.score = value.get<double>();
+            } else if (key == "prediction" || key == "label") {
+                auto& label = key == "prediction" ? row.prediction_label : row.label;
+                auto& number = key == "prediction" ? row.prediction_value : row.value;
+                if (value.is_string())
+                    label = value.get<std::string>();
+                else if (value.is_number())
+                    number = value.get<double>();
+                else
+                    return fail(fmt::format("\"{}\" must be a string or a number", key));
+            } else {
+                return fail(fmt::format("unknown key \"{}\"", key));
+            }
+        }
+        rows.push_back(std::move(row));
+    }
+    if (rows.empty()) {
+        upload.error = "no rows";
+        return upload;
+    }
+    upload.rows_read = rows.size();
+    upload.table = rows_to_table(rows, schema);
+    return upload;
+}
+
+}  // namespace
+
+ReferenceUpload parse_reference_upload(std::string_view body, std::string_view content_type,
+                                       const ModelSchema& schema, std::size_t max_rows) {
+    const auto first = body.find_first_not_of(" \t\r\n");
+    const bool ndjson = content_type.find("json") != std::string_view::npos ||
+                        (content_type.find("csv") == std::string_view::npos && first != std::string_view::npos &&
+                         body[first] == '{');
+    auto upload = ndjson ? from_ndjson(body, schema, max_rows) : from_csv(body, schema, max_rows);
+    if (upload.ok() && upload.rows_read < 2) upload.error = "a reference needs at least 2 rows";
+    return upload;
+}
+
+}  // namespace mw::daemon

@@ -1,0 +1,316 @@
+#include "daemon/retrain_loop.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include "core/log.h"
+#include "core/time.h"
+#include "retrain/exec_runner.h"
+#include "retrain/hooks.h"
+#include "retrain/http_trigger.h"
+#include "retrain/job_context.h"
+#include "retrain/job_queue.h"
+#include "retrain/policy_store.h"
+#include "retrain/validation_gate.h"
+#include "store/database.h"
+#include "store/monitor_store.h"
+
+namespace mw::daemon {
+namespace {
+
+const config::ModelOptions* find_model(const config::Config& config, const std::string& name) {
+    return config.find_model(name);
+}
+
+retrain::GateOptions gate_options(const config::RetrainConfig& retrain) {
+    retrain::GateOptions gate;
+    gate.metric = retrain.gate_metric;
+    gate.higher_is_better = retrain.gate_higher_is_better;
+    gate.min_improvement = retrain.gate_min_improvement;
+    return gate;
+}
+
+std::string json_body(const nlohmann::json& value) { return value.dump(); }
+
+}  // namespace
+
+retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrain) {
+    retrain::RetrainPolicyOptions options;
+    options.enabled = retrain.enabled();
+    for (const auto& trigger : retrain.triggers) {
+        const auto kind = retrain::parse_trigger_kind(trigger.kind);
+        if (!kind) continue;  // the loader accepts only kinds the policy knows
+        options.triggers.push_back({*kind, trigger.hold_ms, static_cast<int>(trigger.min_findings)});
+    }
+    options.dedup_key_template = retrain.dedup_key;
+    options.cooldown_ms = retrain.cooldown_ms;
+    options.daily_budget = static_cast<int>(retrain.daily_budget);
+    options.breaker_failures = static_cast<int>(retrain.breaker_failures);
+    return options;
+}
+
+RetrainLoop::RetrainLoop(const config::Config& config, DaemonMetrics& metrics) : config_(config), metrics_(metrics) {
+    for (const auto& model : config.models)
+        if (model.retrain.enabled()) policies_[model.schema.name] = policy_options(model.retrain);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    worker_name_ = fmt::format("{}:{}", host, getpid());
+}
+
+RetrainLoop::~RetrainLoop() {
+    std::lock_guard lock(jobs_mutex_);
+    job_threads_.clear();  // joins
+}
+
+void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
+    if (policies_.empty()) return;
+    if (!started_) {
+        // Jobs left running by a daemon that died cannot be running still
+        // once their timeout passed; they are failed, not re-run (a trainer
+        // may have side effects).
+        std::uint32_t longest_ms = 0;
+        for (const auto& model : config_.models) longest_ms = std::max(longest_ms, model.retrain.timeout_ms);
+        const auto stale = retrain::fail_stale(connection, now_us - static_cast<std::int64_t>(longest_ms) * 1000 -
+                                                               60'000'000, now_us);
+        if (!stale.empty()) log::warning("retrain_jobs_failed_stale count={}", stale.size());
+        started_ = true;
+    }
+    const auto processed = retrain::process_findings(connection, policies_, now_us);
+    if (processed.queued + processed.skipped + processed.breakers_opened > 0)
+        log::notice("retrain_policy findings={} queued={} duplicates={} skipped={} breakers_opened={}",
+                    processed.findings, processed.queued, processed.duplicates, processed.skipped,
+                    processed.breakers_opened);
+    check_probation(connection, now_us);
+    {
+        std::lock_guard lock(jobs_mutex_);
+        job_threads_.remove_if([](const std::jthread& thread) { return !thread.joinable(); });
+    }
+    while (true) {
+        auto job = retrain::claim_next(connection, worker_name_, static_cast<int>(config_.monitor.max_concurrent_jobs),
+                                       now_us);
+        if (!job) break;
+        metrics_.retrain_transitions.Add({{"model", job->model}, {"state", "running"}}).Increment();
+        log::notice("retrain_job_started job={} model={} trigger={} reason=\"{}\"", job->id, job->model, job->trigger,
+                    job->reason);
+        std::lock_guard lock(jobs_mutex_);
+        ++running_;
+        job_threads_.emplace_back([this, claimed = std::move(*job)](std::stop_token) mutable {
+            run_job(std::move(claimed));
+            --running_;
+        });
+    }
+}
+
+bool RetrainLoop::transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
+                             const std::string& reason, std::int64_t now_us, const std::string& report_json,
+                             const std::string& output, const std::string& challenger_version) {
+    retrain::TransitionFields fields;
+    if (!report_json.empty()) fields.report_json = report_json;
+    if (!output.empty()) fields.output = output;
+    if (!challenger_version.empty()) fields.challenger_version = challenger_version;
+    const auto result = retrain::transition(connection, job.id, to, reason, now_us, fields);
+    if (!result.ok) {
+        log::error("retrain_transition_refused job={} to={} error=\"{}\"", job.id, retrain::to_string(to), result.error);
+        return false;
+    }
+    metrics_.retrain_transitions.Add({{"model", job.model}, {"state", retrain::to_string(to)}}).Increment();
+    log::notice("retrain_job job={} model={} state={} reason=\"{}\"", job.id, job.model, retrain::to_string(to), reason);
+    return true;
+}
+
+void RetrainLoop::run_job(retrain::Job job) {
+    try {
+        auto connection = store::connect(config_.store);
+        const auto* model = find_model(config_, job.model);
+        if (model == nullptr) {
+            transition(*connection, job, retrain::JobState::failed, "the model is no longer configured", now_us());
+            return;
+        }
+        const auto& retrain = model->retrain;
+        retrain::JobContextOptions context;
+        context.jobs_dir = config_.monitor.jobs_dir;
+        context.data_rows = retrain.data_rows;
+        for (const auto& feature : model->schema.features) context.feature_columns.push_back(feature.name);
+        if (!retrain.http_url.empty()) {
+            // The job runs elsewhere and reads what it needs itself: its
+            // context carries no exported data ("data": null).
+            const auto finding = job.finding_id ? retrain::load_finding(*connection, *job.finding_id) : std::nullopt;
+            const auto context_json = retrain::context_json(job, finding, nullptr);
+            retrain::HttpTriggerOptions trigger;
+            trigger.url = retrain.http_url;
+            retrain::TriggerResult triggered;
+            // A transient failure (network, 429, 5xx) is tried again; the
+            // idempotency key makes a repeat harmless.
+            for (int attempt = 0; attempt < 4; ++attempt) {
+                if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(5 << attempt));
+                triggered = retrain::trigger_http_job(job, context_json, trigger);
+                if (triggered.status != retrain::CallStatus::retry) break;
+            }
+            if (triggered.status != retrain::CallStatus::ok)
+                transition(*connection, job, retrain::JobState::failed, triggered.reason, now_us());
+            // Otherwise it runs over there and reports through POST /v1/jobs/{id}/report.
+            return;
+        }
+        retrain::ExecRunnerOptions exec;
+        exec.argv = retrain.command;
+        exec.timeout = std::chrono::seconds((retrain.timeout_ms + 999) / 1000);
+        const auto run = retrain::run_exec_job(*connection, job, context, exec, now_us());
+        const std::string report_json = run.report ? run.report->json : std::string();
+        const std::string challenger = run.report ? run.report->challenger_version : std::string();
+        if (!transition(*connection, job, run.state, run.reason, now_us(), report_json, run.output, challenger)) return;
+        if (run.state == retrain::JobState::succeeded && run.report)
+            validate_and_promote(*connection, job, *run.report, now_us());
+    } catch (const std::exception& error) {
+        log::error("retrain_job_error job={} model={} error=\"{}\"", job.id, job.model, error.what());
+        try {
+            auto connection = store::connect(config_.store);
+            transition(*connection, job, retrain::JobState::failed, std::string("daemon error: ") + error.what(),
+                       now_us());
+        } catch (const std::exception&) {
+            // The stale-job sweep at the next start fails it.
+        }
+    }
+}
+
+void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const retrain::Job& job,
+                                       const retrain::JobReport& report, std::int64_t now_us) {
+    const auto* model = find_model(config_, job.model);
+    if (model == nullptr) return;
+    const auto& retrain = model->retrain;
+    const auto gate = retrain::decide(report, gate_options(retrain));
+    if (!gate.promote) {
+        transition(connection, job, retrain::JobState::rejected, gate.reason, now_us);
+        return;
+    }
+    if (!transition(connection, job, retrain::JobState::validated, gate.reason, now_us)) return;
+    std::string promotion = "promoted (no promotion hook configured)";
+    if (!retrain.promote_command.empty()) {
+        retrain::HookOptions hook;
+        hook.argv = retrain.promote_command;
+        retrain::HookCall call;
+        call.job_id = job.id;
+        call.model = job.model;
+        call.challenger_version = report.challenger_version;
+        call.artifact = report.artifact;
+        call.job_dir = config_.monitor.jobs_dir + "/" + std::to_string(job.id);
+        const auto result = retrain::run_hook(retrain::HookKind::promotion, call, hook);
+        if (result.status != retrain::CallStatus::ok) {
+            transition(connection, job, retrain::JobState::rejected, "promotion hook failed: " + result.reason, now_us);
+            return;
+        }
+        promotion = "promotion hook succeeded: " + result.reason;
+    }
+    if (!transition(connection, job, retrain::JobState::promoted, promotion, now_us)) return;
+    // The new model is the new normal: its first predictions become the
+    // reference (the monitor collects them), and the concept detector
+    // restarts with the refit.
+    pqxx::work transaction(connection, "reference_reset");
+    store::request_reference_reset(transaction, job.model, report.challenger_version,
+                                   fmt::format("after job {} promoted {}", job.id, report.challenger_version));
+    retrain::record_decision(transaction, job.model, "reference_reset",
+                             fmt::format("model {} promoted by job {}: the next reference is its first {} predictions",
+                                         report.challenger_version, job.id, model->reference.rows),
+                             job.finding_id, job.id, now_us);
+    transaction.commit();
+}
+
+void RetrainLoop::check_probation(pqxx::connection_base& connection, std::int64_t now_us) {
+    std::vector<std::int64_t> on_probation;
+    {
+        pqxx::read_transaction transaction(connection, "promoted_on_probation");
+        for (const auto& row : transaction.exec(
+                 "SELECT j.id FROM retrain_jobs j WHERE j.state = 'promoted' AND NOT EXISTS (SELECT 1 FROM decisions d "
+                 "WHERE d.job_id = j.id AND d.kind IN ('probation_passed', 'probation_failed')) ORDER BY j.id"))
+            on_probation.push_back(row[0].as<std::int64_t>());
+    }
+    for (const auto job_id : on_probation) {
+        const auto detail = retrain::get_job(connection, job_id);
+        if (!detail) continue;
+        const auto& job = detail->job;
+        const auto* model = find_model(config_, job.model);
+        if (model == nullptr || model->retrain.probation_windows == 0 || !job.report_json) continue;
+        const auto report = retrain::parse_job_report(*job.report_json);
+        if (!report.report) continue;
+        const auto reference = store::active_reference(connection, job.model);
+        // Judged only on windows compared with the promoted model's own reference.
+        if (!reference || reference->pending() || reference->model_version != report.report->challenger_version) continue;
+        const auto& retrain = model->retrain;
+        const auto values =
+            store::metric_values_for_reference(connection, job.model, reference->id, retrain.gate_metric);
+        const auto champion = report.report->champion_metrics.find(retrain.gate_metric);
+        const double bar = champion != report.report->champion_metrics.end()
+                               ? champion->second
+                               : report.report->metrics.at(retrain.gate_metric);
+        retrain::ProbationOptions probation{static_cast<int>(retrain.probation_windows), retrain.probation_max_drop};
+        const auto decision = retrain::should_roll_back(bar, values, probation, gate_options(retrain));
+        if (decision.verdict == retrain::ProbationVerdict::pending) continue;
+        if (decision.verdict == retrain::ProbationVerdict::keep) {
+            pqxx::work transaction(connection, "probation_passed");
+            retrain::record_decision(transaction, job.model, "probation_passed", decision.reason, std::nullopt, job.id,
+                                     now_us);
+            transaction.commit();
+            continue;
+        }
+        std::string rollback = "rolled back (no rollback hook configured)";
+        if (!retrain.rollback_command.empty()) {
+            retrain::HookOptions hook;
+            hook.argv = retrain.rollback_command;
+            retrain::HookCall call;
+            call.job_id = job.id;
+            call.model = job.model;
+            call.challenger_version = report.report->challenger_version;
+            call.artifact = report.report->artifact;
+            call.rollback_to_version = job.champion_version.value_or("");
+            call.job_dir = config_.monitor.jobs_dir + "/" + std::to_string(job.id);
+            const auto result = retrain::run_hook(retrain::HookKind::rollback, call, hook);
+            if (result.status != retrain::CallStatus::ok) {
+                log::error("rollback_hook_failed job={} model={} reason=\"{}\"", job.id, job.model, result.reason);
+                continue;  // tried again at the next pass
+            }
+            rollback = "rollback hook succeeded: " + result.reason;
+        }
+        if (!transition(connection, job, retrain::JobState::rolled_back, decision.reason + "; " + rollback, now_us))
+            continue;
+        pqxx::work transaction(connection, "probation_failed");
+        retrain::record_decision(transaction, job.model, "probation_failed", decision.reason, std::nullopt, job.id,
+                                 now_us);
+        store::request_reference_reset(transaction, job.model, job.champion_version.value_or(""),
+                                       fmt::format("rollback of job {}", job.id));
+        transaction.commit();
+    }
+}
+
+std::pair<int, std::string> RetrainLoop::request_manual(pqxx::connection_base& connection, const std::string& model,
+                                                        const std::string& reason, std::int64_t now_us) {
+    const auto policy = policies_.find(model);
+    if (policy == policies_.end())
+        return {409, json_body({{"error", "retraining is not configured for model " + model}})};
+    const auto result = retrain::request_manual(connection, policy->second, model, reason, now_us);
+    nlohmann::json body = {{"decision", result.decision.verdict == retrain::Verdict::enqueue ? "queued" : "skipped"},
+                           {"reason", result.decision.reason}};
+    if (result.job_id) body["job_id"] = *result.job_id;
+    return {result.decision.verdict == retrain::Verdict::enqueue || result.job_id ? 202 : 409, body.dump()};
+}
+
+std::pair<int, std::string> RetrainLoop::accept_report(pqxx::connection_base& connection, std::int64_t job_id,
+                                                       std::string_view body, std::int64_t now_us) {
+    const auto parsed = retrain::parse_job_report(body);
+    if (!parsed.report) return {400, json_body({{"error", parsed.error}})};
+    const auto detail = retrain::get_job(connection, job_id);
+    if (!detail) return {404, json_body({{"error", fmt::format("no job {}", job_id)}})};
+    const auto& job = detail->job;
+    if (job.state != retrain::JobState::running)
+        return {409, json_body({{"error", fmt::format("job {} is {}, not running", job_id, retrain::to_string(job.state))}})};
+    if (!transition(connection, job, retrain::JobState::succeeded, "the external job reported", now_us,
+                    parsed.report->json, {}, parsed.report->challenger_version))
+        return {409, json_body({{"error", "the job changed state meanwhile"}})};
+    validate_and_promote(connection, job, *parsed.report, now_us);
+    const auto after = retrain::get_job(connection, job_id);
+    return {200, after ? retrain::to_json(*after).dump() : "{}"};
+}
+
+}  // namespace mw::daemon

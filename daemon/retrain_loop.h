@@ -1,0 +1,64 @@
+// Findings to retraining: each pass lets the policy (retrain/policy.h) queue
+// jobs for the findings stored since the last pass, checks promoted models on
+// probation (rolling back one that underperforms), and starts queued jobs
+// (claimed with SKIP LOCKED) on threads of their own, up to the configured
+// concurrency. A job's life: run (exec or HTTP trigger), validation gate,
+// promotion hook, reference reset; every step is a stored transition with its
+// reason.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <pqxx/connection_base>
+
+#include "config/config.h"
+#include "daemon/metrics.h"
+#include "retrain/job.h"
+#include "retrain/job_report.h"
+#include "retrain/policy.h"
+
+namespace mw::daemon {
+
+retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrain);
+
+class RetrainLoop {
+public:
+    RetrainLoop(const config::Config& config, DaemonMetrics& metrics);
+    ~RetrainLoop();  // waits for running jobs' threads (their processes are killed by their own timeouts)
+
+    void pass(pqxx::connection_base& connection, std::int64_t now_us);
+    int jobs_running() const { return running_.load(); }
+
+    // The admin API's operations; results are JSON bodies with an HTTP status.
+    std::pair<int, std::string> request_manual(pqxx::connection_base& connection, const std::string& model,
+                                               const std::string& reason, std::int64_t now_us);
+    std::pair<int, std::string> accept_report(pqxx::connection_base& connection, std::int64_t job_id,
+                                              std::string_view body, std::int64_t now_us);
+
+private:
+    void run_job(retrain::Job job);
+    // Gate, promotion and reference reset of a job that succeeded.
+    void validate_and_promote(pqxx::connection_base& connection, const retrain::Job& job,
+                              const retrain::JobReport& report, std::int64_t now_us);
+    void check_probation(pqxx::connection_base& connection, std::int64_t now_us);
+    bool transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
+                    const std::string& reason, std::int64_t now_us, const std::string& report_json = {},
+                    const std::string& output = {}, const std::string& challenger_version = {});
+
+    config::Config config_;
+    DaemonMetrics& metrics_;
+    std::map<std::string, retrain::RetrainPolicyOptions> policies_;
+    std::string worker_name_;
+    std::mutex jobs_mutex_;
+    std::list<std::jthread> job_threads_;
+    std::atomic<int> running_{0};
+    bool started_ = false;
+};
+
+}  // namespace mw::daemon
