@@ -796,6 +796,10 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
         const auto is_attribute = [&](const std::string& name) {
             return std::find(schema.attributes.begin(), schema.attributes.end(), name) != schema.attributes.end();
         };
+        for (const auto& attribute : schema.attributes)
+            if (schema.feature_index(attribute) >= 0)
+                fail("attributes", fmt::format("\"{}\" is also a feature name; segment verdicts need them distinct",
+                                               attribute));
         const auto& reference = model.reference;
         if (reference.source == ReferenceSource::time_range) {
             const auto start = parse_rfc3339_us(reference.start);

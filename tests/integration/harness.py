@@ -89,12 +89,12 @@ class Alertmanager:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=30):
-        log = open(os.path.join(self.directory, "alertmanager.log"), "a")
-        self.process = subprocess.Popen(
-            [self.BINARY, f"--config.file={os.path.join(self.directory, 'am.yml')}",
-             f"--storage.path={os.path.join(self.directory, 'data')}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
-            stdout=log, stderr=log)
+        with open(os.path.join(self.directory, "alertmanager.log"), "a") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [self.BINARY, f"--config.file={os.path.join(self.directory, 'am.yml')}",
+                 f"--storage.path={os.path.join(self.directory, 'data')}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
+                stdout=log, stderr=log)
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:

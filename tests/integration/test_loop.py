@@ -93,8 +93,11 @@ class LoopTest(harness.Environment):
         self.assertGreaterEqual(windows, 5, log)
         # Every window's verdicts are stored, triggered or not.
         self.assertGreater(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'feature_drift'"), 7 * 5)
-        self.assertGreater(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'dataset_drift' AND triggered"), 0,
+        # Elec2's inputs shift a few features at a time: some features drift.
+        self.assertGreater(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'feature_drift' AND triggered"), 0,
                            log)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'dataset_drift' AND subject = ''"),
+                         windows)
         self.assertGreater(self.pg.scalar("SELECT count(*) FROM window_metrics WHERE name = 'accuracy'"), 0, log)
         self.assertGreater(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'concept_drift'"), 0, log)
 

@@ -1,0 +1,118 @@
+// The configuration checks names without loading the detectors
+// (config/sections.cpp); these tests keep its lists and the components'
+// own parsers in step, and check what the daemon builds from a loaded
+// configuration.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include "config/loader.h"
+#include "daemon/alert_loop.h"
+#include "daemon/retrain_loop.h"
+#include "daemon/window_table.h"
+#include "detectors/concept_registry.h"
+#include "detectors/feature_drift.h"
+#include "retrain/policy.h"
+
+using namespace mw;
+
+namespace {
+
+config::LoadResult load_model(const std::string& model_extra, const std::string& top_extra = "") {
+    const std::string text = fmt::format(
+        "store: {{dsn: x}}\n{}models:\n  - name: m\n    prediction: {{type: binary, classes: [a, b]}}\n"
+        "    features: [{{name: x, type: numeric}}, {{name: c, type: categorical}}]\n    attributes: [s]\n{}",
+        top_extra, model_extra);
+    return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; });
+}
+
+}  // namespace
+
+TEST_CASE("every drift method the detectors know is accepted by the configuration, and nothing else") {
+    using drift::DriftMethod;
+    for (const auto method : {DriftMethod::auto_select, DriftMethod::ks, DriftMethod::chi2, DriftMethod::z,
+                              DriftMethod::wasserstein, DriftMethod::psi, DriftMethod::jensenshannon,
+                              DriftMethod::hellinger, DriftMethod::tvd, DriftMethod::kl, DriftMethod::energy,
+                              DriftMethod::anderson, DriftMethod::cvm, DriftMethod::ttest}) {
+        const std::string name = drift::to_string(method);
+        INFO(name);
+        REQUIRE(drift::parse_drift_method(name) == method);
+        const auto loaded = load_model(fmt::format("    drift: {{method: {}}}\n", name));
+        CHECK(loaded.ok());
+    }
+    const auto refused = load_model("    drift: {method: kolmogorov}\n");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.errors.front().path == "models[0].drift.method");
+}
+
+TEST_CASE("every concept-drift detector in the registry is accepted by the configuration") {
+    for (const auto& entry : concept_drift::concept_detectors()) {
+        INFO(entry.name);
+        CHECK(load_model(fmt::format("    concept_drift: {{detector: {}}}\n", entry.name)).ok());
+    }
+    CHECK_FALSE(load_model("    concept_drift: {detector: adwinn}\n").ok());
+}
+
+TEST_CASE("every retraining trigger the configuration accepts is one the policy knows") {
+    for (const char* kind : {"dataset_drift", "multivariate_drift", "concept_drift", "performance", "fairness",
+                             "anomaly", "manual"}) {
+        INFO(kind);
+        REQUIRE(retrain::parse_trigger_kind(kind).has_value());
+        const auto loaded =
+            load_model(fmt::format("    retrain: {{command: [/bin/true], triggers: [{{kind: {}, for: 10m}}]}}\n", kind));
+        REQUIRE(loaded.ok());
+        const auto policy = daemon::policy_options(loaded.config->models[0].retrain);
+        REQUIRE(policy.triggers.size() == 1);
+        CHECK(policy.triggers[0].hold_for_ms == 600000);
+    }
+    const auto refused = load_model("    retrain: {command: [/bin/true], triggers: [{kind: feature_drift}]}\n");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.errors.front().path == "models[0].retrain.triggers[0].kind");
+}
+
+TEST_CASE("alert routing: every receiver gets alerts; only Alertmanager gets re-sends") {
+    const auto loaded = load_model(
+        "", "alerting:\n  resend_interval: 2m\n  receivers:\n"
+            "    - {name: am, type: alertmanager, urls: ['http://127.0.0.1:9093']}\n"
+            "    - {name: hook, type: exec, command: [/bin/cat]}\n");
+    REQUIRE(loaded.ok());
+    const auto routing = daemon::routing_options(loaded.config->alerting);
+    CHECK(routing.default_receivers == std::vector<std::string>{"am", "hook"});
+    REQUIRE(routing.receivers.size() == 2);
+    CHECK(routing.receivers[0].resend);
+    CHECK_FALSE(routing.receivers[1].resend);
+    CHECK(routing.resend_interval_seconds == 120);
+    CHECK(daemon::make_sinks(loaded.config->alerting).size() == 2);
+}
+
+TEST_CASE("stored rows become the detectors' columns; missing and mistyped values are missing") {
+    ModelSchema schema;
+    schema.features = {{"x", FeatureType::numeric}, {"c", FeatureType::categorical}};
+    schema.attributes = {"s"};
+    std::vector<store::WindowRow> rows(3);
+    rows[0].features_json = R"({"x": 1.5, "c": "red"})";
+    rows[0].attributes_json = R"({"s": "F"})";
+    rows[0].prediction_label = "a";
+    rows[0].score = 0.7;
+    rows[1].features_json = R"({"x": "oops", "c": 3})";
+    rows[1].attributes_json = "{}";
+    rows[2].features_json = "not json";
+    rows[2].attributes_json = "[]";
+    rows[2].label = "b";
+    const auto table = daemon::rows_to_table(rows, schema);
+    REQUIRE(table.rows == 3);
+    const auto* x = table.find("x");
+    REQUIRE(x != nullptr);
+    CHECK(x->numbers[0] == 1.5);
+    CHECK(std::isnan(x->numbers[1]));
+    CHECK(std::isnan(x->numbers[2]));
+    CHECK(table.find("c")->texts == std::vector<std::string>{"red", "3", ""});
+    CHECK(table.find("#s")->texts == std::vector<std::string>{"F", "", ""});
+    CHECK(table.find("@label")->texts == std::vector<std::string>{"", "", "b"});
+    const auto outputs = daemon::outputs_view(table);
+    REQUIRE(outputs.columns.size() == 2);
+    CHECK(outputs.columns[0].name == "score");
+    const auto features = daemon::features_view(table, schema, {"s"});
+    REQUIRE(features.columns.size() == 3);
+    CHECK(features.columns[2].name == "s");
+}
