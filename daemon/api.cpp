@@ -11,6 +11,7 @@
 #include "collectors/ingest_parser.h"
 #include "core/time.h"
 #include "daemon/bearer_auth.h"
+#include "detectors/rejection_reasons.h"
 
 #include <map>
 
@@ -139,17 +140,6 @@ HttpResponse error_response(unsigned status, std::string message) {
     return json_response(status, json{{"error", std::move(message)}});
 }
 
-// The label of a rejection in metrics: the top-level field at fault, a small
-// fixed set, so a hostile client cannot mint unbounded label values.
-const char* rejection_reason_label(std::string_view field) {
-    const auto dot = field.find('.');
-    const auto top = field.substr(0, dot);
-    for (const char* known : {"id", "ts", "model_version", "features", "prediction", "score", "attributes", "label",
-                              "value"})
-        if (top == known) return known;
-    return field.empty() ? "record" : "unknown_field";
-}
-
 }  // namespace
 
 Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, DaemonMetrics& metrics,
@@ -275,7 +265,9 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
     json rejected = json::array();
     for (const auto& rejection : rejections) {
         metrics_.records_rejected
-            .Add({{"model", model_name}, {"kind", kind_label}, {"reason", rejection_reason_label(rejection.field)}})
+            .Add({{"model", model_name},
+                  {"kind", kind_label},
+                  {"reason", quality::to_string(quality::classify_rejection(rejection))}})
             .Increment();
         rejected.push_back({{"index", rejection.index}, {"field", rejection.field}, {"reason", rejection.reason}});
     }

@@ -13,7 +13,7 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
                            .Register(registry)),
       records_rejected(BuildCounter()
                            .Name("modelwatch_records_rejected_total")
-                           .Help("Records refused at ingest, by model, kind and the top-level field at fault.")
+                           .Help("Records refused at ingest, by model, kind and reason code (detectors/rejection_reasons.h).")
                            .Register(registry)),
       requests(BuildCounter()
                    .Name("modelwatch_http_requests_total")

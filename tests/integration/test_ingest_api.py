@@ -118,7 +118,7 @@ class IngestApi(Environment):
         self.daemon.wait_drained()
         self.assertEqual(self.stored_ids("mixed-"), {"mixed-0", "mixed-7"})
         self.assertGreaterEqual(self.daemon.metric(
-            'modelwatch_records_rejected_total{kind="prediction",model="elec2",reason="features"}'), 2)
+            'modelwatch_records_rejected_total{kind="prediction",model="elec2",reason="wrong_type"}'), 2)
 
     def test_malformed_bodies_are_400_and_store_nothing(self):
         cases = {

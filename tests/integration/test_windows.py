@@ -87,6 +87,23 @@ class WindowsTest(harness.Environment):
             "SELECT extract(second FROM first_ts)::int FROM monitor_windows ORDER BY sequence")]
         self.assertEqual(starts, [0, 0, 0])
 
+    def test_reference_from_a_time_range(self):
+        now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        start = now - timedelta(minutes=20)
+        at = lambda seconds: (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        daemon = self.start("range", f"    reference: {{source: time_range, start: \"{iso(start)}\", "
+                                     f"end: \"{iso(start + timedelta(minutes=5))}\", rows: 5000}}\n"
+                                     f"    window: {{rows: 100}}\n")
+        # 150 predictions inside the range (one every 2 s), 200 after it.
+        self.post(daemon, [record(i, ts=at(2 * i)) for i in range(150)])
+        self.post(daemon, [record(150 + i, ts=at(600 + i)) for i in range(200)])
+        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
+                 "expected 2 windows after the time-range reference\n" + daemon.log())
+        reference = self.pg.query("SELECT source, rows, data_end_id FROM model_references")
+        self.assertEqual(reference, [("time_range", 150, "w-000149")])
+        self.assertEqual(self.pg.scalar("SELECT first_id FROM monitor_windows WHERE sequence = 1"), "w-000150")
+
     def test_uploaded_reference_drift_and_restart(self):
         daemon = self.start("upload", "    reference: {source: upload, rows: 5000}\n    window: {rows: 400}\n")
         # No reference yet: nothing is judged.
