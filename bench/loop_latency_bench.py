@@ -72,7 +72,7 @@ def main():
     pg = harness.Postgres(os.path.join(tmp, "pg")).start()
     alertmanager = harness.Alertmanager(os.path.join(tmp, "am")).start()
     os.makedirs(os.path.join(tmp, "daemon"))
-    extra = (f"log: {{level: info}}\nmonitor: {{interval: {args.interval}}}\n"
+    extra = (f"monitor: {{interval: {args.interval}}}\n"
              f"alerting:\n  kinds: [dataset_drift]\n"
              f"  receivers: [{{name: oncall, type: alertmanager, urls: [\"{alertmanager.url}\"]}}]\n")
     job = os.path.join(tmp, "job.sh")
