@@ -14,7 +14,9 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -L unit --output-on-failure -j"$jobs")
 
+# Release without debug information and without the benchmarks: the same
+# code the tests need, compiled in about two thirds of the time on 2 cores.
 echo "== release build: unit, fuzz and integration tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$jobs"
-cd build && ctest --output-on-failure
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DMODELWATCH_BENCH=OFF >/dev/null
+cmake --build build-test -j"$jobs"
+cd build-test && ctest --output-on-failure

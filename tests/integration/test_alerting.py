@@ -8,6 +8,7 @@ Findings are written straight into the findings table: that table is the
 interface between the detectors and the alert router (DESIGN.md), so this
 tests the router, the outbox and the sink without waiting for real drift."""
 
+import json
 import os
 import time
 
@@ -78,6 +79,31 @@ class AlertingTest(harness.Environment):
         insert_finding(self.pg, False)
         wait_for(lambda: not self.credit_alerts(), 20, "the alert was never resolved\n" + self.daemon.log())
         self.assertEqual(self.pg.scalar("SELECT state FROM alerts"), "resolved")
+
+    def test_silence_through_the_admin_api(self):
+        self.alertmanager.start()
+        self.daemon.start()
+        self.daemon.wait_ready()
+        status, body, _ = self.daemon.request(
+            "POST", "/v1/silences",
+            json.dumps({"model": "credit", "kind": "dataset_drift", "duration_seconds": 600, "comment": "deploy"}))
+        self.assertEqual(status, 201, body)
+        silence = json.loads(body)["silence_id"]
+        insert_finding(self.pg, True)
+        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM decisions WHERE kind = 'alert_silenced'"), 20,
+                 "the silence was not applied\n" + self.daemon.log())
+        time.sleep(1)
+        self.assertEqual(self.credit_alerts(), [])
+        self.assertEqual(self.pg.scalar("SELECT state FROM alerts"), "firing")
+        status, body = self.daemon.get("/v1/silences")
+        self.assertEqual([s["id"] for s in json.loads(body)["silences"]], [silence])
+        # Lifting the silence of a condition that still holds tells on-call.
+        status, _, _ = self.daemon.request("DELETE", f"/v1/silences/{silence}")
+        self.assertEqual(status, 200)
+        wait_for(self.credit_alerts, 20, "the alert did not fire after the silence ended\n" + self.daemon.log())
+        status, body, _ = self.daemon.request("POST", "/v1/silences", json.dumps({"model": "credit"}))
+        self.assertEqual(status, 400)
+        self.assertIn("duration_seconds", json.loads(body)["error"])
 
     def test_alertmanager_down_and_daemon_killed_lose_nothing(self):
         self.daemon.start()
