@@ -175,6 +175,8 @@ struct RetrainConfig {
     std::vector<std::string> command;   // argv of the training job; empty: no exec runner
     std::string http_url;               // or an HTTP trigger
     std::vector<RetrainTriggerConfig> triggers;
+    std::string schedule;                 // 5-field cron: retrain on a schedule too; empty: no schedule
+    std::string schedule_time_zone = "UTC";
     std::string dedup_key = "{model}:{trigger}";
     std::uint32_t cooldown_ms = 3600000;
     std::uint32_t daily_budget = 3;

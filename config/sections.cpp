@@ -421,6 +421,12 @@ const Option<RetrainConfig> retrain_options[] = {
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<RetrainTriggerConfig>(prefix, retrain_trigger_options, out);
      }},
+    {.key = "schedule", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "5-field cron expression: also retrain on this schedule (policy limits apply); empty: none",
+     .field = "RetrainConfig::schedule", .assign = assign_field<&RetrainConfig::schedule>},
+    {.key = "schedule_time_zone", .kind = ValueKind::text, .default_text = "UTC",
+     .help = "IANA time zone the schedule is read in", .field = "RetrainConfig::schedule_time_zone",
+     .assign = assign_field<&RetrainConfig::schedule_time_zone>},
     {.key = "dedup_key", .kind = ValueKind::text, .default_text = "{model}:{trigger}",
      .help = "jobs with the same key are not queued twice; {model} and {trigger} are replaced",
      .field = "RetrainConfig::dedup_key", .assign = assign_field<&RetrainConfig::dedup_key>},
@@ -849,8 +855,8 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
         const auto& retrain = model.retrain;
         if (!retrain.command.empty() && !retrain.http_url.empty())
             fail("retrain.http_url", "give either command or http_url, not both");
-        if (retrain.enabled() && retrain.triggers.empty())
-            fail("retrain.triggers", "a retraining job needs at least one trigger");
+        if (retrain.enabled() && retrain.triggers.empty() && retrain.schedule.empty())
+            fail("retrain.triggers", "a retraining job needs at least one trigger or a schedule");
         for (std::size_t t = 0; t < retrain.triggers.size(); ++t)
             if (!known(trigger_kinds, retrain.triggers[t].kind))
                 fail(fmt::format("retrain.triggers[{}].kind", t),

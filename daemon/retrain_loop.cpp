@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/result>
@@ -56,6 +58,19 @@ retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrai
 RetrainLoop::RetrainLoop(const config::Config& config, DaemonMetrics& metrics) : config_(config), metrics_(metrics) {
     for (const auto& model : config.models)
         if (model.retrain.enabled()) policies_[model.schema.name] = policy_options(model.retrain);
+    const std::int64_t now_s = now_us() / 1'000'000;
+    for (const auto& model : config.models) {
+        if (!model.retrain.enabled() || model.retrain.schedule.empty()) continue;
+        auto cron = fairness::parse_cron(model.retrain.schedule);
+        if (!cron.ok())
+            throw std::invalid_argument(fmt::format("model {}: retrain.schedule: {}", model.schema.name, cron.error));
+        auto zone = fairness::TimeZone::load(model.retrain.schedule_time_zone);
+        if (!zone.zone)
+            throw std::invalid_argument(
+                fmt::format("model {}: retrain.schedule_time_zone: {}", model.schema.name, zone.error));
+        const auto next = fairness::next_fire_after(cron.schedule, *zone.zone, now_s);
+        schedules_.push_back({model.schema.name, cron.schedule, *zone.zone, next});
+    }
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     worker_name_ = fmt::format("{}:{}", host, getpid());
@@ -84,6 +99,7 @@ void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
         log::notice("retrain_policy findings={} queued={} duplicates={} skipped={} breakers_opened={}",
                     processed.findings, processed.queued, processed.duplicates, processed.skipped,
                     processed.breakers_opened);
+    run_schedules(connection, now_us);
     check_probation(connection, now_us);
     {
         std::lock_guard lock(jobs_mutex_);
@@ -216,6 +232,18 @@ void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const 
                                          report.challenger_version, job.id, model->reference.rows),
                              job.finding_id, job.id, now_us);
     transaction.commit();
+}
+
+void RetrainLoop::run_schedules(pqxx::connection_base& connection, std::int64_t now_us) {
+    const std::int64_t now_s = now_us / 1'000'000;
+    for (auto& schedule : schedules_) {
+        if (!schedule.next_slot_s || now_s < *schedule.next_slot_s) continue;
+        const auto result =
+            retrain::request_scheduled(connection, policies_.at(schedule.model), schedule.model, now_us);
+        log::notice("retrain_scheduled model={} slot={} decision=\"{}\"", schedule.model,
+                    format_rfc3339_us(*schedule.next_slot_s * 1'000'000), result.decision.reason);
+        schedule.next_slot_s = fairness::next_fire_after(schedule.cron, schedule.zone, now_s);
+    }
 }
 
 void RetrainLoop::check_probation(pqxx::connection_base& connection, std::int64_t now_us) {

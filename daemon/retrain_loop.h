@@ -18,6 +18,8 @@
 #include <pqxx/connection_base>
 
 #include "config/config.h"
+#include "fairness/cron_schedule.h"
+#include "fairness/time_zone.h"
 #include "daemon/metrics.h"
 #include "retrain/job.h"
 #include "retrain/job_report.h"
@@ -29,6 +31,8 @@ retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrai
 
 class RetrainLoop {
 public:
+    // Throws std::invalid_argument naming the model when a retraining
+    // schedule or its time zone is unusable.
     RetrainLoop(const config::Config& config, DaemonMetrics& metrics);
     ~RetrainLoop();  // waits for running jobs' threads (their processes are killed by their own timeouts)
 
@@ -47,6 +51,7 @@ private:
     void validate_and_promote(pqxx::connection_base& connection, const retrain::Job& job,
                               const retrain::JobReport& report, std::int64_t now_us);
     void check_probation(pqxx::connection_base& connection, std::int64_t now_us);
+    void run_schedules(pqxx::connection_base& connection, std::int64_t now_us);
     bool transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
                     const std::string& reason, std::int64_t now_us, const std::string& report_json = {},
                     const std::string& output = {}, const std::string& challenger_version = {});
@@ -54,6 +59,16 @@ private:
     config::Config config_;
     DaemonMetrics& metrics_;
     std::map<std::string, retrain::RetrainPolicyOptions> policies_;
+    // Scheduled retraining: the next slot of each model with a schedule. A
+    // slot missed while the daemon was down is not caught up (drift and
+    // performance triggers cover what happened meanwhile).
+    struct Schedule {
+        std::string model;
+        fairness::CronSchedule cron;
+        fairness::TimeZone zone;
+        std::optional<std::int64_t> next_slot_s;
+    };
+    std::vector<Schedule> schedules_;
     std::string worker_name_;
     std::mutex jobs_mutex_;
     std::list<std::jthread> job_threads_;

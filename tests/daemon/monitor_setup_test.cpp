@@ -6,7 +6,14 @@
 
 #include <fmt/format.h>
 
+#include <pqxx/result>
+#include <pqxx/transaction>
+#include <prometheus/registry.h>
+
 #include "config/loader.h"
+#include "core/time.h"
+#include "store/migrations.h"
+#include "tests/support/test_database.h"
 #include "daemon/alert_loop.h"
 #include "daemon/retrain_loop.h"
 #include "daemon/window_table.h"
@@ -20,9 +27,9 @@ namespace {
 
 config::LoadResult load_model(const std::string& model_extra, const std::string& top_extra = "") {
     const std::string text = fmt::format(
-        "store: {{dsn: x}}\n{}models:\n  - name: m\n    prediction: {{type: binary, classes: [a, b]}}\n"
+        "{}models:\n  - name: m\n    prediction: {{type: binary, classes: [a, b]}}\n"
         "    features: [{{name: x, type: numeric}}, {{name: c, type: categorical}}]\n    attributes: [s]\n{}",
-        top_extra, model_extra);
+        top_extra.find("store:") == std::string::npos ? "store: {dsn: x}\n" + top_extra : top_extra, model_extra);
     return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; });
 }
 
@@ -115,4 +122,39 @@ TEST_CASE("stored rows become the detectors' columns; missing and mistyped value
     const auto features = daemon::features_view(table, schema, {"s"});
     REQUIRE(features.columns.size() == 3);
     CHECK(features.columns[2].name == "s");
+}
+
+TEST_CASE("a retraining schedule queues a job at its slot, once") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto loaded = load_model(
+        "    retrain: {command: [/bin/false], schedule: '0 * * * *', cooldown: 0}\n",
+        fmt::format("store: {{dsn: \"{}\"}}\n", database.dsn()));
+    // load_model sets its own store; the loop only needs the models.
+    INFO((loaded.errors.empty() ? std::string() : config::to_string(loaded.errors.front())));
+    REQUIRE(loaded.ok());
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    daemon::RetrainLoop loop(*loaded.config, metrics);
+    const std::int64_t now = mw::now_us();
+    auto count = [&] {
+        pqxx::read_transaction transaction(database.connection());
+        return transaction.exec1("SELECT count(*) FROM retrain_jobs WHERE trigger = 'schedule'")[0].as<int>();
+    };
+    // Before the next hour: nothing.
+    loop.pass(database.connection(), now);
+    CHECK(count() == 0);
+    // Two hours later: the missed slots give one job, and the next pass none.
+    loop.pass(database.connection(), now + 2LL * 3600 * 1'000'000);
+    CHECK(count() == 1);
+    loop.pass(database.connection(), now + 2LL * 3600 * 1'000'000 + 1'000'000);
+    CHECK(count() == 1);
+}
+
+TEST_CASE("an unusable retraining schedule is refused with the model named") {
+    const auto loaded = load_model("    retrain: {command: [/bin/false], schedule: '61 * * * *'}\n");
+    REQUIRE(loaded.ok());
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    CHECK_THROWS_WITH(daemon::RetrainLoop(*loaded.config, metrics), Catch::Contains("model m: retrain.schedule"));
 }
