@@ -142,6 +142,16 @@ class LoopTest(harness.Environment):
         status, body = daemon.get("/v1/findings?model=elec2&kind=dataset_drift&limit=3")
         self.assertEqual(status, 200)
         self.assertEqual(len(json.loads(body)["findings"]), 3)
+        # Manual retraining through the CLI (the admin API): queued, or refused with the policy's reason.
+        before = self.pg.scalar("SELECT count(*) FROM retrain_jobs")
+        manual = subprocess.run([harness.CLI, "retrain", "elec2", "--reason", "test asked", "--daemon",
+                                 f"http://127.0.0.1:{daemon.port}"], capture_output=True, text=True, timeout=60)
+        answer = json.loads(manual.stdout)
+        self.assertIn(answer["decision"], ("queued", "skipped"), manual.stdout + manual.stderr)
+        self.assertTrue(answer["reason"])
+        if answer["decision"] == "queued":
+            self.assertEqual(self.pg.scalar("SELECT trigger FROM retrain_jobs ORDER BY id DESC LIMIT 1"), "manual")
+            self.assertEqual(self.pg.scalar("SELECT count(*) FROM retrain_jobs"), before + 1)
         status, body = daemon.get("/v1/windows?model=elec2&limit=2")
         self.assertEqual(status, 200)
         self.assertIn("accuracy", json.dumps(json.loads(body)["windows"]))
