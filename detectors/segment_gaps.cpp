@@ -102,6 +102,8 @@ SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, cons
     report.rows = rows.size();
     report.confidence = options.confidence;
     report.min_gap = options.min_gap;
+    report.min_segment_rows = options.min_segment_rows;
+    report.metric_name = options.metric_name;
     const double z = two_sided_z(options.confidence);
 
     for (const auto& attribute : options.attributes) {
@@ -156,9 +158,34 @@ SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, cons
 std::vector<Finding> to_findings(const SegmentGapReport& report, const std::string& model,
                                  std::int64_t window_start_us, std::int64_t window_end_us) {
     std::vector<Finding> findings;
+    const auto too_small = [&](const SegmentGapResult& segment, const std::string& metric, std::uint64_t trials,
+                               std::uint64_t rest_trials) {
+        findings.push_back({.model = model,
+                            .kind = "segment_gap",
+                            .subject = fmt::format("{}={}:{}", segment.attribute, segment.value, metric),
+                            .method = "too_small",
+                            .threshold = static_cast<double>(report.min_segment_rows),
+                            .triggered = false,
+                            .severity = Severity::info,
+                            .window_start_us = window_start_us,
+                            .window_end_us = window_end_us,
+                            .evidence_json = nlohmann::json{{"too_small", true},
+                                                            {"segment_trials", trials},
+                                                            {"rest_trials", rest_trials},
+                                                            {"min_segment_rows", report.min_segment_rows}}
+                                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+    };
     for (const auto& segment : report.segments) {
+        if (segment.too_small) {
+            too_small(segment, "prediction_rate", segment.rows, segment.rest_rows);
+            too_small(segment, report.metric_name, segment.rows, segment.rest_rows);
+            continue;
+        }
         for (const auto& gap : segment.gaps) {
-            if (gap.too_small) continue;
+            if (gap.too_small) {
+                too_small(segment, gap.metric, gap.segment_trials, gap.rest_trials);
+                continue;
+            }
             Finding finding;
             finding.model = model;
             finding.kind = "segment_gap";

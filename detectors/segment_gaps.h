@@ -99,6 +99,8 @@ struct SegmentGapReport {
     std::size_t rows = 0;
     double confidence = 0.95;
     double min_gap = 0.05;
+    std::size_t min_segment_rows = 100;
+    std::string metric_name = "accuracy";
     std::vector<SegmentGapResult> segments;  // by attribute (options order), then value
     // Per attribute (options order): values left out by max_segments_per_attribute.
     std::vector<std::size_t> segments_left_out;
@@ -110,10 +112,13 @@ struct SegmentGapReport {
 // comparisons (neither segment nor rest).
 SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, const SegmentGapOptions& options);
 
-// Findings of kind "segment_gap", one per computed gap (too-small ones give
-// none): subject "<attribute>=<value>:<metric>", method "newcombe_wilson",
-// statistic = the gap, threshold = min_gap, evidence = rates, counts and the
-// interval; warning when triggered, info otherwise.
+// Findings of kind "segment_gap", one per segment and rate: subject
+// "<attribute>=<value>:<metric>", method "newcombe_wilson", statistic = the
+// gap, threshold = min_gap, evidence = rates, counts and the interval;
+// warning when triggered, info otherwise. A rate too small to compare is
+// reported as such (method "too_small", never triggered, evidence with the
+// counts and min_segment_rows), so a small segment is visible without
+// alarming, and an alert raised while it was larger resolves.
 std::vector<Finding> to_findings(const SegmentGapReport& report, const std::string& model,
                                  std::int64_t window_start_us, std::int64_t window_end_us);
 

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -172,18 +173,31 @@ TEST_CASE("segment gaps: small segments are reported as too small, never a findi
     CHECK_FALSE(gap(unlabelled, "region", "north", "prediction_rate").too_small);
 
     const auto findings = to_findings(unlabelled, "credit", 1, 2);
+    // Compared: north and south, prediction rate only. Reported as too
+    // small, never triggered: their accuracy, and both rates of the islands.
+    std::map<std::string, const mw::Finding*> by_subject;
     for (const auto& f : findings) {
         CHECK(f.kind == "segment_gap");
-        CHECK(f.subject.find("islands") == std::string::npos);
-        CHECK(f.subject.find("accuracy") == std::string::npos);
+        by_subject[f.subject] = &f;
+        if (f.subject.find("islands") != std::string::npos || f.subject.find("accuracy") != std::string::npos) {
+            CHECK(f.method == "too_small");
+            CHECK_FALSE(f.triggered);
+            CHECK(f.severity == mw::Severity::info);
+            CHECK(f.evidence_json.find("\"too_small\":true") != std::string::npos);
+        } else {
+            CHECK(f.method == "newcombe_wilson");
+        }
     }
-    // north and south, prediction rate only.
-    REQUIRE(findings.size() == 2);
-    CHECK(findings[0].subject == "region=north:prediction_rate");
-    CHECK(findings[0].method == "newcombe_wilson");
-    CHECK(findings[0].statistic == Approx(100.0 / 500 - 499.0 / 599));
-    CHECK(findings[0].triggered);
-    const auto evidence = nlohmann::json::parse(findings[0].evidence_json);
+    REQUIRE(findings.size() == 6);
+    REQUIRE(by_subject.count("region=islands:prediction_rate") == 1);
+    CHECK(by_subject["region=islands:prediction_rate"]->evidence_json.find("\"segment_trials\":99") !=
+          std::string::npos);
+    REQUIRE(by_subject.count("region=north:accuracy") == 1);
+    REQUIRE(by_subject.count("region=north:prediction_rate") == 1);
+    const auto& north_rate = *by_subject["region=north:prediction_rate"];
+    CHECK(north_rate.statistic == Approx(100.0 / 500 - 499.0 / 599));
+    CHECK(north_rate.triggered);
+    const auto evidence = nlohmann::json::parse(north_rate.evidence_json);
     CHECK(evidence["segment_trials"] == 500);
     CHECK(evidence["rest_trials"] == 599);
     CHECK(evidence["upper"].get<double>() < 0);
