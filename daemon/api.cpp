@@ -142,11 +142,13 @@ HttpResponse error_response(unsigned status, std::string message) {
 
 }  // namespace
 
-Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, DaemonMetrics& metrics,
+Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
+         DaemonMetrics& metrics,
          prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics)
     : config_(config),
       sink_(sink),
       monitoring_(monitoring),
+      rejections_(rejections),
       metrics_(metrics),
       registry_(registry),
       readiness_(std::move(readiness)),
@@ -260,15 +262,14 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
     const char* kind_label = to_string(kind);
     if (!body_error.empty()) {
         metrics_.records_rejected.Add({{"model", model_name}, {"kind", kind_label}, {"reason", "body"}}).Increment();
+        rejections_.add(model_name, kind, "body", arrival_us);
         return respond(error_response(400, body_error));
     }
     json rejected = json::array();
     for (const auto& rejection : rejections) {
-        metrics_.records_rejected
-            .Add({{"model", model_name},
-                  {"kind", kind_label},
-                  {"reason", quality::to_string(quality::classify_rejection(rejection))}})
-            .Increment();
+        const char* reason = quality::to_string(quality::classify_rejection(rejection));
+        metrics_.records_rejected.Add({{"model", model_name}, {"kind", kind_label}, {"reason", reason}}).Increment();
+        rejections_.add(model_name, kind, reason, arrival_us);
         rejected.push_back({{"index", rejection.index}, {"field", rejection.field}, {"reason", rejection.reason}});
     }
     if (accepted == 0) {

@@ -36,6 +36,7 @@
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
 #include "daemon/monitoring.h"
+#include "daemon/rejection_tally.h"
 
 namespace mw::daemon {
 
@@ -48,7 +49,8 @@ struct Readiness {
 
 class Api : public RequestHandler {
 public:
-    Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, DaemonMetrics& metrics,
+    Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
+        DaemonMetrics& metrics,
         prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics);
 
     std::optional<HttpResponse> check_header(const HttpRequestHeader& header) override;
@@ -67,6 +69,7 @@ private:
     const LiveConfig& config_;
     IngestSink& sink_;
     Monitoring& monitoring_;
+    RejectionTally& rejections_;
     DaemonMetrics& metrics_;
     prometheus::Registry& registry_;
     std::function<Readiness()> readiness_;

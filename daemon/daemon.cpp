@@ -19,6 +19,7 @@
 #include "config/loader.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "detectors/rejection_reasons.h"
 #include "daemon/api.h"
 #include "daemon/bearer_auth.h"
 #include "daemon/http_server.h"
@@ -26,6 +27,7 @@
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
 #include "daemon/monitoring.h"
+#include "daemon/rejection_tally.h"
 #include "daemon/sd_notify.h"
 #include "store/spool.h"
 #include "store/spool_drain.h"
@@ -48,8 +50,8 @@ void log_config_errors(const config::LoadResult& result) {
     for (const auto& error : result.errors) log::error("config_error file={} {}", result.source_name, to_string(error));
 }
 
-ParseLines parser_for(RecordKind kind, const LiveConfig& live) {
-    return [kind, &live](std::string_view chunk, const ModelSchema& schema) {
+ParseLines parser_for(RecordKind kind, const LiveConfig& live, RejectionTally& rejections) {
+    return [kind, &live, &rejections](std::string_view chunk, const ModelSchema& schema) {
         const auto config = live.get();
         ParseLimits limits;
         limits.max_records = config->server.max_records_per_request;
@@ -66,6 +68,9 @@ ParseLines parser_for(RecordKind kind, const LiveConfig& live) {
             parsed.rejections = std::move(result.rejections);
             parsed.chunk_error = std::move(result.body_error);
         }
+        const std::int64_t at_us = now_us();
+        for (const auto& rejection : parsed.rejections)
+            rejections.add(schema.name, kind, quality::to_string(quality::classify_rejection(rejection)), at_us);
         return parsed;
     };
 }
@@ -142,12 +147,13 @@ int run(const std::string& config_path) {
 
         // 5. Collectors: the ingest pipeline, then the file tails feeding it.
         IngestPipeline pipeline(spool, live);
+        RejectionTally rejections;
         std::vector<std::unique_ptr<FileTail>> tails;
         std::vector<std::jthread> tail_threads;
         for (const auto& tail_options : initial->file_tails) {
             const auto* model = initial->find_model(tail_options.model);
             tails.push_back(std::make_unique<FileTail>(tail_options, model->schema, initial->state_dir + "/file-tails",
-                                                       pipeline, parser_for(tail_options.kind, live)));
+                                                       pipeline, parser_for(tail_options.kind, live, rejections)));
         }
         for (auto& tail : tails) tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
 
@@ -211,10 +217,10 @@ int run(const std::string& config_path) {
         };
         // 6. Monitoring: windows and detectors, alerts, retraining, audits,
         //    each a worker on its own connection, reading what the last wrote.
-        Monitoring monitoring(*initial, metrics);
+        Monitoring monitoring(*initial, metrics, rejections);
         monitoring.start();
 
-        Api api(live, pipeline, monitoring, metrics, *registry, readiness, [&] {
+        Api api(live, pipeline, monitoring, rejections, metrics, *registry, readiness, [&] {
             std::lock_guard lock(metrics_mutex);
             refresh_metrics();
         });

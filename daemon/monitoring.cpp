@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "alerts/outbox.h"
@@ -15,6 +14,7 @@
 #include "fairness/audit_store.h"
 #include "retrain/job_queue.h"
 #include "retrain/policy_store.h"
+#include "store/admin_queries.h"
 #include "store/database.h"
 
 namespace mw::daemon {
@@ -36,13 +36,10 @@ std::string parameter(const std::map<std::string, std::string>& parameters, cons
     return it == parameters.end() ? std::string() : it->second;
 }
 
-std::string us_column(std::string_view column) {
-    return fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", column);
-}
-
 }  // namespace
 
-Monitoring::Monitoring(const config::Config& config, DaemonMetrics& metrics) : config_(config), metrics_(metrics) {
+Monitoring::Monitoring(const config::Config& config, DaemonMetrics& metrics, RejectionTally& rejections)
+    : config_(config), metrics_(metrics), rejections_(rejections) {
     for (const auto& model : config.models)
         monitors_[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_);
     audits_ = std::make_unique<AuditLoop>(config, metrics_);
@@ -103,6 +100,14 @@ void Monitoring::reload(const config::Config& config) {
 int Monitoring::jobs_running() const { return retrain_->jobs_running(); }
 
 void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us) {
+    // Rejections first, so a window closing now sees those of its last second.
+    auto rejected = rejections_.take();
+    try {
+        store::add_rejection_counts(connection, rejected);
+    } catch (...) {
+        rejections_.give_back(rejected);
+        throw;
+    }
     std::lock_guard lock(monitors_mutex_);
     for (auto& [name, monitor] : monitors_) {
         try {
@@ -238,52 +243,26 @@ Monitoring::Outcome Monitoring::query(const std::string& what, const std::map<st
     }
     pqxx::read_transaction transaction(*connection, "admin_query");
     if (what == "findings" || what == "finding") {
-        const auto id = integer_of(parameter(parameters, "id"));
-        const std::string triggered = parameter(parameters, "triggered");
-        const auto result = transaction.exec_params(
-            fmt::format("SELECT coalesce(json_agg(f ORDER BY f.id DESC), '[]')::text FROM (SELECT id, model, kind, "
-                        "subject, method, statistic, threshold, p_value, triggered, severity, {} AS window_start, "
-                        "{} AS window_end, evidence, window_id, {} AS created_at FROM findings WHERE "
-                        "($1 = '' OR model = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR triggered = ($3 = 'true')) "
-                        "AND ($4::bigint IS NULL OR id = $4) ORDER BY id DESC LIMIT $5) f",
-                        us_column("window_start"), us_column("window_end"), us_column("created_at")),
-            model, parameter(parameters, "kind"), triggered, id, limit);
-        const auto rows = nlohmann::json::parse(result[0][0].as<std::string>());
+        store::FindingFilter filter;
+        filter.model = model;
+        filter.kind = parameter(parameters, "kind");
+        if (const std::string triggered = parameter(parameters, "triggered"); !triggered.empty())
+            filter.triggered = triggered == "true";
+        filter.id = integer_of(parameter(parameters, "id"));
+        filter.limit = limit;
+        const auto rows = nlohmann::json::parse(store::findings_json(transaction, filter));
         if (what == "finding") {
             if (rows.empty()) return error(404, "no such finding");
             return answer(200, rows[0]);
         }
         return answer(200, {{"findings", rows}});
     }
-    if (what == "windows") {
-        const auto result = transaction.exec_params(
-            fmt::format("SELECT coalesce(json_agg(w ORDER BY w.sequence DESC), '[]')::text FROM (SELECT w.id, w.model, "
-                        "w.sequence, w.rows, {} AS first_ts, {} AS last_ts, w.reference_id, w.label_coverage, "
-                        "(SELECT json_object_agg(m.name || CASE WHEN m.estimated THEN '_estimated' ELSE '' END, m.value) "
-                        " FROM window_metrics m WHERE m.window_id = w.id AND m.segment = '') AS metrics "
-                        "FROM monitor_windows w WHERE ($1 = '' OR w.model = $1) ORDER BY w.id DESC LIMIT $2) w",
-                        us_column("w.first_ts"), us_column("w.last_ts")),
-            model, limit);
-        return answer(200, {{"windows", nlohmann::json::parse(result[0][0].as<std::string>())}});
-    }
-    if (what == "audits") {
-        const auto result = transaction.exec_params(
-            fmt::format("SELECT coalesce(json_agg(a ORDER BY a.id DESC), '[]')::text FROM (SELECT id, model, audit, "
-                        "trigger, state, rows, reports, error, {} AS started_at, {} AS finished_at FROM audits "
-                        "WHERE ($1 = '' OR model = $1) ORDER BY id DESC LIMIT $2) a",
-                        us_column("started_at"), us_column("finished_at")),
-            model, limit);
-        return answer(200, {{"audits", nlohmann::json::parse(result[0][0].as<std::string>())}});
-    }
-    if (what == "decisions") {
-        const auto result = transaction.exec_params(
-            fmt::format("SELECT coalesce(json_agg(d ORDER BY d.id DESC), '[]')::text FROM (SELECT id, model, kind, "
-                        "reason, finding_id, job_id, {} AS at FROM decisions WHERE ($1 = '' OR model = $1) "
-                        "ORDER BY id DESC LIMIT $2) d",
-                        us_column("at")),
-            model, limit);
-        return answer(200, {{"decisions", nlohmann::json::parse(result[0][0].as<std::string>())}});
-    }
+    if (what == "windows")
+        return answer(200, {{"windows", nlohmann::json::parse(store::windows_json(transaction, model, limit))}});
+    if (what == "audits")
+        return answer(200, {{"audits", nlohmann::json::parse(store::audits_json(transaction, model, limit))}});
+    if (what == "decisions")
+        return answer(200, {{"decisions", nlohmann::json::parse(store::decisions_json(transaction, model, limit))}});
     return error(404, "no such collection");
 }
 

@@ -18,6 +18,7 @@
 #include "daemon/metrics.h"
 #include "daemon/model_monitor.h"
 #include "daemon/periodic_worker.h"
+#include "daemon/rejection_tally.h"
 #include "daemon/reference_upload.h"
 
 namespace mw::daemon {
@@ -29,7 +30,7 @@ class Monitoring {
 public:
     // Throws std::invalid_argument naming what is unusable in the
     // configuration that the loader could not check (e.g. an audit's cron).
-    Monitoring(const config::Config& config, DaemonMetrics& metrics);
+    Monitoring(const config::Config& config, DaemonMetrics& metrics, RejectionTally& rejections);
     ~Monitoring();
     Monitoring(const Monitoring&) = delete;
     Monitoring& operator=(const Monitoring&) = delete;
@@ -62,6 +63,7 @@ private:
 
     config::Config config_;
     DaemonMetrics& metrics_;
+    RejectionTally& rejections_;
     std::mutex monitors_mutex_;
     std::map<std::string, std::unique_ptr<ModelMonitor>> monitors_;
     std::unique_ptr<AuditLoop> audits_;

@@ -310,9 +310,23 @@ CREATE TABLE audit_schedules (
 );
 )sql";
 
+// Records rejected at ingest, counted per second, so a window's rejected
+// share can be taken over the seconds its rows were received in.
+constexpr std::string_view schema_v3 = R"sql(
+CREATE TABLE rejection_counts (
+    model text COLLATE "C" NOT NULL,
+    second timestamptz NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('prediction', 'outcome')),
+    reason text NOT NULL,
+    count bigint NOT NULL CHECK (count > 0),
+    PRIMARY KEY (model, second, kind, reason)
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
+    {3, "operational_series", schema_v3},
 };
 
 // migrate() finds a migration by version - 1.

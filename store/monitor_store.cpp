@@ -302,4 +302,48 @@ std::vector<double> metric_values_for_reference(pqxx::connection_base& connectio
     return values;
 }
 
+void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts) {
+    if (counts.empty()) return;
+    pqxx::work transaction(connection, "add_rejection_counts");
+    for (const auto& count : counts)
+        transaction.exec_params0(
+            fmt::format("INSERT INTO rejection_counts (model, second, kind, reason, count) VALUES ($1, {}, $3, $4, $5) "
+                        "ON CONFLICT (model, second, kind, reason) DO UPDATE "
+                        "SET count = rejection_counts.count + excluded.count",
+                        ts_param(2)),
+            count.model, count.second_us, count.kind, count.reason, count.count);
+    transaction.commit();
+}
+
+std::vector<RejectionCount> rejections_between(pqxx::connection_base& connection, const std::string& model,
+                                               std::int64_t from_us, std::int64_t to_us) {
+    pqxx::read_transaction transaction(connection, "rejections_between");
+    const auto result = transaction.exec_params(
+        fmt::format("SELECT kind, reason, sum(count)::bigint FROM rejection_counts "
+                    "WHERE model = $1 AND second >= date_trunc('second', {}) AND second <= {} "
+                    "GROUP BY kind, reason ORDER BY kind, reason",
+                    ts_param(2), ts_param(3)),
+        model, from_us, to_us);
+    std::vector<RejectionCount> counts;
+    for (const auto& r : result) {
+        RejectionCount count;
+        count.kind = r[0].as<std::string>();
+        count.reason = r[1].as<std::string>();
+        count.count = r[2].as<std::int64_t>();
+        counts.push_back(std::move(count));
+    }
+    return counts;
+}
+
+std::int64_t outcomes_received_between(pqxx::connection_base& connection, const std::string& model,
+                                       std::int64_t from_us, std::int64_t to_us) {
+    pqxx::read_transaction transaction(connection, "outcomes_received_between");
+    return transaction
+        .exec_params1(fmt::format("SELECT count(*) FROM outcomes WHERE model = $1 AND received_at >= {} "
+                                  "AND received_at <= {}",
+                                  ts_param(2), ts_param(3)),
+                      model, from_us, to_us)[0]
+        .as<std::int64_t>();
+}
+
 }  // namespace mw::store

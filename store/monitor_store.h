@@ -136,4 +136,23 @@ std::vector<double> recent_metric_values(pqxx::connection_base& connection, cons
 std::vector<double> metric_values_for_reference(pqxx::connection_base& connection, const std::string& model,
                                                 std::int64_t reference_id, const std::string& metric);
 
+// Records rejected at ingest, counted per second: the operational series'
+// rejected share is taken over the seconds a window's rows were received in.
+struct RejectionCount {
+    std::string model;
+    std::string kind;            // "prediction" or "outcome"
+    std::string reason;          // quality::RejectionReason's name
+    std::int64_t second_us = 0;  // the start of the second it was rejected in
+    std::int64_t count = 0;
+};
+// Adds to the stored counts, in one transaction.
+void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts);
+// The records of `model` rejected in the seconds from_us..to_us (both
+// included), per kind and reason; `model` and `second_us` are left empty.
+std::vector<RejectionCount> rejections_between(pqxx::connection_base& connection, const std::string& model,
+                                               std::int64_t from_us, std::int64_t to_us);
+// Outcomes of `model` received with from_us <= received_at <= to_us.
+std::int64_t outcomes_received_between(pqxx::connection_base& connection, const std::string& model,
+                                       std::int64_t from_us, std::int64_t to_us);
+
 }  // namespace mw::store

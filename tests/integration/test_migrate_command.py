@@ -27,7 +27,8 @@ with tempfile.TemporaryDirectory(prefix="mw-migrate-") as directory:
     try:
         first = run("--dsn", dsn)
         check(first.returncode == 0, "first migrate exits 0", first)
-        check("applied 1 initial_schema" in first.stdout and "applied 2 monitoring_alerts_retraining_audits" in first.stdout,
+        check("applied 1 initial_schema" in first.stdout and "applied 2 monitoring_alerts_retraining_audits" in first.stdout
+              and "applied 3 operational_series" in first.stdout,
               "first migrate names the versions applied", first)
 
         env = os.environ.copy()
@@ -39,8 +40,8 @@ with tempfile.TemporaryDirectory(prefix="mw-migrate-") as directory:
 
         tables = subprocess.run(["psql", "-X", "-Atc", "SELECT count(*) FROM schema_migrations", dsn],
                                 check=True, capture_output=True, text=True).stdout.strip()
-        if tables != "2":
-            print(f"FAILED: schema_migrations holds {tables} rows, expected 2 (one per migration)")
+        if tables != "3":
+            print(f"FAILED: schema_migrations holds {tables} rows, expected 3 (one per migration)")
             sys.exit(1)
     finally:
         subprocess.run([pg, "stop", directory], check=False)

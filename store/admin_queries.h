@@ -1,0 +1,44 @@
+// The admin API's read-only lists (GET /v1/findings, /v1/windows, /v1/audits,
+// /v1/decisions): each query builds its JSON array in PostgreSQL (json_agg),
+// newest first, and returns it as text for the API to embed. Filter values are
+// always bound as parameters, never spliced into the SQL. Times in the JSON
+// are RFC 3339 UTC with microseconds ("2026-01-02T03:04:05.000006Z").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <pqxx/transaction_base>
+
+namespace mw::store {
+
+struct FindingFilter {
+    std::string model;               // empty: every model
+    std::string kind;                // empty: every kind
+    std::optional<bool> triggered;   // unset: both
+    std::optional<std::int64_t> id;  // set: that finding only
+    std::int64_t limit = 100;        // newest rows kept
+};
+
+// A JSON array of findings, highest id first: id, model, kind, subject,
+// method, statistic, threshold, p_value, triggered, severity, window_start,
+// window_end, evidence, window_id, created_at.
+std::string findings_json(pqxx::transaction_base& transaction, const FindingFilter& filter);
+
+// A JSON array of the newest monitor windows, highest sequence first (equal
+// sequences of different models: highest id first): id, model, sequence,
+// rows, first_ts, last_ts, reference_id, label_coverage, and metrics (the
+// whole-window metrics by name, "<name>_estimated" for an estimate; null when
+// the window has none). model empty: every model.
+std::string windows_json(pqxx::transaction_base& transaction, const std::string& model, std::int64_t limit);
+
+// A JSON array of audit runs, highest id first: id, model, audit, trigger,
+// state, rows, reports, error, started_at, finished_at. model empty: every model.
+std::string audits_json(pqxx::transaction_base& transaction, const std::string& model, std::int64_t limit);
+
+// A JSON array of decisions, highest id first: id, model, kind, reason,
+// finding_id, job_id, at. model empty: every model.
+std::string decisions_json(pqxx::transaction_base& transaction, const std::string& model, std::int64_t limit);
+
+}  // namespace mw::store
