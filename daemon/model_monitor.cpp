@@ -24,6 +24,9 @@ namespace {
 // A time window holds at most this many predictions; beyond it the detectors
 // read the first ones (the tests' sampling error is then that of this many).
 constexpr std::size_t max_time_window_rows = 200000;
+// Fewer outcomes than this (in a reference or a window) are not compared for
+// label drift: the tests' sampling error would swamp any verdict.
+constexpr std::size_t min_labelled_rows = 30;
 
 bool key_less(const store::RowKey& a, const store::RowKey& b) {
     return a.ts_us != b.ts_us ? a.ts_us < b.ts_us : a.id < b.id;
@@ -110,11 +113,27 @@ performance::PerformanceWindow performance_window(const std::vector<store::Windo
     return window;
 }
 
-std::string attribute_of(const std::string& attributes_json, const std::string& name) {
-    const auto attributes = nlohmann::json::parse(attributes_json, nullptr, false);
-    if (!attributes.is_object() || !attributes.contains(name)) return {};
-    const auto& value = attributes[name];
-    return value.is_string() ? value.get<std::string>() : value.dump();
+// The outcomes of a window's labelled rows, as labels_view() gives them.
+drift::DriftTable window_labels(const std::vector<store::WindowRow>& rows, bool regression) {
+    drift::DriftTable table;
+    table.rows = rows.size();
+    drift::ColumnData label;
+    label.name = label_column;
+    label.numeric = regression;
+    for (const auto& row : rows) {
+        if (regression)
+            label.numbers.push_back(row.value.value_or(std::nan("")));
+        else
+            label.texts.push_back(row.label.value_or(""));
+    }
+    table.columns.push_back(std::move(label));
+    return labels_view(table);
+}
+
+std::string attribute_of(const nlohmann::json& attributes, const std::string& name) {
+    const auto it = attributes.is_object() ? attributes.find(name) : attributes.end();
+    if (it == attributes.end()) return {};
+    return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
 }  // namespace
@@ -126,6 +145,7 @@ struct ModelMonitor::Fitted {
     std::optional<drift::FittedReference> features;
     std::vector<std::pair<std::string, drift::FittedReference>> segments;
     std::optional<drift::FittedReference> outputs;
+    std::optional<drift::FittedReference> labels;  // when the reference was captured with its outcomes
     std::optional<quality::QualityReference> quality;
     std::optional<performance::CbpeReference> cbpe;  // binary models whose reference has scores and labels
     std::vector<performance::ReferenceBand> bands;   // of the performance thresholds, from reference chunks
@@ -252,6 +272,15 @@ void ModelMonitor::fit(const store::StoredReference& reference) {
     for (const auto& column : outputs_table.columns) output_options.columns.push_back(column.name);
     auto outputs = drift::FittedReference::fit(outputs_table, output_options);
     if (outputs.ok()) fitted_->outputs = std::move(outputs.reference);
+    // Label drift needs the reference's own outcomes; a reference captured
+    // before they arrived is compared on its predictions only.
+    const auto labels_table = labels_view(sample.table);
+    if (labels_table.rows >= min_labelled_rows) {
+        auto label_options = output_options;
+        label_options.columns = {"label"};
+        auto labels = drift::FittedReference::fit(labels_table, label_options);
+        if (labels.ok()) fitted_->labels = std::move(labels.reference);
+    }
     fitted_->quality = quality::fit_quality_reference(schema, feature_objects(sample.table, schema));
     fit_performance_reference(sample.table);
     // A new reference is a new normal: the concept detector starts over.
@@ -301,18 +330,41 @@ std::optional<std::vector<store::WindowRow>> ModelMonitor::next_window_rows(
 void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
                                    const std::optional<store::StoredWindow>& previous) {
     const auto& schema = options_.schema;
-    const auto table = rows_to_table(rows, schema);
+    // Each row's features are parsed once: the table and the quality checks share the parse.
+    const auto feature_objects = parse_features(rows);
+    const auto table = rows_to_table(rows, feature_objects, schema);
     store::StoredWindow window;
     window.sequence = previous ? previous->sequence + 1 : 1;
     window.first = {rows.front().ts_us, rows.front().id};
     window.last = {rows.back().ts_us, rows.back().id};
     window.rows = static_cast<std::int64_t>(rows.size());
-    const std::int64_t start_us = window.first.ts_us;
-    const std::int64_t end_us = window.last.ts_us;
+    const WindowSpan span{window.first.ts_us, window.last.ts_us};
 
-    std::vector<Finding> findings;
+    Verdicts verdicts;
+    const auto drift = detect_drift(table, span, verdicts);
+    if (fitted_->quality) check_quality(rows, feature_objects, span, verdicts);
+    if (fitted_->cbpe) estimate_performance(rows, span, verdicts);
+    measure_operations(connection, rows, table, verdicts);
+    if (!options_.anomaly.detector.empty()) score_anomalies(span, verdicts);
+    for (const auto& metric : verdicts.metrics)
+        if (metric.segment.empty())
+            metrics_.window_metric
+                .Add({{"model", model()}, {"metric", metric.name}, {"estimated", metric.estimated ? "true" : "false"}})
+                .Set(metric.value);
+
+    store::record_window(connection, model(), fitted_->reference_id, window, verdicts.findings, verdicts.metrics);
+    metrics_.windows_closed.Add({{"model", model()}}).Increment();
+    count_findings(verdicts.findings);
+    log::info("window_closed model={} sequence={} rows={} dataset_drift={} drifted={}/{}", model(), window.sequence,
+              rows.size(), drift.dataset_drift, drift.drifted, drift.evaluated);
+}
+
+drift::DriftVerdict ModelMonitor::detect_drift(const drift::DriftTable& table, const WindowSpan& span,
+                                                      Verdicts& verdicts) {
+    const auto& schema = options_.schema;
+    auto& findings = verdicts.findings;
     const auto overall = fitted_->features->evaluate(features_view(table, schema, {}));
-    findings = drift::to_findings(overall, model(), start_us, end_us);
+    findings = drift::to_findings(overall, model(), span.start_us, span.end_us);
     for (const auto& feature : overall.overall.features) {
         metrics_.feature_drift_score.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.effect_size);
         metrics_.feature_drifted.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.drifted ? 1 : 0);
@@ -323,67 +375,101 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
         // The segment references repeat the overall evaluation; keep only
         // what is per segment (subjects "feature[attribute=value]").
         const auto segmented = reference.evaluate(features_view(table, schema, {attribute}));
-        for (auto& finding : drift::to_findings(segmented, model(), start_us, end_us))
+        for (auto& finding : drift::to_findings(segmented, model(), span.start_us, span.end_us))
             if (finding.subject.find('[') != std::string::npos) findings.push_back(std::move(finding));
-        for (auto& finding : segments::segment_drift_findings(segmented, options_.drift.drift_share, model(), start_us,
-                                                              end_us))
+        for (auto& finding : segments::segment_drift_findings(segmented, options_.drift.drift_share, model(),
+                                                              span.start_us, span.end_us))
             findings.push_back(std::move(finding));
     }
     if (fitted_->outputs) {
-        for (auto& finding : drift::to_findings(fitted_->outputs->evaluate(outputs_view(table)), model(), start_us,
-                                                end_us)) {
+        for (auto& finding : drift::to_findings(fitted_->outputs->evaluate(outputs_view(table)), model(),
+                                                span.start_us, span.end_us)) {
             if (finding.kind != "feature_drift") continue;
             finding.kind = "prediction_drift";
             findings.push_back(std::move(finding));
         }
     }
+    return overall.overall;
+}
 
-    std::vector<store::WindowMetric> metrics;
-    if (fitted_->quality) {
-        std::vector<nlohmann::json> objects;
-        std::vector<std::string> ids;
-        for (const auto& row : rows) {
-            objects.push_back(nlohmann::json::parse(row.features_json, nullptr, false));
-            ids.push_back(row.id);
-        }
-        const auto report = quality::evaluate_quality(*fitted_->quality, schema, objects, ids, {});
-        for (auto& finding : quality::to_findings(report, model(), start_us, end_us)) findings.push_back(std::move(finding));
-        for (const auto& metric : report.metrics)
-            if (std::isfinite(metric.value)) metrics.push_back({"quality_" + metric.name, metric.feature, metric.value, false});
-    }
-    if (fitted_->cbpe) {
-        // Until labels arrive: performance estimated from the scores (CBPE).
-        const auto window_view = performance_window(rows, false);
-        if (!window_view.score.empty()) {
-            const auto spec = performance_spec("");
-            std::vector<bool> predicted;
-            for (const auto& label : window_view.y_pred) predicted.push_back(label == spec.positive_class);
-            const auto estimate = performance::estimate_cbpe(window_view.score, predicted, &*fitted_->cbpe);
-            if (estimate.ok()) {
-                for (const auto& metric : estimate.metrics)
-                    if (metric.value) metrics.push_back({metric.name, "", *metric.value, true});
-                for (auto& finding : performance::evaluate_thresholds(
-                         performance::to_metric_set(estimate), true, metric_thresholds(), fitted_->bands,
-                         {model(), "", start_us, end_us}))
-                    findings.push_back(std::move(finding));
-            }
-        }
-    }
-    // The operational series, one point per window.
+void ModelMonitor::check_quality(const std::vector<store::WindowRow>& rows,
+                                 const std::vector<nlohmann::json>& feature_objects, const WindowSpan& span,
+                                 Verdicts& verdicts) {
+    std::vector<std::string> ids;
+    ids.reserve(rows.size());
+    for (const auto& row : rows) ids.push_back(row.id);
+    const auto report = quality::evaluate_quality(*fitted_->quality, options_.schema, feature_objects, ids, {});
+    for (auto& finding : quality::to_findings(report, model(), span.start_us, span.end_us))
+        verdicts.findings.push_back(std::move(finding));
+    for (const auto& metric : report.metrics)
+        if (std::isfinite(metric.value))
+            verdicts.metrics.push_back({"quality_" + metric.name, metric.feature, metric.value, false});
+}
+
+void ModelMonitor::estimate_performance(const std::vector<store::WindowRow>& rows, const WindowSpan& span,
+                                        Verdicts& verdicts) {
+    // Until labels arrive: performance estimated from the scores (CBPE).
+    const auto window_view = performance_window(rows, false);
+    if (window_view.score.empty()) return;
+    const auto spec = performance_spec("");
+    std::vector<bool> predicted;
+    for (const auto& label : window_view.y_pred) predicted.push_back(label == spec.positive_class);
+    const auto estimate = performance::estimate_cbpe(window_view.score, predicted, &*fitted_->cbpe);
+    if (!estimate.ok()) return;
+    for (const auto& metric : estimate.metrics)
+        if (metric.value) verdicts.metrics.push_back({metric.name, "", *metric.value, true});
+    for (auto& finding : performance::evaluate_thresholds(performance::to_metric_set(estimate), true,
+                                                          metric_thresholds(), fitted_->bands,
+                                                          {model(), "", span.start_us, span.end_us}))
+        verdicts.findings.push_back(std::move(finding));
+}
+
+void ModelMonitor::measure_operations(pqxx::connection_base& connection, const std::vector<store::WindowRow>& rows,
+                                      const drift::DriftTable& table, Verdicts& verdicts) {
     const auto add = [&](const std::string& name, double value) {
-        if (std::isfinite(value)) metrics.push_back({name, "", value, false});
+        if (std::isfinite(value)) verdicts.metrics.push_back({name, "", value, false});
     };
-    const double seconds =
-        std::max(1.0, static_cast<double>(rows.back().received_at_us - rows.front().received_at_us) / 1e6);
-    add("rows", static_cast<double>(rows.size()));
-    add("rows_per_minute", static_cast<double>(rows.size()) / seconds * 60.0);
+    // The window's rows were received in these whole seconds; rates and the
+    // rejected share are taken over them, the grid rejections are counted on.
+    std::int64_t first_received_us = rows.front().received_at_us;
+    std::int64_t last_received_us = first_received_us;
+    std::vector<double> latencies_s;
+    latencies_s.reserve(rows.size());
+    for (const auto& row : rows) {
+        first_received_us = std::min(first_received_us, row.received_at_us);
+        last_received_us = std::max(last_received_us, row.received_at_us);
+        latencies_s.push_back(static_cast<double>(row.received_at_us - row.ts_us) / 1e6);
+    }
+    const std::int64_t grid_start_us = first_received_us - ((first_received_us % 1000000) + 1000000) % 1000000;
+    const std::int64_t grid_end_us = last_received_us - ((last_received_us % 1000000) + 1000000) % 1000000 + 1000000;
+    const double minutes = static_cast<double>(grid_end_us - grid_start_us) / 60e6;
+    const double predictions = static_cast<double>(rows.size());
+
+    add("rows", predictions);
+    add("rows_per_minute", predictions / minutes);
+    std::nth_element(latencies_s.begin(), latencies_s.begin() + static_cast<std::ptrdiff_t>(latencies_s.size() / 2),
+                     latencies_s.end());
+    add("ingest_latency_p50_seconds", latencies_s[latencies_s.size() / 2]);
+
+    std::int64_t rejected_predictions = 0;
+    for (const auto& count : store::rejections_between(connection, model(), grid_start_us, grid_end_us - 1)) {
+        if (count.kind == to_string(RecordKind::prediction)) rejected_predictions += count.count;
+        verdicts.metrics.push_back({"rejected", count.kind + ":" + count.reason, static_cast<double>(count.count), false});
+    }
+    add("rejected_share", static_cast<double>(rejected_predictions) /
+                              (static_cast<double>(rejected_predictions) + predictions));
+    const auto outcomes =
+        static_cast<double>(store::outcomes_received_between(connection, model(), grid_start_us, grid_end_us - 1));
+    add("outcomes_per_minute", outcomes / minutes);
+    add("label_rate", outcomes / predictions);
+
     if (const auto* score = table.find(score_column)) {
         add("score_mean", mean_of(score->numbers));
         add("score_sd", sd_of(score->numbers));
     }
     std::size_t cells = 0;
     std::size_t missing = 0;
-    for (const auto& feature : schema.features) {
+    for (const auto& feature : options_.schema.features) {
         const auto* column = table.find(feature.name);
         if (column == nullptr) continue;
         cells += column->size();
@@ -393,47 +479,39 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
                        : static_cast<std::size_t>(std::count(column->texts.begin(), column->texts.end(), ""));
     }
     if (cells > 0) add("missing_rate", static_cast<double>(missing) / static_cast<double>(cells));
-    if (!options_.anomaly.detector.empty()) {
-        for (const auto& metric : std::vector<store::WindowMetric>(metrics)) {
-            if (metric.name == "rows" || metric.estimated || !metric.segment.empty() || metric.name.starts_with("quality_"))
-                continue;
-            auto& detector = anomaly_[metric.name];
-            if (!detector) {
-                auto made = anomaly::make_anomaly_detector(options_.anomaly.detector, {});
-                if (!made.detector) {
-                    log::error("anomaly_detector_unusable model={} error=\"{}\"", model(), made.error);
-                    break;
-                }
-                detector = std::move(made.detector);
-            }
-            const double score = detector->score(static_cast<double>(end_us) / 1e6, metric.value);
-            metrics_.anomaly_score.Add({{"model", model()}, {"series", metric.name}}).Set(score);
-            Finding finding;
-            finding.model = model();
-            finding.kind = "anomaly";
-            finding.subject = metric.name;
-            finding.method = options_.anomaly.detector;
-            finding.statistic = score;
-            finding.threshold = options_.anomaly.threshold;
-            finding.triggered = score >= options_.anomaly.threshold;
-            finding.severity = finding.triggered ? Severity::warning : Severity::info;
-            finding.window_start_us = start_us;
-            finding.window_end_us = end_us;
-            finding.evidence_json = nlohmann::json{{"value", metric.value}}.dump();
-            findings.push_back(std::move(finding));
-        }
-    }
-    for (const auto& metric : metrics)
-        if (metric.segment.empty())
-            metrics_.window_metric
-                .Add({{"model", model()}, {"metric", metric.name}, {"estimated", metric.estimated ? "true" : "false"}})
-                .Set(metric.value);
+}
 
-    store::record_window(connection, model(), fitted_->reference_id, window, findings, metrics);
-    metrics_.windows_closed.Add({{"model", model()}}).Increment();
-    count_findings(findings);
-    log::info("window_closed model={} sequence={} rows={} dataset_drift={} drifted={}/{}", model(), window.sequence,
-              rows.size(), overall.overall.dataset_drift, overall.overall.drifted, overall.overall.evaluated);
+void ModelMonitor::score_anomalies(const WindowSpan& span, Verdicts& verdicts) {
+    // One point per window on each operational series; "rows" is the window's
+    // size (fixed for count windows), per-segment and estimated values are not series.
+    const auto series = verdicts.metrics;
+    for (const auto& metric : series) {
+        if (metric.name == "rows" || metric.estimated || !metric.segment.empty() || metric.name.starts_with("quality_"))
+            continue;
+        auto& detector = anomaly_[metric.name];
+        if (!detector) {
+            auto made = anomaly::make_anomaly_detector(options_.anomaly.detector, {});
+            if (!made.detector) {
+                log::error("anomaly_detector_unusable model={} error=\"{}\"", model(), made.error);
+                return;
+            }
+            detector = std::move(made.detector);
+        }
+        const double score = detector->score(static_cast<double>(span.end_us) / 1e6, metric.value);
+        metrics_.anomaly_score.Add({{"model", model()}, {"series", metric.name}}).Set(score);
+        const bool triggered = score >= options_.anomaly.threshold;
+        verdicts.findings.push_back({.model = model(),
+                                     .kind = "anomaly",
+                                     .subject = metric.name,
+                                     .method = options_.anomaly.detector,
+                                     .statistic = score,
+                                     .threshold = options_.anomaly.threshold,
+                                     .triggered = triggered,
+                                     .severity = triggered ? Severity::warning : Severity::info,
+                                     .window_start_us = span.start_us,
+                                     .window_end_us = span.end_us,
+                                     .evidence_json = nlohmann::json{{"value", metric.value}}.dump()});
+    }
 }
 
 void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int64_t now_us) {
@@ -459,9 +537,9 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
     }
 }
 
-ModelMonitor::Judged ModelMonitor::judge_window_performance(const std::vector<store::WindowRow>& rows,
+ModelMonitor::Verdicts ModelMonitor::judge_window_performance(const std::vector<store::WindowRow>& rows,
                                                             const store::StoredWindow& window, double coverage) {
-    Judged judged;
+    Verdicts judged;
     const bool regression = options_.schema.prediction_type == PredictionType::regression;
     const std::int64_t start_us = window.first.ts_us;
     const std::int64_t end_us = window.last.ts_us;
@@ -480,11 +558,21 @@ ModelMonitor::Judged ModelMonitor::judge_window_performance(const std::vector<st
     for (auto& finding : performance::evaluate_thresholds(overall, false, metric_thresholds(), fitted_->bands,
                                                           {model(), "", start_us, end_us}))
         judged.findings.push_back(std::move(finding));
+    if (const auto labels = window_labels(rows, regression); fitted_->labels && labels.rows >= min_labelled_rows) {
+        for (auto& finding : drift::to_findings(fitted_->labels->evaluate(labels), model(), start_us, end_us)) {
+            if (finding.kind != "feature_drift") continue;
+            finding.kind = "label_drift";
+            judged.findings.push_back(std::move(finding));
+        }
+    }
 
     // Per segment: the metrics, and the gap of each segment against the rest.
+    std::vector<nlohmann::json> attributes;
+    if (!options_.drift.segments.empty())
+        for (const auto& row : rows) attributes.push_back(nlohmann::json::parse(row.attributes_json, nullptr, false));
     for (const auto& attribute : options_.drift.segments) {
         auto segmented = view;
-        for (const auto& row : rows) segmented.segment.push_back(attribute_of(row.attributes_json, attribute));
+        for (const auto& row_attributes : attributes) segmented.segment.push_back(attribute_of(row_attributes, attribute));
         const auto by_segment = performance::compute_performance(segmented, performance_spec(attribute));
         for (const auto& set : by_segment.segments)
             for (const auto& metric : set.metrics)
@@ -492,9 +580,10 @@ ModelMonitor::Judged ModelMonitor::judge_window_performance(const std::vector<st
         if (regression) continue;
         std::vector<segments::SegmentRow> gap_rows;
         const auto positive = performance_spec("").positive_class;
-        for (const auto& row : rows) {
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            const auto& row = rows[r];
             segments::SegmentRow gap_row;
-            gap_row.attributes = {{attribute, attribute_of(row.attributes_json, attribute)}};
+            gap_row.attributes = {{attribute, segmented.segment[r]}};
             gap_row.predicted_positive = row.prediction_label.value_or("") == positive;
             if (row.label && row.prediction_label) gap_row.metric_success = *row.label == *row.prediction_label;
             gap_rows.push_back(std::move(gap_row));
@@ -522,23 +611,22 @@ ModelMonitor::Judged ModelMonitor::judge_window_performance(const std::vector<st
             if (state == concept_drift::DriftState::drift) drifts.push_back(i);
             if (state == concept_drift::DriftState::warning) ++warnings;
         }
-        Finding finding;
-        finding.model = model();
-        finding.kind = "concept_drift";
-        finding.subject = regression ? "absolute_error" : "error";
-        finding.method = std::string(concept_->name());
-        finding.statistic = mean_of(errors);
-        finding.triggered = !drifts.empty();
-        finding.severity = finding.triggered ? Severity::warning : Severity::info;
-        finding.window_start_us = start_us;
-        finding.window_end_us = end_us;
-        finding.evidence_json = nlohmann::json{{"drift_positions", drifts},
-                                               {"warnings", warnings},
-                                               {"labelled_rows", errors.size()},
-                                               {"statistic", "the window's mean error; drift_positions index its "
-                                                             "labelled rows in prediction order"}}
-                                    .dump();
-        judged.findings.push_back(std::move(finding));
+        judged.findings.push_back(
+            {.model = model(),
+             .kind = "concept_drift",
+             .subject = regression ? "absolute_error" : "error",
+             .method = std::string(concept_->name()),
+             .statistic = mean_of(errors),
+             .triggered = !drifts.empty(),
+             .severity = drifts.empty() ? Severity::info : Severity::warning,
+             .window_start_us = start_us,
+             .window_end_us = end_us,
+             .evidence_json = nlohmann::json{{"drift_positions", drifts},
+                                             {"warnings", warnings},
+                                             {"labelled_rows", errors.size()},
+                                             {"statistic", "the window's mean error; drift_positions index its "
+                                                           "labelled rows in prediction order"}}
+                                  .dump()});
     }
     return judged;
 }

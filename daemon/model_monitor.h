@@ -1,7 +1,7 @@
 // What the daemon does for one model, one pass at a time: make sure a
 // reference exists (collect it, or refit the stored one), close every window
 // that can close and run the detectors on it (feature, prediction and
-// multivariate drift, operational anomalies), and judge the performance of
+// multivariate drift, data quality, CBPE estimates, operational anomalies), and judge the performance of
 // closed windows once their labels arrived (realised metrics, concept drift
 // on the error stream). Everything it concludes goes to PostgreSQL as
 // findings and window metrics in one transaction per window, and to the
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/connection_base>
 
 #include "config/config.h"
@@ -58,17 +59,34 @@ private:
     std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_base& connection,
                                                                   const std::optional<store::StoredWindow>& previous,
                                                                   std::int64_t now_us);
-    void evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
-                         const std::optional<store::StoredWindow>& previous);
-    void judge_performance(pqxx::connection_base& connection, std::int64_t now_us);
-    struct Judged {
+    // What the detectors concluded about one window, stored in one transaction.
+    struct Verdicts {
         std::vector<Finding> findings;
         std::vector<store::WindowMetric> metrics;
     };
+    struct WindowSpan {
+        std::int64_t start_us = 0;  // the first and last prediction's ts
+        std::int64_t end_us = 0;
+    };
+    void evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
+                         const std::optional<store::StoredWindow>& previous);
+    // Feature, segment, multivariate and prediction drift.
+    drift::DriftVerdict detect_drift(const drift::DriftTable& table, const WindowSpan& span, Verdicts& verdicts);
+    void check_quality(const std::vector<store::WindowRow>& rows, const std::vector<nlohmann::json>& feature_objects,
+                       const WindowSpan& span, Verdicts& verdicts);
+    // CBPE, for binary models whose reference had scores and labels.
+    void estimate_performance(const std::vector<store::WindowRow>& rows, const WindowSpan& span, Verdicts& verdicts);
+    // The operational series, one point per window: rows per minute,
+    // rejected share (and rejections per reason), outcomes per minute and
+    // label rate, ingest latency, score mean and spread, missing rate.
+    void measure_operations(pqxx::connection_base& connection, const std::vector<store::WindowRow>& rows,
+                            const drift::DriftTable& table, Verdicts& verdicts);
+    void score_anomalies(const WindowSpan& span, Verdicts& verdicts);
+    void judge_performance(pqxx::connection_base& connection, std::int64_t now_us);
     // Realised performance of a closed window from its labelled rows, the
     // thresholds' verdicts, and the concept detector fed with its errors.
-    Judged judge_window_performance(const std::vector<store::WindowRow>& rows, const store::StoredWindow& window,
-                                    double coverage);
+    Verdicts judge_window_performance(const std::vector<store::WindowRow>& rows, const store::StoredWindow& window,
+                                      double coverage);
     void count_findings(const std::vector<Finding>& findings);
     performance::PerformanceSpec performance_spec(const std::string& segment) const;
     void fit_performance_reference(const drift::DriftTable& sample);

@@ -33,7 +33,19 @@ drift::ColumnData column(std::string name, bool numeric) {
 
 }  // namespace
 
+std::vector<nlohmann::json> parse_features(const std::vector<store::WindowRow>& rows) {
+    std::vector<nlohmann::json> objects;
+    objects.reserve(rows.size());
+    for (const auto& row : rows) objects.push_back(nlohmann::json::parse(row.features_json, nullptr, false));
+    return objects;
+}
+
 drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows, const ModelSchema& schema) {
+    return rows_to_table(rows, parse_features(rows), schema);
+}
+
+drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows,
+                                const std::vector<nlohmann::json>& feature_objects, const ModelSchema& schema) {
     drift::DriftTable table;
     table.rows = rows.size();
     const bool regression = schema.prediction_type == PredictionType::regression;
@@ -46,10 +58,11 @@ drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows, const
     auto prediction = column(prediction_column, regression);
     auto label = column(label_column, regression);
     bool any_score = false;
-    for (const auto& row : rows) {
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        const auto& row = rows[r];
         // Stored features and attributes were validated at ingest; a row that
         // is not an object still yields missing values rather than an error.
-        const auto values = nlohmann::json::parse(row.features_json, nullptr, false);
+        const auto& values = feature_objects[r];
         const auto row_attributes = nlohmann::json::parse(row.attributes_json, nullptr, false);
         for (auto& feature : features) {
             const auto it = values.is_object() ? values.find(feature.name) : values.end();
@@ -108,6 +121,22 @@ drift::DriftTable outputs_view(const drift::DriftTable& table) {
         view.columns.push_back(*prediction);
         view.columns.back().name = "prediction";
     }
+    return view;
+}
+
+drift::DriftTable labels_view(const drift::DriftTable& table) {
+    drift::DriftTable view;
+    const auto* label = table.find(label_column);
+    if (label == nullptr) return view;
+    auto labels = column("label", label->numeric);
+    for (std::size_t r = 0; r < table.rows; ++r) {
+        if (label->numeric && std::isfinite(label->numbers[r]))
+            labels.numbers.push_back(label->numbers[r]);
+        else if (!label->numeric && !label->texts[r].empty())
+            labels.texts.push_back(label->texts[r]);
+    }
+    view.rows = labels.size();
+    view.columns.push_back(std::move(labels));
     return view;
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/record.h"
 #include "detectors/dataset_drift.h"
 #include "store/monitor_store.h"
@@ -25,6 +27,13 @@ inline std::string attribute_column(const std::string& name) { return "#" + name
 // text of a categorical or boolean one ("" when missing). Regression models'
 // predictions and outcomes are numeric, the others' are labels.
 drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows, const ModelSchema& schema);
+// The same from features already parsed (parse_features), for callers that
+// read the feature objects too.
+drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows,
+                                const std::vector<nlohmann::json>& feature_objects, const ModelSchema& schema);
+// Each row's features JSON as an object; a row that is not valid JSON gives
+// a discarded value, which reads as all features missing.
+std::vector<nlohmann::json> parse_features(const std::vector<store::WindowRow>& rows);
 
 // The declared features, plus the attribute columns under their plain names
 // (for segment verdicts); the features' names are listed in `feature_columns`.
@@ -32,5 +41,7 @@ drift::DriftTable features_view(const drift::DriftTable& table, const ModelSchem
                                 const std::vector<std::string>& segment_attributes);
 // "score" and "prediction", the columns whose drift is prediction drift.
 drift::DriftTable outputs_view(const drift::DriftTable& table);
+// "label": the outcomes of the rows that have one, whose drift is label drift.
+drift::DriftTable labels_view(const drift::DriftTable& table);
 
 }  // namespace mw::daemon

@@ -99,6 +99,9 @@ class LoopTest(harness.Environment):
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'dataset_drift' AND subject = ''"),
                          windows)
         self.assertGreater(self.pg.scalar("SELECT count(*) FROM window_metrics WHERE name = 'accuracy'"), 0, log)
+        # Elec2's concepts drift: the served model's accuracy falls below 0.72 in some window.
+        self.assertGreater(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'performance' AND triggered "
+                                          "AND subject = 'accuracy'"), 0, log)
         self.assertGreater(self.pg.scalar("SELECT count(*) FROM findings WHERE kind = 'concept_drift'"), 0, log)
 
         # On-call heard about it: Alertmanager holds modelwatch's alerts.
