@@ -58,29 +58,29 @@ RobustDetector::RobustDetector(const RobustDetectorOptions& options)
       daily_(seconds_per_day, options.daily_slot_s, options.seasonal_occurrences, options.seasonal_min_occurrences),
       weekly_(seconds_per_week, options.weekly_slot_s, options.seasonal_occurrences,
               options.seasonal_min_occurrences) {
-    baselines_.assign(baseline_count, Baseline{RollingWindow(options.residual_window), std::nullopt});
+    baselines_.assign(baseline_count,
+                      Baseline{RollingWindow(options.residual_window), std::nullopt, std::nullopt});
 }
 
-std::optional<double> RobustDetector::raw_surprise(double value) {
-    const Baseline* best = nullptr;
-    double best_scale = std::numeric_limits<double>::infinity();
-    for (const Baseline& baseline : baselines_) {
-        if (!baseline.prediction || baseline.residuals.size() < options_.min_residuals) continue;
-        const double scale = baseline.residuals.robust_scale();
-        if (scale < best_scale) {
-            best_scale = scale;
-            best = &baseline;
-        }
-    }
-    if (best == nullptr) return std::nullopt;
-
+double RobustDetector::standardised_residual(const Baseline& baseline, double value) const {
     // A scale of 0 (a constant past) would make any rounding error infinitely
     // surprising; a relative floor keeps z finite and leaves real changes huge.
-    const double floor = 1e-9 * std::max(1.0, std::fabs(*best->prediction));
-    const double z = (value - *best->prediction - best->residuals.median()) / std::max(best_scale, floor);
+    const double floor = 1e-9 * std::max(1.0, std::fabs(*baseline.prediction));
+    return (value - *baseline.prediction - baseline.residuals.median()) / std::max(*baseline.scale, floor);
+}
+
+double RobustDetector::surprise_decades(double z) {
     const double tail = two_sided_normal_tail(z);
-    if (tail <= 0) return options_.raw_cap;
-    return std::clamp((-std::log10(tail) - options_.raw_offset) / options_.raw_decades, 0.0, options_.raw_cap);
+    return tail > 0 ? -std::log10(tail) : std::numeric_limits<double>::infinity();
+}
+
+std::optional<double> RobustDetector::raw_surprise(double value) const {
+    const Baseline* best = nullptr;
+    for (const Baseline& baseline : baselines_)
+        if (baseline.scale && (best == nullptr || *baseline.scale < *best->scale)) best = &baseline;
+    if (best == nullptr) return std::nullopt;
+    const double decades = surprise_decades(standardised_residual(*best, value));
+    return std::clamp((decades - options_.raw_offset) / options_.raw_decades, 0.0, options_.raw_cap);
 }
 
 double RobustDetector::likelihood_score(double raw) {
@@ -119,13 +119,21 @@ double RobustDetector::score(double timestamp_s, double value) {
     baselines_[previous].prediction = previous_value_;
     baselines_[daily].prediction = daily_.expected(timestamp_s);
     baselines_[weekly].prediction = weekly_.expected(timestamp_s);
+    for (Baseline& baseline : baselines_) {
+        const bool ready = baseline.prediction && baseline.residuals.size() >= options_.min_residuals;
+        baseline.scale = ready ? std::optional(baseline.residuals.robust_scale()) : std::nullopt;
+    }
 
     const std::optional<double> raw = raw_surprise(value);
+    // The outlier hold-out of the previous-value baseline (see the header).
+    const Baseline& previous_baseline = baselines_[previous];
+    previous_held_ = !previous_held_ && previous_baseline.scale &&
+                     surprise_decades(standardised_residual(previous_baseline, value)) > options_.raw_offset;
 
     for (Baseline& baseline : baselines_)
         if (baseline.prediction) baseline.residuals.push(value - *baseline.prediction);
     level_values_.push(value);
-    previous_value_ = value;
+    if (!previous_held_) previous_value_ = value;
     daily_.update(timestamp_s, value);
     weekly_.update(timestamp_s, value);
 

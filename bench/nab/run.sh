@@ -4,12 +4,19 @@
 # three profiles' scores beside NAB's published scoreboard. Builds nothing.
 #
 # usage: bench/nab/run.sh BUILD_DIR [DETECTOR] [--param KEY=VALUE]... [--detail] [--keep DIR]
+#        bench/nab/run.sh BUILD_DIR [DETECTOR] --folds K [--grid KEY=V1,V2]... [--detail]
 #   BUILD_DIR  a configured and built tree holding cli/modelwatch
 #   DETECTOR   a name from `modelwatch anomaly --help`; without one, the
 #              default (robust) and NAB's reference windowed_gaussian run
 #              side by side
 #   --detail   also list hits, misses and false positives per series
 #   --keep DIR write the scored series under DIR/<detector>/ (default: a temporary directory)
+#   --folds K  cross-validate instead (cross_validate.py): the detector's
+#              setting (from a small grid holding its defaults) and threshold
+#              are chosen on K-1 folds of the series and scored on the
+#              held-out fold; prints the held-out figures beside the in-sample ones
+#   --grid KEY=V1,V2  with --folds: an option and its candidate values
+#              (repeatable; default: the grid in cross_validate.py)
 # NAB's data is AGPL-licensed and stays outside this repository: it is read
 # from $NAB_DIR, by default ../shared/data/nab next to the repository.
 set -eu
@@ -28,11 +35,15 @@ fi
 detail=""
 params=""
 keep=""
+folds=""
+grid=""
 while [ $# -gt 0 ]; do
     case $1 in
         --detail) detail=--detail ;;
         --param) params="$params --param $2"; shift ;;
         --keep) keep=$2; shift ;;
+        --folds) folds=$2; shift ;;
+        --grid) grid="$grid --grid $2"; shift ;;
         *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -50,10 +61,32 @@ if [ -n "$params" ] && [ "$detectors" != "${detectors% *}" ]; then
     echo "run.sh: --param needs one DETECTOR named before it" >&2
     exit 2
 fi
+if [ -n "$grid" ] && [ "$detectors" != "${detectors% *}" ]; then
+    echo "run.sh: --grid needs one DETECTOR named before it" >&2
+    exit 2
+fi
+if [ -n "$folds" ] && { [ -n "$params" ] || [ -n "$keep" ]; }; then
+    echo "run.sh: --folds takes --grid, not --param or --keep" >&2
+    exit 2
+fi
+if [ -z "$folds" ] && [ -n "$grid" ]; then
+    echo "run.sh: --grid needs --folds" >&2
+    exit 2
+fi
 if [ ! -f "$nab_dir/labels/combined_windows.json" ] || [ ! -d "$nab_dir/data" ]; then
     echo "run.sh: NAB data is absent: expected $nab_dir/data and $nab_dir/labels/combined_windows.json" >&2
     echo "run.sh: (set NAB_DIR to a copy of numenta/NAB's data/ and labels/)" >&2
     exit 2
+fi
+
+if [ -n "$folds" ]; then
+    for detector in $detectors; do
+        # shellcheck disable=SC2086 # grid and detail are lists of words on purpose
+        /usr/bin/python3 "$here/cross_validate.py" --modelwatch "$modelwatch" --nab-dir "$nab_dir" \
+            --detector "$detector" --folds "$folds" $grid $detail
+        echo
+    done
+    exit 0
 fi
 
 if [ -n "$keep" ]; then

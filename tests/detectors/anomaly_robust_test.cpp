@@ -185,3 +185,42 @@ TEST_CASE("robust: a non-finite value scores 0 and leaves the model as it was", 
     }
     CHECK(clean_scores == poisoned_scores);
 }
+
+TEST_CASE("robust: on a random walk, the return from an isolated spike is no second alarm", "[anomaly]") {
+    // Steps of standard deviation 1 a minute; spikes of 6 standard deviations
+    // that last one point. The previous-value baseline sees two jumps, out
+    // and back; holding the spike out of it makes the return an ordinary step.
+    Noise noise(91);
+    std::vector<Point> series;
+    double walk = 0;
+    for (std::size_t i = 0; i < 4000; ++i) {
+        walk += noise.normal();
+        series.push_back({start_s + 60.0 * static_cast<double>(i), walk});
+    }
+    const std::vector<std::size_t> spikes = {2000, 2500, 3000, 3500};
+    for (std::size_t spike : spikes) series[spike].value += 6;
+    auto detector = make_robust();
+    const auto scores = score_all(*detector, series);
+    for (std::size_t spike : spikes) {
+        INFO("spike at " << spike);
+        CHECK(max_in(scores, spike + 1, spike + 11) < 0.5);
+        CHECK(max_in(scores, spike + 1, spike + 11) <= scores[spike] + 0.05);
+    }
+    CHECK(max_in(scores, 500, spikes.front()) < 0.5);
+}
+
+TEST_CASE("robust: after a level shift on a random walk the previous value follows within two points", "[anomaly]") {
+    // A step of 20 standard deviations that stays: the shift alarms, and the
+    // walk after it is ordinary again (no point held out for good).
+    Noise noise(101);
+    std::vector<Point> series;
+    double walk = 0;
+    for (std::size_t i = 0; i < 4000; ++i) {
+        walk += noise.normal() + (i == 2500 ? 20 : 0);
+        series.push_back({start_s + 60.0 * static_cast<double>(i), walk});
+    }
+    auto detector = make_robust();
+    const auto scores = score_all(*detector, series);
+    CHECK(max_in(scores, 2500, 2510) >= 0.5);
+    CHECK(max_in(scores, 2600, scores.size()) < 0.5);
+}
