@@ -24,10 +24,6 @@
 namespace mw::daemon {
 namespace {
 
-const config::ModelOptions* find_model(const config::Config& config, const std::string& name) {
-    return config.find_model(name);
-}
-
 retrain::GateOptions gate_options(const config::RetrainConfig& retrain) {
     retrain::GateOptions gate;
     gate.metric = retrain.gate_metric;
@@ -37,6 +33,30 @@ retrain::GateOptions gate_options(const config::RetrainConfig& retrain) {
 }
 
 std::string json_body(const nlohmann::json& value) { return value.dump(); }
+
+// What a promotion or rollback hook is run with: the model's configured
+// command for that kind, and the job's identity, version and artifact from its
+// report; a rollback also names the version to serve again (the champion the
+// job replaced).
+struct HookInvocation {
+    retrain::HookOptions options;
+    retrain::HookCall call;
+};
+
+HookInvocation hook_invocation(retrain::HookKind kind, const config::RetrainConfig& retrain,
+                               const std::string& jobs_dir, const retrain::Job& job,
+                               const retrain::JobReport& report) {
+    HookInvocation invocation;
+    invocation.options.argv =
+        kind == retrain::HookKind::promotion ? retrain.promote_command : retrain.rollback_command;
+    invocation.call.job_id = job.id;
+    invocation.call.model = job.model;
+    invocation.call.challenger_version = report.challenger_version;
+    invocation.call.artifact = report.artifact;
+    if (kind == retrain::HookKind::rollback) invocation.call.rollback_to_version = job.champion_version.value_or("");
+    invocation.call.job_dir = jobs_dir + "/" + std::to_string(job.id);
+    return invocation;
+}
 
 }  // namespace
 
@@ -141,7 +161,7 @@ bool RetrainLoop::transition(pqxx::connection_base& connection, const retrain::J
 void RetrainLoop::run_job(retrain::Job job) {
     try {
         auto connection = store::connect(config_.store);
-        const auto* model = find_model(config_, job.model);
+        const auto* model = config_.find_model(job.model);
         if (model == nullptr) {
             transition(*connection, job, retrain::JobState::failed, "the model is no longer configured", now_us());
             return;
@@ -194,7 +214,7 @@ void RetrainLoop::run_job(retrain::Job job) {
 
 void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const retrain::Job& job,
                                        const retrain::JobReport& report, std::int64_t now_us) {
-    const auto* model = find_model(config_, job.model);
+    const auto* model = config_.find_model(job.model);
     if (model == nullptr) return;
     const auto& retrain = model->retrain;
     const auto gate = retrain::decide(report, gate_options(retrain));
@@ -205,15 +225,9 @@ void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const 
     if (!transition(connection, job, retrain::JobState::validated, gate.reason, now_us)) return;
     std::string promotion = "promoted (no promotion hook configured)";
     if (!retrain.promote_command.empty()) {
-        retrain::HookOptions hook;
-        hook.argv = retrain.promote_command;
-        retrain::HookCall call;
-        call.job_id = job.id;
-        call.model = job.model;
-        call.challenger_version = report.challenger_version;
-        call.artifact = report.artifact;
-        call.job_dir = config_.monitor.jobs_dir + "/" + std::to_string(job.id);
-        const auto result = retrain::run_hook(retrain::HookKind::promotion, call, hook);
+        const auto hook =
+            hook_invocation(retrain::HookKind::promotion, retrain, config_.monitor.jobs_dir, job, report);
+        const auto result = retrain::run_hook(retrain::HookKind::promotion, hook.call, hook.options);
         if (result.status != retrain::CallStatus::ok) {
             transition(connection, job, retrain::JobState::rejected, "promotion hook failed: " + result.reason, now_us);
             return;
@@ -259,7 +273,7 @@ void RetrainLoop::check_probation(pqxx::connection_base& connection, std::int64_
         const auto detail = retrain::get_job(connection, job_id);
         if (!detail) continue;
         const auto& job = detail->job;
-        const auto* model = find_model(config_, job.model);
+        const auto* model = config_.find_model(job.model);
         if (model == nullptr || model->retrain.probation_windows == 0 || !job.report_json) continue;
         const auto report = retrain::parse_job_report(*job.report_json);
         if (!report.report) continue;
@@ -285,16 +299,9 @@ void RetrainLoop::check_probation(pqxx::connection_base& connection, std::int64_
         }
         std::string rollback = "rolled back (no rollback hook configured)";
         if (!retrain.rollback_command.empty()) {
-            retrain::HookOptions hook;
-            hook.argv = retrain.rollback_command;
-            retrain::HookCall call;
-            call.job_id = job.id;
-            call.model = job.model;
-            call.challenger_version = report.report->challenger_version;
-            call.artifact = report.report->artifact;
-            call.rollback_to_version = job.champion_version.value_or("");
-            call.job_dir = config_.monitor.jobs_dir + "/" + std::to_string(job.id);
-            const auto result = retrain::run_hook(retrain::HookKind::rollback, call, hook);
+            const auto hook =
+                hook_invocation(retrain::HookKind::rollback, retrain, config_.monitor.jobs_dir, job, *report.report);
+            const auto result = retrain::run_hook(retrain::HookKind::rollback, hook.call, hook.options);
             if (result.status != retrain::CallStatus::ok) {
                 log::error("rollback_hook_failed job={} model={} reason=\"{}\"", job.id, job.model, result.reason);
                 continue;  // tried again at the next pass

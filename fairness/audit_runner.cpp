@@ -30,6 +30,17 @@ bool beyond_tolerance(Verdict verdict) {
     return verdict == Verdict::beyond_clear || verdict == Verdict::beyond_unclear;
 }
 
+// The tolerance bound on the value's side of parity (ratio 1, difference 0):
+// the bound a violation crossed, or the one a clean value would cross by
+// moving away from parity. A band across groups has parity as one edge
+// (fairness/disparities.cpp tolerance_band), so its other edge is the one.
+double watched_bound(const DisparityValue& value) {
+    const double parity = definition_of(value.metric).judged_by == JudgedBy::ratio ? 1.0 : 0.0;
+    if (value.band.upper <= parity) return value.band.lower;
+    if (value.band.lower >= parity) return value.band.upper;
+    return value.judged_value < parity ? value.band.lower : value.band.upper;
+}
+
 Finding make_finding(const AuditResult& result, const GroupingResult& grouping, const DisparityValue& value,
                      const std::string& audit, std::int64_t audit_id, std::int64_t data_start_us,
                      std::int64_t data_end_us) {
@@ -41,10 +52,11 @@ Finding make_finding(const AuditResult& result, const GroupingResult& grouping, 
     if (!value.group.empty()) f.subject += fmt::format(" [{}]", value.group);
     f.method = "fairness_audit";
     f.statistic = value.judged_value;
-    // The bound it crossed: below the band's lower end or above its upper end.
-    f.threshold = value.judged_value < value.band.lower ? value.band.lower : value.band.upper;
-    f.triggered = true;
-    f.severity = value.verdict == Verdict::beyond_clear ? Severity::critical : Severity::warning;
+    f.threshold = watched_bound(value);
+    f.triggered = beyond_tolerance(value.verdict);
+    f.severity = value.verdict == Verdict::beyond_clear     ? Severity::critical
+                 : value.verdict == Verdict::beyond_unclear ? Severity::warning
+                                                            : Severity::info;
     f.window_start_us = data_start_us;
     f.window_end_us = data_end_us;
     const auto& reference = grouping.disparities.reference_index;
@@ -167,7 +179,9 @@ std::vector<Finding> audit_findings(const AuditResult& result, const std::string
     for (const auto& grouping : result.groupings) {
         for (const auto* values : {&grouping.disparities.between_groups, &grouping.disparities.to_reference})
             for (const auto& value : *values)
-                if (beyond_tolerance(value.verdict))
+                // A value that could not be judged says nothing about a gap
+                // (it must neither raise nor clear an alert).
+                if (value.verdict != Verdict::not_evaluable)
                     findings.push_back(
                         make_finding(result, grouping, value, audit, audit_id, data_start_us, data_end_us));
     }
@@ -263,9 +277,12 @@ AuditRunSummary run_audit_job(pqxx::connection_base& connection, const AuditSpec
                          summary.error);
             return summary;
         }
-        summary.findings = findings.size();
-        log::notice("audit_finished model={} audit={} id={} state={} status={} rows={} findings={}", spec.model,
-                    spec.name, summary.id, to_string(summary.state), summary.status, summary.rows, summary.findings);
+        summary.checks = findings.size();
+        summary.findings = static_cast<std::size_t>(
+            std::count_if(findings.begin(), findings.end(), [](const Finding& f) { return f.triggered; }));
+        log::notice("audit_finished model={} audit={} id={} state={} status={} rows={} findings={} checks={}",
+                    spec.model, spec.name, summary.id, to_string(summary.state), summary.status, summary.rows,
+                    summary.findings, summary.checks);
     } catch (const std::exception& e) {
         finish_with_error(connection, spec, summary, fmt::format("audit {}/{}: {}", spec.model, spec.name, e.what()));
     }

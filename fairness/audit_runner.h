@@ -1,8 +1,9 @@
 // One run of a daemon fairness audit, start to end: begin it in the store
 // (refused when already running), read the window's labelled predictions,
 // run_audit with the stored history for the trend, write the reports, and
-// store the outcome with one "fairness" finding per disparity beyond
-// tolerance, in the same transaction.
+// store the outcome with one "fairness" finding per disparity judged, in the
+// same transaction: triggered beyond tolerance, not triggered within it, so
+// that an alert on a gap resolves when a later audit finds the gap closed.
 //
 // Reports go to <reports_dir>/<model>/<audit>/<UTC timestamp>.<ext>, e.g.
 // 20261125T030000Z.html, and latest.<ext> is a symlink to the newest.
@@ -55,7 +56,8 @@ struct AuditRunSummary {
     std::uint64_t rows = 0;
     std::uint64_t rows_rejected = 0;
     std::vector<std::string> report_paths;  // the timestamped files written
-    std::size_t findings = 0;
+    std::size_t findings = 0;  // triggered findings stored: disparities beyond tolerance
+    std::size_t checks = 0;    // findings stored, triggered or not: disparities judged
     std::string error;  // what went wrong when state is error
 };
 
@@ -65,11 +67,15 @@ struct AuditRunSummary {
 AuditRunSummary run_audit_job(pqxx::connection_base& connection, const AuditSpec& spec, const AuditRunRequest& request,
                               const AuditRunnerOptions& options);
 
-// One triggered Finding of kind "fairness" per disparity beyond tolerance:
-// subject "<metric> <grouping>" for the across-groups value and
-// "<metric> <grouping> [<group>]" against the reference group; statistic the
-// judged value, threshold the tolerance bound it crossed; severity critical
-// when beyond tolerance and statistically clear, warning when not clear.
+// One Finding of kind "fairness" per disparity judged (values that were not
+// evaluable are left out): subject "<metric> <grouping>" for the
+// across-groups value and "<metric> <grouping> [<group>]" against the
+// reference group, the same whatever the verdict, so the alert router's
+// fingerprint (model, kind, subject) of a clean check matches its violation's
+// and resolves the alert. Statistic the judged value; threshold the tolerance
+// bound on the value's side of parity (the one a violation crossed);
+// triggered when beyond tolerance; severity critical when beyond tolerance
+// and statistically clear, warning when not clear, info when within.
 std::vector<Finding> audit_findings(const AuditResult& result, const std::string& audit, std::int64_t audit_id,
                                     std::int64_t data_start_us, std::int64_t data_end_us);
 

@@ -1,22 +1,27 @@
-// What the alerts tests share: findings written straight into the store,
-// routing options with two receivers (one that wants re-sends, one that
-// does not), and small queries on the outbox tables.
+// What the alerts tests share: the fixed clock and findings written straight
+// into the store (tests/support/, shared with the retraining tests), routing
+// options with two receivers (one that wants re-sends, one that does not),
+// and alerts fired through the outbox.
 #pragma once
 
-#include <cstdint>
+#include <cstddef>
 #include <string>
 
+#include <catch2/catch.hpp>
 #include <pqxx/connection_base>
-#include <pqxx/result>
-#include <pqxx/transaction>
 
 #include "alerts/alert_rules.h"
+#include "alerts/outbox.h"
+#include "tests/support/finding_rows.h"
+#include "tests/support/test_clock.h"
 
 namespace mw::alerts::testing {
 
-// 2026-01-01T00:00:00Z: the tests' clock starts here and moves as they say.
-inline constexpr std::int64_t t0_us = 1'767'225'600'000'000;
-inline constexpr std::int64_t second_us = 1'000'000;
+using mw::testing::count;
+using mw::testing::FindingRow;
+using mw::testing::insert_finding;
+using mw::testing::second_us;
+using mw::testing::t0_us;
 
 // "am" behaves like Alertmanager (re-sends), "pd" like PagerDuty (told once).
 inline AlertRoutingOptions two_receivers() {
@@ -27,37 +32,13 @@ inline AlertRoutingOptions two_receivers() {
     return options;
 }
 
-struct FindingRow {
-    std::string model = "elec2";
-    std::string kind = "dataset_drift";
-    std::string subject;
-    bool triggered = true;
-    std::string severity = "warning";
-    // Seconds before the database's now() that the finding was written.
-    int age_seconds = 0;
-};
-
-inline std::int64_t insert_finding(pqxx::work& transaction, const FindingRow& row) {
-    return transaction
-        .exec_params1(
-            "INSERT INTO findings (model, kind, subject, method, statistic, threshold, p_value, triggered, severity, "
-            "window_start, window_end, created_at) VALUES ($1, $2, $3, 'ks', 0.75, 0.5, 0.001, $4, $5, "
-            "'2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', now() - $6 * interval '1 second') RETURNING id",
-            row.model, row.kind, row.subject, row.triggered, row.severity, row.age_seconds)[0]
-        .as<std::int64_t>();
-}
-
-inline std::int64_t insert_finding(pqxx::connection_base& connection, const FindingRow& row) {
-    pqxx::work transaction(connection);
-    const auto id = insert_finding(transaction, row);
-    transaction.commit();
-    return id;
-}
-
-// The first column of the first row of a one-value query, as an integer.
-inline std::int64_t count(pqxx::connection_base& connection, const std::string& query) {
-    pqxx::read_transaction transaction(connection);
-    return transaction.exec1(query)[0].as<std::int64_t>();
+// `alerts` firing alerts of distinct subjects, routed at t0 (one delivery
+// per receiver each).
+inline void fire_alerts(pqxx::connection_base& connection, AlertOutbox& outbox, const AlertRoutingOptions& options,
+                        int alerts) {
+    for (int i = 0; i < alerts; ++i)
+        insert_finding(connection, {.kind = "data_quality", .subject = "f" + std::to_string(i)});
+    REQUIRE(outbox.route_new_findings(connection, options, t0_us) == static_cast<std::size_t>(alerts));
 }
 
 }  // namespace mw::alerts::testing

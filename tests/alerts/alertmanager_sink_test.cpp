@@ -4,7 +4,7 @@
 
 #include "alerts/alertmanager_sink.h"
 #include "tests/alerts/sink_test_support.h"
-#include "tests/alerts/test_http_server.h"
+#include "tests/support/test_http_server.h"
 
 using mw::alerts::AlertState;
 using mw::testing::CannedResponse;
@@ -14,11 +14,7 @@ using mw::testing::TestHttpServer;
 namespace {
 CannedResponse ok(const ReceivedRequest&) { return CannedResponse{200, {}, ""}; }
 
-std::string closed_url() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
-}
+std::string closed_url() { return "http://127.0.0.1:" + std::to_string(mw::testing::unused_port()); }
 }  // namespace
 
 TEST_CASE("the Alertmanager sink posts one postableAlert to /api/v2/alerts") {

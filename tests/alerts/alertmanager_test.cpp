@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -21,7 +20,8 @@
 #include "core/http_client.h"
 #include "core/time.h"
 #include "tests/alerts/sink_test_support.h"
-#include "tests/alerts/test_http_server.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_http_server.h"
 
 namespace fs = std::filesystem;
 
@@ -30,19 +30,6 @@ extern char** environ;
 namespace {
 
 constexpr const char* alertmanager_binary = "/usr/bin/prometheus-alertmanager";
-
-unsigned short free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
-}
-
-std::string read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
 
 // One Alertmanager on 127.0.0.1 with a throwaway config and storage, stopped
 // (SIGTERM, then waited for) and removed when the test case ends, pass or fail.
@@ -54,7 +41,7 @@ public:
         // A route to a receiver with no integrations: alerts are stored and
         // shown by the API, and notified nowhere.
         std::ofstream(dir_ / "am.yml") << "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n";
-        port_ = free_port();
+        port_ = mw::testing::unused_port();
         const std::vector<std::string> args = {
             alertmanager_binary,
             "--config.file=" + (dir_ / "am.yml").string(),
@@ -90,7 +77,7 @@ public:
 
     bool started() const { return pid_ > 0; }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    std::string log() const { return read_all(dir_ / "alertmanager.log"); }
+    std::string log() const { return mw::testing::read_text(dir_ / "alertmanager.log"); }
 
     // Polls GET /-/ready (up to 30 s: a loaded machine starts it slowly).
     bool wait_ready() const {

@@ -35,13 +35,6 @@ private:
     std::string name_;
 };
 
-void fire_alerts(pqxx::connection_base& connection, AlertOutbox& outbox, const AlertRoutingOptions& options,
-                 int alerts) {
-    for (int i = 0; i < alerts; ++i)
-        insert_finding(connection, {.kind = "data_quality", .subject = "f" + std::to_string(i)});
-    REQUIRE(outbox.route_new_findings(connection, options, t0_us) == static_cast<std::size_t>(alerts));
-}
-
 std::int64_t undelivered(pqxx::connection_base& connection, const std::string& receiver) {
     return count(connection, "SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NULL AND "
                              "abandoned_at IS NULL AND receiver = '" + receiver + "'");

@@ -6,33 +6,20 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
 #include <thread>
 
 #include "alerts/exec_sink.h"
 #include "alerts/webhook_sink.h"
 #include "tests/alerts/sink_test_support.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using mw::alerts::ExecSink;
 using mw::alerts::ExecSinkOptions;
+using mw::testing::read_text;
+using mw::testing::TempDir;
 
 namespace {
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("mw-exec-sink-" + std::to_string(std::random_device{}()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-std::string read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
-}
-
 ExecSinkOptions shell(const std::string& script, std::vector<std::string> args = {}, std::int64_t timeout_ms = 10000) {
     ExecSinkOptions options;
     options.argv = {"/bin/sh", "-c", script, "sh"};
@@ -45,7 +32,7 @@ ExecSinkOptions shell(const std::string& script, std::vector<std::string> args =
 // bounded while because the signal is delivered asynchronously.
 bool dead(pid_t pid) {
     for (int i = 0; i < 500; ++i) {
-        const std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
+        const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
         if (stat.empty() || stat.find(") Z") != std::string::npos) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -57,13 +44,14 @@ TEST_CASE("exec: exit 0 is delivered; stdin is the webhook body; the environment
     TempDir dir;
     ::setenv("MODELWATCH_TEST_DAEMON_SECRET", "must-not-leak", 1);
     ExecSink sink("hook",
-                  shell(R"(cat > "$1"; env > "$2")", {(dir.path / "stdin").string(), (dir.path / "env").string()}));
+                  shell(R"(cat > "$1"; env > "$2")",
+                        {(dir.path() / "stdin").string(), (dir.path() / "env").string()}));
     CHECK(sink.name() == "hook");
     const auto result = sink.deliver(mw::testing::sample_alert());
     CHECK(result.delivered);
     CHECK(result.error.empty());
-    CHECK(read_all(dir.path / "stdin") == mw::alerts::webhook_body(mw::testing::sample_alert()));
-    const std::string env = read_all(dir.path / "env");
+    CHECK(read_text(dir.path() / "stdin") == mw::alerts::webhook_body(mw::testing::sample_alert()));
+    const std::string env = read_text(dir.path() / "env");
     CHECK_THAT(env, Catch::Contains("PATH=/usr/bin:/bin\n"));
     CHECK_THAT(env, Catch::Contains("MODELWATCH_ALERT_STATE=firing\n"));
     CHECK_THAT(env, Catch::Contains("MODELWATCH_ALERT_FINGERPRINT=3f2a9c0e"));
@@ -107,24 +95,24 @@ TEST_CASE("exec: death by a signal is retried and named") {
 
 TEST_CASE("exec: at the timeout the program and its children are killed") {
     TempDir dir;
-    const fs::path pid_file = dir.path / "child.pid";
+    const fs::path pid_file = dir.path() / "child.pid";
     // A background child in the same group, then the program itself sleeps.
     ExecSink sink("hook", shell(R"(sleep 60 & echo $! > "$1"; exec sleep 60)", {pid_file.string()}, 300));
     const auto result = sink.deliver(mw::testing::sample_alert());
     CHECK_FALSE(result.delivered);
     CHECK(result.retryable);
     CHECK_THAT(result.error, Catch::Contains("timeout after 300 ms") && Catch::Contains("killed"));
-    const std::string child = read_all(pid_file);
+    const std::string child = read_text(pid_file);
     REQUIRE_FALSE(child.empty());
     CHECK(dead(static_cast<pid_t>(std::stol(child))));
 }
 
 TEST_CASE("exec: what a program leaves running after it exits is killed") {
     TempDir dir;
-    const fs::path pid_file = dir.path / "child.pid";
+    const fs::path pid_file = dir.path() / "child.pid";
     ExecSink sink("hook", shell(R"(sleep 60 > /dev/null 2>&1 & echo $! > "$1"; exit 0)", {pid_file.string()}));
     CHECK(sink.deliver(mw::testing::sample_alert()).delivered);
-    const std::string child = read_all(pid_file);
+    const std::string child = read_text(pid_file);
     REQUIRE_FALSE(child.empty());
     CHECK(dead(static_cast<pid_t>(std::stol(child))));
 }
@@ -158,10 +146,10 @@ TEST_CASE("exec: a huge annotation is cut in the environment, whole on stdin") {
     auto alert = mw::testing::sample_alert();
     alert.annotations["description"] = std::string(1 << 20, 'd');  // over the kernel's 128 KiB per string
     ExecSink sink("hook", shell(R"(cat > "$1"; printf %s "$MODELWATCH_ALERT_ANNOTATION_DESCRIPTION" > "$2")",
-                                {(dir.path / "stdin").string(), (dir.path / "env").string()}));
+                                {(dir.path() / "stdin").string(), (dir.path() / "env").string()}));
     CHECK(sink.deliver(alert).delivered);
-    CHECK(read_all(dir.path / "stdin") == mw::alerts::webhook_body(alert));
-    const std::string value = read_all(dir.path / "env");
+    CHECK(read_text(dir.path() / "stdin") == mw::alerts::webhook_body(alert));
+    const std::string value = read_text(dir.path() / "env");
     CHECK(value.size() == (8 << 10) - std::string("MODELWATCH_ALERT_ANNOTATION_DESCRIPTION=").size());
     CHECK(value.find_first_not_of('d') == std::string::npos);
 }

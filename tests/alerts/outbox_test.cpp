@@ -20,14 +20,6 @@ using namespace mw::alerts::testing;
 
 namespace {
 
-// `alerts` firing alerts of distinct subjects, routed at t0 (two deliveries each).
-void fire_alerts(pqxx::connection_base& connection, AlertOutbox& outbox, const AlertRoutingOptions& options,
-                 int alerts) {
-    for (int i = 0; i < alerts; ++i)
-        insert_finding(connection, {.kind = "data_quality", .subject = "f" + std::to_string(i)});
-    REQUIRE(outbox.route_new_findings(connection, options, t0_us) == static_cast<std::size_t>(alerts));
-}
-
 std::vector<std::int64_t> ids(const std::vector<ClaimedDelivery>& claimed) {
     std::vector<std::int64_t> result;
     for (const auto& delivery : claimed) result.push_back(delivery.id);

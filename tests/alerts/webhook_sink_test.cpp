@@ -4,7 +4,7 @@
 
 #include "alerts/webhook_sink.h"
 #include "tests/alerts/sink_test_support.h"
-#include "tests/alerts/test_http_server.h"
+#include "tests/support/test_http_server.h"
 
 using mw::alerts::AlertState;
 using mw::testing::CannedResponse;

@@ -7,7 +7,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include "core/http_client.h"
-#include "tests/alerts/test_http_server.h"
+#include "tests/support/test_http_server.h"
 
 using mw::testing::CannedResponse;
 using mw::testing::ReceivedRequest;

@@ -2,17 +2,19 @@
 // fixture: 2000 rows of the bundled UCI Adult data (data/adult/adult.csv.gz)
 // stored as predictions of a rule-based model with their outcomes, audited by
 // sex and race; reports written, the run stored with the state the data
-// gives, fairness findings inserted, and history carried into the next run.
+// gives, a fairness finding stored per disparity judged (triggered beyond
+// tolerance), history carried into the next run, and a later run on data
+// without the gaps clearing the same subjects.
 #include <catch2/catch.hpp>
-
-#include <stdlib.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,10 +24,15 @@
 #include "fairness/audit_runner.h"
 #include "fairness/audit_store.h"
 #include "store/migrations.h"
+#include "tests/support/finding_rows.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_database.h"
 
 using namespace mw::fairness;
 using mw::store::testing::TestDatabase;
+using mw::testing::count;
+using mw::testing::read_text;
+using mw::testing::TempDir;
 using nlohmann::json;
 
 namespace {
@@ -54,10 +61,8 @@ std::vector<std::string> split(const std::string& line) {
     return fields;
 }
 
-// The first rows of Adult as predictions of a rule ("married and at least some
-// college" predicts >50K; the score is years of education / 16) with the true
-// income as outcome, spread over the 6 days before the window's end.
-void insert_adult_predictions(pqxx::connection& connection) {
+// The first adult_rows records of Adult, split into their 15 fields.
+std::vector<std::vector<std::string>> adult_records() {
     const std::string csv =
         read_command("gzip -dc '" + std::string(MODELWATCH_SOURCE_DIR) + "/data/adult/adult.csv.gz' | head -n " +
                      std::to_string(adult_rows + 1));
@@ -65,53 +70,142 @@ void insert_adult_predictions(pqxx::connection& connection) {
     std::string line;
     std::getline(lines, line);
     REQUIRE(split(line)[14] == "income");
+    std::vector<std::vector<std::string>> records;
+    while (std::getline(lines, line)) {
+        records.push_back(split(line));
+        REQUIRE(records.back().size() == 15);
+    }
+    REQUIRE(records.size() == adult_rows);
+    return records;
+}
+
+// One prediction of model "adult" with its outcome.
+struct LabelledPrediction {
+    std::string id;
+    std::string ts;  // RFC 3339
+    std::string prediction;
+    double score = 0;
+    std::string sex;
+    std::string race;
+    std::string label;
+};
+
+void insert_labelled(pqxx::work& t, const LabelledPrediction& row) {
+    t.exec_params0(
+        "INSERT INTO predictions (model, id, ts, features, prediction_label, score, attributes, received_at) "
+        "VALUES ('adult', $1, $2::timestamptz, '{}', $3, $4, jsonb_build_object('sex', $5::text, 'race', $6::text), "
+        "now())",
+        row.id, row.ts, row.prediction, row.score, row.sex, row.race);
+    t.exec_params0(
+        "INSERT INTO outcomes (model, id, ts, label, received_at) VALUES ('adult', $1, $2::timestamptz, $3, now())",
+        row.id, row.ts, row.label);
+}
+
+// The first rows of Adult as predictions of a rule ("married and at least some
+// college" predicts >50K; the score is years of education / 16) with the true
+// income as outcome, spread over the 6 days before the window's end.
+void insert_adult_predictions(pqxx::connection& connection) {
     pqxx::work t(connection);
     std::size_t i = 0;
-    while (std::getline(lines, line)) {
-        const std::vector<std::string> f = split(line);
-        REQUIRE(f.size() == 15);
+    for (const auto& f : adult_records()) {
         const int education_years = std::stoi(f[4]);
         const bool positive = f[5] == "Married-civ-spouse" && education_years >= 10;
         const std::string id = std::to_string(i);
         const std::string ts =
             mw::format_rfc3339_us(window_end_us - 6 * day_us + static_cast<std::int64_t>(i) * (6 * day_us / 2100));
-        t.exec_params0(
-            "INSERT INTO predictions (model, id, ts, features, prediction_label, score, attributes, received_at) "
-            "VALUES ('adult', $1, $2::timestamptz, '{}', $3, $4, jsonb_build_object('sex', $5::text, 'race', "
-            "$6::text), now())",
-            id, ts, std::string(positive ? ">50K" : "<=50K"), education_years / 16.0, f[9], f[8]);
-        t.exec_params0(
-            "INSERT INTO outcomes (model, id, ts, label, received_at) VALUES ('adult', $1, $2::timestamptz, $3, now())",
-            id, ts, f[14]);
+        insert_labelled(t, {id, ts, positive ? ">50K" : "<=50K", education_years / 16.0, f[9], f[8], f[14]});
         ++i;
     }
-    REQUIRE(i == adult_rows);
     t.commit();
 }
 
-std::int64_t count(pqxx::connection& connection, const std::string& sql) {
-    pqxx::read_transaction t(connection);
-    return t.exec1(sql)[0].as<std::int64_t>();
-}
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-struct TemporaryDirectory {
-    std::filesystem::path path;
-    TemporaryDirectory() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "mw-audit-reports-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
+// The people of the same Adult rows (sex, race) as predictions with no gap at
+// all, spread over the 6 days before end_us: in every sex x race cell, padded
+// to a multiple of 4 rows with copies of its people, the rows cycle through
+// (prediction, outcome) = (>50K, >50K), (>50K, <=50K), (<=50K, >50K),
+// (<=50K, <=50K) with score 0.75 for a predicted >50K and 0.25 otherwise, so
+// every rate and calibration error is the same in every group.
+void insert_fair_predictions(pqxx::connection& connection, std::int64_t end_us) {
+    std::map<std::pair<std::string, std::string>, std::size_t> cells;
+    for (const auto& f : adult_records()) ++cells[{f[9], f[8]}];
+    pqxx::work t(connection);
+    std::size_t i = 0;
+    for (const auto& [cell, size] : cells) {
+        const std::size_t padded = (size + 3) / 4 * 4;
+        for (std::size_t k = 0; k < padded; ++k, ++i) {
+            const bool predicted = k % 4 < 2;
+            const bool positive = k % 2 == 0;
+            const std::string id = "fair-" + std::to_string(i);
+            const std::string ts =
+                mw::format_rfc3339_us(end_us - 6 * day_us + static_cast<std::int64_t>(i) * (6 * day_us / 2400));
+            insert_labelled(t, {id, ts, predicted ? ">50K" : "<=50K", predicted ? 0.75 : 0.25, cell.first,
+                                cell.second, positive ? ">50K" : "<=50K"});
+        }
     }
-    ~TemporaryDirectory() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
+    REQUIRE(i < 2400);  // all inside the 6 days
+    t.commit();
+}
+
+// subject -> triggered: what an audit's findings must be, from its JSON
+// report: one per disparity judged (not "not_evaluable"), subject
+// "<metric> <grouping>" across groups, "<metric> <grouping> [<group>]" against
+// the reference group, triggered when beyond tolerance.
+std::map<std::string, bool> expected_findings(const json& report) {
+    std::map<std::string, bool> expected;
+    for (const auto& grouping : report.at("groupings"))
+        for (const char* side : {"to_reference", "between_groups"})
+            for (const auto& value : grouping.at("disparities").at(side)) {
+                const std::string verdict = value.at("verdict").get<std::string>();
+                if (verdict == "not_evaluable") continue;
+                std::string subject =
+                    value.at("metric").get<std::string>() + " " + grouping.at("name").get<std::string>();
+                if (value.contains("group")) subject += " [" + value.at("group").get<std::string>() + "]";
+                expected[subject] = verdict == "beyond_tolerance_clear" || verdict == "beyond_tolerance_not_clear";
+            }
+    return expected;
+}
+
+// What differs between two subject -> triggered maps, one line per subject,
+// so that a failed comparison names the subjects; empty when they are equal.
+std::string differences(const std::map<std::string, bool>& stored, const std::map<std::string, bool>& expected) {
+    std::string text;
+    const auto describe = [](const std::map<std::string, bool>& side, const std::string& subject) {
+        const auto found = side.find(subject);
+        return found == side.end() ? std::string("absent") : found->second ? "triggered" : "clean";
+    };
+    std::set<std::string> subjects;
+    for (const auto& [subject, triggered] : stored) subjects.insert(subject);
+    for (const auto& [subject, triggered] : expected) subjects.insert(subject);
+    for (const auto& subject : subjects)
+        if (describe(stored, subject) != describe(expected, subject))
+            text += "'" + subject + "': stored " + describe(stored, subject) + ", expected " +
+                    describe(expected, subject) + "\n";
+    return text;
+}
+
+// subject -> triggered of the fairness findings an audit stored.
+std::map<std::string, bool> stored_findings(pqxx::connection& connection, std::int64_t audit_id) {
+    pqxx::read_transaction t(connection);
+    std::map<std::string, bool> stored;
+    for (const auto& row : t.exec_params(
+             "SELECT subject, triggered FROM findings WHERE kind = 'fairness' AND evidence->>'audit_id' = $1::text",
+             audit_id)) {
+        const bool unique = stored.emplace(row[0].as<std::string>(), row[1].as<bool>()).second;
+        CHECK(unique);
+    }
+    return stored;
+}
+
+// A fresh database holding the Adult predictions, and a folder for reports.
+struct AdultAudit {
+    TestDatabase db;
+    TempDir reports{"mw-audit-reports"};
+    AuditRunnerOptions options;
+
+    AdultAudit() {
+        mw::store::migrate(db.connection());
+        insert_adult_predictions(db.connection());
+        options.reports_dir = reports.path().string();
     }
 };
 
@@ -129,13 +223,10 @@ AuditSpec adult_spec() {
 }  // namespace
 
 TEST_CASE("a scheduled audit on Adult writes reports, stores its verdict and findings, and feeds the trend") {
-    TestDatabase db;
-    auto& c = db.connection();
-    mw::store::migrate(c);
-    insert_adult_predictions(c);
-    TemporaryDirectory reports;
-    AuditRunnerOptions options;
-    options.reports_dir = reports.path.string();
+    AdultAudit audit;
+    auto& c = audit.db.connection();
+    const TempDir& reports = audit.reports;
+    const AuditRunnerOptions& options = audit.options;
     const AuditSpec spec = adult_spec();
 
     AuditRunRequest request;
@@ -157,9 +248,10 @@ TEST_CASE("a scheduled audit on Adult writes reports, stores its verdict and fin
     // On Adult, the "married" rule selects men far more often than women.
     CHECK(first.state == AuditState::failed);
     CHECK(first.findings == beyond);
+    CHECK(first.checks == beyond + first.verdicts.within);
 
     // Reports: one file per format and latest.<ext> pointing at it.
-    const std::filesystem::path folder = reports.path / "adult" / "weekly";
+    const std::filesystem::path folder = reports.path() / "adult" / "weekly";
     CHECK(first.report_paths == std::vector<std::string>{(folder / "20261123T030500Z.html").string(),
                                                          (folder / "20261123T030500Z.json").string(),
                                                          (folder / "20261123T030500Z.md").string()});
@@ -195,6 +287,13 @@ TEST_CASE("a scheduled audit on Adult writes reports, stores its verdict and fin
           static_cast<std::int64_t>(first.verdicts.beyond_clear));
     CHECK(count(c, "SELECT count(*) FROM findings WHERE severity = 'warning'") ==
           static_cast<std::int64_t>(first.verdicts.beyond_unclear));
+    // The disparities within tolerance are stored too, not triggered, under
+    // the subjects a violation of theirs would have.
+    REQUIRE(first.verdicts.within > 0);
+    CHECK(count(c, "SELECT count(*) FROM findings WHERE NOT triggered AND severity = 'info' "
+                   "AND method = 'fairness_audit'") == static_cast<std::int64_t>(first.verdicts.within));
+    CHECK(count(c, "SELECT count(*) FROM findings WHERE NOT triggered AND severity <> 'info'") == 0);
+    CHECK(differences(stored_findings(c, first.id), expected_findings(report)) == "");
     {
         // Demographic parity across the sexes: min/max selection rate below the 0.8 bound.
         pqxx::read_transaction t(c);
@@ -238,17 +337,60 @@ TEST_CASE("a scheduled audit on Adult writes reports, stores its verdict and fin
     CHECK(labels == std::set<std::string>{"2026-11-23T03:05:00.000000Z", "2026-11-30T03:00:00.000000Z"});
     CHECK(sex_parity_points == 2);
     CHECK(last_slot(c, "adult", "weekly") == window_end_us);  // manual runs record no slot
-    CHECK(count(c, "SELECT count(*) FROM findings") == static_cast<std::int64_t>(2 * beyond));
+    CHECK(count(c, "SELECT count(*) FROM findings") == static_cast<std::int64_t>(2 * first.checks));
+    CHECK(differences(stored_findings(c, second.id), stored_findings(c, first.id)) == "");
+}
+
+TEST_CASE("a later audit on data without the gaps stores the violated subjects as not triggered") {
+    AdultAudit audit;
+    auto& c = audit.db.connection();
+    const std::int64_t fair_window_end_us = window_end_us + 7 * day_us;
+    insert_fair_predictions(c, fair_window_end_us);
+    const AuditRunnerOptions& options = audit.options;
+    const std::filesystem::path folder = audit.reports.path() / "adult" / "weekly";
+    const AuditSpec spec = adult_spec();
+
+    AuditRunRequest request;
+    request.data_end_us = window_end_us;
+    request.now_us = window_end_us;
+    const AuditRunSummary gaps = run_audit_job(c, spec, request, options);
+    INFO(gaps.error);
+    REQUIRE(gaps.state == AuditState::failed);
+    const auto before = stored_findings(c, gaps.id);
+    CHECK(differences(before, expected_findings(json::parse(read_text(folder / "latest.json")))) == "");
+
+    request.data_end_us = fair_window_end_us;
+    request.now_us = fair_window_end_us;
+    const AuditRunSummary fair = run_audit_job(c, spec, request, options);
+    INFO(fair.error);
+    REQUIRE(fair.state == AuditState::passed);
+    CHECK(fair.status == "pass");
+    CHECK(fair.findings == 0);
+    CHECK(fair.checks == fair.verdicts.within);
+    const auto after = stored_findings(c, fair.id);
+    CHECK(differences(after, expected_findings(json::parse(read_text(folder / "latest.json")))) == "");
+    // Every subject the first run found violated is stored again, clean, so
+    // the alert on it (fingerprint model, kind, subject) resolves.
+    std::size_t violations = 0;
+    for (const auto& [subject, triggered] : before) {
+        if (!triggered) continue;
+        ++violations;
+        INFO(subject);
+        REQUIRE(after.contains(subject));
+        CHECK_FALSE(after.at(subject));
+    }
+    CHECK(violations == gaps.findings);
+    CHECK(violations > 0);
+    for (const auto& [subject, triggered] : after) CHECK_FALSE(triggered);
+    CHECK(count(c, "SELECT count(*) FROM findings WHERE triggered AND evidence->>'audit_id' = '" +
+                       std::to_string(fair.id) + "'") == 0);
 }
 
 TEST_CASE("an audit run that cannot begin or cannot judge ends as a value") {
-    TestDatabase db;
-    auto& c = db.connection();
-    mw::store::migrate(c);
-    insert_adult_predictions(c);
-    TemporaryDirectory reports;
-    AuditRunnerOptions options;
-    options.reports_dir = reports.path.string();
+    AdultAudit audit;
+    auto& c = audit.db.connection();
+    const TempDir& reports = audit.reports;
+    AuditRunnerOptions& options = audit.options;
     AuditRunRequest request;
     request.data_end_us = window_end_us;
     request.now_us = window_end_us;
@@ -272,7 +414,7 @@ TEST_CASE("an audit run that cannot begin or cannot judge ends as a value") {
         CHECK(get_audit(c, summary.id)->state == "error");
         CHECK(get_audit(c, summary.id)->error == summary.error);
         CHECK(count(c, "SELECT count(*) FROM findings") == 0);
-        CHECK_FALSE(std::filesystem::exists(reports.path / "adult"));
+        CHECK_FALSE(std::filesystem::exists(reports.path() / "adult"));
     }
     SECTION("an empty window is an error naming the window") {
         request.data_end_us = window_end_us - 30 * day_us;
@@ -291,8 +433,8 @@ TEST_CASE("an audit run that cannot begin or cannot judge ends as a value") {
         CHECK(get_audit(c, summary.id)->state == "error");
     }
     SECTION("a report folder that cannot be made is an error") {
-        std::ofstream(reports.path / "blocker") << "a file where the folder should go";
-        options.reports_dir = (reports.path / "blocker").string();
+        std::ofstream(reports.path() / "blocker") << "a file where the folder should go";
+        options.reports_dir = (reports.path() / "blocker").string();
         const AuditRunSummary summary = run_audit_job(c, adult_spec(), request, options);
         CHECK(summary.state == AuditState::error);
         CHECK(summary.error.rfind("cannot create report folder", 0) == 0);

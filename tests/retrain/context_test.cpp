@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -15,36 +14,16 @@
 #include "core/time.h"
 #include "retrain/job_context.h"
 #include "store/migrations.h"
+#include "tests/support/finding_rows.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_database.h"
 
 namespace {
 
 using namespace mw::retrain;
+using mw::testing::read_text;
+using mw::testing::TempDir;
 using nlohmann::json;
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "mw-context-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream file(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << file.rdbuf();
-    return buffer.str();
-}
 
 // Four labelled predictions of "churn" inserted out of time order (a1 and a3
 // share a timestamp), one unlabelled, and one of another model.
@@ -182,17 +161,16 @@ TEST_CASE("the export keeps the most recent rows within data_rows and data_windo
 TEST_CASE("context.json carries the triggering finding, and a rerun starts from a fresh directory") {
     mw::store::testing::TestDatabase db;
     mw::store::migrate(db.connection());
-    std::int64_t finding_id = 0;
-    {
-        pqxx::work work(db.connection());
-        finding_id = work.exec1(R"sql(
-INSERT INTO findings (model, kind, subject, method, statistic, threshold, p_value, triggered, severity,
-                      window_start, window_end)
-VALUES ('churn', 'feature_drift', 'age', 'ks', 0.31, 0.2, NULL, true, 'warning',
-        '2024-05-01T00:00:00Z', '2024-05-01T06:00:00.25Z') RETURNING id)sql")[0]
-                         .as<std::int64_t>();
-        work.commit();
-    }
+    mw::testing::FindingRow row;
+    row.model = "churn";
+    row.kind = "feature_drift";
+    row.subject = "age";
+    row.statistic = 0.31;
+    row.threshold = 0.2;
+    row.p_value.reset();
+    row.window_start_us = *mw::parse_rfc3339_us("2024-05-01T00:00:00Z");
+    row.window_end_us = *mw::parse_rfc3339_us("2024-05-01T06:00:00.25Z");
+    const std::int64_t finding_id = mw::testing::insert_finding(db.connection(), row);
     TempDir dir;
     JobContextOptions options;
     options.jobs_dir = dir.path() / "state" / "jobs";

@@ -12,23 +12,19 @@
 
 #include "retrain/job_queue.h"
 #include "store/migrations.h"
+#include "tests/support/finding_rows.h"
+#include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
 
 using namespace mw::retrain;
+using mw::testing::count;
+using mw::testing::minute_us;
+using mw::testing::t0_us;
 
 namespace {
 
-constexpr std::int64_t minute_us = 60LL * 1000 * 1000;
-// 2026-01-01T00:00:00Z, a fixed clock.
-constexpr std::int64_t t0_us = 1767225600LL * 1000 * 1000;
-
 JobRequest request_for(const std::string& model, const std::string& key) {
     return {model, key, "dataset_drift", "test", std::nullopt, std::string("v1"), R"({"rows": 10})"};
-}
-
-long long count(pqxx::connection& connection, const std::string& sql) {
-    pqxx::read_transaction transaction(connection);
-    return transaction.exec1(sql)[0].as<long long>();
 }
 
 }  // namespace

@@ -11,15 +11,17 @@
 #include "retrain/policy.h"
 #include "retrain/policy_store.h"
 #include "store/migrations.h"
+#include "tests/support/finding_rows.h"
+#include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
 
 using namespace mw::retrain;
+using mw::testing::count;
+using mw::testing::hour_us;
+using mw::testing::minute_us;
+using mw::testing::t0_us;
 
 namespace {
-
-constexpr std::int64_t minute_us = 60LL * 1000 * 1000;
-constexpr std::int64_t hour_us = 60 * minute_us;
-constexpr std::int64_t t0_us = 1767225600LL * 1000 * 1000;  // 2026-01-01T00:00:00Z
 
 mw::Finding finding(const std::string& kind, bool triggered, std::int64_t window_end_us,
                     const std::string& subject = "") {
@@ -190,23 +192,19 @@ TEST_CASE("check_options names the option that is wrong", "[retrain][policy]") {
 
 namespace {
 
+// A finding of a five-minute window ending at window_end_us.
 std::int64_t insert_finding(pqxx::connection& connection, const std::string& kind, bool triggered,
                             std::int64_t window_end_us, const std::string& model = "elec2") {
-    pqxx::work transaction(connection);
-    const auto id = transaction
-                        .exec_params1("INSERT INTO findings (model, kind, method, statistic, threshold, triggered, "
-                                      "severity, window_start, window_end) VALUES ($1, $2, 'ks', 0.3, 0.1, $3, "
-                                      "'warning', to_timestamp($4::double precision / 1e6), "
-                                      "to_timestamp($5::double precision / 1e6)) RETURNING id",
-                                      model, kind, triggered, window_end_us - 5 * minute_us, window_end_us)[0]
-                        .as<std::int64_t>();
-    transaction.commit();
-    return id;
-}
-
-long long count(pqxx::connection& connection, const std::string& sql) {
-    pqxx::read_transaction transaction(connection);
-    return transaction.exec1(sql)[0].as<long long>();
+    mw::testing::FindingRow row;
+    row.model = model;
+    row.kind = kind;
+    row.statistic = 0.3;
+    row.threshold = 0.1;
+    row.p_value.reset();
+    row.triggered = triggered;
+    row.window_start_us = window_end_us - 5 * minute_us;
+    row.window_end_us = window_end_us;
+    return mw::testing::insert_finding(connection, row);
 }
 
 std::string latest_decision(pqxx::connection& connection) {

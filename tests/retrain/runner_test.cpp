@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -26,43 +25,16 @@
 #include "retrain/http_trigger.h"
 #include "retrain/job_report.h"
 #include "retrain/process_runner.h"
-// Header-only test support shared by the test binaries that call out over HTTP.
-#include "tests/alerts/test_http_server.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_http_server.h"
 
 namespace {
 
 using namespace mw::retrain;
 using namespace std::chrono_literals;
-
-// A private temporary directory, removed with its content at scope end.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "mw-runner-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    file << text;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream file(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << file.rdbuf();
-    return buffer.str();
-}
+using mw::testing::read_text;
+using mw::testing::TempDir;
+using mw::testing::write_text;
 
 // An executable /bin/sh script in `dir`.
 std::string write_script(const TempDir& dir, const std::string& name, const std::string& body) {

@@ -2,7 +2,8 @@
 // that calls out over HTTP: it records every request and answers each with
 // what the test's handler returns, one request per connection, on its own
 // thread. Header-only because it is test support shared by several test
-// binaries (test_core, test_alerts) that link no common test library.
+// binaries (test_core, test_alerts, test_retrain) that link no common test
+// library.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74 under C++20 needs std::exchange declared
@@ -52,6 +53,14 @@ struct CannedResponse {
     // Send these bytes verbatim instead of a well-formed response.
     std::string raw;
 };
+
+// A loopback port nobody listens on (bound, then released when this
+// returns), for tests of a receiver that is down.
+inline unsigned short unused_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
+}
 
 class TestHttpServer {
 public:
