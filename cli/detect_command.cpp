@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/csv.h"
 #include "detectors/concept_registry.h"
 
 namespace mw::cli {
@@ -61,47 +62,62 @@ struct StreamReadResult {
 };
 
 std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t\r");
+    const auto first = text.find_first_not_of(" \t");
     if (first == std::string_view::npos) return {};
-    const auto last = text.find_last_not_of(" \t\r");
+    const auto last = text.find_last_not_of(" \t");
     return text.substr(first, last - first + 1);
 }
 
-// One number per line. Only the first line may be something else (a header);
-// a blank line is accepted only at the very end. For a 0/1 detector every
-// value must be 0 or 1: anything else means the wrong column was given.
+// One number per line, i.e. a one-column CSV (quotes allowed). Only the
+// first record may be something else (a header); a blank line is accepted
+// only at the very end. For a 0/1 detector every value must be 0 or 1:
+// anything else means the wrong column was given.
 StreamReadResult read_stream(std::istream& in, std::string_view source, bool binary_input) {
     StreamReadResult result;
-    std::string line;
-    std::size_t line_number = 0;
-    std::size_t blank_line = 0;
-    while (std::getline(in, line)) {
-        ++line_number;
-        const std::string_view text = trim(line);
-        if (text.empty()) {
-            if (blank_line == 0) blank_line = line_number;
+    csv::Options options;
+    options.header = false;            // optional here: a first record that is no number
+    options.skip_blank_lines = false;  // refused inside the stream, below
+    options.allow_ragged = true;       // several fields are refused below, with the line's text
+    csv::Reader reader(in, options);
+    csv::Record record;
+    std::uint64_t blank_line = 0;
+    csv::Status status;
+    while ((status = reader.next(record)) == csv::Status::record) {
+        const std::uint64_t line = record.line();
+        const bool first = reader.rows_read() == 1;
+        const std::string_view text = trim(record[0]);
+        if (record.size() == 1 && text.empty()) {
+            if (blank_line == 0) blank_line = line;
             continue;
         }
         if (blank_line != 0) {
             result.error = fmt::format("{}: line {}: blank line inside the stream", source, blank_line);
             return result;
         }
+        if (record.size() != 1) {
+            if (first) continue;  // the header of a wider file
+            std::string fields;
+            for (std::size_t i = 0; i < record.size(); ++i) fields += fmt::format("{}{}", i > 0 ? "," : "", record[i]);
+            result.error = fmt::format("{}: line {}: expected one number per line, got {} fields '{}'", source, line,
+                                       record.size(), fields);
+            return result;
+        }
         double value = 0;
         const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
         const bool is_number = ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(value);
         if (!is_number) {
-            if (line_number == 1) continue;  // the header
-            result.error = fmt::format("{}: line {}: expected a finite number, got '{}'", source, line_number, text);
+            if (first) continue;  // the header
+            result.error = fmt::format("{}: line {}: expected a finite number, got '{}'", source, line, text);
             return result;
         }
         if (binary_input && value != 0.0 && value != 1.0) {
             result.error = fmt::format("{}: line {}: this detector expects 0 (success) or 1 (error), got '{}'",
-                                       source, line_number, text);
+                                       source, line, text);
             return result;
         }
         result.values.push_back(value);
     }
-    if (in.bad()) result.error = fmt::format("{}: read error", source);
+    if (status == csv::Status::error) result.error = fmt::format("{}: {}", source, reader.error().to_string());
     return result;
 }
 

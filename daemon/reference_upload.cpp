@@ -1,7 +1,6 @@
 #include "daemon/reference_upload.h"
 
 #include <charconv>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -27,10 +26,9 @@ bool is_attribute(const ModelSchema& schema, std::string_view name) {
 
 ReferenceUpload from_csv(std::string_view body, const ModelSchema& schema, std::size_t max_rows) {
     ReferenceUpload upload;
-    std::istringstream in{std::string(body)};
     drift::CsvLimits limits;
     limits.max_rows = max_rows;
-    const auto csv = drift::read_csv(in, "reference", limits);
+    const auto csv = drift::read_csv(body, "reference", limits);
     if (!csv.ok()) {
         upload.error = csv.error;
         return upload;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/csv.h"
+
 namespace mw::anomaly {
 
 namespace {
@@ -90,8 +92,17 @@ std::optional<double> parse_calendar(std::string_view text) {
 
 std::string_view trim(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-    if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+}
+
+// A record as it would be written unquoted, to echo it in a message.
+std::string joined(const std::vector<std::string>& fields) {
+    std::string text;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i > 0) text += ',';
+        text += fields[i];
+    }
     return text;
 }
 
@@ -104,49 +115,47 @@ std::optional<double> parse_timestamp(std::string_view text) {
 
 SeriesReadResult read_series(std::istream& in, std::string_view source_name) {
     SeriesReadResult result;
-    std::string line;
-    std::size_t line_number = 0;
-    bool header_seen = false;
-    while (std::getline(in, line)) {
-        ++line_number;
-        const std::string_view row = trim(line);
-        if (row.empty()) continue;
-        const std::size_t comma = row.find(',');
-        const std::string_view first = trim(row.substr(0, comma));
-        const std::string_view rest = comma == std::string_view::npos ? std::string_view{} : row.substr(comma + 1);
-        const std::string_view second = trim(rest.substr(0, rest.find(',')));
-        if (!header_seen) {
-            if (first != "timestamp" || second != "value") {
-                result.error = fmt::format("{} line {}: expected the header 'timestamp,value', got '{}'", source_name,
-                                           line_number, row);
-                return result;
-            }
-            header_seen = true;
-            continue;
-        }
-        if (comma == std::string_view::npos) {
-            result.error = fmt::format("{} line {}: expected 'timestamp,value', got '{}'", source_name, line_number, row);
-            return result;
-        }
+    csv::Options options;
+    options.allow_ragged = true;  // columns after the first two are ignored
+    csv::Reader reader(in, options);
+    const auto fail = [&](std::uint64_t line, const std::string& message) {
+        SeriesReadResult failed;
+        failed.error = fmt::format("{} line {}: {}", source_name, line, message);
+        return failed;
+    };
+    const csv::Status header_status = reader.read_header();
+    if (header_status == csv::Status::end) {
+        result.error = fmt::format("{}: empty input, expected the header 'timestamp,value'", source_name);
+        return result;
+    }
+    if (header_status == csv::Status::error) return fail(reader.error().line, reader.error().message);
+    const std::vector<std::string>& header = reader.header();
+    if (header.size() < 2 || trim(header[0]) != "timestamp" || trim(header[1]) != "value")
+        return fail(reader.header_line(),
+                    fmt::format("expected the header 'timestamp,value', got '{}'", joined(header)));
+    csv::Record record;
+    csv::Status status;
+    while ((status = reader.next(record)) == csv::Status::record) {
+        const std::uint64_t line = record.line();
+        if (record.size() < 2)
+            return fail(line, fmt::format("expected 'timestamp,value', got '{}' ({} field)",
+                                          joined(record.to_strings()), record.size()));
+        const std::string_view first = trim(record[0]);
+        const std::string_view second = trim(record[1]);
         const std::optional<double> timestamp_s = parse_timestamp(first);
-        if (!timestamp_s) {
-            result.error = fmt::format(
-                "{} line {}: timestamp '{}' is not 'YYYY-MM-DD HH:MM:SS', RFC 3339 or epoch seconds", source_name,
-                line_number, first);
-            return result;
-        }
+        if (!timestamp_s)
+            return fail(line, fmt::format("timestamp '{}' is not 'YYYY-MM-DD HH:MM:SS', RFC 3339 or epoch seconds",
+                                          first));
         double value = 0;
         const auto [end, error] = std::from_chars(second.data(), second.data() + second.size(), value);
-        if (second.empty() || error != std::errc() || end != second.data() + second.size() || !std::isfinite(value)) {
-            result.error = fmt::format("{} line {}: value '{}' is not a finite number", source_name, line_number, second);
-            return result;
-        }
+        if (second.empty() || error != std::errc() || end != second.data() + second.size() || !std::isfinite(value))
+            return fail(line, fmt::format("value '{}' is not a finite number", second));
         if (!result.points.empty() && *timestamp_s < result.points.back().timestamp_s) {
-            if (result.out_of_order_lines++ == 0) result.first_out_of_order_line = line_number;
+            if (result.out_of_order_lines++ == 0) result.first_out_of_order_line = static_cast<std::size_t>(line);
         }
         result.points.push_back({std::string(first), *timestamp_s, value});
     }
-    if (!header_seen) result.error = fmt::format("{}: empty input, expected the header 'timestamp,value'", source_name);
+    if (status == csv::Status::error) return fail(reader.error().line, reader.error().message);
     return result;
 }
 

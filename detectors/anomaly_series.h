@@ -36,8 +36,9 @@ struct SeriesReadResult {
     bool ok() const { return error.empty(); }
 };
 
-// A header line whose first two fields are `timestamp` and `value`, then one
-// point per line; blank lines are skipped.
+// CSV (core/csv.h) with a header whose first two fields are `timestamp` and
+// `value`, then one point per row; further columns are ignored, blank lines
+// are skipped. An error names the line and what was wrong there.
 SeriesReadResult read_series(std::istream& in, std::string_view source_name);
 
 }  // namespace mw::anomaly

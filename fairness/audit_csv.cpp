@@ -2,121 +2,14 @@
 
 #include <charconv>
 #include <cmath>
-#include <memory>
 
 #include <fmt/format.h>
+
+#include "core/csv.h"
 
 namespace mw::fairness {
 
 namespace {
-
-// Splits the input into records of fields, one record per call. Tracks the
-// physical line a record starts on (newlines inside quotes count) so that
-// messages point at the line a person sees in an editor.
-class CsvRecordReader {
-public:
-    CsvRecordReader(std::istream& in, const CsvLimits& limits) : in_(in), limits_(limits) {}
-
-    enum class Status { record, end, error };
-
-    Status next(std::vector<std::string>& fields) {
-        fields.clear();
-        if (at_end_) return Status::end;
-        record_line_ = line_;
-        std::string field;
-        bool quoted = false;       // inside a quoted field
-        bool was_quoted = false;   // the current field started with a quote
-        bool any_char = false;     // the record has at least one character
-        while (true) {
-            int c = get();
-            if (c == eof) {
-                if (error_.empty() && quoted) error_ = fmt::format("line {}: a quoted field is not closed", record_line_);
-                if (!error_.empty()) return Status::error;
-                at_end_ = true;
-                if (!any_char) return Status::end;
-                fields.push_back(std::move(field));
-                return Status::record;
-            }
-            any_char = true;
-            if (quoted) {
-                if (c == '"') {
-                    if (peek() == '"') {
-                        get();
-                        field.push_back('"');
-                    } else {
-                        quoted = false;
-                    }
-                } else {
-                    if (c == '\n') ++line_;
-                    field.push_back(static_cast<char>(c));
-                }
-            } else if (c == '"' && field.empty() && !was_quoted) {
-                quoted = true;
-                was_quoted = true;
-            } else if (c == ',') {
-                fields.push_back(std::move(field));
-                field.clear();
-                was_quoted = false;
-                if (fields.size() > limits_.max_columns) {
-                    error_ = fmt::format("line {}: more than {} fields", record_line_, limits_.max_columns);
-                    return Status::error;
-                }
-            } else if (c == '\n' || c == '\r') {
-                if (c == '\r' && peek() == '\n') get();
-                ++line_;
-                fields.push_back(std::move(field));
-                return Status::record;
-            } else {
-                // Text after a closing quote ("ab"c) is kept, as most readers do.
-                field.push_back(static_cast<char>(c));
-            }
-            if (field.size() > limits_.max_field_bytes) {
-                error_ = fmt::format("line {}: a field is longer than {} bytes", record_line_, limits_.max_field_bytes);
-                return Status::error;
-            }
-        }
-    }
-
-    std::uint64_t record_line() const { return record_line_; }
-    const std::string& error() const { return error_; }
-
-private:
-    static constexpr int eof = -1;
-
-    int get() {
-        if (pos_ == end_ && !fill()) return eof;
-        return static_cast<unsigned char>(buffer_[pos_++]);
-    }
-    int peek() {
-        if (pos_ == end_ && !fill()) return eof;
-        return static_cast<unsigned char>(buffer_[pos_]);
-    }
-    bool fill() {
-        if (!error_.empty()) return false;
-        in_.read(buffer_.get(), buffer_size);
-        end_ = static_cast<std::size_t>(in_.gcount());
-        pos_ = 0;
-        if (total_ == 0 && end_ >= 3 && std::string_view(buffer_.get(), 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 BOM
-        total_ += end_;
-        if (total_ > limits_.max_bytes) {
-            error_ = fmt::format("the input is larger than {} bytes", limits_.max_bytes);
-            return false;
-        }
-        return end_ > 0;
-    }
-
-    static constexpr std::size_t buffer_size = 1 << 16;
-    std::istream& in_;
-    const CsvLimits& limits_;
-    std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(buffer_size);
-    std::size_t pos_ = 0;
-    std::size_t end_ = 0;
-    std::uint64_t total_ = 0;
-    std::uint64_t line_ = 1;
-    std::uint64_t record_line_ = 1;
-    bool at_end_ = false;
-    std::string error_;
-};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -135,12 +28,23 @@ bool parse_probability(std::string_view text, double& value) {
 
 CsvAuditRead read_audit_csv(std::istream& in, const CsvAuditSpec& spec) {
     CsvAuditRead read;
-    CsvRecordReader reader(in, spec.limits);
-    std::vector<std::string> header;
-    if (reader.next(header) != CsvRecordReader::Status::record) {
-        read.error = reader.error().empty() ? "the input is empty (no header row)" : reader.error();
+    csv::Options options;
+    options.limits.max_input_bytes = spec.limits.max_bytes;
+    options.limits.max_field_bytes = spec.limits.max_field_bytes;
+    options.limits.max_columns = spec.limits.max_columns;
+    options.limits.max_rows = spec.limits.max_rows;
+    options.allow_ragged = true;  // a ragged row is skipped and counted below, not fatal
+    // Text after a closing quote ("ab"c) and quotes inside unquoted fields
+    // are kept, as most readers do, so files accepted before still are.
+    options.quotes = csv::Quotes::lenient;
+    csv::Reader reader(in, options);
+    const csv::Status header_status = reader.read_header();
+    if (header_status != csv::Status::record) {
+        read.error = header_status == csv::Status::end ? "the input is empty (no header row)"
+                                                       : reader.error().to_string();
         return read;
     }
+    const std::vector<std::string>& header = reader.header();
     auto column = [&](const std::string& name) -> int {
         for (std::size_t i = 0; i < header.size(); ++i)
             if (trim(header[i]) == name) return static_cast<int>(i);
@@ -149,7 +53,7 @@ CsvAuditRead read_audit_csv(std::istream& in, const CsvAuditSpec& spec) {
     auto require = [&](const std::string& name, const char* role) -> int {
         const int index = column(name);
         if (index < 0 && read.error.empty())
-            read.error = fmt::format("line 1: the header has no column '{}' ({})", name, role);
+            read.error = fmt::format("line {}: the header has no column '{}' ({})", reader.header_line(), name, role);
         return index;
     };
     std::vector<int> sensitive;
@@ -171,21 +75,15 @@ CsvAuditRead read_audit_csv(std::istream& in, const CsvAuditSpec& spec) {
         ++read.rows_rejected;
         if (read.problems.size() < spec.limits.max_reported_problems) read.problems.push_back(std::move(problem));
     };
-    std::vector<std::string> fields;
-    std::uint64_t rows = 0;
+    csv::Record fields;
     while (true) {
-        const auto status = reader.next(fields);
-        if (status == CsvRecordReader::Status::end) break;
-        if (status == CsvRecordReader::Status::error) {
-            read.error = reader.error();
+        const csv::Status status = reader.next(fields);
+        if (status == csv::Status::end) break;
+        if (status == csv::Status::error) {
+            read.error = reader.error().to_string();
             return read;
         }
-        const std::uint64_t line = reader.record_line();
-        if (fields.size() == 1 && fields[0].empty()) continue;  // a blank line
-        if (++rows > spec.limits.max_rows) {
-            read.error = fmt::format("line {}: more than {} rows", line, spec.limits.max_rows);
-            return read;
-        }
+        const std::uint64_t line = fields.line();
         if (fields.size() != header.size()) {
             reject(fmt::format("line {}: expected {} fields as in the header, got {}", line, header.size(), fields.size()));
         } else if (trim(fields[y_true]).empty()) {

@@ -1,8 +1,8 @@
-// Reads the input of an offline audit (`modelwatch audit`) from CSV: RFC 4180
-// fields (quoted fields, doubled quotes, newlines inside quotes, CRLF), a
-// header row naming the columns. The file may come from anywhere, so every
-// size is bounded and every bad row is named by its line number; a bad row is
-// skipped and counted, a malformed file is an error value, never an exception.
+// Reads the input of an offline audit (`modelwatch audit`) from CSV (read by
+// core/csv.h: RFC 4180, a header row naming the columns). The file may come
+// from anywhere, so every size is bounded and every bad row is named by its
+// line number; a bad row is skipped and counted, a malformed file is an error
+// value, never an exception.
 #pragma once
 
 #include <cstddef>

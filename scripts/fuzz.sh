@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harness of the HTTP ingest parser with clang++-14 under
-# ASan and UBSan, then runs it for SECONDS seconds from the committed seed
-# corpus (tests/fuzz/corpus/ingest_parser/, never written to: new inputs go to
-# the work directory) and the dictionary tests/fuzz/ingest_parser.dict. Exits non-zero on a crash, a sanitizer report or a
-# violated invariant, and then keeps the work directory with the reproducer.
+# Builds the libFuzzer harnesses with clang++-14 under ASan and UBSan, then
+# fuzzes them one after the other within SECONDS seconds in all (the builds
+# not counted): two thirds to the HTTP ingest parser, the rest to the CSV
+# reader. Each starts from its committed seed corpus (never written to: new
+# inputs go to the work directory) and its dictionary:
+#   ingest_parser: tests/fuzz/corpus/ingest_parser/, tests/fuzz/ingest_parser.dict
+#   csv_reader:    tests/fuzz/corpus_csv/,           tests/fuzz/csv_reader.dict
+# Exits non-zero on a crash, a sanitizer report or a violated invariant, and
+# then keeps the work directory with the reproducer.
 #
 # Usage: scripts/fuzz.sh SECONDS [WORKDIR]
+#   SECONDS is at least 1; a harness whose share rounds to 0 s is not run.
 #   WORKDIR defaults to a fresh temporary directory, removed after a clean run.
-# Reproduce a crash: WORKDIR/ingest_parser_fuzz WORKDIR/crash-<sha1>
+# Reproduce a crash: WORKDIR/<harness>_fuzz WORKDIR/<harness>/crash-<sha1>
 set -euo pipefail
 
-if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
+if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ]; then
   echo "usage: $0 SECONDS [WORKDIR]" >&2
   exit 2
 fi
@@ -25,33 +30,63 @@ else
   remove_workdir=1
 fi
 
-# The parser and what it needs, compiled directly so the fuzz build does not
-# depend on the CMake build type or on the other components.
-sources=(
+csv_seconds=$((seconds / 3))
+ingest_seconds=$((seconds - csv_seconds))
+
+# Each harness and what it needs, compiled directly so the fuzz build does
+# not depend on the CMake build type or on the other components.
+ingest_sources=(
   tests/fuzz/ingest_parser_fuzz.cpp
   collectors/ingest_parser.cpp
   core/time.cpp
   core/record.cpp
 )
-binary=$workdir/ingest_parser_fuzz
-echo "fuzz.sh: building $binary" >&2
-(cd "$repo" && clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$repo" "${sources[@]}" -lsimdjson -lfmt -o "$binary")
+csv_sources=(
+  tests/fuzz/csv_reader_fuzz.cpp
+  core/csv.cpp
+)
 
-mkdir -p "$workdir/corpus"
-echo "fuzz.sh: fuzzing for ${seconds}s in $workdir" >&2
-status=0
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  -dict="$repo/tests/fuzz/ingest_parser.dict" \
-  -artifact_prefix="$workdir/" "$workdir/corpus" "$repo/tests/fuzz/corpus/ingest_parser" || status=$?
+# build NAME LIBS... -- SOURCES...
+build() {
+  local name=$1
+  shift
+  local libs=()
+  while [ "$1" != "--" ]; do
+    libs+=("$1")
+    shift
+  done
+  shift
+  echo "fuzz.sh: building $workdir/${name}_fuzz" >&2
+  (cd "$repo" && clang++-14 -std=c++20 -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -I"$repo" "$@" "${libs[@]}" -o "$workdir/${name}_fuzz")
+}
 
-if [ "$status" -ne 0 ]; then
-  echo "fuzz.sh: the fuzzer failed (exit $status); reproducers are in $workdir" >&2
-  exit "$status"
-fi
+# run NAME SECONDS CORPUS DICT
+run() {
+  local name=$1 budget=$2 corpus=$3 dict=$4
+  if [ "$budget" -eq 0 ]; then
+    echo "fuzz.sh: $name gets 0 s of $seconds s, not run" >&2
+    return 0
+  fi
+  mkdir -p "$workdir/$name/corpus"
+  echo "fuzz.sh: fuzzing $name for ${budget}s in $workdir/$name" >&2
+  local status=0
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "$workdir/${name}_fuzz" -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -dict="$repo/$dict" -artifact_prefix="$workdir/$name/" "$workdir/$name/corpus" "$repo/$corpus" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz.sh: the $name fuzzer failed (exit $status); reproducers are in $workdir/$name" >&2
+    exit "$status"
+  fi
+}
+
+build ingest_parser -lsimdjson -lfmt -- "${ingest_sources[@]}"
+build csv_reader -lfmt -- "${csv_sources[@]}"
+run ingest_parser "$ingest_seconds" tests/fuzz/corpus/ingest_parser tests/fuzz/ingest_parser.dict
+run csv_reader "$csv_seconds" tests/fuzz/corpus_csv tests/fuzz/csv_reader.dict
+
 if [ "$remove_workdir" -eq 1 ]; then
   rm -rf "$workdir"
 fi
-echo "fuzz.sh: no crash in ${seconds}s" >&2
+echo "fuzz.sh: no crash in ${seconds}s (ingest_parser ${ingest_seconds}s, csv_reader ${csv_seconds}s)" >&2

@@ -74,3 +74,18 @@ TEST_CASE("anomaly series: lines out of time order are kept and counted", "[anom
     CHECK(series.out_of_order_lines == 2);
     CHECK(series.first_out_of_order_line == 4);
 }
+
+TEST_CASE("anomaly series: CSV quoting is read, extra columns ignored, bad quoting named", "[anomaly]") {
+    std::istringstream in("\"timestamp\",\"value\",note\n\"2014-04-10 07:15:00\",\"1.5\",\"a, b\"\n100,2,\"x\ny\"\n");
+    const auto series = read_series(in, "s.csv");
+    REQUIRE(series.ok());
+    REQUIRE(series.points.size() == 2);
+    CHECK(series.points[0].timestamp == "2014-04-10 07:15:00");
+    CHECK(series.points[0].value == 1.5);
+    CHECK(series.points[1].timestamp_s == 100.0);
+
+    std::istringstream open("timestamp,value\n1,2\n\"3,4\n5,6\n");
+    CHECK(read_series(open, "s.csv").error == "s.csv line 3: field 1: quoted field is never closed");
+    std::istringstream one_field("timestamp,value\n1,2\n\"3,4\"\n");
+    CHECK(read_series(one_field, "s.csv").error == "s.csv line 3: expected 'timestamp,value', got '3,4' (1 field)");
+}

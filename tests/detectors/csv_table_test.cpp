@@ -40,7 +40,7 @@ TEST_CASE("csv: a ragged row is an error naming its line", "[drift][csv]") {
 TEST_CASE("csv: an unclosed quote names the line where it opened", "[drift][csv]") {
     const auto table = parse("a,b\n1,2\n3,\"open\n4,5\n");
     REQUIRE_FALSE(table.ok());
-    CHECK(table.error == "t.csv: line 3: quoted field is never closed");
+    CHECK(table.error == "t.csv: line 3: field 2: quoted field is never closed");
 }
 
 TEST_CASE("csv: stray quotes and text after a closing quote are refused", "[drift][csv]") {
@@ -59,12 +59,24 @@ TEST_CASE("csv: sizes are bounded", "[drift][csv]") {
     limits.max_rows = 1;
     CHECK(parse("a\n1\n2\n", limits).error == "t.csv: line 3: more than 1 rows");
     limits = {};
-    limits.max_bytes = 10;
-    CHECK(parse("a\n1\n2\n3\n4\n5\n6\n", limits).error.find("input larger than 10 bytes") != std::string::npos);
+    limits.max_input_bytes = 10;
+    CHECK(parse("a\n1\n2\n3\n4\n5\n6\n", limits).error == "t.csv: line 6: input larger than 10 bytes");
 }
 
 TEST_CASE("csv: header problems", "[drift][csv]") {
     CHECK(parse("").error == "t.csv: line 1: empty input: expected a header row");
     CHECK(parse("a,,b\n").error == "t.csv: line 1: header column 2 has no name");
     CHECK(parse("a,b,a\n").error == "t.csv: line 1: header names column 'a' twice");
+    CHECK(parse("\n\na,,b\n").error == "t.csv: line 3: header column 2 has no name");
+}
+
+TEST_CASE("csv: a table read from memory is the table read from a stream", "[drift][csv]") {
+    const std::string text = "x,y\n1,\"a\nb\"\n2,3\n";
+    const auto from_text = read_csv(std::string_view(text), "t.csv");
+    const auto from_stream = parse(text);
+    REQUIRE(from_text.ok());
+    CHECK(from_text.rows == from_stream.rows);
+    CHECK(from_text.row_lines == std::vector<std::uint64_t>{2, 4});
+    CHECK(read_csv(std::string_view("x\n1,2\n"), "t.csv").error ==
+          "t.csv: line 2: expected 1 fields (as the header), got 2");
 }

@@ -65,14 +65,14 @@ TEST_CASE("a malformed or oversized file is refused with a reason") {
     CHECK(read("").error == "the input is empty (no header row)");
     CHECK(read("id,sex,y,p\n1,F,1,0\n").error == "line 1: the header has no column 's' (--score)");
     CHECK(read("id,sex,y,p,s\n").error == "the input has a header but no rows");
-    CHECK(read("id,sex,y,p,s\n1,\"F,1,0,0.5\n2,M,1,0,0.5\n").error == "line 2: a quoted field is not closed");
+    CHECK(read("id,sex,y,p,s\n1,\"F,1,0,0.5\n2,M,1,0,0.5\n").error == "line 2: field 2: quoted field is never closed");
 
     CsvAuditSpec small = spec();
     small.limits.max_field_bytes = 8;
-    CHECK(read("id,sex,y,p,s\n1,ABCDEFGHIJKLMNOP,1,0,0.5\n", small).error == "line 2: a field is longer than 8 bytes");
+    CHECK(read("id,sex,y,p,s\n1,ABCDEFGHIJKLMNOP,1,0,0.5\n", small).error == "line 2: field 2 longer than 8 bytes");
     small = spec();
     small.limits.max_bytes = 20;
-    CHECK(read("id,sex,y,p,s\n1,F,1,0,0.5\n2,M,1,0,0.5\n", small).error == "the input is larger than 20 bytes");
+    CHECK(read("id,sex,y,p,s\n1,F,1,0,0.5\n2,M,1,0,0.5\n", small).error == "line 2: input larger than 20 bytes");
     small = spec();
     small.limits.max_distinct_values = 2;
     CHECK(read("id,sex,y,p,s\n1,a,1,0,0.5\n2,b,1,0,0.5\n3,c,1,0,0.5\n", small).error ==
@@ -86,4 +86,11 @@ TEST_CASE("a malformed or oversized file is refused with a reason") {
     CHECK(read("id,sex,y,p,s\n", small).error == "line 1: more than 3 fields");
     CHECK(read("id,sex,y,p,s\n1,a\n").error ==
           "every row was rejected; first: line 2: expected 5 fields as in the header, got 2");
+}
+
+TEST_CASE("text after a closing quote and a quote inside a field are kept, as Python's csv reads them") {
+    const auto r = read("id,sex,y,p,s\n1,\"Fe\"male,1,0,0.5\n2,M\"x,0,0,0.5\n");
+    REQUIRE(r.ok());
+    CHECK(r.rows_rejected == 0);
+    CHECK(r.data.attributes[0].values == std::vector<std::string>{"Female", "M\"x"});
 }

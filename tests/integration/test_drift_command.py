@@ -117,7 +117,7 @@ def main():
     check(result.returncode == 2 and "line 3" in result.stderr, f"ragged row: {result.returncode} {result.stderr}")
     write(bad, 'a,b\n1,"never closed\n2,3\n')
     result = drift(["--reference", bad, "--current", cur])
-    check(result.returncode == 2 and "line 2: quoted field is never closed" in result.stderr,
+    check(result.returncode == 2 and "line 2: field 2: quoted field is never closed" in result.stderr,
           f"open quote: {result.stderr}")
     write(bad, "a,b\n" + "1," + "9" * (2 << 20) + "\n")
     result = drift(["--reference", bad, "--current", cur])
