@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake g++ make pkg-config
+  cmake g++ make pkg-config lld
   libboost-dev libboost-system-dev libpqxx-dev libpq-dev prometheus-cpp-dev
   libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libsimdjson-dev libssl-dev catch2
   # fuzzing the parsers (libFuzzer) and the sanitizer runtime
