@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -55,9 +56,8 @@ std::optional<std::string> resolve_program(const ProcessSpec& spec, std::string&
     while (begin <= path.size()) {
         std::size_t end = path.find(':', begin);
         if (end == std::string::npos) end = path.size();
-        std::string directory = path.substr(begin, end - begin);
-        if (directory.empty()) directory = ".";
-        std::string candidate = directory + "/" + name;
+        const auto directory = std::string_view(path).substr(begin, end - begin);
+        const auto candidate = fmt::format("{}/{}", directory.empty() ? std::string_view(".") : directory, name);
         if (::access(candidate.c_str(), X_OK) == 0) return candidate;
         begin = end + 1;
     }

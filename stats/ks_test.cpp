@@ -80,7 +80,7 @@ double ks_2samp_exact_sf(long n1, long n2, long h) {
 KsResult ks_2samp_sorted(std::span<const double> x, std::span<const double> y) {
     KsResult result;
     if (x.empty() || y.empty()) {
-        result.error = std::string("ks_2samp: sample ") + (x.empty() ? "x" : "y") + " is empty";
+        result.error = x.empty() ? "ks_2samp: sample x is empty" : "ks_2samp: sample y is empty";
         return result;
     }
     // Sorted ascending, NaN can only sit at an end.
