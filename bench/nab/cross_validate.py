@@ -160,17 +160,7 @@ def choose(scored, series_names, settings, profile):
 
 def series_detail(series, points, windows, profile, threshold):
     """One line: windows caught or missed, false positives and their cost."""
-    caught = {}
-    false_positives = 0
-    fp_cost = 0.0
-    for point in points:
-        if point.score < threshold:
-            continue
-        if point.window is None:
-            false_positives += 1
-            fp_cost += point.weights[profile]
-        else:
-            caught[point.window] = max(caught.get(point.window, -1e9), point.weights[profile])
+    caught, false_positives, fp_cost = nab_score.detections_at(points, profile, threshold)
     counted = windows_of(points)
     parts = []
     for start, end in windows:

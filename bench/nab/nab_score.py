@@ -185,6 +185,24 @@ def load_corpus(nab_dir, results_dir, reference):
     return corpus
 
 
+def detections_at(points, profile, threshold):
+    """What a detector does at `threshold`: per window caught, the best
+    credit among its detections; outside windows, how many false positives
+    and their total (negative) weight."""
+    caught = {}
+    false_positives = 0
+    fp_score = 0.0
+    for point in points:
+        if point.score < threshold:
+            continue
+        if point.window is None:
+            false_positives += 1
+            fp_score += point.weights[profile]
+        else:
+            caught[point.window] = max(caught.get(point.window, -1e9), point.weights[profile])
+    return caught, false_positives, fp_score
+
+
 def detail(corpus, profile, threshold):
     """Per series at the chosen threshold: its raw score (comparable with the
     Score column of NAB's results/<detector>/<detector>_<profile>_scores.csv),
@@ -194,17 +212,7 @@ def detail(corpus, profile, threshold):
     fn_weight = PROFILES[profile]["fnWeight"]
     for series, timestamps, scores, windows in corpus:
         points = sweep_points(series, timestamps, scores, windows)
-        caught = {}
-        false_positives = 0
-        fp_score = 0.0
-        for point in points:
-            if point.score < threshold:
-                continue
-            if point.window is None:
-                false_positives += 1
-                fp_score += point.weights[profile]
-            else:
-                caught[point.window] = max(caught.get(point.window, -1e9), point.weights[profile])
+        caught, false_positives, fp_score = detections_at(points, profile, threshold)
         parts = []
         for start, end in windows:
             name = f"{series}|{normalise_timestamp(start)}"
