@@ -233,6 +233,18 @@ class Daemon:
         raise RuntimeError("spool did not drain:\n" + self.log()[-4000:])
 
 
+def wait_for(condition, timeout, message):
+    """condition()'s first truthy value within `timeout` seconds, polled every
+    0.2 s; otherwise the test fails with `message`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(message)
+
+
 def prediction(i, **overrides):
     record = {
         "id": f"p-{i}",

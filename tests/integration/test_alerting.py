@@ -28,16 +28,6 @@ def insert_finding(pg, triggered, subject=""):
              "RETURNING id", (subject, 0.75 if triggered else 0.1, triggered, "warning" if triggered else "info"))
 
 
-def wait_for(condition, timeout, message):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(message)
-
-
 class AlertingTest(harness.Environment):
     def setUp(self):
         if not os.path.exists(harness.Alertmanager.BINARY):
@@ -61,14 +51,14 @@ class AlertingTest(harness.Environment):
         self.daemon.start()
         self.daemon.wait_ready()
         insert_finding(self.pg, True)
-        alert = wait_for(self.credit_alerts, 20, "the alert never reached Alertmanager\n" + self.daemon.log())[0]
+        alert = harness.wait_for(self.credit_alerts, 20, "the alert never reached Alertmanager\n" + self.daemon.log())[0]
         self.assertEqual(alert["labels"]["kind"], "dataset_drift")
         self.assertEqual(alert["labels"]["severity"], "warning")
         self.assertEqual(alert["annotations"]["runbook_url"], "https://runbooks.test/credit/dataset_drift")
         self.assertTrue(alert["generatorURL"].startswith("http://modelwatch.test/v1/findings/"))
         self.assertEqual(alert["status"]["state"], "active")
         # Re-sent while it holds: more deliveries of the same fingerprint, one alert in Alertmanager.
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NOT NULL") >= 3,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NOT NULL") >= 3,
                  20, "no re-sends\n" + self.daemon.log())
         self.assertEqual(len(self.credit_alerts()), 1)
         # A repeat of the same state is not a new alert.
@@ -77,7 +67,7 @@ class AlertingTest(harness.Environment):
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM alerts"), 1)
         # Clears: resolved, with endsAt in the past, so Alertmanager stops listing it as active.
         insert_finding(self.pg, False)
-        wait_for(lambda: not self.credit_alerts(), 20, "the alert was never resolved\n" + self.daemon.log())
+        harness.wait_for(lambda: not self.credit_alerts(), 20, "the alert was never resolved\n" + self.daemon.log())
         self.assertEqual(self.pg.scalar("SELECT state FROM alerts"), "resolved")
 
     def test_silence_through_the_admin_api(self):
@@ -90,7 +80,7 @@ class AlertingTest(harness.Environment):
         self.assertEqual(status, 201, body)
         silence = json.loads(body)["silence_id"]
         insert_finding(self.pg, True)
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM decisions WHERE kind = 'alert_silenced'"), 20,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM decisions WHERE kind = 'alert_silenced'"), 20,
                  "the silence was not applied\n" + self.daemon.log())
         time.sleep(1)
         self.assertEqual(self.credit_alerts(), [])
@@ -100,7 +90,7 @@ class AlertingTest(harness.Environment):
         # Lifting the silence of a condition that still holds tells on-call.
         status, _, _ = self.daemon.request("DELETE", f"/v1/silences/{silence}")
         self.assertEqual(status, 200)
-        wait_for(self.credit_alerts, 20, "the alert did not fire after the silence ended\n" + self.daemon.log())
+        harness.wait_for(self.credit_alerts, 20, "the alert did not fire after the silence ended\n" + self.daemon.log())
         status, body, _ = self.daemon.request("POST", "/v1/silences", json.dumps({"model": "credit"}))
         self.assertEqual(status, 400)
         self.assertIn("duration_seconds", json.loads(body)["error"])
@@ -110,14 +100,14 @@ class AlertingTest(harness.Environment):
         self.daemon.wait_ready()
         insert_finding(self.pg, True, subject="outage")
         # Alertmanager is down: the delivery fails and waits in the outbox.
-        wait_for(lambda: self.pg.scalar("SELECT max(attempts) FROM alert_deliveries") or 0, 20,
+        harness.wait_for(lambda: self.pg.scalar("SELECT max(attempts) FROM alert_deliveries") or 0, 20,
                  "no failed attempt recorded\n" + self.daemon.log())
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NOT NULL"), 0)
         # The daemon dies with the alert pending.
         self.daemon.kill()
         self.alertmanager.start()
         self.daemon.start()
-        alert = wait_for(self.credit_alerts, 60, "the pending alert was lost\n" + self.daemon.log())[0]
+        alert = harness.wait_for(self.credit_alerts, 60, "the pending alert was lost\n" + self.daemon.log())[0]
         self.assertEqual(alert["labels"]["subject"], "outage")
         self.assertGreater(self.pg.scalar("SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NOT NULL"), 0)
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM alert_deliveries WHERE abandoned_at IS NOT NULL"), 0)

@@ -14,7 +14,6 @@ import csv
 import gzip
 import json
 import os
-import time
 from datetime import datetime, timedelta, timezone
 
 import harness
@@ -68,16 +67,6 @@ def outcome(i, row):
     return {"id": f"a{i:05d}", "label": row["income"]}
 
 
-def wait_for(condition, timeout, message):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(message)
-
-
 class ModelHealthTest(harness.Environment):
     def post(self, daemon, path, records):
         status, body, _ = daemon.post(f"/v1/models/adult/{path}", records)
@@ -109,12 +98,12 @@ class ModelHealthTest(harness.Environment):
         self.post(daemon, "outcomes", [outcome(i, rows[i]) for i in range(2000)])
         daemon.wait_drained()
         self.post(daemon, "predictions", [prediction(i, rows[i], ts) for i in range(2000)])
-        wait_for(lambda: self.pg.query("SELECT rows FROM model_references WHERE retired_at IS NULL") == [(2000,)], 30,
+        harness.wait_for(lambda: self.pg.query("SELECT rows FROM model_references WHERE retired_at IS NULL") == [(2000,)], 30,
                  "no reference\n" + daemon.log())
 
         # Window 1, no labels yet: closed with an estimate only.
         self.post(daemon, "predictions", [prediction(i, rows[i], ts) for i in range(2000, 3000)])
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 1, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 1, 30,
                  "window 1 did not close\n" + daemon.log())
         estimated = self.metric(1, "accuracy", estimated=True)
         self.assertIsNotNone(estimated, "no CBPE estimate stored\n" + daemon.log())
@@ -125,7 +114,7 @@ class ModelHealthTest(harness.Environment):
 
         # Its labels arrive: the realised figures are stored beside the estimate.
         self.post(daemon, "outcomes", [outcome(i, rows[i]) for i in range(2000, 3000)])
-        wait_for(lambda: self.pg.scalar("SELECT performance_at IS NOT NULL FROM monitor_windows WHERE sequence = 1"),
+        harness.wait_for(lambda: self.pg.scalar("SELECT performance_at IS NOT NULL FROM monitor_windows WHERE sequence = 1"),
                  30, "window 1 not judged after its labels\n" + daemon.log())
         realised = self.metric(1, "accuracy")
         truth = sum(prediction(i, rows[i], ts)["prediction"] == rows[i]["income"] for i in range(2000, 3000)) / 1000
@@ -170,7 +159,7 @@ class ModelHealthTest(harness.Environment):
             record["features"] = dict(record["features"], age="old")
         answer = self.post(daemon, "predictions", broken + rejected)
         self.assertEqual((answer["accepted"], len(answer["rejected"])), (1000, 100), answer)
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
                  "window 2 did not close\n" + daemon.log())
 
         clean = self.findings(1, "data_quality")
@@ -206,7 +195,7 @@ class ModelHealthTest(harness.Environment):
         self.assertEqual(list(labels), ["label"])
         self.assertFalse(labels["label"][0], labels)
         self.post(daemon, "outcomes", [{"id": f"a{i:05d}", "label": ">50K"} for i in range(3000, 4000)])
-        wait_for(lambda: self.pg.scalar("SELECT performance_at IS NOT NULL FROM monitor_windows WHERE sequence = 2"),
+        harness.wait_for(lambda: self.pg.scalar("SELECT performance_at IS NOT NULL FROM monitor_windows WHERE sequence = 2"),
                  30, "window 2 not judged after its labels\n" + daemon.log())
         self.assertTrue(self.findings(2, "label_drift")["label"][0])
         self.assertFalse(self.findings(1, "performance")["accuracy"][0])

@@ -34,16 +34,6 @@ def record(i, shift=0.0, ts=None):
     return r
 
 
-def wait_for(condition, timeout, message):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(message)
-
-
 class WindowsTest(harness.Environment):
     def setUp(self):
         self.pg.query("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
@@ -62,7 +52,7 @@ class WindowsTest(harness.Environment):
         daemon = self.start("sliding", "    reference: {rows: 200}\n    window: {rows: 100, step: 50}\n")
         self.post(daemon, [record(i) for i in range(500)])
         # 300 predictions after the reference: windows start at 200, 250, ..., 400.
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 5, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 5, 30,
                  "expected 5 sliding windows\n" + daemon.log())
         time.sleep(1)
         rows = self.pg.query("SELECT sequence, first_id, last_id, rows FROM monitor_windows ORDER BY sequence")
@@ -79,7 +69,7 @@ class WindowsTest(harness.Environment):
         # The reference, then 3 full minutes of 60 predictions each.
         self.post(daemon, [record(i, ts=ts(0, i * 0.5)) for i in range(100)])
         self.post(daemon, [record(100 + m * 60 + s, ts=ts(2 + m, s)) for m in range(3) for s in range(60)])
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 3, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 3, 30,
                  "expected 3 time windows\n" + daemon.log())
         sizes = [r[0] for r in self.pg.query("SELECT rows FROM monitor_windows ORDER BY sequence")]
         self.assertEqual(sizes, [60, 60, 60])
@@ -98,7 +88,7 @@ class WindowsTest(harness.Environment):
         # 150 predictions inside the range (one every 2 s), 200 after it.
         self.post(daemon, [record(i, ts=at(2 * i)) for i in range(150)])
         self.post(daemon, [record(150 + i, ts=at(600 + i)) for i in range(200)])
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
                  "expected 2 windows after the time-range reference\n" + daemon.log())
         reference = self.pg.query("SELECT source, rows, data_end_id FROM model_references")
         self.assertEqual(reference, [("time_range", 150, "w-000149")])
@@ -125,7 +115,7 @@ class WindowsTest(harness.Environment):
                                       {"Content-Type": "text/csv"})
         self.assertEqual(status, 400)
         self.assertIn("nswprise", json.loads(body)["error"])
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 1, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 1, 30,
                  "the window after the upload was not judged\n" + daemon.log())
         # The same distribution: no dataset drift.
         self.assertFalse(self.pg.scalar(
@@ -135,7 +125,7 @@ class WindowsTest(harness.Environment):
         daemon.start()
         daemon.wait_ready()
         self.post(daemon, [record(1000 + i, shift=0.4) for i in range(400)])
-        wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM monitor_windows") == 2, 30,
                  "the shifted window was not judged\n" + daemon.log())
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM model_references"), 1)
         drifted = self.pg.query("SELECT subject, method, triggered FROM findings WHERE kind = 'feature_drift' "
