@@ -28,6 +28,11 @@ constexpr std::size_t max_time_window_rows = 200000;
 // label drift: the tests' sampling error would swamp any verdict.
 constexpr std::size_t min_labelled_rows = 30;
 
+// The start of the width_us-long interval holding t_us (floor, also before 1970).
+std::int64_t floor_to(std::int64_t t_us, std::int64_t width_us) {
+    return t_us - ((t_us % width_us) + width_us) % width_us;
+}
+
 bool key_less(const store::RowKey& a, const store::RowKey& b) {
     return a.ts_us != b.ts_us ? a.ts_us < b.ts_us : a.id < b.id;
 }
@@ -319,7 +324,7 @@ std::optional<std::vector<store::WindowRow>> ModelMonitor::next_window_rows(
     const auto first = store::read_predictions_after(connection, model(), base, 1);
     if (first.empty()) return std::nullopt;
     const std::int64_t width_us = static_cast<std::int64_t>(window.duration_ms) * 1000;
-    const std::int64_t start_us = first.front().ts_us - ((first.front().ts_us % width_us) + width_us) % width_us;
+    const std::int64_t start_us = floor_to(first.front().ts_us, width_us);
     const std::int64_t end_us = start_us + width_us;
     if (now_us < end_us + static_cast<std::int64_t>(window.lateness_ms) * 1000) return std::nullopt;
     auto rows = store::read_predictions_between(connection, model(), start_us, end_us, max_time_window_rows);
@@ -440,8 +445,8 @@ void ModelMonitor::measure_operations(pqxx::connection_base& connection, const s
         last_received_us = std::max(last_received_us, row.received_at_us);
         latencies_s.push_back(static_cast<double>(row.received_at_us - row.ts_us) / 1e6);
     }
-    const std::int64_t grid_start_us = first_received_us - ((first_received_us % 1000000) + 1000000) % 1000000;
-    const std::int64_t grid_end_us = last_received_us - ((last_received_us % 1000000) + 1000000) % 1000000 + 1000000;
+    const std::int64_t grid_start_us = floor_to(first_received_us, 1000000);
+    const std::int64_t grid_end_us = floor_to(last_received_us, 1000000) + 1000000;
     const double minutes = static_cast<double>(grid_end_us - grid_start_us) / 60e6;
     const double predictions = static_cast<double>(rows.size());
 
