@@ -489,8 +489,7 @@ void ModelMonitor::measure_operations(pqxx::connection_base& connection, const s
 void ModelMonitor::score_anomalies(const WindowSpan& span, Verdicts& verdicts) {
     // One point per window on each operational series; "rows" is the window's
     // size (fixed for count windows), per-segment and estimated values are not series.
-    const auto series = verdicts.metrics;
-    for (const auto& metric : series) {
+    for (const auto& metric : verdicts.metrics) {
         if (metric.name == "rows" || metric.estimated || !metric.segment.empty() || metric.name.starts_with("quality_"))
             continue;
         auto& detector = anomaly_[metric.name];
