@@ -35,7 +35,8 @@ void describe_tokens(const std::string& prefix, std::vector<OptionDoc>& out) {
 
 const Option<ServerOptions> server_options[] = {
     {.key = "listen", .kind = ValueKind::listen, .default_text = "127.0.0.1:8470",
-     .help = "host:port of the HTTP ingest and admin API; port 0 picks a free port (tests)",
+     .help = "address:port of the HTTP ingest and admin API, an IP address (IPv6 as \"[::1]:8470\"), not a "
+             "name: the daemon binds it without resolving; port 0 picks a free port (tests)",
      .field = "ServerOptions::listen_address, ServerOptions::listen_port",
      .assign = [](ServerOptions& server, const ParsedValue& value) {
          const auto& endpoint = std::get<ListenEndpoint>(value);

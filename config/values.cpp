@@ -1,5 +1,8 @@
 #include "config/values.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -132,7 +135,19 @@ Parse<ListenEndpoint> parse_listen(std::string_view text) {
     });
     const auto port = parse_unsigned(text.substr(colon + 1));
     if (!host_ok || !port.value || *port.value > 65535) return fail();
-    return Parse<ListenEndpoint>::ok({std::string(host), static_cast<std::uint16_t>(*port.value)});
+    // The daemon binds the address as written (asio::ip::make_address), so a
+    // name that passed here would only fail at start. A name may also stand
+    // for several addresses (localhost: 127.0.0.1 and ::1), and which one is
+    // bound should not depend on the resolver of the day.
+    const std::string host_text(host);
+    unsigned char address[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, host_text.c_str(), address) != 1 && ::inet_pton(AF_INET6, host_text.c_str(), address) != 1)
+        return Parse<ListenEndpoint>::fail(
+            fmt::format("\"{}\" is not an IP address: the daemon binds an address and does not resolve names; "
+                        "write \"127.0.0.1:{}\" or \"[::1]:{}\" for loopback, \"0.0.0.0:{}\" for every IPv4 "
+                        "interface",
+                        host, *port.value, *port.value, *port.value));
+    return Parse<ListenEndpoint>::ok({host_text, static_cast<std::uint16_t>(*port.value)});
 }
 
 bool is_valid_name(std::string_view text, std::size_t max_length) {

@@ -216,6 +216,9 @@ TEST_CASE("a value out of range is an error showing the range") {
     CHECK(only_error(with_head("server:\n  listen: \"0.0.0.0:70000\"\n")) ==
           "server.listen (line 6): expected \"host:port\" (port 0 to 65535, IPv6 as \"[::1]:8470\"), got "
           "\"0.0.0.0:70000\"");
+    // --check-config refuses what the daemon could not bind at start.
+    CHECK(only_error(with_head("server:\n  listen: \"localhost:8470\"\n")).starts_with(
+        "server.listen (line 6): \"localhost\" is not an IP address"));
     CHECK(only_error("store:\n  dsn: x\n  partition_days: 400\nmodels: [{name: m, prediction: {type: score}}]\n") ==
           "store.partition_days (line 3): expected an integer in [1, 366], got \"400\"");
 }

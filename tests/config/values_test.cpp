@@ -49,7 +49,7 @@ TEST_CASE("listen endpoints are host:port with an optional bracketed IPv6 host")
     REQUIRE(v4.value);
     CHECK(v4.value->host == "127.0.0.1");
     CHECK(v4.value->port == 8470);
-    const auto any_port = parse_listen("localhost:0");
+    const auto any_port = parse_listen("0.0.0.0:0");
     REQUIRE(any_port.value);
     CHECK(any_port.value->port == 0);
     const auto v6 = parse_listen("[::1]:9000");
@@ -59,6 +59,22 @@ TEST_CASE("listen endpoints are host:port with an optional bracketed IPv6 host")
     for (const char* text : {"8470", ":8470", "127.0.0.1:", "127.0.0.1:65536", "::1:80", "host:-1", "a b:1"}) {
         INFO(text);
         CHECK_FALSE(parse_listen(text).value);
+    }
+}
+
+TEST_CASE("listen takes an IP address, never a name the daemon would fail to bind at start") {
+    const auto name = parse_listen("localhost:8470");
+    REQUIRE_FALSE(name.value);
+    CHECK(name.error == "\"localhost\" is not an IP address: the daemon binds an address and does not resolve "
+                        "names; write \"127.0.0.1:8470\" or \"[::1]:8470\" for loopback, \"0.0.0.0:8470\" for "
+                        "every IPv4 interface");
+    for (const char* text : {"example.com:80", "127.0.0.1.5:80", "[localhost]:80", "256.1.1.1:80", "[::1:80"}) {
+        INFO(text);
+        CHECK_FALSE(parse_listen(text).value);
+    }
+    for (const char* text : {"[::]:80", "[::ffff:10.0.0.1]:80", "10.1.2.3:80"}) {
+        INFO(text);
+        CHECK(parse_listen(text).value);
     }
 }
 
