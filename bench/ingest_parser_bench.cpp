@@ -75,7 +75,7 @@ double records_per_second(int repetitions, const std::function<std::size_t()>& r
 
 int main(int argc, char** argv) {
     const int repetitions = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20;
-    const mw::ModelSchema schema = bench_schema();
+    const auto schema = std::make_shared<const mw::ModelSchema>(bench_schema());
     const mw::ParseLimits limits;
 
     std::string array = "[";

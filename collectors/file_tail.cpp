@@ -91,8 +91,9 @@ std::size_t record_count(const std::variant<PredictionBatch, OutcomeBatch>& batc
 // line_starts[i + 1]). A chunk refused as a whole is split in halves until
 // the refused lines stand alone, each then one rejection; the accepted
 // records of all parts form one batch, so the sink still sees one submit.
-ParsedLines parse_lines(const ParseLines& parse, const ModelSchema& schema, std::string_view chunk,
-                        const std::vector<std::size_t>& line_starts, std::size_t first, std::size_t last) {
+ParsedLines parse_lines(const ParseLines& parse, const std::shared_ptr<const ModelSchema>& schema,
+                        std::string_view chunk, const std::vector<std::size_t>& line_starts, std::size_t first,
+                        std::size_t last) {
     ParsedLines parsed =
         parse(chunk.substr(line_starts[first], line_starts[last] - line_starts[first]), schema);
     if (parsed.chunk_error.empty()) return parsed;
@@ -128,8 +129,8 @@ struct TooLongLine {
 
 }  // namespace
 
-FileTail::FileTail(config::FileTailOptions options, ModelSchema schema, std::string state_dir, IngestSink& sink,
-                   ParseLines parse, FileTailLimits limits, SteadyClock clock)
+FileTail::FileTail(config::FileTailOptions options, std::shared_ptr<const ModelSchema> schema, std::string state_dir,
+                   IngestSink& sink, ParseLines parse, FileTailLimits limits, SteadyClock clock)
     : options_(std::move(options)),
       schema_(std::move(schema)),
       state_dir_(std::move(state_dir)),

@@ -27,6 +27,7 @@
 #include <functional>
 #include <optional>
 #include <stop_token>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -54,7 +55,10 @@ struct ParsedLines {
 // The parse step: in the daemon, collectors/ingest_parser.h's
 // parse_predictions or parse_outcomes (by FileTailOptions::kind) with the
 // server's limits and the current time bound in.
-using ParseLines = std::function<ParsedLines(std::string_view ndjson_chunk, const ModelSchema& schema)>;
+// Every line of a chunk is parsed under the one schema given, which the
+// batch then carries to the spool.
+using ParseLines =
+    std::function<ParsedLines(std::string_view ndjson_chunk, const std::shared_ptr<const ModelSchema>& schema)>;
 
 struct FileTailLimits {
     // A line longer than this (without its newline) is skipped with a warning.
@@ -95,7 +99,8 @@ class FileTail {
 public:
     // `state_dir` holds the checkpoint (created if missing); `schema` is the
     // model's, handed to `parse` with every chunk. `clock` times rotate_wait_ms.
-    FileTail(config::FileTailOptions options, ModelSchema schema, std::string state_dir, IngestSink& sink,
+    FileTail(config::FileTailOptions options, std::shared_ptr<const ModelSchema> schema, std::string state_dir,
+             IngestSink& sink,
              ParseLines parse, FileTailLimits limits = {}, SteadyClock clock = std::chrono::steady_clock::now);
     ~FileTail();
     FileTail(const FileTail&) = delete;
@@ -131,7 +136,7 @@ private:
     void close_file();
 
     config::FileTailOptions options_;
-    ModelSchema schema_;
+    std::shared_ptr<const ModelSchema> schema_;
     std::string state_dir_;
     std::string checkpoint_path_;
     IngestSink& sink_;

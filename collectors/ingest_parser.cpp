@@ -93,6 +93,15 @@ Check check_name(std::string_view field, std::string_view what, std::string_view
     return std::nullopt;
 }
 
+// PostgreSQL text and jsonb cannot hold U+0000, and writing anything else in
+// its place would store a value the client never sent, so values that may
+// otherwise hold any character (feature strings, labels, attribute values)
+// are refused when they contain one.
+Check check_no_nul(std::string_view field, std::string_view text) {
+    if (text.find('\0') == std::string_view::npos) return std::nullopt;
+    return Problem{std::string(field), "the string contains a NUL character (U+0000), which the store cannot hold"};
+}
+
 // ---- converting JSON values ---------------------------------------------
 
 // simdjson refuses numbers that overflow a double when parsing, so a DOUBLE is
@@ -192,6 +201,7 @@ Check read_label(element value, std::string_view field, PredictionType type, con
         if (label.size() > limits.max_name_bytes)
             return Problem{std::string(field), fmt::format("the label is {} bytes, more than the limit of {}",
                                                            label.size(), limits.max_name_bytes)};
+        if (Check problem = check_no_nul(field, label)) return problem;
         out.emplace(label);
         return check_class(field, classes, *out);
     }
@@ -401,6 +411,7 @@ private:
             return Problem{field_path("features", name),
                            fmt::format("the string is {} bytes, more than the limit of {}", text.size(),
                                        limits_.max_feature_string_bytes)};
+        if (Check problem = check_no_nul(field_path("features", name), text)) return problem;
         out.emplace<std::string>(text);
         return std::nullopt;
     }
@@ -456,6 +467,7 @@ private:
             if (text.size() > limits_.max_attribute_value_bytes)
                 return Problem{field, fmt::format("the value is {} bytes, more than the limit of {}", text.size(),
                                                   limits_.max_attribute_value_bytes)};
+            if (Check problem = check_no_nul(field, text)) return problem;
             out.emplace_back(std::string(name), std::move(text));
         }
         if (auto duplicate = first_duplicate(names_))
@@ -694,11 +706,12 @@ void walk_body(std::string_view body, const ParseLimits& limits, Reader& reader,
 
 }  // namespace
 
-ParsedPredictions parse_predictions(std::string_view body, const ModelSchema& schema, const ParseLimits& limits,
-                                    std::int64_t now_us) {
+ParsedPredictions parse_predictions(std::string_view body, std::shared_ptr<const ModelSchema> schema,
+                                    const ParseLimits& limits, std::int64_t now_us) {
     ParsedPredictions result;
-    result.batch.model = schema.name;
-    PredictionReader reader(schema, limits, now_us);
+    result.batch.model = schema->name;
+    result.batch.schema = std::move(schema);
+    PredictionReader reader(*result.batch.schema, limits, now_us);
     walk_body(body, limits, reader, result.batch.records, result.rejections, result.body_error);
     return result;
 }

@@ -33,6 +33,9 @@
 //     depend on the client's float formatting.
 //   - Numeric features are finite numbers only; boolean features true/false
 //     only; no coercion from strings.
+//   - No string holds U+0000: ids and names refuse every control character,
+//     feature strings, labels and attribute values refuse NUL (which
+//     PostgreSQL cannot store) and keep the others.
 //   - Outcomes: binary and multiclass models take "label"; regression and
 //     score models take "value" (a numeric "label" is accepted as the value).
 //   - Duplicate ids within one request: the later record is rejected and the
@@ -41,6 +44,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,7 +74,7 @@ inline constexpr std::int64_t min_record_ts_us = 0;
 inline constexpr std::int64_t max_record_ts_us = 9'223'372'036'854'775;
 
 struct ParsedPredictions {
-    PredictionBatch batch;            // accepted records; batch.model is schema.name
+    PredictionBatch batch;            // accepted records; batch.model is schema.name, batch.schema the schema
     std::vector<Rejection> rejections;  // field "" means the record as a whole
     std::string body_error;           // non-empty: nothing was accepted or rejected
 };
@@ -83,8 +87,10 @@ struct ParsedOutcomes {
 
 // `now_us` is the arrival time: the ts of records without one, and the base of
 // the future-skew check. Each thread reuses one simdjson parser across calls.
-ParsedPredictions parse_predictions(std::string_view body, const ModelSchema& schema, const ParseLimits& limits,
-                                    std::int64_t now_us);
+// The batch keeps `schema` (not null), since its records are only meaningful
+// with it; an outcome's encoding does not depend on the schema.
+ParsedPredictions parse_predictions(std::string_view body, std::shared_ptr<const ModelSchema> schema,
+                                    const ParseLimits& limits, std::int64_t now_us);
 ParsedOutcomes parse_outcomes(std::string_view body, const ModelSchema& schema, const ParseLimits& limits,
                               std::int64_t now_us);
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/record.h"
 
@@ -16,6 +17,10 @@ enum class IngestStatus { durable, spool_full, failed };
 struct IngestResult {
     IngestStatus status = IngestStatus::failed;
     std::string message;  // empty when durable
+    // Positions in the batch of the records left out because their id was
+    // acknowledged before with a different payload: the first one is kept.
+    // With status durable, every other record is durable.
+    std::vector<std::size_t> conflicts;
 };
 
 class IngestSink {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,6 +73,11 @@ struct Rejection {
 struct PredictionBatch {
     std::string model;
     std::vector<Prediction> records;
+    // The schema the records were validated under: Prediction::features is
+    // parallel to its features, so the batch is encoded with this one and
+    // never with the configuration in force when it reaches the spool (a
+    // reload may have reordered, added or removed features meanwhile).
+    std::shared_ptr<const ModelSchema> schema;
 };
 
 struct OutcomeBatch {

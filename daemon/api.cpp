@@ -140,6 +140,38 @@ HttpResponse error_response(unsigned status, std::string message) {
     return json_response(status, json{{"error", std::move(message)}});
 }
 
+// The reason given for a record left out by the ingest pipeline for its id
+// (detectors/rejection_reasons.cpp classifies it as id_conflict).
+constexpr std::string_view id_conflict_reason =
+    "the id was acknowledged before with another payload; the first one is kept, this record is not stored";
+
+// Adds a rejection for each record the pipeline left out for its id's
+// conflict. `conflicts` are positions among the accepted records, which are
+// the body's records but the rejected ones, in order; `rejections` is in
+// body order and stays so.
+void add_conflicts(const std::vector<std::size_t>& conflicts, std::size_t accepted,
+                   std::vector<Rejection>& rejections) {
+    if (conflicts.empty()) return;
+    std::vector<Rejection> merged;
+    merged.reserve(rejections.size() + conflicts.size());
+    std::size_t next_rejection = 0;
+    std::size_t next_conflict = 0;
+    std::size_t index = 0;
+    for (std::size_t position = 0; position < accepted; ++index) {
+        if (next_rejection < rejections.size() && rejections[next_rejection].index == index) {
+            merged.push_back(std::move(rejections[next_rejection++]));
+            continue;
+        }
+        if (next_conflict < conflicts.size() && conflicts[next_conflict] == position) {
+            merged.push_back({index, "id", std::string(id_conflict_reason)});
+            ++next_conflict;
+        }
+        ++position;
+    }
+    for (; next_rejection < rejections.size(); ++next_rejection) merged.push_back(std::move(rejections[next_rejection]));
+    rejections = std::move(merged);
+}
+
 }  // namespace
 
 Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
@@ -242,7 +274,10 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
     std::size_t accepted = 0;
     std::function<void(std::function<void(IngestResult)>)> submit;
     if (kind == RecordKind::prediction) {
-        auto parsed = parse_predictions(body, model->schema, limits, arrival_us);
+        // The batch keeps this snapshot's schema (and with it the snapshot)
+        // alive until it is encoded, whatever reloads happen meanwhile.
+        auto parsed = parse_predictions(body, std::shared_ptr<const ModelSchema>(config, &model->schema), limits,
+                                        arrival_us);
         rejections = std::move(parsed.rejections);
         body_error = std::move(parsed.body_error);
         accepted = parsed.batch.records.size();
@@ -265,26 +300,44 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
         rejections_.add(model_name, kind, "body", arrival_us);
         return respond(error_response(400, body_error));
     }
-    json rejected = json::array();
     for (const auto& rejection : rejections) {
         const char* reason = quality::to_string(quality::classify_rejection(rejection));
         metrics_.records_rejected.Add({{"model", model_name}, {"kind", kind_label}, {"reason", reason}}).Increment();
         rejections_.add(model_name, kind, reason, arrival_us);
-        rejected.push_back({{"index", rejection.index}, {"field", rejection.field}, {"reason", rejection.reason}});
     }
     if (accepted == 0) {
+        json rejected = json::array();
+        for (const auto& rejection : rejections)
+            rejected.push_back({{"index", rejection.index}, {"field", rejection.field}, {"reason", rejection.reason}});
         json body_json{{"accepted", 0}, {"rejected", std::move(rejected)}};
         if (!rejections.empty()) body_json["error"] = "every record was rejected";
         return respond(json_response(rejections.empty() ? 200 : 400, body_json));
     }
 
-    submit([this, model_name, kind_label, accepted, rejected = std::move(rejected),
+    submit([this, model_name, kind, kind_label, accepted, arrival_us, rejections = std::move(rejections),
             respond = std::move(respond)](IngestResult result) mutable {
+        add_conflicts(result.conflicts, accepted, rejections);
+        const char* conflict_code = quality::to_string(quality::RejectionReason::id_conflict);
+        if (!result.conflicts.empty()) {
+            metrics_.records_rejected.Add({{"model", model_name}, {"kind", kind_label}, {"reason", conflict_code}})
+                .Increment(static_cast<double>(result.conflicts.size()));
+            rejections_.add(model_name, kind, conflict_code, arrival_us,
+                            static_cast<std::int64_t>(result.conflicts.size()));
+        }
+        json rejected = json::array();
+        for (const auto& rejection : rejections)
+            rejected.push_back({{"index", rejection.index}, {"field", rejection.field}, {"reason", rejection.reason}});
+        const std::size_t stored = accepted - result.conflicts.size();
         switch (result.status) {
             case IngestStatus::durable: {
                 metrics_.records_accepted.Add({{"model", model_name}, {"kind", kind_label}})
-                    .Increment(static_cast<double>(accepted));
-                return respond(json_response(200, json{{"accepted", accepted}, {"rejected", std::move(rejected)}}));
+                    .Increment(static_cast<double>(stored));
+                json body_json{{"accepted", stored}, {"rejected", std::move(rejected)}};
+                if (stored > 0) return respond(json_response(200, body_json));
+                // Nothing stored, and at least one record only for its id's
+                // conflict with an earlier one.
+                body_json["error"] = "every record was rejected";
+                return respond(json_response(409, body_json));
             }
             case IngestStatus::spool_full: {
                 auto response = json_response(

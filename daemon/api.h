@@ -21,6 +21,10 @@
 //        accepted records are durable; rejected ones are listed (partial
 //        success, as a bulk API does, so one bad record does not cost the rest)
 //   400  the body is unusable, or every record was rejected (same shape, plus "error")
+//   409  every record the parser accepted was left out for its id's conflict
+//        with a record acknowledged before with another payload (same shape;
+//        first wins, daemon/recent_ids.h); conflicts in a 200 are listed in
+//        "rejected" with field "id" and reason code id_conflict
 //   401  missing or wrong bearer token; 404 unknown model or route; 405 wrong method
 //   413  body over server.max_body_bytes; 503 spool full (Retry-After) or shutting down
 #pragma once

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <cstdlib>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "collectors/file_tail.h"
 #include "collectors/ingest_parser.h"
 #include "config/loader.h"
+#include "config/reload.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "detectors/rejection_reasons.h"
@@ -43,6 +45,9 @@ namespace asio = boost::asio;
 constexpr auto request_drain_timeout = std::chrono::seconds(10);
 constexpr int store_drain_timeout_ms = 5000;
 constexpr auto status_interval = std::chrono::seconds(5);
+// Ids remembered to answer an id re-sent with another payload as a conflict
+// (daemon/recent_ids.h): about 12 MB.
+constexpr std::size_t recent_ids_capacity = 262144;
 
 log::Level to_log_level(config::LogLevel level) { return static_cast<log::Level>(static_cast<int>(level)); }
 
@@ -51,7 +56,7 @@ void log_config_errors(const config::LoadResult& result) {
 }
 
 ParseLines parser_for(RecordKind kind, const LiveConfig& live, RejectionTally& rejections) {
-    return [kind, &live, &rejections](std::string_view chunk, const ModelSchema& schema) {
+    return [kind, &live, &rejections](std::string_view chunk, const std::shared_ptr<const ModelSchema>& schema) {
         const auto config = live.get();
         ParseLimits limits;
         limits.max_records = config->server.max_records_per_request;
@@ -63,14 +68,14 @@ ParseLines parser_for(RecordKind kind, const LiveConfig& live, RejectionTally& r
             parsed.rejections = std::move(result.rejections);
             parsed.chunk_error = std::move(result.body_error);
         } else {
-            auto result = parse_outcomes(chunk, schema, limits, now_us());
+            auto result = parse_outcomes(chunk, *schema, limits, now_us());
             parsed.batch = std::move(result.batch);
             parsed.rejections = std::move(result.rejections);
             parsed.chunk_error = std::move(result.body_error);
         }
         const std::int64_t at_us = now_us();
         for (const auto& rejection : parsed.rejections)
-            rejections.add(schema.name, kind, quality::to_string(quality::classify_rejection(rejection)), at_us);
+            rejections.add(schema->name, kind, quality::to_string(quality::classify_rejection(rejection)), at_us);
         return parsed;
     };
 }
@@ -115,8 +120,7 @@ int run(const std::string& config_path) {
         // Open ingest is the loopback default's convenience; anywhere else it
         // is a mistake worth shouting about.
         const bool loopback = initial->server.listen_address.starts_with("127.") ||
-                              initial->server.listen_address == "::1" ||
-                              initial->server.listen_address == "localhost";
+                              initial->server.listen_address == "::1";
         if (loopback)
             log::notice("auth_disabled reason=\"no bearer tokens configured\" listen={} (loopback only)",
                         initial->server.listen_address);
@@ -146,14 +150,17 @@ int run(const std::string& config_path) {
         drain.start();
 
         // 5. Collectors: the ingest pipeline, then the file tails feeding it.
-        IngestPipeline pipeline(spool, live);
+        IngestPipeline pipeline(spool, metrics.id_conflicts, recent_ids_capacity, std::random_device()());
         RejectionTally rejections;
         std::vector<std::unique_ptr<FileTail>> tails;
         std::vector<std::jthread> tail_threads;
         for (const auto& tail_options : initial->file_tails) {
             const auto* model = initial->find_model(tail_options.model);
-            tails.push_back(std::make_unique<FileTail>(tail_options, model->schema, initial->state_dir + "/file-tails",
-                                                       pipeline, parser_for(tail_options.kind, live, rejections)));
+            // A tail parses under the schema it started with until the next
+            // start (a reload does not reach it; see restart_only_changes).
+            tails.push_back(std::make_unique<FileTail>(
+                tail_options, std::shared_ptr<const ModelSchema>(initial, &model->schema),
+                initial->state_dir + "/file-tails", pipeline, parser_for(tail_options.kind, live, rejections)));
         }
         for (auto& tail : tails) tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
 
@@ -239,10 +246,14 @@ int run(const std::string& config_path) {
                 if (signal_number == SIGHUP) {
                     notifier.reloading();
                     auto reloaded = config::load_config_file(config_path);
-                    if (!reloaded.ok()) {
+                    std::vector<std::string> refused;
+                    if (reloaded.ok()) refused = config::refused_reload_changes(*live.get(), *reloaded.config);
+                    if (!reloaded.ok() || !refused.empty()) {
                         log_config_errors(reloaded);
+                        for (const auto& change : refused)
+                            log::error("config_reload_refused file={} {}", config_path, change);
                         log::error("config_reload_failed file={} errors={} keeping=previous", config_path,
-                                   reloaded.errors.size());
+                                   reloaded.errors.size() + refused.size());
                         metrics.config_reloads_failed.Increment();
                         notifier.status("configuration reload failed; previous configuration in force");
                     } else {

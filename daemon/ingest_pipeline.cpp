@@ -1,29 +1,79 @@
 #include "daemon/ingest_pipeline.h"
 
+#include <memory>
+
 #include "core/time.h"
 #include "store/copy_encoding.h"
 
 namespace mw::daemon {
 
-void IngestPipeline::submit(PredictionBatch batch, std::function<void(IngestResult)> done) {
-    if (batch.records.empty()) return done({IngestStatus::durable, {}});
-    const auto config = config_.get();
-    const auto* model = config->find_model(batch.model);
-    if (!model) return done({IngestStatus::failed, "unknown model '" + batch.model + "'"});
+IngestPipeline::IngestPipeline(store::Spool& spool, prometheus::Family<prometheus::Counter>& id_conflicts,
+                               std::size_t recent_ids_capacity, std::uint64_t seed)
+    : spool_(spool), id_conflicts_(id_conflicts), recent_ids_(std::make_shared<RecentIds>(recent_ids_capacity, seed)) {}
+
+template <typename Batch, typename Encode>
+void IngestPipeline::submit_batch(Batch batch, std::vector<RecordDigest> digests, RecordKind kind, Encode encode,
+                                  std::function<void(IngestResult)> done) {
+    auto conflicts = recent_ids_->conflicts(digests);
+    if (!conflicts.empty()) {
+        id_conflicts_.Add({{"model", batch.model}, {"kind", to_string(kind)}})
+            .Increment(static_cast<double>(conflicts.size()));
+        // Leave the conflicting records out, keeping the others in order.
+        std::size_t kept = 0;
+        for (std::size_t i = 0, next = 0; i < batch.records.size(); ++i) {
+            if (next < conflicts.size() && conflicts[next] == i) {
+                ++next;
+                continue;
+            }
+            if (kept != i) {
+                batch.records[kept] = std::move(batch.records[i]);
+                digests[kept] = digests[i];
+            }
+            ++kept;
+        }
+        batch.records.resize(kept);
+        digests.resize(kept);
+    }
+    if (batch.records.empty()) return done({IngestStatus::durable, {}, std::move(conflicts)});
+
     store::EncodedBatch encoded;
-    encoded.kind = RecordKind::prediction;
+    encoded.kind = kind;
     encoded.record_count = static_cast<std::uint32_t>(batch.records.size());
-    store::append_prediction_rows(batch, model->schema, now_us(), encoded.copy_rows);
-    spool_.append(std::move(encoded), std::move(done));
+    encode(batch, now_us(), encoded.copy_rows);
+    spool_.append(std::move(encoded), [recent_ids = recent_ids_, digests = std::move(digests),
+                                       conflicts = std::move(conflicts),
+                                       done = std::move(done)](IngestResult result) mutable {
+        // Only what is durable is known: a failed append leaves no trace.
+        if (result.status == IngestStatus::durable) recent_ids->remember(digests);
+        result.conflicts = std::move(conflicts);
+        done(std::move(result));
+    });
+}
+
+void IngestPipeline::submit(PredictionBatch batch, std::function<void(IngestResult)> done) {
+    if (batch.records.empty()) return done({IngestStatus::durable, {}, {}});
+    // Every collector parses with parse_predictions, which sets the schema.
+    if (!batch.schema) return done({IngestStatus::failed, "internal error: a prediction batch without its schema", {}});
+    std::vector<RecordDigest> digests;
+    digests.reserve(batch.records.size());
+    for (const auto& record : batch.records) digests.push_back(recent_ids_->digest(batch.model, *batch.schema, record));
+    submit_batch(std::move(batch), std::move(digests), RecordKind::prediction,
+                 [](const PredictionBatch& records, std::int64_t received_us, std::string& out) {
+                     store::append_prediction_rows(records, *records.schema, received_us, out);
+                 },
+                 std::move(done));
 }
 
 void IngestPipeline::submit(OutcomeBatch batch, std::function<void(IngestResult)> done) {
-    if (batch.records.empty()) return done({IngestStatus::durable, {}});
-    store::EncodedBatch encoded;
-    encoded.kind = RecordKind::outcome;
-    encoded.record_count = static_cast<std::uint32_t>(batch.records.size());
-    store::append_outcome_rows(batch, now_us(), encoded.copy_rows);
-    spool_.append(std::move(encoded), std::move(done));
+    if (batch.records.empty()) return done({IngestStatus::durable, {}, {}});
+    std::vector<RecordDigest> digests;
+    digests.reserve(batch.records.size());
+    for (const auto& record : batch.records) digests.push_back(recent_ids_->digest(batch.model, record));
+    submit_batch(std::move(batch), std::move(digests), RecordKind::outcome,
+                 [](const OutcomeBatch& records, std::int64_t received_us, std::string& out) {
+                     store::append_outcome_rows(records, received_us, out);
+                 },
+                 std::move(done));
 }
 
 }  // namespace mw::daemon

@@ -1,24 +1,46 @@
 // The IngestSink the collectors hand their batches to: it encodes each batch
 // once as COPY rows (what the spool keeps and the store writes) and appends it
 // to the spool, whose fdatasync makes it durable.
+//
+// A prediction batch is encoded with the schema it was validated under
+// (PredictionBatch::schema), never with the configuration in force now: the
+// rows then hold every value under the name it was sent with, so neither a
+// reload before the spool write nor a restart with another configuration
+// before the drain can move a value under another feature's name.
+//
+// Records whose id this process acknowledged before with another payload are
+// left out and reported (daemon/recent_ids.h), and counted in
+// modelwatch_ingest_id_conflicts_total{model, kind}.
 #pragma once
 
+#include <memory>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
 #include "collectors/ingest_sink.h"
-#include "daemon/live_config.h"
+#include "daemon/recent_ids.h"
 #include "store/spool.h"
 
 namespace mw::daemon {
 
 class IngestPipeline : public IngestSink {
 public:
-    IngestPipeline(store::Spool& spool, const LiveConfig& config) : spool_(spool), config_(config) {}
+    IngestPipeline(store::Spool& spool, prometheus::Family<prometheus::Counter>& id_conflicts,
+                   std::size_t recent_ids_capacity, std::uint64_t seed);
 
     void submit(PredictionBatch batch, std::function<void(IngestResult)> done) override;
     void submit(OutcomeBatch batch, std::function<void(IngestResult)> done) override;
 
 private:
+    template <typename Batch, typename Encode>
+    void submit_batch(Batch batch, std::vector<RecordDigest> digests, RecordKind kind, Encode encode,
+                      std::function<void(IngestResult)> done);
+
     store::Spool& spool_;
-    const LiveConfig& config_;
+    prometheus::Family<prometheus::Counter>& id_conflicts_;
+    // Shared with the spool's callbacks, which may outlive the pipeline.
+    std::shared_ptr<RecentIds> recent_ids_;
 };
 
 }  // namespace mw::daemon

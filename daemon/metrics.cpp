@@ -15,6 +15,11 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
                            .Name("modelwatch_records_rejected_total")
                            .Help("Records refused at ingest, by model, kind and reason code (detectors/rejection_reasons.h).")
                            .Register(registry)),
+      id_conflicts(BuildCounter()
+                       .Name("modelwatch_ingest_id_conflicts_total")
+                       .Help("Records refused at ingest because their id was acknowledged before with another "
+                             "payload (the first is kept), by model and kind.")
+                       .Register(registry)),
       requests(BuildCounter()
                    .Name("modelwatch_http_requests_total")
                    .Help("HTTP requests answered, by route and status code.")

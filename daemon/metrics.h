@@ -19,6 +19,7 @@ struct DaemonMetrics {
 
     prometheus::Family<prometheus::Counter>& records_accepted;  // {model, kind}
     prometheus::Family<prometheus::Counter>& records_rejected;  // {model, kind, reason}
+    prometheus::Family<prometheus::Counter>& id_conflicts;      // {model, kind}
     prometheus::Family<prometheus::Counter>& requests;          // {route, code}
     prometheus::Family<prometheus::Histogram>& request_duration;  // {route}
     prometheus::Gauge& spool_bytes;

@@ -147,6 +147,11 @@ struct ModelMonitor::Fitted {
     std::int64_t reference_id = 0;
     std::int64_t reference_rows = 0;
     std::optional<store::RowKey> data_end;
+    // The model's schema cut to the features the reference can judge: those
+    // its sample holds, as numbers or as texts like the schema says. A
+    // feature added since, or whose type changed across a restart, is not
+    // compared for drift until the model has a new reference (docs/monitoring.md "Reloading").
+    ModelSchema judged;
     std::optional<drift::FittedReference> features;
     std::vector<std::pair<std::string, drift::FittedReference>> segments;
     std::optional<drift::FittedReference> outputs;
@@ -247,7 +252,23 @@ void ModelMonitor::fit(const store::StoredReference& reference) {
         log::error("reference_unusable model={} error=\"{}\"", model(), fitted_->error);
         return;
     }
-    const auto& schema = options_.schema;
+    fitted_->judged = options_.schema;
+    fitted_->judged.features.clear();
+    for (const auto& feature : options_.schema.features) {
+        const auto* column = sample.table.find(feature.name);
+        const char* reason = column == nullptr ? "not in the reference sample (added since it was captured)"
+                             : column->numeric != (feature.type == FeatureType::numeric)
+                                 ? "of another type in the reference sample"
+                                 : nullptr;
+        if (reason == nullptr) {
+            fitted_->judged.features.push_back(feature);
+            continue;
+        }
+        log::warning("reference_feature_skipped model={} reference={} feature={} reason=\"{}; not compared "
+                     "until the model has a new reference\"",
+                     model(), reference.id, feature.name, reason);
+    }
+    const auto& schema = fitted_->judged;
     drift::DatasetDriftOptions options;
     options.feature = drift_options(options_.drift);
     for (const auto& feature : schema.features) options.columns.push_back(feature.name);
@@ -366,7 +387,7 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
 
 drift::DriftVerdict ModelMonitor::detect_drift(const drift::DriftTable& table, const WindowSpan& span,
                                                       Verdicts& verdicts) {
-    const auto& schema = options_.schema;
+    const auto& schema = fitted_->judged;
     auto& findings = verdicts.findings;
     const auto overall = fitted_->features->evaluate(features_view(table, schema, {}));
     findings = drift::to_findings(overall, model(), span.start_us, span.end_us);

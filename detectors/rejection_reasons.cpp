@@ -10,7 +10,7 @@ constexpr const char* reason_names[rejection_reason_count] = {
     "malformed_json",   "not_an_object",     "missing_field",        "unknown_field", "duplicate_key",
     "wrong_type",       "empty_value",       "too_large",            "control_characters",
     "invalid_timestamp", "future_timestamp", "label_not_in_classes", "invalid_score", "conflicting_fields",
-    "duplicate_id",     "unknown_model",     "other",
+    "duplicate_id",     "id_conflict",       "unknown_model",        "other",
 };
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
@@ -31,6 +31,7 @@ constexpr Pattern patterns[] = {
     {"nests deeper than", RejectionReason::malformed_json},
     {"a record must be a JSON object", RejectionReason::not_an_object},
     {"duplicate id within request", RejectionReason::duplicate_id},
+    {"acknowledged before with another payload", RejectionReason::id_conflict},
     {"occurs twice in the record", RejectionReason::duplicate_key},
     {"unknown field", RejectionReason::unknown_field},
     {"the model comes from the URL", RejectionReason::unknown_field},
@@ -41,6 +42,7 @@ constexpr Pattern patterns[] = {
     {"is outside the accepted range", RejectionReason::invalid_timestamp},
     {"more than the limit of", RejectionReason::too_large},
     {"contains control characters", RejectionReason::control_characters},
+    {"contains a NUL character", RejectionReason::control_characters},
     {"give label or value, not both", RejectionReason::conflicting_fields},
     {"send it as label", RejectionReason::conflicting_fields},
     {"expected a probability in [0, 1]", RejectionReason::invalid_score},

@@ -29,13 +29,14 @@ enum class RejectionReason {
     wrong_type,            // "numeric feature: expected a finite number or null, got ...", "expected ..., got ..."
     empty_value,           // "id is empty", "a feature name is empty", "the label is empty"
     too_large,             // "... more than the limit of N"
-    control_characters,    // "id contains control characters"
+    control_characters,    // "id contains control characters", "the string contains a NUL character ..."
     invalid_timestamp,     // "... is not an RFC 3339 timestamp", "... outside the accepted range ..."
     future_timestamp,      // "ts is 7200 s ahead of the server clock ..."
     label_not_in_classes,  // "\"maybe\" is not one of the model's classes (...)"
     invalid_score,         // "expected a probability in [0, 1], got ..."
     conflicting_fields,    // "give label or value, not both", "... outcome is a class: send it as label"
     duplicate_id,          // "duplicate id within request, first at index 0"
+    id_conflict,           // "the id was acknowledged before with another payload; ..." (daemon/ingest_pipeline.h)
     unknown_model,         // "unknown model 'x'" (refused by the API before parsing)
     other,
 };

@@ -25,10 +25,11 @@
 //   (std::to_chars). JSON has no NaN or infinity, so a non-finite feature is
 //   written as JSON null; prediction_value and score are double precision
 //   columns and keep NaN, Infinity and -Infinity.
-// - PostgreSQL text and jsonb cannot hold U+0000, and one such row would
-//   make the whole COPY fail on every replay, so a NUL byte in any string is
-//   written as U+FFFD. Strings are otherwise assumed to be valid UTF-8 (the
-//   JSON parsers of the collectors validate it).
+// - PostgreSQL text and jsonb cannot hold U+0000. The collectors refuse it
+//   (collectors/ingest_parser.h); should a NUL byte still reach the encoder,
+//   it is written as U+FFFD, since one such row would make the whole COPY
+//   fail on every replay. Strings are otherwise assumed to be valid UTF-8
+//   (the JSON parsers of the collectors validate it).
 // - Timestamps before 4714-11-24 BC or after year 294276 are outside
 //   timestamptz and make the COPY fail; the collectors' RFC 3339 parser only
 //   yields years 0000-9999.
@@ -45,8 +46,12 @@
 namespace mw::store {
 
 // Appends one COPY row per prediction of `batch`; `schema` names the
-// features parallel to Prediction::features. `received_us` (microseconds
-// since the Unix epoch) is written as received_at for every row.
+// features parallel to Prediction::features, so it must be the schema the
+// records were validated under (PredictionBatch::schema): each row then
+// holds its values under the names they were sent with, and the spool and
+// the store need no schema to write it, whatever reloads and restarts
+// happen before the drain gets to it. `received_us` (microseconds since the
+// Unix epoch) is written as received_at for every row.
 void append_prediction_rows(const PredictionBatch& batch, const ModelSchema& schema, std::int64_t received_us,
                             std::string& out);
 

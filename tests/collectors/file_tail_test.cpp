@@ -91,10 +91,11 @@ private:
 // The test's stand-in for the ingest parser: a line {"id":"X"} is a
 // prediction with id X; any other line is rejected, with its chunk index.
 // Like the real parser, it refuses a whole chunk whose first byte is not '{'.
-mw::ParsedLines parse_ids(std::string_view chunk, const mw::ModelSchema& schema) {
-    REQUIRE(schema.name == "churn");
+mw::ParsedLines parse_ids(std::string_view chunk, const std::shared_ptr<const mw::ModelSchema>& schema) {
+    REQUIRE(schema->name == "churn");
     if (chunk.empty() || chunk.front() != '{') return {mw::PredictionBatch{}, {}, "expected NDJSON objects"};
     mw::PredictionBatch batch;
+    batch.schema = schema;
     std::vector<mw::Rejection> rejections;
     std::size_t index = 0;
     while (!chunk.empty()) {
@@ -118,9 +119,9 @@ mw::ParsedLines parse_ids(std::string_view chunk, const mw::ModelSchema& schema)
 
 std::string rec(const std::string& id) { return "{\"id\":\"" + id + "\"}\n"; }
 
-mw::ModelSchema churn_schema() {
-    mw::ModelSchema schema;
-    schema.name = "churn";
+std::shared_ptr<const mw::ModelSchema> churn_schema() {
+    auto schema = std::make_shared<mw::ModelSchema>();
+    schema->name = "churn";
     return schema;
 }
 
@@ -520,7 +521,7 @@ TEST_CASE("outcome batches reach the sink's outcome path") {
     RecordingSink sink;
     auto options = options_for(log);
     options.kind = mw::RecordKind::outcome;
-    auto parse_outcome_ids = [](std::string_view chunk, const mw::ModelSchema& schema) {
+    auto parse_outcome_ids = [](std::string_view chunk, const std::shared_ptr<const mw::ModelSchema>& schema) {
         auto parsed = parse_ids(chunk, schema);
         mw::OutcomeBatch outcomes;
         for (auto& prediction : std::get<mw::PredictionBatch>(parsed.batch).records)

@@ -23,6 +23,10 @@ mw::ModelSchema churn_schema() {
     return schema;
 }
 
+std::shared_ptr<const mw::ModelSchema> shared(const mw::ModelSchema& schema) {
+    return std::make_shared<const mw::ModelSchema>(schema);
+}
+
 mw::ModelSchema regression_schema() {
     mw::ModelSchema schema = churn_schema();
     schema.name = "price";
@@ -31,7 +35,7 @@ mw::ModelSchema regression_schema() {
 }
 
 mw::ParsedPredictions parse(std::string_view body, const mw::ParseLimits& limits = {}) {
-    return mw::parse_predictions(body, churn_schema(), limits, now_us);
+    return mw::parse_predictions(body, shared(churn_schema()), limits, now_us);
 }
 
 mw::ParsedOutcomes parse_outcomes(std::string_view body, const mw::ModelSchema& schema = churn_schema()) {
@@ -48,8 +52,8 @@ std::string record(std::string_view id, std::string_view fields = "") {
 // line, checks both forms reject it the same way, and returns the rejection.
 mw::Rejection rejection_of(const std::string& body_record, const mw::ModelSchema& schema = churn_schema(),
                            const mw::ParseLimits& limits = {}) {
-    const auto as_array = mw::parse_predictions("[" + body_record + "]", schema, limits, now_us);
-    const auto as_ndjson = mw::parse_predictions(body_record + "\n", schema, limits, now_us);
+    const auto as_array = mw::parse_predictions("[" + body_record + "]", shared(schema), limits, now_us);
+    const auto as_ndjson = mw::parse_predictions(body_record + "\n", shared(schema), limits, now_us);
     INFO(body_record);
     REQUIRE(as_array.body_error.empty());
     REQUIRE(as_ndjson.body_error.empty());
@@ -63,7 +67,7 @@ mw::Rejection rejection_of(const std::string& body_record, const mw::ModelSchema
 }
 
 mw::Prediction accepted_one(const std::string& body_record, const mw::ModelSchema& schema = churn_schema()) {
-    const auto parsed = mw::parse_predictions("[" + body_record + "]", schema, mw::ParseLimits{}, now_us);
+    const auto parsed = mw::parse_predictions("[" + body_record + "]", shared(schema), mw::ParseLimits{}, now_us);
     INFO(body_record);
     REQUIRE(parsed.body_error.empty());
     if (!parsed.rejections.empty()) FAIL(parsed.rejections[0].field << ": " << parsed.rejections[0].reason);
@@ -288,6 +292,37 @@ TEST_CASE("id rules") {
         CHECK(r.field == "id");
         CHECK(contains(r.reason, "expected a string or an integer"));
     }
+}
+
+TEST_CASE("a NUL inside a feature string, label or attribute value is refused, other controls are kept") {
+    const std::string nul_feature =
+        R"({"id":"a","features":{"age":41,"city":"Ly\u0000on","member":true},"prediction":"churn"})";
+    auto r = rejection_of(nul_feature);
+    CHECK(r.field == "features.city");
+    CHECK(r.reason == "the string contains a NUL character (U+0000), which the store cannot hold");
+    r = rejection_of(R"({"id":"a","features":{"note":"\u0000"},"prediction":"churn"})");
+    CHECK(r.field == "features.note");  // undeclared features too
+    r = rejection_of(R"({"id":"a","features":{},"prediction":"ch\u0000urn"})");
+    CHECK(r.field == "prediction");
+    CHECK(contains(r.reason, "NUL character"));
+    r = rejection_of(record("a", R"("attributes":{"sex":"f\u0000"})"));
+    CHECK(r.field == "attributes.sex");
+    CHECK(contains(r.reason, "NUL character"));
+    const auto outcomes = parse_outcomes(R"([{"id":"a","label":"x\u0000"}])");
+    REQUIRE(outcomes.rejections.size() == 1);
+    CHECK(outcomes.rejections[0].field == "label");
+
+    const auto kept = accepted_one(R"({"id":"a","features":{"city":"a\tb\u0001c\ufffd"},"prediction":"churn"})");
+    CHECK(std::get<std::string>(kept.features[1]) == "a\tb\x01" "c\xEF\xBF\xBD");
+}
+
+TEST_CASE("the batch carries the schema its records were validated under") {
+    const auto schema = shared(churn_schema());
+    const auto parsed = mw::parse_predictions("[" + record("a") + "]", schema, {}, now_us);
+    CHECK(parsed.batch.schema == schema);
+    CHECK(parsed.batch.model == "churn");
+    // Also when nothing was accepted, so that halves of a file-tail chunk merge.
+    CHECK(mw::parse_predictions("nonsense", schema, {}, now_us).batch.schema == schema);
 }
 
 TEST_CASE("duplicate ids within a request: the later one is rejected") {
@@ -643,7 +678,7 @@ TEST_CASE("a large body then a small one: the thread's parser stays usable") {
 TEST_CASE("labels outside the model's declared classes are rejected, naming the classes") {
     auto schema = churn_schema();
     schema.classes = {"churn", "stay"};
-    CHECK(mw::parse_predictions("[" + record("c1") + "]", schema, {}, now_us).batch.records.size() == 1);
+    CHECK(mw::parse_predictions("[" + record("c1") + "]", shared(schema), {}, now_us).batch.records.size() == 1);
     const auto rejected = rejection_of(R"({"id":"c2","features":{},"prediction":"maybe"})", schema);
     CHECK(rejected.field == "prediction");
     CHECK_THAT(rejected.reason, Catch::Contains("\"maybe\"") && Catch::Contains("churn, stay"));

@@ -449,6 +449,11 @@ TEST_CASE("rejection reasons: each parser message kind has its code", "[quality]
         {{0, "value", "give label or value, not both"}, RejectionReason::conflicting_fields},
         {{0, "value", "a binary model's outcome is a class: send it as label"}, RejectionReason::conflicting_fields},
         {{0, "id", "duplicate id within request, first at index 0"}, RejectionReason::duplicate_id},
+        {{0, "id", "the id was acknowledged before with another payload; the first one is kept, this record is not "
+                   "stored"},
+         RejectionReason::id_conflict},
+        {{0, "features.city", "the string contains a NUL character (U+0000), which the store cannot hold"},
+         RejectionReason::control_characters},
         {{0, "", "unknown model 'credit'"}, RejectionReason::unknown_model},
         {{0, "", "something nobody wrote yet"}, RejectionReason::other},
     };

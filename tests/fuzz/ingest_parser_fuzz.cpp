@@ -137,8 +137,18 @@ void check_value_finite(const mw::Value& value) {
     if (const double* number = std::get_if<double>(&value)) require(std::isfinite(*number), "numbers are finite");
 }
 
+// No accepted string holds U+0000, which the store cannot keep.
+void check_no_nul(std::string_view text) {
+    require(text.find('\0') == std::string_view::npos, "no NUL in an accepted string");
+}
+
+void check_no_nul(const mw::Value& value) {
+    if (const auto* text = std::get_if<std::string>(&value)) check_no_nul(*text);
+}
+
 void check_predictions(const mw::ParsedPredictions& parsed, const mw::ModelSchema& schema,
                        const mw::ParseLimits& limits) {
+    require(parsed.batch.schema.get() == &schema, "the batch carries the schema it was parsed under");
     const bool classification = schema.prediction_type == mw::PredictionType::binary ||
                                 schema.prediction_type == mw::PredictionType::multiclass;
     for (const auto& record : parsed.batch.records) {
@@ -147,6 +157,7 @@ void check_predictions(const mw::ParsedPredictions& parsed, const mw::ModelSchem
         for (std::size_t i = 0; i < record.features.size(); ++i) {
             const mw::Value& value = record.features[i];
             if (std::holds_alternative<std::monostate>(value)) continue;
+            check_no_nul(value);
             switch (schema.features[i].type) {
                 case mw::FeatureType::numeric:
                     require(std::holds_alternative<double>(value), "numeric feature holds a number");
@@ -167,17 +178,23 @@ void check_predictions(const mw::ParsedPredictions& parsed, const mw::ModelSchem
             require(!name.empty() && name.size() <= limits.max_name_bytes, "undeclared name within the limit");
             require(schema.feature_index(name) < 0, "undeclared features are not declared ones");
             check_value_finite(value);
+            check_no_nul(name);
+            check_no_nul(value);
         }
         require(classification ? record.label.has_value() && !record.value.has_value()
                                : record.value.has_value() && !record.label.has_value(),
                 "the prediction fits the prediction type");
         if (record.value) require(std::isfinite(*record.value), "predicted value finite");
+        if (record.label) check_no_nul(*record.label);
+        check_no_nul(record.id);
+        check_no_nul(record.model_version);
         if (record.score) require(*record.score >= 0 && *record.score <= 1, "score in [0, 1]");
         require(record.attributes.size() <= limits.max_attributes, "attributes within the limit");
         for (const auto& [name, value] : record.attributes)
             require(!name.empty() && name.size() <= limits.max_name_bytes &&
                         value.size() <= limits.max_attribute_value_bytes,
                     "attribute name and value within the limits");
+        for (const auto& [name, value] : record.attributes) check_no_nul(name), check_no_nul(value);
     }
 }
 
@@ -189,6 +206,8 @@ void check_outcomes(const mw::ParsedOutcomes& parsed, const mw::ModelSchema& sch
                                : record.value.has_value() && !record.label.has_value(),
                 "the outcome fits the prediction type");
         if (record.value) require(std::isfinite(*record.value), "outcome value finite");
+        if (record.label) check_no_nul(*record.label);
+        check_no_nul(record.id);
     }
 }
 
@@ -209,8 +228,11 @@ bool same_result(const Parsed& a, const Parsed& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const mw::ModelSchema binary = make_schema(mw::PredictionType::binary);
-    static const mw::ModelSchema regression = make_schema(mw::PredictionType::regression);
+    static const auto binary_schema = std::make_shared<const mw::ModelSchema>(make_schema(mw::PredictionType::binary));
+    static const auto regression_schema =
+        std::make_shared<const mw::ModelSchema>(make_schema(mw::PredictionType::regression));
+    const mw::ModelSchema& binary = *binary_schema;
+    const mw::ModelSchema& regression = *regression_schema;
     const std::string_view body(reinterpret_cast<const char*>(data), size);
 
     static const mw::ParseLimits limit_sets[] = {small_limits(), mw::ParseLimits{}};
@@ -220,13 +242,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t set = 0; set < std::size(limit_sets); ++set) {
         const mw::ParseLimits& limits = limit_sets[set];
         simdjson::dom::parser& reference = references[set];
-        const mw::ParsedPredictions predictions = mw::parse_predictions(body, binary, limits, now_us);
+        const mw::ParsedPredictions predictions = mw::parse_predictions(body, binary_schema, limits, now_us);
         check_body(predictions, body, limits, reference);
         check_predictions(predictions, binary, limits);
-        require(same_result(predictions, mw::parse_predictions(body, binary, limits, now_us)),
+        require(same_result(predictions, mw::parse_predictions(body, binary_schema, limits, now_us)),
                 "parsing the same body twice gives the same result");
 
-        const mw::ParsedPredictions regression_predictions = mw::parse_predictions(body, regression, limits, now_us);
+        const mw::ParsedPredictions regression_predictions = mw::parse_predictions(body, regression_schema, limits, now_us);
         check_body(regression_predictions, body, limits, reference);
         check_predictions(regression_predictions, regression, limits);
 

@@ -1,0 +1,36 @@
+#include "config/reload.h"
+
+#include <fmt/format.h>
+
+namespace mw::config {
+
+std::vector<std::string> refused_reload_changes(const Config& running, const Config& next) {
+    std::vector<std::string> refused;
+    for (std::size_t m = 0; m < next.models.size(); ++m) {
+        const ModelSchema& schema = next.models[m].schema;
+        const ModelOptions* before = running.find_model(schema.name);
+        if (before == nullptr) continue;  // a new model: anything goes
+        const ModelSchema& old_schema = before->schema;
+        if (old_schema.prediction_type != schema.prediction_type)
+            refused.push_back(fmt::format(
+                "models[{}].prediction_type: model \"{}\" is {} in the running configuration and {} in the new one; "
+                "a reload cannot change a model's prediction type (stored predictions, outcomes and the reference "
+                "hold the old one): configure it as a new model",
+                m, schema.name, to_string(old_schema.prediction_type), to_string(schema.prediction_type)));
+        for (std::size_t f = 0; f < schema.features.size(); ++f) {
+            const FeatureSpec& feature = schema.features[f];
+            const int old_index = old_schema.feature_index(feature.name);
+            if (old_index < 0) continue;  // added
+            const FeatureType old_type = old_schema.features[static_cast<std::size_t>(old_index)].type;
+            if (old_type == feature.type) continue;
+            refused.push_back(fmt::format(
+                "models[{}].features[{}].type: feature \"{}\" of model \"{}\" is {} in the running configuration "
+                "and {} in the new one; a reload may add, remove and reorder features but not change a type "
+                "(stored rows, the reference and the open window hold the old type): give the feature a new name",
+                m, f, feature.name, schema.name, to_string(old_type), to_string(feature.type)));
+        }
+    }
+    return refused;
+}
+
+}  // namespace mw::config
