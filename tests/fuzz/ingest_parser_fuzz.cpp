@@ -142,7 +142,7 @@ void check_no_nul(std::string_view text) {
     require(text.find('\0') == std::string_view::npos, "no NUL in an accepted string");
 }
 
-void check_no_nul(const mw::Value& value) {
+void check_value_no_nul(const mw::Value& value) {
     if (const auto* text = std::get_if<std::string>(&value)) check_no_nul(*text);
 }
 
@@ -157,7 +157,7 @@ void check_predictions(const mw::ParsedPredictions& parsed, const mw::ModelSchem
         for (std::size_t i = 0; i < record.features.size(); ++i) {
             const mw::Value& value = record.features[i];
             if (std::holds_alternative<std::monostate>(value)) continue;
-            check_no_nul(value);
+            check_value_no_nul(value);
             switch (schema.features[i].type) {
                 case mw::FeatureType::numeric:
                     require(std::holds_alternative<double>(value), "numeric feature holds a number");
@@ -179,7 +179,7 @@ void check_predictions(const mw::ParsedPredictions& parsed, const mw::ModelSchem
             require(schema.feature_index(name) < 0, "undeclared features are not declared ones");
             check_value_finite(value);
             check_no_nul(name);
-            check_no_nul(value);
+            check_value_no_nul(value);
         }
         require(classification ? record.label.has_value() && !record.value.has_value()
                                : record.value.has_value() && !record.label.has_value(),
