@@ -157,7 +157,7 @@ int run(const std::string& config_path) {
         for (const auto& tail_options : initial->file_tails) {
             const auto* model = initial->find_model(tail_options.model);
             // A tail parses under the schema it started with until the next
-            // start (a reload does not reach it; see restart_only_changes).
+            // start (a reload does not reach it: docs/monitoring.md "Reloading").
             tails.push_back(std::make_unique<FileTail>(
                 tail_options, std::shared_ptr<const ModelSchema>(initial, &model->schema),
                 initial->state_dir + "/file-tails", pipeline, parser_for(tail_options.kind, live, rejections)));
