@@ -12,6 +12,9 @@ daemon is down after a kill -9), and each bad request got its 4xx.
                              and the field-by-field check come on top)
   MODELWATCH_CHAOS_SEED      the schedule's seed (default: random, printed)
   MODELWATCH_CHAOS_SLOW      slow clients per attack (default 4)
+  MODELWATCH_CHAOS_SLOW_BYTES  the Content-Length a slow body declares
+                             (default 1 MiB; issue 12 item 3's attack is
+                             8 x 33554432)
 
 A failure prints the seed; the same seed gives the same schedule (not the
 same interleaving with the clients)."""
@@ -43,7 +46,7 @@ def write_config_atomically(daemon, dsn, models_yaml):
     os.replace(real + ".new", real)
 
 
-def slow_client(port, kind, until):
+def slow_client(port, kind, until, declared_bytes):
     """Holds a connection open, trickling a header line or one body byte a
     second, until `until`."""
     try:
@@ -52,7 +55,8 @@ def slow_client(port, kind, until):
                 s.sendall(b"POST /v1/models/m/predictions HTTP/1.1\r\nHost: chaos\r\n")
             else:
                 s.sendall(b"POST /v1/models/m/predictions HTTP/1.1\r\nHost: chaos\r\n"
-                          b"Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n[")
+                          b"Content-Type: application/json\r\n" +
+                          f"Content-Length: {declared_bytes}\r\n\r\n[".encode())
             while time.time() < until:
                 time.sleep(1.0)
                 s.sendall(b"X-Slow: 1\r\n" if kind == "header" else b" ")
@@ -75,6 +79,7 @@ class Chaos(Environment):
         seconds = float(os.environ.get("MODELWATCH_CHAOS_SECONDS", "45"))
         seed = int(os.environ.get("MODELWATCH_CHAOS_SEED", str(random.SystemRandom().randrange(1 << 31))))
         slow_count = int(os.environ.get("MODELWATCH_CHAOS_SLOW", "4"))
+        slow_bytes = int(os.environ.get("MODELWATCH_CHAOS_SLOW_BYTES", str(1 << 20)))
         print(f"chaos seed={seed} seconds={seconds:.0f} (rerun: MODELWATCH_CHAOS_SEED={seed})", flush=True)
         rng = random.Random(seed)
 
@@ -135,7 +140,8 @@ class Chaos(Environment):
                 until = time.time() + rng.uniform(3, 8)
                 for i in range(slow_count):
                     thread = threading.Thread(target=slow_client,
-                                              args=(daemon.port, "header" if i % 2 else "body", until), daemon=True)
+                                              args=(daemon.port, "header" if i % 2 else "body", until,
+                                                    slow_bytes), daemon=True)
                     thread.start()
                     attackers.append(thread)
             elif action == "bad_input":
