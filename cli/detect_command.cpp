@@ -1,6 +1,7 @@
 // `modelwatch detect`: runs one streaming concept-drift detector (the same
 // code the daemon runs) over a one-column stream and prints the 0-based
 // indices, as River counts them, of its drifts and of its warning zones.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -27,18 +28,20 @@ namespace cd = mw::concept_drift;
 void print_help() {
     std::string text =
         "usage: modelwatch detect --detector NAME [--param KEY=VALUE]... --input STREAM.csv\n"
-        "                         [--format text|json]\n"
+        "                         [--column NAME] [--format text|json]\n"
         "\n"
         "Reads one number per line (a first header line is allowed; '-' reads standard input),\n"
-        "feeds them in order to a streaming concept-drift detector and prints the 0-based\n"
-        "indices of its drifts and its warning zones (first and last index of each run of\n"
-        "warnings). The detectors follow River's river.drift implementations (River 0.21);\n"
+        "or with --column the named column of a CSV file with a header line, feeds them in\n"
+        "order to a streaming concept-drift detector and prints the 0-based indices of its\n"
+        "drifts and its warning zones (first and last index of each run of warnings). Each\n"
+        "detector reproduces the indices of the implementation named below ('reproduces');\n"
         "after a drift a detector starts afresh, as River's do. Detectors marked 0/1 expect\n"
         "1 for an error and 0 for a success (e.g. a classifier's mistakes).\n"
         "\n"
         "detectors and their options:\n";
     for (const auto& entry : cd::concept_detectors()) {
-        text += fmt::format("  {}{}: {}\n", entry.name, entry.binary_input ? " (0/1)" : "", entry.summary);
+        text += fmt::format("  {}{}: {}\n    reproduces: {}\n", entry.name, entry.binary_input ? " (0/1)" : "",
+                            entry.summary, entry.reference);
         for (const auto& option : entry.option_table()) {
             std::string constraint = option.type == cd::OptionType::choice
                                          ? fmt::format("one of {}", option.choices)
@@ -70,9 +73,12 @@ std::string_view trim(std::string_view text) {
 
 // One number per line, i.e. a one-column CSV (quotes allowed). Only the
 // first record may be something else (a header); a blank line is accepted
-// only at the very end. For a 0/1 detector every value must be 0 or 1:
-// anything else means the wrong column was given.
-StreamReadResult read_stream(std::istream& in, std::string_view source, bool binary_input) {
+// only at the very end. With `column`, the file is a CSV whose first record
+// is its header and the values are that column's (every record as wide as
+// the header). For a 0/1 detector every value must be 0 or 1: anything else
+// means the wrong column was given.
+StreamReadResult read_stream(std::istream& in, std::string_view source, bool binary_input,
+                             std::string_view column) {
     StreamReadResult result;
     csv::Options options;
     options.header = false;            // optional here: a first record that is no number
@@ -81,12 +87,29 @@ StreamReadResult read_stream(std::istream& in, std::string_view source, bool bin
     csv::Reader reader(in, options);
     csv::Record record;
     std::uint64_t blank_line = 0;
+    std::size_t column_index = 0;
+    std::size_t header_width = 1;
     csv::Status status;
     while ((status = reader.next(record)) == csv::Status::record) {
         const std::uint64_t line = record.line();
         const bool first = reader.rows_read() == 1;
-        const std::string_view text = trim(record[0]);
-        if (record.size() == 1 && text.empty()) {
+        if (first && !column.empty()) {
+            header_width = record.size();
+            std::string names;
+            for (std::size_t i = 0; i < record.size(); ++i) {
+                if (trim(record[i]) == column) break;
+                ++column_index;
+                names += fmt::format("{}{}", i > 0 ? ", " : "", trim(record[i]));
+            }
+            if (column_index == record.size()) {
+                result.error =
+                    fmt::format("{}: line {}: no column '{}' in the header (columns: {})", source, line, column, names);
+                return result;
+            }
+            continue;
+        }
+        const std::string_view text = trim(record[column.empty() ? 0 : std::min(column_index, record.size() - 1)]);
+        if (record.size() == 1 && text.empty() && header_width == 1) {
             if (blank_line == 0) blank_line = line;
             continue;
         }
@@ -94,25 +117,31 @@ StreamReadResult read_stream(std::istream& in, std::string_view source, bool bin
             result.error = fmt::format("{}: line {}: blank line inside the stream", source, blank_line);
             return result;
         }
-        if (record.size() != 1) {
+        if (record.size() != header_width) {
             if (first) continue;  // the header of a wider file
             std::string fields;
             for (std::size_t i = 0; i < record.size(); ++i) fields += fmt::format("{}{}", i > 0 ? "," : "", record[i]);
-            result.error = fmt::format("{}: line {}: expected one number per line, got {} fields '{}'", source, line,
-                                       record.size(), fields);
+            result.error =
+                column.empty()
+                    ? fmt::format("{}: line {}: expected one number per line (or --column NAME), got {} fields '{}'",
+                                  source, line, record.size(), fields)
+                    : fmt::format("{}: line {}: expected {} fields as the header, got {} '{}'", source, line,
+                                  header_width, record.size(), fields);
             return result;
         }
+        const std::string where = column.empty() ? fmt::format("line {}", line)
+                                                 : fmt::format("line {}, column '{}'", line, column);
         double value = 0;
         const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
         const bool is_number = ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(value);
         if (!is_number) {
             if (first) continue;  // the header
-            result.error = fmt::format("{}: line {}: expected a finite number, got '{}'", source, line, text);
+            result.error = fmt::format("{}: {}: expected a finite number, got '{}'", source, where, text);
             return result;
         }
         if (binary_input && value != 0.0 && value != 1.0) {
-            result.error = fmt::format("{}: line {}: this detector expects 0 (success) or 1 (error), got '{}'",
-                                       source, line, text);
+            result.error = fmt::format("{}: {}: this detector expects 0 (success) or 1 (error), got '{}'", source,
+                                       where, text);
             return result;
         }
         result.values.push_back(value);
@@ -178,6 +207,7 @@ int run_detect(Args args) {
     std::string detector_name;
     std::string input;
     std::string format = "text";
+    std::string column;
     std::vector<std::string> params;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view arg = args[i];
@@ -185,7 +215,7 @@ int run_detect(Args args) {
             print_help();
             return 0;
         }
-        if (arg != "--detector" && arg != "--param" && arg != "--input" && arg != "--format")
+        if (arg != "--detector" && arg != "--param" && arg != "--input" && arg != "--format" && arg != "--column")
             return usage_error(fmt::format("unknown argument '{}'", arg));
         if (i + 1 == args.size()) return usage_error(fmt::format("{} needs a value", arg));
         const std::string_view value = args[++i];
@@ -195,6 +225,8 @@ int run_detect(Args args) {
             params.emplace_back(value);
         else if (arg == "--input")
             input = value;
+        else if (arg == "--column")
+            column = value;
         else
             format = value;
     }
@@ -209,11 +241,11 @@ int run_detect(Args args) {
 
     StreamReadResult stream;
     if (input == "-") {
-        stream = read_stream(std::cin, "standard input", binary_input);
+        stream = read_stream(std::cin, "standard input", binary_input, column);
     } else {
         std::ifstream file(input);
         if (!file) return usage_error(fmt::format("cannot open '{}'", input));
-        stream = read_stream(file, input, binary_input);
+        stream = read_stream(file, input, binary_input, column);
     }
     if (!stream.error.empty()) return usage_error(stream.error);
 

@@ -376,7 +376,8 @@ const Option<PerformanceConfig> performance_options[] = {
 
 const Option<ConceptConfig> concept_options[] = {
     {.key = "detector", .kind = ValueKind::text, .default_text = "adwin", .allow_empty = true,
-     .help = "adwin, ddm, eddm, hddm_a, hddm_w, kswin or page_hinkley on the error stream; empty disables",
+     .help = "adwin, adwin_river021, ddm, eddm, hddm_a, hddm_w, kswin or page_hinkley on the error stream; "
+             "empty disables",
      .field = "ConceptConfig::detector", .assign = assign_field<&ConceptConfig::detector>},
     {.key = "params", .kind = ValueKind::text_list, .help = "\"name=value\" parameters of the detector",
      .field = "ConceptConfig::params", .assign = assign_field<&ConceptConfig::params>},
@@ -771,8 +772,8 @@ constexpr std::string_view drift_method_names[] = {"auto", "ks", "chi2", "z", "w
 constexpr std::string_view performance_metric_names[] = {
     "accuracy", "precision", "recall", "f1", "f1_macro", "f1_weighted", "roc_auc", "pr_auc", "log_loss",
     "brier", "ece", "mae", "rmse", "mape", "r2"};
-constexpr std::string_view concept_detector_names[] = {"adwin", "ddm", "eddm", "hddm_a", "hddm_w", "kswin",
-                                                       "page_hinkley"};
+constexpr std::string_view concept_detector_names[] = {"adwin", "adwin_river021", "ddm",   "eddm",
+                                                       "hddm_a", "hddm_w",         "kswin", "page_hinkley"};
 constexpr std::string_view trigger_kinds[] = {"dataset_drift", "multivariate_drift", "concept_drift", "performance",
                                               "fairness", "anomaly", "manual"};
 constexpr std::string_view finding_kinds[] = {"feature_drift", "dataset_drift", "multivariate_drift", "prediction_drift",

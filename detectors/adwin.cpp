@@ -1,12 +1,13 @@
 #include "detectors/adwin.h"
 
 #include <cmath>
+#include <cstdint>
 
 namespace mw::concept_drift {
 
 namespace {
 
-// River's defaults (river.drift.ADWIN, River 0.21).
+// River's defaults (river.drift.ADWIN; MOA's clock and min window are the same, 32 and 5).
 constexpr OptionSpec adwin_options[] = {
     {"delta", OptionType::real, "0.002", {0, 1, true, true}, "",
      "significance of the test that two sub-windows have the same mean"},
@@ -19,8 +20,10 @@ constexpr OptionSpec adwin_options[] = {
      "no change is looked for until the window holds more values than this"},
 };
 
-// Bucket size of a row: pow(2, row), as adwin_c.pyx computes it (a double).
-double bucket_size(std::size_t row) { return std::pow(2.0, static_cast<double>(row)); }
+// Bucket size of a row: 2^row, the double River's pow(2, row) gives exactly
+// (a power of two below 2^64), by a shift instead of pow(): pow was 28 % of
+// the instructions of a bench/concept_bench run.
+double bucket_size(std::size_t row) { return static_cast<double>(std::uint64_t{1} << row); }
 
 }  // namespace
 
@@ -44,8 +47,9 @@ void Adwin::BucketRow::drop_oldest(std::size_t n) {
     count -= n;
 }
 
-Adwin::Adwin(OptionValues options)
+Adwin::Adwin(OptionValues options, AdwinCutLoop cut_loop)
     : options_(std::move(options)),
+      cut_loop_(cut_loop),
       delta_(options_.real("delta")),
       clock_(options_.integer("clock")),
       max_buckets_(static_cast<std::size_t>(options_.integer("max_buckets"))),
@@ -134,21 +138,28 @@ double Adwin::delete_oldest_bucket() {
 // the window into W0 (older) and W1 (newer); a significant cut drops the
 // oldest bucket and the scan starts again.
 //
-// Kept from River on purpose, because they decide the indices:
-// - within a row the newest bucket is never a cut point (River iterates
-//   `range(bucket.current_idx - 1)`), and its "last bucket" exit is therefore
-//   never reached;
-// - the cut test uses the variance of the whole window, not of W0 and W1
-//   (River computes sub-window variances and then does not use them, so they
-//   are not computed here).
+// every_bucket (MOA, current River): every bucket of every row is added to W0
+// and the boundary after it tried, except the boundary after the newest
+// bucket of all (W1 would be empty), where the scan ends.
+// river_0_21: within a row the newest bucket is never added or tried (River
+// 0.21 iterates `range(bucket.current_idx - 1)`), so its "newest bucket" exit
+// is never reached.
+// Both test the cut with the variance of the whole window, as MOA and River
+// do (they compute sub-window variances and then do not use them, so they
+// are not computed here). The bound's ln term and the window's variance
+// change only when a bucket is dropped, after which the scan restarts, so
+// they are computed once per scan, not per candidate cut (identical values).
 bool Adwin::detect_change() {
     bool change_detected = false;
     ++tick_;
     if (tick_ % clock_ != 0 || !(width_ > grace_period_)) return false;
 
+    const std::size_t skipped_per_row = cut_loop_ == AdwinCutLoop::river_0_21 ? 1 : 0;
     bool reduce_width = true;
     while (reduce_width) {
         reduce_width = false;
+        const double delta_prime = std::log(2.0 * std::log(width_) / delta_);
+        const double variance_in_window = variance_ / width_;
         bool exit_flag = false;
         double n0 = 0.0;
         double n1 = width_;
@@ -157,14 +168,18 @@ bool Adwin::detect_change() {
         for (std::size_t idx = rows_.size(); idx-- > 0 && !exit_flag;) {
             const BucketRow& bucket = rows_[idx];
             const double size = bucket_size(idx);
-            for (std::size_t k = 0; k + 1 < bucket.count; ++k) {
+            for (std::size_t k = 0; k + skipped_per_row < bucket.count; ++k) {
                 n0 += size;
                 n1 -= size;
                 u0 += bucket.totals[k];
                 u1 -= bucket.totals[k];
+                if (idx == 0 && k + 1 == bucket.count) {
+                    exit_flag = true;
+                    break;
+                }
                 const double delta_mean = (u0 / n0) - (u1 / n1);
                 if (n1 >= min_window_length_ && n0 >= min_window_length_ &&
-                    cut_is_significant(n0, n1, delta_mean)) {
+                    cut_is_significant(n0, n1, delta_mean, delta_prime, variance_in_window)) {
                     reduce_width = true;
                     change_detected = true;
                     if (width_ > 0) {
@@ -180,21 +195,21 @@ bool Adwin::detect_change() {
 }
 
 // AdaptiveWindowing._evaluate_cut, the ADWIN2 bound of Bifet & Gavalda (2007,
-// section 3): eps = sqrt(2 / m * var_W * ln(2 ln(n) / delta)) + 2 / (3 m) * ln(2 ln(n) / delta),
+// section 3) as MOA's blnCutexpression and River write it:
+// eps = sqrt(2 / m * var_W * delta') + 2 / (3 m) * delta', delta' = ln(2 ln(n) / delta),
 // with 1/m = 1/(n0 - min_len + 1) + 1/(n1 - min_len + 1) and var_W the
-// variance of the whole window. River's Cython source writes the second term's
-// factor as `2 / 3` without setting language_level: Cython 3 (current when
-// River 0.21 was released) makes that a true division, Cython 0.29 an integer
-// division (0). The paper's 2/3 is used here; River's ADWIN docstring answer
-// (1023) is the same either way, the longer stream in
-// tests/detectors/vectors/transcribed_reference.txt is not.
-bool Adwin::cut_is_significant(double n0, double n1, double delta_mean) const {
-    const double delta_prime = std::log(2.0 * std::log(width_) / delta_);
+// variance of the whole window. The second term alone bounds eps from below
+// (the square root is >= 0 and rounding is monotone), so a difference of
+// means under it is rejected without the square root: same answers, fewer
+// instructions.
+bool Adwin::cut_is_significant(double n0, double n1, double delta_mean, double delta_prime,
+                               double variance_in_window) const {
     const double m_recip = (1.0 / (n0 - min_window_length_ + 1.0)) + (1.0 / (n1 - min_window_length_ + 1.0));
-    const double variance_in_window = variance_ / width_;
-    const double epsilon =
-        std::sqrt(2.0 * m_recip * variance_in_window * delta_prime) + 2.0 / 3.0 * delta_prime * m_recip;
-    return std::fabs(delta_mean) > epsilon;
+    const double linear_term = 2.0 / 3.0 * delta_prime * m_recip;
+    const double magnitude = std::fabs(delta_mean);
+    if (!(magnitude > linear_term)) return false;
+    const double epsilon = std::sqrt(2.0 * m_recip * variance_in_window * delta_prime) + linear_term;
+    return magnitude > epsilon;
 }
 
 }  // namespace mw::concept_drift

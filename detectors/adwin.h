@@ -2,9 +2,19 @@
 // exponential-histogram buckets and drops its oldest part whenever two
 // sub-windows have means that differ by more than a Hoeffding-style bound.
 // Bifet & Gavalda, "Learning from time-changing data with adaptive
-// windowing", SDM 2007 (ADWIN2). Follows river.drift.ADWIN and its helper
-// river/drift/adwin_c.pyx (River 0.21) step for step, quirks included (see
-// adwin.cpp), so the detection indices are River's.
+// windowing", SDM 2007 (ADWIN2).
+//
+// Two cut loops, chosen by name in the registry:
+// - "adwin" (AdwinCutLoop::every_bucket, the default): every bucket boundary
+//   is a candidate cut, as Bifet's MOA (moa/classifiers/core/driftdetection/
+//   ADWIN.java, detectChange) and current River (river/drift/adwin_c.pyx after
+//   the fix of river#1539);
+// - "adwin_river021" (AdwinCutLoop::river_0_21): River 0.21's loop, which
+//   never tries the newest bucket of a row as a cut point (river#1539), kept
+//   for users who need River 0.21's indices.
+// Everything else (buckets, compression, the bound with 2/3, River's options
+// and their defaults, min_window_length compared with >=, grace_period, a
+// fresh window after a drift) follows river.drift.ADWIN step for step.
 #pragma once
 
 #include <cstddef>
@@ -19,14 +29,18 @@ namespace mw::concept_drift {
 
 std::span<const OptionSpec> adwin_option_table();
 
+enum class AdwinCutLoop { every_bucket, river_0_21 };
+
 class Adwin final : public ConceptDetector {
 public:
     // `options` must have been validated against adwin_option_table().
-    explicit Adwin(OptionValues options);
+    explicit Adwin(OptionValues options, AdwinCutLoop cut_loop = AdwinCutLoop::every_bucket);
 
     DriftState update(double x) override;
     void reset() override;
-    std::string_view name() const override { return "adwin"; }
+    std::string_view name() const override {
+        return cut_loop_ == AdwinCutLoop::every_bucket ? "adwin" : "adwin_river021";
+    }
     const OptionValues& options() const override { return options_; }
 
     double width() const { return width_; }
@@ -48,9 +62,11 @@ private:
     void compress_buckets();
     double delete_oldest_bucket();
     bool detect_change();
-    bool cut_is_significant(double n0, double n1, double delta_mean) const;
+    bool cut_is_significant(double n0, double n1, double delta_mean, double delta_prime,
+                            double variance_in_window) const;
 
     OptionValues options_;
+    AdwinCutLoop cut_loop_;
     double delta_;
     std::int64_t clock_;
     std::size_t max_buckets_;

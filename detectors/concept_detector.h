@@ -1,7 +1,8 @@
 // The common interface of the streaming concept-drift detectors (ADWIN, DDM,
-// EDDM, HDDM_A, HDDM_W, KSWIN, Page-Hinkley). Each follows River's
-// implementation (river.drift.*, River 0.21) step for step, so a stream gives
-// the same warning and drift indices as River.
+// EDDM, HDDM_A, HDDM_W, KSWIN, Page-Hinkley). Each follows a reference
+// implementation step for step (named in its registry row: River 0.21's
+// river.drift.* for most, MOA and current River for ADWIN), so a stream gives
+// the same warning and drift indices as that reference.
 //
 // As in River, after update() reports a drift the detector resets itself at
 // the start of the next update(); a caller never needs to call reset() after

@@ -28,21 +28,29 @@ std::unique_ptr<ConceptDetector> make(OptionValues options) {
     return std::make_unique<Detector>(std::move(options));
 }
 
+std::unique_ptr<ConceptDetector> make_adwin_river021(OptionValues options) {
+    return std::make_unique<Adwin>(std::move(options), AdwinCutLoop::river_0_21);
+}
+
 constexpr ConceptDetectorEntry entries[] = {
-    {"adwin", "adaptive windowing: a change in the mean of any numeric stream (Bifet & Gavalda 2007)", false,
+    {"adwin", "adaptive windowing: a change in the mean of any numeric stream (Bifet & Gavalda 2007)",
+     "MOA's ADWIN.java and current River's river.drift.ADWIN (every bucket a candidate cut)", false,
      adwin_option_table, nullptr, make<Adwin>},
-    {"ddm", "drift detection method: a rise of the error rate of a 0/1 error stream (Gama et al. 2004)", true,
-     ddm_option_table, nullptr, make<Ddm>},
-    {"eddm", "early DDM: a shrinking distance between errors of a 0/1 error stream (Baena-Garcia et al. 2006)", true,
-     eddm_option_table, eddm_check_options, make<Eddm>},
-    {"hddm_a", "Hoeffding-bound test on moving averages of a 0/1 error stream (Frias-Blanco et al. 2015)", true,
-     hddm_a_option_table, nullptr, make<HddmA>},
+    {"adwin_river021", "adwin with River 0.21's cut loop, which skips the newest bucket of each row",
+     "River 0.21's river.drift.ADWIN (river#1539)", false, adwin_option_table, nullptr, make_adwin_river021},
+    {"ddm", "drift detection method: a rise of the error rate of a 0/1 error stream (Gama et al. 2004)",
+     "River 0.21's river.drift.binary.DDM", true, ddm_option_table, nullptr, make<Ddm>},
+    {"eddm", "early DDM: a shrinking distance between errors of a 0/1 error stream (Baena-Garcia et al. 2006)",
+     "River 0.21's river.drift.binary.EDDM", true, eddm_option_table, eddm_check_options, make<Eddm>},
+    {"hddm_a", "Hoeffding-bound test on moving averages of a 0/1 error stream (Frias-Blanco et al. 2015)",
+     "River 0.21's river.drift.binary.HDDM_A", true, hddm_a_option_table, nullptr, make<HddmA>},
     {"hddm_w", "McDiarmid-bound test on weighted moving averages of a 0/1 error stream (Frias-Blanco et al. 2015)",
-     true, hddm_w_option_table, nullptr, make<HddmW>},
+     "River 0.21's river.drift.binary.HDDM_W", true, hddm_w_option_table, nullptr, make<HddmW>},
     {"kswin", "Kolmogorov-Smirnov test between recent and older values of a numeric stream (Raab et al. 2020)",
-     false, kswin_option_table, kswin_check_options, make<Kswin>},
+     "River 0.21's river.drift.KSWIN (its CPython random draws included)", false, kswin_option_table,
+     kswin_check_options, make<Kswin>},
     {"page_hinkley", "Page-Hinkley cumulative-sum test for a change in the mean of a numeric stream (Page 1954)",
-     false, page_hinkley_option_table, nullptr, make<PageHinkley>},
+     "River 0.21's river.drift.PageHinkley", false, page_hinkley_option_table, nullptr, make<PageHinkley>},
 };
 
 }  // namespace

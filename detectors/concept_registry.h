@@ -16,6 +16,8 @@ namespace mw::concept_drift {
 struct ConceptDetectorEntry {
     std::string_view name;
     std::string_view summary;
+    // The implementation whose detection indices this one reproduces.
+    std::string_view reference;
     bool binary_input;  // expects 0 (success) / 1 (error) values
     std::span<const OptionSpec> (*option_table)();
     // Checks that involve several options; returns an error or "". May be null.

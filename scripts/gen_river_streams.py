@@ -46,6 +46,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "detectors", "vectors")
 
 
+def read_stream(name):
+    with open(os.path.join(OUT, name)) as f:
+        next(f)
+        return [float(line) for line in f]
+
+
 def write(name, header, values):
     with open(os.path.join(OUT, name), "w") as f:
         f.write(header + "\n")
@@ -372,11 +378,25 @@ class HDDM_W:
 
 
 class AdaptiveWindowing:
-    """river/drift/adwin_c.pyx (River 0.21) in Python; cdef doubles are
+    """ADWIN's window (river/drift/adwin_c.pyx) in Python; cdef doubles are
     Python floats, `pow(2, row)` is math.pow, and `2 / 3` is a true division
-    (Cython 3, language_level 3)."""
+    (Cython 3, language_level 3).
 
-    def __init__(self, delta=0.002, clock=32, max_buckets=5, min_window_length=5, grace_period=10):
+    river021=True is River 0.21's code. river021=False is the cut loop of
+    current River and of Bifet's MOA (ADWIN.java, detectChange), written here
+    from their published sources as remembered, not run: River is not
+    installable on this machine (no PyPI) and MOA is Java. That loop visits
+    every bucket of every row (`for k in range(bucket.current_idx)`; MOA
+    `for (k = 0; k <= bucketSizeRow - 1; k++)`) and ends the scan before
+    trying the boundary after the newest bucket (W1 would be empty); River
+    0.21's `range(bucket.current_idx - 1)` never adds or tries the newest
+    bucket of any row (river#1539). MOA and River also update sub-window
+    variances v0 and v1 in that loop and never use them in the cut test
+    (which takes the whole window's variance), so they are left out."""
+
+    def __init__(self, delta=0.002, clock=32, max_buckets=5, min_window_length=5, grace_period=10,
+                 river021=False):
+        self.river021 = river021
         self.delta = delta
         self.bucket_deque = collections.deque([Bucket(max_buckets)])
         self.total = 0.0
@@ -470,7 +490,7 @@ class AdaptiveWindowing:
                     if exit_flag:
                         break
                     bucket = self.bucket_deque[idx]
-                    for k in range(bucket.current_idx - 1):
+                    for k in range(bucket.current_idx - 1 if self.river021 else bucket.current_idx):
                         n0 += self._calculate_bucket_size(idx)
                         n1 -= self._calculate_bucket_size(idx)
                         u0 += bucket.total_array[k]
@@ -520,7 +540,8 @@ class Bucket:
 
 
 def adwin_drifts(stream, **kwargs):
-    """river.drift.ADWIN.update: a new helper after each drift."""
+    """river.drift.ADWIN.update: a new helper after each drift (kwargs: the
+    options, and river021=True for River 0.21's cut loop)."""
     drifts, helper, drift = [], AdaptiveWindowing(**kwargs), False
     for i, x in enumerate(stream):
         if drift:
@@ -577,11 +598,26 @@ def write_transcribed_reference():
     means = [0.0, 0.3, -0.2, 0.5]
     stream = [round(means[i // 2500] + u - 0.5, 6) for i, u in enumerate(splitmix64_uniform(10000, 7))]
     write("numeric_stream.csv", "value", stream)
-    cases = [
-        ("adwin", "", adwin_drifts(stream)),
-        ("adwin", "clock=1", adwin_drifts(stream, clock=1)),
-        ("adwin", "delta=0.1 max_buckets=3 min_window_length=10 grace_period=50",
-         adwin_drifts(stream, delta=0.1, max_buckets=3, min_window_length=10, grace_period=50)),
+    adwin_options = [("", {}), ("clock=1", {"clock": 1}),
+                     ("delta=0.1 max_buckets=3 min_window_length=10 grace_period=50",
+                      {"delta": 0.1, "max_buckets": 3, "min_window_length": 10, "grace_period": 50})]
+    cases = []
+    for name, river021 in (("adwin", False), ("adwin_river021", True)):
+        for text, options in adwin_options:
+            cases.append((name, text, adwin_drifts(stream, river021=river021, **options)))
+    # A change of spread around the same mean: Gaussian noise (Box-Muller on
+    # splitmix64 pairs) with sd 1 for 3000 values, then sd 4. The every-bucket
+    # loop catches it soon after the change; River 0.21's does not at all.
+    u = list(splitmix64_uniform(12000, 11))
+    spread = [round(math.sqrt(-2.0 * math.log(1.0 - u[2 * i])) * math.cos(2.0 * math.pi * u[2 * i + 1])
+                    * (1.0 if i < 3000 else 4.0), 6) for i in range(6000)]
+    write("variance_stream.csv", "value", spread)
+    docstring = read_stream("river_stream_12345.csv")
+    for name, river021 in (("adwin", False), ("adwin_river021", True)):
+        cases.append((name, "", adwin_drifts(spread, river021=river021), "variance_stream.csv"))
+        cases.append((name, "clock=1", adwin_drifts(spread, river021=river021, clock=1), "variance_stream.csv"))
+        cases.append((name, "", adwin_drifts(docstring, river021=river021), "river_stream_12345.csv"))
+    cases += [
         ("page_hinkley", "", page_hinkley_drifts(stream)),
         ("page_hinkley", "threshold=5 mode=up", page_hinkley_drifts(stream, threshold=5, mode="up")),
         ("page_hinkley", "threshold=5 mode=down alpha=0.99", page_hinkley_drifts(stream, threshold=5, mode="down", alpha=0.99)),
@@ -589,9 +625,14 @@ def write_transcribed_reference():
     ]
     with open(os.path.join(OUT, "transcribed_reference.txt"), "w") as f:
         f.write("# detector | options | stream | drifts | first warnings | source (see concept_known_answers.txt)\n")
-        for name, options, drifts in cases:
-            f.write(f"{name} | {options} | numeric_stream.csv | {' '.join(map(str, drifts))} |  | "
-                    "River's code transcribed in scripts/gen_river_streams.py\n")
+        f.write("# adwin: the cut loop of current River and MOA, an independent Python reference written in\n"
+                "# scripts/gen_river_streams.py from their published sources (neither could be run here);\n"
+                "# adwin_river021 and the others: River 0.21's code transcribed there.\n")
+        for name, options, drifts, *file in cases:
+            source = ("current River / MOA cut loop, Python reference in scripts/gen_river_streams.py"
+                      if name == "adwin" else "River 0.21's code transcribed in scripts/gen_river_streams.py")
+            f.write(f"{name} | {options} | {file[0] if file else 'numeric_stream.csv'} | "
+                    f"{' '.join(map(str, drifts))} |  | {source}\n")
 
 
 def splitmix64_bernoulli(n, p, seed):

@@ -70,7 +70,7 @@ constexpr StreamFor streams[] = {
     {"adwin", "river_stream_12345.csv"},          {"ddm", "river_binary_stream_42.csv"},
     {"eddm", "river_binary_stream_42.csv"},       {"hddm_a", "river_binary_stream_42.csv"},
     {"hddm_w", "river_binary_stream_42.csv"},     {"kswin", "river_stream_12345.csv"},
-    {"page_hinkley", "river_stream_12345.csv"},
+    {"page_hinkley", "river_stream_12345.csv"},   {"adwin_river021", "river_stream_12345.csv"},
 };
 
 }  // namespace

@@ -28,6 +28,7 @@ TEST_CASE("defaults are River's", "[concept][options]") {
     };
     const Expected expected[] = {
         {"adwin", "delta=0.002 clock=32 max_buckets=5 min_window_length=5 grace_period=10"},
+        {"adwin_river021", "delta=0.002 clock=32 max_buckets=5 min_window_length=5 grace_period=10"},
         {"ddm", "warm_start=30 warning_threshold=2 drift_threshold=3"},
         {"eddm", "warm_start=30 alpha=0.95 beta=0.9"},
         {"hddm_a", "drift_confidence=0.001 warning_confidence=0.005 two_sided_test=false"},
@@ -80,7 +81,7 @@ TEST_CASE("bad options are errors that say what and where", "[concept][options]"
     CHECK(error_of("page_hinkley", {"min_instances=-1"}) ==
           "page_hinkley: min_instances must be in [0, 1000000000000], got -1");
     CHECK(error_of("nope", {}) ==
-          "unknown detector 'nope' (detectors: adwin, ddm, eddm, hddm_a, hddm_w, kswin, page_hinkley)");
+          "unknown detector 'nope' (detectors: adwin, adwin_river021, ddm, eddm, hddm_a, hddm_w, kswin, page_hinkley)");
 }
 
 TEST_CASE("checks between options", "[concept][options]") {
