@@ -88,6 +88,14 @@ std::uint64_t name_hash(std::string_view name) {
     return hash;
 }
 
+// numpy.quantile(values, level) with the default method 'linear' on sorted values.
+double quantile_sorted(std::span<const double> sorted, double level) {
+    const double h = static_cast<double>(sorted.size() - 1) * level;
+    const auto low = static_cast<std::size_t>(std::floor(h));
+    if (low + 1 >= sorted.size()) return sorted.back();
+    return sorted[low] + (h - static_cast<double>(low)) * (sorted[low + 1] - sorted[low]);
+}
+
 std::vector<double> shares(const std::vector<double>& counts) {
     const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
     std::vector<double> out(counts.size(), 0.0);
@@ -159,41 +167,51 @@ void evaluate_categorical(const FittedFeature& feature, const ColumnData& curren
             count(text);
         }
     }
+    // The table every statistic is computed on: one column per reference
+    // category, then one per category seen only in the current window
+    // (reference count 0), in sorted order, as scipy's chi2_contingency and
+    // Evidently's category binning see them. Pooling the unseen categories
+    // into one column would lower chi-squared's degrees of freedom and change
+    // PSI and KL; the report's chart alone pools them into "(unseen)".
     std::vector<double> reference_counts = feature.category_counts;
-    result.bin_labels = feature.categories;
-    if (!unseen.empty()) {
-        // The explicit unseen bin: reference count 0, so no statistic divides
-        // by it (the distances of stats/ handle a zero reference bin).
-        std::size_t unseen_total = 0;
-        for (const auto& [value, n] : unseen) {
-            result.unseen_categories.push_back({value, n});
-            unseen_total += n;
-        }
-        std::sort(result.unseen_categories.begin(), result.unseen_categories.end(),
-                  [](const UnseenCategory& a, const UnseenCategory& b) {
-                      return a.count != b.count ? a.count > b.count : a.value < b.value;
-                  });
-        result.unseen_distinct = result.unseen_categories.size();
-        result.unseen_rows = unseen_total;
-        if (result.unseen_categories.size() > max_reported_unseen) result.unseen_categories.resize(max_reported_unseen);
+    const std::size_t seen_columns = reference_counts.size();
+    for (const auto& [value, n] : unseen) {
         reference_counts.push_back(0);
-        current_counts.push_back(static_cast<double>(unseen_total));
-        result.bin_labels.push_back("(unseen)");
+        current_counts.push_back(static_cast<double>(n));
+        result.unseen_categories.push_back({value, n});
+        result.unseen_rows += n;
     }
+    result.unseen_distinct = result.unseen_categories.size();
+    std::sort(result.unseen_categories.begin(), result.unseen_categories.end(),
+              [](const UnseenCategory& a, const UnseenCategory& b) {
+                  return a.count != b.count ? a.count > b.count : a.value < b.value;
+              });
+    if (result.unseen_categories.size() > max_reported_unseen) result.unseen_categories.resize(max_reported_unseen);
+
     const double current_total = std::accumulate(current_counts.begin(), current_counts.end(), 0.0);
     result.current_rows = static_cast<std::size_t>(current_total);
     if (result.current_rows == 0) {
         result.error = "no current values (all missing)";
         return;
     }
-    result.reference_shares = shares(reference_counts);
-    result.current_shares = shares(current_counts);
     result.effect_size = stats::jensen_shannon_distance(reference_counts, current_counts).value;
+
+    // The chart: the reference categories and one pooled "(unseen)" bar.
+    result.bin_labels = feature.categories;
+    std::vector<double> chart_current(current_counts.begin(), current_counts.begin() + seen_columns);
+    std::vector<double> chart_reference = feature.category_counts;
+    if (!unseen.empty()) {
+        result.bin_labels.push_back("(unseen)");
+        chart_reference.push_back(0);
+        chart_current.push_back(static_cast<double>(result.unseen_rows));
+    }
+    result.reference_shares = shares(chart_reference);
+    result.current_shares = shares(chart_current);
 
     switch (feature.method) {
         case DriftMethod::chi2: {
-            // A 2 x K table (reference, current) over the categories and the
-            // unseen bin; no column is empty in both rows by construction.
+            // The 2 x K table (reference, current), one column per category;
+            // no column is empty in both rows by construction.
             std::vector<double> table = reference_counts;
             table.insert(table.end(), current_counts.begin(), current_counts.end());
             const auto test = stats::chi2_contingency(table, 2, reference_counts.size());
@@ -239,6 +257,10 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
     stats::sort_ascending(values);
     const std::span<const double> reference = feature.sorted_values;
     result.effect_size = normalized_w1_sorted(reference, values, feature.population_sd);
+    for (double level : report_quantile_levels) {
+        result.reference_quantiles.push_back(quantile_sorted(reference, level));
+        result.current_quantiles.push_back(quantile_sorted(values, level));
+    }
 
     switch (feature.method) {
         case DriftMethod::ks:
@@ -284,6 +306,12 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
 
 const char* to_string(DriftMethod method) {
     return row_of(method).name;
+}
+
+std::string drift_method_names() {
+    std::string names;
+    for (const auto& row : method_table) names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
+    return names;
 }
 
 std::optional<DriftMethod> parse_drift_method(std::string_view name) {
@@ -375,7 +403,9 @@ FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice
         return fitted;
     }
 
-    const bool few_values = fitted.distinct_values <= options.max_categorical_distinct;
+    // Evidently's distinct-value rule, legacy mode only (see the header).
+    const bool few_values =
+        options.mode == DriftMode::legacy && fitted.distinct_values <= options.max_categorical_distinct;
     DriftMethod method = choice.method;
     if (method == DriftMethod::auto_select) {
         const bool numeric_view = reference.numeric && !few_values;
@@ -489,6 +519,8 @@ FeatureDriftResult evaluate_feature(const FittedFeature& feature, const ColumnDa
     result.categorical = feature.categorical;
     result.threshold = feature.threshold;
     result.reference_rows = feature.reference_rows;
+    result.reference_missing = feature.reference_missing;
+    result.reference_distinct = feature.distinct_values;
     if (!feature.error.empty()) {
         result.error = feature.error;
         return result;
@@ -529,7 +561,9 @@ void decide_drift(std::vector<FeatureDriftResult>& results, const std::vector<co
 
 std::string statistic_definition(DriftMethod method, bool categorical, const DriftOptions& options) {
     const std::string bins =
-        categorical ? std::string("over the reference categories plus an explicit unseen bin (reference count 0)")
+        categorical ? std::string(
+                          "over one bin per category: each reference category, then each category seen only in "
+                          "the current window (reference count 0; never pooled)")
                     : fmt::format(
                           "over {} bins at the reference quantiles i/{} (numpy.quantile 'linear'), outer "
                           "bins open",
@@ -542,10 +576,11 @@ std::string statistic_definition(DriftMethod method, bool categorical, const Dri
                    "(method='auto': exact when max(n) <= 10000, else asymptotic)";
         case DriftMethod::chi2:
             return "Pearson chi-squared on the 2 x K table (reference, current) " + bins +
-                   ", as scipy.stats.chi2_contingency (Yates correction when dof = 1)";
+                   ", dof = K - 1, as scipy.stats.chi2_contingency(table, correction=True) (Yates correction when dof = 1)";
         case DriftMethod::z:
             return "two-proportion Z-test, pooled variance, two-sided, as statsmodels proportions_ztest; success = "
-                   "the second category in sorted order";
+                   "the second reference category in sorted order; current values unseen in the reference count as "
+                   "failures (named separately)";
         case DriftMethod::wasserstein:
             return "normalised Wasserstein = W1(ref, cur) / max(population sd of the reference (ddof=0), 0.001), "
                    "as Evidently's wasserstein method; W1 as scipy.stats.wasserstein_distance";

@@ -18,9 +18,13 @@
 // fitted reference cannot, so modelwatch counts them in the reference.)
 // In the default (robust) mode "auto" always picks the test of the small-
 // reference branch (ks, z or chi2) whatever the reference size, because the
-// effect-size gates below take the place of the distance thresholds.
-// A numeric column with at most 5 distinct reference values is compared as
-// categories (each value written in its shortest round-trip form).
+// effect-size gates below take the place of the distance thresholds, and a
+// column's kind comes only from its type (ColumnData::numeric, set by the
+// model's schema or by parsing): a numeric column is compared as numbers
+// however few distinct values it has (a constant reference column stays
+// numeric and is reported as such). Only legacy mode keeps Evidently's rule
+// that a numeric column with at most 5 distinct reference values is compared
+// as categories (each value written in its shortest round-trip form).
 //
 // Verdict. Legacy mode (Evidently): drifted when p < threshold for a test, or
 // statistic >= threshold for a distance. Default (robust) mode: every p-value
@@ -95,7 +99,7 @@ struct DriftOptions {
     std::uint64_t seed = 20240601;             // of the resamples: the same input gives the same report
     double drift_share = 0.5;                  // dataset drift when drifted / features >= this
     std::size_t small_reference_rows = 1000;   // Evidently's boundary between tests and distances
-    std::size_t max_categorical_distinct = 5;  // numeric with <= this many values is compared as categories
+    std::size_t max_categorical_distinct = 5;  // legacy mode: numeric with <= this many values compared as categories
     std::size_t psi_bins = 10;
     double psi_epsilon = 1e-4;
 };
@@ -158,6 +162,8 @@ private:
 };
 
 constexpr std::size_t max_reported_unseen = 20;
+// The quantiles shown per numeric feature in reports.
+constexpr double report_quantile_levels[] = {0.05, 0.25, 0.5, 0.75, 0.95};
 
 struct UnseenCategory {
     std::string value;
@@ -177,8 +183,14 @@ struct FeatureDriftResult {
     bool test_significant = false;       // the method's own verdict (after correction in robust mode)
     bool drifted = false;
     std::size_t reference_rows = 0;
+    std::size_t reference_missing = 0;
+    std::size_t reference_distinct = 0;  // 1: the reference is constant, a data-quality finding of its own
     std::size_t current_rows = 0;
     std::size_t current_missing = 0;
+    // Numeric features: the reference's and the current window's quantiles at
+    // report_quantile_levels (numpy.quantile, method 'linear').
+    std::vector<double> reference_quantiles;
+    std::vector<double> current_quantiles;
     // Current values never seen in the reference, the most frequent first, at
     // most max_reported_unseen of them; the totals count them all.
     std::vector<UnseenCategory> unseen_categories;
@@ -205,6 +217,9 @@ FeatureDriftResult evaluate_feature(const FittedFeature& feature, const ColumnDa
 // noise, test_significant and drifted.
 void decide_drift(std::vector<FeatureDriftResult>& results, const std::vector<const FittedFeature*>& fitted,
                   const std::vector<NoiseBaselineCache*>& caches, const DriftOptions& options);
+
+// The names of every method ("auto, ks, chi2, ..."), for help texts and errors.
+std::string drift_method_names();
 
 // The exact definition of a method's statistic, as written in reports.
 std::string statistic_definition(DriftMethod method, bool categorical, const DriftOptions& options);

@@ -1,9 +1,11 @@
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "detectors/feature_drift.h"
 #include "stats/chi_squared.h"
@@ -95,6 +97,28 @@ TEST_CASE("auto method in robust mode keeps the tests on large references", "[dr
     CHECK(fit_feature(text_column("c", cycle_text({"a", "b"}, 5000)), automatic, robust).method == DriftMethod::z);
 }
 
+TEST_CASE("in robust mode a column's kind is its type, never its number of distinct values", "[drift][feature]") {
+    const DriftOptions robust;
+    const FeatureMethodChoice automatic;
+    for (const std::vector<double>& levels : {std::vector<double>{0, 1}, {1, 2, 3, 4, 5}, {0.003467}}) {
+        const auto fitted = fit_feature(numeric_column("x", cycle(levels, 600)), automatic, robust);
+        CHECK(fitted.method == DriftMethod::ks);
+        CHECK_FALSE(fitted.categorical);
+    }
+    // Elec2's vicprice: constant in the reference, varying in the current
+    // window. Compared as numbers, with the constant reference reported.
+    const auto result = run_one(numeric_column("vicprice", std::vector<double>(500, 0.003467)),
+                                numeric_column("vicprice", cycle({0.003467, 0.0021, 0.0045}, 300)), robust);
+    REQUIRE(result.ok());
+    CHECK_FALSE(result.categorical);
+    CHECK(result.reference_distinct == 1);
+    REQUIRE(result.reference_quantiles.size() == std::size(report_quantile_levels));
+    CHECK(result.reference_quantiles[2] == 0.003467);
+    CHECK(result.current_quantiles[0] == Approx(0.0021));
+    CHECK(result.current_quantiles[4] == Approx(0.0045));
+    CHECK(result.bin_labels.front() != "(unseen)");
+}
+
 TEST_CASE("forced methods and thresholds; impossible choices are errors", "[drift][feature]") {
     const DriftOptions options;
     const auto psi = fit_feature(numeric_column("x", normal_sample(100, 0, 1, 4)), {DriftMethod::psi, 0.25}, options);
@@ -166,6 +190,10 @@ TEST_CASE("categories never seen in the reference go to an explicit unseen bin",
         CHECK(result.bin_labels.back() == "(unseen)");
         CHECK(result.reference_shares.back() == 0.0);
     }
+    // PSI on one column per category (omega and zeta apart), as Evidently bins categories.
+    const std::vector<double> r{500, 500, 0, 0}, c{100, 100, 100, 200};
+    CHECK(run_one(ref, cur, options, {DriftMethod::psi, {}}).statistic ==
+          Approx(mw::stats::psi(r, c, options.psi_epsilon).value).epsilon(1e-12));
     // Many unseen values: the most frequent are named, all are counted.
     std::vector<std::string> many = cycle_text({"a", "b"}, 100);
     for (int i = 0; i < 50; ++i) many.push_back("new" + std::to_string(i));
@@ -181,6 +209,28 @@ TEST_CASE("categories never seen in the reference go to an explicit unseen bin",
     REQUIRE(z.ok());
     CHECK(std::isfinite(z.statistic));
     CHECK(z.unseen_categories.size() == 2);
+}
+
+// Vectors from scripts/gen_stats_vectors.py: scipy's chi2_contingency on the
+// table with one column per category, every unseen category its own column.
+TEST_CASE("chi2 on categories matches scipy's chi2_contingency, one column per unseen category", "[drift][feature]") {
+    std::ifstream in(std::string(MODELWATCH_SOURCE_DIR) + "/tests/detectors/vectors/drift_chi2_categories.json");
+    REQUIRE(in);
+    const auto vectors = nlohmann::json::parse(in);
+    REQUIRE(vectors.at("cases").size() >= 20);
+    for (const auto& c : vectors.at("cases")) {
+        INFO(c.at("name").get<std::string>());
+        const auto result = run_one(text_column("c", c.at("reference").get<std::vector<std::string>>()),
+                                    text_column("c", c.at("current").get<std::vector<std::string>>()), legacy(),
+                                    {DriftMethod::chi2, {}});
+        REQUIRE(result.ok());
+        CHECK(result.statistic == Approx(c.at("statistic").get<double>()).epsilon(1e-9).margin(1e-12));
+        const double p = c.at("p_value").get<double>();
+        // The brief's p-value criterion: 1e-6 absolute or relative.
+        CHECK(std::fabs(*result.p_value - p) <= std::max(1e-6 * std::fabs(p), 1e-6));
+        CHECK(result.unseen_distinct == c.at("unseen_distinct").get<std::size_t>());
+        CHECK(result.unseen_rows == c.at("unseen_rows").get<std::size_t>());
+    }
 }
 
 TEST_CASE("Bonferroni and Benjamini-Hochberg against hand-computed values", "[drift][feature]") {
