@@ -2,11 +2,14 @@
 // current CSV file, computed by the same detectors the daemon runs
 // (detectors/dataset_drift.h) and rendered as text, JSON or HTML.
 // Exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error.
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -25,17 +28,21 @@ namespace {
 
 namespace dr = mw::drift;
 
-constexpr const char* help_text =
+constexpr const char* help_template =
     "usage: modelwatch drift --reference REF.csv --current CUR.csv [options]\n"
     "\n"
     "Compares the distribution of every column (or of --columns) of CUR.csv with REF.csv\n"
     "and prints a drift report. Both files are CSV with a header row.\n"
     "\n"
     "options:\n"
-    "  --columns a,b,...          columns to compare (default: all but --segment-by)\n"
-    "  --categorical a,b,...      columns to treat as categories even if numeric\n"
-    "  --method M                 method for every column: auto (default), ks, chi2, z, wasserstein,\n"
-    "                             psi, jensenshannon, hellinger, tvd, kl, energy, anderson, cvm, ttest\n"
+    "  --columns a,b,...          columns to compare (default: all but --segment-by and the excluded)\n"
+    "  --exclude a,b,...          columns not to compare; without it, label, id and time columns are left\n"
+    "                             out: a column named label, target, class, y, id, *_id, timestamp, ts,\n"
+    "                             date, time, datetime, or one whose values grow strictly in both files;\n"
+    "                             --exclude '' compares them all. The report names what was left out.\n"
+    "  --categorical a,b,...      columns to treat as categories even if numeric (a column is numeric\n"
+    "                             when every non-missing cell of both files is a number)\n"
+    "  --method M                 method for every column: {methods} (default auto)\n"
     "  --threshold T              threshold for every column (default: 0.05 for tests, 0.1 for distances)\n"
     "  --feature-method COL=M     method for one column (repeatable)\n"
     "  --feature-threshold COL=T  threshold for one column (repeatable)\n"
@@ -92,6 +99,7 @@ struct Arguments {
     std::string format = "text";
     std::string output_path;
     std::vector<std::string> categorical;
+    std::optional<std::vector<std::string>> exclude;  // unset: leave out label, id and time columns
     dr::DatasetDriftOptions options;
 };
 
@@ -127,11 +135,13 @@ std::string parse_arguments(Args args, Arguments& parsed, bool& help) {
             parsed.current_path = value;
         } else if (flag == "--columns") {
             parsed.options.columns = split_list(value);
+        } else if (flag == "--exclude") {
+            parsed.exclude = split_list(value);
         } else if (flag == "--categorical") {
             parsed.categorical = split_list(value);
         } else if (flag == "--method") {
             const auto method = dr::parse_drift_method(value);
-            if (!method) return fmt::format("--method: unknown method '{}'", value);
+            if (!method) return fmt::format("--method: unknown method '{}' (methods: {})", value, dr::drift_method_names());
             feature.default_choice.method = *method;
         } else if (flag == "--threshold") {
             if (!parse_double(value, number) || number <= 0)
@@ -144,7 +154,8 @@ std::string parse_arguments(Args args, Arguments& parsed, bool& help) {
             auto& choice = feature.per_feature.try_emplace(column, feature.default_choice).first->second;
             if (flag == "--feature-method") {
                 const auto method = dr::parse_drift_method(text);
-                if (!method) return fmt::format("{}: unknown method '{}'", flag, text);
+                if (!method)
+                    return fmt::format("{}: unknown method '{}' (methods: {})", flag, text, dr::drift_method_names());
                 choice.method = *method;
             } else {
                 if (!parse_double(text, number) || number <= 0)
@@ -232,14 +243,68 @@ bool all_numeric(const dr::CsvTable& table, int index) {
     return true;
 }
 
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+    return text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// Why a column is left out by default, or "" to compare it. A label, an id or
+// a time differs between any two samples by construction (a later window has
+// later dates and new ids), so comparing them reports drift that says nothing.
+std::string default_exclusion(const dr::CsvTable& reference, const dr::CsvTable& current, const std::string& name) {
+    const std::string key = lower(name);
+    for (const char* label : {"label", "target", "class", "y", "outcome"})
+        if (key == label) return "label column";
+    if (key == "id" || ends_with(key, "_id")) return "id column";
+    for (const char* time : {"timestamp", "ts", "date", "time", "datetime"})
+        if (key == time) return "time column";
+    // A counter or a clock: strictly increasing numbers through both files.
+    for (const auto* table : {&reference, &current}) {
+        const int index = table->column_index(name);
+        double previous = -std::numeric_limits<double>::infinity();
+        if (table->rows.size() < 2) return "";
+        for (const auto& row : table->rows) {
+            double value = 0;
+            if (!parse_double(row[static_cast<std::size_t>(index)], value) || !(value > previous)) return "";
+            previous = value;
+        }
+    }
+    return "grows strictly in both files: an id or a time";
+}
+
 // Builds the two tables over the columns both files must have.
 std::string make_tables(const dr::CsvTable& reference, const dr::CsvTable& current, const Arguments& arguments,
-                        dr::DriftTable& reference_table, dr::DriftTable& current_table) {
+                        dr::DriftTable& reference_table, dr::DriftTable& current_table,
+                        std::vector<dr::ExcludedColumn>& excluded) {
     std::vector<std::string> names = arguments.options.columns;
-    if (names.empty())
-        names = reference.header;
-    else if (!arguments.options.segment_column.empty())
+    if (names.empty()) {
+        for (const auto& name : reference.header) {
+            if (name == arguments.options.segment_column) continue;
+            std::string reason;
+            if (arguments.exclude) {
+                if (std::find(arguments.exclude->begin(), arguments.exclude->end(), name) != arguments.exclude->end())
+                    reason = "--exclude";
+            } else if (current.column_index(name) >= 0) {
+                reason = default_exclusion(reference, current, name);
+            }
+            if (reason.empty())
+                names.push_back(name);
+            else
+                excluded.push_back({name, reason});
+        }
+        if (!arguments.options.segment_column.empty()) names.push_back(arguments.options.segment_column);
+    } else if (!arguments.options.segment_column.empty()) {
         names.push_back(arguments.options.segment_column);
+    }
+    if (arguments.exclude)
+        for (const auto& name : *arguments.exclude)
+            if (reference.column_index(name) < 0)
+                return fmt::format("--exclude: column '{}' is not in {}", name, arguments.reference_path);
     const std::set<std::string> categorical(arguments.categorical.begin(), arguments.categorical.end());
     for (const auto& name : arguments.categorical)
         if (reference.column_index(name) < 0)
@@ -256,6 +321,8 @@ std::string make_tables(const dr::CsvTable& reference, const dr::CsvTable& curre
         reference_table.columns.push_back(make_column(reference, r, name, numeric));
         current_table.columns.push_back(make_column(current, c, name, numeric));
     }
+    if (reference_table.columns.empty())
+        return "no column left to compare (see --columns and --exclude)";
     return "";
 }
 
@@ -266,7 +333,8 @@ int run_drift(Args args) {
     bool help = false;
     if (const auto error = parse_arguments(args, arguments, help); !error.empty()) return usage_error(error);
     if (help) {
-        std::fputs(help_text, stdout);
+        const std::string text = fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
+        std::fputs(text.c_str(), stdout);
         return 0;
     }
     const auto reference = read_file(arguments.reference_path);
@@ -277,7 +345,9 @@ int run_drift(Args args) {
     if (current.rows.empty()) return usage_error(fmt::format("{}: no data rows", arguments.current_path));
 
     dr::DriftTable reference_table, current_table;
-    if (const auto error = make_tables(reference, current, arguments, reference_table, current_table); !error.empty())
+    std::vector<dr::ExcludedColumn> excluded;
+    if (const auto error = make_tables(reference, current, arguments, reference_table, current_table, excluded);
+        !error.empty())
         return usage_error(error);
     for (const auto& [column, choice] : arguments.options.feature.per_feature)
         if (reference_table.find(column) == nullptr)
@@ -291,7 +361,7 @@ int run_drift(Args args) {
         if (!feature.ok())
             std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", feature.feature.c_str(), feature.error.c_str());
 
-    const dr::ReportSources sources{arguments.reference_path, arguments.current_path};
+    const dr::ReportSources sources{arguments.reference_path, arguments.current_path, std::move(excluded)};
     std::string report;
     if (arguments.format == "json")
         report = dr::render_json(result, arguments.options, sources);

@@ -152,15 +152,19 @@ PcaModel fit_pca(const DriftTable& reference, const std::vector<std::string>& co
         if (column == nullptr || !column->numeric) continue;
         double sum = 0;
         std::size_t n = 0;
+        double low = std::numeric_limits<double>::infinity();
+        double high = -low;
         for (double v : column->numbers)
-            if (!std::isnan(v)) sum += v, ++n;
-        if (n < 2) continue;
+            if (!std::isnan(v)) sum += v, ++n, low = std::min(low, v), high = std::max(high, v);
+        // A constant column carries no variance to reconstruct; tested on the
+        // values, since the rounded mean of equal values can leave an sd of
+        // 1e-18 that would blow every current deviation up to 1e+12.
+        if (n < 2 || low == high) continue;
         const double mean = sum / static_cast<double>(n);
         double sum_squares = 0;
         for (double v : column->numbers)
             if (!std::isnan(v)) sum_squares += (v - mean) * (v - mean);
         const double sd = std::sqrt(sum_squares / static_cast<double>(n));
-        if (sd == 0) continue;  // a constant column carries no variance to reconstruct
         model.columns.push_back(name);
         model.means.push_back(mean);
         model.sds.push_back(sd);

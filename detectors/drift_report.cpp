@@ -78,11 +78,21 @@ json feature_json(const FeatureDriftResult& feature, const DriftOptions& options
         {"drifted", feature.drifted},
         {"effect_size", json_number(feature.effect_size)},
         {"effect_size_method", feature.categorical ? "jensenshannon" : "wasserstein"},
+        {"reason", verdict_reason(feature, options)},
         {"reference_rows", feature.reference_rows},
+        {"reference_missing", feature.reference_missing},
+        {"reference_constant", feature.reference_distinct == 1},
         {"current_rows", feature.current_rows},
         {"current_missing", feature.current_missing},
         {"definition", statistic_definition(feature.method, feature.categorical, options)},
     };
+    if (!feature.reference_quantiles.empty()) {
+        json levels = json::array();
+        for (double level : report_quantile_levels) levels.push_back(level);
+        out["quantile_levels"] = levels;
+        out["reference_quantiles"] = feature.reference_quantiles;
+        out["current_quantiles"] = feature.current_quantiles;
+    }
     if (feature.noise) {
         out["noise_baseline"] = {{"mean", feature.noise->mean},
                                  {"sd", feature.noise->sd},
@@ -98,6 +108,9 @@ json feature_json(const FeatureDriftResult& feature, const DriftOptions& options
     out["unseen_categories"] = unseen;
     out["unseen_distinct"] = feature.unseen_distinct;
     out["unseen_rows"] = feature.unseen_rows;
+    out["unseen_share"] = feature.current_rows > 0 ? json(static_cast<double>(feature.unseen_rows) /
+                                                          static_cast<double>(feature.current_rows))
+                                                   : json(nullptr);
     out["error"] = feature.ok() ? json(nullptr) : json(feature.error);
     return out;
 }
@@ -133,8 +146,8 @@ json multivariate_json(const MultivariateDriftResult& m, const MultivariateOptio
             {"error", m.error.empty() ? json(nullptr) : json(m.error)}};
 }
 
-// The text table: one line per feature, columns aligned.
-void append_table(std::string& out, const DriftVerdict& verdict) {
+// The text table: one line per feature, columns aligned, then why.
+void append_table(std::string& out, const DriftVerdict& verdict, const DriftOptions& options) {
     std::size_t width = 6;
     for (const auto& feature : verdict.features) width = std::max(width, feature.feature.size());
     out += fmt::format("{:<{}}  {:<13}  {:>10}  {:>10}  {:>10}  {:>9}  {:>8}  {:>8}  {}\n", "column", width, "method",
@@ -145,7 +158,7 @@ void append_table(std::string& out, const DriftVerdict& verdict) {
                         to_string(f.method), f.ok() ? number(f.statistic) : "-", optional_number(f.p_value),
                         optional_number(f.adjusted_p_value), number(f.threshold), f.ok() ? number(f.effect_size) : "-",
                         f.noise ? number(f.noise->limit) : "-", verdict_word(f));
-        if (!f.ok()) out += "  (" + f.error + ")";
+        out += "  " + verdict_reason(f, options);
         if (!f.unseen_categories.empty()) {
             out += "  unseen:";
             const std::size_t shown = std::min<std::size_t>(f.unseen_categories.size(), 5);
@@ -163,24 +176,38 @@ std::string share_line(const DriftVerdict& verdict, const DriftOptions& options)
                        verdict.dataset_drift ? "DATASET DRIFT" : "no dataset drift");
 }
 
-// Inline SVG: reference and current shares per bin or category, side by side.
+// Inline SVG, one small multiple: reference and current shares per bin or
+// category side by side, with axis titles.
 std::string distribution_svg(const FeatureDriftResult& f) {
-    constexpr double width = 640, height = 220, left = 44, bottom = 40, top = 14;
+    constexpr double width = 340, height = 210, left = 46, right = 8, bottom = 58, top = 12;
     const std::size_t bins = f.bin_labels.size();
     if (bins == 0 || f.reference_shares.size() != bins || f.current_shares.size() != bins) return "";
     double peak = 0;
     for (std::size_t i = 0; i < bins; ++i) peak = std::max({peak, f.reference_shares[i], f.current_shares[i]});
     if (peak <= 0) peak = 1;
-    const double plot_width = width - left - 10, plot_height = height - top - bottom;
+    const double plot_width = width - left - right, plot_height = height - top - bottom;
     const double slot = plot_width / static_cast<double>(bins);
+    const double axis_y = top + plot_height;
     std::string svg = fmt::format(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" role=\"img\" "
         "aria-label=\"{2} distribution\">",
         width, height, html_escape(f.feature));
-    svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#8a93a3\"/>", left,
-                       top + plot_height, width - 10);
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\" fill=\"#5a6476\">{:.0f}%</text>",
-                       left - 4, top + 4, peak * 100);
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#8a93a3\"/>", left, axis_y,
+                       width - right);
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#8a93a3\"/>", left, top, axis_y);
+    svg += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5a6476\">{:.0f}%</text>"
+        "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5a6476\">0</text>",
+        left - 3, top + 8, peak * 100, left - 3, axis_y);
+    // Axis titles.
+    svg += fmt::format(
+        "<text transform=\"translate(11 {:.1f}) rotate(-90)\" font-size=\"10\" text-anchor=\"middle\" "
+        "fill=\"#3a4354\">share of rows</text>",
+        top + plot_height / 2);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#3a4354\">{}</text>",
+                       left + plot_width / 2, height - 20,
+                       f.categorical ? "category" : fmt::format("{} (lower edge of {} equal-width bins)",
+                                                                html_escape(f.feature), bins));
     for (std::size_t i = 0; i < bins; ++i) {
         const double x = left + slot * static_cast<double>(i);
         const double bar = std::max(1.0, slot / 2 - 1);
@@ -189,41 +216,78 @@ std::string distribution_svg(const FeatureDriftResult& f) {
         svg += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#56B4E9\"><title>"
             "reference {}: {:.2f}%</title></rect>",
-            x + 1, top + plot_height - hr, bar, hr, html_escape(f.bin_labels[i]), f.reference_shares[i] * 100);
+            x + 1, axis_y - hr, bar, hr, html_escape(f.bin_labels[i]), f.reference_shares[i] * 100);
         svg += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#D55E00\"><title>"
             "current {}: {:.2f}%</title></rect>",
-            x + 1 + bar, top + plot_height - hc, bar, hc, html_escape(f.bin_labels[i]), f.current_shares[i] * 100);
-        const bool label = bins <= 12 || i % ((bins + 9) / 10) == 0;
-        if (label) {
-            std::string text = f.bin_labels[i].size() > 12 ? f.bin_labels[i].substr(0, 11) + "…" : f.bin_labels[i];
-            svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"10\" fill=\"#5a6476\">{}</text>", x + 1,
-                               top + plot_height + 14, html_escape(text));
+            x + 1 + bar, axis_y - hc, bar, hc, html_escape(f.bin_labels[i]), f.current_shares[i] * 100);
+        const std::size_t every = bins <= 6 ? 1 : (bins + 4) / 5;
+        if (i % every == 0) {
+            std::string text = f.bin_labels[i].size() > 10 ? f.bin_labels[i].substr(0, 9) + "…" : f.bin_labels[i];
+            svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" fill=\"#5a6476\">{}</text>", x + 1,
+                               axis_y + 12, html_escape(text));
         }
     }
     svg += fmt::format(
-        "<rect x=\"{0}\" y=\"{1}\" width=\"10\" height=\"10\" fill=\"#56B4E9\"/><text x=\"{2}\" y=\"{3}\" "
-        "font-size=\"11\">reference</text><rect x=\"{4}\" y=\"{1}\" width=\"10\" height=\"10\" fill=\"#D55E00\"/>"
-        "<text x=\"{5}\" y=\"{3}\" font-size=\"11\">current</text>",
-        left, height - 14, left + 14, height - 5, left + 90, left + 104);
+        "<rect x=\"{0}\" y=\"{1}\" width=\"9\" height=\"9\" fill=\"#56B4E9\"/><text x=\"{2}\" y=\"{3}\" "
+        "font-size=\"10\">reference</text><rect x=\"{4}\" y=\"{1}\" width=\"9\" height=\"9\" fill=\"#D55E00\"/>"
+        "<text x=\"{5}\" y=\"{3}\" font-size=\"10\">current</text>",
+        left, height - 11, left + 13, height - 3, left + 80, left + 93);
     svg += "</svg>";
     return svg;
 }
 
-void append_html_table(std::string& out, const DriftVerdict& verdict) {
+std::string percent(std::size_t part, std::size_t whole) {
+    return whole == 0 ? "-" : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+// The facts under a small multiple: sizes, missing shares, and quantiles
+// (numeric) or the most frequent categories (categorical).
+std::string feature_facts(const FeatureDriftResult& f) {
+    std::string out = fmt::format(
+        "n: reference {}, current {}; missing: reference {}, current {}", f.reference_rows, f.current_rows,
+        percent(f.reference_missing, f.reference_rows + f.reference_missing),
+        percent(f.current_missing, f.current_rows + f.current_missing));
+    if (!f.reference_quantiles.empty()) {
+        out += "<br>quantiles";
+        for (double level : report_quantile_levels) out += fmt::format(" p{:.0f}", level * 100);
+        out += ":<br>&nbsp;reference";
+        for (double q : f.reference_quantiles) out += " " + number(q);
+        out += "<br>&nbsp;current";
+        for (double q : f.current_quantiles) out += " " + number(q);
+    } else if (!f.bin_labels.empty()) {
+        auto top = [&](const std::vector<double>& shares) {
+            std::vector<std::size_t> order(shares.size());
+            for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+            std::stable_sort(order.begin(), order.end(),
+                             [&](std::size_t a, std::size_t b) { return shares[a] > shares[b]; });
+            std::string text;
+            for (std::size_t k = 0; k < std::min<std::size_t>(3, order.size()); ++k)
+                text += fmt::format("{}{} {:.1f}%", k > 0 ? ", " : " ", html_escape(f.bin_labels[order[k]]),
+                                    shares[order[k]] * 100);
+            return text;
+        };
+        out += "<br>top categories:<br>&nbsp;reference" + top(f.reference_shares) + "<br>&nbsp;current" +
+               top(f.current_shares);
+    }
+    return out;
+}
+
+void append_html_table(std::string& out, const DriftVerdict& verdict, const DriftOptions& options) {
     out +=
         "<table><thead><tr><th>column</th><th>method</th><th>statistic</th><th>p-value</th><th>adj. p</th>"
         "<th>threshold</th><th>effect size</th><th>noise limit</th><th>verdict</th></tr></thead><tbody>";
     for (const auto& f : verdict.features) {
         out += fmt::format(
             "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td>{}",
+            "<td>{}<br><small>{}</small>",
             f.drifted ? "drift" : "", html_escape(f.feature), to_string(f.method), f.ok() ? number(f.statistic) : "-",
             optional_number(f.p_value), optional_number(f.adjusted_p_value), number(f.threshold),
-            f.ok() ? number(f.effect_size) : "-", f.noise ? number(f.noise->limit) : "-", verdict_word(f));
-        if (!f.ok()) out += " (" + html_escape(f.error) + ")";
+            f.ok() ? number(f.effect_size) : "-", f.noise ? number(f.noise->limit) : "-", verdict_word(f),
+            html_escape(verdict_reason(f, options)));
         if (!f.unseen_categories.empty()) {
-            out += fmt::format("<br><small>{} unseen values in {} rows:", f.unseen_distinct, f.unseen_rows);
+            out += fmt::format("<br><small>{} unseen values in {} rows ({}):", f.unseen_distinct, f.unseen_rows,
+                               percent(f.unseen_rows, f.current_rows));
             const std::size_t shown = std::min<std::size_t>(f.unseen_categories.size(), 8);
             for (std::size_t i = 0; i < shown; ++i)
                 out += fmt::format(" {}={}", html_escape(f.unseen_categories[i].value), f.unseen_categories[i].count);
@@ -233,6 +297,13 @@ void append_html_table(std::string& out, const DriftVerdict& verdict) {
         out += "</td></tr>";
     }
     out += "</tbody></table>";
+}
+
+std::string excluded_note(const std::vector<ExcludedColumn>& excluded) {
+    std::string out;
+    for (const auto& column : excluded)
+        out += fmt::format("{}{} ({})", out.empty() ? "" : "; ", column.name, column.reason);
+    return out;
 }
 
 constexpr const char* stylesheet = R"css(
@@ -247,7 +318,9 @@ table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:ta
 th,td{border-bottom:1px solid #dde2ea;padding:5px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
 th:last-child,td:last-child{text-align:left;max-width:320px}td small{font-weight:400;color:#5a6476}
 th{background:#f5f7fa}tr.drift td{background:#fbe9e0;font-weight:600}
-.chart{margin:10px 0 22px}.chart h3{font-size:15px;margin:14px 0 4px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(350px,1fr));gap:14px}
+.chart{border:1px solid #dde2ea;border-radius:6px;padding:8px 10px}.chart.drift{border-color:#D55E00}
+.chart h3{font-size:14px;margin:0 0 2px}.chart p{font-size:12px;color:#3a4354;margin:4px 0 0}
 dl.defs dt{font-weight:600;margin-top:8px}dl.defs dd{margin:2px 0 0 18px;color:#3a4354}
 )css";
 
@@ -256,7 +329,36 @@ dl.defs dt{font-weight:600;margin-top:8px}dl.defs dd{margin:2px 0 0 18px;color:#
 std::string effect_size_definition() {
     return "numeric features: normalised Wasserstein = W1(reference, current) / max(population sd of the reference "
            "(ddof=0), 0.001), as Evidently; categorical features: Jensen-Shannon distance with natural logarithms "
-           "(Evidently's base; NannyML uses base 2) over the reference categories plus an explicit unseen bin";
+           "(Evidently's base; NannyML uses base 2) over one bin per category (each category seen only in the current "
+           "window is its own bin with reference count 0)";
+}
+
+std::string verdict_reason(const FeatureDriftResult& f, const DriftOptions& options) {
+    if (!f.ok()) return "not evaluated: " + f.error;
+    std::string why;
+    const bool test = f.p_value.has_value();
+    const double p = f.adjusted_p_value.value_or(f.p_value.value_or(0));
+    const std::string p_name = f.adjusted_p_value ? "adjusted p" : "p";
+    const std::string evidence =
+        test ? fmt::format("{} {} {} {}", p_name, number(p), f.test_significant ? "<" : ">=", number(f.threshold))
+             : fmt::format("statistic {} {} {}", number(f.statistic), f.test_significant ? ">=" : "<",
+                           number(f.threshold));
+    if (options.mode == DriftMode::legacy || !f.test_significant) {
+        why = evidence;
+    } else if (!(f.effect_size > options.effect_floor)) {
+        why = fmt::format("{} but effect size {} is under the floor {}", evidence, number(f.effect_size),
+                          number(options.effect_floor));
+    } else if (f.noise && !(f.effect_size > f.noise->limit)) {
+        why = fmt::format("{} but effect size {} is within the noise of reference resamples (limit {})", evidence,
+                          number(f.effect_size), number(f.noise->limit));
+    } else {
+        why = fmt::format("{}, effect size {} > floor {}{}", evidence, number(f.effect_size),
+                          number(options.effect_floor),
+                          f.noise ? fmt::format(" and > noise limit {}", number(f.noise->limit)) : std::string());
+    }
+    if (f.reference_distinct == 1)
+        why += "; the reference is constant (one distinct value): check its data quality";
+    return why;
 }
 
 std::string noise_baseline_definition(const DriftOptions& options) {
@@ -297,8 +399,11 @@ std::string render_text(const DatasetDriftResult& result, const DatasetDriftOpti
     if (options.feature.mode == DriftMode::robust)
         out += fmt::format(", {} correction, effect floor {}", to_string(options.feature.correction),
                            options.feature.effect_floor);
-    out += "\n\n";
-    append_table(out, result.overall);
+    out += "\n";
+    if (!sources.excluded.empty())
+        out += "not compared: " + excluded_note(sources.excluded) + " (name them in --columns to compare them)\n";
+    out += "\n";
+    append_table(out, result.overall, options.feature);
     out += '\n' + share_line(result.overall, options.feature) + '\n';
     if (options.multivariate.enabled) {
         const auto& m = result.multivariate;
@@ -319,7 +424,7 @@ std::string render_text(const DatasetDriftResult& result, const DatasetDriftOpti
             continue;
         }
         out += "\n";
-        append_table(out, segment.verdict);
+        append_table(out, segment.verdict, options.feature);
         out += share_line(segment.verdict, options.feature) + '\n';
     }
     return out;
@@ -331,6 +436,9 @@ std::string render_json(const DatasetDriftResult& result, const DatasetDriftOpti
     json out = verdict_json(result.overall, feature_options);
     out["reference"] = {{"source", sources.reference}, {"rows", result.reference_rows}};
     out["current"] = {{"source", sources.current}, {"rows", result.current_rows}};
+    json excluded = json::array();
+    for (const auto& column : sources.excluded) excluded.push_back({{"column", column.name}, {"reason", column.reason}});
+    out["excluded_columns"] = excluded;
     out["mode"] = mode_name(feature_options.mode);
     out["correction"] = feature_options.mode == DriftMode::robust ? to_string(feature_options.correction) : "none";
     out["effect_floor"] = feature_options.effect_floor;
@@ -370,7 +478,10 @@ std::string render_html(const DatasetDriftResult& result, const DatasetDriftOpti
         mode_name(options.feature.mode));
     out += fmt::format("<div class=\"summary{}\">{}</div>", o.dataset_drift ? " fail" : "",
                        html_escape(share_line(o, options.feature)));
-    append_html_table(out, o);
+    if (!sources.excluded.empty())
+        out += "<p class=\"meta\">not compared: " + html_escape(excluded_note(sources.excluded)) +
+               " (name them in --columns to compare them)</p>";
+    append_html_table(out, o, options.feature);
     if (options.multivariate.enabled) {
         const auto& m = result.multivariate;
         out += "<h2>Multivariate drift</h2><p>";
@@ -384,14 +495,19 @@ std::string render_html(const DatasetDriftResult& result, const DatasetDriftOpti
             out += "not evaluated: " + html_escape(m.error);
         out += "</p>";
     }
-    bool any_chart = false;
-    for (const auto& f : o.features) {
-        if (!f.drifted) continue;
-        if (!any_chart) out += "<h2>Distributions of the drifted features</h2>";
-        any_chart = true;
-        out += fmt::format("<div class=\"chart\"><h3>{} ({}, effect size {})</h3>{}</div>", html_escape(f.feature),
-                           to_string(f.method), number(f.effect_size), distribution_svg(f));
+    // Every feature, drifted first (stable: otherwise in column order).
+    std::vector<const FeatureDriftResult*> charted;
+    for (const auto& f : o.features) charted.push_back(&f);
+    std::stable_sort(charted.begin(), charted.end(),
+                     [](const FeatureDriftResult* a, const FeatureDriftResult* b) { return a->drifted > b->drifted; });
+    out += "<h2>Distributions</h2><div class=\"charts\">";
+    for (const FeatureDriftResult* f : charted) {
+        out += fmt::format("<div class=\"chart{}\"><h3>{}: {}</h3><p>{}, {}, effect size {}</p>{}<p>{}</p></div>",
+                           f->drifted ? " drift" : "", html_escape(f->feature), verdict_word(*f),
+                           f->categorical ? "categorical" : "numeric", to_string(f->method),
+                           f->ok() ? number(f->effect_size) : "-", distribution_svg(*f), feature_facts(*f));
     }
+    out += "</div>";
     for (const auto& segment : result.segments) {
         out += fmt::format("<h2>Segment {} = {}</h2><p class=\"meta\">reference {} rows, current {} rows</p>",
                            html_escape(result.segment_column), html_escape(segment.value), segment.reference_rows,
@@ -401,7 +517,7 @@ std::string render_html(const DatasetDriftResult& result, const DatasetDriftOpti
             continue;
         }
         out += fmt::format("<p>{}</p>", html_escape(share_line(segment.verdict, options.feature)));
-        append_html_table(out, segment.verdict);
+        append_html_table(out, segment.verdict, options.feature);
     }
     out += "<h2>Definitions</h2><dl class=\"defs\">";
     out += "<dt>verdict</dt><dd>" + html_escape(verdict_definition(options.feature)) + "</dd>";

@@ -265,15 +265,34 @@ TEST_CASE("Elec2: the first 5000 rows vs rows 30000-35000", "[drift][dataset][el
     CHECK_FALSE(feature(o, "period").drifted);
     CHECK_FALSE(feature(o, "class").drifted);
     // vicprice, vicdemand and transfer are constant over the first 5000 rows
-    // (a single value each: the Victorian data starts later), so they are
-    // compared as categories and every current value is unseen.
-    for (const auto* name : {"vicprice", "vicdemand", "transfer"}) {
-        const auto& f = feature(o, name);
-        CHECK(f.categorical);
+    // (a single value each: the Victorian data starts later). They are numbers
+    // all the same (KS and normalised W1 with the 0.001 sd floor, as scipy and
+    // Evidently: scripts/gen_drift_elec2_reference.py), and the constant
+    // reference is reported.
+    const struct {
+        const char* name;
+        double ks;
+        double w1;
+    } constant_reference[] = {{"vicprice", 0.9588, 1.7566376},
+                              {"vicdemand", 0.5924, 132.36664879999998},
+                              {"transfer", 0.8692, 266.0706518}};
+    for (const auto& c : constant_reference) {
+        const auto& f = feature(o, c.name);
+        INFO(c.name);
+        CHECK_FALSE(f.categorical);
+        CHECK(f.method == DriftMethod::ks);
+        CHECK(f.reference_distinct == 1);
+        CHECK(f.statistic == Approx(c.ks).epsilon(1e-12));
+        CHECK(*f.p_value == 0.0);
+        CHECK(f.effect_size == Approx(c.w1).epsilon(1e-9));
         CHECK(f.drifted);
-        CHECK_FALSE(f.unseen_categories.empty());
-        CHECK(std::isfinite(f.statistic));
+        CHECK(f.unseen_categories.empty());
     }
     CHECK(o.dataset_drift);
     CHECK(result.multivariate.drifted);
+    // The constant reference columns are left out of the PCA (an sd of 1e-18
+    // from the rounded mean once made the error 7.6e+12).
+    for (const auto& column : result.multivariate.columns)
+        CHECK((column != "vicprice" && column != "vicdemand" && column != "transfer"));
+    CHECK(result.multivariate.current_error < 1000);  // 111: date lies far past the reference's range
 }

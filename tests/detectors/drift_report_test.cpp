@@ -93,8 +93,9 @@ TEST_CASE("text report: an aligned table and the verdict", "[drift][report]") {
     CHECK(text.find("multivariate (PCA reconstruction error") != std::string::npos);
 }
 
-TEST_CASE("HTML report: self-contained, escaped, a chart per drifted feature", "[drift][report]") {
+TEST_CASE("HTML report: self-contained, escaped, every feature charted, drifted first", "[drift][report]") {
     Fixture f;
+    f.sources.excluded = {{"class", "label column"}};
     const std::string html = render_html(f.result, f.options, f.sources);
     CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
     CHECK(html.find("<script") == std::string::npos);
@@ -106,13 +107,51 @@ TEST_CASE("HTML report: self-contained, escaped, a chart per drifted feature", "
     CHECK(html.find("green &amp; gold") != std::string::npos);
     std::size_t charts = 0;
     for (auto at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++charts;
-    std::size_t drifted = 0;
-    for (const auto& feature : f.result.overall.features) drifted += feature.drifted ? 1 : 0;
-    CHECK(drifted >= 1);
-    CHECK(charts == drifted);
-    CHECK(html.find("aria-label=\"stable distribution\"") == std::string::npos);
+    CHECK(charts == f.result.overall.features.size());
+    // Drifted features come first among the charts; "stable" is charted too.
+    const auto shifted = html.find("aria-label=\"shifted distribution\"");
+    const auto stable = html.find("aria-label=\"stable distribution\"");
+    REQUIRE(shifted != std::string::npos);
+    REQUIRE(stable != std::string::npos);
+    CHECK(shifted < stable);
+    // Axis titles, sizes, missing shares, quantiles and top categories.
+    CHECK(html.find(">share of rows</text>") != std::string::npos);
+    CHECK(html.find(">category</text>") != std::string::npos);
+    CHECK(html.find("n: reference 2000, current 1000; missing: reference 0.0%, current 0.0%") != std::string::npos);
+    CHECK(html.find("quantiles p5 p25 p50 p75 p95") != std::string::npos);
+    CHECK(html.find("top categories:") != std::string::npos);
+    CHECK(html.find("not compared: class (label column)") != std::string::npos);
     CHECK(html.find("natural log") != std::string::npos);
     CHECK(html.find("Definitions") != std::string::npos);
+}
+
+TEST_CASE("every verdict says why, including a significant test under the effect floor", "[drift][report]") {
+    FeatureDriftResult f;
+    f.feature = "nswdemand";
+    f.method = DriftMethod::ks;
+    f.statistic = 0.08;
+    f.p_value = 1e-7;
+    f.adjusted_p_value = 5e-6;
+    f.threshold = 0.05;
+    f.test_significant = true;
+    f.effect_size = 0.031;
+    f.drifted = false;
+    f.reference_distinct = 900;
+    const DriftOptions options;
+    CHECK(verdict_reason(f, options) == "adjusted p 5e-06 < 0.05 but effect size 0.031 is under the floor 0.1");
+    f.noise = NoiseBaseline{1000, 50, 0.05, 0.02, 0.11};
+    f.effect_size = 0.105;
+    CHECK(verdict_reason(f, options) ==
+          "adjusted p 5e-06 < 0.05 but effect size 0.105 is within the noise of reference resamples (limit 0.11)");
+    f.effect_size = 0.3;
+    f.drifted = true;
+    CHECK(verdict_reason(f, options) == "adjusted p 5e-06 < 0.05, effect size 0.3 > floor 0.1 and > noise limit 0.11");
+    f.test_significant = false;
+    f.drifted = false;
+    f.adjusted_p_value = 0.2;
+    f.reference_distinct = 1;
+    CHECK(verdict_reason(f, options) ==
+          "adjusted p 0.2 >= 0.05; the reference is constant (one distinct value): check its data quality");
 }
 
 TEST_CASE("legacy mode says so and has no adjusted p-values or noise", "[drift][report]") {

@@ -51,8 +51,24 @@ def main():
     check(result.returncode == 1, f"elec2: exit {result.returncode}, expected 1 (dataset drift); {result.stderr}")
     report = json.loads(result.stdout)
     by_column = {f["column"]: f for f in report["features"]}
+    # date (grows through the file) and class (the label) are left out, and said so.
+    check(sorted(c["column"] for c in report["excluded_columns"]) == ["class", "date"],
+          f"elec2: excluded {report['excluded_columns']}")
+    check("date" not in by_column and "class" not in by_column, "elec2: date and class are not compared")
     for name in ("nswprice", "nswdemand", "vicprice"):
         check(by_column[name]["drifted"], f"elec2: {name} should drift")
+    # vicprice, vicdemand and transfer are constant in the first 5,000 rows:
+    # numbers all the same (KS, quantiles), and the constant reference is said.
+    for name in ("vicprice", "vicdemand", "transfer"):
+        check(by_column[name]["kind"] == "numeric" and by_column[name]["method"] == "ks",
+              f"elec2: {name} is numeric: {by_column[name]['kind']} {by_column[name]['method']}")
+        check(by_column[name]["reference_constant"] and "constant" in by_column[name]["reason"],
+              f"elec2: {name}'s constant reference is reported: {by_column[name]['reason']}")
+    for f in report["features"]:
+        check(f["reason"], f"elec2: {f['column']} has no reason")
+    not_drifted_but_significant = [f for f in report["features"] if f["test_significant"] and not f["drifted"]]
+    for f in not_drifted_but_significant:
+        check("under the floor" in f["reason"] or "noise" in f["reason"], f"elec2: {f['column']}: {f['reason']}")
     for name in ("day", "period"):
         check(not by_column[name]["drifted"], f"elec2: {name} should not drift")
     for key in ("method", "statistic", "p_value", "threshold", "drifted", "effect_size", "noise_baseline",
@@ -60,7 +76,9 @@ def main():
         check(key in by_column["nswprice"], f"json: per-column field {key} missing")
     check(report["dataset"]["dataset_drift"] is True, "json: dataset verdict")
     check(report["multivariate"]["drifted"] is True, "json: multivariate verdict")
-    check(by_column["vicprice"]["unseen_distinct"] > 0, "json: vicprice's unseen values are counted")
+    result = drift(["--reference", ref, "--current", cur, "--format", "json", "--exclude", "", "--no-multivariate"])
+    everything = {f["column"] for f in json.loads(result.stdout)["features"]}
+    check({"date", "class"} <= everything, f"--exclude '': every column compared: {sorted(everything)}")
 
     # Only the stable columns: no dataset drift, exit 0.
     result = drift(["--reference", ref, "--current", cur, "--columns", "day,period", "--no-multivariate"])
@@ -101,7 +119,8 @@ def main():
     with open(html) as f:
         page = f.read()
     check("<script" not in page and "src=" not in page, "html: no external resources")
-    check(page.count("<svg") == sum(1 for f in by_column.values() if f["drifted"]), "html: one chart per drifted feature")
+    check(page.count("<svg") == len(by_column), "html: one chart per compared feature")
+    check("not compared: date (time column); class (label column)" in page, "html: the excluded columns are named")
     if os.path.exists(CHROMIUM):
         shot = os.path.join(tmp, "report.png")
         subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -109,6 +128,9 @@ def main():
                         f"--user-data-dir={tmp}/chromium", f"--screenshot={shot}", "--window-size=1280,1600",
                         "file://" + html], capture_output=True, timeout=120)
         check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "html: Chromium screenshot written")
+        if os.environ.get("MODELWATCH_KEEP_SCREENSHOT"):
+            import shutil
+            shutil.copy(shot, os.environ["MODELWATCH_KEEP_SCREENSHOT"])
 
     # Usage and input errors: exit 2 with a message naming the problem.
     bad = os.path.join(tmp, "bad.csv")
@@ -126,7 +148,8 @@ def main():
     result = drift(["--reference", ref, "--current", cur, "--columns", "nope"])
     check(result.returncode == 2 and "'nope'" in result.stderr, f"unknown column: {result.stderr}")
     result = drift(["--reference", ref, "--current", cur, "--method", "bogus"])
-    check(result.returncode == 2 and "bogus" in result.stderr, f"unknown method: {result.stderr}")
+    check(result.returncode == 2 and "bogus" in result.stderr and "jensenshannon" in result.stderr,
+          f"unknown method lists the methods: {result.stderr}")
     result = drift(["--current", cur])
     check(result.returncode == 2 and "--reference is required" in result.stderr, "missing --reference")
     result = drift(["--reference", os.path.join(tmp, "absent.csv"), "--current", cur])
