@@ -7,7 +7,10 @@
 // shared and wall-clock time there mostly measures the other processes.
 // River itself is not installed here, so there is no side-by-side column.
 //
-// Run: build-<name>/bench/concept_bench [values]
+// Run: build-<name>/bench/concept_bench [values] [detector]
+// (a detector name runs that one alone, e.g. under
+// `valgrind --tool=callgrind`, whose instruction counts do not depend on the
+// machine's load).
 #include <ctime>
 #include <cstdint>
 #include <cstdio>
@@ -58,8 +61,9 @@ std::vector<double> make_stream(std::size_t n, bool binary) {
 int main(int argc, char** argv) {
     std::size_t n = 1'000'000;
     if (argc > 1) n = std::strtoull(argv[1], nullptr, 10);
-    if (n < 2) {
-        std::fprintf(stderr, "usage: concept_bench [values >= 2]\n");
+    const std::string only = argc > 2 ? argv[2] : "";
+    if (n < 2 || (!only.empty() && cd::find_concept_detector(only) == nullptr)) {
+        std::fprintf(stderr, "usage: concept_bench [values >= 2] [detector]\n");
         return 2;
     }
     const auto binary_stream = make_stream(n, true);
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
                           .c_str());
     const std::vector<std::string> no_options;
     for (const auto& entry : cd::concept_detectors()) {
+        if (!only.empty() && entry.name != only) continue;
         auto made = cd::make_concept_detector(entry.name, no_options);
         if (!made.ok()) {
             std::fprintf(stderr, "%s\n", made.error.c_str());

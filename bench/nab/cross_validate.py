@@ -81,6 +81,19 @@ def assign_folds(series_names, folds):
     return {series: i % folds for i, series in enumerate(ordered)}
 
 
+def category_of(series):
+    """NAB's kind of series: the data/ sub-folder, with artificialNoAnomaly and
+    artificialWithAnomaly together as "artificial" (one kind of data)."""
+    folder = os.path.dirname(series)
+    return "artificial" if folder.startswith("artificial") else folder
+
+
+def assign_categories(series_names):
+    """({series: fold}, [category of each fold]): one fold per category."""
+    categories = sorted({category_of(s) for s in series_names})
+    return {s: categories.index(category_of(s)) for s in series_names}, categories
+
+
 def run_detector(modelwatch, nab_dir, detector, setting, series):
     """Anomaly scores of one series, parsed from `modelwatch anomaly`'s output."""
     command = [modelwatch, "anomaly", "--input", os.path.join(nab_dir, "data", series), "--detector", detector]
@@ -123,23 +136,6 @@ def windows_of(points):
     return {p.window for p in points if p.window is not None}
 
 
-def raw_at(points, window_names, profile, threshold):
-    """The raw score of `points` when every score >= threshold is a detection
-    (nab/sweeper.py calcScoreByThreshold at one threshold)."""
-    fn_weight = nab_score.PROFILES[profile]["fnWeight"]
-    best = {name: -fn_weight for name in window_names}
-    fp_total = 0.0
-    for point in points:
-        if point.score < threshold:
-            continue
-        weight = point.weights[profile]
-        if point.window is None:
-            fp_total += weight
-        else:
-            best[point.window] = max(best[point.window], weight)
-    return fp_total + sum(best.values())
-
-
 def normalise(raw, windows, profile):
     costs = nab_score.PROFILES[profile]
     null = -costs["fnWeight"] * windows
@@ -171,7 +167,7 @@ def series_detail(series, points, windows, profile, threshold):
             parts.append(f"hit {nab_score.normalise_timestamp(start)} credit={caught[name]:.2f}")
         else:
             parts.append(f"MISS [{nab_score.normalise_timestamp(start)} .. {nab_score.normalise_timestamp(end)}]")
-    raw = raw_at(points, counted, profile, threshold)
+    raw = nab_score.raw_at(points, counted, profile, threshold)
     return f"raw={raw:.3f} fp={false_positives} fp_cost={fp_cost:.3f} " + ("; ".join(parts) or "(no windows)")
 
 
@@ -181,6 +177,10 @@ def main():
     parser.add_argument("--nab-dir", required=True, help="NAB checkout or subset: data/ and labels/")
     parser.add_argument("--detector", default="robust", help="a name from `modelwatch anomaly --help`")
     parser.add_argument("--folds", type=int, default=5, help="number of folds (2 or more)")
+    parser.add_argument("--leave-one-category-out", action="store_true",
+                        help="one fold per NAB category (artificial, realKnownCause, realTraffic, ...): setting and "
+                             "threshold learnt on the other categories, so the held-out figure is on a kind of "
+                             "series never seen in training (instead of --folds)")
     parser.add_argument("--grid", action="append", metavar="KEY=V1,V2",
                         help="an option and its candidate values (repeatable; the first values make the setting "
                              "reported as the defaults); default: a small grid per detector")
@@ -194,7 +194,7 @@ def main():
     corpus = nab_score.load_corpus(args.nab_dir, None, "null")
     if not corpus:
         sys.exit(f"NAB data not found: no series of {labels_path} under {args.nab_dir}/data")
-    if not 2 <= args.folds <= len(corpus):
+    if not args.leave_one_category_out and not 2 <= args.folds <= len(corpus):
         sys.exit(f"cross_validate.py: --folds must be between 2 and the number of series ({len(corpus)})")
 
     grid = parse_grid(args.grid, args.detector)
@@ -203,20 +203,31 @@ def main():
     scored = score_corpus(corpus, args.modelwatch, args.nab_dir, args.detector, settings, max(1, args.jobs))
     all_series = [series for series, _, _, _ in corpus]
     windows = {series: w for series, _, _, w in corpus}
-    fold_of = assign_folds(all_series, args.folds)
-    members = [[s for s in all_series if fold_of[s] == f] for f in range(args.folds)]
+    if args.leave_one_category_out:
+        fold_of, fold_names = assign_categories(all_series)
+        if len(fold_names) < 2:
+            sys.exit("cross_validate.py: --leave-one-category-out needs series of 2 or more categories")
+    else:
+        fold_of = assign_folds(all_series, args.folds)
+        fold_names = [f"fold {f + 1}" for f in range(args.folds)]
+    folds = len(fold_names)
+    members = [[s for s in all_series if fold_of[s] == f] for f in range(folds)]
     window_count = len(windows_of([p for s in all_series for p in scored[defaults][s]]))
 
+    split = ("leave one category out" if args.leave_one_category_out
+             else f"{folds} folds stratified by category")
     print(f"== cross-validated NAB score: modelwatch anomaly --detector {args.detector}, {len(corpus)} series, "
-          f"{window_count} windows, {args.folds} folds stratified by category")
+          f"{window_count} windows, {split}")
     print(f"grid ({len(settings)} settings, defaults first): "
           + (" ".join(f"{k}={','.join(v)}" for k, v in grid.items()) or "defaults only"))
     for f, names in enumerate(members):
-        print(f"  fold {f + 1}: " + ", ".join(os.path.basename(s)[:-4] for s in names))
-    print(f"{'profile':<20} {'in-sample':>10} {'in-sample':>10} {'held-out':>10} {'held-out':>10}")
-    print(f"{'':<20} {'defaults':>10} {'best-grid':>10} {'threshold':>10} {'grid+thr':>10}")
+        print(f"  {fold_names[f]}: " + ", ".join(os.path.basename(s)[:-4] for s in names))
+    # Held-out figures first: they are the estimate; in-sample ones are optimistic.
+    print(f"{'profile':<20} {'held-out':>10} {'held-out':>10} {'in-sample':>10} {'in-sample':>10}")
+    print(f"{'':<20} {'grid+thr':>10} {'threshold':>10} {'defaults':>10} {'best-grid':>10}")
     held_out_choices = {}
     default_thresholds = {}
+    per_fold = {}  # profile -> [(held-out raw, in-sample raw of the defaults, windows)] per fold
     for profile in nab_score.PROFILES:
         default_points = [p for s in all_series for p in scored[defaults][s]]
         default_raw, default_threshold = nab_score.best_threshold(default_points, sorted(windows_of(default_points)),
@@ -226,33 +237,43 @@ def main():
         held_out_raw = 0.0  # setting and threshold learnt
         choices = []
         default_thresholds[profile] = []
+        per_fold[profile] = []
         for f, test in enumerate(members):
             train = [s for s in all_series if fold_of[s] != f]
             _, threshold, _ = choose(scored, train, [defaults], profile)
             default_thresholds[profile].append(threshold)
             test_points = [p for s in test for p in scored[defaults][s]]
-            held_out_threshold_raw += raw_at(test_points, windows_of(test_points), profile, threshold)
+            held_out_threshold_raw += nab_score.raw_at(test_points, windows_of(test_points), profile, threshold)
+            in_sample_fold = nab_score.raw_at(test_points, windows_of(test_points), profile, default_threshold)
             _, threshold, setting = choose(scored, train, settings, profile)
             test_points = [p for s in test for p in scored[setting][s]]
-            held_out_raw += raw_at(test_points, windows_of(test_points), profile, threshold)
+            fold_raw = nab_score.raw_at(test_points, windows_of(test_points), profile, threshold)
+            held_out_raw += fold_raw
+            per_fold[profile].append((fold_raw, in_sample_fold, len(windows_of(test_points))))
             choices.append((setting, threshold))
         held_out_choices[profile] = choices
-        print(f"{profile:<20} {normalise(default_raw, window_count, profile):10.2f} "
-              f"{normalise(best_raw, window_count, profile):10.2f} "
+        print(f"{profile:<20} {normalise(held_out_raw, window_count, profile):10.2f} "
               f"{normalise(held_out_threshold_raw, window_count, profile):10.2f} "
-              f"{normalise(held_out_raw, window_count, profile):10.2f}"
+              f"{normalise(default_raw, window_count, profile):10.2f} "
+              f"{normalise(best_raw, window_count, profile):10.2f}"
               f"   (defaults' threshold {default_threshold:.6g}; best of grid: {describe(best_setting)})")
-    print("in-sample defaults: the defaults, threshold swept over every series (run.sh's figure); in-sample\n"
-          "best-grid: the best setting and threshold on every series (an upper bound); held-out threshold:\n"
-          "the defaults, threshold chosen on the other folds; held-out grid+thr: setting and threshold\n"
-          "both chosen on the other folds (the honest figure, if the grid itself was not chosen by looking\n"
-          "at these series)")
+    print("held-out grid+thr: setting and threshold both chosen on the other folds (the honest figure, if the\n"
+          "grid itself was not chosen by looking at these series); held-out threshold: the defaults, threshold\n"
+          "chosen on the other folds; in-sample defaults: the defaults, threshold swept over every series\n"
+          "(run.sh's figure); in-sample best-grid: the best setting and threshold on every series (an upper bound)")
+    print("per fold, standard profile, normalised over the fold's windows: held-out grid+thr / in-sample defaults")
+    for f, (fold_raw, in_sample_fold, fold_windows) in enumerate(per_fold["standard"]):
+        if fold_windows == 0:
+            print(f"  {fold_names[f]:<16} no windows (held-out raw {fold_raw:.3f}, in-sample {in_sample_fold:.3f})")
+        else:
+            print(f"  {fold_names[f]:<16} {normalise(fold_raw, fold_windows, 'standard'):7.2f} / "
+                  f"{normalise(in_sample_fold, fold_windows, 'standard'):7.2f}  ({fold_windows} windows)")
     for profile, thresholds in default_thresholds.items():
         print(f"thresholds of the defaults chosen on the training folds, {profile}: "
-              + "; ".join(f"fold {f + 1}: {t:.6g}" for f, t in enumerate(thresholds)))
+              + "; ".join(f"{fold_names[f]}: {t:.6g}" for f, t in enumerate(thresholds)))
     for profile, choices in held_out_choices.items():
         print(f"chosen on the training folds, {profile}: "
-              + "; ".join(f"fold {f + 1}: {describe(s)} threshold={t:.6g}" for f, (s, t) in enumerate(choices)))
+              + "; ".join(f"{fold_names[f]}: {describe(s)} threshold={t:.6g}" for f, (s, t) in enumerate(choices)))
     if args.detail:
         profile = "standard"
         print(f"per series, held out ({profile}), the defaults at the threshold chosen on the other folds:")

@@ -158,6 +158,23 @@ def best_threshold(points, window_names, profile):
     return best
 
 
+def raw_at(points, window_names, profile, threshold):
+    """The raw score of `points` when every score >= threshold is a detection
+    (nab/sweeper.py calcScoreByThreshold at one threshold)."""
+    fn_weight = PROFILES[profile]["fnWeight"]
+    best = {name: -fn_weight for name in window_names}
+    fp_total = 0.0
+    for point in points:
+        if point.score < threshold:
+            continue
+        weight = point.weights[profile]
+        if point.window is None:
+            fp_total += weight
+        else:
+            best[point.window] = max(best[point.window], weight)
+    return fp_total + sum(best.values())
+
+
 def load_corpus(nab_dir, results_dir, reference):
     with open(os.path.join(nab_dir, "labels", "combined_windows.json")) as handle:
         labels = json.load(handle)
@@ -232,6 +249,9 @@ def main():
     group.add_argument("--results", help="directory of <category>/<name>.csv with anomaly_score")
     group.add_argument("--reference", choices=["null", "oracle"], help="score a reference detector")
     parser.add_argument("--detail", action="store_true", help="list hits, misses and false positives per series")
+    parser.add_argument("--threshold", type=float,
+                        help="score every profile at this threshold instead of the swept best (as NAB's scoring "
+                             "step with a thresholds.json, e.g. 1.0 for its published windowedGaussian results)")
     args = parser.parse_args()
 
     labels_path = os.path.join(args.nab_dir, "labels", "combined_windows.json")
@@ -250,7 +270,11 @@ def main():
 
     print(f"series={len(corpus)} windows={len(window_names)} scored_rows={len(points)}")
     for profile, costs in PROFILES.items():
-        raw, threshold = best_threshold(points, window_names, profile)
+        if args.threshold is None:
+            raw, threshold = best_threshold(points, window_names, profile)
+        else:
+            threshold = args.threshold
+            raw = raw_at(points, window_names, profile, threshold)
         null = -costs["fnWeight"] * len(window_names)
         perfect = costs["tpWeight"] * len(window_names)
         normalised = 100.0 * (raw - null) / (perfect - null)

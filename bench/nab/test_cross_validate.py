@@ -55,7 +55,9 @@ def parse(output):
     rows = {}
     for match in re.finditer(r"^(standard|reward_low_FP_rate|reward_low_FN_rate)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)",
                              output, re.MULTILINE):
-        rows[match.group(1)] = tuple(float(match.group(i)) for i in range(2, 6))
+        # Printed held-out first: grid+thr, threshold, in-sample defaults, in-sample best.
+        held_out_grid, held_out_threshold, in_sample, in_sample_best = (float(match.group(i)) for i in range(2, 6))
+        rows[match.group(1)] = (in_sample, in_sample_best, held_out_threshold, held_out_grid)
     if len(rows) != 3:
         raise AssertionError(f"expected the three profiles' figures in:\n{output}")
     return rows
@@ -92,6 +94,15 @@ class CrossValidateTest(unittest.TestCase):
                              env=dict(os.environ, FAKE_SCORES=self.scores_path), capture_output=True, text=True)
         self.assertEqual(run.returncode, 0, run.stderr)
         return run.stdout
+
+    def test_leave_one_category_out_folds_by_category(self):
+        names = ["artificialWithAnomaly/a.csv", "realTraffic/t.csv", "artificialNoAnomaly/b.csv",
+                 "realKnownCause/k.csv", "realTraffic/u.csv"]
+        folds, categories = cross_validate.assign_categories(names)
+        self.assertEqual(categories, ["artificial", "realKnownCause", "realTraffic"])
+        self.assertEqual(folds["artificialWithAnomaly/a.csv"], folds["artificialNoAnomaly/b.csv"])
+        self.assertEqual(folds["realTraffic/t.csv"], folds["realTraffic/u.csv"])
+        self.assertEqual(len(set(folds.values())), 3)
 
     def test_folds_are_dealt_round_robin_within_categories(self):
         folds = cross_validate.assign_folds(["b/y.csv", "a/x.csv", "b/x.csv", "a/y.csv", "a/z.csv"], 2)
@@ -135,7 +146,7 @@ class CrossValidateTest(unittest.TestCase):
         windows = sorted(cross_validate.windows_of(points))
         for profile in nab_score.PROFILES:
             raw, threshold = nab_score.best_threshold(points, windows, profile)
-            self.assertAlmostEqual(cross_validate.raw_at(points, windows, profile, threshold), raw, places=9)
+            self.assertAlmostEqual(nab_score.raw_at(points, windows, profile, threshold), raw, places=9)
 
     def test_absent_data_is_reported(self):
         run = subprocess.run([sys.executable, SCRIPT, "--modelwatch", self.modelwatch, "--nab-dir", "/nonexistent"],
