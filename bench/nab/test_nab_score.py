@@ -52,7 +52,7 @@ class NabScoreTest(unittest.TestCase):
     def tearDown(self):
         self.directory.cleanup()
 
-    def score(self, detections):
+    def score(self, detections, extra=()):
         """Scores per profile for anomaly scores {row: score} (others 0)."""
         results = os.path.join(self.directory.name, "results")
         os.makedirs(os.path.join(results, "cat"), exist_ok=True)
@@ -60,7 +60,8 @@ class NabScoreTest(unittest.TestCase):
             handle.write("timestamp,value,anomaly_score\n")
             handle.write("".join(f"{stamp(i)},{i},{detections.get(i, 0.0)}\n" for i in range(100)))
         output = subprocess.run(
-            [sys.executable, SCORER, "--nab-dir", os.path.join(self.directory.name, "nab"), "--results", results],
+            [sys.executable, SCORER, "--nab-dir", os.path.join(self.directory.name, "nab"), "--results", results,
+             *extra],
             check=True, capture_output=True, text=True).stdout
         return parse(output)
 
@@ -87,6 +88,13 @@ class NabScoreTest(unittest.TestCase):
         scores = self.score({45: 0.9, 20: 0.8})
         self.assertAlmostEqual(scores["standard"][0], 100 * (credit + 1) / 2, places=2)
         self.assertEqual(scores["standard"][1], 0.9)
+
+    def test_a_fixed_threshold_is_not_swept(self):
+        # At 0.8 the false positive at row 20 counts: -fpWeight before any window.
+        credit = scaled_sigmoid(-0.5) / scaled_sigmoid(-1.0)
+        scores = self.score({45: 0.9, 20: 0.8}, ["--threshold", "0.8"])
+        self.assertAlmostEqual(scores["standard"][0], 100 * (credit - 0.11 + 1) / 2, places=2)
+        self.assertEqual(scores["standard"][1], 0.8)
 
     def test_false_positive_after_the_window_costs_by_distance(self):
         # Both rows score 1: the hit at row 40 (credit 1) and a false positive at
