@@ -306,6 +306,20 @@ void evaluate_feature(const FeatureSpec& spec, const FeatureReference* ref, cons
         out.check(spec.name, "constant_feature", static_cast<double>(distinct), 1.0,
                   distinct == 1 && ref->distinct_values > 1, std::move(evidence));
     }
+    // A reference in which the feature never varies cannot say what normal
+    // variation is (every later value is "new", or a scale of zero), so it is
+    // a finding of its own, on every window, until the reference is reset.
+    if (options.check_constant && ref->valid() > 0) {
+        json evidence{{"reference_distinct", ref->distinct_values}, {"reference_rows", ref->valid()}};
+        if (ref->distinct_values == 1) {
+            if (spec.type == FeatureType::numeric)
+                evidence["value"] = ref->min;
+            else if (!ref->categories.empty())
+                evidence["value"] = ref->categories.begin()->first;
+        }
+        out.check(spec.name, "constant_reference", static_cast<double>(ref->distinct_values), 1.0,
+                  ref->distinct_values == 1, std::move(evidence));
+    }
 }
 
 void evaluate_schema(const ModelSchema& schema, const std::vector<json>& rows, const DataQualityOptions& options,

@@ -1,7 +1,8 @@
 // Data quality of one window of predictions against a reference: per declared
 // feature the missing rate, values of the wrong JSON type, numbers outside the
 // reference's range, categories never seen in the reference, reference
-// categories that vanished, a feature that became constant; for the window the
+// categories that vanished, a feature that became constant, a feature that is
+// constant in the reference itself; for the window the
 // undeclared features, declared features that never carry a value, rows that
 // are not objects, and duplicate prediction ids.
 //
@@ -108,7 +109,8 @@ struct DataQualityOptions {
     // 1% category is absent from a 50-row window by chance 60% of the time.
     double vanished_min_expected_count = 5.0;
     // constant_feature: one distinct valid value in the window while the
-    // reference had more than one.
+    // reference had more than one; constant_reference: one distinct valid
+    // value in the reference (triggered on every window until it is reset).
     bool check_constant = true;
     // undeclared_feature: rows carrying a feature the schema does not declare;
     // triggered when > this. One check per name, the most frequent

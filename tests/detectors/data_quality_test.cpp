@@ -114,7 +114,8 @@ TEST_CASE("quality: a window like the reference triggers nothing", "[quality]") 
     REQUIRE_FALSE(report.checks.empty());
     for (const auto& c : report.checks) {
         INFO(c.subject() << " statistic " << c.statistic);
-        CHECK_FALSE(c.triggered);
+        // flag is constant in the reference: the one finding an identical window still has.
+        CHECK(c.triggered == (c.subject() == "flag:constant_reference"));
     }
     // Every check a feature of its type gets is there.
     for (const char* name : {"missing_rate", "type_error_rate", "out_of_range_share", "constant_feature",
@@ -273,11 +274,16 @@ TEST_CASE("quality: a feature that became constant", "[quality]") {
     CHECK(check(report, "age", "constant_feature").evidence["value"] == 42.0);
     CHECK(check(report, "vip", "constant_feature").triggered);
     CHECK_FALSE(check(report, "city", "constant_feature").triggered);
-    // flag was constant in the reference already.
+    // flag was constant in the reference already: that is its own finding.
     CHECK_FALSE(check(report, "flag", "constant_feature").triggered);
+    CHECK(check(report, "flag", "constant_reference").triggered);
+    CHECK(check(report, "flag", "constant_reference").evidence["value"] == 1.0);
+    CHECK_FALSE(check(report, "age", "constant_reference").triggered);
+    CHECK_FALSE(check(report, "city", "constant_reference").triggered);
     DataQualityOptions off;
     off.check_constant = false;
     CHECK(evaluate(window, {}, off).find("age", "constant_feature") == nullptr);
+    CHECK(evaluate(window, {}, off).find("flag", "constant_reference") == nullptr);
 }
 
 TEST_CASE("quality: schema violations", "[quality]") {
