@@ -143,7 +143,8 @@ std::string parse_arguments(Args args, Arguments& parsed, bool& help) {
             parsed.categorical = split_list(value);
         } else if (flag == "--method") {
             const auto method = dr::parse_drift_method(value);
-            if (!method) return fmt::format("--method: unknown method '{}' (methods: {})", value, dr::drift_method_names());
+            if (!method)
+                return fmt::format("--method: unknown method '{}' (methods: {})", value, dr::drift_method_names());
             feature.default_choice.method = *method;
         } else if (flag == "--threshold") {
             if (!parse_double(value, number) || number <= 0)
@@ -335,7 +336,8 @@ int run_drift(Args args) {
     bool help = false;
     if (const auto error = parse_arguments(args, arguments, help); !error.empty()) return usage_error(error);
     if (help) {
-        const std::string text = fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
+        const std::string text =
+            fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
         std::fputs(text.c_str(), stdout);
         return 0;
     }

@@ -252,9 +252,9 @@ std::string feature_facts(const FeatureDriftResult& f) {
         out += "<br>quantiles";
         for (double level : report_quantile_levels) out += fmt::format(" p{:.0f}", level * 100);
         out += ":<br>&nbsp;reference";
-        for (double q : f.reference_quantiles) out += " " + number(q);
+        for (double q : f.reference_quantiles) out += fmt::format(" {}", number(q));
         out += "<br>&nbsp;current";
-        for (double q : f.current_quantiles) out += " " + number(q);
+        for (double q : f.current_quantiles) out += fmt::format(" {}", number(q));
     } else if (!f.bin_labels.empty()) {
         auto top = [&](const std::vector<double>& shares) {
             std::vector<std::size_t> order(shares.size());
@@ -437,7 +437,8 @@ std::string render_json(const DatasetDriftResult& result, const DatasetDriftOpti
     out["reference"] = {{"source", sources.reference}, {"rows", result.reference_rows}};
     out["current"] = {{"source", sources.current}, {"rows", result.current_rows}};
     json excluded = json::array();
-    for (const auto& column : sources.excluded) excluded.push_back({{"column", column.name}, {"reason", column.reason}});
+    for (const auto& column : sources.excluded)
+        excluded.push_back({{"column", column.name}, {"reason", column.reason}});
     out["excluded_columns"] = excluded;
     out["mode"] = mode_name(feature_options.mode);
     out["correction"] = feature_options.mode == DriftMode::robust ? to_string(feature_options.correction) : "none";

@@ -576,7 +576,8 @@ std::string statistic_definition(DriftMethod method, bool categorical, const Dri
                    "(method='auto': exact when max(n) <= 10000, else asymptotic)";
         case DriftMethod::chi2:
             return "Pearson chi-squared on the 2 x K table (reference, current) " + bins +
-                   ", dof = K - 1, as scipy.stats.chi2_contingency(table, correction=True) (Yates correction when dof = 1)";
+                   ", dof = K - 1, as scipy.stats.chi2_contingency(table, correction=True) (Yates correction when "
+                   "dof = 1)";
         case DriftMethod::z:
             return "two-proportion Z-test, pooled variance, two-sided, as statsmodels proportions_ztest; success = "
                    "the second reference category in sorted order; current values unseen in the reference count as "

@@ -220,9 +220,14 @@ TEST_CASE("chi2 on categories matches scipy's chi2_contingency, one column per u
     REQUIRE(vectors.at("cases").size() >= 20);
     for (const auto& c : vectors.at("cases")) {
         INFO(c.at("name").get<std::string>());
-        const auto result = run_one(text_column("c", c.at("reference").get<std::vector<std::string>>()),
-                                    text_column("c", c.at("current").get<std::vector<std::string>>()), legacy(),
-                                    {DriftMethod::chi2, {}});
+        auto expand = [](const nlohmann::json& counts) {
+            std::vector<std::string> values;
+            for (const auto& [category, n] : counts.items())
+                values.insert(values.end(), n.get<std::size_t>(), category);
+            return values;
+        };
+        const auto result = run_one(text_column("c", expand(c.at("reference"))),
+                                    text_column("c", expand(c.at("current"))), legacy(), {DriftMethod::chi2, {}});
         REQUIRE(result.ok());
         CHECK(result.statistic == Approx(c.at("statistic").get<double>()).epsilon(1e-9).margin(1e-12));
         const double p = c.at("p_value").get<double>();
