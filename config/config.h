@@ -50,6 +50,8 @@ struct StoreOptions {
     std::uint32_t retry_max_ms = 10000;
     std::uint32_t batch_max_records = 50000;  // records per COPY transaction
     std::uint32_t partition_days = 1;         // width of a predictions partition
+    std::uint32_t probe_interval_ms = 500;    // how often readiness asks PostgreSQL, idle or busy
+    std::uint32_t probe_timeout_ms = 1000;    // how long one probe may take before the store counts as down
 
     bool operator==(const StoreOptions&) const = default;
 };
@@ -59,6 +61,7 @@ struct SpoolOptions {
     std::uint64_t max_bytes = 1ull << 30;      // disk budget; past it ingest answers 503
     std::uint64_t segment_bytes = 64ull << 20; // a segment is rolled at this size
     std::uint32_t group_commit_max_wait_us = 0;  // extra wait to gather more writers before fdatasync
+    std::uint32_t stop_drain_timeout_ms = 30000;  // on SIGTERM, how long to keep draining into PostgreSQL
 
     bool operator==(const SpoolOptions&) const = default;
 };
@@ -223,6 +226,9 @@ struct ModelOptions {
     std::vector<AuditConfig> audits;
 };
 
+// Equal in every option: a reload keeps a model's fitted reference only then.
+bool operator==(const ModelOptions& a, const ModelOptions& b);
+
 enum class ReceiverType { alertmanager, pagerduty, slack, webhook, exec };
 
 struct ReceiverConfig {
@@ -251,6 +257,7 @@ struct AlertingConfig {
 struct MonitorOptions {
     std::uint32_t interval_ms = 1000;       // how often windows, alerts, jobs and audits are looked at
     std::uint32_t max_concurrent_jobs = 1;  // retraining jobs at once, over all models
+    std::uint32_t progress_timeout_ms = 300000;  // a pass without a checkpoint this long is stuck
     std::string jobs_dir;                   // default: <state_dir>/jobs
     std::string reports_dir;                // default: <state_dir>/reports
 

@@ -102,6 +102,13 @@ const Option<StoreOptions> store_options[] = {
     {.key = "partition_days", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 366,
      .help = "time width of one predictions partition, in days",
      .field = "StoreOptions::partition_days", .assign = assign_field<&StoreOptions::partition_days>},
+    {.key = "probe_interval", .kind = ValueKind::duration, .default_text = "500ms", .min = 100, .max = 60'000,
+     .unit = "ms", .help = "how often /readyz's probe asks PostgreSQL (SELECT 1), whether or not there is work",
+     .field = "StoreOptions::probe_interval_ms", .assign = assign_field<&StoreOptions::probe_interval_ms>},
+    {.key = "probe_timeout", .kind = ValueKind::duration, .default_text = "1s", .min = 100, .max = 60'000,
+     .unit = "ms",
+     .help = "time one probe may take; with no answer for probe_interval + probe_timeout the store counts as down",
+     .field = "StoreOptions::probe_timeout_ms", .assign = assign_field<&StoreOptions::probe_timeout_ms>},
 };
 
 bool is_environment_name(std::string_view name) {
@@ -159,6 +166,11 @@ const Option<SpoolOptions> spool_options[] = {
      .max = 1'000'000, .unit = "us", .help = "extra wait to gather more writers before one fdatasync; 0 = none",
      .field = "SpoolOptions::group_commit_max_wait_us",
      .assign = assign_field<&SpoolOptions::group_commit_max_wait_us>},
+    {.key = "stop_drain_timeout", .kind = ValueKind::duration, .default_text = "30s", .min = 0, .max = 3'600'000,
+     .unit = "ms",
+     .help = "on SIGTERM, how long to keep moving the spool into PostgreSQL; what is left is logged and stored "
+             "at the next start. Keep it 15s under the unit's TimeoutStopSec",
+     .field = "SpoolOptions::stop_drain_timeout_ms", .assign = assign_field<&SpoolOptions::stop_drain_timeout_ms>},
 };
 
 void check_server(Reader& reader, const ServerOptions& server) {
@@ -756,6 +768,11 @@ const Option<MonitorOptions> monitor_options[] = {
     {.key = "max_concurrent_jobs", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 1000,
      .help = "retraining jobs running at once over all models (and all daemons sharing the database)",
      .field = "MonitorOptions::max_concurrent_jobs", .assign = assign_field<&MonitorOptions::max_concurrent_jobs>},
+    {.key = "progress_timeout", .kind = ValueKind::duration, .default_text = "5m", .min = 100, .max = 86'400'000,
+     .unit = "ms",
+     .help = "a worker whose pass reaches no safe point (window, stage of a window) for this long is stuck: "
+             "reported in the log and /readyz, and systemd's watchdog is no longer fed",
+     .field = "MonitorOptions::progress_timeout_ms", .assign = assign_field<&MonitorOptions::progress_timeout_ms>},
     {.key = "jobs_dir", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
      .help = "where job directories are made; empty means <state_dir>/jobs",
      .field = "MonitorOptions::jobs_dir", .assign = assign_field<&MonitorOptions::jobs_dir>},

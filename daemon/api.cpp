@@ -250,7 +250,7 @@ void Api::handle(HttpRequest request, Responder respond) {
         case Route::Kind::ingest_outcomes:
             return handle_ingest(request, route.model, RecordKind::outcome, std::move(finish));
         case Route::Kind::healthz: return finish(make_response(200, "ok\n", "text/plain; charset=utf-8"));
-        case Route::Kind::readyz: return finish(readiness_response());
+        case Route::Kind::readyz: return finish(readiness_response(request));
         case Route::Kind::metrics: return finish(metrics_response());
         case Route::Kind::models: return finish(models_response());
         case Route::Kind::admin: return finish(admin_response(request));
@@ -355,14 +355,49 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
     });
 }
 
-HttpResponse Api::readiness_response() {
+HttpResponse Api::readiness_response(const HttpRequest& request) {
     const Readiness readiness = readiness_();
-    const bool ready = readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room;
+    std::vector<std::string> stuck;
+    for (const auto& worker : readiness.workers)
+        if (worker.state == WorkerState::stuck) stuck.push_back(worker.name);
+    const bool ready =
+        readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room && stuck.empty();
+    // Probes from anyone get the verdict only: the details name sockets,
+    // hosts and internals (libpq's errors quote the DSN's host or socket path).
+    if (!readiness_details_allowed(request[http::field::authorization], *config_.get()))
+        return json_response(ready ? 200 : 503, json{{"ready", ready}});
+    json not_ready = json::array();
+    if (!readiness.store_reachable) not_ready.push_back("store unreachable");
+    if (!readiness.spool_healthy) not_ready.push_back("spool unhealthy");
+    if (!readiness.spool_has_room) not_ready.push_back("spool nearly full");
+    for (const auto& name : stuck) not_ready.push_back("worker " + name + " stuck");
+    json workers = json::object();
+    for (const auto& worker : readiness.workers) {
+        json state{{"state", to_string(worker.state)},
+                   {"config_generation", worker.config_generation},
+                   {"passes", worker.passes}};
+        if (worker.last_pass_end_us != 0) {
+            state["last_pass_end"] = format_rfc3339_us(worker.last_pass_end_us);
+            state["last_pass_ms"] = worker.last_pass_ms;
+        }
+        if (worker.state == WorkerState::running || worker.state == WorkerState::stuck) {
+            state["pass_running_ms"] = worker.current_pass_ms;
+            state["since_progress_ms"] = worker.since_progress_ms;
+        }
+        if (!worker.last_error.empty()) state["last_error"] = worker.last_error;
+        workers[worker.name] = std::move(state);
+    }
     json body{{"ready", ready},
+              {"not_ready", std::move(not_ready)},
+              {"config_generation", readiness.config_generation},
               {"store_reachable", readiness.store_reachable},
+              {"store_answered_ms_ago", readiness.store_answered_ms_ago},
               {"spool_healthy", readiness.spool_healthy},
-              {"spool_has_room", readiness.spool_has_room}};
+              {"spool_has_room", readiness.spool_has_room},
+              {"spool_bytes", readiness.spool_bytes},
+              {"workers", std::move(workers)}};
     if (!readiness.store_error.empty()) body["store_error"] = readiness.store_error;
+    if (!readiness.drain_error.empty()) body["drain_error"] = readiness.drain_error;
     return json_response(ready ? 200 : 503, body);
 }
 

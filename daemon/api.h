@@ -3,7 +3,10 @@
 //   POST /v1/models/{model}/outcomes
 //   GET  /v1/models                       the declared models and their schemas
 //   GET  /healthz                         the process is alive
-//   GET  /readyz                          PostgreSQL reachable and the spool healthy
+//   GET  /readyz                          200 when PostgreSQL answers the probe, the spool is
+//                                         healthy with room and no worker is stuck, else 503;
+//                                         the body says only {"ready": ...} unless the caller may
+//                                         see details (readiness_details_allowed in bearer_auth.h)
 //   GET  /metrics                         Prometheus text format
 //
 // Admin (a global token when tokens are configured; JSON answers):
@@ -32,6 +35,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -44,11 +48,17 @@
 
 namespace mw::daemon {
 
+// What /readyz reports, gathered by the daemon (daemon.cpp).
 struct Readiness {
     bool store_reachable = false;
+    std::string store_error;              // the probe's
+    std::int64_t store_answered_ms_ago = -1;  // -1: never
+    std::string drain_error;              // the spool drain's last error, if any
     bool spool_healthy = false;
     bool spool_has_room = false;
-    std::string store_error;
+    std::uint64_t spool_bytes = 0;
+    std::uint64_t config_generation = 0;
+    std::vector<WorkerStatus> workers;
 };
 
 class Api : public RequestHandler {
@@ -65,7 +75,7 @@ public:
 
 private:
     void handle_ingest(HttpRequest& request, const std::string& model, RecordKind kind, Responder respond);
-    HttpResponse readiness_response();
+    HttpResponse readiness_response(const HttpRequest& request);
     HttpResponse metrics_response();
     HttpResponse models_response();
     HttpResponse admin_response(const HttpRequest& request);

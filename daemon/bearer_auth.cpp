@@ -58,4 +58,14 @@ AuthResult check_bearer(std::string_view authorization_header, const config::Con
     return AuthResult::invalid;
 }
 
+bool listens_on_loopback_only(const config::ServerOptions& server) {
+    // server.listen takes IP addresses only (names are refused at load).
+    return server.listen_address.starts_with("127.") || server.listen_address == "::1";
+}
+
+bool readiness_details_allowed(std::string_view authorization_header, const config::Config& config) {
+    if (!auth_enabled(config)) return listens_on_loopback_only(config.server);
+    return check_bearer(authorization_header, config, nullptr) == AuthResult::allowed;
+}
+
 }  // namespace mw::daemon

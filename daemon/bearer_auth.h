@@ -24,4 +24,15 @@ bool auth_enabled(const config::Config& config);
 AuthResult check_bearer(std::string_view authorization_header, const config::Config& config,
                         const config::ModelOptions* model);
 
+// True when the server listens on a loopback address only, so every client
+// is on this host.
+bool listens_on_loopback_only(const config::ServerOptions& server);
+
+// May this caller see /readyz's details (worker states, store errors that
+// name sockets and hosts)? With tokens configured: only with a global
+// (admin) token; a model's token is for ingest only. With none configured:
+// only when the server listens on loopback, where every client is local;
+// on any other address, never (configure server.tokens to see them).
+bool readiness_details_allowed(std::string_view authorization_header, const config::Config& config);
+
 }  // namespace mw::daemon

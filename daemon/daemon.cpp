@@ -2,10 +2,13 @@
 
 #include <utility>  // before asio: Boost 1.74 + g++ 12 C++20 needs std::exchange declared
 
+#include <atomic>
 #include <chrono>
-#include <memory>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -31,20 +34,25 @@
 #include "daemon/monitoring.h"
 #include "daemon/rejection_tally.h"
 #include "daemon/sd_notify.h"
+#include "daemon/watchdog.h"
 #include "store/spool.h"
 #include "store/spool_drain.h"
+#include "store/store_probe.h"
 
 namespace mw::daemon {
 namespace {
 
 namespace asio = boost::asio;
 
-// Shutdown bounds: how long answered-but-unwritten requests may take, and
-// how long we keep draining the spool into PostgreSQL before exiting. What
-// is not drained then stays in the spool and is replayed at the next start.
+// Shutdown bounds, in the order the steps run: requests in flight are
+// answered, then the workers reach a safe point, then the spool drains for
+// spool.stop_drain_timeout. The unit's TimeoutStopSec (60s) covers the sum
+// with the default drain time (30s) and a margin; what is not drained stays
+// in the spool, is logged, and is stored at the next start.
 constexpr auto request_drain_timeout = std::chrono::seconds(10);
-constexpr int store_drain_timeout_ms = 5000;
+constexpr auto worker_stop_timeout = std::chrono::seconds(5);
 constexpr auto status_interval = std::chrono::seconds(5);
+constexpr auto event_loop_tick = std::chrono::seconds(1);
 // Ids remembered to answer an id re-sent with another payload as a conflict
 // (daemon/recent_ids.h): about 12 MB.
 constexpr std::size_t recent_ids_capacity = 262144;
@@ -100,6 +108,44 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
     return changed;
 }
 
+// SIGHUP: a new file is read and checked; when usable it is published to
+// the HTTP side at once and to the workers for their next pass. Nothing here
+// waits for a pass.
+void reload(const std::string& config_path, LiveConfig& live, Monitoring& monitoring, DaemonMetrics& metrics,
+            SystemdNotifier& notifier) {
+    auto reloaded = config::load_config_file(config_path);
+    const auto refuse = [&](const std::string& why) {
+        log::error("config_reload_failed file={} {} keeping=previous generation={}", config_path, why,
+                   live.generation());
+        metrics.config_reloads_failed.Increment();
+        notifier.status("configuration reload failed; previous configuration in force");
+    };
+    if (!reloaded.ok()) {
+        log_config_errors(reloaded);
+        return refuse(fmt::format("errors={}", reloaded.errors.size()));
+    }
+    // Changes a live model cannot take (docs/monitoring.md "Reloading").
+    const auto refused = config::refused_reload_changes(*live.get(), *reloaded.config);
+    if (!refused.empty()) {
+        for (const auto& change : refused) log::error("config_reload_refused file={} {}", config_path, change);
+        return refuse(fmt::format("errors={}", refused.size()));
+    }
+    auto next = std::make_shared<const config::Config>(std::move(*reloaded.config));
+    for (const auto& key : restart_only_changes(*live.get(), *next))
+        log::warning("config_reload_needs_restart key=\"{}\"", key);
+    const std::uint64_t generation = live.generation() + 1;
+    try {
+        monitoring.reload(next, generation);
+    } catch (const std::invalid_argument& error) {
+        return refuse(fmt::format("error=\"{}\"", error.what()));
+    }
+    log::set_level(to_log_level(next->log.level));
+    live.set(next);
+    metrics.config_reloads_ok.Increment();
+    metrics.config_generation.Set(static_cast<double>(generation));
+    log::notice("config_reloaded file={} models={} generation={}", config_path, next->models.size(), generation);
+}
+
 }  // namespace
 
 int run(const std::string& config_path) {
@@ -114,19 +160,20 @@ int run(const std::string& config_path) {
     LiveConfig live(std::move(*loaded.config));
     const auto initial = live.get();
     log::set_level(to_log_level(initial->log.level));
-    log::notice("starting version={} config={} models={}", MODELWATCH_VERSION, config_path, initial->models.size());
+    log::notice("starting version={} config={} models={} stop_budget_s={}", MODELWATCH_VERSION, config_path,
+                initial->models.size(),
+                std::chrono::duration_cast<std::chrono::seconds>(request_drain_timeout + worker_stop_timeout).count() +
+                    initial->spool.stop_drain_timeout_ms / 1000);
 
     if (!auth_enabled(*initial)) {
         // Open ingest is the loopback default's convenience; anywhere else it
         // is a mistake worth shouting about.
-        const bool loopback = initial->server.listen_address.starts_with("127.") ||
-                              initial->server.listen_address == "::1";
-        if (loopback)
+        if (listens_on_loopback_only(initial->server))
             log::notice("auth_disabled reason=\"no bearer tokens configured\" listen={} (loopback only)",
                         initial->server.listen_address);
         else
             log::warning("auth_disabled reason=\"no bearer tokens configured\" listen={}: anyone who can reach "
-                         "this address can ingest; add server.tokens",
+                         "this address can ingest, and /readyz shows no details; add server.tokens",
                          initial->server.listen_address);
     }
 
@@ -138,16 +185,20 @@ int run(const std::string& config_path) {
         // 2. Metrics: the one process-wide registry.
         auto registry = std::make_shared<prometheus::Registry>();
         DaemonMetrics metrics(*registry);
+        metrics.config_generation.Set(static_cast<double>(live.generation()));
 
         // 3. The spool: recover what a previous run acknowledged but did not store.
         store::Spool spool(initial->spool);
         spool.start();
         metrics.spool_limit_bytes.Set(static_cast<double>(initial->spool.max_bytes));
 
-        // 4. The store drain: connects, migrates and writes in the background,
-        //    so ingest works while PostgreSQL is still down.
+        // 4. The store: the drain connects, migrates and writes in the
+        //    background, so ingest works while PostgreSQL is still down; the
+        //    probe says whether PostgreSQL answers, busy or idle.
         store::SpoolDrain drain(spool, initial->store, initial->spool.dir);
         drain.start();
+        store::StoreProbe probe(initial->store);
+        probe.start();
 
         // 5. Collectors: the ingest pipeline, then the file tails feeding it.
         IngestPipeline pipeline(spool, metrics.id_conflicts, recent_ids_capacity, std::random_device()());
@@ -164,6 +215,11 @@ int run(const std::string& config_path) {
         }
         for (auto& tail : tails) tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
 
+        // 6. Monitoring: windows and detectors, alerts, retraining, audits,
+        //    each a worker on its own connection, reading what the last wrote.
+        Monitoring monitoring(initial, live.generation(), metrics, rejections);
+        monitoring.start();
+
         // 7. HTTP: ingest, admin, health, metrics.
         HttpServer* server_for_metrics = nullptr;  // set once the server exists
         std::uint64_t last_fsyncs = 0;
@@ -176,7 +232,7 @@ int run(const std::string& config_path) {
             metrics.spool_segments.Set(static_cast<double>(spool_stats.segments));
             metrics.spool_fsyncs.Increment(static_cast<double>(spool_stats.fsyncs - last_fsyncs));
             last_fsyncs = spool_stats.fsyncs;
-            metrics.store_up.Set(drain_stats.store_reachable ? 1 : 0);
+            metrics.store_up.Set(probe.status().reachable ? 1 : 0);
             metrics.store_lag_seconds.Set(
                 spool_stats.oldest_undrained_us == 0
                     ? 0.0
@@ -217,16 +273,20 @@ int run(const std::string& config_path) {
         std::mutex metrics_mutex;  // /metrics may be scraped from two io threads at once
         auto readiness = [&] {
             const auto spool_stats = spool.stats();
-            const auto drain_stats = drain.stats();
+            const auto store = probe.status();
+            Readiness ready;
+            ready.store_reachable = store.reachable;
+            ready.store_error = store.error;
+            ready.store_answered_ms_ago = store.since_success_ms;
+            ready.drain_error = drain.stats().last_error;
+            ready.spool_healthy = spool_stats.healthy;
             // "Room" leaves a tenth of the budget so readiness turns before 503s do.
-            return Readiness{drain_stats.store_reachable, spool_stats.healthy,
-                             spool_stats.bytes_on_disk < spool.max_bytes() / 10 * 9, drain_stats.last_error};
+            ready.spool_has_room = spool_stats.bytes_on_disk < spool.max_bytes() / 10 * 9;
+            ready.spool_bytes = spool_stats.bytes_on_disk;
+            ready.config_generation = live.generation();
+            ready.workers = monitoring.workers();
+            return ready;
         };
-        // 6. Monitoring: windows and detectors, alerts, retraining, audits,
-        //    each a worker on its own connection, reading what the last wrote.
-        Monitoring monitoring(*initial, metrics, rejections);
-        monitoring.start();
-
         Api api(live, pipeline, monitoring, rejections, metrics, *registry, readiness, [&] {
             std::lock_guard lock(metrics_mutex);
             refresh_metrics();
@@ -237,34 +297,16 @@ int run(const std::string& config_path) {
         server.start();
         server_for_metrics = &server;
 
-        // 8. Signals and the watchdog, served by the same io_context.
+        // 8. Signals, served by the event loop. Neither handler waits for a
+        //    worker: a reload publishes the configuration, a stop asks.
         asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-        bool stopping = false;
+        std::atomic<bool> stopping{false};  // read by the watchdog's thread
         std::function<void()> wait_for_signal = [&] {
             signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
                 if (ec) return;
                 if (signal_number == SIGHUP) {
                     notifier.reloading();
-                    auto reloaded = config::load_config_file(config_path);
-                    std::vector<std::string> refused;
-                    if (reloaded.ok()) refused = config::refused_reload_changes(*live.get(), *reloaded.config);
-                    if (!reloaded.ok() || !refused.empty()) {
-                        log_config_errors(reloaded);
-                        for (const auto& change : refused)
-                            log::error("config_reload_refused file={} {}", config_path, change);
-                        log::error("config_reload_failed file={} errors={} keeping=previous", config_path,
-                                   reloaded.errors.size() + refused.size());
-                        metrics.config_reloads_failed.Increment();
-                        notifier.status("configuration reload failed; previous configuration in force");
-                    } else {
-                        for (const auto& key : restart_only_changes(*live.get(), *reloaded.config))
-                            log::warning("config_reload_needs_restart key=\"{}\"", key);
-                        log::set_level(to_log_level(reloaded.config->log.level));
-                        monitoring.reload(*reloaded.config);
-                        live.set(std::move(*reloaded.config));
-                        metrics.config_reloads_ok.Increment();
-                        log::notice("config_reloaded file={} models={}", config_path, live.get()->models.size());
-                    }
+                    reload(config_path, live, monitoring, metrics, notifier);
                     notifier.ready();
                     wait_for_signal();
                     return;
@@ -273,25 +315,36 @@ int run(const std::string& config_path) {
                 stopping = true;
                 notifier.stopping();
                 server.stop_accepting();
+                // Passes end at their next safe point while requests are answered.
+                monitoring.request_stop();
                 io.stop();
             });
         };
         wait_for_signal();
 
-        asio::steady_timer watchdog_timer(io);
-        std::function<void()> arm_watchdog = [&] {
-            const auto interval = notifier.watchdog_interval();
-            if (!interval) return;
-            watchdog_timer.expires_after(*interval);
-            watchdog_timer.async_wait([&](const boost::system::error_code& ec) {
-                if (ec) return;
-                // The spool writer is what acknowledges data; if it has failed,
-                // stop pinging and let systemd restart us.
-                if (spool.stats().healthy) notifier.watchdog();
-                arm_watchdog();
+        // 9. The watchdog: its own thread, fed only while the spool, the
+        //    event loop (ticking below) and every worker make progress.
+        std::atomic<std::int64_t> event_loop_ticked{std::chrono::steady_clock::now().time_since_epoch().count()};
+        asio::steady_timer tick_timer(io);
+        std::function<void()> arm_tick = [&] {
+            event_loop_ticked = std::chrono::steady_clock::now().time_since_epoch().count();
+            tick_timer.expires_after(event_loop_tick);
+            tick_timer.async_wait([&](const boost::system::error_code& ec) {
+                if (!ec) arm_tick();
             });
         };
-        arm_watchdog();
+        arm_tick();
+        Watchdog watchdog(notifier, metrics, [&] {
+            Vitals vitals;
+            vitals.spool_healthy = spool.stats().healthy;
+            const auto ticked = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(event_loop_ticked));
+            vitals.event_loop_silent =
+                stopping ? std::chrono::milliseconds(0)  // the loop is being taken down on purpose
+                         : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - ticked);
+            vitals.workers = monitoring.workers();
+            return vitals;
+        });
+        watchdog.start();
 
         asio::steady_timer status_timer(io);
         std::function<void()> arm_status = [&] {
@@ -301,54 +354,68 @@ int run(const std::string& config_path) {
                 const auto spool_stats = spool.stats();
                 const auto drain_stats = drain.stats();
                 notifier.status(fmt::format("store {}; spool {} bytes; {} predictions, {} outcomes stored",
-                                            drain_stats.store_reachable ? "up" : "DOWN", spool_stats.bytes_on_disk,
+                                            probe.status().reachable ? "up" : "DOWN", spool_stats.bytes_on_disk,
                                             drain_stats.predictions_written, drain_stats.outcomes_written));
                 arm_status();
             });
         };
         arm_status();
 
-        // 9. Ready.
+        // 10. Ready.
         notifier.ready();
         notifier.status("accepting requests");
         log::notice("ready port={}", server.bound_port());
 
         const unsigned io_threads = std::max(2u, std::thread::hardware_concurrency());
-        std::vector<std::thread> workers;
-        for (unsigned i = 1; i < io_threads; ++i) workers.emplace_back([&io] { io.run(); });
+        std::vector<std::thread> io_runners;
+        for (unsigned i = 1; i < io_threads; ++i) io_runners.emplace_back([&io] { io.run(); });
         io.run();
-        for (auto& worker : workers) worker.join();
+        for (auto& runner : io_runners) runner.join();
         if (!stopping) throw std::runtime_error("the event loop ended unexpectedly");
 
-        // Shutdown, in reverse. HTTP: answer what is in flight, accept nothing new.
+        // Shutdown: the same steps in reverse, each bounded.
+        // 7. HTTP: accept nothing new (done by the signal handler), answer what is in flight.
         io.restart();
         const auto deadline = std::chrono::steady_clock::now() + request_drain_timeout;
         while (api.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) io.run_for(std::chrono::milliseconds(20));
         io.run_for(std::chrono::milliseconds(50));  // let the last answers reach their sockets
         if (api.in_flight() > 0) log::warning("shutdown_requests_abandoned in_flight={}", api.in_flight());
 
-        // Monitoring finishes its current passes; what they have not done is
-        // in the store for the next start.
-        monitoring.stop();
+        // 6. Monitoring: passes were asked to stop at a safe point; what they
+        //    have not done is in the store for the next start. A worker that
+        //    reaches none in time is left behind (its open transaction dies
+        //    with the process), so the exit below skips the destructors.
+        const bool workers_stopped = monitoring.stop(worker_stop_timeout);
 
-        // Collectors stop reading; their checkpoints only cover what the spool acknowledged.
+        // 5. Collectors stop reading; their checkpoints only cover what the spool acknowledged.
         for (auto& thread : tail_threads) thread.request_stop();
         tail_threads.clear();
 
-        // The spool syncs and answers everything queued, then the drain gets a
-        // bounded chance to empty it into PostgreSQL.
+        // 4, 3. The spool syncs and answers everything queued, then the drain
+        //    gets spool.stop_drain_timeout to empty it into PostgreSQL.
         spool.stop();
-        const bool drained = drain.wait_drained(store_drain_timeout_ms);
+        const bool drained = drain.wait_drained(static_cast<int>(initial->spool.stop_drain_timeout_ms));
         drain.stop();
-        const auto spool_stats = spool.stats();
-        log::notice("stopped drained={} spool_bytes_left={}", drained, spool_stats.bytes_on_disk);
-        if (const int jobs = monitoring.jobs_running(); jobs > 0) {
+        probe.stop();
+        watchdog.stop();
+        const auto left = spool.stats();
+        if (drained) {
+            log::notice("stopped drained=true");
+        } else {
+            // Not lost: replayed into PostgreSQL at the next start.
+            log::warning("stopped drained=false spool_left_batches={} spool_left_bytes={} oldest_left={} "
+                         "spool_dir={} drain_error=\"{}\"",
+                         left.undrained_batches, left.bytes_on_disk, format_rfc3339_us(left.oldest_undrained_us),
+                         initial->spool.dir, drain.stats().last_error);
+        }
+        const int jobs = monitoring.jobs_running();
+        if (jobs > 0) {
             // A training job may run for hours; the daemon does not wait for
             // it. Its process group is left to systemd's KillMode, and the job
             // is failed as stale at the next start.
             log::warning("stopped_with_jobs_running jobs={}", jobs);
-            std::_Exit(0);
         }
+        if (jobs > 0 || !workers_stopped) std::_Exit(0);
         return 0;
     } catch (const std::exception& error) {
         log::error("startup_failed error=\"{}\"", error.what());

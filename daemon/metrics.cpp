@@ -50,7 +50,7 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
                        .Add({})),
       store_up(BuildGauge()
                    .Name("modelwatch_store_up")
-                   .Help("1 when PostgreSQL is reachable and migrated, else 0.")
+                   .Help("1 when PostgreSQL answers the periodic probe (store.probe_interval) with the current schema, else 0.")
                    .Register(registry)
                    .Add({})),
       store_lag_seconds(BuildGauge()
@@ -94,6 +94,15 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
                                 .Help("Configuration reloads (SIGHUP), by result.")
                                 .Register(registry)
                                 .Add({{"result", "failure"}})),
+      config_generation(BuildGauge()
+                            .Name("modelwatch_config_generation")
+                            .Help("The configuration in force: 1 at start, one more per successful reload.")
+                            .Register(registry)
+                            .Add({})),
+      worker_stuck(BuildGauge()
+                       .Name("modelwatch_worker_stuck")
+                       .Help("1 while the worker's pass has reached no safe point for monitor.progress_timeout.")
+                       .Register(registry)),
       open_connections(BuildGauge()
                            .Name("modelwatch_http_open_connections")
                            .Help("Open HTTP connections.")

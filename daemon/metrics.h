@@ -35,6 +35,8 @@ struct DaemonMetrics {
     prometheus::Counter& store_write_errors;
     prometheus::Counter& config_reloads_ok;
     prometheus::Counter& config_reloads_failed;
+    prometheus::Gauge& config_generation;
+    prometheus::Family<prometheus::Gauge>& worker_stuck;  // {worker}: 1 while its pass makes no progress
     prometheus::Gauge& open_connections;
     prometheus::Family<prometheus::Counter>& file_tail_lines;  // {path, result}
     prometheus::Family<prometheus::Counter>& file_tail_events; // {path, event}

@@ -173,19 +173,20 @@ void ModelMonitor::reconfigure(config::ModelOptions options) {
     anomaly_.clear();
 }
 
-void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us) {
-    if (!ensure_reference(connection, now_us)) return;
+void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
+    if (!ensure_reference(connection, now_us, control)) return;
     // Bounded work per pass, so one model catching up cannot starve the others.
     for (int closed = 0; closed < 20; ++closed) {
+        control.checkpoint();
         const auto previous = store::last_window(connection, model());
         auto rows = next_window_rows(connection, previous, now_us);
         if (!rows) break;
-        evaluate_window(connection, std::move(*rows), previous);
+        evaluate_window(connection, std::move(*rows), previous, control);
     }
-    judge_performance(connection, now_us);
+    judge_performance(connection, now_us, control);
 }
 
-bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us) {
+bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
     auto stored = store::active_reference(connection, model());
     const auto& options = options_.reference;
     const auto wait = [&](std::string what) {
@@ -226,6 +227,7 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
         reference.description = fmt::format("{} predictions from {} to {}{}", rows.size(),
                                             format_rfc3339_us(rows.front().ts_us), format_rfc3339_us(rows.back().ts_us),
                                             version.empty() ? "" : " of version " + version);
+        control.checkpoint();
         if (stored)
             store::complete_reference(connection, stored->id, reference);
         else
@@ -236,7 +238,11 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
         if (!stored) return false;
     }
     waiting_for_.clear();
+    control.checkpoint();
+    // No checkpoint inside fit(): an interrupted fit would leave a half-fitted
+    // reference that looks complete.
     if (!fitted_ || fitted_->reference_id != stored->id) fit(*stored);
+    control.checkpoint();
     return fitted_->error.empty();
 }
 
@@ -354,11 +360,13 @@ std::optional<std::vector<store::WindowRow>> ModelMonitor::next_window_rows(
 }
 
 void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
-                                   const std::optional<store::StoredWindow>& previous) {
+                                   const std::optional<store::StoredWindow>& previous, PassControl& control) {
     const auto& schema = options_.schema;
     // Each row's features are parsed once: the table and the quality checks share the parse.
     const auto feature_objects = parse_features(rows);
+    control.checkpoint();
     const auto table = rows_to_table(rows, feature_objects, schema);
+    control.checkpoint();
     store::StoredWindow window;
     window.sequence = previous ? previous->sequence + 1 : 1;
     window.first = {rows.front().ts_us, rows.front().id};
@@ -366,12 +374,18 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     window.rows = static_cast<std::int64_t>(rows.size());
     const WindowSpan span{window.first.ts_us, window.last.ts_us};
 
+    // The stages work in memory; the window is written in one transaction
+    // at the end, so every checkpoint up to it is a safe place to stop.
     Verdicts verdicts;
     const auto drift = detect_drift(table, span, verdicts);
+    control.checkpoint();
     if (fitted_->quality) check_quality(rows, feature_objects, span, verdicts);
+    control.checkpoint();
     if (fitted_->cbpe) estimate_performance(rows, span, verdicts);
+    control.checkpoint();
     measure_operations(connection, rows, table, verdicts);
     if (!options_.anomaly.detector.empty()) score_anomalies(span, verdicts);
+    control.checkpoint();
     for (const auto& metric : verdicts.metrics)
         if (metric.segment.empty())
             metrics_.window_metric
@@ -539,10 +553,11 @@ void ModelMonitor::score_anomalies(const WindowSpan& span, Verdicts& verdicts) {
     }
 }
 
-void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int64_t now_us) {
+void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
     const auto& performance = options_.performance;
     const bool regression = options_.schema.prediction_type == PredictionType::regression;
     for (const auto& window : store::windows_awaiting_performance(connection, model())) {
+        control.checkpoint();
         const auto rows = store::read_window_rows(connection, model(), window);
         if (rows.empty()) continue;
         std::size_t labelled = 0;
@@ -553,6 +568,7 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         // concept detector in the order the predictions were made.
         if (coverage < performance.min_label_coverage && !waited) break;
         auto judged = judge_window_performance(rows, window, coverage);
+        control.checkpoint();
         store::record_window_performance(connection, window.id, coverage, true, judged.findings, judged.metrics);
         for (const auto& metric : judged.metrics)
             if (metric.segment.empty())
@@ -656,16 +672,16 @@ ModelMonitor::Verdicts ModelMonitor::judge_window_performance(const std::vector<
     return judged;
 }
 
-std::int64_t ModelMonitor::upload_reference(pqxx::connection_base& connection, const drift::DriftTable& table,
-                                            const std::string& description) {
+std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const std::string& model,
+                                      const drift::DriftTable& table, const std::string& description) {
     store::NewReference reference;
-    reference.model = model();
+    reference.model = model;
     reference.source = "upload";
     reference.rows = static_cast<std::int64_t>(table.rows);
     reference.sample_json = drift::reference_sample_to_json(table);
     reference.description = description;
     const auto id = store::insert_reference(connection, reference);
-    log::notice("reference_uploaded model={} reference={} rows={}", model(), id, table.rows);
+    log::notice("reference_uploaded model={} reference={} rows={}", model, id, table.rows);
     return id;
 }
 

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "daemon/metrics.h"
+#include "daemon/periodic_worker.h"
 #include "detectors/anomaly_detector.h"
 #include "detectors/concept_detector.h"
 #include "detectors/dataset_drift.h"
@@ -41,11 +42,10 @@ public:
     // A new configuration for the same model: refits on the next pass.
     void reconfigure(config::ModelOptions options);
     // One pass; throws pqxx errors when the store fails (the caller reconnects).
-    void step(pqxx::connection_base& connection, std::int64_t now_us);
-    // Stores an uploaded reference (CSV or NDJSON parsed by the API) and
-    // makes it the active one; returns its id.
-    std::int64_t upload_reference(pqxx::connection_base& connection, const drift::DriftTable& table,
-                                  const std::string& description);
+    // Calls control.checkpoint() between windows and between the stages of
+    // one window, always before its transaction, so an interrupted pass
+    // leaves nothing half-written.
+    void step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
 
     const std::string& model() const { return options_.schema.name; }
     const config::ModelOptions& options() const { return options_; }
@@ -53,7 +53,7 @@ public:
 private:
     struct Fitted;
 
-    bool ensure_reference(pqxx::connection_base& connection, std::int64_t now_us);
+    bool ensure_reference(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
     void fit(const store::StoredReference& reference);
     // The next window's rows, or none when it cannot close yet.
     std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_base& connection,
@@ -69,7 +69,7 @@ private:
         std::int64_t end_us = 0;
     };
     void evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
-                         const std::optional<store::StoredWindow>& previous);
+                         const std::optional<store::StoredWindow>& previous, PassControl& control);
     // Feature, segment, multivariate and prediction drift.
     drift::DriftVerdict detect_drift(const drift::DriftTable& table, const WindowSpan& span, Verdicts& verdicts);
     void check_quality(const std::vector<store::WindowRow>& rows, const std::vector<nlohmann::json>& feature_objects,
@@ -82,7 +82,7 @@ private:
     void measure_operations(pqxx::connection_base& connection, const std::vector<store::WindowRow>& rows,
                             const drift::DriftTable& table, Verdicts& verdicts);
     void score_anomalies(const WindowSpan& span, Verdicts& verdicts);
-    void judge_performance(pqxx::connection_base& connection, std::int64_t now_us);
+    void judge_performance(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
     // Realised performance of a closed window from its labelled rows, the
     // thresholds' verdicts, and the concept detector fed with its errors.
     Verdicts judge_window_performance(const std::vector<store::WindowRow>& rows, const store::StoredWindow& window,
@@ -99,5 +99,11 @@ private:
     std::map<std::string, std::unique_ptr<anomaly::AnomalyDetector>> anomaly_;
     std::string waiting_for_;  // what the last pass waited for, logged once
 };
+
+// Stores an uploaded reference (CSV or NDJSON parsed by the API) and makes it
+// the model's active one; the model's monitor refits from it at its next
+// pass. Returns its id.
+std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const std::string& model,
+                                      const drift::DriftTable& table, const std::string& description);
 
 }  // namespace mw::daemon

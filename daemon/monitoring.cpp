@@ -38,68 +38,123 @@ std::string parameter(const std::map<std::string, std::string>& parameters, cons
 
 }  // namespace
 
-Monitoring::Monitoring(const config::Config& config, DaemonMetrics& metrics, RejectionTally& rejections)
-    : config_(config), metrics_(metrics), rejections_(rejections) {
-    for (const auto& model : config.models)
-        monitors_[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_);
-    audits_ = std::make_unique<AuditLoop>(config, metrics_);
-    alerts_ = std::make_unique<AlertLoop>(config.alerting, metrics_);
-    retrain_ = std::make_unique<RetrainLoop>(config, metrics_);
+Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
+                       RejectionTally& rejections)
+    : metrics_(metrics), rejections_(rejections) {
+    latest_ = std::make_shared<const Generation>(build(std::move(config), generation));
 }
 
-Monitoring::~Monitoring() { stop(); }
+Monitoring::~Monitoring() { stop(std::chrono::seconds(5)); }
+
+Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> config, std::uint64_t generation) {
+    // Cheap to build (no connections, no threads), so a reload can be
+    // refused as a whole when one of them is unusable.
+    Generation built;
+    built.audits = std::make_shared<AuditLoop>(*config, metrics_);
+    built.alerts = std::make_shared<AlertLoop>(config->alerting, metrics_);
+    built.retrain = std::make_shared<RetrainLoop>(*config, metrics_);
+    built.config = std::move(config);
+    built.number = generation;
+    return built;
+}
+
+std::shared_ptr<const Monitoring::Generation> Monitoring::latest() const {
+    std::lock_guard lock(latest_mutex_);
+    return latest_;
+}
 
 void Monitoring::start() {
-    const auto interval = std::chrono::milliseconds(config_.monitor.interval_ms);
-    workers_.push_back(std::make_unique<PeriodicWorker>(
-        "monitor", config_.store, interval,
-        [this](pqxx::connection& connection, std::int64_t now) { monitor_pass(connection, now); }));
-    if (!config_.alerting.receivers.empty())
+    const auto& config = *latest()->config;
+    const auto interval = std::chrono::milliseconds(config.monitor.interval_ms);
+    const auto progress_timeout = std::chrono::milliseconds(config.monitor.progress_timeout_ms);
+    const auto add = [&](const char* name, std::chrono::milliseconds every, auto pass) {
         workers_.push_back(std::make_unique<PeriodicWorker>(
-            "alerts", config_.store, interval,
-            [this](pqxx::connection& connection, std::int64_t now) { alerts_->pass(connection, now); }));
-    workers_.push_back(std::make_unique<PeriodicWorker>(
-        "retrain", config_.store, interval,
-        [this](pqxx::connection& connection, std::int64_t now) { retrain_->pass(connection, now); }));
-    workers_.push_back(std::make_unique<PeriodicWorker>(
-        "audits", config_.store, std::max(interval, std::chrono::milliseconds(1000)),
-        [this](pqxx::connection& connection, std::int64_t now) { audits_->pass(connection, now); }));
+            name, config.store, every, progress_timeout,
+            [this, pass](pqxx::connection& connection, std::int64_t now, PassControl& control) {
+                (this->*pass)(connection, now, control);
+            }));
+    };
+    add("monitor", interval, &Monitoring::monitor_pass);
+    add("alerts", interval, &Monitoring::alerts_pass);
+    add("retrain", interval, &Monitoring::retrain_pass);
+    add("audits", std::max(interval, std::chrono::milliseconds(1000)), &Monitoring::audits_pass);
     for (auto& worker : workers_) worker->start();
 }
 
-void Monitoring::stop() {
-    for (auto& worker : workers_) worker->stop();
-    workers_.clear();
+void Monitoring::request_stop() {
+    for (auto& worker : workers_) worker->request_stop();
 }
 
-void Monitoring::reload(const config::Config& config) {
-    // The loops hold no state that is not in the store, so a reload rebuilds
-    // them: stop, swap, start.
-    stop();
+bool Monitoring::stop(std::chrono::milliseconds timeout) {
+    // All at once, so the bound is that of the slowest worker, not the sum.
+    request_stop();
+    bool all_stopped = true;
+    for (auto& worker : workers_) all_stopped = worker->stop(timeout) && all_stopped;
+    return all_stopped;  // the workers stay, stopped, so their states can still be read
+}
+
+void Monitoring::reload(std::shared_ptr<const config::Config> config, std::uint64_t generation) {
+    auto next = std::make_shared<const Generation>(build(config, generation));
+    const auto progress_timeout = std::chrono::milliseconds(config->monitor.progress_timeout_ms);
+    for (auto& worker : workers_) worker->set_progress_timeout(progress_timeout);
+    std::shared_ptr<const Generation> previous;  // released outside the lock
     {
-        std::lock_guard lock(monitors_mutex_);
+        std::lock_guard lock(latest_mutex_);
+        previous = std::exchange(latest_, std::move(next));
+    }
+    // Ask idle workers to pick it up now; a worker in a pass picks it up at its next one.
+    for (auto& worker : workers_) worker->wake();
+}
+
+std::vector<WorkerStatus> Monitoring::workers() const {
+    std::vector<WorkerStatus> statuses;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& worker : workers_) statuses.push_back(worker->status(now));
+    return statuses;
+}
+
+int Monitoring::jobs_running() const {
+    std::lock_guard lock(loops_mutex_);
+    int running = retrain_ ? retrain_->jobs_running() : 0;
+    for (const auto& loop : retiring_) running += loop->jobs_running();
+    return running;
+}
+
+std::shared_ptr<AuditLoop> Monitoring::audits() const {
+    {
+        std::lock_guard lock(loops_mutex_);
+        if (audits_) return audits_;
+    }
+    return latest()->audits;  // before the audits worker's first pass
+}
+
+std::shared_ptr<RetrainLoop> Monitoring::retrain() const {
+    {
+        std::lock_guard lock(loops_mutex_);
+        if (retrain_) return retrain_;
+    }
+    return latest()->retrain;
+}
+
+void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
+    if (const auto current = latest(); current->number != monitors_generation_) {
+        const auto& config = *current->config;
         std::map<std::string, std::unique_ptr<ModelMonitor>> monitors;
         for (const auto& model : config.models) {
             auto existing = monitors_.find(model.schema.name);
-            if (existing != monitors_.end()) {
-                existing->second->reconfigure(model);
-                monitors[model.schema.name] = std::move(existing->second);
-            } else {
+            if (existing == monitors_.end()) {
                 monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_);
+                continue;
             }
+            // An unchanged model keeps its fitted reference and detectors.
+            if (!(existing->second->options() == model)) existing->second->reconfigure(model);
+            monitors[model.schema.name] = std::move(existing->second);
         }
         monitors_ = std::move(monitors);
+        monitors_generation_ = current->number;
+        control.set_config_generation(current->number);
+        control.set_interval(std::chrono::milliseconds(config.monitor.interval_ms));
     }
-    audits_ = std::make_unique<AuditLoop>(config, metrics_);
-    alerts_ = std::make_unique<AlertLoop>(config.alerting, metrics_);
-    retrain_ = std::make_unique<RetrainLoop>(config, metrics_);
-    config_ = config;
-    start();
-}
-
-int Monitoring::jobs_running() const { return retrain_->jobs_running(); }
-
-void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us) {
     // Rejections first, so a window closing now sees those of its last second.
     auto rejected = rejections_.take();
     try {
@@ -108,37 +163,98 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us)
         rejections_.give_back(rejected);
         throw;
     }
-    std::lock_guard lock(monitors_mutex_);
     for (auto& [name, monitor] : monitors_) {
+        control.checkpoint();
         try {
-            monitor->step(connection, now_us);
+            monitor->step(connection, now_us, control);
+        } catch (const PassInterrupted&) {
+            throw;
         } catch (const pqxx::broken_connection&) {
             throw;  // the worker reconnects
         } catch (const std::exception& failure) {
+            control.checkpoint();  // a statement cancelled because we are stopping is not a failure
             // One model's failure must not stop the others'.
             log::error("monitor_failed model={} error=\"{}\"", name, failure.what());
         }
     }
 }
 
+void Monitoring::alerts_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
+    const auto current = latest();
+    std::shared_ptr<AlertLoop> loop;
+    {
+        std::lock_guard lock(loops_mutex_);
+        if (alerts_generation_ != current->number) {
+            alerts_ = current->alerts;
+            alerts_generation_ = current->number;
+        }
+        loop = alerts_;
+    }
+    control.set_config_generation(current->number);
+    control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
+    // Without receivers there is no one to tell: findings stay in the store.
+    if (current->config->alerting.receivers.empty()) return;
+    loop->pass(connection, now_us);
+}
+
+void Monitoring::retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
+    const auto current = latest();
+    std::shared_ptr<RetrainLoop> loop;
+    std::shared_ptr<RetrainLoop> dropped;  // destroyed outside the lock
+    {
+        std::lock_guard lock(loops_mutex_);
+        if (retrain_generation_ != current->number) {
+            if (retrain_ && retrain_->jobs_running() > 0) retiring_.push_back(retrain_);
+            else dropped = retrain_;
+            retrain_ = current->retrain;
+            retrain_generation_ = current->number;
+        }
+        std::erase_if(retiring_, [](const auto& old) { return old->jobs_running() == 0; });
+        loop = retrain_;
+    }
+    dropped.reset();
+    control.set_config_generation(current->number);
+    control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
+    loop->pass(connection, now_us);
+}
+
+void Monitoring::audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
+    const auto current = latest();
+    std::shared_ptr<AuditLoop> loop;
+    {
+        std::lock_guard lock(loops_mutex_);
+        if (audits_generation_ != current->number) {
+            audits_ = current->audits;
+            audits_generation_ = current->number;
+        }
+        loop = audits_;
+    }
+    control.set_config_generation(current->number);
+    control.set_interval(std::max(std::chrono::milliseconds(current->config->monitor.interval_ms),
+                                  std::chrono::milliseconds(1000)));
+    loop->pass(connection, now_us);
+}
+
 Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::string_view body,
                                                  std::string_view content_type) {
-    std::lock_guard lock(monitors_mutex_);
-    const auto monitor = monitors_.find(model);
-    if (monitor == monitors_.end()) return error(404, "unknown model '" + model + "'");
-    const auto& options = monitor->second->options();
-    auto upload = parse_reference_upload(body, content_type, options.schema, options.reference.rows);
+    // The monitor notices the new active reference at its next pass.
+    const auto config = latest()->config;
+    const auto* options = config->find_model(model);
+    if (options == nullptr) return error(404, "unknown model '" + model + "'");
+    auto upload = parse_reference_upload(body, content_type, options->schema, options->reference.rows);
     if (!upload.ok()) return error(400, upload.error);
-    auto connection = store::connect(config_.store);
-    const auto id = monitor->second->upload_reference(
-        *connection, upload.table, fmt::format("uploaded {} rows at {}", upload.rows_read, format_rfc3339_us(now_us())));
+    auto connection = store::connect(config->store);
+    const auto id = store_uploaded_reference(
+        *connection, model, upload.table,
+        fmt::format("uploaded {} rows at {}", upload.rows_read, format_rfc3339_us(now_us())));
     return answer(201, {{"reference_id", id}, {"rows", upload.rows_read}});
 }
 
 Monitoring::Outcome Monitoring::run_audit(const std::string& model, const std::string& audit) {
-    if (!audits_->knows(model, audit)) return error(404, "no audit '" + audit + "' for model '" + model + "'");
-    auto connection = store::connect(config_.store);
-    const auto summary = audits_->run_now(*connection, model, audit, now_us());
+    const auto loop = audits();
+    if (!loop->knows(model, audit)) return error(404, "no audit '" + audit + "' for model '" + model + "'");
+    auto connection = store::connect(latest()->config->store);
+    const auto summary = loop->run_now(*connection, model, audit, now_us());
     if (summary.already_running) return error(409, "the audit is already running");
     nlohmann::json body = {{"audit_id", summary.id},
                            {"state", fairness::to_string(summary.state)},
@@ -151,21 +267,23 @@ Monitoring::Outcome Monitoring::run_audit(const std::string& model, const std::s
 }
 
 Monitoring::Outcome Monitoring::request_retrain(const std::string& model, const std::string& reason) {
-    if (!config_.find_model(model)) return error(404, "unknown model '" + model + "'");
-    auto connection = store::connect(config_.store);
-    const auto [status, body] = retrain_->request_manual(*connection, model, reason, now_us());
+    const auto config = latest()->config;
+    if (!config->find_model(model)) return error(404, "unknown model '" + model + "'");
+    auto connection = store::connect(config->store);
+    const auto [status, body] = retrain()->request_manual(*connection, model, reason, now_us());
     return {status, body};
 }
 
 Monitoring::Outcome Monitoring::job_report(std::int64_t job_id, std::string_view body) {
-    auto connection = store::connect(config_.store);
-    const auto [status, text] = retrain_->accept_report(*connection, job_id, body, now_us());
+    auto connection = store::connect(latest()->config->store);
+    const auto [status, text] = retrain()->accept_report(*connection, job_id, body, now_us());
     return {status, text};
 }
 
 Monitoring::Outcome Monitoring::reset_breaker(const std::string& model) {
-    if (!config_.find_model(model)) return error(404, "unknown model '" + model + "'");
-    auto connection = store::connect(config_.store);
+    const auto config = latest()->config;
+    if (!config->find_model(model)) return error(404, "unknown model '" + model + "'");
+    auto connection = store::connect(config->store);
     const bool reset = retrain::reset_breaker(*connection, model, "reset through the admin API", now_us());
     return answer(200, {{"model", model}, {"breaker_was_open", reset}});
 }
@@ -200,20 +318,20 @@ Monitoring::Outcome Monitoring::add_silence(std::string_view body) {
     } catch (const std::invalid_argument& failure) {
         return error(400, failure.what());
     }
-    auto connection = store::connect(config_.store);
+    auto connection = store::connect(latest()->config->store);
     const auto added = alerts::add_silence(*connection, silence);
     if (!added.id) return error(400, added.error);
     return answer(201, {{"silence_id", *added.id}});
 }
 
 Monitoring::Outcome Monitoring::expire_silence(std::int64_t id) {
-    auto connection = store::connect(config_.store);
+    auto connection = store::connect(latest()->config->store);
     if (!alerts::expire_silence(*connection, id, now_us())) return error(404, fmt::format("no active silence {}", id));
     return answer(200, {{"silence_id", id}, {"expired", true}});
 }
 
 Monitoring::Outcome Monitoring::query(const std::string& what, const std::map<std::string, std::string>& parameters) {
-    auto connection = store::connect(config_.store);
+    auto connection = store::connect(latest()->config->store);
     const std::string model = parameter(parameters, "model");
     const auto limit = std::clamp<std::int64_t>(integer_of(parameter(parameters, "limit")).value_or(100), 1, 10000);
     if (what == "alerts") {

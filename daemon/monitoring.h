@@ -3,8 +3,14 @@
 // and detectors), the alert router and dispatcher, the retraining runner and
 // the fairness audit scheduler. Each reads what the previous stage wrote to
 // the store (findings, jobs), so they share no state but the configuration.
+//
+// A reload never waits for a worker: reload() publishes the new
+// configuration (with the loops built from it) and returns; each worker
+// picks up the newest one at the start of its next pass, so a long monitor
+// pass finishes under the configuration it started with.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,20 +36,31 @@ class Monitoring {
 public:
     // Throws std::invalid_argument naming what is unusable in the
     // configuration that the loader could not check (e.g. an audit's cron).
-    Monitoring(const config::Config& config, DaemonMetrics& metrics, RejectionTally& rejections);
+    Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
+               RejectionTally& rejections);
     ~Monitoring();
     Monitoring(const Monitoring&) = delete;
     Monitoring& operator=(const Monitoring&) = delete;
 
     void start();
-    void stop();
-    // A reloaded configuration: monitors of new models start, removed ones
-    // stop, changed ones refit; audits, receivers and policies are rebuilt.
-    void reload(const config::Config& config);
+    // Asks every worker to end its pass at the next safe point; does not wait.
+    void request_stop();
+    // Waits for the workers, each up to `timeout`; false when one had to be
+    // abandoned (see PeriodicWorker::stop): the caller must then exit
+    // without destroying this object.
+    bool stop(std::chrono::milliseconds timeout);
+    // A reloaded configuration, published without waiting: monitors of new
+    // models start, removed ones stop, changed ones refit, and the audit,
+    // alert and retraining loops are replaced, each by its worker at the
+    // start of its next pass. Throws std::invalid_argument like the
+    // constructor; the configuration in force then stays.
+    void reload(std::shared_ptr<const config::Config> config, std::uint64_t generation);
     // Retraining jobs whose process is still running.
     int jobs_running() const;
+    // Every worker's state, for /readyz and the watchdog.
+    std::vector<WorkerStatus> workers() const;
 
-    // Admin API operations, each on a connection of its own.
+    // Admin API operations, each on a connection of its own; none waits for a worker.
     struct Outcome {
         int status = 200;  // HTTP status to answer with
         std::string body;  // JSON
@@ -59,16 +76,48 @@ public:
     Outcome query(const std::string& what, const std::map<std::string, std::string>& parameters);
 
 private:
-    void monitor_pass(pqxx::connection& connection, std::int64_t now_us);
+    // One published configuration and the loops built from it.
+    struct Generation {
+        std::shared_ptr<const config::Config> config;
+        std::uint64_t number = 0;
+        std::shared_ptr<AuditLoop> audits;
+        std::shared_ptr<AlertLoop> alerts;
+        std::shared_ptr<RetrainLoop> retrain;
+    };
+    Generation build(std::shared_ptr<const config::Config> config, std::uint64_t generation);
+    std::shared_ptr<const Generation> latest() const;
+    // What each worker's thread runs; each adopts the latest generation first.
+    void monitor_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    void alerts_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    void retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    void audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    // The loops the workers use now, for the admin API.
+    std::shared_ptr<AuditLoop> audits() const;
+    std::shared_ptr<RetrainLoop> retrain() const;
 
-    config::Config config_;
     DaemonMetrics& metrics_;
     RejectionTally& rejections_;
-    std::mutex monitors_mutex_;
+
+    mutable std::mutex latest_mutex_;
+    std::shared_ptr<const Generation> latest_;
+
+    // The monitor worker's own: touched only by its thread.
     std::map<std::string, std::unique_ptr<ModelMonitor>> monitors_;
-    std::unique_ptr<AuditLoop> audits_;
-    std::unique_ptr<AlertLoop> alerts_;
-    std::unique_ptr<RetrainLoop> retrain_;
+    std::uint64_t monitors_generation_ = 0;
+
+    // The loops in use, each replaced by its own worker's thread.
+    mutable std::mutex loops_mutex_;
+    // (Each loop is held on its own: a worker must not keep another's old loop alive.)
+    std::shared_ptr<AlertLoop> alerts_;
+    std::shared_ptr<AuditLoop> audits_;
+    std::shared_ptr<RetrainLoop> retrain_;
+    std::uint64_t alerts_generation_ = 0;
+    std::uint64_t audits_generation_ = 0;
+    std::uint64_t retrain_generation_ = 0;
+    // Replaced retraining loops whose jobs still run: destroying one would
+    // wait for its jobs, so it is dropped once they have ended.
+    std::vector<std::shared_ptr<RetrainLoop>> retiring_;
+
     std::vector<std::unique_ptr<PeriodicWorker>> workers_;
 };
 

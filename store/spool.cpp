@@ -521,6 +521,7 @@ SpoolStats Spool::stats() const {
     stats.bytes_truncated = bytes_truncated_;
     stats.fsyncs = fsyncs_;
     stats.oldest_undrained_us = frame_times_.empty() ? 0 : frame_times_.front().second;
+    stats.undrained_batches = frame_times_.size();
     const std::int64_t started = write_started_us_.load();
     stats.healthy = healthy_ && (started == 0 || wall_clock_us() - started < stalled_write_us);
     return stats;

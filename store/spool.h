@@ -44,6 +44,7 @@ struct SpoolStats {
     std::uint64_t bytes_truncated = 0;   // at open: torn tail removed
     std::uint64_t fsyncs = 0;
     std::int64_t oldest_undrained_us = 0;  // 0 when everything is drained
+    std::uint64_t undrained_batches = 0;   // acknowledged batches (one per request or tail chunk) not yet stored
     // False after a failed write or sync, and while one write+fdatasync has
     // been running for longer than a stuck disk should take (the watchdog
     // stops pinging then, so systemd restarts the daemon).

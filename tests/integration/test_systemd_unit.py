@@ -78,6 +78,7 @@ def check_unit_text(unit_text):
     check(one("ExecReload") == "/bin/kill -HUP $MAINPID", "ExecReload sends SIGHUP to the main pid")
     check(one("Restart") == "on-failure", "Restart=on-failure")
     check(one("TimeoutStopSec") not in (None, "infinity", "0"), "TimeoutStopSec is bounded")
+    check_stop_budget(one("TimeoutStopSec"))
     check(one("DynamicUser") == "yes", "DynamicUser=yes")
     check(one("StateDirectory") == "modelwatch", "StateDirectory=modelwatch (Config::state_dir /var/lib/modelwatch)")
     check(one("CapabilityBoundingSet") == "", "CapabilityBoundingSet is empty")
@@ -99,6 +100,36 @@ def check_unit_text(unit_text):
         previous = lines[i - 1]
         check(previous.startswith("#") or previous.split("=")[0] in ("CapabilityBoundingSet", "SystemCallFilter"),
               f"'{line}' has a comment saying why")
+
+
+def seconds(text):
+    """'60s', '1min', '90' (systemd time spans as used here) or '30s', '500ms' (YAML durations)."""
+    match = re.fullmatch(r"([0-9]+)\s*(ms|s|min|m)?", text.strip())
+    if not match:
+        return None
+    value, unit = int(match.group(1)), match.group(2) or "s"
+    return value / 1000 if unit == "ms" else value * 60 if unit in ("min", "m") else value
+
+
+def check_stop_budget(timeout_stop):
+    """The daemon's own stop bounds with the default spool.stop_drain_timeout
+    fit in TimeoutStopSec with a margin, so systemctl stop never needs SIGKILL."""
+    with open(os.path.join(SOURCE_DIR, "daemon", "daemon.cpp")) as f:
+        daemon_source = f.read()
+    fixed = 0
+    for name in ("request_drain_timeout", "worker_stop_timeout"):
+        match = re.search(r"constexpr auto " + name + r" = std::chrono::seconds\(([0-9]+)\)", daemon_source)
+        check(match is not None, f"daemon.cpp declares {name} in seconds")
+        fixed += int(match.group(1)) if match else 0
+    with open(os.path.join(SOURCE_DIR, "config", "modelwatch.yaml")) as f:
+        match = re.search(r"^\s+stop_drain_timeout:\s*(\S+)", f.read(), re.M)
+    check(match is not None, "config/modelwatch.yaml documents spool.stop_drain_timeout")
+    drain = seconds(match.group(1)) if match else None
+    stop = seconds(timeout_stop or "")
+    if drain is not None and stop is not None:
+        budget = fixed + drain
+        print(f"stop budget: {fixed}s fixed + {drain}s drain = {budget}s; TimeoutStopSec={stop}s")
+        check(stop >= budget + 10, f"TimeoutStopSec ({stop}s) covers the stop budget ({budget}s) with 10s to spare")
 
 
 def install_into(prefix):
