@@ -768,7 +768,7 @@ const Option<MonitorOptions> monitor_options[] = {
     {.key = "max_concurrent_jobs", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 1000,
      .help = "retraining jobs running at once over all models (and all daemons sharing the database)",
      .field = "MonitorOptions::max_concurrent_jobs", .assign = assign_field<&MonitorOptions::max_concurrent_jobs>},
-    {.key = "progress_timeout", .kind = ValueKind::duration, .default_text = "5m", .min = 100, .max = 86'400'000,
+    {.key = "progress_timeout", .kind = ValueKind::duration, .default_text = "5m", .min = 100, .max = 3'600'000,
      .unit = "ms",
      .help = "a worker whose pass reaches no safe point (window, stage of a window) for this long is stuck: "
              "reported in the log and /readyz, and systemd's watchdog is no longer fed",

@@ -394,11 +394,25 @@ int run(const std::string& config_path) {
         // 4, 3. The spool syncs and answers everything queued, then the drain
         //    gets spool.stop_drain_timeout to empty it into PostgreSQL.
         spool.stop();
-        const bool drained = drain.wait_drained(static_cast<int>(initial->spool.stop_drain_timeout_ms));
+        const auto drain_deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(initial->spool.stop_drain_timeout_ms);
+        while (std::chrono::steady_clock::now() < drain_deadline) {
+            if (drain.wait_drained(200)) break;
+            // With PostgreSQL gone (the probe fails and the drain's last
+            // attempt failed too) waiting cannot help: the spool keeps the
+            // records for the next start. A drain still making its first
+            // connection has no error yet and is waited for.
+            const auto drain_stats = drain.stats();
+            if (!probe.status().reachable && !drain_stats.store_reachable && !drain_stats.last_error.empty()) {
+                log::warning("stop_drain_skipped reason=\"store unreachable\" error=\"{}\"", drain_stats.last_error);
+                break;
+            }
+        }
         drain.stop();
         probe.stop();
         watchdog.stop();
         const auto left = spool.stats();
+        const bool drained = left.oldest_undrained_us == 0;
         if (drained) {
             log::notice("stopped drained=true");
         } else {

@@ -264,6 +264,9 @@ class IngestApi(Environment):
     def test_readyz_and_metrics_describe_the_daemon(self):
         status, body = self.daemon.get("/readyz")
         self.assertEqual(status, 200)
+        # Tokens are configured: the details need the admin's.
+        self.assertEqual(json.loads(body), {"ready": True})
+        status, body, _ = self.daemon.request("GET", "/readyz", headers={"Authorization": f"Bearer {self.admin_token}"})
         self.assertTrue(json.loads(body)["store_reachable"])
         _, text = self.daemon.get("/metrics")
         text = text.decode()
