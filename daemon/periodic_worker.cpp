@@ -40,16 +40,12 @@ PeriodicWorker::PeriodicWorker(std::string name, config::StoreOptions store, std
       progress_timeout_(progress_timeout) {}
 
 PeriodicWorker::~PeriodicWorker() {
-    if (!stop()) {
-        // The process is on its way out (daemon.cpp exits without unwinding
-        // when a worker was abandoned); joining would hang it.
-        abandoned_ = true;
-        thread_.detach();
-    }
+    // An abandoned thread is left running: the process is on its way out
+    // (daemon.cpp exits without unwinding then), and joining would hang it.
+    if (!stop()) thread_.detach();
 }
 
 void PeriodicWorker::start() {
-    started_ = true;
     thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -67,14 +63,18 @@ bool PeriodicWorker::stop(std::chrono::milliseconds timeout, std::chrono::millis
     if (!finished_cv_.wait_for(lock, std::min(cancel_after, timeout), [this] { return finished_; })) {
         // Blocked in a statement (a lock wait, a slow query): cancel it. The
         // statement fails, the pass unwinds, its transaction rolls back.
-        // libpq's cancel request is made for use from another thread.
-        if (connection_ != nullptr) {
-            try {
-                connection_->cancel_query();
-                log::warning("worker_statement_cancelled worker={} reason=stopping", name_);
-            } catch (const std::exception& error) {
-                log::warning("worker_cancel_failed worker={} error=\"{}\"", name_, error.what());
-            }
+        // libpq's cancel request is made for use from another thread; it
+        // opens a connection of its own, which has no timeout (libpq 15), so
+        // it runs on a thread of its own and cannot hold up this bound.
+        if (auto connection = connection_) {
+            log::warning("worker_cancelling_statement worker={} reason=stopping", name_);
+            std::thread([connection, name = name_] {
+                try {
+                    connection->cancel_query();
+                } catch (const std::exception& error) {
+                    log::warning("worker_cancel_failed worker={} error=\"{}\"", name, error.what());
+                }
+            }).detach();
         }
         const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::steady_clock::now() - started);
@@ -146,13 +146,14 @@ bool PeriodicWorker::sleep_for(std::chrono::milliseconds duration) {
 }
 
 void PeriodicWorker::run(std::stop_token stop) {
-    std::unique_ptr<pqxx::connection> connection;
+    std::shared_ptr<pqxx::connection> connection;
     auto backoff = std::chrono::milliseconds(store_.retry_initial_ms);
     std::string last_error;
-    const auto set_connection = [&](std::unique_ptr<pqxx::connection> next) {
+    const auto set_connection = [&](std::shared_ptr<pqxx::connection> next) {
+        std::shared_ptr<pqxx::connection> previous;  // closed outside the lock
         std::lock_guard lock(mutex_);
-        connection = std::move(next);
-        connection_ = connection.get();
+        previous = std::exchange(connection, std::move(next));
+        connection_ = connection;
     };
     while (!stop.stop_requested()) {
         std::chrono::milliseconds next;

@@ -122,7 +122,9 @@ private:
     bool woken_ = false;
     bool finished_ = false;  // run() returned
     std::condition_variable finished_cv_;
-    pqxx::connection* connection_ = nullptr;  // while open, for cancel_query() from stop()
+    // While open, for cancel_query() from stop(); shared so that a cancel in
+    // flight keeps it alive whatever the worker does meanwhile.
+    std::shared_ptr<pqxx::connection> connection_;
     std::uint64_t passes_ = 0;
     std::int64_t last_pass_end_us_ = 0;
     std::int64_t last_pass_ms_ = 0;
@@ -132,10 +134,8 @@ private:
     std::atomic<std::int64_t> pass_started_ticks_{0};  // 0 while no pass runs
     std::atomic<std::int64_t> progress_ticks_{0};
     std::atomic<std::uint64_t> config_generation_{0};
-    std::atomic<bool> started_{false};
 
     std::jthread thread_;
-    bool abandoned_ = false;
 };
 
 }  // namespace mw::daemon

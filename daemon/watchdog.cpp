@@ -37,7 +37,7 @@ void Watchdog::stop() {
 std::vector<std::string> Watchdog::check() {
     const Vitals vitals = vitals_();
     std::vector<std::string> problems;
-    if (!vitals.spool_healthy) problems.push_back("spool writer failed or stalled");
+    if (!vitals.spool_healthy) problems.emplace_back("spool writer failed or stalled");
     if (vitals.event_loop_silent > event_loop_limit)
         problems.push_back(fmt::format("HTTP event loop silent for {} ms", vitals.event_loop_silent.count()));
     for (const auto& worker : vitals.workers) {
@@ -64,7 +64,10 @@ std::vector<std::string> Watchdog::check() {
     }
     if (!withheld_) {
         std::string text;
-        for (const auto& problem : problems) text += (text.empty() ? "" : "; ") + problem;
+        for (const auto& problem : problems) {
+            if (!text.empty()) text += "; ";
+            text += problem;
+        }
         // Under systemd this ends in a restart after WatchdogSec.
         log::error("watchdog_withheld enabled={} reason=\"{}\"", notifier_.watchdog_interval().has_value(), text);
     }

@@ -172,7 +172,7 @@ class Readiness(Environment):
         print(f"exit {took:.2f}s after SIGTERM with the monitor blocked")
         self.assertLess(took, 5.0)
         log = daemon.log()
-        self.assertIn("worker_statement_cancelled worker=monitor", log)
+        self.assertIn("worker_cancelling_statement worker=monitor", log)
         self.assertIn("worker_interrupted worker=monitor", log)
         self.assertIn("stopped drained=true", log)
 
