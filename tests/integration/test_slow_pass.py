@@ -130,7 +130,7 @@ class SlowPass(Environment):
 
         # A reference and a backlog of windows: the next passes take seconds.
         next_id = self.preload(daemon, 0, 1, 0.0)
-        next_id = self.preload(daemon, next_id, 5, 0.3)
+        next_id = self.preload(daemon, next_id, 4, 0.3)
         self.wait_mid_pass(daemon)
 
         ingest = Ingest(daemon, 0)
@@ -183,7 +183,7 @@ class SlowPass(Environment):
               f"(its previous pass took {self.monitor(daemon)['last_pass_ms'] / 1000:.1f}s)")
 
         # SIGTERM in the middle of a pass.
-        next_id = self.preload(daemon, next_id, 4, -0.3)
+        next_id = self.preload(daemon, next_id, 3, -0.3)
         self.wait_mid_pass(daemon)
         windows_before = self.pg.scalar("SELECT count(*) FROM monitor_windows")
         started = time.monotonic()
