@@ -1,5 +1,6 @@
 #include "daemon/monitoring.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -86,10 +87,21 @@ void Monitoring::request_stop() {
 }
 
 bool Monitoring::stop(std::chrono::milliseconds timeout) {
-    // All at once, so the bound is that of the slowest worker, not the sum.
+    // All against one deadline, so the bound is `timeout` however many hang.
+    // A pass gets a second to reach a safe point before a statement it is
+    // blocked in is cancelled.
+    const auto started = std::chrono::steady_clock::now();
     request_stop();
+    const auto cancel_at = started + std::min(timeout, std::chrono::milliseconds(1000));
+    for (auto& worker : workers_)
+        if (!worker->wait_stopped(cancel_at)) worker->cancel_statement();
     bool all_stopped = true;
-    for (auto& worker : workers_) all_stopped = worker->stop(timeout) && all_stopped;
+    for (auto& worker : workers_) {
+        if (worker->wait_stopped(started + timeout)) continue;
+        log::error("worker_abandoned worker={} waited_ms={} reason=\"no safe point reached\"", worker->name(),
+                   timeout.count());
+        all_stopped = false;
+    }
     return all_stopped;  // the workers stay, stopped, so their states can still be read
 }
 

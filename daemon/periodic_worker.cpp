@@ -56,37 +56,46 @@ void PeriodicWorker::request_stop() {
 }
 
 bool PeriodicWorker::stop(std::chrono::milliseconds timeout, std::chrono::milliseconds cancel_after) {
-    if (!thread_.joinable()) return true;
-    request_stop();
     const auto started = std::chrono::steady_clock::now();
-    std::unique_lock lock(mutex_);
-    if (!finished_cv_.wait_for(lock, std::min(cancel_after, timeout), [this] { return finished_; })) {
-        // Blocked in a statement (a lock wait, a slow query): cancel it. The
-        // statement fails, the pass unwinds, its transaction rolls back.
-        // libpq's cancel request is made for use from another thread; it
-        // opens a connection of its own, which has no timeout (libpq 15), so
-        // it runs on a thread of its own and cannot hold up this bound.
-        if (auto connection = connection_) {
-            log::warning("worker_cancelling_statement worker={} reason=stopping", name_);
-            std::thread([connection, name = name_] {
-                try {
-                    connection->cancel_query();
-                } catch (const std::exception& error) {
-                    log::warning("worker_cancel_failed worker={} error=\"{}\"", name, error.what());
-                }
-            }).detach();
-        }
-        const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now() - started);
-        if (!finished_cv_.wait_for(lock, std::max(left, std::chrono::milliseconds(0)), [this] { return finished_; })) {
-            log::error("worker_abandoned worker={} waited_ms={} reason=\"no safe point reached\"", name_,
-                       timeout.count());
-            return false;
-        }
+    request_stop();
+    if (wait_stopped(started + std::min(cancel_after, timeout))) return true;
+    cancel_statement();
+    if (wait_stopped(started + timeout)) return true;
+    log::error("worker_abandoned worker={} waited_ms={} reason=\"no safe point reached\"", name_, timeout.count());
+    return false;
+}
+
+bool PeriodicWorker::wait_stopped(std::chrono::steady_clock::time_point deadline) {
+    if (!thread_.joinable()) return true;
+    {
+        std::unique_lock lock(mutex_);
+        if (!finished_cv_.wait_until(lock, deadline, [this] { return finished_; })) return false;
     }
-    lock.unlock();
     thread_.join();
     return true;
+}
+
+void PeriodicWorker::cancel_statement() {
+    // Blocked in a statement (a lock wait, a slow query): cancel it. The
+    // statement fails, the pass unwinds, its transaction rolls back.
+    // libpq's cancel request is made for use from another thread; it opens a
+    // connection of its own, which has no timeout (libpq 15), so it runs on a
+    // thread of its own and cannot hold up the caller's bound.
+    std::shared_ptr<pqxx::connection> connection;
+    {
+        std::lock_guard lock(mutex_);
+        if (finished_) return;
+        connection = connection_;
+    }
+    if (!connection) return;
+    log::warning("worker_cancelling_statement worker={} reason=stopping", name_);
+    std::thread([connection, name = name_] {
+        try {
+            connection->cancel_query();
+        } catch (const std::exception& error) {
+            log::warning("worker_cancel_failed worker={} error=\"{}\"", name, error.what());
+        }
+    }).detach();
 }
 
 void PeriodicWorker::wake() {

@@ -94,6 +94,11 @@ public:
     // the caller must exit the process without destroying the worker's owner).
     bool stop(std::chrono::milliseconds timeout = std::chrono::seconds(5),
               std::chrono::milliseconds cancel_after = std::chrono::seconds(1));
+    // stop()'s steps, for stopping several workers against one deadline:
+    // waits until the thread has ended (and joins it) or `deadline` passed.
+    bool wait_stopped(std::chrono::steady_clock::time_point deadline);
+    // Cancels the statement a pass is blocked in, if any.
+    void cancel_statement();
     // Runs the next pass now rather than at the next tick.
     void wake();
     void set_interval(std::chrono::milliseconds interval);
