@@ -100,7 +100,10 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
         a.body_timeout_ms != b.body_timeout_ms || a.idle_timeout_ms != b.idle_timeout_ms ||
         a.max_connections != b.max_connections)
         changed.push_back("server (limits and timeouts)");
-    if (old_config.store.dsn != new_config.store.dsn) changed.push_back("store.dsn");
+    if (old_config.store.dsn != new_config.store.dsn)
+        changed.push_back("store.dsn");
+    else if (old_config.store != new_config.store)
+        changed.push_back("store (timeouts, retries, batch size, probe)");
     if (old_config.spool.dir != new_config.spool.dir || old_config.spool.max_bytes != new_config.spool.max_bytes)
         changed.push_back("spool");
     if (old_config.state_dir != new_config.state_dir) changed.push_back("state_dir");
@@ -394,8 +397,9 @@ int run(const std::string& config_path) {
         // 4, 3. The spool syncs and answers everything queued, then the drain
         //    gets spool.stop_drain_timeout to empty it into PostgreSQL.
         spool.stop();
+        // The drain time in force now: a reload may have changed it.
         const auto drain_deadline =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(initial->spool.stop_drain_timeout_ms);
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(live.get()->spool.stop_drain_timeout_ms);
         while (std::chrono::steady_clock::now() < drain_deadline) {
             if (drain.wait_drained(200)) break;
             // With PostgreSQL gone (the probe fails and the drain's last
