@@ -51,6 +51,10 @@ struct Readiness {
     std::string store_error;
 };
 
+inline bool is_ready(const Readiness& readiness) {
+    return readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room;
+}
+
 class Api : public RequestHandler {
 public:
     Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
@@ -69,6 +73,8 @@ private:
     HttpResponse metrics_response();
     HttpResponse models_response();
     HttpResponse admin_response(const HttpRequest& request);
+    // The HTML pages: /, /audits/{id}/report, and a finding for a browser.
+    HttpResponse page_response(const HttpRequest& request);
 
     const LiveConfig& config_;
     IngestSink& sink_;

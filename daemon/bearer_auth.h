@@ -2,6 +2,7 @@
 // neither the config file nor a memory dump holds a usable credential.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,17 @@ bool auth_enabled(const config::Config& config);
 // model's (model may be null for routes that are not per model).
 AuthResult check_bearer(std::string_view authorization_header, const config::Config& config,
                         const config::ModelOptions* model);
+
+// The same check of a secret given another way (allowed also when no
+// token is configured at all).
+AuthResult check_secret(std::string_view secret, const config::Config& config, const config::ModelOptions* model);
+
+// Browsers cannot send a bearer header from a link, so the HTML pages take
+// the admin secret from this cookie, set by opening a page with ?token=
+// (docs/monitoring.md, "Status page"). It authorises GET requests only.
+inline constexpr std::string_view token_cookie = "modelwatch_token";
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or empty.
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name);
 
 }  // namespace mw::daemon
