@@ -85,7 +85,7 @@ class PrometheusTest(harness.Environment):
     def test_metrics_lint_clean_and_store_rule_fires_when_postgres_stops(self):
         daemon = self.new_daemon("daemon").start()
         daemon.wait_ready()
-        status, body = daemon.post("/v1/models/elec2/predictions", [harness.prediction(i) for i in range(50)])
+        status, body, _ = daemon.post("/v1/models/elec2/predictions", [harness.prediction(i) for i in range(50)])
         self.assertEqual(status, 200, body)
         daemon.wait_drained()
 
@@ -107,11 +107,21 @@ class PrometheusTest(harness.Environment):
         self.assertEqual(prometheus.alerts(), [])
 
         self.pg.stop()
+        sent = [50]
+
+        def state_while_ingesting(name):
+            # Model servers keep sending: the spool takes the records and the
+            # drain finds PostgreSQL gone.
+            status, body, _ = daemon.post("/v1/models/elec2/predictions", [harness.prediction(sent[0])])
+            self.assertEqual(status, 200, body)
+            sent[0] += 1
+            return prometheus.alert_state(name)
+
         try:
             stopped = time.time()
-            harness.wait_for(lambda: prometheus.alert_state("ModelwatchStoreUnreachable") == "pending", 30,
+            harness.wait_for(lambda: state_while_ingesting("ModelwatchStoreUnreachable") == "pending", 30,
                              "the store rule never matched:\n" + daemon.log()[-3000:])
-            harness.wait_for(lambda: prometheus.alert_state("ModelwatchStoreUnreachable") == "firing", 100,
+            harness.wait_for(lambda: state_while_ingesting("ModelwatchStoreUnreachable") == "firing", 100,
                              f"not firing {time.time() - stopped:.0f} s after PostgreSQL stopped:\n"
                              + json.dumps(prometheus.alerts()))
             # It fires for the store, not because the daemon went away.
