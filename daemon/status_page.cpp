@@ -38,7 +38,7 @@ section.model{border:1px solid var(--line);border-radius:6px;margin:18px 0;paddi
 h2{font-size:18px;margin:10px 0}
 h3{font-size:14px;margin:12px 0 4px;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:12px}
-.card{background:var(--panel);border-radius:4px;padding:6px 12px}
+.card{background:var(--panel);border-radius:4px;padding:6px 12px;overflow-x:auto}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:4px 0}
 dt{color:var(--muted)}dd{margin:0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
@@ -103,10 +103,10 @@ std::string drift_card(const ModelStatus& status) {
     const json evidence = d.contains("evidence") ? d["evidence"] : json();
     return fmt::format(
         "<div class=\"card drift\"><h3>Drift</h3><dl><dt>drift share</dt><dd class=\"drift-share\">{}</dd>"
-        "<dt>features drifted</dt><dd>{} of {}</dd><dt>threshold</dt><dd>{}</dd><dt>verdict</dt><dd class=\"{}\">{}</dd>"
+        "<dt>features drifted</dt><dd>{} of {}</dd><dt>verdict</dt><dd class=\"{}\">{}</dd>"
         "<dt>finding</dt><dd>{}</dd></dl></div>",
         std::isfinite(share) ? fmt::format("{:.1f}%", share * 100) : "-", field(evidence, "drifted"),
-        field(evidence, "evaluated"), field(d, "threshold"), triggered ? "bad" : "ok",
+        field(evidence, "evaluated"), triggered ? "bad" : "ok",
         triggered ? "dataset drift" : "no dataset drift", finding_link(d.contains("id") ? d["id"] : json()));
 }
 
@@ -159,8 +159,9 @@ std::string alerts_table(const ModelStatus& status) {
 std::string jobs_table(const ModelStatus& status) {
     std::string out;
     if (status.breaker_open)
-        out += "<p class=\"bad breaker\">The retraining circuit breaker is open: no job is queued until it is reset "
-               "(<code>modelwatch retrain --reset-breaker</code> or POST /v1/models/{model}/breaker/reset).</p>";
+        out += fmt::format("<p class=\"bad breaker\">The retraining circuit breaker is open: no job is queued until "
+                           "it is reset (<code>POST /v1/models/{}/breaker/reset</code>).</p>",
+                           e(status.model));
     if (status.jobs.empty()) return out + "<p class=\"muted jobs\">no retraining jobs</p>";
     std::string rows;
     for (const auto& job : status.jobs) {
@@ -221,9 +222,11 @@ std::vector<ModelStatus> read_status(pqxx::connection_base& connection, const co
             pqxx::read_transaction transaction(connection, "status_page");
             const auto windows = json::parse(store::windows_json(transaction, status.model, windows_read));
             status.latest_window = first_or_null(windows);
-            // A judged window always stores its label coverage.
+            // Realised performance: the newest window with a realised metric
+            // (a window judged with too few outcomes has none).
             for (const auto& window : windows)
-                if (window["metrics"].is_object() && window["metrics"].contains("label_coverage")) {
+                if (window["metrics"].is_object() &&
+                    (window["metrics"].contains("accuracy") || window["metrics"].contains("mae"))) {
                     status.judged_window = window;
                     break;
                 }

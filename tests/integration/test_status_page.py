@@ -197,6 +197,8 @@ class StatusPageTest(harness.Environment):
         # The status page in a browser, signed in through ?token=.
         base = f"http://127.0.0.1:{daemon.port}"
         html = self.dom(f"{base}/?token={SECRET}")
+        with open(os.path.join(os.environ.get("SCREENSHOT_DIR") or self.tmp, "status-page.html"), "w") as f:
+            f.write(html)
         dom = Dom(html)
         self.assertFalse(dom.find("script"), "a script element on the page: " + html[:2000])
         self.assertIn(HOSTILE, html.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
