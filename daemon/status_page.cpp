@@ -129,8 +129,9 @@ std::string performance_card(const ModelStatus& status) {
     if (rows.empty())
         return "<div class=\"card performance\"><h3>Performance</h3><p class=\"muted\">no outcomes or estimates yet</p></div>";
     return fmt::format(
-        "<div class=\"card performance\"><h3>Performance</h3><table><thead><tr><th>metric</th><th>realised "
-        "(window {})</th><th>estimated (window {})</th></tr></thead><tbody>{}</tbody></table></div>",
+        "<div class=\"card performance\"><h3>Performance</h3><table><thead><tr><th>metric</th><th>realised</th>"
+        "<th>estimated</th></tr></thead><tbody>{2}</tbody></table><p class=\"muted\">realised: window {0}; "
+        "estimated (CBPE): window {1}</p></div>",
         field(status.judged_window, "sequence"), field(status.latest_window, "sequence"), rows);
 }
 
