@@ -175,6 +175,11 @@ class StatusPageTest(harness.Environment):
         status, body, _ = daemon.request("POST", "/v1/models/adult/audits/weekly/run", headers=auth, timeout=120)
         self.assertEqual(status, 200, body)
         audit_id = json.loads(body)["audit_id"]
+        # The run completed the schedule's latest slot, so the audit is not overdue (contrib rules).
+        due = 'modelwatch_audit_due_slot_timestamp_seconds{audit="weekly",model="adult"}'
+        completed = 'modelwatch_audit_completed_slot_timestamp_seconds{audit="weekly",model="adult"}'
+        harness.wait_for(lambda: daemon.metric(due), 10, "no due slot exported")
+        self.assertEqual(daemon.metric(completed), daemon.metric(due))
 
         # Without the token: a 401 page that asks for it; a wrong one is refused too.
         status, body, headers = daemon.request("GET", "/", headers={"Accept": "text/html"})
