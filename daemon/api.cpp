@@ -295,7 +295,11 @@ void Api::handle(HttpRequest request, Responder respond) {
         case Route::Kind::metrics: return finish(metrics_response());
         case Route::Kind::models: return finish(models_response());
         case Route::Kind::admin:
-            if (request.method() == http::verb::get && wants_html(request)) return finish(page_response(request));
+            // A finding has a page (the alerts' generatorURL); the other
+            // collections answer JSON to browsers too.
+            if (request.method() == http::verb::get && std::string_view(route.name) == "/v1/findings/{id}" &&
+                wants_html(request))
+                return finish(page_response(request));
             return finish(admin_response(request));
         case Route::Kind::page: return finish(page_response(request));
         case Route::Kind::unknown: return finish(error_response(404, "no such route"));

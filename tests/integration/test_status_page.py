@@ -251,6 +251,10 @@ class StatusPageTest(harness.Environment):
         self.assertTrue(finding.find("dl", cls="evidence"))
         if os.environ.get("SCREENSHOT_DIR"):  # a browser start less by default
             self.screenshot(f"{alert['generatorURL']}?token={SECRET}", "finding-page.png")
+        # Other collections answer a browser with JSON, as before.
+        status, body, headers = daemon.request("GET", "/v1/jobs", headers={**cookie, "Accept": "text/html"})
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("application/json"), headers)
         # Programs still get JSON from the same URL.
         status, body, _ = daemon.request("GET", f"/v1/findings/{finding_id}", headers=auth)
         self.assertEqual(status, 200)
