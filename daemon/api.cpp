@@ -11,11 +11,15 @@
 #include "collectors/ingest_parser.h"
 #include "core/time.h"
 #include "daemon/bearer_auth.h"
+#include "daemon/status_page.h"
+#include "store/admin_queries.h"
+#include "store/database.h"
 #include "detectors/rejection_reasons.h"
 
 #include <map>
 
 #include <pqxx/except>
+#include <pqxx/transaction>
 
 namespace mw::daemon {
 
@@ -30,7 +34,7 @@ const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.0
                                                               0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
 
 struct Route {
-    enum class Kind { ingest_predictions, ingest_outcomes, models, healthz, readyz, metrics, admin, unknown } kind;
+    enum class Kind { ingest_predictions, ingest_outcomes, models, healthz, readyz, metrics, admin, page, unknown } kind;
     std::string model;
     const char* name;  // the metric label: the route's pattern, never the raw path
 };
@@ -113,6 +117,10 @@ Route match_route(std::string_view target) {
     if (target == "/readyz") return {Route::Kind::readyz, {}, "/readyz"};
     if (target == "/metrics") return {Route::Kind::metrics, {}, "/metrics"};
     if (target == "/v1/models") return {Route::Kind::models, {}, "/v1/models"};
+    if (target == "/") return {Route::Kind::page, {}, "/"};
+    if (const auto parts = path_parts(target);
+        parts.size() == 3 && parts[0] == "audits" && parts[2] == "report")
+        return {Route::Kind::page, {}, "/audits/{id}/report"};
     if (const char* pattern = admin_pattern(target)) return {Route::Kind::admin, {}, pattern};
     constexpr std::string_view prefix = "/v1/models/";
     if (target.starts_with(prefix)) {
@@ -128,6 +136,25 @@ Route match_route(std::string_view target) {
         }
     }
     return {Route::Kind::unknown, {}, "other"};
+}
+
+// A browser asking for a page: HTML is preferred over JSON (the admin API's
+// finding answers a browser with its page, so an alert's generatorURL is
+// readable), unless ?format=json asks for the data.
+bool wants_html(const HttpRequestHeader& header) {
+    const auto accept = header[http::field::accept];
+    if (accept.find("text/html") == std::string_view::npos) return false;
+    const auto parameters = query_parameters(header.target());
+    const auto format = parameters.find("format");
+    return format == parameters.end() || format->second != "json";
+}
+
+HttpResponse html_response(unsigned status, std::string body) {
+    auto response = make_response(status, std::move(body), "text/html; charset=utf-8");
+    response.set("Content-Security-Policy", page_security_policy);
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set(http::field::cache_control, "no-store");
+    return response;
 }
 
 // Strings in answers echo client input (model names, field names, reasons);
@@ -202,21 +229,35 @@ std::optional<HttpResponse> Api::check_header(const HttpRequestHeader& header) {
     }
     // Health and metrics stay open, as Prometheus and systemd expect; the
     // model list needs a global token when tokens are configured.
-    const bool needs_auth = is_ingest || is_admin || route.kind == Route::Kind::models;
+    const bool is_page = route.kind == Route::Kind::page;
+    const bool needs_auth = is_ingest || is_admin || is_page || route.kind == Route::Kind::models;
     if (!needs_auth) return std::nullopt;
 
     const auto config = config_.get();
     const auto* model = is_ingest ? config->find_model(route.model) : nullptr;
     if (is_ingest && !model) return answer(error_response(404, fmt::format("unknown model '{}'", route.model)));
-    switch (check_bearer(header[http::field::authorization], *config, model)) {
+    auto auth = check_bearer(header[http::field::authorization], *config, model);
+    if (auth == AuthResult::missing && header.method() == http::verb::get) {
+        // Browsers: the secret from ?token= (which sets the cookie) or from
+        // the cookie. Reads only, so a cross-site form cannot change anything.
+        const auto parameters = query_parameters(header.target());
+        if (const auto token = parameters.find("token"); token != parameters.end())
+            auth = check_secret(token->second, *config, model);
+        else if (const auto cookie = cookie_value(header[http::field::cookie], token_cookie))
+            auth = check_secret(*cookie, *config, model);
+    }
+    const bool html = is_page || wants_html(header);
+    switch (auth) {
         case AuthResult::allowed: break;
         case AuthResult::missing: {
-            auto response = error_response(401, "a bearer token is required");
+            auto response = html ? html_response(401, render_error_page(401, "This page needs the admin token.", true))
+                                 : error_response(401, "a bearer token is required");
             response.set(http::field::www_authenticate, "Bearer realm=\"modelwatch\"");
             return answer(std::move(response));
         }
         case AuthResult::invalid: {
-            auto response = error_response(401, "the bearer token is not valid for this model");
+            auto response = html ? html_response(401, render_error_page(401, "That token is not valid here.", true))
+                                 : error_response(401, "the bearer token is not valid for this model");
             response.set(http::field::www_authenticate, "Bearer realm=\"modelwatch\", error=\"invalid_token\"");
             return answer(std::move(response));
         }
@@ -253,7 +294,14 @@ void Api::handle(HttpRequest request, Responder respond) {
         case Route::Kind::readyz: return finish(readiness_response(request));
         case Route::Kind::metrics: return finish(metrics_response());
         case Route::Kind::models: return finish(models_response());
-        case Route::Kind::admin: return finish(admin_response(request));
+        case Route::Kind::admin:
+            // A finding has a page (the alerts' generatorURL); the other
+            // collections answer JSON to browsers too.
+            if (request.method() == http::verb::get && std::string_view(route.name) == "/v1/findings/{id}" &&
+                wants_html(request))
+                return finish(page_response(request));
+            return finish(admin_response(request));
+        case Route::Kind::page: return finish(page_response(request));
         case Route::Kind::unknown: return finish(error_response(404, "no such route"));
     }
 }
@@ -360,8 +408,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
     std::vector<std::string> stuck;
     for (const auto& worker : readiness.workers)
         if (worker.state == WorkerState::stuck) stuck.push_back(worker.name);
-    const bool ready =
-        readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room && stuck.empty();
+    const bool ready = is_ready(readiness);
     // Probes from anyone get the verdict only: the details name sockets,
     // hosts and internals (libpq's errors quote the DSN's host or socket path).
     if (!readiness_details_allowed(request[http::field::authorization], *config_.get()))
@@ -403,6 +450,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
 
 HttpResponse Api::metrics_response() {
     refresh_metrics_();
+    metrics_.ready.Set(is_ready(readiness_()) ? 1 : 0);
     const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
     return make_response(200, text, "text/plain; version=0.0.4; charset=utf-8");
 }
@@ -467,6 +515,65 @@ HttpResponse Api::admin_response(const HttpRequest& request) {
         return reply(monitoring_.query(what, parameters));
     } catch (const pqxx::broken_connection& failure) {
         auto response = error_response(503, std::string("the store is unreachable: ") + failure.what());
+        response.set(http::field::retry_after, "5");
+        return response;
+    }
+}
+
+HttpResponse Api::page_response(const HttpRequest& request) {
+    const std::string_view target = request.target();
+    const auto path = target.substr(0, target.find('?'));
+    const auto config = config_.get();
+    const auto parameters = query_parameters(target);
+    if (const auto token = parameters.find("token"); token != parameters.end()) {
+        // check_header accepted the secret: keep it in a cookie and drop it
+        // from the address bar (and so from the browser's history).
+        auto response = html_response(303, render_error_page(303, "Signed in.", false));
+        response.set(http::field::location, std::string(path));
+        if (auth_enabled(*config) && check_secret(token->second, *config, nullptr) == AuthResult::allowed)
+            response.set(http::field::set_cookie, fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", token_cookie,
+                                                              token->second));
+        return response;
+    }
+    const auto parts = path_parts(path);
+    const auto id_of = [](std::string_view text) -> std::optional<std::int64_t> {
+        std::int64_t id = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+        return id;
+    };
+    try {
+        if (path == "/") {
+            auto connection = store::connect(config->store);
+            return html_response(200, render_status_page(read_status(*connection, *config), now_us()));
+        }
+        if (parts.size() == 3 && parts[0] == "audits") {
+            const auto id = id_of(parts[1]);
+            if (!id) return html_response(404, render_error_page(404, "No such audit run.", false));
+            auto connection = store::connect(config->store);
+            pqxx::read_transaction transaction(*connection, "audit_report");
+            const auto stored = store::audit_report_path(transaction, *id, "html");
+            if (!stored) return html_response(404, render_error_page(404, "That audit run has no HTML report.", false));
+            auto report = read_report(*stored, config->monitor.reports_dir);
+            if (!report.error.empty()) return html_response(404, render_error_page(404, report.error, false));
+            return html_response(200, std::move(report.html));
+        }
+        if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "findings") {
+            const auto id = id_of(parts[2]);
+            if (!id) return html_response(404, render_error_page(404, "No such finding.", false));
+            auto connection = store::connect(config->store);
+            pqxx::read_transaction transaction(*connection, "finding_page");
+            store::FindingFilter filter;
+            filter.id = id;
+            filter.limit = 1;
+            const auto rows = json::parse(store::findings_json(transaction, filter));
+            if (rows.empty()) return html_response(404, render_error_page(404, "No such finding.", false));
+            return html_response(200, render_finding_page(rows[0]));
+        }
+        return html_response(404, render_error_page(404, "No such page.", false));
+    } catch (const pqxx::broken_connection& failure) {
+        auto response =
+            html_response(503, render_error_page(503, std::string("The store is unreachable: ") + failure.what(), false));
         response.set(http::field::retry_after, "5");
         return response;
     }

@@ -61,6 +61,14 @@ struct Readiness {
     std::vector<WorkerStatus> workers;
 };
 
+// Ready: PostgreSQL answers the probe, the spool is healthy with room, and
+// no worker is stuck (the same verdict for /readyz and modelwatch_ready).
+inline bool is_ready(const Readiness& readiness) {
+    for (const auto& worker : readiness.workers)
+        if (worker.state == WorkerState::stuck) return false;
+    return readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room;
+}
+
 class Api : public RequestHandler {
 public:
     Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
@@ -79,6 +87,8 @@ private:
     HttpResponse metrics_response();
     HttpResponse models_response();
     HttpResponse admin_response(const HttpRequest& request);
+    // The HTML pages: /, /audits/{id}/report, and a finding for a browser.
+    HttpResponse page_response(const HttpRequest& request);
 
     const LiveConfig& config_;
     IngestSink& sink_;

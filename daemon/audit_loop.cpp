@@ -42,6 +42,15 @@ AuditLoop::AuditLoop(const config::Config& config, DaemonMetrics& metrics) : met
     scheduler_ = std::move(built.scheduler);
 }
 
+prometheus::Gauge& AuditLoop::completed_slot(const fairness::AuditSpec& spec) {
+    return metrics_.audit_completed_slot.Add({{"model", spec.model}, {"audit", spec.name}});
+}
+
+void AuditLoop::completed(const fairness::AuditSpec& spec, std::int64_t slot_utc_seconds) {
+    auto& gauge = completed_slot(spec);
+    gauge.Set(std::max(gauge.Value(), static_cast<double>(slot_utc_seconds)));
+}
+
 bool AuditLoop::knows(const std::string& model, const std::string& audit) const {
     return scheduler_->find(model, audit).has_value();
 }
@@ -55,11 +64,24 @@ void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
         if (failed > 0) log::warning("audits_failed_stale count={}", failed);
         for (std::size_t i = 0; i < scheduler_->specs().size(); ++i) {
             const auto& spec = scheduler_->specs()[i];
-            if (const auto slot = fairness::last_slot(connection, spec.model, spec.name))
+            // What counts as done for the overdue rule: the slot last started
+            // (as the scheduler sees it), else the slot before the first look,
+            // which an audit never run does not owe (fairness/audit_schedule.h).
+            std::optional<std::int64_t> completed;
+            if (const auto slot = fairness::last_slot(connection, spec.model, spec.name)) {
                 scheduler_->set_last_slot(i, *slot / 1'000'000);
+                completed = *slot / 1'000'000;
+            } else {
+                completed = scheduler_->latest_slot(i, now_us / 1'000'000);
+            }
+            if (completed) completed_slot(spec).Set(static_cast<double>(*completed));
         }
         started_ = true;
     }
+    for (std::size_t i = 0; i < scheduler_->specs().size(); ++i)
+        if (const auto slot = scheduler_->latest_slot(i, now_us / 1'000'000))
+            metrics_.audit_due_slot.Add({{"model", scheduler_->specs()[i].model}, {"audit", scheduler_->specs()[i].name}})
+                .Set(static_cast<double>(*slot));
     const auto plan = scheduler_->plan(now_us / 1'000'000);
     for (const auto& due : plan.due) {
         if (!scheduler_->try_start(due.index, due.slot_utc_seconds)) continue;
@@ -78,6 +100,7 @@ void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
             scheduler_->finish(due.index);
         metrics_.audits.Add({{"model", spec.model}, {"audit", spec.name}, {"state", std::string(to_string(summary.state))}})
             .Increment();
+        if (summary.id != 0 && summary.state != fairness::AuditState::error) completed(spec, due.slot_utc_seconds);
         log::notice("audit_finished model={} audit={} reason={} state={} rows={} findings={}{}", spec.model, spec.name,
                     due.reason, to_string(summary.state), summary.rows, summary.findings,
                     summary.error.empty() ? "" : " error=\"" + summary.error + "\"");
@@ -109,6 +132,9 @@ fairness::AuditRunSummary AuditLoop::run_now(pqxx::connection_base& connection, 
     scheduler_->finish(*index);
     metrics_.audits.Add({{"model", spec.model}, {"audit", spec.name}, {"state", std::string(to_string(summary.state))}})
         .Increment();
+    // A manual run reads the data up to now, so it covers every slot so far.
+    if (summary.id != 0 && summary.state != fairness::AuditState::error)
+        if (const auto slot = scheduler_->latest_slot(*index, now_us / 1'000'000)) completed(spec, *slot);
     return summary;
 }
 

@@ -37,6 +37,11 @@ public:
     bool knows(const std::string& model, const std::string& audit) const;
 
 private:
+    // The gauge of the latest slot the audit completed (the overdue rule's
+    // "done"), and raising it.
+    prometheus::Gauge& completed_slot(const fairness::AuditSpec& spec);
+    void completed(const fairness::AuditSpec& spec, std::int64_t slot_utc_seconds);
+
     DaemonMetrics& metrics_;
     fairness::AuditRunnerOptions runner_options_;
     std::mutex mutex_;  // the scheduler: the worker's pass and the API's run_now

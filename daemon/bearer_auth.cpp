@@ -52,7 +52,13 @@ AuthResult check_bearer(std::string_view authorization_header, const config::Con
         if (std::tolower(static_cast<unsigned char>(authorization_header[i])) !=
             std::tolower(static_cast<unsigned char>(scheme[i])))
             return AuthResult::missing;
-    const std::string hash = sha256_hex(authorization_header.substr(scheme.size()));
+    return check_secret(authorization_header.substr(scheme.size()), config, model);
+}
+
+AuthResult check_secret(std::string_view secret, const config::Config& config, const config::ModelOptions* model) {
+    if (!auth_enabled(config)) return AuthResult::allowed;
+    if (secret.empty()) return AuthResult::missing;
+    const std::string hash = sha256_hex(secret);
     if (matches_any(hash, config.server.tokens)) return AuthResult::allowed;
     if (model && matches_any(hash, model->tokens)) return AuthResult::allowed;
     return AuthResult::invalid;
@@ -66,6 +72,18 @@ bool listens_on_loopback_only(const config::ServerOptions& server) {
 bool readiness_details_allowed(std::string_view authorization_header, const config::Config& config) {
     if (!auth_enabled(config)) return listens_on_loopback_only(config.server);
     return check_bearer(authorization_header, config, nullptr) == AuthResult::allowed;
+}
+
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name) {
+    while (!cookie_header.empty()) {
+        const auto semicolon = cookie_header.find(';');
+        auto pair = cookie_header.substr(0, semicolon);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        const auto equals = pair.find('=');
+        if (equals != std::string_view::npos && pair.substr(0, equals) == name) return pair.substr(equals + 1);
+        cookie_header = semicolon == std::string_view::npos ? std::string_view() : cookie_header.substr(semicolon + 1);
+    }
+    return std::nullopt;
 }
 
 }  // namespace mw::daemon

@@ -2,6 +2,7 @@
 // neither the config file nor a memory dump holds a usable credential.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,5 +35,17 @@ bool listens_on_loopback_only(const config::ServerOptions& server);
 // only when the server listens on loopback, where every client is local;
 // on any other address, never (configure server.tokens to see them).
 bool readiness_details_allowed(std::string_view authorization_header, const config::Config& config);
+
+// The same check of a secret given another way (allowed also when no
+// token is configured at all).
+AuthResult check_secret(std::string_view secret, const config::Config& config, const config::ModelOptions* model);
+
+// Browsers cannot send a bearer header from a link, so the HTML pages take
+// the admin secret from this cookie, set by opening a page with ?token=
+// (docs/monitoring.md, "Status page"). It authorises GET requests only.
+inline constexpr std::string_view token_cookie = "modelwatch_token";
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or empty.
+std::optional<std::string_view> cookie_value(std::string_view cookie_header, std::string_view name);
 
 }  // namespace mw::daemon

@@ -1,177 +1,249 @@
 #include "daemon/metrics.h"
 
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "detectors/performance_metrics.h"
+
 namespace mw::daemon {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
+const char* to_string(MetricType type) {
+    switch (type) {
+        case MetricType::counter: return "counter";
+        case MetricType::gauge: return "gauge";
+        case MetricType::histogram: return "histogram";
+    }
+    return "untyped";
+}
+
+const std::vector<WindowGauge>& window_gauges() {
+    static const std::vector<WindowGauge> gauges = [] {
+        // The operational series of the latest closed window and the label
+        // figures of the latest judged one (docs/monitoring.md, "Window metrics").
+        std::vector<WindowGauge> out{
+            {"rows", "modelwatch_window_rows", 1, false, "Predictions in the latest closed window."},
+            {"rows_per_minute", "modelwatch_window_rows_per_second", 1.0 / 60, false,
+             "Predictions of the latest closed window per second of the time they were received in."},
+            {"outcomes_per_minute", "modelwatch_window_outcomes_per_second", 1.0 / 60, false,
+             "Outcomes received per second while the latest closed window's predictions arrived."},
+            {"rejected_share", "modelwatch_window_rejected_ratio", 1, false,
+             "Predictions rejected at ingest / (rejected + accepted) while the latest closed window's arrived."},
+            {"label_rate", "modelwatch_window_label_ratio", 1, false,
+             "Outcomes received while the latest closed window's predictions arrived, per prediction; 0 when the "
+             "label feed stops."},
+            {"ingest_latency_p50_seconds", "modelwatch_window_ingest_latency_p50_seconds", 1, false,
+             "Median of received_at - ts over the latest closed window."},
+            {"score_mean", "modelwatch_window_score_mean", 1, false, "Mean score of the latest closed window."},
+            {"score_sd", "modelwatch_window_score_stddev", 1, false,
+             "Standard deviation of the scores of the latest closed window."},
+            {"missing_rate", "modelwatch_window_missing_ratio", 1, false,
+             "Missing feature values / feature cells in the latest closed window."},
+            {"label_coverage", "modelwatch_window_label_coverage_ratio", 1, false,
+             "Share of the latest judged window's predictions that have an outcome."},
+            {"label_delay_p50_seconds", "modelwatch_window_label_delay_p50_seconds", 1, false,
+             "Median delay from prediction to outcome in the latest judged window."},
+            {"label_delay_p95_seconds", "modelwatch_window_label_delay_p95_seconds", 1, false,
+             "95th percentile of the delay from prediction to outcome in the latest judged window."},
+        };
+        // Performance: every metric the performance and CBPE code can store,
+        // named after it (detectors/performance_metrics.h); CBPE adds specificity.
+        auto performance = [&](const std::string& name, const char* what) {
+            out.push_back({name, "modelwatch_window_" + name, 1, true,
+                           fmt::format("The model's {} ({}) on the latest judged window; estimated=\"true\" for the "
+                                       "CBPE estimate made before outcomes arrive.",
+                                       name, what)});
+        };
+        for (const auto& name : performance::classification_metric_names()) performance(name, "sklearn.metrics");
+        performance("specificity", "true negatives / negatives");
+        for (const auto& name : performance::regression_metric_names())
+            performance(name, "sklearn.metrics, in the label's unit where it has one");
+        return out;
+    }();
+    return gauges;
+}
+
+const std::vector<MetricDefinition>& metric_definitions() {
+    using enum MetricType;
+    static const std::vector<MetricDefinition> definitions = [] {
+        std::vector<MetricDefinition> out{
+            {"modelwatch_build_info", gauge, {"version"}, "Always 1; the labels say which build is running."},
+            {"modelwatch_ready", gauge, {}, "1 when /readyz answers 200 (PostgreSQL reachable, spool healthy with room), else 0."},
+            {"modelwatch_records_accepted_total", counter, {"model", "kind"},
+             "Records made durable, by model and kind (prediction, outcome)."},
+            {"modelwatch_records_rejected_total", counter, {"model", "kind", "reason"},
+             "Records refused at ingest, by model, kind and reason code (detectors/rejection_reasons.h)."},
+            {"modelwatch_ingest_id_conflicts_total", counter, {"model", "kind"},
+             "Records refused at ingest because their id was acknowledged before with another payload (the first is "
+             "kept), by model and kind."},
+            {"modelwatch_http_requests_total", counter, {"route", "code"}, "HTTP requests answered, by route and status code."},
+            {"modelwatch_http_request_duration_seconds", histogram, {"route"},
+             "Time from a request's body being read to its answer, by route."},
+            {"modelwatch_http_open_connections", gauge, {}, "Open HTTP connections."},
+            {"modelwatch_spool_bytes", gauge, {},
+             "Bytes of spool segment files on disk (counted against the budget; drained segments are deleted whole)."},
+            {"modelwatch_spool_limit_bytes", gauge, {}, "The spool's disk budget; ingest answers 503 past it."},
+            {"modelwatch_spool_segments", gauge, {}, "Segment files in the spool."},
+            {"modelwatch_spool_fsyncs_total", counter, {}, "fdatasync calls of the spool (each commits a group of batches)."},
+            {"modelwatch_store_up", gauge, {},
+              "1 when PostgreSQL answers the periodic probe (store.probe_interval) with the current schema, else 0."},
+            {"modelwatch_store_lag_seconds", gauge, {},
+             "Age of the oldest acknowledged record not yet in PostgreSQL (0 when none)."},
+            {"modelwatch_store_rows_written_total", counter, {"kind"}, "Rows inserted into PostgreSQL, by kind."},
+            {"modelwatch_store_duplicates_ignored_total", counter, {},
+             "Rows not inserted because their (model, id) was already stored."},
+            {"modelwatch_store_batches_quarantined_total", counter, {},
+             "Spooled batches PostgreSQL refused for their content, kept in quarantine files."},
+            {"modelwatch_store_write_errors_total", counter, {}, "Failed connection or write attempts to PostgreSQL."},
+            {"modelwatch_config_reloads_total", counter, {"result"}, "Configuration reloads (SIGHUP), by result."},
+             {"modelwatch_config_generation", gauge, {},
+              "The configuration in force: 1 at start, one more per successful reload."},
+             {"modelwatch_worker_stuck", gauge, {"worker"},
+              "1 while the worker's pass has reached no safe point for monitor.progress_timeout."},
+            {"modelwatch_file_tail_lines_total", counter, {"path", "result"},
+             "Lines read by the file tails, by file and result (delivered, rejected, too_long)."},
+            {"modelwatch_file_tail_events_total", counter, {"path", "event"},
+             "File tail events, by file and event (rotation, truncation, error)."},
+            {"modelwatch_windows_closed_total", counter, {"model"}, "Windows closed and evaluated, by model."},
+            {"modelwatch_findings_total", counter, {"model", "kind", "triggered"},
+             "Findings stored, by model, kind and whether they triggered."},
+            {"modelwatch_feature_drift_wasserstein_normalised", gauge, {"model", "feature"},
+             "Wasserstein-1 distance between the latest window and the reference of a numeric feature, divided by "
+             "the reference's standard deviation."},
+            {"modelwatch_feature_drift_jensen_shannon_distance", gauge, {"model", "feature"},
+             "Jensen-Shannon distance (natural log) between the latest window's and the reference's category shares "
+             "of a categorical feature."},
+            {"modelwatch_feature_drifted", gauge, {"model", "feature"},
+             "1 when the latest window's verdict for the feature is drift, else 0."},
+            {"modelwatch_dataset_drift", gauge, {"model"},
+             "1 when the share of drifted features in the latest window reached drift_share."},
+            {"modelwatch_drift_share", gauge, {"model"}, "Share of the features drifted in the latest window."},
+            {"modelwatch_anomaly_score", gauge, {"model", "series"},
+             "Anomaly score in [0, 1] of the latest point of an operational series."},
+            {"modelwatch_reference_rows", gauge, {"model"},
+             "Rows in the model's active reference sample (0 while one is being collected)."},
+        };
+        for (const auto& window : window_gauges())
+            out.push_back({window.metric_name, gauge,
+                           window.estimable ? std::vector<std::string>{"model", "estimated"}
+                                            : std::vector<std::string>{"model"},
+                           window.help});
+        const std::vector<MetricDefinition> later{
+            {"modelwatch_alert_deliveries_total", counter, {"result"},
+             "Alert deliveries attempted, by result (delivered, failed, abandoned)."},
+            {"modelwatch_retrain_transitions_total", counter, {"model", "state"},
+             "Retraining job state changes, by model and new state."},
+            {"modelwatch_retrain_breaker_open", gauge, {"model"},
+             "1 while the model's retraining circuit breaker is open (no job is queued until it is reset)."},
+            {"modelwatch_audits_total", counter, {"model", "audit", "state"},
+             "Fairness audits finished, by model, audit and state (passed, failed, error)."},
+            {"modelwatch_audit_due_slot_timestamp_seconds", gauge, {"model", "audit"},
+             "The latest slot of the audit's schedule at or before now (Unix time)."},
+            {"modelwatch_audit_completed_slot_timestamp_seconds", gauge, {"model", "audit"},
+             "The latest slot the audit completed (passed or failed, not error), or the slot before the daemon first "
+             "saw the audit when it has none (Unix time); behind the due slot while a run is owed."},
+        };
+        out.insert(out.end(), later.begin(), later.end());
+        return out;
+    }();
+    return definitions;
+}
+
+std::string metric_table_markdown() {
+    std::string out = "| metric | type | labels | meaning |\n|---|---|---|---|\n";
+    for (const auto& definition : metric_definitions()) {
+        std::string labels;
+        for (const auto& label : definition.labels) labels += (labels.empty() ? "" : ", ") + label;
+        out += fmt::format("| `{}` | {} | {} | {} |\n", definition.name, to_string(definition.type),
+                           labels.empty() ? "-" : labels, definition.help);
+    }
+    return out;
+}
+
+namespace {
+
+const MetricDefinition& defined(const std::string& name, MetricType type) {
+    for (const auto& definition : metric_definitions())
+        if (definition.name == name && definition.type == type) return definition;
+    throw std::logic_error("metric " + name + " is not in metric_definitions() as a " + to_string(type));
+}
+
+prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& registry, const std::string& name) {
+    const auto& definition = defined(name, MetricType::counter);
+    return BuildCounter().Name(definition.name).Help(definition.help).Register(registry);
+}
+
+prometheus::Family<prometheus::Gauge>& gauge(prometheus::Registry& registry, const std::string& name) {
+    const auto& definition = defined(name, MetricType::gauge);
+    return BuildGauge().Name(definition.name).Help(definition.help).Register(registry);
+}
+
+prometheus::Family<prometheus::Histogram>& histogram(prometheus::Registry& registry, const std::string& name) {
+    const auto& definition = defined(name, MetricType::histogram);
+    return BuildHistogram().Name(definition.name).Help(definition.help).Register(registry);
+}
+
+}  // namespace
+
 DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
-    : records_accepted(BuildCounter()
-                           .Name("modelwatch_records_accepted_total")
-                           .Help("Records made durable, by model and kind (prediction, outcome).")
-                           .Register(registry)),
-      records_rejected(BuildCounter()
-                           .Name("modelwatch_records_rejected_total")
-                           .Help("Records refused at ingest, by model, kind and reason code (detectors/rejection_reasons.h).")
-                           .Register(registry)),
-      id_conflicts(BuildCounter()
-                       .Name("modelwatch_ingest_id_conflicts_total")
-                       .Help("Records refused at ingest because their id was acknowledged before with another "
-                             "payload (the first is kept), by model and kind.")
-                       .Register(registry)),
-      requests(BuildCounter()
-                   .Name("modelwatch_http_requests_total")
-                   .Help("HTTP requests answered, by route and status code.")
-                   .Register(registry)),
-      request_duration(BuildHistogram()
-                           .Name("modelwatch_http_request_duration_seconds")
-                           .Help("Time from a request's body being read to its answer, by route.")
-                           .Register(registry)),
-      spool_bytes(BuildGauge()
-                      .Name("modelwatch_spool_bytes")
-                      .Help("Bytes of spool segment files on disk (counted against the budget; drained segments are deleted whole).")
-                      .Register(registry)
-                      .Add({})),
-      spool_limit_bytes(BuildGauge()
-                            .Name("modelwatch_spool_limit_bytes")
-                            .Help("The spool's disk budget; ingest answers 503 past it.")
-                            .Register(registry)
-                            .Add({})),
-      spool_segments(BuildGauge()
-                         .Name("modelwatch_spool_segments")
-                         .Help("Segment files in the spool.")
-                         .Register(registry)
-                         .Add({})),
-      spool_fsyncs(BuildCounter()
-                       .Name("modelwatch_spool_fsyncs_total")
-                       .Help("fdatasync calls of the spool (each commits a group of batches).")
-                       .Register(registry)
-                       .Add({})),
-      store_up(BuildGauge()
-                   .Name("modelwatch_store_up")
-                   .Help("1 when PostgreSQL answers the periodic probe (store.probe_interval) with the current schema, else 0.")
-                   .Register(registry)
-                   .Add({})),
-      store_lag_seconds(BuildGauge()
-                            .Name("modelwatch_store_lag_seconds")
-                            .Help("Age of the oldest acknowledged record not yet in PostgreSQL (0 when none).")
-                            .Register(registry)
-                            .Add({})),
-      store_rows_written_predictions(BuildCounter()
-                                         .Name("modelwatch_store_rows_written_total")
-                                         .Help("Rows inserted into PostgreSQL, by kind.")
-                                         .Register(registry)
-                                         .Add({{"kind", "prediction"}})),
-      store_rows_written_outcomes(BuildCounter()
-                                      .Name("modelwatch_store_rows_written_total")
-                                      .Help("Rows inserted into PostgreSQL, by kind.")
-                                      .Register(registry)
-                                      .Add({{"kind", "outcome"}})),
-      store_duplicates_ignored(BuildCounter()
-                                   .Name("modelwatch_store_duplicates_ignored_total")
-                                   .Help("Rows not inserted because their (model, id) was already stored.")
-                                   .Register(registry)
-                                   .Add({})),
-      store_batches_quarantined(BuildCounter()
-                                    .Name("modelwatch_store_batches_quarantined_total")
-                                    .Help("Spooled batches PostgreSQL refused for their content, kept in "
-                                          "quarantine files.")
-                                    .Register(registry)
-                                    .Add({})),
-      store_write_errors(BuildCounter()
-                             .Name("modelwatch_store_write_errors_total")
-                             .Help("Failed connection or write attempts to PostgreSQL.")
-                             .Register(registry)
-                             .Add({})),
-      config_reloads_ok(BuildCounter()
-                            .Name("modelwatch_config_reloads_total")
-                            .Help("Configuration reloads (SIGHUP), by result.")
-                            .Register(registry)
-                            .Add({{"result", "success"}})),
-      config_reloads_failed(BuildCounter()
-                                .Name("modelwatch_config_reloads_total")
-                                .Help("Configuration reloads (SIGHUP), by result.")
-                                .Register(registry)
-                                .Add({{"result", "failure"}})),
-      config_generation(BuildGauge()
-                            .Name("modelwatch_config_generation")
-                            .Help("The configuration in force: 1 at start, one more per successful reload.")
-                            .Register(registry)
-                            .Add({})),
-      worker_stuck(BuildGauge()
-                       .Name("modelwatch_worker_stuck")
-                       .Help("1 while the worker's pass has reached no safe point for monitor.progress_timeout.")
-                       .Register(registry)),
-      open_connections(BuildGauge()
-                           .Name("modelwatch_http_open_connections")
-                           .Help("Open HTTP connections.")
-                           .Register(registry)
-                           .Add({})),
-      file_tail_lines(BuildCounter()
-                          .Name("modelwatch_file_tail_lines_total")
-                          .Help("Lines read by the file tails, by file and result (delivered, rejected, too_long).")
-                          .Register(registry)),
-      file_tail_events(BuildCounter()
-                           .Name("modelwatch_file_tail_events_total")
-                           .Help("File tail events, by file and event (rotation, truncation, error).")
-                           .Register(registry)),
-      feature_drift_score(BuildGauge()
-                              .Name("modelwatch_feature_drift_score")
-                              .Help("Effect size of the latest window against the reference: normalised Wasserstein "
-                                    "(numeric) or Jensen-Shannon distance in nats (categorical), by model and feature.")
-                              .Register(registry)),
-      feature_drifted(BuildGauge()
-                          .Name("modelwatch_feature_drifted")
-                          .Help("1 when the latest window's verdict for the feature is drift, else 0.")
-                          .Register(registry)),
-      dataset_drift(BuildGauge()
-                        .Name("modelwatch_dataset_drift")
-                        .Help("1 when the share of drifted features in the latest window reached drift_share.")
-                        .Register(registry)),
-      drift_share(BuildGauge()
-                      .Name("modelwatch_drift_share")
-                      .Help("Share of the features drifted in the latest window.")
-                      .Register(registry)),
-      windows_closed(BuildCounter()
-                         .Name("modelwatch_windows_closed_total")
-                         .Help("Windows closed and evaluated, by model.")
-                         .Register(registry)),
-      findings(BuildCounter()
-                   .Name("modelwatch_findings_total")
-                   .Help("Findings stored, by model, kind and whether they triggered.")
-                   .Register(registry)),
-      window_metric(BuildGauge()
-                        .Name("modelwatch_window_metric")
-                        .Help("A metric of the latest judged window (performance, label coverage, data quality, "
-                              "operational series), by model, metric and whether it is estimated.")
-                        .Register(registry)),
-      anomaly_score(BuildGauge()
-                        .Name("modelwatch_anomaly_score")
-                        .Help("Anomaly score in [0, 1] of the latest point of an operational series.")
-                        .Register(registry)),
-      reference_rows(BuildGauge()
-                         .Name("modelwatch_reference_rows")
-                         .Help("Rows in the model's active reference sample (0 while one is being collected).")
-                         .Register(registry)),
-      alert_deliveries(BuildCounter()
-                           .Name("modelwatch_alert_deliveries_total")
-                           .Help("Alert deliveries attempted, by result (delivered, failed, abandoned).")
-                           .Register(registry)),
-      retrain_transitions(BuildCounter()
-                              .Name("modelwatch_retrain_transitions_total")
-                              .Help("Retraining job state changes, by model and new state.")
-                              .Register(registry)),
-      audits(BuildCounter()
-                 .Name("modelwatch_audits_total")
-                 .Help("Fairness audits finished, by model, audit and state (passed, failed, error).")
-                 .Register(registry)) {
-    BuildGauge()
-        .Name("modelwatch_build_info")
-        .Help("Always 1; the labels say which build is running.")
-        .Register(registry)
-        .Add({{"version", MODELWATCH_VERSION}})
-        .Set(1);
+    : records_accepted(counter(registry, "modelwatch_records_accepted_total")),
+      records_rejected(counter(registry, "modelwatch_records_rejected_total")),
+      id_conflicts(counter(registry, "modelwatch_ingest_id_conflicts_total")),
+      requests(counter(registry, "modelwatch_http_requests_total")),
+      request_duration(histogram(registry, "modelwatch_http_request_duration_seconds")),
+      ready(gauge(registry, "modelwatch_ready").Add({})),
+      spool_bytes(gauge(registry, "modelwatch_spool_bytes").Add({})),
+      spool_limit_bytes(gauge(registry, "modelwatch_spool_limit_bytes").Add({})),
+      spool_segments(gauge(registry, "modelwatch_spool_segments").Add({})),
+      spool_fsyncs(counter(registry, "modelwatch_spool_fsyncs_total").Add({})),
+      store_up(gauge(registry, "modelwatch_store_up").Add({})),
+      store_lag_seconds(gauge(registry, "modelwatch_store_lag_seconds").Add({})),
+      store_rows_written_predictions(counter(registry, "modelwatch_store_rows_written_total").Add({{"kind", "prediction"}})),
+      store_rows_written_outcomes(counter(registry, "modelwatch_store_rows_written_total").Add({{"kind", "outcome"}})),
+      store_duplicates_ignored(counter(registry, "modelwatch_store_duplicates_ignored_total").Add({})),
+      store_batches_quarantined(counter(registry, "modelwatch_store_batches_quarantined_total").Add({})),
+      store_write_errors(counter(registry, "modelwatch_store_write_errors_total").Add({})),
+      config_reloads_ok(counter(registry, "modelwatch_config_reloads_total").Add({{"result", "success"}})),
+      config_reloads_failed(counter(registry, "modelwatch_config_reloads_total").Add({{"result", "failure"}})),
+      config_generation(gauge(registry, "modelwatch_config_generation").Add({})),
+      worker_stuck(gauge(registry, "modelwatch_worker_stuck")),
+      open_connections(gauge(registry, "modelwatch_http_open_connections").Add({})),
+      file_tail_lines(counter(registry, "modelwatch_file_tail_lines_total")),
+      file_tail_events(counter(registry, "modelwatch_file_tail_events_total")),
+      feature_drift_wasserstein(gauge(registry, "modelwatch_feature_drift_wasserstein_normalised")),
+      feature_drift_jensen_shannon(gauge(registry, "modelwatch_feature_drift_jensen_shannon_distance")),
+      feature_drifted(gauge(registry, "modelwatch_feature_drifted")),
+      dataset_drift(gauge(registry, "modelwatch_dataset_drift")),
+      drift_share(gauge(registry, "modelwatch_drift_share")),
+      windows_closed(counter(registry, "modelwatch_windows_closed_total")),
+      findings(counter(registry, "modelwatch_findings_total")),
+      anomaly_score(gauge(registry, "modelwatch_anomaly_score")),
+      reference_rows(gauge(registry, "modelwatch_reference_rows")),
+      alert_deliveries(counter(registry, "modelwatch_alert_deliveries_total")),
+      retrain_transitions(counter(registry, "modelwatch_retrain_transitions_total")),
+      retrain_breaker_open(gauge(registry, "modelwatch_retrain_breaker_open")),
+      audits(counter(registry, "modelwatch_audits_total")),
+      audit_due_slot(gauge(registry, "modelwatch_audit_due_slot_timestamp_seconds")),
+      audit_completed_slot(gauge(registry, "modelwatch_audit_completed_slot_timestamp_seconds")) {
+    gauge(registry, "modelwatch_build_info").Add({{"version", MODELWATCH_VERSION}}).Set(1);
+    for (const auto& window : window_gauges())
+        window_families_.emplace(window.stored_name, WindowFamily{&gauge(registry, window.metric_name), &window});
+}
+
+bool DaemonMetrics::set_window_metric(const std::string& model, const std::string& stored_name, bool estimated,
+                                      double value) {
+    const auto found = window_families_.find(stored_name);
+    if (found == window_families_.end()) return false;
+    const auto& [family, window] = found->second;
+    if (window->estimable)
+        family->Add({{"model", model}, {"estimated", estimated ? "true" : "false"}}).Set(value * window->scale);
+    else
+        family->Add({{"model", model}}).Set(value * window->scale);
+    return true;
 }
 
 }  // namespace mw::daemon

@@ -1,10 +1,17 @@
 // The daemon's Prometheus metrics. The registry is the one process-wide
 // object STYLE.md allows; this struct holds references to the families so
 // that hot paths never look them up by name.
+//
+// metric_definitions() is the one list of what the daemon exports: the
+// families below are registered from it, docs/monitoring.md's table is
+// checked against it (tests/daemon/metrics_test.cpp), and the Grafana
+// dashboard and Prometheus rules in contrib/ are checked against that table.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -14,6 +21,36 @@
 
 namespace mw::daemon {
 
+enum class MetricType { counter, gauge, histogram };
+const char* to_string(MetricType type);
+
+struct MetricDefinition {
+    std::string name;
+    MetricType type;
+    std::vector<std::string> labels;
+    std::string help;
+};
+
+// A window metric as stored (window_metrics.name) and the gauge it is
+// exported as: one gauge per meaning, in base units (value * scale).
+struct WindowGauge {
+    std::string stored_name;  // "rows_per_minute"
+    std::string metric_name;  // "modelwatch_window_rows_per_second"
+    double scale = 1;         // 1/60 for a per-minute rate
+    bool estimable = false;   // a performance metric: labelled {model, estimated}, else {model}
+    std::string help;
+};
+
+// Whole-window metrics that are exported; the others (per-feature quality
+// values, per-reason rejections) stay in PostgreSQL and /v1/windows.
+const std::vector<WindowGauge>& window_gauges();
+
+// Every metric the daemon exports, in the order docs/monitoring.md lists them.
+const std::vector<MetricDefinition>& metric_definitions();
+
+// docs/monitoring.md's metric table (header included), made from metric_definitions().
+std::string metric_table_markdown();
+
 struct DaemonMetrics {
     explicit DaemonMetrics(prometheus::Registry& registry);
 
@@ -22,6 +59,7 @@ struct DaemonMetrics {
     prometheus::Family<prometheus::Counter>& id_conflicts;      // {model, kind}
     prometheus::Family<prometheus::Counter>& requests;          // {route, code}
     prometheus::Family<prometheus::Histogram>& request_duration;  // {route}
+    prometheus::Gauge& ready;
     prometheus::Gauge& spool_bytes;
     prometheus::Gauge& spool_limit_bytes;
     prometheus::Gauge& spool_segments;
@@ -42,18 +80,32 @@ struct DaemonMetrics {
     prometheus::Family<prometheus::Counter>& file_tail_events; // {path, event}
 
     // Monitoring: what the detectors concluded about the latest window.
-    prometheus::Family<prometheus::Gauge>& feature_drift_score;  // {model, feature}: the effect size
+    prometheus::Family<prometheus::Gauge>& feature_drift_wasserstein;     // {model, feature}: numeric features
+    prometheus::Family<prometheus::Gauge>& feature_drift_jensen_shannon;  // {model, feature}: categorical features
     prometheus::Family<prometheus::Gauge>& feature_drifted;      // {model, feature}: 1 when drifted
     prometheus::Family<prometheus::Gauge>& dataset_drift;        // {model}: 1 when the dataset drifted
     prometheus::Family<prometheus::Gauge>& drift_share;          // {model}
     prometheus::Family<prometheus::Counter>& windows_closed;     // {model}
     prometheus::Family<prometheus::Counter>& findings;           // {model, kind, triggered}
-    prometheus::Family<prometheus::Gauge>& window_metric;        // {model, metric, estimated}
     prometheus::Family<prometheus::Gauge>& anomaly_score;        // {model, series}
     prometheus::Family<prometheus::Gauge>& reference_rows;       // {model}
     prometheus::Family<prometheus::Counter>& alert_deliveries;   // {result}
     prometheus::Family<prometheus::Counter>& retrain_transitions; // {model, state}
+    prometheus::Family<prometheus::Gauge>& retrain_breaker_open;  // {model}
     prometheus::Family<prometheus::Counter>& audits;             // {model, audit, state}
+    prometheus::Family<prometheus::Gauge>& audit_due_slot;       // {model, audit}
+    prometheus::Family<prometheus::Gauge>& audit_completed_slot; // {model, audit}
+
+    // Sets the gauge of a stored whole-window metric (window_gauges());
+    // false when that metric is not exported.
+    bool set_window_metric(const std::string& model, const std::string& stored_name, bool estimated, double value);
+
+private:
+    struct WindowFamily {
+        prometheus::Family<prometheus::Gauge>* family;
+        const WindowGauge* gauge;
+    };
+    std::map<std::string, WindowFamily, std::less<>> window_families_;
 };
 
 }  // namespace mw::daemon

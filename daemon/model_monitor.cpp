@@ -387,10 +387,7 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     if (!options_.anomaly.detector.empty()) score_anomalies(span, verdicts);
     control.checkpoint();
     for (const auto& metric : verdicts.metrics)
-        if (metric.segment.empty())
-            metrics_.window_metric
-                .Add({{"model", model()}, {"metric", metric.name}, {"estimated", metric.estimated ? "true" : "false"}})
-                .Set(metric.value);
+        if (metric.segment.empty()) metrics_.set_window_metric(model(), metric.name, metric.estimated, metric.value);
 
     store::record_window(connection, model(), fitted_->reference_id, window, verdicts.findings, verdicts.metrics);
     metrics_.windows_closed.Add({{"model", model()}}).Increment();
@@ -406,7 +403,10 @@ drift::DriftVerdict ModelMonitor::detect_drift(const drift::DriftTable& table, c
     const auto overall = fitted_->features->evaluate(features_view(table, schema, {}));
     findings = drift::to_findings(overall, model(), span.start_us, span.end_us);
     for (const auto& feature : overall.overall.features) {
-        metrics_.feature_drift_score.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.effect_size);
+        // The effect size is a different distance for numeric and categorical
+        // features (detectors/feature_drift.h), so each has its own gauge.
+        auto& effect = feature.categorical ? metrics_.feature_drift_jensen_shannon : metrics_.feature_drift_wasserstein;
+        effect.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.effect_size);
         metrics_.feature_drifted.Add({{"model", model()}, {"feature", feature.feature}}).Set(feature.drifted ? 1 : 0);
     }
     metrics_.dataset_drift.Add({{"model", model()}}).Set(overall.overall.dataset_drift ? 1 : 0);
@@ -571,9 +571,7 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         control.checkpoint();
         store::record_window_performance(connection, window.id, coverage, true, judged.findings, judged.metrics);
         for (const auto& metric : judged.metrics)
-            if (metric.segment.empty())
-                metrics_.window_metric.Add({{"model", model()}, {"metric", metric.name}, {"estimated", "false"}})
-                    .Set(metric.value);
+            if (metric.segment.empty()) metrics_.set_window_metric(model(), metric.name, false, metric.value);
         count_findings(judged.findings);
     }
 }

@@ -119,6 +119,8 @@ void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
         log::notice("retrain_policy findings={} queued={} duplicates={} skipped={} breakers_opened={}",
                     processed.findings, processed.queued, processed.duplicates, processed.skipped,
                     processed.breakers_opened);
+    for (const auto& [model, policy] : policies_)
+        metrics_.retrain_breaker_open.Add({{"model", model}}).Set(retrain::breaker_open(connection, model) ? 1 : 0);
     run_schedules(connection, now_us);
     check_probation(connection, now_us);
     {

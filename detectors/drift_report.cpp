@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/html.h"
+
 namespace mw::drift {
 
 namespace {
@@ -27,33 +29,6 @@ json json_number(double value) {
 }
 json json_optional(const std::optional<double>& value) {
     return value ? json_number(*value) : json(nullptr);
-}
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 std::string mode_name(DriftMode mode) {

@@ -126,6 +126,12 @@ SchedulePlan AuditScheduler::plan(std::int64_t now_utc_seconds) {
     return plan;
 }
 
+std::optional<std::int64_t> AuditScheduler::latest_slot(std::size_t index, std::int64_t now_utc_seconds) const {
+    std::lock_guard lock(mutex_);
+    const State& state = states_.at(index);
+    return latest_fire_at_or_before(state.schedule, state.zone, now_utc_seconds);
+}
+
 bool AuditScheduler::try_start(std::size_t index, std::optional<std::int64_t> slot_utc_seconds) {
     std::lock_guard lock(mutex_);
     State& state = states_.at(index);

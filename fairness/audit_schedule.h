@@ -100,6 +100,8 @@ public:
     // so the next plan offers it again.
     void abandon(std::size_t index);
     bool in_flight(std::size_t index) const;
+    // The audit's latest slot at or before `now` (empty when none in 5 years).
+    std::optional<std::int64_t> latest_slot(std::size_t index, std::int64_t now_utc_seconds) const;
 
 private:
     struct State {

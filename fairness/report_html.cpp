@@ -7,25 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "core/html.h"
 #include "fairness/report_text.h"
 
 namespace mw::fairness {
-
-std::string html_escape(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
 
 namespace {
 

@@ -15,7 +15,4 @@ namespace mw::fairness {
 
 std::string render_html(const AuditResult& result);
 
-// Text safe inside HTML elements and attribute values (& < > " ').
-std::string html_escape(const std::string& text);
-
 }  // namespace mw::fairness

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include "core/log.h"
 #include "retrain/job_queue.h"
@@ -67,6 +68,13 @@ void insert_breaker_finding(pqxx::transaction_base& transaction, const std::stri
         model, failures, limit, triggered, std::string(triggered ? "critical" : "info"), now_us, evidence_json);
 }
 
+// Whether model $1's breaker is open: a 'breaker_opened' decision follows
+// its last 'breaker_reset' (decisions in id order, so two at the same
+// instant still have an order). NULL when it never opened.
+constexpr const char* breaker_open_sql =
+    "(SELECT max(id) FROM decisions WHERE model = $1 AND kind = 'breaker_opened') > "
+    "coalesce((SELECT max(id) FROM decisions WHERE model = $1 AND kind = 'breaker_reset'), 0)";
+
 // Everything of the state but the holds: what the jobs and the breaker say.
 PolicyState load_jobs_and_breaker(pqxx::transaction_base& transaction, const std::string& model,
                                   std::int64_t now_us) {
@@ -91,9 +99,7 @@ PolicyState load_jobs_and_breaker(pqxx::transaction_base& transaction, const std
     // The breaker: decisions in id order, so two at the same instant still
     // have an order.
     const auto breaker = transaction.exec_params1(
-        "SELECT (SELECT max(id) FROM decisions WHERE model = $1 AND kind = 'breaker_opened') > "
-        "       coalesce((SELECT max(id) FROM decisions WHERE model = $1 AND kind = 'breaker_reset'), 0), "
-        "       " + ts_column("(SELECT at FROM decisions WHERE model = $1 AND kind = 'breaker_reset' "
+        std::string("SELECT ") + breaker_open_sql + ", " + ts_column("(SELECT at FROM decisions WHERE model = $1 AND kind = 'breaker_reset' "
                                 "ORDER BY id DESC LIMIT 1)"),
         model);
     state.breaker_open = !breaker[0].is_null() && breaker[0].as<bool>();
@@ -275,6 +281,12 @@ RequestResult request_manual(pqxx::connection_base& connection, const RetrainPol
 RequestResult request_scheduled(pqxx::connection_base& connection, const RetrainPolicyOptions& options,
                                 const std::string& model, std::int64_t now_us) {
     return request(connection, options, model, TriggerKind::schedule, "", now_us);
+}
+
+bool breaker_open(pqxx::connection_base& connection, const std::string& model) {
+    pqxx::read_transaction transaction(connection, "retrain_breaker_open");
+    const auto open = transaction.exec_params1(std::string("SELECT ") + breaker_open_sql, model)[0];
+    return !open.is_null() && open.as<bool>();
 }
 
 bool reset_breaker(pqxx::connection_base& connection, const std::string& model, const std::string& reason,

@@ -69,6 +69,9 @@ RequestResult request_manual(pqxx::connection_base& connection, const RetrainPol
 RequestResult request_scheduled(pqxx::connection_base& connection, const RetrainPolicyOptions& options,
                                 const std::string& model, std::int64_t now_us);
 
+// Whether the model's breaker is open now (for its gauge and the status page).
+bool breaker_open(pqxx::connection_base& connection, const std::string& model);
+
 // Closes the breaker of a model (API/CLI): a 'breaker_reset' decision with
 // the reason, after which failures count from zero, and a clean
 // "retrain_breaker" finding so the alert resolves. Returns whether it was open.

@@ -12,6 +12,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the real components the tests and the quick start run
   postgresql-15 postgresql-client-15 prometheus-alertmanager systemd
+  # promtool for the contrib/ checks, and Prometheus scraping the daemon in test_prometheus
+  prometheus
   # test harness and reference vectors
   python3 python3-psycopg2 python3-numpy python3-scipy python3-sklearn
   # rendering checks of the HTML reports

@@ -40,9 +40,9 @@ std::string findings_json(pqxx::transaction_base& transaction, const FindingFilt
                     "{} AS window_end, evidence, window_id, {} AS created_at FROM findings WHERE "
                     "($1::text IS NULL OR model = $1) AND ($2::text IS NULL OR kind = $2) "
                     "AND ($3::boolean IS NULL OR triggered = $3) AND ($4::bigint IS NULL OR id = $4) "
-                    "ORDER BY id DESC LIMIT $5) f",
+                    "AND ($6::text IS NULL OR subject = $6) ORDER BY id DESC LIMIT $5) f",
                     us_column("window_start"), us_column("window_end"), us_column("created_at")),
-        model, kind, filter.triggered, filter.id, filter.limit);
+        model, kind, filter.triggered, filter.id, filter.limit, filter.subject);
     return result[0].as<std::string>();
 }
 
@@ -63,6 +63,13 @@ std::string audits_json(pqxx::transaction_base& transaction, const std::string& 
                                        "started_at, {} AS finished_at FROM audits",
                                        us_column("started_at"), us_column("finished_at")),
                            "r.id DESC", model, limit);
+}
+
+std::optional<std::string> audit_report_path(pqxx::transaction_base& transaction, std::int64_t audit_id,
+                                             const std::string& format) {
+    const auto result = transaction.exec_params("SELECT reports->>$2 FROM audits WHERE id = $1", audit_id, format);
+    if (result.empty() || result[0][0].is_null()) return std::nullopt;
+    return result[0][0].as<std::string>();
 }
 
 std::string decisions_json(pqxx::transaction_base& transaction, const std::string& model, std::int64_t limit) {

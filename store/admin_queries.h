@@ -17,6 +17,7 @@ struct FindingFilter {
     std::string model;               // empty: every model
     std::string kind;                // empty: every kind
     std::optional<bool> triggered;   // unset: both
+    std::optional<std::string> subject;  // set: that subject only ("" is the whole model)
     std::optional<std::int64_t> id;  // set: that finding only
     std::int64_t limit = 100;        // newest rows kept
 };
@@ -36,6 +37,11 @@ std::string windows_json(pqxx::transaction_base& transaction, const std::string&
 // A JSON array of audit runs, highest id first: id, model, audit, trigger,
 // state, rows, reports, error, started_at, finished_at. model empty: every model.
 std::string audits_json(pqxx::transaction_base& transaction, const std::string& model, std::int64_t limit);
+
+// The stored path of an audit run's report in `format` ("html", "json",
+// "md"), or empty when the run or that report does not exist.
+std::optional<std::string> audit_report_path(pqxx::transaction_base& transaction, std::int64_t audit_id,
+                                             const std::string& format);
 
 // A JSON array of decisions, highest id first: id, model, kind, reason,
 // finding_id, job_id, at. model empty: every model.

@@ -110,7 +110,7 @@ class ModelHealthTest(harness.Environment):
         self.assertIsNone(self.metric(1, "accuracy"), "realised accuracy before any label arrived")
         self.assertIsNone(self.pg.scalar("SELECT performance_at FROM monitor_windows WHERE sequence = 1"))
         status, body = daemon.get("/metrics")
-        self.assertIn('modelwatch_window_metric{estimated="true",metric="accuracy",model="adult"}', body.decode())
+        self.assertIn('modelwatch_window_accuracy{estimated="true",model="adult"}', body.decode())
 
         # Its labels arrive: the realised figures are stored beside the estimate.
         self.post(daemon, "outcomes", [outcome(i, rows[i]) for i in range(2000, 3000)])

@@ -135,7 +135,8 @@ class WindowsTest(harness.Environment):
             "SELECT count(*) FROM findings WHERE kind = 'feature_drift' AND triggered AND subject = 'nswdemand' "
             "AND window_id = (SELECT max(id) FROM monitor_windows)"), 0)
         metrics = daemon.get("/metrics")[1].decode()
-        self.assertIn('modelwatch_feature_drift_score{feature="nswprice",model="elec2"}', metrics)
+        # nswprice is numeric: its effect size is the normalised Wasserstein distance.
+        self.assertIn('modelwatch_feature_drift_wasserstein_normalised{feature="nswprice",model="elec2"}', metrics)
         self.assertIn('modelwatch_dataset_drift{model="elec2"}', metrics)
 
 

@@ -94,6 +94,12 @@ TEST_CASE("findings_json keeps exactly the findings the filters name, newest fir
     one.model = "churn";  // the id and the model must both match
     CHECK(findings(connection, one) == "[]");
 
+    FindingFilter subject;
+    subject.subject = "age";
+    CHECK(ids_of(findings(connection, subject)).size() == 6);
+    subject.subject = "";  // the whole model: none of these
+    CHECK(findings(connection, subject) == "[]");
+
     FindingFilter limited;
     limited.limit = 2;
     CHECK(ids_of(findings(connection, limited)) == std::vector<std::int64_t>{6, 5});

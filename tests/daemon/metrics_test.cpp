@@ -1,0 +1,73 @@
+// The daemon's metric definitions are the one list of what /metrics can
+// carry: docs/monitoring.md's table is made from them, and every stored
+// whole-window metric the monitor can produce has a gauge of its own.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "daemon/metrics.h"
+#include "detectors/performance_metrics.h"
+
+using namespace mw;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("docs/monitoring.md lists every metric the daemon defines, as metric_table_markdown() makes it") {
+    const std::string doc = read_file(std::string(MODELWATCH_SOURCE_DIR) + "/docs/monitoring.md");
+    REQUIRE_FALSE(doc.empty());
+    const std::string table = daemon::metric_table_markdown();
+    INFO("docs/monitoring.md's metric table must read exactly:\n" << table);
+    CHECK(doc.find(table) != std::string::npos);
+}
+
+TEST_CASE("metric names are unique, prefixed, and counters end in _total") {
+    std::set<std::string> names;
+    for (const auto& definition : daemon::metric_definitions()) {
+        INFO(definition.name);
+        CHECK(names.insert(definition.name).second);
+        CHECK(definition.name.starts_with("modelwatch_"));
+        CHECK(definition.name.ends_with("_total") == (definition.type == daemon::MetricType::counter));
+        CHECK_FALSE(definition.help.empty());
+    }
+}
+
+TEST_CASE("every whole-window metric the monitor stores has its own gauge, in base units") {
+    std::set<std::string> stored;
+    for (const auto& gauge : daemon::window_gauges()) stored.insert(gauge.stored_name);
+    // Performance (realised and CBPE), label figures and the operational
+    // series of daemon/model_monitor.cpp (docs/monitoring.md, "Window metrics").
+    std::vector<std::string> produced = performance::classification_metric_names();
+    for (const auto& name : performance::regression_metric_names()) produced.push_back(name);
+    for (const char* name : {"specificity", "label_coverage", "label_delay_p50_seconds", "label_delay_p95_seconds",
+                             "rows", "rows_per_minute", "outcomes_per_minute", "rejected_share", "label_rate",
+                             "ingest_latency_p50_seconds", "score_mean", "score_sd", "missing_rate"})
+        produced.emplace_back(name);
+    for (const auto& name : produced) {
+        INFO(name);
+        CHECK(stored.count(name) == 1);
+    }
+
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    CHECK(metrics.set_window_metric("m", "rows_per_minute", false, 120));
+    CHECK(metrics.set_window_metric("m", "accuracy", true, 0.75));
+    CHECK_FALSE(metrics.set_window_metric("m", "quality_missing_rate", false, 0.5));
+    const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+    CHECK(text.find("modelwatch_window_rows_per_second{model=\"m\"} 2") != std::string::npos);
+    CHECK(text.find("modelwatch_window_accuracy{estimated=\"true\",model=\"m\"} 0.75") != std::string::npos);
+    CHECK(text.find("modelwatch_window_metric") == std::string::npos);
+}
