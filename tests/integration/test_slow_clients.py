@@ -278,6 +278,9 @@ class HostileRequests(Environment):
         wait_for(lambda: self.closed(reason) == expected, 5,
                  f"modelwatch_http_connections_closed_total{{reason=\"{reason}\"}} did not reach {expected}")
 
+    def assert_logged(self, text):
+        wait_for(lambda: text in self.daemon.log(), 5, f"the daemon did not log {text!r}")
+
     def assert_answer(self, data, status, text=None):
         self.assertTrue(data.startswith(f"HTTP/1.1 {status} ".encode()), data[:300])
         self.assertIn(b"Connection: close", data)
@@ -353,6 +356,7 @@ class HostileRequests(Environment):
         self.assert_answer(data, 408, "request body arriving slower than")
         self.assertLess(took, 2.8)
         self.assert_closed("body_too_slow", before + 1)
+        self.assert_logged("http_request_too_slow client=127.0.0.1 part=body window_bytes=0 window_ms=")
 
     def test_a_body_past_the_body_timeout_gets_408(self):
         before = self.closed("body_timeout")
@@ -445,6 +449,7 @@ class HostileRequests(Environment):
             s.close()
         self.assertEqual(
             self.daemon.metric('modelwatch_http_connections_refused_total{reason="client_connections"}'), before + 1)
+        self.assert_logged("http_connection_refused reason=client_connections client=127.2.0.1")
 
     def test_bodies_per_client_are_capped(self):
         before = self.closed("client_bodies")
@@ -481,6 +486,7 @@ class HostileRequests(Environment):
         wait_for(lambda: self.daemon.get("/healthz")[0] == 200, 10, "not served after the connections closed")
         self.assertGreaterEqual(
             self.daemon.metric('modelwatch_http_connections_refused_total{reason="max_connections"}'), before + 1)
+        self.assert_logged("http_connection_refused reason=max_connections client=127.4.1.1 open_connections=")
 
 
 if __name__ == "__main__":
