@@ -69,9 +69,10 @@ enum class Closed : std::size_t {
     count
 };
 constexpr std::array<std::string_view, static_cast<std::size_t>(Closed::count)> closed_names = {
-    "client_closed", "answered",         "idle_timeout",     "header_timeout",      "header_too_slow",
-    "body_timeout",  "body_too_slow",    "malformed",        "header_too_large",    "body_too_large",
-    "refused_before_body", "body_budget", "client_bodies",   "write_failed"};
+    "client_closed", "answered", "idle_timeout",
+    "header_timeout", "header_too_slow", "body_timeout", "body_too_slow",
+    "malformed", "header_too_large", "body_too_large",
+    "refused_before_body", "body_budget", "client_bodies", "write_failed"};
 
 // Why a connection was refused when accepted; label values of modelwatch_http_connections_refused_total.
 enum class Refused : std::size_t { max_connections, client_connections, count };

@@ -102,15 +102,12 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       http_connections_refused(BuildCounter()
                                    .Name("modelwatch_http_connections_refused_total")
                                    .Help("HTTP connections answered and closed as soon as accepted, by reason "
-                                         "(max_connections: 503; client_connections: 429, the client address "
-                                         "has max_connections_per_client open).")
+                                         "(enum Refused in daemon/http_server.cpp).")
                                    .Register(registry)),
       http_connections_closed(BuildCounter()
                                   .Name("modelwatch_http_connections_closed_total")
-                                  .Help("HTTP connections closed, by reason (daemon/http_server.cpp, enum Closed): "
-                                        "client_closed, answered, idle_timeout, header_timeout, header_too_slow, "
-                                        "body_timeout, body_too_slow, malformed, header_too_large, body_too_large, "
-                                        "refused_before_body, body_budget, client_bodies, write_failed.")
+                                  .Help("HTTP connections closed, by reason (every reason is exported from the "
+                                        "start; their meanings: enum Closed in daemon/http_server.cpp).")
                                   .Register(registry)),
       http_body_bytes_in_flight(BuildGauge()
                                     .Name("modelwatch_http_body_bytes_in_flight")
