@@ -33,9 +33,14 @@ struct ServerOptions {
     std::uint64_t max_inflight_bytes = 256ull << 20;  // request bodies held at once, all connections
     std::uint32_t max_records_per_request = 100000;
     std::uint32_t max_connections = 512;
+    std::uint32_t max_connections_per_client = 64;  // per address (IPv6: per /64)
+    std::uint32_t max_bodies_per_client = 16;       // request bodies being read or handled at once, per address
     std::uint32_t header_timeout_ms = 10000;
     std::uint32_t body_timeout_ms = 60000;
     std::uint32_t idle_timeout_ms = 60000;
+    std::uint64_t min_receive_bytes_per_second = 1024;  // 0: no minimum rate
+    std::uint32_t receive_rate_grace_ms = 5000;
+    std::uint32_t receive_rate_window_ms = 5000;
     std::uint32_t max_json_depth = 32;
     std::vector<TokenHash> tokens;  // global tokens: valid for every model
 

@@ -95,11 +95,7 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
     const auto& a = old_config.server;
     const auto& b = new_config.server;
     if (a.listen_address != b.listen_address || a.listen_port != b.listen_port) changed.push_back("server.listen");
-    if (a.max_body_bytes != b.max_body_bytes || a.max_inflight_bytes != b.max_inflight_bytes ||
-        a.header_timeout_ms != b.header_timeout_ms ||
-        a.body_timeout_ms != b.body_timeout_ms || a.idle_timeout_ms != b.idle_timeout_ms ||
-        a.max_connections != b.max_connections)
-        changed.push_back("server (limits and timeouts)");
+    if (server_limits_changed(a, b)) changed.push_back("server (limits and timeouts)");
     if (old_config.store.dsn != new_config.store.dsn)
         changed.push_back("store.dsn");
     else if (old_config.store != new_config.store)
@@ -296,7 +292,7 @@ int run(const std::string& config_path) {
         });
 
         asio::io_context io;
-        HttpServer server(io, initial->server, api);
+        HttpServer server(io, initial->server, api, metrics);
         server.start();
         server_for_metrics = &server;
 

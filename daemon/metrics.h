@@ -76,6 +76,9 @@ struct DaemonMetrics {
     prometheus::Gauge& config_generation;
     prometheus::Family<prometheus::Gauge>& worker_stuck;  // {worker}: 1 while its pass makes no progress
     prometheus::Gauge& open_connections;
+    prometheus::Family<prometheus::Counter>& http_connections_refused;  // {reason}: at accept
+    prometheus::Family<prometheus::Counter>& http_connections_closed;   // {reason}: every accepted connection, once
+    prometheus::Gauge& http_body_bytes_in_flight;
     prometheus::Family<prometheus::Counter>& file_tail_lines;  // {path, result}
     prometheus::Family<prometheus::Counter>& file_tail_events; // {path, event}
 
