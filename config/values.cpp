@@ -33,8 +33,9 @@ constexpr std::array<Unit, 9> size_units{{
     {"KiB", kib}, {"MiB", kib * kib}, {"GiB", kib * kib * kib}, {"TiB", kib * kib * kib * kib},
 }};
 
-constexpr std::array<Unit, 5> duration_units{{
+constexpr std::array<Unit, 6> duration_units{{
     {"us", 1}, {"ms", 1000}, {"s", 1000 * 1000}, {"m", 60ull * 1000 * 1000}, {"h", 3600ull * 1000 * 1000},
+    {"d", 86400ull * 1000 * 1000},
 }};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }

@@ -16,6 +16,7 @@
 #include "retrain/policy_store.h"
 #include "store/admin_queries.h"
 #include "store/database.h"
+#include "store/retention.h"
 
 namespace mw::daemon {
 namespace {
@@ -34,6 +35,20 @@ std::optional<std::int64_t> integer_of(std::string_view text) {
 std::string parameter(const std::map<std::string, std::string>& parameters, const std::string& key) {
     const auto it = parameters.find(key);
     return it == parameters.end() ? std::string() : it->second;
+}
+
+// One retention pass (store/retention.h): rows first, then the files of the
+// rows that went.
+void retention_pass(pqxx::connection& connection, std::int64_t now_us, const config::Config& config) {
+    const auto result = store::apply_retention(connection, config.retention, now_us);
+    for (const auto& message : store::remove_retained_files(result, config.monitor.jobs_dir, config.monitor.reports_dir))
+        log::warning("retention_file_not_removed error=\"{}\"", message);
+    for (const auto& name : result.partitions_kept) log::info("retention_partition_kept name={} reason=\"still read\"", name);
+    log::info("retention_pass partitions_dropped={} partitions_kept={} outcomes={} findings={} decisions={} windows={} "
+              "alert_deliveries={} jobs={} audits={}",
+              result.partitions_dropped.size(), result.partitions_kept.size(), result.outcomes_deleted,
+              result.findings_deleted, result.decisions_deleted, result.windows_deleted,
+              result.alert_deliveries_deleted, result.jobs_deleted.size(), result.audits_deleted);
 }
 
 }  // namespace
@@ -64,6 +79,9 @@ void Monitoring::start() {
     workers_.push_back(std::make_unique<PeriodicWorker>(
         "audits", config_.store, std::max(interval, std::chrono::milliseconds(1000)),
         [this](pqxx::connection& connection, std::int64_t now) { audits_->pass(connection, now); }));
+    workers_.push_back(std::make_unique<PeriodicWorker>(
+        "retention", config_.store, std::chrono::milliseconds(config_.retention.interval_ms),
+        [this](pqxx::connection& connection, std::int64_t now) { retention_pass(connection, now, config_); }));
     for (auto& worker : workers_) worker->start();
 }
 
