@@ -28,6 +28,12 @@ constexpr std::string_view help_text =
     "\n"
     "Every key, its default and meaning: config/modelwatch.yaml.\n";
 
+}  // namespace
+
+std::string check_config_help() { return std::string(help_text); }
+
+namespace {
+
 int usage_error(std::string_view message) {
     fmt::print(stderr, "modelwatch check-config: {}\n\n{}", message, help_text);
     return 2;

@@ -62,6 +62,12 @@ constexpr const char* help_template =
     "\n"
     "exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error\n";
 
+}  // namespace
+
+std::string drift_help() { return help_text; }
+
+namespace {
+
 int usage_error(std::string_view message) {
     std::fprintf(stderr, "modelwatch drift: %.*s\n(see 'modelwatch drift --help')\n", static_cast<int>(message.size()),
                  message.data());

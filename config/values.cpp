@@ -169,6 +169,12 @@ Parse<std::string> parse_sha256_hex(std::string_view text) {
     if (!ok)
         return Parse<std::string>::fail(fmt::format(
             "expected the SHA-256 of the token as 64 hex digits, got \"{}\" ({} characters)", text, text.size()));
+    // The annotated reference's placeholder: a file copied from it must not
+    // pass --check-config with a token nobody chose.
+    if (lower == std::string(64, '0'))
+        return Parse<std::string>::fail(
+            "64 zeros is the annotated reference's placeholder, not a token's hash: put the SHA-256 of your "
+            "secret (printf %s \"$SECRET\" | sha256sum)");
     return Parse<std::string>::ok(std::move(lower));
 }
 
