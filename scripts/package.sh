@@ -17,5 +17,5 @@ if [ "$type" != "Release" ] && [ "$type" != "RelWithDebInfo" ]; then
 fi
 cmake --build "$build" -j"$(nproc)" --target modelwatchd modelwatch >/dev/null
 rm -rf "$build/package"
-(cd "$build" && cpack -G DEB --config CPackConfig.cmake >/dev/null)
+(cd "$build" && cpack -G DEB --config CPackConfig.cmake 2>&1 >/dev/null | { grep -v "Generating dependency list" >&2 || true; })
 ls "$(cd "$build" && pwd)"/package/modelwatch_*.deb

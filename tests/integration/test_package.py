@@ -6,12 +6,15 @@ installed daemon runs with the installed configuration against a throwaway
 PostgreSQL and stores what is ingested through it; `dpkg -r` keeps the
 configuration and `dpkg -P` removes it and the daemon's state.
 
-The installed configuration is used with two changes only, both made by
-rewriting its lines: the DSN (the throwaway cluster, not the host's
-/run/postgresql) and the listen port (a free one, not 8470, which another
-daemon on a shared machine may hold). There is no systemd running the unit
-here (containers have no PID 1 systemd), so the test starts
-/usr/sbin/modelwatchd itself as root; state_dir stays /var/lib/modelwatch.
+The installed configuration is used with three changes, made by rewriting
+or adding lines: the DSN (the throwaway cluster, not the host's
+/run/postgresql), the listen port (a free one, not 8470, which another
+daemon on a shared machine may hold), and state_dir: there is no systemd
+running the unit here (containers have no PID 1 systemd), so the test starts
+/usr/sbin/modelwatchd itself, as root, with the state directory where
+systemd puts it for the unit's DynamicUser=, /var/lib/private/modelwatch
+(/var/lib/modelwatch is then systemd's symlink to it), which the purge must
+remove.
 
 Needs root (dpkg -i); without it the test is skipped (exit 77, ctest SKIP).
 """
@@ -31,7 +34,7 @@ PACKAGE = "modelwatch"
 CONFIG = "/etc/modelwatch/modelwatch.yaml"
 UNIT = "/lib/systemd/system/modelwatchd.service"
 REFERENCE = "/usr/share/doc/modelwatch/modelwatch.yaml.reference"
-STATE_DIR = "/var/lib/modelwatch"
+STATE_DIR = "/var/lib/private/modelwatch"
 INSTALLED_FILES = [
     "/usr/sbin/modelwatchd", "/usr/bin/modelwatch", UNIT, CONFIG, REFERENCE,
     "/usr/share/doc/modelwatch/copyright", "/usr/share/doc/modelwatch/changelog.Debian.gz",
@@ -148,9 +151,13 @@ def run_installed_daemon(directory):
     text, dsn_lines = re.subn(r'^(\s*dsn:).*$', lambda m: f'{m.group(1)} "{postgres.dsn}"', text, flags=re.M)
     text, listen_lines = re.subn(r'^(\s*listen:).*$', lambda m: f'{m.group(1)} "127.0.0.1:{port}"', text, flags=re.M)
     check(dsn_lines == 1 and listen_lines == 1, "the installed configuration has one dsn and one listen line")
+    check("state_dir" not in text, "the installed configuration keeps the default state_dir")
+    text = f"state_dir: {STATE_DIR}\n" + text
+    os.makedirs(STATE_DIR, mode=0o700)
     config_path = os.path.join(directory, "modelwatch.yaml")
     with open(config_path, "w") as f:
         f.write(text)
+    os.makedirs(os.path.join(directory, "daemon"))
     daemon = harness.Daemon(os.path.join(directory, "daemon"), postgres.dsn, port=port)
     daemon.config_path = config_path
     try:
@@ -186,7 +193,8 @@ def main():
         print(f"note: {PACKAGE} was installed ({package_state()}); purging it first")
         purge()
     if os.path.exists(STATE_DIR):
-        print(f"FAIL: {STATE_DIR} exists without the package; not touching it")
+        print(f"FAIL: {STATE_DIR} exists without the package (only the package's service uses it); "
+              "not touching it")
         return 1
     deb = build_package()
     if deb is None:
@@ -200,6 +208,7 @@ def main():
             return 1
         check_installed()
         with tempfile.TemporaryDirectory(prefix="modelwatch-package-") as directory:
+            os.chmod(directory, 0o755)  # the cluster runs as postgres
             run_installed_daemon(directory)
 
         # An edited configuration survives removal: it is a conffile.
