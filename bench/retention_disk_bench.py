@@ -54,6 +54,7 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mw-disk-bench-") as directory:
+        os.chmod(directory, 0o755)  # the cluster runs as postgres when we are root
         postgres = harness.Postgres(os.path.join(directory, "pg")).start()
         try:
             subprocess.run([harness.CLI, "migrate", "--dsn", postgres.dsn], check=True, capture_output=True)
