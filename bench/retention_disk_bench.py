@@ -71,9 +71,10 @@ def main():
                            "SELECT model, id, ts + interval '1 hour', 'paid', ts + interval '1 hour' "
                            "FROM predictions WHERE score < 0.5")
             outcomes = postgres.scalar("SELECT count(*) FROM outcomes")
-            with harness.psycopg2.connect(postgres.dsn) as conn:
-                conn.autocommit = True
-                conn.cursor().execute("VACUUM ANALYZE")
+            conn = harness.psycopg2.connect(postgres.dsn)
+            conn.autocommit = True  # VACUUM runs outside a transaction
+            conn.cursor().execute("VACUUM ANALYZE")
+            conn.close()
             predictions_bytes = postgres.scalar(SIZE, {"names": ["predictions", "prediction_keys"]})
             outcomes_bytes = postgres.scalar("SELECT pg_total_relation_size('outcomes')")
             elapsed = time.time() - started

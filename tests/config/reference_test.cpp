@@ -189,6 +189,7 @@ TEST_CASE("the structs' member initializers equal the table defaults") {
     monitor.jobs_dir = initial.state_dir + "/jobs";  // derived by the loader
     monitor.reports_dir = initial.state_dir + "/reports";
     CHECK(loaded.monitor == monitor);
+    CHECK(loaded.retention == initial.retention);
 }
 
 TEST_CASE("an audit's and a receiver's member initializers equal the table defaults") {
