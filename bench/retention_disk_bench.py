@@ -75,8 +75,8 @@ def main():
             conn.autocommit = True  # VACUUM runs outside a transaction
             conn.cursor().execute("VACUUM ANALYZE")
             conn.close()
-            predictions_bytes = postgres.scalar(SIZE, {"names": ["predictions", "prediction_keys"]})
-            outcomes_bytes = postgres.scalar("SELECT pg_total_relation_size('outcomes')")
+            predictions_bytes = float(postgres.scalar(SIZE, {"names": ["predictions", "prediction_keys"]}))
+            outcomes_bytes = float(postgres.scalar("SELECT pg_total_relation_size('outcomes')"))
             elapsed = time.time() - started
         finally:
             postgres.stop()
