@@ -64,7 +64,9 @@ constexpr const char* help_template =
 
 }  // namespace
 
-std::string drift_help() { return help_text; }
+std::string drift_help() {
+    return fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
+}
 
 namespace {
 
@@ -342,9 +344,7 @@ int run_drift(Args args) {
     bool help = false;
     if (const auto error = parse_arguments(args, arguments, help); !error.empty()) return usage_error(error);
     if (help) {
-        const std::string text =
-            fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
-        std::fputs(text.c_str(), stdout);
+        std::fputs(drift_help().c_str(), stdout);
         return 0;
     }
     const auto reference = read_file(arguments.reference_path);
