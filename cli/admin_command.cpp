@@ -70,23 +70,73 @@ int call(const Connection& connection, std::string method, const std::string& pa
     return response.success() ? 0 : 1;
 }
 
-int usage(const char* text) {
-    std::fputs(text, stderr);
+// What every admin command accepts besides its own arguments.
+constexpr std::string_view connection_help =
+    "\n"
+    "  --daemon URL       the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)\n"
+    "  --token-env NAME   the environment variable holding a bearer token (default MODELWATCH_TOKEN)\n"
+    "\n"
+    "exit status: 0 done, 1 the daemon refused (its answer says why), 2 usage error or daemon unreachable.\n";
+
+constexpr std::string_view retrain_usage = "usage: modelwatch retrain MODEL [--reason TEXT] [--daemon URL] [--token-env NAME]\n";
+constexpr std::string_view reference_usage =
+    "usage: modelwatch reference upload MODEL FILE.csv|FILE.ndjson [--daemon URL] [--token-env NAME]\n";
+constexpr std::string_view status_usage =
+    "usage: modelwatch status [findings|alerts|jobs|windows|audits|decisions] [--model M] [--daemon URL] "
+    "[--token-env NAME]\n";
+constexpr std::string_view audit_run_usage = "usage: modelwatch audit run MODEL AUDIT [--daemon URL] [--token-env NAME]\n";
+
+int usage(std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stderr);
     return 2;
+}
+
+bool wants_help(Args args) {
+    for (const char* arg : args)
+        if (std::string_view(arg) == "--help" || std::string_view(arg) == "-h") return true;
+    return false;
+}
+
+int print_help(const std::string& text) {
+    std::fputs(text.c_str(), stdout);
+    return 0;
 }
 
 }  // namespace
 
+std::string retrain_help() {
+    return std::string(retrain_usage) +
+           "\nAsks the daemon to queue a retraining job for MODEL; its retraining policy may refuse\n"
+           "(cooldown, budget, breaker) and says why.\n\n"
+           "  --reason TEXT      recorded with the job and its decision\n" +
+           std::string(connection_help);
+}
+
+std::string reference_help() {
+    return std::string(reference_usage) +
+           "\nPins MODEL's reference to the rows of a CSV (header row) or NDJSON file of predictions.\n" +
+           std::string(connection_help);
+}
+
+std::string status_help() {
+    return std::string(status_usage) +
+           "\nPrints the daemon's latest findings (default), alerts, jobs, windows, audits or decisions as JSON.\n\n"
+           "  --model M          only those of model M\n" +
+           std::string(connection_help);
+}
+
 int run_admin_audit(Args args) {
+    if (wants_help(args)) return print_help(audit_help());
     Connection connection;
     std::string error;
     const auto rest = common_options(args, connection, error);
     if (!error.empty() || rest.size() != 3 || rest[0] != "run")
-        return usage("usage: modelwatch audit run MODEL AUDIT [--daemon URL] [--token-env NAME]\n");
+        return usage(audit_run_usage);
     return call(connection, "POST", fmt::format("/v1/models/{}/audits/{}/run", rest[1], rest[2]));
 }
 
 int run_retrain(Args args) {
+    if (wants_help(args)) return print_help(retrain_help());
     Connection connection;
     std::string error;
     auto rest = common_options(args, connection, error);
@@ -98,17 +148,18 @@ int run_retrain(Args args) {
             break;
         }
     if (!error.empty() || rest.size() != 1)
-        return usage("usage: modelwatch retrain MODEL [--reason TEXT] [--daemon URL] [--token-env NAME]\n");
+        return usage(retrain_usage);
     return call(connection, "POST", fmt::format("/v1/models/{}/retrain", rest[0]),
                 nlohmann::json{{"reason", reason}}.dump());
 }
 
 int run_reference(Args args) {
+    if (wants_help(args)) return print_help(reference_help());
     Connection connection;
     std::string error;
     const auto rest = common_options(args, connection, error);
     if (!error.empty() || rest.size() != 3 || rest[0] != "upload")
-        return usage("usage: modelwatch reference upload MODEL FILE.csv|FILE.ndjson [--daemon URL] [--token-env NAME]\n");
+        return usage(reference_usage);
     std::ifstream file(rest[2], std::ios::binary);
     if (!file) {
         std::fprintf(stderr, "modelwatch: cannot read %s\n", rest[2].c_str());
@@ -122,6 +173,7 @@ int run_reference(Args args) {
 }
 
 int run_status(Args args) {
+    if (wants_help(args)) return print_help(status_help());
     Connection connection;
     std::string error;
     auto rest = common_options(args, connection, error);
@@ -134,8 +186,7 @@ int run_status(Args args) {
         }
     const std::string what = rest.empty() ? "findings" : rest[0];
     if (!error.empty() || rest.size() > 1)
-        return usage("usage: modelwatch status [findings|alerts|jobs|windows|audits|decisions] [--model M] "
-                     "[--daemon URL] [--token-env NAME]\n");
+        return usage(status_usage);
     return call(connection, "GET", fmt::format("/v1/{}?limit=20{}", what, model.empty() ? "" : "&model=" + model));
 }
 

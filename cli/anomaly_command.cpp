@@ -19,7 +19,9 @@ namespace mw::cli {
 
 namespace {
 
-void print_help() {
+}  // namespace
+
+std::string anomaly_help() {
     std::string text =
         "usage: modelwatch anomaly --input SERIES.csv [--detector NAME] [--param KEY=VALUE]...\n"
         "\n"
@@ -35,8 +37,12 @@ void print_help() {
             text += fmt::format("    {:<26} default {:<8} range [{}, {}]  {}\n", option.key, option.default_value,
                                 option.min_value, option.max_value, option.help);
     }
-    std::fputs(text.c_str(), stdout);
+    return text;
 }
+
+namespace {
+
+void print_help() { std::fputs(anomaly_help().c_str(), stdout); }
 
 int usage_error(std::string_view message) {
     std::fprintf(stderr, "modelwatch anomaly: %.*s\n(see 'modelwatch anomaly --help')\n",

@@ -52,7 +52,17 @@ options:
   --fail-on-violation       exit 1 when a disparity is beyond tolerance and statistically clear
 
 exit status: 0 report written, 1 --fail-on-violation and a clear violation, 2 usage or input error.
+
+usage: modelwatch audit run MODEL AUDIT [--daemon URL] [--token-env NAME]
+
+Runs the configured fairness audit AUDIT of MODEL in the daemon now and prints its result.
 )";
+
+}  // namespace
+
+std::string audit_help() { return help_text; }
+
+namespace {
 
 std::vector<std::string> split(std::string_view text, char separator) {
     std::vector<std::string> parts;

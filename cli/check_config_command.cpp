@@ -26,7 +26,14 @@ constexpr std::string_view help_text =
     "               (to check a file on a machine other than the daemon's)\n"
     "  -h, --help   this text\n"
     "\n"
-    "Every key, its default and meaning: config/modelwatch.yaml.\n";
+    "Every key, its default and meaning: modelwatchd(8), and the annotated reference\n"
+    "(config/modelwatch.yaml; /usr/share/doc/modelwatch/modelwatch.yaml.reference when installed).\n";
+
+}  // namespace
+
+std::string check_config_help() { return std::string(help_text); }
+
+namespace {
 
 int usage_error(std::string_view message) {
     fmt::print(stderr, "modelwatch check-config: {}\n\n{}", message, help_text);

@@ -25,7 +25,9 @@ namespace {
 
 namespace cd = mw::concept_drift;
 
-void print_help() {
+}  // namespace
+
+std::string detect_help() {
     std::string text =
         "usage: modelwatch detect --detector NAME [--param KEY=VALUE]... --input STREAM.csv\n"
         "                         [--column NAME] [--format text|json]\n"
@@ -50,8 +52,12 @@ void print_help() {
                                 option.default_value, constraint, option.help);
         }
     }
-    std::fputs(text.c_str(), stdout);
+    return text;
 }
+
+namespace {
+
+void print_help() { std::fputs(detect_help().c_str(), stdout); }
 
 int usage_error(std::string_view message) {
     std::fprintf(stderr, "modelwatch detect: %.*s\n(see 'modelwatch detect --help')\n",

@@ -62,6 +62,14 @@ constexpr const char* help_template =
     "\n"
     "exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error\n";
 
+}  // namespace
+
+std::string drift_help() {
+    return fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
+}
+
+namespace {
+
 int usage_error(std::string_view message) {
     std::fprintf(stderr, "modelwatch drift: %.*s\n(see 'modelwatch drift --help')\n", static_cast<int>(message.size()),
                  message.data());
@@ -336,9 +344,7 @@ int run_drift(Args args) {
     bool help = false;
     if (const auto error = parse_arguments(args, arguments, help); !error.empty()) return usage_error(error);
     if (help) {
-        const std::string text =
-            fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
-        std::fputs(text.c_str(), stdout);
+        std::fputs(drift_help().c_str(), stdout);
         return 0;
     }
     const auto reference = read_file(arguments.reference_path);

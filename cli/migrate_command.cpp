@@ -26,6 +26,12 @@ constexpr const char* migrate_usage =
     "Exit status: 0 migrated or already current, 1 PostgreSQL unreachable or\n"
     "the migration failed, 2 usage error.\n";
 
+}  // namespace
+
+std::string migrate_help() { return migrate_usage; }
+
+namespace {
+
 // libpq's messages end in a newline; the caller adds its own.
 std::string_view trimmed(const char* message) {
     std::string_view text = message;

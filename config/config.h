@@ -269,6 +269,20 @@ struct MonitorOptions {
     bool operator==(const MonitorOptions&) const = default;
 };
 
+// How long what the daemon stores is kept (store/retention.h, docs/retention.md);
+// 0 keeps it forever. The defaults bound a busy host's disk (bench/RESULTS.md).
+struct RetentionOptions {
+    std::uint32_t interval_ms = 3'600'000;       // how often the retention pass runs
+    std::uint64_t predictions_s = 14 * 86400;     // raw predictions (whole partitions), their outcomes, rejection counts
+    std::uint64_t findings_s = 90 * 86400;        // findings and decisions
+    std::uint64_t windows_s = 90 * 86400;         // closed windows and their metrics
+    std::uint64_t alert_deliveries_s = 30 * 86400;  // delivered or abandoned alert deliveries
+    std::uint64_t jobs_s = 30 * 86400;            // finished retraining jobs and their directories
+    std::uint64_t audits_s = 365 * 86400;         // finished audits and their report files
+
+    bool operator==(const RetentionOptions&) const = default;
+};
+
 struct Config {
     std::string state_dir = "/var/lib/modelwatch";
     ServerOptions server;
@@ -279,6 +293,7 @@ struct Config {
     std::vector<FileTailOptions> file_tails;
     MonitorOptions monitor;
     AlertingConfig alerting;
+    RetentionOptions retention;
 
     const ModelOptions* find_model(std::string_view name) const;
 };

@@ -805,6 +805,33 @@ const Option<MonitorOptions> monitor_options[] = {
      .field = "MonitorOptions::reports_dir", .assign = assign_field<&MonitorOptions::reports_dir>},
 };
 
+// Ages are in seconds; "0 = forever" is spelled out in every help text
+// because a 0 that deleted everything would be the worst possible surprise.
+const Option<RetentionOptions> retention_options[] = {
+    {.key = "interval", .kind = ValueKind::duration, .default_text = "1h", .min = 1000, .max = 86'400'000,
+     .unit = "ms", .help = "how often the retention pass runs",
+     .field = "RetentionOptions::interval_ms", .assign = assign_field<&RetentionOptions::interval_ms>},
+    {.key = "predictions", .kind = ValueKind::duration, .default_text = "14d", .min = 0, .max = 36'600 * 86'400ull,
+     .unit = "s",
+     .help = "raw predictions (whole day partitions are dropped), their outcomes and rejection counts; 0 = forever",
+     .field = "RetentionOptions::predictions_s", .assign = assign_field<&RetentionOptions::predictions_s>},
+    {.key = "findings", .kind = ValueKind::duration, .default_text = "90d", .min = 0, .max = 36'600 * 86'400ull,
+     .unit = "s", .help = "findings and decisions; 0 = forever",
+     .field = "RetentionOptions::findings_s", .assign = assign_field<&RetentionOptions::findings_s>},
+    {.key = "windows", .kind = ValueKind::duration, .default_text = "90d", .min = 0, .max = 36'600 * 86'400ull,
+     .unit = "s", .help = "closed windows and their metrics; 0 = forever",
+     .field = "RetentionOptions::windows_s", .assign = assign_field<&RetentionOptions::windows_s>},
+    {.key = "alert_deliveries", .kind = ValueKind::duration, .default_text = "30d", .min = 0,
+     .max = 36'600 * 86'400ull, .unit = "s", .help = "delivered or abandoned alert deliveries; 0 = forever",
+     .field = "RetentionOptions::alert_deliveries_s", .assign = assign_field<&RetentionOptions::alert_deliveries_s>},
+    {.key = "jobs", .kind = ValueKind::duration, .default_text = "30d", .min = 0, .max = 36'600 * 86'400ull,
+     .unit = "s", .help = "finished retraining jobs with their transitions and job directories; 0 = forever",
+     .field = "RetentionOptions::jobs_s", .assign = assign_field<&RetentionOptions::jobs_s>},
+    {.key = "audits", .kind = ValueKind::duration, .default_text = "365d", .min = 0, .max = 36'600 * 86'400ull,
+     .unit = "s", .help = "finished fairness audits and their report files; 0 = forever",
+     .field = "RetentionOptions::audits_s", .assign = assign_field<&RetentionOptions::audits_s>},
+};
+
 // Names the detectors know. Kept here so `modelwatch check-config` catches a
 // misspelt method without loading the detectors; tests/daemon/monitor_setup_test.cpp
 // checks each list against the detectors' own parsers.
@@ -926,6 +953,12 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
                     fail(key + ".formats", fmt::format("expected html, json or md, got \"{}\"", format));
             if (schema.classes.empty() && audit.positive_label.empty())
                 fail(key + ".positive_label", "required when prediction.classes is not declared");
+            // An audit reads raw joined records; retention must not drop them first.
+            const auto kept_s = config.retention.predictions_s;
+            if (kept_s != 0 && audit.window_s > kept_s)
+                fail(key + ".window",
+                     fmt::format("reads {} of records but retention.predictions keeps only {}",
+                                 format_duration(audit.window_s, "s"), format_duration(kept_s, "s")));
         }
     }
     auto& alerting = config.alerting;
@@ -1029,6 +1062,14 @@ const Option<Config> root_options[] = {
      },
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<AlertingConfig>(prefix, alerting_options, out);
+     }},
+    {.key = "retention", .kind = ValueKind::mapping, .help = "how long stored data is kept (docs/retention.md)",
+     .field = "Config::retention",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, Config& config) {
+         read_mapping<RetentionOptions>(reader, node, path, line, retention_options, config.retention);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<RetentionOptions>(prefix, retention_options, out);
      }},
 };
 

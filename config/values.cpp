@@ -33,8 +33,9 @@ constexpr std::array<Unit, 9> size_units{{
     {"KiB", kib}, {"MiB", kib * kib}, {"GiB", kib * kib * kib}, {"TiB", kib * kib * kib * kib},
 }};
 
-constexpr std::array<Unit, 5> duration_units{{
+constexpr std::array<Unit, 6> duration_units{{
     {"us", 1}, {"ms", 1000}, {"s", 1000 * 1000}, {"m", 60ull * 1000 * 1000}, {"h", 3600ull * 1000 * 1000},
+    {"d", 86400ull * 1000 * 1000},
 }};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -168,6 +169,12 @@ Parse<std::string> parse_sha256_hex(std::string_view text) {
     if (!ok)
         return Parse<std::string>::fail(fmt::format(
             "expected the SHA-256 of the token as 64 hex digits, got \"{}\" ({} characters)", text, text.size()));
+    // The annotated reference's placeholder: a file copied from it must not
+    // pass --check-config with a token nobody chose.
+    if (lower == std::string(64, '0'))
+        return Parse<std::string>::fail(
+            "64 zeros is the annotated reference's placeholder, not a token's hash: put the SHA-256 of your "
+            "secret (printf %s \"$SECRET\" | sha256sum)");
     return Parse<std::string>::ok(std::move(lower));
 }
 

@@ -3,15 +3,24 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "config/loader.h"
 #include "daemon/daemon.h"
+#include "daemon/flags.h"
 
 namespace {
 
-constexpr const char* usage_text =
-    "usage: modelwatchd --config FILE       run the daemon\n"
-    "       modelwatchd --check-config FILE validate FILE, print every problem, exit 0 if valid\n"
-    "       modelwatchd --version\n";
+using mw::daemon::Flag;
+
+std::string usage_text() {
+    std::string text;
+    for (const auto& row : mw::daemon::flags()) {
+        const std::string flag = row.argument.empty() ? std::string(row.name) : fmt::format("{} {}", row.name, row.argument);
+        text += fmt::format("{} modelwatchd {:<20} {}\n", text.empty() ? "usage:" : "      ", flag, row.help);
+    }
+    return text;
+}
 
 int check_config(const std::string& path) {
     const auto result = mw::config::load_config_file(path);
@@ -26,16 +35,21 @@ int check_config(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-        std::fputs(usage_text, stdout);
-        return 0;
+    const mw::daemon::FlagRow* row = nullptr;
+    if (argc >= 2) {
+        for (const auto& candidate : mw::daemon::flags())
+            if (candidate.name == argv[1] || (candidate.flag == Flag::help && std::strcmp(argv[1], "-h") == 0))
+                row = &candidate;
     }
-    if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
-        std::printf("modelwatchd %s\n", MODELWATCH_VERSION);
-        return 0;
+    if (row == nullptr || argc != (row->argument.empty() ? 2 : 3)) {
+        std::fputs(usage_text().c_str(), stderr);
+        return 2;
     }
-    if (argc == 3 && std::strcmp(argv[1], "--check-config") == 0) return check_config(argv[2]);
-    if (argc == 3 && std::strcmp(argv[1], "--config") == 0) return mw::daemon::run(argv[2]);
-    std::fputs(usage_text, stderr);
+    switch (row->flag) {
+        case Flag::help: std::fputs(usage_text().c_str(), stdout); return 0;
+        case Flag::version: std::printf("modelwatchd %s\n", MODELWATCH_VERSION); return 0;
+        case Flag::check_config: return check_config(argv[2]);
+        case Flag::config: return mw::daemon::run(argv[2]);
+    }
     return 2;
 }

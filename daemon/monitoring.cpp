@@ -17,6 +17,7 @@
 #include "retrain/policy_store.h"
 #include "store/admin_queries.h"
 #include "store/database.h"
+#include "store/retention.h"
 
 namespace mw::daemon {
 namespace {
@@ -35,6 +36,20 @@ std::optional<std::int64_t> integer_of(std::string_view text) {
 std::string parameter(const std::map<std::string, std::string>& parameters, const std::string& key) {
     const auto it = parameters.find(key);
     return it == parameters.end() ? std::string() : it->second;
+}
+
+// One retention pass (store/retention.h): rows first, then the files of the
+// rows that went.
+void apply_retention(pqxx::connection& connection, std::int64_t now_us, const config::Config& config) {
+    const auto result = store::apply_retention(connection, config.retention, now_us);
+    for (const auto& message : store::remove_retained_files(result, config.monitor.jobs_dir, config.monitor.reports_dir))
+        log::warning("retention_file_not_removed error=\"{}\"", message);
+    for (const auto& name : result.partitions_kept) log::info("retention_partition_kept name={} reason=\"still read\"", name);
+    log::info("retention_pass partitions_dropped={} partitions_kept={} outcomes={} findings={} decisions={} windows={} "
+              "alert_deliveries={} jobs={} audits={}",
+              result.partitions_dropped.size(), result.partitions_kept.size(), result.outcomes_deleted,
+              result.findings_deleted, result.decisions_deleted, result.windows_deleted,
+              result.alert_deliveries_deleted, result.jobs_deleted.size(), result.audits_deleted);
 }
 
 }  // namespace
@@ -79,6 +94,7 @@ void Monitoring::start() {
     add("alerts", interval, &Monitoring::alerts_pass);
     add("retrain", interval, &Monitoring::retrain_pass);
     add("audits", std::max(interval, std::chrono::milliseconds(1000)), &Monitoring::audits_pass);
+    add("retention", std::chrono::milliseconds(config.retention.interval_ms), &Monitoring::retention_pass);
     for (auto& worker : workers_) worker->start();
 }
 
@@ -228,6 +244,14 @@ void Monitoring::retrain_pass(pqxx::connection& connection, std::int64_t now_us,
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
     loop->pass(connection, now_us);
+}
+
+void Monitoring::retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
+    const auto current = latest();
+    control.set_config_generation(current->number);
+    control.set_interval(std::chrono::milliseconds(current->config->retention.interval_ms));
+    control.checkpoint();
+    apply_retention(connection, now_us, *current->config);
 }
 
 void Monitoring::audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {

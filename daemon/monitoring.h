@@ -89,6 +89,7 @@ private:
     // What each worker's thread runs; each adopts the latest generation first.
     void monitor_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void alerts_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    void retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     // The loops the workers use now, for the admin API.

@@ -18,6 +18,9 @@ packages=(
   python3 python3-psycopg2 python3-numpy python3-scipy python3-sklearn
   # rendering checks of the HTML reports
   chromium
+  # the Debian package (scripts/package.sh: CPack runs dpkg-deb and dpkg-shlibdeps;
+  # tests/integration/test_package.py: lintian, man page rendering, bash completion)
+  dpkg-dev lintian man-db bash-completion
   # misc tools used by scripts
   procps curl ca-certificates
 )

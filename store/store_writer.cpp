@@ -18,12 +18,6 @@
 namespace mw::store {
 namespace {
 
-// pg_advisory_xact_lock key serialising partition creation between daemons
-// sharing one database ("mwpartit" in ASCII): two concurrent
-// CREATE TABLE IF NOT EXISTS of the same name can both pass the existence
-// check and one then fails on the catalog's unique index.
-constexpr long long partition_lock_key = 0x6d77706172746974;
-
 // Partitions are created on demand only for ranges starting within this
 // window around the database's now(); rows outside it go to
 // predictions_default. Creating a partition fails if the default partition

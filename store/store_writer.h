@@ -26,6 +26,12 @@
 
 namespace mw::store {
 
+// pg_advisory_xact_lock key serialising partition creation (the writer) and
+// dropping (retention) between daemons sharing one database ("mwpartit" in
+// ASCII): two concurrent CREATE TABLE IF NOT EXISTS of the same name can both
+// pass the existence check and one then fails on the catalog's unique index.
+inline constexpr long long partition_lock_key = 0x6d77706172746974;
+
 struct WriteResult {
     std::uint64_t predictions_received = 0;
     std::uint64_t predictions_inserted = 0;  // received - inserted were already stored (or repeated)

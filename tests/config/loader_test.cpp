@@ -380,3 +380,28 @@ TEST_CASE("a missing file is an error value naming the file") {
           "top level (line 1): cannot open /nonexistent/modelwatch.yaml: No such file or directory");
     CHECK(result.source_name == "/nonexistent/modelwatch.yaml");
 }
+
+TEST_CASE("retention ages take days, 0 keeps forever, and an audit may not read past raw retention") {
+    const auto parsed = load(with_head("retention: {predictions: 3d, findings: 0, jobs: 36h}\n"));
+    INFO((parsed.errors.empty() ? std::string() : to_string(parsed.errors[0])));
+    REQUIRE(parsed.ok());
+    CHECK(parsed.config->retention.predictions_s == 3 * 86400);
+    CHECK(parsed.config->retention.findings_s == 0);
+    CHECK(parsed.config->retention.jobs_s == 36 * 3600);
+
+    const auto audit = load_config_text(
+        "store: {dsn: x}\nretention: {predictions: 3d}\n"
+        "models: [{name: m, prediction: {type: binary, classes: [a, b]}, attributes: [s],\n"
+        "  audits: [{name: w, schedule: '0 6 * * 1', sensitive: [s], window: 7d}]}]\n",
+        "test.yaml", test_environment());
+    REQUIRE(audit.errors.size() == 1);
+    CHECK(to_string(audit.errors[0]) ==
+          "models[0].audits[0].window (line 4): reads 7d of records but retention.predictions keeps only 3d");
+    // With raw predictions kept forever, any audit window is fine.
+    const auto forever = load_config_text(
+        "store: {dsn: x}\nretention: {predictions: 0}\n"
+        "models: [{name: m, prediction: {type: binary, classes: [a, b]}, attributes: [s],\n"
+        "  audits: [{name: w, schedule: '0 6 * * 1', sensitive: [s], window: 300d}]}]\n",
+        "test.yaml", test_environment());
+    CHECK(forever.ok());
+}

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <set>
 #include <vector>
 #include <string>
@@ -70,12 +72,43 @@ YAML::Node node_at(const YAML::Node& root, const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("the reference file loads") {
+TEST_CASE("the reference file is refused for its placeholder tokens, and for nothing else") {
+    // Installed as documentation (/usr/share/doc/modelwatch), it must not pass
+    // --check-config if copied into place as it is.
     const auto result = load_config_file(reference_path, test_environment());
+    REQUIRE(result.errors.size() == 2);
+    CHECK(result.errors[0].path == "server.tokens[0].sha256");
+    CHECK(result.errors[1].path == "models[0].tokens[0].sha256");
+    for (const auto& error : result.errors) CHECK(error.message.find("placeholder") != std::string::npos);
+
+    // With real hashes in their place, the rest of it is a valid configuration.
+    std::ifstream file(reference_path);
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const std::string zeros(64, '0');
+    std::string real_hash(64, '0');
+    real_hash.back() = '1';
+    for (auto at = text.find(zeros); at != std::string::npos; at = text.find(zeros))
+        text.replace(at, zeros.size(), real_hash);
+    const auto fixed = load_config_text(text, "reference.yaml", test_environment());
+    INFO(first_error(fixed));
+    REQUIRE(fixed.ok());
+    CHECK(summarize(*fixed.config) == "config OK: 1 model, 1 file tail");
+    CHECK(fixed.config->store.dsn == "dbname=modelwatch_test");
+}
+
+TEST_CASE("the packaged configuration (examples/minimal.yaml) is valid as installed") {
+    // No environment at all: the installed file names its DSN itself.
+    const auto result = load_config_file(source_dir + "/config/examples/minimal.yaml",
+                                         [](const std::string&) { return std::optional<std::string>(); });
     INFO(first_error(result));
     REQUIRE(result.ok());
-    CHECK(summarize(*result.config) == "config OK: 1 model, 1 file tail");
-    CHECK(result.config->store.dsn == "dbname=modelwatch_test");
+    const Config& config = *result.config;
+    CHECK(config.server.listen_address == "127.0.0.1");
+    CHECK(config.server.listen_port == 8470);
+    CHECK(config.store.dsn == "host=/run/postgresql dbname=modelwatch");
+    CHECK(config.state_dir == "/var/lib/modelwatch");
+    REQUIRE(config.models.size() == 1);
+    CHECK(config.models[0].schema.name == "example");
 }
 
 TEST_CASE("the reference file documents exactly the keys of the option tables") {
@@ -156,6 +189,7 @@ TEST_CASE("the structs' member initializers equal the table defaults") {
     monitor.jobs_dir = initial.state_dir + "/jobs";  // derived by the loader
     monitor.reports_dir = initial.state_dir + "/reports";
     CHECK(loaded.monitor == monitor);
+    CHECK(loaded.retention == initial.retention);
 }
 
 TEST_CASE("an audit's and a receiver's member initializers equal the table defaults") {

@@ -95,6 +95,10 @@ TEST_CASE("token hashes are 64 hex digits, stored lowercase") {
     CHECK(*parsed.value == std::string(64, 'a'));
     CHECK_FALSE(parse_sha256_hex(std::string(63, 'a')).value);
     CHECK_FALSE(parse_sha256_hex(std::string(63, 'a') + "g").value);
+    // The reference file's placeholder is refused, saying so.
+    const auto placeholder = parse_sha256_hex(std::string(64, '0'));
+    CHECK_FALSE(placeholder.value);
+    CHECK(placeholder.error.find("placeholder") != std::string::npos);
 }
 
 TEST_CASE("sizes and durations are formatted in the largest exact unit") {
@@ -106,6 +110,10 @@ TEST_CASE("sizes and durations are formatted in the largest exact unit") {
     CHECK(format_duration(300'000, "ms") == "5m");
     CHECK(format_duration(250, "ms") == "250ms");
     CHECK(format_duration(0, "us") == "0us");
+    CHECK(format_duration(14 * 86400, "s") == "14d");
+    CHECK(format_duration(36 * 3600, "s") == "36h");
+    REQUIRE(parse_duration("14d", "s").value);
+    CHECK(*parse_duration("14d", "s").value == 14 * 86400);
 }
 
 TEST_CASE("edit distance counts insertions, deletions and substitutions") {

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""The systemd unit is checked like code: it installs to FHS places, systemd
-accepts it without a warning, and its sandbox stays tight.
+"""The systemd unit is checked like code: it installs to FHS places with the
+paths of the install's prefix, systemd accepts it without a warning, and its
+sandbox stays tight.
 
-`systemd-analyze verify` refuses a unit whose ExecStart binary does not exist,
-and /usr/sbin/modelwatchd exists only on a machine where the package is
-installed. So the test installs the build into a temporary prefix with
-`cmake --install`, and verifies the *installed* unit with one change only: the
-ExecStart binary path points into that prefix. To show that nothing else is
-hidden by the rewrite, the unmodified unit is verified too and its only
-complaint must be the missing /usr/sbin/modelwatchd.
+`cmake --install` writes the unit from systemd/modelwatchd.service.in with the
+prefix's paths. The test installs the build twice: into a temporary prefix,
+whose unit must run that prefix's binary and configuration and is verified
+as installed (its binary exists); and with DESTDIR for the /usr prefix (the
+package's layout: /lib/systemd/system, /etc/modelwatch), whose unit must run
+/usr/sbin/modelwatchd with /etc/modelwatch/modelwatch.yaml and whose only
+complaint from `systemd-analyze verify` may be that /usr/sbin/modelwatchd is
+missing (tests/integration/test_package.py verifies it installed).
 
 Needs: MODELWATCH_BUILD_DIR with modelwatchd and modelwatch built, systemd-analyze.
 """
@@ -24,7 +26,6 @@ SOURCE_DIR = os.environ.get("MODELWATCH_SOURCE_DIR", os.path.dirname(os.path.dir
     os.path.abspath(__file__)))))
 BUILD_DIR = os.environ["MODELWATCH_BUILD_DIR"]
 UNIT_NAME = "modelwatchd.service"
-UNIT_SOURCE = os.path.join(SOURCE_DIR, "systemd", UNIT_NAME)
 INSTALLED_EXEC = "/usr/sbin/modelwatchd"
 EXEC_START = INSTALLED_EXEC + " --config /etc/modelwatch/modelwatch.yaml"
 MAX_EXPOSURE = 2.0
@@ -132,24 +133,40 @@ def check_stop_budget(timeout_stop):
         check(stop >= budget + 10, f"TimeoutStopSec ({stop}s) covers the stop budget ({budget}s) with 10s to spare")
 
 
-def install_into(prefix):
-    code, out, err = run(["cmake", "--install", BUILD_DIR, "--prefix", prefix])
-    check(code == 0, f"cmake --install --prefix {prefix} succeeds")
-    if code != 0:
-        print(out, err)
-    expected = ["sbin/modelwatchd", "bin/modelwatch", "lib/systemd/system/" + UNIT_NAME]
-    if os.path.exists(os.path.join(SOURCE_DIR, "config", "modelwatch.yaml")):
-        expected.append("etc/modelwatch/modelwatch.yaml")
-    else:
-        print("note: config/modelwatch.yaml is not written yet; its install location is not checked")
+def exec_start(unit_text):
+    return dict(service_settings(unit_text)).get("ExecStart")
+
+
+def install_into(prefix, destdir=None):
+    """cmake --install into `prefix` (under `destdir` when given); returns the
+    root the files landed in."""
+    env = dict(os.environ)
+    if destdir:
+        env["DESTDIR"] = destdir
+    result = subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", prefix], capture_output=True, text=True,
+                            timeout=120, env=env)
+    check(result.returncode == 0, f"cmake --install --prefix {prefix}{' with DESTDIR' if destdir else ''} succeeds")
+    if result.returncode != 0:
+        print(result.stdout, result.stderr)
+    return destdir + prefix if destdir else prefix
+
+
+def check_prefix_install(prefix):
+    expected = ["sbin/modelwatchd", "bin/modelwatch", "lib/systemd/system/" + UNIT_NAME,
+                "etc/modelwatch/modelwatch.yaml", "share/man/man8/modelwatchd.8.gz", "share/man/man1/modelwatch.1.gz",
+                "share/bash-completion/completions/modelwatch", "share/doc/modelwatch/modelwatch.yaml.reference"]
     for relative in expected:
         check(os.path.isfile(os.path.join(prefix, relative)), f"installed {relative}")
     for relative in ("sbin/modelwatchd", "bin/modelwatch"):
         check(os.access(os.path.join(prefix, relative), os.X_OK), f"{relative} is executable")
     installed_unit = os.path.join(prefix, "lib/systemd/system", UNIT_NAME)
-    if os.path.isfile(installed_unit):
-        with open(installed_unit) as installed, open(UNIT_SOURCE) as source:
-            check(installed.read() == source.read(), "the installed unit is the source unit unchanged")
+    with open(installed_unit) as f:
+        text = f.read()
+    want = f"{prefix}/sbin/modelwatchd --config {prefix}/etc/modelwatch/modelwatch.yaml"
+    check(exec_start(text) == want, f"the unit installed with --prefix runs that prefix's files: {exec_start(text)}")
+    check(f"EnvironmentFile=-{prefix}/etc/modelwatch/modelwatch.env" in text,
+          "the unit's environment file is under the prefix")
+    check("@" + "MODELWATCH" not in text, "no placeholder is left in the installed unit")
     return installed_unit
 
 
@@ -161,36 +178,35 @@ def main():
     if shutil.which("systemd-analyze") is None:
         print("FAIL: systemd-analyze not found (Debian package systemd)")
         return 1
-    with open(UNIT_SOURCE) as f:
-        unit_text = f.read()
-    check_unit_text(unit_text)
-
     with tempfile.TemporaryDirectory(prefix="modelwatch-unit-") as tmp:
+        # The package's layout: the /usr prefix puts the unit in
+        # /lib/systemd/system and the configuration in /etc.
+        destdir = os.path.join(tmp, "destdir")
+        install_into("/usr", destdir)
+        usr_unit = os.path.join(destdir, "lib/systemd/system", UNIT_NAME)
+        check(os.path.isfile(usr_unit), "with --prefix /usr the unit goes to /lib/systemd/system")
+        check(os.path.isfile(os.path.join(destdir, "etc/modelwatch/modelwatch.yaml")),
+              "with --prefix /usr the configuration goes to /etc/modelwatch")
+        with open(usr_unit) as f:
+            unit_text = f.read()
+        check_unit_text(unit_text)
+
         prefix = os.path.join(tmp, "prefix")
-        installed_unit = install_into(prefix)
-
-        # The installed unit with its binary path pointing into the prefix.
-        verify_dir = os.path.join(tmp, "verify")
-        os.mkdir(verify_dir)
-        rewritten_unit = os.path.join(verify_dir, UNIT_NAME)
-        installed_exec = os.path.join(prefix, "sbin/modelwatchd")
-        rewritten = unit_text.replace("ExecStart=" + INSTALLED_EXEC + " ", "ExecStart=" + installed_exec + " ")
-        check(rewritten.count(installed_exec) == 1, "exactly one ExecStart path rewritten")
-        with open(rewritten_unit, "w") as f:
-            f.write(rewritten)
-        code, out, err = verify(rewritten_unit)
+        install_into(prefix)
+        installed_unit = check_prefix_install(prefix)
+        code, out, err = verify(installed_unit)
         check(code == 0 and out.strip() == "" and err.strip() == "",
-              f"systemd-analyze verify accepts the unit without a warning (rc={code} out={out!r} err={err!r})")
+              f"systemd-analyze verify accepts the installed unit without a warning (rc={code} out={out!r} err={err!r})")
 
-        # The unit as shipped: its only complaint may be the absent binary.
+        # The /usr unit: its only complaint may be the absent binary.
         if not os.path.exists(INSTALLED_EXEC):
-            code, out, err = verify(installed_unit if os.path.isfile(installed_unit) else UNIT_SOURCE)
+            code, out, err = verify(usr_unit)
             complaints = [line for line in (out + err).splitlines() if line.strip()]
             check(code != 0 and len(complaints) == 1 and INSTALLED_EXEC in complaints[0]
                   and "not executable" in complaints[0],
-                  f"the shipped unit's only complaint is the missing {INSTALLED_EXEC}: {complaints}")
+                  f"the /usr unit's only complaint is the missing {INSTALLED_EXEC}: {complaints}")
 
-        code, out, err = run(["systemd-analyze", "security", "--offline=true", rewritten_unit])
+        code, out, err = run(["systemd-analyze", "security", "--offline=true", installed_unit])
         match = re.search(r"Overall exposure level for " + re.escape(UNIT_NAME) + r":\s*([0-9]+(?:\.[0-9]+)?)", out)
         check(match is not None, "systemd-analyze security prints an overall exposure level")
         if match:

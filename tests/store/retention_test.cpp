@@ -1,0 +1,256 @@
+// Retention against a real PostgreSQL with a fixed clock: rows and files past
+// their age go, what is young or still needed stays (docs/retention.md).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <pqxx/nontransaction>
+
+#include "store/migrations.h"
+#include "store/retention.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_clock.h"
+#include "tests/support/test_database.h"
+
+using mw::store::apply_retention;
+using mw::store::remove_retained_files;
+using mw::store::testing::TestDatabase;
+using namespace mw::testing;
+
+namespace {
+
+constexpr std::int64_t day_us = 24 * hour_us;
+// The test's now: 30 days after t0 (2026-01-31T00:00:00Z).
+constexpr std::int64_t now_us = t0_us + 30 * day_us;
+
+// 2026-01-01 + d days, as SQL.
+std::string day(int d, int hour = 0) {
+    return fmt::format("(timestamptz '2026-01-01T00:00:00Z' + interval '{} days' + interval '{} hours')", d, hour);
+}
+
+void exec(TestDatabase& database, const std::string& sql) {
+    pqxx::nontransaction query(database.connection());
+    query.exec0(sql);
+}
+
+std::int64_t count(TestDatabase& database, const std::string& sql) {
+    pqxx::nontransaction query(database.connection());
+    return query.exec1(sql)[0].as<std::int64_t>();
+}
+
+bool exists(TestDatabase& database, const std::string& relation) {
+    pqxx::nontransaction query(database.connection());
+    return query.exec_params1("SELECT to_regclass($1) IS NOT NULL", relation)[0].as<bool>();
+}
+
+// A day partition of predictions holding one prediction (and its key and
+// outcome) of `model` at noon.
+void day_with_prediction(TestDatabase& database, int d, const std::string& model, const std::string& id) {
+    exec(database, fmt::format("CREATE TABLE predictions_d{} PARTITION OF predictions FOR VALUES FROM ({}) TO ({})", d,
+                               day(d), day(d + 1)));
+    exec(database, fmt::format("INSERT INTO predictions (model, id, ts, features, attributes, received_at) "
+                               "VALUES ('{0}', '{1}', {2}, '{{}}', '{{}}', {2})",
+                               model, id, day(d, 12)));
+    exec(database, fmt::format("INSERT INTO prediction_keys VALUES ('{}', '{}', {})", model, id, day(d, 12)));
+    exec(database, fmt::format("INSERT INTO outcomes (model, id, ts, label, received_at) "
+                               "VALUES ('{0}', '{1}', {2}, 'UP', {2})",
+                               model, id, day(d, 13)));
+}
+
+mw::config::RetentionOptions forever() {
+    mw::config::RetentionOptions options;
+    options.predictions_s = options.findings_s = options.windows_s = options.alert_deliveries_s = options.jobs_s =
+        options.audits_s = 0;
+    return options;
+}
+
+}  // namespace
+
+TEST_CASE("predictions go a whole day partition at a time, unless a reference or a window still reads it",
+          "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    // Model a: a live reference taken from day 3, last window closed on day 8
+    // (so its open window reads from day 8 on). Model b: a window of days
+    // 5-6 still waiting for labels, and a later one.
+    day_with_prediction(database, 0, "a", "old");        // past its age, read by nobody: dropped
+    day_with_prediction(database, 3, "a", "ref");        // the live reference's rows: kept
+    day_with_prediction(database, 5, "b", "unlabelled");  // a window waiting for labels: kept
+    day_with_prediction(database, 10, "a", "open");      // the open window of a: kept
+    day_with_prediction(database, 20, "a", "young");     // younger than 14 days: kept
+    exec(database, fmt::format("INSERT INTO model_references (model, source, rows, sample, data_start, data_end, "
+                               "data_end_id) VALUES ('a', 'first_n', 1, '{{}}', {}, {}, 'ref')",
+                               day(3, 12), day(3, 12)));
+    // A retired reference holds nothing back.
+    exec(database, fmt::format("INSERT INTO model_references (model, source, rows, sample, data_start, data_end, "
+                               "retired_at) VALUES ('a', 'first_n', 1, '{{}}', {}, {}, {})",
+                               day(0, 12), day(0, 12), day(1)));
+    exec(database, fmt::format("INSERT INTO monitor_windows (model, sequence, first_ts, first_id, last_ts, last_id, "
+                               "rows, closed_at, performance_at) VALUES "
+                               "('a', 1, {0}, 'x', {1}, 'y', 10, {1}, {1}), ('a', 2, {2}, 'x', {2}, 'y', 10, {2}, {2}),"
+                               "('b', 1, {3}, 'x', {4}, 'y', 10, {4}, NULL), ('b', 2, {5}, 'x', {5}, 'y', 10, {5}, {5})",
+                               day(4), day(5), day(10, 1), day(5, 1), day(6), day(25)));
+    // An outcome whose prediction never came, old and young.
+    exec(database, fmt::format("INSERT INTO outcomes (model, id, ts, label, received_at) VALUES "
+                               "('a', 'orphan-old', {0}, 'UP', {0}), ('a', 'orphan-young', {1}, 'UP', {1})",
+                               day(2), day(25)));
+    exec(database, fmt::format("INSERT INTO rejection_counts VALUES ('a', {}, 'prediction', 'schema', 3), "
+                               "('a', {}, 'prediction', 'schema', 4)",
+                               day(1), day(25)));
+
+    mw::config::RetentionOptions options;  // the defaults: predictions 14 days
+    REQUIRE(options.predictions_s == 14 * 86400);
+    const auto result = apply_retention(database.connection(), options, now_us);
+
+    CHECK(result.partitions_dropped == std::vector<std::string>{"predictions_d0"});
+    CHECK(result.partitions_kept == std::vector<std::string>{"predictions_d3", "predictions_d5", "predictions_d10"});
+    CHECK_FALSE(exists(database, "predictions_d0"));
+    for (const char* kept : {"predictions_d3", "predictions_d5", "predictions_d10", "predictions_d20"})
+        CHECK(exists(database, kept));
+    CHECK(count(database, "SELECT count(*) FROM predictions") == 4);
+    CHECK(count(database, "SELECT count(*) FROM prediction_keys WHERE id = 'old'") == 0);
+    CHECK(count(database, "SELECT count(*) FROM prediction_keys") == 4);
+    CHECK(count(database, "SELECT count(*) FROM outcomes WHERE id IN ('old', 'orphan-old')") == 0);
+    CHECK(count(database, "SELECT count(*) FROM outcomes") == 5);
+    CHECK(result.outcomes_deleted == 2);
+    CHECK(count(database, "SELECT count(*) FROM rejection_counts") == 1);
+    // The default partition is never dropped.
+    CHECK(exists(database, "predictions_default"));
+
+    SECTION("once the window has its labels and the reference is retired, the partitions go") {
+        exec(database, fmt::format("UPDATE monitor_windows SET performance_at = {}", day(7)));
+        exec(database, fmt::format("UPDATE model_references SET retired_at = {} WHERE retired_at IS NULL", day(9)));
+        const auto later = apply_retention(database.connection(), options, now_us);
+        CHECK(later.partitions_dropped == std::vector<std::string>{"predictions_d3", "predictions_d5"});
+        CHECK(later.partitions_kept == std::vector<std::string>{"predictions_d10"});
+        // A writer can store a late record of a dropped day again: the key went too.
+        CHECK(count(database, "SELECT count(*) FROM prediction_keys WHERE id IN ('ref', 'unlabelled')") == 0);
+    }
+    SECTION("0 keeps predictions forever") {
+        const auto none = apply_retention(database.connection(), forever(), now_us + 1000 * day_us);
+        CHECK(none.partitions_dropped.empty());
+        CHECK(count(database, "SELECT count(*) FROM predictions") == 4);
+        CHECK(count(database, "SELECT count(*) FROM outcomes") == 5);
+    }
+}
+
+TEST_CASE("findings, decisions, windows and alert deliveries past their age go, unless still needed",
+          "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    const auto finding = [&](int id, int d) {
+        exec(database, fmt::format("INSERT INTO findings (id, model, kind, method, statistic, threshold, triggered, "
+                                   "severity, window_start, window_end, created_at) VALUES ({0}, 'a', 'dataset_drift', "
+                                   "'share', 0.6, 0.5, true, 'warning', {1}, {1}, {1})",
+                                   id, day(d)));
+    };
+    finding(1, -100);  // old, handled: goes
+    finding(2, -100);  // old, but a firing alert points at it
+    finding(3, -100);  // old, but the slowest consumer has not read it yet
+    finding(4, 29);    // young
+    exec(database, "INSERT INTO finding_cursors VALUES ('alerts', 10), ('retrain', 2)");
+    exec(database, fmt::format("INSERT INTO alerts (fingerprint, model, kind, severity, state, finding_id, started_at) "
+                               "VALUES ('f1', 'a', 'dataset_drift', 'warning', 'firing', 2, {})",
+                               day(-100)));
+    exec(database, fmt::format("INSERT INTO decisions (model, kind, reason, at) VALUES "
+                               "('a', 'breaker_opened', 'r', {0}), ('a', 'job_skipped', 'r', {0}), "
+                               "('a', 'job_skipped', 'r', {0}), ('a', 'job_skipped', 'r', {1})",
+                               day(-100), day(29)));
+    // Windows: an old judged one (goes), an old one waiting for labels, the latest.
+    exec(database, fmt::format("INSERT INTO monitor_windows (model, sequence, first_ts, first_id, last_ts, last_id, "
+                               "rows, closed_at, performance_at) VALUES "
+                               "('a', 1, {0}, 'x', {0}, 'y', 10, {0}, {0}), ('a', 2, {0}, 'x', {0}, 'y', 10, {0}, NULL),"
+                               "('a', 3, {0}, 'x', {0}, 'y', 10, {0}, {0})",
+                               day(-100)));
+    exec(database, "INSERT INTO window_metrics (window_id, name, value) SELECT id, 'accuracy', 0.9 FROM monitor_windows");
+    exec(database, fmt::format("INSERT INTO alert_deliveries (fingerprint, receiver, state, payload, created_at, "
+                               "delivered_at, abandoned_at) VALUES "
+                               "('f1', 'oncall', 'firing', '{{}}', {0}, {0}, NULL),"   // delivered: goes
+                               "('f1', 'oncall', 'firing', '{{}}', {0}, NULL, {0}),"   // abandoned: goes
+                               "('f1', 'oncall', 'firing', '{{}}', {0}, NULL, NULL),"  // still owed: stays
+                               "('f1', 'oncall', 'firing', '{{}}', {1}, {1}, NULL)",   // young: stays
+                               day(-100), day(29)));
+
+    // 25 days after them nothing is 30 (deliveries) or 90 days old yet: ages
+    // count from the clock passed in, not the database's.
+    const auto early = apply_retention(database.connection(), mw::config::RetentionOptions{}, t0_us - 75 * day_us);
+    CHECK(early.findings_deleted == 0);
+    CHECK(early.windows_deleted == 0);
+    CHECK(early.alert_deliveries_deleted == 0);
+    CHECK(early.decisions_deleted == 0);
+
+    const auto result = apply_retention(database.connection(), mw::config::RetentionOptions{}, now_us);
+    CHECK(result.findings_deleted == 1);
+    CHECK(count(database, "SELECT count(*) FROM findings WHERE id IN (2, 3, 4)") == 3);
+    // The old skips go; the latest of each kind stays however old (the breaker's state).
+    CHECK(result.decisions_deleted == 2);
+    CHECK(count(database, "SELECT count(*) FROM decisions WHERE kind = 'breaker_opened'") == 1);
+    CHECK(count(database, "SELECT count(*) FROM decisions WHERE kind = 'job_skipped'") == 1);
+    CHECK(result.windows_deleted == 1);
+    CHECK(count(database, "SELECT count(*) FROM monitor_windows WHERE sequence IN (2, 3)") == 2);
+    CHECK(count(database, "SELECT count(*) FROM window_metrics") == 2);
+    CHECK(result.alert_deliveries_deleted == 2);
+    CHECK(count(database, "SELECT count(*) FROM alert_deliveries") == 2);
+}
+
+TEST_CASE("finished jobs and audits past their age go with their directories and report files", "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    TempDir state("mw-retention");
+    const std::string jobs_dir = state.path().string() + "/jobs";
+    const std::string reports_dir = state.path().string() + "/reports";
+    const auto job = [&](int id, const std::string& job_state, int d) {
+        exec(database, fmt::format("INSERT INTO retrain_jobs (id, model, dedup_key, trigger, reason, state, created_at, "
+                                   "started_at, finished_at) VALUES ({0}, 'a', 'k{0}', 'manual', 'r', '{1}', {2}, {2}, "
+                                   "{3})",
+                                   id, job_state, day(d), job_state == "running" ? std::string("NULL") : day(d, 1)));
+        exec(database, fmt::format("INSERT INTO retrain_transitions (job_id, to_state, reason) VALUES ({}, '{}', 'r')",
+                                   id, job_state));
+        std::filesystem::create_directories(jobs_dir + "/" + std::to_string(id));
+        std::ofstream(jobs_dir + "/" + std::to_string(id) + "/data.csv") << "x\n1\n";
+    };
+    job(1, "failed", -10);    // old and finished: goes
+    job(2, "promoted", -9);   // the latest promotion (probation, rollback): stays
+    job(3, "running", -8);    // running: stays
+    job(4, "rejected", -7);   // the latest finished job (the policy's cooldown): stays
+
+    std::filesystem::create_directories(reports_dir + "/a/weekly");
+    const auto audit = [&](int id, int d, const std::string& report) {
+        if (!report.empty()) std::ofstream(report) << "<html></html>";
+        exec(database, fmt::format("INSERT INTO audits (id, model, audit, trigger, state, data_start, data_end, reports, "
+                                   "started_at, finished_at) VALUES ({0}, 'a', 'weekly', 'schedule', 'passed', {1}, {1}, "
+                                   "'{{\"html\": \"{2}\"}}', {1}, {1})",
+                                   id, day(d), report));
+    };
+    const std::string outside = state.path().string() + "/elsewhere.html";
+    audit(1, -400, reports_dir + "/a/weekly/one.html");  // old: goes, with its file
+    audit(2, -390, outside);                              // old, its path is outside reports_dir: row goes, file stays
+    audit(3, -380, reports_dir + "/a/weekly/three.html");  // the latest of its audit: stays
+
+    mw::config::RetentionOptions options;  // jobs 30 days, audits 365 days
+    const auto result = apply_retention(database.connection(), options, now_us);
+    CHECK(result.jobs_deleted == std::vector<std::int64_t>{1});
+    CHECK(count(database, "SELECT count(*) FROM retrain_jobs") == 3);
+    CHECK(count(database, "SELECT count(*) FROM retrain_transitions WHERE job_id = 1") == 0);
+    CHECK(result.audits_deleted == 2);
+    CHECK(count(database, "SELECT count(*) FROM audits") == 1);
+
+    const auto errors = remove_retained_files(result, jobs_dir, reports_dir);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("outside reports_dir") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(jobs_dir + "/1"));
+    for (int kept : {2, 3, 4}) CHECK(std::filesystem::exists(jobs_dir + "/" + std::to_string(kept) + "/data.csv"));
+    CHECK_FALSE(std::filesystem::exists(reports_dir + "/a/weekly/one.html"));
+    CHECK(std::filesystem::exists(outside));
+    CHECK(std::filesystem::exists(reports_dir + "/a/weekly/three.html"));
+
+    SECTION("0 keeps jobs and audits forever") {
+        job(6, "failed", -1000);
+        const auto none = apply_retention(database.connection(), forever(), now_us);
+        CHECK(none.jobs_deleted.empty());
+        CHECK(none.audits_deleted == 0);
+    }
+}
