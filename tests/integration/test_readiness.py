@@ -15,7 +15,7 @@ import psycopg2
 from harness import Environment, main, wait_for
 from test_lifecycle import NotifySocket
 
-WORKERS = {"monitor", "alerts", "retrain", "audits"}
+WORKERS = {"monitor", "alerts", "retrain", "audits", "retention"}
 
 
 def ready(daemon, headers=None):

@@ -18,6 +18,8 @@ import re
 import threading
 import time
 
+import psycopg2
+
 from harness import Environment, main, wait_for
 
 FEATURES = 60
@@ -177,14 +179,24 @@ class SlowPass(Environment):
         self.assertEqual(ingest.failures, [])
 
         # The monitor picks the newest configuration up at its next pass.
-        wait_for(lambda: self.monitor(daemon)["config_generation"] == RELOADS + 1, 120,
+        wait_for(lambda: self.monitor(daemon)["config_generation"] == RELOADS + 1, 240,
                  "the monitor never picked up the last configuration")
         print(f"monitor on generation {RELOADS + 1} {time.monotonic() - pass_started:.1f}s after the reloads began "
               f"(its previous pass took {self.monitor(daemon)['last_pass_ms'] / 1000:.1f}s)")
 
         # SIGTERM in the middle of a pass.
-        next_id = self.preload(daemon, next_id, 3, -0.3)
-        self.wait_mid_pass(daemon)
+        # On a quiet machine the monitor judges a window in a fraction of a
+        # second and keeps up with the preload, so no pass would be long: hold
+        # its window writes (EXCLUSIVE lets reads through) while the backlog
+        # builds, then let go; SIGTERM then lands while it works through it.
+        lock = psycopg2.connect(self.pg.dsn)
+        lock.cursor().execute("LOCK TABLE monitor_windows IN EXCLUSIVE MODE")
+        try:
+            next_id = self.preload(daemon, next_id, 6, -0.3)
+            self.wait_mid_pass(daemon)
+        finally:
+            lock.rollback()
+            lock.close()
         windows_before = self.pg.scalar("SELECT count(*) FROM monitor_windows")
         started = time.monotonic()
         daemon.process.send_signal(15)
