@@ -28,6 +28,14 @@ using nlohmann::json;
 
 namespace {
 
+// A positive row id from a path segment ("/v1/findings/{id}"), or nothing.
+std::optional<std::int64_t> id_of(std::string_view text) {
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
+    return id;
+}
+
 // Histogram buckets for request latency: ingest is dominated by fdatasync
 // (sub-millisecond to tens of milliseconds); big bodies take longer.
 const prometheus::Histogram::BucketBoundaries latency_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -469,12 +477,6 @@ HttpResponse Api::admin_response(const HttpRequest& request) {
         response.set(http::field::allow, allow);
         return response;
     };
-    const auto id_of = [](std::string_view text) -> std::optional<std::int64_t> {
-        std::int64_t id = 0;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-        if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
-        return id;
-    };
     try {
         if (collection == "models") {
             if (method != http::verb::post) return not_allowed("POST");
@@ -536,12 +538,6 @@ HttpResponse Api::page_response(const HttpRequest& request) {
         return response;
     }
     const auto parts = path_parts(path);
-    const auto id_of = [](std::string_view text) -> std::optional<std::int64_t> {
-        std::int64_t id = 0;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-        if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
-        return id;
-    };
     try {
         if (path == "/") {
             auto connection = store::connect(config->store);
