@@ -6,6 +6,7 @@ and test_chaos.py (this file is not a test: ctest runs only test_*.py)."""
 import datetime
 import http.client
 import json
+import os
 import threading
 import time
 
@@ -175,3 +176,14 @@ def latency_summary(answers, healthy=lambda started: True):
         return 0, 0.0, 0.0, 0.0
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
     return len(latencies), pick(0.5), pick(0.99), latencies[-1]
+
+
+def write_config_atomically(daemon, dsn, models_yaml):
+    """The daemon may read the file at any moment; it must never see half of it."""
+    real = daemon.config_path
+    daemon.config_path = real + ".new"
+    try:
+        daemon.write_config(dsn, models_yaml=models_yaml)
+    finally:
+        daemon.config_path = real
+    os.replace(real + ".new", real)

@@ -36,15 +36,6 @@ VARIANTS = [["x", "c"], ["c", "x"], ["c", "x", "z"], ["z", "w", "x", "c"], ["x",
 MAX_GAP_SECONDS = 10.0
 
 
-def write_config_atomically(daemon, dsn, models_yaml):
-    real = daemon.config_path
-    daemon.config_path = real + ".new"
-    try:
-        daemon.write_config(dsn, models_yaml=models_yaml)
-    finally:
-        daemon.config_path = real
-    os.replace(real + ".new", real)
-
 
 def slow_client(port, kind, until, declared_bytes):
     """Holds a connection open, trickling a header line or one body byte a
@@ -127,14 +118,14 @@ class Chaos(Environment):
                 if "c" in running and rng.random() < 0.25:
                     # A type change: refused, the running configuration stays.
                     types = dict(check.FEATURE_TYPES, c="categorical")
-                    write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running, types))
+                    check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running, types))
                     daemon.process.send_signal(signal.SIGHUP)
                     time.sleep(0.3)  # let it read the file before it is put back
-                    write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running))
+                    check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running))
                     done["refused_reload"] += 1
                     continue
                 running = rng.choice(VARIANTS)
-                write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running))
+                check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running))
                 daemon.process.send_signal(signal.SIGHUP)
             elif action == "slow":
                 until = time.time() + rng.uniform(3, 8)

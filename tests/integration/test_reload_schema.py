@@ -22,16 +22,6 @@ from harness import Environment, main, wait_for
 VARIANTS = [["x", "c"], ["c", "x"], ["c", "x", "z"], ["z", "w", "x", "c"], ["x", "w"], ["c", "w", "z"]]
 
 
-def write_config_atomically(daemon, dsn, models_yaml):
-    """The daemon may read the file at any moment; it must never see half of it."""
-    real = daemon.config_path
-    daemon.config_path = real + ".new"
-    try:
-        daemon.write_config(dsn, models_yaml=models_yaml)
-    finally:
-        daemon.config_path = real
-    os.replace(real + ".new", real)
-
 
 class ReloadStorm(Environment):
     def test_reload_storm_during_ingest_stores_every_record_as_sent(self):
@@ -41,12 +31,12 @@ class ReloadStorm(Environment):
         daemon.wait_ready()
         # A type change is refused, and the running configuration stays.
         types = dict(check.FEATURE_TYPES, c="categorical")
-        write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", VARIANTS[0], types))
+        check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", VARIANTS[0], types))
         daemon.process.send_signal(signal.SIGHUP)
         wait_for(lambda: "config_reload_refused" in daemon.log(), 30, "the type change was not refused")
         self.assertIn("models[0].features[1].type: feature \"c\" of model \"m\" is numeric in the running "
                       "configuration and categorical in the new one", daemon.log())
-        write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", VARIANTS[0]))
+        check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", VARIANTS[0]))
 
         # Large batches: the daemon parses each for a millisecond or more,
         # which is the window a reload used to fall into.
@@ -62,11 +52,11 @@ class ReloadStorm(Environment):
             if attempts % 8 == 0 and "c" in running:
                 # "c" is numeric in the running configuration: this reload is refused.
                 types = dict(check.FEATURE_TYPES, c="categorical")
-                write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running, types))
+                check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running, types))
                 refused += 1
             else:
                 running = VARIANTS[applied % len(VARIANTS)]
-                write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running))
+                check.write_config_atomically(daemon, self.pg.dsn, check.model_yaml("m", running))
                 applied += 1
             daemon.process.send_signal(signal.SIGHUP)
             time.sleep(0.25)
@@ -112,7 +102,7 @@ class ReloadStorm(Environment):
         # next pass (issue 19), so which variants the monitor saw during the
         # storm depends on timing: one more reload adds a feature no variant
         # had, which the reference cannot hold.
-        write_config_atomically(daemon, self.pg.dsn,
+        check.write_config_atomically(daemon, self.pg.dsn,
                                 check.model_yaml("m", running + ["v"], dict(check.FEATURE_TYPES, v="numeric")))
         daemon.process.send_signal(signal.SIGHUP)
         wait_for(lambda: "reference_feature_skipped model=m" in daemon.log() and "feature=v" in daemon.log(), 60,
