@@ -3,6 +3,7 @@ with another payload is answered as a conflict and counted (the first stays
 stored), a NUL inside a feature string is refused with its reason, and
 --check-config refuses a listen address the daemon could not bind."""
 
+import datetime
 import os
 import subprocess
 
@@ -10,8 +11,14 @@ import ingest_check as check
 from harness import DAEMON, Environment, main
 
 
+# Today's time: a record older than retention.predictions (14 days by default)
+# may be dropped by the retention pass the daemon runs at start, before the
+# test reads it back.
+NOW = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def record(id_, c):
-    return {"id": id_, "ts": "2026-01-01T00:00:00.000000Z", "features": {"x": "a", "c": c}, "prediction": "A"}
+    return {"id": id_, "ts": NOW, "features": {"x": "a", "c": c}, "prediction": "A"}
 
 
 class IngestFaults(Environment):
