@@ -5,7 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each phase's wall time, printed at the end whether the tests pass or fail,
+# so a slow run says where its time went (CI shows the end of the output).
+phase_names=() phase_seconds=() phase_started=$SECONDS
+phase() {
+  phase_seconds+=($((SECONDS - phase_started)))
+  phase_names+=("$1")
+  phase_started=$SECONDS
+}
+report_phases() {
+  echo "== time by phase (total ${SECONDS} s)"
+  for i in "${!phase_names[@]}"; do
+    printf '%6d s  %s\n' "${phase_seconds[$i]}" "${phase_names[$i]}"
+  done
+}
+trap report_phases EXIT
+
 scripts/install-deps.sh
+phase "install the Debian packages"
 jobs=$(nproc)
 
 echo "== sanitizer build (unit tests under ASan+UBSan)"
@@ -14,8 +31,10 @@ echo "== sanitizer build (unit tests under ASan+UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
   -DMODELWATCH_SANITIZE=ON -DMODELWATCH_UNIT_ONLY=ON >/dev/null
 cmake --build build-asan -j"$jobs"
+phase "sanitizer build"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -L unit --output-on-failure -j"$jobs")
+phase "unit tests under ASan+UBSan"
 
 # The unit tests ran above, under the sanitizers; the release build compiles
 # only what the other tests run (the programs, and the example's own unit
@@ -24,10 +43,12 @@ cmake --build build-asan -j"$jobs"
 echo "== release build: fuzz, integration and the example's unit tests"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DMODELWATCH_BENCH=OFF >/dev/null
 cmake --build build-test -j"$jobs" --target modelwatchd modelwatch elec2_server elec2_trainer test_elec2_example
+phase "release build"
 cd build-test
 ctest --output-on-failure -R '^unit\.elec2_example$'
 # Each integration test has its own PostgreSQL cluster, temporary directory and
 # free ports, and most of their time is waiting on processes: two at a time
 # halves this step (174 s -> 83 s here).
 ctest --output-on-failure -L 'integration|fuzz' -j"$jobs"
+phase "fuzz and integration tests"
 
