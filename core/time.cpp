@@ -136,6 +136,10 @@ std::string format_rfc3339_us(std::int64_t us_since_epoch) {
                        second_of_day / 60 % 60, second_of_day % 60, us_of_day % us_per_second);
 }
 
+std::int64_t floor_to(std::int64_t t_us, std::int64_t width_us) {
+    return t_us - ((t_us % width_us) + width_us) % width_us;
+}
+
 std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

@@ -26,6 +26,10 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view text);
 // written with as many digits as it needs and a leading '-' when negative.
 std::string format_rfc3339_us(std::int64_t us_since_epoch);
 
+// The start of the width_us-long interval holding t_us (floor, also before
+// 1970): windows and rate grids are aligned to the epoch with it.
+std::int64_t floor_to(std::int64_t t_us, std::int64_t width_us);
+
 // The wall clock (std::chrono::system_clock) in microseconds since the epoch.
 std::int64_t now_us();
 

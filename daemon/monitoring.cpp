@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "daemon/alert_loop.h"
+#include "daemon/reference_capture.h"
 #include "daemon/retrain_loop.h"
 #include "fairness/audit_store.h"
 #include "retrain/job_queue.h"

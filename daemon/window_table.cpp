@@ -1,5 +1,6 @@
 #include "daemon/window_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -138,6 +139,25 @@ drift::DriftTable labels_view(const drift::DriftTable& table) {
     view.rows = labels.size();
     view.columns.push_back(std::move(labels));
     return view;
+}
+
+performance::PerformanceWindow performance_window(const std::vector<store::WindowRow>& rows, bool regression) {
+    performance::PerformanceWindow window;
+    for (const auto& row : rows) {
+        if (regression) {
+            window.predicted_value.push_back(row.prediction_value.value_or(std::nan("")));
+            window.target.push_back(row.value);
+        } else {
+            window.y_pred.push_back(row.prediction_label.value_or(""));
+            window.y_true.push_back(row.label);
+        }
+        window.label_delay_seconds.push_back(row.label_delay_s);
+    }
+    const bool all_scored =
+        !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const auto& row) { return row.score.has_value(); });
+    if (all_scored && !regression)
+        for (const auto& row : rows) window.score.push_back(*row.score);
+    return window;
 }
 
 }  // namespace mw::daemon

@@ -14,6 +14,7 @@
 
 #include "core/record.h"
 #include "detectors/dataset_drift.h"
+#include "detectors/performance_metrics.h"
 #include "store/monitor_store.h"
 
 namespace mw::daemon {
@@ -43,5 +44,9 @@ drift::DriftTable features_view(const drift::DriftTable& table, const ModelSchem
 drift::DriftTable outputs_view(const drift::DriftTable& table);
 // "label": the outcomes of the rows that have one, whose drift is label drift.
 drift::DriftTable labels_view(const drift::DriftTable& table);
+
+// The performance library's view of rows: labels (or, for regression,
+// values), predictions and label delays; the scores only when every row has one.
+performance::PerformanceWindow performance_window(const std::vector<store::WindowRow>& rows, bool regression);
 
 }  // namespace mw::daemon

@@ -145,3 +145,12 @@ TEST_CASE("now_us reads the wall clock") {
     CHECK(t > 1577836800 * us);
     CHECK(t < 4102444800 * us);  // 2100-01-01
 }
+
+TEST_CASE("floor_to aligns to the epoch, before 1970 too") {
+    CHECK(mw::floor_to(1999, 1000) == 1000);
+    CHECK(mw::floor_to(2000, 1000) == 2000);
+    CHECK(mw::floor_to(0, 1000) == 0);
+    CHECK(mw::floor_to(-1, 1000) == -1000);
+    CHECK(mw::floor_to(-1000, 1000) == -1000);
+    CHECK(mw::floor_to(-1001, 1000) == -2000);
+}

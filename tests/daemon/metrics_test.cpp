@@ -49,7 +49,7 @@ TEST_CASE("every whole-window metric the monitor stores has its own gauge, in ba
     std::set<std::string> stored;
     for (const auto& gauge : daemon::window_gauges()) stored.insert(gauge.stored_name);
     // Performance (realised and CBPE), label figures and the operational
-    // series of daemon/model_monitor.cpp (docs/monitoring.md, "Window metrics").
+    // series of daemon/operational_series.cpp (docs/monitoring.md, "Window metrics").
     std::vector<std::string> produced = performance::classification_metric_names();
     for (const auto& name : performance::regression_metric_names()) produced.push_back(name);
     for (const char* name : {"specificity", "label_coverage", "label_delay_p50_seconds", "label_delay_p95_seconds",

@@ -1,0 +1,55 @@
+#include "daemon/detector_options.h"
+
+namespace mw::daemon {
+
+drift::DriftOptions drift_options(const config::DriftConfig& config) {
+    drift::DriftOptions options;
+    options.mode = config.mode == config::DriftModeChoice::legacy ? drift::DriftMode::legacy : drift::DriftMode::robust;
+    // Method names were checked when the configuration was loaded.
+    options.default_choice.method = drift::parse_drift_method(config.method).value_or(drift::DriftMethod::auto_select);
+    options.default_choice.threshold = config.threshold;
+    for (const auto& feature : config.features)
+        options.per_feature[feature.name] = {
+            drift::parse_drift_method(feature.method).value_or(drift::DriftMethod::auto_select), feature.threshold};
+    switch (config.correction) {
+        case config::CorrectionChoice::none: options.correction = drift::Correction::none; break;
+        case config::CorrectionChoice::bonferroni: options.correction = drift::Correction::bonferroni; break;
+        case config::CorrectionChoice::benjamini_hochberg:
+            options.correction = drift::Correction::benjamini_hochberg;
+            break;
+    }
+    options.effect_floor = config.effect_floor;
+    options.noise_resamples = config.noise_resamples;
+    options.drift_share = config.drift_share;
+    return options;
+}
+
+performance::PerformanceSpec performance_spec(const config::ModelOptions& options, const std::string& segment) {
+    performance::PerformanceSpec spec;
+    const auto& schema = options.schema;
+    spec.task = schema.prediction_type == PredictionType::regression ? performance::Task::regression
+                                                                      : performance::Task::classification;
+    spec.positive_class = !options.performance.positive_class.empty() ? options.performance.positive_class
+                          : !schema.classes.empty()                   ? schema.classes.front()
+                                                                      : std::string("1");
+    spec.classes = schema.classes;
+    spec.segment_name = segment;
+    return spec;
+}
+
+std::vector<performance::MetricThreshold> metric_thresholds(const config::PerformanceConfig& config) {
+    std::vector<performance::MetricThreshold> thresholds;
+    for (const auto& configured : config.thresholds) {
+        performance::MetricThreshold threshold;
+        threshold.metric = configured.metric;
+        threshold.lower = configured.min;
+        threshold.upper = configured.max;
+        threshold.max_drop = configured.max_drop;
+        threshold.reference_band = configured.band_sd > 0;
+        threshold.band_k = configured.band_sd;
+        thresholds.push_back(std::move(threshold));
+    }
+    return thresholds;
+}
+
+}  // namespace mw::daemon

@@ -1,0 +1,40 @@
+// How a model's reference comes to be stored: collected from its own
+// predictions (the first N, the first N of a version after a promotion, or a
+// pinned time range) or uploaded through the admin API. Fitting it is
+// daemon/reference_fit.h's job.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <pqxx/connection_base>
+
+#include "config/config.h"
+#include "daemon/periodic_worker.h"
+#include "detectors/dataset_drift.h"
+#include "store/monitor_store.h"
+
+namespace mw::daemon {
+
+// Either the reference was stored, or what it still waits for, in words for
+// the log ("1000 reference predictions of version v2 (have 120)").
+struct ReferenceCapture {
+    bool stored = false;
+    std::string waiting_for;
+};
+
+// For a model with no reference (`pending` empty) or a pending one (after a
+// promotion): collects its rows when they are all there and stores them as
+// the active reference. Calls control.checkpoint() before writing.
+ReferenceCapture capture_reference(pqxx::connection_base& connection, const config::ModelOptions& options,
+                                   const std::optional<store::StoredReference>& pending, std::int64_t now_us,
+                                   PassControl& control);
+
+// Stores an uploaded reference (CSV or NDJSON parsed by the API) and makes it
+// the model's active one; the model's monitor refits from it at its next
+// pass. Returns its id.
+std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const std::string& model,
+                                      const drift::DriftTable& table, const std::string& description);
+
+}  // namespace mw::daemon

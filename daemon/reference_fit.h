@@ -1,0 +1,52 @@
+// Everything the detectors compare a model's windows with, fitted once on its
+// stored reference: the feature-drift reference (overall and per segment
+// attribute), prediction and label drift, data quality, CBPE and the
+// performance thresholds' reference bands. A new reference or a new
+// configuration is a new fit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "core/record.h"
+#include "detectors/cbpe.h"
+#include "detectors/data_quality.h"
+#include "detectors/dataset_drift.h"
+#include "detectors/performance_thresholds.h"
+#include "store/monitor_store.h"
+
+namespace mw::daemon {
+
+// Fewer outcomes than this (in a reference or a window) are not compared for
+// label drift: the tests' sampling error would swamp any verdict.
+inline constexpr std::size_t min_labelled_rows = 30;
+
+struct ReferenceFit {
+    std::int64_t reference_id = 0;
+    std::int64_t reference_rows = 0;
+    std::optional<store::RowKey> data_end;
+    // The model's schema cut to the features the reference can judge: those
+    // its sample holds, as numbers or as texts like the schema says. A
+    // feature added since, or whose type changed across a restart, is not
+    // compared for drift until the model has a new reference (docs/monitoring.md "Reloading").
+    ModelSchema judged;
+    std::optional<drift::FittedReference> features;
+    std::vector<std::pair<std::string, drift::FittedReference>> segments;
+    std::optional<drift::FittedReference> outputs;
+    std::optional<drift::FittedReference> labels;  // when the reference was captured with its outcomes
+    std::optional<quality::QualityReference> quality;
+    std::optional<performance::CbpeReference> cbpe;  // binary models whose reference has scores and labels
+    std::vector<performance::ReferenceBand> bands;   // of the performance thresholds, from reference chunks
+    std::string error;  // why the reference cannot be used (logged); then nothing else is set but the ids
+};
+
+// Fits `reference` for the model `options` describe; a reference that cannot
+// be used says why in `error`.
+ReferenceFit fit_reference(const store::StoredReference& reference, const config::ModelOptions& options);
+
+}  // namespace mw::daemon
