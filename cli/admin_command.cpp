@@ -7,6 +7,7 @@
 // Every one takes --daemon URL (default http://127.0.0.1:8470, or
 // $MODELWATCH_URL) and --token-env NAME (the environment variable holding a
 // bearer token; default MODELWATCH_TOKEN).
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -18,35 +19,79 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "core/http_client.h"
 
 namespace mw::cli {
 namespace {
 
+constexpr std::string_view default_url = "http://127.0.0.1:8470";
+
+// What every admin command accepts, after its own options.
+constexpr command_line::Option daemon_option{"--daemon", "URL",
+                                             "the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)"};
+constexpr command_line::Option token_option{
+    "--token-env", "NAME", "the environment variable holding a bearer token (default MODELWATCH_TOKEN)"};
+
+constexpr std::array retrain_options{
+    command_line::Option{"--reason", "TEXT", "recorded with the job and its decision"}, daemon_option, token_option};
+constexpr std::array reference_options{daemon_option, token_option};
+constexpr std::array status_options{command_line::Option{"--model", "M", "only those of model M"}, daemon_option,
+                                    token_option};
+constexpr std::array audit_run_options{daemon_option, token_option};
+
+constexpr Form retrain_form_table[] = {{"retrain", "MODEL [--reason TEXT] [--daemon URL] [--token-env NAME]",
+                                        [] {
+                                            return std::string(
+                                                "Asks the daemon to queue a retraining job for MODEL; its retraining "
+                                                "policy may refuse\n(cooldown, budget, breaker) and says why.\n");
+                                        },
+                                        retrain_options}};
+constexpr Form reference_form_table[] = {
+    {"reference", "upload MODEL FILE.csv|FILE.ndjson [--daemon URL] [--token-env NAME]",
+     [] {
+         return std::string(
+             "Pins MODEL's reference to the rows of a CSV (header row) or NDJSON file of predictions.\n");
+     },
+     reference_options}};
+constexpr Form status_form_table[] = {
+    {"status", "[findings|alerts|jobs|windows|audits|decisions] [--model M] [--daemon URL] [--token-env NAME]",
+     [] {
+         return std::string(
+             "Prints the daemon's latest findings (default), alerts, jobs, windows, audits or decisions as JSON.\n");
+     },
+     status_options}};
+constexpr Form audit_run_form{"audit run", "MODEL AUDIT [--daemon URL] [--token-env NAME]",
+                              [] {
+                                  return std::string(
+                                      "Runs the configured fairness audit AUDIT of MODEL in the daemon now and prints "
+                                      "its result.\n");
+                              },
+                              audit_run_options};
+
 struct Connection {
-    std::string url = "http://127.0.0.1:8470";
-    std::string token_env = "MODELWATCH_TOKEN";
+    std::string url;
+    std::string token_env;
 };
 
-// Splits off --daemon and --token-env; returns the other arguments.
-std::vector<std::string> common_options(Args args, Connection& connection, std::string& error) {
-    if (const char* url = std::getenv("MODELWATCH_URL")) connection.url = url;
-    std::vector<std::string> rest;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string arg = args[i];
-        if ((arg == "--daemon" || arg == "--token-env") && i + 1 >= args.size()) {
-            error = arg + " needs a value";
-            return {};
-        }
-        if (arg == "--daemon")
-            connection.url = args[++i];
-        else if (arg == "--token-env")
-            connection.token_env = args[++i];
-        else
-            rest.push_back(arg);
-    }
+// The --daemon URL (checked before anything is sent) and the token's variable.
+std::string connection_of(const command_line::Parsed& parsed, Connection& connection) {
+    const char* from_env = std::getenv("MODELWATCH_URL");
+    connection.url = parsed.value("--daemon").value_or(from_env && *from_env ? from_env : std::string(default_url));
+    connection.token_env = parsed.value("--token-env").value_or("MODELWATCH_TOKEN");
     while (!connection.url.empty() && connection.url.back() == '/') connection.url.pop_back();
-    return rest;
+    if (const auto url = http::parse_url(connection.url + "/"); !url.error.empty())
+        return fmt::format("--daemon (or MODELWATCH_URL) '{}': {}", connection.url, url.error);
+    return "";
+}
+
+// A model, audit or collection name goes into the URL's path as one segment.
+std::string path_segment_error(std::string_view what, std::string_view name) {
+    if (name.empty()) return fmt::format("{} is empty", what);
+    for (const char c : name)
+        if (c == '/' || c == '?' || c == '#' || c == '%' || static_cast<unsigned char>(c) <= ' ')
+            return fmt::format("{} '{}' has a character a name cannot have ('{}')", what, name, c);
+    return "";
 }
 
 int call(const Connection& connection, std::string method, const std::string& path, std::string body = {},
@@ -62,132 +107,99 @@ int call(const Connection& connection, std::string method, const std::string& pa
         request.headers.emplace_back("Authorization", std::string("Bearer ") + token);
     const auto response = http::send(request);
     if (!response.ok()) {
-        std::fprintf(stderr, "modelwatch: %s\n", response.error.c_str());
-        return 2;
+        std::fprintf(stderr, "modelwatch: the daemon at %s did not answer: %s\n", connection.url.c_str(),
+                     response.error.c_str());
+        return exit_unreachable;
     }
     const auto json = nlohmann::json::parse(response.body, nullptr, false);
     std::printf("%s\n", json.is_discarded() ? response.body.c_str() : json.dump(2).c_str());
-    return response.success() ? 0 : 1;
+    return response.success() ? exit_ok : exit_negative;
 }
 
-// What every admin command accepts besides its own arguments.
-constexpr std::string_view connection_help =
-    "\n"
-    "  --daemon URL       the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)\n"
-    "  --token-env NAME   the environment variable holding a bearer token (default MODELWATCH_TOKEN)\n"
-    "\n"
-    "exit status: 0 done, 1 the daemon refused (its answer says why), 2 usage error or daemon unreachable.\n";
-
-constexpr std::string_view retrain_usage = "usage: modelwatch retrain MODEL [--reason TEXT] [--daemon URL] [--token-env NAME]\n";
-constexpr std::string_view reference_usage =
-    "usage: modelwatch reference upload MODEL FILE.csv|FILE.ndjson [--daemon URL] [--token-env NAME]\n";
-constexpr std::string_view status_usage =
-    "usage: modelwatch status [findings|alerts|jobs|windows|audits|decisions] [--model M] [--daemon URL] "
-    "[--token-env NAME]\n";
-constexpr std::string_view audit_run_usage = "usage: modelwatch audit run MODEL AUDIT [--daemon URL] [--token-env NAME]\n";
-
-int usage(std::string_view text) {
-    std::fwrite(text.data(), 1, text.size(), stderr);
-    return 2;
-}
-
-bool wants_help(Args args) {
-    for (const char* arg : args)
-        if (std::string_view(arg) == "--help" || std::string_view(arg) == "-h") return true;
-    return false;
-}
-
-int print_help(const std::string& text) {
-    std::fputs(text.c_str(), stdout);
-    return 0;
+// Parses an admin command's line: its options, the connection and exactly
+// `positionals` positional arguments (named in `usage`). Sets `exit_code` when
+// the command must not run.
+struct AdminLine {
+    command_line::Parsed parsed;
+    Connection connection;
+    int exit_code = -1;
+};
+AdminLine parse_admin(std::string_view command, const Form& form, Args args, std::size_t min_positionals,
+                      std::size_t max_positionals) {
+    auto given = parse_or_exit(command, form, args);
+    AdminLine line{std::move(given.parsed), {}, given.exit_code};
+    if (line.exit_code >= 0) return line;
+    const auto count = line.parsed.positionals.size();
+    if (count < min_positionals || count > max_positionals) {
+        line.exit_code = usage_error(
+            form.name, count < min_positionals
+                           ? fmt::format("missing arguments: usage: modelwatch {} {}", form.name, form.usage)
+                           : fmt::format("unexpected argument '{}'", line.parsed.positionals[max_positionals]));
+        return line;
+    }
+    if (const auto error = connection_of(line.parsed, line.connection); !error.empty())
+        line.exit_code = usage_error(form.name, error);
+    return line;
 }
 
 }  // namespace
 
-std::string retrain_help() {
-    return std::string(retrain_usage) +
-           "\nAsks the daemon to queue a retraining job for MODEL; its retraining policy may refuse\n"
-           "(cooldown, budget, breaker) and says why.\n\n"
-           "  --reason TEXT      recorded with the job and its decision\n" +
-           std::string(connection_help);
-}
-
-std::string reference_help() {
-    return std::string(reference_usage) +
-           "\nPins MODEL's reference to the rows of a CSV (header row) or NDJSON file of predictions.\n" +
-           std::string(connection_help);
-}
-
-std::string status_help() {
-    return std::string(status_usage) +
-           "\nPrints the daemon's latest findings (default), alerts, jobs, windows, audits or decisions as JSON.\n\n"
-           "  --model M          only those of model M\n" +
-           std::string(connection_help);
-}
+std::span<const Form> retrain_forms() { return retrain_form_table; }
+std::span<const Form> reference_forms() { return reference_form_table; }
+std::span<const Form> status_forms() { return status_form_table; }
+const Form& admin_audit_form() { return audit_run_form; }
 
 int run_admin_audit(Args args) {
-    if (wants_help(args)) return print_help(audit_help());
-    Connection connection;
-    std::string error;
-    const auto rest = common_options(args, connection, error);
-    if (!error.empty() || rest.size() != 3 || rest[0] != "run")
-        return usage(audit_run_usage);
-    return call(connection, "POST", fmt::format("/v1/models/{}/audits/{}/run", rest[1], rest[2]));
+    // args[0] is "run".
+    auto line = parse_admin("audit", audit_run_form, args.subspan(1), 2, 2);
+    if (line.exit_code >= 0) return line.exit_code;
+    const auto& model = line.parsed.positionals[0];
+    const auto& audit = line.parsed.positionals[1];
+    for (const auto& error : {path_segment_error("MODEL", model), path_segment_error("AUDIT", audit)})
+        if (!error.empty()) return usage_error("audit run", error);
+    return call(line.connection, "POST", fmt::format("/v1/models/{}/audits/{}/run", model, audit));
 }
 
 int run_retrain(Args args) {
-    if (wants_help(args)) return print_help(retrain_help());
-    Connection connection;
-    std::string error;
-    auto rest = common_options(args, connection, error);
-    std::string reason = "requested with modelwatch retrain";
-    for (std::size_t i = 0; i + 1 < rest.size(); ++i)
-        if (rest[i] == "--reason") {
-            reason = rest[i + 1];
-            rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i), rest.begin() + static_cast<std::ptrdiff_t>(i) + 2);
-            break;
-        }
-    if (!error.empty() || rest.size() != 1)
-        return usage(retrain_usage);
-    return call(connection, "POST", fmt::format("/v1/models/{}/retrain", rest[0]),
+    auto line = parse_admin("retrain", retrain_form_table[0], args, 1, 1);
+    if (line.exit_code >= 0) return line.exit_code;
+    const auto& model = line.parsed.positionals[0];
+    if (const auto error = path_segment_error("MODEL", model); !error.empty()) return usage_error("retrain", error);
+    const std::string reason = line.parsed.value("--reason").value_or("requested with modelwatch retrain");
+    return call(line.connection, "POST", fmt::format("/v1/models/{}/retrain", model),
                 nlohmann::json{{"reason", reason}}.dump());
 }
 
 int run_reference(Args args) {
-    if (wants_help(args)) return print_help(reference_help());
-    Connection connection;
-    std::string error;
-    const auto rest = common_options(args, connection, error);
-    if (!error.empty() || rest.size() != 3 || rest[0] != "upload")
-        return usage(reference_usage);
-    std::ifstream file(rest[2], std::ios::binary);
-    if (!file) {
-        std::fprintf(stderr, "modelwatch: cannot read %s\n", rest[2].c_str());
-        return 2;
-    }
+    auto line = parse_admin("reference", reference_form_table[0], args, 3, 3);
+    if (line.exit_code >= 0) return line.exit_code;
+    const auto& positionals = line.parsed.positionals;
+    if (positionals[0] != "upload")
+        return usage_error("reference", fmt::format("unknown action '{}' (the action is upload)", positionals[0]));
+    const auto& model = positionals[1];
+    const auto& path = positionals[2];
+    if (const auto error = path_segment_error("MODEL", model); !error.empty()) return usage_error("reference", error);
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return usage_error("reference", fmt::format("cannot read {}", path));
     std::ostringstream content;
     content << file.rdbuf();
-    const bool ndjson = rest[2].ends_with(".ndjson") || rest[2].ends_with(".jsonl") || rest[2].ends_with(".json");
-    return call(connection, "POST", fmt::format("/v1/models/{}/reference", rest[1]), content.str(),
+    const bool ndjson = path.ends_with(".ndjson") || path.ends_with(".jsonl") || path.ends_with(".json");
+    return call(line.connection, "POST", fmt::format("/v1/models/{}/reference", model), content.str(),
                 ndjson ? "application/x-ndjson" : "text/csv");
 }
 
 int run_status(Args args) {
-    if (wants_help(args)) return print_help(status_help());
-    Connection connection;
-    std::string error;
-    auto rest = common_options(args, connection, error);
-    std::string model;
-    for (std::size_t i = 0; i + 1 < rest.size(); ++i)
-        if (rest[i] == "--model") {
-            model = rest[i + 1];
-            rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i), rest.begin() + static_cast<std::ptrdiff_t>(i) + 2);
-            break;
-        }
-    const std::string what = rest.empty() ? "findings" : rest[0];
-    if (!error.empty() || rest.size() > 1)
-        return usage(status_usage);
-    return call(connection, "GET", fmt::format("/v1/{}?limit=20{}", what, model.empty() ? "" : "&model=" + model));
+    auto line = parse_admin("status", status_form_table[0], args, 0, 1);
+    if (line.exit_code >= 0) return line.exit_code;
+    const std::string what = line.parsed.positionals.empty() ? "findings" : line.parsed.positionals[0];
+    // The daemon owns the collections' names (an unknown one is its 404);
+    // here only that the name stays one segment of the path.
+    if (const auto error = path_segment_error("the collection", what); !error.empty())
+        return usage_error("status", error);
+    const std::string model = line.parsed.value("--model").value_or("");
+    if (!model.empty())
+        if (const auto error = path_segment_error("--model", model); !error.empty()) return usage_error("status", error);
+    return call(line.connection, "GET", fmt::format("/v1/{}?limit=20{}", what, model.empty() ? "" : "&model=" + model));
 }
 
 }  // namespace mw::cli

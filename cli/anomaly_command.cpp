@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "detectors/anomaly_registry.h"
 #include "detectors/anomaly_series.h"
 
@@ -19,18 +20,23 @@ namespace mw::cli {
 
 namespace {
 
-}  // namespace
+constexpr command_line::Option option_table[] = {
+    {"--input", "SERIES.csv", "the series; '-' reads standard input (required)", true},
+    {"--detector", "NAME", "the detector (listed below; default the first)"},
+    {"--param", "KEY=VALUE", "one of the detector's options (repeatable)"},
+};
 
-std::string anomaly_help() {
-    std::string text =
-        "usage: modelwatch anomaly --input SERIES.csv [--detector NAME] [--param KEY=VALUE]...\n"
-        "\n"
-        "Reads 'timestamp,value' (header line first; timestamps 'YYYY-MM-DD HH:MM:SS' in UTC,\n"
-        "RFC 3339 or epoch seconds; '-' reads standard input) and writes\n"
-        "'timestamp,value,anomaly_score' to standard output. Each score in [0, 1] uses only\n"
-        "the points before it.\n"
-        "\n"
-        "detectors (the first is the default) and their options:\n";
+std::string description() {
+    return "Reads 'timestamp,value' (header line first; timestamps 'YYYY-MM-DD HH:MM:SS' in UTC,\n"
+           "RFC 3339 or epoch seconds; '-' reads standard input) and writes\n"
+           "'timestamp,value,anomaly_score' to standard output. Each score in [0, 1] uses only\n"
+           "the points before it.\n";
+}
+
+// The detectors and their options, from the code that owns them
+// (detectors/anomaly_registry.h).
+std::string notes() {
+    std::string text = "detectors (the first is the default) and their options:\n";
     for (const auto& method : anomaly::anomaly_methods()) {
         text += fmt::format("  {}: {}\n", method.name, method.help);
         for (const auto& option : method.options)
@@ -40,44 +46,31 @@ std::string anomaly_help() {
     return text;
 }
 
-namespace {
+constexpr Form forms[] = {
+    {"anomaly", "--input SERIES.csv [--detector NAME] [--param KEY=VALUE]...", description, option_table, notes}};
 
-void print_help() { std::fputs(anomaly_help().c_str(), stdout); }
-
-int usage_error(std::string_view message) {
-    std::fprintf(stderr, "modelwatch anomaly: %.*s\n(see 'modelwatch anomaly --help')\n",
-                 static_cast<int>(message.size()), message.data());
-    return 2;
-}
+int usage_error(std::string_view message) { return cli::usage_error("anomaly", message); }
 
 }  // namespace
 
+std::span<const Form> anomaly_forms() { return forms; }
+
 int run_anomaly(Args args) {
-    std::string input;
-    std::string detector_name(anomaly::anomaly_methods().front().name);
+    const auto given = parse_or_exit("anomaly", forms[0], args);
+    if (!given.run()) return given.exit_code;
+    const auto& parsed = given.parsed;
+    if (!parsed.positionals.empty())
+        return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals.front()));
+    const std::string input = *parsed.value("--input");
+    const std::string detector_name =
+        parsed.value("--detector").value_or(std::string(anomaly::anomaly_methods().front().name));
     std::vector<std::pair<std::string, std::string>> settings;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (arg == "--help" || arg == "-h") {
-            print_help();
-            return 0;
-        }
-        if (arg != "--input" && arg != "--detector" && arg != "--param")
-            return usage_error(fmt::format("unknown argument '{}'", arg));
-        if (i + 1 == args.size()) return usage_error(fmt::format("{} needs a value", arg));
-        const std::string_view value = args[++i];
-        if (arg == "--input") {
-            input = value;
-        } else if (arg == "--detector") {
-            detector_name = value;
-        } else {
-            const std::size_t equals = value.find('=');
-            if (equals == std::string_view::npos || equals == 0)
-                return usage_error(fmt::format("--param expects KEY=VALUE, got '{}'", value));
-            settings.emplace_back(std::string(value.substr(0, equals)), std::string(value.substr(equals + 1)));
-        }
+    for (const auto& value : parsed.values("--param")) {
+        const std::size_t equals = value.find('=');
+        if (equals == std::string::npos || equals == 0)
+            return usage_error(fmt::format("--param expects KEY=VALUE, got '{}'", value));
+        settings.emplace_back(value.substr(0, equals), value.substr(equals + 1));
     }
-    if (input.empty()) return usage_error("--input is required");
 
     auto made = anomaly::make_anomaly_detector(detector_name, settings);
     if (!made.detector) return usage_error(made.error);
@@ -87,16 +80,10 @@ int run_anomaly(Args args) {
         series = anomaly::read_series(std::cin, "<stdin>");
     } else {
         std::ifstream file(input);
-        if (!file) {
-            std::fprintf(stderr, "modelwatch anomaly: cannot open %s\n", input.c_str());
-            return 2;
-        }
+        if (!file) return usage_error(fmt::format("cannot open {}", input));
         series = anomaly::read_series(file, input);
     }
-    if (!series.ok()) {
-        std::fprintf(stderr, "modelwatch anomaly: %s\n", series.error.c_str());
-        return 2;
-    }
+    if (!series.ok()) return usage_error(series.error);
 
     if (series.out_of_order_lines > 0)
         std::fprintf(stderr,
@@ -112,9 +99,9 @@ int run_anomaly(Args args) {
     }
     if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
         std::fprintf(stderr, "modelwatch anomaly: writing the output failed\n");
-        return 2;
+        return exit_usage;
     }
-    return 0;
+    return exit_ok;
 }
 
 }  // namespace mw::cli

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "fairness/audit.h"
 #include "fairness/audit_csv.h"
 #include "fairness/report_html.h"
@@ -24,43 +25,43 @@ namespace mw::cli {
 
 namespace {
 
-constexpr const char* help_text =
-    R"(usage: modelwatch audit --input FILE.csv --sensitive ATTR[,ATTR...] --y-true COL --y-pred COL [options]
+constexpr command_line::Option option_table[] = {
+    {"--input", "FILE", "the CSV file (required)", true},
+    {"--sensitive", "A[,B]", "sensitive attribute columns (required)", true},
+    {"--y-true", "COL", "true label column (required)", true},
+    {"--y-pred", "COL", "predicted label column (required)", true},
+    {"--score", "COL", "probability of the positive class, in [0, 1] (enables calibration)"},
+    {"--positive-label", "L", "the label value counted as positive (default 1)"},
+    {"--reference-group", "A=V", "the reference group of attribute A (repeatable; default the largest group)"},
+    {"--min-group-size", "N", "groups with fewer rows are listed as too small, not compared (default 30)"},
+    {"--format", "html|json|md", "report format (default html)"},
+    {"--output", "FILE", "write the report there (default standard output)"},
+    {"--model", "NAME", "the model's name, shown in the report"},
+    {"--history", "F1[,F2...]", "earlier JSON reports of the same audit, for the trend chart"},
+    {"--reference-input", "FILE",
+     "a CSV of an earlier (reference) window with the same columns: compares each\n"
+     "group's share of rows and base rate (pre-training data bias)"},
+    {"--bootstrap", "N", "bootstrap replicates (default 1000)"},
+    {"--seed", "N", "bootstrap seed (default 20240601)"},
+    {"--fail-on-violation", "", "exit 1 when a disparity is beyond tolerance and statistically clear"},
+};
 
-Fairness audit of a CSV file with a header row: per-group rates with Wilson
-intervals for each sensitive attribute and their intersection, disparities
-against a reference group and across groups with bootstrap intervals, and a
-verdict per disparity.
+std::string description() {
+    return "Fairness audit of a CSV file with a header row: per-group rates with Wilson\n"
+           "intervals for each sensitive attribute and their intersection, disparities\n"
+           "against a reference group and across groups with bootstrap intervals, and a\n"
+           "verdict per disparity.\n";
+}
 
-options:
-  --input FILE              the CSV file (required)
-  --sensitive A[,B]         sensitive attribute columns (required)
-  --y-true COL              true label column (required)
-  --y-pred COL              predicted label column (required)
-  --score COL               probability of the positive class, in [0, 1] (enables calibration)
-  --positive-label L        the label value counted as positive (default 1)
-  --reference-group A=V     the reference group of attribute A (repeatable; default the largest group)
-  --min-group-size N        groups with fewer rows are listed as too small, not compared (default 30)
-  --format html|json|md     report format (default html)
-  --output FILE             write the report there (default standard output)
-  --model NAME              the model's name, shown in the report
-  --history F1[,F2...]      earlier JSON reports of the same audit, for the trend chart
-  --reference-input FILE    a CSV of an earlier (reference) window with the same columns: compares each
-                            group's share of rows and base rate (pre-training data bias)
-  --bootstrap N             bootstrap replicates (default 1000)
-  --seed N                  bootstrap seed (default 20240601)
-  --fail-on-violation       exit 1 when a disparity is beyond tolerance and statistically clear
-
-exit status: 0 report written, 1 --fail-on-violation and a clear violation, 2 usage or input error.
-
-usage: modelwatch audit run MODEL AUDIT [--daemon URL] [--token-env NAME]
-
-Runs the configured fairness audit AUDIT of MODEL in the daemon now and prints its result.
-)";
+constexpr Form offline_form{"audit", "--input FILE.csv --sensitive ATTR[,ATTR...] --y-true COL --y-pred COL [options]",
+                        description, option_table};
 
 }  // namespace
 
-std::string audit_help() { return help_text; }
+std::span<const Form> audit_forms() {
+    static const Form forms[] = {offline_form, admin_audit_form()};
+    return forms;
+}
 
 namespace {
 
@@ -81,10 +82,7 @@ bool parse_unsigned(std::string_view text, std::uint64_t& value) {
     return ec == std::errc() && end == text.data() + text.size();
 }
 
-int usage_error(const std::string& message) {
-    std::fprintf(stderr, "modelwatch audit: %s\n(see 'modelwatch audit --help')\n", message.c_str());
-    return 2;
-}
+int usage_error(std::string_view message) { return cli::usage_error("audit", message); }
 
 std::string utc_now() {
     const std::time_t now = std::time(nullptr);
@@ -108,26 +106,21 @@ bool read_file(const std::string& path, std::string& text) {
 
 int run_audit(Args args) {
     if (!args.empty() && std::string_view(args[0]) == "run") return run_admin_audit(args);
+    const auto given = parse_or_exit("audit", offline_form, args);
+    if (!given.run()) return given.exit_code;
+    if (!given.parsed.positionals.empty())
+        return usage_error(fmt::format("unexpected argument '{}'", given.parsed.positionals.front()));
     fairness::CsvAuditSpec spec;
     fairness::AuditOptions options;
     std::string input, reference_input, format = "html", output, model;
     std::vector<std::string> history_files;
     bool fail_on_violation = false;
 
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(help_text, stdout);
-            return 0;
-        }
+    for (const auto& [arg, value] : given.parsed.given) {
+        std::uint64_t number = 0;
         if (arg == "--fail-on-violation") {
             fail_on_violation = true;
-            continue;
-        }
-        if (i + 1 >= args.size()) return usage_error(fmt::format("{} needs a value", arg));
-        const std::string value = args[++i];
-        std::uint64_t number = 0;
-        if (arg == "--input") {
+        } else if (arg == "--input") {
             input = value;
         } else if (arg == "--sensitive") {
             for (auto& name : split(value, ',')) {
@@ -169,14 +162,8 @@ int run_audit(Args args) {
         } else if (arg == "--seed") {
             if (!parse_unsigned(value, number)) return usage_error(fmt::format("--seed '{}' is not a number", value));
             options.bootstrap.seed = number;
-        } else {
-            return usage_error(fmt::format("unknown option '{}'", arg));
         }
     }
-    if (input.empty()) return usage_error("--input is required");
-    if (spec.sensitive_columns.empty()) return usage_error("--sensitive is required");
-    if (spec.y_true_column.empty()) return usage_error("--y-true is required");
-    if (spec.y_pred_column.empty()) return usage_error("--y-pred is required");
     options.sensitive_attributes = spec.sensitive_columns;
 
     std::ifstream in(input, std::ios::binary);
@@ -243,7 +230,7 @@ int run_audit(Args args) {
     const fairness::AuditStatus status = fairness::audit_status(fairness::count_verdicts(result));
     std::fprintf(stderr, "audit_done status=%s rows=%zu rejected=%llu\n", fairness::to_string(status),
                  read.data.rows(), static_cast<unsigned long long>(read.rows_rejected));
-    return fail_on_violation && status == fairness::AuditStatus::fail ? 1 : 0;
+    return fail_on_violation && status == fairness::AuditStatus::fail ? exit_negative : exit_ok;
 }
 
 }  // namespace mw::cli

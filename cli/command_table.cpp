@@ -1,25 +1,84 @@
 // The commands of `modelwatch`, one row each: the dispatcher in main.cpp, the
-// usage text and the generated man page and shell completion all read this.
+// usage text and the generated man page and shell completion all read this,
+// and each command's help is written here from its forms' option tables and
+// the exit status table.
+#include <cstdio>
+
+#include <fmt/format.h>
+
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 
 namespace mw::cli {
 
 namespace {
 
-constexpr Command command_table[] = {
-    {"drift", run_drift, "drift report between a reference and a current CSV file", drift_help},
-    {"detect", run_detect, "run a streaming concept-drift detector over a one-column stream", detect_help},
-    {"anomaly", run_anomaly, "score a timestamp,value series for anomalies", anomaly_help},
-    {"audit", run_audit, "fairness audit of a CSV file; `audit run MODEL AUDIT` runs one in the daemon", audit_help},
-    {"check-config", run_check_config, "validate a daemon configuration file", check_config_help},
-    {"migrate", run_migrate, "apply the store's schema migrations to a PostgreSQL database", migrate_help},
-    {"retrain", run_retrain, "ask the daemon to retrain a model (its policy may refuse, and says why)", retrain_help},
-    {"reference", run_reference, "upload a reference sample (CSV or NDJSON) to the daemon", reference_help},
-    {"status", run_status, "the daemon's findings, alerts, jobs, windows, audits or decisions", status_help},
+const Command command_table[] = {
+    {"drift", run_drift, "drift report between a reference and a current CSV file", drift_forms()},
+    {"detect", run_detect, "run a streaming concept-drift detector over a one-column stream", detect_forms()},
+    {"anomaly", run_anomaly, "score a timestamp,value series for anomalies", anomaly_forms()},
+    {"audit", run_audit, "fairness audit of a CSV file; `audit run MODEL AUDIT` runs one in the daemon",
+     audit_forms()},
+    {"check-config", run_check_config, "validate a daemon configuration file", check_config_forms()},
+    {"migrate", run_migrate, "apply the store's schema migrations to a PostgreSQL database", migrate_forms()},
+    {"retrain", run_retrain, "ask the daemon to retrain a model (its policy may refuse, and says why)",
+     retrain_forms()},
+    {"reference", run_reference, "upload a reference sample (CSV or NDJSON) to the daemon", reference_forms()},
+    {"status", run_status, "the daemon's findings, alerts, jobs, windows, audits or decisions", status_forms()},
 };
 
 }  // namespace
 
 std::span<const Command> commands() { return command_table; }
+
+const Command* find_command(std::string_view name) {
+    for (const auto& command : command_table)
+        if (command.name == name) return &command;
+    return nullptr;
+}
+
+std::string help(const Command& command) {
+    std::string text;
+    for (const auto& form : command.forms) {
+        if (!text.empty()) text += "\n";
+        text += fmt::format("usage: modelwatch {} {}\n\n", form.name, form.usage);
+        if (form.description) text += form.description() + "\n";
+        text += "options:\n" + command_line::describe(form.options);
+        if (form.notes) text += "\n" + form.notes();
+    }
+    text += "\nexit status:\n";
+    for (const auto& status : exit_statuses()) {
+        for (const auto& form : command.forms) {
+            if (!applies_to(status, form.name)) continue;
+            // A row about one form of several is named after it.
+            const bool named = !status.commands.empty() && command.forms.size() > 1;
+            text += fmt::format("  {}  {}{}\n", static_cast<int>(status.code), named ? fmt::format("{}: ", form.name) : "",
+                                status.meaning);
+            break;
+        }
+    }
+    return text;
+}
+
+std::string help(std::string_view name) { return help(*find_command(name)); }
+
+int usage_error(std::string_view command, std::string_view message) {
+    std::fprintf(stderr, "modelwatch %.*s: %.*s\n(see 'modelwatch %.*s --help')\n", static_cast<int>(command.size()),
+                 command.data(), static_cast<int>(message.size()), message.data(), static_cast<int>(command.size()),
+                 command.data());
+    return exit_usage;
+}
+
+ParseOutcome parse_or_exit(std::string_view command, const Form& form, Args args) {
+    auto result = command_line::parse(args, form.options);
+    ParseOutcome outcome{std::move(result.parsed)};
+    if (!result.ok()) {
+        outcome.exit_code = usage_error(form.name, result.error);
+    } else if (outcome.parsed.help) {
+        std::fputs(help(command).c_str(), stdout);
+        outcome.exit_code = exit_ok;
+    }
+    return outcome;
+}
 
 }  // namespace mw::cli

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "core/csv.h"
 #include "detectors/concept_registry.h"
 
@@ -25,22 +26,28 @@ namespace {
 
 namespace cd = mw::concept_drift;
 
-}  // namespace
+constexpr command_line::Option option_table[] = {
+    {"--detector", "NAME", "the detector (listed below) (required)", true},
+    {"--param", "KEY=VALUE", "one of the detector's options (repeatable)"},
+    {"--input", "STREAM.csv", "the stream; '-' reads standard input (required)", true},
+    {"--column", "NAME", "read the named column of a CSV file with a header line"},
+    {"--format", "text|json", "output format (default text)"},
+};
 
-std::string detect_help() {
-    std::string text =
-        "usage: modelwatch detect --detector NAME [--param KEY=VALUE]... --input STREAM.csv\n"
-        "                         [--column NAME] [--format text|json]\n"
-        "\n"
-        "Reads one number per line (a first header line is allowed; '-' reads standard input),\n"
-        "or with --column the named column of a CSV file with a header line, feeds them in\n"
-        "order to a streaming concept-drift detector and prints the 0-based indices of its\n"
-        "drifts and its warning zones (first and last index of each run of warnings). Each\n"
-        "detector reproduces the indices of the implementation named below ('reproduces');\n"
-        "after a drift a detector starts afresh, as River's do. Detectors marked 0/1 expect\n"
-        "1 for an error and 0 for a success (e.g. a classifier's mistakes).\n"
-        "\n"
-        "detectors and their options:\n";
+std::string description() {
+    return "Reads one number per line (a first header line is allowed; '-' reads standard input),\n"
+           "or with --column the named column of a CSV file with a header line, feeds them in\n"
+           "order to a streaming concept-drift detector and prints the 0-based indices of its\n"
+           "drifts and its warning zones (first and last index of each run of warnings). Each\n"
+           "detector reproduces the indices of the implementation named below ('reproduces');\n"
+           "after a drift a detector starts afresh, as River's do. Detectors marked 0/1 expect\n"
+           "1 for an error and 0 for a success (e.g. a classifier's mistakes).\n";
+}
+
+// The detectors and their options, from the code that owns them
+// (detectors/concept_registry.h).
+std::string notes() {
+    std::string text = "detectors and their options:\n";
     for (const auto& entry : cd::concept_detectors()) {
         text += fmt::format("  {}{}: {}\n    reproduces: {}\n", entry.name, entry.binary_input ? " (0/1)" : "",
                             entry.summary, entry.reference);
@@ -55,15 +62,17 @@ std::string detect_help() {
     return text;
 }
 
+constexpr Form forms[] = {
+    {"detect", "--detector NAME [--param KEY=VALUE]... --input STREAM.csv [--column NAME] [--format text|json]",
+     description, option_table, notes}};
+
+}  // namespace
+
+std::span<const Form> detect_forms() { return forms; }
+
 namespace {
 
-void print_help() { std::fputs(detect_help().c_str(), stdout); }
-
-int usage_error(std::string_view message) {
-    std::fprintf(stderr, "modelwatch detect: %.*s\n(see 'modelwatch detect --help')\n",
-                 static_cast<int>(message.size()), message.data());
-    return 2;
-}
+int usage_error(std::string_view message) { return cli::usage_error("detect", message); }
 
 struct StreamReadResult {
     std::vector<double> values;
@@ -210,34 +219,16 @@ nlohmann::ordered_json options_json(const cd::OptionValues& options) {
 }  // namespace
 
 int run_detect(Args args) {
-    std::string detector_name;
-    std::string input;
-    std::string format = "text";
-    std::string column;
-    std::vector<std::string> params;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (arg == "--help" || arg == "-h") {
-            print_help();
-            return 0;
-        }
-        if (arg != "--detector" && arg != "--param" && arg != "--input" && arg != "--format" && arg != "--column")
-            return usage_error(fmt::format("unknown argument '{}'", arg));
-        if (i + 1 == args.size()) return usage_error(fmt::format("{} needs a value", arg));
-        const std::string_view value = args[++i];
-        if (arg == "--detector")
-            detector_name = value;
-        else if (arg == "--param")
-            params.emplace_back(value);
-        else if (arg == "--input")
-            input = value;
-        else if (arg == "--column")
-            column = value;
-        else
-            format = value;
-    }
-    if (detector_name.empty()) return usage_error("--detector is required");
-    if (input.empty()) return usage_error("--input is required");
+    const auto given = parse_or_exit("detect", forms[0], args);
+    if (!given.run()) return given.exit_code;
+    const auto& parsed = given.parsed;
+    if (!parsed.positionals.empty())
+        return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals.front()));
+    const std::string detector_name = *parsed.value("--detector");
+    const std::string input = *parsed.value("--input");
+    const std::string format = parsed.value("--format").value_or("text");
+    const std::string column = parsed.value("--column").value_or("");
+    const std::vector<std::string> params = parsed.values("--param");
     if (format != "text" && format != "json")
         return usage_error(fmt::format("--format must be text or json, got '{}'", format));
 
@@ -276,7 +267,7 @@ int run_detect(Args args) {
                             join_zones(detections.warning_zones));
         std::fputs(text.c_str(), stdout);
     }
-    return 0;
+    return exit_ok;
 }
 
 }  // namespace mw::cli

@@ -1,14 +1,15 @@
 // `modelwatch __generate-docs DIR` (hidden; run by the build):
 // writes modelwatch.1, modelwatchd.8 and the bash completions
 // completions/modelwatch and completions/modelwatchd into DIR, from the tables
-// the programs themselves use - the command table and each command's --help
-// text (cli/command_table.cpp), the daemon's flag table (daemon/flags.h) and
+// the programs themselves use - the command table and each command's forms
+// and option tables (cli/command_table.cpp), the exit status table
+// (cli/exit_status.cpp), the daemon's flag table (daemon/flags.h) and
 // the configuration's option tables (config/sections.cpp) - so the manual
 // and the completion cannot disagree with the code.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "config/option_table.h"
 #include "config/sections.h"
 #include "daemon/flags.h"
@@ -49,25 +51,11 @@ std::string roff_block(std::string_view text) {
     return ".PP\n.nf\n" + body + ".fi\n";
 }
 
-// The "--flag" words of a help text, in order of first appearance: the
-// options a command documents are the ones it completes.
-std::vector<std::string> options_in(std::string_view text) {
-    std::vector<std::string> out;
-    std::set<std::string> seen;
-    for (std::size_t i = 0; i + 2 < text.size(); ++i) {
-        if (text[i] != '-' || text[i + 1] != '-' || (i > 0 && text[i - 1] != ' ' && text[i - 1] != '[' &&
-                                                      text[i - 1] != '\n' && text[i - 1] != ','))
-            continue;
-        std::size_t end = i + 2;
-        while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= '0' && text[end] <= '9') ||
-                                     text[end] == '-'))
-            ++end;
-        if (end == i + 2) continue;
-        std::string option(text.substr(i, end - i));
-        if (seen.insert(option).second) out.push_back(option);
-        i = end;
-    }
-    return out;
+// The daemon's flags and the parser's --help, in the order documented.
+std::vector<command_line::Option> daemon_rows() {
+    std::vector<command_line::Option> rows(daemon::flags().begin(), daemon::flags().end());
+    rows.push_back(command_line::help_option);
+    return rows;
 }
 
 std::string join(const std::vector<std::string>& words) {
@@ -79,7 +67,8 @@ std::string join(const std::vector<std::string>& words) {
 std::string cli_man_page() {
     std::string page = fmt::format(".TH MODELWATCH 1 \"\" \"modelwatch {}\" \"User Commands\"\n", MODELWATCH_VERSION);
     page += ".SH NAME\nmodelwatch \\- offline model monitoring reports and the modelwatchd admin client\n";
-    page += ".SH SYNOPSIS\n.B modelwatch\n.I COMMAND\n.RI [ ARGS ...]\n";
+    page += ".SH SYNOPSIS\n.B modelwatch\n.I COMMAND\n.RI [ ARGS ...]\n.br\n.B modelwatch\n.I COMMAND\n.B \\-\\-help\n"
+            ".br\n.B modelwatch \\-\\-version\n";
     page += ".SH DESCRIPTION\n"
             "\\fBmodelwatch\\fR runs the daemon's detectors on CSV files (drift, concept drift, anomalies, "
             "fairness audits), checks a daemon configuration, migrates the store's schema, and speaks the "
@@ -89,15 +78,18 @@ std::string cli_man_page() {
         page += fmt::format(".TP\n.B {}\n{}\n", roff(command.name), roff(command.summary));
     for (const auto& command : commands()) {
         page += fmt::format(".SS modelwatch {}\n", roff(command.name));
-        page += roff_block(command.help());
+        page += roff_block(help(command));
     }
     page += ".SH ENVIRONMENT\n"
             ".TP\n.B MODELWATCH_URL\nthe daemon's address for the admin commands (default http://127.0.0.1:8470)\n"
             ".TP\n.B MODELWATCH_TOKEN\nthe bearer token of the admin commands (the variable is chosen with "
             "\\-\\-token\\-env)\n"
             ".TP\n.B MODELWATCH_DSN\nthe PostgreSQL connection string of \\fBmodelwatch migrate\\fR\n";
-    page += ".SH EXIT STATUS\n0 success, 1 a finding or verdict the caller asked to fail on (or the daemon "
-            "refused), 2 usage or input error.\n";
+    page += ".SH EXIT STATUS\n";
+    for (const auto& status : exit_statuses())
+        page += fmt::format(".TP\n.B {}\n{}{}\n", static_cast<int>(status.code),
+                            status.commands.empty() ? "" : roff(fmt::format("{}: ", status.commands)),
+                            roff(status.meaning));
     page += ".SH SEE ALSO\n\\fBmodelwatchd\\fR(8)\n";
     return page;
 }
@@ -107,9 +99,9 @@ std::string daemon_man_page() {
                                    MODELWATCH_VERSION);
     page += ".SH NAME\nmodelwatchd \\- monitors machine-learning models in production\n";
     page += ".SH SYNOPSIS\n";
-    for (const auto& row : daemon::flags())
+    for (const auto& row : daemon_rows())
         page += fmt::format(".B modelwatchd\n.B {}{}\n.br\n", roff(row.name),
-                            row.argument.empty() ? "" : fmt::format("\n.I {}", roff(row.argument)));
+                            row.value.empty() ? "" : fmt::format("\n.I {}", roff(row.value)));
     page += ".SH DESCRIPTION\n"
             "\\fBmodelwatchd\\fR ingests predictions and outcomes over HTTP and from NDJSON files into a local "
             "fdatasync'd spool and PostgreSQL, and runs drift, concept drift, data quality, performance, "
@@ -119,9 +111,9 @@ std::string daemon_man_page() {
             "Schema migrations run at start, under an advisory lock, so an upgraded package migrates the "
             "database when the new daemon starts.\n";
     page += ".SH OPTIONS\n";
-    for (const auto& row : daemon::flags())
+    for (const auto& row : daemon_rows())
         page += fmt::format(".TP\n.B {}{}\n{}\n", roff(row.name),
-                            row.argument.empty() ? "" : " \\fI" + roff(row.argument) + "\\fR", roff(row.help));
+                            row.value.empty() ? "" : " \\fI" + roff(row.value) + "\\fR", roff(row.help));
     page += ".SH CONFIGURATION\n"
             "A YAML file; unknown keys are errors and every error names the key path and the line. "
             "Every key, with its kind, default, range and meaning (the daemon's own option tables):\n";
@@ -159,8 +151,15 @@ std::string cli_completion() {
         "    fi\n"
         "    local options=\n"
         "    case ${words[1]} in\n";
-    for (const auto& command : commands())
-        script += fmt::format("        {}) options='{}' ;;\n", command.name, join(options_in(command.help())));
+    for (const auto& command : commands()) {
+        std::vector<std::string> options;
+        for (const auto& form : command.forms)
+            for (const auto& option : form.options)
+                if (std::find(options.begin(), options.end(), option.name) == options.end())
+                    options.emplace_back(option.name);
+        options.emplace_back(command_line::help_option.name);
+        script += fmt::format("        {}) options='{}' ;;\n", command.name, join(options));
+    }
     script +=
         "    esac\n"
         "    if [[ $cur == -* ]]; then\n"
@@ -176,9 +175,9 @@ std::string cli_completion() {
 std::string daemon_completion() {
     std::vector<std::string> all;
     std::vector<std::string> with_file;
-    for (const auto& row : daemon::flags()) {
+    for (const auto& row : daemon_rows()) {
         all.emplace_back(row.name);
-        if (row.argument == "FILE") with_file.emplace_back(row.name);
+        if (row.value == "FILE") with_file.emplace_back(row.name);
     }
     std::string file_flags;
     for (const auto& flag : with_file) file_flags += (file_flags.empty() ? "" : "|") + flag;

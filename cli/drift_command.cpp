@@ -1,7 +1,6 @@
 // `modelwatch drift`: an offline drift report between a reference and a
 // current CSV file, computed by the same detectors the daemon runs
 // (detectors/dataset_drift.h) and rendered as text, JSON or HTML.
-// Exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error.
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -18,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "detectors/csv_table.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/drift_report.h"
@@ -28,53 +28,54 @@ namespace {
 
 namespace dr = mw::drift;
 
-constexpr const char* help_template =
-    "usage: modelwatch drift --reference REF.csv --current CUR.csv [options]\n"
-    "\n"
-    "Compares the distribution of every column (or of --columns) of CUR.csv with REF.csv\n"
-    "and prints a drift report. Both files are CSV with a header row.\n"
-    "\n"
-    "options:\n"
-    "  --columns a,b,...          columns to compare (default: all but --segment-by and the excluded)\n"
-    "  --exclude a,b,...          columns not to compare; without it, label, id and time columns are left\n"
-    "                             out: a column named label, target, class, y, outcome, id, *_id, ts,\n"
-    "                             timestamp, date, time, datetime, or one whose values grow strictly in\n"
-    "                             both files; --exclude '' compares them all. The report names what\n"
-    "                             was left out.\n"
-    "  --categorical a,b,...      columns to treat as categories even if numeric (a column is numeric\n"
-    "                             when every non-missing cell of both files is a number)\n"
-    "  --method M                 method for every column (default auto), one of:\n"
-    "                             {methods}\n"
-    "  --threshold T              threshold for every column (default: 0.05 for tests, 0.1 for distances)\n"
-    "  --feature-method COL=M     method for one column (repeatable)\n"
-    "  --feature-threshold COL=T  threshold for one column (repeatable)\n"
-    "  --mode robust|legacy       robust (default): corrected p-value AND effect size above a floor and\n"
-    "                             above the noise of reference resamples; legacy: Evidently's plain rule\n"
-    "  --correction C             benjamini-hochberg (default), bonferroni or none\n"
-    "  --effect-floor X           minimum effect size in robust mode (default 0.1)\n"
-    "  --resamples N              reference resamples for the noise baseline (default 50; 0 disables)\n"
-    "  --seed N                   seed of the resamples (default 20240601)\n"
-    "  --drift-share S            dataset drift when the share of drifted columns >= S (default 0.5)\n"
-    "  --segment-by COL           also report drift per value of COL\n"
-    "  --no-multivariate          skip the PCA reconstruction-error check\n"
-    "  --format text|json|html    output format (default text)\n"
-    "  --output FILE              write the report to FILE instead of standard output\n"
-    "\n"
-    "exit code: 0 no dataset drift, 1 dataset drift, 2 usage or input error\n";
+constexpr command_line::Option option_table[] = {
+    {"--reference", "REF.csv", "the reference sample (required)", true},
+    {"--current", "CUR.csv", "the current sample (required)", true},
+    {"--columns", "a,b,...", "columns to compare (default: all but --segment-by and the excluded)"},
+    {"--exclude", "a,b,...",
+     "columns not to compare; without it, label, id and time columns are left\n"
+     "out: a column named label, target, class, y, outcome, id, *_id, ts,\n"
+     "timestamp, date, time, datetime, or one whose values grow strictly in\n"
+     "both files; --exclude '' compares them all. The report names what\n"
+     "was left out."},
+    {"--categorical", "a,b,...",
+     "columns to treat as categories even if numeric (a column is numeric\n"
+     "when every non-missing cell of both files is a number)"},
+    {"--method", "M", "method for every column (default auto; the methods are listed below)"},
+    {"--threshold", "T", "threshold for every column (default: 0.05 for tests, 0.1 for distances)"},
+    {"--feature-method", "COL=M", "method for one column (repeatable)"},
+    {"--feature-threshold", "COL=T", "threshold for one column (repeatable)"},
+    {"--mode", "robust|legacy",
+     "robust (default): corrected p-value AND effect size above a floor and\n"
+     "above the noise of reference resamples; legacy: Evidently's plain rule"},
+    {"--correction", "C", "benjamini-hochberg (default), bonferroni or none"},
+    {"--effect-floor", "X", "minimum effect size in robust mode (default 0.1)"},
+    {"--resamples", "N", "reference resamples for the noise baseline (default 50; 0 disables)"},
+    {"--seed", "N", "seed of the resamples (default 20240601)"},
+    {"--drift-share", "S", "dataset drift when the share of drifted columns >= S (default 0.5)"},
+    {"--segment-by", "COL", "also report drift per value of COL"},
+    {"--no-multivariate", "", "skip the PCA reconstruction-error check"},
+    {"--format", "text|json|html", "output format (default text)"},
+    {"--output", "FILE", "write the report to FILE instead of standard output"},
+};
+
+std::string description() {
+    return "Compares the distribution of every column (or of --columns) of CUR.csv with REF.csv\n"
+           "and prints a drift report. Both files are CSV with a header row.\n";
+}
+
+// The method names come from the code that owns them (detectors/feature_drift.h).
+std::string notes() { return fmt::format("methods (--method, --feature-method):\n  {}\n", dr::drift_method_names()); }
+
+constexpr Form forms[] = {{"drift", "--reference REF.csv --current CUR.csv [options]", description, option_table, notes}};
 
 }  // namespace
 
-std::string drift_help() {
-    return fmt::format(fmt::runtime(help_template), fmt::arg("methods", dr::drift_method_names()));
-}
+std::span<const Form> drift_forms() { return forms; }
 
 namespace {
 
-int usage_error(std::string_view message) {
-    std::fprintf(stderr, "modelwatch drift: %.*s\n(see 'modelwatch drift --help')\n", static_cast<int>(message.size()),
-                 message.data());
-    return 2;
-}
+int usage_error(std::string_view message) { return cli::usage_error("drift", message); }
 
 std::vector<std::string> split_list(std::string_view text) {
     std::vector<std::string> out;
@@ -122,24 +123,17 @@ bool split_assignment(std::string_view text, std::string& key, std::string& valu
     return true;
 }
 
-// Returns an error message, or "" when the arguments are valid.
-std::string parse_arguments(Args args, Arguments& parsed, bool& help) {
+// Reads the parsed options into `parsed`; returns an error message naming
+// the option, or "" when the values are valid.
+std::string read_arguments(const command_line::Parsed& given, Arguments& parsed) {
+    if (!given.positionals.empty()) return fmt::format("unexpected argument '{}'", given.positionals.front());
     auto& feature = parsed.options.feature;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view flag = args[i];
-        if (flag == "--help" || flag == "-h") {
-            help = true;
-            return "";
-        }
-        if (flag == "--no-multivariate") {
-            parsed.options.multivariate.enabled = false;
-            continue;
-        }
-        if (i + 1 >= args.size()) return fmt::format("{} needs a value", flag);
-        const std::string_view value = args[++i];
+    for (const auto& [flag, value] : given.given) {
         double number = 0;
         std::uint64_t count = 0;
-        if (flag == "--reference") {
+        if (flag == "--no-multivariate") {
+            parsed.options.multivariate.enabled = false;
+        } else if (flag == "--reference") {
             parsed.reference_path = value;
         } else if (flag == "--current") {
             parsed.current_path = value;
@@ -209,12 +203,8 @@ std::string parse_arguments(Args args, Arguments& parsed, bool& help) {
             parsed.format = value;
         } else if (flag == "--output") {
             parsed.output_path = value;
-        } else {
-            return fmt::format("unknown option '{}'", flag);
         }
     }
-    if (parsed.reference_path.empty()) return "--reference is required";
-    if (parsed.current_path.empty()) return "--current is required";
     return "";
 }
 
@@ -340,13 +330,10 @@ std::string make_tables(const dr::CsvTable& reference, const dr::CsvTable& curre
 }  // namespace
 
 int run_drift(Args args) {
+    const auto given = parse_or_exit("drift", forms[0], args);
+    if (!given.run()) return given.exit_code;
     Arguments arguments;
-    bool help = false;
-    if (const auto error = parse_arguments(args, arguments, help); !error.empty()) return usage_error(error);
-    if (help) {
-        std::fputs(drift_help().c_str(), stdout);
-        return 0;
-    }
+    if (const auto error = read_arguments(given.parsed, arguments); !error.empty()) return usage_error(error);
     const auto reference = read_file(arguments.reference_path);
     if (!reference.ok()) return usage_error(reference.error);
     const auto current = read_file(arguments.current_path);
@@ -388,7 +375,7 @@ int run_drift(Args args) {
         out.close();
         if (!out) return usage_error(fmt::format("{}: cannot write the report", arguments.output_path));
     }
-    return result.overall.dataset_drift ? 1 : 0;
+    return result.overall.dataset_drift ? exit_negative : exit_ok;
 }
 
 }  // namespace mw::cli

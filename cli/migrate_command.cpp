@@ -8,27 +8,32 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
 #include <pqxx/except>
 
 #include "cli/commands.h"
+#include "cli/exit_status.h"
 #include "store/database.h"
 #include "store/migrations.h"
 
 namespace mw::cli {
 namespace {
 
-constexpr const char* migrate_usage =
-    "usage: modelwatch migrate [--dsn DSN]\n"
-    "\n"
-    "Applies the store's schema migrations to a PostgreSQL database and prints\n"
-    "the versions applied. DSN is a libpq connection string, e.g.\n"
-    "  \"host=/run/postgresql dbname=modelwatch\"; default: $MODELWATCH_DSN.\n"
-    "Exit status: 0 migrated or already current, 1 PostgreSQL unreachable or\n"
-    "the migration failed, 2 usage error.\n";
+constexpr command_line::Option option_table[] = {
+    {"--dsn", "DSN", "a libpq connection string, e.g. \"host=/run/postgresql dbname=modelwatch\"\n"
+                     "(default: $MODELWATCH_DSN)"},
+};
+
+std::string description() {
+    return "Applies the store's schema migrations to a PostgreSQL database and prints\n"
+           "the versions applied.\n";
+}
+
+constexpr Form forms[] = {{"migrate", "[--dsn DSN]", description, option_table}};
 
 }  // namespace
 
-std::string migrate_help() { return migrate_usage; }
+std::span<const Form> migrate_forms() { return forms; }
 
 namespace {
 
@@ -42,28 +47,14 @@ std::string_view trimmed(const char* message) {
 }  // namespace
 
 int run_migrate(Args args) {
+    const auto given = parse_or_exit("migrate", forms[0], args);
+    if (!given.run()) return given.exit_code;
+    if (!given.parsed.positionals.empty())
+        return usage_error("migrate", fmt::format("unexpected argument '{}'", given.parsed.positionals.front()));
     std::string dsn;
     if (const char* from_env = std::getenv("MODELWATCH_DSN")) dsn = from_env;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(migrate_usage, stdout);
-            return 0;
-        }
-        if (arg == "--dsn" && i + 1 < args.size()) {
-            dsn = args[++i];
-        } else if (arg.starts_with("--dsn=")) {
-            dsn = arg.substr(6);
-        } else {
-            std::fprintf(stderr, "modelwatch migrate: unexpected argument '%s'\n\n%s", args[i], migrate_usage);
-            return 2;
-        }
-    }
-    if (dsn.empty()) {
-        std::fprintf(stderr, "modelwatch migrate: no database: pass --dsn DSN or set MODELWATCH_DSN\n\n%s",
-                     migrate_usage);
-        return 2;
-    }
+    if (const auto value = given.parsed.value("--dsn")) dsn = *value;
+    if (dsn.empty()) return usage_error("migrate", "no database: pass --dsn DSN or set MODELWATCH_DSN");
 
     config::StoreOptions options;
     options.dsn = dsn;
@@ -78,17 +69,18 @@ int run_migrate(Args args) {
                             migration.name.data());
         std::printf("schema at version %d (%d migration%s applied)\n", before + applied, applied,
                     applied == 1 ? "" : "s");
-        return 0;
+        return exit_ok;
     } catch (const pqxx::broken_connection& error) {
         const auto message = trimmed(error.what());
         std::fprintf(stderr, "modelwatch migrate: cannot connect to PostgreSQL (%s): %.*s\n", shown_dsn.c_str(),
                      static_cast<int>(message.size()), message.data());
+        return exit_unreachable;
     } catch (const std::exception& error) {
         const auto message = trimmed(error.what());
         std::fprintf(stderr, "modelwatch migrate: migration failed on %s: %.*s\n", shown_dsn.c_str(),
                      static_cast<int>(message.size()), message.data());
     }
-    return 1;
+    return exit_negative;
 }
 
 }  // namespace mw::cli

@@ -1,29 +1,21 @@
-// The command line of modelwatchd, one row per flag: main.cpp parses and
-// prints its usage from this table, and `modelwatch __generate-docs` writes
-// the modelwatchd(8) man page and its shell completion from it.
+// The command line of modelwatchd, one row per flag: main.cpp parses it with
+// core/command_line.h and prints its usage from this table, and `modelwatch
+// __generate-docs` writes the modelwatchd(8) man page and its shell
+// completion from it. -h/--help is the parser's own (command_line::help_option).
 #pragma once
 
 #include <span>
-#include <string_view>
+
+#include "core/command_line.h"
 
 namespace mw::daemon {
 
-enum class Flag { config, check_config, version, help };
-
-struct FlagRow {
-    Flag flag;
-    std::string_view name;      // "--config"
-    std::string_view argument;  // "FILE", or empty for a flag without one
-    std::string_view help;
+inline constexpr command_line::Option flag_table[] = {
+    {"--config", "FILE", "run the daemon with the configuration FILE"},
+    {"--check-config", "FILE", "validate FILE, print every problem, exit 0 if valid"},
+    {"--version", "", "print the version"},
 };
 
-inline constexpr FlagRow flag_table[] = {
-    {Flag::config, "--config", "FILE", "run the daemon with the configuration FILE"},
-    {Flag::check_config, "--check-config", "FILE", "validate FILE, print every problem, exit 0 if valid"},
-    {Flag::version, "--version", "", "print the version"},
-    {Flag::help, "--help", "", "print this usage"},
-};
-
-inline std::span<const FlagRow> flags() { return flag_table; }
+inline std::span<const command_line::Option> flags() { return flag_table; }
 
 }  // namespace mw::daemon

@@ -1,25 +1,27 @@
 // modelwatchd: the modelwatch daemon. See daemon/daemon.h for its life.
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "config/loader.h"
+#include "core/command_line.h"
 #include "daemon/daemon.h"
 #include "daemon/flags.h"
 
 namespace {
 
-using mw::daemon::Flag;
-
 std::string usage_text() {
-    std::string text;
-    for (const auto& row : mw::daemon::flags()) {
-        const std::string flag = row.argument.empty() ? std::string(row.name) : fmt::format("{} {}", row.name, row.argument);
-        text += fmt::format("{} modelwatchd {:<20} {}\n", text.empty() ? "usage:" : "      ", flag, row.help);
-    }
-    return text;
+    std::string synopsis;
+    for (const auto& row : mw::daemon::flags())
+        synopsis += fmt::format("{}{}{}{}", synopsis.empty() ? "" : " | ", row.name, row.value.empty() ? "" : " ",
+                                row.value);
+    return "usage: modelwatchd " + synopsis + "\n\noptions:\n" + mw::command_line::describe(mw::daemon::flags());
+}
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "modelwatchd: %s\n\n%s", message.c_str(), usage_text().c_str());
+    return 2;
 }
 
 int check_config(const std::string& path) {
@@ -35,21 +37,22 @@ int check_config(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const mw::daemon::FlagRow* row = nullptr;
-    if (argc >= 2) {
-        for (const auto& candidate : mw::daemon::flags())
-            if (candidate.name == argv[1] || (candidate.flag == Flag::help && std::strcmp(argv[1], "-h") == 0))
-                row = &candidate;
+    const auto result = mw::command_line::parse(std::span<char* const>(argv + 1, static_cast<std::size_t>(argc - 1)),
+                                                mw::daemon::flags());
+    if (!result.ok()) return usage_error(result.error);
+    const auto& parsed = result.parsed;
+    if (parsed.help) {
+        std::fputs(usage_text().c_str(), stdout);
+        return 0;
     }
-    if (row == nullptr || argc != (row->argument.empty() ? 2 : 3)) {
-        std::fputs(usage_text().c_str(), stderr);
-        return 2;
+    if (!parsed.positionals.empty()) return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals[0]));
+    // Exactly one of the flags: each is a whole way of running.
+    if (parsed.given.size() != 1) return usage_error(parsed.given.empty() ? "give one of the flags" : "give one flag only");
+    const auto& [flag, value] = parsed.given.front();
+    if (flag == "--version") {
+        std::printf("modelwatchd %s\n", MODELWATCH_VERSION);
+        return 0;
     }
-    switch (row->flag) {
-        case Flag::help: std::fputs(usage_text().c_str(), stdout); return 0;
-        case Flag::version: std::printf("modelwatchd %s\n", MODELWATCH_VERSION); return 0;
-        case Flag::check_config: return check_config(argv[2]);
-        case Flag::config: return mw::daemon::run(argv[2]);
-    }
-    return 2;
+    if (flag == "--check-config") return check_config(value);
+    return mw::daemon::run(value);
 }
