@@ -69,6 +69,38 @@ int usage_error(std::string_view command, std::string_view message) {
     return exit_usage;
 }
 
+namespace {
+
+int usage(std::FILE* out) {
+    std::fprintf(out, "usage: modelwatch COMMAND [ARGS...]\n       modelwatch --version\n\ncommands:\n");
+    for (const auto& command : commands())
+        std::fprintf(out, "  %-14.*s %.*s\n", static_cast<int>(command.name.size()), command.name.data(),
+                     static_cast<int>(command.summary.size()), command.summary.data());
+    std::fprintf(out, "\n'modelwatch COMMAND --help' describes a command.\n\nexit status:\n");
+    for (const auto& status : exit_statuses())
+        std::fprintf(out, "  %d  %.*s%s%.*s\n", static_cast<int>(status.code), static_cast<int>(status.commands.size()),
+                     status.commands.data(), status.commands.empty() ? "" : ": ",
+                     static_cast<int>(status.meaning.size()), status.meaning.data());
+    return out == stdout ? exit_ok : exit_usage;
+}
+
+}  // namespace
+
+int run_modelwatch(Args args) {
+    if (args.empty()) return usage(stderr);
+    const std::string_view name = args[0];
+    if (name == "--help" || name == "-h" || name == "help") return usage(stdout);
+    if (name == "--version") {
+        std::printf("modelwatch %s\n", MODELWATCH_VERSION);
+        return exit_ok;
+    }
+    // Hidden: the build runs it to write the man pages and completions.
+    if (name == "__generate-docs") return run_generate_docs(args.subspan(1));
+    if (const auto* command = find_command(name)) return command->run(args.subspan(1));
+    std::fprintf(stderr, "modelwatch: unknown command '%s'\n\n", args[0]);
+    return usage(stderr);
+}
+
 ParseOutcome parse_or_exit(std::string_view command, const Form& form, Args args) {
     auto result = command_line::parse(args, form.options);
     ParseOutcome outcome{std::move(result.parsed)};

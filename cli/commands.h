@@ -55,6 +55,9 @@ ParseOutcome parse_or_exit(std::string_view command, const Form& form, Args args
 // "modelwatch COMMAND: MESSAGE" and where to look, returns exit_usage.
 int usage_error(std::string_view command, std::string_view message);
 
+// `modelwatch ARGS...` (main.cpp): --help, --version, or a command and its arguments.
+int run_modelwatch(Args args);
+
 int run_drift(Args args);
 int run_detect(Args args);
 int run_audit(Args args);

@@ -1,0 +1,92 @@
+// The argument parser every modelwatch subcommand and modelwatchd use.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/command_line.h"
+
+namespace cl = mw::command_line;
+
+namespace {
+
+constexpr cl::Option options[] = {
+    {"--input", "FILE", "the input", true},
+    {"--param", "KEY=VALUE", "repeatable"},
+    {"--verbose", "", "a switch"},
+    {"--long-option-name", "SOME-LONG-VALUE", "first line\nsecond line"},
+};
+
+// The result copies what it keeps, so the words may go when it returns.
+cl::ParseResult parse(std::vector<std::string> words) {
+    std::vector<char*> argv;
+    for (auto& word : words) argv.push_back(word.data());
+    return cl::parse(argv, options);
+}
+
+}  // namespace
+
+TEST_CASE("--opt value and --opt=value give the same value") {
+    const auto spaced = parse({"--input", "a=b.csv"});
+    const auto joined = parse({"--input=a=b.csv"});
+    REQUIRE(spaced.ok());
+    REQUIRE(joined.ok());
+    CHECK(spaced.parsed.value("--input") == "a=b.csv");
+    CHECK(joined.parsed.value("--input") == "a=b.csv");
+    // An empty value is a value (`--exclude ''` and `--exclude=` mean "none").
+    CHECK(parse({"--input="}).parsed.value("--input") == "");
+    CHECK(parse({"--input", ""}).parsed.value("--input") == "");
+}
+
+TEST_CASE("positionals anywhere, repeated options in order, the last value wins, -- ends the options") {
+    const auto result = parse({"first", "--param", "a=1", "--input", "x", "second", "--param=b=2", "--input", "y",
+                               "-", "--", "--verbose", "-h"});
+    REQUIRE(result.ok());
+    CHECK(result.parsed.positionals == std::vector<std::string>{"first", "second", "-", "--verbose", "-h"});
+    CHECK(result.parsed.values("--param") == std::vector<std::string>{"a=1", "b=2"});
+    CHECK(result.parsed.value("--input") == "y");
+    CHECK_FALSE(result.parsed.has("--verbose"));
+    CHECK_FALSE(result.parsed.help);
+    CHECK_FALSE(result.parsed.value("--long-option-name").has_value());
+}
+
+TEST_CASE("-h and --help anywhere win over every other word, even malformed ones") {
+    for (const auto& words : std::vector<std::vector<std::string>>{
+             {"--help"}, {"-h"}, {"--bogus", "--help"}, {"--input", "-h"}, {"x", "y", "--help", "--param"}}) {
+        const auto result = parse(words);
+        INFO(words.back());
+        CHECK(result.ok());
+        CHECK(result.parsed.help);
+    }
+    // ... but not as a value given with '=' or after --.
+    CHECK_FALSE(parse({"--input=--help"}).parsed.help);
+    CHECK(parse({"--input=--help"}).parsed.value("--input") == "--help");
+}
+
+TEST_CASE("errors name the option at fault") {
+    CHECK(parse({"--input", "x", "--bogus"}).error == "unknown option '--bogus'");
+    CHECK(parse({"--input", "x", "--bogus=1"}).error == "unknown option '--bogus'");
+    CHECK(parse({"--input", "x", "-x"}).error == "unknown option '-x'");
+    CHECK(parse({"--input"}).error == "--input needs a value (FILE)");
+    // A word starting with "--" is not taken as a value: it is the next option.
+    CHECK(parse({"--input", "--verbose"}).error == "--input needs a value (FILE)");
+    CHECK(parse({"--input", "x", "--verbose=yes"}).error == "--verbose takes no value, got 'yes'");
+    CHECK(parse({"--verbose"}).error == "--input is required");
+    // A value may start with one dash (a negative number, '-' for standard input).
+    CHECK(parse({"--input", "-1"}).parsed.value("--input") == "-1");
+}
+
+TEST_CASE("describe lists every option, aligns continuation lines, and ends with -h, --help") {
+    const std::string text = cl::describe(options);
+    CHECK(text.find("  --input FILE ") == 0);
+    CHECK(text.find("  --verbose ") != std::string::npos);
+    // The longest label is wider than the column: its help starts on the next line.
+    CHECK(text.find("  --long-option-name SOME-LONG-VALUE\n") != std::string::npos);
+    const auto first = text.find("first line\n");
+    REQUIRE(first != std::string::npos);
+    const auto line_start = text.rfind('\n', first) + 1;
+    const auto second = text.find("second line");
+    CHECK(second - (first + 11) == first - line_start);  // same indentation
+    CHECK(text.find("  -h, --help") != std::string::npos);
+    CHECK(text.back() == '\n');
+}
