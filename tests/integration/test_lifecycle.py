@@ -1,6 +1,7 @@
 """The daemon's life as a systemd service: sd_notify messages on a real
 datagram socket, SIGHUP reload (a bad file keeps the old config in force),
-SIGTERM drains and exits 0, and --check-config lists every problem."""
+SIGTERM drains and exits 0, --check-config lists every problem, and the
+command line's flags and usage errors."""
 
 import os
 import socket
@@ -110,6 +111,34 @@ class Lifecycle(Environment):
         self.assertTrue(any("server.listen (line 2)" in p for p in problems), result.stderr)
         self.assertTrue(any("max_bodybytes (line 3)" in p and "max_body_bytes" in p for p in problems), result.stderr)
         self.assertTrue(any("models[0].features[0].type (line 10)" in p for p in problems), result.stderr)
+
+    def test_command_line(self):
+        """modelwatchd's flags through the shared parser (core/command_line.h): --version,
+        -h, --flag=value, and usage errors (exit 2) that name the flag."""
+        def run(*args):
+            return subprocess.run([DAEMON, *args], capture_output=True, text=True, timeout=30)
+        version = run("--version")
+        self.assertEqual((version.returncode, version.stdout.split()[0]), (0, "modelwatchd"), version.stderr)
+        self.assertRegex(version.stdout, r"^modelwatchd \d+\.\d+\.\d+\n$")
+        for flag in ("-h", "--help"):
+            usage = run(flag)
+            self.assertEqual(usage.returncode, 0)
+            self.assertTrue(usage.stdout.startswith("usage: modelwatchd --config FILE"), usage.stdout)
+        path = os.path.join(self.tmp, "bad-flags.yaml")
+        with open(path, "w") as f:
+            f.write("server:\n  listen: \"127.0.0.1:notaport\"\n")
+        joined = run("--check-config=" + path)
+        self.assertEqual(joined.returncode, 1)
+        self.assertIn("server.listen (line 2)", joined.stderr)
+        for args, named in ((["--bogus"], "unknown option '--bogus'"),
+                            (["--config"], "--config needs a value (FILE)"),
+                            (["--version=1"], "--version takes no value"),
+                            (["--version", "--check-config", path], "give one flag only"),
+                            ([], "give one of the flags"),
+                            (["extra"], "unexpected argument 'extra'")):
+            result = run(*args)
+            self.assertEqual(result.returncode, 2, args)
+            self.assertIn(named, result.stderr, args)
 
     def test_unreachable_postgres_at_start_is_not_fatal(self):
         daemon = self.new_daemon("nopg")

@@ -49,7 +49,7 @@ with tempfile.TemporaryDirectory(prefix="mw-migrate-") as directory:
     env = os.environ.copy()
     env.pop("MODELWATCH_DSN", None)
     down = run("--dsn", f"host={directory} port=1 dbname=modelwatch user=postgres password=hunter2", env=env)
-    check(down.returncode == 1, "unreachable PostgreSQL exits 1", down)
+    check(down.returncode == 3, "unreachable PostgreSQL exits 3 (cli/exit_status.h: unreachable)", down)
     check("cannot connect to PostgreSQL" in down.stderr, "unreachable PostgreSQL is named", down)
     check("hunter2" not in down.stderr, "the password is not printed", down)
 
