@@ -42,9 +42,16 @@ std::string help(const Command& command) {
     for (const auto& form : command.forms) {
         if (!text.empty()) text += "\n";
         text += fmt::format("usage: modelwatch {} {}\n\n", form.name, form.usage);
-        if (form.description) text += form.description() + "\n";
-        text += "options:\n" + command_line::describe(form.options);
-        if (form.notes) text += "\n" + form.notes();
+        if (form.description) {
+            text += form.description();
+            text += '\n';
+        }
+        text += "options:\n";
+        text += command_line::describe(form.options);
+        if (form.notes) {
+            text += '\n';
+            text += form.notes();
+        }
     }
     text += "\nexit status:\n";
     for (const auto& status : exit_statuses()) {

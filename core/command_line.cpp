@@ -100,12 +100,21 @@ std::string describe(std::span<const Option> options) {
     width = std::min<std::size_t>(width, 26);
     std::string text;
     const auto row = [&](const Option& option) {
-        std::string first = label(option);
+        const std::string first = label(option);
+        text += "  ";
+        text += first;
         // A label wider than the column gets its help on the next line.
-        if (first.size() > width) first += "\n" + std::string(width + 2, ' ');
-        std::string help;
-        for (const char c : option.help) help += c == '\n' ? "\n" + std::string(width + 5, ' ') : std::string(1, c);
-        text += fmt::format("  {:<{}}   {}\n", first, width, help);
+        if (first.size() > width) {
+            text += '\n';
+            text.append(width + 5, ' ');
+        } else {
+            text.append(width + 3 - first.size(), ' ');
+        }
+        for (const char c : option.help) {
+            text += c;
+            if (c == '\n') text.append(width + 5, ' ');
+        }
+        text += '\n';
     };
     for (const auto& option : options) row(option);
     row(help_row);

@@ -5,10 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -67,34 +64,20 @@ std::string joined(const std::vector<std::string>& words) {
     return text;
 }
 
-// A socket that listens on 127.0.0.1 and never accepts: a connection
-// attempt leaves a connection waiting in its backlog, which `contacted` sees.
+// A daemon stand-in that answers every request at once (so a command that
+// wrongly calls it fails its test quickly instead of waiting for a timeout)
+// and counts the connections made to it.
 class Listener {
 public:
-    Listener() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), size) == 0);
-        REQUIRE(::listen(fd_, 16) == 0);
-        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-        url_ = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
-    }
-    ~Listener() { ::close(fd_); }
-    Listener(const Listener&) = delete;
-    Listener& operator=(const Listener&) = delete;
-
-    const std::string& url() const { return url_; }
-    bool contacted() const {
-        pollfd poll_fd{fd_, POLLIN, 0};
-        return ::poll(&poll_fd, 1, 0) > 0;
-    }
+    Listener()
+        : server_([](const mw::testing::ReceivedRequest&) {
+              return mw::testing::CannedResponse{200, {}, "{}"};
+          }) {}
+    std::string url() const { return server_.url(); }
+    bool contacted() const { return server_.connections() > 0; }
 
 private:
-    int fd_ = -1;
-    std::string url_;
+    mw::testing::TestHttpServer server_;
 };
 
 // The admin commands' default address for the scope of a test, so that a

@@ -90,10 +90,21 @@ public:
         return requests_;
     }
 
+    // Connections accepted, whether or not a request came on them (a test
+    // that nothing connected at all).
+    std::size_t connections() const {
+        std::lock_guard lock(mutex_);
+        return connections_;
+    }
+
 private:
     void accept_next() {
         acceptor_.async_accept([this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
             if (ec) return;
+            {
+                std::lock_guard lock(mutex_);
+                ++connections_;
+            }
             serve(std::move(socket));
             accept_next();
         });
@@ -144,6 +155,7 @@ private:
     std::thread thread_;
     mutable std::mutex mutex_;
     std::vector<ReceivedRequest> requests_;
+    std::size_t connections_ = 0;
     std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> held_;
 };
 
