@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_status.h"
+#include "config/values.h"
 #include "core/http_client.h"
 
 namespace mw::cli {
@@ -85,13 +87,12 @@ std::string connection_of(const command_line::Parsed& parsed, Connection& connec
     return "";
 }
 
-// A model, audit or collection name goes into the URL's path as one segment.
-std::string path_segment_error(std::string_view what, std::string_view name) {
-    if (name.empty()) return fmt::format("{} is empty", what);
-    for (const char c : name)
-        if (c == '/' || c == '?' || c == '#' || c == '%' || static_cast<unsigned char>(c) <= ' ')
-            return fmt::format("{} '{}' has a character a name cannot have ('{}')", what, name, c);
-    return "";
+// A model, audit or collection name goes into the URL (a path segment or the
+// query), so it must be a name by the configuration's rule (config/values.h);
+// its length is the daemon's to refuse.
+std::string name_error(std::string_view what, std::string_view name) {
+    if (config::is_valid_name(name, std::numeric_limits<std::size_t>::max())) return "";
+    return fmt::format("{} '{}' is not a name ([A-Za-z0-9_.-], at least one)", what, name);
 }
 
 int call(const Connection& connection, std::string method, const std::string& path, std::string body = {},
@@ -155,7 +156,7 @@ int run_admin_audit(Args args) {
     if (line.exit_code >= 0) return line.exit_code;
     const auto& model = line.parsed.positionals[0];
     const auto& audit = line.parsed.positionals[1];
-    for (const auto& error : {path_segment_error("MODEL", model), path_segment_error("AUDIT", audit)})
+    for (const auto& error : {name_error("MODEL", model), name_error("AUDIT", audit)})
         if (!error.empty()) return usage_error("audit run", error);
     return call(line.connection, "POST", fmt::format("/v1/models/{}/audits/{}/run", model, audit));
 }
@@ -164,7 +165,7 @@ int run_retrain(Args args) {
     auto line = parse_admin("retrain", retrain_form_table[0], args, 1, 1);
     if (line.exit_code >= 0) return line.exit_code;
     const auto& model = line.parsed.positionals[0];
-    if (const auto error = path_segment_error("MODEL", model); !error.empty()) return usage_error("retrain", error);
+    if (const auto error = name_error("MODEL", model); !error.empty()) return usage_error("retrain", error);
     const std::string reason = line.parsed.value("--reason").value_or("requested with modelwatch retrain");
     return call(line.connection, "POST", fmt::format("/v1/models/{}/retrain", model),
                 nlohmann::json{{"reason", reason}}.dump());
@@ -178,7 +179,7 @@ int run_reference(Args args) {
         return usage_error("reference", fmt::format("unknown action '{}' (the action is upload)", positionals[0]));
     const auto& model = positionals[1];
     const auto& path = positionals[2];
-    if (const auto error = path_segment_error("MODEL", model); !error.empty()) return usage_error("reference", error);
+    if (const auto error = name_error("MODEL", model); !error.empty()) return usage_error("reference", error);
     std::ifstream file(path, std::ios::binary);
     if (!file) return usage_error("reference", fmt::format("cannot read {}", path));
     std::ostringstream content;
@@ -192,13 +193,12 @@ int run_status(Args args) {
     auto line = parse_admin("status", status_form_table[0], args, 0, 1);
     if (line.exit_code >= 0) return line.exit_code;
     const std::string what = line.parsed.positionals.empty() ? "findings" : line.parsed.positionals[0];
-    // The daemon owns the collections' names (an unknown one is its 404);
-    // here only that the name stays one segment of the path.
-    if (const auto error = path_segment_error("the collection", what); !error.empty())
+    // The daemon owns the collections' names (an unknown one is its 404).
+    if (const auto error = name_error("the collection", what); !error.empty())
         return usage_error("status", error);
     const std::string model = line.parsed.value("--model").value_or("");
     if (!model.empty())
-        if (const auto error = path_segment_error("--model", model); !error.empty()) return usage_error("status", error);
+        if (const auto error = name_error("--model", model); !error.empty()) return usage_error("status", error);
     return call(line.connection, "GET", fmt::format("/v1/{}?limit=20{}", what, model.empty() ? "" : "&model=" + model));
 }
 

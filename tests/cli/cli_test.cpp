@@ -316,7 +316,8 @@ TEST_CASE("exit statuses: usage 2, daemon unreachable 3, daemon error 1, all dis
         for (const auto& words : std::vector<std::vector<std::string>>{
                  {"retrain", "--daemon", listener.url()},                      // no model
                  {"retrain", "a", "b", "--daemon", listener.url()},            // two
-                 {"retrain", "a/../b", "--daemon", listener.url()},            // not one path segment
+                 {"retrain", "a/../b", "--daemon", listener.url()},            // not a name
+                 {"status", "--model", "m&limit=9", "--daemon", listener.url()},
                  {"retrain", "m", "--daemon", "ftp://127.0.0.1/"},             // not http(s)
                  {"reference", "download", "m", "f.csv", "--daemon", listener.url()},
                  {"reference", "upload", "m", "/nonexistent.csv", "--daemon", listener.url()},
