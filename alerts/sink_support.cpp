@@ -59,11 +59,10 @@ DeliveryResult result_of(const http::Response& response, std::string_view receiv
 }
 
 std::string format_rfc3339_ms(std::int64_t us_since_epoch) {
-    // format_rfc3339_us always writes six fractional digits then 'Z':
+    // core/time.h's formatter always writes six fractional digits then 'Z':
     // dropping the last three digits truncates to milliseconds. Floor the
     // microseconds first so a negative instant truncates towards the past too.
-    const std::int64_t floored = us_since_epoch - ((us_since_epoch % 1000) + 1000) % 1000;
-    std::string text = format_rfc3339_us(floored);
+    std::string text = format_rfc3339_us(floor_to(us_since_epoch, 1000));
     text.erase(text.size() - 4, 3);
     return text;
 }

@@ -1,8 +1,7 @@
 #include "core/time.h"
 
+#include <charconv>
 #include <chrono>
-
-#include <fmt/format.h>
 
 namespace mw {
 namespace {
@@ -17,37 +16,12 @@ int days_in_month(std::int64_t year, int month) {
     return month == 2 && is_leap_year(year) ? 29 : days[month - 1];
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date: Howard Hinnant,
-// "chrono-Compatible Low-Level Date Algorithms", days_from_civil
-// (http://howardhinnant.github.io/date_algorithms.html#days_from_civil).
-// Written out rather than taken from <chrono> because std::chrono::year stops
-// at +-32767, short of the range of int64 microseconds.
-std::int64_t days_from_civil(std::int64_t year, int month, int day) {
-    year -= month <= 2 ? 1 : 0;
-    const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-    const std::int64_t year_of_era = year - era * 400;                                   // [0, 399]
-    const std::int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;  // [0, 365]
-    const std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    return era * 146097 + day_of_era - 719468;
-}
-
-struct CivilDate {
-    std::int64_t year;
-    int month;
-    int day;
-};
-
-// The inverse, civil_from_days, from the same paper.
-CivilDate civil_from_days(std::int64_t days) {
-    days += 719468;
-    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const std::int64_t day_of_era = days - era * 146097;                                            // [0, 146096]
-    const std::int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;  // [0, 399]
-    const std::int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);  // [0, 365]
-    const std::int64_t month_index = (5 * day_of_year + 2) / 153;                                    // [0, 11], March first
-    const int day = static_cast<int>(day_of_year - (153 * month_index + 2) / 5 + 1);
-    const int month = static_cast<int>(month_index < 10 ? month_index + 3 : month_index - 9);
-    return {year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
+// Writes `value` as exactly `width` decimal digits at `at`.
+void write_digits(std::int64_t value, int width, char* at) {
+    for (int i = width - 1; i >= 0; --i) {
+        at[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
 }
 
 // Reads exactly `count` ASCII digits at `pos`, advancing it; -1 if any is not a digit.
@@ -117,11 +91,11 @@ std::optional<std::int64_t> parse_rfc3339_us(std::string_view text) {
 
     // A local time with offset +hh:mm is that much ahead of UTC (RFC 3339 section 4.2).
     const std::int64_t seconds =
-        days_from_civil(year, month, day) * 86'400 + hour * 3600 + minute * 60 + second - offset_seconds;
+        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86'400 + hour * 3600 + minute * 60 + second - offset_seconds;
     return seconds * us_per_second + fraction_us;
 }
 
-std::string format_rfc3339_us(std::int64_t us_since_epoch) {
+void append_rfc3339_us(std::int64_t us_since_epoch, std::string& out) {
     // Floor division written so that it cannot overflow at INT64_MIN.
     std::int64_t days = us_since_epoch / us_per_day;
     std::int64_t us_of_day = us_since_epoch % us_per_day;
@@ -131,9 +105,54 @@ std::string format_rfc3339_us(std::int64_t us_since_epoch) {
     }
     const CivilDate date = civil_from_days(days);
     const std::int64_t second_of_day = us_of_day / us_per_second;
-    return fmt::format("{}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", date.year < 0 ? "-" : "",
-                       date.year < 0 ? -date.year : date.year, date.month, date.day, second_of_day / 3600,
-                       second_of_day / 60 % 60, second_of_day % 60, us_of_day % us_per_second);
+
+    // At most six digits: int64 microseconds reach about year 292278.
+    if (date.year < 0) out.push_back('-');
+    char year[24];
+    const auto year_end = std::to_chars(year, year + sizeof year, date.year < 0 ? -date.year : date.year).ptr;
+    for (auto digits = year_end - year; digits < 4; ++digits) out.push_back('0');
+    out.append(year, year_end);
+
+    char text[] = "-00-00T00:00:00.000000Z";
+    write_digits(date.month, 2, text + 1);
+    write_digits(date.day, 2, text + 4);
+    write_digits(second_of_day / 3600, 2, text + 7);
+    write_digits(second_of_day / 60 % 60, 2, text + 10);
+    write_digits(second_of_day % 60, 2, text + 13);
+    write_digits(us_of_day % us_per_second, 6, text + 16);
+    out.append(text, sizeof text - 1);
+}
+
+std::string format_rfc3339_us(std::int64_t us_since_epoch) {
+    std::string text;
+    text.reserve(27);
+    append_rfc3339_us(us_since_epoch, text);
+    return text;
+}
+
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+    year -= month <= 2 ? 1 : 0;
+    const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+    const std::int64_t year_of_era = year - era * 400;                                            // [0, 399]
+    const std::int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;  // [0, 365]
+    const std::int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
+}
+
+CivilDate civil_from_days(std::int64_t days) {
+    days += 719468;
+    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const std::int64_t day_of_era = days - era * 146097;                                            // [0, 146096]
+    const std::int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;  // [0, 399]
+    const std::int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);  // [0, 365]
+    const std::int64_t month_index = (5 * day_of_year + 2) / 153;                                    // [0, 11], March first
+    const auto day = static_cast<unsigned>(day_of_year - (153 * month_index + 2) / 5 + 1);
+    const auto month = static_cast<unsigned>(month_index < 10 ? month_index + 3 : month_index - 9);
+    return {year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
+}
+
+unsigned weekday_from_days(std::int64_t days) {
+    return static_cast<unsigned>(days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
 }
 
 std::int64_t floor_to(std::int64_t t_us, std::int64_t width_us) {

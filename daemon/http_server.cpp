@@ -17,6 +17,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 
 #include "core/log.h"
@@ -116,14 +117,7 @@ LogKind log_kind(Refused reason) {
     return static_cast<LogKind>(static_cast<std::size_t>(LogKind::refused_first) + static_cast<std::size_t>(reason));
 }
 
-std::string error_body(std::string_view message) {
-    std::string escaped;
-    for (char c : message) {
-        if (c == '"' || c == '\\') escaped += '\\';
-        escaped += c;
-    }
-    return fmt::format("{{\"error\":\"{}\"}}", escaped);
-}
+std::string error_body(std::string_view message) { return nlohmann::json{{"error", message}}.dump(); }
 
 std::chrono::milliseconds ms(std::uint64_t value) { return std::chrono::milliseconds(value); }
 }  // namespace

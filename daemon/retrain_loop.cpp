@@ -81,14 +81,14 @@ RetrainLoop::RetrainLoop(const config::Config& config, DaemonMetrics& metrics) :
     const std::int64_t now_s = now_us() / 1'000'000;
     for (const auto& model : config.models) {
         if (!model.retrain.enabled() || model.retrain.schedule.empty()) continue;
-        auto cron = fairness::parse_cron(model.retrain.schedule);
+        auto cron = parse_cron(model.retrain.schedule);
         if (!cron.ok())
             throw std::invalid_argument(fmt::format("model {}: retrain.schedule: {}", model.schema.name, cron.error));
-        auto zone = fairness::TimeZone::load(model.retrain.schedule_time_zone);
+        auto zone = TimeZone::load(model.retrain.schedule_time_zone);
         if (!zone.zone)
             throw std::invalid_argument(
                 fmt::format("model {}: retrain.schedule_time_zone: {}", model.schema.name, zone.error));
-        const auto next = fairness::next_fire_after(cron.schedule, *zone.zone, now_s);
+        const auto next = next_fire_after(cron.schedule, *zone.zone, now_s);
         schedules_.push_back({model.schema.name, cron.schedule, *zone.zone, next});
     }
     char host[256] = {};
@@ -258,7 +258,7 @@ void RetrainLoop::run_schedules(pqxx::connection_base& connection, std::int64_t 
             retrain::request_scheduled(connection, policies_.at(schedule.model), schedule.model, now_us);
         log::notice("retrain_scheduled model={} slot={} decision=\"{}\"", schedule.model,
                     format_rfc3339_us(*schedule.next_slot_s * 1'000'000), result.decision.reason);
-        schedule.next_slot_s = fairness::next_fire_after(schedule.cron, schedule.zone, now_s);
+        schedule.next_slot_s = next_fire_after(schedule.cron, schedule.zone, now_s);
     }
 }
 

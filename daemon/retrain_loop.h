@@ -18,8 +18,8 @@
 #include <pqxx/connection_base>
 
 #include "config/config.h"
-#include "fairness/cron_schedule.h"
-#include "fairness/time_zone.h"
+#include "core/cron_schedule.h"
+#include "core/time_zone.h"
 #include "daemon/metrics.h"
 #include "retrain/job.h"
 #include "retrain/job_report.h"
@@ -64,8 +64,8 @@ private:
     // performance triggers cover what happened meanwhile).
     struct Schedule {
         std::string model;
-        fairness::CronSchedule cron;
-        fairness::TimeZone zone;
+        CronSchedule cron;
+        TimeZone zone;
         std::optional<std::int64_t> next_slot_s;
     };
     std::vector<Schedule> schedules_;

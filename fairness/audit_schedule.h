@@ -2,7 +2,7 @@
 // owns no thread and reads no clock: the caller passes "now" (the daemon its
 // wall clock, tests any instant), so every decision is reproducible.
 //
-// Rules (the cron semantics, DST included, are fairness/cron_schedule.h's):
+// Rules (the cron semantics, DST included, are core/cron_schedule.h's):
 // - after downtime the missed slots run once, as the latest missed slot;
 // - an audit with no recorded slot (never run) waits for its next slot, or
 //   runs the latest slot at or before the first check when run_on_start is set;
@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "fairness/audit.h"
-#include "fairness/cron_schedule.h"
-#include "fairness/time_zone.h"
+#include "core/cron_schedule.h"
+#include "core/time_zone.h"
 
 namespace mw::fairness {
 

@@ -42,15 +42,9 @@ HookResult run_argv_hook(HookKind kind, const HookCall& call, const HookOptions&
 HookResult run_http_hook(HookKind kind, const HookCall& call, const HookOptions& options) {
     nlohmann::json body = nlohmann::json::object();
     for (const auto& [name, value] : hook_variables(kind, call)) body[name] = value;
-    http::Request request;
-    request.method = "POST";
-    request.url = options.url;
-    request.timeout = options.timeout;
-    request.body = body.dump();
-    request.headers = options.headers;
-    request.headers.emplace_back("Idempotency-Key", fmt::format("{}-{}", idempotency_key(call.job_id), to_string(kind)));
-    if (!options.bearer_token.empty()) request.headers.emplace_back("Authorization", "Bearer " + options.bearer_token);
-    const http::Response response = http::send(request);
+    const http::Response response = http::send(
+        retrain_post(options.url, options.timeout, options.headers, options.bearer_token,
+                     fmt::format("{}-{}", idempotency_key(call.job_id), to_string(kind)), body.dump()));
 
     HookResult result;
     // A hook is not idempotent by key on every receiver, so 409 is not
@@ -59,7 +53,7 @@ HookResult run_http_hook(HookKind kind, const HookCall& call, const HookOptions&
     const std::string where = fmt::format("{} hook POST {}", to_string(kind), options.url);
     if (!response.ok()) result.reason = fmt::format("{}: {}", where, response.error);
     else if (response.success()) result.reason = fmt::format("{}: HTTP {}", where, response.status);
-    else result.reason = fmt::format("{}: HTTP {}: {}", where, response.status, response.body.substr(0, 200));
+    else result.reason = fmt::format("{}: HTTP {}: {}", where, response.status, response.body.substr(0, max_body_in_reason));
     return result;
 }
 

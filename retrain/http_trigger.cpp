@@ -5,12 +5,6 @@
 
 namespace mw::retrain {
 
-namespace {
-
-constexpr std::size_t max_body_in_reason = 200;
-
-}  // namespace
-
 const char* to_string(CallStatus status) {
     switch (status) {
         case CallStatus::ok: return "ok";
@@ -30,6 +24,20 @@ CallStatus classify_response(const http::Response& response, bool conflict_is_ok
     return CallStatus::failed;
 }
 
+http::Request retrain_post(const std::string& url, std::chrono::milliseconds timeout,
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           const std::string& bearer_token, const std::string& idempotency_key, std::string body) {
+    http::Request request;
+    request.method = "POST";
+    request.url = url;
+    request.timeout = timeout;
+    request.body = std::move(body);
+    request.headers = headers;
+    request.headers.emplace_back("Idempotency-Key", idempotency_key);
+    if (!bearer_token.empty()) request.headers.emplace_back("Authorization", "Bearer " + bearer_token);
+    return request;
+}
+
 http::Request trigger_request(const Job& job, const std::string& context_json, const HttpTriggerOptions& options) {
     nlohmann::json context = nlohmann::json::parse(context_json);
     nlohmann::json body;
@@ -42,15 +50,8 @@ http::Request trigger_request(const Job& job, const std::string& context_json, c
             body = {{"event_type", "modelwatch-retrain"}, {"client_payload", std::move(context)}};
             break;
     }
-    http::Request request;
-    request.method = "POST";
-    request.url = options.url;
-    request.timeout = options.timeout;
-    request.body = body.dump();
-    request.headers = options.headers;
-    request.headers.emplace_back("Idempotency-Key", idempotency_key(job.id));
-    if (!options.bearer_token.empty()) request.headers.emplace_back("Authorization", "Bearer " + options.bearer_token);
-    return request;
+    return retrain_post(options.url, options.timeout, options.headers, options.bearer_token, idempotency_key(job.id),
+                        body.dump());
 }
 
 TriggerResult trigger_http_job(const Job& job, const std::string& context_json, const HttpTriggerOptions& options) {

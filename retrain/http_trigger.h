@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -60,6 +61,18 @@ struct TriggerResult {
 
 // "modelwatch-job-<id>": the Idempotency-Key of the job's trigger.
 std::string idempotency_key(std::int64_t job_id);
+
+// The POST of every HTTP call of retraining (this trigger and the promotion
+// and rollback hooks, retrain/hooks.h): the JSON `body` to `url`, the
+// configured headers, then Idempotency-Key and, when a token is configured,
+// "Authorization: Bearer <token>".
+http::Request retrain_post(const std::string& url, std::chrono::milliseconds timeout,
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           const std::string& bearer_token, const std::string& idempotency_key, std::string body);
+
+// How much of a refusing answer's body a call's reason quotes: receivers
+// explain refusals there (Airflow's and GitHub's "detail" or "message").
+inline constexpr std::size_t max_body_in_reason = 200;
 
 // The request the trigger sends; separate so that it can be inspected.
 http::Request trigger_request(const Job& job, const std::string& context_json, const HttpTriggerOptions& options);

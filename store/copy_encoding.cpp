@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/time.h"
+
 namespace mw::store {
 namespace {
 
@@ -134,36 +136,6 @@ void append_optional_double(const std::optional<double>& value, std::string& out
         out.append(copy_null);
 }
 
-void append_digits(unsigned value, int width, char* at) {
-    for (int i = width - 1; i >= 0; --i) {
-        at[i] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    }
-}
-
-struct CivilDate {
-    std::int64_t year;
-    unsigned month;  // 1-12
-    unsigned day;    // 1-31
-};
-
-// Proleptic Gregorian date of a day count since 1970-01-01: Howard Hinnant,
-// "chrono-Compatible Low-Level Date Algorithms", civil_from_days
-// (https://howardhinnant.github.io/date_algorithms.html#civil_from_days).
-// Valid for every int64 microsecond timestamp, unlike std::chrono::year.
-CivilDate civil_from_days(std::int64_t days) {
-    days += 719468;
-    const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const auto day_of_era = static_cast<unsigned>(days - era * 146097);
-    const unsigned year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-    const unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    const unsigned shifted_month = (5 * day_of_year + 2) / 153;
-    const unsigned day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    const unsigned month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
-    return {static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0), month, day};
-}
-
 // The per-batch prefix of every row (the escaped model and a tab) and the
 // received_at field, computed once per batch.
 struct BatchConstants {
@@ -175,41 +147,29 @@ BatchConstants batch_constants(std::string_view model, std::int64_t received_us)
     BatchConstants constants;
     append_copy_text(model, constants.model_field);
     constants.model_field.push_back('\t');
-    append_rfc3339_us(received_us, constants.received_at_field);
+    append_timestamptz_us(received_us, constants.received_at_field);
     return constants;
 }
 
 }  // namespace
 
-void append_rfc3339_us(std::int64_t ts_us, std::string& out) {
-    constexpr std::int64_t us_per_day = 86'400'000'000;
-    // Floor division, written so that it cannot overflow at INT64_MIN.
-    std::int64_t days = ts_us / us_per_day;
-    std::int64_t us_of_day = ts_us % us_per_day;
-    if (us_of_day < 0) {
-        us_of_day += us_per_day;
-        days -= 1;
-    }
-    const auto date = civil_from_days(days);
-    const auto second_of_day = static_cast<unsigned>(us_of_day / 1'000'000);
-
-    // PostgreSQL rejects year 0000 (RFC 3339's 1 BC) and takes "0001 ... BC".
-    const bool before_christ = date.year <= 0;
-    char year[24];
-    const auto year_end =
-        std::to_chars(year, year + sizeof year, before_christ ? 1 - date.year : date.year).ptr;
-    for (auto digits = year_end - year; digits < 4; ++digits) out.push_back('0');
-    out.append(year, year_end);
-
-    char text[] = "-00-00T00:00:00.000000Z";
-    append_digits(date.month, 2, text + 1);
-    append_digits(date.day, 2, text + 4);
-    append_digits(second_of_day / 3600, 2, text + 7);
-    append_digits(second_of_day / 60 % 60, 2, text + 10);
-    append_digits(second_of_day % 60, 2, text + 13);
-    append_digits(static_cast<unsigned>(us_of_day % 1'000'000), 6, text + 16);
-    out.append(text, sizeof text - 1);
-    if (before_christ) out.append(" BC");
+void append_timestamptz_us(std::int64_t ts_us, std::string& out) {
+    constexpr std::int64_t first_ad_us = -62'135'596'800'000'000;  // 0001-01-01T00:00:00Z
+    const std::size_t start = out.size();
+    mw::append_rfc3339_us(ts_us, out);
+    if (ts_us >= first_ad_us) return;
+    // PostgreSQL rejects year 0000 (RFC 3339's 1 BC) and negative years, and
+    // takes "0001-...Z BC": astronomical year y <= 0 is year 1 - y BC, in the
+    // same proleptic Gregorian calendar, so only the year's text changes.
+    const bool negative = out[start] == '-';
+    const std::size_t digits_start = start + (negative ? 1 : 0);
+    const std::size_t year_end = out.find('-', digits_start);
+    std::int64_t year = 0;
+    std::from_chars(out.data() + digits_start, out.data() + year_end, year);
+    std::string bc_year = std::to_string(1 + (negative ? year : -year));
+    if (bc_year.size() < 4) bc_year.insert(0, 4 - bc_year.size(), '0');
+    out.replace(start, year_end - start, bc_year);
+    out.append(" BC");
 }
 
 void append_prediction_rows(const PredictionBatch& batch, const ModelSchema& schema, std::int64_t received_us,
@@ -231,7 +191,7 @@ void append_prediction_rows(const PredictionBatch& batch, const ModelSchema& sch
         out.append(constants.model_field);
         append_copy_text(record.id, out);
         out.push_back('\t');
-        append_rfc3339_us(record.ts_us, out);
+        append_timestamptz_us(record.ts_us, out);
         out.push_back('\t');
         if (record.model_version.empty())
             out.append(copy_null);
@@ -289,7 +249,7 @@ void append_outcome_rows(const OutcomeBatch& batch, std::int64_t received_us, st
         out.append(constants.model_field);
         append_copy_text(record.id, out);
         out.push_back('\t');
-        append_rfc3339_us(record.ts_us, out);
+        append_timestamptz_us(record.ts_us, out);
         out.push_back('\t');
         append_optional_text(record.label, out);
         out.push_back('\t');

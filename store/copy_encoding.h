@@ -14,8 +14,7 @@
 //   ("2026-11-25T12:45:05.123456Z"), which timestamptz input accepts; years
 //   from 10000 have more digits, and a year <= 0, which PostgreSQL refuses
 //   as such, is written the way it accepts ("0001-...Z BC" for year 0).
-//   This is core/time.h's format_rfc3339_us written into `out`, because
-//   that one returns a new string per call.
+//   This is core/time.h's append_rfc3339_us with the era relabelled.
 // - model_version is NULL when empty.
 // - features is a JSON object (RFC 8259) with every feature the schema
 //   declares, in schema order, JSON null when absent, followed by the
@@ -59,7 +58,9 @@ void append_prediction_rows(const PredictionBatch& batch, const ModelSchema& sch
 void append_outcome_rows(const OutcomeBatch& batch, std::int64_t received_us, std::string& out);
 
 // Appends `ts_us` (microseconds since the Unix epoch) as RFC 3339 UTC with
-// six fractional digits. Exposed for tests and for the SQL the writer builds.
-void append_rfc3339_us(std::int64_t ts_us, std::string& out);
+// six fractional digits (core/time.h's append_rfc3339_us), in the form
+// PostgreSQL's timestamptz input reads: a year <= 0 as "YYYY-...Z BC".
+// Exposed for tests and for the SQL the writer builds.
+void append_timestamptz_us(std::int64_t ts_us, std::string& out);
 
 }  // namespace mw::store

@@ -175,14 +175,14 @@ std::optional<PredictionKeys> scan_prediction_keys(std::span<const EncodedBatch>
 
 std::string partition_name(std::int64_t start_seconds) {
     std::string timestamp;
-    append_rfc3339_us(start_seconds * 1'000'000, timestamp);
+    append_timestamptz_us(start_seconds * 1'000'000, timestamp);
     // "YYYY-MM-DD..." -> predictions_pYYYYMMDD
     return fmt::format("predictions_p{}{}{}", timestamp.substr(0, 4), timestamp.substr(5, 2), timestamp.substr(8, 2));
 }
 
 std::string sql_timestamp(std::int64_t seconds) {
     std::string timestamp;
-    append_rfc3339_us(seconds * 1'000'000, timestamp);
+    append_timestamptz_us(seconds * 1'000'000, timestamp);
     return timestamp;
 }
 

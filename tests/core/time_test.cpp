@@ -154,3 +154,24 @@ TEST_CASE("floor_to aligns to the epoch, before 1970 too") {
     CHECK(mw::floor_to(-1000, 1000) == -1000);
     CHECK(mw::floor_to(-1001, 1000) == -2000);
 }
+
+TEST_CASE("civil date arithmetic, before 1970 and around year 0 too") {
+    CHECK(mw::days_from_civil(1970, 1, 1) == 0);
+    CHECK(mw::days_from_civil(2000, 3, 1) == 11017);
+    CHECK(mw::weekday_from_days(0) == 4);                           // Thursday
+    CHECK(mw::weekday_from_days(mw::days_from_civil(2026, 11, 25)) == 3);  // a Wednesday
+    const mw::CivilDate d = mw::civil_from_days(mw::days_from_civil(2040, 2, 29));
+    CHECK(d.year == 2040);
+    CHECK(d.month == 2);
+    CHECK(d.day == 29);
+    CHECK(mw::days_from_civil(1969, 12, 31) == -1);
+    CHECK(mw::weekday_from_days(-1) == 3);  // 1969-12-31, a Wednesday
+    CHECK(mw::weekday_from_days(-5) == 6);  // 1969-12-27, a Saturday
+    // date -u -d 0001-01-01 +%s = -62135596800; year 0 (1 BC) is a leap year.
+    CHECK(mw::days_from_civil(1, 1, 1) * 86400 == -62135596800);
+    const mw::CivilDate leap_day = mw::civil_from_days(mw::days_from_civil(1, 1, 1) - 307);
+    CHECK(leap_day.year == 0);
+    CHECK(leap_day.month == 2);
+    CHECK(leap_day.day == 29);
+}
+

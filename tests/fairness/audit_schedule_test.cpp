@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "fairness/audit_schedule.h"
-#include "fairness/time_zone.h"
+#include "core/time.h"
+#include "core/time_zone.h"
 
+using namespace mw;
 using namespace mw::fairness;
 
 namespace {
@@ -166,7 +168,7 @@ TEST_CASE("a disabled audit is never due; audits are planned independently") {
     CHECK_FALSE(s->find("credit", "nope").has_value());
 }
 
-// The cron rules of fairness/cron_schedule.h, as the scheduler applies them:
+// The cron rules of core/cron_schedule.h, as the scheduler applies them:
 // a 02:30 skipped by spring-forward runs once at the end of the gap (03:00
 // CEST); a 02:30 repeated by fall-back runs once, at its first occurrence (CEST).
 TEST_CASE("Europe/Berlin 02:30 daily across the 2026 DST changes") {

@@ -12,7 +12,7 @@
 using namespace mw;
 using mw::store::append_outcome_rows;
 using mw::store::append_prediction_rows;
-using mw::store::append_rfc3339_us;
+using mw::store::append_timestamptz_us;
 using mw::format_rfc3339_us;
 using mw::parse_rfc3339_us;
 
@@ -20,7 +20,7 @@ namespace {
 
 std::string rfc3339(std::int64_t ts_us) {
     std::string out;
-    append_rfc3339_us(ts_us, out);
+    append_timestamptz_us(ts_us, out);
     return out;
 }
 
@@ -65,6 +65,12 @@ TEST_CASE("year 0 and earlier are written the way PostgreSQL reads them (BC)", "
     CHECK(rfc3339(*year_zero) == "0001-06-01T00:00:00.000000Z BC");
     // Year 0 is a leap year (divisible by 400): 366 days back is 2 BC, same day.
     CHECK(rfc3339(*year_zero - 366LL * 86'400'000'000) == "0002-06-01T00:00:00.000000Z BC");
+    // The era changes between 1 BC and AD 1; far back, RFC 3339's negative years.
+    const std::int64_t first_ad_us = -62'135'596'800'000'000;  // date -u -d 0001-01-01 +%s
+    CHECK(rfc3339(first_ad_us) == "0001-01-01T00:00:00.000000Z");
+    CHECK(rfc3339(first_ad_us - 1) == "0001-12-31T23:59:59.999999Z BC");
+    CHECK(format_rfc3339_us(first_ad_us - 366LL * 86'400'000'000 * 10) == "-0010-12-25T00:00:00.000000Z");
+    CHECK(rfc3339(first_ad_us - 366LL * 86'400'000'000 * 10) == "0011-12-25T00:00:00.000000Z BC");
 }
 
 TEST_CASE("a prediction row has the documented columns, NULLs and JSON objects", "[copy_encoding]") {

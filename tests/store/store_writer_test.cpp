@@ -222,7 +222,7 @@ TEST_CASE("partitions are created for the days present; rows outside the window 
     pqxx::nontransaction query(*fixture.reader);
     query.exec0("SET TimeZone = 'UTC'");
     std::string day;
-    store::append_rfc3339_us(now - 5 * day_us, day);
+    store::append_timestamptz_us(now - 5 * day_us, day);
     const auto name = "predictions_p" + day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2);
     const auto bound = query.exec_params1(
         "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = $1", name)[0].as<std::string>();

@@ -5,6 +5,12 @@
 // Why not <chrono>: g++ 12's libstdc++ has no std::chrono::locate_zone (it
 // arrived in GCC 14), and localtime_r/mktime with setenv("TZ") changes
 // process-wide state, which is unsafe in a multi-threaded daemon.
+// Why not Debian's libhowardhinnant-date-dev (date/tz.h, libdate-tz3): it
+// would replace only the TZif reading below (the civil-date arithmetic in
+// core/time.h must stay, for years beyond +-32767), at the price of a
+// run-time shared library in the package, a process-wide tz database
+// singleton, and no way to load a zone from bytes, which keeps the DST tests
+// independent of the machine's tzdata.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mw::fairness {
+namespace mw {
 
 // The POSIX TZ rule of a TZif footer, e.g. "CET-1CEST,M3.5.0,M10.5.0/3".
 // Only the Mm.w.d form of start and end dates is supported (every zone of
@@ -58,16 +64,4 @@ struct TimeZoneLoad {
 // Parses a POSIX TZ string of a TZif footer; empty on a form it does not support.
 std::optional<PosixTzRule> parse_posix_tz(std::string_view text);
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back
-// (Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil).
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
-struct CivilDate {
-    std::int64_t year;
-    unsigned month;
-    unsigned day;
-};
-CivilDate civil_from_days(std::int64_t days);
-// 0 = Sunday ... 6 = Saturday.
-unsigned weekday_from_days(std::int64_t days);
-
-}  // namespace mw::fairness
+}  // namespace mw

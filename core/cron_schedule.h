@@ -1,6 +1,7 @@
-// When scheduled audits run: a 5-field cron expression (minute hour
-// day-of-month month day-of-week) evaluated in a named time zone, and the
-// scheduler's decision as a pure function of "now", so tests control time.
+// When scheduled work runs (fairness audits, retraining on a schedule): a
+// 5-field cron expression (minute hour day-of-month month day-of-week)
+// evaluated in a named time zone, and the scheduler's decision as a pure
+// function of "now", so tests control time.
 //
 // Semantics (as Vixie cron / cronie, crontab(5)):
 // - fields take *, numbers, ranges a-b, lists a,b,c, steps */n and a-b/n,
@@ -14,7 +15,7 @@
 //   (Each wall-clock time fires at most once, so a */15 job skips the
 //   repeated hour; crontab(5) does the same for fixed times.)
 // Catch-up: after downtime, the missed slots run once, not once per slot;
-// an audit still running when its next slot comes is not started again.
+// a run still going when its next slot comes is not started again.
 #pragma once
 
 #include <bitset>
@@ -24,9 +25,9 @@
 #include <string>
 #include <string_view>
 
-#include "fairness/time_zone.h"
+#include "core/time_zone.h"
 
-namespace mw::fairness {
+namespace mw {
 
 struct CronSchedule {
     std::string expression;
@@ -62,9 +63,9 @@ struct ScheduleDecision {
     std::string reason;  // "due", "caught_up", "not_due", "already_running", "never_fires"
 };
 
-// `last_slot` is the slot of the last run started (or, for an audit never
+// `last_slot` is the slot of the last run started (or, for work never
 // run, the time it was declared, so history is not replayed).
 ScheduleDecision decide_schedule(const CronSchedule& schedule, const TimeZone& zone, std::int64_t last_slot_utc_seconds,
                                  std::int64_t now_utc_seconds, bool already_running);
 
-}  // namespace mw::fairness
+}  // namespace mw

@@ -1,4 +1,4 @@
-#include "fairness/cron_schedule.h"
+#include "core/cron_schedule.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
-namespace mw::fairness {
+#include "core/time.h"
+
+namespace mw {
 
 namespace {
 
@@ -220,4 +222,4 @@ ScheduleDecision decide_schedule(const CronSchedule& s, const TimeZone& zone, st
     return d;
 }
 
-}  // namespace mw::fairness
+}  // namespace mw
