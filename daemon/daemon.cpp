@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -32,6 +32,7 @@
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
 #include "daemon/monitoring.h"
+#include "daemon/process_metrics.h"
 #include "daemon/rejection_tally.h"
 #include "daemon/sd_notify.h"
 #include "daemon/watchdog.h"
@@ -145,292 +146,349 @@ void reload(const std::string& config_path, LiveConfig& live, Monitoring& monito
     log::notice("config_reloaded file={} models={} generation={}", config_path, next->models.size(), generation);
 }
 
-}  // namespace
+// The objects of the process, in the order the steps below start them (as
+// Bitcoin Core's NodeContext: one struct, no globals). Each start_ step fills
+// its part; the stop_ steps take them down in reverse, and the members are
+// destroyed in reverse of this order.
+struct Process {
+    Process(const std::string& config_path, LiveConfig& live, SystemdNotifier& notifier)
+        : config_path(config_path), live(live), initial(live.get()), notifier(notifier) {}
 
-int run(const std::string& config_path) {
-    // 1. Configuration: parsed and validated once; a bad file stops us here.
+    const std::string& config_path;
+    LiveConfig& live;
+    // The configuration at start: what sockets, files and connections are bound to.
+    const std::shared_ptr<const config::Config> initial;
+    SystemdNotifier& notifier;
+    // 2. Metrics
+    std::shared_ptr<prometheus::Registry> registry;
+    std::optional<DaemonMetrics> metrics;
+    // 3. Storage
+    std::optional<store::Spool> spool;
+    std::optional<store::SpoolDrain> drain;
+    std::optional<store::StoreProbe> probe;
+    // 4. Collectors
+    std::optional<IngestPipeline> pipeline;
+    RejectionTally rejections;
+    std::vector<std::unique_ptr<FileTail>> tails;
+    std::vector<std::jthread> tail_threads;
+    // 5. Monitoring
+    std::optional<Monitoring> monitoring;
+    // 6. HTTP
+    std::optional<ProcessMetrics> process_metrics;
+    std::optional<Api> api;
+    asio::io_context io;
+    std::optional<HttpServer> server;
+    // 7. Signals
+    std::optional<asio::signal_set> signals;
+    std::atomic<bool> stopping{false};  // read by the watchdog's thread
+    // 8. Watchdog
+    std::atomic<std::int64_t> event_loop_ticked{0};  // steady_clock ticks
+    std::optional<asio::steady_timer> tick_timer;
+    std::optional<Watchdog> watchdog;
+    // 9. Ready
+    std::optional<asio::steady_timer> status_timer;
+};
+
+// 1. Configuration: parsed and validated once; a bad file stops us here.
+std::optional<config::Config> load_configuration(const std::string& config_path) {
     auto loaded = config::load_config_file(config_path);
     if (!loaded.ok()) {
         log_config_errors(loaded);
         log::error("startup_failed reason=\"invalid configuration\" file={} errors={}", config_path,
                    loaded.errors.size());
-        return 1;
+        return std::nullopt;
     }
-    LiveConfig live(std::move(*loaded.config));
-    const auto initial = live.get();
-    log::set_level(to_log_level(initial->log.level));
+    const auto& config = *loaded.config;
+    log::set_level(to_log_level(config.log.level));
     log::notice("starting version={} config={} models={} stop_budget_s={}", MODELWATCH_VERSION, config_path,
-                initial->models.size(),
+                config.models.size(),
                 std::chrono::duration_cast<std::chrono::seconds>(request_drain_timeout + worker_stop_timeout).count() +
-                    initial->spool.stop_drain_timeout_ms / 1000);
-
-    if (!auth_enabled(*initial)) {
+                    config.spool.stop_drain_timeout_ms / 1000);
+    if (!auth_enabled(config)) {
         // Open ingest is the loopback default's convenience; anywhere else it
         // is a mistake worth shouting about.
-        if (listens_on_loopback_only(initial->server))
+        if (listens_on_loopback_only(config.server))
             log::notice("auth_disabled reason=\"no bearer tokens configured\" listen={} (loopback only)",
-                        initial->server.listen_address);
+                        config.server.listen_address);
         else
             log::warning("auth_disabled reason=\"no bearer tokens configured\" listen={}: anyone who can reach "
                          "this address can ingest, and /readyz shows no details; add server.tokens",
-                         initial->server.listen_address);
+                         config.server.listen_address);
     }
+    return std::move(*loaded.config);
+}
 
+// 2. Metrics: the one process-wide registry.
+void start_metrics(Process& process) {
+    process.registry = std::make_shared<prometheus::Registry>();
+    process.metrics.emplace(*process.registry);
+    process.metrics->config_generation.Set(static_cast<double>(process.live.generation()));
+}
+
+// 3. Storage. The spool recovers what a previous run acknowledged but did
+//    not store. The drain connects, migrates and writes in the background,
+//    so ingest works while PostgreSQL is still down; the probe says whether
+//    PostgreSQL answers, busy or idle.
+void start_storage(Process& process) {
+    const auto& config = *process.initial;
+    process.spool.emplace(config.spool);
+    process.spool->start();
+    process.metrics->spool_limit_bytes.Set(static_cast<double>(config.spool.max_bytes));
+    process.drain.emplace(*process.spool, config.store, config.spool.dir);
+    process.drain->start();
+    process.probe.emplace(config.store);
+    process.probe->start();
+}
+
+// 4. Collectors: the ingest pipeline, then the file tails feeding it.
+void start_collectors(Process& process) {
+    const auto& initial = process.initial;
+    process.pipeline.emplace(*process.spool, process.metrics->id_conflicts, recent_ids_capacity,
+                             std::random_device()());
+    for (const auto& tail_options : initial->file_tails) {
+        const auto* model = initial->find_model(tail_options.model);
+        // A tail parses under the schema it started with until the next
+        // start (a reload does not reach it: docs/monitoring.md "Reloading").
+        process.tails.push_back(std::make_unique<FileTail>(
+            tail_options, std::shared_ptr<const ModelSchema>(initial, &model->schema),
+            initial->state_dir + "/file-tails", *process.pipeline,
+            parser_for(tail_options.kind, process.live, process.rejections)));
+    }
+    for (auto& tail : process.tails)
+        process.tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
+}
+
+// 5. Monitoring: windows and detectors, alerts, retraining, audits, each a
+//    worker on its own connection, reading what the last wrote.
+void start_monitoring(Process& process) {
+    process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections);
+    process.monitoring->start();
+}
+
+// What /readyz and modelwatch_ready report.
+Readiness readiness(const Process& process) {
+    const auto spool_stats = process.spool->stats();
+    const auto store = process.probe->status();
+    Readiness ready;
+    ready.store_reachable = store.reachable;
+    ready.store_error = store.error;
+    ready.store_answered_ms_ago = store.since_success_ms;
+    ready.drain_error = process.drain->stats().last_error;
+    ready.spool_healthy = spool_stats.healthy;
+    // "Room" leaves a tenth of the budget so readiness turns before 503s do.
+    ready.spool_has_room = spool_stats.bytes_on_disk < process.spool->max_bytes() / 10 * 9;
+    ready.spool_bytes = spool_stats.bytes_on_disk;
+    ready.config_generation = process.live.generation();
+    ready.workers = process.monitoring->workers();
+    return ready;
+}
+
+// 6. HTTP: ingest, admin, health, metrics.
+void start_http(Process& process) {
+    std::vector<std::string> tail_paths;
+    for (const auto& tail_options : process.initial->file_tails) tail_paths.push_back(tail_options.path);
+    process.process_metrics.emplace(*process.metrics, *process.spool, *process.drain, *process.probe, process.tails,
+                                    std::move(tail_paths));
+    process.api.emplace(
+        process.live, *process.pipeline, *process.monitoring, process.rejections, *process.metrics, *process.registry,
+        [&process] { return readiness(process); }, [&process] { process.process_metrics->refresh(); });
+    process.server.emplace(process.io, process.initial->server, *process.api, *process.metrics);
+    process.server->start();
+    process.process_metrics->watch_server(*process.server);
+}
+
+// SIGHUP reloads and waits for the next signal; SIGTERM or SIGINT begins the
+// stop. Neither waits for a worker: a reload publishes the configuration, a
+// stop asks.
+void wait_for_signal(Process& process) {
+    process.signals->async_wait([&process](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;
+        if (signal_number == SIGHUP) {
+            process.notifier.reloading();
+            reload(process.config_path, process.live, *process.monitoring, *process.metrics, process.notifier);
+            process.notifier.ready();
+            wait_for_signal(process);
+            return;
+        }
+        log::notice("stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+        process.stopping = true;
+        process.notifier.stopping();
+        process.server->stop_accepting();
+        // Passes end at their next safe point while requests are answered.
+        process.monitoring->request_stop();
+        process.io.stop();
+    });
+}
+
+// 7. Signals, served by the event loop.
+void start_signals(Process& process) {
+    process.signals.emplace(process.io, SIGTERM, SIGINT, SIGHUP);
+    wait_for_signal(process);
+}
+
+// The event loop's heartbeat for the watchdog, every event_loop_tick.
+void arm_tick(Process& process) {
+    process.event_loop_ticked = std::chrono::steady_clock::now().time_since_epoch().count();
+    process.tick_timer->expires_after(event_loop_tick);
+    process.tick_timer->async_wait([&process](const boost::system::error_code& ec) {
+        if (!ec) arm_tick(process);
+    });
+}
+
+// 8. The watchdog: its own thread, fed only while the spool, the event loop
+//    (ticking) and every worker make progress.
+void start_watchdog(Process& process) {
+    process.tick_timer.emplace(process.io);
+    arm_tick(process);
+    process.watchdog.emplace(process.notifier, *process.metrics, [&process] {
+        Vitals vitals;
+        vitals.spool_healthy = process.spool->stats().healthy;
+        const auto ticked =
+            std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(process.event_loop_ticked));
+        vitals.event_loop_silent =
+            process.stopping
+                ? std::chrono::milliseconds(0)  // the loop is being taken down on purpose
+                : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - ticked);
+        vitals.workers = process.monitoring->workers();
+        return vitals;
+    });
+    process.watchdog->start();
+}
+
+// systemd's STATUS= line, every status_interval.
+void arm_status(Process& process) {
+    process.status_timer->expires_after(status_interval);
+    process.status_timer->async_wait([&process](const boost::system::error_code& ec) {
+        if (ec) return;
+        const auto spool_stats = process.spool->stats();
+        const auto drain_stats = process.drain->stats();
+        process.notifier.status(fmt::format("store {}; spool {} bytes; {} predictions, {} outcomes stored",
+                                            process.probe->status().reachable ? "up" : "DOWN",
+                                            spool_stats.bytes_on_disk, drain_stats.predictions_written,
+                                            drain_stats.outcomes_written));
+        arm_status(process);
+    });
+}
+
+// 9. Ready.
+void announce_ready(Process& process) {
+    process.status_timer.emplace(process.io);
+    arm_status(process);
+    process.notifier.ready();
+    process.notifier.status("accepting requests");
+    log::notice("ready port={}", process.server->bound_port());
+}
+
+// Serves until a stop signal ends the event loop.
+void run_event_loop(Process& process) {
+    const unsigned io_threads = std::max(2u, std::thread::hardware_concurrency());
+    std::vector<std::thread> io_runners;
+    for (unsigned i = 1; i < io_threads; ++i) io_runners.emplace_back([&process] { process.io.run(); });
+    process.io.run();
+    for (auto& runner : io_runners) runner.join();
+    if (!process.stopping) throw std::runtime_error("the event loop ended unexpectedly");
+}
+
+// 6. HTTP: accept nothing new (done by the signal handler), answer what is in flight.
+void stop_http(Process& process) {
+    auto& io = process.io;
+    io.restart();
+    const auto deadline = std::chrono::steady_clock::now() + request_drain_timeout;
+    while (process.api->in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+        io.run_for(std::chrono::milliseconds(20));
+    io.run_for(std::chrono::milliseconds(50));  // let the last answers reach their sockets
+    if (process.api->in_flight() > 0) log::warning("shutdown_requests_abandoned in_flight={}", process.api->in_flight());
+}
+
+// 5. Monitoring: passes were asked to stop at a safe point; what they have
+//    not done is in the store for the next start. A worker that reaches none
+//    in time is left behind (its open transaction dies with the process), so
+//    the exit skips the destructors; returns whether all stopped.
+bool stop_monitoring(Process& process) { return process.monitoring->stop(worker_stop_timeout); }
+
+// 4. Collectors stop reading; their checkpoints only cover what the spool acknowledged.
+void stop_collectors(Process& process) {
+    for (auto& thread : process.tail_threads) thread.request_stop();
+    process.tail_threads.clear();
+}
+
+// 3. Storage: the spool syncs and answers everything queued, then the drain
+//    gets spool.stop_drain_timeout to empty it into PostgreSQL.
+void stop_storage(Process& process) {
+    auto& drain = *process.drain;
+    process.spool->stop();
+    // The drain time in force now: a reload may have changed it.
+    const auto drain_deadline = std::chrono::steady_clock::now() +
+                                std::chrono::milliseconds(process.live.get()->spool.stop_drain_timeout_ms);
+    while (std::chrono::steady_clock::now() < drain_deadline) {
+        if (drain.wait_drained(200)) break;
+        // With PostgreSQL gone (the probe fails and the drain's last
+        // attempt failed too) waiting cannot help: the spool keeps the
+        // records for the next start. A drain still making its first
+        // connection has no error yet and is waited for.
+        const auto drain_stats = drain.stats();
+        if (!process.probe->status().reachable && !drain_stats.store_reachable && !drain_stats.last_error.empty()) {
+            log::warning("stop_drain_skipped reason=\"store unreachable\" error=\"{}\"", drain_stats.last_error);
+            break;
+        }
+    }
+    drain.stop();
+    process.probe->stop();
+}
+
+// What is left after the stop: the spool's undrained records (replayed at
+// the next start) and training jobs still running (left to systemd's
+// KillMode, failed as stale at the next start). Returns the exit code;
+// exits at once, without destructors, when something is left running.
+int finish(Process& process, bool workers_stopped) {
+    const auto left = process.spool->stats();
+    if (left.oldest_undrained_us == 0) {
+        log::notice("stopped drained=true");
+    } else {
+        log::warning("stopped drained=false spool_left_batches={} spool_left_bytes={} oldest_left={} "
+                     "spool_dir={} drain_error=\"{}\"",
+                     left.undrained_batches, left.bytes_on_disk, format_rfc3339_us(left.oldest_undrained_us),
+                     process.initial->spool.dir, process.drain->stats().last_error);
+    }
+    // A training job may run for hours; the daemon does not wait for it.
+    const int jobs = process.monitoring->jobs_running();
+    if (jobs > 0) log::warning("stopped_with_jobs_running jobs={}", jobs);
+    if (jobs > 0 || !workers_stopped) std::_Exit(0);
+    return 0;
+}
+
+}  // namespace
+
+int run(const std::string& config_path) {
+    auto configuration = load_configuration(config_path);  // 1
+    if (!configuration) return 1;
+    LiveConfig live(std::move(*configuration));
     auto notifier = SystemdNotifier::from_environment();
     if (!notifier.configuration_error().empty())
         log::warning("sd_notify_disabled reason=\"{}\"", notifier.configuration_error());
 
     try {
-        // 2. Metrics: the one process-wide registry.
-        auto registry = std::make_shared<prometheus::Registry>();
-        DaemonMetrics metrics(*registry);
-        metrics.config_generation.Set(static_cast<double>(live.generation()));
+        Process process(config_path, live, notifier);
+        start_metrics(process);     // 2
+        start_storage(process);     // 3
+        start_collectors(process);  // 4
+        start_monitoring(process);  // 5
+        start_http(process);        // 6
+        start_signals(process);     // 7
+        start_watchdog(process);    // 8
+        announce_ready(process);    // 9
+        run_event_loop(process);
 
-        // 3. The spool: recover what a previous run acknowledged but did not store.
-        store::Spool spool(initial->spool);
-        spool.start();
-        metrics.spool_limit_bytes.Set(static_cast<double>(initial->spool.max_bytes));
-
-        // 4. The store: the drain connects, migrates and writes in the
-        //    background, so ingest works while PostgreSQL is still down; the
-        //    probe says whether PostgreSQL answers, busy or idle.
-        store::SpoolDrain drain(spool, initial->store, initial->spool.dir);
-        drain.start();
-        store::StoreProbe probe(initial->store);
-        probe.start();
-
-        // 5. Collectors: the ingest pipeline, then the file tails feeding it.
-        IngestPipeline pipeline(spool, metrics.id_conflicts, recent_ids_capacity, std::random_device()());
-        RejectionTally rejections;
-        std::vector<std::unique_ptr<FileTail>> tails;
-        std::vector<std::jthread> tail_threads;
-        for (const auto& tail_options : initial->file_tails) {
-            const auto* model = initial->find_model(tail_options.model);
-            // A tail parses under the schema it started with until the next
-            // start (a reload does not reach it: docs/monitoring.md "Reloading").
-            tails.push_back(std::make_unique<FileTail>(
-                tail_options, std::shared_ptr<const ModelSchema>(initial, &model->schema),
-                initial->state_dir + "/file-tails", pipeline, parser_for(tail_options.kind, live, rejections)));
-        }
-        for (auto& tail : tails) tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
-
-        // 6. Monitoring: windows and detectors, alerts, retraining, audits,
-        //    each a worker on its own connection, reading what the last wrote.
-        Monitoring monitoring(initial, live.generation(), metrics, rejections);
-        monitoring.start();
-
-        // 7. HTTP: ingest, admin, health, metrics.
-        HttpServer* server_for_metrics = nullptr;  // set once the server exists
-        std::uint64_t last_fsyncs = 0;
-        std::vector<FileTailCounters> last_tail_counters(tails.size());
-        store::DrainStats last_drain;
-        auto refresh_metrics = [&] {
-            const auto spool_stats = spool.stats();
-            const auto drain_stats = drain.stats();
-            metrics.spool_bytes.Set(static_cast<double>(spool_stats.bytes_on_disk));
-            metrics.spool_segments.Set(static_cast<double>(spool_stats.segments));
-            metrics.spool_fsyncs.Increment(static_cast<double>(spool_stats.fsyncs - last_fsyncs));
-            last_fsyncs = spool_stats.fsyncs;
-            metrics.store_up.Set(probe.status().reachable ? 1 : 0);
-            metrics.store_lag_seconds.Set(
-                spool_stats.oldest_undrained_us == 0
-                    ? 0.0
-                    : static_cast<double>(now_us() - spool_stats.oldest_undrained_us) / 1e6);
-            metrics.store_rows_written_predictions.Increment(
-                static_cast<double>(drain_stats.predictions_written - last_drain.predictions_written));
-            metrics.store_rows_written_outcomes.Increment(
-                static_cast<double>(drain_stats.outcomes_written - last_drain.outcomes_written));
-            metrics.store_duplicates_ignored.Increment(
-                static_cast<double>(drain_stats.duplicates_ignored - last_drain.duplicates_ignored));
-            metrics.store_batches_quarantined.Increment(
-                static_cast<double>(drain_stats.batches_quarantined - last_drain.batches_quarantined));
-            metrics.store_write_errors.Increment(
-                static_cast<double>(drain_stats.write_errors - last_drain.write_errors));
-            last_drain = drain_stats;
-            for (std::size_t i = 0; i < tails.size(); ++i) {
-                const auto counters = tails[i]->counters();
-                auto& last = last_tail_counters[i];
-                const auto& path = initial->file_tails[i].path;
-                auto add = [](prometheus::Counter& counter, std::uint64_t now, std::uint64_t before) {
-                    counter.Increment(static_cast<double>(now - before));
-                };
-                add(metrics.file_tail_lines.Add({{"path", path}, {"result", "delivered"}}), counters.lines_delivered,
-                    last.lines_delivered);
-                add(metrics.file_tail_lines.Add({{"path", path}, {"result", "rejected"}}), counters.lines_rejected,
-                    last.lines_rejected);
-                add(metrics.file_tail_lines.Add({{"path", path}, {"result", "too_long"}}), counters.lines_too_long,
-                    last.lines_too_long);
-                add(metrics.file_tail_events.Add({{"path", path}, {"event", "rotation"}}), counters.rotations,
-                    last.rotations);
-                add(metrics.file_tail_events.Add({{"path", path}, {"event", "truncation"}}), counters.truncations,
-                    last.truncations);
-                add(metrics.file_tail_events.Add({{"path", path}, {"event", "error"}}), counters.errors, last.errors);
-                last = counters;
-            }
-            if (server_for_metrics) metrics.open_connections.Set(static_cast<double>(server_for_metrics->open_connections()));
-        };
-        std::mutex metrics_mutex;  // /metrics may be scraped from two io threads at once
-        auto readiness = [&] {
-            const auto spool_stats = spool.stats();
-            const auto store = probe.status();
-            Readiness ready;
-            ready.store_reachable = store.reachable;
-            ready.store_error = store.error;
-            ready.store_answered_ms_ago = store.since_success_ms;
-            ready.drain_error = drain.stats().last_error;
-            ready.spool_healthy = spool_stats.healthy;
-            // "Room" leaves a tenth of the budget so readiness turns before 503s do.
-            ready.spool_has_room = spool_stats.bytes_on_disk < spool.max_bytes() / 10 * 9;
-            ready.spool_bytes = spool_stats.bytes_on_disk;
-            ready.config_generation = live.generation();
-            ready.workers = monitoring.workers();
-            return ready;
-        };
-        Api api(live, pipeline, monitoring, rejections, metrics, *registry, readiness, [&] {
-            std::lock_guard lock(metrics_mutex);
-            refresh_metrics();
-        });
-
-        asio::io_context io;
-        HttpServer server(io, initial->server, api, metrics);
-        server.start();
-        server_for_metrics = &server;
-
-        // 8. Signals, served by the event loop. Neither handler waits for a
-        //    worker: a reload publishes the configuration, a stop asks.
-        asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-        std::atomic<bool> stopping{false};  // read by the watchdog's thread
-        std::function<void()> wait_for_signal = [&] {
-            signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-                if (ec) return;
-                if (signal_number == SIGHUP) {
-                    notifier.reloading();
-                    reload(config_path, live, monitoring, metrics, notifier);
-                    notifier.ready();
-                    wait_for_signal();
-                    return;
-                }
-                log::notice("stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
-                stopping = true;
-                notifier.stopping();
-                server.stop_accepting();
-                // Passes end at their next safe point while requests are answered.
-                monitoring.request_stop();
-                io.stop();
-            });
-        };
-        wait_for_signal();
-
-        // 9. The watchdog: its own thread, fed only while the spool, the
-        //    event loop (ticking below) and every worker make progress.
-        std::atomic<std::int64_t> event_loop_ticked{std::chrono::steady_clock::now().time_since_epoch().count()};
-        asio::steady_timer tick_timer(io);
-        std::function<void()> arm_tick = [&] {
-            event_loop_ticked = std::chrono::steady_clock::now().time_since_epoch().count();
-            tick_timer.expires_after(event_loop_tick);
-            tick_timer.async_wait([&](const boost::system::error_code& ec) {
-                if (!ec) arm_tick();
-            });
-        };
-        arm_tick();
-        Watchdog watchdog(notifier, metrics, [&] {
-            Vitals vitals;
-            vitals.spool_healthy = spool.stats().healthy;
-            const auto ticked = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(event_loop_ticked));
-            vitals.event_loop_silent =
-                stopping ? std::chrono::milliseconds(0)  // the loop is being taken down on purpose
-                         : std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - ticked);
-            vitals.workers = monitoring.workers();
-            return vitals;
-        });
-        watchdog.start();
-
-        asio::steady_timer status_timer(io);
-        std::function<void()> arm_status = [&] {
-            status_timer.expires_after(status_interval);
-            status_timer.async_wait([&](const boost::system::error_code& ec) {
-                if (ec) return;
-                const auto spool_stats = spool.stats();
-                const auto drain_stats = drain.stats();
-                notifier.status(fmt::format("store {}; spool {} bytes; {} predictions, {} outcomes stored",
-                                            probe.status().reachable ? "up" : "DOWN", spool_stats.bytes_on_disk,
-                                            drain_stats.predictions_written, drain_stats.outcomes_written));
-                arm_status();
-            });
-        };
-        arm_status();
-
-        // 10. Ready.
-        notifier.ready();
-        notifier.status("accepting requests");
-        log::notice("ready port={}", server.bound_port());
-
-        const unsigned io_threads = std::max(2u, std::thread::hardware_concurrency());
-        std::vector<std::thread> io_runners;
-        for (unsigned i = 1; i < io_threads; ++i) io_runners.emplace_back([&io] { io.run(); });
-        io.run();
-        for (auto& runner : io_runners) runner.join();
-        if (!stopping) throw std::runtime_error("the event loop ended unexpectedly");
-
-        // Shutdown: the same steps in reverse, each bounded.
-        // 7. HTTP: accept nothing new (done by the signal handler), answer what is in flight.
-        io.restart();
-        const auto deadline = std::chrono::steady_clock::now() + request_drain_timeout;
-        while (api.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) io.run_for(std::chrono::milliseconds(20));
-        io.run_for(std::chrono::milliseconds(50));  // let the last answers reach their sockets
-        if (api.in_flight() > 0) log::warning("shutdown_requests_abandoned in_flight={}", api.in_flight());
-
-        // 6. Monitoring: passes were asked to stop at a safe point; what they
-        //    have not done is in the store for the next start. A worker that
-        //    reaches none in time is left behind (its open transaction dies
-        //    with the process), so the exit below skips the destructors.
-        const bool workers_stopped = monitoring.stop(worker_stop_timeout);
-
-        // 5. Collectors stop reading; their checkpoints only cover what the spool acknowledged.
-        for (auto& thread : tail_threads) thread.request_stop();
-        tail_threads.clear();
-
-        // 4, 3. The spool syncs and answers everything queued, then the drain
-        //    gets spool.stop_drain_timeout to empty it into PostgreSQL.
-        spool.stop();
-        // The drain time in force now: a reload may have changed it.
-        const auto drain_deadline =
-            std::chrono::steady_clock::now() + std::chrono::milliseconds(live.get()->spool.stop_drain_timeout_ms);
-        while (std::chrono::steady_clock::now() < drain_deadline) {
-            if (drain.wait_drained(200)) break;
-            // With PostgreSQL gone (the probe fails and the drain's last
-            // attempt failed too) waiting cannot help: the spool keeps the
-            // records for the next start. A drain still making its first
-            // connection has no error yet and is waited for.
-            const auto drain_stats = drain.stats();
-            if (!probe.status().reachable && !drain_stats.store_reachable && !drain_stats.last_error.empty()) {
-                log::warning("stop_drain_skipped reason=\"store unreachable\" error=\"{}\"", drain_stats.last_error);
-                break;
-            }
-        }
-        drain.stop();
-        probe.stop();
-        watchdog.stop();
-        const auto left = spool.stats();
-        const bool drained = left.oldest_undrained_us == 0;
-        if (drained) {
-            log::notice("stopped drained=true");
-        } else {
-            // Not lost: replayed into PostgreSQL at the next start.
-            log::warning("stopped drained=false spool_left_batches={} spool_left_bytes={} oldest_left={} "
-                         "spool_dir={} drain_error=\"{}\"",
-                         left.undrained_batches, left.bytes_on_disk, format_rfc3339_us(left.oldest_undrained_us),
-                         initial->spool.dir, drain.stats().last_error);
-        }
-        const int jobs = monitoring.jobs_running();
-        if (jobs > 0) {
-            // A training job may run for hours; the daemon does not wait for
-            // it. Its process group is left to systemd's KillMode, and the job
-            // is failed as stale at the next start.
-            log::warning("stopped_with_jobs_running jobs={}", jobs);
-        }
-        if (jobs > 0 || !workers_stopped) std::_Exit(0);
-        return 0;
+        // The same steps in reverse, each bounded. 9 and 7 went with the
+        // event loop (the status timer, the signal handler). The watchdog (8)
+        // is the exception: it stops last, so systemd still hears from the
+        // process while the steps below take their time (within TimeoutStopSec).
+        stop_http(process);                                  // 6
+        const bool workers_stopped = stop_monitoring(process);  // 5
+        stop_collectors(process);                            // 4
+        stop_storage(process);                               // 3
+        process.watchdog->stop();                            // 8
+        return finish(process, workers_stopped);
     } catch (const std::exception& error) {
         log::error("startup_failed error=\"{}\"", error.what());
         notifier.status(std::string("failed: ") + error.what());

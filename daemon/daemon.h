@@ -1,8 +1,9 @@
-// The life of the modelwatchd process, read top to bottom in daemon.cpp:
-// load the configuration, open the spool, start the store drain, the
-// collectors and the HTTP server, tell systemd READY; on SIGHUP reload the
-// configuration; on SIGTERM or SIGINT take the same steps down in reverse,
-// each bounded in time.
+// The life of the modelwatchd process, read top to bottom in daemon.cpp's
+// run(), one function per numbered step: 1 load the configuration, 2 the
+// metrics, 3 the spool, the store drain and probe, 4 the collectors, 5 the
+// monitoring workers, 6 the HTTP server, 7 the signals, 8 the watchdog, 9 tell
+// systemd READY; on SIGHUP reload the configuration; on SIGTERM or SIGINT
+// take the same steps down in reverse, each bounded in time.
 #pragma once
 
 #include <string>

@@ -1,0 +1,71 @@
+#include "daemon/process_metrics.h"
+
+#include "core/time.h"
+#include "daemon/http_server.h"
+
+namespace mw::daemon {
+namespace {
+
+// A counter advanced by the growth of a component's total.
+void advance(prometheus::Counter& counter, std::uint64_t now, std::uint64_t before) {
+    counter.Increment(static_cast<double>(now - before));
+}
+
+}  // namespace
+
+ProcessMetrics::ProcessMetrics(DaemonMetrics& metrics, const store::Spool& spool, const store::SpoolDrain& drain,
+                               const store::StoreProbe& probe, const std::vector<std::unique_ptr<FileTail>>& tails,
+                               std::vector<std::string> tail_paths)
+    : metrics_(metrics),
+      spool_(spool),
+      drain_(drain),
+      probe_(probe),
+      tails_(tails),
+      tail_paths_(std::move(tail_paths)),
+      last_tail_counters_(tails.size()) {}
+
+void ProcessMetrics::watch_server(const HttpServer& server) {
+    std::lock_guard lock(mutex_);
+    server_ = &server;
+}
+
+void ProcessMetrics::refresh() {
+    std::lock_guard lock(mutex_);
+    const auto spool_stats = spool_.stats();
+    const auto drain_stats = drain_.stats();
+    metrics_.spool_bytes.Set(static_cast<double>(spool_stats.bytes_on_disk));
+    metrics_.spool_segments.Set(static_cast<double>(spool_stats.segments));
+    advance(metrics_.spool_fsyncs, spool_stats.fsyncs, last_fsyncs_);
+    last_fsyncs_ = spool_stats.fsyncs;
+    metrics_.store_up.Set(probe_.status().reachable ? 1 : 0);
+    metrics_.store_lag_seconds.Set(spool_stats.oldest_undrained_us == 0
+                                       ? 0.0
+                                       : static_cast<double>(now_us() - spool_stats.oldest_undrained_us) / 1e6);
+    advance(metrics_.store_rows_written_predictions, drain_stats.predictions_written, last_drain_.predictions_written);
+    advance(metrics_.store_rows_written_outcomes, drain_stats.outcomes_written, last_drain_.outcomes_written);
+    advance(metrics_.store_duplicates_ignored, drain_stats.duplicates_ignored, last_drain_.duplicates_ignored);
+    advance(metrics_.store_batches_quarantined, drain_stats.batches_quarantined, last_drain_.batches_quarantined);
+    advance(metrics_.store_write_errors, drain_stats.write_errors, last_drain_.write_errors);
+    last_drain_ = drain_stats;
+    for (std::size_t i = 0; i < tails_.size(); ++i) {
+        const auto counters = tails_[i]->counters();
+        auto& last = last_tail_counters_[i];
+        const auto& path = tail_paths_[i];
+        const auto lines = [&](const char* result) -> prometheus::Counter& {
+            return metrics_.file_tail_lines.Add({{"path", path}, {"result", result}});
+        };
+        const auto events = [&](const char* event) -> prometheus::Counter& {
+            return metrics_.file_tail_events.Add({{"path", path}, {"event", event}});
+        };
+        advance(lines("delivered"), counters.lines_delivered, last.lines_delivered);
+        advance(lines("rejected"), counters.lines_rejected, last.lines_rejected);
+        advance(lines("too_long"), counters.lines_too_long, last.lines_too_long);
+        advance(events("rotation"), counters.rotations, last.rotations);
+        advance(events("truncation"), counters.truncations, last.truncations);
+        advance(events("error"), counters.errors, last.errors);
+        last = counters;
+    }
+    if (server_ != nullptr) metrics_.open_connections.Set(static_cast<double>(server_->open_connections()));
+}
+
+}  // namespace mw::daemon

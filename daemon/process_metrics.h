@@ -1,0 +1,51 @@
+// The metrics read from the process's components rather than counted where
+// things happen: the spool's size and fsyncs, whether PostgreSQL answers and
+// how far the store lags, the rows the drain wrote, the file tails' lines
+// and events, the open connections. Refreshed before each /metrics scrape;
+// the counters advance by what the components' totals grew since the last.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collectors/file_tail.h"
+#include "daemon/metrics.h"
+#include "store/spool.h"
+#include "store/spool_drain.h"
+#include "store/store_probe.h"
+
+namespace mw::daemon {
+
+class HttpServer;
+
+class ProcessMetrics {
+public:
+    // `tail_paths` label the tails, in the order of `tails`.
+    ProcessMetrics(DaemonMetrics& metrics, const store::Spool& spool, const store::SpoolDrain& drain,
+                   const store::StoreProbe& probe, const std::vector<std::unique_ptr<FileTail>>& tails,
+                   std::vector<std::string> tail_paths);
+
+    // The HTTP server, once it exists (it needs the API, which refreshes these).
+    void watch_server(const HttpServer& server);
+    // Safe from several threads: /metrics may be scraped from two io threads at once.
+    void refresh();
+
+private:
+    DaemonMetrics& metrics_;
+    const store::Spool& spool_;
+    const store::SpoolDrain& drain_;
+    const store::StoreProbe& probe_;
+    const std::vector<std::unique_ptr<FileTail>>& tails_;
+    const std::vector<std::string> tail_paths_;
+    std::mutex mutex_;
+    const HttpServer* server_ = nullptr;
+    // The totals at the last refresh.
+    std::uint64_t last_fsyncs_ = 0;
+    store::DrainStats last_drain_;
+    std::vector<FileTailCounters> last_tail_counters_;
+};
+
+}  // namespace mw::daemon
