@@ -229,6 +229,7 @@ int run(const std::string& config_path) {
             const auto drain_stats = drain.stats();
             metrics.spool_bytes.Set(static_cast<double>(spool_stats.bytes_on_disk));
             metrics.spool_segments.Set(static_cast<double>(spool_stats.segments));
+            metrics.spool_backlog_bytes.Set(static_cast<double>(spool_stats.undrained_bytes));
             metrics.spool_fsyncs.Increment(static_cast<double>(spool_stats.fsyncs - last_fsyncs));
             last_fsyncs = spool_stats.fsyncs;
             metrics.store_up.Set(probe.status().reachable ? 1 : 0);
