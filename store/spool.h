@@ -4,8 +4,9 @@
 // segment files in one directory. One writer thread gathers every batch that
 // arrived while the previous fdatasync ran and syncs them together (group
 // commit), then tells each submitter; only then may a client be answered 2xx.
-// One drain thread reads frames back in order, hands them to the store, and
-// commits its position, which lets fully drained segments be deleted.
+// The drain reads frames back in order, one read at a time, hands each range
+// to the store (several may be in flight) and commits positions in read
+// order, which lets fully drained segments be deleted.
 //
 // A crash can leave a torn frame at the end of the newest segment: it was
 // never acknowledged, so recovery truncates it. Frames that were written but
