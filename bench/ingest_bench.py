@@ -282,7 +282,7 @@ def main():
         print(f"{'':<50} {'s':>7} {'rows/s':>10} {'PG cpu us/row':>14} {'WAL B/row':>10}")
         run = 0
         for _ in range(args.pairs):
-            copy_rate = None
+            daemon_rates = {}
             for drain in args.drain_connections.split(","):
                 args.drain = int(drain)
                 seconds, cpu, wal, acked = daemon_burst(pg, tmp, run, rows, bodies, args)
@@ -290,15 +290,15 @@ def main():
                 label = f"modelwatchd, {drain} drain connection(s)"
                 print(f"{label:<50} {seconds:7.2f} {args.rows / seconds:10,.0f} {cpu / args.rows * 1e6:14.1f} "
                       f"{wal / args.rows:10.0f}   (acknowledged after {acked:.2f} s)", flush=True)
-                daemon_rate = args.rows / seconds
+                daemon_rates[drain] = args.rows / seconds
             seconds, cpu, wal, _ = copy_burst(pg, tmp, run, rows, args)
             run += 1
             copy_rate = args.rows / seconds
             label = "psql \\copy (same rows, same table)"
             print(f"{label:<50} {seconds:7.2f} {copy_rate:10,.0f} {cpu / args.rows * 1e6:14.1f} "
                   f"{wal / args.rows:10.0f}", flush=True)
-            print(f"ratio modelwatchd ({args.drain} drain connections) / copy: {daemon_rate / copy_rate:.2f}   "
-                  f"load={os.getloadavg()[0]:.2f}", flush=True)
+            ratios = ", ".join(f"{drain} drain connection(s) {rate / copy_rate:.2f}" for drain, rate in daemon_rates.items())
+            print(f"ratio modelwatchd / copy: {ratios}   load={os.getloadavg()[0]:.2f}", flush=True)
         if args.sustain_seconds > 0:
             sustained(pg, tmp, args)
     finally:
