@@ -1,17 +1,31 @@
 #!/usr/bin/python3
-"""Durable ingest rate over HTTP into PostgreSQL, side by side with psql's
-\\copy of the same rows into the same table and indexes, in one run.
+"""Durable ingest over HTTP into PostgreSQL, side by side with psql's \\copy of
+the same rows into the same schema, in one run; then the spool backlog under
+sustained full-speed clients.
 
-  /usr/bin/python3 bench/ingest_bench.py [--rows 500000] [--connections 4] [--build-dir build]
+  /usr/bin/python3 bench/ingest_bench.py [--rows 500000] [--connections 4]
+      [--drain-connections 1,2] [--pairs 2] [--sustain-seconds 60] [--build-dir build]
 
-Both sides start from an empty, freshly migrated database on one throwaway
-cluster (fsync on). The daemon side is timed from the first request to the
-moment the last row is in PostgreSQL (HTTP parse, spool fdatasync, COPY into
-staging, insert with the duplicate check); the COPY side is psql's \\copy of a
-file holding the same rows as COPY text. Request bodies are built before the
-clock starts, so the client's JSON encoding is not measured."""
+Burst (per pair, alternating: modelwatchd with each --drain-connections
+value, then \\copy): each side starts from an empty, freshly migrated
+database on one throwaway cluster (fsync on). The daemon side is timed from
+the first request to the moment the last row is in PostgreSQL (HTTP parse,
+spool fdatasync, the drain's COPY and duplicate check); the copy side is
+psql's \\copy of a file holding the same rows as COPY text into the same
+predictions table (day partitions, primary key, no prediction_keys claim:
+that is the daemon's exactly-once cost, and part of what is compared).
+Request bodies are built before the clock starts, so the client's JSON
+encoding is not measured. Beside each: PostgreSQL's CPU per row (every
+process of the cluster, live and exited, from /proc) and WAL bytes per row
+(pg_stat_wal), over the same interval.
+
+Sustained: clients post new ids at full speed for --sustain-seconds while
+the daemon drains; every second the spool backlog (modelwatch_spool_backlog_bytes,
+modelwatch_store_lag_seconds) is printed. A drain that keeps up holds the
+backlog bounded; one that does not grows it until 503."""
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -27,14 +41,18 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import harness  # noqa: E402
 
 FEATURES = [f"f{i}" for i in range(10)]
-MODEL = "\n  - name: bench\n    prediction: {type: binary, classes: ['0', '1']}\n    features:\n" + "".join(
-    f"      - {{name: {name}, type: numeric}}\n" for name in FEATURES)
+# Windows of a million rows: the monitor's window queries (one per 1,000 rows
+# at the default) are PostgreSQL work of their own, not ingest's.
+MODEL = ("\n  - name: bench\n    prediction: {type: binary, classes: ['0', '1']}\n    window: {rows: 1000000}\n"
+         "    features:\n" + "".join(f"      - {{name: {name}, type: numeric}}\n" for name in FEATURES))
+COLUMNS = "predictions(model,id,ts,model_version,features,prediction_label,prediction_value,score,attributes,received_at)"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def make_rows(count, seed=7):
+def make_rows(count, prefix="r", seed=7):
     rng = random.Random(seed)
-    ts = "2026-01-01T00:00:00Z"
-    return [{"id": f"r{i}", "ts": ts, "model_version": "v1",
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return [{"id": f"{prefix}{i}", "ts": ts, "model_version": "v1",
              "features": {name: round(rng.random(), 6) for name in FEATURES},
              "prediction": str(i % 2), "score": round(rng.random(), 6)} for i in range(count)]
 
@@ -48,14 +66,210 @@ def copy_text(rows):
     return "\n".join(lines) + "\n"
 
 
+def pg_cpu_seconds(pg):
+    """CPU of the whole cluster so far: the postmaster with its exited
+    children (cutime, cstime) plus every live child."""
+    with open(os.path.join(pg.directory, "data", "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is field 3 (state): ppid is field 4, utime..cstime 14-17.
+        if int(pid) == postmaster:
+            total += sum(int(x) for x in fields[11:15])
+        elif int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def wal_bytes(pg, dsn):
+    return int(query(dsn, "SELECT wal_bytes FROM pg_stat_wal"))
+
+
+def query(dsn, sql):
+    return subprocess.run(["psql", dsn, "-Atqc", sql], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def new_database(pg, name, build_dir):
+    query(pg.dsn, f"CREATE DATABASE {name}")
+    dsn = pg.dsn.replace("dbname=modelwatch", f"dbname={name}")
+    subprocess.run([os.path.join(build_dir, "cli", "modelwatch"), "migrate", "--dsn", dsn], check=True,
+                   capture_output=True)
+    return dsn
+
+
+def start_daemon(tmp, name, dsn, drain_connections):
+    directory = os.path.join(tmp, name)
+    os.makedirs(directory)
+    daemon = harness.Daemon(directory, dsn, models_yaml=MODEL)
+    with open(daemon.config_path) as f:
+        text = f.read().replace("level: debug", os.environ.get("BENCH_LOG_LEVEL", "level: info"))
+        text = text.replace("store:\n", f"store:\n  drain_connections: {drain_connections}\n")
+    with open(daemon.config_path, "w") as f:
+        f.write(text)
+    daemon.start()
+    daemon.wait_ready()
+    return daemon
+
+
+def post_all(daemon, next_body, connections, stop_at=None):
+    """Posts next_body()'s bodies (until it gives None, or stop_at) over
+    `connections` keep-alive connections; returns the failures (status
+    codes) and the number of requests answered."""
+    lock = threading.Lock()
+    failures = []
+    answered = [0]
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=120)
+        while True:
+            with lock:
+                body = None if stop_at and time.perf_counter() >= stop_at else next_body()
+            if body is None:
+                return
+            conn.request("POST", "/v1/models/bench/predictions", body=body,
+                         headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                answered[0] += 1
+                if response.status != 200:
+                    failures.append(response.status)
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures, answered[0]
+
+
+def measured(pg, dsn, action):
+    cpu, wal = pg_cpu_seconds(pg), wal_bytes(pg, dsn)
+    started = time.perf_counter()
+    extra = action()
+    seconds = time.perf_counter() - started
+    return seconds, pg_cpu_seconds(pg) - cpu, wal_bytes(pg, dsn) - wal, extra
+
+
+def daemon_burst(pg, tmp, run, rows, bodies, args):
+    dsn = new_database(pg, f"d{run}", args.build_dir)
+    daemon = start_daemon(tmp, f"d{run}", dsn, args.drain)
+    try:
+        # Warm up: partition creation and the first connections are not the subject.
+        daemon.post("/v1/models/bench/predictions", json.dumps([dict(rows[0], id="warmup")]).encode())
+        daemon.wait_drained()
+
+        def action():
+            started = time.perf_counter()
+            queue = list(bodies)
+            failures, _ = post_all(daemon, lambda: queue.pop() if queue else None, args.connections)
+            acknowledged = time.perf_counter() - started
+            if failures:
+                raise SystemExit(f"{len(failures)} requests failed: {failures[:5]}")
+            # Polled on the daemon's counter (incremented once a write has
+            # committed), not with count(*): a psql per poll costs PostgreSQL
+            # a backend start and a scan, which would be charged to the drain.
+            written = 'modelwatch_store_rows_written_total{kind="prediction"}'
+            while (daemon.metric(written) or 0) < len(rows) + 1:
+                time.sleep(0.02)
+            return acknowledged
+
+        result = measured(pg, dsn, action)
+        stored = int(query(dsn, "SELECT count(*) FROM predictions WHERE model='bench'"))
+        if stored != len(rows) + 1:
+            raise SystemExit(f"{stored} rows stored, {len(rows) + 1} sent")
+        return result
+    finally:
+        daemon.terminate()
+
+
+def copy_burst(pg, tmp, run, rows, args):
+    dsn = new_database(pg, f"c{run}", args.build_dir)
+    copy_file = os.path.join(tmp, f"rows{run}.copy")
+    with open(copy_file, "w") as f:
+        f.write(copy_text(rows[:1]).replace("\tr0\t", "\twarmup\t"))
+    query(dsn, f"\\copy {COLUMNS} from '{copy_file}'")
+    with open(copy_file, "w") as f:
+        f.write(copy_text(rows))
+    result = measured(pg, dsn, lambda: query(dsn, f"\\copy {COLUMNS} from '{copy_file}'"))
+    os.unlink(copy_file)
+    return result
+
+
+def sustained(pg, tmp, args):
+    dsn = new_database(pg, "sustained", args.build_dir)
+    drain = int(args.drain_connections.split(",")[-1])
+    daemon = start_daemon(tmp, "sustained", dsn, drain)
+    try:
+        # One encoded body; each request gets its own ids by a bytes replace.
+        template = json.dumps(make_rows(args.batch, prefix="t")).encode()
+        sequence = iter(range(10**9))
+
+        def next_body():
+            return template.replace(b'"id": "t', f'"id": "s{next(sequence)}-'.encode())
+
+        samples = []
+        stop_at = time.perf_counter() + args.sustain_seconds
+        done = threading.Event()
+
+        def sample():
+            started = time.perf_counter()
+            while not done.is_set():
+                samples.append((time.perf_counter() - started, daemon.metric("modelwatch_spool_backlog_bytes"),
+                                daemon.metric("modelwatch_store_lag_seconds"),
+                                daemon.metric('modelwatch_records_accepted_total{kind="prediction",model="bench"}')
+                                or 0))
+                time.sleep(1)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        failures, posted = post_all(daemon, next_body, args.connections, stop_at)
+        acked_at = time.perf_counter()
+        daemon.wait_drained(timeout=600)
+        drained_after = time.perf_counter() - acked_at
+        done.set()
+        sampler.join()
+        stored = int(query(dsn, "SELECT count(*) FROM predictions WHERE model='bench'"))
+    finally:
+        daemon.terminate()
+    print(f"\nsustained: {args.connections} clients at full speed for {args.sustain_seconds} s, "
+          f"drain_connections={drain}")
+    print(f"{'t (s)':>6} {'acked rows':>11} {'rows/s':>8} {'backlog MB':>11} {'lag (s)':>8}")
+    previous = (0, 0)
+    for t, backlog, lag, accepted in samples:
+        rate = (accepted - previous[1]) / (t - previous[0]) if t > previous[0] else 0
+        previous = (t, accepted)
+        print(f"{t:6.1f} {accepted:11,.0f} {rate:8,.0f} {(backlog or 0) / 1e6:11.1f} {lag or 0:8.2f}")
+    period = [s for s in samples if s[0] <= args.sustain_seconds]
+    half = [s for s in period if s[0] >= args.sustain_seconds / 2]
+    acked_rows = posted * args.batch - args.batch * len(failures)
+    print(f"acknowledged {acked_rows:,} rows ({acked_rows / args.sustain_seconds:,.0f}/s), {len(failures)} refused "
+          f"({sorted(set(failures))}); stored {stored:,}; drained {drained_after:.1f} s after the clients stopped")
+    if period:
+        print(f"backlog max {max((s[1] or 0) for s in period) / 1e6:.1f} MB; second half: max "
+              f"{max((s[1] or 0) for s in half) / 1e6 if half else 0:.1f} MB, lag max "
+              f"{max((s[2] or 0) for s in half) if half else 0:.2f} s")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=500000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--drain-connections", default="2", help="comma-separated store.drain_connections to compare")
+    parser.add_argument("--pairs", type=int, default=1, help="alternating runs of each side")
+    parser.add_argument("--sustain-seconds", type=int, default=60, help="0 skips the sustained phase")
     parser.add_argument("--build-dir", default=os.path.join(HERE, "..", "build"))
     args = parser.parse_args()
-    harness.DAEMON = os.path.join(os.path.abspath(args.build_dir), "daemon", "modelwatchd")
+    args.build_dir = os.path.abspath(args.build_dir)
+    harness.DAEMON = os.path.join(args.build_dir, "daemon", "modelwatchd")
 
     tmp = tempfile.mkdtemp(prefix="mw-bench-")
     os.chmod(tmp, 0o755)
@@ -63,81 +277,30 @@ def main():
     try:
         rows = make_rows(args.rows)
         bodies = [json.dumps(rows[i:i + args.batch]).encode() for i in range(0, len(rows), args.batch)]
-
-        # The daemon: HTTP -> spool (fdatasync) -> PostgreSQL.
-        os.makedirs(os.path.join(tmp, "d"))
-        daemon = harness.Daemon(os.path.join(tmp, "d"), pg.dsn, models_yaml=MODEL)
-        with open(daemon.config_path) as f:
-            text = f.read().replace("level: debug", os.environ.get("BENCH_LOG_LEVEL", "level: info"))
-        with open(daemon.config_path, "w") as f:
-            f.write(text)
-        daemon.start()
-        daemon.wait_ready()
-        # Warm up: partition creation and the first connection are not the subject.
-        daemon.post("/v1/models/bench/predictions", json.dumps([dict(rows[0], id="warmup")]).encode())
-        daemon.wait_drained()
-
-        queue = list(enumerate(bodies))
-        lock = threading.Lock()
-        failures = []
-
-        def client():
-            import http.client
-            conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=120)
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    _, body = queue.pop()
-                conn.request("POST", "/v1/models/bench/predictions", body=body,
-                             headers={"Content-Type": "application/json"})
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    failures.append(response.status)
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(args.connections)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        acknowledged = time.perf_counter() - started
-        while pg.scalar("SELECT count(*) FROM predictions WHERE model='bench'") < args.rows + 1:
-            time.sleep(0.02)
-        daemon_seconds = time.perf_counter() - started
-        daemon.terminate()
-        if failures:
-            raise SystemExit(f"{len(failures)} requests failed: {failures[:5]}")
-
-        # psql \copy of the same rows into the same, freshly migrated table.
-        subprocess.run(["psql", pg.dsn, "-qc", "CREATE DATABASE copybench"], check=True)
-        copy_dsn = pg.dsn.replace("dbname=modelwatch", "dbname=copybench")
-        subprocess.run([os.path.join(os.path.dirname(harness.DAEMON), "..", "cli", "modelwatch"), "migrate",
-                        "--dsn", copy_dsn], check=True, capture_output=True)
-        copy_file = os.path.join(tmp, "rows.copy")
-        with open(copy_file, "w") as f:
-            f.write(copy_text(rows[:1]).replace("\tr0\t", "\twarmup\t"))
-        subprocess.run(["psql", copy_dsn, "-qc", f"\\copy predictions(model,id,ts,model_version,features,"
-                        f"prediction_label,prediction_value,score,attributes,received_at) from '{copy_file}'"],
-                       check=True)
-        with open(copy_file, "w") as f:
-            f.write(copy_text(rows))
-        started = time.perf_counter()
-        subprocess.run(["psql", copy_dsn, "-qc", f"\\copy predictions(model,id,ts,model_version,features,"
-                        f"prediction_label,prediction_value,score,attributes,received_at) from '{copy_file}'"],
-                       check=True)
-        copy_seconds = time.perf_counter() - started
-
-        daemon_rate = args.rows / daemon_seconds
-        copy_rate = args.rows / copy_seconds
-        print(f"rows={args.rows} batch={args.batch} connections={args.connections} features=10")
-        daemon_label = "modelwatchd (HTTP, durable, into PostgreSQL)"
-        copy_label = "psql \\copy (same rows, same table and indexes)"
-        print(f"{daemon_label:<48} {daemon_seconds:8.2f} s {daemon_rate:12,.0f} rows/s"
-              f"   (all acknowledged after {acknowledged:.2f} s)")
-        print(f"{copy_label:<48} {copy_seconds:8.2f} s {copy_rate:12,.0f} rows/s")
-        print(f"ratio modelwatchd / copy: {daemon_rate / copy_rate:.2f}")
+        print(f"rows={args.rows} batch={args.batch} connections={args.connections} features=10 "
+              f"load={os.getloadavg()[0]:.2f} date={time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+        print(f"{'':<50} {'s':>7} {'rows/s':>10} {'PG cpu us/row':>14} {'WAL B/row':>10}")
+        run = 0
+        for _ in range(args.pairs):
+            daemon_rates = {}
+            for drain in args.drain_connections.split(","):
+                args.drain = int(drain)
+                seconds, cpu, wal, acked = daemon_burst(pg, tmp, run, rows, bodies, args)
+                run += 1
+                label = f"modelwatchd, {drain} drain connection(s)"
+                print(f"{label:<50} {seconds:7.2f} {args.rows / seconds:10,.0f} {cpu / args.rows * 1e6:14.1f} "
+                      f"{wal / args.rows:10.0f}   (acknowledged after {acked:.2f} s)", flush=True)
+                daemon_rates[drain] = args.rows / seconds
+            seconds, cpu, wal, _ = copy_burst(pg, tmp, run, rows, args)
+            run += 1
+            copy_rate = args.rows / seconds
+            label = "psql \\copy (same rows, same table)"
+            print(f"{label:<50} {seconds:7.2f} {copy_rate:10,.0f} {cpu / args.rows * 1e6:14.1f} "
+                  f"{wal / args.rows:10.0f}", flush=True)
+            ratios = ", ".join(f"{drain} drain connection(s) {rate / copy_rate:.2f}" for drain, rate in daemon_rates.items())
+            print(f"ratio modelwatchd / copy: {ratios}   load={os.getloadavg()[0]:.2f}", flush=True)
+        if args.sustain_seconds > 0:
+            sustained(pg, tmp, args)
     finally:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -64,6 +64,7 @@ struct DaemonMetrics {
     prometheus::Gauge& spool_limit_bytes;
     prometheus::Gauge& spool_segments;
     prometheus::Counter& spool_fsyncs;
+    prometheus::Gauge& spool_backlog_bytes;
     prometheus::Gauge& store_up;
     prometheus::Gauge& store_lag_seconds;
     prometheus::Counter& store_rows_written_predictions;
@@ -71,6 +72,9 @@ struct DaemonMetrics {
     prometheus::Counter& store_duplicates_ignored;
     prometheus::Counter& store_batches_quarantined;
     prometheus::Counter& store_write_errors;
+    prometheus::Counter& retention_partitions_dropped;
+    prometheus::Family<prometheus::Counter>& retention_rows_deleted;  // {kind}
+    prometheus::Gauge& retention_last_success;
     prometheus::Counter& config_reloads_ok;
     prometheus::Counter& config_reloads_failed;
     prometheus::Gauge& config_generation;

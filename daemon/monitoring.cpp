@@ -41,8 +41,24 @@ std::string parameter(const std::map<std::string, std::string>& parameters, cons
 
 // One retention pass (store/retention.h): rows first, then the files of the
 // rows that went.
-void apply_retention(pqxx::connection& connection, std::int64_t now_us, const config::Config& config) {
+void apply_retention(pqxx::connection& connection, std::int64_t now_us, const config::Config& config,
+                     DaemonMetrics& metrics) {
     const auto result = store::apply_retention(connection, config.retention, now_us);
+    metrics.retention_partitions_dropped.Increment(static_cast<double>(result.partitions_dropped.size()));
+    const std::pair<const char*, std::int64_t> deleted[] = {
+        {"outcomes", result.outcomes_deleted},
+        {"prediction_keys", result.prediction_keys_deleted},
+        {"rejection_counts", result.rejection_counts_deleted},
+        {"findings", result.findings_deleted},
+        {"decisions", result.decisions_deleted},
+        {"windows", result.windows_deleted},
+        {"alert_deliveries", result.alert_deliveries_deleted},
+        {"jobs", static_cast<std::int64_t>(result.jobs_deleted.size())},
+        {"audits", result.audits_deleted},
+    };
+    for (const auto& [kind, rows] : deleted)
+        metrics.retention_rows_deleted.Add({{"kind", kind}}).Increment(static_cast<double>(rows));
+    metrics.retention_last_success.Set(static_cast<double>(now_us) / 1e6);
     for (const auto& message : store::remove_retained_files(result, config.monitor.jobs_dir, config.monitor.reports_dir))
         log::warning("retention_file_not_removed error=\"{}\"", message);
     for (const auto& name : result.partitions_kept) log::info("retention_partition_kept name={} reason=\"still read\"", name);
@@ -252,7 +268,7 @@ void Monitoring::retention_pass(pqxx::connection& connection, std::int64_t now_u
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->retention.interval_ms));
     control.checkpoint();
-    apply_retention(connection, now_us, *current->config);
+    apply_retention(connection, now_us, *current->config, metrics_);
 }
 
 void Monitoring::audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {

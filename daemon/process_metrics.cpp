@@ -35,6 +35,7 @@ void ProcessMetrics::refresh() {
     const auto drain_stats = drain_.stats();
     metrics_.spool_bytes.Set(static_cast<double>(spool_stats.bytes_on_disk));
     metrics_.spool_segments.Set(static_cast<double>(spool_stats.segments));
+    metrics_.spool_backlog_bytes.Set(static_cast<double>(spool_stats.undrained_bytes));
     advance(metrics_.spool_fsyncs, spool_stats.fsyncs, last_fsyncs_);
     last_fsyncs_ = spool_stats.fsyncs;
     metrics_.store_up.Set(probe_.status().reachable ? 1 : 0);

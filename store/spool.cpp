@@ -194,6 +194,7 @@ void Spool::recover() {
     for (const auto& [segment, size] : segment_sizes_)
         if (segment == cursor.segment && cursor.offset > size) cursor.offset = 0;
     drain_position_ = cursor;
+    read_position_ = cursor;
     // Frames before the drain cursor are already in the store.
     while (!frame_times_.empty() && frame_times_.front().first <= cursor) frame_times_.pop_front();
     frames_recovered_ = frame_times_.size();
@@ -407,9 +408,9 @@ std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, Spoo
     {
         std::unique_lock lock(mutex_);
         reader_wakeup_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                                [this] { return reader_interrupted_ || drain_position_ < durable_end_; });
+                                [this] { return reader_interrupted_ || read_position_ < durable_end_; });
         reader_interrupted_ = false;
-        position = drain_position_;
+        position = read_position_;
         durable = durable_end_;
         sizes.assign(segment_sizes_.begin(), segment_sizes_.end());
     }
@@ -455,9 +456,16 @@ std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, Spoo
         if (position.offset >= limit && position.segment < durable.segment) position = {position.segment + 1, 0};
         end = position;
     }
+    bool nothing_in_flight;
+    {
+        std::lock_guard lock(mutex_);
+        read_position_ = end;
+        nothing_in_flight = drain_position_ == read_from;
+    }
     // Moving past finished segments without a frame to hand on: nothing for
-    // the store to confirm, so record it now and let those segments go.
-    if (frames.empty() && read_from < end) commit_drained(end);
+    // the store to confirm, so record it now and let those segments go. With
+    // reads still being written, their writer's commit covers it instead.
+    if (frames.empty() && read_from < end && nothing_in_flight) commit_drained(end);
     return frames;
 }
 
@@ -522,6 +530,12 @@ SpoolStats Spool::stats() const {
     stats.fsyncs = fsyncs_;
     stats.oldest_undrained_us = frame_times_.empty() ? 0 : frame_times_.front().second;
     stats.undrained_batches = frame_times_.size();
+    for (const auto& [segment, size] : segment_sizes_) {
+        if (segment < drain_position_.segment || segment > durable_end_.segment) continue;
+        const std::uint64_t from = segment == drain_position_.segment ? drain_position_.offset : 0;
+        const std::uint64_t to = segment == durable_end_.segment ? durable_end_.offset : size;
+        if (to > from) stats.undrained_bytes += to - from;
+    }
     const std::int64_t started = write_started_us_.load();
     stats.healthy = healthy_ && (started == 0 || wall_clock_us() - started < stalled_write_us);
     return stats;

@@ -4,8 +4,9 @@
 // segment files in one directory. One writer thread gathers every batch that
 // arrived while the previous fdatasync ran and syncs them together (group
 // commit), then tells each submitter; only then may a client be answered 2xx.
-// One drain thread reads frames back in order, hands them to the store, and
-// commits its position, which lets fully drained segments be deleted.
+// The drain reads frames back in order, one read at a time, hands each range
+// to the store (several may be in flight) and commits positions in read
+// order, which lets fully drained segments be deleted.
 //
 // A crash can leave a torn frame at the end of the newest segment: it was
 // never acknowledged, so recovery truncates it. Frames that were written but
@@ -45,6 +46,7 @@ struct SpoolStats {
     std::uint64_t fsyncs = 0;
     std::int64_t oldest_undrained_us = 0;  // 0 when everything is drained
     std::uint64_t undrained_batches = 0;   // acknowledged batches (one per request or tail chunk) not yet stored
+    std::uint64_t undrained_bytes = 0;     // bytes of those batches' frames (the backlog, unlike bytes_on_disk)
     // False after a failed write or sync, and while one write+fdatasync has
     // been running for longer than a stuck disk should take (the watchdog
     // stops pinging then, so systemd restarts the daemon).
@@ -68,11 +70,15 @@ public:
     // or at once with spool_full when the batch would exceed the disk budget.
     void append(EncodedBatch batch, std::function<void(IngestResult)> done);
 
-    // Drain side (one thread). Reads durable batches from the drain position,
-    // at most `max_records` records (at least one batch when any is ready),
-    // waiting up to `wait_ms` for data; `end` receives the position after them.
+    // Drain side (one call at a time). Reads durable batches from where the
+    // previous read ended (the drain position after open), at most
+    // `max_records` records (at least one batch when any is ready), waiting up
+    // to `wait_ms` for data; `end` receives the position after them. Several
+    // reads may be in the store's hands at once (parallel drain connections);
+    // each is committed, in read order, once stored.
     std::vector<EncodedBatch> read(std::size_t max_records, int wait_ms, SpoolPosition& end);
-    // Everything before `position` is in the store: persist it, delete drained segments.
+    // Everything before `position` is in the store: persist it, delete drained
+    // segments. Positions must be committed in increasing order.
     void commit_drained(SpoolPosition position);
     // Wakes a drain thread blocked in read().
     void interrupt_reader();
@@ -110,7 +116,8 @@ private:
 
     // Guarded by mutex_: what the reader may see and the budget accounting.
     SpoolPosition durable_end_;
-    SpoolPosition drain_position_;
+    SpoolPosition drain_position_;  // everything before it is in the store
+    SpoolPosition read_position_;   // where the next read() starts (>= drain_position_)
     std::deque<std::pair<std::uint64_t, std::uint64_t>> segment_sizes_;  // segment -> bytes, oldest first
     std::deque<std::pair<SpoolPosition, std::int64_t>> frame_times_;    // undrained frame ends and append times
     std::uint64_t bytes_on_disk_ = 0;

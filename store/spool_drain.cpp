@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 #include <pqxx/except>
@@ -27,9 +28,10 @@ SpoolDrain::SpoolDrain(Spool& spool, const config::StoreOptions& options, std::s
 SpoolDrain::~SpoolDrain() { stop(); }
 
 void SpoolDrain::start() {
-    if (thread_.joinable()) return;
+    if (!threads_.empty()) return;
     stopping_ = false;
-    thread_ = std::thread([this] { run(); });
+    const unsigned workers = std::max<std::uint32_t>(options_.drain_connections, 1);
+    for (unsigned worker = 0; worker < workers; ++worker) threads_.emplace_back([this, worker] { run(worker); });
 }
 
 void SpoolDrain::stop() {
@@ -40,7 +42,32 @@ void SpoolDrain::stop() {
     }
     wakeup_.notify_all();
     spool_.interrupt_reader();
-    if (thread_.joinable()) thread_.join();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+}
+
+bool SpoolDrain::take_range(std::vector<EncodedBatch>& batches, SpoolPosition& end, std::uint64_t& ticket) {
+    std::lock_guard lock(read_mutex_);
+    if (stopping_) return false;
+    batches = spool_.read(options_.batch_max_records, read_wait_ms, end);
+    // A read may move past drained-out segments without a frame: still a
+    // range, so that its end is committed in order with the others.
+    if (batches.empty() && end <= last_read_end_) return false;
+    last_read_end_ = end;
+    ticket = next_ticket_++;
+    return true;
+}
+
+void SpoolDrain::range_stored(std::uint64_t ticket, SpoolPosition end) {
+    std::lock_guard lock(commit_mutex_);
+    stored_ranges_.emplace(ticket, end);
+    std::optional<SpoolPosition> commit;
+    while (!stored_ranges_.empty() && stored_ranges_.begin()->first == next_commit_) {
+        commit = stored_ranges_.begin()->second;
+        stored_ranges_.erase(stored_ranges_.begin());
+        ++next_commit_;
+    }
+    if (commit) spool_.commit_drained(*commit);
 }
 
 DrainStats SpoolDrain::stats() const {
@@ -75,11 +102,16 @@ void SpoolDrain::quarantine(const EncodedBatch& batch, const std::string& reason
     ++stats_.batches_quarantined;
 }
 
-void SpoolDrain::run() {
+void SpoolDrain::run(unsigned worker) {
     std::unique_ptr<pqxx::connection> connection;
     std::unique_ptr<StoreWriter> writer;
     std::uint32_t backoff_ms = options_.retry_initial_ms;
     int content_failures = 0;
+    // The range this worker holds until it is stored (kept across reconnections).
+    std::vector<EncodedBatch> batches;
+    SpoolPosition end;
+    std::uint64_t ticket = 0;
+    bool holding = false;
 
     auto set_unreachable = [&](const std::string& error) {
         writer.reset();
@@ -92,8 +124,9 @@ void SpoolDrain::run() {
             stats_.last_error = error;
             ++stats_.write_errors;
         }
-        if (was_reachable) log::warning("store_unreachable error=\"{}\" retry_ms={}", error, backoff_ms);
-        else log::debug("store_connect_failed error=\"{}\" retry_ms={}", error, backoff_ms);
+        if (was_reachable)
+            log::warning("store_unreachable worker={} error=\"{}\" retry_ms={}", worker, error, backoff_ms);
+        else log::debug("store_connect_failed worker={} error=\"{}\" retry_ms={}", worker, error, backoff_ms);
         sleep_interruptible(backoff_ms);
         backoff_ms = std::min(options_.retry_max_ms, backoff_ms * 2);
     };
@@ -117,7 +150,7 @@ void SpoolDrain::run() {
                     stats_.store_reachable = true;
                     stats_.last_error.clear();
                 }
-                log::notice("store_connected dsn=\"{}\"", redact_dsn(options_.dsn));
+                log::notice("store_connected worker={} dsn=\"{}\"", worker, redact_dsn(options_.dsn));
                 backoff_ms = options_.retry_initial_ms;
             } catch (const SchemaMismatchError& error) {
                 // Not transient: a newer modelwatch owns this database. Keep
@@ -131,22 +164,29 @@ void SpoolDrain::run() {
             }
         }
 
-        SpoolPosition end;
-        std::vector<EncodedBatch> batches;
-        try {
-            batches = spool_.read(options_.batch_max_records, read_wait_ms, end);
-        } catch (const std::exception& error) {
-            log::error("spool_read_failed error=\"{}\"", error.what());
-            sleep_interruptible(1000);
-            continue;
+        if (!holding) {
+            try {
+                holding = take_range(batches, end, ticket);
+            } catch (const std::exception& error) {
+                log::error("spool_read_failed error=\"{}\"", error.what());
+                sleep_interruptible(1000);
+                continue;
+            }
+            if (!holding) continue;
+            if (batches.empty()) {
+                range_stored(ticket, end);
+                holding = false;
+                continue;
+            }
         }
-        if (batches.empty()) continue;
 
         try {
             const auto write_started = std::chrono::steady_clock::now();
             const WriteResult result = writer->write(batches);
-            spool_.commit_drained(end);
-            log::debug("store_written batches={} predictions={} outcomes={} ms={:.1f}", batches.size(),
+            range_stored(ticket, end);
+            holding = false;
+            log::debug("store_written worker={} batches={} predictions={} outcomes={} ms={:.1f}", worker,
+                       batches.size(),
                        result.predictions_received, result.outcomes_received,
                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - write_started)
                            .count());
@@ -160,6 +200,16 @@ void SpoolDrain::run() {
             set_unreachable(error.what());
         } catch (const pqxx::sql_error& error) {
             const std::string sqlstate = error.sqlstate();
+            if (sqlstate == "40P01") {
+                // A deadlock with a concurrent writer of the same keys (the
+                // same ids in two ranges, or another daemon): PostgreSQL
+                // rolled this write back, the connection is fine; again.
+                log::info("store_write_conflict worker={} error=\"{}\"", worker, error.what());
+                std::lock_guard lock(mutex_);
+                ++stats_.write_conflicts;
+                ++stats_.write_errors;
+                continue;
+            }
             // Classes 22 (data exception) and 23 (integrity constraint) are
             // about the rows; anything else (lock timeouts, shutdowns, out of
             // disk on the server) is the server's state and worth waiting out.
@@ -182,7 +232,8 @@ void SpoolDrain::run() {
                         quarantine(batch, fmt::format("{} (SQLSTATE {})", single.what(), state));
                     }
                 }
-                spool_.commit_drained(end);
+                range_stored(ticket, end);
+                holding = false;
             } catch (const std::exception& isolate_error) {
                 set_unreachable(isolate_error.what());
             }

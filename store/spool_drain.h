@@ -1,4 +1,16 @@
-// Moves what the spool holds into PostgreSQL, in order, on its own thread.
+// Moves what the spool holds into PostgreSQL over store.drain_connections
+// connections, each on its own thread.
+//
+// The workers take turns reading the next range of the spool and then write
+// their ranges at the same time, each in one transaction; ranges are committed
+// to the spool in read order, so the spool's drain position only passes a
+// range once it and every range before it are stored. A worker whose write
+// fails keeps its range and retries it after reconnecting; the others go on
+// with later ranges. After a crash or a stop, ranges stored past the drain
+// position are read again and ignored as duplicates. Exactly-once by
+// (model, id) between concurrent writers (here, or in another daemon) is the
+// store's: prediction_keys and outcomes have a unique key on it, and a second
+// writer of the same key waits for the first to commit, then skips the row.
 //
 // PostgreSQL being down is normal operation, not an error: the drain keeps
 // reconnecting with capped exponential backoff while ingest goes on filling
@@ -14,9 +26,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "store/spool.h"
@@ -31,6 +45,7 @@ struct DrainStats {
     std::uint64_t duplicates_ignored = 0;    // rows already stored (replays, repeated ids)
     std::uint64_t batches_quarantined = 0;
     std::uint64_t write_errors = 0;
+    std::uint64_t write_conflicts = 0;       // writes retried after a deadlock with a concurrent writer
 };
 
 class SpoolDrain {
@@ -50,15 +65,28 @@ public:
     DrainStats stats() const;
 
 private:
-    void run();
+    void run(unsigned worker);
     void sleep_interruptible(std::uint32_t ms);
     void quarantine(const EncodedBatch& batch, const std::string& reason);
+    // Takes the next range of the spool; false when there was none.
+    bool take_range(std::vector<EncodedBatch>& batches, SpoolPosition& end, std::uint64_t& ticket);
+    // Range `ticket` is stored: commit every range stored without a gap before it.
+    void range_stored(std::uint64_t ticket, SpoolPosition end);
 
     Spool& spool_;
     config::StoreOptions options_;
     std::string quarantine_dir_;
     std::atomic<bool> stopping_{false};
-    std::thread thread_;
+    std::vector<std::thread> threads_;
+
+    // Read order: guarded by read_mutex_, which also makes the spool's reads one at a time.
+    std::mutex read_mutex_;
+    std::uint64_t next_ticket_ = 0;
+    SpoolPosition last_read_end_;
+    // Commit order: ranges stored but waiting for an earlier one, by ticket.
+    std::mutex commit_mutex_;
+    std::uint64_t next_commit_ = 0;
+    std::map<std::uint64_t, SpoolPosition> stored_ranges_;
 
     mutable std::mutex mutex_;
     std::condition_variable wakeup_;

@@ -169,7 +169,7 @@ class Dashboard(unittest.TestCase):
 
     def test_what_the_issue_asks_for_is_on_it(self):
         exprs = " ".join(t["expr"] for p in self.panels() for t in p.get("targets", []))
-        for metric in ["modelwatch_records_accepted_total", "modelwatch_records_rejected_total", "modelwatch_spool_bytes",
+        for metric in ["modelwatch_records_accepted_total", "modelwatch_records_rejected_total", "modelwatch_spool_backlog_bytes",
                        "modelwatch_store_lag_seconds", "modelwatch_drift_share", "modelwatch_findings_total",
                        "modelwatch_window_accuracy", "modelwatch_alert_deliveries_total",
                        "modelwatch_retrain_transitions_total", "modelwatch_audits_total"]:

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 
-from harness import Environment, main
+from harness import Environment, main, wait_for
 
 
 def batch(client, n, size):
@@ -103,12 +103,18 @@ class Durability(Environment):
         self.assertGreater(len(client.acknowledged), acked_at_outage, "ingest stopped while PostgreSQL was down")
         self.assertEqual(daemon.metric("modelwatch_store_up"), 0)
         self.assertGreater(daemon.metric("modelwatch_store_lag_seconds"), 0)
+        # The backlog in bytes grows with what is acknowledged during the outage.
+        backlog = daemon.metric("modelwatch_spool_backlog_bytes")
+        self.assertGreater(backlog, 0)
+        wait_for(lambda: daemon.metric("modelwatch_spool_backlog_bytes") > backlog, 10,
+                 "the backlog did not grow while PostgreSQL was down")
 
         self.pg.start()
         client.running = False
         client.join()
         daemon.wait_ready()
         daemon.wait_drained()
+        self.assertEqual(daemon.metric("modelwatch_spool_backlog_bytes"), 0)
         stored = self.stored_ids()
         mine = {k: v for k, v in stored.items() if k.startswith("c9-")}
         self.assertEqual(client.acknowledged - mine.keys(), set())

@@ -274,8 +274,13 @@ class IngestApi(Environment):
         _, text = self.daemon.get("/metrics")
         text = text.decode()
         for name in ("modelwatch_records_accepted_total", "modelwatch_spool_bytes", "modelwatch_store_lag_seconds",
-                     "modelwatch_http_request_duration_seconds_bucket", "modelwatch_build_info"):
+                     "modelwatch_spool_backlog_bytes", "modelwatch_http_request_duration_seconds_bucket",
+                     "modelwatch_build_info", "modelwatch_retention_partitions_dropped_total"):
             self.assertIn(name, text)
+        # The retention worker's pass at start stamps its completion, close to now.
+        last_pass = wait_for(lambda: self.daemon.metric("modelwatch_retention_last_success_timestamp_seconds"), 30,
+                             "no retention pass completed")
+        self.assertLess(abs(last_pass - time.time()), 600)
         status, _, _ = self.daemon.request("GET", "/v1/models")
         self.assertEqual(status, 401)
         # A model's token does not open the list of every model; a global one does.

@@ -210,7 +210,47 @@ TEST_CASE("read waits for data and an interrupt wakes it") {
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     spool.interrupt_reader();
-    CHECK(idle.get() == 1);  // the undrained frame, returned on wake-up
+    // The frame read before is in the store's hands, not read again; it
+    // stays undrained until committed.
+    CHECK(idle.get() == 0);
+    CHECK(spool.stats().oldest_undrained_us != 0);
+}
+
+TEST_CASE("reads before a commit hand out consecutive ranges; the drain position moves only on commit") {
+    TempDir dir;
+    {
+        Spool spool(options_for(dir));
+        spool.start();
+        for (int i = 0; i < 100; ++i) REQUIRE(append_and_wait(spool, frame(i)).status == IngestStatus::durable);
+        SpoolPosition first_end, second_end, third_end;
+        const auto first = spool.read(30, 0, first_end);
+        const auto second = spool.read(30, 0, second_end);
+        const auto third = spool.read(30, 0, third_end);
+        REQUIRE(first.size() == 30);
+        REQUIRE(second.size() == 30);
+        REQUIRE(third.size() == 30);
+        CHECK(first.front().copy_rows == frame(0).copy_rows);
+        CHECK(second.front().copy_rows == frame(30).copy_rows);
+        CHECK(third.front().copy_rows == frame(60).copy_rows);
+        CHECK(first_end < second_end);
+        CHECK(second_end < third_end);
+        const auto backlog = spool.stats().undrained_bytes;
+        CHECK(backlog > 0);
+        CHECK(spool.stats().undrained_batches == 100);
+        // Only the first range is committed: the other two were handed out
+        // but not stored, as when a drain stops with writes in flight.
+        spool.commit_drained(first_end);
+        CHECK(spool.stats().undrained_batches == 70);
+        CHECK(spool.stats().undrained_bytes < backlog);
+    }
+    // A restart reads again from the drain position: nothing handed out but
+    // uncommitted is lost.
+    Spool reopened(options_for(dir));
+    reopened.start();
+    auto rows = drain_all(reopened, true);
+    REQUIRE(rows.size() == 70);
+    CHECK(rows.front() == frame(30).copy_rows);
+    CHECK(reopened.stats().undrained_bytes == 0);
 }
 
 TEST_CASE("appends after stop are refused, never silently dropped") {
