@@ -14,7 +14,6 @@ namespace {
 
 // Firing alerts carry endsAt = now + this many resend intervals (render_alert).
 constexpr std::int64_t firing_ends_after_resend_intervals = 4;
-constexpr std::int64_t microseconds_per_second = 1'000'000;
 
 // "dataset_drift" -> "Dataset drift".
 std::string humanize(std::string_view kind) {

@@ -10,30 +10,16 @@
 #include "alerts/fingerprint.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "store/sql.h"
 
 namespace mw::alerts {
 namespace {
 
 // The router's row in finding_cursors.
 constexpr std::string_view router_consumer = "alert_router";
-constexpr std::int64_t microseconds_per_millisecond = 1'000;
-constexpr std::int64_t microseconds_per_second = 1'000'000;
 
-// SQL for parameter $n, microseconds since the epoch (bigint), as a
-// timestamptz. Integer microseconds times an interval is exact, unlike
-// to_timestamp(double), which can be a microsecond off at today's magnitudes.
-std::string at(int n) { return fmt::format("(timestamptz 'epoch' + ${}::bigint * interval '1 microsecond')", n); }
-
-// SQL for a timestamptz column as microseconds since the epoch (extract
-// returns numeric since PostgreSQL 14, so this is exact); NULL stays NULL.
-std::string us(std::string_view column) {
-    return fmt::format("(extract(epoch FROM {}) * 1000000)::bigint", column);
-}
-
-std::optional<std::int64_t> optional_int(const pqxx::field& field) {
-    if (field.is_null()) return std::nullopt;
-    return field.as<std::int64_t>();
-}
+using store::ts_column;
+using store::ts_param;
 
 // pqxx 6.4 has no std::optional parameters; a null const char* is SQL NULL.
 const char* text_or_null(const std::optional<std::string>& text) { return text ? text->c_str() : nullptr; }
@@ -47,7 +33,7 @@ const std::string& alert_columns() {
     static const std::string columns = fmt::format(
         "fingerprint, model, kind, subject, severity, state, coalesce(finding_id, 0), summary, description, "
         "{}, {}, {}, {}",
-        us("started_at"), us("resolved_at"), us("last_sent_at"), us("updated_at"));
+        ts_column("started_at"), ts_column("resolved_at"), ts_column("last_sent_at"), ts_column("updated_at"));
     return columns;
 }
 
@@ -70,8 +56,8 @@ AlertRecord read_alert(const pqxx::row& row) {
     record.summary = row[7].as<std::string>();
     record.description = row[8].as<std::string>();
     record.started_at_us = row[9].as<std::int64_t>();
-    record.resolved_at_us = optional_int(row[10]);
-    record.last_sent_at_us = optional_int(row[11]);
+    record.resolved_at_us = store::nullable<std::int64_t>(row[10]);
+    record.last_sent_at_us = store::nullable<std::int64_t>(row[11]);
     record.updated_at_us = row[12].as<std::int64_t>();
     return record;
 }
@@ -97,7 +83,7 @@ void upsert_alert(pqxx::work& transaction, const AlertRecord& record) {
                     "description = excluded.description, started_at = excluded.started_at, "
                     "resolved_at = excluded.resolved_at, last_sent_at = excluded.last_sent_at, "
                     "updated_at = excluded.updated_at",
-                    at(10), at(11), at(12), at(13)),
+                    ts_param(10), ts_param(11), ts_param(12), ts_param(13)),
         record.fingerprint, record.model, record.kind, record.subject, std::string(to_string(record.severity)),
         std::string(to_string(record.state)), record.finding_id, record.summary, record.description,
         record.started_at_us, text_or_null(resolved_at), text_or_null(last_sent_at), record.updated_at_us);
@@ -108,7 +94,7 @@ void record_decision(pqxx::work& transaction, const std::string& model, std::str
     transaction.exec_params0(
         fmt::format("INSERT INTO decisions (model, kind, reason, finding_id, at) "
                     "VALUES ($1, $2, $3, NULLIF($4, 0), {})",
-                    at(5)),
+                    ts_param(5)),
         model, std::string(kind), reason, finding_id, now_us);
 }
 
@@ -117,7 +103,7 @@ std::optional<std::int64_t> active_silence(pqxx::work& transaction, const AlertR
     const auto rows = transaction.exec_params(
         fmt::format("SELECT id FROM silences WHERE (model IS NULL OR model = $1) AND (kind IS NULL OR kind = $2) "
                     "AND (subject IS NULL OR subject = $3) AND starts_at <= {0} AND ends_at > {0} ORDER BY id LIMIT 1",
-                    at(4)),
+                    ts_param(4)),
         record.model, record.kind, record.subject, now_us);
     if (rows.empty()) return std::nullopt;
     return rows[0][0].as<std::int64_t>();
@@ -133,7 +119,7 @@ std::size_t enqueue(pqxx::work& transaction, const AlertRecord& record, const st
         transaction.exec_params0(
             fmt::format("INSERT INTO alert_deliveries (fingerprint, receiver, state, payload, created_at, "
                         "next_attempt_at) VALUES ($1, $2, $3, $4::jsonb, {0}, {0})",
-                        at(5)),
+                        ts_param(5)),
             record.fingerprint, receiver, std::string(to_string(record.state)), payload_text, now_us);
     return receivers.size();
 }
@@ -242,7 +228,7 @@ std::size_t AlertOutbox::route_new_findings(pqxx::connection_base& connection, c
                     "{} AS window_start_us, {} AS window_end_us, evidence::text AS evidence, "
                     "(extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint AS age_ms "
                     "FROM findings WHERE id > $1 ORDER BY id LIMIT $2",
-                    us("window_start"), us("window_end")),
+                    ts_column("window_start"), ts_column("window_end")),
         cursor, options_.findings_per_call);
 
     std::int64_t last_id = cursor;
@@ -273,7 +259,7 @@ std::size_t AlertOutbox::enqueue_resends(pqxx::connection_base& connection, cons
     const auto rows = transaction.exec_params(
         fmt::format("SELECT {} FROM alerts WHERE state = 'firing' AND (last_sent_at IS NULL OR last_sent_at <= {}) "
                     "ORDER BY fingerprint FOR UPDATE SKIP LOCKED",
-                    alert_columns(), at(1)),
+                    alert_columns(), ts_param(1)),
         due_before_us);
     std::size_t enqueued = 0;
     for (const auto& row : rows) {
@@ -289,7 +275,7 @@ std::size_t AlertOutbox::enqueue_resends(pqxx::connection_base& connection, cons
         }
         // Also when no receiver wanted a re-send: the alert is then not
         // looked at again before the next interval.
-        transaction.exec_params0(fmt::format("UPDATE alerts SET last_sent_at = {} WHERE fingerprint = $1", at(2)),
+        transaction.exec_params0(fmt::format("UPDATE alerts SET last_sent_at = {} WHERE fingerprint = $1", ts_param(2)),
                                  record.fingerprint, now_us);
     }
     transaction.commit();
@@ -312,7 +298,7 @@ std::vector<ClaimedDelivery> AlertOutbox::claim_due(pqxx::connection_base& conne
                     "AND EXISTS (SELECT 1 FROM alert_deliveries l WHERE l.fingerprint = s.fingerprint "
                     "AND l.receiver = s.receiver AND l.id > s.id) "
                     "FOR UPDATE OF s SKIP LOCKED) RETURNING id",
-                    at(2)),
+                    ts_param(2)),
         receiver, now_us);
     for (const auto& row : stale)
         log::info("alert_delivery_superseded id={} receiver={}", row[0].as<std::int64_t>(), receiver);
@@ -327,7 +313,7 @@ std::vector<ClaimedDelivery> AlertOutbox::claim_due(pqxx::connection_base& conne
                     "AND e.abandoned_at IS NULL) "
                     "ORDER BY d.id LIMIT $4 FOR UPDATE OF d SKIP LOCKED) "
                     "RETURNING id, receiver, attempts, payload::text",
-                    at(2), at(3)),
+                    ts_param(2), ts_param(3)),
         receiver, now_us, now_us + options_.lease_ms * microseconds_per_millisecond, limit);
 
     std::vector<std::int64_t> unreadable;
@@ -353,7 +339,7 @@ std::vector<ClaimedDelivery> AlertOutbox::claim_due(pqxx::connection_base& conne
         transaction.exec_params0(
             fmt::format("UPDATE alert_deliveries SET abandoned_at = {}, last_error = 'payload is not an alert' "
                         "WHERE id = $1",
-                        at(2)),
+                        ts_param(2)),
             id, now_us);
         log::warning("alert_delivery_unreadable id={} receiver={}", id, receiver);
     }
@@ -368,7 +354,7 @@ bool AlertOutbox::mark_delivered(pqxx::connection_base& connection, std::int64_t
     const auto rows = transaction.exec_params(
         fmt::format("UPDATE alert_deliveries SET delivered_at = {}, attempts = attempts + 1 "
                     "WHERE id = $1 AND delivered_at IS NULL RETURNING id",
-                    at(2)),
+                    ts_param(2)),
         delivery_id, now_us);
     transaction.commit();
     return !rows.empty();
@@ -395,7 +381,7 @@ FailureOutcome AlertOutbox::mark_failed(pqxx::connection_base& connection, std::
         outcome.abandoned = true;
         transaction.exec_params0(
             fmt::format("UPDATE alert_deliveries SET attempts = $2, abandoned_at = {}, last_error = $3 WHERE id = $1",
-                        at(4)),
+                        ts_param(4)),
             delivery_id, outcome.attempts, error, now_us);
         record_decision(transaction, rows[0][3].as<std::string>(), "alert_delivery_abandoned",
                         fmt::format("delivery {} of alert {} to receiver {} abandoned after {} attempt(s): the "
@@ -416,7 +402,7 @@ FailureOutcome AlertOutbox::mark_failed(pqxx::connection_base& connection, std::
     outcome.next_attempt_at_us = now_us + delay_ms * microseconds_per_millisecond;
     transaction.exec_params0(
         fmt::format("UPDATE alert_deliveries SET attempts = $2, last_error = $3, next_attempt_at = {} WHERE id = $1",
-                    at(4)),
+                    ts_param(4)),
         delivery_id, outcome.attempts, error, outcome.next_attempt_at_us);
     transaction.commit();
     log::warning("alert_delivery_failed id={} receiver={} attempts={} retry_in_ms={} error=\"{}\"", delivery_id,
@@ -435,7 +421,7 @@ SilenceResult add_silence(pqxx::connection_base& connection, const Silence& sile
     const auto row = transaction.exec_params1(
         fmt::format("INSERT INTO silences (model, kind, subject, starts_at, ends_at, created_by, comment) "
                     "VALUES ($1, $2, $3, {}, {}, $6, $7) RETURNING id",
-                    at(4), at(5)),
+                    ts_param(4), ts_param(5)),
         text_or_null(silence.model), text_or_null(silence.kind), text_or_null(silence.subject), silence.starts_at_us,
         silence.ends_at_us, silence.created_by, silence.comment);
     transaction.commit();
@@ -449,7 +435,7 @@ bool expire_silence(pqxx::connection_base& connection, std::int64_t silence_id, 
     const auto rows = transaction.exec_params(
         fmt::format("UPDATE silences SET starts_at = least(starts_at, {0} - interval '1 microsecond'), ends_at = {0} "
                     "WHERE id = $1 AND ends_at > {0} RETURNING id",
-                    at(2)),
+                    ts_param(2)),
         silence_id, now_us);
     transaction.commit();
     return !rows.empty();
@@ -460,7 +446,7 @@ std::vector<Silence> list_silences(pqxx::connection_base& connection, std::int64
     const auto rows = transaction.exec_params(
         fmt::format("SELECT id, model, kind, subject, {}, {}, created_by, comment FROM silences "
                     "WHERE $1 OR ends_at > {} ORDER BY id",
-                    us("starts_at"), us("ends_at"), at(2)),
+                    ts_column("starts_at"), ts_column("ends_at"), ts_param(2)),
         include_expired, now_us);
     std::vector<Silence> silences;
     for (const auto& row : rows)

@@ -15,13 +15,13 @@
 #include "core/unique_fd.h"
 
 #include "core/durable_file.h"
+#include "core/errno_text.h"
 
 namespace mw {
 namespace {
 
 constexpr std::string_view header = "modelwatch-file-tail-checkpoint 1";
 
-std::string errno_text() { return std::strerror(errno); }
 
 struct Field {
     std::string_view key;

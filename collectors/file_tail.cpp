@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "core/errno_text.h"
 #include "core/log.h"
 
 namespace mw {
@@ -29,7 +30,6 @@ constexpr std::uint64_t fingerprint_max_bytes = 4096;
 // A rotation storm cannot keep one poll switching files forever.
 constexpr int max_switches_per_poll = 8;
 
-std::string errno_text() { return std::strerror(errno); }
 
 const char* status_name(IngestStatus status) {
     switch (status) {

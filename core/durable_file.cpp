@@ -8,10 +8,11 @@
 
 #include <fmt/format.h>
 
+#include "core/errno_text.h"
+
 namespace mw {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
 
 bool write_all(int fd, std::string_view data) {
     while (!data.empty()) {

@@ -10,6 +10,9 @@
 
 namespace mw {
 
+inline constexpr std::int64_t microseconds_per_millisecond = 1'000;
+inline constexpr std::int64_t microseconds_per_second = 1'000'000;
+
 // Parses an RFC 3339 date-time (RFC 3339 section 5.6), e.g.
 // "2024-05-01T12:00:00Z", "2024-05-01T14:00:00.25+02:00". Accepts 'T', 't'
 // or ' ' between date and time (section 5.6 allows the space by agreement,

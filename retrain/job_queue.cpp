@@ -8,9 +8,13 @@
 
 #include "core/log.h"
 #include "core/time.h"
-#include "retrain/sql.h"
+#include "store/sql.h"
 
 namespace mw::retrain {
+
+using store::nullable;
+using store::ts_column;
+using store::ts_param;
 namespace {
 
 // pg_advisory_xact_lock key that serialises claims across daemons, so the

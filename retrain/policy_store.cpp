@@ -9,9 +9,13 @@
 
 #include "core/log.h"
 #include "retrain/job_queue.h"
-#include "retrain/sql.h"
+#include "store/sql.h"
 
 namespace mw::retrain {
+
+using store::nullable;
+using store::ts_column;
+using store::ts_param;
 namespace {
 
 // pg_advisory_xact_lock key that makes one daemon at a time run the policy

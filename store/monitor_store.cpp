@@ -4,32 +4,15 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "store/sql.h"
+
 namespace mw::store {
 namespace {
-
-// Timestamps cross as whole microseconds: exact both ways, unlike
-// to_timestamp(double) near the limit of a double's precision.
-constexpr const char* ts_param(int index) {
-    switch (index) {
-        case 2: return "(timestamptz 'epoch' + $2::bigint * interval '1 microsecond')";
-        case 3: return "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')";
-        case 4: return "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')";
-        case 5: return "(timestamptz 'epoch' + $5::bigint * interval '1 microsecond')";
-        case 6: return "(timestamptz 'epoch' + $6::bigint * interval '1 microsecond')";
-        case 7: return "(timestamptz 'epoch' + $7::bigint * interval '1 microsecond')";
-        case 8: return "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond')";
-    }
-    return "NULL";
-}
-
-std::string us_of(std::string_view column) {
-    return fmt::format("(extract(epoch FROM {}) * 1000000)::bigint", column);
-}
 
 const std::string row_columns = fmt::format(
     "p.id, {}, coalesce(p.model_version, ''), p.features::text, p.prediction_label, p.prediction_value, p.score, "
     "p.attributes::text, {}, o.label, o.value, extract(epoch FROM o.received_at - p.ts)::double precision",
-    us_of("p.ts"), us_of("p.received_at"));
+    ts_column("p.ts"), ts_column("p.received_at"));
 
 template <typename T>
 std::optional<T> optional_of(const pqxx::field& field) {
@@ -60,8 +43,8 @@ std::vector<WindowRow> rows_of(const pqxx::result& result) {
 }
 
 const std::string window_columns = fmt::format(
-    "id, sequence, {}, first_id, {}, last_id, rows, {}, reference_id", us_of("first_ts"), us_of("last_ts"),
-    us_of("closed_at"));
+    "id, sequence, {}, first_id, {}, last_id, rows, {}, reference_id", ts_column("first_ts"), ts_column("last_ts"),
+    ts_column("closed_at"));
 
 std::vector<StoredWindow> windows_of(const pqxx::result& result) {
     std::vector<StoredWindow> windows;
@@ -95,7 +78,7 @@ std::optional<StoredReference> active_reference(pqxx::connection_base& connectio
     const auto result = transaction.exec_params(
         fmt::format("SELECT id, source, coalesce(model_version, ''), rows, sample::text, {}, {}, data_end_id "
                     "FROM model_references WHERE model = $1 AND retired_at IS NULL",
-                    us_of("created_at"), us_of("data_end")),
+                    ts_column("created_at"), ts_column("data_end")),
         model);
     if (result.empty()) return std::nullopt;
     const auto& r = result[0];
@@ -195,7 +178,7 @@ std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const
 std::optional<RowKey> latest_prediction(pqxx::connection_base& connection, const std::string& model) {
     pqxx::read_transaction transaction(connection, "latest_prediction");
     const auto result = transaction.exec_params(
-        fmt::format("SELECT {}, id FROM predictions WHERE model = $1 ORDER BY ts DESC, id DESC LIMIT 1", us_of("ts")),
+        fmt::format("SELECT {}, id FROM predictions WHERE model = $1 ORDER BY ts DESC, id DESC LIMIT 1", ts_column("ts")),
         model);
     if (result.empty()) return std::nullopt;
     return RowKey{result[0][0].as<std::int64_t>(), result[0][1].as<std::string>()};
@@ -236,8 +219,7 @@ void insert_findings(pqxx::transaction_base& transaction, const std::vector<Find
                         "severity, window_start, window_end, evidence, window_id) VALUES ($1, $2, $3, $4, $5, $6, "
                         "CASE WHEN $7::double precision < 0 THEN NULL ELSE $7 END, "
                         "$8, $9, {}, {}, $12::jsonb, $13)",
-                        "(timestamptz 'epoch' + $10::bigint * interval '1 microsecond')",
-                        "(timestamptz 'epoch' + $11::bigint * interval '1 microsecond')"),
+                        ts_param(10), ts_param(11)),
             // A negative p-value means the method has none: NULL.
             finding.model, finding.kind, finding.subject, finding.method, finding.statistic, finding.threshold,
             finding.p_value,

@@ -8,15 +8,12 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "store/sql.h"
 #include "store/store_writer.h"
 
 namespace mw::store {
 
 namespace {
-
-// A bigint parameter of microseconds since the epoch as a timestamptz, exact
-// (to_timestamp(double) rounds at this magnitude).
-std::string ts_param(int n) { return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 microsecond')", n); }
 
 std::int64_t cutoff_us(std::int64_t now_us, std::uint64_t age_s) {
     return now_us - static_cast<std::int64_t>(age_s) * 1'000'000;

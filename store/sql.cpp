@@ -1,8 +1,8 @@
-#include "retrain/sql.h"
+#include "store/sql.h"
 
 #include <fmt/format.h>
 
-namespace mw::retrain {
+namespace mw::store {
 
 std::string ts_param(int index) {
     return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 microsecond')", index);
@@ -12,4 +12,4 @@ std::string ts_column(std::string_view column) {
     return fmt::format("(extract(epoch FROM {}) * 1000000)::bigint", column);
 }
 
-}  // namespace mw::retrain
+}  // namespace mw::store

@@ -1,4 +1,4 @@
-// What the queries of retrain/ share: timestamps between C++ (microseconds
+// What the store's queries and retrain/'s share: timestamps between C++ (microseconds
 // since the Unix epoch, UTC) and PostgreSQL timestamptz, and nullable fields.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include <pqxx/result>  // pqxx::field; <pqxx/field> alone does not compile in 6.4
 
-namespace mw::retrain {
+namespace mw::store {
 
 // SQL for parameter $index (a bigint of microseconds) as a timestamptz. The
 // product is exact: a whole number of microseconds.
@@ -24,4 +24,4 @@ std::optional<T> nullable(const pqxx::field& field) {
     return field.as<T>();
 }
 
-}  // namespace mw::retrain
+}  // namespace mw::store
