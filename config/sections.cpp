@@ -265,7 +265,6 @@ const Option<ModelSchema> prediction_options[] = {
 
 // ---- models[].reference, window, drift, performance, concept_drift, anomaly --
 
-constexpr Choice booleans[] = {{"false", 0}, {"true", 1}};
 
 constexpr Choice reference_sources[] = {
     {"first_rows", static_cast<int>(ReferenceSource::first_rows)},
@@ -352,7 +351,7 @@ const Option<DriftConfig> drift_options[] = {
     {.key = "drift_share", .kind = ValueKind::number, .default_text = "0.5", .min_number = 0.0001,
      .max_number = 1, .help = "dataset drift when at least this share of the features drifted",
      .field = "DriftConfig::drift_share", .assign = assign_field<&DriftConfig::drift_share>},
-    {.key = "multivariate", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+    {.key = "multivariate", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
      .help = "also check PCA reconstruction error against the reference",
      .field = "DriftConfig::multivariate", .assign = assign_field<&DriftConfig::multivariate>},
     {.key = "segments", .kind = ValueKind::name_list, .max = max_name_length_feature,
@@ -398,7 +397,7 @@ const Option<PerformanceConfig> performance_options[] = {
     {.key = "label_wait", .kind = ValueKind::duration, .default_text = "1h", .min = 0, .max = 31u * 86'400'000u,
      .unit = "ms", .help = "...or this long after it closed, with whatever labels arrived",
      .field = "PerformanceConfig::label_wait_ms", .assign = assign_field<&PerformanceConfig::label_wait_ms>},
-    {.key = "estimate", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+    {.key = "estimate", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
      .help = "binary models with scores: estimate performance (CBPE) until labels arrive",
      .field = "PerformanceConfig::estimate", .assign = assign_field<&PerformanceConfig::estimate>},
     {.key = "thresholds", .kind = ValueKind::mapping_list, .help = "bounds per metric, each a finding when crossed",
@@ -494,7 +493,7 @@ const Option<RetrainConfig> retrain_options[] = {
     {.key = "gate_metric", .kind = ValueKind::name, .default_text = "accuracy", .max = 64,
      .help = "the metric of the job's report that decides promotion", .field = "RetrainConfig::gate_metric",
      .assign = assign_field<&RetrainConfig::gate_metric>},
-    {.key = "gate_higher_is_better", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+    {.key = "gate_higher_is_better", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
      .help = "false for losses (log_loss, mae, ...)", .field = "RetrainConfig::gate_higher_is_better",
      .assign = assign_field<&RetrainConfig::gate_higher_is_better>},
     {.key = "gate_min_improvement", .kind = ValueKind::number, .default_text = "0.01", .max_number = 1e9,
@@ -537,7 +536,7 @@ const Option<AuditConfig> audit_options[] = {
      .field = "AuditConfig::positive_label", .assign = assign_field<&AuditConfig::positive_label>},
     {.key = "formats", .kind = ValueKind::name_list, .max = 8, .help = "report formats: html, json, md (default all)",
      .field = "AuditConfig::formats", .assign = assign_field<&AuditConfig::formats>},
-    {.key = "run_on_start", .kind = ValueKind::choice, .default_text = "false", .choices = booleans,
+    {.key = "run_on_start", .kind = ValueKind::choice, .default_text = "false", .choices = boolean_choices,
      .help = "run once at the first start instead of waiting for the next slot",
      .field = "AuditConfig::run_on_start", .assign = assign_field<&AuditConfig::run_on_start>},
 };
