@@ -89,6 +89,7 @@ struct OptionDoc {
     bool required;
     std::string help;
     std::string field;
+    std::string registry;  // see Option::registry; empty for most rows
 };
 
 template <typename Section>
@@ -108,6 +109,9 @@ struct Option {
     std::span<const Choice> choices;
     std::string_view help;
     std::string_view field;  // the struct field(s) filled, for the documentation
+    // The registry the value (or each list item) is a name from, e.g.
+    // "drift_methods" (config/catalog.h); the docs list its names from there.
+    std::string_view registry = {};
     void (*assign)(Section&, const ParsedValue&) = nullptr;
     // mapping, mapping_list: reads `node` (undefined when the key is absent) into the section.
     void (*read_nested)(Reader&, const YAML::Node& node, const std::string& path, int line, Section&) = nullptr;
@@ -284,7 +288,7 @@ void describe_table(const std::string& prefix, std::span<const Option<Section>> 
                                  row.kind != ValueKind::mapping;
         out.push_back({path, row.kind, has_default ? std::string(row.default_text) : "", range_text(spec_of(row)),
                        row.required,
-                       std::string(row.help), std::string(row.field)});
+                       std::string(row.help), std::string(row.field), std::string(row.registry)});
         if (row.describe_nested != nullptr)
             row.describe_nested(row.kind == ValueKind::mapping_list ? path + "[]" : path, out);
     }
