@@ -6,9 +6,6 @@ namespace mw::config {
 
 namespace {
 
-// "manual": a job asked for over the admin API (POST /v1/jobs), no finding.
-constexpr std::string_view manual_trigger = "manual";
-
 std::vector<std::string_view> names_of(const std::vector<ComponentInfo>& infos) {
     std::vector<std::string_view> names;
     for (const auto& info : infos) names.push_back(info.name);

@@ -31,6 +31,12 @@ bool is_finding_kind(std::string_view name);
 // The kinds that alert when alerting.kinds is empty.
 std::vector<std::string> default_alerting_kinds();
 
+// What may start a retraining job besides a finding kind: a due cron slot of
+// retrain.schedule, and a request over the admin API (POST /v1/jobs), which
+// a configuration may also name as a trigger.
+inline constexpr std::string_view schedule_trigger = "schedule";
+inline constexpr std::string_view manual_trigger = "manual";
+
 // docs/monitoring.md's findings table.
 std::string finding_kind_table_markdown();
 
