@@ -157,7 +157,7 @@ TEST_CASE("an unusable retraining schedule is refused with the model named") {
     const auto refused = load_model(retrain);
     REQUIRE_FALSE(refused.ok());
     CHECK(config::to_string(refused.errors.front()) ==
-          "models[0].retrain.schedule (line 6): \"61 * * * *\" is not a cron expression: field 1 (minute): 61 is "
+          "models[0].retrain.schedule (line 7): \"61 * * * *\" is not a cron expression: field 1 (minute): 61 is "
           "outside 0-59");
     // ...and the loop, given it anyway (a loader without the registries), refuses it too.
     const auto loaded = load_model(retrain, "", nullptr);
