@@ -3,10 +3,11 @@
 // they register, in the stages above config/ (detectors/, alerts/, retrain/,
 // fairness/); config/ must not depend on them, so the loader consults them
 // only through this struct of plain ComponentInfo rows, which the one place
-// that sees every stage (registry/catalog.cpp) fills. Finding kinds come
-// from core/ directly. A loader given no catalog checks the file's own shape
-// only (the config folder's unit tests); the daemon and the CLI always give
-// registry::catalog().
+// that sees every stage (registry/catalog.cpp) fills. Finding kinds, cron
+// expressions and time zones come from core/ directly. A loader given no
+// catalog checks the file's own shape only, not component names, their
+// options or programs on this machine (the config folder's unit tests); the
+// daemon and the CLI always give registry::catalog().
 #pragma once
 
 #include <cstddef>
@@ -37,10 +38,6 @@ struct Catalog {
     std::vector<ComponentInfo> anomaly_detectors;
     std::vector<ComponentInfo> report_formats;
     std::vector<SinkInfo> alert_sinks;
-    // "" when `expression` is a valid 5-field cron expression, else why not.
-    std::string (*check_cron)(std::string_view expression) = nullptr;
-    // "" when `name` is a time zone this machine knows, else why not.
-    std::string (*check_time_zone)(std::string_view name) = nullptr;
 
     // The names of the registry an option row names (Option::registry):
     // "drift_methods", "performance_metrics", "concept_detectors",

@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 
 #include "config/component.h"
+#include "core/cron_schedule.h"
 #include "core/time.h"
+#include "core/time_zone.h"
 
 namespace mw::config {
 
@@ -859,16 +861,16 @@ void check_settings(Reader& reader, const ComponentInfo& component, const std::s
     for (auto& error : configure(component, params).errors) reader.error(key, reader.line_of(key), std::move(error));
 }
 
-// A cron expression and the time zone it is read in (retrain.schedule, audits[].schedule).
-void check_schedule(Reader& reader, const Catalog* catalog, const std::string& cron_key, const std::string& cron,
+// A cron expression and the time zone it is read in (retrain.schedule,
+// audits[].schedule), checked by the code that will run them (core/).
+void check_schedule(Reader& reader, const std::string& cron_key, const std::string& cron,
                     const std::string& zone_key, const std::string& zone) {
-    if (catalog == nullptr) return;
-    if (catalog->check_cron && !cron.empty())
-        if (auto why = catalog->check_cron(cron); !why.empty())
-            reader.error(cron_key, reader.line_of(cron_key), fmt::format("\"{}\" is not a cron expression: {}", cron, why));
-    if (catalog->check_time_zone)
-        if (auto why = catalog->check_time_zone(zone); !why.empty())
-            reader.error(zone_key, reader.line_of(zone_key), std::move(why));
+    if (!cron.empty())
+        if (auto parsed = parse_cron(cron); !parsed.ok())
+            reader.error(cron_key, reader.line_of(cron_key),
+                         fmt::format("\"{}\" is not a cron expression: {}", cron, parsed.error));
+    if (auto loaded = TimeZone::load(zone); !loaded.zone)
+        reader.error(zone_key, reader.line_of(zone_key), std::move(loaded.error));
 }
 
 // The first word of an argv is run without PATH search: it must be an
@@ -967,7 +969,7 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
             check_name(reader, catalog, "trigger_kinds", "trigger kind",
                        fmt::format("{}.retrain.triggers[{}].kind", path, t), retrain.triggers[t].kind);
         if (retrain.enabled() && !retrain.schedule.empty())
-            check_schedule(reader, catalog, path + ".retrain.schedule", retrain.schedule,
+            check_schedule(reader, path + ".retrain.schedule", retrain.schedule,
                            path + ".retrain.schedule_time_zone", retrain.schedule_time_zone);
         check_program(reader, catalog, path + ".retrain.command", retrain.command);
         check_program(reader, catalog, path + ".retrain.promote_command", retrain.promote_command);
@@ -991,7 +993,7 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
             }
             for (const auto& format : audit.formats)
                 check_name(reader, catalog, "report_formats", "report format", path + "." + key + ".formats", format);
-            check_schedule(reader, catalog, path + "." + key + ".schedule", audit.schedule,
+            check_schedule(reader, path + "." + key + ".schedule", audit.schedule,
                            path + "." + key + ".time_zone", audit.time_zone);
             if (schema.classes.empty() && audit.positive_label.empty())
                 fail(key + ".positive_label", "required when prediction.classes is not declared");

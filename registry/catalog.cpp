@@ -5,9 +5,7 @@
 #include "detectors/concept_registry.h"
 #include "detectors/feature_drift.h"
 #include "detectors/performance_metrics.h"
-#include "fairness/cron_schedule.h"
 #include "fairness/report_formats.h"
-#include "fairness/time_zone.h"
 
 namespace mw::registry {
 
@@ -20,13 +18,6 @@ std::vector<config::ComponentInfo> infos(std::span<const Entry> entries) {
     return out;
 }
 
-std::string check_cron(std::string_view expression) { return fairness::parse_cron(std::string(expression)).error; }
-
-std::string check_time_zone(std::string_view name) {
-    auto loaded = fairness::TimeZone::load(std::string(name));
-    return loaded.zone ? std::string() : loaded.error;
-}
-
 config::Catalog build() {
     config::Catalog catalog;
     catalog.drift_methods = infos(drift::drift_methods());
@@ -35,8 +26,6 @@ config::Catalog build() {
     catalog.anomaly_detectors = infos(anomaly::anomaly_methods());
     catalog.report_formats = infos(fairness::report_formats());
     for (const auto& sink : alerts::alert_sinks()) catalog.alert_sinks.push_back(sink.about);
-    catalog.check_cron = check_cron;
-    catalog.check_time_zone = check_time_zone;
     return catalog;
 }
 

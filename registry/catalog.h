@@ -1,7 +1,8 @@
 // Every registry of pluggable components, gathered for the config loader
 // (config/catalog.h): drift methods, performance metrics, concept-drift and
-// anomaly detectors (detectors/), report formats, cron and time zones
-// (fairness/), alert sinks (alerts/). Finding kinds are core's. This folder
+// anomaly detectors (detectors/), report formats (fairness/), alert sinks
+// (alerts/). Finding kinds, cron expressions and time zones are core's, which
+// config/ reads directly. This folder
 // sits above the stages it gathers and below daemon/ and cli/, so config/
 // never depends on the stages whose names it validates.
 #pragma once

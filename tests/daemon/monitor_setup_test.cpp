@@ -26,13 +26,13 @@ using namespace mw;
 
 namespace {
 
-config::LoadResult load_model(const std::string& model_extra, const std::string& top_extra = "",
-                              const config::Catalog* catalog = &registry::catalog()) {
+config::LoadResult load_model(const std::string& model_extra, const std::string& top_extra = "") {
     const std::string text = fmt::format(
         "{}models:\n  - name: m\n    prediction: {{type: binary, classes: [a, b]}}\n"
         "    features: [{{name: x, type: numeric}}, {{name: c, type: categorical}}]\n    attributes: [s]\n{}",
         top_extra.find("store:") == std::string::npos ? "store: {dsn: x}\n" + top_extra : top_extra, model_extra);
-    return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; }, catalog);
+    return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; },
+                                    &registry::catalog());
 }
 
 }  // namespace
@@ -159,9 +159,10 @@ TEST_CASE("an unusable retraining schedule is refused with the model named") {
     CHECK(config::to_string(refused.errors.front()) ==
           "models[0].retrain.schedule (line 7): \"61 * * * *\" is not a cron expression: field 1 (minute): 61 is "
           "outside 0-59");
-    // ...and the loop, given it anyway (a loader without the registries), refuses it too.
-    const auto loaded = load_model(retrain, "", nullptr);
+    // ...and the loop, given it anyway (a configuration built by hand), refuses it too.
+    auto loaded = load_model("    retrain: {command: [/bin/false], schedule: '1 * * * *'}\n");
     REQUIRE(loaded.ok());
+    loaded.config->models[0].retrain.schedule = "61 * * * *";
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
     CHECK_THROWS_WITH(daemon::RetrainLoop(*loaded.config, metrics), Catch::Contains("model m: retrain.schedule"));
