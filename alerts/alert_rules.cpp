@@ -7,9 +7,16 @@
 #include <nlohmann/json.hpp>
 
 #include "alerts/fingerprint.h"
+#include "core/finding_kinds.h"
 #include "core/time.h"
 
 namespace mw::alerts {
+
+std::set<std::string> default_alerting_set() {
+    const auto kinds = default_alerting_kinds();
+    return {kinds.begin(), kinds.end()};
+}
+
 namespace {
 
 // Firing alerts carry endsAt = now + this many resend intervals (render_alert).

@@ -32,13 +32,13 @@ struct ReceiverPolicy {
     int max_per_minute = 0;
 };
 
+std::set<std::string> default_alerting_set();
+
 // The alert router's options; the defaults are the product's defaults.
 struct AlertRoutingOptions {
-    // Finding kinds that raise alerts at all. feature_drift is off because
-    // dataset_drift summarises the per-feature tests of the same window.
-    std::set<std::string> alerting_kinds = {"dataset_drift", "multivariate_drift", "concept_drift",
-                                            "performance",   "data_quality",       "anomaly",
-                                            "segment_gap",   "fairness",           "retrain_breaker"};
+    // Finding kinds that raise alerts at all; by default those marked so in
+    // core/finding_kinds.cpp.
+    std::set<std::string> alerting_kinds = default_alerting_set();
     // Severity of a kind's alerts; a kind not listed keeps the finding's own.
     std::map<std::string, Severity> severity_by_kind;
     // Receivers (names) per severity; a severity not listed goes to default_receivers.

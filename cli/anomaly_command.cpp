@@ -38,10 +38,8 @@ std::string description() {
 std::string notes() {
     std::string text = "detectors (the first is the default) and their options:\n";
     for (const auto& method : anomaly::anomaly_methods()) {
-        text += fmt::format("  {}: {}\n", method.name, method.help);
-        for (const auto& option : method.options)
-            text += fmt::format("    {:<26} default {:<8} range [{}, {}]  {}\n", option.key, option.default_value,
-                                option.min_value, option.max_value, option.help);
+        text += fmt::format("  {}: {}\n", method.info.name, method.info.summary);
+        text += config::options_help(method.info, "    ");
     }
     return text;
 }
@@ -63,13 +61,13 @@ int run_anomaly(Args args) {
         return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals.front()));
     const std::string input = *parsed.value("--input");
     const std::string detector_name =
-        parsed.value("--detector").value_or(std::string(anomaly::anomaly_methods().front().name));
-    std::vector<std::pair<std::string, std::string>> settings;
+        parsed.value("--detector").value_or(std::string(anomaly::anomaly_methods().front().info.name));
+    std::vector<std::string> settings;
     for (const auto& value : parsed.values("--param")) {
         const std::size_t equals = value.find('=');
         if (equals == std::string::npos || equals == 0)
             return usage_error(fmt::format("--param expects KEY=VALUE, got '{}'", value));
-        settings.emplace_back(value.substr(0, equals), value.substr(equals + 1));
+        settings.push_back(value);
     }
 
     auto made = anomaly::make_anomaly_detector(detector_name, settings);

@@ -16,9 +16,8 @@
 #include "cli/exit_status.h"
 #include "fairness/audit.h"
 #include "fairness/audit_csv.h"
-#include "fairness/report_html.h"
+#include "fairness/report_formats.h"
 #include "fairness/report_json.h"
-#include "fairness/report_markdown.h"
 #include "fairness/report_text.h"
 
 namespace mw::cli {
@@ -34,7 +33,7 @@ constexpr command_line::Option option_table[] = {
     {"--positive-label", "L", "the label value counted as positive (default 1)"},
     {"--reference-group", "A=V", "the reference group of attribute A (repeatable; default the largest group)"},
     {"--min-group-size", "N", "groups with fewer rows are listed as too small, not compared (default 30)"},
-    {"--format", "html|json|md", "report format (default html)"},
+    {"--format", "FORMAT", "report format, listed below (default html)"},
     {"--output", "FILE", "write the report there (default standard output)"},
     {"--model", "NAME", "the model's name, shown in the report"},
     {"--history", "F1[,F2...]", "earlier JSON reports of the same audit, for the trend chart"},
@@ -53,8 +52,16 @@ std::string description() {
            "verdict per disparity.\n";
 }
 
+// The report formats, from the code that owns them (fairness/report_formats.h).
+std::string notes() {
+    std::string text = "report formats:\n";
+    for (const auto& format : fairness::report_formats())
+        text += fmt::format("  {:<6} {}\n", format.info.name, format.info.summary);
+    return text;
+}
+
 constexpr Form offline_form{"audit", "--input FILE.csv --sensitive ATTR[,ATTR...] --y-true COL --y-pred COL [options]",
-                        description, option_table};
+                        description, option_table, notes};
 
 }  // namespace
 
@@ -144,8 +151,8 @@ int run_audit(Args args) {
             if (!parse_unsigned(value, number)) return usage_error(fmt::format("--min-group-size '{}' is not a count", value));
             options.metrics.min_group_size = number;
         } else if (arg == "--format") {
-            if (value != "html" && value != "json" && value != "md")
-                return usage_error(fmt::format("--format '{}' is not html, json or md", value));
+            if (fairness::find_report_format(value) == nullptr)
+                return usage_error(config::unknown_component("report format", value, fairness::report_formats()));
             format = value;
         } else if (arg == "--reference-input") {
             reference_input = value;
@@ -217,9 +224,7 @@ int run_audit(Args args) {
         }
     }
 
-    const std::string report = format == "json" ? fairness::render_json(result)
-                               : format == "md"  ? fairness::render_markdown(result)
-                                                 : fairness::render_html(result);
+    const std::string report = fairness::find_report_format(format)->render(result);
     if (output.empty()) {
         std::fwrite(report.data(), 1, report.size(), stdout);
     } else {

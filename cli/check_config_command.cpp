@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/exit_status.h"
 #include "config/loader.h"
+#include "registry/catalog.h"
 
 namespace mw::cli {
 
@@ -54,7 +55,7 @@ int run_check_config(Args args) {
             return "(not resolved: --skip-env)";
         })
                  : config::process_environment();
-    const auto result = config::load_config_file(path, environment);
+    const auto result = registry::load_config_file(path, environment);
     if (result.ok()) {
         fmt::print(stdout, "{}\n", config::summarize(*result.config));
         return exit_ok;

@@ -49,15 +49,9 @@ std::string description() {
 std::string notes() {
     std::string text = "detectors and their options:\n";
     for (const auto& entry : cd::concept_detectors()) {
-        text += fmt::format("  {}{}: {}\n    reproduces: {}\n", entry.name, entry.binary_input ? " (0/1)" : "",
-                            entry.summary, entry.reference);
-        for (const auto& option : entry.option_table()) {
-            std::string constraint = option.type == cd::OptionType::choice
-                                         ? fmt::format("one of {}", option.choices)
-                                         : option.range.describe();
-            text += fmt::format("    {:<19} {:<8} default {:<7} {:<22} {}\n", option.key, cd::to_string(option.type),
-                                option.default_value, constraint, option.help);
-        }
+        text += fmt::format("  {}{}: {}\n    reproduces: {}\n", entry.info.name, entry.binary_input ? " (0/1)" : "",
+                            entry.info.summary, entry.reference);
+        text += mw::config::options_help(entry.info, "    ");
     }
     return text;
 }
@@ -209,10 +203,18 @@ std::string join_zones(const std::vector<WarningZone>& zones) {
     return text;
 }
 
-nlohmann::ordered_json options_json(const cd::OptionValues& options) {
+nlohmann::ordered_json options_json(const mw::config::Settings& options) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : options.items())
-        std::visit([&object, &key = key](const auto& v) { object[key] = v; }, value);
+    for (const auto& item : options.items()) {
+        if (item.kind == mw::config::ValueKind::integer)
+            object[item.key] = std::get<std::uint64_t>(item.value);
+        else if (item.kind == mw::config::ValueKind::number)
+            object[item.key] = std::get<double>(item.value);
+        else if (item.text == "true" || item.text == "false")
+            object[item.key] = item.text == "true";
+        else
+            object[item.key] = item.text;
+    }
     return object;
 }
 

@@ -1,9 +1,12 @@
 // `modelwatch __generate-docs DIR` (hidden; run by the build):
-// writes modelwatch.1, modelwatchd.8 and the bash completions
-// completions/modelwatch and completions/modelwatchd into DIR, from the tables
-// the programs themselves use - the command table and each command's forms
-// and option tables (cli/command_table.cpp), the exit status table
-// (cli/exit_status.cpp), the daemon's flag table (daemon/flags.h) and
+// writes modelwatch.1, modelwatchd.8, the bash completions
+// completions/modelwatch and completions/modelwatchd, and monitoring-tables.md
+// (docs/monitoring.md's tables of findings and components, which
+// tests/registry/registry_test.cpp checks the doc holds) into DIR, from the
+// tables the programs themselves use - the command table and each command's
+// forms and option tables (cli/command_table.cpp), the exit status table
+// (cli/exit_status.cpp), the daemon's flag table (daemon/flags.h), the
+// registries (registry/catalog.h) and
 // the configuration's option tables (config/sections.cpp) - so the manual
 // and the completion cannot disagree with the code.
 #include <algorithm>
@@ -20,7 +23,10 @@
 #include "cli/exit_status.h"
 #include "config/option_table.h"
 #include "config/sections.h"
+#include "core/finding_kinds.h"
 #include "daemon/flags.h"
+#include "registry/catalog.h"
+#include "registry/docs.h"
 
 namespace mw::cli {
 
@@ -122,7 +128,14 @@ std::string daemon_man_page() {
         if (option.required) detail += ", required";
         else if (!option.default_text.empty()) detail += ", default " + option.default_text;
         if (!option.range.empty()) detail += ", " + option.range;
-        page += fmt::format(".TP\n.B {}\n({}) {}\n", roff(option.path), roff(detail), roff(option.help));
+        std::string help = option.help;
+        if (!option.registry.empty()) {
+            std::string names;
+            for (const auto name : registry::catalog().names(option.registry))
+                names += (names.empty() ? "" : ", ") + std::string(name);
+            help += ". One of: " + names;
+        }
+        page += fmt::format(".TP\n.B {}\n({}) {}\n", roff(option.path), roff(detail), roff(help));
     }
     // The package's paths; an install with another prefix has them under it.
     page += ".SH FILES\n";
@@ -220,7 +233,10 @@ int run_generate_docs(Args args) {
     }
     const bool ok = write(dir / "modelwatch.1", cli_man_page()) && write(dir / "modelwatchd.8", daemon_man_page()) &&
                     write(dir / "completions" / "modelwatch", cli_completion()) &&
-                    write(dir / "completions" / "modelwatchd", daemon_completion());
+                    write(dir / "completions" / "modelwatchd", daemon_completion()) &&
+                    write(dir / "monitoring-tables.md",
+                          finding_kind_table_markdown() + "\n" +
+                              registry::component_tables_markdown(registry::catalog()));
     return ok ? 0 : 2;
 }
 

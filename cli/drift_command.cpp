@@ -146,7 +146,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
         } else if (flag == "--method") {
             const auto method = dr::parse_drift_method(value);
             if (!method)
-                return fmt::format("--method: unknown method '{}' (methods: {})", value, dr::drift_method_names());
+                return "--method: " + config::unknown_component("drift method", value, dr::drift_methods());
             feature.default_choice.method = *method;
         } else if (flag == "--threshold") {
             if (!parse_double(value, number) || number <= 0)
@@ -160,7 +160,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
             if (flag == "--feature-method") {
                 const auto method = dr::parse_drift_method(text);
                 if (!method)
-                    return fmt::format("{}: unknown method '{}' (methods: {})", flag, text, dr::drift_method_names());
+                    return fmt::format("{}: {}", flag, config::unknown_component("drift method", text, dr::drift_methods()));
                 choice.method = *method;
             } else {
                 if (!parse_double(text, number) || number <= 0)

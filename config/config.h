@@ -167,6 +167,7 @@ struct ConceptConfig {
 
 struct AnomalyConfig {
     std::string detector = "robust";  // on each operational series; "" disables
+    std::vector<std::string> params;  // "name=value", as `modelwatch anomaly --param`
     double threshold = 0.99;          // anomaly score at or above which a point is a finding
 
     bool operator==(const AnomalyConfig&) const = default;
@@ -235,11 +236,9 @@ struct ModelOptions {
 // Equal in every option: a reload keeps a model's fitted reference only then.
 bool operator==(const ModelOptions& a, const ModelOptions& b);
 
-enum class ReceiverType { alertmanager, pagerduty, slack, webhook, exec };
-
 struct ReceiverConfig {
     std::string name;
-    ReceiverType type = ReceiverType::alertmanager;
+    std::string type = "alertmanager";  // an alert sink's name (alerts/sink_registry.cpp)
     std::vector<std::string> urls;       // alertmanager: one or more base URLs; others: one URL
     std::string secret_env;              // webhook: HMAC secret; pagerduty: routing key (from the environment)
     std::string secret;                  // the value of secret_env, read when the configuration is loaded

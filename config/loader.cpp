@@ -30,7 +30,8 @@ Environment process_environment() {
     };
 }
 
-LoadResult load_config_text(std::string_view yaml, std::string_view source_name, const Environment& environment) {
+LoadResult load_config_text(std::string_view yaml, std::string_view source_name, const Environment& environment,
+                            const Catalog* catalog) {
     LoadResult result;
     result.source_name = std::string(source_name);
     YAML::Node root;
@@ -47,7 +48,7 @@ LoadResult load_config_text(std::string_view yaml, std::string_view source_name,
     Reader reader;
     Config config;
     try {
-        read_config(reader, root, environment, config);
+        read_config(reader, root, environment, catalog, config);
     } catch (const YAML::Exception& e) {
         // Reading only walks the parsed tree; an exception here is a loader bug,
         // but a bug in reading one file must not take the daemon or the CLI down.
@@ -60,7 +61,7 @@ LoadResult load_config_text(std::string_view yaml, std::string_view source_name,
     return result;
 }
 
-LoadResult load_config_file(const std::string& path, const Environment& environment) {
+LoadResult load_config_file(const std::string& path, const Environment& environment, const Catalog* catalog) {
     std::error_code ignored;
     if (std::filesystem::is_directory(path, ignored)) {
         LoadResult result;
@@ -77,7 +78,7 @@ LoadResult load_config_file(const std::string& path, const Environment& environm
     }
     std::ostringstream text;
     text << file.rdbuf();
-    return load_config_text(text.str(), path, environment);
+    return load_config_text(text.str(), path, environment, catalog);
 }
 
 std::string summarize(const Config& config) {

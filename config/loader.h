@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/catalog.h"
 #include "config/config.h"
 
 namespace mw::config {
@@ -39,9 +40,15 @@ struct LoadResult {
 using Environment = std::function<std::optional<std::string>(const std::string& name)>;
 Environment process_environment();
 
+// `catalog`: the registered components (config/catalog.h). Without one only
+// the file's own shape is checked, not component names, their options, cron
+// expressions or time zones: the daemon and the CLI load through
+// registry::load_config_file, which always gives it.
 LoadResult load_config_text(std::string_view yaml, std::string_view source_name,
-                            const Environment& environment = process_environment());
-LoadResult load_config_file(const std::string& path, const Environment& environment = process_environment());
+                            const Environment& environment = process_environment(),
+                            const Catalog* catalog = nullptr);
+LoadResult load_config_file(const std::string& path, const Environment& environment = process_environment(),
+                            const Catalog* catalog = nullptr);
 
 // The one-line summary `modelwatch check-config` prints for a valid file:
 // "config OK: 2 models, 1 file tail".

@@ -1,6 +1,7 @@
 #include "config/option_table.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace mw::config {
 
@@ -66,6 +67,18 @@ std::string choices_text(std::span<const Choice> choices) {
     return text;
 }
 
+// "[0, 1]", "(0, 1)", "(0, 1000000]".
+std::string number_interval(const RowSpec& spec) {
+    return fmt::format("{}{}, {}{}", spec.min_exclusive ? '(' : '[', spec.min_number, spec.max_number,
+                       spec.max_exclusive ? ')' : ']');
+}
+
+bool number_in_range(const RowSpec& spec, double value) {
+    if (spec.min_exclusive ? !(value > spec.min_number) : !(value >= spec.min_number)) return false;
+    if (spec.max_exclusive ? !(value < spec.max_number) : !(value <= spec.max_number)) return false;
+    return true;
+}
+
 // How a kind is named in "expected ..." messages.
 std::string expectation(const RowSpec& spec) {
     switch (spec.kind) {
@@ -73,7 +86,7 @@ std::string expectation(const RowSpec& spec) {
         case ValueKind::path: return "an absolute path";
         case ValueKind::name: return "a name";
         case ValueKind::integer: return fmt::format("an integer in [{}, {}]", spec.min, spec.max);
-        case ValueKind::number: return fmt::format("a number in [{}, {}]", spec.min_number, spec.max_number);
+        case ValueKind::number: return "a number in " + number_interval(spec);
         case ValueKind::size_bytes:
             return fmt::format("a size in [{}, {}]", format_size_bytes(spec.min), format_size_bytes(spec.max));
         case ValueKind::duration:
@@ -106,7 +119,9 @@ Parse<ParsedValue> in_range(const RowSpec& spec, const Parse<std::uint64_t>& num
 std::string range_text(const RowSpec& spec) {
     switch (spec.kind) {
         case ValueKind::integer: return fmt::format("{} to {}", spec.min, spec.max);
-        case ValueKind::number: return fmt::format("{} to {}", spec.min_number, spec.max_number);
+        case ValueKind::number:
+            if (spec.min_exclusive || spec.max_exclusive) return number_interval(spec);
+            return fmt::format("{} to {}", spec.min_number, spec.max_number);
         case ValueKind::size_bytes:
             return fmt::format("{} to {}", format_size_bytes(spec.min), format_size_bytes(spec.max));
         case ValueKind::duration:
@@ -138,7 +153,7 @@ Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text) {
         }
         case ValueKind::number: {
             const auto number = parse_number(text);
-            if (!number.value || *number.value < spec.min_number || *number.value > spec.max_number)
+            if (!number.value || !number_in_range(spec, *number.value))
                 return Result::fail(got());
             return Result::ok(*number.value);
         }
@@ -250,6 +265,106 @@ std::string_view suggest_key(std::string_view key, std::span<const std::string_v
         }
     }
     return best;
+}
+
+const Settings::Item& Settings::find(std::string_view key) const {
+    for (const auto& item : items_)
+        if (item.key == key) return item;
+    throw std::logic_error(fmt::format("option '{}' is not in the component's option table", key));
+}
+
+std::int64_t Settings::integer(std::string_view key) const {
+    const auto& item = find(key);
+    if (item.kind != ValueKind::integer) throw std::logic_error(fmt::format("option '{}' is not an integer", key));
+    return static_cast<std::int64_t>(std::get<std::uint64_t>(item.value));
+}
+
+double Settings::number(std::string_view key) const {
+    const auto& item = find(key);
+    if (item.kind == ValueKind::integer) return static_cast<double>(std::get<std::uint64_t>(item.value));
+    if (item.kind != ValueKind::number) throw std::logic_error(fmt::format("option '{}' is not a number", key));
+    return std::get<double>(item.value);
+}
+
+bool Settings::boolean(std::string_view key) const {
+    const auto& item = find(key);
+    if (item.kind != ValueKind::choice || (item.text != "true" && item.text != "false"))
+        throw std::logic_error(fmt::format("option '{}' is not a boolean", key));
+    return item.text == "true";
+}
+
+const std::string& Settings::text(std::string_view key) const {
+    const auto& item = find(key);
+    if (item.kind != ValueKind::choice && item.kind != ValueKind::text && item.kind != ValueKind::name)
+        throw std::logic_error(fmt::format("option '{}' is not text", key));
+    return item.text;
+}
+
+std::string Settings::to_string() const {
+    std::string out;
+    for (const auto& item : items_) {
+        if (!out.empty()) out += ' ';
+        out += item.key;
+        out += '=';
+        if (item.kind == ValueKind::integer)
+            out += fmt::format("{}", std::get<std::uint64_t>(item.value));
+        else if (item.kind == ValueKind::number)
+            out += fmt::format("{}", std::get<double>(item.value));
+        else
+            out += item.text;
+    }
+    return out;
+}
+
+std::string setting_keys(std::span<const SettingRow> table) {
+    std::string keys;
+    for (const auto& row : table) keys += (keys.empty() ? "" : ", ") + std::string(row.key);
+    return keys.empty() ? std::string("none") : keys;
+}
+
+SettingsParse parse_settings(std::span<const SettingRow> table, std::span<const std::string> assignments) {
+    SettingsParse out;
+    std::vector<std::optional<std::string_view>> given(table.size());
+    for (const auto& assignment : assignments) {
+        const auto equals = assignment.find('=');
+        if (equals == std::string::npos || equals == 0) {
+            out.errors.push_back(fmt::format("expected key=value, got \"{}\"", assignment));
+            continue;
+        }
+        const std::string_view key = std::string_view(assignment).substr(0, equals);
+        std::size_t row = 0;
+        while (row < table.size() && table[row].key != key) ++row;
+        if (row == table.size()) {
+            std::vector<std::string_view> known;
+            for (const auto& r : table) known.push_back(r.key);
+            const auto suggestion = suggest_key(key, known);
+            out.errors.push_back(fmt::format("unknown option \"{}\"{} (options: {})", key,
+                                             suggestion.empty() ? "" : fmt::format("; did you mean \"{}\"?", suggestion),
+                                             setting_keys(table)));
+            continue;
+        }
+        if (given[row]) {
+            out.errors.push_back(fmt::format("{}: given more than once", key));
+            continue;
+        }
+        given[row] = std::string_view(assignment).substr(equals + 1);
+    }
+    std::vector<Settings::Item> items;
+    items.reserve(table.size());
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const std::string_view text = given[i] ? *given[i] : table[i].default_text;
+        auto parsed = parse_scalar(spec_of(table[i]), text);
+        if (!parsed.value) {
+            // A bad default is a bug in the table, not in the user's input.
+            if (!given[i])
+                throw std::logic_error(fmt::format("{}: bad default in the option table: {}", table[i].key, parsed.error));
+            out.errors.push_back(fmt::format("{}: {}", table[i].key, parsed.error));
+            continue;
+        }
+        items.push_back({std::string(table[i].key), table[i].kind, std::move(*parsed.value), std::string(text)});
+    }
+    if (out.errors.empty()) out.settings = Settings(std::move(items));
+    return out;
 }
 
 }  // namespace mw::config

@@ -46,6 +46,9 @@ struct Choice {
     int value;
 };
 
+// The choices of a yes/no row; a component reads such a row with Settings::boolean.
+inline constexpr Choice boolean_choices[] = {{"false", 0}, {"true", 1}};
+
 // A scalar or list value after parsing, before it is stored in its field.
 using ParsedValue = std::variant<std::string, std::uint64_t, ListenEndpoint, std::vector<std::string>, double>;
 
@@ -86,6 +89,7 @@ struct OptionDoc {
     bool required;
     std::string help;
     std::string field;
+    std::string registry;  // see Option::registry; empty for most rows
 };
 
 template <typename Section>
@@ -98,11 +102,16 @@ struct Option {
     std::uint64_t min = 0;  // integer, size_bytes, duration: the range in the field's unit;
     std::uint64_t max = 0;  // name, name_list: max is the longest allowed name
     std::string_view unit;  // duration: "us", "ms" or "s"
-    double min_number = 0;  // number: the closed range
+    double min_number = 0;  // number: the range, closed unless an end is marked exclusive
     double max_number = 0;
+    bool min_exclusive = false;  // number: the bound itself is not a value ("delta in (0, 1)")
+    bool max_exclusive = false;
     std::span<const Choice> choices;
     std::string_view help;
     std::string_view field;  // the struct field(s) filled, for the documentation
+    // The registry the value (or each list item) is a name from, e.g.
+    // "drift_methods" (config/catalog.h); the docs list its names from there.
+    std::string_view registry = {};
     void (*assign)(Section&, const ParsedValue&) = nullptr;
     // mapping, mapping_list: reads `node` (undefined when the key is absent) into the section.
     void (*read_nested)(Reader&, const YAML::Node& node, const std::string& path, int line, Section&) = nullptr;
@@ -121,6 +130,8 @@ struct RowSpec {
     bool allow_empty;  // text and path kinds: whether "" is a value
     double min_number = 0;
     double max_number = 0;
+    bool min_exclusive = false;
+    bool max_exclusive = false;
 };
 Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text);
 
@@ -158,7 +169,8 @@ void assign_field(typename MemberPointer<decltype(Member)>::Class& section, cons
 
 template <typename Section>
 RowSpec spec_of(const Option<Section>& row) {
-    return {row.kind, row.min, row.max, row.unit, row.choices, row.allow_empty, row.min_number, row.max_number};
+    return {row.kind,       row.min,        row.max,           row.unit,         row.choices,
+            row.allow_empty, row.min_number, row.max_number, row.min_exclusive, row.max_exclusive};
 }
 
 inline std::string child_path(const std::string& path, std::string_view key) {
@@ -276,10 +288,64 @@ void describe_table(const std::string& prefix, std::span<const Option<Section>> 
                                  row.kind != ValueKind::mapping;
         out.push_back({path, row.kind, has_default ? std::string(row.default_text) : "", range_text(spec_of(row)),
                        row.required,
-                       std::string(row.help), std::string(row.field)});
+                       std::string(row.help), std::string(row.field), std::string(row.registry)});
         if (row.describe_nested != nullptr)
             row.describe_nested(row.kind == ValueKind::mapping_list ? path + "[]" : path, out);
     }
 }
+
+// ---- components' options --------------------------------------------------
+//
+// A pluggable component (a concept-drift or anomaly detector, ...) declares
+// its options in the same table type as the configuration's sections, as
+// rows of Option<Settings> without `assign`: the values are kept by key, in
+// table order, defaults included. They come from "key=value" strings (the
+// CLI's --param, a config key's list) or, in the daemon, from the config's
+// lists; parse_settings validates them against the table.
+class Settings {
+public:
+    struct Item {
+        std::string key;
+        ValueKind kind;
+        ParsedValue value;
+        std::string text;  // choice rows: the choice as written
+    };
+
+    Settings() = default;
+    explicit Settings(std::vector<Item> items) : items_(std::move(items)) {}
+
+    // Asking for a key the table does not declare, or of another kind, is a
+    // programming error: std::logic_error.
+    std::int64_t integer(std::string_view key) const;  // integer rows
+    double number(std::string_view key) const;          // number rows, and integer rows as a number
+    bool boolean(std::string_view key) const;           // choice rows of boolean_choices
+    const std::string& text(std::string_view key) const;  // choice and text rows
+
+    const std::vector<Item>& items() const { return items_; }
+    // "delta=0.002 clock=32 ..." in table order.
+    std::string to_string() const;
+
+private:
+    const Item& find(std::string_view key) const;
+
+    std::vector<Item> items_;
+};
+
+using SettingRow = Option<Settings>;
+
+struct SettingsParse {
+    Settings settings;
+    std::vector<std::string> errors;  // every problem, each "key: what is wrong"; empty when valid
+
+    bool ok() const { return errors.empty(); }
+};
+
+// Validates `assignments` ("key=value" each) against `table`: a key given
+// once, known, with a value of its row's kind and range; keys not given take
+// the row's default. Every problem is reported, not only the first.
+SettingsParse parse_settings(std::span<const SettingRow> table, std::span<const std::string> assignments);
+
+// "delta, clock, max_buckets", or "none".
+std::string setting_keys(std::span<const SettingRow> table);
 
 }  // namespace mw::config

@@ -1,10 +1,17 @@
 #include "config/sections.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "config/component.h"
+#include "core/cron_schedule.h"
 #include "core/time.h"
+#include "core/time_zone.h"
 
 namespace mw::config {
 
@@ -265,7 +272,6 @@ const Option<ModelSchema> prediction_options[] = {
 
 // ---- models[].reference, window, drift, performance, concept_drift, anomaly --
 
-constexpr Choice booleans[] = {{"false", 0}, {"true", 1}};
 
 constexpr Choice reference_sources[] = {
     {"first_rows", static_cast<int>(ReferenceSource::first_rows)},
@@ -311,9 +317,9 @@ const Option<FeatureDriftOverride> feature_drift_options[] = {
     {.key = "name", .kind = ValueKind::name, .required = true, .max = max_name_length_feature,
      .help = "the feature (or \"score\", \"prediction\")", .field = "FeatureDriftOverride::name",
      .assign = assign_field<&FeatureDriftOverride::name>},
-    {.key = "method", .kind = ValueKind::text, .default_text = "auto",
-     .help = "auto, ks, chi2, z, wasserstein, psi, jensenshannon, hellinger, tvd, kl, energy, anderson, cvm, ttest",
-     .field = "FeatureDriftOverride::method", .assign = assign_field<&FeatureDriftOverride::method>},
+    {.key = "method", .kind = ValueKind::text, .default_text = "auto", .help = "the drift method of this feature",
+     .field = "FeatureDriftOverride::method", .registry = "drift_methods",
+     .assign = assign_field<&FeatureDriftOverride::method>},
     {.key = "threshold", .kind = ValueKind::number, .max_number = 1e9,
      .help = "p-value below which a test drifts, or distance at or above which; unset: the method's default",
      .field = "FeatureDriftOverride::threshold", .assign = assign_field<&FeatureDriftOverride::threshold>},
@@ -335,8 +341,8 @@ const Option<DriftConfig> drift_options[] = {
              "legacy: Evidently's per-test verdict",
      .field = "DriftConfig::mode", .assign = assign_field<&DriftConfig::mode>},
     {.key = "method", .kind = ValueKind::text, .default_text = "auto",
-     .help = "method of every feature not listed under features (see features[].method)",
-     .field = "DriftConfig::method", .assign = assign_field<&DriftConfig::method>},
+     .help = "method of every feature not listed under features",
+     .field = "DriftConfig::method", .registry = "drift_methods", .assign = assign_field<&DriftConfig::method>},
     {.key = "threshold", .kind = ValueKind::number, .max_number = 1e9,
      .help = "threshold of that method; unset: the method's default (0.05 for tests, 0.1 for distances)",
      .field = "DriftConfig::threshold", .assign = assign_field<&DriftConfig::threshold>},
@@ -352,7 +358,7 @@ const Option<DriftConfig> drift_options[] = {
     {.key = "drift_share", .kind = ValueKind::number, .default_text = "0.5", .min_number = 0.0001,
      .max_number = 1, .help = "dataset drift when at least this share of the features drifted",
      .field = "DriftConfig::drift_share", .assign = assign_field<&DriftConfig::drift_share>},
-    {.key = "multivariate", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+    {.key = "multivariate", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
      .help = "also check PCA reconstruction error against the reference",
      .field = "DriftConfig::multivariate", .assign = assign_field<&DriftConfig::multivariate>},
     {.key = "segments", .kind = ValueKind::name_list, .max = max_name_length_feature,
@@ -370,9 +376,8 @@ const Option<DriftConfig> drift_options[] = {
 
 const Option<PerformanceThreshold> performance_threshold_options[] = {
     {.key = "metric", .kind = ValueKind::name, .required = true, .max = 64,
-     .help = "accuracy, precision, recall, f1, f1_macro, f1_weighted, roc_auc, pr_auc, log_loss, brier, ece, "
-             "mae, rmse, mape, r2",
-     .field = "PerformanceThreshold::metric", .assign = assign_field<&PerformanceThreshold::metric>},
+     .help = "the performance metric bounded", .field = "PerformanceThreshold::metric",
+     .registry = "performance_metrics", .assign = assign_field<&PerformanceThreshold::metric>},
     {.key = "min", .kind = ValueKind::number, .min_number = -1e12, .max_number = 1e12,
      .help = "a finding when the window's value is below this", .field = "PerformanceThreshold::min",
      .assign = assign_field<&PerformanceThreshold::min>},
@@ -398,7 +403,7 @@ const Option<PerformanceConfig> performance_options[] = {
     {.key = "label_wait", .kind = ValueKind::duration, .default_text = "1h", .min = 0, .max = 31u * 86'400'000u,
      .unit = "ms", .help = "...or this long after it closed, with whatever labels arrived",
      .field = "PerformanceConfig::label_wait_ms", .assign = assign_field<&PerformanceConfig::label_wait_ms>},
-    {.key = "estimate", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+    {.key = "estimate", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
      .help = "binary models with scores: estimate performance (CBPE) until labels arrive",
      .field = "PerformanceConfig::estimate", .assign = assign_field<&PerformanceConfig::estimate>},
     {.key = "thresholds", .kind = ValueKind::mapping_list, .help = "bounds per metric, each a finding when crossed",
@@ -415,17 +420,22 @@ const Option<PerformanceConfig> performance_options[] = {
 
 const Option<ConceptConfig> concept_options[] = {
     {.key = "detector", .kind = ValueKind::text, .default_text = "adwin", .allow_empty = true,
-     .help = "adwin, adwin_river021, ddm, eddm, hddm_a, hddm_w, kswin or page_hinkley on the error stream; "
-             "empty disables",
-     .field = "ConceptConfig::detector", .assign = assign_field<&ConceptConfig::detector>},
-    {.key = "params", .kind = ValueKind::text_list, .help = "\"name=value\" parameters of the detector",
+     .help = "concept-drift detector on the error stream; empty disables",
+     .field = "ConceptConfig::detector", .registry = "concept_detectors",
+     .assign = assign_field<&ConceptConfig::detector>},
+    {.key = "params", .kind = ValueKind::text_list,
+     .help = "\"name=value\" options of the detector (modelwatch detect --help lists them with their ranges)",
      .field = "ConceptConfig::params", .assign = assign_field<&ConceptConfig::params>},
 };
 
 const Option<AnomalyConfig> anomaly_options[] = {
     {.key = "detector", .kind = ValueKind::text, .default_text = "robust", .allow_empty = true,
-     .help = "detector of the operational series (modelwatch anomaly --help lists them); empty disables",
-     .field = "AnomalyConfig::detector", .assign = assign_field<&AnomalyConfig::detector>},
+     .help = "detector of the operational series; empty disables",
+     .field = "AnomalyConfig::detector", .registry = "anomaly_detectors",
+     .assign = assign_field<&AnomalyConfig::detector>},
+    {.key = "params", .kind = ValueKind::text_list,
+     .help = "\"name=value\" options of the detector (modelwatch anomaly --help lists them with their ranges)",
+     .field = "AnomalyConfig::params", .assign = assign_field<&AnomalyConfig::params>},
     {.key = "threshold", .kind = ValueKind::number, .default_text = "0.99", .min_number = 0, .max_number = 1,
      .help = "anomaly score at or above which a point is a finding",
      .field = "AnomalyConfig::threshold", .assign = assign_field<&AnomalyConfig::threshold>},
@@ -435,8 +445,8 @@ const Option<AnomalyConfig> anomaly_options[] = {
 
 const Option<RetrainTriggerConfig> retrain_trigger_options[] = {
     {.key = "kind", .kind = ValueKind::name, .required = true, .max = 64,
-     .help = "dataset_drift, multivariate_drift, concept_drift, performance, fairness, anomaly or manual",
-     .field = "RetrainTriggerConfig::kind", .assign = assign_field<&RetrainTriggerConfig::kind>},
+     .help = "a finding kind whose triggered findings start a job, or manual", .field = "RetrainTriggerConfig::kind",
+     .registry = "trigger_kinds", .assign = assign_field<&RetrainTriggerConfig::kind>},
     {.key = "for", .kind = ValueKind::duration, .default_text = "0", .min = 0, .max = 31u * 86'400'000u,
      .unit = "ms", .help = "the condition must hold this long before a job is queued",
      .field = "RetrainTriggerConfig::hold_ms", .assign = assign_field<&RetrainTriggerConfig::hold_ms>},
@@ -494,7 +504,7 @@ const Option<RetrainConfig> retrain_options[] = {
     {.key = "gate_metric", .kind = ValueKind::name, .default_text = "accuracy", .max = 64,
      .help = "the metric of the job's report that decides promotion", .field = "RetrainConfig::gate_metric",
      .assign = assign_field<&RetrainConfig::gate_metric>},
-    {.key = "gate_higher_is_better", .kind = ValueKind::choice, .default_text = "true", .choices = booleans,
+    {.key = "gate_higher_is_better", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
      .help = "false for losses (log_loss, mae, ...)", .field = "RetrainConfig::gate_higher_is_better",
      .assign = assign_field<&RetrainConfig::gate_higher_is_better>},
     {.key = "gate_min_improvement", .kind = ValueKind::number, .default_text = "0.01", .max_number = 1e9,
@@ -535,9 +545,9 @@ const Option<AuditConfig> audit_options[] = {
     {.key = "positive_label", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
      .help = "the favourable outcome; empty: the first of prediction.classes",
      .field = "AuditConfig::positive_label", .assign = assign_field<&AuditConfig::positive_label>},
-    {.key = "formats", .kind = ValueKind::name_list, .max = 8, .help = "report formats: html, json, md (default all)",
-     .field = "AuditConfig::formats", .assign = assign_field<&AuditConfig::formats>},
-    {.key = "run_on_start", .kind = ValueKind::choice, .default_text = "false", .choices = booleans,
+    {.key = "formats", .kind = ValueKind::name_list, .max = 8, .help = "report formats; default: every format",
+     .field = "AuditConfig::formats", .registry = "report_formats", .assign = assign_field<&AuditConfig::formats>},
+    {.key = "run_on_start", .kind = ValueKind::choice, .default_text = "false", .choices = boolean_choices,
      .help = "run once at the first start instead of waiting for the next slot",
      .field = "AuditConfig::run_on_start", .assign = assign_field<&AuditConfig::run_on_start>},
 };
@@ -733,21 +743,13 @@ void check_file_tails(Reader& reader, const Config& config) {
 
 // ---- alerting, monitor -------------------------------------------------------
 
-constexpr Choice receiver_types[] = {
-    {"alertmanager", static_cast<int>(ReceiverType::alertmanager)},
-    {"pagerduty", static_cast<int>(ReceiverType::pagerduty)},
-    {"slack", static_cast<int>(ReceiverType::slack)},
-    {"webhook", static_cast<int>(ReceiverType::webhook)},
-    {"exec", static_cast<int>(ReceiverType::exec)},
-};
 
 const Option<ReceiverConfig> receiver_options[] = {
     {.key = "name", .kind = ValueKind::name, .required = true, .max = 64, .help = "the receiver's name, unique",
      .field = "ReceiverConfig::name", .assign = assign_field<&ReceiverConfig::name>},
-    {.key = "type", .kind = ValueKind::choice, .required = true, .choices = receiver_types,
-     .help = "alertmanager (API v2), pagerduty (Events v2), slack (incoming webhook), webhook (JSON, HMAC-signed) "
-             "or exec",
-     .field = "ReceiverConfig::type", .assign = assign_field<&ReceiverConfig::type>},
+    {.key = "type", .kind = ValueKind::name, .required = true, .max = 64,
+     .help = "the alert sink that delivers to this receiver", .field = "ReceiverConfig::type",
+     .registry = "alert_sinks", .assign = assign_field<&ReceiverConfig::type>},
     {.key = "urls", .kind = ValueKind::text_list,
      .help = "alertmanager: base URLs of every instance; pagerduty, slack, webhook: one URL",
      .field = "ReceiverConfig::urls", .assign = assign_field<&ReceiverConfig::urls>},
@@ -775,8 +777,8 @@ const Option<AlertingConfig> alerting_options[] = {
      .help = "runbook link in every alert; {model} and {kind} are replaced",
      .field = "AlertingConfig::runbook_url", .assign = assign_field<&AlertingConfig::runbook_url>},
     {.key = "kinds", .kind = ValueKind::name_list, .max = 64,
-     .help = "finding kinds that alert; default: every kind but feature_drift (dataset_drift sums it up)",
-     .field = "AlertingConfig::kinds", .assign = assign_field<&AlertingConfig::kinds>},
+     .help = "finding kinds that alert; default: those marked \"alerts by default\" in docs/monitoring.md",
+     .field = "AlertingConfig::kinds", .registry = "finding_kinds", .assign = assign_field<&AlertingConfig::kinds>},
     {.key = "receivers", .kind = ValueKind::mapping_list, .help = "where alerts go",
      .field = "AlertingConfig::receivers",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
@@ -835,35 +837,58 @@ const Option<RetentionOptions> retention_options[] = {
      .field = "RetentionOptions::audits_s", .assign = assign_field<&RetentionOptions::audits_s>},
 };
 
-// Names the detectors know. Kept here so `modelwatch check-config` catches a
-// misspelt method without loading the detectors; tests/daemon/monitor_setup_test.cpp
-// checks each list against the detectors' own parsers.
-constexpr std::string_view drift_method_names[] = {"auto", "ks", "chi2", "z", "wasserstein", "psi", "jensenshannon",
-                                                   "hellinger", "tvd", "kl", "energy", "anderson", "cvm", "ttest"};
-constexpr std::string_view performance_metric_names[] = {
-    "accuracy", "precision", "recall", "f1", "f1_macro", "f1_weighted", "roc_auc", "pr_auc", "log_loss",
-    "brier", "ece", "mae", "rmse", "mape", "r2"};
-constexpr std::string_view concept_detector_names[] = {"adwin", "adwin_river021", "ddm",   "eddm",
-                                                       "hddm_a", "hddm_w",         "kswin", "page_hinkley"};
-constexpr std::string_view trigger_kinds[] = {"dataset_drift", "multivariate_drift", "concept_drift", "performance",
-                                              "fairness", "anomaly", "manual"};
-constexpr std::string_view finding_kinds[] = {"feature_drift", "dataset_drift", "multivariate_drift", "prediction_drift",
-                                              "concept_drift", "performance", "fairness", "anomaly", "data_quality",
-                                              "segment_gap", "segment_drift", "retrain_breaker"};
-
-template <std::size_t N>
-bool known(const std::string_view (&names)[N], std::string_view name) {
-    return std::find(std::begin(names), std::end(names), name) != std::end(names);
+// Reports `name` at `key` when the registry `registry` lacks it (the
+// catalog's names, or core's finding kinds without a catalog); true when known.
+bool check_name(Reader& reader, const Catalog* catalog, std::string_view registry, std::string_view what,
+                const std::string& key, std::string_view name) {
+    std::vector<std::string_view> names;
+    if (catalog != nullptr)
+        names = catalog->names(registry);
+    else if (registry == "finding_kinds")
+        names = Catalog{}.names(registry);
+    else if (registry == "trigger_kinds")
+        names = trigger_kind_names();
+    else
+        return true;  // no catalog: the component names are not checked
+    if (std::find(names.begin(), names.end(), name) != names.end()) return true;
+    reader.error(key, reader.line_of(key), unknown_component(what, name, std::span<const std::string_view>(names)));
+    return false;
 }
 
-template <std::size_t N>
-std::string listing(const std::string_view (&names)[N]) {
-    std::string text;
-    for (const auto name : names) text += (text.empty() ? "" : ", ") + std::string(name);
-    return text;
+// Validates "key=value" options of a registered component; every problem at `key`.
+void check_settings(Reader& reader, const ComponentInfo& component, const std::string& key,
+                    const std::vector<std::string>& params) {
+    for (auto& error : configure(component, params).errors) reader.error(key, reader.line_of(key), std::move(error));
 }
 
-void check_monitoring(Reader& reader, const Environment& environment, Config& config) {
+// A cron expression and the time zone it is read in (retrain.schedule,
+// audits[].schedule), checked by the code that will run them (core/).
+void check_schedule(Reader& reader, const std::string& cron_key, const std::string& cron,
+                    const std::string& zone_key, const std::string& zone) {
+    if (!cron.empty())
+        if (auto parsed = parse_cron(cron); !parsed.ok())
+            reader.error(cron_key, reader.line_of(cron_key),
+                         fmt::format("\"{}\" is not a cron expression: {}", cron, parsed.error));
+    if (auto loaded = TimeZone::load(zone); !loaded.zone)
+        reader.error(zone_key, reader.line_of(zone_key), std::move(loaded.error));
+}
+
+// The first word of an argv is run without PATH search: it must be an
+// absolute path to an executable file on this machine.
+// Checked only with a catalog, i.e. as the daemon would on this machine.
+void check_program(Reader& reader, const Catalog* catalog, const std::string& key,
+                   const std::vector<std::string>& argv) {
+    if (catalog == nullptr || argv.empty()) return;
+    const std::string& program = argv.front();
+    const std::string at = key + "[0]";
+    if (!program.starts_with('/'))
+        reader.error(at, reader.line_of(key), fmt::format("\"{}\" must be an absolute path (no PATH search)", program));
+    else if (::access(program.c_str(), X_OK) != 0)
+        reader.error(at, reader.line_of(key),
+                     fmt::format("\"{}\" is not an executable file here: {}", program, std::strerror(errno)));
+}
+
+void check_monitoring(Reader& reader, const Environment& environment, const Catalog* catalog, Config& config) {
     for (std::size_t i = 0; i < config.models.size(); ++i) {
         ModelOptions& model = config.models[i];
         const ModelSchema& schema = model.schema;
@@ -891,9 +916,7 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
         }
         if (model.window.step_rows > model.window.rows)
             fail("window.step", fmt::format("must be at most window.rows ({})", model.window.rows));
-        if (!known(drift_method_names, model.drift.method))
-            fail("drift.method", fmt::format("expected one of {}, got \"{}\"", listing(drift_method_names),
-                                             model.drift.method));
+        check_name(reader, catalog, "drift_methods", "drift method", path + ".drift.method", model.drift.method);
         for (const auto& segment : model.drift.segments)
             if (!is_attribute(segment))
                 fail("drift.segments", fmt::format("\"{}\" is not one of the model's attributes", segment));
@@ -903,9 +926,8 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
             if (schema.feature_index(override_.name) < 0 && override_.name != "score" && override_.name != "prediction")
                 fail(key + ".name", fmt::format("\"{}\" is not a declared feature (nor score or prediction)",
                                                 override_.name));
-            if (!known(drift_method_names, override_.method))
-                fail(key + ".method", fmt::format("expected one of {}, got \"{}\"", listing(drift_method_names),
-                                                  override_.method));
+            check_name(reader, catalog, "drift_methods", "drift method", path + "." + key + ".method",
+                       override_.method);
         }
         if (!model.performance.positive_class.empty() && !schema.classes.empty() &&
             std::find(schema.classes.begin(), schema.classes.end(), model.performance.positive_class) ==
@@ -915,25 +937,43 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
         for (std::size_t t = 0; t < model.performance.thresholds.size(); ++t) {
             const auto& threshold = model.performance.thresholds[t];
             const std::string key = fmt::format("performance.thresholds[{}]", t);
-            if (!known(performance_metric_names, threshold.metric))
-                fail(key + ".metric", fmt::format("expected one of {}, got \"{}\"",
-                                                  listing(performance_metric_names), threshold.metric));
+            check_name(reader, catalog, "performance_metrics", "performance metric", path + "." + key + ".metric",
+                       threshold.metric);
             if (!threshold.min && !threshold.max && !threshold.max_drop)
                 fail(key, "give at least one of min, max or max_drop");
         }
-        if (!model.concept_drift.detector.empty() && !known(concept_detector_names, model.concept_drift.detector))
-            fail("concept_drift.detector", fmt::format("expected one of {} (or empty), got \"{}\"",
-                                                       listing(concept_detector_names),
-                                                       model.concept_drift.detector));
+        const auto& concept_ = model.concept_drift;
+        if (concept_.detector.empty()) {
+            if (!concept_.params.empty()) fail("concept_drift.params", "no detector to give options to");
+        } else if (check_name(reader, catalog, "concept_detectors", "concept detector",
+                              path + ".concept_drift.detector", concept_.detector) &&
+                   catalog != nullptr) {
+            check_settings(reader, *catalog->find("concept_detectors", concept_.detector),
+                           path + ".concept_drift.params", concept_.params);
+        }
+        const auto& anomaly = model.anomaly;
+        if (anomaly.detector.empty()) {
+            if (!anomaly.params.empty()) fail("anomaly.params", "no detector to give options to");
+        } else if (check_name(reader, catalog, "anomaly_detectors", "anomaly detector", path + ".anomaly.detector",
+                              anomaly.detector) &&
+                   catalog != nullptr) {
+            check_settings(reader, *catalog->find("anomaly_detectors", anomaly.detector), path + ".anomaly.params",
+                           anomaly.params);
+        }
         const auto& retrain = model.retrain;
         if (!retrain.command.empty() && !retrain.http_url.empty())
             fail("retrain.http_url", "give either command or http_url, not both");
         if (retrain.enabled() && retrain.triggers.empty() && retrain.schedule.empty())
             fail("retrain.triggers", "a retraining job needs at least one trigger or a schedule");
         for (std::size_t t = 0; t < retrain.triggers.size(); ++t)
-            if (!known(trigger_kinds, retrain.triggers[t].kind))
-                fail(fmt::format("retrain.triggers[{}].kind", t),
-                     fmt::format("expected one of {}, got \"{}\"", listing(trigger_kinds), retrain.triggers[t].kind));
+            check_name(reader, catalog, "trigger_kinds", "trigger kind",
+                       fmt::format("{}.retrain.triggers[{}].kind", path, t), retrain.triggers[t].kind);
+        if (retrain.enabled() && !retrain.schedule.empty())
+            check_schedule(reader, path + ".retrain.schedule", retrain.schedule,
+                           path + ".retrain.schedule_time_zone", retrain.schedule_time_zone);
+        check_program(reader, catalog, path + ".retrain.command", retrain.command);
+        check_program(reader, catalog, path + ".retrain.promote_command", retrain.promote_command);
+        check_program(reader, catalog, path + ".retrain.rollback_command", retrain.rollback_command);
         for (std::size_t a = 0; a < model.audits.size(); ++a) {
             const auto& audit = model.audits[a];
             const std::string key = fmt::format("audits[{}]", a);
@@ -952,8 +992,9 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
                          fmt::format("expected \"attribute=value\" with a sensitive attribute, got \"{}\"", group));
             }
             for (const auto& format : audit.formats)
-                if (format != "html" && format != "json" && format != "md")
-                    fail(key + ".formats", fmt::format("expected html, json or md, got \"{}\"", format));
+                check_name(reader, catalog, "report_formats", "report format", path + "." + key + ".formats", format);
+            check_schedule(reader, path + "." + key + ".schedule", audit.schedule,
+                           path + "." + key + ".time_zone", audit.time_zone);
             if (schema.classes.empty() && audit.positive_label.empty())
                 fail(key + ".positive_label", "required when prediction.classes is not declared");
             // An audit reads raw joined records; retention must not drop them first.
@@ -966,9 +1007,7 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
     }
     auto& alerting = config.alerting;
     for (const auto& kind : alerting.kinds)
-        if (!known(finding_kinds, kind))
-            reader.error("alerting.kinds", reader.line_of("alerting.kinds"),
-                         fmt::format("unknown finding kind \"{}\"", kind));
+        check_name(reader, catalog, "finding_kinds", "finding kind", "alerting.kinds", kind);
     for (std::size_t r = 0; r < alerting.receivers.size(); ++r) {
         auto& receiver = alerting.receivers[r];
         const std::string path = fmt::format("alerting.receivers[{}]", r);
@@ -977,17 +1016,26 @@ void check_monitoring(Reader& reader, const Environment& environment, Config& co
         };
         for (std::size_t q = 0; q < r; ++q)
             if (alerting.receivers[q].name == receiver.name) fail("name", "duplicate receiver name \"" + receiver.name + "\"");
-        if (receiver.type == ReceiverType::exec) {
-            if (receiver.command.empty()) fail("command", "an exec receiver needs a command");
-        } else {
-            if (receiver.urls.empty()) fail("urls", "at least one URL is required");
-            if (receiver.type != ReceiverType::alertmanager && receiver.urls.size() > 1)
-                fail("urls", "only an alertmanager receiver takes several URLs");
-            for (const auto& url : receiver.urls)
-                if (!url.starts_with("http://") && !url.starts_with("https://"))
-                    fail("urls", fmt::format("expected an http:// or https:// URL, got \"{}\"", url));
-        }
-        const bool needs_secret = receiver.type == ReceiverType::webhook || receiver.type == ReceiverType::pagerduty;
+        // What the sink needs of the common keys; without a catalog, the keys alone.
+        const SinkInfo* sink = catalog ? catalog->find_sink(receiver.type) : nullptr;
+        if (catalog != nullptr && sink == nullptr)
+            check_name(reader, catalog, "alert_sinks", "alert sink", path + ".type", receiver.type);
+        const ReceiverRules rules = sink ? sink->rules : ReceiverRules{};
+        if (rules.needs_command && receiver.command.empty())
+            fail("command", fmt::format("a {} receiver needs a command", receiver.type));
+        if (!rules.needs_command && !receiver.command.empty())
+            fail("command", fmt::format("a {} receiver takes no command", receiver.type));
+        check_program(reader, catalog, path + ".command", receiver.command);
+        if (rules.max_urls == 0 && !receiver.urls.empty())
+            fail("urls", fmt::format("a {} receiver takes no URL", receiver.type));
+        if (rules.max_urls > 0 && receiver.urls.empty()) fail("urls", "at least one URL is required");
+        if (rules.max_urls > 0 && receiver.urls.size() > rules.max_urls)
+            fail("urls", fmt::format("a {} receiver takes {} URL{}, got {}", receiver.type, rules.max_urls,
+                                     rules.max_urls == 1 ? "" : "s", receiver.urls.size()));
+        for (const auto& url : receiver.urls)
+            if (!url.starts_with("http://") && !url.starts_with("https://"))
+                fail("urls", fmt::format("expected an http:// or https:// URL, got \"{}\"", url));
+        const bool needs_secret = rules.needs_secret;
         if (needs_secret && receiver.secret_env.empty())
             fail("secret_env", "required: the environment variable holding the secret");
         if (!receiver.secret_env.empty()) {
@@ -1078,7 +1126,8 @@ const Option<Config> root_options[] = {
 
 }  // namespace
 
-void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, Config& out) {
+void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, const Catalog* catalog,
+                 Config& out) {
     read_mapping<Config>(reader, root, "", 1, root_options, out);
     if (root.IsDefined() && !root.IsNull() && !root.IsMap()) return;  // already reported: nothing more to check
     check_server(reader, out.server);
@@ -1086,7 +1135,7 @@ void read_config(Reader& reader, const YAML::Node& root, const Environment& envi
     check_spool(reader, out.state_dir, out.spool);
     check_models(reader, out.models);
     check_file_tails(reader, out);
-    check_monitoring(reader, environment, out);
+    check_monitoring(reader, environment, catalog, out);
 }
 
 std::vector<OptionDoc> describe_options() {

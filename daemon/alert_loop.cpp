@@ -1,12 +1,9 @@
 #include "daemon/alert_loop.h"
 
 #include <random>
+#include <stdexcept>
 
-#include "alerts/alertmanager_sink.h"
-#include "alerts/exec_sink.h"
-#include "alerts/pagerduty_sink.h"
-#include "alerts/slack_sink.h"
-#include "alerts/webhook_sink.h"
+#include "alerts/sink_registry.h"
 #include "core/log.h"
 
 namespace mw::daemon {
@@ -16,9 +13,8 @@ alerts::AlertRoutingOptions routing_options(const config::AlertingConfig& alerti
     if (!alerting.kinds.empty()) routing.alerting_kinds = {alerting.kinds.begin(), alerting.kinds.end()};
     for (const auto& receiver : alerting.receivers) {
         routing.default_receivers.push_back(receiver.name);
-        // Alertmanager forgets an alert whose endsAt passes; the others are
-        // told once per state change.
-        routing.receivers.push_back({receiver.name, receiver.type == config::ReceiverType::alertmanager,
+        const auto* entry = alerts::find_alert_sink(receiver.type);
+        routing.receivers.push_back({receiver.name, entry != nullptr && entry->resends,
                                      static_cast<int>(receiver.max_per_minute)});
     }
     routing.resend_interval_seconds = alerting.resend_interval_ms / 1000;
@@ -30,46 +26,10 @@ alerts::AlertRoutingOptions routing_options(const config::AlertingConfig& alerti
 std::vector<std::unique_ptr<alerts::AlertSink>> make_sinks(const config::AlertingConfig& alerting) {
     std::vector<std::unique_ptr<alerts::AlertSink>> sinks;
     for (const auto& receiver : alerting.receivers) {
-        const std::string url = receiver.urls.empty() ? std::string() : receiver.urls.front();
-        switch (receiver.type) {
-            case config::ReceiverType::alertmanager: {
-                alerts::AlertmanagerSinkOptions options;
-                options.urls = receiver.urls;
-                options.timeout_ms = receiver.timeout_ms;
-                sinks.push_back(std::make_unique<alerts::AlertmanagerSink>(receiver.name, options));
-                break;
-            }
-            case config::ReceiverType::pagerduty: {
-                alerts::PagerDutySinkOptions options;
-                options.url = url;
-                options.routing_key = receiver.secret;
-                options.timeout_ms = receiver.timeout_ms;
-                sinks.push_back(std::make_unique<alerts::PagerDutySink>(receiver.name, options));
-                break;
-            }
-            case config::ReceiverType::slack: {
-                alerts::SlackSinkOptions options;
-                options.url = url;
-                options.timeout_ms = receiver.timeout_ms;
-                sinks.push_back(std::make_unique<alerts::SlackSink>(receiver.name, options));
-                break;
-            }
-            case config::ReceiverType::webhook: {
-                alerts::WebhookSinkOptions options;
-                options.url = url;
-                options.secret = receiver.secret;
-                options.timeout_ms = receiver.timeout_ms;
-                sinks.push_back(std::make_unique<alerts::WebhookSink>(receiver.name, options));
-                break;
-            }
-            case config::ReceiverType::exec: {
-                alerts::ExecSinkOptions options;
-                options.argv = receiver.command;
-                options.timeout_ms = receiver.timeout_ms;
-                sinks.push_back(std::make_unique<alerts::ExecSink>(receiver.name, options));
-                break;
-            }
-        }
+        const auto* entry = alerts::find_alert_sink(receiver.type);
+        // The loader accepts only registered types; a miss here is a bug.
+        if (entry == nullptr) throw std::logic_error("unregistered alert sink type " + receiver.type);
+        sinks.push_back(entry->make(receiver));
     }
     return sinks;
 }

@@ -23,11 +23,7 @@ fairness::AuditSpec audit_spec(const config::ModelOptions& model, const config::
     spec.positive_label = !audit.positive_label.empty()      ? audit.positive_label
                           : !model.schema.classes.empty() ? model.schema.classes.front()
                                                             : spec.positive_label;
-    spec.report_formats.clear();
-    for (const auto& format : audit.formats)
-        spec.report_formats.push_back(format == "html"   ? fairness::ReportFormat::html
-                                      : format == "json" ? fairness::ReportFormat::json
-                                                         : fairness::ReportFormat::markdown);
+    spec.report_formats = audit.formats;  // names from fairness/report_formats.cpp; empty: all of them
     spec.run_on_start = audit.run_on_start;
     return spec;
 }

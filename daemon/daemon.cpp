@@ -36,6 +36,7 @@
 #include "daemon/rejection_tally.h"
 #include "daemon/sd_notify.h"
 #include "daemon/watchdog.h"
+#include "registry/catalog.h"
 #include "store/spool.h"
 #include "store/spool_drain.h"
 #include "store/store_probe.h"
@@ -113,7 +114,7 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
 // waits for a pass.
 void reload(const std::string& config_path, LiveConfig& live, Monitoring& monitoring, DaemonMetrics& metrics,
             SystemdNotifier& notifier) {
-    auto reloaded = config::load_config_file(config_path);
+    auto reloaded = registry::load_config_file(config_path);
     const auto refuse = [&](const std::string& why) {
         log::error("config_reload_failed file={} {} keeping=previous generation={}", config_path, why,
                    live.generation());
@@ -191,7 +192,7 @@ struct Process {
 
 // 1. Configuration: parsed and validated once; a bad file stops us here.
 std::optional<config::Config> load_configuration(const std::string& config_path) {
-    auto loaded = config::load_config_file(config_path);
+    auto loaded = registry::load_config_file(config_path);
     if (!loaded.ok()) {
         log_config_errors(loaded);
         log::error("startup_failed reason=\"invalid configuration\" file={} errors={}", config_path,

@@ -8,6 +8,7 @@
 #include "core/command_line.h"
 #include "daemon/daemon.h"
 #include "daemon/flags.h"
+#include "registry/catalog.h"
 
 namespace {
 
@@ -25,7 +26,7 @@ int usage_error(const std::string& message) {
 }
 
 int check_config(const std::string& path) {
-    const auto result = mw::config::load_config_file(path);
+    const auto result = mw::registry::load_config_file(path);
     if (!result.ok()) {
         for (const auto& error : result.errors) std::fprintf(stderr, "%s: %s\n", path.c_str(), to_string(error).c_str());
         return 1;

@@ -83,7 +83,7 @@ void score_anomalies(AnomalyDetectors& detectors, const config::ModelOptions& op
             continue;
         auto& detector = detectors[metric.name];
         if (!detector) {
-            auto made = anomaly::make_anomaly_detector(anomaly.detector, {});
+            auto made = anomaly::make_anomaly_detector(anomaly.detector, anomaly.params);
             if (!made.detector) {
                 log::error("anomaly_detector_unusable model={} error=\"{}\"", model, made.error);
                 return;

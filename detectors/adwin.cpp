@@ -8,16 +8,12 @@ namespace mw::concept_drift {
 namespace {
 
 // River's defaults (river.drift.ADWIN; MOA's clock and min window are the same, 32 and 5).
-constexpr OptionSpec adwin_options[] = {
-    {"delta", OptionType::real, "0.002", {0, 1, true, true}, "",
-     "significance of the test that two sub-windows have the same mean"},
-    {"clock", OptionType::integer, "32", {1, 1e9}, "", "check for a change every this many values"},
-    {"max_buckets", OptionType::integer, "5", {1, 1e6}, "",
-     "buckets of each size kept before two are merged"},
-    {"min_window_length", OptionType::integer, "5", {1, 1e9}, "",
-     "smallest sub-window a cut may leave on either side"},
-    {"grace_period", OptionType::integer, "10", {0, 1e12}, "",
-     "no change is looked for until the window holds more values than this"},
+const config::SettingRow adwin_options[] = {
+    {.key = "delta", .kind = config::ValueKind::number, .default_text = "0.002", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "significance of the test that two sub-windows have the same mean"},
+    {.key = "clock", .kind = config::ValueKind::integer, .default_text = "32", .min = 1, .max = 1'000'000'000, .help = "check for a change every this many values"},
+    {.key = "max_buckets", .kind = config::ValueKind::integer, .default_text = "5", .min = 1, .max = 1'000'000, .help = "buckets of each size kept before two are merged"},
+    {.key = "min_window_length", .kind = config::ValueKind::integer, .default_text = "5", .min = 1, .max = 1'000'000'000, .help = "smallest sub-window a cut may leave on either side"},
+    {.key = "grace_period", .kind = config::ValueKind::integer, .default_text = "10", .min = 0, .max = 1'000'000'000'000, .help = "no change is looked for until the window holds more values than this"},
 };
 
 // Bucket size of a row: 2^row, the double River's pow(2, row) gives exactly
@@ -27,7 +23,7 @@ double bucket_size(std::size_t row) { return static_cast<double>(std::uint64_t{1
 
 }  // namespace
 
-std::span<const OptionSpec> adwin_option_table() { return adwin_options; }
+std::span<const config::SettingRow> adwin_option_table() { return adwin_options; }
 
 void Adwin::BucketRow::push(double total, double variance) {
     totals[count] = total;
@@ -47,10 +43,10 @@ void Adwin::BucketRow::drop_oldest(std::size_t n) {
     count -= n;
 }
 
-Adwin::Adwin(OptionValues options, AdwinCutLoop cut_loop)
+Adwin::Adwin(config::Settings options, AdwinCutLoop cut_loop)
     : options_(std::move(options)),
       cut_loop_(cut_loop),
-      delta_(options_.real("delta")),
+      delta_(options_.number("delta")),
       clock_(options_.integer("clock")),
       max_buckets_(static_cast<std::size_t>(options_.integer("max_buckets"))),
       min_window_length_(static_cast<double>(options_.integer("min_window_length"))),

@@ -27,21 +27,21 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> adwin_option_table();
+std::span<const config::SettingRow> adwin_option_table();
 
 enum class AdwinCutLoop { every_bucket, river_0_21 };
 
 class Adwin final : public ConceptDetector {
 public:
     // `options` must have been validated against adwin_option_table().
-    explicit Adwin(OptionValues options, AdwinCutLoop cut_loop = AdwinCutLoop::every_bucket);
+    explicit Adwin(config::Settings options, AdwinCutLoop cut_loop = AdwinCutLoop::every_bucket);
 
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override {
         return cut_loop_ == AdwinCutLoop::every_bucket ? "adwin" : "adwin_river021";
     }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
     double width() const { return width_; }
     double mean() const { return width_ > 0 ? total_ / width_ : 0.0; }
@@ -65,7 +65,7 @@ private:
     bool cut_is_significant(double n0, double n1, double delta_mean, double delta_prime,
                             double variance_in_window) const;
 
-    OptionValues options_;
+    config::Settings options_;
     AdwinCutLoop cut_loop_;
     double delta_;
     std::int64_t clock_;

@@ -21,20 +21,33 @@ constexpr double yellow_zone_tail = 1e-3;
 // computeLogLikelihood: log(1.0000000001 - likelihood) / log(1e-10).
 constexpr double log_score_epsilon = 1e-10;
 
-constexpr AnomalyOption option_table[] = {
-    {"level_window", 100, 3, 1e6, true, "points whose median is the level baseline"},
-    {"residual_window", 250, 10, 1e6, true, "residuals per baseline for its location and robust scale"},
-    {"min_residuals", 30, 5, 1e6, true, "residuals a baseline needs before it is used (warm-up)"},
-    {"raw_decades", 10, 1, 300, false, "raw surprise = (-log10(two-sided normal tail of z) - raw_offset) / raw_decades"},
-    {"raw_offset", 2, 0, 300, false, "decades of surprise ignored as noise (2 ignores |z| < 2.58)"},
-    {"raw_cap", 3, 0.1, 100, false, "largest raw surprise (3: reached at -log10 p = 32, |z| = 11.9)"},
-    {"short_window", 10, 1, 1e4, true, "points averaged into the short-term surprise (nupic: 10)"},
-    {"likelihood_window", 2000, 10, 1e6, true, "short-term averages whose normal the current one is tested against"},
-    {"min_likelihood_history", 100, 2, 1e6, true, "averages needed before the score leaves 0 (warm-up)"},
-    {"daily_slot_s", 1800, 60, seconds_per_day, false, "slot width of the time-of-day profile"},
-    {"weekly_slot_s", 3600, 60, seconds_per_week, false, "slot width of the time-of-week profile"},
-    {"seasonal_occurrences", 5, 1, 1000, true, "past occurrences of a slot whose median is its expectation"},
-    {"seasonal_min_occurrences", 2, 1, 1000, true, "occurrences a slot needs before the profile predicts"},
+const config::SettingRow option_table[] = {
+    {.key = "level_window", .kind = config::ValueKind::integer, .default_text = "100", .min = 3, .max = 1'000'000,
+     .help = "points whose median is the level baseline"},
+    {.key = "residual_window", .kind = config::ValueKind::integer, .default_text = "250", .min = 10, .max = 1'000'000,
+     .help = "residuals per baseline for its location and robust scale"},
+    {.key = "min_residuals", .kind = config::ValueKind::integer, .default_text = "30", .min = 5, .max = 1'000'000,
+     .help = "residuals a baseline needs before it is used (warm-up)"},
+    {.key = "raw_decades", .kind = config::ValueKind::number, .default_text = "10", .min_number = 1,
+     .max_number = 300, .help = "raw surprise = (-log10(two-sided normal tail of z) - raw_offset) / raw_decades"},
+    {.key = "raw_offset", .kind = config::ValueKind::number, .default_text = "2", .min_number = 0,
+     .max_number = 300, .help = "decades of surprise ignored as noise (2 ignores |z| < 2.58)"},
+    {.key = "raw_cap", .kind = config::ValueKind::number, .default_text = "3", .min_number = 0.1,
+     .max_number = 100, .help = "largest raw surprise (3: reached at -log10 p = 32, |z| = 11.9)"},
+    {.key = "short_window", .kind = config::ValueKind::integer, .default_text = "10", .min = 1, .max = 10'000,
+     .help = "points averaged into the short-term surprise (nupic: 10)"},
+    {.key = "likelihood_window", .kind = config::ValueKind::integer, .default_text = "2000", .min = 10, .max = 1'000'000,
+     .help = "short-term averages whose normal the current one is tested against"},
+    {.key = "min_likelihood_history", .kind = config::ValueKind::integer, .default_text = "100", .min = 2, .max = 1'000'000,
+     .help = "averages needed before the score leaves 0 (warm-up)"},
+    {.key = "daily_slot_s", .kind = config::ValueKind::number, .default_text = "1800", .min_number = 60,
+     .max_number = seconds_per_day, .help = "slot width of the time-of-day profile"},
+    {.key = "weekly_slot_s", .kind = config::ValueKind::number, .default_text = "3600", .min_number = 60,
+     .max_number = seconds_per_week, .help = "slot width of the time-of-week profile"},
+    {.key = "seasonal_occurrences", .kind = config::ValueKind::integer, .default_text = "5", .min = 1, .max = 1000,
+     .help = "past occurrences of a slot whose median is its expectation"},
+    {.key = "seasonal_min_occurrences", .kind = config::ValueKind::integer, .default_text = "2", .min = 1, .max = 1000,
+     .help = "occurrences a slot needs before the profile predicts"},
 };
 
 // Two-sided standard normal tail P(|Z| >= |z|).
@@ -140,37 +153,37 @@ double RobustDetector::score(double timestamp_s, double value) {
     return raw ? likelihood_score(*raw) : 0.0;
 }
 
-std::span<const AnomalyOption> RobustDetector::options() { return option_table; }
+std::span<const config::SettingRow> RobustDetector::options() { return option_table; }
 
-std::string RobustDetector::check(const AnomalyParams& params) {
-    if (params.get("min_residuals") > params.get("residual_window"))
+std::string RobustDetector::check(const config::Settings& params) {
+    if (params.number("min_residuals") > params.number("residual_window"))
         return "min_residuals must not exceed residual_window (no baseline would ever be ready)";
-    if (params.get("min_likelihood_history") > params.get("likelihood_window"))
+    if (params.number("min_likelihood_history") > params.number("likelihood_window"))
         return "min_likelihood_history must not exceed likelihood_window (the score would stay 0)";
-    if (std::fmod(seconds_per_day, params.get("daily_slot_s")) != 0)
+    if (std::fmod(seconds_per_day, params.number("daily_slot_s")) != 0)
         return "daily_slot_s must divide a day (86400 s) into whole slots";
-    if (std::fmod(seconds_per_week, params.get("weekly_slot_s")) != 0)
+    if (std::fmod(seconds_per_week, params.number("weekly_slot_s")) != 0)
         return "weekly_slot_s must divide a week (604800 s) into whole slots";
-    if (params.get("seasonal_min_occurrences") > params.get("seasonal_occurrences"))
+    if (params.number("seasonal_min_occurrences") > params.number("seasonal_occurrences"))
         return "seasonal_min_occurrences must not exceed seasonal_occurrences (the profiles would never predict)";
     return {};
 }
 
-std::unique_ptr<AnomalyDetector> RobustDetector::make(const AnomalyParams& params) {
+std::unique_ptr<AnomalyDetector> RobustDetector::make(const config::Settings& params) {
     RobustDetectorOptions options;
-    options.level_window = static_cast<std::size_t>(params.get("level_window"));
-    options.residual_window = static_cast<std::size_t>(params.get("residual_window"));
-    options.min_residuals = static_cast<std::size_t>(params.get("min_residuals"));
-    options.raw_decades = params.get("raw_decades");
-    options.raw_offset = params.get("raw_offset");
-    options.raw_cap = params.get("raw_cap");
-    options.short_window = static_cast<std::size_t>(params.get("short_window"));
-    options.likelihood_window = static_cast<std::size_t>(params.get("likelihood_window"));
-    options.min_likelihood_history = static_cast<std::size_t>(params.get("min_likelihood_history"));
-    options.daily_slot_s = params.get("daily_slot_s");
-    options.weekly_slot_s = params.get("weekly_slot_s");
-    options.seasonal_occurrences = static_cast<std::size_t>(params.get("seasonal_occurrences"));
-    options.seasonal_min_occurrences = static_cast<std::size_t>(params.get("seasonal_min_occurrences"));
+    options.level_window = static_cast<std::size_t>(params.number("level_window"));
+    options.residual_window = static_cast<std::size_t>(params.number("residual_window"));
+    options.min_residuals = static_cast<std::size_t>(params.number("min_residuals"));
+    options.raw_decades = params.number("raw_decades");
+    options.raw_offset = params.number("raw_offset");
+    options.raw_cap = params.number("raw_cap");
+    options.short_window = static_cast<std::size_t>(params.number("short_window"));
+    options.likelihood_window = static_cast<std::size_t>(params.number("likelihood_window"));
+    options.min_likelihood_history = static_cast<std::size_t>(params.number("min_likelihood_history"));
+    options.daily_slot_s = params.number("daily_slot_s");
+    options.weekly_slot_s = params.number("weekly_slot_s");
+    options.seasonal_occurrences = static_cast<std::size_t>(params.number("seasonal_occurrences"));
+    options.seasonal_min_occurrences = static_cast<std::size_t>(params.number("seasonal_min_occurrences"));
     return std::make_unique<RobustDetector>(options);
 }
 

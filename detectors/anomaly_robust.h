@@ -92,9 +92,9 @@ public:
     explicit RobustDetector(const RobustDetectorOptions& options);
     double score(double timestamp_s, double value) override;
 
-    static std::span<const AnomalyOption> options();
-    static std::string check(const AnomalyParams& params);
-    static std::unique_ptr<AnomalyDetector> make(const AnomalyParams& params);
+    static std::span<const config::SettingRow> options();
+    static std::string check(const config::Settings& params);
+    static std::unique_ptr<AnomalyDetector> make(const config::Settings& params);
 
 private:
     enum BaselineIndex : std::size_t { level, previous, daily, weekly, baseline_count };

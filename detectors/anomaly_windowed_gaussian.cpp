@@ -6,8 +6,9 @@ namespace mw::anomaly {
 
 namespace {
 
-constexpr AnomalyOption option_table[] = {
-    {"window_size", 1000, 2, 1e6, true, "number of past values the normal is fitted to (NAB's tuned value)"},
+const config::SettingRow option_table[] = {
+    {.key = "window_size", .kind = config::ValueKind::integer, .default_text = "1000", .min = 2, .max = 1'000'000,
+     .help = "number of past values the normal is fitted to (NAB's tuned value)"},
 };
 
 // The normal CDF P(X < x) for X ~ N(mean, stddev): 1 minus nupic's
@@ -32,10 +33,10 @@ double WindowedGaussianDetector::score(double, double value) {
     return result;
 }
 
-std::span<const AnomalyOption> WindowedGaussianDetector::options() { return option_table; }
+std::span<const config::SettingRow> WindowedGaussianDetector::options() { return option_table; }
 
-std::unique_ptr<AnomalyDetector> WindowedGaussianDetector::make(const AnomalyParams& params) {
-    return std::make_unique<WindowedGaussianDetector>(static_cast<std::size_t>(params.get("window_size")));
+std::unique_ptr<AnomalyDetector> WindowedGaussianDetector::make(const config::Settings& params) {
+    return std::make_unique<WindowedGaussianDetector>(static_cast<std::size_t>(params.number("window_size")));
 }
 
 }  // namespace mw::anomaly

@@ -22,8 +22,8 @@ public:
     explicit WindowedGaussianDetector(std::size_t window_size);
     double score(double timestamp_s, double value) override;
 
-    static std::span<const AnomalyOption> options();
-    static std::unique_ptr<AnomalyDetector> make(const AnomalyParams& params);
+    static std::span<const config::SettingRow> options();
+    static std::unique_ptr<AnomalyDetector> make(const config::Settings& params);
 
 private:
     RollingWindow window_;

@@ -12,7 +12,7 @@
 
 #include <string_view>
 
-#include "detectors/concept_options.h"
+#include "config/option_table.h"
 
 namespace mw::concept_drift {
 
@@ -45,7 +45,7 @@ public:
     // The registry name: "adwin", "ddm", ...
     virtual std::string_view name() const = 0;
     // The validated options it was built with, defaults included.
-    virtual const OptionValues& options() const = 0;
+    virtual const config::Settings& options() const = 0;
 };
 
 }  // namespace mw::concept_drift

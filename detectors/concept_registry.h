@@ -9,20 +9,17 @@
 #include <string>
 #include <string_view>
 
+#include "config/component.h"
 #include "detectors/concept_detector.h"
 
 namespace mw::concept_drift {
 
 struct ConceptDetectorEntry {
-    std::string_view name;
-    std::string_view summary;
+    config::ComponentInfo info;  // name, summary, option table, checks between options
     // The implementation whose detection indices this one reproduces.
     std::string_view reference;
     bool binary_input;  // expects 0 (success) / 1 (error) values
-    std::span<const OptionSpec> (*option_table)();
-    // Checks that involve several options; returns an error or "". May be null.
-    std::string (*check_options)(const OptionValues&);
-    std::unique_ptr<ConceptDetector> (*make)(OptionValues);
+    std::unique_ptr<ConceptDetector> (*make)(config::Settings);
 };
 
 std::span<const ConceptDetectorEntry> concept_detectors();
@@ -31,7 +28,7 @@ const ConceptDetectorEntry* find_concept_detector(std::string_view name);
 
 struct MakeDetectorResult {
     std::unique_ptr<ConceptDetector> detector;
-    std::string error;  // empty on success, else e.g. "adwin: delta must be in (0, 1), got 2"
+    std::string error;  // empty on success, else e.g. "adwin: delta: expected a number in (0, 1), got \"2\""
 
     bool ok() const { return error.empty(); }
 };

@@ -8,26 +8,23 @@ namespace mw::concept_drift {
 namespace {
 
 // River's defaults (river.drift.binary.DDM, River 0.21).
-constexpr OptionSpec ddm_options[] = {
-    {"warm_start", OptionType::integer, "30", {0, 1e12}, "",
-     "values seen before a warning or a drift can be reported"},
-    {"warning_threshold", OptionType::real, "2", {0, 1e6, true, false}, "",
-     "standard deviations above the best error rate that mean a warning"},
-    {"drift_threshold", OptionType::real, "3", {0, 1e6, true, false}, "",
-     "standard deviations above the best error rate that mean a drift"},
+const config::SettingRow ddm_options[] = {
+    {.key = "warm_start", .kind = config::ValueKind::integer, .default_text = "30", .min = 0, .max = 1'000'000'000'000, .help = "values seen before a warning or a drift can be reported"},
+    {.key = "warning_threshold", .kind = config::ValueKind::number, .default_text = "2", .min_number = 0, .max_number = 1e6, .min_exclusive = true, .help = "standard deviations above the best error rate that mean a warning"},
+    {.key = "drift_threshold", .kind = config::ValueKind::number, .default_text = "3", .min_number = 0, .max_number = 1e6, .min_exclusive = true, .help = "standard deviations above the best error rate that mean a drift"},
 };
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
 }  // namespace
 
-std::span<const OptionSpec> ddm_option_table() { return ddm_options; }
+std::span<const config::SettingRow> ddm_option_table() { return ddm_options; }
 
-Ddm::Ddm(OptionValues options)
+Ddm::Ddm(config::Settings options)
     : options_(std::move(options)),
       warm_start_(static_cast<double>(options_.integer("warm_start"))),
-      warning_threshold_(options_.real("warning_threshold")),
-      drift_threshold_(options_.real("drift_threshold")) {
+      warning_threshold_(options_.number("warning_threshold")),
+      drift_threshold_(options_.number("drift_threshold")) {
     reset();
 }
 

@@ -14,20 +14,20 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> ddm_option_table();
+std::span<const config::SettingRow> ddm_option_table();
 
 class Ddm final : public ConceptDetector {
 public:
     // `options` must have been validated against ddm_option_table().
-    explicit Ddm(OptionValues options);
+    explicit Ddm(config::Settings options);
 
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override { return "ddm"; }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
 private:
-    OptionValues options_;
+    config::Settings options_;
     double warm_start_;
     double warning_threshold_;
     double drift_threshold_;

@@ -9,31 +9,28 @@ namespace mw::concept_drift {
 namespace {
 
 // River's defaults (river.drift.binary.EDDM, River 0.21).
-constexpr OptionSpec eddm_options[] = {
-    {"warm_start", OptionType::integer, "30", {0, 1e12}, "",
-     "values and errors seen before a warning or a drift can be reported"},
-    {"alpha", OptionType::real, "0.95", {0, 1, true, true}, "",
-     "warning when (p' + 2 s') / max falls below this; must be >= beta"},
-    {"beta", OptionType::real, "0.9", {0, 1, true, true}, "",
-     "drift when (p' + 2 s') / max falls below this"},
+const config::SettingRow eddm_options[] = {
+    {.key = "warm_start", .kind = config::ValueKind::integer, .default_text = "30", .min = 0, .max = 1'000'000'000'000, .help = "values and errors seen before a warning or a drift can be reported"},
+    {.key = "alpha", .kind = config::ValueKind::number, .default_text = "0.95", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "warning when (p' + 2 s') / max falls below this; must be >= beta"},
+    {.key = "beta", .kind = config::ValueKind::number, .default_text = "0.9", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "drift when (p' + 2 s') / max falls below this"},
 };
 
 }  // namespace
 
-std::span<const OptionSpec> eddm_option_table() { return eddm_options; }
+std::span<const config::SettingRow> eddm_option_table() { return eddm_options; }
 
-std::string eddm_check_options(const OptionValues& options) {
-    if (options.real("alpha") < options.real("beta"))
-        return fmt::format("eddm: alpha must be >= beta, got alpha={} beta={}", options.real("alpha"),
-                           options.real("beta"));
+std::string eddm_check_options(const config::Settings& options) {
+    if (options.number("alpha") < options.number("beta"))
+        return fmt::format("alpha must be >= beta, got alpha={} beta={}", options.number("alpha"),
+                           options.number("beta"));
     return "";
 }
 
-Eddm::Eddm(OptionValues options)
+Eddm::Eddm(config::Settings options)
     : options_(std::move(options)),
       warm_start_(static_cast<double>(options_.integer("warm_start"))),
-      alpha_(options_.real("alpha")),
-      beta_(options_.real("beta")) {
+      alpha_(options_.number("alpha")),
+      beta_(options_.number("beta")) {
     reset();
 }
 

@@ -15,23 +15,23 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> eddm_option_table();
+std::span<const config::SettingRow> eddm_option_table();
 // Checks between options (River raises on alpha < beta); empty when fine.
-std::string eddm_check_options(const OptionValues& options);
+std::string eddm_check_options(const config::Settings& options);
 
 class Eddm final : public ConceptDetector {
 public:
     // `options` must have passed eddm_option_table() and eddm_check_options().
-    explicit Eddm(OptionValues options);
+    explicit Eddm(config::Settings options);
 
     // x == 1 is an error; any other value a success (River compares x == 1).
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override { return "eddm"; }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
 private:
-    OptionValues options_;
+    config::Settings options_;
     double warm_start_;
     double alpha_;
     double beta_;

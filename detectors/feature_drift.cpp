@@ -23,33 +23,39 @@ namespace mw::drift {
 
 namespace {
 
-struct MethodRow {
-    DriftMethod method;
-    const char* name;
-    bool p_value;
-    bool numeric_only;      // needs the numeric view (values, not categories)
-    bool categorical_only;  // needs categories
+using config::ComponentInfo;
+
+// The registry of drift methods: one row per method, its name in config and
+// on the command line, what it needs, and its one-line meaning.
+constexpr DriftMethodEntry method_table[] = {
+    {ComponentInfo{"auto", "per feature: ks / chi2 / z (legacy) or wasserstein / jensenshannon (robust) by its type"},
+     DriftMethod::auto_select, false, false, false},
+    {ComponentInfo{"ks", "two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp)"}, DriftMethod::ks, true, true,
+     false},
+    {ComponentInfo{"chi2", "chi-squared test of the category counts (scipy.stats.chisquare)"}, DriftMethod::chi2,
+     true, false, true},
+    {ComponentInfo{"z", "two-proportion z-test of a two-valued feature"}, DriftMethod::z, true, false, true},
+    {ComponentInfo{"wasserstein", "Wasserstein-1 distance over the reference's standard deviation"},
+     DriftMethod::wasserstein, false, true, false},
+    {ComponentInfo{"psi", "population stability index over the reference's bins"}, DriftMethod::psi, false, false,
+     false},
+    {ComponentInfo{"jensenshannon", "Jensen-Shannon distance of the shares (scipy.spatial.distance.jensenshannon)"},
+     DriftMethod::jensenshannon, false, false, false},
+    {ComponentInfo{"hellinger", "Hellinger distance of the shares"}, DriftMethod::hellinger, false, false, false},
+    {ComponentInfo{"tvd", "total variation distance of the shares"}, DriftMethod::tvd, false, false, false},
+    {ComponentInfo{"kl", "Kullback-Leibler divergence of the shares (scipy.stats.entropy)"}, DriftMethod::kl, false,
+     false, false},
+    {ComponentInfo{"energy", "energy distance (scipy.stats.energy_distance)"}, DriftMethod::energy, false, true,
+     false},
+    {ComponentInfo{"anderson", "k-sample Anderson-Darling test (scipy.stats.anderson_ksamp)"}, DriftMethod::anderson,
+     true, true, false},
+    {ComponentInfo{"cvm", "two-sample Cramer-von Mises test (scipy.stats.cramervonmises_2samp)"}, DriftMethod::cvm,
+     true, true, false},
+    {ComponentInfo{"ttest", "Welch's t-test of the means (scipy.stats.ttest_ind, equal_var=False)"},
+     DriftMethod::ttest, true, true, false},
 };
 
-// One row per method: its name in config and on the command line, and what it needs.
-constexpr std::array<MethodRow, 14> method_table{{
-    {DriftMethod::auto_select, "auto", false, false, false},
-    {DriftMethod::ks, "ks", true, true, false},
-    {DriftMethod::chi2, "chi2", true, false, true},
-    {DriftMethod::z, "z", true, false, true},
-    {DriftMethod::wasserstein, "wasserstein", false, true, false},
-    {DriftMethod::psi, "psi", false, false, false},
-    {DriftMethod::jensenshannon, "jensenshannon", false, false, false},
-    {DriftMethod::hellinger, "hellinger", false, false, false},
-    {DriftMethod::tvd, "tvd", false, false, false},
-    {DriftMethod::kl, "kl", false, false, false},
-    {DriftMethod::energy, "energy", false, true, false},
-    {DriftMethod::anderson, "anderson", true, true, false},
-    {DriftMethod::cvm, "cvm", true, true, false},
-    {DriftMethod::ttest, "ttest", true, true, false},
-}};
-
-const MethodRow& row_of(DriftMethod method) {
+const DriftMethodEntry& row_of(DriftMethod method) {
     for (const auto& row : method_table)
         if (row.method == method) return row;
     return method_table[0];
@@ -304,20 +310,18 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
 
 }  // namespace
 
+std::span<const DriftMethodEntry> drift_methods() { return method_table; }
+
 const char* to_string(DriftMethod method) {
-    return row_of(method).name;
+    return row_of(method).info.name.data();
 }
 
-std::string drift_method_names() {
-    std::string names;
-    for (const auto& row : method_table) names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
-    return names;
-}
+std::string drift_method_names() { return config::component_names(drift_methods()); }
 
 std::optional<DriftMethod> parse_drift_method(std::string_view name) {
-    for (const auto& row : method_table)
-        if (name == row.name) return row.method;
-    return std::nullopt;
+    const auto* entry = config::find_component(drift_methods(), name);
+    if (entry == nullptr) return std::nullopt;
+    return entry->method;
 }
 
 bool has_p_value(DriftMethod method) {
@@ -420,7 +424,7 @@ FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice
     fitted.threshold = choice.threshold.value_or(default_threshold(method));
     const auto& row = row_of(method);
     if (row.numeric_only && !reference.numeric) {
-        fitted.error = fmt::format("method {} needs a numeric column", row.name);
+        fitted.error = fmt::format("method {} needs a numeric column", row.info.name);
         return fitted;
     }
     fitted.categorical = !reference.numeric || row.categorical_only || (few_values && !row.numeric_only);

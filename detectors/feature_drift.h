@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/component.h"
+
 namespace mw::drift {
 
 enum class DriftMethod {
@@ -62,6 +64,18 @@ enum class DriftMethod {
     cvm,
     ttest
 };
+
+// The registry of drift methods (one row per method, in feature_drift.cpp):
+// config's drift.method, the CLI's --method and the docs come from it.
+struct DriftMethodEntry {
+    config::ComponentInfo info;  // no options: the threshold is a key of its own
+    DriftMethod method;
+    bool p_value;           // a test with a p-value rather than a distance
+    bool numeric_only;      // needs the numeric view (values, not categories)
+    bool categorical_only;  // needs categories
+};
+std::span<const DriftMethodEntry> drift_methods();
+
 const char* to_string(DriftMethod method);
 // nullopt for an unknown name; "auto" is auto_select.
 std::optional<DriftMethod> parse_drift_method(std::string_view name);

@@ -7,23 +7,20 @@ namespace mw::concept_drift {
 namespace {
 
 // River's defaults (river.drift.binary.HDDM_A, River 0.21).
-constexpr OptionSpec hddm_a_options[] = {
-    {"drift_confidence", OptionType::real, "0.001", {0, 1, true, true}, "",
-     "confidence (a probability) of the drift test"},
-    {"warning_confidence", OptionType::real, "0.005", {0, 1, true, true}, "",
-     "confidence (a probability) of the warning test"},
-    {"two_sided_test", OptionType::boolean, "false", {}, "",
-     "also report decreases of the error rate, not only increases"},
+const config::SettingRow hddm_a_options[] = {
+    {.key = "drift_confidence", .kind = config::ValueKind::number, .default_text = "0.001", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "confidence (a probability) of the drift test"},
+    {.key = "warning_confidence", .kind = config::ValueKind::number, .default_text = "0.005", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "confidence (a probability) of the warning test"},
+    {.key = "two_sided_test", .kind = config::ValueKind::choice, .default_text = "false", .choices = config::boolean_choices, .help = "also report decreases of the error rate, not only increases"},
 };
 
 }  // namespace
 
-std::span<const OptionSpec> hddm_a_option_table() { return hddm_a_options; }
+std::span<const config::SettingRow> hddm_a_option_table() { return hddm_a_options; }
 
-HddmA::HddmA(OptionValues options)
+HddmA::HddmA(config::Settings options)
     : options_(std::move(options)),
-      drift_confidence_(options_.real("drift_confidence")),
-      warning_confidence_(options_.real("warning_confidence")),
+      drift_confidence_(options_.number("drift_confidence")),
+      warning_confidence_(options_.number("warning_confidence")),
       two_sided_test_(options_.boolean("two_sided_test")) {
     reset();
 }

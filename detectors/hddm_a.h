@@ -15,24 +15,24 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> hddm_a_option_table();
+std::span<const config::SettingRow> hddm_a_option_table();
 
 class HddmA final : public ConceptDetector {
 public:
     // `options` must have been validated against hddm_a_option_table().
-    explicit HddmA(OptionValues options);
+    explicit HddmA(config::Settings options);
 
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override { return "hddm_a"; }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
 private:
     double hoeffding_bound(double n) const;
     bool mean_increased(double confidence) const;
     bool mean_decreased(double confidence) const;
 
-    OptionValues options_;
+    config::Settings options_;
     double drift_confidence_;
     double warning_confidence_;
     bool two_sided_test_;

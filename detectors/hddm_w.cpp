@@ -7,20 +7,16 @@ namespace mw::concept_drift {
 namespace {
 
 // River's defaults (river.drift.binary.HDDM_W, River 0.21).
-constexpr OptionSpec hddm_w_options[] = {
-    {"drift_confidence", OptionType::real, "0.001", {0, 1, true, true}, "",
-     "confidence (a probability) of the drift test"},
-    {"warning_confidence", OptionType::real, "0.005", {0, 1, true, true}, "",
-     "confidence (a probability) of the warning test"},
-    {"lambda", OptionType::real, "0.05", {0, 1, true, false}, "",
-     "weight of the newest value in the moving averages"},
-    {"two_sided_test", OptionType::boolean, "false", {}, "",
-     "also report decreases of the error rate, not only increases"},
+const config::SettingRow hddm_w_options[] = {
+    {.key = "drift_confidence", .kind = config::ValueKind::number, .default_text = "0.001", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "confidence (a probability) of the drift test"},
+    {.key = "warning_confidence", .kind = config::ValueKind::number, .default_text = "0.005", .min_number = 0, .max_number = 1, .min_exclusive = true, .max_exclusive = true, .help = "confidence (a probability) of the warning test"},
+    {.key = "lambda", .kind = config::ValueKind::number, .default_text = "0.05", .min_number = 0, .max_number = 1, .min_exclusive = true, .help = "weight of the newest value in the moving averages"},
+    {.key = "two_sided_test", .kind = config::ValueKind::choice, .default_text = "false", .choices = config::boolean_choices, .help = "also report decreases of the error rate, not only increases"},
 };
 
 }  // namespace
 
-std::span<const OptionSpec> hddm_w_option_table() { return hddm_w_options; }
+std::span<const config::SettingRow> hddm_w_option_table() { return hddm_w_options; }
 
 // river.stats.EWMean as River 0.21 runs it (watermill's EWMean in Rust): a
 // mean that is exactly 0 is replaced by x instead of being faded, so after a
@@ -35,11 +31,11 @@ void HddmW::SampleInfo::update(double x, double lambda) {
     ibc = lambda * lambda + std::pow(1 - lambda, 2.0) * ibc;
 }
 
-HddmW::HddmW(OptionValues options)
+HddmW::HddmW(config::Settings options)
     : options_(std::move(options)),
-      drift_confidence_(options_.real("drift_confidence")),
-      warning_confidence_(options_.real("warning_confidence")),
-      lambda_(options_.real("lambda")),
+      drift_confidence_(options_.number("drift_confidence")),
+      warning_confidence_(options_.number("warning_confidence")),
+      lambda_(options_.number("lambda")),
       two_sided_test_(options_.boolean("two_sided_test")) {
     reset();
 }

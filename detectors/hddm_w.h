@@ -15,17 +15,17 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> hddm_w_option_table();
+std::span<const config::SettingRow> hddm_w_option_table();
 
 class HddmW final : public ConceptDetector {
 public:
     // `options` must have been validated against hddm_w_option_table().
-    explicit HddmW(OptionValues options);
+    explicit HddmW(config::Settings options);
 
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override { return "hddm_w"; }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
 private:
     // river.drift.binary.hddm_w.SampleInfo: an EWMA and its independent bound
@@ -43,7 +43,7 @@ private:
     void update_increase_stats(double x);
     void update_decrease_stats(double x);
 
-    OptionValues options_;
+    config::Settings options_;
     double drift_confidence_;
     double warning_confidence_;
     double lambda_;

@@ -20,12 +20,11 @@ namespace {
 // stat_size stops at 10000 because scipy's method='auto' switches from the
 // exact distribution to the asymptotic one above it, and only the exact one
 // is implemented here.
-constexpr OptionSpec kswin_options[] = {
-    {"alpha", OptionType::real, "0.005", {0, 1}, "", "p-value at or below which (with D > 0.1) a drift is reported"},
-    {"window_size", OptionType::integer, "100", {2, 1e8}, "", "values kept in the sliding window"},
-    {"stat_size", OptionType::integer, "30", {1, 10000}, "",
-     "size of the newest sample and of the random sample of older values"},
-    {"seed", OptionType::integer, "42", {0, 1e18}, "", "seed of the random sample (Python's random.Random(seed))"},
+const config::SettingRow kswin_options[] = {
+    {.key = "alpha", .kind = config::ValueKind::number, .default_text = "0.005", .min_number = 0, .max_number = 1, .help = "p-value at or below which (with D > 0.1) a drift is reported"},
+    {.key = "window_size", .kind = config::ValueKind::integer, .default_text = "100", .min = 2, .max = 100'000'000, .help = "values kept in the sliding window"},
+    {.key = "stat_size", .kind = config::ValueKind::integer, .default_text = "30", .min = 1, .max = 10'000, .help = "size of the newest sample and of the random sample of older values"},
+    {.key = "seed", .kind = config::ValueKind::integer, .default_text = "42", .min = 0, .max = 1'000'000'000'000'000'000, .help = "seed of the random sample (Python's random.Random(seed))"},
 };
 
 constexpr std::size_t mt_n = 624;
@@ -33,16 +32,16 @@ constexpr std::size_t mt_m = 397;
 
 }  // namespace
 
-std::span<const OptionSpec> kswin_option_table() { return kswin_options; }
+std::span<const config::SettingRow> kswin_option_table() { return kswin_options; }
 
-std::string kswin_check_options(const OptionValues& options) {
+std::string kswin_check_options(const config::Settings& options) {
     const std::int64_t window_size = options.integer("window_size");
     const std::int64_t stat_size = options.integer("stat_size");
     // River samples stat_size indices out of the window_size - stat_size older
     // values without replacement (random.sample raises otherwise).
     if (window_size < 2 * stat_size)
         return fmt::format(
-            "kswin: window_size must be at least 2 * stat_size (stat_size older values are drawn from the "
+            "window_size must be at least 2 * stat_size (stat_size older values are drawn from the "
             "window_size - stat_size oldest), got window_size={} stat_size={}",
             window_size, stat_size);
     return "";
@@ -170,9 +169,9 @@ std::int64_t ks_count_gap_sorted(std::span<const double> a, std::span<const doub
 
 }  // namespace
 
-Kswin::Kswin(OptionValues options)
+Kswin::Kswin(config::Settings options)
     : options_(std::move(options)),
-      alpha_(options_.real("alpha")),
+      alpha_(options_.number("alpha")),
       window_size_(static_cast<std::size_t>(options_.integer("window_size"))),
       stat_size_(static_cast<std::size_t>(options_.integer("stat_size"))),
       seed_(static_cast<std::uint64_t>(options_.integer("seed"))),

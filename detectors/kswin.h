@@ -21,9 +21,9 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> kswin_option_table();
+std::span<const config::SettingRow> kswin_option_table();
 // Checks between options; empty when fine.
-std::string kswin_check_options(const OptionValues& options);
+std::string kswin_check_options(const config::Settings& options);
 
 // CPython's random.Random (Lib/random.py, Modules/_randommodule.c): MT19937
 // seeded from a non-negative integer with init_by_array, getrandbits(k) for
@@ -49,17 +49,17 @@ private:
 class Kswin final : public ConceptDetector {
 public:
     // `options` must have passed kswin_option_table() and kswin_check_options().
-    explicit Kswin(OptionValues options);
+    explicit Kswin(config::Settings options);
 
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override { return "kswin"; }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
     double p_value() const { return p_value_; }
 
 private:
-    OptionValues options_;
+    config::Settings options_;
     double alpha_;
     std::size_t window_size_;
     std::size_t stat_size_;

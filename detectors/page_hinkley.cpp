@@ -7,28 +7,26 @@ namespace mw::concept_drift {
 namespace {
 
 // River's defaults (river.drift.PageHinkley, River 0.21; alpha = 1 - 0.0001).
-constexpr OptionSpec page_hinkley_options[] = {
-    {"min_instances", OptionType::integer, "30", {0, 1e12}, "",
-     "values seen before a drift can be reported"},
-    {"delta", OptionType::real, "0.005", {0, 1e12}, "", "tolerated deviation from the mean"},
-    {"threshold", OptionType::real, "50", {0, 1e12, true, false}, "",
-     "cumulative deviation that means a drift (lambda)"},
-    {"alpha", OptionType::real, "0.9999", {0, 1, true, false}, "",
-     "forgetting factor of the cumulative sums"},
-    {"mode", OptionType::choice, "both", {}, "up|down|both",
-     "watch increases of the mean, decreases, or both"},
+constexpr config::Choice mode_choices[] = {{"up", 0}, {"down", 1}, {"both", 2}};
+
+const config::SettingRow page_hinkley_options[] = {
+    {.key = "min_instances", .kind = config::ValueKind::integer, .default_text = "30", .min = 0, .max = 1'000'000'000'000, .help = "values seen before a drift can be reported"},
+    {.key = "delta", .kind = config::ValueKind::number, .default_text = "0.005", .min_number = 0, .max_number = 1e12, .help = "tolerated deviation from the mean"},
+    {.key = "threshold", .kind = config::ValueKind::number, .default_text = "50", .min_number = 0, .max_number = 1e12, .min_exclusive = true, .help = "cumulative deviation that means a drift (lambda)"},
+    {.key = "alpha", .kind = config::ValueKind::number, .default_text = "0.9999", .min_number = 0, .max_number = 1, .min_exclusive = true, .help = "forgetting factor of the cumulative sums"},
+    {.key = "mode", .kind = config::ValueKind::choice, .default_text = "both", .choices = mode_choices, .help = "watch increases of the mean, decreases, or both"},
 };
 
 }  // namespace
 
-std::span<const OptionSpec> page_hinkley_option_table() { return page_hinkley_options; }
+std::span<const config::SettingRow> page_hinkley_option_table() { return page_hinkley_options; }
 
-PageHinkley::PageHinkley(OptionValues options)
+PageHinkley::PageHinkley(config::Settings options)
     : options_(std::move(options)),
       min_instances_(static_cast<double>(options_.integer("min_instances"))),
-      delta_(options_.real("delta")),
-      threshold_(options_.real("threshold")),
-      alpha_(options_.real("alpha")),
+      delta_(options_.number("delta")),
+      threshold_(options_.number("threshold")),
+      alpha_(options_.number("alpha")),
       test_increase_(options_.text("mode") != "down"),
       test_decrease_(options_.text("mode") != "up") {
     reset();

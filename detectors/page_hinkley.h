@@ -12,20 +12,20 @@
 
 namespace mw::concept_drift {
 
-std::span<const OptionSpec> page_hinkley_option_table();
+std::span<const config::SettingRow> page_hinkley_option_table();
 
 class PageHinkley final : public ConceptDetector {
 public:
     // `options` must have been validated against page_hinkley_option_table().
-    explicit PageHinkley(OptionValues options);
+    explicit PageHinkley(config::Settings options);
 
     DriftState update(double x) override;
     void reset() override;
     std::string_view name() const override { return "page_hinkley"; }
-    const OptionValues& options() const override { return options_; }
+    const config::Settings& options() const override { return options_; }
 
 private:
-    OptionValues options_;
+    config::Settings options_;
     double min_instances_;
     double delta_;
     double threshold_;

@@ -359,17 +359,58 @@ const MetricValue* MetricSet::find(std::string_view name) const {
     return nullptr;
 }
 
+namespace {
+
+using config::ComponentInfo;
+constexpr auto classification = MetricFamily::classification;
+constexpr auto regression = MetricFamily::regression;
+
+constexpr PerformanceMetricEntry metric_table[] = {
+    {ComponentInfo{"accuracy", "share of correct predictions (accuracy_score)"}, classification, false},
+    {ComponentInfo{"precision", "precision of the positive class"}, classification, false},
+    {ComponentInfo{"recall", "recall of the positive class"}, classification, false},
+    {ComponentInfo{"f1", "F1 of the positive class"}, classification, false},
+    {ComponentInfo{"precision_macro", "unweighted mean of the per-label precisions"}, classification, false},
+    {ComponentInfo{"recall_macro", "unweighted mean of the per-label recalls"}, classification, false},
+    {ComponentInfo{"f1_macro", "unweighted mean of the per-label F1s"}, classification, false},
+    {ComponentInfo{"precision_weighted", "per-label precisions weighted by support"}, classification, false},
+    {ComponentInfo{"recall_weighted", "per-label recalls weighted by support"}, classification, false},
+    {ComponentInfo{"f1_weighted", "per-label F1s weighted by support"}, classification, false},
+    {ComponentInfo{"roc_auc", "area under the ROC curve of the score (roc_auc_score)"}, classification, false},
+    {ComponentInfo{"average_precision",
+                   "the PR AUC as average_precision_score computes it (step-wise, not the trapezoid)"},
+     classification, false},
+    {ComponentInfo{"log_loss", "cross-entropy of the score (log_loss)"}, classification, true},
+    {ComponentInfo{"brier", "mean squared error of the score (brier_score_loss)"}, classification, true},
+    {ComponentInfo{"ece", "expected calibration error over 10 equal-width bins"}, classification, true},
+    {ComponentInfo{"mae", "mean absolute error"}, regression, true},
+    {ComponentInfo{"rmse", "root mean squared error"}, regression, true},
+    {ComponentInfo{"mape", "mean absolute percentage error"}, regression, true},
+    {ComponentInfo{"r2", "coefficient of determination (r2_score)"}, regression, false},
+};
+
+std::vector<std::string> names_of(MetricFamily family) {
+    std::vector<std::string> names;
+    for (const auto& metric : metric_table)
+        if (metric.family == family) names.emplace_back(metric.info.name);
+    return names;
+}
+
+}  // namespace
+
+std::span<const PerformanceMetricEntry> performance_metrics() { return metric_table; }
+
+const PerformanceMetricEntry* find_performance_metric(std::string_view name) {
+    return config::find_component(performance_metrics(), name);
+}
+
 const std::vector<std::string>& classification_metric_names() {
-    static const std::vector<std::string> names{
-        "accuracy",         "precision",       "recall",       "f1",
-        "precision_macro",  "recall_macro",    "f1_macro",     "precision_weighted",
-        "recall_weighted",  "f1_weighted",     "roc_auc",      "average_precision",
-        "log_loss",         "brier",           "ece"};
+    static const std::vector<std::string> names = names_of(classification);
     return names;
 }
 
 const std::vector<std::string>& regression_metric_names() {
-    static const std::vector<std::string> names{"mae", "rmse", "mape", "r2"};
+    static const std::vector<std::string> names = names_of(regression);
     return names;
 }
 

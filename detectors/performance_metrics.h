@@ -9,6 +9,11 @@
 // outside [0, 1]) give an error value naming the column and the row.
 #pragma once
 
+#include <span>
+#include <string_view>
+
+#include "config/component.h"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -100,6 +105,22 @@ struct PerformanceReport {
 // (mean_absolute_percentage_error, denominator max(|y|, 2^-52), so a zero
 // target gives a huge but finite term), r2 (r2_score, force_finite: a
 // constant target gives 1 if predicted exactly, else 0; absent below 2 rows).
+//
+// The registry of these metrics (STYLE.md section 2): the one list of their
+// names, in MetricSet's order; config's performance.thresholds[].metric, the
+// window gauges (daemon/metrics.cpp) and the docs come from it.
+enum class MetricFamily { classification, regression };
+
+struct PerformanceMetricEntry {
+    config::ComponentInfo info;  // no options: name and one-line meaning
+    MetricFamily family;
+    bool lower_is_better;  // a loss (log_loss, brier, ece, mae, rmse, mape)
+};
+
+std::span<const PerformanceMetricEntry> performance_metrics();
+// nullptr for an unknown name.
+const PerformanceMetricEntry* find_performance_metric(std::string_view name);
+
 const std::vector<std::string>& classification_metric_names();
 const std::vector<std::string>& regression_metric_names();
 

@@ -2,18 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "detectors/performance_metrics.h"
 
 namespace mw::performance {
 
 namespace {
 
 bool lower_is_better(const std::string& metric) {
-    static const std::set<std::string> losses{"log_loss", "brier", "ece", "mae", "rmse", "mape"};
-    return losses.count(metric) > 0;
+    const auto* entry = performance::find_performance_metric(metric);
+    return entry != nullptr && entry->lower_is_better;
 }
 
 const ReferenceBand* find_band(const std::vector<ReferenceBand>& bands, const std::string& metric) {

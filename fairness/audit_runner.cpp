@@ -13,9 +13,8 @@
 #include "core/durable_file.h"
 #include "core/log.h"
 #include "core/time.h"
-#include "fairness/report_html.h"
+#include "fairness/report_formats.h"
 #include "fairness/report_json.h"
-#include "fairness/report_markdown.h"
 #include "fairness/report_text.h"
 
 namespace mw::fairness {
@@ -117,12 +116,15 @@ ReportWrite write_reports(const AuditResult& result, const AuditSpec& spec, cons
         return write;
     }
     const std::string stem = report_file_stem(now_us);
-    for (const ReportFormat format : spec.report_formats) {
-        const std::string extension = file_extension(format);
+    std::vector<const ReportFormatEntry*> formats;
+    for (const auto& name : spec.report_formats) formats.push_back(find_report_format(name));
+    if (spec.report_formats.empty())
+        for (const auto& entry : report_formats()) formats.push_back(&entry);
+    for (const ReportFormatEntry* format : formats) {
+        if (format == nullptr) continue;  // validate_spec refused unknown names before a run
+        const std::string extension(format->extension);
         const std::string file = stem + "." + extension;
-        const std::string text = format == ReportFormat::html   ? render_html(result)
-                                 : format == ReportFormat::json ? render_json(result)
-                                                                : render_markdown(result);
+        const std::string text = format->render(result);
         const fs::path path = directory / file;
         if (std::string error = write_file_durably(path.string(), text); !error.empty()) {
             write.error = error;

@@ -5,16 +5,9 @@
 
 #include <fmt/format.h>
 
-namespace mw::fairness {
+#include "fairness/report_formats.h"
 
-const char* file_extension(ReportFormat format) {
-    switch (format) {
-        case ReportFormat::html: return "html";
-        case ReportFormat::json: return "json";
-        case ReportFormat::markdown: return "md";
-    }
-    return "html";
-}
+namespace mw::fairness {
 
 namespace {
 
@@ -40,7 +33,9 @@ std::string validate_spec(const AuditSpec& spec) {
     if (spec.data_window_ms <= 0) return fmt::format("{}: data_window_ms must be positive", where);
     if (spec.options.sensitive_attributes.empty()) return fmt::format("{}: no sensitive attribute", where);
     if (spec.positive_label.empty()) return fmt::format("{}: positive_label is empty", where);
-    if (spec.report_formats.empty()) return fmt::format("{}: no report format", where);
+    for (const auto& format : spec.report_formats)
+        if (find_report_format(format) == nullptr)
+            return fmt::format("{}: {}", where, config::unknown_component("report format", format, report_formats()));
     if (spec.max_rows == 0) return fmt::format("{}: max_rows must be positive", where);
     return "";
 }

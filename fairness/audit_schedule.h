@@ -25,8 +25,6 @@
 
 namespace mw::fairness {
 
-enum class ReportFormat : std::uint8_t { html, json, markdown };
-const char* file_extension(ReportFormat format);  // "html", "json", "md"
 
 // One scheduled audit of one model: the options the lead fills from YAML.
 struct AuditSpec {
@@ -40,7 +38,8 @@ struct AuditSpec {
     // bootstrap, exactly as run_audit takes them.
     AuditOptions options;
     std::string positive_label = "1";   // the label value that means "positive"
-    std::vector<ReportFormat> report_formats = {ReportFormat::html, ReportFormat::json, ReportFormat::markdown};
+    // Names from the report format registry (fairness/report_formats.h); empty: every format.
+    std::vector<std::string> report_formats;
     bool enabled = true;
     bool run_on_start = false;          // without a recorded slot, run the latest slot at once
     std::uint64_t max_rows = 10'000'000;  // rows read per audit; beyond, the latest rows are kept

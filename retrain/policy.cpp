@@ -1,7 +1,6 @@
 #include "retrain/policy.h"
 
 #include <algorithm>
-#include <array>
 #include <utility>
 
 #include <fmt/format.h>
@@ -9,20 +8,10 @@
 namespace mw::retrain {
 namespace {
 
-constexpr std::array<std::pair<TriggerKind, const char*>, 8> trigger_names{{
-    {TriggerKind::dataset_drift, "dataset_drift"},
-    {TriggerKind::concept_drift, "concept_drift"},
-    {TriggerKind::performance, "performance"},
-    {TriggerKind::fairness, "fairness"},
-    {TriggerKind::anomaly, "anomaly"},
-    {TriggerKind::multivariate_drift, "multivariate_drift"},
-    {TriggerKind::schedule, "schedule"},
-    {TriggerKind::manual, "manual"},
-}};
 
 constexpr std::int64_t day_us = 24LL * 3600 * 1000 * 1000;
 
-bool is_finding_driven(TriggerKind kind) { return kind != TriggerKind::schedule && kind != TriggerKind::manual; }
+bool is_finding_driven(TriggerKind kind) { return kind != schedule_trigger && kind != manual_trigger; }
 
 void replace_all(std::string& text, std::string_view field, std::string_view value) {
     for (std::size_t at = text.find(field); at != std::string::npos; at = text.find(field, at + value.size()))
@@ -75,15 +64,10 @@ Decision check_policy(const RetrainPolicyOptions& options, const PolicyState& st
 
 }  // namespace
 
-const char* to_string(TriggerKind kind) {
-    for (const auto& [value, name] : trigger_names)
-        if (value == kind) return name;
-    return "unknown";
-}
-
 std::optional<TriggerKind> parse_trigger_kind(std::string_view text) {
-    for (const auto& [value, name] : trigger_names)
-        if (text == name) return value;
+    if (text == schedule_trigger) return schedule_trigger;
+    if (text == manual_trigger) return manual_trigger;
+    if (is_finding_kind(text)) return finding_kind(text);
     return std::nullopt;
 }
 
@@ -102,7 +86,7 @@ std::string check_options(const RetrainPolicyOptions& options) {
             return fmt::format("triggers[{}].min_findings must be at least 1, not {}", i, trigger.min_findings);
         for (std::size_t j = 0; j < i; ++j)
             if (options.triggers[j].kind == trigger.kind)
-                return fmt::format("triggers[{}] repeats the kind {} of triggers[{}]", i, to_string(trigger.kind), j);
+                return fmt::format("triggers[{}] repeats the kind {} of triggers[{}]", i, trigger.kind, j);
     }
     if (options.cooldown_ms < 0) return fmt::format("cooldown_ms must not be negative, not {}", options.cooldown_ms);
     if (options.daily_budget < 1)
@@ -114,14 +98,14 @@ std::string check_options(const RetrainPolicyOptions& options) {
 }
 
 std::string hold_key(TriggerKind kind, std::string_view subject) {
-    return fmt::format("{}/{}", to_string(kind), subject);
+    return fmt::format("{}/{}", kind, subject);
 }
 
 std::string dedup_key(const RetrainPolicyOptions& options, std::string_view model, TriggerKind kind,
                       std::string_view subject) {
     std::string key = options.dedup_key_template;
     replace_all(key, "{model}", model);
-    replace_all(key, "{trigger}", to_string(kind));
+    replace_all(key, "{trigger}", kind);
     replace_all(key, "{subject}", subject);
     return key;
 }
@@ -158,13 +142,13 @@ Decision evaluate(const RetrainPolicyOptions& options, const PolicyState& state,
     const HoldRun held = run == state.holds.end() ? HoldRun{finding.window_end_us, 1} : run->second;
     const std::int64_t held_ms = (finding.window_end_us - held.first_window_end_us) / 1000;
     if (held_ms < trigger.hold_for_ms)
-        return skip(std::move(decision), fmt::format("hold: {} triggered for {} of {}", to_string(*kind),
+        return skip(std::move(decision), fmt::format("hold: {} triggered for {} of {}", *kind,
                                                      format_duration_ms(held_ms),
                                                      format_duration_ms(trigger.hold_for_ms)));
     if (held.findings < trigger.min_findings)
         return skip(std::move(decision), fmt::format("hold: {} triggered in {} of the {} findings it needs",
-                                                     to_string(*kind), held.findings, trigger.min_findings));
-    decision.reason = fmt::format("{} triggered for {} over {} findings", to_string(*kind),
+                                                     *kind, held.findings, trigger.min_findings));
+    decision.reason = fmt::format("{} triggered for {} over {} findings", *kind,
                                   format_duration_ms(held_ms), held.findings);
     return check_limits(options, state, std::move(decision), now_us);
 }
@@ -176,7 +160,7 @@ Decision evaluate_request(const RetrainPolicyOptions& options, const PolicyState
     decision.dedup_key = dedup_key(options, state.model, kind, "");
     decision = check_policy(options, state, std::move(decision));
     if (decision.verdict == Verdict::skip) return decision;
-    decision.reason = fmt::format("{} request", to_string(kind));
+    decision.reason = fmt::format("{} request", kind);
     return check_limits(options, state, std::move(decision), now_us);
 }
 

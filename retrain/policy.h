@@ -14,19 +14,21 @@
 #include <vector>
 
 #include "core/finding.h"
+#include "core/finding_kinds.h"
 
 namespace mw::retrain {
 
-// What may start a retraining. The finding-driven kinds match findings whose
-// kind has the same name (Finding::kind == to_string(kind)); schedule and
-// manual are requested by the caller (a cron slot that is due, the API/CLI).
-enum class TriggerKind { dataset_drift, concept_drift, performance, fairness, anomaly, multivariate_drift, schedule, manual };
+// What may start a retraining: a finding kind (core/finding_kinds.h), whose
+// triggered findings start a job, or schedule_trigger / manual_trigger,
+// requested by the caller (a cron slot that is due, the API/CLI). A name with
+// static storage: the finding-kind registry's, or those two constants.
+using TriggerKind = std::string_view;
 
-const char* to_string(TriggerKind);
+// The kind named `text`, or nothing for a name that is neither.
 std::optional<TriggerKind> parse_trigger_kind(std::string_view text);
 
 struct TriggerOptions {
-    TriggerKind kind = TriggerKind::dataset_drift;
+    TriggerKind kind = "dataset_drift";
     // How long the condition must hold before it counts: the time from the
     // end of the window of the first triggered finding of an unbroken run
     // (no clean finding of the same kind and subject in between) to the end

@@ -176,14 +176,14 @@ RequestResult request(pqxx::connection_base& connection, const RetrainPolicyOpti
         reason.empty() ? result.decision.reason : fmt::format("{}: {}", result.decision.reason, reason);
     if (result.decision.verdict == Verdict::enqueue) {
         result.decision.reason = full_reason;
-        result.job_id = enqueue(transaction, {model, result.decision.dedup_key, to_string(kind), full_reason,
+        result.job_id = enqueue(transaction, {model, result.decision.dedup_key, std::string(kind), full_reason,
                                               std::nullopt, std::nullopt, "{}"},
                                 now_us)
                             .job_id;
     } else {
         result.job_id = result.decision.existing_job;
         record_decision(transaction, model, "retrain_skipped",
-                        fmt::format("{} request refused: {}", to_string(kind), result.decision.reason), std::nullopt,
+                        fmt::format("{} request refused: {}", std::string(kind), result.decision.reason), std::nullopt,
                         result.decision.existing_job, now_us);
     }
     transaction.commit();
@@ -258,7 +258,7 @@ FindingsProcessed process_findings(pqxx::connection_base& connection,
                                         {"window_start_us", finding.window_start_us},
                                         {"window_end_us", finding.window_end_us}};
         const auto queued = enqueue(transaction,
-                                    {finding.model, decision.dedup_key, to_string(*decision.trigger), decision.reason,
+                                    {finding.model, decision.dedup_key, std::string(*decision.trigger), decision.reason,
                                      result.cursor, std::nullopt, context.dump()},
                                     now_us);
         if (queued.created) {
@@ -279,12 +279,12 @@ FindingsProcessed process_findings(pqxx::connection_base& connection,
 
 RequestResult request_manual(pqxx::connection_base& connection, const RetrainPolicyOptions& options,
                              const std::string& model, const std::string& reason, std::int64_t now_us) {
-    return request(connection, options, model, TriggerKind::manual, reason, now_us);
+    return request(connection, options, model, manual_trigger, reason, now_us);
 }
 
 RequestResult request_scheduled(pqxx::connection_base& connection, const RetrainPolicyOptions& options,
                                 const std::string& model, std::int64_t now_us) {
-    return request(connection, options, model, TriggerKind::schedule, "", now_us);
+    return request(connection, options, model, schedule_trigger, "", now_us);
 }
 
 bool breaker_open(pqxx::connection_base& connection, const std::string& model) {

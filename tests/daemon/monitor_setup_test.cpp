@@ -1,6 +1,6 @@
-// The configuration checks names without loading the detectors
-// (config/sections.cpp); these tests keep its lists and the components'
-// own parsers in step, and check what the daemon builds from a loaded
+// The configuration checks names against the registries (through
+// registry/catalog.cpp); these tests walk every registry through the loader
+// and the daemon's wiring, and check what the daemon builds from a loaded
 // configuration.
 #include <catch2/catch.hpp>
 
@@ -19,6 +19,7 @@
 #include "daemon/window_table.h"
 #include "detectors/concept_registry.h"
 #include "detectors/feature_drift.h"
+#include "registry/catalog.h"
 #include "retrain/policy.h"
 
 using namespace mw;
@@ -30,22 +31,18 @@ config::LoadResult load_model(const std::string& model_extra, const std::string&
         "{}models:\n  - name: m\n    prediction: {{type: binary, classes: [a, b]}}\n"
         "    features: [{{name: x, type: numeric}}, {{name: c, type: categorical}}]\n    attributes: [s]\n{}",
         top_extra.find("store:") == std::string::npos ? "store: {dsn: x}\n" + top_extra : top_extra, model_extra);
-    return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; });
+    return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; },
+                                    &registry::catalog());
 }
 
 }  // namespace
 
-TEST_CASE("every drift method the detectors know is accepted by the configuration, and nothing else") {
-    using drift::DriftMethod;
-    for (const auto method : {DriftMethod::auto_select, DriftMethod::ks, DriftMethod::chi2, DriftMethod::z,
-                              DriftMethod::wasserstein, DriftMethod::psi, DriftMethod::jensenshannon,
-                              DriftMethod::hellinger, DriftMethod::tvd, DriftMethod::kl, DriftMethod::energy,
-                              DriftMethod::anderson, DriftMethod::cvm, DriftMethod::ttest}) {
-        const std::string name = drift::to_string(method);
+TEST_CASE("every drift method in the registry is accepted by the configuration, and nothing else") {
+    for (const auto& entry : drift::drift_methods()) {
+        const std::string name(entry.info.name);
         INFO(name);
-        REQUIRE(drift::parse_drift_method(name) == method);
-        const auto loaded = load_model(fmt::format("    drift: {{method: {}}}\n", name));
-        CHECK(loaded.ok());
+        REQUIRE(drift::parse_drift_method(name) == entry.method);
+        CHECK(load_model(fmt::format("    drift: {{method: {}}}\n", name)).ok());
     }
     const auto refused = load_model("    drift: {method: kolmogorov}\n");
     REQUIRE_FALSE(refused.ok());
@@ -54,15 +51,17 @@ TEST_CASE("every drift method the detectors know is accepted by the configuratio
 
 TEST_CASE("every concept-drift detector in the registry is accepted by the configuration") {
     for (const auto& entry : concept_drift::concept_detectors()) {
-        INFO(entry.name);
-        CHECK(load_model(fmt::format("    concept_drift: {{detector: {}}}\n", entry.name)).ok());
+        INFO(entry.info.name);
+        CHECK(load_model(fmt::format("    concept_drift: {{detector: {}}}\n", entry.info.name)).ok());
     }
     CHECK_FALSE(load_model("    concept_drift: {detector: adwinn}\n").ok());
 }
 
-TEST_CASE("every retraining trigger the configuration accepts is one the policy knows") {
-    for (const char* kind : {"dataset_drift", "multivariate_drift", "concept_drift", "performance", "fairness",
-                             "anomaly", "manual"}) {
+TEST_CASE("every finding kind can trigger retraining, and the policy gets each trigger the configuration accepts") {
+    std::vector<std::string_view> kinds;
+    for (const auto& kind : finding_kinds()) kinds.push_back(kind.name);
+    kinds.push_back(manual_trigger);
+    for (const auto kind : kinds) {
         INFO(kind);
         REQUIRE(retrain::parse_trigger_kind(kind).has_value());
         const auto loaded =
@@ -70,9 +69,10 @@ TEST_CASE("every retraining trigger the configuration accepts is one the policy 
         REQUIRE(loaded.ok());
         const auto policy = daemon::policy_options(loaded.config->models[0].retrain);
         REQUIRE(policy.triggers.size() == 1);
+        CHECK(policy.triggers[0].kind == kind);
         CHECK(policy.triggers[0].hold_for_ms == 600000);
     }
-    const auto refused = load_model("    retrain: {command: [/bin/true], triggers: [{kind: feature_drift}]}\n");
+    const auto refused = load_model("    retrain: {command: [/bin/true], triggers: [{kind: feature_drfit}]}\n");
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.errors.front().path == "models[0].retrain.triggers[0].kind");
 }
@@ -152,8 +152,17 @@ TEST_CASE("a retraining schedule queues a job at its slot, once") {
 }
 
 TEST_CASE("an unusable retraining schedule is refused with the model named") {
-    const auto loaded = load_model("    retrain: {command: [/bin/false], schedule: '61 * * * *'}\n");
+    const std::string retrain = "    retrain: {command: [/bin/false], schedule: '61 * * * *'}\n";
+    // The loader refuses it, with its line, before anything starts...
+    const auto refused = load_model(retrain);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(config::to_string(refused.errors.front()) ==
+          "models[0].retrain.schedule (line 7): \"61 * * * *\" is not a cron expression: field 1 (minute): 61 is "
+          "outside 0-59");
+    // ...and the loop, given it anyway (a configuration built by hand), refuses it too.
+    auto loaded = load_model("    retrain: {command: [/bin/false], schedule: '1 * * * *'}\n");
     REQUIRE(loaded.ok());
+    loaded.config->models[0].retrain.schedule = "61 * * * *";
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
     CHECK_THROWS_WITH(daemon::RetrainLoop(*loaded.config, metrics), Catch::Contains("model m: retrain.schedule"));

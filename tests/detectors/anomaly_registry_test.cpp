@@ -10,7 +10,7 @@ namespace {
 
 using mw::anomaly::anomaly_methods;
 using mw::anomaly::make_anomaly_detector;
-using Settings = std::vector<std::pair<std::string, std::string>>;
+using Settings = std::vector<std::string>;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -18,17 +18,13 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 TEST_CASE("anomaly registry: every method builds with its defaults", "[anomaly]") {
     REQUIRE(anomaly_methods().size() >= 2);
-    CHECK(anomaly_methods().front().name == "robust");
+    CHECK(anomaly_methods().front().info.name == "robust");
     for (const auto& method : anomaly_methods()) {
-        auto made = make_anomaly_detector(method.name, {});
-        INFO(method.name << ": " << made.error);
+        auto made = make_anomaly_detector(method.info.name, {});
+        INFO(method.info.name << ": " << made.error);
         REQUIRE(made.detector);
         CHECK(made.error.empty());
-        for (const auto& option : method.options) {
-            CHECK(option.default_value >= option.min_value);
-            CHECK(option.default_value <= option.max_value);
-            CHECK_FALSE(option.help.empty());
-        }
+        for (const auto& option : method.info.options()) CHECK_FALSE(option.help.empty());
     }
 }
 
@@ -39,20 +35,22 @@ TEST_CASE("anomaly registry: bad settings are errors that name what is wrong", "
         std::string expected;
     };
     const std::vector<Case> cases = {
-        {"nope", {}, "unknown anomaly detector 'nope' (known: robust, windowed_gaussian"},
-        {"robust", {{"windw", "3"}}, "robust: unknown option 'windw' (known: level_window,"},
-        {"robust", {{"level_window", "ten"}}, "option level_window: expected a number, got 'ten'"},
-        {"robust", {{"level_window", "10x"}}, "expected a number, got '10x'"},
-        {"robust", {{"level_window", "nan"}}, "expected a number, got 'nan'"},
-        {"robust", {{"level_window", "12.5"}}, "option level_window: expected a whole number, got '12.5'"},
-        {"robust", {{"level_window", "1"}}, "option level_window: 1 is outside [3, 1000000]"},
-        {"robust", {{"raw_offset", "-1"}}, "option raw_offset: -1 is outside [0, 300]"},
-        {"robust", {{"residual_window", "20"}, {"min_residuals", "30"}}, "min_residuals must not exceed"},
-        {"robust", {{"seasonal_occurrences", "2"}, {"seasonal_min_occurrences", "3"}}, "seasonal_min_occurrences"},
-        {"robust", {{"likelihood_window", "50"}}, "min_likelihood_history must not exceed likelihood_window"},
-        {"robust", {{"daily_slot_s", "7000"}}, "daily_slot_s must divide a day"},
-        {"robust", {{"weekly_slot_s", "7000"}}, "weekly_slot_s must divide a week"},
-        {"windowed_gaussian", {{"window_size", "1"}}, "window_size: 1 is outside [2, 1000000]"},
+        {"nope", {}, "unknown anomaly detector \"nope\"; known: robust, windowed_gaussian"},
+        {"robust", {"windw=3"}, "robust: unknown option \"windw\" (options: level_window,"},
+        {"robust", {"level_windw=3"}, "robust: unknown option \"level_windw\"; did you mean \"level_window\"? (options: level_window,"},
+        {"robust", {"level_window=ten"}, "robust: level_window: expected an integer in [3, 1000000], got \"ten\""},
+        {"robust", {"level_window=10x"}, "got \"10x\""},
+        {"robust", {"raw_decades=nan"}, "raw_decades: expected a number in [1, 300], got \"nan\""},
+        {"robust", {"level_window=12.5"}, "level_window: expected an integer in [3, 1000000], got \"12.5\""},
+        {"robust", {"level_window=1"}, "level_window: expected an integer in [3, 1000000], got \"1\""},
+        {"robust", {"raw_offset=-1"}, "raw_offset: expected a number in [0, 300], got \"-1\""},
+        {"robust", {"residual_window=20", "min_residuals=30"}, "min_residuals must not exceed"},
+        {"robust", {"seasonal_occurrences=2", "seasonal_min_occurrences=3"}, "seasonal_min_occurrences"},
+        {"robust", {"likelihood_window=50"}, "min_likelihood_history must not exceed likelihood_window"},
+        {"robust", {"daily_slot_s=7000"}, "daily_slot_s must divide a day"},
+        {"robust", {"weekly_slot_s=7000"}, "weekly_slot_s must divide a week"},
+        {"windowed_gaussian", {"window_size=1"}, "window_size: expected an integer in [2, 1000000], got \"1\""},
+        {"robust", {"level_window=1", "raw_offset=-1"}, "level_window: expected an integer in [3, 1000000], got \"1\"; robust: raw_offset"},
     };
     for (const auto& c : cases) {
         auto made = make_anomaly_detector(c.method, c.settings);
@@ -64,7 +62,7 @@ TEST_CASE("anomaly registry: bad settings are errors that name what is wrong", "
 
 TEST_CASE("anomaly registry: settings change the detector", "[anomaly]") {
     // A window of 2 forgets a spike two points later; the default of 1000 does not.
-    auto narrow = make_anomaly_detector("windowed_gaussian", {{"window_size", "2"}});
+    auto narrow = make_anomaly_detector("windowed_gaussian", Settings{"window_size=2"});
     auto wide = make_anomaly_detector("windowed_gaussian", {});
     REQUIRE(narrow.detector);
     REQUIRE(wide.detector);

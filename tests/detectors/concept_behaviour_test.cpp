@@ -151,7 +151,7 @@ TEST_CASE("binary detectors on stationary 0/1 streams of 100k values do what Riv
 }
 
 TEST_CASE("adwin keeps the values since the last change in its window", "[concept][adwin]") {
-    cd::Adwin adwin(cd::parse_options("adwin", cd::adwin_option_table(), std::vector<std::string>{"clock=1"}).values);
+    cd::Adwin adwin(mw::config::parse_settings(cd::adwin_option_table(), std::vector<std::string>{"clock=1"}).settings);
     for (int i = 0; i < 200; ++i) REQUIRE(adwin.update(0.0) == cd::DriftState::none);
     CHECK(adwin.width() == 200.0);
     CHECK(adwin.mean() == 0.0);

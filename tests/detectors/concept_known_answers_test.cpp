@@ -117,9 +117,9 @@ TEST_CASE("kswin gives the answers of River's KSWIN run with CPython and scipy",
 TEST_CASE("every registered detector has a known-answer case", "[concept]") {
     const auto cases = read_cases("concept_known_answers.txt");
     for (const auto& entry : cd::concept_detectors()) {
-        INFO(entry.name);
+        INFO(entry.info.name);
         bool found = false;
-        for (const auto& c : cases) found = found || c.detector == entry.name;
+        for (const auto& c : cases) found = found || c.detector == entry.info.name;
         CHECK(found);
     }
 }

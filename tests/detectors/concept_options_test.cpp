@@ -50,7 +50,7 @@ TEST_CASE("given options override the defaults and keep table order", "[concept]
     REQUIRE(made.ok());
     CHECK(made.detector->options().to_string() ==
           "delta=0.5 clock=1 max_buckets=5 min_window_length=5 grace_period=10");
-    CHECK(made.detector->options().real("delta") == 0.5);
+    CHECK(made.detector->options().number("delta") == 0.5);
     CHECK(made.detector->options().integer("clock") == 1);
 
     auto ph = cd::make_concept_detector("page_hinkley", std::vector<std::string>{"mode=up"});
@@ -62,26 +62,35 @@ TEST_CASE("given options override the defaults and keep table order", "[concept]
 }
 
 TEST_CASE("bad options are errors that say what and where", "[concept][options]") {
-    CHECK(error_of("adwin", {"delta=2"}) == "adwin: delta must be in (0, 1), got 2");
-    CHECK(error_of("adwin", {"delta=0"}) == "adwin: delta must be in (0, 1), got 0");
-    CHECK(error_of("adwin", {"delta=abc"}) == "adwin: delta must be a finite number, got 'abc'");
-    CHECK(error_of("adwin", {"delta=nan"}) == "adwin: delta must be a finite number, got 'nan'");
-    CHECK(error_of("adwin", {"delta="}) == "adwin: delta must be a finite number, got ''");
-    CHECK(error_of("adwin", {"clock=1.5"}) == "adwin: clock must be an integer, got '1.5'");
-    CHECK(error_of("adwin", {"clock=0"}) == "adwin: clock must be in [1, 1000000000], got 0");
-    CHECK(error_of("adwin", {"delta"}) == "adwin: expected key=value, got 'delta'");
-    CHECK(error_of("adwin", {"=3"}) == "adwin: expected key=value, got '=3'");
+    CHECK(error_of("adwin", {"delta=2"}) == "adwin: delta: expected a number in (0, 1), got \"2\"");
+    CHECK(error_of("adwin", {"delta=0"}) == "adwin: delta: expected a number in (0, 1), got \"0\"");
+    CHECK(error_of("adwin", {"delta=abc"}) == "adwin: delta: expected a number in (0, 1), got \"abc\"");
+    CHECK(error_of("adwin", {"delta=nan"}) == "adwin: delta: expected a number in (0, 1), got \"nan\"");
+    CHECK(error_of("adwin", {"delta="}) == "adwin: delta: must not be empty");
+    CHECK(error_of("adwin", {"clock=1.5"}) == "adwin: clock: expected an integer in [1, 1000000000], got \"1.5\"");
+    CHECK(error_of("adwin", {"clock=0"}) == "adwin: clock: expected an integer in [1, 1000000000], got \"0\"");
+    CHECK(error_of("adwin", {"delta"}) == "adwin: expected key=value, got \"delta\"");
+    CHECK(error_of("adwin", {"=3"}) == "adwin: expected key=value, got \"=3\"");
     CHECK(error_of("adwin", {"window=3"}) ==
-          "adwin: unknown option 'window' (options: delta, clock, max_buckets, min_window_length, grace_period)");
-    CHECK(error_of("adwin", {"delta=0.1", "delta=0.2"}) == "adwin: option 'delta' given more than once");
-    CHECK(error_of("ddm", {"drift_threshold=0"}) == "ddm: drift_threshold must be in (0, 1000000], got 0");
-    CHECK(error_of("hddm_w", {"two_sided_test=maybe"}) == "hddm_w: two_sided_test must be true or false, got 'maybe'");
+          "adwin: unknown option \"window\" (options: delta, clock, max_buckets, min_window_length, grace_period)");
+    CHECK(error_of("adwin", {"delt=0.1"}) ==
+          "adwin: unknown option \"delt\"; did you mean \"delta\"? (options: delta, clock, max_buckets, "
+          "min_window_length, grace_period)");
+    CHECK(error_of("adwin", {"delta=0.1", "delta=0.2"}) == "adwin: delta: given more than once");
+    CHECK(error_of("ddm", {"drift_threshold=0"}) == "ddm: drift_threshold: expected a number in (0, 1000000], got \"0\"");
+    CHECK(error_of("hddm_w", {"two_sided_test=maybe"}) ==
+          "hddm_w: two_sided_test: expected one of false, true, got \"maybe\"");
     CHECK(error_of("page_hinkley", {"mode=sideways"}) ==
-          "page_hinkley: mode must be one of {up,down,both}, got 'sideways'");
+          "page_hinkley: mode: expected one of up, down, both, got \"sideways\"");
     CHECK(error_of("page_hinkley", {"min_instances=-1"}) ==
-          "page_hinkley: min_instances must be in [0, 1000000000000], got -1");
+          "page_hinkley: min_instances: expected an integer in [0, 1000000000000], got \"-1\"");
+    // Every problem, not the first.
+    CHECK(error_of("adwin", {"delta=2", "clock=0"}) ==
+          "adwin: delta: expected a number in (0, 1), got \"2\"; adwin: clock: expected an integer in [1, 1000000000], "
+          "got \"0\"");
     CHECK(error_of("nope", {}) ==
-          "unknown detector 'nope' (detectors: adwin, adwin_river021, ddm, eddm, hddm_a, hddm_w, kswin, page_hinkley)");
+          "unknown concept detector \"nope\"; known: adwin, adwin_river021, ddm, eddm, hddm_a, hddm_w, kswin, "
+          "page_hinkley");
 }
 
 TEST_CASE("checks between options", "[concept][options]") {
@@ -95,14 +104,14 @@ TEST_CASE("checks between options", "[concept][options]") {
 
 TEST_CASE("every option table row has a valid default and help", "[concept][options]") {
     for (const auto& entry : cd::concept_detectors()) {
-        INFO(entry.name);
-        CHECK(!entry.summary.empty());
-        for (const auto& option : entry.option_table()) {
+        INFO(entry.info.name);
+        CHECK(!entry.info.summary.empty());
+        for (const auto& option : entry.info.options()) {
             INFO(option.key);
             CHECK(!option.help.empty());
             // A single explicit assignment of the default must parse.
-            const std::vector<std::string> one{std::string(option.key) + "=" + std::string(option.default_value)};
-            CHECK(cd::parse_options(entry.name, entry.option_table(), one).ok());
+            const std::vector<std::string> one{std::string(option.key) + "=" + std::string(option.default_text)};
+            CHECK(mw::config::parse_settings(entry.info.options(), one).ok());
         }
     }
 }

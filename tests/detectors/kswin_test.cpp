@@ -79,8 +79,8 @@ TEST_CASE("the KS test KSWIN uses (stats::ks_2samp) matches scipy.stats.ks_2samp
 }
 
 TEST_CASE("kswin starts testing once the window is full and restarts after a drift", "[concept][kswin]") {
-    cd::Kswin kswin(cd::OptionValues({{"alpha", 0.01}, {"window_size", std::int64_t{10}},
-                                      {"stat_size", std::int64_t{5}}, {"seed", std::int64_t{1}}}));
+    const std::vector<std::string> options{"alpha=0.01", "window_size=10", "stat_size=5", "seed=1"};
+    cd::Kswin kswin(mw::config::parse_settings(cd::kswin_option_table(), options).settings);
     // Nine values: no test yet, whatever they are.
     for (int i = 0; i < 9; ++i) CHECK(kswin.update(0.0) == cd::DriftState::none);
     CHECK(kswin.p_value() == 0.0);

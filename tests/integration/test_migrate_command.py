@@ -1,6 +1,10 @@
 """`modelwatch migrate` against a real PostgreSQL: applies the schema and says
 which versions, is a no-op the second time, exits 1 with a clear message when
-PostgreSQL is unreachable and 2 without a DSN."""
+PostgreSQL is unreachable and 2 without a DSN. Before that, on the empty
+database: a configuration with several bad values (issue 13) is refused by
+`modelwatchd --check-config` and by `modelwatchd --config` alike, every
+problem named with its key path and line, and the refused daemon leaves the
+database untouched (no table)."""
 import os
 import subprocess
 import sys
@@ -8,6 +12,35 @@ import tempfile
 
 source = os.environ["MODELWATCH_SOURCE_DIR"]
 modelwatch = os.path.join(os.environ["MODELWATCH_BUILD_DIR"], "cli", "modelwatch")
+modelwatchd = os.path.join(os.environ["MODELWATCH_BUILD_DIR"], "daemon", "modelwatchd")
+
+# Each bad value, and what the daemon must say about it (key path and line).
+BAD_CONFIG = """state_dir: {state}
+store:
+  dsn: "{dsn}"
+models:
+  - name: credit
+    prediction: {{type: binary, classes: ["1", "0"]}}
+    attributes: [sex]
+    features: [{{name: amount, type: numeric}}]
+    concept_drift: {{detector: adwin, params: ["delt=0.1"]}}
+    anomaly: {{detector: robst}}
+    performance: {{thresholds: [{{metric: pr_auc, min: 0.99}}]}}
+    retrain:
+      command: ["/bin/true"]
+      triggers: [{{kind: label_drift}}]
+      schedule: "61 * * * *"
+      schedule_time_zone: Mars/Olympus
+alerting:
+  kinds: [label_drift]
+"""
+EXPECTED_PROBLEMS = [
+    'models[0].concept_drift.params (line 9): adwin: unknown option "delt"; did you mean "delta"?',
+    'models[0].anomaly.detector (line 10): unknown anomaly detector "robst" (did you mean "robust"?); known: ',
+    'models[0].performance.thresholds[0].metric (line 11): unknown performance metric "pr_auc"; known: ',
+    'models[0].retrain.schedule (line 15): "61 * * * *" is not a cron expression',
+    "models[0].retrain.schedule_time_zone (line 16): time zone 'Mars/Olympus': not found",
+]
 pg = os.path.join(source, "scripts", "pg-throwaway.sh")
 
 
@@ -25,6 +58,22 @@ def check(condition, what, result):
 with tempfile.TemporaryDirectory(prefix="mw-migrate-") as directory:
     dsn = subprocess.run([pg, "start", directory], check=True, capture_output=True, text=True).stdout.strip()
     try:
+        config_path = os.path.join(directory, "bad.yaml")
+        with open(config_path, "w") as f:
+            f.write(BAD_CONFIG.format(state=os.path.join(directory, "state"), dsn=dsn))
+        for flag in ("--check-config", "--config"):
+            refused = subprocess.run([modelwatchd, flag, config_path], capture_output=True, text=True, timeout=60)
+            check(refused.returncode == 1, f"modelwatchd {flag} with bad values exits 1", refused)
+            for problem in EXPECTED_PROBLEMS:
+                check(problem in refused.stderr, f"modelwatchd {flag} names: {problem}", refused)
+            # label_drift is a finding kind both alerting.kinds and the triggers take.
+            check("label_drift" not in refused.stderr, f"modelwatchd {flag} accepts label_drift", refused)
+        tables = subprocess.run(["psql", "-X", "-Atc", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                                 dsn], check=True, capture_output=True, text=True).stdout.strip()
+        if tables != "0":
+            print(f"FAILED: the refused daemon left {tables} tables in the database, expected none")
+            sys.exit(1)
+
         first = run("--dsn", dsn)
         check(first.returncode == 0, "first migrate exits 0", first)
         check("applied 1 initial_schema" in first.stdout and "applied 2 monitoring_alerts_retraining_audits" in first.stdout

@@ -1,0 +1,59 @@
+// The names a configuration may give to pluggable components, and the checks
+// they need, as the loader sees them. The registries live beside the code
+// they register, in the stages above config/ (detectors/, alerts/, retrain/,
+// fairness/); config/ must not depend on them, so the loader consults them
+// only through this struct of plain ComponentInfo rows, which the one place
+// that sees every stage (registry/catalog.cpp) fills. Finding kinds, cron
+// expressions and time zones come from core/ directly. A loader given no
+// catalog checks the file's own shape only, not component names, their
+// options or programs on this machine (the config folder's unit tests); the
+// daemon and the CLI always give registry::catalog().
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/component.h"
+
+namespace mw::config {
+
+// What the receiver's common keys must hold for one alert sink.
+struct ReceiverRules {
+    std::size_t max_urls = 1;   // 0: takes no URL (exec)
+    bool needs_secret = false;  // secret_env must name a set variable
+    bool needs_command = false; // exec: command is the argv
+};
+
+struct SinkInfo {
+    ComponentInfo info;
+    ReceiverRules rules;
+};
+
+struct Catalog {
+    std::vector<ComponentInfo> drift_methods;
+    std::vector<ComponentInfo> performance_metrics;
+    std::vector<ComponentInfo> concept_detectors;
+    std::vector<ComponentInfo> anomaly_detectors;
+    std::vector<ComponentInfo> report_formats;
+    std::vector<SinkInfo> alert_sinks;
+
+    // The names of the registry an option row names (Option::registry):
+    // "drift_methods", "performance_metrics", "concept_detectors",
+    // "anomaly_detectors", "report_formats", "alert_sinks", "finding_kinds",
+    // "trigger_kinds". Empty for an unknown registry.
+    std::vector<std::string_view> names(std::string_view registry) const;
+    // The component `name` of a registry with option tables; nullptr when unknown.
+    const ComponentInfo* find(std::string_view registry, std::string_view name) const;
+    const SinkInfo* find_sink(std::string_view type) const;
+
+private:
+    const std::vector<ComponentInfo>* components(std::string_view registry) const;
+};
+
+// A retrain trigger's kind: a finding kind, or "manual" (POST /v1/jobs).
+bool is_trigger_kind(std::string_view kind);
+std::vector<std::string_view> trigger_kind_names();
+
+}  // namespace mw::config

@@ -1,0 +1,43 @@
+#include "registry/catalog.h"
+
+#include "alerts/sink_registry.h"
+#include "detectors/anomaly_registry.h"
+#include "detectors/concept_registry.h"
+#include "detectors/feature_drift.h"
+#include "detectors/performance_metrics.h"
+#include "fairness/report_formats.h"
+
+namespace mw::registry {
+
+namespace {
+
+template <typename Entry>
+std::vector<config::ComponentInfo> infos(std::span<const Entry> entries) {
+    std::vector<config::ComponentInfo> out;
+    for (const auto& entry : entries) out.push_back(entry.info);
+    return out;
+}
+
+config::Catalog build() {
+    config::Catalog catalog;
+    catalog.drift_methods = infos(drift::drift_methods());
+    catalog.performance_metrics = infos(performance::performance_metrics());
+    catalog.concept_detectors = infos(concept_drift::concept_detectors());
+    catalog.anomaly_detectors = infos(anomaly::anomaly_methods());
+    catalog.report_formats = infos(fairness::report_formats());
+    for (const auto& sink : alerts::alert_sinks()) catalog.alert_sinks.push_back(sink.about);
+    return catalog;
+}
+
+}  // namespace
+
+const config::Catalog& catalog() {
+    static const config::Catalog built = build();
+    return built;
+}
+
+config::LoadResult load_config_file(const std::string& path, const config::Environment& environment) {
+    return config::load_config_file(path, environment, &catalog());
+}
+
+}  // namespace mw::registry
