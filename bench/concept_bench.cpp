@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
                           .c_str());
     const std::vector<std::string> no_options;
     for (const auto& entry : cd::concept_detectors()) {
-        if (!only.empty() && entry.name != only) continue;
-        auto made = cd::make_concept_detector(entry.name, no_options);
+        if (!only.empty() && entry.info.name != only) continue;
+        auto made = cd::make_concept_detector(entry.info.name, no_options);
         if (!made.ok()) {
             std::fprintf(stderr, "%s\n", made.error.c_str());
             return 1;
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
         }
         const double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
         const std::string first = first_after_shift == 0 ? "none" : fmt::format("{}", first_after_shift);
-        std::printf("%s", fmt::format("{:<14} {:>8} {:>10.3f} {:>16.0f} {:>8} {:>16}\n", entry.name,
+        std::printf("%s", fmt::format("{:<14} {:>8} {:>10.3f} {:>16.0f} {:>8} {:>16}\n", entry.info.name,
                                       entry.binary_input ? "0/1" : "numeric", seconds,
                                       static_cast<double>(n) / seconds, drifts, first)
                               .c_str());
