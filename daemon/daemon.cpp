@@ -152,8 +152,8 @@ void reload(const std::string& config_path, LiveConfig& live, Monitoring& monito
 // its part; the stop_ steps take them down in reverse, and the members are
 // destroyed in reverse of this order.
 struct Process {
-    Process(const std::string& config_path, LiveConfig& live, SystemdNotifier& notifier)
-        : config_path(config_path), live(live), initial(live.get()), notifier(notifier) {}
+    Process(const std::string& config_file, LiveConfig& live_config, SystemdNotifier& systemd)
+        : config_path(config_file), live(live_config), initial(live_config.get()), notifier(systemd) {}
 
     const std::string& config_path;
     LiveConfig& live;
