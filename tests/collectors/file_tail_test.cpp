@@ -18,6 +18,7 @@
 
 #include "collectors/checkpoint.h"
 #include "collectors/file_tail.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -44,11 +45,6 @@ void append(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary | std::ios::app);
     out << text;
     REQUIRE(out.good());
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // Records every id it is handed; refuses batches while `refuse` is set.
@@ -159,7 +155,7 @@ public:
     StderrCapture& operator=(const StderrCapture&) = delete;
     std::string text() {
         restore();
-        return read_file(path_);
+        return mw::testing::read_text(path_);
     }
 
 private:
@@ -578,7 +574,7 @@ TEST_CASE("checkpoints round-trip and are replaced atomically") {
     CHECK_FALSE(fs::exists(path + ".tmp"));
 
     SECTION("a torn or foreign file is reported, naming the file") {
-        const std::string text = read_file(path);
+        const std::string text = mw::testing::read_text(path);
         std::ofstream(path, std::ios::binary | std::ios::trunc) << text.substr(0, text.size() - 3);
         auto torn = mw::load_checkpoint(path);
         CHECK_FALSE(torn.checkpoint);
@@ -588,7 +584,7 @@ TEST_CASE("checkpoints round-trip and are replaced atomically") {
         CHECK(mw::load_checkpoint(path).error.find("line 1") != std::string::npos);
     }
     SECTION("a missing key is reported") {
-        std::string text = read_file(path);
+        std::string text = mw::testing::read_text(path);
         auto at = text.find("line=");
         text.erase(at, text.find('\n', at) + 1 - at);
         std::ofstream(path, std::ios::binary | std::ios::trunc) << text;

@@ -12,22 +12,12 @@
 
 #include "daemon/metrics.h"
 #include "detectors/performance_metrics.h"
+#include "tests/support/temp_dir.h"
 
 using namespace mw;
 
-namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-}  // namespace
-
 TEST_CASE("docs/monitoring.md lists every metric the daemon defines, as metric_table_markdown() makes it") {
-    const std::string doc = read_file(std::string(MODELWATCH_SOURCE_DIR) + "/docs/monitoring.md");
+    const std::string doc = mw::testing::read_text(std::string(MODELWATCH_SOURCE_DIR) + "/docs/monitoring.md");
     REQUIRE_FALSE(doc.empty());
     const std::string table = daemon::metric_table_markdown();
     INFO("docs/monitoring.md's metric table must read exactly:\n" << table);

@@ -21,17 +21,11 @@
 #include "core/finding_kinds.h"
 #include "registry/catalog.h"
 #include "registry/docs.h"
+#include "tests/support/temp_dir.h"
 
 using namespace mw;
 
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 std::string source(const std::string& relative) { return std::string(MODELWATCH_SOURCE_DIR) + "/" + relative; }
 
@@ -194,7 +188,7 @@ TEST_CASE("every finding kind the code emits is registered, and every registered
     for (const std::string folder : {"daemon", "detectors", "fairness", "retrain", "alerts"}) {
         for (const auto& file : std::filesystem::recursive_directory_iterator(source(folder))) {
             if (file.path().extension() != ".cpp") continue;
-            const std::string text = read_file(file.path().string());
+            const std::string text = mw::testing::read_text(file.path().string());
             for (std::sregex_iterator it(text.begin(), text.end(), emitted), end; it != end; ++it)
                 kinds.insert((*it)[1].matched ? (*it)[1].str() : (*it)[2].str());
         }
@@ -213,7 +207,7 @@ TEST_CASE("every finding kind the code emits is registered, and every registered
 }
 
 TEST_CASE("docs/monitoring.md's finding and component tables are the registries'") {
-    const std::string doc = read_file(source("docs/monitoring.md"));
+    const std::string doc = mw::testing::read_text(source("docs/monitoring.md"));
     const std::string findings = finding_kind_table_markdown();
     INFO("docs/monitoring.md's findings table must read exactly:\n" << findings);
     CHECK(doc.find(findings) != std::string::npos);
