@@ -18,7 +18,7 @@ std::string number_text(double value) {
     return std::string(buffer, end);
 }
 
-std::string text_of(const nlohmann::json& value) {
+std::string cell_text(const nlohmann::json& value) {
     if (value.is_string()) return value.get<std::string>();
     if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
     if (value.is_number()) return number_text(value.get<double>());
@@ -71,12 +71,12 @@ drift::DriftTable rows_to_table(const std::vector<store::WindowRow>& rows,
             if (feature.numeric)
                 feature.numbers.push_back(present && it->is_number() ? it->get<double>() : missing);
             else
-                feature.texts.push_back(present ? text_of(*it) : std::string());
+                feature.texts.push_back(present ? cell_text(*it) : std::string());
         }
         for (std::size_t a = 0; a < attributes.size(); ++a) {
             const auto& name = schema.attributes[a];
             const bool present = row_attributes.is_object() && row_attributes.contains(name);
-            attributes[a].texts.push_back(present ? text_of(row_attributes[name]) : std::string());
+            attributes[a].texts.push_back(present ? cell_text(row_attributes[name]) : std::string());
         }
         any_score = any_score || row.score.has_value();
         score.numbers.push_back(row.score.value_or(missing));

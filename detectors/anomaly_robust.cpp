@@ -21,7 +21,7 @@ constexpr double yellow_zone_tail = 1e-3;
 // computeLogLikelihood: log(1.0000000001 - likelihood) / log(1e-10).
 constexpr double log_score_epsilon = 1e-10;
 
-const config::SettingRow option_table[] = {
+const config::SettingRow robust_options[] = {
     {.key = "level_window", .kind = config::ValueKind::integer, .default_text = "100", .min = 3, .max = 1'000'000,
      .help = "points whose median is the level baseline"},
     {.key = "residual_window", .kind = config::ValueKind::integer, .default_text = "250", .min = 10, .max = 1'000'000,
@@ -153,7 +153,7 @@ double RobustDetector::score(double timestamp_s, double value) {
     return raw ? likelihood_score(*raw) : 0.0;
 }
 
-std::span<const config::SettingRow> RobustDetector::options() { return option_table; }
+std::span<const config::SettingRow> RobustDetector::options() { return robust_options; }
 
 std::string RobustDetector::check(const config::Settings& params) {
     if (params.number("min_residuals") > params.number("residual_window"))

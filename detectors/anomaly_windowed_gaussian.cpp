@@ -6,7 +6,7 @@ namespace mw::anomaly {
 
 namespace {
 
-const config::SettingRow option_table[] = {
+const config::SettingRow windowed_gaussian_options[] = {
     {.key = "window_size", .kind = config::ValueKind::integer, .default_text = "1000", .min = 2, .max = 1'000'000,
      .help = "number of past values the normal is fitted to (NAB's tuned value)"},
 };
@@ -33,7 +33,7 @@ double WindowedGaussianDetector::score(double, double value) {
     return result;
 }
 
-std::span<const config::SettingRow> WindowedGaussianDetector::options() { return option_table; }
+std::span<const config::SettingRow> WindowedGaussianDetector::options() { return windowed_gaussian_options; }
 
 std::unique_ptr<AnomalyDetector> WindowedGaussianDetector::make(const config::Settings& params) {
     return std::make_unique<WindowedGaussianDetector>(static_cast<std::size_t>(params.number("window_size")));

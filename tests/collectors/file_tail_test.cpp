@@ -115,7 +115,7 @@ mw::ParsedLines parse_ids(std::string_view chunk, const std::shared_ptr<const mw
 
 std::string rec(const std::string& id) { return "{\"id\":\"" + id + "\"}\n"; }
 
-std::shared_ptr<const mw::ModelSchema> churn_schema() {
+std::shared_ptr<const mw::ModelSchema> churn_model() {
     auto schema = std::make_shared<mw::ModelSchema>();
     schema->name = "churn";
     return schema;
@@ -176,7 +176,7 @@ TEST_CASE("appended lines are delivered exactly once, in order") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
 
     auto first = tail.poll_once();
     CHECK(first.error.empty());  // a file that does not exist yet is not an error
@@ -201,7 +201,7 @@ TEST_CASE("a partial last line waits for its newline") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
 
     append(log, rec("a") + "{\"id\":\"b");
     tail.poll_once();
@@ -223,7 +223,7 @@ TEST_CASE("rotation by rename and create: the old file is finished first") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids, immediate_rotation());
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids, immediate_rotation());
 
     append(log, rec("a") + rec("b"));
     tail.poll_once();
@@ -271,7 +271,7 @@ TEST_CASE("a rotated file is still read for rotate_wait_ms, for a writer that re
     auto now = std::chrono::steady_clock::time_point{};
     mw::FileTailLimits limits;
     limits.rotate_wait_ms = 5000;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids, limits, [&now] { return now; });
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids, limits, [&now] { return now; });
 
     append(log, rec("a"));
     tail.poll_once();
@@ -302,7 +302,7 @@ TEST_CASE("truncation in place (copytruncate) restarts at the beginning") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
 
     append(log, rec("a1") + rec("b1"));
     tail.poll_once();
@@ -333,7 +333,7 @@ TEST_CASE("a new FileTail resumes from the checkpoint and never re-delivers") {
     const std::string state = dir / "state";
     RecordingSink sink;
     {
-        mw::FileTail tail(options_for(log), churn_schema(), state, sink, parse_ids);
+        mw::FileTail tail(options_for(log), churn_model(), state, sink, parse_ids);
         append(log, rec("a") + rec("b") + "{\"id\":\"c");
         tail.poll_once();
     }
@@ -341,7 +341,7 @@ TEST_CASE("a new FileTail resumes from the checkpoint and never re-delivers") {
 
     SECTION("same file") {
         append(log, "\"}\n" + rec("d"));
-        mw::FileTail tail(options_for(log), churn_schema(), state, sink, parse_ids);
+        mw::FileTail tail(options_for(log), churn_model(), state, sink, parse_ids);
         tail.poll_once();
         CHECK(sink.delivered() == Ids{"a", "b", "c", "d"});
     }
@@ -349,7 +349,7 @@ TEST_CASE("a new FileTail resumes from the checkpoint and never re-delivers") {
         append(log, "\"}\n" + rec("d"));
         fs::rename(log, dir / "app.ndjson.1");
         append(log, rec("e"));
-        mw::FileTail tail(options_for(log), churn_schema(), state, sink, parse_ids, immediate_rotation());
+        mw::FileTail tail(options_for(log), churn_model(), state, sink, parse_ids, immediate_rotation());
         tail.poll_once();
         CHECK(sink.delivered() == Ids{"a", "b", "c", "d", "e"});
         CHECK(tail.counters().rotations == 1);
@@ -358,7 +358,7 @@ TEST_CASE("a new FileTail resumes from the checkpoint and never re-delivers") {
         const std::string away = dir / "elsewhere.ndjson";
         fs::create_directory(away);
         fs::rename(log, away + "/app.ndjson");
-        mw::FileTail tail(options_for(log), churn_schema(), state, sink, parse_ids);
+        mw::FileTail tail(options_for(log), churn_model(), state, sink, parse_ids);
         CHECK(tail.poll_once().error.empty());
         fs::rename(away + "/app.ndjson", log);
         append(log, "\"}\n");
@@ -368,7 +368,7 @@ TEST_CASE("a new FileTail resumes from the checkpoint and never re-delivers") {
     SECTION("the file was replaced by another with the same size while no tail ran") {
         fs::remove(log);
         append(log, rec("x") + rec("y") + "{\"id\":\"z");
-        mw::FileTail tail(options_for(log), churn_schema(), state, sink, parse_ids);
+        mw::FileTail tail(options_for(log), churn_model(), state, sink, parse_ids);
         tail.poll_once();
         CHECK(sink.delivered() == Ids{"a", "b", "x", "y"});
     }
@@ -379,7 +379,7 @@ TEST_CASE("a refused batch does not move the checkpoint and is delivered later")
     const std::string log = dir / "app.ndjson";
     const std::string state = dir / "state";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), state, sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), state, sink, parse_ids);
     append(log, rec("a"));
     tail.poll_once();
     const auto checkpoint_after_a = mw::load_checkpoint(tail.checkpoint_path());
@@ -405,7 +405,7 @@ TEST_CASE("a refused batch does not move the checkpoint and is delivered later")
     }
     SECTION("a restarted tail retries from the checkpoint") {
         sink.refuse = false;
-        mw::FileTail restarted(options_for(log), churn_schema(), state, sink, parse_ids);
+        mw::FileTail restarted(options_for(log), churn_model(), state, sink, parse_ids);
         restarted.poll_once();
         CHECK(sink.delivered() == Ids{"a", "b", "c"});
         restarted.poll_once();
@@ -417,7 +417,7 @@ TEST_CASE("rejected lines are logged with file:line, counted and not retried") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
 
     // Line 3 is blank and line 4 is CRLF-terminated: neither is a rejection.
     append(log, rec("a") + "not json\n" + "\n" + "{\"id\":\"b\"}\r\n" + "{\"x\":1}\n");
@@ -442,7 +442,7 @@ TEST_CASE("a chunk the parser refuses whole costs only its bad lines") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
 
     append(log, "[1]\n" + rec("a") + rec("b") + "oops\n" + rec("c") + "[2]\n" + rec("d"));
     std::string logged;
@@ -465,7 +465,7 @@ TEST_CASE("lines longer than the limit are skipped, counted, and the next line i
     RecordingSink sink;
     mw::FileTailLimits limits;
     limits.max_line_bytes = 32;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids, limits);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids, limits);
 
     SECTION("a complete long line") {
         append(log, rec("a") + rec(std::string(40, 'x')) + rec("b"));
@@ -479,7 +479,7 @@ TEST_CASE("lines longer than the limit are skipped, counted, and the next line i
         CHECK(tail.counters().lines_too_long == 1);
         append(log, std::string(100, 'y'));
         tail.poll_once();
-        mw::FileTail restarted(options_for(log), churn_schema(), dir / "state", sink, parse_ids, limits);
+        mw::FileTail restarted(options_for(log), churn_model(), dir / "state", sink, parse_ids, limits);
         append(log, "\"}\n" + rec("b"));
         restarted.poll_once();
         CHECK(sink.delivered() == Ids{"a", "b"});
@@ -497,7 +497,7 @@ TEST_CASE("batches are bounded by lines and bytes, and every line still arrives 
     limits.max_line_bytes = 64;
     limits.max_batch_lines = 3;
     limits.max_batch_bytes = 100;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids, limits);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids, limits);
 
     Ids expected;
     std::string text;
@@ -525,7 +525,7 @@ TEST_CASE("outcome batches reach the sink's outcome path") {
         parsed.batch = std::move(outcomes);
         return parsed;
     };
-    mw::FileTail tail(options, churn_schema(), dir / "state", sink, parse_outcome_ids);
+    mw::FileTail tail(options, churn_model(), dir / "state", sink, parse_outcome_ids);
     append(log, rec("a"));
     tail.poll_once();
     CHECK(sink.delivered() == Ids{"outcome:a"});
@@ -535,7 +535,7 @@ TEST_CASE("run() polls until stopped") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
     append(log, rec("a"));
     std::jthread runner([&tail](std::stop_token stop) { tail.run(stop); });
     // Waits for delivery by the background loop; the bound only keeps a
@@ -598,7 +598,7 @@ TEST_CASE("the tail's checkpoint file says where it is") {
     TempDir dir;
     const std::string log = dir / "app.ndjson";
     RecordingSink sink;
-    mw::FileTail tail(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
     append(log, rec("a") + rec("b") + "{\"id\":");
     tail.poll_once();
     auto saved = mw::load_checkpoint(tail.checkpoint_path());
@@ -615,7 +615,7 @@ TEST_CASE("the tail's checkpoint file says where it is") {
 
     SECTION("an unreadable checkpoint means reading from the start, not skipping") {
         std::ofstream(tail.checkpoint_path(), std::ios::trunc) << "garbage\n";
-        mw::FileTail restarted(options_for(log), churn_schema(), dir / "state", sink, parse_ids);
+        mw::FileTail restarted(options_for(log), churn_model(), dir / "state", sink, parse_ids);
         restarted.poll_once();
         CHECK(sink.delivered() == Ids{"a", "b", "a", "b"});
         CHECK(restarted.counters().errors == 1);

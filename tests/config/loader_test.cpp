@@ -10,14 +10,14 @@ using namespace mw::config;
 namespace {
 
 // A hermetic environment: only MODELWATCH_DSN is set.
-Environment test_environment() {
+Environment environment_with_dsn() {
     return [](const std::string& name) -> std::optional<std::string> {
         if (name == "MODELWATCH_DSN") return std::string("host=/tmp dbname=from_env");
         return std::nullopt;
     };
 }
 
-LoadResult load(std::string_view yaml) { return load_config_text(yaml, "test.yaml", test_environment()); }
+LoadResult load(std::string_view yaml) { return load_config_text(yaml, "test.yaml", environment_with_dsn()); }
 
 std::vector<std::string> messages(const LoadResult& result) {
     std::vector<std::string> out;
@@ -373,7 +373,7 @@ TEST_CASE("spool.dir defaults to <state_dir>/spool, and an explicit dir is kept"
 }
 
 TEST_CASE("a missing file is an error value naming the file") {
-    const auto result = load_config_file("/nonexistent/modelwatch.yaml", test_environment());
+    const auto result = load_config_file("/nonexistent/modelwatch.yaml", environment_with_dsn());
     REQUIRE_FALSE(result.ok());
     REQUIRE(result.errors.size() == 1);
     CHECK(to_string(result.errors[0]) ==
@@ -393,7 +393,7 @@ TEST_CASE("retention ages take days, 0 keeps forever, and an audit may not read 
         "store: {dsn: x}\nretention: {predictions: 3d}\n"
         "models: [{name: m, prediction: {type: binary, classes: [a, b]}, attributes: [s],\n"
         "  audits: [{name: w, schedule: '0 6 * * 1', sensitive: [s], window: 7d}]}]\n",
-        "test.yaml", test_environment());
+        "test.yaml", environment_with_dsn());
     REQUIRE(audit.errors.size() == 1);
     CHECK(to_string(audit.errors[0]) ==
           "models[0].audits[0].window (line 4): reads 7d of records but retention.predictions keeps only 3d");
@@ -402,6 +402,6 @@ TEST_CASE("retention ages take days, 0 keeps forever, and an audit may not read 
         "store: {dsn: x}\nretention: {predictions: 0}\n"
         "models: [{name: m, prediction: {type: binary, classes: [a, b]}, attributes: [s],\n"
         "  audits: [{name: w, schedule: '0 6 * * 1', sensitive: [s], window: 300d}]}]\n",
-        "test.yaml", test_environment());
+        "test.yaml", environment_with_dsn());
     CHECK(forever.ok());
 }

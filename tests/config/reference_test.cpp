@@ -22,7 +22,7 @@ namespace {
 const std::string source_dir = MODELWATCH_SOURCE_DIR;
 const std::string reference_path = source_dir + "/config/modelwatch.yaml";
 
-Environment test_environment() {
+Environment reference_environment() {
     return [](const std::string& name) -> std::optional<std::string> {
         if (name == "MODELWATCH_DSN") return std::string("dbname=modelwatch_test");
         return std::nullopt;
@@ -75,7 +75,7 @@ YAML::Node node_at(const YAML::Node& root, const std::string& path) {
 TEST_CASE("the reference file is refused for its placeholder tokens, and for nothing else") {
     // Installed as documentation (/usr/share/doc/modelwatch), it must not pass
     // --check-config if copied into place as it is.
-    const auto result = load_config_file(reference_path, test_environment());
+    const auto result = load_config_file(reference_path, reference_environment());
     REQUIRE(result.errors.size() == 2);
     CHECK(result.errors[0].path == "server.tokens[0].sha256");
     CHECK(result.errors[1].path == "models[0].tokens[0].sha256");
@@ -89,7 +89,7 @@ TEST_CASE("the reference file is refused for its placeholder tokens, and for not
     real_hash.back() = '1';
     for (auto at = text.find(zeros); at != std::string::npos; at = text.find(zeros))
         text.replace(at, zeros.size(), real_hash);
-    const auto fixed = load_config_text(text, "reference.yaml", test_environment());
+    const auto fixed = load_config_text(text, "reference.yaml", reference_environment());
     INFO(first_error(fixed));
     REQUIRE(fixed.ok());
     CHECK(summarize(*fixed.config) == "config OK: 1 model, 1 file tail");
@@ -156,7 +156,7 @@ TEST_CASE("the reference file shows each option's default as the table writes it
 TEST_CASE("the structs' member initializers equal the table defaults") {
     const auto result = load_config_text(
         "store: {dsn: x}\nmodels: [{name: m, prediction: {type: binary}}]\nfile_tails: [{path: /p, model: m}]\n",
-        "defaults.yaml", test_environment());
+        "defaults.yaml", reference_environment());
     INFO(first_error(result));
     REQUIRE(result.ok());
     const Config& loaded = *result.config;
@@ -197,7 +197,7 @@ TEST_CASE("an audit's and a receiver's member initializers equal the table defau
         "store: {dsn: x}\nmodels: [{name: m, prediction: {type: binary, classes: [a, b]}, attributes: [s],\n"
         "  audits: [{name: w, schedule: '0 6 * * 1', sensitive: [s]}]}]\n"
         "alerting: {receivers: [{name: r, type: alertmanager, urls: ['http://127.0.0.1:9093']}]}\n",
-        "defaults.yaml", test_environment());
+        "defaults.yaml", reference_environment());
     INFO(first_error(result));
     REQUIRE(result.ok());
     AuditConfig audit;
@@ -214,7 +214,7 @@ TEST_CASE("an audit's and a receiver's member initializers equal the table defau
 }
 
 TEST_CASE("examples/elec2.yaml loads with the Elec2 schema") {
-    const auto result = load_config_file(source_dir + "/config/examples/elec2.yaml", test_environment());
+    const auto result = load_config_file(source_dir + "/config/examples/elec2.yaml", reference_environment());
     INFO(first_error(result));
     REQUIRE(result.ok());
     const Config& config = *result.config;

@@ -12,13 +12,13 @@
 
 #include "detectors/cbpe.h"
 #include "detectors/performance_thresholds.h"
+#include "tests/support/detector_vectors.h"
 
 namespace mp = mw::performance;
 using nlohmann::json;
 
 namespace {
 
-const std::string vectors_dir = std::string(MODELWATCH_SOURCE_DIR) + "/tests/detectors/vectors/";
 
 bool close(double actual, double expected) {
     return std::abs(actual - expected) <= 1e-12 * std::max(1.0, std::abs(expected));
@@ -71,7 +71,7 @@ Stream calibrated_stream(std::uint64_t seed, std::size_t n, double a, double b) 
 }  // namespace
 
 TEST_CASE("CBPE estimates match NannyML's formulas", "[cbpe][vectors]") {
-    std::ifstream in(vectors_dir + "performance_cbpe.json");
+    std::ifstream in(mw::testing::detector_vectors_dir + "performance_cbpe.json");
     REQUIRE(in);
     const json vectors = json::parse(in);
     REQUIRE(vectors["cbpe"].size() >= 5);
@@ -100,7 +100,7 @@ TEST_CASE("CBPE estimates match NannyML's formulas", "[cbpe][vectors]") {
 }
 
 TEST_CASE("isotonic calibration matches sklearn's IsotonicRegression", "[cbpe][vectors]") {
-    std::ifstream in(vectors_dir + "performance_cbpe.json");
+    std::ifstream in(mw::testing::detector_vectors_dir + "performance_cbpe.json");
     REQUIRE(in);
     const json vectors = json::parse(in);
     REQUIRE(vectors["isotonic"].size() >= 5);

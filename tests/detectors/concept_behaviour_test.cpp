@@ -10,20 +10,11 @@
 
 #include "detectors/adwin.h"
 #include "detectors/concept_registry.h"
+#include "tests/support/detector_vectors.h"
 
 namespace {
 
 namespace cd = mw::concept_drift;
-
-std::vector<double> read_stream(const std::string& file) {
-    std::ifstream in(std::string(MODELWATCH_SOURCE_DIR) + "/tests/detectors/vectors/" + file);
-    REQUIRE(in);
-    std::vector<double> values;
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) values.push_back(std::stod(line));
-    return values;
-}
 
 std::unique_ptr<cd::ConceptDetector> make(const std::string& name, std::vector<std::string> params = {}) {
     auto made = cd::make_concept_detector(name, params);
@@ -78,7 +69,7 @@ constexpr StreamFor streams[] = {
 TEST_CASE("reset() forgets everything: a reset detector behaves as a new one", "[concept][reset]") {
     for (const auto& s : streams) {
         INFO(s.detector);
-        const auto values = read_stream(s.stream);
+        const auto values = mw::testing::read_stream(s.stream);
         auto fresh = make(s.detector);
         const auto expected = run(*fresh, values);
         REQUIRE(count(expected, cd::DriftState::drift) > 0);
@@ -95,7 +86,7 @@ TEST_CASE("reset() forgets everything: a reset detector behaves as a new one", "
 TEST_CASE("after a drift a detector starts over on the next value, as River's do", "[concept][reset]") {
     for (const auto& s : streams) {
         INFO(s.detector);
-        const auto values = read_stream(s.stream);
+        const auto values = mw::testing::read_stream(s.stream);
         auto detector = make(s.detector);
         const auto states = run(*detector, values);
         std::size_t first_drift = 0;

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "detectors/concept_registry.h"
+#include "tests/support/detector_vectors.h"
 
 namespace {
 
 namespace cd = mw::concept_drift;
 
-const std::string vectors_dir = std::string(MODELWATCH_SOURCE_DIR) + "/tests/detectors/vectors/";
 
 std::string trim(const std::string& text) {
     const auto first = text.find_first_not_of(" \t");
@@ -39,16 +39,6 @@ std::vector<std::size_t> parse_indices(const std::string& text) {
     return indices;
 }
 
-std::vector<double> read_stream(const std::string& file) {
-    std::ifstream in(vectors_dir + file);
-    REQUIRE(in);
-    std::vector<double> values;
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) values.push_back(std::stod(line));
-    return values;
-}
-
 struct Case {
     std::string detector;
     std::vector<std::string> options;
@@ -59,7 +49,7 @@ struct Case {
 };
 
 std::vector<Case> read_cases(const std::string& file) {
-    std::ifstream in(vectors_dir + file);
+    std::ifstream in(mw::testing::detector_vectors_dir + file);
     REQUIRE(in);
     std::vector<Case> cases;
     std::string line;
@@ -81,7 +71,7 @@ void check_case(const Case& c) {
     INFO(c.detector << " " << c.stream << " (" << c.source << ")");
     auto made = cd::make_concept_detector(c.detector, c.options);
     REQUIRE(made.ok());
-    const auto stream = read_stream(c.stream);
+    const auto stream = mw::testing::read_stream(c.stream);
     std::vector<std::size_t> drifts;
     std::vector<std::size_t> first_warnings;
     bool print_warning = true;

@@ -1,5 +1,4 @@
 #include <cmath>
-#include <cstdio>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -11,23 +10,17 @@
 #include "detectors/csv_table.h"
 #include "detectors/dataset_drift.h"
 #include "stats/ks_test.h"
+#include "tests/support/command_output.h"
+#include "tests/support/random_samples.h"
 
 using namespace mw::drift;
 
 namespace {
 
-std::vector<double> normal_sample(std::size_t n, double mean, double sd, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(mean, sd);
-    std::vector<double> out(n);
-    for (auto& v : out) v = normal(rng);
-    return out;
-}
-
 // Two standard normal features with correlation rho (Cholesky of [[1, rho], [rho, 1]]).
 DriftTable correlated(std::size_t n, double rho, std::uint64_t seed) {
-    const auto a = normal_sample(n, 0, 1, seed);
-    const auto b = normal_sample(n, 0, 1, seed + 1000);
+    const auto a = mw::testing::normal_sample(n, 0, 1, seed);
+    const auto b = mw::testing::normal_sample(n, 0, 1, seed + 1000);
     DriftTable table;
     table.rows = n;
     ColumnData x{"x", true, a, {}};
@@ -62,9 +55,9 @@ TEST_CASE("dataset drift when the share of drifted features reaches drift_share"
     DriftTable reference, current;
     reference.rows = current.rows = 3000;
     for (int i = 0; i < 3; ++i) {
-        reference.columns.push_back({"f" + std::to_string(i), true, normal_sample(3000, 0, 1, 100 + i), {}});
+        reference.columns.push_back({"f" + std::to_string(i), true, mw::testing::normal_sample(3000, 0, 1, 100 + i), {}});
         current.columns.push_back(
-            {"f" + std::to_string(i), true, normal_sample(3000, i < 2 ? 1.0 : 0.0, 1, 200 + i), {}});
+            {"f" + std::to_string(i), true, mw::testing::normal_sample(3000, i < 2 ? 1.0 : 0.0, 1, 200 + i), {}});
     }
     DatasetDriftOptions options;
     auto fitted = FittedReference::fit(reference, options);
@@ -104,8 +97,8 @@ TEST_CASE("a shift confined to one segment is found in that segment", "[drift][d
         DriftTable table;
         table.rows = n;
         ColumnData region{"region", false, {}, {}};
-        ColumnData x{"x", true, normal_sample(n, 0, 1, seed), {}};
-        ColumnData z{"z", true, normal_sample(n, 5, 2, seed + 1), {}};
+        ColumnData x{"x", true, mw::testing::normal_sample(n, 0, 1, seed), {}};
+        ColumnData z{"z", true, mw::testing::normal_sample(n, 5, 2, seed + 1), {}};
         for (std::size_t i = 0; i < n; ++i) {
             const bool in_b = i % 4 == 0;  // a quarter of the rows
             region.texts.push_back(in_b ? "b" : "a");
@@ -156,11 +149,11 @@ TEST_CASE("segments unknown to the reference or too small are reported, not eval
     current.rows = 40;
     ColumnData ref_key{"k", false, {}, std::vector<std::string>(100, "a")};
     ref_key.texts[0] = "tiny";
-    reference.columns = {ref_key, {"x", true, normal_sample(100, 0, 1, 1), {}}};
+    reference.columns = {ref_key, {"x", true, mw::testing::normal_sample(100, 0, 1, 1), {}}};
     ColumnData cur_key{"k", false, {}, std::vector<std::string>(40, "a")};
     cur_key.texts[0] = "new";
     cur_key.texts[1] = "tiny";
-    current.columns = {cur_key, {"x", true, normal_sample(40, 0, 1, 2), {}}};
+    current.columns = {cur_key, {"x", true, mw::testing::normal_sample(40, 0, 1, 2), {}}};
     DatasetDriftOptions options;
     options.segment_column = "k";
     auto fitted = FittedReference::fit(reference, options);
@@ -200,7 +193,7 @@ TEST_CASE("PCA reconstruction error catches a correlation flip no marginal shows
 TEST_CASE("PCA needs two non-constant numeric features", "[drift][dataset]") {
     DriftTable reference;
     reference.rows = 100;
-    reference.columns = {{"x", true, normal_sample(100, 0, 1, 1), {}}, {"c", true, std::vector<double>(100, 1.0), {}}};
+    reference.columns = {{"x", true, mw::testing::normal_sample(100, 0, 1, 1), {}}, {"c", true, std::vector<double>(100, 1.0), {}}};
     const auto model = fit_pca(reference, {"x", "c"}, MultivariateOptions{});
     CHECK(model.error == "needs at least 2 non-constant numeric features, found 1");
 }
@@ -225,13 +218,7 @@ DriftTable elec2_rows(const CsvTable& csv, std::size_t first, std::size_t last) 
 }
 
 CsvTable read_elec2() {
-    const std::string command = std::string("gzip -dc ") + MODELWATCH_SOURCE_DIR + "/data/elec2/elec2.csv.gz";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    std::string text;
-    char buffer[1 << 16];
-    std::size_t n = 0;
-    while (pipe && (n = fread(buffer, 1, sizeof buffer, pipe.get())) > 0) text.append(buffer, n);
-    std::istringstream in(text);
+    std::istringstream in(mw::testing::bundled_data("elec2/elec2.csv.gz"));
     return read_csv(in, "elec2.csv");
 }
 

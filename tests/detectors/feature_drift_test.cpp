@@ -11,6 +11,7 @@
 #include "stats/chi_squared.h"
 #include "stats/distances.h"
 #include "stats/ks_test.h"
+#include "tests/support/random_samples.h"
 
 using namespace mw::drift;
 
@@ -22,14 +23,6 @@ ColumnData numeric_column(const std::string& name, std::vector<double> values) {
 
 ColumnData text_column(const std::string& name, std::vector<std::string> values) {
     return ColumnData{name, false, {}, std::move(values)};
-}
-
-std::vector<double> normal_sample(std::size_t n, double mean, double sd, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(mean, sd);
-    std::vector<double> out(n);
-    for (auto& v : out) v = normal(rng);
-    return out;
 }
 
 // Repeats `levels` cyclically to n values.
@@ -67,7 +60,7 @@ TEST_CASE("auto method: Evidently's rule, each branch (legacy mode)", "[drift][f
     const auto options = legacy();
     const FeatureMethodChoice automatic;
     // Reference of at most 1000 rows.
-    CHECK(fit_feature(numeric_column("x", normal_sample(1000, 0, 1, 1)), automatic, options).method == DriftMethod::ks);
+    CHECK(fit_feature(numeric_column("x", mw::testing::normal_sample(1000, 0, 1, 1)), automatic, options).method == DriftMethod::ks);
     const auto five = fit_feature(numeric_column("x", cycle({1, 2, 3, 4, 5}, 1000)), automatic, options);
     CHECK(five.method == DriftMethod::chi2);
     CHECK(five.categorical);
@@ -76,7 +69,7 @@ TEST_CASE("auto method: Evidently's rule, each branch (legacy mode)", "[drift][f
           DriftMethod::chi2);
     CHECK(fit_feature(text_column("c", cycle_text({"no", "yes"}, 500)), automatic, options).method == DriftMethod::z);
     // Larger references: distances.
-    const auto wide = fit_feature(numeric_column("x", normal_sample(1001, 0, 1, 2)), automatic, options);
+    const auto wide = fit_feature(numeric_column("x", mw::testing::normal_sample(1001, 0, 1, 2)), automatic, options);
     CHECK(wide.method == DriftMethod::wasserstein);
     CHECK(wide.threshold == 0.1);
     CHECK(fit_feature(numeric_column("x", cycle({1, 2, 3, 4, 5}, 2000)), automatic, options).method ==
@@ -91,7 +84,7 @@ TEST_CASE("auto method: Evidently's rule, each branch (legacy mode)", "[drift][f
 TEST_CASE("auto method in robust mode keeps the tests on large references", "[drift][feature]") {
     const DriftOptions robust;
     const FeatureMethodChoice automatic;
-    CHECK(fit_feature(numeric_column("x", normal_sample(5000, 0, 1, 3)), automatic, robust).method == DriftMethod::ks);
+    CHECK(fit_feature(numeric_column("x", mw::testing::normal_sample(5000, 0, 1, 3)), automatic, robust).method == DriftMethod::ks);
     CHECK(fit_feature(text_column("c", cycle_text({"a", "b", "c"}, 5000)), automatic, robust).method ==
           DriftMethod::chi2);
     CHECK(fit_feature(text_column("c", cycle_text({"a", "b"}, 5000)), automatic, robust).method == DriftMethod::z);
@@ -121,7 +114,7 @@ TEST_CASE("in robust mode a column's kind is its type, never its number of disti
 
 TEST_CASE("forced methods and thresholds; impossible choices are errors", "[drift][feature]") {
     const DriftOptions options;
-    const auto psi = fit_feature(numeric_column("x", normal_sample(100, 0, 1, 4)), {DriftMethod::psi, 0.25}, options);
+    const auto psi = fit_feature(numeric_column("x", mw::testing::normal_sample(100, 0, 1, 4)), {DriftMethod::psi, 0.25}, options);
     CHECK(psi.method == DriftMethod::psi);
     CHECK(psi.threshold == 0.25);
     CHECK(psi.psi_edges.size() == 9);
@@ -136,8 +129,8 @@ TEST_CASE("forced methods and thresholds; impossible choices are errors", "[drif
 
 TEST_CASE("statistics and p-values are those of stats/ on the same data", "[drift][feature]") {
     const auto options = legacy();
-    const auto ref = normal_sample(800, 0, 1, 5);
-    auto cur = normal_sample(700, 0.2, 1.1, 6);
+    const auto ref = mw::testing::normal_sample(800, 0, 1, 5);
+    auto cur = mw::testing::normal_sample(700, 0.2, 1.1, 6);
     cur.push_back(NAN);  // a missing value is dropped and counted
     const std::vector<double> cur_values(cur.begin(), cur.end() - 1);
 
@@ -266,7 +259,7 @@ TEST_CASE("Bonferroni and Benjamini-Hochberg against hand-computed values", "[dr
 
 TEST_CASE("the noise baseline is fitted once per window size and reproducible", "[drift][feature]") {
     const DriftOptions options;
-    const auto fitted = fit_feature(numeric_column("x", normal_sample(2000, 0, 1, 7)), {}, options);
+    const auto fitted = fit_feature(numeric_column("x", mw::testing::normal_sample(2000, 0, 1, 7)), {}, options);
     NoiseBaselineCache cache;
     const NoiseBaseline& first = cache.get(fitted, 100, options);
     const NoiseBaseline& again = cache.get(fitted, 100, options);
@@ -284,9 +277,9 @@ TEST_CASE("the noise baseline is fitted once per window size and reproducible", 
 TEST_CASE("large windows: a tiny shift flags plain KS but not the default mode; a real shift does",
           "[drift][feature]") {
     constexpr std::size_t n = 200'000;
-    const auto reference = numeric_column("x", normal_sample(n, 10, 1, 11));
+    const auto reference = numeric_column("x", mw::testing::normal_sample(n, 10, 1, 11));
     // A 0.5% multiplicative shift of a N(10, 1) variable: +0.05 sd in the mean.
-    auto tiny_values = normal_sample(n, 10, 1, 12);
+    auto tiny_values = mw::testing::normal_sample(n, 10, 1, 12);
     for (auto& v : tiny_values) v *= 1.005;
     const auto tiny = numeric_column("x", tiny_values);
 
@@ -304,7 +297,7 @@ TEST_CASE("large windows: a tiny shift flags plain KS but not the default mode; 
     REQUIRE(robust_tiny.noise.has_value());
     CHECK(robust_tiny.noise->sample_rows == n);
 
-    auto shifted_values = normal_sample(n, 10.3, 1, 13);  // 0.3 sd
+    auto shifted_values = mw::testing::normal_sample(n, 10.3, 1, 13);  // 0.3 sd
     const auto robust_shift = run_one(reference, numeric_column("x", shifted_values), robust);
     CHECK(robust_shift.effect_size > 0.25);
     CHECK(robust_shift.effect_size > robust_shift.noise->limit);
@@ -315,7 +308,7 @@ TEST_CASE("small windows: the noise baseline suppresses an effect above the floo
           "[drift][feature]") {
     // 12 rows from the reference distribution: W1 noise at that size is about 0.3 sd,
     // above the 0.1 floor; a disabled noise gate lets the floor alone decide.
-    const auto reference = numeric_column("x", normal_sample(5000, 0, 1, 21));
+    const auto reference = numeric_column("x", mw::testing::normal_sample(5000, 0, 1, 21));
     DriftOptions options;
     options.correction = Correction::none;
     options.effect_floor = 0.0;
@@ -323,7 +316,7 @@ TEST_CASE("small windows: the noise baseline suppresses an effect above the floo
     NoiseBaselineCache cache;
     const auto& noise = cache.get(fitted, 12, options);
     CHECK(noise.mean > 0.15);
-    const auto current = numeric_column("x", normal_sample(12, 0, 1, 22));
+    const auto current = numeric_column("x", mw::testing::normal_sample(12, 0, 1, 22));
     std::vector<FeatureDriftResult> results{evaluate_feature(fitted, current, options)};
     REQUIRE(results[0].effect_size > 0.1);
     REQUIRE(results[0].effect_size < noise.limit);

@@ -11,12 +11,12 @@
 
 #include "detectors/kswin.h"
 #include "stats/ks_test.h"
+#include "tests/support/detector_vectors.h"
 
 namespace {
 
 namespace cd = mw::concept_drift;
 
-const std::string vectors_dir = std::string(MODELWATCH_SOURCE_DIR) + "/tests/detectors/vectors/";
 
 std::vector<double> parse_numbers(const std::string& text) {
     std::vector<double> numbers;
@@ -28,7 +28,7 @@ std::vector<double> parse_numbers(const std::string& text) {
 }  // namespace
 
 TEST_CASE("PythonRandom draws what CPython's random.Random(seed).sample draws", "[concept][kswin]") {
-    std::ifstream in(vectors_dir + "python_random_samples.txt");
+    std::ifstream in(mw::testing::detector_vectors_dir + "python_random_samples.txt");
     REQUIRE(in);
     // The script draws three samples in a row from one fresh generator per
     // case, so a fresh generator starts every three lines.
@@ -55,7 +55,7 @@ TEST_CASE("PythonRandom draws what CPython's random.Random(seed).sample draws", 
 }
 
 TEST_CASE("the KS test KSWIN uses (stats::ks_2samp) matches scipy.stats.ks_2samp on its samples", "[concept][kswin]") {
-    std::ifstream in(vectors_dir + "ks_2samp_same_size.txt");
+    std::ifstream in(mw::testing::detector_vectors_dir + "ks_2samp_same_size.txt");
     REQUIRE(in);
     std::size_t cases = 0;
     std::string line;

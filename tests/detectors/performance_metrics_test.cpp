@@ -10,16 +10,16 @@
 #include <nlohmann/json.hpp>
 
 #include "detectors/performance_metrics.h"
+#include "tests/support/detector_vectors.h"
 
 namespace mp = mw::performance;
 using nlohmann::json;
 
 namespace {
 
-const std::string vectors_dir = std::string(MODELWATCH_SOURCE_DIR) + "/tests/detectors/vectors/";
 
 json read_vectors(const std::string& file) {
-    std::ifstream in(vectors_dir + file);
+    std::ifstream in(mw::testing::detector_vectors_dir + file);
     REQUIRE(in);
     return json::parse(in);
 }

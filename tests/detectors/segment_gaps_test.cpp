@@ -1,5 +1,4 @@
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <random>
@@ -13,6 +12,7 @@
 #include "detectors/csv_table.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/segment_gaps.h"
+#include "tests/support/command_output.h"
 
 using namespace mw::segments;
 
@@ -292,14 +292,7 @@ TEST_CASE("segment drift: not alone when the whole window drifted", "[segments][
 }
 
 TEST_CASE("segment gaps on Adult: the accuracy gap by sex of a rule-based model", "[segments][adult]") {
-    const std::string command = std::string("gzip -dc ") + MODELWATCH_SOURCE_DIR + "/data/adult/adult.csv.gz";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    REQUIRE(pipe);
-    std::string text;
-    char buffer[1 << 16];
-    std::size_t read = 0;
-    while ((read = fread(buffer, 1, sizeof buffer, pipe.get())) > 0) text.append(buffer, read);
-    std::istringstream in(text);
+    std::istringstream in(mw::testing::bundled_data("adult/adult.csv.gz"));
     const auto csv = read_csv(in, "adult.csv");
     REQUIRE(csv.ok());
     const int education = csv.column_index("education_num");

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -14,6 +13,7 @@
 
 #include "fairness/audit.h"
 #include "fairness/audit_csv.h"
+#include "tests/support/command_output.h"
 
 using namespace mw::fairness;
 using nlohmann::json;
@@ -21,17 +21,6 @@ using nlohmann::json;
 namespace {
 
 constexpr double tolerance = 1e-12;
-
-std::string read_command(const std::string& command) {
-    std::string text;
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[1 << 16];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
-    REQUIRE(::pclose(pipe) == 0);
-    return text;
-}
 
 json read_reference() {
     std::ifstream in(std::string(MODELWATCH_SOURCE_DIR) + "/tests/fairness/vectors/adult_reference.json");
@@ -99,7 +88,7 @@ void check_disparity(const DisparityValue& v, const json& ref, const std::string
 
 TEST_CASE("Adult: group metrics and disparities match the numpy reference to 1e-12") {
     const json reference = read_reference();
-    const std::string csv = read_command("gzip -dc '" + std::string(MODELWATCH_SOURCE_DIR) +
+    const std::string csv = mw::testing::command_output("gzip -dc '" + std::string(MODELWATCH_SOURCE_DIR) +
                                          "/tests/fairness/vectors/adult_predictions.csv.gz'");
     std::istringstream in(csv);
     CsvAuditSpec spec;

@@ -7,7 +7,6 @@
 // without the gaps clearing the same subjects.
 #include <catch2/catch.hpp>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,6 +23,7 @@
 #include "fairness/audit_runner.h"
 #include "fairness/audit_store.h"
 #include "store/migrations.h"
+#include "tests/support/command_output.h"
 #include "tests/support/finding_rows.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_database.h"
@@ -42,17 +42,6 @@ constexpr std::int64_t day_us = 24 * 60 * minute_us;
 const std::int64_t window_end_us = *mw::parse_rfc3339_us("2026-11-23T03:00:00Z");
 constexpr std::size_t adult_rows = 2000;
 
-std::string read_command(const std::string& command) {
-    std::string text;
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[1 << 16];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
-    REQUIRE(::pclose(pipe) == 0);
-    return text;
-}
-
 std::vector<std::string> split(const std::string& line) {
     std::vector<std::string> fields;
     std::stringstream in(line);
@@ -64,7 +53,7 @@ std::vector<std::string> split(const std::string& line) {
 // The first adult_rows records of Adult, split into their 15 fields.
 std::vector<std::vector<std::string>> adult_records() {
     const std::string csv =
-        read_command("gzip -dc '" + std::string(MODELWATCH_SOURCE_DIR) + "/data/adult/adult.csv.gz' | head -n " +
+        mw::testing::command_output("gzip -dc '" + std::string(MODELWATCH_SOURCE_DIR) + "/data/adult/adult.csv.gz' | head -n " +
                      std::to_string(adult_rows + 1));
     std::stringstream lines(csv);
     std::string line;

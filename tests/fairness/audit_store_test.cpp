@@ -31,7 +31,7 @@ std::int64_t count(pqxx::connection& connection, const std::string& sql) {
     return t.exec1(sql)[0].as<std::int64_t>();
 }
 
-struct Row {
+struct StoredRow {
     std::string id;
     std::int64_t ts_us;
     const char* prediction;  // nullptr: no prediction_label
@@ -40,9 +40,9 @@ struct Row {
     std::string attributes;
 };
 
-void insert(pqxx::connection& connection, const std::vector<Row>& rows, const std::string& model = "credit") {
+void insert(pqxx::connection& connection, const std::vector<StoredRow>& rows, const std::string& model = "credit") {
     pqxx::work t(connection);
-    for (const Row& r : rows) {
+    for (const StoredRow& r : rows) {
         t.exec_params0(
             "INSERT INTO predictions (model, id, ts, features, prediction_label, score, attributes, received_at) "
             "VALUES ($1, $2, $3::timestamptz, '{}', $4, $5::double precision, $6::jsonb, now())",

@@ -12,13 +12,13 @@ using namespace mw::fairness;
 
 namespace {
 
-struct Row {
+struct GroupRow {
     const char* group;
     int y_true;
     int y_pred;
 };
 
-AuditData make_data(const std::vector<Row>& rows) {
+AuditData make_data(const std::vector<GroupRow>& rows) {
     AuditData data;
     data.attributes.push_back(AttributeColumn{"g", {}, {}});
     AttributeEncoder encoder(data.attributes[0]);
@@ -30,13 +30,13 @@ AuditData make_data(const std::vector<Row>& rows) {
     return data;
 }
 
-void add(std::vector<Row>& rows, const char* group, int y_true, int y_pred, int times) {
+void add(std::vector<GroupRow>& rows, const char* group, int y_true, int y_pred, int times) {
     for (int i = 0; i < times; ++i) rows.push_back({group, y_true, y_pred});
 }
 
 // Group A: tp 3, fp 1, tn 4, fn 2.  Group B: tp 1, fp 3, tn 2, fn 4.  Group C: 2 rows.
-std::vector<Row> hand_table() {
-    std::vector<Row> rows;
+std::vector<GroupRow> hand_table() {
+    std::vector<GroupRow> rows;
     add(rows, "B", 1, 1, 1);
     add(rows, "A", 1, 1, 3);
     add(rows, "C", 1, 0, 1);
