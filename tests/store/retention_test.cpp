@@ -22,9 +22,8 @@ using namespace mw::testing;
 
 namespace {
 
-constexpr std::int64_t day_us = 24 * hour_us;
 // The test's now: 30 days after t0 (2026-01-31T00:00:00Z).
-constexpr std::int64_t now_us = t0_us + 30 * day_us;
+constexpr std::int64_t test_now_us = t0_us + 30 * day_us;
 
 // 2026-01-01 + d days, as SQL.
 std::string day(int d, int hour = 0) {
@@ -103,7 +102,7 @@ TEST_CASE("predictions go a whole day partition at a time, unless a reference or
 
     mw::config::RetentionOptions options;  // the defaults: predictions 14 days
     REQUIRE(options.predictions_s == 14 * 86400);
-    const auto result = apply_retention(database.connection(), options, now_us);
+    const auto result = apply_retention(database.connection(), options, test_now_us);
 
     CHECK(result.partitions_dropped == std::vector<std::string>{"predictions_d0"});
     CHECK(result.partitions_kept == std::vector<std::string>{"predictions_d3", "predictions_d5", "predictions_d10"});
@@ -123,14 +122,14 @@ TEST_CASE("predictions go a whole day partition at a time, unless a reference or
     SECTION("once the window has its labels and the reference is retired, the partitions go") {
         exec(database, fmt::format("UPDATE monitor_windows SET performance_at = {}", day(7)));
         exec(database, fmt::format("UPDATE model_references SET retired_at = {} WHERE retired_at IS NULL", day(9)));
-        const auto later = apply_retention(database.connection(), options, now_us);
+        const auto later = apply_retention(database.connection(), options, test_now_us);
         CHECK(later.partitions_dropped == std::vector<std::string>{"predictions_d3", "predictions_d5"});
         CHECK(later.partitions_kept == std::vector<std::string>{"predictions_d10"});
         // A writer can store a late record of a dropped day again: the key went too.
         CHECK(count(database, "SELECT count(*) FROM prediction_keys WHERE id IN ('ref', 'unlabelled')") == 0);
     }
     SECTION("0 keeps predictions forever") {
-        const auto none = apply_retention(database.connection(), forever(), now_us + 1000 * day_us);
+        const auto none = apply_retention(database.connection(), forever(), test_now_us + 1000 * day_us);
         CHECK(none.partitions_dropped.empty());
         CHECK(count(database, "SELECT count(*) FROM predictions") == 4);
         CHECK(count(database, "SELECT count(*) FROM outcomes") == 5);
@@ -182,7 +181,7 @@ TEST_CASE("findings, decisions, windows and alert deliveries past their age go, 
     CHECK(early.alert_deliveries_deleted == 0);
     CHECK(early.decisions_deleted == 0);
 
-    const auto result = apply_retention(database.connection(), mw::config::RetentionOptions{}, now_us);
+    const auto result = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
     CHECK(result.findings_deleted == 1);
     CHECK(count(database, "SELECT count(*) FROM findings WHERE id IN (2, 3, 4)") == 3);
     // The old skips go; the latest of each kind stays however old (the breaker's state).
@@ -231,7 +230,7 @@ TEST_CASE("finished jobs and audits past their age go with their directories and
     audit(3, -380, reports_dir + "/a/weekly/three.html");  // the latest of its audit: stays
 
     mw::config::RetentionOptions options;  // jobs 30 days, audits 365 days
-    const auto result = apply_retention(database.connection(), options, now_us);
+    const auto result = apply_retention(database.connection(), options, test_now_us);
     CHECK(result.jobs_deleted == std::vector<std::int64_t>{1});
     CHECK(count(database, "SELECT count(*) FROM retrain_jobs") == 3);
     CHECK(count(database, "SELECT count(*) FROM retrain_transitions WHERE job_id = 1") == 0);
@@ -249,7 +248,7 @@ TEST_CASE("finished jobs and audits past their age go with their directories and
 
     SECTION("0 keeps jobs and audits forever") {
         job(6, "failed", -1000);
-        const auto none = apply_retention(database.connection(), forever(), now_us);
+        const auto none = apply_retention(database.connection(), forever(), test_now_us);
         CHECK(none.jobs_deleted.empty());
         CHECK(none.audits_deleted == 0);
     }

@@ -25,7 +25,7 @@ using mw::store::testing::TestDatabase;
 
 namespace {
 
-ModelSchema schema() {
+ModelSchema age_schema() {
     ModelSchema model;
     model.name = "churn";
     model.features = {{"age", FeatureType::numeric}};
@@ -51,7 +51,7 @@ EncodedBatch predictions(int n) {
         batch.records.push_back(std::move(record));
     }
     EncodedBatch encoded{RecordKind::prediction, static_cast<std::uint32_t>(batch.records.size()), {}};
-    store::append_prediction_rows(batch, schema(), now_s() * 1'000'000, encoded.copy_rows);
+    store::append_prediction_rows(batch, age_schema(), now_s() * 1'000'000, encoded.copy_rows);
     return encoded;
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "store/spool.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using mw::IngestResult;
@@ -16,22 +17,13 @@ using mw::IngestStatus;
 using mw::store::Spool;
 using mw::store::EncodedBatch;
 using mw::store::SpoolPosition;
+using mw::testing::TempDir;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device random;
-        path = fs::temp_directory_path() / ("mw-spool-test-" + std::to_string(random()));
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
 mw::config::SpoolOptions options_for(const TempDir& dir) {
     mw::config::SpoolOptions options;
-    options.dir = dir.path.string();
+    options.dir = dir.path().string();
     options.max_bytes = 64ull << 20;
     options.segment_bytes = 4096;
     return options;
@@ -76,7 +68,7 @@ std::vector<fs::path> segments_in(const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("concurrent appends are all durable and read back in order per writer") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     Spool spool(options_for(dir));
     spool.start();
     constexpr int threads = 4, per_thread = 200;
@@ -96,12 +88,12 @@ TEST_CASE("concurrent appends are all durable and read back in order per writer"
     std::set<std::string> unique(rows.begin(), rows.end());
     CHECK(unique.size() == rows.size());
     // Segments roll at 4 KiB; after draining, only the newest one remains.
-    CHECK(segments_in(dir.path).size() == 1);
+    CHECK(segments_in(dir.path()).size() == 1);
     CHECK(spool.stats().oldest_undrained_us == 0);
 }
 
 TEST_CASE("a restart replays every frame that was not drained, and none that was") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     {
         Spool spool(options_for(dir));
         spool.start();
@@ -122,7 +114,7 @@ TEST_CASE("a restart replays every frame that was not drained, and none that was
 }
 
 TEST_CASE("a torn frame at the end of the newest segment is cut off at recovery") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     auto options = options_for(dir);
     options.segment_bytes = 1 << 20;
     {
@@ -130,7 +122,7 @@ TEST_CASE("a torn frame at the end of the newest segment is cut off at recovery"
         spool.start();
         for (int i = 0; i < 10; ++i) REQUIRE(append_and_wait(spool, frame(i)).status == IngestStatus::durable);
     }
-    auto segments = segments_in(dir.path);
+    auto segments = segments_in(dir.path());
     REQUIRE(segments.size() == 1);
     const auto valid_size = fs::file_size(segments[0]);
     {
@@ -149,7 +141,7 @@ TEST_CASE("a torn frame at the end of the newest segment is cut off at recovery"
 }
 
 TEST_CASE("a corrupted byte inside a frame invalidates that frame and what follows in the segment") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     auto options = options_for(dir);
     options.segment_bytes = 1 << 20;
     {
@@ -157,7 +149,7 @@ TEST_CASE("a corrupted byte inside a frame invalidates that frame and what follo
         spool.start();
         for (int i = 0; i < 5; ++i) REQUIRE(append_and_wait(spool, frame(i)).status == IngestStatus::durable);
     }
-    auto segment = segments_in(dir.path).at(0);
+    auto segment = segments_in(dir.path()).at(0);
     const auto size = fs::file_size(segment);
     {
         std::fstream io(segment, std::ios::in | std::ios::out | std::ios::binary);
@@ -171,7 +163,7 @@ TEST_CASE("a corrupted byte inside a frame invalidates that frame and what follo
 }
 
 TEST_CASE("past the disk budget the spool refuses with spool_full and keeps what it has") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     auto options = options_for(dir);
     options.max_bytes = 600;
     Spool spool(options);
@@ -194,7 +186,7 @@ TEST_CASE("past the disk budget the spool refuses with spool_full and keeps what
 }
 
 TEST_CASE("read waits for data and an interrupt wakes it") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     Spool spool(options_for(dir));
     spool.start();
     auto reader = std::async(std::launch::async, [&] {
@@ -217,7 +209,7 @@ TEST_CASE("read waits for data and an interrupt wakes it") {
 }
 
 TEST_CASE("reads before a commit hand out consecutive ranges; the drain position moves only on commit") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     {
         Spool spool(options_for(dir));
         spool.start();
@@ -254,7 +246,7 @@ TEST_CASE("reads before a commit hand out consecutive ranges; the drain position
 }
 
 TEST_CASE("appends after stop are refused, never silently dropped") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     Spool spool(options_for(dir));
     spool.start();
     spool.stop();
@@ -264,7 +256,7 @@ TEST_CASE("appends after stop are refused, never silently dropped") {
 }
 
 TEST_CASE("once drained, a segment as large as the budget is rolled away and ingest resumes") {
-    TempDir dir;
+    TempDir dir("mw-spool-test");
     auto options = options_for(dir);
     options.max_bytes = 4096;
     options.segment_bytes = 4096;  // the worst case the budget must survive

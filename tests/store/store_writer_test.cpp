@@ -13,25 +13,25 @@
 #include "store/copy_encoding.h"
 #include "store/migrations.h"
 #include "store/store_writer.h"
+#include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
 
 using namespace mw;
 using mw::store::EncodedBatch;
 using mw::store::StoreWriter;
 using mw::store::testing::TestDatabase;
+using mw::testing::day_us;
+using mw::testing::second_us;
 
 namespace {
 
-constexpr std::int64_t second_us = 1'000'000;
-constexpr std::int64_t day_us = 86'400 * second_us;
-
 // Whole seconds, so that expected delays are exact.
-std::int64_t now_us() {
+std::int64_t whole_second_now_us() {
     using namespace std::chrono;
     return duration_cast<seconds>(system_clock::now().time_since_epoch()).count() * second_us;
 }
 
-ModelSchema schema() {
+ModelSchema churn_schema() {
     ModelSchema model;
     model.name = "churn";
     model.features = {{"age", FeatureType::numeric}, {"plan", FeatureType::categorical}};
@@ -52,7 +52,7 @@ Prediction prediction(std::string id, std::int64_t ts_us, std::string label = "y
 EncodedBatch predictions(std::vector<Prediction> records, std::int64_t received_us, std::string model = "churn") {
     PredictionBatch batch{std::move(model), std::move(records)};
     EncodedBatch encoded{RecordKind::prediction, static_cast<std::uint32_t>(batch.records.size()), {}};
-    store::append_prediction_rows(batch, schema(), received_us, encoded.copy_rows);
+    store::append_prediction_rows(batch, churn_schema(), received_us, encoded.copy_rows);
     return encoded;
 }
 
@@ -88,7 +88,7 @@ struct Fixture {
 TEST_CASE("replaying the same batches leaves each record stored once", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     const std::vector<EncodedBatch> batches = {
         predictions({prediction("a", now), prediction("b", now), prediction("c", now - day_us)}, now),
         outcomes({outcome("a", now, "yes"), outcome("z", now, "no")}, now),
@@ -121,7 +121,7 @@ TEST_CASE("replaying the same batches leaves each record stored once", "[store_w
 TEST_CASE("a duplicate id with a different ts is not stored twice", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
 
     SECTION("across writes, the stored prediction wins") {
         writer.write(std::vector{predictions({prediction("a", now, "first")}, now)});
@@ -150,7 +150,7 @@ TEST_CASE("a duplicate id with a different ts is not stored twice", "[store_writ
 TEST_CASE("the first outcome for an id wins", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     writer.write(std::vector{outcomes({outcome("a", now, "yes")}, now)});
     const auto second = writer.write(std::vector{outcomes({outcome("a", now, "no")}, now + second_us)});
     CHECK(second.outcomes_inserted == 0);
@@ -168,7 +168,7 @@ TEST_CASE("the first outcome for an id wins", "[store_writer]") {
 TEST_CASE("outcomes join their predictions whichever arrived first, with the label delay", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto predicted = now_us() - 3600 * second_us;
+    const auto predicted = whole_second_now_us() - 3600 * second_us;
 
     // "after": the prediction is stored, its outcome reaches us 90 s after the prediction's ts.
     writer.write(std::vector{predictions({prediction("after", predicted)}, predicted + second_us)});
@@ -193,7 +193,7 @@ TEST_CASE("partitions are created for the days present; rows outside the window 
           "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     const std::string partitions =
         "SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass";
     // Each row in the partition named after its UTC day, or in the default.
@@ -235,7 +235,7 @@ TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
     config::StoreOptions options;
     options.partition_days = 7;
     StoreWriter writer(fixture.database.connection(), options);
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     std::vector<Prediction> week;
     for (int day = 0; day < 7; ++day) week.push_back(prediction("r" + std::to_string(day), now - day * day_us));
     writer.write(std::vector{predictions(week, now)});
@@ -254,7 +254,7 @@ TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
 TEST_CASE("tabs, newlines, backslashes, quotes and unicode read back equal", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     const std::vector<std::string> tricky = {
         "tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\.", "\\N", "quote \"q\" 'single'",
         "température ☃ 😀", "control\x01\x1f", "{\"json\": [1]}", "",
@@ -321,7 +321,7 @@ TEST_CASE("tabs, newlines, backslashes, quotes and unicode read back equal", "[s
 TEST_CASE("a batch PostgreSQL rejects fails the whole write, and the writer keeps working", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     const auto good = predictions({prediction("good", now)}, now);
     const EncodedBatch bad{RecordKind::prediction, 1, "not\ta\tprediction\trow\n"};
     CHECK_THROWS_AS(writer.write(std::vector{good, bad}), pqxx::sql_error);
@@ -338,7 +338,7 @@ TEST_CASE("a lost connection surfaces as pqxx::broken_connection and commits not
     Fixture fixture;
     auto connection = fixture.database.connect();
     auto writer = std::make_unique<StoreWriter>(*connection, config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     writer->write(std::vector{predictions({prediction("before", now)}, now)});
     {
         pqxx::nontransaction admin(*fixture.reader);
@@ -362,7 +362,7 @@ TEST_CASE("two writers creating the same partitions at once both succeed", "[sto
     auto second_connection = fixture.database.connect();
     StoreWriter first(*first_connection, config::StoreOptions{});
     StoreWriter second(*second_connection, config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     std::vector<Prediction> first_rows, second_rows;
     for (int day = 0; day < 5; ++day) {
         first_rows.push_back(prediction("first" + std::to_string(day), now - day * day_us));
@@ -393,7 +393,7 @@ TEST_CASE("two writers creating the same partitions at once both succeed", "[sto
 TEST_CASE("a prediction whose key was deleted apart from it makes the write fail, not guess", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     const auto batch = predictions({prediction("a", now)}, now);
     writer.write(std::vector{batch});
     pqxx::nontransaction(*fixture.reader).exec0("DELETE FROM prediction_keys");
