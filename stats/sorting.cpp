@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace mw::stats {
@@ -32,25 +33,21 @@ double from_key(std::uint64_t key) {
     return std::bit_cast<double>(bits);
 }
 
-}  // namespace
-
-void sort_ascending(std::span<double> values) {
+// Two buffers of keys take turns as source and destination of a pass:
+// `values` itself (holding key bit patterns, written with bit_cast) and
+// `in_scratch` (n keys, contents ignored: every pass overwrites it).
+void radix_sort(std::span<double> values, std::uint64_t* const in_scratch) {
     const std::size_t n = values.size();
-    if (n < radix_threshold) {
-        std::sort(values.begin(), values.end());
-        return;
-    }
-    std::vector<std::uint64_t> keys(n);
-    std::vector<std::uint64_t> scratch(n);
-    std::vector<std::array<std::uint32_t, bucket_count>> histograms(digit_count);
-    for (auto& h : histograms) h.fill(0);
+    double* const in_values = values.data();
+    std::array<std::array<std::uint32_t, bucket_count>, digit_count> histograms{};
     for (std::size_t i = 0; i < n; ++i) {
-        const std::uint64_t key = to_key(values[i]);
-        keys[i] = key;
+        const std::uint64_t key = to_key(in_values[i]);
+        in_values[i] = std::bit_cast<double>(key);
         for (int d = 0; d < digit_count; ++d) {
             ++histograms[d][(key >> (low_bits + d * digit_bits)) & (bucket_count - 1)];
         }
     }
+    bool keys_in_scratch = false;
     for (int d = 0; d < digit_count; ++d) {
         auto& histogram = histograms[d];
         // A digit shared by every key does not reorder anything: skip its pass.
@@ -64,25 +61,59 @@ void sort_ascending(std::span<double> values) {
             offset += c;
         }
         const int shift = low_bits + d * digit_bits;
-        for (const std::uint64_t key : keys) scratch[histogram[(key >> shift) & (bucket_count - 1)]++] = key;
-        keys.swap(scratch);
+        if (keys_in_scratch) {
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::uint64_t key = in_scratch[i];
+                in_values[histogram[(key >> shift) & (bucket_count - 1)]++] = std::bit_cast<double>(key);
+            }
+        } else {
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::uint64_t key = std::bit_cast<std::uint64_t>(in_values[i]);
+                in_scratch[histogram[(key >> shift) & (bucket_count - 1)]++] = key;
+            }
+        }
+        keys_in_scratch = !keys_in_scratch;
     }
-    // Runs of keys with equal top bits are still in input order: sort each
-    // run that is not already in order by its low bits.
+    if (keys_in_scratch) {
+        for (std::size_t i = 0; i < n; ++i) in_values[i] = from_key(in_scratch[i]);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) in_values[i] = from_key(std::bit_cast<std::uint64_t>(in_values[i]));
+    }
+    // Runs of values with equal top key bits are still in input order: sort
+    // each run that is not already in order. Within a run every value has
+    // the same sign, so the numeric order is the key order.
     for (std::size_t start = 0; start < n;) {
         std::size_t end = start + 1;
-        const std::uint64_t top = keys[start] >> low_bits;
+        const std::uint64_t top = to_key(in_values[start]) >> low_bits;
         bool in_order = true;
-        while (end < n && (keys[end] >> low_bits) == top) {
-            in_order = in_order && keys[end - 1] <= keys[end];
+        while (end < n && (to_key(in_values[end]) >> low_bits) == top) {
+            in_order = in_order && in_values[end - 1] <= in_values[end];
             ++end;
         }
-        if (!in_order) {
-            std::sort(keys.begin() + static_cast<std::ptrdiff_t>(start), keys.begin() + static_cast<std::ptrdiff_t>(end));
-        }
+        if (!in_order) std::sort(in_values + start, in_values + end);
         start = end;
     }
-    for (std::size_t i = 0; i < n; ++i) values[i] = from_key(keys[i]);
+}
+
+}  // namespace
+
+void sort_ascending(std::span<double> values) {
+    if (values.size() < radix_threshold) {
+        std::sort(values.begin(), values.end());
+        return;
+    }
+    // Uninitialised: a vector would zero-fill 8n bytes only to overwrite them.
+    const auto scratch = std::make_unique_for_overwrite<std::uint64_t[]>(values.size());
+    radix_sort(values, scratch.get());
+}
+
+void sort_ascending(std::span<double> values, std::vector<std::uint64_t>& scratch) {
+    if (values.size() < radix_threshold) {
+        std::sort(values.begin(), values.end());
+        return;
+    }
+    if (scratch.size() < values.size()) scratch.resize(values.size());
+    radix_sort(values, scratch.data());
 }
 
 }  // namespace mw::stats
