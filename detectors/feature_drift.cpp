@@ -280,14 +280,14 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
             break;
         case DriftMethod::anderson: {
             const std::array<std::span<const double>, 2> samples{reference, values};
-            const auto test = stats::anderson_ksamp(samples);
+            const auto test = stats::anderson_ksamp_sorted(samples);
             result.statistic = test.statistic;
             result.p_value = test.significance_level;
             if (!test.ok()) result.error = test.error;
             break;
         }
         case DriftMethod::cvm:
-            set_test(result, stats::cramervonmises_2samp(reference, values));
+            set_test(result, stats::cramervonmises_2samp_sorted(reference, values));
             break;
         case DriftMethod::ttest:
             set_test(result, stats::welch_t_test(reference, values));
@@ -479,19 +479,20 @@ NoiseBaseline compute_noise_baseline(const FittedFeature& feature, std::size_t s
             effects.push_back(stats::jensen_shannon_distance(feature.category_counts, counts).value);
         }
     } else {
-        // A bootstrap resample of a sorted reference is sorted for free: count
-        // how often each reference position is drawn, then walk the positions
-        // in order (O(n + reference) per resample instead of a sort).
+        // A bootstrap resample of a sorted reference is known by how often
+        // each reference position is drawn, and its W1 to the reference is
+        // one walk over those counts (stats::wasserstein_distance_to_resample):
+        // no resample is materialised, sorted or merged. A position is drawn
+        // by Lemire's multiply-shift (the high word of rng() * n), which
+        // spends no division per draw as rng() % n did.
         const std::size_t n = feature.sorted_values.size();
         std::vector<std::uint32_t> hits(n);
-        std::vector<double> sample(sample_rows);
+        const double sd = std::max(feature.population_sd, wasserstein_sd_floor);
         for (std::size_t b = 0; b < resamples; ++b) {
             std::fill(hits.begin(), hits.end(), 0u);
-            for (std::size_t i = 0; i < sample_rows; ++i) ++hits[static_cast<std::size_t>(rng() % n)];
-            std::size_t at = 0;
-            for (std::size_t position = 0; position < n; ++position)
-                for (std::uint32_t k = 0; k < hits[position]; ++k) sample[at++] = feature.sorted_values[position];
-            effects.push_back(normalized_w1_sorted(feature.sorted_values, sample, feature.population_sd));
+            for (std::size_t i = 0; i < sample_rows; ++i)
+                ++hits[static_cast<std::size_t>((static_cast<unsigned __int128>(rng()) * n) >> 64)];
+            effects.push_back(stats::wasserstein_distance_to_resample(feature.sorted_values, hits, sample_rows) / sd);
         }
     }
     baseline.mean = std::accumulate(effects.begin(), effects.end(), 0.0) / static_cast<double>(effects.size());
