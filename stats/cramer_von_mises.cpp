@@ -17,7 +17,7 @@ namespace mw::stats {
 namespace {
 
 // scipy's cut-over from the exact to the asymptotic p-value.
-constexpr std::size_t max_exact_sample = 20;
+constexpr std::size_t cvm_max_exact_sample = 20;
 
 // A frequency table: (value of the partial statistic, number of paths), sorted by value.
 using Frequencies = std::vector<std::pair<std::int64_t, std::uint64_t>>;
@@ -175,7 +175,7 @@ TestResult cramervonmises_2samp_sorted(std::span<const double> xs, std::span<con
     const double n = nx + ny;
     result.statistic = u / (k * n) - (4 * k - 1) / (6 * n);
 
-    if (std::max(xs.size(), ys.size()) <= max_exact_sample) {
+    if (std::max(xs.size(), ys.size()) <= cvm_max_exact_sample) {
         result.p_value = exact_p_value(u, static_cast<std::int64_t>(xs.size()), static_cast<std::int64_t>(ys.size()));
         return result;
     }
