@@ -1,30 +1,36 @@
 // The drift battery of stats/ over 100k reference x 100k current rows x 20
-// features: per feature KS (ks_2samp), PSI on 10 reference-quantile bins,
-// Wasserstein-1, Jensen-Shannon on 10 equal-width bins and chi-squared on the
-// 2 x 10 table of the PSI bins. bench/stats_bench_scipy.py runs the same
+// features: per feature KS (ks_2samp), Cramér-von Mises
+// (cramervonmises_2samp), Anderson-Darling (anderson_ksamp of the two
+// samples), PSI on 10 reference-quantile bins, Wasserstein-1, Jensen-Shannon
+// on 10 equal-width bins and chi-squared on the 2 x 10 table of the PSI bins.
+// bench/stats_bench_scipy.py runs the same
 // battery with scipy on the same data file; bench/stats_bench.sh runs both.
 //
-//   stats_bench DATA_FILE RESULTS_FILE
+//   stats_bench DATA_FILE RESULTS_FILE [RUNS]
 // creates DATA_FILE when it does not exist (deterministic: mt19937_64 seed
-// 20261125), times the battery over every feature (best of 3 runs, file
-// reading excluded), and writes one line per feature with its results so the
+// 20261125), times the battery over every feature (best of RUNS runs,
+// default 3, file reading excluded), and writes one line per feature with its results so the
 // driver can check that both sides agree.
 //
 // Data file: three little-endian uint64 (reference rows, current rows,
 // features), then per feature its reference column and its current column as
 // float64.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "stats/anderson_ksamp.h"
 #include "stats/chi_squared.h"
+#include "stats/cramer_von_mises.h"
 #include "stats/distances.h"
 #include "stats/ks_test.h"
 #include "stats/sorting.h"
@@ -44,6 +50,10 @@ struct Feature {
 struct BatteryResult {
     double ks_statistic = 0;
     double ks_p_value = 0;
+    double cvm_statistic = 0;
+    double cvm_p_value = 0;
+    double anderson_statistic = 0;
+    double anderson_significance = 0;
     double psi = 0;
     double wasserstein = 0;
     double jensen_shannon = 0;
@@ -94,17 +104,38 @@ bool read_data(const std::string& path, std::vector<Feature>& features) {
     return static_cast<bool>(in);
 }
 
-// One feature through the battery, given its reference already sorted:
-// the current column is sorted once and every method works on the sorted data.
-BatteryResult run_battery_sorted_reference(const std::vector<double>& reference, const std::vector<double>& unsorted_current) {
+// The sorted copies and the sort's scratch, reused from feature to feature
+// (as a detector evaluating feature after feature can): after the first
+// feature no run allocates them again.
+struct SortBuffers {
+    std::vector<double> reference;
+    std::vector<double> current;
+    std::vector<std::uint64_t> scratch;
+};
+
+// One feature through the battery, given its reference already sorted: the
+// current column is sorted once and every method works on the two sorted
+// columns (the *_sorted entry points), so no test sorts a copy of its own.
+BatteryResult run_battery_sorted_reference(const std::vector<double>& reference,
+                                           const std::vector<double>& unsorted_current, SortBuffers& buffers) {
     using namespace mw::stats;
-    std::vector<double> current = unsorted_current;
-    sort_ascending(current);
+    std::vector<double>& current = buffers.current;
+    current.assign(unsorted_current.begin(), unsorted_current.end());
+    sort_ascending(current, buffers.scratch);
 
     BatteryResult r;
     const KsResult ks = ks_2samp_sorted(reference, current);
     r.ks_statistic = ks.statistic;
     r.ks_p_value = ks.p_value;
+
+    const TestResult cvm = cramervonmises_2samp_sorted(reference, current);
+    r.cvm_statistic = cvm.statistic;
+    r.cvm_p_value = cvm.p_value;
+
+    const std::array<std::span<const double>, 2> samples{reference, current};
+    const AndersonKsampResult anderson = anderson_ksamp_sorted(samples);
+    r.anderson_statistic = anderson.statistic;
+    r.anderson_significance = anderson.significance_level;
 
     const std::vector<double> quantile_edges = quantile_bin_edges(reference, bin_count);
     const std::vector<double> reference_counts = bin_counts(reference, quantile_edges);
@@ -127,10 +158,11 @@ BatteryResult run_battery_sorted_reference(const std::vector<double>& reference,
 }
 
 // The whole battery from raw columns, the same work scipy does.
-BatteryResult run_battery(const Feature& feature) {
-    std::vector<double> reference = feature.reference;
-    mw::stats::sort_ascending(reference);
-    return run_battery_sorted_reference(reference, feature.current);
+BatteryResult run_battery(const Feature& feature, SortBuffers& buffers) {
+    std::vector<double>& reference = buffers.reference;
+    reference.assign(feature.reference.begin(), feature.reference.end());
+    mw::stats::sort_ascending(reference, buffers.scratch);
+    return run_battery_sorted_reference(reference, feature.current, buffers);
 }
 
 struct Timing {
@@ -138,12 +170,12 @@ struct Timing {
     double wall_seconds = 1e300;
 };
 
-// Best of 3 runs, in CPU time of this process (the machine is shared, so CPU
-// time is steadier than wall time) and in wall time.
+// Best of `runs` runs, in CPU time of this process (user + sys: the machine
+// is shared, so CPU time is steadier than wall time) and in wall time.
 template <typename Battery>
-Timing time_best_of_3(std::vector<BatteryResult>& results, Battery battery) {
+Timing time_best_of(int runs, std::vector<BatteryResult>& results, Battery battery) {
     Timing best;
-    for (int run = 0; run < 3; ++run) {
+    for (int run = 0; run < runs; ++run) {
         const auto wall_start = std::chrono::steady_clock::now();
         const std::clock_t cpu_start = std::clock();
         for (std::size_t f = 0; f < results.size(); ++f) results[f] = battery(f);
@@ -158,8 +190,9 @@ Timing time_best_of_3(std::vector<BatteryResult>& results, Battery battery) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: stats_bench DATA_FILE RESULTS_FILE\n");
+    const int runs = argc == 4 ? std::atoi(argv[3]) : 3;
+    if ((argc != 3 && argc != 4) || runs < 1) {
+        std::fprintf(stderr, "usage: stats_bench DATA_FILE RESULTS_FILE [RUNS]\n");
         return 2;
     }
     const std::string data_path = argv[1];
@@ -172,8 +205,9 @@ int main(int argc, char** argv) {
         }
     }
 
+    SortBuffers buffers;
     std::vector<BatteryResult> results(features.size());
-    const Timing full = time_best_of_3(results, [&](std::size_t f) { return run_battery(features[f]); });
+    const Timing full = time_best_of(runs, results, [&](std::size_t f) { return run_battery(features[f], buffers); });
     // A detector keeps its reference profile sorted, so in the daemon only the
     // current window is sorted per run: time that path too.
     std::vector<std::vector<double>> sorted_references(features.size());
@@ -182,14 +216,16 @@ int main(int argc, char** argv) {
         mw::stats::sort_ascending(sorted_references[f]);
     }
     std::vector<BatteryResult> results_sorted_reference(features.size());
-    const Timing reference_sorted = time_best_of_3(results_sorted_reference, [&](std::size_t f) {
-        return run_battery_sorted_reference(sorted_references[f], features[f].current);
+    const Timing reference_sorted = time_best_of(runs, results_sorted_reference, [&](std::size_t f) {
+        return run_battery_sorted_reference(sorted_references[f], features[f].current, buffers);
     });
 
     for (std::size_t f = 0; f < features.size(); ++f) {
         const BatteryResult& a = results[f];
         const BatteryResult& b = results_sorted_reference[f];
-        if (a.ks_statistic != b.ks_statistic || a.ks_p_value != b.ks_p_value || a.psi != b.psi ||
+        if (a.ks_statistic != b.ks_statistic || a.ks_p_value != b.ks_p_value || a.cvm_statistic != b.cvm_statistic ||
+            a.cvm_p_value != b.cvm_p_value || a.anderson_statistic != b.anderson_statistic ||
+            a.anderson_significance != b.anderson_significance || a.psi != b.psi ||
             a.wasserstein != b.wasserstein || a.jensen_shannon != b.jensen_shannon ||
             a.chi2_statistic != b.chi2_statistic || a.chi2_p_value != b.chi2_p_value) {
             std::fprintf(stderr, "stats_bench: feature %zu differs between the two paths\n", f);
@@ -204,8 +240,10 @@ int main(int argc, char** argv) {
     }
     for (std::size_t f = 0; f < results.size(); ++f) {
         const BatteryResult& r = results[f];
-        std::fprintf(out, "%zu %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", f, r.ks_statistic, r.ks_p_value, r.psi,
-                     r.wasserstein, r.jensen_shannon, r.chi2_statistic, r.chi2_p_value);
+        std::fprintf(out, "%zu %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", f,
+                     r.ks_statistic, r.ks_p_value, r.cvm_statistic, r.cvm_p_value, r.anderson_statistic,
+                     r.anderson_significance, r.psi, r.wasserstein, r.jensen_shannon, r.chi2_statistic,
+                     r.chi2_p_value);
     }
     std::fclose(out);
     std::printf("modelwatch_cpu_seconds %.6f wall_seconds %.6f features=%zu reference_rows=%zu current_rows=%zu\n",

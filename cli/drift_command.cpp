@@ -90,18 +90,9 @@ std::vector<std::string> split_list(std::string_view text) {
     return out;
 }
 
-bool parse_double(std::string_view text, double& value) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(value);
-}
-
 bool parse_size(std::string_view text, std::uint64_t& value) {
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-bool is_missing(std::string_view cell) {
-    return cell.empty() || cell == "NA" || cell == "NaN" || cell == "nan" || cell == "null";
 }
 
 struct Arguments {
@@ -149,7 +140,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
                 return "--method: " + config::unknown_component("drift method", value, dr::drift_methods());
             feature.default_choice.method = *method;
         } else if (flag == "--threshold") {
-            if (!parse_double(value, number) || number <= 0)
+            if (!dr::parse_number_cell(value, number) || number <= 0)
                 return fmt::format("--threshold: expected a positive number, got '{}'", value);
             feature.default_choice.threshold = number;
         } else if (flag == "--feature-method" || flag == "--feature-threshold") {
@@ -163,7 +154,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
                     return fmt::format("{}: {}", flag, config::unknown_component("drift method", text, dr::drift_methods()));
                 choice.method = *method;
             } else {
-                if (!parse_double(text, number) || number <= 0)
+                if (!dr::parse_number_cell(text, number) || number <= 0)
                     return fmt::format("{}: expected a positive number, got '{}'", flag, text);
                 choice.threshold = number;
             }
@@ -180,7 +171,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
                 return fmt::format("--correction: expected benjamini-hochberg, bonferroni or none, got '{}'", value);
             feature.correction = *correction;
         } else if (flag == "--effect-floor") {
-            if (!parse_double(value, number) || number < 0)
+            if (!dr::parse_number_cell(value, number) || number < 0)
                 return fmt::format("--effect-floor: expected a number >= 0, got '{}'", value);
             feature.effect_floor = number;
         } else if (flag == "--resamples") {
@@ -192,7 +183,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
                 return fmt::format("--seed: expected a non-negative integer, got '{}'", value);
             feature.seed = count;
         } else if (flag == "--drift-share") {
-            if (!parse_double(value, number) || number <= 0 || number > 1)
+            if (!dr::parse_number_cell(value, number) || number <= 0 || number > 1)
                 return fmt::format("--drift-share: expected a number in (0, 1], got '{}'", value);
             feature.drift_share = number;
         } else if (flag == "--segment-by") {
@@ -208,40 +199,34 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
     return "";
 }
 
-dr::CsvTable read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        dr::CsvTable table;
-        table.error = fmt::format("{}: cannot open", path);
-        return table;
-    }
-    return dr::read_csv(in, path);
+// Reads a file column by column into typed arrays: --categorical columns and
+// the --segment-by column as text, every other column as numbers while its
+// cells are numbers (see dr::read_csv_columns).
+dr::CsvColumns read_file(const std::string& path, const Arguments& arguments) {
+    std::vector<std::string> text_columns = arguments.categorical;
+    if (!arguments.options.segment_column.empty()) text_columns.push_back(arguments.options.segment_column);
+    return dr::read_csv_columns(path, text_columns);
 }
 
 // A column is numeric when every non-missing cell of both files is a finite
-// number (and it is not listed in --categorical); otherwise its cells are text.
-dr::ColumnData make_column(const dr::CsvTable& table, int index, const std::string& name, bool numeric) {
-    dr::ColumnData column{name, numeric, {}, {}};
-    for (const auto& row : table.rows) {
-        const std::string& cell = row[static_cast<std::size_t>(index)];
-        if (!numeric) {
-            column.texts.push_back(is_missing(cell) ? std::string() : cell);
-            continue;
-        }
-        double value = std::numeric_limits<double>::quiet_NaN();
-        if (!is_missing(cell)) parse_double(cell, value);
-        column.numbers.push_back(value);
+// number (and it is not listed in --categorical); otherwise its cells are
+// text, read again from the file that held numbers in it. The file's column
+// is moved out: each is used once.
+std::string make_column(dr::CsvColumns& table, const std::string& path, int index, const std::string& name,
+                        bool numeric, dr::ColumnData& column) {
+    column = dr::ColumnData{name, numeric, {}, {}};
+    dr::CsvColumn& cells = table.columns[static_cast<std::size_t>(index)];
+    if (numeric) {
+        column.numbers = std::move(cells.numbers);
+        return "";
     }
-    return column;
-}
-
-bool all_numeric(const dr::CsvTable& table, int index) {
-    for (const auto& row : table.rows) {
-        const std::string& cell = row[static_cast<std::size_t>(index)];
-        double value = 0;
-        if (!is_missing(cell) && !parse_double(cell, value)) return false;
+    if (!cells.numeric) {
+        column.texts = std::move(cells.texts);
+        return "";
     }
-    return true;
+    std::string error;
+    column.texts = dr::read_csv_text_column(path, name, error);
+    return error;
 }
 
 std::string lower(std::string_view text) {
@@ -257,21 +242,21 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 // Why a column is left out by default, or "" to compare it. A label, an id or
 // a time differs between any two samples by construction (a later window has
 // later dates and new ids), so comparing them reports drift that says nothing.
-std::string default_exclusion(const dr::CsvTable& reference, const dr::CsvTable& current, const std::string& name) {
+std::string default_exclusion(const dr::CsvColumns& reference, const dr::CsvColumns& current, const std::string& name) {
     const std::string key = lower(name);
     for (const char* label : {"label", "target", "class", "y", "outcome"})
         if (key == label) return "label column";
     if (key == "id" || ends_with(key, "_id")) return "id column";
     for (const char* time : {"timestamp", "ts", "date", "time", "datetime"})
         if (key == time) return "time column";
-    // A counter or a clock: strictly increasing numbers through both files.
+    // A counter or a clock: strictly increasing numbers through both files
+    // (a missing value, NaN, is not greater than anything).
     for (const auto* table : {&reference, &current}) {
-        const int index = table->column_index(name);
+        const dr::CsvColumn& column = table->columns[static_cast<std::size_t>(table->column_index(name))];
+        if (table->rows < 2 || !column.numeric) return "";
         double previous = -std::numeric_limits<double>::infinity();
-        if (table->rows.size() < 2) return "";
-        for (const auto& row : table->rows) {
-            double value = 0;
-            if (!parse_double(row[static_cast<std::size_t>(index)], value) || !(value > previous)) return "";
+        for (const double value : column.numbers) {
+            if (!(value > previous)) return "";
             previous = value;
         }
     }
@@ -279,7 +264,7 @@ std::string default_exclusion(const dr::CsvTable& reference, const dr::CsvTable&
 }
 
 // Builds the two tables over the columns both files must have.
-std::string make_tables(const dr::CsvTable& reference, const dr::CsvTable& current, const Arguments& arguments,
+std::string make_tables(dr::CsvColumns& reference, dr::CsvColumns& current, const Arguments& arguments,
                         dr::DriftTable& reference_table, dr::DriftTable& current_table,
                         std::vector<dr::ExcludedColumn>& excluded) {
     std::vector<std::string> names = arguments.options.columns;
@@ -310,17 +295,33 @@ std::string make_tables(const dr::CsvTable& reference, const dr::CsvTable& curre
     for (const auto& name : arguments.categorical)
         if (reference.column_index(name) < 0)
             return fmt::format("--categorical: column '{}' is not in {}", name, arguments.reference_path);
-    reference_table.rows = reference.rows.size();
-    current_table.rows = current.rows.size();
+    reference_table.rows = reference.rows;
+    current_table.rows = current.rows;
     for (const auto& name : names) {
+        // A name given twice (in --columns and as --segment-by): the file's
+        // column was moved into the first copy.
+        if (const auto* earlier = reference_table.find(name); earlier != nullptr) {
+            const dr::ColumnData reference_copy = *earlier;
+            const dr::ColumnData current_copy = *current_table.find(name);
+            reference_table.columns.push_back(reference_copy);
+            current_table.columns.push_back(current_copy);
+            continue;
+        }
         const int r = reference.column_index(name);
         const int c = current.column_index(name);
         if (r < 0) return fmt::format("column '{}' is not in {}", name, arguments.reference_path);
         if (c < 0) return fmt::format("column '{}' is not in {}", name, arguments.current_path);
         const bool numeric = !categorical.contains(name) && name != arguments.options.segment_column &&
-                             all_numeric(reference, r) && all_numeric(current, c);
-        reference_table.columns.push_back(make_column(reference, r, name, numeric));
-        current_table.columns.push_back(make_column(current, c, name, numeric));
+                             reference.columns[static_cast<std::size_t>(r)].numeric &&
+                             current.columns[static_cast<std::size_t>(c)].numeric;
+        if (auto error = make_column(reference, arguments.reference_path, r, name, numeric,
+                                     reference_table.columns.emplace_back());
+            !error.empty())
+            return error;
+        if (auto error = make_column(current, arguments.current_path, c, name, numeric,
+                                     current_table.columns.emplace_back());
+            !error.empty())
+            return error;
     }
     if (reference_table.columns.empty())
         return "no column left to compare (see --columns and --exclude)";
@@ -334,12 +335,12 @@ int run_drift(Args args) {
     if (!given.run()) return given.exit_code;
     Arguments arguments;
     if (const auto error = read_arguments(given.parsed, arguments); !error.empty()) return usage_error(error);
-    const auto reference = read_file(arguments.reference_path);
+    auto reference = read_file(arguments.reference_path, arguments);
     if (!reference.ok()) return usage_error(reference.error);
-    const auto current = read_file(arguments.current_path);
+    auto current = read_file(arguments.current_path, arguments);
     if (!current.ok()) return usage_error(current.error);
-    if (reference.rows.empty()) return usage_error(fmt::format("{}: no data rows", arguments.reference_path));
-    if (current.rows.empty()) return usage_error(fmt::format("{}: no data rows", arguments.current_path));
+    if (reference.rows == 0) return usage_error(fmt::format("{}: no data rows", arguments.reference_path));
+    if (current.rows == 0) return usage_error(fmt::format("{}: no data rows", arguments.current_path));
 
     dr::DriftTable reference_table, current_table;
     std::vector<dr::ExcludedColumn> excluded;

@@ -6,6 +6,7 @@
 // confident wrong answer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <istream>
 #include <string>
@@ -32,5 +33,45 @@ struct CsvTable {
 // `source` names the input in messages (a file name).
 CsvTable read_csv(std::istream& in, std::string_view source, const CsvLimits& limits = {});
 CsvTable read_csv(std::string_view text, std::string_view source, const CsvLimits& limits = {});
+
+// A cell no value was recorded in: empty, NA, NaN, nan or null.
+bool is_missing_cell(std::string_view cell);
+// A cell that is a finite number in full (std::from_chars, so "1e3" and
+// "-0.5" but not " 1", "0x1", "inf").
+bool parse_number_cell(std::string_view cell, double& value);
+
+// One column read into a typed array. It is numeric while every non-missing
+// cell is a number (numbers: one per row, NaN where missing); from its first
+// other cell on it is text (texts: one per row, "" where missing).
+struct CsvColumn {
+    bool numeric = true;
+    std::vector<double> numbers;
+    std::vector<std::string> texts;
+};
+
+// A whole file read column by column, as `modelwatch drift` compares it:
+// 8 bytes per numeric cell instead of a std::string per cell of CsvTable
+// (about 60 bytes), and the text of a numeric cell is never kept. Errors as
+// CsvTable's (the header, ragged rows, the limits).
+struct CsvColumns {
+    std::vector<std::string> header;
+    std::vector<CsvColumn> columns;  // one per header column
+    std::size_t rows = 0;
+    std::string error;
+
+    bool ok() const { return error.empty(); }
+    int column_index(std::string_view name) const;
+};
+
+// Reads the file at `path` (named so in messages). The columns named in
+// `text_columns` are read as text whatever their cells. A column that turns
+// out to be text after numeric cells is read again as text in a second pass
+// over the file, so no cell's text is kept on the chance it is needed.
+CsvColumns read_csv_columns(const std::string& path, const std::vector<std::string>& text_columns,
+                            const CsvLimits& limits = {});
+// The texts of one column of the file at `path` (one per row, "" where
+// missing): for a column that is numeric in one file but text in the other.
+std::vector<std::string> read_csv_text_column(const std::string& path, std::string_view name, std::string& error,
+                                              const CsvLimits& limits = {});
 
 }  // namespace mw::drift

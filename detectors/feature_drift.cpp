@@ -16,6 +16,7 @@
 #include "stats/distances.h"
 #include "stats/ks_test.h"
 #include "stats/proportions_z_test.h"
+#include "stats/sketch_random.h"
 #include "stats/sorting.h"
 #include "stats/t_test.h"
 
@@ -280,14 +281,14 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
             break;
         case DriftMethod::anderson: {
             const std::array<std::span<const double>, 2> samples{reference, values};
-            const auto test = stats::anderson_ksamp(samples);
+            const auto test = stats::anderson_ksamp_sorted(samples);
             result.statistic = test.statistic;
             result.p_value = test.significance_level;
             if (!test.ok()) result.error = test.error;
             break;
         }
         case DriftMethod::cvm:
-            set_test(result, stats::cramervonmises_2samp(reference, values));
+            set_test(result, stats::cramervonmises_2samp_sorted(reference, values));
             break;
         case DriftMethod::ttest:
             set_test(result, stats::welch_t_test(reference, values));
@@ -460,38 +461,47 @@ NoiseBaseline compute_noise_baseline(const FittedFeature& feature, std::size_t s
     baseline.sample_rows = sample_rows;
     baseline.resamples = resamples;
     if (resamples == 0 || sample_rows == 0 || !feature.error.empty()) return baseline;
-    std::mt19937_64 rng(seed ^ name_hash(feature.name));
+    const std::uint64_t stream_seed = seed ^ name_hash(feature.name);
     std::vector<double> effects;
     effects.reserve(resamples);
     if (feature.categorical) {
-        // Multinomial resample of the reference's category shares.
-        std::vector<double> cumulative(feature.category_counts.size());
-        std::partial_sum(feature.category_counts.begin(), feature.category_counts.end(), cumulative.begin());
-        const double total = cumulative.back();
-        std::vector<double> counts(cumulative.size());
+        // Multinomial resample of the reference's category shares, drawn as
+        // one binomial per category conditioned on the draws left (count_i ~
+        // Binomial(rows left, share_i / share left)): k draws per resample
+        // instead of one per row, with the same distribution.
+        std::mt19937_64 rng(stream_seed);
+        const double total = std::accumulate(feature.category_counts.begin(), feature.category_counts.end(), 0.0);
+        std::vector<double> counts(feature.category_counts.size());
         for (std::size_t b = 0; b < resamples; ++b) {
-            std::fill(counts.begin(), counts.end(), 0.0);
-            for (std::size_t i = 0; i < sample_rows; ++i) {
-                const double u = std::generate_canonical<double, 53>(rng) * total;
-                const auto at = std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin();
-                counts[std::min<std::size_t>(static_cast<std::size_t>(at), counts.size() - 1)] += 1;
+            auto rows_left = static_cast<std::int64_t>(sample_rows);
+            double share_left = total;
+            for (std::size_t c = 0; c < counts.size(); ++c) {
+                std::int64_t drawn = rows_left;
+                if (c + 1 < counts.size() && rows_left > 0) {
+                    const double p = std::clamp(feature.category_counts[c] / share_left, 0.0, 1.0);
+                    drawn = std::binomial_distribution<std::int64_t>(rows_left, p)(rng);
+                }
+                counts[c] = static_cast<double>(drawn);
+                rows_left -= drawn;
+                share_left -= feature.category_counts[c];
             }
             effects.push_back(stats::jensen_shannon_distance(feature.category_counts, counts).value);
         }
     } else {
-        // A bootstrap resample of a sorted reference is sorted for free: count
-        // how often each reference position is drawn, then walk the positions
-        // in order (O(n + reference) per resample instead of a sort).
+        // A bootstrap resample of a sorted reference is known by how often
+        // each reference position is drawn, and its W1 to the reference is
+        // one walk over those counts (stats::wasserstein_distance_to_resample):
+        // no resample is materialised, sorted or merged. Positions come from
+        // SplitMix64 with Lemire's multiply-shift: no division per draw, and
+        // a generator a few times cheaper than mt19937_64.
         const std::size_t n = feature.sorted_values.size();
         std::vector<std::uint32_t> hits(n);
-        std::vector<double> sample(sample_rows);
+        const double sd = std::max(feature.population_sd, wasserstein_sd_floor);
+        stats::SplitMix64 rng{stream_seed};
         for (std::size_t b = 0; b < resamples; ++b) {
             std::fill(hits.begin(), hits.end(), 0u);
-            for (std::size_t i = 0; i < sample_rows; ++i) ++hits[static_cast<std::size_t>(rng() % n)];
-            std::size_t at = 0;
-            for (std::size_t position = 0; position < n; ++position)
-                for (std::uint32_t k = 0; k < hits[position]; ++k) sample[at++] = feature.sorted_values[position];
-            effects.push_back(normalized_w1_sorted(feature.sorted_values, sample, feature.population_sd));
+            for (std::size_t i = 0; i < sample_rows; ++i) ++hits[rng.below(n)];
+            effects.push_back(stats::wasserstein_distance_to_resample(feature.sorted_values, hits, sample_rows) / sd);
         }
     }
     baseline.mean = std::accumulate(effects.begin(), effects.end(), 0.0) / static_cast<double>(effects.size());

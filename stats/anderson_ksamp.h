@@ -35,4 +35,9 @@ struct AndersonKsampResult {
 
 AndersonKsampResult anderson_ksamp(std::span<const std::span<const double>> samples);
 
+// The same test on samples already sorted ascending (no copy, no sort, no
+// pooled array: the pooled order is a merge of the sorted samples).
+// Sortedness is the caller's promise and is not checked.
+AndersonKsampResult anderson_ksamp_sorted(std::span<const std::span<const double>> sorted_samples);
+
 }  // namespace mw::stats

@@ -17,7 +17,7 @@ namespace mw::stats {
 namespace {
 
 // scipy's cut-over from the exact to the asymptotic p-value.
-constexpr std::size_t max_exact_sample = 20;
+constexpr std::size_t cvm_max_exact_sample = 20;
 
 // A frequency table: (value of the partial statistic, number of paths), sorted by value.
 using Frequencies = std::vector<std::pair<std::int64_t, std::uint64_t>>;
@@ -86,30 +86,43 @@ double exact_p_value(double u, std::int64_t m, std::int64_t n) {
     return static_cast<double>(at_least) / std::nearbyint(combinations);
 }
 
-// Midranks (1-based, ties averaged) of x and y in the pooled sample, as
-// scipy.stats.rankdata(method='average'); both inputs sorted.
-void midranks(const std::vector<double>& x, const std::vector<double>& y, std::vector<double>& rank_x,
-              std::vector<double>& rank_y) {
-    rank_x.assign(x.size(), 0.0);
-    rank_y.assign(y.size(), 0.0);
+// Twice the sums sum_i (r_i - i)^2 over x and sum_j (s_j - j)^2 over y,
+// with r_i, s_j the midranks (1-based, ties averaged, as
+// scipy.stats.rankdata(method='average')) of each sample in the pooled
+// sample, walked in one merge of the two sorted inputs. A midrank is a
+// multiple of 1/2, so 2 (r - i) is an integer and the sums are exact in
+// 64-bit integers for any sample that fits in memory.
+struct DoubledRankSquares {
+    std::int64_t x = 0;
+    std::int64_t y = 0;
+};
+
+DoubledRankSquares doubled_rank_squares(std::span<const double> x, std::span<const double> y) {
+    DoubledRankSquares sums;
     std::size_t i = 0;
     std::size_t j = 0;
-    std::size_t position = 0;  // values already ranked
     while (i < x.size() || j < y.size()) {
         const double t = j == y.size() || (i < x.size() && x[i] <= y[j]) ? x[i] : y[j];
         std::size_t i_end = i;
         std::size_t j_end = j;
         while (i_end < x.size() && x[i_end] == t) ++i_end;
         while (j_end < y.size() && y[j_end] == t) ++j_end;
-        const std::size_t tied = (i_end - i) + (j_end - j);
-        // Ranks position+1 .. position+tied, averaged.
-        const double rank = static_cast<double>(position) + (static_cast<double>(tied) + 1.0) / 2.0;
-        for (std::size_t a = i; a < i_end; ++a) rank_x[a] = rank;
-        for (std::size_t b = j; b < j_end; ++b) rank_y[b] = rank;
-        position += tied;
+        const auto tied = static_cast<std::int64_t>((i_end - i) + (j_end - j));
+        // The tied values take ranks position+1 .. position+tied, whose mean
+        // doubled is 2 position + tied + 1 (position = i + j values ranked).
+        const std::int64_t doubled_rank = 2 * static_cast<std::int64_t>(i + j) + tied + 1;
+        for (std::size_t a = i; a < i_end; ++a) {
+            const std::int64_t d = doubled_rank - 2 * static_cast<std::int64_t>(a + 1);
+            sums.x += d * d;
+        }
+        for (std::size_t b = j; b < j_end; ++b) {
+            const std::int64_t d = doubled_rank - 2 * static_cast<std::int64_t>(b + 1);
+            sums.y += d * d;
+        }
         i = i_end;
         j = j_end;
     }
+    return sums;
 }
 
 }  // namespace
@@ -130,13 +143,8 @@ double cramer_von_mises_limit_sf(double t) {
 }
 
 TestResult cramervonmises_2samp(std::span<const double> x, std::span<const double> y) {
-    TestResult result;
-    if (x.size() < 2 || y.size() < 2) {
-        result.error = "cramervonmises_2samp: each sample needs at least 2 values, got " +
-                       std::to_string(x.size()) + " and " + std::to_string(y.size());
-        return result;
-    }
     if (std::string problem = find_nan("cramervonmises_2samp", x, y); !problem.empty()) {
+        TestResult result;
         result.error = std::move(problem);
         return result;
     }
@@ -144,28 +152,30 @@ TestResult cramervonmises_2samp(std::span<const double> x, std::span<const doubl
     std::vector<double> ys(y.begin(), y.end());
     sort_ascending(xs);
     sort_ascending(ys);
-    std::vector<double> rank_x;
-    std::vector<double> rank_y;
-    midranks(xs, ys, rank_x, rank_y);
+    return cramervonmises_2samp_sorted(xs, ys);
+}
 
-    // Midranks are multiples of 1/2, so (2 (r - i))^2 is an integer and the
-    // sums are exact in 64-bit integers for any sample that fits in memory.
-    auto doubled_squares = [](const std::vector<double>& ranks) {
-        std::int64_t sum = 0;
-        for (std::size_t i = 0; i < ranks.size(); ++i) {
-            const auto d = static_cast<std::int64_t>(2.0 * (ranks[i] - static_cast<double>(i + 1)));
-            sum += d * d;
-        }
-        return sum;
-    };
+TestResult cramervonmises_2samp_sorted(std::span<const double> xs, std::span<const double> ys) {
+    TestResult result;
+    if (xs.size() < 2 || ys.size() < 2) {
+        result.error = "cramervonmises_2samp: each sample needs at least 2 values, got " +
+                       std::to_string(xs.size()) + " and " + std::to_string(ys.size());
+        return result;
+    }
+    // Sorted ascending, NaN can only sit at an end.
+    if (std::isnan(xs.front()) || std::isnan(xs.back()) || std::isnan(ys.front()) || std::isnan(ys.back())) {
+        result.error = "cramervonmises_2samp: samples contain NaN";
+        return result;
+    }
+    const DoubledRankSquares squares = doubled_rank_squares(xs, ys);
     const double nx = static_cast<double>(xs.size());
     const double ny = static_cast<double>(ys.size());
-    const double u = (nx * static_cast<double>(doubled_squares(rank_x)) + ny * static_cast<double>(doubled_squares(rank_y))) / 4.0;
+    const double u = (nx * static_cast<double>(squares.x) + ny * static_cast<double>(squares.y)) / 4.0;
     const double k = nx * ny;
     const double n = nx + ny;
     result.statistic = u / (k * n) - (4 * k - 1) / (6 * n);
 
-    if (std::max(xs.size(), ys.size()) <= max_exact_sample) {
+    if (std::max(xs.size(), ys.size()) <= cvm_max_exact_sample) {
         result.p_value = exact_p_value(u, static_cast<std::int64_t>(xs.size()), static_cast<std::int64_t>(ys.size()));
         return result;
     }

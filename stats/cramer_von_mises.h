@@ -22,6 +22,11 @@ namespace mw::stats {
 
 TestResult cramervonmises_2samp(std::span<const double> x, std::span<const double> y);
 
+// The same test on samples already sorted ascending (no copy, no sort): what
+// a detector holding a sorted reference should call. Sortedness is the
+// caller's promise and is not checked.
+TestResult cramervonmises_2samp_sorted(std::span<const double> x_sorted, std::span<const double> y_sorted);
+
 // 1 - the limiting Cramér-von Mises cdf at t (scipy's 1 - _cdf_cvm_inf(t)).
 double cramer_von_mises_limit_sf(double t);
 

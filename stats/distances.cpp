@@ -271,6 +271,28 @@ DistanceResult wasserstein_distance(std::span<const double> u, std::span<const d
     return wasserstein_distance_sorted(sorted_copy(u), sorted_copy(v));
 }
 
+double wasserstein_distance_to_resample(std::span<const double> sorted, std::span<const std::uint32_t> draws,
+                                        std::uint64_t total_draws) {
+    // On [x_p, x_{p+1}) the sample's cdf is (p + 1) / n and the resample's
+    // (draws of positions 0..p) / total_draws; tied values give intervals of
+    // length 0. Neumaier-compensated like cdf_difference_integral.
+    const double inverse_n = 1.0 / static_cast<double>(sorted.size());
+    const double inverse_draws = 1.0 / static_cast<double>(total_draws);
+    std::uint64_t drawn = 0;
+    double sum = 0.0;
+    double compensation = 0.0;
+    for (std::size_t p = 0; p + 1 < sorted.size(); ++p) {
+        drawn += draws[p];
+        const double difference =
+            std::fabs(static_cast<double>(p + 1) * inverse_n - static_cast<double>(drawn) * inverse_draws);
+        const double term = difference * (sorted[p + 1] - sorted[p]);
+        const double t = sum + term;
+        compensation += std::fabs(sum) >= std::fabs(term) ? (sum - t) + term : (term - t) + sum;
+        sum = t;
+    }
+    return sum + compensation;
+}
+
 DistanceResult normalized_wasserstein_distance(std::span<const double> reference, std::span<const double> current) {
     DistanceResult result = wasserstein_distance(reference, current);
     if (!result.ok()) return result;

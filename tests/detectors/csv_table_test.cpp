@@ -1,9 +1,11 @@
+#include <cmath>
 #include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "detectors/csv_table.h"
+#include "tests/support/temp_dir.h"
 
 using mw::drift::CsvLimits;
 using mw::drift::read_csv;
@@ -79,4 +81,72 @@ TEST_CASE("csv: a table read from memory is the table read from a stream", "[dri
     CHECK(from_text.row_lines == std::vector<std::uint64_t>{2, 4});
     CHECK(read_csv(std::string_view("x\n1,2\n"), "t.csv").error ==
           "t.csv: line 2: expected 1 fields (as the header), got 2");
+}
+
+namespace {
+
+// read_csv_columns reads files: writes `text` to one in a fresh directory.
+mw::drift::CsvColumns read_columns_of(const std::string& text, const std::vector<std::string>& text_columns = {}) {
+    const mw::testing::TempDir dir("mw-csv-columns");
+    const std::string path = (dir.path() / "t.csv").string();
+    mw::testing::write_text(path, text);
+    return mw::drift::read_csv_columns(path, text_columns);
+}
+
+}  // namespace
+
+TEST_CASE("csv columns: numbers as doubles with NaN for missing cells, text columns as text", "[drift][csv]") {
+    const auto table = read_columns_of("x,kind,y\n1.5,a,NA\n-2,b,3e2\n,c,null\n");
+    REQUIRE(table.ok());
+    REQUIRE(table.rows == 3);
+    REQUIRE(table.columns.size() == 3);
+    const auto& x = table.columns[0];
+    CHECK(x.numeric);
+    REQUIRE(x.numbers.size() == 3);
+    CHECK(x.numbers[0] == 1.5);
+    CHECK(x.numbers[1] == -2.0);
+    CHECK(std::isnan(x.numbers[2]));
+    CHECK(x.texts.empty());
+    const auto& kind = table.columns[table.column_index("kind")];
+    CHECK_FALSE(kind.numeric);
+    CHECK(kind.texts == std::vector<std::string>{"a", "b", "c"});
+    const auto& y = table.columns[2];
+    CHECK(y.numeric);
+    CHECK(std::isnan(y.numbers[0]));
+    CHECK(y.numbers[1] == 300.0);
+}
+
+TEST_CASE("csv columns: a column that turns to text after numbers keeps every cell's own text", "[drift][csv]") {
+    // "1.0" must stay "1.0" (not "1"): the second pass reads the file's text.
+    const auto table = read_columns_of("code,n\n1.0,1\n,2\n007,3\nx9,4\ninf,5\n");
+    REQUIRE(table.ok());
+    const auto& code = table.columns[0];
+    CHECK_FALSE(code.numeric);
+    CHECK(code.numbers.empty());
+    CHECK(code.texts == std::vector<std::string>{"1.0", "", "007", "x9", "inf"});
+    CHECK(table.columns[1].numeric);
+}
+
+TEST_CASE("csv columns: a missing-only start before text, and columns asked for as text", "[drift][csv]") {
+    const auto table = read_columns_of("a,b\n,1\nNA,2\nred,3\n", {"b"});
+    REQUIRE(table.ok());
+    CHECK(table.columns[0].texts == std::vector<std::string>{"", "", "red"});
+    CHECK_FALSE(table.columns[1].numeric);
+    CHECK(table.columns[1].texts == std::vector<std::string>{"1", "2", "3"});
+}
+
+TEST_CASE("csv columns: errors name the file and the line", "[drift][csv]") {
+    const auto ragged = read_columns_of("a,b\n1,2\n3\n");
+    CHECK_FALSE(ragged.ok());
+    CHECK(ragged.error.find("t.csv: line 3") != std::string::npos);
+    const auto twice = read_columns_of("a,a\n1,2\n");
+    CHECK(twice.error.find("names column 'a' twice") != std::string::npos);
+    const auto empty = read_columns_of("");
+    CHECK(empty.error.find("empty input") != std::string::npos);
+    const auto missing = mw::drift::read_csv_columns("/nonexistent/t.csv", {});
+    CHECK(missing.error == "/nonexistent/t.csv: cannot open");
+    const auto header_only = read_columns_of("a,b\n");
+    REQUIRE(header_only.ok());
+    CHECK(header_only.rows == 0);
+    CHECK(header_only.columns.size() == 2);
 }

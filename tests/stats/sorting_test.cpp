@@ -70,3 +70,20 @@ TEST_CASE("sort_ascending orders like std::sort") {
         check_sorted_like_std(v);
     }
 }
+
+TEST_CASE("sort_ascending with a caller's scratch buffer reused across sizes orders like std::sort") {
+    std::mt19937_64 engine(11);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    std::vector<std::uint64_t> scratch;
+    // Growing, then shrinking: a larger scratch left over from an earlier
+    // sort holds stale keys that must not leak into the next result.
+    for (const std::size_t size : {3000, 40000, 5000, 100, 40000}) {
+        INFO("size " << size);
+        std::vector<double> values(size);
+        for (double& x : values) x = std::round(normal(engine) * 50.0) / 8.0;
+        std::vector<double> expected = values;
+        std::sort(expected.begin(), expected.end());
+        sort_ascending(values, scratch);
+        CHECK(values == expected);
+    }
+}
