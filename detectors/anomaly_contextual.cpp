@@ -13,7 +13,7 @@ namespace {
 constexpr std::int64_t max_levels = 80;
 constexpr std::int64_t max_context_length = 6;
 
-const config::SettingRow contextual_option_table[] = {
+const config::SettingRow contextual_options[] = {
     {.key = "levels", .kind = config::ValueKind::integer, .default_text = "8", .min = 2, .max = max_levels,
      .help = "value levels across the calibrated range (CAD OSE: 8)"},
     {.key = "context_length", .kind = config::ValueKind::integer, .default_text = "3", .min = 1,
@@ -77,7 +77,7 @@ double ContextualDetector::score(double, double value) {
     return warm ? likelihood_.score(raw) : 0.0;
 }
 
-std::span<const config::SettingRow> ContextualDetector::options() { return contextual_option_table; }
+std::span<const config::SettingRow> ContextualDetector::options() { return contextual_options; }
 
 std::unique_ptr<AnomalyDetector> ContextualDetector::make(const config::Settings& params) {
     ContextualDetectorOptions options;
