@@ -166,7 +166,7 @@ struct ConceptConfig {
 };
 
 struct AnomalyConfig {
-    std::string detector = "robust";  // on each operational series; "" disables
+    std::string detector = "ensemble";  // on each operational series; "" disables
     std::vector<std::string> params;  // "name=value", as `modelwatch anomaly --param`
     double threshold = 0.99;          // anomaly score at or above which a point is a finding
 

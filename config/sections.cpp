@@ -429,7 +429,7 @@ const Option<ConceptConfig> concept_options[] = {
 };
 
 const Option<AnomalyConfig> anomaly_options[] = {
-    {.key = "detector", .kind = ValueKind::text, .default_text = "robust", .allow_empty = true,
+    {.key = "detector", .kind = ValueKind::text, .default_text = "ensemble", .allow_empty = true,
      .help = "detector of the operational series; empty disables",
      .field = "AnomalyConfig::detector", .registry = "anomaly_detectors",
      .assign = assign_field<&AnomalyConfig::detector>},

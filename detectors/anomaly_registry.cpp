@@ -1,5 +1,7 @@
 #include "detectors/anomaly_registry.h"
 
+#include "detectors/anomaly_contextual.h"
+#include "detectors/anomaly_ensemble.h"
 #include "detectors/anomaly_robust.h"
 #include "detectors/anomaly_windowed_gaussian.h"
 
@@ -8,9 +10,15 @@ namespace mw::anomaly {
 namespace {
 
 constexpr AnomalyMethod method_table[] = {
+    {{"ensemble", "the larger of the robust and contextual detectors' scores, each with its defaults",
+      EnsembleDetector::options},
+     EnsembleDetector::make},
     {{"robust", "robust residuals of the best of level, previous-value, daily and weekly baselines",
       RobustDetector::options, RobustDetector::check},
      RobustDetector::make},
+    {{"contextual", "novelty of the next value level after the last few (context model as CAD OSE), by anomaly likelihood",
+      ContextualDetector::options},
+     ContextualDetector::make},
     {{"windowed_gaussian", "NAB's windowed-Gaussian baseline, as published (a reference for the benchmark)",
       WindowedGaussianDetector::options},
      WindowedGaussianDetector::make},

@@ -11,16 +11,6 @@ namespace {
 constexpr double seconds_per_day = 86400;
 constexpr double seconds_per_week = 7 * seconds_per_day;
 
-// nupic anomaly_likelihood.py: estimateNormal's lower bounds, and the red
-// zone of _filterLikelihoods (likelihood above 0.99999) and the value that
-// replaces a repeated red (the yellow zone, 0.999).
-constexpr double min_average_mean = 0.03;
-constexpr double min_average_variance = 0.0003;
-constexpr double red_zone_tail = 1e-5;
-constexpr double yellow_zone_tail = 1e-3;
-// computeLogLikelihood: log(1.0000000001 - likelihood) / log(1e-10).
-constexpr double log_score_epsilon = 1e-10;
-
 const config::SettingRow robust_options[] = {
     {.key = "level_window", .kind = config::ValueKind::integer, .default_text = "100", .min = 3, .max = 1'000'000,
      .help = "points whose median is the level baseline"},
@@ -53,16 +43,6 @@ const config::SettingRow robust_options[] = {
 // Two-sided standard normal tail P(|Z| >= |z|).
 double two_sided_normal_tail(double z) { return std::erfc(std::fabs(z) / std::sqrt(2.0)); }
 
-template <typename T>
-void push_ring(std::vector<T>& ring, std::size_t& next, std::size_t capacity, T value) {
-    if (ring.size() < capacity) {
-        ring.push_back(value);
-    } else {
-        ring[next] = value;
-        next = (next + 1) % capacity;
-    }
-}
-
 }  // namespace
 
 RobustDetector::RobustDetector(const RobustDetectorOptions& options)
@@ -70,7 +50,8 @@ RobustDetector::RobustDetector(const RobustDetectorOptions& options)
       level_values_(options.level_window),
       daily_(seconds_per_day, options.daily_slot_s, options.seasonal_occurrences, options.seasonal_min_occurrences),
       weekly_(seconds_per_week, options.weekly_slot_s, options.seasonal_occurrences,
-              options.seasonal_min_occurrences) {
+              options.seasonal_min_occurrences),
+      likelihood_({options.short_window, options.likelihood_window, options.min_likelihood_history}) {
     baselines_.assign(baseline_count,
                       Baseline{RollingWindow(options.residual_window), std::nullopt, std::nullopt});
 }
@@ -94,36 +75,6 @@ std::optional<double> RobustDetector::raw_surprise(double value) const {
     if (best == nullptr) return std::nullopt;
     const double decades = surprise_decades(standardised_residual(*best, value));
     return std::clamp((decades - options_.raw_offset) / options_.raw_decades, 0.0, options_.raw_cap);
-}
-
-double RobustDetector::likelihood_score(double raw) {
-    push_ring(recent_raw_, recent_raw_next_, options_.short_window, raw);
-    double recent_sum = 0;
-    for (double r : recent_raw_) recent_sum += r;
-    const double average = recent_sum / static_cast<double>(recent_raw_.size());
-
-    double score = 0;
-    if (averages_.size() >= options_.min_likelihood_history) {
-        const auto n = static_cast<double>(averages_.size());
-        const double mean = std::max(averages_sum_ / n, min_average_mean);
-        const double variance = std::max(averages_sum_squares_ / n - (averages_sum_ / n) * (averages_sum_ / n),
-                                         min_average_variance);
-        const double tail = 0.5 * std::erfc((average - mean) / std::sqrt(2.0 * variance));
-        const bool in_red_zone = tail <= red_zone_tail;
-        const double reported_tail = in_red_zone && previous_in_red_zone_ ? yellow_zone_tail : tail;
-        previous_in_red_zone_ = in_red_zone;
-        score = std::clamp(std::log(reported_tail + log_score_epsilon) / std::log(log_score_epsilon), 0.0, 1.0);
-    }
-
-    if (averages_.size() == options_.likelihood_window) {
-        const double old = averages_[averages_next_];
-        averages_sum_ -= old;
-        averages_sum_squares_ -= old * old;
-    }
-    push_ring(averages_, averages_next_, options_.likelihood_window, average);
-    averages_sum_ += average;
-    averages_sum_squares_ += average * average;
-    return score;
 }
 
 double RobustDetector::score(double timestamp_s, double value) {
@@ -150,7 +101,7 @@ double RobustDetector::score(double timestamp_s, double value) {
     daily_.update(timestamp_s, value);
     weekly_.update(timestamp_s, value);
 
-    return raw ? likelihood_score(*raw) : 0.0;
+    return raw ? likelihood_.score(*raw) : 0.0;
 }
 
 std::span<const config::SettingRow> RobustDetector::options() { return robust_options; }

@@ -37,18 +37,8 @@
 // carry the short-term mean below on its own. Real residuals are rarely
 // normal, and some series are surprising on schedule (a square wave's
 // edges), so the raw surprise is not yet the score: Numenta's anomaly
-// likelihood turns it into one (Ahmad, Lavin, Purdy, Agha, "Unsupervised
-// real-time anomaly detection for streaming data", Neurocomputing 2017;
-// nupic algorithms/anomaly_likelihood.py):
-//   the mean of the last `short_window` raw values is compared with a
-//   normal fitted to its own last `likelihood_window` values (mean at least
-//   0.03, variance at least 0.0003, as estimateNormal); the upper tail q of
-//   that normal is small when recent surprise is high *for this series*;
-//   when q stays in the red zone (q <= 1e-5) from one point to the next, the
-//   later points are reported as q = 1e-3 (as _filterLikelihoods), so a long
-//   anomaly alerts once at its start rather than at every point;
-//   score = ln(q + 1e-10) / ln(1e-10) (computeLogLikelihood), so 0.5 means
-//   q = 1e-5 and the score reaches 1 only at q ~ 1e-10.
+// likelihood (detectors/anomaly_likelihood.h) turns it into one, over the
+// last `short_window` raw values against `likelihood_window` averages.
 //
 // The defaults were chosen by measuring on the 25 NAB series of
 // ../shared/data/nab (bench/nab/run.sh), before the outlier hold-out was
@@ -65,6 +55,7 @@
 #include <vector>
 
 #include "detectors/anomaly_detector.h"
+#include "detectors/anomaly_likelihood.h"
 #include "detectors/anomaly_registry.h"
 #include "detectors/anomaly_rolling_window.h"
 #include "detectors/anomaly_seasonal_profile.h"
@@ -112,8 +103,6 @@ private:
     static double surprise_decades(double z);
     // The raw surprise of the current point, or nothing while no baseline is ready.
     std::optional<double> raw_surprise(double value) const;
-    // The anomaly likelihood's log score of the raw surprise (see above).
-    double likelihood_score(double raw);
 
     RobustDetectorOptions options_;
     RollingWindow level_values_;
@@ -122,16 +111,7 @@ private:
     SeasonalProfile daily_;
     SeasonalProfile weekly_;
     std::vector<Baseline> baselines_;  // indexed by BaselineIndex
-    std::vector<double> recent_raw_;  // ring of the last short_window raw surprises
-    std::size_t recent_raw_next_ = 0;
-    std::vector<double> averages_;  // ring of the last likelihood_window short-term means
-    std::size_t averages_next_ = 0;
-    // Running sums over the ring. Its values lie in [0, raw_cap], so the
-    // rounding error these sums gather over months of points stays far below
-    // the variance floor (3e-4).
-    double averages_sum_ = 0;
-    double averages_sum_squares_ = 0;
-    bool previous_in_red_zone_ = false;
+    AnomalyLikelihood likelihood_;
 };
 
 }  // namespace mw::anomaly

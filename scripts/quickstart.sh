@@ -85,7 +85,7 @@ limit=()
 [ "$rows" -gt 0 ] && limit=(--limit "$rows")
 build/examples/elec2/elec2_server --data data/elec2/elec2.csv.gz --daemon "http://127.0.0.1:$port" --model elec2 \
   --model-file "$work/models/current.json" --initial-rows 2000 --batch 100 --label-delay-rows 500 \
-  --rows-per-second 1500 --summary "$work/summary.json" "${limit[@]}"
+  --rows-per-second 500 --summary "$work/summary.json" "${limit[@]}"
 
 echo "== the yardstick: the same trainer retrained every 1,000 rows, labels as late (in-process dry run)"
 build/examples/elec2/elec2_server --dry-run --data data/elec2/elec2.csv.gz --initial-rows 2000 --batch 100 \
@@ -110,6 +110,15 @@ psql "$dsn" -P pager=off -c "
   FROM monitor_windows WHERE model = 'elec2'"
 echo "Retraining jobs by final state (every transition and its reason: GET /v1/jobs/<id>):"
 psql "$dsn" -P pager=off -c "SELECT state, count(*) AS jobs FROM retrain_jobs GROUP BY state ORDER BY state"
+echo "Every job, the finding that triggered it (its window's rows; the stream's row ids are r<row>) and how it ended:"
+psql "$dsn" -P pager=off -c "
+  SELECT j.id AS job, j.state, f.kind AS finding, nullif(f.subject, '') AS subject,
+         round(f.statistic::numeric, 4) AS statistic, round(f.threshold::numeric, 4) AS threshold,
+         w.first_id || '..' || w.last_id AS window_rows, j.challenger_version AS new_version
+  FROM retrain_jobs j
+  LEFT JOIN findings f ON f.id = j.finding_id
+  LEFT JOIN monitor_windows w ON w.model = j.model AND w.first_ts = f.window_start AND w.last_ts = f.window_end
+  ORDER BY j.id"
 echo "Why the last three jobs went the way they did:"
 psql "$dsn" -P pager=off -c "
   SELECT j.id AS job, t.to_state AS state, t.reason FROM retrain_jobs j

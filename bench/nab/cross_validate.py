@@ -47,6 +47,10 @@ import nab_score  # noqa: E402  (the scorer beside this script)
 # first, so a tie in training score keeps them.
 DEFAULT_GRIDS = {
     "robust": {"raw_offset": ["2", "1", "3"], "short_window": ["10", "5", "20"]},
+    # CAD OSE's 8 levels (3 bits) first; coarser and finer, and a shorter context.
+    "contextual": {"levels": ["8", "5", "12"], "context_length": ["3", "2"]},
+    # The ensemble has no options of its own: only its threshold is learnt.
+    "ensemble": {},
     # NAB's windowed Gaussian is a reference: only its threshold is learnt.
     "windowed_gaussian": {},
 }

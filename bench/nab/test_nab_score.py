@@ -89,6 +89,31 @@ class NabScoreTest(unittest.TestCase):
         self.assertAlmostEqual(scores["standard"][0], 100 * (credit + 1) / 2, places=2)
         self.assertEqual(scores["standard"][1], 0.9)
 
+    def test_nab_twiddle_stops_at_a_local_best_the_sweep_passes(self):
+        # The hit at row 45 scores 0.3; two false positives before the window
+        # score 0.4. Thresholds above 0.4 miss the window (raw -1), thresholds
+        # in (0.3, 0.4] add the false positives (-1 - 0.22): NAB's hill-climb
+        # from 0.5 never sees a gain and stays at 0.5, where the sweep goes on
+        # to 0.3 (credit - 0.22).
+        credit = scaled_sigmoid(-0.5) / scaled_sigmoid(-1.0)
+        detections = {45: 0.3, 20: 0.4, 21: 0.4}
+        swept = self.score(detections)
+        self.assertAlmostEqual(swept["standard"][0], 100 * (credit - 0.22 + 1) / 2, places=2)
+        self.assertEqual(swept["standard"][1], 0.3)
+        twiddled = self.score(detections, ["--optimizer", "twiddle"])
+        self.assertAlmostEqual(twiddled["standard"][0], 0.0, places=2)
+        self.assertEqual(twiddled["standard"][1], 0.5)
+
+    def test_nab_twiddle_climbs_to_a_best_it_can_reach(self):
+        # A hit at row 45 scoring 0.95 and a false positive scoring 0.55: at
+        # 0.5 both fire; the first step, to 0.6, leaves the false positive out
+        # (a gain), and no later step does better, so the climb keeps 0.6,
+        # the first threshold it reached with the best score.
+        credit = scaled_sigmoid(-0.5) / scaled_sigmoid(-1.0)
+        twiddled = self.score({45: 0.95, 20: 0.55}, ["--optimizer", "twiddle"])
+        self.assertAlmostEqual(twiddled["standard"][0], 100 * (credit + 1) / 2, places=2)
+        self.assertAlmostEqual(twiddled["standard"][1], 0.6, places=9)
+
     def test_a_fixed_threshold_is_not_swept(self):
         # At 0.8 the false positive at row 20 counts: -fpWeight before any window.
         credit = scaled_sigmoid(-0.5) / scaled_sigmoid(-1.0)

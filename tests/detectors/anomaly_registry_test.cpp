@@ -18,7 +18,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 TEST_CASE("anomaly registry: every method builds with its defaults", "[anomaly]") {
     REQUIRE(anomaly_methods().size() >= 2);
-    CHECK(anomaly_methods().front().info.name == "robust");
+    CHECK(anomaly_methods().front().info.name == "ensemble");
     for (const auto& method : anomaly_methods()) {
         auto made = make_anomaly_detector(method.info.name, {});
         INFO(method.info.name << ": " << made.error);
@@ -35,7 +35,7 @@ TEST_CASE("anomaly registry: bad settings are errors that name what is wrong", "
         std::string expected;
     };
     const std::vector<Case> cases = {
-        {"nope", {}, "unknown anomaly detector \"nope\"; known: robust, windowed_gaussian"},
+        {"nope", {}, "unknown anomaly detector \"nope\"; known: ensemble, robust, contextual, windowed_gaussian"},
         {"robust", {"windw=3"}, "robust: unknown option \"windw\" (options: level_window,"},
         {"robust", {"level_windw=3"}, "robust: unknown option \"level_windw\"; did you mean \"level_window\"? (options: level_window,"},
         {"robust", {"level_window=ten"}, "robust: level_window: expected an integer in [3, 1000000], got \"ten\""},

@@ -13,6 +13,7 @@ namespace {
 
 using mw::anomaly::AnomalyDetector;
 using mw::anomaly::make_anomaly_detector;
+using mw::anomaly::test::max_score_in;
 using mw::anomaly::test::Noise;
 using mw::anomaly::test::Point;
 using mw::anomaly::test::score_all;
@@ -49,11 +50,6 @@ std::vector<Point> daily_sine(std::size_t days, std::uint64_t seed) {
     return series;
 }
 
-double max_in(const std::vector<double>& scores, std::size_t from, std::size_t to) {
-    return *std::max_element(scores.begin() + static_cast<std::ptrdiff_t>(from),
-                             scores.begin() + static_cast<std::ptrdiff_t>(to));
-}
-
 }  // namespace
 
 TEST_CASE("robust: every score is in [0, 1], whatever the series", "[anomaly]") {
@@ -88,7 +84,7 @@ TEST_CASE("robust: a clear spike in a stationary series scores high, normal poin
 
     CHECK(scores[spike] >= 0.5);
     // NAB's optimised threshold for this detector is about 0.5; normal points stay well below it.
-    CHECK(max_in(scores, 500, spike) < 0.3);
+    CHECK(max_score_in(scores, 500, spike) < 0.3);
 }
 
 TEST_CASE("robust: a daily cycle with noise raises no alarm after warm-up", "[anomaly]") {
@@ -96,7 +92,7 @@ TEST_CASE("robust: a daily cycle with noise raises no alarm after warm-up", "[an
     auto detector = make_robust();
     const auto scores = score_all(*detector, series);
     // Warm-up: the first day (the level and previous-value baselines cover it).
-    CHECK(max_in(scores, points_per_day, scores.size()) < 0.3);
+    CHECK(max_score_in(scores, points_per_day, scores.size()) < 0.3);
 }
 
 TEST_CASE("robust: a normal value at the wrong time of day is an anomaly once the day is learnt", "[anomaly]") {
@@ -111,8 +107,8 @@ TEST_CASE("robust: a normal value at the wrong time of day is an anomaly once th
     auto detector = make_robust();
     const auto scores = score_all(*detector, series);
     // Detected by noon (the expected value is then 3000).
-    CHECK(max_in(scores, from, from + points_per_day / 2) >= 0.5);
-    CHECK(max_in(scores, points_per_day, from) < 0.3);
+    CHECK(max_score_in(scores, from, from + points_per_day / 2) >= 0.5);
+    CHECK(max_score_in(scores, points_per_day, from) < 0.3);
 }
 
 TEST_CASE("robust: a level shift is detected within a few points", "[anomaly]") {
@@ -121,8 +117,8 @@ TEST_CASE("robust: a level shift is detected within a few points", "[anomaly]") 
     for (std::size_t i = shift; i < series.size(); ++i) series[i].value += 5 * 4;  // 4 standard deviations
     auto detector = make_robust();
     const auto scores = score_all(*detector, series);
-    CHECK(max_in(scores, shift, shift + 10) >= 0.5);
-    CHECK(max_in(scores, 500, shift) < 0.3);
+    CHECK(max_score_in(scores, shift, shift + 10) >= 0.5);
+    CHECK(max_score_in(scores, 500, shift) < 0.3);
 }
 
 TEST_CASE("robust: a flat series scores near 0 until it changes", "[anomaly]") {
@@ -132,7 +128,7 @@ TEST_CASE("robust: a flat series scores near 0 until it changes", "[anomaly]") {
     auto detector = make_robust();
     const auto scores = score_all(*detector, series);
     // Not exactly 0: the likelihood's floors (mean 0.03) put a surprise of 0 slightly in the tail.
-    CHECK(max_in(scores, 0, 1200) < 0.01);
+    CHECK(max_score_in(scores, 0, 1200) < 0.01);
     CHECK(scores[1200] >= 0.5);
 }
 
@@ -203,10 +199,10 @@ TEST_CASE("robust: on a random walk, the return from an isolated spike is no sec
     const auto scores = score_all(*detector, series);
     for (std::size_t spike : spikes) {
         INFO("spike at " << spike);
-        CHECK(max_in(scores, spike + 1, spike + 11) < 0.5);
-        CHECK(max_in(scores, spike + 1, spike + 11) <= scores[spike] + 0.05);
+        CHECK(max_score_in(scores, spike + 1, spike + 11) < 0.5);
+        CHECK(max_score_in(scores, spike + 1, spike + 11) <= scores[spike] + 0.05);
     }
-    CHECK(max_in(scores, 500, spikes.front()) < 0.5);
+    CHECK(max_score_in(scores, 500, spikes.front()) < 0.5);
 }
 
 TEST_CASE("robust: after a level shift on a random walk the previous value follows within two points", "[anomaly]") {
@@ -221,6 +217,6 @@ TEST_CASE("robust: after a level shift on a random walk the previous value follo
     }
     auto detector = make_robust();
     const auto scores = score_all(*detector, series);
-    CHECK(max_in(scores, 2500, 2510) >= 0.5);
-    CHECK(max_in(scores, 2600, scores.size()) < 0.5);
+    CHECK(max_score_in(scores, 2500, 2510) >= 0.5);
+    CHECK(max_score_in(scores, 2600, scores.size()) < 0.5);
 }

@@ -3,6 +3,7 @@
 // (std::normal_distribution differs between implementations).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -39,6 +40,13 @@ inline std::vector<double> score_all(AnomalyDetector& detector, const std::vecto
     scores.reserve(series.size());
     for (const Point& point : series) scores.push_back(detector.score(point.timestamp_s, point.value));
     return scores;
+}
+
+// The largest of scores[from, to).
+inline double max_score_in(const std::vector<double>& scores, std::size_t from, std::size_t to) {
+    double largest = 0;
+    for (std::size_t i = from; i < to; ++i) largest = std::max(largest, scores[i]);
+    return largest;
 }
 
 }  // namespace mw::anomaly::test

@@ -171,7 +171,7 @@ TEST_CASE("check-config's problems are all reported at once, each with its key p
           "delta, clock, max_buckets, min_window_length, grace_period)\n"
           "models[0].concept_drift.params (line 7): adwin: clock: expected an integer in [1, 1000000000], got \"0\"\n"
           "models[0].anomaly.detector (line 8): unknown anomaly detector \"robst\" (did you mean \"robust\"?); known: "
-          "robust, windowed_gaussian\n"
+          "ensemble, robust, contextual, windowed_gaussian\n"
           "models[0].retrain.schedule (line 11): \"61 * * * *\" is not a cron expression: field 1 (minute): 61 is "
           "outside 0-59\n"
           "models[0].retrain.schedule_time_zone (line 12): time zone 'Mars/Olympus': not found in "

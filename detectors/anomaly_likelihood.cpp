@@ -1,0 +1,63 @@
+#include "detectors/anomaly_likelihood.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mw::anomaly {
+
+namespace {
+
+// nupic anomaly_likelihood.py: estimateNormal's lower bounds, and the red
+// zone of _filterLikelihoods (likelihood above 0.99999) and the value that
+// replaces a repeated red (the yellow zone, 0.999).
+constexpr double min_average_mean = 0.03;
+constexpr double min_average_variance = 0.0003;
+constexpr double red_zone_tail = 1e-5;
+constexpr double yellow_zone_tail = 1e-3;
+// computeLogLikelihood: log(1.0000000001 - likelihood) / log(1e-10).
+constexpr double log_score_epsilon = 1e-10;
+
+void push_likelihood_ring(std::vector<double>& ring, std::size_t& next, std::size_t capacity, double value) {
+    if (ring.size() < capacity) {
+        ring.push_back(value);
+    } else {
+        ring[next] = value;
+        next = (next + 1) % capacity;
+    }
+}
+
+}  // namespace
+
+AnomalyLikelihood::AnomalyLikelihood(const AnomalyLikelihoodOptions& options) : options_(options) {}
+
+double AnomalyLikelihood::score(double raw) {
+    push_likelihood_ring(recent_raw_, recent_raw_next_, options_.short_window, raw);
+    double recent_sum = 0;
+    for (double r : recent_raw_) recent_sum += r;
+    const double average = recent_sum / static_cast<double>(recent_raw_.size());
+
+    double result = 0;
+    if (averages_.size() >= options_.min_history) {
+        const auto n = static_cast<double>(averages_.size());
+        const double mean = std::max(averages_sum_ / n, min_average_mean);
+        const double variance = std::max(averages_sum_squares_ / n - (averages_sum_ / n) * (averages_sum_ / n),
+                                         min_average_variance);
+        const double tail = 0.5 * std::erfc((average - mean) / std::sqrt(2.0 * variance));
+        const bool in_red_zone = tail <= red_zone_tail;
+        const double reported_tail = in_red_zone && previous_in_red_zone_ ? yellow_zone_tail : tail;
+        previous_in_red_zone_ = in_red_zone;
+        result = std::clamp(std::log(reported_tail + log_score_epsilon) / std::log(log_score_epsilon), 0.0, 1.0);
+    }
+
+    if (averages_.size() == options_.likelihood_window) {
+        const double old = averages_[averages_next_];
+        averages_sum_ -= old;
+        averages_sum_squares_ -= old * old;
+    }
+    push_likelihood_ring(averages_, averages_next_, options_.likelihood_window, average);
+    averages_sum_ += average;
+    averages_sum_squares_ += average * average;
+    return result;
+}
+
+}  // namespace mw::anomaly
