@@ -98,7 +98,7 @@ TEST_CASE("nats refusals name the key and line") {
     CHECK(nats_errors(std::string(nats_minimal) + "  outcomes_subject: modelwatch.predictions\n") ==
           std::vector<std::string>{"nats.outcomes_subject (line 8): must differ from predictions_subject"});
     CHECK(nats_errors(std::string(nats_minimal) + "  fetch_batch: 0\n") ==
-          std::vector<std::string>{"nats.fetch_batch (line 8): expected an integer from 1 to 10000, got \"0\""});
+          std::vector<std::string>{"nats.fetch_batch (line 8): expected an integer in [1, 10000], got \"0\""});
     CHECK(nats_errors(std::string(nats_minimal) + "  fetch_timeout: 2m\n").size() == 1);
     CHECK(nats_errors(std::string(nats_minimal) + "  fetch_tiemout: 2s\n") ==
           std::vector<std::string>{"nats.fetch_tiemout (line 8): unknown key (did you mean \"fetch_timeout\"?)"});
