@@ -162,6 +162,17 @@ bool NatsCollector::connect() {
     if (status == NATS_OK) status = natsOptions_SetTimeout(options, nats_connect_timeout_ms);
     if (status == NATS_OK) status = natsOptions_SetMaxReconnect(options, -1);
     if (status == NATS_OK) status = natsOptions_SetReconnectWait(options, 500);
+    if (status == NATS_OK)
+        status = natsOptions_SetDisconnectedCB(
+            options, [](natsConnection*, void*) { log::warning("nats_disconnected reconnecting=true"); }, nullptr);
+    if (status == NATS_OK)
+        status = natsOptions_SetReconnectedCB(
+            options,
+            [](natsConnection*, void* closure) {
+                ++*static_cast<std::atomic<std::uint64_t>*>(closure);
+                log::notice("nats_reconnected");
+            },
+            &reconnects_);
     if (status == NATS_OK && !options_.user.empty())
         status = natsOptions_SetUserInfo(options, options_.user.c_str(), options_.password.c_str());
     if (status == NATS_OK && !options_.creds_file.empty())
@@ -265,6 +276,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
     };
 
     std::unique_ptr<NatsSubscriptionHandle> subscription;
+    std::uint64_t bound_at_reconnects = 0;
     int failures_in_a_row = 0;
     // The spool's size when it last refused a batch; pulls wait until it is smaller.
     // (A bool beside the size: g++ 12 warns about std::optional<uint64_t> here.)
@@ -280,7 +292,12 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
             std::lock_guard lock(connection_mutex_);
             connection = connection_;
         }
+        if (subscription && reconnects_.load() != bound_at_reconnects) {
+            subscription.reset();
+            subscribed_[slot] = false;
+        }
         if (!subscription) {
+            bound_at_reconnects = reconnects_.load();
             auto handle = std::make_unique<NatsSubscriptionHandle>();
             const auto problem = subscribe(*connection, *handle);
             if (!problem.empty()) {

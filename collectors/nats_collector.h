@@ -140,6 +140,11 @@ private:
     RecordsSpooled spooled_;
     std::function<SpoolRoom()> spool_room_;
 
+    // Reconnections so far (set from the client's thread). A pull request
+    // the server held when it went away is not sent again on reconnect, and
+    // a pull subscription may stay silent after it (nats.go#890, nats.py#504),
+    // so each kind binds its consumer again after every reconnection.
+    std::atomic<std::uint64_t> reconnects_{0};
     std::mutex connect_mutex_;             // one connection attempt at a time
     mutable std::mutex connection_mutex_;  // guards connection_
     std::shared_ptr<Connection> connection_;  // set once connected; reconnects by itself after

@@ -172,7 +172,10 @@ class NatsIngest(Environment):
         wait_for(lambda: self.messages(daemon, "prediction", "acked") > 0, 20, "no ack after the restart")
         self.assertFalse(published.is_set(), "the publisher finished before nats-server was restarted")
         self.nats.kill()
-        time.sleep(0.5)
+        # Configured but not pulling: not ready, and says why.
+        wait_for(lambda: daemon.get("/readyz")[0] == 503, 10, "ready while nats-server was down")
+        self.assertIn("nats disconnected", json.loads(daemon.get("/readyz")[1])["not_ready"])
+        self.assertEqual(daemon.metric("modelwatch_nats_connected"), 0)
         self.nats.start()
         publisher.join(timeout=60)
         self.assertFalse(errors, errors)
@@ -188,6 +191,7 @@ class NatsIngest(Environment):
         self.assertEqual(self.consumer("mw-predictions")["num_pending"], 0)
         # The daemon came back on its own after the server did.
         wait_for(lambda: daemon.get("/readyz")[0] == 200, 20, "not ready after the nats-server restart")
+        self.assertIn("nats_reconnected", daemon.log())
         self.assertEqual(daemon.terminate(), 0)
 
     def test_full_spool_pauses_pulls_until_there_is_room(self):
