@@ -39,7 +39,7 @@ std::string nats_status_text(natsStatus status) {
     return natsStatus_GetText(status);
 }
 
-void sleep_unless_stopped(std::stop_token& stop, std::chrono::milliseconds duration) {
+void nats_sleep_unless_stopped(std::stop_token& stop, std::chrono::milliseconds duration) {
     const auto until = std::chrono::steady_clock::now() + duration;
     while (!stop.stop_requested() && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::min(duration, std::chrono::milliseconds(50)));
@@ -64,13 +64,6 @@ struct NatsSubscriptionHandle {
 struct NatsMessageList {
     natsMsgList list{};
     ~NatsMessageList() { natsMsgList_Destroy(&list); }
-};
-
-// One message of a pull, with what its body gave.
-struct PulledMessage {
-    natsMsg* message = nullptr;
-    std::string model;
-    std::int64_t arrival_us = 0;
 };
 
 }  // namespace
@@ -284,7 +277,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
     std::uint64_t refused_at_bytes = 0;
     while (!stop.stop_requested()) {
         if (!connect()) {
-            sleep_unless_stopped(stop, retry);
+            nats_sleep_unless_stopped(stop, retry);
             continue;
         }
         std::shared_ptr<Connection> connection;
@@ -304,7 +297,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
                 subscribed_[slot] = false;
                 set_error(problem);
                 log::error("nats_subscribe_failed kind={} consumer={} error=\"{}\"", kind_name, durable, problem);
-                sleep_unless_stopped(stop, retry);
+                nats_sleep_unless_stopped(stop, retry);
                 continue;
             }
             subscription = std::move(handle);
@@ -318,7 +311,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
         if (spool_refused_batch && room.used_bytes < refused_at_bytes) spool_refused_batch = false;
         if (!room.has_room || spool_refused_batch) {
             if (!paused_[slot].exchange(true)) log::warning("nats_fetch_paused kind={} reason=\"spool nearly full\"", kind_name);
-            sleep_unless_stopped(stop, nats_pause_poll);
+            nats_sleep_unless_stopped(stop, nats_pause_poll);
             continue;
         }
         if (paused_[slot].exchange(false)) log::notice("nats_fetch_resumed kind={}", kind_name);
@@ -343,7 +336,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
                 subscribed_[slot] = false;
                 failures_in_a_row = 0;
             }
-            sleep_unless_stopped(stop, std::chrono::milliseconds(500));
+            nats_sleep_unless_stopped(stop, std::chrono::milliseconds(500));
             continue;
         }
         if (failures_in_a_row > 0) set_error({});
@@ -457,7 +450,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
             log::warning("nats_messages_deferred kind={} model={} messages={} reason=\"{}\"", kind_name, model,
                          group.messages.size(), result.message);
         }
-        if (sleep_after.count() > 0) sleep_unless_stopped(stop, sleep_after);
+        if (sleep_after.count() > 0) nats_sleep_unless_stopped(stop, sleep_after);
     }
     subscribed_[slot] = false;
 }
