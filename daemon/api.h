@@ -67,8 +67,9 @@ struct Readiness {
     std::optional<NatsStatus> nats;
 };
 
-// Ready: PostgreSQL answers the probe, the spool is healthy with room, and
-// no worker is stuck (the same verdict for /readyz and modelwatch_ready).
+// Ready: PostgreSQL answers the probe, the spool is healthy with room, no
+// worker is stuck and, with nats: configured, both consumers are bound on a
+// live connection (the same verdict for /readyz and modelwatch_ready).
 inline bool is_ready(const Readiness& readiness) {
     for (const auto& worker : readiness.workers)
         if (worker.state == WorkerState::stuck) return false;
