@@ -23,7 +23,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies from the binaries (dpkg-shlibdeps).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-alertmanager")
+# nats-server: the JetStream the optional nats: collector reads from (usually on other hosts).
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-alertmanager, nats-server")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "monitors machine-learning models in production")
 set(CPACK_PACKAGE_DESCRIPTION "modelwatchd ingests predictions and outcomes over HTTP and from NDJSON files
 into a durable local spool and PostgreSQL, and runs drift, concept drift,

@@ -40,18 +40,6 @@
 
 namespace mw {
 
-// What the parse step returns for one chunk of NDJSON.
-struct ParsedLines {
-    std::variant<PredictionBatch, OutcomeBatch> batch;
-    // Rejection::index is the 0-based line within the chunk (the chunk holds
-    // one non-empty JSON text per line, blank lines already removed).
-    std::vector<Rejection> rejections;
-    // Non-empty when the chunk as a whole was refused (the real parser does
-    // when the first byte is not '{'). The tail then parses halves apart, so
-    // a bad line costs only itself; a single refused line becomes a rejection.
-    std::string chunk_error;
-};
-
 // The parse step: in the daemon, collectors/ingest_parser.h's
 // parse_predictions or parse_outcomes (by FileTailOptions::kind) with the
 // server's limits and the current time bound in.

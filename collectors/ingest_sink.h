@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/record.h"
@@ -21,6 +22,19 @@ struct IngestResult {
     // acknowledged before with a different payload: the first one is kept.
     // With status durable, every other record is durable.
     std::vector<std::size_t> conflicts;
+};
+
+// What a collector's parse step returns for one chunk of input (NDJSON lines
+// of a file tail, one NATS message's body).
+struct ParsedLines {
+    std::variant<PredictionBatch, OutcomeBatch> batch;
+    // Rejection::index is the 0-based record within the chunk (for a file
+    // tail: the non-empty line, blank lines already removed).
+    std::vector<Rejection> rejections;
+    // Non-empty when the chunk as a whole was refused (the real parser does
+    // when the first byte is not '{' or '['). The file tail then parses halves
+    // apart, so a bad line costs only itself; a NATS message is rejected whole.
+    std::string chunk_error;
 };
 
 class IngestSink {

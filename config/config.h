@@ -87,6 +87,34 @@ struct FileTailOptions {
     bool operator==(const FileTailOptions&) const = default;
 };
 
+// The JetStream collector (collectors/nats_collector.h). The stream is the
+// operator's (retention, replicas and limits are capacity decisions); the
+// durable pull consumers "<consumer>-predictions" and "<consumer>-outcomes"
+// are created when missing and shared by every daemon naming them.
+struct NatsOptions {
+    std::vector<std::string> servers;  // nats://host:port or tls://host:port
+    std::string stream;
+    std::string consumer = "modelwatch";
+    // Records of model M are published on "<subject>.M".
+    std::string predictions_subject = "modelwatch.predictions";
+    std::string outcomes_subject = "modelwatch.outcomes";
+    std::uint32_t fetch_batch = 256;         // messages per pull request
+    std::uint32_t fetch_timeout_ms = 1000;   // how long one pull waits for messages
+    std::uint32_t ack_wait_ms = 30000;       // a created consumer's AckWait: redelivery after this without an ack
+    std::uint32_t retry_delay_ms = 5000;     // a message the spool could not take is redelivered after this
+    std::string user;
+    std::string password_env;   // environment variable holding the password of `user`
+    std::string password;       // filled from password_env by the loader; never logged
+    std::string creds_file;     // a .creds file (JWT and nkey seed)
+    std::string nkey;           // an nkey public key ("U..."), with nkey_seed_file
+    std::string nkey_seed_file;
+    std::string tls_ca_file;    // trusted CAs; setting it (or a tls:// URL) turns TLS on
+    std::string tls_cert_file;  // client certificate and key, for servers that verify clients
+    std::string tls_key_file;
+
+    bool operator==(const NatsOptions&) const = default;
+};
+
 // Where a model's reference (what "normal" means to its detectors) comes from.
 enum class ReferenceSource { first_rows, upload, time_range };
 
@@ -291,6 +319,7 @@ struct Config {
     LogOptions log;
     std::vector<ModelOptions> models;
     std::vector<FileTailOptions> file_tails;
+    std::optional<NatsOptions> nats;  // absent: no NATS collector
     MonitorOptions monitor;
     AlertingConfig alerting;
     RetentionOptions retention;

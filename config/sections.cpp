@@ -741,6 +741,146 @@ void check_file_tails(Reader& reader, const Config& config) {
     }
 }
 
+// ---- nats ----------------------------------------------------------------------
+
+const Option<NatsOptions> nats_options[] = {
+    {.key = "servers", .kind = ValueKind::text_list, .required = true,
+     .help = "URLs of the NATS servers (nats://host:port, or tls://host:port for TLS); the client reconnects to "
+             "any of them",
+     .field = "NatsOptions::servers", .assign = assign_field<&NatsOptions::servers>},
+    {.key = "stream", .kind = ValueKind::name, .required = true, .max = 255,
+     .help = "the JetStream stream holding the subjects below; the operator creates it (retention, storage and "
+             "replicas are capacity decisions), the daemon does not",
+     .field = "NatsOptions::stream", .assign = assign_field<&NatsOptions::stream>},
+    {.key = "consumer", .kind = ValueKind::name, .default_text = "modelwatch", .max = 200,
+     .help = "durable consumer name prefix: the daemon pulls from \"<consumer>-predictions\" and "
+             "\"<consumer>-outcomes\" (created when missing); daemons naming the same consumer share the work",
+     .field = "NatsOptions::consumer", .assign = assign_field<&NatsOptions::consumer>},
+    {.key = "predictions_subject", .kind = ValueKind::text, .default_text = "modelwatch.predictions",
+     .help = "predictions of model M are published on <predictions_subject>.M, a message's body as an HTTP "
+             "ingest body (a JSON array or NDJSON)",
+     .field = "NatsOptions::predictions_subject", .assign = assign_field<&NatsOptions::predictions_subject>},
+    {.key = "outcomes_subject", .kind = ValueKind::text, .default_text = "modelwatch.outcomes",
+     .help = "outcomes of model M are published on <outcomes_subject>.M",
+     .field = "NatsOptions::outcomes_subject", .assign = assign_field<&NatsOptions::outcomes_subject>},
+    {.key = "fetch_batch", .kind = ValueKind::integer, .default_text = "256", .min = 1, .max = 10000,
+     .help = "most messages one pull request asks for; they are spooled together with one fdatasync",
+     .field = "NatsOptions::fetch_batch", .assign = assign_field<&NatsOptions::fetch_batch>},
+    {.key = "fetch_timeout", .kind = ValueKind::duration, .default_text = "1s", .min = 10, .max = 60'000,
+     .unit = "ms", .help = "how long one pull request waits for messages",
+     .field = "NatsOptions::fetch_timeout_ms", .assign = assign_field<&NatsOptions::fetch_timeout_ms>},
+    {.key = "ack_wait", .kind = ValueKind::duration, .default_text = "30s", .min = 1000, .max = 3'600'000,
+     .unit = "ms",
+     .help = "AckWait of a consumer the daemon creates: a message not acknowledged this long after delivery is "
+             "delivered again (to any daemon)",
+     .field = "NatsOptions::ack_wait_ms", .assign = assign_field<&NatsOptions::ack_wait_ms>},
+    {.key = "retry_delay", .kind = ValueKind::duration, .default_text = "5s", .min = 100, .max = 600'000,
+     .unit = "ms",
+     .help = "a message the spool could not take (full or failing) is handed back for redelivery after this",
+     .field = "NatsOptions::retry_delay_ms", .assign = assign_field<&NatsOptions::retry_delay_ms>},
+    {.key = "user", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "user name, with password_env; give at most one of user, creds_file and nkey",
+     .field = "NatsOptions::user", .assign = assign_field<&NatsOptions::user>},
+    {.key = "password_env", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "name of the environment variable holding the user's password (keeps secrets out of this file)",
+     .field = "NatsOptions::password_env, NatsOptions::password",
+     .assign = assign_field<&NatsOptions::password_env>},
+    {.key = "creds_file", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "a NATS credentials file (user JWT and nkey seed), readable by the daemon",
+     .field = "NatsOptions::creds_file", .assign = assign_field<&NatsOptions::creds_file>},
+    {.key = "nkey", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "an nkey user's public key (U...), with nkey_seed_file",
+     .field = "NatsOptions::nkey", .assign = assign_field<&NatsOptions::nkey>},
+    {.key = "nkey_seed_file", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "the file holding the nkey user's seed (SU...), readable by the daemon",
+     .field = "NatsOptions::nkey_seed_file", .assign = assign_field<&NatsOptions::nkey_seed_file>},
+    {.key = "tls_ca_file", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "PEM file of the CAs trusted for the servers' certificates; setting it turns TLS on",
+     .field = "NatsOptions::tls_ca_file", .assign = assign_field<&NatsOptions::tls_ca_file>},
+    {.key = "tls_cert_file", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "PEM client certificate, with tls_key_file, for servers that verify clients",
+     .field = "NatsOptions::tls_cert_file", .assign = assign_field<&NatsOptions::tls_cert_file>},
+    {.key = "tls_key_file", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "PEM private key of tls_cert_file",
+     .field = "NatsOptions::tls_key_file", .assign = assign_field<&NatsOptions::tls_key_file>},
+};
+
+// Why `subject` cannot be a subject prefix ("" when it can): dot-separated
+// tokens of printable characters, no wildcards (the model is the one token after it).
+std::string nats_subject_problem(std::string_view subject) {
+    if (subject.empty()) return "must not be empty";
+    std::size_t token_start = 0;
+    for (std::size_t i = 0; i <= subject.size(); ++i) {
+        if (i == subject.size() || subject[i] == '.') {
+            if (i == token_start) return fmt::format("\"{}\" has an empty token", subject);
+            token_start = i + 1;
+            continue;
+        }
+        const char c = subject[i];
+        if (c == '*' || c == '>')
+            return fmt::format("\"{}\" must not hold wildcards (the model is the token after it)", subject);
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+            return fmt::format("\"{}\" must not hold spaces or control characters", subject);
+    }
+    return {};
+}
+
+void check_nats(Reader& reader, const Environment& environment, std::optional<NatsOptions>& nats) {
+    if (!nats || reader.has_error_within("nats")) return;
+    const auto fail = [&](const std::string& key, std::string message) {
+        reader.error("nats." + key, reader.line_of("nats." + key), std::move(message));
+    };
+    if (nats->servers.empty()) fail("servers", "at least one server URL is required");
+    for (const auto& url : nats->servers) {
+        const bool known_scheme = url.starts_with("nats://") || url.starts_with("tls://");
+        if (!known_scheme || url.find("://") + 3 == url.size())
+            fail("servers", fmt::format("expected nats://host:port or tls://host:port, got \"{}\"", url));
+    }
+    // JetStream names become subject tokens: no '.' in them.
+    if (nats->stream.find('.') != std::string::npos)
+        fail("stream", fmt::format("a stream name cannot hold '.', got \"{}\"", nats->stream));
+    if (nats->consumer.find('.') != std::string::npos)
+        fail("consumer", fmt::format("a consumer name cannot hold '.', got \"{}\"", nats->consumer));
+    for (const auto& [key, subject] : {std::pair<std::string, const std::string&>{"predictions_subject",
+                                                                                   nats->predictions_subject},
+                                       {"outcomes_subject", nats->outcomes_subject}})
+        if (auto problem = nats_subject_problem(subject); !problem.empty()) fail(key, std::move(problem));
+    if (nats->predictions_subject == nats->outcomes_subject)
+        fail("outcomes_subject", "must differ from predictions_subject");
+
+    const int methods = !nats->user.empty() + !nats->creds_file.empty() + !nats->nkey.empty();
+    if (methods > 1) fail("user", "give at most one of user, creds_file and nkey");
+    if (nats->user.empty() != nats->password_env.empty())
+        fail(nats->user.empty() ? "password_env" : "user", "user and password_env go together");
+    if (nats->nkey.empty() != nats->nkey_seed_file.empty())
+        fail(nats->nkey.empty() ? "nkey_seed_file" : "nkey", "nkey and nkey_seed_file go together");
+    if (!nats->nkey.empty() && (nats->nkey.size() != 56 || nats->nkey.front() != 'U'))
+        fail("nkey", "expected a user's public nkey (56 characters starting with U)");
+    if (nats->tls_cert_file.empty() != nats->tls_key_file.empty())
+        fail(nats->tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+             "tls_cert_file and tls_key_file go together");
+    for (const auto& [key, file] : {std::pair<std::string, const std::string&>{"creds_file", nats->creds_file},
+                                    {"nkey_seed_file", nats->nkey_seed_file},
+                                    {"tls_ca_file", nats->tls_ca_file},
+                                    {"tls_cert_file", nats->tls_cert_file},
+                                    {"tls_key_file", nats->tls_key_file}})
+        if (!file.empty() && ::access(file.c_str(), R_OK) != 0)
+            fail(key, fmt::format("\"{}\" is not a readable file here: {}", file, std::strerror(errno)));
+    if (!nats->password_env.empty()) {
+        if (!is_environment_name(nats->password_env)) {
+            fail("password_env", fmt::format("expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*), "
+                                             "got \"{}\"",
+                                             nats->password_env));
+            return;
+        }
+        const auto value = environment ? environment(nats->password_env) : std::nullopt;
+        if (!value || value->empty())
+            fail("password_env", fmt::format("environment variable {} is not set or is empty", nats->password_env));
+        else
+            nats->password = *value;
+    }
+}
+
 // ---- alerting, monitor -------------------------------------------------------
 
 
@@ -1100,6 +1240,15 @@ const Option<Config> root_options[] = {
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<FileTailOptions>(prefix, file_tail_options, out);
      }},
+    {.key = "nats", .kind = ValueKind::mapping,
+     .help = "predictions and outcomes pulled from NATS JetStream (absent: none)", .field = "Config::nats",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, Config& config) {
+         if (!node.IsDefined() || node.IsNull()) return;
+         read_mapping<NatsOptions>(reader, node, path, line, nats_options, config.nats.emplace());
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<NatsOptions>(prefix, nats_options, out);
+     }},
     {.key = "monitor", .kind = ValueKind::mapping, .help = "the monitoring loop", .field = "Config::monitor",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, Config& config) {
          read_mapping<MonitorOptions>(reader, node, path, line, monitor_options, config.monitor);
@@ -1135,6 +1284,7 @@ void read_config(Reader& reader, const YAML::Node& root, const Environment& envi
     check_spool(reader, out.state_dir, out.spool);
     check_models(reader, out.models);
     check_file_tails(reader, out);
+    check_nats(reader, environment, out.nats);
     check_monitoring(reader, environment, catalog, out);
 }
 

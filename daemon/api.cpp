@@ -426,6 +426,8 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
     if (!readiness.spool_healthy) not_ready.push_back("spool unhealthy");
     if (!readiness.spool_has_room) not_ready.push_back("spool nearly full");
     for (const auto& name : stuck) not_ready.push_back("worker " + name + " stuck");
+    if (readiness.nats && !readiness.nats->connected) not_ready.push_back("nats disconnected");
+    else if (readiness.nats && !readiness.nats->subscribed) not_ready.push_back("nats consumers not bound");
     json workers = json::object();
     for (const auto& worker : readiness.workers) {
         json state{{"state", to_string(worker.state)},
@@ -453,6 +455,13 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
               {"workers", std::move(workers)}};
     if (!readiness.store_error.empty()) body["store_error"] = readiness.store_error;
     if (!readiness.drain_error.empty()) body["drain_error"] = readiness.drain_error;
+    if (readiness.nats) {
+        json nats{{"connected", readiness.nats->connected},
+                  {"subscribed", readiness.nats->subscribed},
+                  {"fetch_paused", readiness.nats->paused}};
+        if (!readiness.nats->error.empty()) nats["error"] = readiness.nats->error;
+        body["nats"] = std::move(nats);
+    }
     return json_response(ready ? 200 : 503, body);
 }
 

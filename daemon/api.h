@@ -4,7 +4,8 @@
 //   GET  /v1/models                       the declared models and their schemas
 //   GET  /healthz                         the process is alive
 //   GET  /readyz                          200 when PostgreSQL answers the probe, the spool is
-//                                         healthy with room and no worker is stuck, else 503;
+//                                         healthy with room, no worker is stuck and (with nats:)
+//                                         both NATS consumers are bound on a live connection, else 503;
 //                                         the body says only {"ready": ...} unless the caller may
 //                                         see details (readiness_details_allowed in bearer_auth.h)
 //   GET  /metrics                         Prometheus text format
@@ -34,12 +35,14 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <prometheus/registry.h>
 
 #include "collectors/ingest_sink.h"
+#include "collectors/nats_collector.h"
 #include "daemon/http_server.h"
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
@@ -59,13 +62,18 @@ struct Readiness {
     std::uint64_t spool_bytes = 0;
     std::uint64_t config_generation = 0;
     std::vector<WorkerStatus> workers;
+    // Present only when nats: is configured: a daemon fed from NATS that
+    // cannot pull is not ready; one without NATS never waits for it.
+    std::optional<NatsStatus> nats;
 };
 
-// Ready: PostgreSQL answers the probe, the spool is healthy with room, and
-// no worker is stuck (the same verdict for /readyz and modelwatch_ready).
+// Ready: PostgreSQL answers the probe, the spool is healthy with room, no
+// worker is stuck and, with nats: configured, both consumers are bound on a
+// live connection (the same verdict for /readyz and modelwatch_ready).
 inline bool is_ready(const Readiness& readiness) {
     for (const auto& worker : readiness.workers)
         if (worker.state == WorkerState::stuck) return false;
+    if (readiness.nats && !(readiness.nats->connected && readiness.nats->subscribed)) return false;
     return readiness.store_reachable && readiness.spool_healthy && readiness.spool_has_room;
 }
 

@@ -20,6 +20,7 @@
 
 #include "collectors/file_tail.h"
 #include "collectors/ingest_parser.h"
+#include "collectors/nats_collector.h"
 #include "config/loader.h"
 #include "config/reload.h"
 #include "core/log.h"
@@ -65,27 +66,60 @@ void log_config_errors(const config::LoadResult& result) {
     for (const auto& error : result.errors) log::error("config_error file={} {}", result.source_name, to_string(error));
 }
 
+// Parses one chunk under `schema` and tallies its records' rejections (the
+// rejected share of each window reads them).
+ParsedLines parse_chunk(RecordKind kind, const LiveConfig& live, RejectionTally& rejections, std::string_view chunk,
+                        const std::shared_ptr<const ModelSchema>& schema, std::int64_t arrival_us) {
+    const auto config = live.get();
+    ParseLimits limits;
+    limits.max_records = config->server.max_records_per_request;
+    limits.max_depth = config->server.max_json_depth;
+    ParsedLines parsed;
+    if (kind == RecordKind::prediction) {
+        auto result = parse_predictions(chunk, schema, limits, arrival_us);
+        parsed.batch = std::move(result.batch);
+        parsed.rejections = std::move(result.rejections);
+        parsed.chunk_error = std::move(result.body_error);
+    } else {
+        auto result = parse_outcomes(chunk, *schema, limits, arrival_us);
+        parsed.batch = std::move(result.batch);
+        parsed.rejections = std::move(result.rejections);
+        parsed.chunk_error = std::move(result.body_error);
+    }
+    const std::int64_t at_us = now_us();
+    for (const auto& rejection : parsed.rejections)
+        rejections.add(schema->name, kind, quality::to_string(quality::classify_rejection(rejection)), at_us);
+    return parsed;
+}
+
 ParseLines parser_for(RecordKind kind, const LiveConfig& live, RejectionTally& rejections) {
     return [kind, &live, &rejections](std::string_view chunk, const std::shared_ptr<const ModelSchema>& schema) {
-        const auto config = live.get();
-        ParseLimits limits;
-        limits.max_records = config->server.max_records_per_request;
-        limits.max_depth = config->server.max_json_depth;
+        return parse_chunk(kind, live, rejections, chunk, schema, now_us());
+    };
+}
+
+// A NATS message is an HTTP body by another road: the same size limit, parser
+// and rejection counts (a message refused whole counts as reason "body").
+ParseMessage nats_parser(const LiveConfig& live, RejectionTally& rejections, DaemonMetrics& metrics) {
+    return [&live, &rejections, &metrics](RecordKind kind, std::string_view body,
+                                          const std::shared_ptr<const ModelSchema>& schema, std::int64_t arrival_us) {
+        const auto max_body_bytes = live.get()->server.max_body_bytes;
+        const auto count = [&](const char* reason) {
+            metrics.records_rejected.Add({{"model", schema->name}, {"kind", to_string(kind)}, {"reason", reason}})
+                .Increment();
+        };
         ParsedLines parsed;
-        if (kind == RecordKind::prediction) {
-            auto result = parse_predictions(chunk, schema, limits, now_us());
-            parsed.batch = std::move(result.batch);
-            parsed.rejections = std::move(result.rejections);
-            parsed.chunk_error = std::move(result.body_error);
-        } else {
-            auto result = parse_outcomes(chunk, *schema, limits, now_us());
-            parsed.batch = std::move(result.batch);
-            parsed.rejections = std::move(result.rejections);
-            parsed.chunk_error = std::move(result.body_error);
+        if (body.size() > max_body_bytes)
+            parsed.chunk_error = fmt::format("message body of {} bytes exceeds server.max_body_bytes ({} bytes)",
+                                             body.size(), max_body_bytes);
+        else
+            parsed = parse_chunk(kind, live, rejections, body, schema, arrival_us);
+        if (!parsed.chunk_error.empty()) {
+            count("body");
+            rejections.add(schema->name, kind, "body", now_us());
         }
-        const std::int64_t at_us = now_us();
         for (const auto& rejection : parsed.rejections)
-            rejections.add(schema->name, kind, quality::to_string(quality::classify_rejection(rejection)), at_us);
+            count(quality::to_string(quality::classify_rejection(rejection)));
         return parsed;
     };
 }
@@ -106,6 +140,7 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
         changed.push_back("spool");
     if (old_config.state_dir != new_config.state_dir) changed.push_back("state_dir");
     if (old_config.file_tails.size() != new_config.file_tails.size()) changed.push_back("file_tails");
+    if (old_config.nats != new_config.nats) changed.push_back("nats");
     return changed;
 }
 
@@ -172,6 +207,7 @@ struct Process {
     RejectionTally rejections;
     std::vector<std::unique_ptr<FileTail>> tails;
     std::vector<std::jthread> tail_threads;
+    std::optional<NatsCollector> nats;
     // 5. Monitoring
     std::optional<Monitoring> monitoring;
     // 6. HTTP
@@ -241,7 +277,40 @@ void start_storage(Process& process) {
     process.probe->start();
 }
 
-// 4. Collectors: the ingest pipeline, then the file tails feeding it.
+// Whether the spool can take more: a tenth of the budget is left, so
+// readiness turns and NATS pulls stop before ingest gets 503s.
+bool spool_has_room(const Process& process) {
+    return process.spool->stats().bytes_on_disk < process.spool->max_bytes() / 10 * 9;
+}
+
+// The NATS collector: models are looked up in the configuration in force
+// (a reload may add one); spooled records count as HTTP's do.
+void start_nats(Process& process, const config::NatsOptions& options) {
+    auto find_schema = [&live = process.live](std::string_view name) -> std::shared_ptr<const ModelSchema> {
+        auto config = live.get();
+        const auto* model = config->find_model(name);
+        if (model == nullptr) return nullptr;
+        return std::shared_ptr<const ModelSchema>(config, &model->schema);
+    };
+    auto spooled = [&metrics = *process.metrics, &rejections = process.rejections](
+                       const std::string& model, RecordKind kind, std::size_t stored, std::size_t conflicts,
+                       std::int64_t at_us) {
+        metrics.records_accepted.Add({{"model", model}, {"kind", to_string(kind)}}).Increment(static_cast<double>(stored));
+        if (conflicts == 0) return;
+        const char* reason = quality::to_string(quality::RejectionReason::id_conflict);
+        metrics.records_rejected.Add({{"model", model}, {"kind", to_string(kind)}, {"reason", reason}})
+            .Increment(static_cast<double>(conflicts));
+        rejections.add(model, kind, reason, at_us, static_cast<std::int64_t>(conflicts));
+    };
+    process.nats.emplace(options, *process.pipeline, std::move(find_schema),
+                         nats_parser(process.live, process.rejections, *process.metrics), std::move(spooled),
+                         [&process] {
+                             return SpoolRoom{spool_has_room(process), process.spool->stats().bytes_on_disk};
+                         });
+    process.nats->start();
+}
+
+// 4. Collectors: the ingest pipeline, then the file tails and NATS feeding it.
 void start_collectors(Process& process) {
     const auto& initial = process.initial;
     process.pipeline.emplace(*process.spool, process.metrics->id_conflicts, recent_ids_capacity,
@@ -257,6 +326,7 @@ void start_collectors(Process& process) {
     }
     for (auto& tail : process.tails)
         process.tail_threads.emplace_back([&tail](std::stop_token stop) { tail->run(stop); });
+    if (initial->nats) start_nats(process, *initial->nats);
 }
 
 // 5. Monitoring: windows and detectors, alerts, retraining, audits, each a
@@ -277,10 +347,11 @@ Readiness readiness(const Process& process) {
     ready.drain_error = process.drain->stats().last_error;
     ready.spool_healthy = spool_stats.healthy;
     // "Room" leaves a tenth of the budget so readiness turns before 503s do.
-    ready.spool_has_room = spool_stats.bytes_on_disk < process.spool->max_bytes() / 10 * 9;
+    ready.spool_has_room = spool_has_room(process);
     ready.spool_bytes = spool_stats.bytes_on_disk;
     ready.config_generation = process.live.generation();
     ready.workers = process.monitoring->workers();
+    if (process.nats) ready.nats = process.nats->status();
     return ready;
 }
 
@@ -289,7 +360,7 @@ void start_http(Process& process) {
     std::vector<std::string> tail_paths;
     for (const auto& tail_options : process.initial->file_tails) tail_paths.push_back(tail_options.path);
     process.process_metrics.emplace(*process.metrics, *process.spool, *process.drain, *process.probe, process.tails,
-                                    std::move(tail_paths));
+                                    std::move(tail_paths), process.nats ? &*process.nats : nullptr);
     process.api.emplace(
         process.live, *process.pipeline, *process.monitoring, process.rejections, *process.metrics, *process.registry,
         [&process] { return readiness(process); }, [&process] { process.process_metrics->refresh(); });
@@ -411,6 +482,7 @@ bool stop_monitoring(Process& process) { return process.monitoring->stop(worker_
 void stop_collectors(Process& process) {
     for (auto& thread : process.tail_threads) thread.request_stop();
     process.tail_threads.clear();
+    if (process.nats) process.nats->stop();
 }
 
 // 3. Storage: the spool syncs and answers everything queued, then the drain

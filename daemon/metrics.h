@@ -85,6 +85,10 @@ struct DaemonMetrics {
     prometheus::Gauge& http_body_bytes_in_flight;
     prometheus::Family<prometheus::Counter>& file_tail_lines;  // {path, result}
     prometheus::Family<prometheus::Counter>& file_tail_events; // {path, event}
+    prometheus::Family<prometheus::Counter>& nats_messages;      // {kind, result}
+    prometheus::Family<prometheus::Counter>& nats_fetch_errors;  // {kind}
+    prometheus::Family<prometheus::Gauge>& nats_connected;       // {}: only with nats configured
+    prometheus::Family<prometheus::Gauge>& nats_fetch_paused;    // {}
 
     // Monitoring: what the detectors concluded about the latest window.
     prometheus::Family<prometheus::Gauge>& feature_drift_wasserstein;     // {model, feature}: numeric features

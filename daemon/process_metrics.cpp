@@ -15,13 +15,14 @@ void advance(prometheus::Counter& counter, std::uint64_t now, std::uint64_t befo
 
 ProcessMetrics::ProcessMetrics(DaemonMetrics& metrics, const store::Spool& spool, const store::SpoolDrain& drain,
                                const store::StoreProbe& probe, const std::vector<std::unique_ptr<FileTail>>& tails,
-                               std::vector<std::string> tail_paths)
+                               std::vector<std::string> tail_paths, const NatsCollector* nats)
     : metrics_(metrics),
       spool_(spool),
       drain_(drain),
       probe_(probe),
       tails_(tails),
       tail_paths_(std::move(tail_paths)),
+      nats_(nats),
       last_tail_counters_(tails.size()) {}
 
 void ProcessMetrics::watch_server(const HttpServer& server) {
@@ -65,6 +66,26 @@ void ProcessMetrics::refresh() {
         advance(events("truncation"), counters.truncations, last.truncations);
         advance(events("error"), counters.errors, last.errors);
         last = counters;
+    }
+    if (nats_ != nullptr) {
+        for (const auto kind : {RecordKind::prediction, RecordKind::outcome}) {
+            const auto counters = nats_->counters(kind);
+            auto& last = kind == RecordKind::prediction ? last_nats_predictions_ : last_nats_outcomes_;
+            const auto messages = [&](const char* result) -> prometheus::Counter& {
+                return metrics_.nats_messages.Add({{"kind", to_string(kind)}, {"result", result}});
+            };
+            advance(messages("fetched"), counters.fetched, last.fetched);
+            advance(messages("acked"), counters.acked, last.acked);
+            advance(messages("rejected"), counters.rejected, last.rejected);
+            advance(messages("redelivered"), counters.redelivered, last.redelivered);
+            advance(messages("deferred"), counters.deferred, last.deferred);
+            advance(metrics_.nats_fetch_errors.Add({{"kind", to_string(kind)}}), counters.fetch_errors,
+                    last.fetch_errors);
+            last = counters;
+        }
+        const auto status = nats_->status();
+        metrics_.nats_connected.Add({}).Set(status.connected && status.subscribed ? 1 : 0);
+        metrics_.nats_fetch_paused.Add({}).Set(status.paused ? 1 : 0);
     }
     if (server_ != nullptr) metrics_.open_connections.Set(static_cast<double>(server_->open_connections()));
 }
