@@ -138,7 +138,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
             const auto method = dr::parse_drift_method(value);
             if (!method)
                 return "--method: " + config::unknown_component("drift method", value, dr::drift_methods());
-            feature.default_choice.method = *method;
+            feature.default_choice.method = method;
         } else if (flag == "--threshold") {
             if (!dr::parse_number_cell(value, number) || number <= 0)
                 return fmt::format("--threshold: expected a positive number, got '{}'", value);
@@ -152,7 +152,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
                 const auto method = dr::parse_drift_method(text);
                 if (!method)
                     return fmt::format("{}: {}", flag, config::unknown_component("drift method", text, dr::drift_methods()));
-                choice.method = *method;
+                choice.method = method;
             } else {
                 if (!dr::parse_number_cell(text, number) || number <= 0)
                     return fmt::format("{}: expected a positive number, got '{}'", flag, text);
