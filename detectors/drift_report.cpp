@@ -515,4 +515,16 @@ std::string render_html(const DatasetDriftResult& result, const DatasetDriftOpti
     return out;
 }
 
+namespace {
+
+constexpr DriftReportFormat drift_report_format_table[] = {
+    {{"text", "a table per evaluation, for a terminal"}, render_text},
+    {{"json", "every number of the report, for programs"}, render_json},
+    {{"html", "a self-contained page with a chart per feature"}, render_html},
+};
+
+}  // namespace
+
+std::span<const DriftReportFormat> drift_report_formats() { return drift_report_format_table; }
+
 }  // namespace mw::drift

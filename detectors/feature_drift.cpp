@@ -183,23 +183,42 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
 
 }  // namespace
 
+namespace {
+
+constexpr CorrectionEntry correction_table[] = {
+    {{"benjamini-hochberg", "Benjamini-Hochberg step-up (false discovery rate)"}, Correction::benjamini_hochberg},
+    {{"bonferroni", "Bonferroni: m times each p-value (family-wise error)"}, Correction::bonferroni},
+    {{"none", "p-values as computed"}, Correction::none},
+    {{"bh", "benjamini-hochberg"}, Correction::benjamini_hochberg},
+    {{"fdr_bh", "benjamini-hochberg (statsmodels' name)"}, Correction::benjamini_hochberg},
+};
+
+constexpr DriftModeEntry drift_mode_table[] = {
+    {{"robust", "corrected p-value AND effect size above a floor and above the noise of reference resamples"},
+     DriftMode::robust},
+    {{"legacy", "Evidently's plain rule: the test or distance alone"}, DriftMode::legacy},
+};
+
+}  // namespace
+
+std::span<const CorrectionEntry> corrections() { return correction_table; }
+
 const char* to_string(Correction correction) {
-    switch (correction) {
-        case Correction::none:
-            return "none";
-        case Correction::bonferroni:
-            return "bonferroni";
-        case Correction::benjamini_hochberg:
-            return "benjamini-hochberg";
-    }
+    for (const auto& entry : correction_table)
+        if (entry.correction == correction) return entry.info.name.data();
     return "none";
 }
 
 std::optional<Correction> parse_correction(std::string_view name) {
-    if (name == "none") return Correction::none;
-    if (name == "bonferroni") return Correction::bonferroni;
-    if (name == "benjamini-hochberg" || name == "bh" || name == "fdr_bh") return Correction::benjamini_hochberg;
-    return std::nullopt;
+    const auto* entry = config::find_component(corrections(), name);
+    return entry ? std::optional(entry->correction) : std::nullopt;
+}
+
+std::span<const DriftModeEntry> drift_modes() { return drift_mode_table; }
+
+std::optional<DriftMode> parse_drift_mode(std::string_view name) {
+    const auto* entry = config::find_component(drift_modes(), name);
+    return entry ? std::optional(entry->mode) : std::nullopt;
 }
 
 std::vector<double> adjust_p_values(const std::vector<double>& p_values, Correction correction) {

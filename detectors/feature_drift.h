@@ -49,6 +49,16 @@
 namespace mw::drift {
 
 enum class Correction { none, bonferroni, benjamini_hochberg };
+
+// The names of the corrections on the command line (modelwatch drift
+// --correction), the first of each value being how reports name it.
+// (config's drift.correction spells benjamini_hochberg with an underscore,
+// as every choice of the configuration.)
+struct CorrectionEntry {
+    config::ComponentInfo info;
+    Correction correction;
+};
+std::span<const CorrectionEntry> corrections();
 const char* to_string(Correction correction);
 std::optional<Correction> parse_correction(std::string_view name);
 
@@ -60,6 +70,14 @@ std::optional<Correction> parse_correction(std::string_view name);
 std::vector<double> adjust_p_values(const std::vector<double>& p_values, Correction correction);
 
 enum class DriftMode { robust, legacy };
+
+struct DriftModeEntry {
+    config::ComponentInfo info;
+    DriftMode mode;
+};
+// robust, legacy (see the header's comment on the verdict).
+std::span<const DriftModeEntry> drift_modes();
+std::optional<DriftMode> parse_drift_mode(std::string_view name);
 
 struct FeatureMethodChoice {
     const DriftMethod* method = nullptr;  // nullptr or "auto": the selection rule picks it
