@@ -31,7 +31,7 @@ constexpr command_line::Option option_table[] = {
     {"--param", "KEY=VALUE", "one of the detector's options (repeatable)"},
     {"--input", "STREAM.csv", "the stream; '-' reads standard input (required)", true},
     {"--column", "NAME", "read the named column of a CSV file with a header line"},
-    {"--format", "text|json", "output format (default text)"},
+    {"--format", "FORMAT", "output format (default text; the formats are listed below)"},
 };
 
 std::string description() {
@@ -44,8 +44,22 @@ std::string description() {
            "1 for an error and 0 for a success (e.g. a classifier's mistakes).\n";
 }
 
+struct Detections;
+std::string detect_text(const cd::ConceptDetector& detector, std::size_t values, const Detections& detections);
+std::string detect_json(const cd::ConceptDetector& detector, std::size_t values, const Detections& detections);
+
+// The output formats, text first (the default).
+struct DetectFormat {
+    mw::config::ComponentInfo info;
+    std::string (*render)(const cd::ConceptDetector&, std::size_t values, const Detections&);
+};
+constexpr DetectFormat detect_formats[] = {
+    {{"text", "the detector, its options and the indices, for a terminal"}, detect_text},
+    {{"json", "the same as one JSON object, for programs"}, detect_json},
+};
+
 // The detectors and their options, from the code that owns them
-// (detectors/concept_registry.h).
+// (detectors/concept_registry.h), and the formats.
 std::string notes() {
     std::string text = "detectors and their options:\n";
     for (const auto& entry : cd::concept_detectors()) {
@@ -53,11 +67,14 @@ std::string notes() {
                             entry.info.summary, entry.reference);
         text += mw::config::options_help(entry.info, "    ");
     }
+    text += "formats (--format):\n";
+    for (const auto& format : detect_formats)
+        text += fmt::format("  {:<20} {}\n", format.info.name, format.info.summary);
     return text;
 }
 
 constexpr Form forms[] = {
-    {"detect", "--detector NAME [--param KEY=VALUE]... --input STREAM.csv [--column NAME] [--format text|json]",
+    {"detect", "--detector NAME [--param KEY=VALUE]... --input STREAM.csv [--column NAME] [--format FORMAT]",
      description, option_table, notes}};
 
 }  // namespace
@@ -218,6 +235,28 @@ nlohmann::ordered_json options_json(const mw::config::Settings& options) {
     return object;
 }
 
+std::string detect_json(const cd::ConceptDetector& detector, std::size_t values, const Detections& detections) {
+    nlohmann::ordered_json zones = nlohmann::ordered_json::array();
+    for (const auto& zone : detections.warning_zones) zones.push_back({{"first", zone.first}, {"last", zone.last}});
+    const nlohmann::ordered_json report = {
+        {"detector", detector.name()},
+        {"options", options_json(detector.options())},
+        {"values", values},
+        {"drifts", detections.drifts},
+        {"warning_zones", zones},
+    };
+    return report.dump(2) + "\n";
+}
+
+std::string detect_text(const cd::ConceptDetector& detector, std::size_t values, const Detections& detections) {
+    std::string text = fmt::format("detector: {}\noptions: {}\nvalues: {}\n", detector.name(),
+                                   detector.options().to_string(), values);
+    text += fmt::format("drifts ({}): {}\n", detections.drifts.size(), join_drifts(detections.drifts));
+    text += fmt::format("warning zones ({}): {}\n", detections.warning_zones.size(),
+                        join_zones(detections.warning_zones));
+    return text;
+}
+
 }  // namespace
 
 int run_detect(Args args) {
@@ -228,11 +267,13 @@ int run_detect(Args args) {
         return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals.front()));
     const std::string detector_name = *parsed.value("--detector");
     const std::string input = *parsed.value("--input");
-    const std::string format = parsed.value("--format").value_or("text");
+    const std::string format_name = parsed.value("--format").value_or("text");
     const std::string column = parsed.value("--column").value_or("");
     const std::vector<std::string> params = parsed.values("--param");
-    if (format != "text" && format != "json")
-        return usage_error(fmt::format("--format must be text or json, got '{}'", format));
+    const auto* format = mw::config::find_component(std::span<const DetectFormat>(detect_formats), format_name);
+    if (format == nullptr)
+        return usage_error("--format: " + mw::config::unknown_component("output format", format_name,
+                                                                         std::span<const DetectFormat>(detect_formats)));
 
     cd::MakeDetectorResult made = cd::make_concept_detector(detector_name, params);
     if (!made.ok()) return usage_error(made.error);
@@ -250,25 +291,7 @@ int run_detect(Args args) {
 
     const Detections detections = run(*made.detector, stream.values);
 
-    if (format == "json") {
-        nlohmann::ordered_json zones = nlohmann::ordered_json::array();
-        for (const auto& zone : detections.warning_zones) zones.push_back({{"first", zone.first}, {"last", zone.last}});
-        const nlohmann::ordered_json report = {
-            {"detector", made.detector->name()},
-            {"options", options_json(made.detector->options())},
-            {"values", stream.values.size()},
-            {"drifts", detections.drifts},
-            {"warning_zones", zones},
-        };
-        std::fputs((report.dump(2) + "\n").c_str(), stdout);
-    } else {
-        std::string text = fmt::format("detector: {}\noptions: {}\nvalues: {}\n", made.detector->name(),
-                                       made.detector->options().to_string(), stream.values.size());
-        text += fmt::format("drifts ({}): {}\n", detections.drifts.size(), join_drifts(detections.drifts));
-        text += fmt::format("warning zones ({}): {}\n", detections.warning_zones.size(),
-                            join_zones(detections.warning_zones));
-        std::fputs(text.c_str(), stdout);
-    }
+    std::fputs(format->render(*made.detector, stream.values.size(), detections).c_str(), stdout);
     return exit_ok;
 }
 

@@ -45,17 +45,15 @@ constexpr command_line::Option option_table[] = {
     {"--threshold", "T", "threshold for every column (default: 0.05 for tests, 0.1 for distances)"},
     {"--feature-method", "COL=M", "method for one column (repeatable)"},
     {"--feature-threshold", "COL=T", "threshold for one column (repeatable)"},
-    {"--mode", "robust|legacy",
-     "robust (default): corrected p-value AND effect size above a floor and\n"
-     "above the noise of reference resamples; legacy: Evidently's plain rule"},
-    {"--correction", "C", "benjamini-hochberg (default), bonferroni or none"},
+    {"--mode", "MODE", "how a column's verdict is reached (default robust; the modes are listed below)"},
+    {"--correction", "C", "multiple-testing correction in robust mode (default benjamini-hochberg; listed below)"},
     {"--effect-floor", "X", "minimum effect size in robust mode (default 0.1)"},
     {"--resamples", "N", "reference resamples for the noise baseline (default 50; 0 disables)"},
     {"--seed", "N", "seed of the resamples (default 20240601)"},
     {"--drift-share", "S", "dataset drift when the share of drifted columns >= S (default 0.5)"},
     {"--segment-by", "COL", "also report drift per value of COL"},
     {"--no-multivariate", "", "skip the PCA reconstruction-error check"},
-    {"--format", "text|json|html", "output format (default text)"},
+    {"--format", "FORMAT", "output format (default text; the formats are listed below)"},
     {"--output", "FILE", "write the report to FILE instead of standard output"},
 };
 
@@ -64,8 +62,22 @@ std::string description() {
            "and prints a drift report. Both files are CSV with a header row.\n";
 }
 
-// The method names come from the code that owns them (detectors/feature_drift.h).
-std::string notes() { return fmt::format("methods (--method, --feature-method):\n  {}\n", dr::drift_method_names()); }
+// "  name  summary" per line.
+template <typename Entry>
+std::string choice_lines(std::span<const Entry> entries) {
+    std::string text;
+    for (const auto& entry : entries) text += fmt::format("  {:<20} {}\n", entry.info.name, entry.info.summary);
+    return text;
+}
+
+// Every list comes from the code that owns it (detectors/drift_method.h,
+// detectors/feature_drift.h, detectors/drift_report.h).
+std::string notes() {
+    return fmt::format("methods (--method, --feature-method):\n  {}\nmodes (--mode):\n{}corrections (--correction):\n{}"
+                       "formats (--format):\n{}",
+                       dr::drift_method_names(), choice_lines(dr::drift_modes()), choice_lines(dr::corrections()),
+                       choice_lines(dr::drift_report_formats()));
+}
 
 constexpr Form forms[] = {{"drift", "--reference REF.csv --current CUR.csv [options]", description, option_table, notes}};
 
@@ -98,7 +110,7 @@ bool parse_size(std::string_view text, std::uint64_t& value) {
 struct Arguments {
     std::string reference_path;
     std::string current_path;
-    std::string format = "text";
+    const dr::DriftReportFormat* format = &dr::drift_report_formats().front();
     std::string output_path;
     std::vector<std::string> categorical;
     std::optional<std::vector<std::string>> exclude;  // unset: leave out label, id and time columns
@@ -138,7 +150,7 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
             const auto method = dr::parse_drift_method(value);
             if (!method)
                 return "--method: " + config::unknown_component("drift method", value, dr::drift_methods());
-            feature.default_choice.method = *method;
+            feature.default_choice.method = method;
         } else if (flag == "--threshold") {
             if (!dr::parse_number_cell(value, number) || number <= 0)
                 return fmt::format("--threshold: expected a positive number, got '{}'", value);
@@ -152,23 +164,19 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
                 const auto method = dr::parse_drift_method(text);
                 if (!method)
                     return fmt::format("{}: {}", flag, config::unknown_component("drift method", text, dr::drift_methods()));
-                choice.method = *method;
+                choice.method = method;
             } else {
                 if (!dr::parse_number_cell(text, number) || number <= 0)
                     return fmt::format("{}: expected a positive number, got '{}'", flag, text);
                 choice.threshold = number;
             }
         } else if (flag == "--mode") {
-            if (value == "robust")
-                feature.mode = dr::DriftMode::robust;
-            else if (value == "legacy")
-                feature.mode = dr::DriftMode::legacy;
-            else
-                return fmt::format("--mode: expected robust or legacy, got '{}'", value);
+            const auto mode = dr::parse_drift_mode(value);
+            if (!mode) return "--mode: " + config::unknown_component("drift mode", value, dr::drift_modes());
+            feature.mode = *mode;
         } else if (flag == "--correction") {
             const auto correction = dr::parse_correction(value);
-            if (!correction)
-                return fmt::format("--correction: expected benjamini-hochberg, bonferroni or none, got '{}'", value);
+            if (!correction) return "--correction: " + config::unknown_component("correction", value, dr::corrections());
             feature.correction = *correction;
         } else if (flag == "--effect-floor") {
             if (!dr::parse_number_cell(value, number) || number < 0)
@@ -189,9 +197,9 @@ std::string read_arguments(const command_line::Parsed& given, Arguments& parsed)
         } else if (flag == "--segment-by") {
             parsed.options.segment_column = value;
         } else if (flag == "--format") {
-            if (value != "text" && value != "json" && value != "html")
-                return fmt::format("--format: expected text, json or html, got '{}'", value);
-            parsed.format = value;
+            parsed.format = config::find_component(dr::drift_report_formats(), value);
+            if (parsed.format == nullptr)
+                return "--format: " + config::unknown_component("report format", value, dr::drift_report_formats());
         } else if (flag == "--output") {
             parsed.output_path = value;
         }
@@ -360,13 +368,7 @@ int run_drift(Args args) {
             std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", feature.feature.c_str(), feature.error.c_str());
 
     const dr::ReportSources sources{arguments.reference_path, arguments.current_path, std::move(excluded)};
-    std::string report;
-    if (arguments.format == "json")
-        report = dr::render_json(result, arguments.options, sources);
-    else if (arguments.format == "html")
-        report = dr::render_html(result, arguments.options, sources);
-    else
-        report = dr::render_text(result, arguments.options, sources);
+    const std::string report = arguments.format->render(result, arguments.options, sources);
 
     if (arguments.output_path.empty()) {
         std::fwrite(report.data(), 1, report.size(), stdout);

@@ -29,6 +29,8 @@ const std::vector<ComponentInfo>* Catalog::components(std::string_view registry)
     if (registry == "concept_detectors") return &concept_detectors;
     if (registry == "anomaly_detectors") return &anomaly_detectors;
     if (registry == "report_formats") return &report_formats;
+    if (registry == "retrain_runners") return &retrain_runners;
+    if (registry == "retrain_hooks") return &retrain_hooks;
     return nullptr;
 }
 

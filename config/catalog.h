@@ -37,12 +37,14 @@ struct Catalog {
     std::vector<ComponentInfo> concept_detectors;
     std::vector<ComponentInfo> anomaly_detectors;
     std::vector<ComponentInfo> report_formats;
+    std::vector<ComponentInfo> retrain_runners;
+    std::vector<ComponentInfo> retrain_hooks;
     std::vector<SinkInfo> alert_sinks;
 
     // The names of the registry an option row names (Option::registry):
     // "drift_methods", "performance_metrics", "concept_detectors",
-    // "anomaly_detectors", "report_formats", "alert_sinks", "finding_kinds",
-    // "trigger_kinds". Empty for an unknown registry.
+    // "anomaly_detectors", "report_formats", "retrain_runners",
+    // "retrain_hooks", "alert_sinks", "finding_kinds", "trigger_kinds". Empty for an unknown registry.
     std::vector<std::string_view> names(std::string_view registry) const;
     // The component `name` of a registry with option tables; nullptr when unknown.
     const ComponentInfo* find(std::string_view registry, std::string_view name) const;

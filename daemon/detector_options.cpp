@@ -6,11 +6,11 @@ drift::DriftOptions drift_options(const config::DriftConfig& config) {
     drift::DriftOptions options;
     options.mode = config.mode == config::DriftModeChoice::legacy ? drift::DriftMode::legacy : drift::DriftMode::robust;
     // Method names were checked when the configuration was loaded.
-    options.default_choice.method = drift::parse_drift_method(config.method).value_or(drift::DriftMethod::auto_select);
+    options.default_choice.method = drift::parse_drift_method(config.method);
     options.default_choice.threshold = config.threshold;
     for (const auto& feature : config.features)
         options.per_feature[feature.name] = {
-            drift::parse_drift_method(feature.method).value_or(drift::DriftMethod::auto_select), feature.threshold};
+            drift::parse_drift_method(feature.method), feature.threshold};
     switch (config.correction) {
         case config::CorrectionChoice::none: options.correction = drift::Correction::none; break;
         case config::CorrectionChoice::bonferroni: options.correction = drift::Correction::bonferroni; break;

@@ -11,9 +11,7 @@
 
 #include "core/log.h"
 #include "core/time.h"
-#include "retrain/exec_runner.h"
-#include "retrain/hooks.h"
-#include "retrain/http_trigger.h"
+#include "retrain/runner_registry.h"
 #include "retrain/job_context.h"
 #include "retrain/job_queue.h"
 #include "retrain/policy_store.h"
@@ -33,30 +31,6 @@ retrain::GateOptions gate_options(const config::RetrainConfig& retrain) {
 }
 
 std::string json_body(const nlohmann::json& value) { return value.dump(); }
-
-// What a promotion or rollback hook is run with: the model's configured
-// command for that kind, and the job's identity, version and artifact from its
-// report; a rollback also names the version to serve again (the champion the
-// job replaced).
-struct HookInvocation {
-    retrain::HookOptions options;
-    retrain::HookCall call;
-};
-
-HookInvocation hook_invocation(retrain::HookKind kind, const config::RetrainConfig& retrain,
-                               const std::string& jobs_dir, const retrain::Job& job,
-                               const retrain::JobReport& report) {
-    HookInvocation invocation;
-    invocation.options.argv =
-        kind == retrain::HookKind::promotion ? retrain.promote_command : retrain.rollback_command;
-    invocation.call.job_id = job.id;
-    invocation.call.model = job.model;
-    invocation.call.challenger_version = report.challenger_version;
-    invocation.call.artifact = report.artifact;
-    if (kind == retrain::HookKind::rollback) invocation.call.rollback_to_version = job.champion_version.value_or("");
-    invocation.call.job_dir = jobs_dir + "/" + std::to_string(job.id);
-    return invocation;
-}
 
 }  // namespace
 
@@ -173,30 +147,14 @@ void RetrainLoop::run_job(retrain::Job job) {
         context.jobs_dir = config_.monitor.jobs_dir;
         context.data_rows = retrain.data_rows;
         for (const auto& feature : model->schema.features) context.feature_columns.push_back(feature.name);
-        if (!retrain.http_url.empty()) {
-            // The job runs elsewhere and reads what it needs itself: its
-            // context carries no exported data ("data": null).
-            const auto finding = job.finding_id ? retrain::load_finding(*connection, *job.finding_id) : std::nullopt;
-            const auto context_json = retrain::context_json(job, finding, nullptr);
-            retrain::HttpTriggerOptions trigger;
-            trigger.url = retrain.http_url;
-            retrain::TriggerResult triggered;
-            // A transient failure (network, 429, 5xx) is tried again; the
-            // idempotency key makes a repeat harmless.
-            for (int attempt = 0; attempt < 4; ++attempt) {
-                if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(5 << attempt));
-                triggered = retrain::trigger_http_job(job, context_json, trigger);
-                if (triggered.status != retrain::CallStatus::retry) break;
-            }
-            if (triggered.status != retrain::CallStatus::ok)
-                transition(*connection, job, retrain::JobState::failed, triggered.reason, now_us());
-            // Otherwise it runs over there and reports through POST /v1/jobs/{id}/report.
+        const auto* runner = retrain::configured_runner(retrain);
+        if (runner == nullptr) {
+            transition(*connection, job, retrain::JobState::failed, "retraining is no longer configured", now_us());
             return;
         }
-        retrain::ExecRunnerOptions exec;
-        exec.argv = retrain.command;
-        exec.timeout = std::chrono::seconds((retrain.timeout_ms + 999) / 1000);
-        const auto run = retrain::run_exec_job(*connection, job, context, exec, now_us());
+        const auto outcome = runner->run(*connection, job, retrain, context, now_us());
+        if (!outcome.finished) return;
+        const auto& run = outcome.run;
         const std::string report_json = run.report ? run.report->json : std::string();
         const std::string challenger = run.report ? run.report->challenger_version : std::string();
         if (!transition(*connection, job, run.state, run.reason, now_us(), report_json, run.output, challenger)) return;
@@ -226,15 +184,13 @@ void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const 
     }
     if (!transition(connection, job, retrain::JobState::validated, gate.reason, now_us)) return;
     std::string promotion = "promoted (no promotion hook configured)";
-    if (!retrain.promote_command.empty()) {
-        const auto hook =
-            hook_invocation(retrain::HookKind::promotion, retrain, config_.monitor.jobs_dir, job, report);
-        const auto result = retrain::run_hook(retrain::HookKind::promotion, hook.call, hook.options);
-        if (result.status != retrain::CallStatus::ok) {
-            transition(connection, job, retrain::JobState::rejected, "promotion hook failed: " + result.reason, now_us);
+    if (const auto result = retrain::run_configured_hook(retrain::HookKind::promotion, retrain,
+                                                         config_.monitor.jobs_dir, job, report)) {
+        if (result->status != retrain::CallStatus::ok) {
+            transition(connection, job, retrain::JobState::rejected, "promotion hook failed: " + result->reason, now_us);
             return;
         }
-        promotion = "promotion hook succeeded: " + result.reason;
+        promotion = "promotion hook succeeded: " + result->reason;
     }
     if (!transition(connection, job, retrain::JobState::promoted, promotion, now_us)) return;
     // The new model is the new normal: its first predictions become the
@@ -300,15 +256,13 @@ void RetrainLoop::check_probation(pqxx::connection_base& connection, std::int64_
             continue;
         }
         std::string rollback = "rolled back (no rollback hook configured)";
-        if (!retrain.rollback_command.empty()) {
-            const auto hook =
-                hook_invocation(retrain::HookKind::rollback, retrain, config_.monitor.jobs_dir, job, *report.report);
-            const auto result = retrain::run_hook(retrain::HookKind::rollback, hook.call, hook.options);
-            if (result.status != retrain::CallStatus::ok) {
-                log::error("rollback_hook_failed job={} model={} reason=\"{}\"", job.id, job.model, result.reason);
+        if (const auto result = retrain::run_configured_hook(retrain::HookKind::rollback, retrain,
+                                                             config_.monitor.jobs_dir, job, *report.report)) {
+            if (result->status != retrain::CallStatus::ok) {
+                log::error("rollback_hook_failed job={} model={} reason=\"{}\"", job.id, job.model, result->reason);
                 continue;  // tried again at the next pass
             }
-            rollback = "rollback hook succeeded: " + result.reason;
+            rollback = "rollback hook succeeded: " + result->reason;
         }
         if (!transition(connection, job, retrain::JobState::rolled_back, decision.reason + "; " + rollback, now_us))
             continue;

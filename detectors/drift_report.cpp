@@ -59,7 +59,7 @@ json feature_json(const FeatureDriftResult& feature, const DriftOptions& options
         {"reference_constant", feature.reference_distinct == 1},
         {"current_rows", feature.current_rows},
         {"current_missing", feature.current_missing},
-        {"definition", statistic_definition(feature.method, feature.categorical, options)},
+        {"definition", statistic_definition(*feature.method, feature.categorical, options)},
     };
     if (!feature.reference_quantiles.empty()) {
         json levels = json::array();
@@ -500,15 +500,31 @@ std::string render_html(const DatasetDriftResult& result, const DatasetDriftOpti
     out += "<dt>effect size</dt><dd>" + html_escape(effect_size_definition()) + "</dd>";
     if (options.feature.mode == DriftMode::robust && options.feature.noise_resamples > 0)
         out += "<dt>noise limit</dt><dd>" + html_escape(noise_baseline_definition(options.feature)) + "</dd>";
-    std::set<std::pair<DriftMethod, bool>> methods;
-    for (const auto& f : o.features) methods.insert({f.method, f.categorical});
-    for (const auto& [method, categorical] : methods)
-        out += fmt::format("<dt>{} ({})</dt><dd>{}</dd>", to_string(method), categorical ? "categorical" : "numeric",
-                           html_escape(statistic_definition(method, categorical, options.feature)));
+    // Each method used, in registry order, numeric before categorical.
+    std::set<std::pair<const DriftMethod*, bool>> used;
+    for (const auto& f : o.features) used.insert({f.method, f.categorical});
+    for (const auto& method : drift_methods())
+        for (const bool categorical : {false, true})
+            if (used.count({&method, categorical}) > 0)
+                out += fmt::format("<dt>{} ({})</dt><dd>{}</dd>", method.info.name,
+                                   categorical ? "categorical" : "numeric",
+                                   html_escape(statistic_definition(method, categorical, options.feature)));
     if (options.multivariate.enabled)
         out += "<dt>multivariate</dt><dd>" + html_escape(multivariate_definition(options.multivariate)) + "</dd>";
     out += "</dl></main></body></html>\n";
     return out;
 }
+
+namespace {
+
+constexpr DriftReportFormat drift_report_format_table[] = {
+    {{"text", "a table per evaluation, for a terminal"}, render_text},
+    {{"json", "every number of the report, for programs"}, render_json},
+    {{"html", "a self-contained page with a chart per feature"}, render_html},
+};
+
+}  // namespace
+
+std::span<const DriftReportFormat> drift_report_formats() { return drift_report_format_table; }
 
 }  // namespace mw::drift

@@ -5,6 +5,7 @@
 // of every feature, drifted first).
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,13 @@ std::string render_json(const DatasetDriftResult& result, const DatasetDriftOpti
                         const ReportSources& sources);
 std::string render_html(const DatasetDriftResult& result, const DatasetDriftOptions& options,
                         const ReportSources& sources);
+
+// The formats of a drift report (modelwatch drift --format), text first (the default).
+struct DriftReportFormat {
+    config::ComponentInfo info;
+    std::string (*render)(const DatasetDriftResult&, const DatasetDriftOptions&, const ReportSources&);
+};
+std::span<const DriftReportFormat> drift_report_formats();
 
 // The definitions of the effect size, noise baseline, correction, verdict and
 // multivariate error that apply to the whole report, as written in JSON and HTML.

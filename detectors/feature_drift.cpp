@@ -1,7 +1,6 @@
 #include "detectors/feature_drift.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -10,62 +9,16 @@
 
 #include <fmt/format.h>
 
-#include "stats/anderson_ksamp.h"
-#include "stats/chi_squared.h"
-#include "stats/cramer_von_mises.h"
+#include "detectors/drift_sample_methods.h"
 #include "stats/distances.h"
-#include "stats/ks_test.h"
-#include "stats/proportions_z_test.h"
 #include "stats/sketch_random.h"
 #include "stats/sorting.h"
-#include "stats/t_test.h"
 
 namespace mw::drift {
 
 namespace {
 
-using config::ComponentInfo;
-
-// The registry of drift methods: one row per method, its name in config and
-// on the command line, what it needs, and its one-line meaning.
-constexpr DriftMethodEntry method_table[] = {
-    {ComponentInfo{"auto", "per feature: ks / chi2 / z (legacy) or wasserstein / jensenshannon (robust) by its type"},
-     DriftMethod::auto_select, false, false, false},
-    {ComponentInfo{"ks", "two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp)"}, DriftMethod::ks, true, true,
-     false},
-    {ComponentInfo{"chi2", "chi-squared test of the category counts (scipy.stats.chisquare)"}, DriftMethod::chi2,
-     true, false, true},
-    {ComponentInfo{"z", "two-proportion z-test of a two-valued feature"}, DriftMethod::z, true, false, true},
-    {ComponentInfo{"wasserstein", "Wasserstein-1 distance over the reference's standard deviation"},
-     DriftMethod::wasserstein, false, true, false},
-    {ComponentInfo{"psi", "population stability index over the reference's bins"}, DriftMethod::psi, false, false,
-     false},
-    {ComponentInfo{"jensenshannon", "Jensen-Shannon distance of the shares (scipy.spatial.distance.jensenshannon)"},
-     DriftMethod::jensenshannon, false, false, false},
-    {ComponentInfo{"hellinger", "Hellinger distance of the shares"}, DriftMethod::hellinger, false, false, false},
-    {ComponentInfo{"tvd", "total variation distance of the shares"}, DriftMethod::tvd, false, false, false},
-    {ComponentInfo{"kl", "Kullback-Leibler divergence of the shares (scipy.stats.entropy)"}, DriftMethod::kl, false,
-     false, false},
-    {ComponentInfo{"energy", "energy distance (scipy.stats.energy_distance)"}, DriftMethod::energy, false, true,
-     false},
-    {ComponentInfo{"anderson", "k-sample Anderson-Darling test (scipy.stats.anderson_ksamp)"}, DriftMethod::anderson,
-     true, true, false},
-    {ComponentInfo{"cvm", "two-sample Cramer-von Mises test (scipy.stats.cramervonmises_2samp)"}, DriftMethod::cvm,
-     true, true, false},
-    {ComponentInfo{"ttest", "Welch's t-test of the means (scipy.stats.ttest_ind, equal_var=False)"},
-     DriftMethod::ttest, true, true, false},
-};
-
-const DriftMethodEntry& row_of(DriftMethod method) {
-    for (const auto& row : method_table)
-        if (row.method == method) return row;
-    return method_table[0];
-}
-
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-
-// Evidently's floor on the reference sd (evidently stattests/wasserstein_distance_norm.py).
-constexpr double wasserstein_sd_floor = 0.001;
 
 std::string category_key(double value) {
     return fmt::format("{}", value);
@@ -77,12 +30,6 @@ double population_sd(std::span<const double> values) {
     double sum_squares = 0;
     for (double v : values) sum_squares += (v - mean) * (v - mean);
     return std::sqrt(sum_squares / static_cast<double>(values.size()));
-}
-
-double normalized_w1_sorted(std::span<const double> reference_sorted, std::span<const double> current_sorted,
-                            double reference_sd) {
-    const auto w1 = stats::wasserstein_distance_sorted(reference_sorted, current_sorted);
-    return w1.value / std::max(reference_sd, wasserstein_sd_floor);
 }
 
 // FNV-1a of the feature name: each feature gets its own reproducible stream.
@@ -111,39 +58,11 @@ std::vector<double> shares(const std::vector<double>& counts) {
     return out;
 }
 
-void set_distance(FeatureDriftResult& result, const stats::DistanceResult& distance) {
-    if (!distance.ok()) result.error = distance.error;
-    result.statistic = distance.value;
-}
-
-void set_test(FeatureDriftResult& result, const stats::TestResult& test) {
-    if (!test.ok()) result.error = test.error;
-    result.statistic = test.statistic;
-    result.p_value = test.p_value;
-}
-
-// Histogram distances on two aligned count vectors.
-void histogram_method(FeatureDriftResult& result, DriftMethod method, const std::vector<double>& reference_counts,
-                      const std::vector<double>& current_counts, const DriftOptions& options) {
-    switch (method) {
-        case DriftMethod::psi:
-            set_distance(result, stats::psi(reference_counts, current_counts, options.psi_epsilon));
-            break;
-        case DriftMethod::jensenshannon:
-            set_distance(result, stats::jensen_shannon_distance(reference_counts, current_counts));
-            break;
-        case DriftMethod::hellinger:
-            set_distance(result, stats::hellinger_distance(reference_counts, current_counts));
-            break;
-        case DriftMethod::tvd:
-            set_distance(result, stats::total_variation_distance(reference_counts, current_counts));
-            break;
-        case DriftMethod::kl:
-            set_distance(result, stats::kl_divergence(reference_counts, current_counts, options.psi_epsilon));
-            break;
-        default:
-            result.error = fmt::format("method {} is not a histogram distance", to_string(method));
-    }
+// The method's statistic on one view of the feature.
+void set_statistic(FeatureDriftResult& result, const DriftStatistic& computed) {
+    result.statistic = computed.statistic;
+    if (computed.p_value) result.p_value = computed.p_value;
+    if (!computed.error.empty()) result.error = computed.error;
 }
 
 void evaluate_categorical(const FittedFeature& feature, const ColumnData& current, const DriftOptions& options,
@@ -215,31 +134,7 @@ void evaluate_categorical(const FittedFeature& feature, const ColumnData& curren
     result.reference_shares = shares(chart_reference);
     result.current_shares = shares(chart_current);
 
-    switch (feature.method) {
-        case DriftMethod::chi2: {
-            // The 2 x K table (reference, current), one column per category;
-            // no column is empty in both rows by construction.
-            std::vector<double> table = reference_counts;
-            table.insert(table.end(), current_counts.begin(), current_counts.end());
-            const auto test = stats::chi2_contingency(table, 2, reference_counts.size());
-            result.statistic = test.statistic;
-            result.p_value = test.p_value;
-            if (!test.ok()) result.error = test.error;
-            break;
-        }
-        case DriftMethod::z: {
-            // Successes: the second category in sorted order ("1" of 0/1, "true" of
-            // false/true). Both reference categories occur, so the pooled share is in (0, 1).
-            const auto successes1 = static_cast<std::int64_t>(feature.category_counts[1]);
-            const auto n1 = static_cast<std::int64_t>(feature.reference_rows);
-            const auto successes2 = static_cast<std::int64_t>(current_counts[1]);
-            const auto n2 = static_cast<std::int64_t>(result.current_rows);
-            set_test(result, stats::two_proportion_z_test(successes1, n1, successes2, n2));
-            break;
-        }
-        default:
-            histogram_method(result, feature.method, reference_counts, current_counts, options);
-    }
+    set_statistic(result, feature.method->on_counts({reference_counts, current_counts}, options));
 }
 
 void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, const DriftOptions& options,
@@ -263,40 +158,17 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
     }
     stats::sort_ascending(values);
     const std::span<const double> reference = feature.sorted_values;
-    result.effect_size = normalized_w1_sorted(reference, values, feature.population_sd);
+    result.effect_size = normalized_wasserstein(reference, values, feature.population_sd);
     for (double level : report_quantile_levels) {
         result.reference_quantiles.push_back(quantile_sorted(reference, level));
         result.current_quantiles.push_back(quantile_sorted(values, level));
     }
 
-    switch (feature.method) {
-        case DriftMethod::ks:
-            set_test(result, stats::ks_2samp_sorted(reference, values));
-            break;
-        case DriftMethod::wasserstein:
-            result.statistic = result.effect_size;
-            break;
-        case DriftMethod::energy:
-            set_distance(result, stats::energy_distance(reference, values));
-            break;
-        case DriftMethod::anderson: {
-            const std::array<std::span<const double>, 2> samples{reference, values};
-            const auto test = stats::anderson_ksamp_sorted(samples);
-            result.statistic = test.statistic;
-            result.p_value = test.significance_level;
-            if (!test.ok()) result.error = test.error;
-            break;
-        }
-        case DriftMethod::cvm:
-            set_test(result, stats::cramervonmises_2samp_sorted(reference, values));
-            break;
-        case DriftMethod::ttest:
-            set_test(result, stats::welch_t_test(reference, values));
-            break;
-        default:
-            histogram_method(result, feature.method, feature.psi_reference_counts,
-                             stats::bin_counts(values, feature.psi_edges), options);
-    }
+    if (feature.method->on_samples != nullptr)
+        set_statistic(result, feature.method->on_samples({reference, values, feature.population_sd}, options));
+    else
+        set_statistic(result, feature.method->on_counts(
+                                  {feature.psi_reference_counts, stats::bin_counts(values, feature.psi_edges)}, options));
 
     // The report's chart: 20 equal-width bins over the pooled range.
     const double low = std::min(reference.front(), values.front());
@@ -311,45 +183,42 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
 
 }  // namespace
 
-std::span<const DriftMethodEntry> drift_methods() { return method_table; }
+namespace {
 
-const char* to_string(DriftMethod method) {
-    return row_of(method).info.name.data();
-}
+constexpr CorrectionEntry correction_table[] = {
+    {{"benjamini-hochberg", "Benjamini-Hochberg step-up (false discovery rate)"}, Correction::benjamini_hochberg},
+    {{"bonferroni", "Bonferroni: m times each p-value (family-wise error)"}, Correction::bonferroni},
+    {{"none", "p-values as computed"}, Correction::none},
+    {{"bh", "benjamini-hochberg"}, Correction::benjamini_hochberg},
+    {{"fdr_bh", "benjamini-hochberg (statsmodels' name)"}, Correction::benjamini_hochberg},
+};
 
-std::string drift_method_names() { return config::component_names(drift_methods()); }
+constexpr DriftModeEntry drift_mode_table[] = {
+    {{"robust", "corrected p-value AND effect size above a floor and above the noise of reference resamples"},
+     DriftMode::robust},
+    {{"legacy", "Evidently's plain rule: the test or distance alone"}, DriftMode::legacy},
+};
 
-std::optional<DriftMethod> parse_drift_method(std::string_view name) {
-    const auto* entry = config::find_component(drift_methods(), name);
-    if (entry == nullptr) return std::nullopt;
-    return entry->method;
-}
+}  // namespace
 
-bool has_p_value(DriftMethod method) {
-    return row_of(method).p_value;
-}
-
-double default_threshold(DriftMethod method) {
-    return has_p_value(method) ? 0.05 : 0.1;
-}
+std::span<const CorrectionEntry> corrections() { return correction_table; }
 
 const char* to_string(Correction correction) {
-    switch (correction) {
-        case Correction::none:
-            return "none";
-        case Correction::bonferroni:
-            return "bonferroni";
-        case Correction::benjamini_hochberg:
-            return "benjamini-hochberg";
-    }
+    for (const auto& entry : correction_table)
+        if (entry.correction == correction) return entry.info.name.data();
     return "none";
 }
 
 std::optional<Correction> parse_correction(std::string_view name) {
-    if (name == "none") return Correction::none;
-    if (name == "bonferroni") return Correction::bonferroni;
-    if (name == "benjamini-hochberg" || name == "bh" || name == "fdr_bh") return Correction::benjamini_hochberg;
-    return std::nullopt;
+    const auto* entry = config::find_component(corrections(), name);
+    return entry ? std::optional(entry->correction) : std::nullopt;
+}
+
+std::span<const DriftModeEntry> drift_modes() { return drift_mode_table; }
+
+std::optional<DriftMode> parse_drift_mode(std::string_view name) {
+    const auto* entry = config::find_component(drift_modes(), name);
+    return entry ? std::optional(entry->mode) : std::nullopt;
 }
 
 std::vector<double> adjust_p_values(const std::vector<double>& p_values, Correction correction) {
@@ -379,6 +248,7 @@ std::vector<double> adjust_p_values(const std::vector<double>& p_values, Correct
 FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice& choice, const DriftOptions& options) {
     FittedFeature fitted;
     fitted.name = reference.name;
+    fitted.method = &drift_method("ks");  // what a reference without values reports
     std::vector<double> values;
     std::map<std::string, std::size_t> counts;
     if (reference.numeric) {
@@ -411,28 +281,26 @@ FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice
     // Evidently's distinct-value rule, legacy mode only (see the header).
     const bool few_values =
         options.mode == DriftMode::legacy && fitted.distinct_values <= options.max_categorical_distinct;
-    DriftMethod method = choice.method;
-    if (method == DriftMethod::auto_select) {
+    const DriftMethod* method = choice.method;
+    if (method == nullptr || method->selects_per_feature()) {
         const bool numeric_view = reference.numeric && !few_values;
         const bool small = fitted.reference_rows <= options.small_reference_rows;
         if (options.mode == DriftMode::robust || small)
-            method =
-                numeric_view ? DriftMethod::ks : (fitted.distinct_values == 2 ? DriftMethod::z : DriftMethod::chi2);
+            method = &drift_method(numeric_view ? "ks" : (fitted.distinct_values == 2 ? "z" : "chi2"));
         else
-            method = numeric_view ? DriftMethod::wasserstein : DriftMethod::jensenshannon;
+            method = &drift_method(numeric_view ? "wasserstein" : "jensenshannon");
     }
     fitted.method = method;
-    fitted.threshold = choice.threshold.value_or(default_threshold(method));
-    const auto& row = row_of(method);
-    if (row.numeric_only && !reference.numeric) {
-        fitted.error = fmt::format("method {} needs a numeric column", row.info.name);
+    fitted.threshold = choice.threshold.value_or(default_threshold(*method));
+    if (method->numeric_only() && !reference.numeric) {
+        fitted.error = fmt::format("method {} needs a numeric column", method->info.name);
         return fitted;
     }
-    fitted.categorical = !reference.numeric || row.categorical_only || (few_values && !row.numeric_only);
-    if (method == DriftMethod::z && fitted.distinct_values != 2) {
-        fitted.error =
-            fmt::format("method z needs a binary column, the reference has {} distinct values", fitted.distinct_values);
-        return fitted;
+    fitted.categorical =
+        !reference.numeric || method->categories_only || (few_values && !method->numeric_only());
+    if (method->fits != nullptr) {
+        fitted.error = method->fits(fitted.distinct_values);
+        if (!fitted.error.empty()) return fitted;
     }
 
     if (reference.numeric) {
@@ -496,7 +364,7 @@ NoiseBaseline compute_noise_baseline(const FittedFeature& feature, std::size_t s
         // a generator a few times cheaper than mt19937_64.
         const std::size_t n = feature.sorted_values.size();
         std::vector<std::uint32_t> hits(n);
-        const double sd = std::max(feature.population_sd, wasserstein_sd_floor);
+        const double sd = std::max(feature.population_sd, wasserstein_reference_sd_floor);
         stats::SplitMix64 rng{stream_seed};
         for (std::size_t b = 0; b < resamples; ++b) {
             std::fill(hits.begin(), hits.end(), 0u);
@@ -573,61 +441,8 @@ void decide_drift(std::vector<FeatureDriftResult>& results, const std::vector<co
     }
 }
 
-std::string statistic_definition(DriftMethod method, bool categorical, const DriftOptions& options) {
-    const std::string bins =
-        categorical ? std::string(
-                          "over one bin per category: each reference category, then each category seen only in "
-                          "the current window (reference count 0; never pooled)")
-                    : fmt::format(
-                          "over {} bins at the reference quantiles i/{} (numpy.quantile 'linear'), outer "
-                          "bins open",
-                          options.psi_bins, options.psi_bins);
-    switch (method) {
-        case DriftMethod::auto_select:
-            return "auto";
-        case DriftMethod::ks:
-            return "two-sample Kolmogorov-Smirnov D = max|F_ref - F_cur|, p-value as scipy.stats.ks_2samp "
-                   "(method='auto': exact when max(n) <= 10000, else asymptotic)";
-        case DriftMethod::chi2:
-            return "Pearson chi-squared on the 2 x K table (reference, current) " + bins +
-                   ", dof = K - 1, as scipy.stats.chi2_contingency(table, correction=True) (Yates correction when "
-                   "dof = 1)";
-        case DriftMethod::z:
-            return "two-proportion Z-test, pooled variance, two-sided, as statsmodels proportions_ztest; success = "
-                   "the second reference category in sorted order; current values unseen in the reference count as "
-                   "failures (named separately)";
-        case DriftMethod::wasserstein:
-            return "normalised Wasserstein = W1(ref, cur) / max(population sd of the reference (ddof=0), 0.001), "
-                   "as Evidently's wasserstein method; W1 as scipy.stats.wasserstein_distance";
-        case DriftMethod::psi:
-            return fmt::format(
-                "PSI = sum (r_i - c_i) ln(r_i / c_i) {}; shares that are exactly 0 are replaced by "
-                "epsilon = {} (not renormalised), as Evidently",
-                bins, options.psi_epsilon);
-        case DriftMethod::jensenshannon:
-            return "Jensen-Shannon distance sqrt((KL(r||m) + KL(c||m)) / 2), m = (r + c) / 2, natural log "
-                   "(Evidently's base; NannyML uses base 2, bounded by 1; here bounded by sqrt(ln 2) = 0.833), " +
-                   bins + ", as scipy.spatial.distance.jensenshannon";
-        case DriftMethod::hellinger:
-            return "Hellinger distance sqrt(sum (sqrt r_i - sqrt c_i)^2) / sqrt(2) " + bins;
-        case DriftMethod::tvd:
-            return "total variation distance sum |r_i - c_i| / 2 " + bins;
-        case DriftMethod::kl:
-            return fmt::format(
-                "KL(ref || cur) = sum r_i ln(r_i / c_i) in nats {}; zero shares replaced by epsilon "
-                "= {} then renormalised, as scipy.stats.entropy",
-                bins, options.psi_epsilon);
-        case DriftMethod::energy:
-            return "energy distance sqrt(2 * integral (F_ref - F_cur)^2), as scipy.stats.energy_distance";
-        case DriftMethod::anderson:
-            return "Anderson-Darling k-sample statistic (midranks), significance level as "
-                   "scipy.stats.anderson_ksamp, capped to [0.001, 0.25]";
-        case DriftMethod::cvm:
-            return "two-sample Cramer-von Mises T, p-value as scipy.stats.cramervonmises_2samp (method='auto')";
-        case DriftMethod::ttest:
-            return "Welch's t statistic, two-sided p-value as scipy.stats.ttest_ind(equal_var=False)";
-    }
-    return "";
+std::string statistic_definition(const DriftMethod& method, bool categorical, const DriftOptions& options) {
+    return method.definition(categorical, options);
 }
 
 }  // namespace mw::drift

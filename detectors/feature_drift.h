@@ -44,47 +44,21 @@
 #include <string_view>
 #include <vector>
 
-#include "config/component.h"
+#include "detectors/drift_method.h"
 
 namespace mw::drift {
 
-enum class DriftMethod {
-    auto_select,
-    ks,
-    chi2,
-    z,
-    wasserstein,
-    psi,
-    jensenshannon,
-    hellinger,
-    tvd,
-    kl,
-    energy,
-    anderson,
-    cvm,
-    ttest
-};
-
-// The registry of drift methods (one row per method, in feature_drift.cpp):
-// config's drift.method, the CLI's --method and the docs come from it.
-struct DriftMethodEntry {
-    config::ComponentInfo info;  // no options: the threshold is a key of its own
-    DriftMethod method;
-    bool p_value;           // a test with a p-value rather than a distance
-    bool numeric_only;      // needs the numeric view (values, not categories)
-    bool categorical_only;  // needs categories
-};
-std::span<const DriftMethodEntry> drift_methods();
-
-const char* to_string(DriftMethod method);
-// nullopt for an unknown name; "auto" is auto_select.
-std::optional<DriftMethod> parse_drift_method(std::string_view name);
-// A test with a p-value (ks, chi2, z, anderson, cvm, ttest) rather than a distance.
-bool has_p_value(DriftMethod method);
-// Evidently's default threshold: 0.05 for a p-value, 0.1 for every distance.
-double default_threshold(DriftMethod method);
-
 enum class Correction { none, bonferroni, benjamini_hochberg };
+
+// The names of the corrections on the command line (modelwatch drift
+// --correction), the first of each value being how reports name it.
+// (config's drift.correction spells benjamini_hochberg with an underscore,
+// as every choice of the configuration.)
+struct CorrectionEntry {
+    config::ComponentInfo info;
+    Correction correction;
+};
+std::span<const CorrectionEntry> corrections();
 const char* to_string(Correction correction);
 std::optional<Correction> parse_correction(std::string_view name);
 
@@ -97,9 +71,17 @@ std::vector<double> adjust_p_values(const std::vector<double>& p_values, Correct
 
 enum class DriftMode { robust, legacy };
 
+struct DriftModeEntry {
+    config::ComponentInfo info;
+    DriftMode mode;
+};
+// robust, legacy (see the header's comment on the verdict).
+std::span<const DriftModeEntry> drift_modes();
+std::optional<DriftMode> parse_drift_mode(std::string_view name);
+
 struct FeatureMethodChoice {
-    DriftMethod method = DriftMethod::auto_select;
-    std::optional<double> threshold;  // default_threshold(method) when unset
+    const DriftMethod* method = nullptr;  // nullptr or "auto": the selection rule picks it
+    std::optional<double> threshold;      // default_threshold(method) when unset
 };
 
 struct DriftOptions {
@@ -133,7 +115,7 @@ struct ColumnData {
 struct FittedFeature {
     std::string name;
     bool categorical = false;  // compared as categories (see the selection rule)
-    DriftMethod method = DriftMethod::ks;
+    const DriftMethod* method = nullptr;  // set by fit_feature (ks when the reference has no values)
     double threshold = 0.05;
     std::size_t reference_rows = 0;  // non-missing values
     std::size_t reference_missing = 0;
@@ -186,7 +168,7 @@ struct UnseenCategory {
 
 struct FeatureDriftResult {
     std::string feature;
-    DriftMethod method = DriftMethod::ks;
+    const DriftMethod* method = nullptr;  // the fitted feature's
     bool categorical = false;
     double statistic = 0;
     std::optional<double> p_value;           // tests only
@@ -232,10 +214,7 @@ FeatureDriftResult evaluate_feature(const FittedFeature& feature, const ColumnDa
 void decide_drift(std::vector<FeatureDriftResult>& results, const std::vector<const FittedFeature*>& fitted,
                   const std::vector<NoiseBaselineCache*>& caches, const DriftOptions& options);
 
-// The names of every method ("auto, ks, chi2, ..."), for help texts and errors.
-std::string drift_method_names();
-
 // The exact definition of a method's statistic, as written in reports.
-std::string statistic_definition(DriftMethod method, bool categorical, const DriftOptions& options);
+std::string statistic_definition(const DriftMethod& method, bool categorical, const DriftOptions& options);
 
 }  // namespace mw::drift

@@ -9,16 +9,13 @@
 // outside [0, 1]) give an error value naming the column and the row.
 #pragma once
 
-#include <span>
-#include <string_view>
-
-#include "config/component.h"
-
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "detectors/performance_metric.h"
 
 namespace mw::performance {
 
@@ -106,21 +103,7 @@ struct PerformanceReport {
 // target gives a huge but finite term), r2 (r2_score, force_finite: a
 // constant target gives 1 if predicted exactly, else 0; absent below 2 rows).
 //
-// The registry of these metrics (STYLE.md section 2): the one list of their
-// names, in MetricSet's order; config's performance.thresholds[].metric, the
-// window gauges (daemon/metrics.cpp) and the docs come from it.
-enum class MetricFamily { classification, regression };
-
-struct PerformanceMetricEntry {
-    config::ComponentInfo info;  // no options: name and one-line meaning
-    MetricFamily family;
-    bool lower_is_better;  // a loss (log_loss, brier, ece, mae, rmse, mape)
-};
-
-std::span<const PerformanceMetricEntry> performance_metrics();
-// nullptr for an unknown name.
-const PerformanceMetricEntry* find_performance_metric(std::string_view name);
-
+// Each metric is an entry of the registry in detectors/performance_metric.h.
 const std::vector<std::string>& classification_metric_names();
 const std::vector<std::string>& regression_metric_names();
 
@@ -129,14 +112,6 @@ const std::vector<std::string>& regression_metric_names();
 std::string label_text(double label);
 
 PerformanceReport compute_performance(const PerformanceWindow& window, const PerformanceSpec& spec);
-
-// The single metrics, exposed for the CBPE reference fit and for tests.
-// Each takes the labelled rows only and returns an empty optional (with
-// `reason` filled) when the metric is undefined for them.
-std::optional<double> roc_auc(const std::vector<bool>& positive, const std::vector<double>& score,
-                              std::string& reason);
-std::optional<double> average_precision(const std::vector<bool>& positive, const std::vector<double>& score,
-                                        std::string& reason);
 
 // numpy.percentile(values, q, method="linear") for q in [0, 100]; values non-empty.
 double percentile_linear(std::vector<double> values, double q);

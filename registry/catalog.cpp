@@ -6,6 +6,7 @@
 #include "detectors/feature_drift.h"
 #include "detectors/performance_metrics.h"
 #include "fairness/report_formats.h"
+#include "retrain/runner_registry.h"
 
 namespace mw::registry {
 
@@ -25,6 +26,8 @@ config::Catalog build() {
     catalog.concept_detectors = infos(concept_drift::concept_detectors());
     catalog.anomaly_detectors = infos(anomaly::anomaly_methods());
     catalog.report_formats = infos(fairness::report_formats());
+    catalog.retrain_runners = infos(retrain::job_runners());
+    catalog.retrain_hooks = infos(retrain::retrain_hooks());
     for (const auto& sink : alerts::alert_sinks()) catalog.alert_sinks.push_back(sink.about);
     return catalog;
 }

@@ -1,6 +1,7 @@
 // Every registry of pluggable components, gathered for the config loader
 // (config/catalog.h): drift methods, performance metrics, concept-drift and
-// anomaly detectors (detectors/), report formats (fairness/), alert sinks
+// anomaly detectors (detectors/), report formats (fairness/), retraining job
+// runners and hooks (retrain/), alert sinks
 // (alerts/). Finding kinds, cron expressions and time zones are core's, which
 // config/ reads directly. This folder
 // sits above the stages it gathers and below daemon/ and cli/, so config/

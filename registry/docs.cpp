@@ -42,6 +42,10 @@ std::string component_tables_markdown(const config::Catalog& catalog) {
     for (const auto& sink : catalog.alert_sinks) sinks.push_back(sink.info);
     section(text, "Alert sinks", "alerting.receivers[].type", sinks, false);
     section(text, "Report formats", "audits[].formats", catalog.report_formats, false);
+    section(text, "Retraining job runners", "retrain.command (exec), retrain.http_url (http_trigger)",
+            catalog.retrain_runners, false);
+    section(text, "Retraining hooks", "retrain.promote_command, retrain.rollback_command", catalog.retrain_hooks,
+            false);
     return text;
 }
 

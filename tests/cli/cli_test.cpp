@@ -221,6 +221,30 @@ TEST_CASE("the offline commands read --opt=value") {
     result = run({"drift", "--reference=" + path("ref.csv"), "--current=" + path("cur.csv"), "--method=bogus"});
     CHECK(result.code == cli::exit_usage);
     CHECK(result.err.find("--method: unknown drift method \"bogus\"; known: auto, ks,") != std::string::npos);
+    // Every choice of a command is its table's: unknown names are listed, with a suggestion when one is close.
+    const std::vector<std::pair<std::vector<std::string>, std::string>> refused_choices = {
+        {{"drift", "--mode=robst"}, "--mode: unknown drift mode \"robst\" (did you mean \"robust\"?); known: robust, legacy"},
+        {{"drift", "--correction=bonferoni"},
+         "--correction: unknown correction \"bonferoni\" (did you mean \"bonferroni\"?); known: benjamini-hochberg, "
+         "bonferroni, none, bh, fdr_bh"},
+        {{"drift", "--format=jsn"},
+         "--format: unknown report format \"jsn\" (did you mean \"json\"?); known: text, json, html"},
+        {{"detect", "--detector=page_hinkley", "--format=yaml"},
+         "--format: unknown output format \"yaml\"; known: text, json"},
+    };
+    for (const auto& [args, message] : refused_choices) {
+        std::vector<std::string> full = args;
+        if (args[0] == "drift") {
+            full.push_back("--reference=" + path("ref.csv"));
+            full.push_back("--current=" + path("cur.csv"));
+        } else {
+            full.push_back("--input=" + path("stream.csv"));
+        }
+        result = run(full);
+        INFO(result.err);
+        CHECK(result.code == cli::exit_usage);
+        CHECK(result.err.find(message) != std::string::npos);
+    }
 
     result = run({"detect", "--detector=page_hinkley", "--input=" + path("stream.csv"), "--format=json"});
     CHECK(result.code == cli::exit_ok);

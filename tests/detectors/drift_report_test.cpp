@@ -128,7 +128,7 @@ TEST_CASE("HTML report: self-contained, escaped, every feature charted, drifted 
 TEST_CASE("every verdict says why, including a significant test under the effect floor", "[drift][report]") {
     FeatureDriftResult f;
     f.feature = "nswdemand";
-    f.method = DriftMethod::ks;
+    f.method = &drift_method("ks");
     f.statistic = 0.08;
     f.p_value = 1e-7;
     f.adjusted_p_value = 5e-6;

@@ -6,8 +6,10 @@
 // is validated and documented like the built-in ones.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -19,6 +21,11 @@
 #include "config/loader.h"
 #include "config/sections.h"
 #include "core/finding_kinds.h"
+#include "detectors/drift_method.h"
+#include "detectors/drift_report.h"
+#include "detectors/feature_drift.h"
+#include "detectors/performance_metrics.h"
+#include "retrain/runner_registry.h"
 #include "registry/catalog.h"
 #include "registry/docs.h"
 #include "tests/support/temp_dir.h"
@@ -105,8 +112,8 @@ std::vector<Placement> placements() {
 TEST_CASE("every registry: unique names, a description, options whose defaults parse") {
     const auto& catalog = registry::catalog();
     for (const std::string registry : {"drift_methods", "performance_metrics", "concept_detectors",
-                                       "anomaly_detectors", "report_formats", "alert_sinks", "finding_kinds",
-                                       "trigger_kinds"}) {
+                                       "anomaly_detectors", "report_formats", "retrain_runners", "retrain_hooks",
+                                       "alert_sinks", "finding_kinds", "trigger_kinds"}) {
         INFO(registry);
         const auto names = catalog.names(registry);
         CHECK(names.size() >= 2);
@@ -114,7 +121,8 @@ TEST_CASE("every registry: unique names, a description, options whose defaults p
     }
     std::vector<config::ComponentInfo> all;
     for (const auto* infos : {&catalog.drift_methods, &catalog.performance_metrics, &catalog.concept_detectors,
-                              &catalog.anomaly_detectors, &catalog.report_formats})
+                              &catalog.anomaly_detectors, &catalog.report_formats, &catalog.retrain_runners,
+                              &catalog.retrain_hooks})
         all.insert(all.end(), infos->begin(), infos->end());
     for (const auto& sink : catalog.alert_sinks) all.push_back(sink.info);
     for (const auto& info : all) {
@@ -262,6 +270,16 @@ TEST_CASE("config/modelwatch.yaml lists each registry's names above the keys tha
 TEST_CASE("the CLI lists every drift method, concept and anomaly detector and report format, and names them in errors") {
     const std::string drift = cli::help("drift");
     for (const auto& info : registry::catalog().drift_methods) CHECK(drift.find(std::string(info.name)) != std::string::npos);
+    // --mode, --correction and --format of drift and detect: their tables, name and summary.
+    const auto lists_all = [](const std::string& help, const auto& entries) {
+        for (const auto& entry : entries) {
+            INFO(entry.info.name);
+            CHECK(help.find(fmt::format("  {:<20} {}\n", entry.info.name, entry.info.summary)) != std::string::npos);
+        }
+    };
+    lists_all(drift, drift::drift_modes());
+    lists_all(drift, drift::corrections());
+    lists_all(drift, drift::drift_report_formats());
     const std::string detect = cli::help("detect");
     for (const auto& info : registry::catalog().concept_detectors)
         CHECK(detect.find("  " + std::string(info.name)) != std::string::npos);
@@ -288,6 +306,8 @@ TEST_CASE("a component added to the catalog is accepted by the configuration, va
     config::Catalog catalog = registry::catalog();
     catalog.concept_detectors.push_back({"throwaway", "a detector for this test only", throwaway_table});
     catalog.alert_sinks.push_back({{"pigeon", "a sink for this test only"}, {1, false, false}});
+    catalog.drift_methods.push_back({"throwaway_shift", "a drift method for this test only"});
+    catalog.retrain_runners.push_back({"carrier_pigeon", "a job runner for this test only"});
 
     const auto accepted = load("    concept_drift: {detector: throwaway, params: [level=5]}\n",
                                "alerting: {receivers: [{name: p, type: pigeon, urls: ['http://127.0.0.1:9']}]}\n",
@@ -299,9 +319,82 @@ TEST_CASE("a component added to the catalog is accepted by the configuration, va
     CHECK(refused.errors[0].message == "throwaway: level: expected an integer in [1, 10], got \"11\"");
     // Without the registration it is unknown.
     CHECK_FALSE(load("    concept_drift: {detector: throwaway}\n").ok());
+    CHECK(load("    drift: {method: throwaway_shift, features: [{name: x, method: throwaway_shift}]}\n", "", catalog)
+              .ok());
+    CHECK_FALSE(load("    drift: {method: throwaway_shift}\n").ok());
 
     const std::string docs = registry::component_tables_markdown(catalog);
     CHECK(docs.find("| `throwaway` | a detector for this test only | `level=3` (1 to 10): how throwaway it is |") !=
           std::string::npos);
     CHECK(docs.find("| `pigeon` | a sink for this test only |") != std::string::npos);
+    CHECK(docs.find("| `throwaway_shift` | a drift method for this test only |") != std::string::npos);
+    CHECK(docs.find("| `carrier_pigeon` | a job runner for this test only |") != std::string::npos);
+}
+
+namespace {
+
+// A drift method and a metric that exist only in this test, as their file pairs would declare them.
+mw::drift::DriftStatistic throwaway_mean_shift(const mw::drift::DriftSamples& s, const mw::drift::DriftOptions&) {
+    const auto mean = [](std::span<const double> v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
+    return {std::abs(mean(s.current) - mean(s.reference)), std::nullopt, {}};
+}
+std::string throwaway_mean_shift_definition(bool, const mw::drift::DriftOptions&) { return "|mean(cur) - mean(ref)|"; }
+
+}  // namespace
+
+TEST_CASE("a drift method is its entry: what it reads, its statistic and its definition come from the registry") {
+    // Every registered method computes through its own entry on the view it declares.
+    for (const auto& method : drift::drift_methods()) {
+        INFO(method.info.name);
+        CHECK(method.definition != nullptr);
+        if (method.selects_per_feature()) continue;
+        CHECK((method.on_samples != nullptr || method.on_counts != nullptr));
+        CHECK(drift::parse_drift_method(method.info.name) == &method);
+    }
+    // A method defined here runs through the same evaluation as the registered ones.
+    const drift::DriftMethod throwaway{{"throwaway_mean_shift", "difference of the means"}, false,
+                                       throwaway_mean_shift, nullptr, throwaway_mean_shift_definition};
+    drift::ColumnData reference{"x", true, {1, 2, 3, 4, 5, 6}, {}};
+    drift::ColumnData current{"x", true, {4, 5, 6, 7, 8, 9}, {}};
+    drift::DriftOptions options;
+    options.mode = drift::DriftMode::legacy;
+    const auto fitted = drift::fit_feature(reference, {&throwaway, 1.0}, options);
+    REQUIRE(fitted.error.empty());
+    CHECK_FALSE(fitted.categorical);  // no counts function: it reads the numeric samples
+    const auto result = drift::evaluate_feature(fitted, current, options);
+    CHECK(result.statistic == 3.0);
+    CHECK(std::string(drift::to_string(result.method)) == "throwaway_mean_shift");
+    CHECK(drift::statistic_definition(*result.method, false, options) == "|mean(cur) - mean(ref)|");
+    // A numeric-only method refuses a text column, by what the entry declares.
+    const auto text = drift::fit_feature({"c", false, {}, {"a", "b"}}, {&throwaway, {}}, options);
+    CHECK(text.error == "method throwaway_mean_shift needs a numeric column");
+}
+
+TEST_CASE("every performance metric computes through its entry, in registry order, for its family") {
+    std::vector<std::string> classification;
+    std::vector<std::string> regression;
+    for (const auto& metric : performance::performance_metrics()) {
+        INFO(metric.info.name);
+        CHECK(metric.compute != nullptr);
+        (metric.family == performance::MetricFamily::classification ? classification : regression)
+            .emplace_back(metric.info.name);
+    }
+    CHECK(classification == performance::classification_metric_names());
+    CHECK(regression == performance::regression_metric_names());
+}
+
+TEST_CASE("every retraining runner and hook is registered once, and a model's section selects at most one runner") {
+    config::RetrainConfig retrain;
+    CHECK(retrain::configured_runner(retrain) == nullptr);
+    retrain.command = {"/bin/true"};
+    REQUIRE(retrain::configured_runner(retrain) != nullptr);
+    CHECK(retrain::configured_runner(retrain)->info.name == "exec");
+    retrain.command.clear();
+    retrain.http_url = "http://127.0.0.1:9/train";
+    REQUIRE(retrain::configured_runner(retrain) != nullptr);
+    CHECK(retrain::configured_runner(retrain)->info.name == "http_trigger");
+    for (const auto kind : {retrain::HookKind::promotion, retrain::HookKind::rollback})
+        CHECK(retrain::retrain_hook(kind).info.name == retrain::to_string(kind));
+    // Not configured: no hook runs.
+    CHECK_FALSE(retrain::run_configured_hook(retrain::HookKind::promotion, retrain, "/tmp", {}, {}).has_value());
 }

@@ -1,0 +1,95 @@
+#include "detectors/drift_sample_methods.h"
+
+#include <algorithm>
+#include <array>
+
+#include "stats/anderson_ksamp.h"
+#include "stats/cramer_von_mises.h"
+#include "stats/distances.h"
+#include "stats/ks_test.h"
+#include "stats/t_test.h"
+
+namespace mw::drift {
+
+namespace {
+
+using config::ComponentInfo;
+
+DriftStatistic from_sample_test(const stats::TestResult& test) { return {test.statistic, test.p_value, test.error}; }
+
+DriftStatistic ks_on_samples(const DriftSamples& s, const DriftOptions&) {
+    return from_sample_test(stats::ks_2samp_sorted(s.reference, s.current));
+}
+std::string ks_definition(bool, const DriftOptions&) {
+    return "two-sample Kolmogorov-Smirnov D = max|F_ref - F_cur|, p-value as scipy.stats.ks_2samp "
+           "(method='auto': exact when max(n) <= 10000, else asymptotic)";
+}
+
+DriftStatistic wasserstein_on_samples(const DriftSamples& s, const DriftOptions&) {
+    return {normalized_wasserstein(s.reference, s.current, s.reference_sd), std::nullopt, {}};
+}
+std::string wasserstein_definition(bool, const DriftOptions&) {
+    return "normalised Wasserstein = W1(ref, cur) / max(population sd of the reference (ddof=0), 0.001), "
+           "as Evidently's wasserstein method; W1 as scipy.stats.wasserstein_distance";
+}
+
+DriftStatistic energy_on_samples(const DriftSamples& s, const DriftOptions&) {
+    const auto distance = stats::energy_distance(s.reference, s.current);
+    return {distance.value, std::nullopt, distance.error};
+}
+std::string energy_definition(bool, const DriftOptions&) {
+    return "energy distance sqrt(2 * integral (F_ref - F_cur)^2), as scipy.stats.energy_distance";
+}
+
+DriftStatistic anderson_on_samples(const DriftSamples& s, const DriftOptions&) {
+    const std::array<std::span<const double>, 2> samples{s.reference, s.current};
+    const auto test = stats::anderson_ksamp_sorted(samples);
+    return {test.statistic, test.significance_level, test.error};
+}
+std::string anderson_definition(bool, const DriftOptions&) {
+    return "Anderson-Darling k-sample statistic (midranks), significance level as "
+           "scipy.stats.anderson_ksamp, capped to [0.001, 0.25]";
+}
+
+DriftStatistic cvm_on_samples(const DriftSamples& s, const DriftOptions&) {
+    return from_sample_test(stats::cramervonmises_2samp_sorted(s.reference, s.current));
+}
+std::string cvm_definition(bool, const DriftOptions&) {
+    return "two-sample Cramer-von Mises T, p-value as scipy.stats.cramervonmises_2samp (method='auto')";
+}
+
+DriftStatistic ttest_on_samples(const DriftSamples& s, const DriftOptions&) {
+    return from_sample_test(stats::welch_t_test(s.reference, s.current));
+}
+std::string ttest_definition(bool, const DriftOptions&) {
+    return "Welch's t statistic, two-sided p-value as scipy.stats.ttest_ind(equal_var=False)";
+}
+
+}  // namespace
+
+double normalized_wasserstein(std::span<const double> reference_sorted, std::span<const double> current_sorted,
+                              double reference_sd) {
+    const auto w1 = stats::wasserstein_distance_sorted(reference_sorted, current_sorted);
+    return w1.value / std::max(reference_sd, wasserstein_reference_sd_floor);
+}
+
+constinit const DriftMethod ks_drift_method{
+    ComponentInfo{"ks", "two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp)"}, true, ks_on_samples, nullptr,
+    ks_definition};
+constinit const DriftMethod wasserstein_drift_method{
+    ComponentInfo{"wasserstein", "Wasserstein-1 distance over the reference's standard deviation"}, false,
+    wasserstein_on_samples, nullptr, wasserstein_definition};
+constinit const DriftMethod energy_drift_method{
+    ComponentInfo{"energy", "energy distance (scipy.stats.energy_distance)"}, false, energy_on_samples, nullptr,
+    energy_definition};
+constinit const DriftMethod anderson_drift_method{
+    ComponentInfo{"anderson", "k-sample Anderson-Darling test (scipy.stats.anderson_ksamp)"}, true,
+    anderson_on_samples, nullptr, anderson_definition};
+constinit const DriftMethod cvm_drift_method{
+    ComponentInfo{"cvm", "two-sample Cramer-von Mises test (scipy.stats.cramervonmises_2samp)"}, true, cvm_on_samples,
+    nullptr, cvm_definition};
+constinit const DriftMethod ttest_drift_method{
+    ComponentInfo{"ttest", "Welch's t-test of the means (scipy.stats.ttest_ind, equal_var=False)"}, true,
+    ttest_on_samples, nullptr, ttest_definition};
+
+}  // namespace mw::drift

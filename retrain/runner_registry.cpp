@@ -1,0 +1,100 @@
+#include "retrain/runner_registry.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "retrain/http_trigger.h"
+
+namespace mw::retrain {
+
+namespace {
+
+using config::ComponentInfo;
+
+bool exec_configured(const config::RetrainConfig& retrain) { return !retrain.command.empty(); }
+
+RunnerOutcome run_exec(pqxx::connection_base& connection, const Job& job, const config::RetrainConfig& retrain,
+                       const JobContextOptions& context, std::int64_t now_us) {
+    ExecRunnerOptions exec;
+    exec.argv = retrain.command;
+    exec.timeout = std::chrono::seconds((retrain.timeout_ms + 999) / 1000);
+    return {true, run_exec_job(connection, job, context, exec, now_us)};
+}
+
+bool http_trigger_configured(const config::RetrainConfig& retrain) { return !retrain.http_url.empty(); }
+
+// The job runs elsewhere and reads what it needs itself: its context carries
+// no exported data ("data": null).
+RunnerOutcome run_http_trigger(pqxx::connection_base& connection, const Job& job,
+                               const config::RetrainConfig& retrain, const JobContextOptions&, std::int64_t) {
+    const auto finding = job.finding_id ? load_finding(connection, *job.finding_id) : std::nullopt;
+    const auto context = context_json(job, finding, nullptr);
+    HttpTriggerOptions trigger;
+    trigger.url = retrain.http_url;
+    TriggerResult triggered;
+    // A transient failure (network, 429, 5xx) is tried again; the
+    // idempotency key makes a repeat harmless.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(5 << attempt));
+        triggered = trigger_http_job(job, context, trigger);
+        if (triggered.status != CallStatus::retry) break;
+    }
+    RunnerOutcome outcome;
+    // Otherwise it runs over there and reports through POST /v1/jobs/{id}/report.
+    outcome.finished = triggered.status != CallStatus::ok;
+    outcome.run.state = JobState::failed;
+    outcome.run.reason = triggered.reason;
+    return outcome;
+}
+
+const RunnerEntry runner_table[] = {
+    {ComponentInfo{"exec", "runs retrain.command (no shell) here with a timeout; the job writes its report file"},
+     exec_configured, run_exec},
+    {ComponentInfo{"http_trigger",
+                   "POSTs the job context to retrain.http_url with an Idempotency-Key; the job reports back"},
+     http_trigger_configured, run_http_trigger},
+};
+
+const HookEntry hook_table[] = {
+    {ComponentInfo{"promotion", "runs retrain.promote_command to serve a validated challenger"}, HookKind::promotion,
+     &config::RetrainConfig::promote_command},
+    {ComponentInfo{"rollback", "runs retrain.rollback_command to serve the previous champion again"},
+     HookKind::rollback, &config::RetrainConfig::rollback_command},
+};
+
+}  // namespace
+
+std::span<const RunnerEntry> job_runners() { return runner_table; }
+
+const RunnerEntry* configured_runner(const config::RetrainConfig& retrain) {
+    for (const auto& runner : runner_table)
+        if (runner.configured(retrain)) return &runner;
+    return nullptr;
+}
+
+std::span<const HookEntry> retrain_hooks() { return hook_table; }
+
+const HookEntry& retrain_hook(HookKind kind) {
+    for (const auto& hook : hook_table)
+        if (hook.kind == kind) return hook;
+    throw std::logic_error("unregistered retrain hook");
+}
+
+std::optional<HookResult> run_configured_hook(HookKind kind, const config::RetrainConfig& retrain,
+                                              const std::string& jobs_dir, const Job& job, const JobReport& report) {
+    const auto& argv = retrain.*retrain_hook(kind).argv;
+    if (argv.empty()) return std::nullopt;
+    HookOptions options;
+    options.argv = argv;
+    HookCall call;
+    call.job_id = job.id;
+    call.model = job.model;
+    call.challenger_version = report.challenger_version;
+    call.artifact = report.artifact;
+    if (kind == HookKind::rollback) call.rollback_to_version = job.champion_version.value_or("");
+    call.job_dir = jobs_dir + "/" + std::to_string(job.id);
+    return run_hook(kind, call, options);
+}
+
+}  // namespace mw::retrain

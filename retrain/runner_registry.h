@@ -1,0 +1,69 @@
+// The registries of retraining's pluggable parts (STYLE.md section 2): the
+// job runners (how a queued job runs: exec here, or an HTTP trigger that
+// starts it elsewhere) and the hooks (what tells the serving side to switch
+// models: promotion, rollback). Each entry has its name and one-line meaning
+// (docs/monitoring.md, --check-config's errors through registry/catalog.cpp),
+// whether a model's retrain section configures it, and what runs it. The
+// keys a runner or hook reads are keys of models[].retrain, validated and
+// documented by config/sections.cpp's retrain table; config/ cannot see this
+// folder, so its `enabled()` and "command or http_url" rule name them too.
+// Adding a runner: its file pair and one row in runner_registry.cpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection_base>
+
+#include "config/component.h"
+#include "config/config.h"
+#include "retrain/exec_runner.h"
+#include "retrain/hooks.h"
+#include "retrain/job.h"
+#include "retrain/job_context.h"
+#include "retrain/job_report.h"
+
+namespace mw::retrain {
+
+// What a runner did with a claimed job.
+struct RunnerOutcome {
+    // False: the job runs elsewhere and reports through POST
+    // /v1/jobs/{id}/report; nothing is recorded now.
+    bool finished = true;
+    JobRunResult run;  // when finished: the state to record, and the report when it succeeded
+};
+
+struct RunnerEntry {
+    config::ComponentInfo info;
+    // Whether a model's retrain section selects this runner (the loader
+    // allows at most one).
+    bool (*configured)(const config::RetrainConfig&);
+    // Runs the job, or starts it elsewhere. PostgreSQL errors propagate.
+    RunnerOutcome (*run)(pqxx::connection_base&, const Job&, const config::RetrainConfig&,
+                         const JobContextOptions&, std::int64_t now_us);
+};
+
+std::span<const RunnerEntry> job_runners();
+// The runner a model's retrain section selects; nullptr when retraining is off.
+const RunnerEntry* configured_runner(const config::RetrainConfig& retrain);
+
+struct HookEntry {
+    config::ComponentInfo info;
+    HookKind kind;
+    // The argv the hook runs (a key of models[].retrain); empty: not configured.
+    std::vector<std::string> config::RetrainConfig::*argv;
+};
+
+std::span<const HookEntry> retrain_hooks();
+const HookEntry& retrain_hook(HookKind kind);
+
+// Runs a model's configured hook of `kind` for a job and the report it
+// validated; nullopt when that hook is not configured. A rollback also names
+// the version to serve again (the champion the job replaced).
+std::optional<HookResult> run_configured_hook(HookKind kind, const config::RetrainConfig& retrain,
+                                              const std::string& jobs_dir, const Job& job, const JobReport& report);
+
+}  // namespace mw::retrain
