@@ -10,6 +10,8 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
+#include <fmt/format.h>
+
 #include "store/copy_encoding.h"
 #include "store/migrations.h"
 #include "store/store_writer.h"
@@ -113,7 +115,6 @@ TEST_CASE("replaying the same batches leaves each record stored once", "[store_w
         CHECK(single.predictions_inserted + single.outcomes_inserted == 0);
     }
     CHECK(fixture.count("SELECT count(*) FROM predictions") == 4);
-    CHECK(fixture.count("SELECT count(*) FROM prediction_keys") == 4);
     CHECK(fixture.count("SELECT count(*) FROM outcomes") == 2);
     CHECK(fixture.count("SELECT count(*) FROM predictions WHERE model = 'fraud' AND id = 'd'") == 1);
 }
@@ -189,36 +190,50 @@ TEST_CASE("outcomes join their predictions whichever arrived first, with the lab
           "30.000000");
 }
 
-TEST_CASE("partitions are created for the days present; rows outside the window go to the default",
+TEST_CASE("partitions are created for the days records were received; outside the window they go to the default",
           "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
     const auto now = whole_second_now_us();
     const std::string partitions =
         "SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass";
-    // Each row in the partition named after its UTC day, or in the default.
-    const std::string misplaced = R"sql(
-        SELECT count(*) FROM predictions
-        WHERE tableoid::regclass::text <> CASE WHEN id LIKE 'out%' THEN 'predictions_default'
-              ELSE 'predictions_p' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD') END)sql";
+    // Each row in the partition named after the UTC day it was received, or
+    // in the default; its ts does not matter.
+    const auto misplaced = [](const std::string& table) {
+        return fmt::format(R"sql(
+        SELECT count(*) FROM {0}
+        WHERE tableoid::regclass::text <> CASE WHEN id LIKE 'out%' THEN '{0}_default'
+              ELSE '{0}_p' || to_char(received_at AT TIME ZONE 'UTC', 'YYYYMMDD') END)sql",
+                           table);
+    };
     CHECK(fixture.count(partitions) == 1);
 
-    const auto result = writer.write(std::vector{predictions(
-        {prediction("d0", now), prediction("d5", now - 5 * day_us), prediction("d10", now - 10 * day_us),
-         prediction("d10b", now - 10 * day_us + second_us), prediction("out_old", now - 500 * day_us),
-         prediction("out_future", now + 3 * day_us)},
-        now)});
-    CHECK(result.predictions_inserted == 6);
+    const auto result = writer.write(std::vector{
+        predictions({prediction("d0", now), prediction("d0-old-ts", now - 300 * day_us)}, now),
+        predictions({prediction("d5", now)}, now - 5 * day_us),
+        predictions({prediction("d10", now), prediction("d10b", now + day_us)}, now - 10 * day_us),
+        predictions({prediction("out_old", now)}, now - 500 * day_us),
+        predictions({prediction("out_future", now)}, now + 3 * day_us),
+        outcomes({outcome("d0", now, "yes")}, now),
+        outcomes({outcome("d5", now, "no")}, now - 5 * day_us),
+        outcomes({outcome("out_old", now, "no")}, now - 500 * day_us),
+    });
+    CHECK(result.predictions_inserted == 7);
+    CHECK(result.outcomes_inserted == 3);
     CHECK(fixture.count(partitions) == 4);
-    CHECK(fixture.count(misplaced) == 0);
+    CHECK(fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'outcomes'::regclass") == 3);
+    CHECK(fixture.count(misplaced("predictions")) == 0);
+    CHECK(fixture.count(misplaced("outcomes")) == 0);
     CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 2);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes_default") == 1);
 
     // A later write with known and new days creates only the new one.
-    writer.write(std::vector{predictions({prediction("d1", now - day_us), prediction("d0b", now)}, now)});
+    writer.write(std::vector{predictions({prediction("d1", now)}, now - day_us), predictions({prediction("d0b", now)}, now)});
     CHECK(fixture.count(partitions) == 5);
-    CHECK(fixture.count(misplaced) == 0);
+    CHECK(fixture.count(misplaced("predictions")) == 0);
 
-    // Ranges are whole UTC days.
+    // Ranges are whole UTC days, and each partition has its own primary key
+    // (model, id): the uniqueness of an id within its day.
     pqxx::nontransaction query(*fixture.reader);
     query.exec0("SET TimeZone = 'UTC'");
     std::string day;
@@ -228,6 +243,11 @@ TEST_CASE("partitions are created for the days present; rows outside the window 
         "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = $1", name)[0].as<std::string>();
     CHECK(bound.starts_with("FOR VALUES FROM ('" + day.substr(0, 10) + " 00:00:00+00') TO ('"));
     CHECK(bound.ends_with(" 00:00:00+00')"));
+    CHECK(query.exec_params1("SELECT pg_get_indexdef(conindid) FROM pg_constraint WHERE conrelid = $1::regclass "
+                             "AND contype = 'p'",
+                             name)[0]
+              .as<std::string>()
+              .ends_with("USING btree (model, id)"));
 }
 
 TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
@@ -236,9 +256,10 @@ TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
     options.partition_days = 7;
     StoreWriter writer(fixture.database.connection(), options);
     const auto now = whole_second_now_us();
-    std::vector<Prediction> week;
-    for (int day = 0; day < 7; ++day) week.push_back(prediction("r" + std::to_string(day), now - day * day_us));
-    writer.write(std::vector{predictions(week, now)});
+    std::vector<EncodedBatch> week;
+    for (int day = 0; day < 7; ++day)
+        week.push_back(predictions({prediction("r" + std::to_string(day), now)}, now - day * day_us));
+    writer.write(week);
     // Seven consecutive days span one or two week-wide ranges, never seven.
     const auto created =
         fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") - 1;
@@ -363,25 +384,24 @@ TEST_CASE("two writers creating the same partitions at once both succeed", "[sto
     StoreWriter first(*first_connection, config::StoreOptions{});
     StoreWriter second(*second_connection, config::StoreOptions{});
     const auto now = whole_second_now_us();
-    std::vector<Prediction> first_rows, second_rows;
+    // Five days of records each, received on five days.
+    std::vector<EncodedBatch> first_batches, second_batches;
     for (int day = 0; day < 5; ++day) {
-        first_rows.push_back(prediction("first" + std::to_string(day), now - day * day_us));
-        second_rows.push_back(prediction("second" + std::to_string(day), now - day * day_us));
+        first_batches.push_back(predictions({prediction("first" + std::to_string(day), now)}, now - day * day_us));
+        second_batches.push_back(predictions({prediction("second" + std::to_string(day), now)}, now - day * day_us));
     }
-    const auto first_batch = predictions(first_rows, now);
-    const auto second_batch = predictions(second_rows, now);
 
     // Catch2 assertions are not thread-safe: the thread only records.
     std::uint64_t second_inserted = 0;
     std::string second_error;
     std::thread other([&] {
         try {
-            second_inserted = second.write(std::vector{second_batch}).predictions_inserted;
+            second_inserted = second.write(second_batches).predictions_inserted;
         } catch (const std::exception& error) {
             second_error = error.what();
         }
     });
-    const auto first_inserted = first.write(std::vector{first_batch}).predictions_inserted;
+    const auto first_inserted = first.write(first_batches).predictions_inserted;
     other.join();
     CHECK(second_error.empty());
     CHECK(first_inserted == 5);
@@ -390,14 +410,121 @@ TEST_CASE("two writers creating the same partitions at once both succeed", "[sto
     CHECK(fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") == 6);
 }
 
-TEST_CASE("a prediction whose key was deleted apart from it makes the write fail, not guess", "[store_writer]") {
+namespace {
+
+// The last UTC midnight before `now_us`, and one received time each side of
+// it within boundary_window_seconds.
+struct Midnight {
+    std::int64_t at_us;
+    std::int64_t before_us;  // 30 minutes before
+    std::int64_t after_us;   // 20 minutes after
+};
+
+Midnight last_midnight(std::int64_t now) {
+    const std::int64_t at = now / day_us * day_us;
+    return {at, at - 1800 * second_us, at + 1200 * second_us};
+}
+
+}  // namespace
+
+TEST_CASE("a retry that crosses midnight is stored once; an id received again a day later is another record",
+          "[store_writer]") {
+    static_assert(store::boundary_window_seconds == 3600, "the times below assume a one-hour boundary window");
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = whole_second_now_us();
-    const auto batch = predictions({prediction("a", now)}, now);
-    writer.write(std::vector{batch});
-    pqxx::nontransaction(*fixture.reader).exec0("DELETE FROM prediction_keys");
-    CHECK_THROWS_AS(writer.write(std::vector{batch}), pqxx::unique_violation);
-    CHECK(fixture.count("SELECT count(*) FROM prediction_keys") == 0);
-    CHECK(fixture.count("SELECT count(*) FROM predictions") == 1);
+    const auto midnight = last_midnight(whole_second_now_us());
+
+    SECTION("in two writes") {
+        CHECK(writer.write(std::vector{predictions({prediction("a", midnight.before_us, "first")}, midnight.before_us),
+                                       outcomes({outcome("a", midnight.before_us, "yes")}, midnight.before_us)})
+                  .predictions_inserted == 1);
+        const auto retry =
+            writer.write(std::vector{predictions({prediction("a", midnight.after_us, "retry")}, midnight.after_us),
+                                     outcomes({outcome("a", midnight.after_us, "no")}, midnight.after_us)});
+        CHECK(retry.predictions_received == 1);
+        CHECK(retry.predictions_inserted == 0);
+        CHECK(retry.outcomes_inserted == 0);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+        CHECK(fixture.text("SELECT label FROM outcomes WHERE id = 'a'") == "yes");
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 1);
+        CHECK(fixture.count("SELECT count(*) FROM outcomes WHERE id = 'a'") == 1);
+    }
+    SECTION("in one write, the one received first wins") {
+        const auto result =
+            writer.write(std::vector{predictions({prediction("a", midnight.after_us, "retry")}, midnight.after_us),
+                                     predictions({prediction("a", midnight.before_us, "first")}, midnight.before_us)});
+        CHECK(result.predictions_inserted == 1);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 1);
+    }
+    SECTION("the first arrival stored without a claim (more than an hour before midnight) still wins the day") {
+        const auto early = midnight.at_us - 5 * 3600 * second_us;
+        writer.write(std::vector{predictions({prediction("a", early, "first")}, early)});
+        // Same day, within the hour before midnight: the day's key refuses it
+        // (and its claim on the boundary is made anyway).
+        CHECK(writer.write(std::vector{predictions({prediction("a", early, "second")}, midnight.before_us)})
+                  .predictions_inserted == 0);
+        // After midnight, within the hour of the second arrival: that claim refuses it.
+        CHECK(writer.write(std::vector{predictions({prediction("a", early, "third")}, midnight.after_us)})
+                  .predictions_inserted == 0);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 1);
+    }
+    SECTION("arrivals on different days more than an hour apart are two records (beyond the horizon)") {
+        const auto day_before = midnight.at_us - 2 * 3600 * second_us;
+        const auto day_after = midnight.at_us + 2 * 3600 * second_us;
+        writer.write(std::vector{predictions({prediction("b", day_before)}, day_before)});
+        CHECK(writer.write(std::vector{predictions({prediction("b", day_after)}, day_after)}).predictions_inserted == 1);
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'b'") == 2);
+    }
+}
+
+TEST_CASE("two writers storing the same ids at once, each side of midnight, store each id once",
+          "[store_writer]") {
+    // What two drain connections or two daemons do with a client's retry
+    // around midnight: both commit at the same time, and only the boundary
+    // claims' unique index orders them. Many ids, so the two transactions
+    // overlap whatever the scheduling.
+    Fixture fixture;
+    auto first_connection = fixture.database.connect();
+    auto second_connection = fixture.database.connect();
+    StoreWriter first(*first_connection, config::StoreOptions{});
+    StoreWriter second(*second_connection, config::StoreOptions{});
+    const auto midnight = last_midnight(whole_second_now_us());
+    constexpr int ids = 20'000;
+    std::vector<Prediction> before, after;
+    for (int n = 0; n < ids; ++n) {
+        before.push_back(prediction("id" + std::to_string(n), midnight.before_us, "before"));
+        after.push_back(prediction("id" + std::to_string(n), midnight.after_us, "after"));
+    }
+    // The first write of each day creates its partitions, so that the two
+    // writes below do not serialise on the partition lock.
+    first.write(std::vector{predictions({prediction("warm", midnight.before_us)}, midnight.before_us)});
+    second.write(std::vector{predictions({prediction("warm", midnight.after_us)}, midnight.after_us)});
+    const auto before_batch = predictions(before, midnight.before_us);
+    const auto after_batch = predictions(after, midnight.after_us);
+
+    // A deadlock between the two (40P01) is retried, as the drain does;
+    // Catch2 assertions are not thread-safe, so the thread only records.
+    const auto write_retrying = [](StoreWriter& writer, const EncodedBatch& batch, std::uint64_t& inserted,
+                                   std::string& error) {
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            try {
+                inserted = writer.write(std::vector{batch}).predictions_inserted;
+                return;
+            } catch (const pqxx::sql_error& failure) {
+                error = failure.what();
+                if (failure.sqlstate() != "40P01") return;
+            }
+        }
+    };
+    std::uint64_t first_inserted = 0, second_inserted = 0;
+    std::string first_error, second_error;
+    std::thread other([&] { write_retrying(second, after_batch, second_inserted, second_error); });
+    write_retrying(first, before_batch, first_inserted, first_error);
+    other.join();
+    INFO(first_error << " / " << second_error);
+    CHECK(first_inserted + second_inserted == ids);
+    CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id LIKE 'id%'") == ids);
+    CHECK(fixture.count("SELECT count(DISTINCT id) FROM predictions WHERE id LIKE 'id%'") == ids);
 }
