@@ -9,6 +9,7 @@
 
 #include <pqxx/except>
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 
 #include <fmt/format.h>
 
@@ -527,4 +528,29 @@ TEST_CASE("two writers storing the same ids at once, each side of midnight, stor
     CHECK(first_inserted + second_inserted == ids);
     CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id LIKE 'id%'") == ids);
     CHECK(fixture.count("SELECT count(DISTINCT id) FROM predictions WHERE id LIKE 'id%'") == ids);
+}
+
+TEST_CASE("window reads by ts and the outcome join are served by indexes on every partition", "[store_writer]") {
+    // Partitions hold what arrived on their day, whatever its ts, so a query
+    // by ts reads every partition: each must have the (model, ts, id) index,
+    // and each outcomes partition its (model, id) key for the join. With
+    // sequential scans disabled, a plan without them would still show a
+    // "Seq Scan".
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = now_us();
+    writer.write(std::vector{predictions({prediction("a", now)}, now), predictions({prediction("b", now)}, now - day_us),
+                             outcomes({outcome("a", now, "yes")}, now), outcomes({outcome("b", now, "no")}, now - day_us)});
+    pqxx::nontransaction query(*fixture.reader);
+    query.exec0("SET enable_seqscan = off");
+    std::string plan;
+    for (const auto& row :
+         query.exec("EXPLAIN (COSTS OFF) SELECT p.id, o.label FROM predictions p LEFT JOIN outcomes o "
+                    "ON o.model = p.model AND o.id = p.id WHERE p.model = 'churn' AND p.ts >= now() - interval '1 day' "
+                    "ORDER BY p.ts, p.id LIMIT 100"))
+        plan += row[0].as<std::string>() + "\n";
+    INFO(plan);
+    CHECK(plan.find("Seq Scan") == std::string::npos);
+    CHECK(plan.find("model_ts_id_idx") != std::string::npos);  // the partitions' copies of predictions_model_ts_id
+    CHECK(plan.find("pkey") != std::string::npos);             // the outcomes partitions' primary keys
 }
