@@ -387,11 +387,20 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> batches) {
 
     pqxx::work transaction(connection_, "store_write");
     std::vector<std::pair<std::string, bool>> settled_partitions;
-    const auto predictions = write_kind(transaction, prediction_tables, batches, partition_seconds_,
-                                        known_partitions_, line_buffer_, settled_partitions);
-    const auto outcomes = write_kind(transaction, outcome_tables, batches, partition_seconds_, known_partitions_,
-                                     line_buffer_, settled_partitions);
-    transaction.commit();
+    KindWrite predictions, outcomes;
+    try {
+        predictions = write_kind(transaction, prediction_tables, batches, partition_seconds_, known_partitions_,
+                                 line_buffer_, settled_partitions);
+        outcomes = write_kind(transaction, outcome_tables, batches, partition_seconds_, known_partitions_,
+                              line_buffer_, settled_partitions);
+        transaction.commit();
+    } catch (const pqxx::sql_error&) {
+        // A partition remembered may have been dropped by retention since (a
+        // boundary-key partition has no default to fall back on, so a claim
+        // into a dropped one fails): the retry looks every partition up again.
+        known_partitions_.clear();
+        throw;
+    }
 
     known_partitions_.insert(settled_partitions.begin(), settled_partitions.end());
     result.predictions_received = predictions.received;

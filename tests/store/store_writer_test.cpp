@@ -554,3 +554,22 @@ TEST_CASE("window reads by ts and the outcome join are served by indexes on ever
     CHECK(plan.find("model_ts_id_idx") != std::string::npos);  // the partitions' copies of predictions_model_ts_id
     CHECK(plan.find("pkey") != std::string::npos);             // the outcomes partitions' primary keys
 }
+
+TEST_CASE("a boundary partition dropped under a running writer costs one failed write, not the batch",
+          "[store_writer]") {
+    // Retention drops old partitions while the writer remembers them; a
+    // replay received on that old boundary then finds no partition for its
+    // claim. The drain retries a failed write (store/spool_drain.h), and the
+    // retry looks the partitions up again.
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto midnight = last_midnight(now_us());
+    writer.write(std::vector{predictions({prediction("a", midnight.before_us)}, midnight.before_us)});
+    std::string day;
+    store::append_timestamptz_us(midnight.at_us, day);
+    pqxx::nontransaction(*fixture.reader)
+        .exec0("DROP TABLE prediction_boundary_p" + day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2));
+    const auto replay = predictions({prediction("b", midnight.after_us)}, midnight.after_us);
+    CHECK_THROWS_AS(writer.write(std::vector{replay}), pqxx::sql_error);
+    CHECK(writer.write(std::vector{replay}).predictions_inserted == 1);
+}
