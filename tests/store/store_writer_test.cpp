@@ -538,7 +538,7 @@ TEST_CASE("window reads by ts and the outcome join are served by indexes on ever
     // "Seq Scan".
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto now = now_us();
+    const auto now = whole_second_now_us();
     writer.write(std::vector{predictions({prediction("a", now)}, now), predictions({prediction("b", now)}, now - day_us),
                              outcomes({outcome("a", now, "yes")}, now), outcomes({outcome("b", now, "no")}, now - day_us)});
     pqxx::nontransaction query(*fixture.reader);
@@ -563,7 +563,7 @@ TEST_CASE("a boundary partition dropped under a running writer costs one failed 
     // retry looks the partitions up again.
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
-    const auto midnight = last_midnight(now_us());
+    const auto midnight = last_midnight(whole_second_now_us());
     writer.write(std::vector{predictions({prediction("a", midnight.before_us)}, midnight.before_us)});
     std::string day;
     store::append_timestamptz_us(midnight.at_us, day);
