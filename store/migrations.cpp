@@ -360,6 +360,12 @@ CREATE TABLE rejection_counts (
 // near the last boundaries are made too, so a retry just after the upgrade
 // is still recognised.
 constexpr std::string_view schema_v4 = R"sql(
+-- Before anything is read: a daemon of the previous build still draining
+-- into these tables would otherwise commit rows after the copies below were
+-- taken (each statement has its own snapshot in READ COMMITTED) and before
+-- DROP TABLE got its lock, and those acknowledged rows would be dropped.
+-- The migration lock serialises migrations only, not writers.
+LOCK TABLE predictions, prediction_keys, outcomes IN ACCESS EXCLUSIVE MODE;
 CREATE TEMP TABLE upgrade_predictions ON COMMIT DROP AS SELECT * FROM predictions;
 CREATE TEMP TABLE upgrade_outcomes ON COMMIT DROP AS SELECT * FROM outcomes;
 DROP VIEW labelled_predictions;

@@ -1,6 +1,7 @@
 // Schema migrations against a real PostgreSQL (see test_database.h).
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,4 +184,56 @@ TEST_CASE("a database at version 3 with data upgrades to partitions by arrival d
     CHECK(result.predictions_received == 3);
     CHECK(result.predictions_inserted == 1);
     CHECK(query.exec1("SELECT count(*) FROM predictions")[0].as<int>() == 74);
+}
+
+TEST_CASE("migration 4 keeps the rows an old-build writer commits while it waits for the tables", "[migrations]") {
+    TestDatabase database;
+    {
+        pqxx::work transaction(database.connection());
+        transaction.exec0("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                          "applied_at timestamptz NOT NULL DEFAULT now())");
+        for (const auto& migration : migrations()) {
+            if (migration.version > 3) break;
+            transaction.exec0(std::string(migration.sql));
+            transaction.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                                     migration.version, std::string(migration.name));
+        }
+        transaction.exec0("CREATE TABLE predictions_p_now PARTITION OF predictions FOR VALUES FROM "
+                          "(now() - interval '1 day') TO (now() + interval '1 day')");
+        transaction.commit();
+    }
+    // The old build's drain: a write in progress, committed only once the
+    // migration is already waiting on a lock.
+    auto old_writer = database.connect();
+    pqxx::work write(*old_writer);
+    write.exec0("INSERT INTO predictions (model, id, ts, features, attributes, received_at) "
+                "VALUES ('churn', 'late', now(), '{}', '{}', now())");
+    write.exec0("INSERT INTO prediction_keys (model, id, ts) SELECT model, id, ts FROM predictions");
+    write.exec0("INSERT INTO outcomes (model, id, ts, label, received_at) VALUES ('churn', 'late', now(), 'no', now())");
+
+    std::string migrate_error;
+    std::thread upgrade([&] {
+        try {
+            migrate(database.connection());
+        } catch (const std::exception& error) {
+            migrate_error = error.what();
+        }
+    });
+    auto observer = database.connect();
+    bool waiting = false;
+    for (int attempt = 0; attempt < 600 && !waiting; ++attempt) {
+        pqxx::nontransaction look(*observer);
+        waiting = look.exec1("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                             "AND wait_event_type = 'Lock'")[0]
+                      .as<int>() > 0;
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(waiting);
+    write.commit();
+    upgrade.join();
+    REQUIRE(migrate_error.empty());
+
+    pqxx::nontransaction query(*observer);
+    CHECK(query.exec1("SELECT count(*) FROM predictions WHERE id = 'late'")[0].as<int>() == 1);
+    CHECK(query.exec1("SELECT count(*) FROM outcomes WHERE id = 'late'")[0].as<int>() == 1);
 }
