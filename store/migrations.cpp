@@ -451,8 +451,11 @@ BEGIN
 END
 $upgrade$;
 
--- As in version 1. An id stored twice (arrivals further apart than the
--- horizon) is two records, and each joins every outcome of its id.
+-- As in version 1, each (model, id) once: uniqueness holds only within the
+-- horizon, so an id stored twice (arrivals days apart) is read as its first
+-- received prediction, and an id labelled on several days as its first
+-- received outcome ("the first outcome stored wins", as before version 4).
+-- store/monitor_store.cpp's window reads apply the same rule.
 CREATE VIEW labelled_predictions AS
 SELECT p.model, p.id, p.ts, p.model_version, p.features,
        p.prediction_label, p.prediction_value, p.score, p.attributes,
@@ -461,7 +464,10 @@ SELECT p.model, p.id, p.ts, p.model_version, p.features,
        o.received_at AS outcome_received_at,
        extract(epoch FROM o.received_at - p.ts) AS label_delay_seconds
 FROM predictions p
-JOIN outcomes o ON o.model = p.model AND o.id = p.id;
+JOIN LATERAL (SELECT o.ts, o.label, o.value, o.received_at FROM outcomes o
+              WHERE o.model = p.model AND o.id = p.id ORDER BY o.received_at LIMIT 1) o ON true
+WHERE NOT EXISTS (SELECT 1 FROM predictions q
+                  WHERE q.model = p.model AND q.id = p.id AND q.received_at < p.received_at);
 )sql";
 
 constexpr Migration all_migrations[] = {

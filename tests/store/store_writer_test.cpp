@@ -15,6 +15,7 @@
 
 #include "store/copy_encoding.h"
 #include "store/migrations.h"
+#include "store/monitor_store.h"
 #include "store/store_writer.h"
 #include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
@@ -572,4 +573,45 @@ TEST_CASE("a boundary partition dropped under a running writer costs one failed 
     const auto replay = predictions({prediction("b", midnight.after_us)}, midnight.after_us);
     CHECK_THROWS_AS(writer.write(std::vector{replay}), pqxx::sql_error);
     CHECK(writer.write(std::vector{replay}).predictions_inserted == 1);
+}
+
+TEST_CASE("an id stored on two days and labelled on two days is read once, with its first received outcome",
+          "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = whole_second_now_us();
+    const auto ts = now - 3 * day_us;
+    // Days apart, beyond the horizon: a client replaying from its own queue,
+    // and a label job re-sending its last days with a corrected label.
+    writer.write(std::vector{predictions({prediction("a", ts, "first"), prediction("b", ts + second_us)},
+                                         now - 2 * day_us)});
+    writer.write(std::vector{outcomes({outcome("a", ts, "yes")}, now - 2 * day_us + second_us)});
+    CHECK(writer.write(std::vector{predictions({prediction("a", ts, "replayed")}, now)}).predictions_inserted == 1);
+    CHECK(writer.write(std::vector{outcomes({outcome("a", ts, "no")}, now)}).outcomes_inserted == 1);
+    REQUIRE(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 2);
+    REQUIRE(fixture.count("SELECT count(*) FROM outcomes WHERE id = 'a'") == 2);
+
+    const auto check_rows = [&](const std::vector<store::WindowRow>& rows) {
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].id == "a");
+        CHECK(rows[0].prediction_label == "first");
+        CHECK(rows[0].label == "yes");
+        CHECK(rows[1].id == "b");
+        CHECK_FALSE(rows[1].label.has_value());
+    };
+    auto& connection = *fixture.reader;
+    check_rows(store::read_predictions_after(connection, "churn", std::nullopt, 10, ""));
+    check_rows(store::read_predictions_between(connection, "churn", ts - day_us, now, 10));
+    store::StoredWindow window;
+    window.first = store::RowKey{ts, "a"};
+    window.last = store::RowKey{ts + second_us, "b"};
+    check_rows(store::read_window_rows(connection, "churn", window));
+    // A count window of 2 rows holds both predictions, not "a" twice.
+    const auto limited = store::read_predictions_after(connection, "churn", std::nullopt, 2, "");
+    REQUIRE(limited.size() == 2);
+    CHECK(limited[1].id == "b");
+
+    CHECK(fixture.count("SELECT count(*) FROM labelled_predictions") == 1);
+    CHECK(fixture.text("SELECT prediction_label || '/' || label FROM labelled_predictions WHERE id = 'a'") ==
+          "first/yes");
 }
