@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <stdexcept>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -301,6 +302,29 @@ struct KindWrite {
     std::uint64_t inserted = 0;
 };
 
+// A day partition the writer relied on was gone when its rows were written
+// (retention dropped it after the writer remembered it), so PostgreSQL routed
+// them to the default partition. The write is rolled back and done again
+// with every partition looked up afresh.
+struct PartitionGoneError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Throws PartitionGoneError when one of the day partitions `names` (the
+// ones this write's rows were sent to) does not exist. Run after the rows
+// were written: the write then holds its lock on the parent until commit,
+// and retention's DROP (which needs the parent exclusively) cannot come
+// between this check and the commit.
+void check_partitions_exist(pqxx::work& transaction, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    std::string array;
+    for (const auto& name : names) array += fmt::format("{}{}", array.empty() ? "" : ",", name);
+    const auto gone = transaction.exec_params(
+        "SELECT n FROM unnest($1::text[]) n WHERE to_regclass(n) IS NULL LIMIT 1", "{" + array + "}");
+    if (!gone.empty())
+        throw PartitionGoneError(fmt::format("partition {} was dropped under the writer", gone[0][0].c_str()));
+}
+
 // Writes the rows of one kind of `batches` in `transaction`; the partitions
 // it found existing, created or not creatable go to `settled`.
 KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::span<const EncodedBatch> batches,
@@ -335,6 +359,17 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
                                                    : known != known_partitions.end() && known->second;
         if (exists) boundary_rows += rows;
     }
+    // The day partitions the rows go to as far as the writer knows (a known
+    // one may have been dropped by retention since).
+    std::vector<std::string> day_partitions;
+    for (const auto start : scanned.partition_starts) {
+        const std::string name = partition_name(tables.table, start);
+        const auto known = known_partitions.find(name);
+        const auto fresh = std::find_if(created.begin(), created.end(),
+                                        [&](const auto& entry) { return entry.first == name; });
+        if (fresh != created.end() ? fresh->second : known != known_partitions.end() && known->second)
+            day_partitions.push_back(name);
+    }
     settled.insert(settled.end(), created.begin(), created.end());
 
     try {
@@ -342,6 +377,7 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
         copy_text(direct, boundary_table, boundary_columns, boundary_rows);
         result.received = result.inserted = copy_rows(direct, tables.table, tables, batches, line_buffer);
         direct.commit();
+        check_partitions_exist(transaction, day_partitions);
         return result;
     } catch (const pqxx::unique_violation&) {
         // Some id is stored already or repeated: the staging path sorts it out.
@@ -349,6 +385,7 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     result.received = copy_rows(transaction, tables.staging, tables, batches, line_buffer);
     copy_text(transaction, std::string(tables.staging_boundary), boundary_columns, boundary_rows);
     result.inserted = transaction.exec_params0(staging_insert_sql(tables), partition_seconds).affected_rows();
+    check_partitions_exist(transaction, day_partitions);
     return result;
 }
 
@@ -385,21 +422,32 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> batches) {
     if (batches.empty()) return result;
     ensure_staging_tables();
 
-    pqxx::work transaction(connection_, "store_write");
     std::vector<std::pair<std::string, bool>> settled_partitions;
     KindWrite predictions, outcomes;
-    try {
-        predictions = write_kind(transaction, prediction_tables, batches, partition_seconds_, known_partitions_,
-                                 line_buffer_, settled_partitions);
-        outcomes = write_kind(transaction, outcome_tables, batches, partition_seconds_, known_partitions_,
-                              line_buffer_, settled_partitions);
-        transaction.commit();
-    } catch (const pqxx::sql_error&) {
-        // A partition remembered may have been dropped by retention since (a
-        // boundary-key partition has no default to fall back on, so a claim
-        // into a dropped one fails): the retry looks every partition up again.
-        known_partitions_.clear();
-        throw;
+    for (int attempt = 1;; ++attempt) {
+        settled_partitions.clear();
+        pqxx::work transaction(connection_, "store_write");
+        try {
+            predictions = write_kind(transaction, prediction_tables, batches, partition_seconds_, known_partitions_,
+                                     line_buffer_, settled_partitions);
+            outcomes = write_kind(transaction, outcome_tables, batches, partition_seconds_, known_partitions_,
+                                  line_buffer_, settled_partitions);
+            transaction.commit();
+            break;
+        } catch (const PartitionGoneError& error) {
+            // A remembered day partition was dropped by retention: its rows
+            // went to the default partition. Rolled back; once more with
+            // every partition looked up (and that one created) again.
+            log::info("store_partition_gone error=\"{}\" attempt={}", error.what(), attempt);
+            known_partitions_.clear();
+            if (attempt >= 3) throw;
+        } catch (const pqxx::sql_error&) {
+            // A partition remembered may have been dropped by retention since (a
+            // boundary-key partition has no default to fall back on, so a claim
+            // into a dropped one fails): the retry looks every partition up again.
+            known_partitions_.clear();
+            throw;
+        }
     }
 
     known_partitions_.insert(settled_partitions.begin(), settled_partitions.end());

@@ -615,3 +615,29 @@ TEST_CASE("an id stored on two days and labelled on two days is read once, with 
     CHECK(fixture.text("SELECT prediction_label || '/' || label FROM labelled_predictions WHERE id = 'a'") ==
           "first/yes");
 }
+
+TEST_CASE("a day partition dropped by retention under a running writer is created again, not bypassed to the default",
+          "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = whole_second_now_us();
+    const auto received = now - 3 * day_us;
+    writer.write(std::vector{predictions({prediction("a", received)}, received),
+                             outcomes({outcome("a", received, "yes")}, received)});
+    const std::string day = fixture.text(
+        fmt::format("SELECT to_char(to_timestamp({}) AT TIME ZONE 'UTC', 'YYYYMMDD')", received / second_us));
+    REQUIRE(fixture.count("SELECT count(*) FROM predictions_p" + day) == 1);
+    {
+        // Retention, from another connection: the writer still remembers them.
+        pqxx::nontransaction drop(*fixture.reader);
+        drop.exec0("DROP TABLE predictions_p" + day + ", outcomes_p" + day);
+    }
+    const auto later = writer.write(std::vector{predictions({prediction("b", received)}, received + second_us),
+                                                outcomes({outcome("b", received, "no")}, received + second_us)});
+    CHECK(later.predictions_inserted == 1);
+    CHECK(later.outcomes_inserted == 1);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 0);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes_default") == 0);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_p" + day + " WHERE id = 'b'") == 1);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes_p" + day + " WHERE id = 'b'") == 1);
+}
