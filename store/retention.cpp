@@ -5,9 +5,11 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <pqxx/except>
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "core/log.h"
 #include "store/sql.h"
 #include "store/store_writer.h"
 
@@ -105,28 +107,47 @@ void drop_partitions(pqxx::connection_base& connection, std::int64_t cutoff, Ret
         return partitions;
     };
     // One transaction per partition, so a long pass never holds locks the
-    // writer waits for; the partition lock that serialises the writer's
-    // partition creation is held while dropping, and whether a partition is
-    // read is checked under it (a window may have closed, or a reference been
-    // taken, since the list was read).
+    // writer waits for. Under the partition lock that serialises the
+    // writer's partition creation and other daemons' retention passes: the
+    // partition is skipped if another pass dropped it since the list was
+    // read; then its parent is locked (as DROP would lock it) before whether
+    // it is still read is checked, so no write can add rows a window needs
+    // between the check and the drop. A lock not granted in time (a long
+    // reader of the parent, a deadlock with a writer creating a partition)
+    // skips this partition only: it is counted busy, the next pass tries it
+    // again, and the rest of the pass goes on.
+    enum class Dropped { yes, kept, gone, busy };
     const auto drop = [&](const Partition& partition, const auto& droppable) {
-        pqxx::work transaction(connection, "retention_drop_partition");
-        // A writer waiting on the table must not wait on us for long: past
-        // this, the pass fails and the next one retries.
-        transaction.exec0("SET LOCAL lock_timeout = '10s'");
-        transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", partition_lock_key));
-        if (!droppable(transaction)) return false;
-        transaction.exec0(fmt::format("DROP TABLE {}", partition.name));
-        transaction.commit();
-        result.partitions_dropped.push_back(partition.name);
-        return true;
+        try {
+            pqxx::work transaction(connection, "retention_drop_partition");
+            transaction.exec0("SET LOCAL lock_timeout = '10s'");
+            transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", partition_lock_key));
+            if (transaction.exec_params1("SELECT to_regclass($1) IS NULL", partition.name)[0].as<bool>())
+                return Dropped::gone;
+            transaction.exec0(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", partition.parent));
+            if (!droppable(transaction)) return Dropped::kept;
+            transaction.exec0(fmt::format("DROP TABLE {}", partition.name));
+            transaction.commit();
+            result.partitions_dropped.push_back(partition.name);
+            return Dropped::yes;
+        } catch (const pqxx::sql_error& error) {
+            const std::string sqlstate = error.sqlstate();
+            // 42P01: dropped by another pass after all; 55P03: lock timeout;
+            // 40P01: deadlock.
+            if (sqlstate == "42P01") return Dropped::gone;
+            if (sqlstate != "55P03" && sqlstate != "40P01") throw;
+            log::warning("retention_partition_busy name={} sqlstate={} error=\"{}\"", partition.name, sqlstate,
+                         error.what());
+            result.partitions_busy.push_back(partition.name);
+            return Dropped::busy;
+        }
     };
 
     for (const std::string parent : {"predictions", "outcomes"}) {
         for (const auto& partition : list(parent)) {
-            if (!drop(partition, [&](pqxx::dbtransaction& transaction) {
+            if (drop(partition, [&](pqxx::dbtransaction& transaction) {
                     return !still_read(transaction, parent, partition.name, partition.hi);
-                }))
+                }) == Dropped::kept)
                 result.partitions_kept.push_back(partition.name);
         }
     }

@@ -24,6 +24,7 @@ struct RetentionResult {
     // Of predictions, outcomes and their boundary keys (never deleted row by row).
     std::vector<std::string> partitions_dropped;
     std::vector<std::string> partitions_kept;  // past their age, still needed
+    std::vector<std::string> partitions_busy;  // past their age, lock not granted in time: the next pass tries again
     std::int64_t rejection_counts_deleted = 0;
     std::int64_t findings_deleted = 0;
     std::int64_t decisions_deleted = 0;

@@ -5,13 +5,19 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "store/migrations.h"
 #include "store/retention.h"
+#include "store/store_writer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
@@ -292,4 +298,55 @@ TEST_CASE("finished jobs and audits past their age go with their directories and
         CHECK(none.jobs_deleted.empty());
         CHECK(none.audits_deleted == 0);
     }
+}
+
+TEST_CASE("two retention passes at once (two daemons) each finish; a partition the other dropped is skipped",
+          "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    for (const int d : {0, 1, 2}) day_with_prediction(database, d, "a", fmt::format("old{}", d));
+    const auto options = mw::config::RetentionOptions{};
+
+    // Both passes list the same expired partitions, then queue on the
+    // partition lock held here, so they race for every partition.
+    auto holder = database.connect();
+    pqxx::work hold(*holder);
+    hold.exec(fmt::format("SELECT pg_advisory_xact_lock({})", mw::store::partition_lock_key));
+    struct Pass {
+        std::unique_ptr<pqxx::connection> connection;
+        mw::store::RetentionResult result;
+        std::string error;
+    };
+    Pass passes[2] = {{database.connect(), {}, {}}, {database.connect(), {}, {}}};
+    std::vector<std::thread> threads;
+    for (auto& pass : passes)
+        threads.emplace_back([&pass, &options] {
+            try {
+                pass.result = apply_retention(*pass.connection, options, test_now_us);
+            } catch (const std::exception& error) {
+                pass.error = error.what();
+            }
+        });
+    auto observer = database.connect();
+    bool both_waiting = false;
+    for (int attempt = 0; attempt < 600 && !both_waiting; ++attempt) {
+        pqxx::nontransaction look(*observer);
+        both_waiting = look.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0]
+                           .as<int>() == 2;
+        if (!both_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(both_waiting);
+    hold.commit();
+    for (auto& thread : threads) thread.join();
+
+    CHECK(passes[0].error.empty());
+    CHECK(passes[1].error.empty());
+    auto dropped = passes[0].result.partitions_dropped;
+    dropped.insert(dropped.end(), passes[1].result.partitions_dropped.begin(),
+                   passes[1].result.partitions_dropped.end());
+    std::sort(dropped.begin(), dropped.end());
+    // Each partition dropped once, by one of them.
+    CHECK(dropped == std::vector<std::string>{"outcomes_d0", "outcomes_d1", "outcomes_d2", "predictions_d0",
+                                              "predictions_d1", "predictions_d2"});
+    CHECK(count(database, "SELECT count(*) FROM predictions") == 0);
 }
