@@ -353,9 +353,9 @@ CREATE TABLE rejection_counts (
 //   outcomes join by (model, id) through each partition's primary key.
 //
 // Existing rows are moved into the new tables: the partitions of the days
-// they were received in (one day wide, the default partition_days; with a
-// wider setting the writer's next ranges overlap these and its rows go to
-// the default partition until they pass) within the writer's creation window,
+// they were received in (one day wide: store_writer.h's partition_seconds,
+// which no setting changes, so every daemon and this upgrade agree) within
+// the writer's creation window,
 // the rest into the default partitions. The boundary claims of moved rows
 // near the last boundaries are made too, so a retry just after the upgrade
 // is still recognised.

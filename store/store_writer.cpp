@@ -165,7 +165,7 @@ struct ScannedRows {
     std::map<std::int64_t, std::string> boundary_rows;
 };
 
-ScannedRows scan_rows(std::span<const EncodedBatch> batches, RecordKind kind, std::int64_t partition_seconds) {
+ScannedRows scan_rows(std::span<const EncodedBatch> batches, RecordKind kind) {
     const std::int64_t partition_us = partition_seconds * microseconds_per_second;
     const std::int64_t window_us = boundary_window_seconds * microseconds_per_second;
     ScannedRows scanned;
@@ -328,7 +328,7 @@ void check_partitions_exist(pqxx::work& transaction, const std::vector<std::stri
 // Writes the rows of one kind of `batches` in `transaction`; the partitions
 // it found existing, created or not creatable go to `settled`.
 KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::span<const EncodedBatch> batches,
-                     std::int64_t partition_seconds, const std::unordered_map<std::string, bool>& known_partitions,
+                     const std::unordered_map<std::string, bool>& known_partitions,
                      std::string& line_buffer, std::vector<std::pair<std::string, bool>>& settled) {
     KindWrite result;
     const bool any = std::any_of(batches.begin(), batches.end(), [&](const EncodedBatch& batch) {
@@ -336,7 +336,7 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     });
     if (!any) return result;
 
-    const ScannedRows scanned = scan_rows(batches, tables.kind, partition_seconds);
+    const ScannedRows scanned = scan_rows(batches, tables.kind);
     std::vector<PartitionSpec> specs;
     for (const auto start : scanned.partition_starts)
         specs.push_back({std::string(tables.table), partition_name(tables.table, start), start,
@@ -392,7 +392,11 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
 }  // namespace
 
 StoreWriter::StoreWriter(pqxx::connection_base& connection, const config::StoreOptions& options)
-    : connection_(connection), partition_seconds_(std::int64_t{86400} * std::max<std::uint32_t>(options.partition_days, 1)) {}
+    : connection_(connection) {
+    // options.partition_days is 1 by validation (config/sections.cpp): the
+    // width is partition_seconds, fixed by the schema.
+    (void)options;
+}
 
 void StoreWriter::ensure_staging_tables() {
     if (connection_.is_open() && connection_.backendpid() == staging_backend_pid_) return;
@@ -428,9 +432,9 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> batches) {
         settled_partitions.clear();
         pqxx::work transaction(connection_, "store_write");
         try {
-            predictions = write_kind(transaction, prediction_tables, batches, partition_seconds_, known_partitions_,
+            predictions = write_kind(transaction, prediction_tables, batches, known_partitions_,
                                      line_buffer_, settled_partitions);
-            outcomes = write_kind(transaction, outcome_tables, batches, partition_seconds_, known_partitions_,
+            outcomes = write_kind(transaction, outcome_tables, batches, known_partitions_,
                                   line_buffer_, settled_partitions);
             transaction.commit();
             break;

@@ -49,6 +49,13 @@ inline constexpr long long partition_lock_key = 0x6d77706172746974;
 // changing it needs a migration.
 inline constexpr std::int64_t boundary_window_seconds = 3600;
 
+// Predictions and outcomes are partitioned by the UTC day they were received:
+// migration 4 created day partitions, their names are days
+// (<table>_pYYYYMMDD), and the day is the horizon of exactly-once by id, so
+// every daemon on one database must agree on it. It is therefore no setting
+// (store.partition_days accepts only 1); changing it needs a migration.
+inline constexpr std::int64_t partition_seconds = 86400;
+
 struct WriteResult {
     std::uint64_t predictions_received = 0;
     std::uint64_t predictions_inserted = 0;  // received - inserted were already stored (or repeated)
@@ -68,7 +75,6 @@ private:
     void ensure_staging_tables();
 
     pqxx::connection_base& connection_;
-    std::int64_t partition_seconds_;
     // The backend that holds our TEMP staging tables: should the connection
     // be reopened under us (pqxx 6.4 may reactivate a connection implicitly),
     // the new backend has none and they are created again.

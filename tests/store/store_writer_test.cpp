@@ -252,28 +252,6 @@ TEST_CASE("partitions are created for the days records were received; outside th
               .ends_with("USING btree (model, id)"));
 }
 
-TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
-    Fixture fixture;
-    config::StoreOptions options;
-    options.partition_days = 7;
-    StoreWriter writer(fixture.database.connection(), options);
-    const auto now = whole_second_now_us();
-    std::vector<EncodedBatch> week;
-    for (int day = 0; day < 7; ++day)
-        week.push_back(predictions({prediction("r" + std::to_string(day), now)}, now - day * day_us));
-    writer.write(week);
-    // Seven consecutive days span one or two week-wide ranges, never seven.
-    const auto created =
-        fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") - 1;
-    CHECK(created >= 1);
-    CHECK(created <= 2);
-    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 0);
-    CHECK(fixture.count(R"sql(
-        SELECT count(*) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
-        WHERE i.inhparent = 'predictions'::regclass AND c.relname <> 'predictions_default'
-          AND pg_get_expr(c.relpartbound, c.oid) NOT LIKE 'FOR VALUES FROM%')sql") == 0);
-}
-
 TEST_CASE("tabs, newlines, backslashes, quotes and unicode read back equal", "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
