@@ -350,3 +350,26 @@ TEST_CASE("two retention passes at once (two daemons) each finish; a partition t
                                               "predictions_d1", "predictions_d2"});
     CHECK(count(database, "SELECT count(*) FROM predictions") == 0);
 }
+
+TEST_CASE("a partition whose table stays locked is skipped as busy; the rest of the pass goes on", "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    day_with_prediction(database, 0, "a", "old");
+    exec(database, fmt::format("INSERT INTO rejection_counts VALUES ('a', {}, 'prediction', 'schema', 3)", day(1)));
+    // A long reader of outcomes (an audit cursor, an idle analyst session).
+    auto reader = database.connect();
+    pqxx::work reading(*reader);
+    reading.exec0("LOCK TABLE outcomes IN ACCESS SHARE MODE");
+
+    // Waits out the lock timeout (10 s) once.
+    const auto result = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
+    CHECK(result.partitions_dropped == std::vector<std::string>{"predictions_d0"});
+    CHECK(result.partitions_busy == std::vector<std::string>{"outcomes_d0"});
+    CHECK(result.partitions_kept.empty());
+    CHECK(result.rejection_counts_deleted == 1);
+    reading.commit();
+
+    const auto next = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
+    CHECK(next.partitions_dropped == std::vector<std::string>{"outcomes_d0"});
+    CHECK(next.partitions_busy.empty());
+}
