@@ -12,8 +12,10 @@ database on one throwaway cluster (fsync on). The daemon side is timed from
 the first request to the moment the last row is in PostgreSQL (HTTP parse,
 spool fdatasync, the drain's COPY and duplicate check); the copy side is
 psql's \\copy of a file holding the same rows as COPY text into the same
-predictions table (day partitions, primary key, no prediction_keys claim:
-that is the daemon's exactly-once cost, and part of what is compared).
+predictions table (partitions by day received, each with its primary key
+(model, id) and the (model, ts, id) index: the daemon's exactly-once cost is
+that key plus the boundary claims of rows received within an hour of
+midnight, store/store_writer.h, so a run near midnight measures those too).
 Request bodies are built before the clock starts, so the client's JSON
 encoding is not measured. Beside each: PostgreSQL's CPU per row (every
 process of the cluster, live and exited, from /proc) and WAL bytes per row

@@ -4,9 +4,11 @@
 Starts a throwaway PostgreSQL (scripts/pg-throwaway.sh), applies the store's
 migrations with the built `modelwatch migrate`, and stores N predictions of
 10 features (8 numeric, 2 categorical, a 36-character id, a class label, a
-score and one attribute) spread over one day partition, with their
-prediction_keys rows and, for half of them, an outcome, as the writer stores
-them (store/store_writer.cpp). It then reports the bytes per million
+score and one attribute) received over one day, in that day's partition with
+its primary key (model, id) and, for half of them, an outcome in the
+outcomes' partition of that day, as the writer stores them
+(store/store_writer.cpp; the boundary claims of the rows received within an
+hour of midnight, 1/12 of a day's keys, are left out). It then reports the bytes per million
 predictions (table, TOAST and indexes, after VACUUM) and the steady-state size
 at the default retention for a given rate: a day partition is dropped once
 its whole day is older than retention.predictions, so up to
@@ -41,8 +43,7 @@ FROM generate_series(%(start)s, %(end)s - 1) g
 
 SIZE = """
 SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
-FROM pg_class c WHERE c.relname = ANY(%(names)s) OR c.oid IN (
-    SELECT inhrelid FROM pg_inherits WHERE inhparent = 'predictions'::regclass)
+FROM pg_class c WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %(parent)s::regclass)
 """
 
 
@@ -58,25 +59,25 @@ def main():
         postgres = harness.Postgres(os.path.join(directory, "pg")).start()
         try:
             subprocess.run([harness.CLI, "migrate", "--dsn", postgres.dsn], check=True, capture_output=True)
-            postgres.query("CREATE TABLE predictions_p20261201 PARTITION OF predictions "
-                           "FOR VALUES FROM ('2026-12-01') TO ('2026-12-02')")
+            for table in ("predictions", "outcomes"):
+                postgres.query(f"CREATE TABLE {table}_p20261201 PARTITION OF {table} (PRIMARY KEY (model, id)) "
+                               "FOR VALUES FROM ('2026-12-01') TO ('2026-12-02')")
             started = time.time()
             chunk = 100_000
             per_second = max(1, args.rows // 86400 + 1)
             for start in range(0, args.rows, chunk):
                 end = min(args.rows, start + chunk)
                 postgres.query(INSERT, {"start": start, "end": end, "per_second": per_second})
-            postgres.query("INSERT INTO prediction_keys SELECT model, id, ts FROM predictions")
             postgres.query("INSERT INTO outcomes (model, id, ts, label, received_at) "
-                           "SELECT model, id, ts + interval '1 hour', 'paid', ts + interval '1 hour' "
-                           "FROM predictions WHERE score < 0.5")
+                           "SELECT model, id, ts + interval '1 hour', 'paid', least(ts + interval '1 hour', "
+                           "timestamptz '2026-12-01 23:59:59+00') FROM predictions WHERE score < 0.5")
             outcomes = postgres.scalar("SELECT count(*) FROM outcomes")
             conn = harness.psycopg2.connect(postgres.dsn)
             conn.autocommit = True  # VACUUM runs outside a transaction
             conn.cursor().execute("VACUUM ANALYZE")
             conn.close()
-            predictions_bytes = float(postgres.scalar(SIZE, {"names": ["predictions", "prediction_keys"]}))
-            outcomes_bytes = float(postgres.scalar("SELECT pg_total_relation_size('outcomes')"))
+            predictions_bytes = float(postgres.scalar(SIZE, {"parent": "predictions"}))
+            outcomes_bytes = float(postgres.scalar(SIZE, {"parent": "outcomes"}))
             elapsed = time.time() - started
         finally:
             postgres.stop()
@@ -88,7 +89,7 @@ def main():
     # Every prediction labelled: the worst case for outcomes.
     steady_bytes = steady_rows / 1e6 * (per_million + outcome_per_million)
     print(f"rows={args.rows} outcomes={outcomes} loaded_in_s={elapsed:.1f}")
-    print(f"predictions+keys bytes per million predictions: {per_million / 2**30:.2f} GiB")
+    print(f"prediction bytes per million predictions: {per_million / 2**30:.2f} GiB")
     print(f"outcome bytes per million outcomes: {outcome_per_million / 2**30:.2f} GiB")
     print(f"steady state at {args.rate:g}/s, retention {args.retention_days}d (up to {days} days on disk, "
           f"{steady_rows / 1e6:.0f}M predictions, each with an outcome): {steady_bytes / 2**30:.0f} GiB")

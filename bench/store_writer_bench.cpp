@@ -15,8 +15,10 @@
 // encode; the whole PostgreSQL cluster, read from /proc, for the others, so
 // the server must run on this host), since on a shared machine the wall
 // clock measures the neighbours too.
-// \copy is the ceiling: the writer adds a staging table, the duplicate check
-// and a second index (prediction_keys); the target is writer >= 0.6 x \copy.
+// \copy is the ceiling: the writer adds the boundary claims of the rows
+// received within an hour of midnight (none when run away from midnight)
+// and, on a replay, the staging table and the duplicate check; the target
+// is writer >= 0.8 x \copy.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -193,11 +195,11 @@ int main(int argc, char** argv) {
     {
         pqxx::nontransaction command(control);
         const auto tables = command.exec(
-            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'predictions'::regclass "
-            "UNION ALL SELECT 'prediction_keys'");
+            "SELECT inhrelid::regclass::text FROM pg_inherits "
+            "WHERE inhparent IN ('predictions'::regclass, 'prediction_boundary_keys'::regclass)");
         for (const auto& table : tables)
             command.exec0(fmt::format("ALTER TABLE {} SET (autovacuum_enabled = off)", table[0].c_str()));
-        command.exec0("TRUNCATE predictions, prediction_keys");
+        command.exec0("TRUNCATE predictions, prediction_boundary_keys");
     }
 
     checkpoint();
@@ -226,7 +228,7 @@ int main(int argc, char** argv) {
         std::ofstream rows(rows_path, std::ios::binary);
         for (const auto& frame : encoded) rows << frame.copy_rows;
     }
-    pqxx::nontransaction(control).exec0("TRUNCATE predictions, prediction_keys");
+    pqxx::nontransaction(control).exec0("TRUNCATE predictions, prediction_boundary_keys");
     checkpoint();
     const std::string psql = fmt::format("psql -q -X -v ON_ERROR_STOP=1 \"{}\" -c \"\\copy predictions ({}) FROM '{}'\"",
                                          dsn, columns, rows_path);
@@ -260,7 +262,7 @@ int main(int argc, char** argv) {
     line("StoreWriter::write (new rows)", writer_s, writer_cpu_s, "srv", writer_wal);
     line("StoreWriter::write (replay, dups)", replay_s, replay_cpu_s, "srv", replay_wal);
     line("psql \\copy into predictions", copy_s, copy_cpu_s, "srv", copy_wal);
-    std::printf("writer / \\copy: %.2f by wall clock, %.2f by server CPU (target >= 0.6)\n", copy_s / writer_s,
+    std::printf("writer / \\copy: %.2f by wall clock, %.2f by server CPU (target >= 0.8)\n", copy_s / writer_s,
                 copy_cpu_s / writer_cpu_s);
 
     pqxx::connection admin(admin_dsn);

@@ -55,7 +55,7 @@ struct StoreOptions {
     std::uint32_t retry_max_ms = 10000;
     std::uint32_t batch_max_records = 50000;  // records per COPY transaction
     std::uint32_t drain_connections = 2;      // PostgreSQL connections writing spool ranges at once
-    std::uint32_t partition_days = 1;         // width of a predictions partition
+    std::uint32_t partition_days = 1;         // only 1 accepted: partitions are one UTC day (store_writer.h)
     std::uint32_t probe_interval_ms = 500;    // how often readiness asks PostgreSQL, idle or busy
     std::uint32_t probe_timeout_ms = 1000;    // how long one probe may take before the store counts as down
 

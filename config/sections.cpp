@@ -133,8 +133,10 @@ const Option<StoreOptions> store_options[] = {
     {.key = "drain_connections", .kind = ValueKind::integer, .default_text = "2", .min = 1, .max = 16,
      .help = "PostgreSQL connections draining the spool at once, each writing its own range",
      .field = "StoreOptions::drain_connections", .assign = assign_field<&StoreOptions::drain_connections>},
-    {.key = "partition_days", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 366,
-     .help = "time width of one predictions partition, in days",
+    {.key = "partition_days", .kind = ValueKind::integer, .default_text = "1", .min = 1, .max = 1,
+     .help = "fixed at 1: predictions, outcomes and their boundary keys are partitioned by the UTC day they were "
+             "received, which is also the horizon of exactly-once by id (docs/retention.md); every daemon on one "
+             "database and the upgrade must agree, so another width is refused",
      .field = "StoreOptions::partition_days", .assign = assign_field<&StoreOptions::partition_days>},
     {.key = "probe_interval", .kind = ValueKind::duration, .default_text = "500ms", .min = 100, .max = 60'000,
      .unit = "ms", .help = "how often /readyz's probe asks PostgreSQL (SELECT 1), whether or not there is work",

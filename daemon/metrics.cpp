@@ -111,9 +111,9 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Spooled batches PostgreSQL refused for their content, kept in quarantine files."},
             {"modelwatch_store_write_errors_total", counter, {}, "Failed connection or write attempts to PostgreSQL."},
             {"modelwatch_retention_partitions_dropped_total", counter, {},
-             "Day partitions of predictions dropped by retention passes."},
+             "Day partitions of predictions, outcomes and their boundary keys dropped by retention passes."},
             {"modelwatch_retention_rows_deleted_total", counter, {"kind"},
-             "Rows deleted by retention passes, by kind (outcomes, prediction_keys, rejection_counts, findings, "
+             "Rows deleted by retention passes, by kind (rejection_counts, findings, "
              "decisions, windows, alert_deliveries, jobs, audits); rows of dropped partitions are not counted."},
             {"modelwatch_retention_last_success_timestamp_seconds", gauge, {},
              "When the last retention pass completed (Unix time; 0 until one has)."},

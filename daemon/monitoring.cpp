@@ -46,8 +46,6 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
     const auto result = store::apply_retention(connection, config.retention, now_us);
     metrics.retention_partitions_dropped.Increment(static_cast<double>(result.partitions_dropped.size()));
     const std::pair<const char*, std::int64_t> deleted[] = {
-        {"outcomes", result.outcomes_deleted},
-        {"prediction_keys", result.prediction_keys_deleted},
         {"rejection_counts", result.rejection_counts_deleted},
         {"findings", result.findings_deleted},
         {"decisions", result.decisions_deleted},
@@ -62,10 +60,9 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
     for (const auto& message : store::remove_retained_files(result, config.monitor.jobs_dir, config.monitor.reports_dir))
         log::warning("retention_file_not_removed error=\"{}\"", message);
     for (const auto& name : result.partitions_kept) log::info("retention_partition_kept name={} reason=\"still read\"", name);
-    log::info("retention_pass partitions_dropped={} partitions_kept={} outcomes={} findings={} decisions={} windows={} "
+    log::info("retention_pass partitions_dropped={} partitions_kept={} findings={} decisions={} windows={} "
               "alert_deliveries={} jobs={} audits={}",
-              result.partitions_dropped.size(), result.partitions_kept.size(), result.outcomes_deleted,
-              result.findings_deleted, result.decisions_deleted, result.windows_deleted,
+              result.partitions_dropped.size(), result.partitions_kept.size(), result.findings_deleted, result.decisions_deleted, result.windows_deleted,
               result.alert_deliveries_deleted, result.jobs_deleted.size(), result.audits_deleted);
 }
 

@@ -18,6 +18,7 @@ namespace {
 constexpr long long migration_lock_key = 0x6d776d6967726174;
 
 constexpr std::string_view schema_v1 = R"sql(
+-- (Version 4 replaces predictions, prediction_keys and outcomes: see schema_v4.)
 -- model and id use the "C" collation in every table: they are opaque
 -- identifiers, so byte order is the right order, and it lets the writer's
 -- sorts and every (model, id) index compare with memcmp instead of the
@@ -323,10 +324,157 @@ CREATE TABLE rejection_counts (
 );
 )sql";
 
+// Version 4: exactly-once by (model, id) within a stated horizon, so that
+// the per-row cost of uniqueness is one unique index (like a plain COPY into
+// a table with a primary key) and retention drops whole partitions of
+// everything raw (docs/retention.md, "Exactly once, within a horizon").
+//
+// - predictions and outcomes are partitioned by day of received_at: the
+//   moment the daemon acknowledged the record, written into its spooled COPY
+//   row at ingest (store/copy_encoding.h), so a replay after a crash carries
+//   the same received_at and lands in the same partition. Every partition
+//   has its own PRIMARY KEY (model, id) (the writer declares it when it
+//   creates the partition; PostgreSQL cannot have one across partitions), so
+//   two arrivals of one id on the same day are stored once, whatever their
+//   ts, and a concurrent second writer of that id waits on the index and
+//   then skips it.
+// - A retry that crosses midnight lands in another day's partition. Records
+//   received within boundary_window_seconds (store/store_writer.h, 1 hour)
+//   of a partition boundary also claim (model, id) in a partition of
+//   <kind>_boundary_keys that covers [boundary - 1 h, boundary + 1 h), so two
+//   arrivals less than an hour apart always meet in one unique index: the
+//   day's or the boundary's. Only about 1/12 of the rows pay that second
+//   claim, instead of every row paying prediction_keys' global one.
+// - prediction_keys is gone: its global uniqueness cost an index insert,
+//   a heap row and their WAL for every prediction, and retention had to
+//   DELETE it row by row.
+// - Window queries still read predictions by (model, ts, id) through that
+//   index on every partition (all partitions are scanned, no pruning by ts);
+//   outcomes join by (model, id) through each partition's primary key.
+//
+// Existing rows are moved into the new tables: the partitions of the days
+// they were received in (one day wide: store_writer.h's partition_seconds,
+// which no setting changes, so every daemon and this upgrade agree) within
+// the writer's creation window,
+// the rest into the default partitions. The boundary claims of moved rows
+// near the last boundaries are made too, so a retry just after the upgrade
+// is still recognised.
+constexpr std::string_view schema_v4 = R"sql(
+-- Before anything is read: a daemon of the previous build still draining
+-- into these tables would otherwise commit rows after the copies below were
+-- taken (each statement has its own snapshot in READ COMMITTED) and before
+-- DROP TABLE got its lock, and those acknowledged rows would be dropped.
+-- The migration lock serialises migrations only, not writers.
+LOCK TABLE predictions, prediction_keys, outcomes IN ACCESS EXCLUSIVE MODE;
+CREATE TEMP TABLE upgrade_predictions ON COMMIT DROP AS SELECT * FROM predictions;
+CREATE TEMP TABLE upgrade_outcomes ON COMMIT DROP AS SELECT * FROM outcomes;
+DROP VIEW labelled_predictions;
+DROP TABLE predictions, prediction_keys, outcomes;
+
+CREATE TABLE predictions (
+    model text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    ts timestamptz NOT NULL,
+    model_version text,
+    features jsonb NOT NULL,
+    prediction_label text,
+    prediction_value double precision,
+    score double precision,
+    attributes jsonb NOT NULL,
+    received_at timestamptz NOT NULL
+) PARTITION BY RANGE (received_at);
+CREATE TABLE predictions_default PARTITION OF predictions (PRIMARY KEY (model, id)) DEFAULT;
+CREATE INDEX predictions_model_ts_id ON predictions (model, ts, id);
+
+CREATE TABLE outcomes (
+    model text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    ts timestamptz NOT NULL,
+    label text,
+    value double precision,
+    received_at timestamptz NOT NULL
+) PARTITION BY RANGE (received_at);
+CREATE TABLE outcomes_default PARTITION OF outcomes (PRIMARY KEY (model, id)) DEFAULT;
+CREATE INDEX outcomes_model_received_at ON outcomes (model, received_at);
+
+-- Claims of records received within an hour of a partition boundary; no
+-- default partition: the writer only sends rows whose boundary partition
+-- it created.
+CREATE TABLE prediction_boundary_keys (
+    model text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    received_at timestamptz NOT NULL
+) PARTITION BY RANGE (received_at);
+CREATE TABLE outcome_boundary_keys (
+    model text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    received_at timestamptz NOT NULL
+) PARTITION BY RANGE (received_at);
+
+DO $upgrade$
+DECLARE
+    kind record;
+    day timestamptz;
+BEGIN
+    FOR kind IN SELECT * FROM (VALUES ('predictions', 'upgrade_predictions', 'prediction_boundary'),
+                                      ('outcomes', 'upgrade_outcomes', 'outcome_boundary')) k(parent, source, boundary)
+    LOOP
+        FOR day IN EXECUTE format(
+            'SELECT DISTINCT date_bin(interval ''1 day'', received_at, timestamptz ''1970-01-01 00:00:00+00'') d '
+            'FROM %I WHERE received_at >= now() - interval ''400 days'' AND received_at < now() + interval ''2 days'' '
+            'ORDER BY d', kind.source)
+        LOOP
+            EXECUTE format('CREATE TABLE %I PARTITION OF %I (PRIMARY KEY (model, id)) FOR VALUES FROM (%L) TO (%L)',
+                           kind.parent || '_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD'), kind.parent,
+                           to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'),
+                           to_char((day + interval '1 day') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'));
+        END LOOP;
+        EXECUTE format('INSERT INTO %I SELECT * FROM %I', kind.parent, kind.source);
+        -- The boundary claims of the last two days' boundaries: retries of
+        -- older records than that are not expected any more.
+        FOR day IN SELECT generate_series(date_bin(interval '1 day', now(), timestamptz '1970-01-01 00:00:00+00')
+                                              - interval '1 day',
+                                          date_bin(interval '1 day', now(), timestamptz '1970-01-01 00:00:00+00'),
+                                          interval '1 day')
+        LOOP
+            EXECUTE format('CREATE TABLE %I PARTITION OF %I (PRIMARY KEY (model, id)) FOR VALUES FROM (%L) TO (%L)',
+                           kind.boundary || '_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                           kind.boundary || '_keys',
+                           to_char((day - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'),
+                           to_char((day + interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS+00'));
+            EXECUTE format('INSERT INTO %I SELECT DISTINCT ON (model, id) model, id, received_at FROM %I '
+                           'WHERE received_at >= %L::timestamptz - interval ''1 hour'' '
+                           'AND received_at < %L::timestamptz + interval ''1 hour'' ORDER BY model, id, received_at',
+                           kind.boundary || '_keys', kind.source, day, day);
+        END LOOP;
+    END LOOP;
+END
+$upgrade$;
+
+-- As in version 1, each (model, id) once: uniqueness holds only within the
+-- horizon, so an id stored twice (arrivals days apart) is read as its first
+-- received prediction, and an id labelled on several days as its first
+-- received outcome ("the first outcome stored wins", as before version 4).
+-- store/monitor_store.cpp's window reads apply the same rule.
+CREATE VIEW labelled_predictions AS
+SELECT p.model, p.id, p.ts, p.model_version, p.features,
+       p.prediction_label, p.prediction_value, p.score, p.attributes,
+       p.received_at,
+       o.ts AS outcome_ts, o.label, o.value,
+       o.received_at AS outcome_received_at,
+       extract(epoch FROM o.received_at - p.ts) AS label_delay_seconds
+FROM predictions p
+JOIN LATERAL (SELECT o.ts, o.label, o.value, o.received_at FROM outcomes o
+              WHERE o.model = p.model AND o.id = p.id ORDER BY o.received_at LIMIT 1) o ON true
+WHERE NOT EXISTS (SELECT 1 FROM predictions q
+                  WHERE q.model = p.model AND q.id = p.id AND q.received_at < p.received_at);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
     {3, "operational_series", schema_v3},
+    {4, "partitions_by_arrival_day", schema_v4},
 };
 
 // migrate() finds a migration by version - 1.

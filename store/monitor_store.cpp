@@ -14,6 +14,19 @@ const std::string row_columns = fmt::format(
     "p.attributes::text, {}, o.label, o.value, extract(epoch FROM o.received_at - p.ts)::double precision",
     ts_column("p.ts"), ts_column("p.received_at"));
 
+// Predictions with their outcome, each (model, id) once: (model, id) is
+// unique only within a horizon (docs/retention.md), so an id can be stored
+// twice (a replay days later) and have outcomes on several days (a label
+// job re-sending). A window reads the first received prediction of an id and
+// its first received outcome ("the first outcome stored wins"), as the
+// labelled_predictions view does; both lookups go through each partition's
+// primary key (model, id).
+const std::string window_rows_from =
+    "FROM predictions p LEFT JOIN LATERAL (SELECT o.label, o.value, o.received_at FROM outcomes o "
+    "WHERE o.model = p.model AND o.id = p.id ORDER BY o.received_at LIMIT 1) o ON true "
+    "WHERE NOT EXISTS (SELECT 1 FROM predictions q WHERE q.model = p.model AND q.id = p.id "
+    "AND q.received_at < p.received_at) AND ";
+
 template <typename T>
 std::optional<T> optional_of(const pqxx::field& field) {
     if (field.is_null()) return std::nullopt;
@@ -143,10 +156,9 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
                                               const std::string& model_version) {
     pqxx::read_transaction transaction(connection, "read_predictions_after");
     const std::string query = fmt::format(
-        "SELECT {} FROM predictions p LEFT JOIN outcomes o ON o.model = p.model AND o.id = p.id "
-        "WHERE p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
+        "SELECT {} {}p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
         "AND ($4 = '' OR p.model_version = $4) ORDER BY p.ts, p.id LIMIT $5",
-        row_columns, ts_param(2));
+        row_columns, window_rows_from, ts_param(2));
     const std::optional<std::int64_t> after_ts = after ? std::optional(after->ts_us) : std::nullopt;
     const std::string after_id = after ? after->id : std::string();
     return rows_of(transaction.exec_params(query, model, after_ts, after_id, model_version,
@@ -157,9 +169,8 @@ std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connectio
                                                 std::int64_t start_us, std::int64_t end_us, std::size_t limit) {
     pqxx::read_transaction transaction(connection, "read_predictions_between");
     const std::string query = fmt::format(
-        "SELECT {} FROM predictions p LEFT JOIN outcomes o ON o.model = p.model AND o.id = p.id "
-        "WHERE p.model = $1 AND p.ts >= {} AND p.ts < {} ORDER BY p.ts, p.id LIMIT $4",
-        row_columns, ts_param(2), ts_param(3));
+        "SELECT {} {}p.model = $1 AND p.ts >= {} AND p.ts < {} ORDER BY p.ts, p.id LIMIT $4",
+        row_columns, window_rows_from, ts_param(2), ts_param(3));
     return rows_of(transaction.exec_params(query, model, start_us, end_us, static_cast<std::int64_t>(limit)));
 }
 
@@ -167,10 +178,9 @@ std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const
                                         const StoredWindow& window) {
     pqxx::read_transaction transaction(connection, "read_window_rows");
     const std::string query = fmt::format(
-        "SELECT {} FROM predictions p LEFT JOIN outcomes o ON o.model = p.model AND o.id = p.id "
-        "WHERE p.model = $1 AND (p.ts, p.id) >= ({}, $3::text COLLATE \"C\") "
+        "SELECT {} {}p.model = $1 AND (p.ts, p.id) >= ({}, $3::text COLLATE \"C\") "
         "AND (p.ts, p.id) <= ({}, $5::text COLLATE \"C\") ORDER BY p.ts, p.id",
-        row_columns, ts_param(2), ts_param(4));
+        row_columns, window_rows_from, ts_param(2), ts_param(4));
     return rows_of(transaction.exec_params(query, model, window.first.ts_us, window.first.id, window.last.ts_us,
                                            window.last.id));
 }

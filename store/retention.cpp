@@ -5,9 +5,11 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <pqxx/except>
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "core/log.h"
 #include "store/sql.h"
 #include "store/store_writer.h"
 
@@ -19,92 +21,148 @@ std::int64_t cutoff_us(std::int64_t now_us, std::uint64_t age_s) {
     return now_us - static_cast<std::int64_t>(age_s) * 1'000'000;
 }
 
-// The time ranges of predictions someone still reads, closed at both ends:
-// - a live reference's own rows (what it was taken from, for a refit or an
-//   audit of the reference; its sample is stored, but the rows are the
-//   evidence behind it);
+// The ranges of predictions (model, ts from lo to hi, both ends included)
+// whose labels someone still waits for:
 // - each model's open window: the rows after its last closed window, from
 //   that window's first row (a sliding window re-reads from there);
 // - a model with a live reference and no window after it: the rows after
 //   the reference, which its first window will read;
 // - windows still waiting for their labels (performance is judged on the
 //   window's rows joined with their outcomes).
-// A model with no reference yet (waiting for its first N predictions) keeps
-// nothing back: its reference is taken from whatever is kept.
-constexpr std::string_view needed_ranges = R"sql(
-    SELECT data_start AS lo, data_end AS hi FROM model_references
-        WHERE retired_at IS NULL AND data_start IS NOT NULL AND data_end IS NOT NULL
+constexpr std::string_view label_ranges = R"sql(
+    SELECT model, max(first_ts) AS lo, 'infinity'::timestamptz AS hi FROM monitor_windows GROUP BY model
     UNION ALL
-    SELECT max(first_ts), 'infinity'::timestamptz FROM monitor_windows GROUP BY model
-    UNION ALL
-    SELECT r.data_end, 'infinity'::timestamptz FROM model_references r
+    SELECT r.model, r.data_end, 'infinity'::timestamptz FROM model_references r
         WHERE r.retired_at IS NULL AND r.data_end IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM monitor_windows w WHERE w.model = r.model AND w.last_ts >= r.data_end)
     UNION ALL
-    SELECT first_ts, last_ts FROM monitor_windows WHERE performance_at IS NULL
+    SELECT model, first_ts, last_ts FROM monitor_windows WHERE performance_at IS NULL
 )sql";
 
-// Range partitions of predictions with their bounds (the default partition
-// has none and is never dropped: it holds only rows outside the writer's
-// partition window, store_writer.cpp). Bounds are printed with their UTC
-// offset, so the cast back is exact whatever the session's time zone.
-constexpr std::string_view expired_partitions = R"sql(
-    WITH parts AS (
-        SELECT c.oid::regclass::text AS name, b[1]::timestamptz AS lo, b[2]::timestamptz AS hi
-        FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid,
-        LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') b
-        WHERE i.inhparent = 'predictions'::regclass
-    ), needed AS ({})
-    SELECT p.name, EXISTS (SELECT 1 FROM needed n WHERE n.lo < p.hi AND n.hi >= p.lo) AS needed
-    FROM parts p WHERE p.hi <= {} ORDER BY p.lo
+// The ranges of predictions someone still reads: the label ranges, and a
+// live reference's own rows (what it was taken from, for a refit or an
+// audit of the reference; its sample is stored, but the rows are the
+// evidence behind it). A model with no reference yet (waiting for its first
+// N predictions) keeps nothing back: its reference is taken from whatever
+// is kept.
+constexpr std::string_view reference_ranges = R"sql(
+    SELECT model, data_start AS lo, data_end AS hi FROM model_references
+        WHERE retired_at IS NULL AND data_start IS NOT NULL AND data_end IS NOT NULL
 )sql";
 
+// The range partitions of a partitioned table ($1) with their bounds.
+// Default partitions have no bounds and are never dropped: they hold only
+// rows outside the writer's partition window (store/store_writer.cpp).
+// Bounds are printed with their UTC offset, so the cast back is exact
+// whatever the session's time zone.
+constexpr std::string_view range_partitions = R"sql(
+    SELECT c.oid::regclass::text AS name, b[1]::timestamptz AS lo, b[2]::timestamptz AS hi
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid,
+    LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') b
+    WHERE i.inhparent = $1::regclass
+)sql";
+
+// Whether a partition past its age is still read (name, lower and upper
+// bound as text). Partitions hold the records received in their range
+// (store/migrations.cpp, version 4), whatever their ts:
+// - a predictions partition is read while it holds a row of a model inside
+//   one of that model's needed ranges (an index probe on (model, ts, id));
+// - an outcomes partition while a model with an open window or a window
+//   waiting for labels has outcomes in it received after that window's first
+//   row's ts: labels arrive after what they label (one that arrived before
+//   its prediction is older than the window and goes with its age).
+bool still_read(pqxx::dbtransaction& transaction, const std::string& parent, const std::string& name,
+                const std::string& hi) {
+    if (parent == "predictions")
+        return transaction
+            .exec1(fmt::format("SELECT EXISTS (SELECT 1 FROM ({} UNION ALL {}) n WHERE EXISTS ("
+                               "SELECT 1 FROM {} p WHERE p.model = n.model AND p.ts >= n.lo AND p.ts <= n.hi))",
+                               label_ranges, reference_ranges, name))[0]
+            .as<bool>();
+    return transaction
+        .exec_params1(fmt::format("SELECT EXISTS (SELECT 1 FROM ({}) n WHERE n.lo < $1::timestamptz AND EXISTS ("
+                                  "SELECT 1 FROM {} o WHERE o.model = n.model AND o.received_at > n.lo))",
+                                  label_ranges, name),
+                      hi)[0]
+        .as<bool>();
+}
+
+// Drops the partitions of predictions and outcomes past `cutoff` that no one
+// reads any more, then the boundary-key partitions of both whose neighbour
+// day partitions are gone (a boundary's claims pair an arrival before it
+// with one after it: store/store_writer.h). Never a DELETE of those rows.
 void drop_partitions(pqxx::connection_base& connection, std::int64_t cutoff, RetentionResult& result) {
-    std::vector<std::string> candidates;
-    {
+    struct Partition {
+        std::string parent, name, lo, hi;
+    };
+    const auto list = [&](const std::string& parent) {
         pqxx::read_transaction transaction(connection, "retention_partitions");
-        for (const auto& row :
-             transaction.exec_params(fmt::format(expired_partitions, needed_ranges, ts_param(1)), cutoff)) {
-            if (row[1].as<bool>())
-                result.partitions_kept.push_back(row[0].as<std::string>());
-            else
-                candidates.push_back(row[0].as<std::string>());
+        std::vector<Partition> partitions;
+        const auto expired = fmt::format("SELECT name, lo::text, hi::text FROM ({}) p WHERE hi <= {} ORDER BY lo, name",
+                                         range_partitions, ts_param(2));
+        for (const auto& row : transaction.exec_params(expired, parent, cutoff))
+            partitions.push_back(
+                {parent, row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
+        return partitions;
+    };
+    // One transaction per partition, so a long pass never holds locks the
+    // writer waits for. Under the partition lock that serialises the
+    // writer's partition creation and other daemons' retention passes: the
+    // partition is skipped if another pass dropped it since the list was
+    // read; then its parent is locked (as DROP would lock it) before whether
+    // it is still read is checked, so no write can add rows a window needs
+    // between the check and the drop. A lock not granted in time (a long
+    // reader of the parent, a deadlock with a writer creating a partition)
+    // skips this partition only: it is counted busy, the next pass tries it
+    // again, and the rest of the pass goes on.
+    enum class Dropped { yes, kept, gone, busy };
+    const auto drop = [&](const Partition& partition, const auto& droppable) {
+        try {
+            pqxx::work transaction(connection, "retention_drop_partition");
+            transaction.exec0("SET LOCAL lock_timeout = '10s'");
+            transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", partition_lock_key));
+            if (transaction.exec_params1("SELECT to_regclass($1) IS NULL", partition.name)[0].as<bool>())
+                return Dropped::gone;
+            transaction.exec0(fmt::format("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", partition.parent));
+            if (!droppable(transaction)) return Dropped::kept;
+            transaction.exec0(fmt::format("DROP TABLE {}", partition.name));
+            transaction.commit();
+            result.partitions_dropped.push_back(partition.name);
+            return Dropped::yes;
+        } catch (const pqxx::sql_error& error) {
+            const std::string sqlstate = error.sqlstate();
+            // 42P01: dropped by another pass after all; 55P03: lock timeout;
+            // 40P01: deadlock.
+            if (sqlstate == "42P01") return Dropped::gone;
+            if (sqlstate != "55P03" && sqlstate != "40P01") throw;
+            log::warning("retention_partition_busy name={} sqlstate={} error=\"{}\"", partition.name, sqlstate,
+                         error.what());
+            result.partitions_busy.push_back(partition.name);
+            return Dropped::busy;
+        }
+    };
+
+    for (const std::string parent : {"predictions", "outcomes"}) {
+        for (const auto& partition : list(parent)) {
+            if (drop(partition, [&](pqxx::dbtransaction& transaction) {
+                    return !still_read(transaction, parent, partition.name, partition.hi);
+                }) == Dropped::kept)
+                result.partitions_kept.push_back(partition.name);
         }
     }
-    for (const auto& name : candidates) {
-        pqxx::work transaction(connection, "retention_drop_partition");
-        // A writer waiting on the predictions table must not wait on us for
-        // long: past this, the pass fails and the next one retries.
-        transaction.exec0("SET LOCAL lock_timeout = '10s'");
-        transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", partition_lock_key));
-        // Checked again under the lock: a window may have been closed or a
-        // reference taken since the list was read.
-        const auto still = transaction.exec_params(
-            fmt::format(expired_partitions, needed_ranges, ts_param(1)) , cutoff);
-        bool droppable = false;
-        for (const auto& row : still)
-            if (row[0].as<std::string>() == name) droppable = !row[1].as<bool>();
-        if (!droppable) continue;
-        // The partition's outcomes and keys go in the same transaction as its
-        // rows, so a replayed record is either still a duplicate or stored anew,
-        // never half of each (see prediction_keys in migrations.cpp). Both
-        // tables are keyed by (model, id), so these are index probes per row of
-        // the partition: PostgreSQL has no unique index across partitions.
-        result.outcomes_deleted += transaction
-                                       .exec0(fmt::format("DELETE FROM outcomes o USING {} p "
-                                                          "WHERE o.model = p.model AND o.id = p.id",
-                                                          name))
-                                       .affected_rows();
-        result.prediction_keys_deleted += transaction
-                                              .exec0(fmt::format("DELETE FROM prediction_keys k USING {} p "
-                                                                 "WHERE k.model = p.model AND k.id = p.id "
-                                                                 "AND k.ts = p.ts",
-                                                                 name))
-                                              .affected_rows();
-        transaction.exec0(fmt::format("DROP TABLE {}", name));
-        transaction.commit();
-        result.partitions_dropped.push_back(name);
+    for (const auto& [parent, boundary] : {std::pair<std::string, std::string>{"predictions", "prediction_boundary_keys"},
+                                           {"outcomes", "outcome_boundary_keys"}}) {
+        for (const auto& partition : list(boundary)) {
+            drop(partition, [&](pqxx::dbtransaction& transaction) {
+                return !transaction
+                            .exec_params1(fmt::format("SELECT EXISTS (SELECT 1 FROM ({}) p WHERE p.lo < $2::timestamptz "
+                                                      "AND p.hi > $3::timestamptz)",
+                                                      range_partitions),
+                                          parent, partition.hi, partition.lo)[0]
+                            .as<bool>();
+            });
+        }
     }
 }
 
@@ -125,13 +183,6 @@ RetentionResult apply_retention(pqxx::connection_base& connection, const config:
     if (options.predictions_s != 0) {
         const std::int64_t cutoff = cutoff_us(now_us, options.predictions_s);
         drop_partitions(connection, cutoff, result);
-        // Outcomes whose prediction never arrived (or is in no partition any
-        // more): nothing joins them.
-        result.outcomes_deleted += delete_rows(
-            connection,
-            "DELETE FROM outcomes o WHERE o.received_at < " + before +
-                " AND NOT EXISTS (SELECT 1 FROM prediction_keys k WHERE k.model = o.model AND k.id = o.id)",
-            cutoff);
         result.rejection_counts_deleted +=
             delete_rows(connection, "DELETE FROM rejection_counts WHERE second < " + before, cutoff);
     }

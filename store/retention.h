@@ -1,7 +1,8 @@
 // Retention: what the store keeps and for how long (config retention:,
-// docs/retention.md). Raw predictions go a whole partition at a time; a
-// partition is kept while a live reference, an open window or a window
-// waiting for its labels still reads it. Findings, windows, deliveries, jobs
+// docs/retention.md). Raw predictions and outcomes go a whole partition
+// (of the day they were received) at a time, with the boundary keys beside
+// them; a partition is kept while a live reference, an open window or a
+// window waiting for its labels still reads it. Findings, windows, deliveries, jobs
 // and audits past their age go, except what a consumer still needs (an
 // unhandled finding, a firing alert's finding, an undelivered alert, a queued
 // or running job, the latest of each job, decision and audit that the
@@ -20,10 +21,10 @@
 namespace mw::store {
 
 struct RetentionResult {
+    // Of predictions, outcomes and their boundary keys (never deleted row by row).
     std::vector<std::string> partitions_dropped;
     std::vector<std::string> partitions_kept;  // past their age, still needed
-    std::int64_t prediction_keys_deleted = 0;
-    std::int64_t outcomes_deleted = 0;
+    std::vector<std::string> partitions_busy;  // past their age, lock not granted in time: the next pass tries again
     std::int64_t rejection_counts_deleted = 0;
     std::int64_t findings_deleted = 0;
     std::int64_t decisions_deleted = 0;

@@ -9,8 +9,9 @@
 // with later ranges. After a crash or a stop, ranges stored past the drain
 // position are read again and ignored as duplicates. Exactly-once by
 // (model, id) between concurrent writers (here, or in another daemon) is the
-// store's: prediction_keys and outcomes have a unique key on it, and a second
-// writer of the same key waits for the first to commit, then skips the row.
+// store's (store/store_writer.h): each day partition has a unique key on it,
+// and so has each boundary's claims, and a second writer of the same key
+// waits for the first to commit, then skips the row.
 //
 // PostgreSQL being down is normal operation, not an error: the drain keeps
 // reconnecting with capped exponential backoff while ingest goes on filling

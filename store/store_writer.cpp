@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <limits>
-#include <optional>
+#include <map>
+#include <stdexcept>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <pqxx/except>
 #include <pqxx/result>
 #include <pqxx/subtransaction>
 #include <pqxx/tablewriter>
@@ -19,16 +23,18 @@ namespace mw::store {
 namespace {
 
 // Partitions are created on demand only for ranges starting within this
-// window around the database's now(); rows outside it go to
-// predictions_default. Creating a partition fails if the default partition
-// already holds rows of its range, so the window must never admit a range
-// that may already have rows in default:
+// window around the database's now(); rows outside it go to the default
+// partition. received_at is the daemon's clock at acknowledgement, so only a
+// spool replayed after more than 400 days, or a clock far off the
+// database's, gets there. Creating a partition fails if the default
+// partition already holds rows of its range, so the window must never admit
+// a range that may already have rows in default:
 // - past: a range starting before now() - 400 days is never created, and
 //   the bound only moves forward, so a range whose rows once went to default
 //   for being too old stays out of the window forever;
-// - future: the collectors reject ts more than 1 hour ahead of the daemon's
-//   clock, so no row can be 2 days ahead and default never holds rows of a
-//   future range. This bound depends on that ingest check.
+// - future: a received_at more than 2 days ahead of the database's clock
+//   would need a daemon clock that far off; such rows go to default and
+//   their range is then never creatable (23514 below, logged).
 constexpr int partition_past_days = 400;
 constexpr int partition_future_days = 2;
 
@@ -40,50 +46,74 @@ CREATE TEMP TABLE IF NOT EXISTS staging_predictions (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS staging_outcomes (
     model text COLLATE "C", id text COLLATE "C", ts timestamptz, label text, value double precision, received_at timestamptz
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS staging_prediction_boundary (
+    model text COLLATE "C", id text COLLATE "C", received_at timestamptz
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS staging_outcome_boundary (
+    model text COLLATE "C", id text COLLATE "C", received_at timestamptz
 ) ON COMMIT DELETE ROWS)sql";
-
-// Claim each (model, id) in prediction_keys, then store the rows claimed.
-// DISTINCT ON keeps one row per id of this write (received first, then the
-// earliest ts); its sort also feeds both indexes in key order, which
-// measured no slower than skipping it (bench/store_writer_bench.cpp).
-// The insert into predictions has no ON CONFLICT: every row it gets was
-// just claimed, so it can only conflict if the two tables were edited apart
-// (a key deleted, its prediction kept), and then the write fails with
-// unique_violation rather than guess. ON CONFLICT would cost an index probe
-// and a speculative insertion per row: 14% of the write's server CPU in
-// bench/store_writer_bench.cpp.
-constexpr std::string_view insert_predictions = R"sql(
-WITH candidates AS (
-    SELECT DISTINCT ON (model, id) *
-    FROM staging_predictions
-    ORDER BY model, id, received_at, ts
-), claimed AS (
-    INSERT INTO prediction_keys (model, id, ts)
-    SELECT model, id, ts FROM candidates
-    ON CONFLICT DO NOTHING
-    RETURNING model, id
-)
-INSERT INTO predictions (model, id, ts, model_version, features, prediction_label,
-                         prediction_value, score, attributes, received_at)
-SELECT c.model, c.id, c.ts, c.model_version, c.features, c.prediction_label,
-       c.prediction_value, c.score, c.attributes, c.received_at
-FROM candidates c
-JOIN claimed k ON k.model = c.model AND k.id = c.id)sql";
-
-// The first outcome for an id wins; see the outcomes table in migrations.cpp.
-constexpr std::string_view insert_outcomes = R"sql(
-INSERT INTO outcomes (model, id, ts, label, value, received_at)
-SELECT DISTINCT ON (model, id) model, id, ts, label, value, received_at
-FROM staging_outcomes
-ORDER BY model, id, received_at, ts
-ON CONFLICT DO NOTHING)sql";
 
 const std::vector<std::string> prediction_columns{"model",      "id",         "ts",
                                                    "model_version", "features", "prediction_label",
                                                    "prediction_value", "score", "attributes",
                                                    "received_at"};
 const std::vector<std::string> outcome_columns{"model", "id", "ts", "label", "value", "received_at"};
-const std::vector<std::string> key_columns{"model", "id", "ts"};
+const std::vector<std::string> boundary_columns{"model", "id", "received_at"};
+
+// The tables one kind of record goes through; predictions and outcomes are
+// stored the same way (store/migrations.cpp, version 4).
+struct KindTables {
+    RecordKind kind;
+    std::string_view table;            // partitions <table>_pYYYYMMDD
+    std::string_view boundary_prefix;  // table <prefix>_keys, partitions <prefix>_pYYYYMMDD
+    std::string_view staging;
+    std::string_view staging_boundary;
+    const std::vector<std::string>& columns;
+};
+
+const KindTables prediction_tables{RecordKind::prediction, "predictions", "prediction_boundary",
+                                   "staging_predictions", "staging_prediction_boundary", prediction_columns};
+const KindTables outcome_tables{RecordKind::outcome, "outcomes", "outcome_boundary", "staging_outcomes",
+                                "staging_outcome_boundary", outcome_columns};
+
+// The staging path, for a write with a duplicate in it: one row per
+// (model, id) and partition of this write (received first, then the earliest
+// ts), the boundary claims of those near a boundary (earliest received
+// first, so of two copies in one boundary's hour the first wins), and every
+// row that needs no claim or got one, unless its day already has its id.
+// $1 is the partition width in seconds; the DISTINCT ON's sort also feeds
+// the indexes in key order.
+std::string staging_insert_sql(const KindTables& tables) {
+    std::string columns, candidate_columns;
+    for (const auto& column : tables.columns) {
+        columns += (columns.empty() ? "" : ", ") + column;
+        candidate_columns += (candidate_columns.empty() ? "c." : ", c.") + column;
+    }
+    return fmt::format(R"sql(
+WITH candidates AS (
+    SELECT DISTINCT ON (model, id, day) *
+    FROM (SELECT *, date_bin(make_interval(secs => $1::bigint), received_at,
+                             timestamptz '1970-01-01 00:00:00+00') AS day
+          FROM {staging}) s
+    ORDER BY model, id, day, received_at, ts
+), claimed AS (
+    INSERT INTO {boundary}_keys (model, id, received_at)
+    SELECT model, id, received_at FROM (SELECT DISTINCT model, id, received_at FROM {staging_boundary}) b
+    ORDER BY received_at
+    ON CONFLICT DO NOTHING
+    RETURNING model, id, received_at
+)
+INSERT INTO {table} ({columns})
+SELECT {candidate_columns} FROM candidates c
+WHERE NOT EXISTS (SELECT 1 FROM {staging_boundary} b
+                  WHERE b.model = c.model AND b.id = c.id AND b.received_at = c.received_at)
+   OR EXISTS (SELECT 1 FROM claimed k WHERE k.model = c.model AND k.id = c.id AND k.received_at = c.received_at)
+ON CONFLICT DO NOTHING)sql",
+                       fmt::arg("staging", tables.staging), fmt::arg("boundary", tables.boundary_prefix),
+                       fmt::arg("staging_boundary", tables.staging_boundary), fmt::arg("table", tables.table),
+                       fmt::arg("columns", columns), fmt::arg("candidate_columns", candidate_columns));
+}
 
 // COPYs the rows of every batch of `kind` into `table`. pqxx 6.4's only
 // public way to send COPY data as is, without parsing it back into fields,
@@ -93,21 +123,13 @@ const std::vector<std::string> key_columns{"model", "id", "ts"};
 // here and only here.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-// Returns the sum of the batches' record counts, or nothing when no batch
-// of `kind` had rows (so that a frame with rows but a zero count is still
-// moved out of staging rather than dropped at commit).
-std::optional<std::uint64_t> copy_rows(pqxx::dbtransaction& transaction, const std::string& table, RecordKind kind,
-                                       std::span<const EncodedBatch> batches, std::string& line_buffer) {
+// Returns the sum of the batches' record counts.
+std::uint64_t copy_rows(pqxx::dbtransaction& transaction, std::string_view table, const KindTables& tables,
+                        std::span<const EncodedBatch> batches, std::string& line_buffer) {
     std::uint64_t records = 0;
-    bool any = false;
-    for (const auto& batch : batches)
-        any = any || (batch.kind == kind && !batch.copy_rows.empty());
-    if (!any) return std::nullopt;
-
-    const auto& columns = kind == RecordKind::prediction ? prediction_columns : outcome_columns;
-    pqxx::tablewriter writer(transaction, table, columns.begin(), columns.end());
+    pqxx::tablewriter writer(transaction, std::string(table), tables.columns.begin(), tables.columns.end());
     for (const auto& batch : batches) {
-        if (batch.kind != kind || batch.copy_rows.empty()) continue;
+        if (batch.kind != tables.kind || batch.copy_rows.empty()) continue;
         const std::string_view rows = batch.copy_rows;
         line_buffer.assign(rows.data(), rows.ends_with('\n') ? rows.size() - 1 : rows.size());
         writer.write_raw_line(line_buffer);
@@ -120,6 +142,7 @@ std::optional<std::uint64_t> copy_rows(pqxx::dbtransaction& transaction, const s
 // COPYs ready-made text rows ('\n'-terminated) into `table`.
 void copy_text(pqxx::dbtransaction& transaction, const std::string& table, const std::vector<std::string>& columns,
                std::string_view rows) {
+    if (rows.empty()) return;
     if (rows.ends_with('\n')) rows.remove_suffix(1);
     pqxx::tablewriter writer(transaction, table, columns.begin(), columns.end());
     writer.write_raw_line(std::string(rows));
@@ -127,23 +150,31 @@ void copy_text(pqxx::dbtransaction& transaction, const std::string& table, const
 }
 #pragma GCC diagnostic pop
 
-// The (model, id, ts) keys of the prediction rows, as COPY rows for
-// prediction_keys, and the partition ranges their ts fall in. The first three
-// columns of a prediction row are model, id and ts (store/copy_encoding.h),
-// and COPY escaping leaves no raw tab inside a field. Empty when a ts is not
-// in the RFC 3339 form the encoder writes (years outside 0001-9999): the
-// staging path handles those.
-struct PredictionKeys {
-    std::string rows;
-    std::vector<std::int64_t> range_starts;
+std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
+    return value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor);
+}
+
+// What the writer must know of a write's rows of one kind: the partitions
+// their received_at fall in, and the boundary claims of those received
+// within boundary_window_seconds of a partition boundary, as COPY rows
+// (model, id, received_at) by boundary (epoch seconds). The first two
+// columns of every row are model and id and the last is received_at
+// (store/copy_encoding.h); COPY escaping leaves no raw tab inside a field.
+struct ScannedRows {
+    std::vector<std::int64_t> partition_starts;
+    std::map<std::int64_t, std::string> boundary_rows;
 };
 
-std::optional<PredictionKeys> scan_prediction_keys(std::span<const EncodedBatch> batches,
-                                                   std::int64_t partition_seconds) {
-    PredictionKeys keys;
-    std::int64_t last_start = std::numeric_limits<std::int64_t>::min();
+ScannedRows scan_rows(std::span<const EncodedBatch> batches, RecordKind kind) {
+    const std::int64_t partition_us = partition_seconds * microseconds_per_second;
+    const std::int64_t window_us = boundary_window_seconds * microseconds_per_second;
+    ScannedRows scanned;
+    // The rows of a batch share one received_at: parse it once per run.
+    std::string_view last_received;
+    std::int64_t start_s = 0, boundary_s = 0;
+    bool near_boundary = false;
     for (const auto& batch : batches) {
-        if (batch.kind != RecordKind::prediction) continue;
+        if (batch.kind != kind) continue;
         std::string_view rest = batch.copy_rows;
         while (!rest.empty()) {
             const auto line_end = rest.find('\n');
@@ -151,124 +182,221 @@ std::optional<PredictionKeys> scan_prediction_keys(std::span<const EncodedBatch>
             rest = line_end == std::string_view::npos ? std::string_view{} : rest.substr(line_end + 1);
             const auto first_tab = line.find('\t');
             const auto second_tab = first_tab == std::string_view::npos ? first_tab : line.find('\t', first_tab + 1);
-            const auto third_tab = second_tab == std::string_view::npos ? second_tab : line.find('\t', second_tab + 1);
-            if (third_tab == std::string_view::npos) return std::nullopt;
-            const auto ts = parse_rfc3339_us(line.substr(second_tab + 1, third_tab - second_tab - 1));
-            if (!ts) return std::nullopt;
-            keys.rows.append(line.substr(0, third_tab));
-            keys.rows += '\n';
-            // date_bin from the epoch, as the staging path computes it.
-            const std::int64_t seconds = *ts >= 0 ? *ts / 1'000'000 : -((-*ts + 999'999) / 1'000'000);
-            const std::int64_t start = seconds >= 0 ? seconds / partition_seconds * partition_seconds
-                                                    : -((-seconds + partition_seconds - 1) / partition_seconds) *
-                                                          partition_seconds;
-            if (start != last_start) {
-                keys.range_starts.push_back(start);
-                last_start = start;
+            const auto last_tab = line.rfind('\t');
+            if (second_tab == std::string_view::npos || last_tab <= second_tab)
+                throw pqxx::data_exception("spooled row without model, id and received_at: " +
+                                               std::string(line.substr(0, 200)),
+                                           "", "22P04");
+            const std::string_view received = line.substr(last_tab + 1);
+            if (received != last_received) {
+                const auto received_us = parse_rfc3339_us(received);
+                if (!received_us)
+                    throw pqxx::data_exception(
+                        fmt::format("spooled row with received_at \"{}\", not a timestamp", received), "", "22007");
+                last_received = received;
+                start_s = floor_div(*received_us, partition_us) * partition_seconds;
+                const std::int64_t boundary_us = floor_div(*received_us + window_us, partition_us) * partition_us;
+                boundary_s = boundary_us / microseconds_per_second;
+                near_boundary = *received_us < boundary_us + window_us;
+                if (scanned.partition_starts.empty() || scanned.partition_starts.back() != start_s)
+                    scanned.partition_starts.push_back(start_s);
+            }
+            if (near_boundary) {
+                auto& rows = scanned.boundary_rows[boundary_s];
+                rows.append(line.substr(0, second_tab + 1));
+                rows.append(received);
+                rows += '\n';
             }
         }
     }
-    std::sort(keys.range_starts.begin(), keys.range_starts.end());
-    keys.range_starts.erase(std::unique(keys.range_starts.begin(), keys.range_starts.end()), keys.range_starts.end());
-    return keys;
-}
-
-std::string partition_name(std::int64_t start_seconds) {
-    std::string timestamp;
-    append_timestamptz_us(start_seconds * 1'000'000, timestamp);
-    // "YYYY-MM-DD..." -> predictions_pYYYYMMDD
-    return fmt::format("predictions_p{}{}{}", timestamp.substr(0, 4), timestamp.substr(5, 2), timestamp.substr(8, 2));
+    std::sort(scanned.partition_starts.begin(), scanned.partition_starts.end());
+    scanned.partition_starts.erase(std::unique(scanned.partition_starts.begin(), scanned.partition_starts.end()),
+                                   scanned.partition_starts.end());
+    return scanned;
 }
 
 std::string sql_timestamp(std::int64_t seconds) {
     std::string timestamp;
-    append_timestamptz_us(seconds * 1'000'000, timestamp);
+    append_timestamptz_us(seconds * microseconds_per_second, timestamp);
     return timestamp;
 }
 
-// The partition ranges (start, epoch seconds) of the staged predictions
-// that lie inside the creation window.
-std::vector<std::int64_t> staged_ranges(pqxx::work& transaction, std::int64_t partition_seconds) {
-    // date_bin works in integer microseconds; extract(epoch ...) per row
-    // would be numeric arithmetic on every staged row.
-    const auto ranges = transaction.exec_params(
-        fmt::format(R"sql(
-SELECT extract(epoch FROM start)::bigint FROM (
-    SELECT DISTINCT date_bin(make_interval(secs => $1::bigint), ts, timestamptz '1970-01-01 00:00:00+00') AS start
-    FROM staging_predictions
-) r
-WHERE start >= now() - interval '{} days'
-  AND start < now() + interval '{} days'
-ORDER BY start)sql",
-                    partition_past_days, partition_future_days),
-        partition_seconds);
-    std::vector<std::int64_t> starts;
-    for (const auto& row : ranges) starts.push_back(row[0].as<std::int64_t>());
-    return starts;
+// <prefix>_pYYYYMMDD, the UTC day `start_seconds` falls in.
+std::string partition_name(std::string_view prefix, std::int64_t start_seconds) {
+    const std::string timestamp = sql_timestamp(start_seconds);
+    return fmt::format("{}_p{}{}{}", prefix, timestamp.substr(0, 4), timestamp.substr(5, 2), timestamp.substr(8, 2));
 }
 
-// Of `starts`, those not known yet that lie inside the creation window.
-std::vector<std::int64_t> ranges_in_window(pqxx::work& transaction, const std::vector<std::int64_t>& starts,
-                                           const std::unordered_set<std::int64_t>& known) {
-    std::string unknown;
-    for (auto start : starts)
-        if (!known.contains(start)) unknown += fmt::format("{}{}", unknown.empty() ? "" : ",", start);
-    if (unknown.empty()) return {};
-    const auto ranges = transaction.exec_params(
-        fmt::format(R"sql(
-SELECT s FROM unnest($1::bigint[]) s
-WHERE to_timestamp(s) >= now() - interval '{} days'
-  AND to_timestamp(s) < now() + interval '{} days'
-ORDER BY s)sql",
-                    partition_past_days, partition_future_days),
-        "{" + unknown + "}");
-    std::vector<std::int64_t> in_window;
-    for (const auto& row : ranges) in_window.push_back(row[0].as<std::int64_t>());
-    return in_window;
+struct PartitionSpec {
+    std::string parent;
+    std::string name;
+    std::int64_t from_s;
+    std::int64_t to_s;
+    std::int64_t anchor_s;  // what must lie in the creation window: the range start, or the boundary
+};
+
+// Of `specs`, those not known yet whose anchor lies inside the creation
+// window (by the database's clock).
+std::vector<PartitionSpec> unknown_in_window(pqxx::work& transaction, const std::vector<PartitionSpec>& specs,
+                                             const std::unordered_map<std::string, bool>& known) {
+    std::string anchors;
+    for (const auto& spec : specs)
+        if (!known.contains(spec.name)) anchors += fmt::format("{}{}", anchors.empty() ? "" : ",", spec.anchor_s);
+    if (anchors.empty()) return {};
+    std::unordered_set<std::int64_t> in_window;
+    for (const auto& row : transaction.exec_params(
+             fmt::format("SELECT s FROM unnest($1::bigint[]) s WHERE to_timestamp(s) >= now() - interval '{} days' "
+                         "AND to_timestamp(s) < now() + interval '{} days'",
+                         partition_past_days, partition_future_days),
+             "{" + anchors + "}"))
+        in_window.insert(row[0].as<std::int64_t>());
+    std::vector<PartitionSpec> result;
+    for (const auto& spec : specs)
+        if (!known.contains(spec.name) && in_window.contains(spec.anchor_s)) result.push_back(spec);
+    return result;
 }
 
-// Creates the partitions missing for `starts` and returns the range starts
-// it found existing, created, or could not create (to remember once the
-// transaction commits).
-std::vector<std::int64_t> ensure_partitions(pqxx::work& transaction, const std::vector<std::int64_t>& starts,
-                                            std::int64_t partition_seconds,
-                                            const std::unordered_set<std::int64_t>& known) {
-    std::vector<std::int64_t> settled;
+// Creates the partitions of `specs` that are missing and returns each with
+// whether it exists now (to remember once the transaction commits).
+std::vector<std::pair<std::string, bool>> ensure_partitions(pqxx::work& transaction,
+                                                            const std::vector<PartitionSpec>& specs) {
+    std::vector<std::pair<std::string, bool>> settled;
     bool locked = false;
-    for (const auto start : starts) {
-        if (known.contains(start)) continue;
-        settled.push_back(start);
-        const std::string name = partition_name(start);
-        if (transaction.exec_params1("SELECT to_regclass($1) IS NOT NULL", name)[0].as<bool>()) continue;
+    for (const auto& spec : specs) {
+        if (transaction.exec_params1("SELECT to_regclass($1) IS NOT NULL", spec.name)[0].as<bool>()) {
+            settled.emplace_back(spec.name, true);
+            continue;
+        }
         if (!locked) {
             transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", partition_lock_key));
             locked = true;
         }
-        const auto create = fmt::format(
-            "CREATE TABLE IF NOT EXISTS {} PARTITION OF predictions FOR VALUES FROM ('{}') TO ('{}')", name,
-            sql_timestamp(start), sql_timestamp(start + partition_seconds));
+        // Each partition has its own primary key: the uniqueness of
+        // (model, id) within it (store/migrations.cpp, version 4).
+        const auto create =
+            fmt::format("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} (PRIMARY KEY (model, id)) "
+                        "FOR VALUES FROM ('{}') TO ('{}')",
+                        spec.name, spec.parent, sql_timestamp(spec.from_s), sql_timestamp(spec.to_s));
         try {
             pqxx::subtransaction attempt(transaction, "create_partition");
             attempt.exec0(create);
             attempt.commit();
-            log::info("partition_created name={}", name);
+            log::info("partition_created name={}", spec.name);
+            settled.emplace_back(spec.name, true);
         } catch (const pqxx::sql_error& error) {
             // 42P17: the range overlaps an existing partition (partition_days
-            // changed on an existing database); 23514: predictions_default
+            // changed on an existing database); 23514: the default partition
             // already holds rows of the range. Either way the rows stay
             // correct, in the partition that covers them or in the default.
             if (error.sqlstate() != "42P17" && error.sqlstate() != "23514") throw;
-            log::warning("partition_not_created name={} sqlstate={} reason=\"{}\"", name, error.sqlstate(),
+            log::warning("partition_not_created name={} sqlstate={} reason=\"{}\"", spec.name, error.sqlstate(),
                          error.what());
+            settled.emplace_back(spec.name, false);
         }
     }
     return settled;
 }
 
+struct KindWrite {
+    std::uint64_t received = 0;
+    std::uint64_t inserted = 0;
+};
+
+// A day partition the writer relied on was gone when its rows were written
+// (retention dropped it after the writer remembered it), so PostgreSQL routed
+// them to the default partition. The write is rolled back and done again
+// with every partition looked up afresh.
+struct PartitionGoneError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Throws PartitionGoneError when one of the day partitions `names` (the
+// ones this write's rows were sent to) does not exist. Run after the rows
+// were written: the write then holds its lock on the parent until commit,
+// and retention's DROP (which needs the parent exclusively) cannot come
+// between this check and the commit.
+void check_partitions_exist(pqxx::work& transaction, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    std::string array;
+    for (const auto& name : names) array += fmt::format("{}{}", array.empty() ? "" : ",", name);
+    const auto gone = transaction.exec_params(
+        "SELECT n FROM unnest($1::text[]) n WHERE to_regclass(n) IS NULL LIMIT 1", "{" + array + "}");
+    if (!gone.empty())
+        throw PartitionGoneError(fmt::format("partition {} was dropped under the writer", gone[0][0].c_str()));
+}
+
+// Writes the rows of one kind of `batches` in `transaction`; the partitions
+// it found existing, created or not creatable go to `settled`.
+KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::span<const EncodedBatch> batches,
+                     const std::unordered_map<std::string, bool>& known_partitions,
+                     std::string& line_buffer, std::vector<std::pair<std::string, bool>>& settled) {
+    KindWrite result;
+    const bool any = std::any_of(batches.begin(), batches.end(), [&](const EncodedBatch& batch) {
+        return batch.kind == tables.kind && !batch.copy_rows.empty();
+    });
+    if (!any) return result;
+
+    const ScannedRows scanned = scan_rows(batches, tables.kind);
+    std::vector<PartitionSpec> specs;
+    for (const auto start : scanned.partition_starts)
+        specs.push_back({std::string(tables.table), partition_name(tables.table, start), start,
+                         start + partition_seconds, start});
+    const std::string boundary_table = fmt::format("{}_keys", tables.boundary_prefix);
+    for (const auto& [boundary, rows] : scanned.boundary_rows)
+        specs.push_back({boundary_table, partition_name(tables.boundary_prefix, boundary),
+                         boundary - boundary_window_seconds, boundary + boundary_window_seconds, boundary});
+    auto created = ensure_partitions(transaction, unknown_in_window(transaction, specs, known_partitions));
+    // The claims go only into boundary partitions that exist: the table has
+    // no default partition. A boundary outside the creation window has none,
+    // and its rows rely on their day's primary key alone.
+    std::string boundary_rows;
+    for (const auto& [boundary, rows] : scanned.boundary_rows) {
+        const std::string name = partition_name(tables.boundary_prefix, boundary);
+        const auto known = known_partitions.find(name);
+        const auto fresh = std::find_if(created.begin(), created.end(),
+                                        [&](const auto& entry) { return entry.first == name; });
+        const bool exists = fresh != created.end() ? fresh->second
+                                                   : known != known_partitions.end() && known->second;
+        if (exists) boundary_rows += rows;
+    }
+    // The day partitions the rows go to as far as the writer knows (a known
+    // one may have been dropped by retention since).
+    std::vector<std::string> day_partitions;
+    for (const auto start : scanned.partition_starts) {
+        const std::string name = partition_name(tables.table, start);
+        const auto known = known_partitions.find(name);
+        const auto fresh = std::find_if(created.begin(), created.end(),
+                                        [&](const auto& entry) { return entry.first == name; });
+        if (fresh != created.end() ? fresh->second : known != known_partitions.end() && known->second)
+            day_partitions.push_back(name);
+    }
+    settled.insert(settled.end(), created.begin(), created.end());
+
+    try {
+        pqxx::subtransaction direct(transaction, "direct_rows");
+        copy_text(direct, boundary_table, boundary_columns, boundary_rows);
+        result.received = result.inserted = copy_rows(direct, tables.table, tables, batches, line_buffer);
+        direct.commit();
+        check_partitions_exist(transaction, day_partitions);
+        return result;
+    } catch (const pqxx::unique_violation&) {
+        // Some id is stored already or repeated: the staging path sorts it out.
+    }
+    result.received = copy_rows(transaction, tables.staging, tables, batches, line_buffer);
+    copy_text(transaction, std::string(tables.staging_boundary), boundary_columns, boundary_rows);
+    result.inserted = transaction.exec_params0(staging_insert_sql(tables), partition_seconds).affected_rows();
+    check_partitions_exist(transaction, day_partitions);
+    return result;
+}
+
 }  // namespace
 
 StoreWriter::StoreWriter(pqxx::connection_base& connection, const config::StoreOptions& options)
-    : connection_(connection), partition_seconds_(std::int64_t{86400} * std::max<std::uint32_t>(options.partition_days, 1)) {}
+    : connection_(connection) {
+    // options.partition_days is 1 by validation (config/sections.cpp): the
+    // width is partition_seconds, fixed by the schema.
+    (void)options;
+}
 
 void StoreWriter::ensure_staging_tables() {
     if (connection_.is_open() && connection_.backendpid() == staging_backend_pid_) return;
@@ -292,72 +420,45 @@ void StoreWriter::ensure_staging_tables() {
     staging_backend_pid_ = connection_.backendpid();
 }
 
+
 WriteResult StoreWriter::write(std::span<const EncodedBatch> batches) {
     WriteResult result;
     if (batches.empty()) return result;
     ensure_staging_tables();
 
-    pqxx::work transaction(connection_, "store_write");
-    std::vector<std::int64_t> settled_partitions;
-
-    // The common case has no (model, id) stored before and no repeat inside
-    // the write: then the rows go straight into their tables, COPY for COPY,
-    // with the keys claimed by a COPY into prediction_keys that fails on the
-    // first duplicate. A duplicate (a replay after a crash, a client retry)
-    // rolls that back to its savepoint and the write takes the staging path,
-    // which keeps the first of each id. See bench/ingest_bench.py.
-    bool predictions_done = false;
-    if (auto keys = scan_prediction_keys(batches, partition_seconds_); keys && !keys->rows.empty()) {
-        settled_partitions = ensure_partitions(
-            transaction, ranges_in_window(transaction, keys->range_starts, known_partitions_), partition_seconds_,
-            known_partitions_);
+    std::vector<std::pair<std::string, bool>> settled_partitions;
+    KindWrite predictions, outcomes;
+    for (int attempt = 1;; ++attempt) {
+        settled_partitions.clear();
+        pqxx::work transaction(connection_, "store_write");
         try {
-            pqxx::subtransaction direct(transaction, "direct_predictions");
-            copy_text(direct, "prediction_keys", key_columns, keys->rows);
-            const auto copied = copy_rows(direct, "predictions", RecordKind::prediction, batches, line_buffer_);
-            direct.commit();
-            result.predictions_received = result.predictions_inserted = copied.value_or(0);
-            predictions_done = true;
-        } catch (const pqxx::unique_violation&) {
-            // Some id is stored already or repeated: the staging path sorts it out.
+            predictions = write_kind(transaction, prediction_tables, batches, known_partitions_,
+                                     line_buffer_, settled_partitions);
+            outcomes = write_kind(transaction, outcome_tables, batches, known_partitions_,
+                                  line_buffer_, settled_partitions);
+            transaction.commit();
+            break;
+        } catch (const PartitionGoneError& error) {
+            // A remembered day partition was dropped by retention: its rows
+            // went to the default partition. Rolled back; once more with
+            // every partition looked up (and that one created) again.
+            log::info("store_partition_gone error=\"{}\" attempt={}", error.what(), attempt);
+            known_partitions_.clear();
+            if (attempt >= 3) throw;
+        } catch (const pqxx::sql_error&) {
+            // A partition remembered may have been dropped by retention since (a
+            // boundary-key partition has no default to fall back on, so a claim
+            // into a dropped one fails): the retry looks every partition up again.
+            known_partitions_.clear();
+            throw;
         }
     }
-    if (!predictions_done) {
-        if (const auto predictions =
-                copy_rows(transaction, "staging_predictions", RecordKind::prediction, batches, line_buffer_)) {
-            result.predictions_received = *predictions;
-            const auto created = ensure_partitions(transaction, staged_ranges(transaction, partition_seconds_),
-                                                   partition_seconds_, known_partitions_);
-            settled_partitions.insert(settled_partitions.end(), created.begin(), created.end());
-            result.predictions_inserted = transaction.exec0(std::string(insert_predictions)).affected_rows();
-        }
-    }
-
-    const bool any_outcomes = std::any_of(batches.begin(), batches.end(), [](const EncodedBatch& batch) {
-        return batch.kind == RecordKind::outcome && !batch.copy_rows.empty();
-    });
-    bool outcomes_done = false;
-    if (any_outcomes) {
-        try {
-            pqxx::subtransaction direct(transaction, "direct_outcomes");
-            const auto copied = copy_rows(direct, "outcomes", RecordKind::outcome, batches, line_buffer_);
-            direct.commit();
-            result.outcomes_received = result.outcomes_inserted = copied.value_or(0);
-            outcomes_done = true;
-        } catch (const pqxx::unique_violation&) {
-            // An outcome for this id is stored already or repeated: staging path.
-        }
-    }
-    if (any_outcomes && !outcomes_done) {
-        if (const auto outcomes =
-                copy_rows(transaction, "staging_outcomes", RecordKind::outcome, batches, line_buffer_)) {
-            result.outcomes_received = *outcomes;
-            result.outcomes_inserted = transaction.exec0(std::string(insert_outcomes)).affected_rows();
-        }
-    }
-    transaction.commit();
 
     known_partitions_.insert(settled_partitions.begin(), settled_partitions.end());
+    result.predictions_received = predictions.received;
+    result.predictions_inserted = predictions.inserted;
+    result.outcomes_received = outcomes.received;
+    result.outcomes_inserted = outcomes.inserted;
     return result;
 }
 

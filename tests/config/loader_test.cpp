@@ -105,7 +105,7 @@ store:
   retry_initial: 50
   retry_max: 1m
   batch_max_records: 1000
-  partition_days: 7
+  partition_days: 1
 spool:
   dir: /srv/spool
   max_bytes: 2GiB
@@ -149,7 +149,7 @@ file_tails:
     CHECK(config.store.retry_initial_ms == 50);
     CHECK(config.store.retry_max_ms == 60000);
     CHECK(config.store.batch_max_records == 1000);
-    CHECK(config.store.partition_days == 7);
+    CHECK(config.store.partition_days == 1);
     CHECK(config.spool.dir == "/srv/spool");
     CHECK(config.spool.max_bytes == 2ull << 30);
     CHECK(config.spool.segment_bytes == 1ull << 20);
@@ -219,8 +219,8 @@ TEST_CASE("a value out of range is an error showing the range") {
     // --check-config refuses what the daemon could not bind at start.
     CHECK(only_error(with_head("server:\n  listen: \"localhost:8470\"\n")).starts_with(
         "server.listen (line 6): \"localhost\" is not an IP address"));
-    CHECK(only_error("store:\n  dsn: x\n  partition_days: 400\nmodels: [{name: m, prediction: {type: score}}]\n") ==
-          "store.partition_days (line 3): expected an integer in [1, 366], got \"400\"");
+    CHECK(only_error("store:\n  dsn: x\n  partition_days: 7\nmodels: [{name: m, prediction: {type: score}}]\n") ==
+          "store.partition_days (line 3): expected an integer in [1, 1], got \"7\"");
 }
 
 TEST_CASE("a bad enum value lists the choices") {
@@ -346,7 +346,7 @@ file_tails:
               "server.listen (line 2): expected \"host:port\" (port 0 to 65535, IPv6 as \"[::1]:8470\"), got "
               "\"nowhere\"",
               "server.max_conections (line 3): unknown key (did you mean \"max_connections\"?)",
-              "store.partition_days (line 6): expected an integer in [1, 366], got \"0\"",
+              "store.partition_days (line 6): expected an integer in [1, 1], got \"0\"",
               "models[1].name (line 10): duplicate model name \"a\" (also models[0], line 8)",
               "models[1].features[0].type (line 12): expected one of numeric, categorical, boolean, got \"float\"",
               "file_tails[0].model (line 14): no model named \"b\" is declared under models",

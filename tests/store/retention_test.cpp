@@ -2,15 +2,22 @@
 // their age go, what is young or still needed stays (docs/retention.md).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 #include "store/migrations.h"
 #include "store/retention.h"
+#include "store/store_writer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
@@ -45,18 +52,34 @@ bool exists(TestDatabase& database, const std::string& relation) {
     return query.exec_params1("SELECT to_regclass($1) IS NOT NULL", relation)[0].as<bool>();
 }
 
-// A day partition of predictions holding one prediction (and its key and
-// outcome) of `model` at noon.
+// A day partition of `table` (received_at from day d to d + 1), with its
+// primary key as the writer creates it (store/store_writer.cpp).
+void day_partition(TestDatabase& database, const std::string& table, int d) {
+    exec(database, fmt::format("CREATE TABLE {0}_d{1} PARTITION OF {0} (PRIMARY KEY (model, id)) "
+                               "FOR VALUES FROM ({2}) TO ({3})",
+                               table, d, day(d), day(d + 1)));
+}
+
+// A prediction of `model` received on day d at noon (ts too), in its day's
+// partition, and its outcome received at 13:00 in the outcomes' partition
+// of that day.
 void day_with_prediction(TestDatabase& database, int d, const std::string& model, const std::string& id) {
-    exec(database, fmt::format("CREATE TABLE predictions_d{} PARTITION OF predictions FOR VALUES FROM ({}) TO ({})", d,
-                               day(d), day(d + 1)));
+    day_partition(database, "predictions", d);
+    day_partition(database, "outcomes", d);
     exec(database, fmt::format("INSERT INTO predictions (model, id, ts, features, attributes, received_at) "
                                "VALUES ('{0}', '{1}', {2}, '{{}}', '{{}}', {2})",
                                model, id, day(d, 12)));
-    exec(database, fmt::format("INSERT INTO prediction_keys VALUES ('{}', '{}', {})", model, id, day(d, 12)));
     exec(database, fmt::format("INSERT INTO outcomes (model, id, ts, label, received_at) "
                                "VALUES ('{0}', '{1}', {2}, 'UP', {2})",
                                model, id, day(d, 13)));
+}
+
+// The boundary-key partition of the midnight starting day d.
+void boundary_partition(TestDatabase& database, int d) {
+    exec(database, fmt::format("CREATE TABLE prediction_boundary_d{0} PARTITION OF prediction_boundary_keys "
+                               "(PRIMARY KEY (model, id)) FOR VALUES FROM ({1} - interval '1 hour') "
+                               "TO ({1} + interval '1 hour')",
+                               d, day(d)));
 }
 
 mw::config::RetentionOptions forever() {
@@ -92,10 +115,15 @@ TEST_CASE("predictions go a whole day partition at a time, unless a reference or
                                "('a', 1, {0}, 'x', {1}, 'y', 10, {1}, {1}), ('a', 2, {2}, 'x', {2}, 'y', 10, {2}, {2}),"
                                "('b', 1, {3}, 'x', {4}, 'y', 10, {4}, NULL), ('b', 2, {5}, 'x', {5}, 'y', 10, {5}, {5})",
                                day(4), day(5), day(10, 1), day(5, 1), day(6), day(25)));
-    // An outcome whose prediction never came, old and young.
+    // An outcome whose prediction never came, old and young: it goes with its day.
+    day_partition(database, "outcomes", 2);
+    day_partition(database, "outcomes", 25);
     exec(database, fmt::format("INSERT INTO outcomes (model, id, ts, label, received_at) VALUES "
                                "('a', 'orphan-old', {0}, 'UP', {0}), ('a', 'orphan-young', {1}, 'UP', {1})",
                                day(2), day(25)));
+    // Boundary claims: of the midnight after day 0 (both neighbours dropped
+    // below), of the midnight after day 3 (day 3 is kept), and a young one.
+    for (const int d : {1, 4, 21}) boundary_partition(database, d);
     exec(database, fmt::format("INSERT INTO rejection_counts VALUES ('a', {}, 'prediction', 'schema', 3), "
                                "('a', {}, 'prediction', 'schema', 4)",
                                day(1), day(25)));
@@ -104,35 +132,53 @@ TEST_CASE("predictions go a whole day partition at a time, unless a reference or
     REQUIRE(options.predictions_s == 14 * 86400);
     const auto result = apply_retention(database.connection(), options, test_now_us);
 
-    CHECK(result.partitions_dropped == std::vector<std::string>{"predictions_d0"});
-    CHECK(result.partitions_kept == std::vector<std::string>{"predictions_d3", "predictions_d5", "predictions_d10"});
+    // Predictions by what still reads them; outcomes while a window of their
+    // model waits for labels received in their day (b's window from day 5, a's
+    // open window from day 10); the boundary of day 1 once both its days are gone.
+    CHECK(result.partitions_dropped ==
+          std::vector<std::string>{"predictions_d0", "outcomes_d0", "outcomes_d2", "outcomes_d3",
+                                   "prediction_boundary_d1"});
+    CHECK(result.partitions_kept ==
+          std::vector<std::string>{"predictions_d3", "predictions_d5", "predictions_d10", "outcomes_d5",
+                                   "outcomes_d10"});
     CHECK_FALSE(exists(database, "predictions_d0"));
-    for (const char* kept : {"predictions_d3", "predictions_d5", "predictions_d10", "predictions_d20"})
+    for (const char* kept : {"predictions_d3", "predictions_d5", "predictions_d10", "predictions_d20",
+                             "outcomes_d5", "outcomes_d10", "outcomes_d20", "outcomes_d25",
+                             "prediction_boundary_d4", "prediction_boundary_d21"})
         CHECK(exists(database, kept));
     CHECK(count(database, "SELECT count(*) FROM predictions") == 4);
-    CHECK(count(database, "SELECT count(*) FROM prediction_keys WHERE id = 'old'") == 0);
-    CHECK(count(database, "SELECT count(*) FROM prediction_keys") == 4);
-    CHECK(count(database, "SELECT count(*) FROM outcomes WHERE id IN ('old', 'orphan-old')") == 0);
-    CHECK(count(database, "SELECT count(*) FROM outcomes") == 5);
-    CHECK(result.outcomes_deleted == 2);
+    CHECK(count(database, "SELECT count(*) FROM outcomes WHERE id IN ('old', 'ref', 'orphan-old')") == 0);
+    CHECK(count(database, "SELECT count(*) FROM outcomes") == 4);
     CHECK(count(database, "SELECT count(*) FROM rejection_counts") == 1);
-    // The default partition is never dropped.
+    // The default partitions are never dropped.
     CHECK(exists(database, "predictions_default"));
+    CHECK(exists(database, "outcomes_default"));
 
     SECTION("once the window has its labels and the reference is retired, the partitions go") {
         exec(database, fmt::format("UPDATE monitor_windows SET performance_at = {}", day(7)));
         exec(database, fmt::format("UPDATE model_references SET retired_at = {} WHERE retired_at IS NULL", day(9)));
         const auto later = apply_retention(database.connection(), options, test_now_us);
-        CHECK(later.partitions_dropped == std::vector<std::string>{"predictions_d3", "predictions_d5"});
-        CHECK(later.partitions_kept == std::vector<std::string>{"predictions_d10"});
-        // A writer can store a late record of a dropped day again: the key went too.
-        CHECK(count(database, "SELECT count(*) FROM prediction_keys WHERE id IN ('ref', 'unlabelled')") == 0);
+        CHECK(later.partitions_dropped == std::vector<std::string>{"predictions_d3", "predictions_d5",
+                                                                   "outcomes_d5", "prediction_boundary_d4"});
+        CHECK(later.partitions_kept == std::vector<std::string>{"predictions_d10", "outcomes_d10"});
+    }
+    SECTION("a row of a needed range received on a later day keeps that day's partition") {
+        // Model a's reference reads ts of day 3; a late copy of such a row
+        // (another id) was received on day 12.
+        day_partition(database, "predictions", 12);
+        exec(database, fmt::format("INSERT INTO predictions (model, id, ts, features, attributes, received_at) "
+                                   "VALUES ('a', 'late', {}, '{{}}', '{{}}', {})",
+                                   day(3, 12), day(12, 12)));
+        const auto later = apply_retention(database.connection(), options, test_now_us);
+        CHECK(later.partitions_dropped.empty());
+        CHECK(std::find(later.partitions_kept.begin(), later.partitions_kept.end(), "predictions_d12") !=
+              later.partitions_kept.end());
     }
     SECTION("0 keeps predictions forever") {
         const auto none = apply_retention(database.connection(), forever(), test_now_us + 1000 * day_us);
         CHECK(none.partitions_dropped.empty());
         CHECK(count(database, "SELECT count(*) FROM predictions") == 4);
-        CHECK(count(database, "SELECT count(*) FROM outcomes") == 5);
+        CHECK(count(database, "SELECT count(*) FROM outcomes") == 4);
     }
 }
 
@@ -252,4 +298,78 @@ TEST_CASE("finished jobs and audits past their age go with their directories and
         CHECK(none.jobs_deleted.empty());
         CHECK(none.audits_deleted == 0);
     }
+}
+
+TEST_CASE("two retention passes at once (two daemons) each finish; a partition the other dropped is skipped",
+          "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    for (const int d : {0, 1, 2}) day_with_prediction(database, d, "a", fmt::format("old{}", d));
+    const auto options = mw::config::RetentionOptions{};
+
+    // Both passes list the same expired partitions, then queue on the
+    // partition lock held here, so they race for every partition.
+    auto holder = database.connect();
+    pqxx::work hold(*holder);
+    hold.exec(fmt::format("SELECT pg_advisory_xact_lock({})", mw::store::partition_lock_key));
+    struct Pass {
+        std::unique_ptr<pqxx::connection> connection;
+        mw::store::RetentionResult result;
+        std::string error;
+    };
+    Pass passes[2] = {{database.connect(), {}, {}}, {database.connect(), {}, {}}};
+    std::vector<std::thread> threads;
+    for (auto& pass : passes)
+        threads.emplace_back([&pass, &options] {
+            try {
+                pass.result = apply_retention(*pass.connection, options, test_now_us);
+            } catch (const std::exception& error) {
+                pass.error = error.what();
+            }
+        });
+    auto observer = database.connect();
+    bool both_waiting = false;
+    for (int attempt = 0; attempt < 600 && !both_waiting; ++attempt) {
+        pqxx::nontransaction look(*observer);
+        both_waiting = look.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0]
+                           .as<int>() == 2;
+        if (!both_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(both_waiting);
+    hold.commit();
+    for (auto& thread : threads) thread.join();
+
+    CHECK(passes[0].error.empty());
+    CHECK(passes[1].error.empty());
+    auto dropped = passes[0].result.partitions_dropped;
+    dropped.insert(dropped.end(), passes[1].result.partitions_dropped.begin(),
+                   passes[1].result.partitions_dropped.end());
+    std::sort(dropped.begin(), dropped.end());
+    // Each partition dropped once, by one of them.
+    CHECK(dropped == std::vector<std::string>{"outcomes_d0", "outcomes_d1", "outcomes_d2", "predictions_d0",
+                                              "predictions_d1", "predictions_d2"});
+    CHECK(count(database, "SELECT count(*) FROM predictions") == 0);
+}
+
+TEST_CASE("a partition whose table stays locked is skipped as busy; the rest of the pass goes on", "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    day_with_prediction(database, 0, "a", "old");
+    exec(database, fmt::format("INSERT INTO rejection_counts VALUES ('a', {}, 'prediction', 'schema', 3)", day(1)));
+    // A long reader of outcomes (an audit cursor, an idle analyst session).
+    auto reader = database.connect();
+    pqxx::work reading(*reader);
+    reading.exec0("LOCK TABLE outcomes IN ACCESS SHARE MODE");
+
+    // Waits out the lock timeout (10 s) once.
+    const auto result = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
+    CHECK(result.partitions_dropped == std::vector<std::string>{"predictions_d0"});
+    CHECK(result.partitions_busy == std::vector<std::string>{"outcomes_d0"});
+    CHECK(result.partitions_kept.empty());
+    CHECK(result.rejection_counts_deleted == 1);
+    reading.commit();
+
+    const auto next = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
+    CHECK(next.partitions_dropped == std::vector<std::string>{"outcomes_d0"});
+    CHECK(next.partitions_busy.empty());
 }

@@ -9,9 +9,13 @@
 
 #include <pqxx/except>
 #include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include <fmt/format.h>
 
 #include "store/copy_encoding.h"
 #include "store/migrations.h"
+#include "store/monitor_store.h"
 #include "store/store_writer.h"
 #include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
@@ -113,7 +117,6 @@ TEST_CASE("replaying the same batches leaves each record stored once", "[store_w
         CHECK(single.predictions_inserted + single.outcomes_inserted == 0);
     }
     CHECK(fixture.count("SELECT count(*) FROM predictions") == 4);
-    CHECK(fixture.count("SELECT count(*) FROM prediction_keys") == 4);
     CHECK(fixture.count("SELECT count(*) FROM outcomes") == 2);
     CHECK(fixture.count("SELECT count(*) FROM predictions WHERE model = 'fraud' AND id = 'd'") == 1);
 }
@@ -189,36 +192,50 @@ TEST_CASE("outcomes join their predictions whichever arrived first, with the lab
           "30.000000");
 }
 
-TEST_CASE("partitions are created for the days present; rows outside the window go to the default",
+TEST_CASE("partitions are created for the days records were received; outside the window they go to the default",
           "[store_writer]") {
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
     const auto now = whole_second_now_us();
     const std::string partitions =
         "SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass";
-    // Each row in the partition named after its UTC day, or in the default.
-    const std::string misplaced = R"sql(
-        SELECT count(*) FROM predictions
-        WHERE tableoid::regclass::text <> CASE WHEN id LIKE 'out%' THEN 'predictions_default'
-              ELSE 'predictions_p' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDD') END)sql";
+    // Each row in the partition named after the UTC day it was received, or
+    // in the default; its ts does not matter.
+    const auto misplaced = [](const std::string& table) {
+        return fmt::format(R"sql(
+        SELECT count(*) FROM {0}
+        WHERE tableoid::regclass::text <> CASE WHEN id LIKE 'out%' THEN '{0}_default'
+              ELSE '{0}_p' || to_char(received_at AT TIME ZONE 'UTC', 'YYYYMMDD') END)sql",
+                           table);
+    };
     CHECK(fixture.count(partitions) == 1);
 
-    const auto result = writer.write(std::vector{predictions(
-        {prediction("d0", now), prediction("d5", now - 5 * day_us), prediction("d10", now - 10 * day_us),
-         prediction("d10b", now - 10 * day_us + second_us), prediction("out_old", now - 500 * day_us),
-         prediction("out_future", now + 3 * day_us)},
-        now)});
-    CHECK(result.predictions_inserted == 6);
+    const auto result = writer.write(std::vector{
+        predictions({prediction("d0", now), prediction("d0-old-ts", now - 300 * day_us)}, now),
+        predictions({prediction("d5", now)}, now - 5 * day_us),
+        predictions({prediction("d10", now), prediction("d10b", now + day_us)}, now - 10 * day_us),
+        predictions({prediction("out_old", now)}, now - 500 * day_us),
+        predictions({prediction("out_future", now)}, now + 3 * day_us),
+        outcomes({outcome("d0", now, "yes")}, now),
+        outcomes({outcome("d5", now, "no")}, now - 5 * day_us),
+        outcomes({outcome("out_old", now, "no")}, now - 500 * day_us),
+    });
+    CHECK(result.predictions_inserted == 7);
+    CHECK(result.outcomes_inserted == 3);
     CHECK(fixture.count(partitions) == 4);
-    CHECK(fixture.count(misplaced) == 0);
+    CHECK(fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'outcomes'::regclass") == 3);
+    CHECK(fixture.count(misplaced("predictions")) == 0);
+    CHECK(fixture.count(misplaced("outcomes")) == 0);
     CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 2);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes_default") == 1);
 
     // A later write with known and new days creates only the new one.
-    writer.write(std::vector{predictions({prediction("d1", now - day_us), prediction("d0b", now)}, now)});
+    writer.write(std::vector{predictions({prediction("d1", now)}, now - day_us), predictions({prediction("d0b", now)}, now)});
     CHECK(fixture.count(partitions) == 5);
-    CHECK(fixture.count(misplaced) == 0);
+    CHECK(fixture.count(misplaced("predictions")) == 0);
 
-    // Ranges are whole UTC days.
+    // Ranges are whole UTC days, and each partition has its own primary key
+    // (model, id): the uniqueness of an id within its day.
     pqxx::nontransaction query(*fixture.reader);
     query.exec0("SET TimeZone = 'UTC'");
     std::string day;
@@ -228,27 +245,11 @@ TEST_CASE("partitions are created for the days present; rows outside the window 
         "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = $1", name)[0].as<std::string>();
     CHECK(bound.starts_with("FOR VALUES FROM ('" + day.substr(0, 10) + " 00:00:00+00') TO ('"));
     CHECK(bound.ends_with(" 00:00:00+00')"));
-}
-
-TEST_CASE("partition_days sets the width of a partition", "[store_writer]") {
-    Fixture fixture;
-    config::StoreOptions options;
-    options.partition_days = 7;
-    StoreWriter writer(fixture.database.connection(), options);
-    const auto now = whole_second_now_us();
-    std::vector<Prediction> week;
-    for (int day = 0; day < 7; ++day) week.push_back(prediction("r" + std::to_string(day), now - day * day_us));
-    writer.write(std::vector{predictions(week, now)});
-    // Seven consecutive days span one or two week-wide ranges, never seven.
-    const auto created =
-        fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") - 1;
-    CHECK(created >= 1);
-    CHECK(created <= 2);
-    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 0);
-    CHECK(fixture.count(R"sql(
-        SELECT count(*) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
-        WHERE i.inhparent = 'predictions'::regclass AND c.relname <> 'predictions_default'
-          AND pg_get_expr(c.relpartbound, c.oid) NOT LIKE 'FOR VALUES FROM%')sql") == 0);
+    CHECK(query.exec_params1("SELECT pg_get_indexdef(conindid) FROM pg_constraint WHERE conrelid = $1::regclass "
+                             "AND contype = 'p'",
+                             name)[0]
+              .as<std::string>()
+              .ends_with("USING btree (model, id)"));
 }
 
 TEST_CASE("tabs, newlines, backslashes, quotes and unicode read back equal", "[store_writer]") {
@@ -363,25 +364,24 @@ TEST_CASE("two writers creating the same partitions at once both succeed", "[sto
     StoreWriter first(*first_connection, config::StoreOptions{});
     StoreWriter second(*second_connection, config::StoreOptions{});
     const auto now = whole_second_now_us();
-    std::vector<Prediction> first_rows, second_rows;
+    // Five days of records each, received on five days.
+    std::vector<EncodedBatch> first_batches, second_batches;
     for (int day = 0; day < 5; ++day) {
-        first_rows.push_back(prediction("first" + std::to_string(day), now - day * day_us));
-        second_rows.push_back(prediction("second" + std::to_string(day), now - day * day_us));
+        first_batches.push_back(predictions({prediction("first" + std::to_string(day), now)}, now - day * day_us));
+        second_batches.push_back(predictions({prediction("second" + std::to_string(day), now)}, now - day * day_us));
     }
-    const auto first_batch = predictions(first_rows, now);
-    const auto second_batch = predictions(second_rows, now);
 
     // Catch2 assertions are not thread-safe: the thread only records.
     std::uint64_t second_inserted = 0;
     std::string second_error;
     std::thread other([&] {
         try {
-            second_inserted = second.write(std::vector{second_batch}).predictions_inserted;
+            second_inserted = second.write(second_batches).predictions_inserted;
         } catch (const std::exception& error) {
             second_error = error.what();
         }
     });
-    const auto first_inserted = first.write(std::vector{first_batch}).predictions_inserted;
+    const auto first_inserted = first.write(first_batches).predictions_inserted;
     other.join();
     CHECK(second_error.empty());
     CHECK(first_inserted == 5);
@@ -390,14 +390,232 @@ TEST_CASE("two writers creating the same partitions at once both succeed", "[sto
     CHECK(fixture.count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'predictions'::regclass") == 6);
 }
 
-TEST_CASE("a prediction whose key was deleted apart from it makes the write fail, not guess", "[store_writer]") {
+namespace {
+
+// The last UTC midnight before `now_us`, and one received time each side of
+// it within boundary_window_seconds.
+struct Midnight {
+    std::int64_t at_us;
+    std::int64_t before_us;  // 30 minutes before
+    std::int64_t after_us;   // 20 minutes after
+};
+
+Midnight last_midnight(std::int64_t now) {
+    const std::int64_t at = now / day_us * day_us;
+    return {at, at - 1800 * second_us, at + 1200 * second_us};
+}
+
+}  // namespace
+
+TEST_CASE("a retry that crosses midnight is stored once; an id received again a day later is another record",
+          "[store_writer]") {
+    static_assert(store::boundary_window_seconds == 3600, "the times below assume a one-hour boundary window");
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto midnight = last_midnight(whole_second_now_us());
+
+    SECTION("in two writes") {
+        CHECK(writer.write(std::vector{predictions({prediction("a", midnight.before_us, "first")}, midnight.before_us),
+                                       outcomes({outcome("a", midnight.before_us, "yes")}, midnight.before_us)})
+                  .predictions_inserted == 1);
+        const auto retry =
+            writer.write(std::vector{predictions({prediction("a", midnight.after_us, "retry")}, midnight.after_us),
+                                     outcomes({outcome("a", midnight.after_us, "no")}, midnight.after_us)});
+        CHECK(retry.predictions_received == 1);
+        CHECK(retry.predictions_inserted == 0);
+        CHECK(retry.outcomes_inserted == 0);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+        CHECK(fixture.text("SELECT label FROM outcomes WHERE id = 'a'") == "yes");
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 1);
+        CHECK(fixture.count("SELECT count(*) FROM outcomes WHERE id = 'a'") == 1);
+    }
+    SECTION("in one write, the one received first wins") {
+        const auto result =
+            writer.write(std::vector{predictions({prediction("a", midnight.after_us, "retry")}, midnight.after_us),
+                                     predictions({prediction("a", midnight.before_us, "first")}, midnight.before_us)});
+        CHECK(result.predictions_inserted == 1);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 1);
+    }
+    SECTION("the first arrival stored without a claim (more than an hour before midnight) still wins the day") {
+        const auto early = midnight.at_us - 5 * 3600 * second_us;
+        writer.write(std::vector{predictions({prediction("a", early, "first")}, early)});
+        // Same day, within the hour before midnight: the day's key refuses it
+        // (and its claim on the boundary is made anyway).
+        CHECK(writer.write(std::vector{predictions({prediction("a", early, "second")}, midnight.before_us)})
+                  .predictions_inserted == 0);
+        // After midnight, within the hour of the second arrival: that claim refuses it.
+        CHECK(writer.write(std::vector{predictions({prediction("a", early, "third")}, midnight.after_us)})
+                  .predictions_inserted == 0);
+        CHECK(fixture.text("SELECT prediction_label FROM predictions WHERE id = 'a'") == "first");
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 1);
+    }
+    SECTION("arrivals on different days more than an hour apart are two records (beyond the horizon)") {
+        const auto day_before = midnight.at_us - 2 * 3600 * second_us;
+        const auto day_after = midnight.at_us + 2 * 3600 * second_us;
+        writer.write(std::vector{predictions({prediction("b", day_before)}, day_before)});
+        CHECK(writer.write(std::vector{predictions({prediction("b", day_after)}, day_after)}).predictions_inserted == 1);
+        CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'b'") == 2);
+    }
+}
+
+TEST_CASE("two writers storing the same ids at once, each side of midnight, store each id once",
+          "[store_writer]") {
+    // What two drain connections or two daemons do with a client's retry
+    // around midnight: both commit at the same time, and only the boundary
+    // claims' unique index orders them. Many ids, so the two transactions
+    // overlap whatever the scheduling.
+    Fixture fixture;
+    auto first_connection = fixture.database.connect();
+    auto second_connection = fixture.database.connect();
+    StoreWriter first(*first_connection, config::StoreOptions{});
+    StoreWriter second(*second_connection, config::StoreOptions{});
+    const auto midnight = last_midnight(whole_second_now_us());
+    constexpr int ids = 20'000;
+    std::vector<Prediction> before, after;
+    for (int n = 0; n < ids; ++n) {
+        before.push_back(prediction("id" + std::to_string(n), midnight.before_us, "before"));
+        after.push_back(prediction("id" + std::to_string(n), midnight.after_us, "after"));
+    }
+    // The first write of each day creates its partitions, so that the two
+    // writes below do not serialise on the partition lock.
+    first.write(std::vector{predictions({prediction("warm", midnight.before_us)}, midnight.before_us)});
+    second.write(std::vector{predictions({prediction("warm", midnight.after_us)}, midnight.after_us)});
+    const auto before_batch = predictions(before, midnight.before_us);
+    const auto after_batch = predictions(after, midnight.after_us);
+
+    // A deadlock between the two (40P01) is retried, as the drain does;
+    // Catch2 assertions are not thread-safe, so the thread only records.
+    const auto write_retrying = [](StoreWriter& writer, const EncodedBatch& batch, std::uint64_t& inserted,
+                                   std::string& error) {
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            try {
+                inserted = writer.write(std::vector{batch}).predictions_inserted;
+                return;
+            } catch (const pqxx::sql_error& failure) {
+                error = failure.what();
+                if (failure.sqlstate() != "40P01") return;
+            }
+        }
+    };
+    std::uint64_t first_inserted = 0, second_inserted = 0;
+    std::string first_error, second_error;
+    std::thread other([&] { write_retrying(second, after_batch, second_inserted, second_error); });
+    write_retrying(first, before_batch, first_inserted, first_error);
+    other.join();
+    INFO(first_error << " / " << second_error);
+    CHECK(first_inserted + second_inserted == ids);
+    CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id LIKE 'id%'") == ids);
+    CHECK(fixture.count("SELECT count(DISTINCT id) FROM predictions WHERE id LIKE 'id%'") == ids);
+}
+
+TEST_CASE("window reads by ts and the outcome join are served by indexes on every partition", "[store_writer]") {
+    // Partitions hold what arrived on their day, whatever its ts, so a query
+    // by ts reads every partition: each must have the (model, ts, id) index,
+    // and each outcomes partition its (model, id) key for the join. With
+    // sequential scans disabled, a plan without them would still show a
+    // "Seq Scan".
     Fixture fixture;
     StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
     const auto now = whole_second_now_us();
-    const auto batch = predictions({prediction("a", now)}, now);
-    writer.write(std::vector{batch});
-    pqxx::nontransaction(*fixture.reader).exec0("DELETE FROM prediction_keys");
-    CHECK_THROWS_AS(writer.write(std::vector{batch}), pqxx::unique_violation);
-    CHECK(fixture.count("SELECT count(*) FROM prediction_keys") == 0);
-    CHECK(fixture.count("SELECT count(*) FROM predictions") == 1);
+    writer.write(std::vector{predictions({prediction("a", now)}, now), predictions({prediction("b", now)}, now - day_us),
+                             outcomes({outcome("a", now, "yes")}, now), outcomes({outcome("b", now, "no")}, now - day_us)});
+    pqxx::nontransaction query(*fixture.reader);
+    query.exec0("SET enable_seqscan = off");
+    std::string plan;
+    for (const auto& row :
+         query.exec("EXPLAIN (COSTS OFF) SELECT p.id, o.label FROM predictions p LEFT JOIN outcomes o "
+                    "ON o.model = p.model AND o.id = p.id WHERE p.model = 'churn' AND p.ts >= now() - interval '1 day' "
+                    "ORDER BY p.ts, p.id LIMIT 100"))
+        plan += row[0].as<std::string>() + "\n";
+    INFO(plan);
+    CHECK(plan.find("Seq Scan") == std::string::npos);
+    CHECK(plan.find("model_ts_id_idx") != std::string::npos);  // the partitions' copies of predictions_model_ts_id
+    CHECK(plan.find("pkey") != std::string::npos);             // the outcomes partitions' primary keys
+}
+
+TEST_CASE("a boundary partition dropped under a running writer costs one failed write, not the batch",
+          "[store_writer]") {
+    // Retention drops old partitions while the writer remembers them; a
+    // replay received on that old boundary then finds no partition for its
+    // claim. The drain retries a failed write (store/spool_drain.h), and the
+    // retry looks the partitions up again.
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto midnight = last_midnight(whole_second_now_us());
+    writer.write(std::vector{predictions({prediction("a", midnight.before_us)}, midnight.before_us)});
+    std::string day;
+    store::append_timestamptz_us(midnight.at_us, day);
+    pqxx::nontransaction(*fixture.reader)
+        .exec0("DROP TABLE prediction_boundary_p" + day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2));
+    const auto replay = predictions({prediction("b", midnight.after_us)}, midnight.after_us);
+    CHECK_THROWS_AS(writer.write(std::vector{replay}), pqxx::sql_error);
+    CHECK(writer.write(std::vector{replay}).predictions_inserted == 1);
+}
+
+TEST_CASE("an id stored on two days and labelled on two days is read once, with its first received outcome",
+          "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = whole_second_now_us();
+    const auto ts = now - 3 * day_us;
+    // Days apart, beyond the horizon: a client replaying from its own queue,
+    // and a label job re-sending its last days with a corrected label.
+    writer.write(std::vector{predictions({prediction("a", ts, "first"), prediction("b", ts + second_us)},
+                                         now - 2 * day_us)});
+    writer.write(std::vector{outcomes({outcome("a", ts, "yes")}, now - 2 * day_us + second_us)});
+    CHECK(writer.write(std::vector{predictions({prediction("a", ts, "replayed")}, now)}).predictions_inserted == 1);
+    CHECK(writer.write(std::vector{outcomes({outcome("a", ts, "no")}, now)}).outcomes_inserted == 1);
+    REQUIRE(fixture.count("SELECT count(*) FROM predictions WHERE id = 'a'") == 2);
+    REQUIRE(fixture.count("SELECT count(*) FROM outcomes WHERE id = 'a'") == 2);
+
+    const auto check_rows = [&](const std::vector<store::WindowRow>& rows) {
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].id == "a");
+        CHECK(rows[0].prediction_label == "first");
+        CHECK(rows[0].label == "yes");
+        CHECK(rows[1].id == "b");
+        CHECK_FALSE(rows[1].label.has_value());
+    };
+    auto& connection = *fixture.reader;
+    check_rows(store::read_predictions_after(connection, "churn", std::nullopt, 10, ""));
+    check_rows(store::read_predictions_between(connection, "churn", ts - day_us, now, 10));
+    store::StoredWindow window;
+    window.first = store::RowKey{ts, "a"};
+    window.last = store::RowKey{ts + second_us, "b"};
+    check_rows(store::read_window_rows(connection, "churn", window));
+    // A count window of 2 rows holds both predictions, not "a" twice.
+    const auto limited = store::read_predictions_after(connection, "churn", std::nullopt, 2, "");
+    REQUIRE(limited.size() == 2);
+    CHECK(limited[1].id == "b");
+
+    CHECK(fixture.count("SELECT count(*) FROM labelled_predictions") == 1);
+    CHECK(fixture.text("SELECT prediction_label || '/' || label FROM labelled_predictions WHERE id = 'a'") ==
+          "first/yes");
+}
+
+TEST_CASE("a day partition dropped by retention under a running writer is created again, not bypassed to the default",
+          "[store_writer]") {
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = whole_second_now_us();
+    const auto received = now - 3 * day_us;
+    writer.write(std::vector{predictions({prediction("a", received)}, received),
+                             outcomes({outcome("a", received, "yes")}, received)});
+    const std::string day = fixture.text(
+        fmt::format("SELECT to_char(to_timestamp({}) AT TIME ZONE 'UTC', 'YYYYMMDD')", received / second_us));
+    REQUIRE(fixture.count("SELECT count(*) FROM predictions_p" + day) == 1);
+    {
+        // Retention, from another connection: the writer still remembers them.
+        pqxx::nontransaction drop(*fixture.reader);
+        drop.exec0("DROP TABLE predictions_p" + day + ", outcomes_p" + day);
+    }
+    const auto later = writer.write(std::vector{predictions({prediction("b", received)}, received + second_us),
+                                                outcomes({outcome("b", received, "no")}, received + second_us)});
+    CHECK(later.predictions_inserted == 1);
+    CHECK(later.outcomes_inserted == 1);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_default") == 0);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes_default") == 0);
+    CHECK(fixture.count("SELECT count(*) FROM predictions_p" + day + " WHERE id = 'b'") == 1);
+    CHECK(fixture.count("SELECT count(*) FROM outcomes_p" + day + " WHERE id = 'b'") == 1);
 }
