@@ -10,7 +10,7 @@ namespace {
 
 constexpr int checkpoint_format = 1;
 
-nlohmann::json configured(const std::string& detector, const std::vector<std::string>& params) {
+nlohmann::json checkpoint_detector_options(const std::string& detector, const std::vector<std::string>& params) {
     return {{"detector", detector}, {"params", params}};
 }
 
@@ -20,14 +20,14 @@ std::string save_monitor_state(const config::ModelOptions& options, const concep
                                const AnomalyDetectors& anomaly) {
     nlohmann::json state{{"format", checkpoint_format}};
     if (concept_detector != nullptr) {
-        auto saved = configured(options.concept_drift.detector, options.concept_drift.params);
+        auto saved = checkpoint_detector_options(options.concept_drift.detector, options.concept_drift.params);
         saved["state"] = concept_detector->save_state();
         state["concept"] = std::move(saved);
     }
     auto series = nlohmann::json::object();
     for (const auto& [name, detector] : anomaly)
         if (detector) series[name] = detector->save_state();
-    auto saved = configured(options.anomaly.detector, options.anomaly.params);
+    auto saved = checkpoint_detector_options(options.anomaly.detector, options.anomaly.params);
     saved["series"] = std::move(series);
     state["anomaly"] = std::move(saved);
     return state.dump();

@@ -24,7 +24,7 @@ import harness
 
 MODELS = [f"m{i:02d}" for i in range(30)]
 WINDOW = 20
-ROUNDS = int(os.environ.get("MODELWATCH_LEASES_ROUNDS", "10"))
+ROUNDS = int(os.environ.get("MODELWATCH_LEASES_ROUNDS", "8"))
 BASE_TS = 1_767_225_600  # 2026-01-01T00:00:00Z: every record's ts is fixed, so both runs store the same rows
 
 MODEL_YAML = "".join(f"""
@@ -188,6 +188,9 @@ class LeasesTest(harness.Environment):
             self.assertNotIn("duplicate key", log, name)  # the lease decided, never the unique constraint
         owners = {row[0] for row in query(dsn, "SELECT DISTINCT lease_owner FROM monitor_windows")}
         self.assertEqual(owners, {"d1", "d2", "d3"})
+        # The successors resumed d1's models from their checkpoints, ADWIN included.
+        resumed = sum(daemons[name].log().count("from=checkpoint concept=restored") for name in ("d2", "d3"))
+        self.assertGreaterEqual(resumed, len(orphans))
 
         failover_findings = findings(dsn)
         for daemon in daemons.values():

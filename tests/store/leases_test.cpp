@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "store/leases.h"
@@ -159,7 +160,7 @@ TEST_CASE("a write under a lost lease is refused and writes nothing; the current
     CHECK(rows[1][1].as<std::string>() == "second");
     CHECK(rows[1][2].as<std::int64_t>() == old_fence.epoch + 1);
     CHECK(query.exec1("SELECT performance_at IS NULL FROM monitor_windows WHERE sequence = 1")[0].as<bool>());
-    const auto checkpoint = mw::store::load_checkpoint(database.connection(), "credit");
+    const auto checkpoint = mw::store::load_checkpoint(*other, "credit");
     REQUIRE(checkpoint);
     CHECK(checkpoint->state_json.find("second") != std::string::npos);
 }
