@@ -142,8 +142,7 @@ std::unique_ptr<AnomalyDetector> RobustDetector::make(const config::Settings& pa
 }
 
 // The baselines' prediction and scale are set afresh at the start of every
-// score(), so they are not state; the running sums are saved as they are
-// rather than summed again, which could round differently.
+// score(), so they are not state.
 nlohmann::json RobustDetector::save_state() const {
     auto residuals = nlohmann::json::array();
     for (const Baseline& baseline : baselines_) residuals.push_back(baseline.residuals.save_state());
@@ -153,23 +152,13 @@ nlohmann::json RobustDetector::save_state() const {
             {"daily", daily_.save_state()},
             {"weekly", weekly_.save_state()},
             {"residuals", std::move(residuals)},
-            {"recent_raw", detector_state::from_doubles(recent_raw_)},
-            {"recent_raw_next", recent_raw_next_},
-            {"averages", detector_state::from_doubles(averages_)},
-            {"averages_next", averages_next_},
-            {"averages_sum", detector_state::from_double(averages_sum_)},
-            {"averages_sum_squares", detector_state::from_double(averages_sum_squares_)},
-            {"previous_in_red_zone", previous_in_red_zone_}};
+            {"likelihood", likelihood_.save_state()}};
 }
 
 void RobustDetector::restore_state(const nlohmann::json& state) {
     const auto& residuals = state.at("residuals");
     if (!residuals.is_array() || residuals.size() != baselines_.size())
         throw std::invalid_argument("a robust detector's state with another number of baselines");
-    auto recent_raw = detector_state::to_doubles(state.at("recent_raw"));
-    auto averages = detector_state::to_doubles(state.at("averages"));
-    if (recent_raw.size() > options_.short_window || averages.size() > options_.likelihood_window)
-        throw std::invalid_argument("a robust detector's state longer than its windows");
     level_values_.restore_state(state.at("level_values"));
     for (std::size_t i = 0; i < baselines_.size(); ++i) baselines_[i].residuals.restore_state(residuals.at(i));
     const auto& previous_value = state.at("previous_value");
@@ -177,13 +166,7 @@ void RobustDetector::restore_state(const nlohmann::json& state) {
     previous_held_ = state.at("previous_held").get<bool>();
     daily_.restore_state(state.at("daily"));
     weekly_.restore_state(state.at("weekly"));
-    recent_raw_ = std::move(recent_raw);
-    recent_raw_next_ = state.at("recent_raw_next").get<std::size_t>();
-    averages_ = std::move(averages);
-    averages_next_ = state.at("averages_next").get<std::size_t>();
-    averages_sum_ = detector_state::to_double(state.at("averages_sum"));
-    averages_sum_squares_ = detector_state::to_double(state.at("averages_sum_squares"));
-    previous_in_red_zone_ = state.at("previous_in_red_zone").get<bool>();
+    likelihood_.restore_state(state.at("likelihood"));
 }
 
 }  // namespace mw::anomaly
