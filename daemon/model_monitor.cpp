@@ -80,8 +80,8 @@ void ModelMonitor::resume(pqxx::connection_base& connection) {
         log::info("monitor_resumed model={} epoch={} from=checkpoint concept={}", model(), epoch,
                   same_reference ? "restored" : "fresh");
     else
-        log::warning("monitor_resumed model={} epoch={} from=checkpoint not_restored=\"{}\"", model(), epoch,
-                     restored.not_restored);
+        log::warning("monitor_resumed model={} epoch={} from=checkpoint concept={} not_restored=\"{}\"", model(),
+                     epoch, same_reference ? "restored" : "fresh", restored.not_restored);
 }
 
 store::MonitorWrite ModelMonitor::write_under_lease() const {
