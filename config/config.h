@@ -297,6 +297,17 @@ struct MonitorOptions {
     bool operator==(const MonitorOptions&) const = default;
 };
 
+// Several daemons sharing one database (store/leases.h, docs/scaling.md).
+// The defaults bound failover, from a kill -9 of an owner to its models'
+// next window closed elsewhere, by lease + heartbeat + monitor.interval = 7 s.
+struct ClusterOptions {
+    std::string daemon_id;           // empty: <hostname>-<pid>, a new identity per process
+    std::uint32_t lease_ms = 5000;   // a model's lease lasts this long past its last renewal
+    std::uint32_t heartbeat_ms = 1000;  // how often leases are renewed, released and claimed
+
+    bool operator==(const ClusterOptions&) const = default;
+};
+
 // How long what the daemon stores is kept (store/retention.h, docs/retention.md);
 // 0 keeps it forever. The defaults bound a busy host's disk (bench/RESULTS.md).
 struct RetentionOptions {
@@ -323,6 +334,7 @@ struct Config {
     MonitorOptions monitor;
     AlertingConfig alerting;
     RetentionOptions retention;
+    ClusterOptions cluster;
 
     const ModelOptions* find_model(std::string_view name) const;
 };

@@ -979,6 +979,33 @@ const Option<RetentionOptions> retention_options[] = {
      .field = "RetentionOptions::audits_s", .assign = assign_field<&RetentionOptions::audits_s>},
 };
 
+const Option<ClusterOptions> cluster_options[] = {
+    {.key = "daemon_id", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "this daemon's name in the leases (letters, digits, '_', '.', '-'); empty means <hostname>-<pid>, "
+             "a new identity per process; two live daemons must never share one",
+     .field = "ClusterOptions::daemon_id", .assign = assign_field<&ClusterOptions::daemon_id>},
+    {.key = "lease", .kind = ValueKind::duration, .default_text = "5s", .min = 1000, .max = 600'000, .unit = "ms",
+     .help = "a model's lease lasts this long past its owner's last heartbeat; a dead owner's models move after it",
+     .field = "ClusterOptions::lease_ms", .assign = assign_field<&ClusterOptions::lease_ms>},
+    {.key = "heartbeat", .kind = ValueKind::duration, .default_text = "1s", .min = 100, .max = 300'000, .unit = "ms",
+     .help = "how often a daemon renews its leases, gives up those beyond its share and claims free ones; "
+             "less than half the lease",
+     .field = "ClusterOptions::heartbeat_ms", .assign = assign_field<&ClusterOptions::heartbeat_ms>},
+};
+
+void check_cluster(Reader& reader, const ClusterOptions& cluster) {
+    // Two heartbeats per lease at least, so one late or failed heartbeat
+    // does not lose every lease.
+    if (2ull * cluster.heartbeat_ms >= cluster.lease_ms)
+        reader.error("cluster.heartbeat", reader.line_of("cluster.heartbeat"),
+                     fmt::format("must be less than half of cluster.lease ({}ms), got {}ms", cluster.lease_ms,
+                                 cluster.heartbeat_ms));
+    if (!cluster.daemon_id.empty() && !is_valid_name(cluster.daemon_id, 200))
+        reader.error("cluster.daemon_id", reader.line_of("cluster.daemon_id"),
+                     fmt::format("expected a name of letters, digits, '_', '.', '-' (at most 200), got \"{}\"",
+                                 cluster.daemon_id));
+}
+
 // Reports `name` at `key` when the registry `registry` lacks it (the
 // catalog's names, or core's finding kinds without a catalog); true when known.
 bool check_name(Reader& reader, const Catalog* catalog, std::string_view registry, std::string_view what,
@@ -1273,6 +1300,14 @@ const Option<Config> root_options[] = {
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<RetentionOptions>(prefix, retention_options, out);
      }},
+    {.key = "cluster", .kind = ValueKind::mapping,
+     .help = "several daemons on one database: model leases (docs/scaling.md)", .field = "Config::cluster",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, Config& config) {
+         read_mapping<ClusterOptions>(reader, node, path, line, cluster_options, config.cluster);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<ClusterOptions>(prefix, cluster_options, out);
+     }},
 };
 
 }  // namespace
@@ -1288,6 +1323,7 @@ void read_config(Reader& reader, const YAML::Node& root, const Environment& envi
     check_file_tails(reader, out);
     check_nats(reader, environment, out.nats);
     check_monitoring(reader, environment, catalog, out);
+    check_cluster(reader, out.cluster);
 }
 
 std::vector<OptionDoc> describe_options() {

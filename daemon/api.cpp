@@ -447,6 +447,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
     json body{{"ready", ready},
               {"not_ready", std::move(not_ready)},
               {"config_generation", readiness.config_generation},
+              {"models_owned", readiness.models_owned},
               {"store_reachable", readiness.store_reachable},
               {"store_answered_ms_ago", readiness.store_answered_ms_ago},
               {"spool_healthy", readiness.spool_healthy},

@@ -61,6 +61,7 @@ struct Readiness {
     bool spool_has_room = false;
     std::uint64_t spool_bytes = 0;
     std::uint64_t config_generation = 0;
+    std::size_t models_owned = 0;  // models whose lease this daemon holds (docs/scaling.md)
     std::vector<WorkerStatus> workers;
     // Present only when nats: is configured: a daemon fed from NATS that
     // cannot pull is not ready; one without NATS never waits for it.

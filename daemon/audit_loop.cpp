@@ -51,7 +51,8 @@ bool AuditLoop::knows(const std::string& model, const std::string& audit) const 
     return scheduler_->find(model, audit).has_value();
 }
 
-void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
+void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us,
+                     const std::function<bool(const std::string& model)>& owned) {
     std::unique_lock lock(mutex_);
     if (scheduler_->specs().empty()) return;
     if (!started_) {
@@ -74,12 +75,24 @@ void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
         }
         started_ = true;
     }
+    std::set<std::string> owned_now;
+    for (std::size_t i = 0; i < scheduler_->specs().size(); ++i) {
+        const auto& spec = scheduler_->specs()[i];
+        if (!owned(spec.model)) continue;
+        owned_now.insert(spec.model);
+        if (owned_.contains(spec.model)) continue;
+        // Gained since the last pass: another daemon may have run slots since.
+        if (const auto slot = fairness::last_slot(connection, spec.model, spec.name))
+            scheduler_->set_last_slot(i, *slot / 1'000'000);
+    }
+    owned_ = std::move(owned_now);
     for (std::size_t i = 0; i < scheduler_->specs().size(); ++i)
         if (const auto slot = scheduler_->latest_slot(i, now_us / 1'000'000))
             metrics_.audit_due_slot.Add({{"model", scheduler_->specs()[i].model}, {"audit", scheduler_->specs()[i].name}})
                 .Set(static_cast<double>(*slot));
     const auto plan = scheduler_->plan(now_us / 1'000'000);
     for (const auto& due : plan.due) {
+        if (!owned_.contains(scheduler_->specs()[due.index].model)) continue;
         if (!scheduler_->try_start(due.index, due.slot_utc_seconds)) continue;
         const auto spec = scheduler_->specs()[due.index];
         lock.unlock();

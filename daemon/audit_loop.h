@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,11 @@ public:
     // (a cron or time zone the loader could not check).
     AuditLoop(const config::Config& config, DaemonMetrics& metrics);
 
-    void pass(pqxx::connection_base& connection, std::int64_t now_us);
+    // Runs the due audits of the models `owned` says this daemon owns
+    // (store/leases.h); a model gained since the last pass first reads the
+    // slot its last owner ran, so no slot runs twice.
+    void pass(pqxx::connection_base& connection, std::int64_t now_us,
+              const std::function<bool(const std::string& model)>& owned);
     // Runs an audit now (API, CLI); refused when it is already running.
     fairness::AuditRunSummary run_now(pqxx::connection_base& connection, const std::string& model,
                                       const std::string& audit, std::int64_t now_us);
@@ -47,6 +53,7 @@ private:
     std::mutex mutex_;  // the scheduler: the worker's pass and the API's run_now
     std::unique_ptr<fairness::AuditScheduler> scheduler_;
     bool started_ = false;
+    std::set<std::string> owned_;  // the models owned at the last pass
 };
 
 }  // namespace mw::daemon

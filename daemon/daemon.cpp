@@ -352,6 +352,7 @@ Readiness readiness(const Process& process) {
     ready.config_generation = process.live.generation();
     ready.workers = process.monitoring->workers();
     if (process.nats) ready.nats = process.nats->status();
+    ready.models_owned = process.monitoring->models_owned();
     return ready;
 }
 

@@ -174,6 +174,14 @@ const std::vector<MetricDefinition>& metric_definitions() {
             {"modelwatch_audit_completed_slot_timestamp_seconds", gauge, {"model", "audit"},
              "The latest slot the audit completed (passed or failed, not error), or the slot before the daemon first "
              "saw the audit when it has none (Unix time); behind the due slot while a run is owed."},
+            {"modelwatch_models_owned", gauge, {},
+             "Models whose lease this daemon holds: it alone closes their windows and runs their detectors and "
+             "audits (docs/scaling.md)."},
+            {"modelwatch_lease_events_total", counter, {"event"},
+             "Model leases renewed, claimed (a new epoch), released (beyond this daemon's share, or at a clean stop) "
+             "and lost (expired or taken before this daemon renewed them), by event."},
+            {"modelwatch_lease_fenced_writes_total", counter, {},
+             "Window writes the store refused because the lease they were decided under was no longer held."},
         };
         out.insert(out.end(), later.begin(), later.end());
         return out;
@@ -267,7 +275,13 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       retrain_breaker_open(gauge(registry, "modelwatch_retrain_breaker_open")),
       audits(counter(registry, "modelwatch_audits_total")),
       audit_due_slot(gauge(registry, "modelwatch_audit_due_slot_timestamp_seconds")),
-      audit_completed_slot(gauge(registry, "modelwatch_audit_completed_slot_timestamp_seconds")) {
+      audit_completed_slot(gauge(registry, "modelwatch_audit_completed_slot_timestamp_seconds")),
+      models_owned(gauge(registry, "modelwatch_models_owned").Add({})),
+      leases_renewed(counter(registry, "modelwatch_lease_events_total").Add({{"event", "renewed"}})),
+      leases_claimed(counter(registry, "modelwatch_lease_events_total").Add({{"event", "claimed"}})),
+      leases_released(counter(registry, "modelwatch_lease_events_total").Add({{"event", "released"}})),
+      leases_lost(counter(registry, "modelwatch_lease_events_total").Add({{"event", "lost"}})),
+      writes_fenced(counter(registry, "modelwatch_lease_fenced_writes_total").Add({})) {
     gauge(registry, "modelwatch_build_info").Add({{"version", MODELWATCH_VERSION}}).Set(1);
     for (const auto& window : window_gauges())
         window_families_.emplace(window.stored_name, WindowFamily{&gauge(registry, window.metric_name), &window});

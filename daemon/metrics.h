@@ -106,6 +106,12 @@ struct DaemonMetrics {
     prometheus::Family<prometheus::Counter>& audits;             // {model, audit, state}
     prometheus::Family<prometheus::Gauge>& audit_due_slot;       // {model, audit}
     prometheus::Family<prometheus::Gauge>& audit_completed_slot; // {model, audit}
+    prometheus::Gauge& models_owned;
+    prometheus::Counter& leases_renewed;
+    prometheus::Counter& leases_claimed;
+    prometheus::Counter& leases_released;
+    prometheus::Counter& leases_lost;
+    prometheus::Counter& writes_fenced;
 
     // Sets the gauge of a stored whole-window metric (window_gauges());
     // false when that metric is not exported.

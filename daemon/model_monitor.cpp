@@ -1,6 +1,7 @@
 #include "daemon/model_monitor.h"
 
 #include "core/log.h"
+#include "daemon/monitor_checkpoint.h"
 #include "daemon/performance_judgement.h"
 #include "daemon/reference_capture.h"
 #include "daemon/reference_fit.h"
@@ -22,17 +23,70 @@ void ModelMonitor::reconfigure(config::ModelOptions options) {
     anomaly_.clear();
 }
 
-void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
-    if (!ensure_reference(connection, now_us, control)) return;
-    // Bounded work per pass, so one model catching up cannot starve the others.
-    for (int closed = 0; closed < 20; ++closed) {
-        control.checkpoint();
-        const auto previous = store::last_window(connection, model());
-        auto rows = next_window_rows(connection, model(), options_.window, previous, fitted_->data_end, now_us);
-        if (!rows) break;
-        evaluate_window(connection, std::move(*rows), previous, control);
+void ModelMonitor::disown() {
+    fence_.reset();
+    resume_needed_ = true;
+}
+
+void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control,
+                        const store::Fence& fence) {
+    if (!fence_ || fence_->owner != fence.owner || fence_->epoch != fence.epoch) {
+        fence_ = fence;
+        resume_needed_ = true;
     }
-    judge_performance(connection, now_us, control);
+    try {
+        if (!ensure_reference(connection, now_us, control)) return;
+        if (resume_needed_) resume(connection);
+        // Bounded work per pass, so one model catching up cannot starve the others.
+        for (int closed = 0; closed < 20; ++closed) {
+            control.checkpoint();
+            const auto previous = store::last_window(connection, model());
+            auto rows = next_window_rows(connection, model(), options_.window, previous, fitted_->data_end, now_us);
+            if (!rows) break;
+            evaluate_window(connection, std::move(*rows), previous, control);
+        }
+        judge_performance(connection, now_us, control);
+    } catch (...) {
+        // The detectors may have seen a window whose write did not commit.
+        resume_needed_ = true;
+        throw;
+    }
+}
+
+std::unique_ptr<concept_drift::ConceptDetector> ModelMonitor::fresh_concept_detector() const {
+    if (options_.concept_drift.detector.empty()) return nullptr;
+    auto made = concept_drift::make_concept_detector(options_.concept_drift.detector, options_.concept_drift.params);
+    if (!made.ok()) log::error("concept_detector_unusable model={} error=\"{}\"", model(), made.error);
+    return std::move(made.detector);
+}
+
+void ModelMonitor::resume(pqxx::connection_base& connection) {
+    const auto checkpoint = store::load_checkpoint(connection, model());
+    resume_needed_ = false;
+    const auto epoch = fence_ ? fence_->epoch : 0;
+    if (!checkpoint) {
+        concept_ = fresh_concept_detector();
+        anomaly_.clear();
+        log::info("monitor_resumed model={} epoch={} from=nothing", model(), epoch);
+        return;
+    }
+    auto restored = restore_monitor_state(options_, checkpoint->state_json);
+    anomaly_ = std::move(restored.anomaly);
+    // The concept detector's state belongs to the reference it was saved
+    // against (a new reference restarts it); the operational series do not.
+    const bool same_reference = checkpoint->reference_id == fitted_->reference_id;
+    concept_ = same_reference ? std::move(restored.concept_detector) : fresh_concept_detector();
+    if (restored.not_restored.empty())
+        log::info("monitor_resumed model={} epoch={} from=checkpoint concept={}", model(), epoch,
+                  same_reference ? "restored" : "fresh");
+    else
+        log::warning("monitor_resumed model={} epoch={} from=checkpoint concept={} not_restored=\"{}\"", model(),
+                     epoch, same_reference ? "restored" : "fresh", restored.not_restored);
+}
+
+store::MonitorWrite ModelMonitor::write_under_lease() const {
+    return {fence_, store::MonitorCheckpoint{fitted_->reference_id,
+                                             save_monitor_state(options_, concept_.get(), anomaly_)}};
 }
 
 bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
@@ -62,14 +116,7 @@ void ModelMonitor::fit(const store::StoredReference& reference) {
     fitted_ = std::make_unique<ReferenceFit>(fit_reference(reference, options_));
     if (!fitted_->error.empty()) return;
     // A new reference is a new normal: the concept detector starts over.
-    concept_.reset();
-    if (!options_.concept_drift.detector.empty()) {
-        auto made = concept_drift::make_concept_detector(options_.concept_drift.detector, options_.concept_drift.params);
-        if (made.ok())
-            concept_ = std::move(made.detector);
-        else
-            log::error("concept_detector_unusable model={} error=\"{}\"", model(), made.error);
-    }
+    concept_ = fresh_concept_detector();
     log::notice("reference_fitted model={} reference={} rows={}", model(), reference.id, reference.rows);
 }
 
@@ -103,7 +150,8 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     for (const auto& metric : verdicts.metrics)
         if (metric.segment.empty()) metrics_.set_window_metric(model(), metric.name, metric.estimated, metric.value);
 
-    store::record_window(connection, model(), fitted_->reference_id, window, verdicts.findings, verdicts.metrics);
+    store::record_window(connection, model(), fitted_->reference_id, window, verdicts.findings, verdicts.metrics,
+                         write_under_lease());
     metrics_.windows_closed.Add({{"model", model()}}).Increment();
     count_findings(verdicts.findings);
     log::info("window_closed model={} sequence={} rows={} dataset_drift={} drifted={}/{}", model(), window.sequence,
@@ -124,7 +172,8 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         if (coverage < performance.min_label_coverage && !waited) break;
         auto judged = judge_window_performance(*fitted_, options_, concept_.get(), rows, window, coverage);
         control.checkpoint();
-        store::record_window_performance(connection, window.id, coverage, true, judged.findings, judged.metrics);
+        store::record_window_performance(connection, model(), window.id, coverage, true, judged.findings,
+                                         judged.metrics, write_under_lease());
         for (const auto& metric : judged.metrics)
             if (metric.segment.empty()) metrics_.set_window_metric(model(), metric.name, false, metric.value);
         count_findings(judged.findings);

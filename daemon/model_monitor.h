@@ -40,11 +40,19 @@ public:
 
     // A new configuration for the same model: refits on the next pass.
     void reconfigure(config::ModelOptions options);
-    // One pass; throws pqxx errors when the store fails (the caller reconnects).
+    // One pass under the model's lease `fence` (store/leases.h); throws pqxx
+    // errors when the store fails (the caller reconnects) and
+    // store::LeaseLost when the lease went while the pass decided.
     // Calls control.checkpoint() between windows and between the stages of
     // one window, always before its transaction, so an interrupted pass
-    // leaves nothing half-written.
-    void step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
+    // leaves nothing half-written. The first pass under a lease, and the
+    // first after a pass that failed, resume the detectors from the model's
+    // stored checkpoint (daemon/monitor_checkpoint.h): what is in memory
+    // may be behind the store (another daemon owned the model) or ahead of
+    // it (a write that did not commit).
+    void step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control, const store::Fence& fence);
+    // The lease is gone: the state in memory is no longer the model's.
+    void disown();
 
     const std::string& model() const { return options_.schema.name; }
     const config::ModelOptions& options() const { return options_; }
@@ -56,6 +64,13 @@ private:
                          const std::optional<store::StoredWindow>& previous, PassControl& control);
     void judge_performance(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
     void count_findings(const std::vector<Finding>& findings);
+    // The configured concept-drift detector as a new reference starts it (null: none).
+    std::unique_ptr<concept_drift::ConceptDetector> fresh_concept_detector() const;
+    // The detectors from the model's checkpoint (the concept detector only
+    // when saved against the fitted reference); fresh without one.
+    void resume(pqxx::connection_base& connection);
+    // What every write of this monitor carries: the lease and the state now.
+    store::MonitorWrite write_under_lease() const;
 
     config::ModelOptions options_;
     DaemonMetrics& metrics_;
@@ -63,6 +78,8 @@ private:
     std::unique_ptr<concept_drift::ConceptDetector> concept_;
     AnomalyDetectors anomaly_;
     std::string waiting_for_;  // what the last pass waited for, logged once
+    std::optional<store::Fence> fence_;  // the lease of the current pass
+    bool resume_needed_ = true;
 };
 
 }  // namespace mw::daemon

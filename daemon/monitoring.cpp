@@ -18,6 +18,7 @@
 #include "retrain/policy_store.h"
 #include "store/admin_queries.h"
 #include "store/database.h"
+#include "store/leases.h"
 #include "store/retention.h"
 
 namespace mw::daemon {
@@ -70,7 +71,11 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
 
 Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
                        RejectionTally& rejections)
-    : metrics_(metrics), rejections_(rejections) {
+    : metrics_(metrics),
+      rejections_(rejections),
+      ownership_(config->cluster.daemon_id.empty() ? default_daemon_id() : config->cluster.daemon_id) {
+    log::notice("cluster_identity daemon_id={} lease_ms={} heartbeat_ms={}", ownership_.daemon_id(),
+                config->cluster.lease_ms, config->cluster.heartbeat_ms);
     latest_ = std::make_shared<const Generation>(build(std::move(config), generation));
 }
 
@@ -104,6 +109,8 @@ void Monitoring::start() {
                 (this->*pass)(connection, now, control);
             }));
     };
+    // The leases first, so the monitor's first pass finds models to work on.
+    add("leases", std::chrono::milliseconds(config.cluster.heartbeat_ms), &Monitoring::leases_pass);
     add("monitor", interval, &Monitoring::monitor_pass);
     add("alerts", interval, &Monitoring::alerts_pass);
     add("retrain", interval, &Monitoring::retrain_pass);
@@ -132,6 +139,8 @@ bool Monitoring::stop(std::chrono::milliseconds timeout) {
                    timeout.count());
         all_stopped = false;
     }
+    // An abandoned worker may still write: its leases then expire on their own.
+    if (all_stopped) release_leases();
     return all_stopped;  // the workers stay, stopped, so their states can still be read
 }
 
@@ -207,12 +216,22 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
     }
     for (auto& [name, monitor] : monitors_) {
         control.checkpoint();
+        // Only the model's owner closes its windows (store/leases.h).
+        const auto fence = ownership_.fence(name);
+        if (!fence) {
+            monitor->disown();
+            continue;
+        }
         try {
-            monitor->step(connection, now_us, control);
+            monitor->step(connection, now_us, control, *fence);
         } catch (const PassInterrupted&) {
             throw;
         } catch (const pqxx::broken_connection&) {
             throw;  // the worker reconnects
+        } catch (const store::LeaseLost& lost) {
+            // Another daemon owns the model now and has or will write this window.
+            metrics_.writes_fenced.Increment();
+            log::warning("monitor_write_fenced model={} reason=\"{}\"", name, lost.what());
         } catch (const std::exception& failure) {
             control.checkpoint();  // a statement cancelled because we are stopping is not a failure
             // One model's failure must not stop the others'.
@@ -260,6 +279,52 @@ void Monitoring::retrain_pass(pqxx::connection& connection, std::int64_t now_us,
     loop->pass(connection, now_us);
 }
 
+void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t, PassControl& control) {
+    const auto current = latest();
+    const auto& cluster = current->config->cluster;
+    control.set_config_generation(current->number);
+    control.set_interval(std::chrono::milliseconds(cluster.heartbeat_ms));
+    std::vector<std::string> models;
+    for (const auto& model : current->config->models) models.push_back(model.schema.name);
+    const auto lease = std::chrono::milliseconds(cluster.lease_ms);
+    // Trusted locally from before the heartbeat's transaction: the database
+    // extends each lease from a later moment, so this errs on the safe side.
+    const auto started = Ownership::Clock::now();
+    const auto beat = store::heartbeat(connection, ownership_.daemon_id(), models, lease, !leases_held_);
+    leases_held_ = true;
+    const auto gone = ownership_.update(beat.owned, started, lease);
+    metrics_.models_owned.Set(static_cast<double>(beat.owned.size()));
+    metrics_.leases_renewed.Increment(static_cast<double>(beat.renewed));
+    metrics_.leases_claimed.Increment(static_cast<double>(beat.claimed.size()));
+    metrics_.leases_released.Increment(static_cast<double>(beat.released.size()));
+    for (const auto& model : gone) {
+        if (std::find(beat.released.begin(), beat.released.end(), model) != beat.released.end()) {
+            log::notice("lease_released model={} live_daemons={} fair_share={}", model, beat.live_daemons,
+                        beat.fair_share);
+            continue;
+        }
+        metrics_.leases_lost.Increment();
+        log::warning("lease_lost model={} reason=\"expired or taken before renewal\"", model);
+    }
+    for (const auto& lease_claimed : beat.claimed)
+        log::notice("lease_claimed model={} epoch={} live_daemons={} fair_share={}", lease_claimed.model,
+                    lease_claimed.epoch, beat.live_daemons, beat.fair_share);
+}
+
+void Monitoring::release_leases() {
+    if (!leases_held_.exchange(false)) return;
+    ownership_.clear();
+    metrics_.models_owned.Set(0);
+    try {
+        auto connection = store::connect(latest()->config->store);
+        store::release_all(*connection, ownership_.daemon_id());
+        log::notice("leases_released daemon_id={}", ownership_.daemon_id());
+    } catch (const std::exception& failure) {
+        log::warning("leases_not_released daemon_id={} error=\"{}\" (they expire on their own)",
+                     ownership_.daemon_id(), failure.what());
+    }
+}
+
 void Monitoring::retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
     const auto current = latest();
     control.set_config_generation(current->number);
@@ -282,7 +347,8 @@ void Monitoring::audits_pass(pqxx::connection& connection, std::int64_t now_us, 
     control.set_config_generation(current->number);
     control.set_interval(std::max(std::chrono::milliseconds(current->config->monitor.interval_ms),
                                   std::chrono::milliseconds(1000)));
-    loop->pass(connection, now_us);
+    // Scheduled audits run where the model is owned (store/leases.h).
+    loop->pass(connection, now_us, [this](const std::string& model) { return ownership_.fence(model).has_value(); });
 }
 
 Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::string_view body,

@@ -10,6 +10,7 @@
 // pass finishes under the configuration it started with.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -23,6 +24,7 @@
 #include "daemon/audit_loop.h"
 #include "daemon/metrics.h"
 #include "daemon/model_monitor.h"
+#include "daemon/ownership.h"
 #include "daemon/periodic_worker.h"
 #include "daemon/rejection_tally.h"
 #include "daemon/reference_upload.h"
@@ -57,6 +59,8 @@ public:
     void reload(std::shared_ptr<const config::Config> config, std::uint64_t generation);
     // Retraining jobs whose process is still running.
     int jobs_running() const;
+    // Models whose lease this daemon holds (/readyz).
+    std::size_t models_owned() const { return ownership_.owned(); }
     // Every worker's state, for /readyz and the watchdog.
     std::vector<WorkerStatus> workers() const;
 
@@ -92,12 +96,18 @@ private:
     void retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    void leases_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    // At a clean stop, once no worker writes: every lease given up at once.
+    void release_leases();
     // The loops the workers use now, for the admin API.
     std::shared_ptr<AuditLoop> audits() const;
     std::shared_ptr<RetrainLoop> retrain() const;
 
     DaemonMetrics& metrics_;
     RejectionTally& rejections_;
+    // Written by the leases worker, read by the monitor and audits workers.
+    Ownership ownership_;
+    std::atomic<bool> leases_held_{false};  // a heartbeat succeeded: there may be leases to release
 
     mutable std::mutex latest_mutex_;
     std::shared_ptr<const Generation> latest_;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "detectors/detector_state.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -206,6 +208,43 @@ bool Adwin::cut_is_significant(double n0, double n1, double delta_mean, double d
     if (!(magnitude > linear_term)) return false;
     const double epsilon = std::sqrt(2.0 * m_recip * variance_in_window * delta_prime) + linear_term;
     return magnitude > epsilon;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+nlohmann::json Adwin::save_state() const {
+    auto rows = nlohmann::json::array();
+    for (const auto& row : rows_) {
+        const std::span<const double> totals(row.totals.data(), row.count);
+        const std::span<const double> variances(row.variances.data(), row.count);
+        rows.push_back({{"totals", detector_state::from_doubles(totals)},
+                        {"variances", detector_state::from_doubles(variances)}});
+    }
+    return {{"rows", std::move(rows)}, {"total", detector_state::from_double(total_)}, {"variance", detector_state::from_double(variance_)},
+            {"width", detector_state::from_double(width_)}, {"tick", tick_}, {"drift", drift_}};
+}
+
+void Adwin::restore_state(const nlohmann::json& state) {
+    std::deque<BucketRow> rows;
+    for (const auto& saved : state.at("rows")) {
+        const auto totals = detector_state::to_doubles(saved.at("totals"));
+        const auto variances = detector_state::to_doubles(saved.at("variances"));
+        // A row holds at most max_buckets + 1 buckets, and only while it is compressed.
+        if (totals.size() != variances.size() || totals.size() > max_buckets_)
+            throw std::invalid_argument("an ADWIN bucket row of another size than its options allow");
+        BucketRow row(max_buckets_ + 1);
+        for (std::size_t i = 0; i < totals.size(); ++i) row.push(totals[i], variances[i]);
+        rows.push_back(std::move(row));
+    }
+    if (rows.empty()) throw std::invalid_argument("an ADWIN state without bucket rows");
+    rows_ = std::move(rows);
+    total_ = detector_state::to_double(state.at("total"));
+    variance_ = detector_state::to_double(state.at("variance"));
+    width_ = detector_state::to_double(state.at("width"));
+    tick_ = state.at("tick").get<std::int64_t>();
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

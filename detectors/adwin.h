@@ -42,6 +42,8 @@ public:
         return cut_loop_ == AdwinCutLoop::every_bucket ? "adwin" : "adwin_river021";
     }
     const config::Settings& options() const override { return options_; }
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
     double width() const { return width_; }
     double mean() const { return width_ > 0 ? total_ / width_ : 0.0; }

@@ -7,6 +7,8 @@
 // (model, series) and `modelwatch anomaly` runs the same code over a CSV file.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace mw::anomaly {
 
 class AnomalyDetector {
@@ -20,6 +22,17 @@ public:
     // is not finite (NaN, infinity) scores 0 and is not folded in, so one
     // bad point cannot poison the model for good.
     virtual double score(double timestamp_s, double value) = 0;
+
+    // Everything score() depends on, as JSON (detectors/detector_state.h),
+    // so that a detector made with the same options and given it by
+    // restore_state() scores exactly as this one would: the checkpoint a
+    // successor daemon resumes from (docs/scaling.md). Null when the
+    // detector cannot save its state.
+    virtual nlohmann::json save_state() const;
+    // Throws (std::invalid_argument, nlohmann::json::exception) when `state`
+    // is not one save_state() of this detector gave; the detector must then
+    // be discarded.
+    virtual void restore_state(const nlohmann::json& state);
 };
 
 }  // namespace mw::anomaly

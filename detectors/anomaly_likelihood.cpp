@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "detectors/detector_state.h"
 
 namespace mw::anomaly {
 
@@ -58,6 +63,30 @@ double AnomalyLikelihood::score(double raw) {
     averages_sum_ += average;
     averages_sum_squares_ += average * average;
     return result;
+}
+
+nlohmann::json AnomalyLikelihood::save_state() const {
+    return {{"recent_raw", detector_state::from_doubles(recent_raw_)},
+            {"recent_raw_next", recent_raw_next_},
+            {"averages", detector_state::from_doubles(averages_)},
+            {"averages_next", averages_next_},
+            {"averages_sum", detector_state::from_double(averages_sum_)},
+            {"averages_sum_squares", detector_state::from_double(averages_sum_squares_)},
+            {"previous_in_red_zone", previous_in_red_zone_}};
+}
+
+void AnomalyLikelihood::restore_state(const nlohmann::json& state) {
+    auto recent_raw = detector_state::to_doubles(state.at("recent_raw"));
+    auto averages = detector_state::to_doubles(state.at("averages"));
+    if (recent_raw.size() > options_.short_window || averages.size() > options_.likelihood_window)
+        throw std::invalid_argument("an anomaly likelihood state longer than its windows");
+    recent_raw_ = std::move(recent_raw);
+    recent_raw_next_ = state.at("recent_raw_next").get<std::size_t>();
+    averages_ = std::move(averages);
+    averages_next_ = state.at("averages_next").get<std::size_t>();
+    averages_sum_ = detector_state::to_double(state.at("averages_sum"));
+    averages_sum_squares_ = detector_state::to_double(state.at("averages_sum_squares"));
+    previous_in_red_zone_ = state.at("previous_in_red_zone").get<bool>();
 }
 
 }  // namespace mw::anomaly

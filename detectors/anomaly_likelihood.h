@@ -22,6 +22,8 @@
 #include <cstddef>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace mw::anomaly {
 
 struct AnomalyLikelihoodOptions {
@@ -36,6 +38,13 @@ public:
 
     // Folds in one raw score (finite, >= 0) and returns the likelihood score in [0, 1].
     double score(double raw);
+
+    // The rings, running sums and red-zone flag (detectors/detector_state.h);
+    // the sums are saved as they are rather than summed again, which could
+    // round differently. restore_state throws std::invalid_argument when
+    // `state` is longer than the options' windows.
+    nlohmann::json save_state() const;
+    void restore_state(const nlohmann::json& state);
 
 private:
     AnomalyLikelihoodOptions options_;

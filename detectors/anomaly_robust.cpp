@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+
+#include "detectors/detector_state.h"
 
 namespace mw::anomaly {
 
@@ -136,6 +139,34 @@ std::unique_ptr<AnomalyDetector> RobustDetector::make(const config::Settings& pa
     options.seasonal_occurrences = static_cast<std::size_t>(params.number("seasonal_occurrences"));
     options.seasonal_min_occurrences = static_cast<std::size_t>(params.number("seasonal_min_occurrences"));
     return std::make_unique<RobustDetector>(options);
+}
+
+// The baselines' prediction and scale are set afresh at the start of every
+// score(), so they are not state.
+nlohmann::json RobustDetector::save_state() const {
+    auto residuals = nlohmann::json::array();
+    for (const Baseline& baseline : baselines_) residuals.push_back(baseline.residuals.save_state());
+    return {{"level_values", level_values_.save_state()},
+            {"previous_value", previous_value_ ? detector_state::from_double(*previous_value_) : nlohmann::json()},
+            {"previous_held", previous_held_},
+            {"daily", daily_.save_state()},
+            {"weekly", weekly_.save_state()},
+            {"residuals", std::move(residuals)},
+            {"likelihood", likelihood_.save_state()}};
+}
+
+void RobustDetector::restore_state(const nlohmann::json& state) {
+    const auto& residuals = state.at("residuals");
+    if (!residuals.is_array() || residuals.size() != baselines_.size())
+        throw std::invalid_argument("a robust detector's state with another number of baselines");
+    level_values_.restore_state(state.at("level_values"));
+    for (std::size_t i = 0; i < baselines_.size(); ++i) baselines_[i].residuals.restore_state(residuals.at(i));
+    const auto& previous_value = state.at("previous_value");
+    previous_value_ = previous_value.is_null() ? std::nullopt : std::optional(detector_state::to_double(previous_value));
+    previous_held_ = state.at("previous_held").get<bool>();
+    daily_.restore_state(state.at("daily"));
+    weekly_.restore_state(state.at("weekly"));
+    likelihood_.restore_state(state.at("likelihood"));
 }
 
 }  // namespace mw::anomaly

@@ -82,6 +82,8 @@ class RobustDetector final : public AnomalyDetector {
 public:
     explicit RobustDetector(const RobustDetectorOptions& options);
     double score(double timestamp_s, double value) override;
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
     static std::span<const config::SettingRow> options();
     static std::string check(const config::Settings& params);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include "detectors/detector_state.h"
 
 namespace mw::anomaly {
 
@@ -69,6 +72,20 @@ double RollingWindow::robust_scale() const {
     if (mad > 0) return 1.482602218505602 * mad;
     // sqrt(pi / 2): E|X - mu| = sigma sqrt(2 / pi) for a normal X.
     return 1.2533141373155001 * absolute_sum / static_cast<double>(scratch_.size());
+}
+
+nlohmann::json RollingWindow::save_state() const {
+    return {{"values", detector_state::from_doubles(values_)}, {"next", next_}};
+}
+
+void RollingWindow::restore_state(const nlohmann::json& state) {
+    auto values = detector_state::to_doubles(state.at("values"));
+    const auto next = state.at("next").get<std::size_t>();
+    if (values.size() > capacity_ || next >= capacity_)
+        throw std::invalid_argument("a rolling window's state larger than its capacity");
+    values_ = std::move(values);
+    values_.reserve(capacity_);
+    next_ = next;
 }
 
 }  // namespace mw::anomaly

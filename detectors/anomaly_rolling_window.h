@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace mw::anomaly {
 
 class RollingWindow {
@@ -27,6 +29,11 @@ public:
     // absolute deviation from the median (also consistent for the normal),
     // which is 0 only for a constant window.
     double robust_scale() const;
+
+    // The values in ring order with the ring's position (detectors/detector_state.h).
+    nlohmann::json save_state() const;
+    // Throws std::invalid_argument when `state` holds more values than the capacity.
+    void restore_state(const nlohmann::json& state);
 
 private:
     std::size_t capacity_;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include "detectors/detector_state.h"
 
 namespace mw::anomaly {
 
@@ -62,6 +65,32 @@ void SeasonalProfile::update(double timestamp_s, double value) {
     }
     slot.sum += value;
     ++slot.count;
+}
+
+nlohmann::json SeasonalProfile::save_state() const {
+    auto slots = nlohmann::json::array();
+    for (const Slot& slot : slots_)
+        slots.push_back({slot.occurrence, detector_state::from_double(slot.sum), slot.count,
+                         detector_state::from_doubles(slot.means), slot.next});
+    return {{"slots", std::move(slots)}};
+}
+
+void SeasonalProfile::restore_state(const nlohmann::json& state) {
+    const auto& saved = state.at("slots");
+    if (!saved.is_array() || saved.size() != slots_.size())
+        throw std::invalid_argument("a seasonal profile's state with another number of slots");
+    std::vector<Slot> slots(slots_.size());
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+        const auto& item = saved.at(i);
+        slots[i].occurrence = item.at(0).get<std::int64_t>();
+        slots[i].sum = detector_state::to_double(item.at(1));
+        slots[i].count = item.at(2).get<std::size_t>();
+        slots[i].means = detector_state::to_doubles(item.at(3));
+        slots[i].next = item.at(4).get<std::size_t>();
+        if (slots[i].means.size() > occurrences_ || (!slots[i].means.empty() && slots[i].next >= slots[i].means.size()))
+            throw std::invalid_argument("a seasonal profile slot with more occurrences than its options allow");
+    }
+    slots_ = std::move(slots);
 }
 
 }  // namespace mw::anomaly

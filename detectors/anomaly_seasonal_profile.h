@@ -14,6 +14,8 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace mw::anomaly {
 
 class SeasonalProfile {
@@ -25,6 +27,11 @@ public:
     // The expected value at `timestamp_s`, or nothing while the slots around it are still learning.
     std::optional<double> expected(double timestamp_s) const;
     void update(double timestamp_s, double value);
+
+    // Every slot's sums and ring (detectors/detector_state.h); restore_state
+    // throws std::invalid_argument when `state` has another number of slots.
+    nlohmann::json save_state() const;
+    void restore_state(const nlohmann::json& state);
 
 private:
     struct Slot {

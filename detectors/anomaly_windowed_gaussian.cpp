@@ -2,6 +2,10 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
+#include "detectors/detector_state.h"
+
 namespace mw::anomaly {
 
 namespace {
@@ -37,6 +41,17 @@ std::span<const config::SettingRow> WindowedGaussianDetector::options() { return
 
 std::unique_ptr<AnomalyDetector> WindowedGaussianDetector::make(const config::Settings& params) {
     return std::make_unique<WindowedGaussianDetector>(static_cast<std::size_t>(params.number("window_size")));
+}
+
+nlohmann::json WindowedGaussianDetector::save_state() const {
+    return {{"window", window_.save_state()}, {"mean", detector_state::from_double(mean_)},
+            {"stddev", detector_state::from_double(stddev_)}};
+}
+
+void WindowedGaussianDetector::restore_state(const nlohmann::json& state) {
+    window_.restore_state(state.at("window"));
+    mean_ = detector_state::to_double(state.at("mean"));
+    stddev_ = detector_state::to_double(state.at("stddev"));
 }
 
 }  // namespace mw::anomaly

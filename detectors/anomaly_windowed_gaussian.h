@@ -21,6 +21,8 @@ class WindowedGaussianDetector final : public AnomalyDetector {
 public:
     explicit WindowedGaussianDetector(std::size_t window_size);
     double score(double timestamp_s, double value) override;
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
     static std::span<const config::SettingRow> options();
     static std::unique_ptr<AnomalyDetector> make(const config::Settings& params);

@@ -12,6 +12,8 @@
 
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "config/option_table.h"
 
 namespace mw::concept_drift {
@@ -46,6 +48,17 @@ public:
     virtual std::string_view name() const = 0;
     // The validated options it was built with, defaults included.
     virtual const config::Settings& options() const = 0;
+
+    // Everything update() depends on, as JSON (detectors/detector_state.h),
+    // so that a detector built with the same options and given it by
+    // restore_state() continues exactly as this one would: the checkpoint a
+    // successor daemon resumes from (docs/scaling.md). Null when the
+    // detector cannot save its state (then a successor starts it afresh).
+    virtual nlohmann::json save_state() const;
+    // Throws (std::invalid_argument, nlohmann::json::exception) when `state`
+    // is not one save_state() of this detector gave; the detector must then
+    // be discarded.
+    virtual void restore_state(const nlohmann::json& state);
 };
 
 }  // namespace mw::concept_drift

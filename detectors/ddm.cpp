@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "detectors/detector_state.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -63,6 +65,25 @@ DriftState Ddm::update(double x) {
     }
     if (drift_) return DriftState::drift;
     return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+nlohmann::json Ddm::save_state() const {
+    return {{"n", detector_state::from_double(n_)}, {"mean", detector_state::from_double(mean_)}, {"p_min", detector_state::from_double(p_min_)}, {"s_min", detector_state::from_double(s_min_)},
+            {"ps_min", detector_state::from_double(ps_min_)}, {"warning", warning_}, {"drift", drift_}};
+}
+
+void Ddm::restore_state(const nlohmann::json& state) {
+    n_ = detector_state::to_double(state.at("n"));
+    mean_ = detector_state::to_double(state.at("mean"));
+    p_min_ = detector_state::to_double(state.at("p_min"));
+    s_min_ = detector_state::to_double(state.at("s_min"));
+    ps_min_ = detector_state::to_double(state.at("ps_min"));
+    warning_ = state.at("warning").get<bool>();
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "detectors/detector_state.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -83,6 +85,28 @@ DriftState Eddm::update(double x) {
     // through the successes that follow the error that raised it.
     if (drift_) return DriftState::drift;
     return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+nlohmann::json Eddm::save_state() const {
+    return {{"distance_n", detector_state::from_double(distance_n_)}, {"distance_mean", detector_state::from_double(distance_mean_)},
+            {"distance_s", detector_state::from_double(distance_s_)}, {"n", n_}, {"last_error", last_error_}, {"n_errors", n_errors_},
+            {"p2s_max", detector_state::from_double(p2s_max_)}, {"warning", warning_}, {"drift", drift_}};
+}
+
+void Eddm::restore_state(const nlohmann::json& state) {
+    distance_n_ = detector_state::to_double(state.at("distance_n"));
+    distance_mean_ = detector_state::to_double(state.at("distance_mean"));
+    distance_s_ = detector_state::to_double(state.at("distance_s"));
+    n_ = state.at("n").get<std::int64_t>();
+    last_error_ = state.at("last_error").get<std::int64_t>();
+    n_errors_ = state.at("n_errors").get<std::int64_t>();
+    p2s_max_ = detector_state::to_double(state.at("p2s_max"));
+    warning_ = state.at("warning").get<bool>();
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

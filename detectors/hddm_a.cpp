@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "detectors/detector_state.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -86,6 +88,33 @@ DriftState HddmA::update(double x) {
     }
     if (drift_) return DriftState::drift;
     return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+namespace {
+
+nlohmann::json hddm_a_mean(const RiverMean& mean) { return {detector_state::from_double(mean.n), detector_state::from_double(mean.mean)}; }
+
+RiverMean hddm_a_mean_of(const nlohmann::json& pair) {
+    return RiverMean{detector_state::to_double(pair.at(0)), detector_state::to_double(pair.at(1))};
+}
+
+}  // namespace
+
+nlohmann::json HddmA::save_state() const {
+    return {{"z", hddm_a_mean(z_)}, {"x_min", hddm_a_mean(x_min_)}, {"x_max", hddm_a_mean(x_max_)},
+            {"warning", warning_}, {"drift", drift_}};
+}
+
+void HddmA::restore_state(const nlohmann::json& state) {
+    z_ = hddm_a_mean_of(state.at("z"));
+    x_min_ = hddm_a_mean_of(state.at("x_min"));
+    x_max_ = hddm_a_mean_of(state.at("x_max"));
+    warning_ = state.at("warning").get<bool>();
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

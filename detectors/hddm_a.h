@@ -26,6 +26,8 @@ public:
     void reset() override;
     std::string_view name() const override { return "hddm_a"; }
     const config::Settings& options() const override { return options_; }
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
 private:
     double hoeffding_bound(double n) const;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "detectors/detector_state.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -113,6 +115,45 @@ DriftState HddmW::update(double x) {
     }
     if (drift_) return DriftState::drift;
     return warning_ ? DriftState::warning : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+namespace {
+
+template <typename Sample>
+nlohmann::json hddm_w_sample(const Sample& sample) {
+    return {detector_state::from_double(sample.ewma), sample.is_init, detector_state::from_double(sample.ibc)};
+}
+
+template <typename Sample>
+void hddm_w_sample_of(const nlohmann::json& triple, Sample& sample) {
+    sample.ewma = detector_state::to_double(triple.at(0));
+    sample.is_init = triple.at(1).get<bool>();
+    sample.ibc = detector_state::to_double(triple.at(2));
+}
+
+}  // namespace
+
+nlohmann::json HddmW::save_state() const {
+    return {{"total", hddm_w_sample(total_)}, {"s1_decrease", hddm_w_sample(s1_decrease_)},
+            {"s1_increase", hddm_w_sample(s1_increase_)}, {"s2_decrease", hddm_w_sample(s2_decrease_)},
+            {"s2_increase", hddm_w_sample(s2_increase_)}, {"increase_cutpoint", detector_state::from_double(increase_cutpoint_)},
+            {"decrease_cutpoint", detector_state::from_double(decrease_cutpoint_)}, {"warning", warning_}, {"drift", drift_}};
+}
+
+void HddmW::restore_state(const nlohmann::json& state) {
+    hddm_w_sample_of(state.at("total"), total_);
+    hddm_w_sample_of(state.at("s1_decrease"), s1_decrease_);
+    hddm_w_sample_of(state.at("s1_increase"), s1_increase_);
+    hddm_w_sample_of(state.at("s2_decrease"), s2_decrease_);
+    hddm_w_sample_of(state.at("s2_increase"), s2_increase_);
+    increase_cutpoint_ = detector_state::to_double(state.at("increase_cutpoint"));
+    decrease_cutpoint_ = detector_state::to_double(state.at("decrease_cutpoint"));
+    warning_ = state.at("warning").get<bool>();
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

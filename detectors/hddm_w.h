@@ -26,6 +26,8 @@ public:
     void reset() override;
     std::string_view name() const override { return "hddm_w"; }
     const config::Settings& options() const override { return options_; }
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
 private:
     // river.drift.binary.hddm_w.SampleInfo: an EWMA and its independent bound

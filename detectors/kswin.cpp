@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "stats/ks_test.h"
+#include "detectors/detector_state.h"
 
 namespace mw::concept_drift {
 
@@ -218,6 +219,38 @@ DriftState Kswin::update(double x) {
     p_value_ = p_value_by_gap_[static_cast<std::size_t>(h)];
     drift_ = p_value_ <= alpha_ && statistic > 0.1;
     return drift_ ? DriftState::drift : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+nlohmann::json PythonRandom::save_state() const {
+    return {{"state", state_}, {"index", index_}};
+}
+
+void PythonRandom::restore_state(const nlohmann::json& state) {
+    const auto words = state.at("state").get<std::vector<std::uint32_t>>();
+    const auto index = state.at("index").get<std::size_t>();
+    if (words.size() != state_.size() || index > state_.size())
+        throw std::invalid_argument("a Mersenne Twister state of the wrong size");
+    std::copy(words.begin(), words.end(), state_.begin());
+    index_ = index;
+}
+
+nlohmann::json Kswin::save_state() const {
+    const std::vector<double> window(window_.begin(), window_.end());
+    return {{"window", detector_state::from_doubles(window)}, {"rng", rng_.save_state()},
+            {"p_value", detector_state::from_double(p_value_)}, {"drift", drift_}};
+}
+
+void Kswin::restore_state(const nlohmann::json& state) {
+    const auto window = detector_state::to_doubles(state.at("window"));
+    if (window.size() > window_size_) throw std::invalid_argument("a KSWIN window longer than window_size");
+    rng_.restore_state(state.at("rng"));
+    window_.assign(window.begin(), window.end());
+    p_value_ = detector_state::to_double(state.at("p_value"));
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

@@ -41,6 +41,10 @@ public:
     // random.sample(range(n), k), 0 <= k <= n < 2^32.
     std::vector<std::uint32_t> sample_range(std::uint32_t n, std::uint32_t k);
 
+    // The generator's state (detectors/detector_state.h), for KSWIN's.
+    nlohmann::json save_state() const;
+    void restore_state(const nlohmann::json& state);
+
 private:
     std::array<std::uint32_t, 624> state_{};
     std::size_t index_ = 624;
@@ -55,6 +59,8 @@ public:
     void reset() override;
     std::string_view name() const override { return "kswin"; }
     const config::Settings& options() const override { return options_; }
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
     double p_value() const { return p_value_; }
 

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "detectors/detector_state.h"
+
 namespace mw::concept_drift {
 
 namespace {
@@ -57,6 +59,26 @@ DriftState PageHinkley::update(double x) {
         drift_ = increased || decreased;
     }
     return drift_ ? DriftState::drift : DriftState::none;
+}
+
+}  // namespace mw::concept_drift
+
+namespace mw::concept_drift {
+
+nlohmann::json PageHinkley::save_state() const {
+    return {{"n", detector_state::from_double(x_mean_.n)}, {"mean", detector_state::from_double(x_mean_.mean)}, {"sum_increase", detector_state::from_double(sum_increase_)},
+            {"sum_decrease", detector_state::from_double(sum_decrease_)}, {"min_increase", detector_state::from_double(min_increase_)},
+            {"max_decrease", detector_state::from_double(max_decrease_)}, {"drift", drift_}};
+}
+
+void PageHinkley::restore_state(const nlohmann::json& state) {
+    x_mean_.n = detector_state::to_double(state.at("n"));
+    x_mean_.mean = detector_state::to_double(state.at("mean"));
+    sum_increase_ = detector_state::to_double(state.at("sum_increase"));
+    sum_decrease_ = detector_state::to_double(state.at("sum_decrease"));
+    min_increase_ = detector_state::to_double(state.at("min_increase"));
+    max_decrease_ = detector_state::to_double(state.at("max_decrease"));
+    drift_ = state.at("drift").get<bool>();
 }
 
 }  // namespace mw::concept_drift

@@ -23,6 +23,8 @@ public:
     void reset() override;
     std::string_view name() const override { return "page_hinkley"; }
     const config::Settings& options() const override { return options_; }
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
 private:
     config::Settings options_;

@@ -470,11 +470,50 @@ WHERE NOT EXISTS (SELECT 1 FROM predictions q
                   WHERE q.model = p.model AND q.id = p.id AND q.received_at < p.received_at);
 )sql";
 
+// Several daemons on one database (docs/scaling.md, store/leases.h): each
+// daemon's heartbeat, each model's lease (the only daemon that may close its
+// windows, run its detectors and audits), the lease a window was written
+// under, and the detector state a successor resumes from. Expiry is always
+// compared with the database's clock, never a daemon's.
+constexpr std::string_view schema_v5 = R"sql(
+CREATE TABLE daemons (
+    id text PRIMARY KEY,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at timestamptz NOT NULL
+);
+
+-- One row per model ever configured. A lease is held while expires_at is in
+-- the future; every new holder (a takeover, or the same daemon after its own
+-- lease lapsed) increments epoch, so a write carrying an older epoch is refused.
+CREATE TABLE model_leases (
+    model text COLLATE "C" PRIMARY KEY,
+    owner text,
+    epoch bigint NOT NULL DEFAULT 0,
+    acquired_at timestamptz,
+    expires_at timestamptz NOT NULL
+);
+
+ALTER TABLE monitor_windows ADD COLUMN lease_owner text, ADD COLUMN lease_epoch bigint;
+
+-- The detectors' state after the model's last write (a window closed or
+-- judged), written in the same transaction, against the reference it was
+-- fitted on: the daemon that owns the model next resumes from it.
+CREATE TABLE monitor_checkpoints (
+    model text COLLATE "C" PRIMARY KEY,
+    reference_id bigint NOT NULL,
+    state jsonb NOT NULL,
+    lease_owner text,
+    lease_epoch bigint,
+    saved_at timestamptz NOT NULL DEFAULT now()
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
     {3, "operational_series", schema_v3},
     {4, "partitions_by_arrival_day", schema_v4},
+    {5, "model_leases", schema_v5},
 };
 
 // migrate() finds a migration by version - 1.

@@ -238,33 +238,71 @@ void insert_findings(pqxx::transaction_base& transaction, const std::vector<Find
     }
 }
 
+namespace {
+
+// The first statement of a monitor's write transaction: the fence, so a
+// refused write has written nothing.
+void check_monitor_fence(pqxx::transaction_base& transaction, const std::string& model, const MonitorWrite& write) {
+    if (write.fence) check_fence(transaction, model, *write.fence);
+}
+
+// The last: the state the detectors reached with this write.
+void save_checkpoint(pqxx::transaction_base& transaction, const std::string& model, const MonitorWrite& write) {
+    if (!write.checkpoint) return;
+    const std::optional<std::string> owner = write.fence ? std::optional(write.fence->owner) : std::nullopt;
+    const std::optional<std::int64_t> epoch = write.fence ? std::optional(write.fence->epoch) : std::nullopt;
+    transaction.exec_params0(
+        "INSERT INTO monitor_checkpoints (model, reference_id, state, lease_owner, lease_epoch, saved_at) "
+        "VALUES ($1, $2, $3::jsonb, $4, $5, now()) ON CONFLICT (model) DO UPDATE SET reference_id = "
+        "excluded.reference_id, state = excluded.state, lease_owner = excluded.lease_owner, "
+        "lease_epoch = excluded.lease_epoch, saved_at = excluded.saved_at",
+        model, write.checkpoint->reference_id, write.checkpoint->state_json, owner, epoch);
+}
+
+}  // namespace
+
 std::int64_t record_window(pqxx::connection_base& connection, const std::string& model,
                            std::optional<std::int64_t> reference_id, const StoredWindow& window,
-                           const std::vector<Finding>& findings, const std::vector<WindowMetric>& metrics) {
+                           const std::vector<Finding>& findings, const std::vector<WindowMetric>& metrics,
+                           const MonitorWrite& write) {
     pqxx::work transaction(connection, "record_window");
+    check_monitor_fence(transaction, model, write);
+    const std::optional<std::string> owner = write.fence ? std::optional(write.fence->owner) : std::nullopt;
+    const std::optional<std::int64_t> epoch = write.fence ? std::optional(write.fence->epoch) : std::nullopt;
     const auto row = transaction.exec_params1(
         fmt::format("INSERT INTO monitor_windows (model, reference_id, sequence, first_ts, first_id, last_ts, last_id, "
-                    "rows) VALUES ($1, $8, $7, {}, $3, {}, $5, $6) RETURNING id",
+                    "rows, lease_owner, lease_epoch) VALUES ($1, $8, $7, {}, $3, {}, $5, $6, $9, $10) RETURNING id",
                     ts_param(2), ts_param(4)),
         model, window.first.ts_us, window.first.id, window.last.ts_us, window.last.id, window.rows, window.sequence,
-        reference_id);
+        reference_id, owner, epoch);
     const auto window_id = row[0].as<std::int64_t>();
     insert_findings(transaction, findings, window_id);
     insert_metrics(transaction, window_id, metrics);
+    save_checkpoint(transaction, model, write);
     transaction.commit();
     return window_id;
 }
 
-void record_window_performance(pqxx::connection_base& connection, std::int64_t window_id, double label_coverage,
-                               bool final, const std::vector<Finding>& findings,
-                               const std::vector<WindowMetric>& metrics) {
+std::optional<MonitorCheckpoint> load_checkpoint(pqxx::connection_base& connection, const std::string& model) {
+    pqxx::read_transaction transaction(connection, "load_checkpoint");
+    const auto result =
+        transaction.exec_params("SELECT reference_id, state::text FROM monitor_checkpoints WHERE model = $1", model);
+    if (result.empty()) return std::nullopt;
+    return MonitorCheckpoint{result[0][0].as<std::int64_t>(), result[0][1].as<std::string>()};
+}
+
+void record_window_performance(pqxx::connection_base& connection, const std::string& model, std::int64_t window_id,
+                               double label_coverage, bool final, const std::vector<Finding>& findings,
+                               const std::vector<WindowMetric>& metrics, const MonitorWrite& write) {
     pqxx::work transaction(connection, "record_window_performance");
+    check_monitor_fence(transaction, model, write);
     transaction.exec_params0(
         "UPDATE monitor_windows SET label_coverage = $2, performance_at = CASE WHEN $3 THEN now() ELSE NULL END "
         "WHERE id = $1",
         window_id, label_coverage, final);
     insert_findings(transaction, findings, window_id);
     insert_metrics(transaction, window_id, metrics);
+    save_checkpoint(transaction, model, write);
     transaction.commit();
 }
 

@@ -13,6 +13,7 @@
 #include <pqxx/transaction_base>
 
 #include "core/finding.h"
+#include "store/leases.h"
 
 namespace mw::store {
 
@@ -111,16 +112,35 @@ std::vector<StoredWindow> windows_awaiting_performance(pqxx::connection_base& co
 std::vector<StoredWindow> windows_after(pqxx::connection_base& connection, const std::string& model,
                                         std::int64_t after_window_id, std::size_t limit);
 
-// Records a closed window with its findings and metrics in one transaction;
-// returns the window's id.
+// The detectors' state of a model after a write, against the reference they
+// were fitted on (JSON: daemon/monitor_checkpoint.h).
+struct MonitorCheckpoint {
+    std::int64_t reference_id = 0;
+    std::string state_json;
+};
+
+// What a monitor's write carries besides its verdicts: the lease it was
+// decided under (checked first, store/leases.h; none: written
+// unconditionally, for tools and tests) and the state to resume from.
+struct MonitorWrite {
+    std::optional<Fence> fence;
+    std::optional<MonitorCheckpoint> checkpoint;
+};
+
+// Records a closed window with its findings, metrics and checkpoint in one
+// transaction; returns the window's id. Throws LeaseLost when the fence
+// does not hold (nothing is written).
 std::int64_t record_window(pqxx::connection_base& connection, const std::string& model,
                            std::optional<std::int64_t> reference_id, const StoredWindow& window,
-                           const std::vector<Finding>& findings, const std::vector<WindowMetric>& metrics);
+                           const std::vector<Finding>& findings, const std::vector<WindowMetric>& metrics,
+                           const MonitorWrite& write = {});
 // Records a window's performance verdicts (or an estimate, `final` false:
-// the window is judged again when more labels arrive).
-void record_window_performance(pqxx::connection_base& connection, std::int64_t window_id, double label_coverage,
-                               bool final, const std::vector<Finding>& findings,
-                               const std::vector<WindowMetric>& metrics);
+// the window is judged again when more labels arrive), like record_window.
+void record_window_performance(pqxx::connection_base& connection, const std::string& model, std::int64_t window_id,
+                               double label_coverage, bool final, const std::vector<Finding>& findings,
+                               const std::vector<WindowMetric>& metrics, const MonitorWrite& write = {});
+// The model's last checkpoint, if any.
+std::optional<MonitorCheckpoint> load_checkpoint(pqxx::connection_base& connection, const std::string& model);
 
 // Findings in a transaction the caller owns (audits, the retrain policy).
 void insert_findings(pqxx::transaction_base& transaction, const std::vector<Finding>& findings,

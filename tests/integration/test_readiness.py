@@ -15,7 +15,7 @@ import psycopg2
 from harness import Environment, main, wait_for
 from test_lifecycle import NotifySocket
 
-WORKERS = {"monitor", "alerts", "retrain", "audits", "retention"}
+WORKERS = {"leases", "monitor", "alerts", "retrain", "audits", "retention"}
 
 
 def ready(daemon, headers=None):
@@ -45,6 +45,7 @@ class Readiness(Environment):
         self.assertEqual(status, 200, body)
         self.assertEqual(body["not_ready"], [])
         self.assertEqual(set(body["workers"]), WORKERS)
+        self.assertEqual(body["models_owned"], 1)  # the one model's lease, after the leases worker's first pass
         for name, worker in body["workers"].items():
             self.assertIn(worker["state"], ("idle", "running"), (name, worker))
             self.assertEqual(worker["config_generation"], 1, name)
