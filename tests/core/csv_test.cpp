@@ -28,19 +28,19 @@ namespace {
 using Rows = std::vector<std::vector<std::string>>;
 
 // Reads `text` through an istream with the given chunk size.
-Table read_stream(std::string_view text, Options options, std::size_t chunk_bytes) {
-    options.read_chunk_bytes = chunk_bytes;
+Table read_stream(std::string_view text, Options csv_options, std::size_t chunk_bytes) {
+    csv_options.read_chunk_bytes = chunk_bytes;
     std::istringstream in{std::string(text)};
-    return mw::csv::read_table(in, options);
+    return mw::csv::read_table(in, csv_options);
 }
 
 // Reads `text` from a string_view and from streams in chunks of 1, 2, 3 and
 // 64 KiB bytes, checks the four agree, and returns the first.
-Table read_all_ways(std::string_view text, const Options& options = {}) {
-    Table table = mw::csv::read_table(text, options);
+Table read_all_ways(std::string_view text, const Options& csv_options = {}) {
+    Table table = mw::csv::read_table(text, csv_options);
     for (const std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{64} << 10}) {
         INFO("chunk " << chunk << " bytes");
-        const Table streamed = read_stream(text, options, chunk);
+        const Table streamed = read_stream(text, csv_options, chunk);
         CHECK(streamed.header == table.header);
         CHECK(streamed.rows == table.rows);
         CHECK(streamed.row_lines == table.row_lines);
@@ -53,8 +53,8 @@ Table read_all_ways(std::string_view text, const Options& options = {}) {
     return table;
 }
 
-std::string error_of(std::string_view text, const Options& options = {}) {
-    const Table table = read_all_ways(text, options);
+std::string error_of(std::string_view text, const Options& csv_options = {}) {
+    const Table table = read_all_ways(text, csv_options);
     return table.ok() ? "(no error)" : table.error->to_string();
 }
 

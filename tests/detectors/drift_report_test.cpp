@@ -47,9 +47,9 @@ struct Fixture {
 
 TEST_CASE("JSON report: per column results, definitions and the dataset verdict", "[drift][report]") {
     Fixture f;
-    const auto json = nlohmann::json::parse(render_json(f.result, f.options, f.sources));
-    REQUIRE(json["features"].size() == 3);
-    const auto& shifted = json["features"][0];
+    const auto document = nlohmann::json::parse(render_json(f.result, f.options, f.sources));
+    REQUIRE(document["features"].size() == 3);
+    const auto& shifted = document["features"][0];
     CHECK(shifted["column"] == "shifted");
     CHECK(shifted["method"] == "ks");
     CHECK(shifted["drifted"] == true);
@@ -60,26 +60,26 @@ TEST_CASE("JSON report: per column results, definitions and the dataset verdict"
     CHECK(shifted["noise_baseline"]["resamples"] == 50);
     CHECK(shifted["noise_baseline"]["sample_rows"] == 1000);
     CHECK(shifted["definition"].get<std::string>().find("ks_2samp") != std::string::npos);
-    CHECK(json["features"][1]["drifted"] == false);
-    const auto& color = json["features"][2];
+    CHECK(document["features"][1]["drifted"] == false);
+    const auto& color = document["features"][2];
     CHECK(color["method"] == "z");  // two reference categories
     CHECK(color["effect_size_method"] == "jensenshannon");
     REQUIRE(color["unseen_categories"].size() == 1);
     CHECK(color["unseen_categories"][0]["value"] == "green & gold");
     CHECK(color["unseen_categories"][0]["count"] == 100);
-    CHECK(json["dataset"]["drifted_features"] == f.result.overall.drifted);
-    CHECK(json["dataset"]["dataset_drift"] == f.result.overall.dataset_drift);
-    CHECK(json["dataset"]["drift_share"] == 0.5);
-    CHECK(json["correction"] == "benjamini-hochberg");
-    CHECK(json["mode"] == "robust");
-    CHECK(json["definitions"]["effect_size"].get<std::string>().find("max(population sd of the reference (ddof=0), "
+    CHECK(document["dataset"]["drifted_features"] == f.result.overall.drifted);
+    CHECK(document["dataset"]["dataset_drift"] == f.result.overall.dataset_drift);
+    CHECK(document["dataset"]["drift_share"] == 0.5);
+    CHECK(document["correction"] == "benjamini-hochberg");
+    CHECK(document["mode"] == "robust");
+    CHECK(document["definitions"]["effect_size"].get<std::string>().find("max(population sd of the reference (ddof=0), "
                                                                      "0.001)") != std::string::npos);
-    CHECK(json["definitions"]["effect_size"].get<std::string>().find("natural log") != std::string::npos);
-    CHECK(json["definitions"]["verdict"].get<std::string>().find("benjamini-hochberg") != std::string::npos);
-    CHECK(json["multivariate"]["method"] == "pca_reconstruction_error");
-    CHECK(json["multivariate"]["evaluated"] == true);
-    CHECK(json["reference"]["rows"] == 2000);
-    CHECK(json["segments"].empty());
+    CHECK(document["definitions"]["effect_size"].get<std::string>().find("natural log") != std::string::npos);
+    CHECK(document["definitions"]["verdict"].get<std::string>().find("benjamini-hochberg") != std::string::npos);
+    CHECK(document["multivariate"]["method"] == "pca_reconstruction_error");
+    CHECK(document["multivariate"]["evaluated"] == true);
+    CHECK(document["reference"]["rows"] == 2000);
+    CHECK(document["segments"].empty());
 }
 
 TEST_CASE("text report: an aligned table and the verdict", "[drift][report]") {
@@ -163,12 +163,12 @@ TEST_CASE("legacy mode says so and has no adjusted p-values or noise", "[drift][
     current.columns = {{"x", true, normal_sample(500, 0.5, 2), {}}};
     auto fitted = FittedReference::fit(reference, f.options);
     const auto result = fitted.reference->evaluate(current);
-    const auto json = nlohmann::json::parse(render_json(result, f.options, f.sources));
-    CHECK(json["mode"] == "legacy");
-    CHECK(json["correction"] == "none");
-    CHECK(json["features"][0]["adjusted_p_value"].is_null());
-    CHECK(json["features"][0]["noise_baseline"].is_null());
-    CHECK(json["definitions"]["verdict"].get<std::string>().find("legacy") != std::string::npos);
+    const auto document = nlohmann::json::parse(render_json(result, f.options, f.sources));
+    CHECK(document["mode"] == "legacy");
+    CHECK(document["correction"] == "none");
+    CHECK(document["features"][0]["adjusted_p_value"].is_null());
+    CHECK(document["features"][0]["noise_baseline"].is_null());
+    CHECK(document["definitions"]["verdict"].get<std::string>().find("legacy") != std::string::npos);
 }
 
 TEST_CASE("JSON report: names that are not UTF-8 are replaced, not fatal", "[drift][report]") {
@@ -179,7 +179,7 @@ TEST_CASE("JSON report: names that are not UTF-8 are replaced, not fatal", "[dri
     current.columns = {{"bad\xff", false, {}, {"a", "\xfe", "a"}}};
     auto fitted = FittedReference::fit(reference, options);
     const auto result = fitted.reference->evaluate(current);
-    const auto json = nlohmann::json::parse(render_json(result, options, {"r", "c"}));
-    CHECK(json["features"][0]["column"] == "bad\xEF\xBF\xBD");
-    CHECK(json["features"][0]["unseen_categories"][0]["value"] == "\xEF\xBF\xBD");
+    const auto document = nlohmann::json::parse(render_json(result, options, {"r", "c"}));
+    CHECK(document["features"][0]["column"] == "bad\xEF\xBF\xBD");
+    CHECK(document["features"][0]["unseen_categories"][0]["value"] == "\xEF\xBF\xBD");
 }

@@ -43,9 +43,9 @@ RetrainPolicyOptions drift_policy(std::int64_t hold_for_ms, int min_findings = 1
 }
 
 // observe() then evaluate(), as process_findings does.
-Decision feed(const RetrainPolicyOptions& options, PolicyState& state, const mw::Finding& input, std::int64_t now_us) {
+Decision feed(const RetrainPolicyOptions& options, PolicyState& state, const mw::Finding& input, std::int64_t at_us) {
     observe(state, options, input);
-    return evaluate(options, state, input, now_us);
+    return evaluate(options, state, input, at_us);
 }
 
 }  // namespace
@@ -216,9 +216,9 @@ std::string latest_decision(pqxx::connection& connection) {
 }
 
 // Runs a job to a failure, as a runner would.
-void fail_job(pqxx::connection& connection, std::int64_t job_id, std::int64_t now_us) {
-    REQUIRE(claim_next(connection, "w", 5, now_us)->id == job_id);
-    REQUIRE(transition(connection, job_id, JobState::failed, "exit 1", now_us).ok);
+void fail_job(pqxx::connection& connection, std::int64_t job_id, std::int64_t at_us) {
+    REQUIRE(claim_next(connection, "w", 5, at_us)->id == job_id);
+    REQUIRE(transition(connection, job_id, JobState::failed, "exit 1", at_us).ok);
 }
 
 }  // namespace
