@@ -92,21 +92,29 @@ TEST_CASE("a known version recorded under another name is refused", "[migrations
                       Catch::Matchers::Contains("'other_branch'") && Catch::Matchers::Contains("'initial_schema'"));
 }
 
+namespace {
+
+// Version 3 as a modelwatch of that time left it: the same SQL, the same
+// bookkeeping (migrate()'s own table).
+void apply_migrations_up_to_version_3(pqxx::work& transaction) {
+    transaction.exec0("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                      "applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& migration : migrations()) {
+        if (migration.version > 3) break;
+        transaction.exec0(std::string(migration.sql));
+        transaction.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                                 migration.version, std::string(migration.name));
+    }
+}
+
+}  // namespace
+
 TEST_CASE("a database at version 3 with data upgrades to partitions by arrival day, keeping every row",
           "[migrations]") {
     TestDatabase database;
     {
-        // Version 3 as a modelwatch of that time left it: the same SQL, the
-        // same bookkeeping (migrate()'s own table).
         pqxx::work transaction(database.connection());
-        transaction.exec0("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-                          "applied_at timestamptz NOT NULL DEFAULT now())");
-        for (const auto& migration : migrations()) {
-            if (migration.version > 3) break;
-            transaction.exec0(std::string(migration.sql));
-            transaction.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                     migration.version, std::string(migration.name));
-        }
+        apply_migrations_up_to_version_3(transaction);
         // Its writer's layout: day partitions by ts, every key in
         // prediction_keys, outcomes unpartitioned. Received today, yesterday
         // and 3 days ago; one ts in a day with no partition (the default).
@@ -190,14 +198,7 @@ TEST_CASE("migration 4 keeps the rows an old-build writer commits while it waits
     TestDatabase database;
     {
         pqxx::work transaction(database.connection());
-        transaction.exec0("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-                          "applied_at timestamptz NOT NULL DEFAULT now())");
-        for (const auto& migration : migrations()) {
-            if (migration.version > 3) break;
-            transaction.exec0(std::string(migration.sql));
-            transaction.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                     migration.version, std::string(migration.name));
-        }
+        apply_migrations_up_to_version_3(transaction);
         transaction.exec0("CREATE TABLE predictions_p_now PARTITION OF predictions FOR VALUES FROM "
                           "(now() - interval '1 day') TO (now() + interval '1 day')");
         transaction.commit();
