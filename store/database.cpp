@@ -50,6 +50,12 @@ std::unique_ptr<pqxx::connection> connect(const config::StoreOptions& options) {
     add_unless_set("keepalives_interval", "10");
     add_unless_set("keepalives_count", "3");
     add_unless_set("tcp_user_timeout", "60000");
+    // PostgreSQL compiles a query with LLVM once its estimated cost passes
+    // jit_above_cost, which the daemon's window reads and batch writes pass
+    // at a few thousand rows; the compilation then costs more than the query
+    // (7.3 s against 0.46 s for a 5,000-row window on a busy 2-core machine:
+    // bench/window_read_bench.py). A DSN with its own options keeps them.
+    add_unless_set("options", uri ? "-c%20jit%3Doff" : "'-c jit=off'");
     return std::make_unique<pqxx::connection>(dsn);
 }
 

@@ -508,12 +508,34 @@ CREATE TABLE monitor_checkpoints (
 );
 )sql";
 
+// Reads of labelled predictions without a lookup in every day partition:
+// copies of a record (a replay days later; same ts and id) are dropped by
+// DISTINCT ON instead of probing every earlier predictions partition, and the
+// outcome is looked for only among outcomes received at most a day before the
+// prediction's ts, which PostgreSQL prunes to those partitions at run time.
+// store/monitor_store.cpp's window reads apply the same rules (and say why);
+// bench/window_read_bench.py measures both.
+constexpr std::string_view schema_v6 = R"sql(
+CREATE OR REPLACE VIEW labelled_predictions AS
+SELECT p.model, p.id, p.ts, p.model_version, p.features,
+       p.prediction_label, p.prediction_value, p.score, p.attributes,
+       p.received_at,
+       o.ts AS outcome_ts, o.label, o.value,
+       o.received_at AS outcome_received_at,
+       extract(epoch FROM o.received_at - p.ts) AS label_delay_seconds
+FROM (SELECT DISTINCT ON (model, ts, id) * FROM predictions ORDER BY model, ts, id, received_at) p
+JOIN LATERAL (SELECT o.ts, o.label, o.value, o.received_at FROM outcomes o
+              WHERE o.model = p.model AND o.id = p.id AND o.received_at >= p.ts - interval '1 day'
+              ORDER BY (o.received_at, o.id) LIMIT 1) o ON true;
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
     {3, "operational_series", schema_v3},
     {4, "partitions_by_arrival_day", schema_v4},
     {5, "model_leases", schema_v5},
+    {6, "labelled_reads_without_probes", schema_v6},
 };
 
 // migrate() finds a migration by version - 1.

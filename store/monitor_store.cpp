@@ -14,18 +14,33 @@ const std::string row_columns = fmt::format(
     "p.attributes::text, {}, o.label, o.value, extract(epoch FROM o.received_at - p.ts)::double precision",
     ts_column("p.ts"), ts_column("p.received_at"));
 
-// Predictions with their outcome, each (model, id) once: (model, id) is
-// unique only within a horizon (docs/retention.md), so an id can be stored
-// twice (a replay days later) and have outcomes on several days (a label
-// job re-sending). A window reads the first received prediction of an id and
-// its first received outcome ("the first outcome stored wins"), as the
-// labelled_predictions view does; both lookups go through each partition's
-// primary key (model, id).
-const std::string window_rows_from =
-    "FROM predictions p LEFT JOIN LATERAL (SELECT o.label, o.value, o.received_at FROM outcomes o "
-    "WHERE o.model = p.model AND o.id = p.id ORDER BY o.received_at LIMIT 1) o ON true "
-    "WHERE NOT EXISTS (SELECT 1 FROM predictions q WHERE q.model = p.model AND q.id = p.id "
-    "AND q.received_at < p.received_at) AND ";
+// Predictions with their outcome, each prediction once. (model, id) is
+// unique only within a horizon (docs/retention.md), so a record can be stored
+// twice (a client replaying its queue days later) and labelled on several
+// days (a label job re-sending). A read keeps the first received copy of each
+// (ts, id): a replay carries its record's ts, so its copies sort next to each
+// other and DISTINCT ON drops them without a lookup. The outcome is the first
+// received one ("the first outcome stored wins", as the labelled_predictions
+// view does), among those received at most a day before the prediction's ts:
+// a label cannot exist before its prediction was made, the day absorbs client
+// clocks (ingest refuses a ts more than an hour ahead of its arrival), and the
+// bound lets PostgreSQL skip the outcomes partitions of earlier days at run
+// time, so a read costs probes in the days since the prediction rather than
+// one per stored day (bench/window_read_bench.py). The outcome's order is a
+// row, (received_at, id), equal in effect to received_at alone since every
+// candidate has the same id: ordered by the bare column, the planner walks
+// the (model, received_at) index from the bound and filters ids, hundreds of
+// rows per prediction; a row order no index gives makes it use the primary
+// keys, one lookup per partition left after pruning.
+std::string window_rows_query(std::string_view prediction_filter, std::string_view limit) {
+    return fmt::format(
+        "SELECT {} FROM (SELECT DISTINCT ON (p.ts, p.id) * FROM predictions p WHERE {} "
+        "ORDER BY p.ts, p.id, p.received_at {}) p "
+        "LEFT JOIN LATERAL (SELECT o.label, o.value, o.received_at FROM outcomes o "
+        "WHERE o.model = p.model AND o.id = p.id AND o.received_at >= p.ts - interval '1 day' "
+        "ORDER BY (o.received_at, o.id) LIMIT 1) o ON true ORDER BY p.ts, p.id",
+        row_columns, prediction_filter, limit);
+}
 
 template <typename T>
 std::optional<T> optional_of(const pqxx::field& field) {
@@ -155,10 +170,11 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
                                               const std::optional<RowKey>& after, std::size_t limit,
                                               const std::string& model_version) {
     pqxx::read_transaction transaction(connection, "read_predictions_after");
-    const std::string query = fmt::format(
-        "SELECT {} {}p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
-        "AND ($4 = '' OR p.model_version = $4) ORDER BY p.ts, p.id LIMIT $5",
-        row_columns, window_rows_from, ts_param(2));
+    const std::string query = window_rows_query(
+        fmt::format("p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
+                    "AND ($4 = '' OR p.model_version = $4)",
+                    ts_param(2)),
+        "LIMIT $5");
     const std::optional<std::int64_t> after_ts = after ? std::optional(after->ts_us) : std::nullopt;
     const std::string after_id = after ? after->id : std::string();
     return rows_of(transaction.exec_params(query, model, after_ts, after_id, model_version,
@@ -168,19 +184,19 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
                                                 std::int64_t start_us, std::int64_t end_us, std::size_t limit) {
     pqxx::read_transaction transaction(connection, "read_predictions_between");
-    const std::string query = fmt::format(
-        "SELECT {} {}p.model = $1 AND p.ts >= {} AND p.ts < {} ORDER BY p.ts, p.id LIMIT $4",
-        row_columns, window_rows_from, ts_param(2), ts_param(3));
+    const std::string query = window_rows_query(
+        fmt::format("p.model = $1 AND p.ts >= {} AND p.ts < {}", ts_param(2), ts_param(3)), "LIMIT $4");
     return rows_of(transaction.exec_params(query, model, start_us, end_us, static_cast<std::int64_t>(limit)));
 }
 
 std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,
                                         const StoredWindow& window) {
     pqxx::read_transaction transaction(connection, "read_window_rows");
-    const std::string query = fmt::format(
-        "SELECT {} {}p.model = $1 AND (p.ts, p.id) >= ({}, $3::text COLLATE \"C\") "
-        "AND (p.ts, p.id) <= ({}, $5::text COLLATE \"C\") ORDER BY p.ts, p.id",
-        row_columns, window_rows_from, ts_param(2), ts_param(4));
+    const std::string query = window_rows_query(
+        fmt::format("p.model = $1 AND (p.ts, p.id) >= ({}, $3::text COLLATE \"C\") "
+                    "AND (p.ts, p.id) <= ({}, $5::text COLLATE \"C\")",
+                    ts_param(2), ts_param(4)),
+        "");
     return rows_of(transaction.exec_params(query, model, window.first.ts_us, window.first.id, window.last.ts_us,
                                            window.last.id));
 }
