@@ -342,14 +342,17 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
         if (failures_in_a_row > 0) set_error({});
         failures_in_a_row = 0;
 
-        // Parse every message; what it accepted joins its model's batch.
+        // Parse every message; what it accepted joins the batch of its model
+        // and of the schema it was validated under: a reload between two
+        // messages of one pull may reorder, add or remove features, and a
+        // batch is encoded with one schema (core/record.h).
         struct ModelBatch {
             std::shared_ptr<const ModelSchema> schema;
             std::variant<PredictionBatch, OutcomeBatch> batch;
             std::size_t records = 0;
             std::vector<natsMsg*> messages;
         };
-        std::map<std::string, ModelBatch, std::less<>> batches;
+        std::map<std::pair<std::string, const ModelSchema*>, ModelBatch> batches;
         const auto reject = [&](natsMsg* message, std::string_view why) {
             ++counters.rejected;
             natsMsg_Term(message, nullptr);
@@ -396,7 +399,7 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
                 }
                 continue;
             }
-            auto [entry, inserted] = batches.try_emplace(std::string(model));
+            auto [entry, inserted] = batches.try_emplace(std::pair(std::string(model), schema.get()));
             ModelBatch& group = entry->second;
             if (inserted) {
                 group.schema = schema;
@@ -417,7 +420,8 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
         // Spool each model's records with one fdatasync, then acknowledge.
         bool spool_refused = false;
         std::chrono::milliseconds sleep_after{0};
-        for (auto& [model, group] : batches) {
+        for (auto& [key, group] : batches) {
+            const std::string& model = key.first;
             IngestResult result = spool_refused
                                       ? IngestResult{IngestStatus::spool_full, "an earlier batch was refused", {}}
                                       : std::visit([&](auto& batch) { return submit_and_wait(sink_, std::move(batch)); },

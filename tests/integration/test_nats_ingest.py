@@ -3,15 +3,21 @@ storage, user and password) and a real PostgreSQL: every valid record
 published is stored exactly once, whatever is malformed is counted and never
 redelivered, across kill -9 of the daemon and a restart of nats-server while
 records flow, a full spool stops the pulls until there is room again, and
-a missing stream is named in /readyz until the operator creates it.
+a missing stream is named in /readyz until the operator creates it, and a
+reload storm that reorders, adds and removes features while messages flow
+stores every record as it was sent.
 
-About 45 s; NATS_INGEST_RECORDS=<n> publishes more in the mid-stream test."""
+About 60 s; NATS_INGEST_RECORDS=<n> publishes more in the mid-stream test, NATS_STORM_MESSAGES=<n>
+in the reload storm."""
 
 import json
 import os
 import threading
 import time
 
+import signal
+
+import ingest_check as check
 from harness import Environment, free_port, main, prediction, wait_for
 from nats_support import NatsError, NatsServer
 
@@ -215,6 +221,59 @@ class NatsIngest(Environment):
         # The daemon came back on its own after the server did.
         wait_for(lambda: daemon.get("/readyz")[0] == 200, 20, "not ready after the nats-server restart")
         self.assertIn("nats_reconnected", daemon.log())
+        self.assertEqual(daemon.terminate(), 0)
+
+    def test_reload_storm_stores_every_record_as_sent(self):
+        # One pull's messages are parsed one by one, each under the schema in
+        # force then; a reload between two of them must not put the second's
+        # values under the first's feature order (issue 12, item 1).
+        variants = [["x", "c"], ["c", "x"], ["x", "c", "z"], ["z", "c", "x"], ["c"]]
+        extra = nats_yaml(self.nats, fetch_batch=256)
+        daemon = self.new_daemon("storm", env={PASSWORD_ENV: self.nats.password})
+
+        def configure(names):
+            real = daemon.config_path
+            daemon.config_path = real + ".new"
+            try:
+                daemon.write_config(self.pg.dsn, extra_yaml=extra, models_yaml=check.model_yaml("m", names))
+            finally:
+                daemon.config_path = real
+            os.replace(real + ".new", real)
+
+        configure(variants[0])
+        daemon.start()
+        daemon.wait_ready()
+        now_us = int(time.time() * 1e6)
+        per_message, messages = 50, int(os.environ.get("NATS_STORM_MESSAGES", "2000"))
+        sent = {}
+        payloads = []
+        for m in range(messages):
+            records = [check.make_record(0, m * per_message + i, now_us) for i in range(per_message)]
+            sent.update((r["id"], r) for r in records)
+            payloads.append((f"{PREDICTIONS}.m", body(records)))
+        # Published while the daemon is stopped, so that its pulls come back
+        # full (256 messages, 12,800 records to parse one after the other)
+        # while the configuration changes under them every few milliseconds.
+        daemon.process.send_signal(signal.SIGSTOP)
+        try:
+            with self.nats.client() as client:
+                client.publish_many(payloads)
+        finally:
+            daemon.process.send_signal(signal.SIGCONT)
+        stored = lambda: self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'm'")
+        reloads = 0
+        deadline = time.time() + 60
+        while stored() < len(sent) and time.time() < deadline:
+            configure(variants[(reloads + 1) % len(variants)])
+            daemon.process.send_signal(signal.SIGHUP)
+            reloads += 1
+            time.sleep(0.01)
+        wait_for(lambda: stored() >= len(sent), 30, f"records missing:\n{daemon.log()[-3000:]}")
+        daemon.wait_drained()
+        problems, rows = check.mismatches(self.pg, "m", sent)
+        self.assertEqual(problems, [], f"after {reloads} reloads")
+        self.assertEqual(rows, len(sent))
+        self.assertGreaterEqual(reloads, 10)
         self.assertEqual(daemon.terminate(), 0)
 
     def test_full_spool_pauses_pulls_until_there_is_room(self):
