@@ -177,7 +177,9 @@ def measured(pg, dsn, action):
 
 def daemon_burst(pg, tmp, run, rows, bodies, args):
     dsn = new_database(pg, f"d{run}", args.build_dir)
-    daemon = start_daemon(tmp, f"d{run}", dsn, args.drain, args.batch_max_records)
+    # Admission control off: the burst measures the drain against \copy, and
+    # a burst of many seconds of drain would be held back by it.
+    daemon = start_daemon(tmp, f"d{run}", dsn, args.drain, args.batch_max_records, max_backlog="0")
     try:
         # Warm up: partition creation and the first connections are not the subject.
         daemon.post("/v1/models/bench/predictions", json.dumps([dict(rows[0], id="warmup")]).encode())
@@ -243,8 +245,9 @@ def sustained(pg, tmp, args, max_backlog):
                 _, text = daemon.get("/metrics")  # one scrape: the figures of one moment
                 values = {}
                 for line in text.decode().splitlines():
-                    key, _, value = line.rpartition(" ")
-                    values[key] = float(value) if key else 0
+                    if line and not line.startswith("#"):
+                        key, _, value = line.rpartition(" ")
+                        values[key] = float(value)
                 samples.append((time.perf_counter() - started, values.get("modelwatch_spool_backlog_bytes", 0),
                                 values.get("modelwatch_store_lag_seconds", 0),
                                 values.get('modelwatch_records_accepted_total{kind="prediction",model="bench"}', 0),
