@@ -4,7 +4,8 @@ the same rows into the same schema, in one run; then the spool backlog under
 sustained full-speed clients.
 
   /usr/bin/python3 bench/ingest_bench.py [--rows 500000] [--connections 4]
-      [--drain-connections 1,2] [--pairs 2] [--sustain-seconds 60] [--build-dir build]
+      [--drain-connections 1,2] [--batch-max-records 50000] [--pairs 2]
+      [--sustain-seconds 60] [--max-backlog 20s,0] [--build-dir build]
 
 Burst (per pair, alternating: modelwatchd with each --drain-connections
 value, then \\copy): each side starts from an empty, freshly migrated
@@ -22,9 +23,14 @@ process of the cluster, live and exited, from /proc) and WAL bytes per row
 (pg_stat_wal), over the same interval.
 
 Sustained: clients post new ids at full speed for --sustain-seconds while
-the daemon drains; every second the spool backlog (modelwatch_spool_backlog_bytes,
-modelwatch_store_lag_seconds) is printed. A drain that keeps up holds the
-backlog bounded; one that does not grows it until 503."""
+the daemon drains, once per --max-backlog value (spool.max_backlog: admission
+control, 0 = off); a client answered 503 waits as its Retry-After says, as a
+well-behaved client does. Every second the spool backlog
+(modelwatch_spool_backlog_bytes, modelwatch_store_lag_seconds,
+modelwatch_spool_backlog_drain_seconds) and the acknowledged and stored rates
+are printed. A drain that keeps up holds the backlog bounded; one that does
+not grows it until 503, unless admission control holds the clients to the
+drain's rate."""
 
 import argparse
 import http.client
@@ -106,13 +112,15 @@ def new_database(pg, name, build_dir):
     return dsn
 
 
-def start_daemon(tmp, name, dsn, drain_connections):
+def start_daemon(tmp, name, dsn, drain_connections, batch_max_records=50000, max_backlog="20s"):
     directory = os.path.join(tmp, name)
     os.makedirs(directory)
     daemon = harness.Daemon(directory, dsn, models_yaml=MODEL)
     with open(daemon.config_path) as f:
         text = f.read().replace("level: debug", os.environ.get("BENCH_LOG_LEVEL", "level: info"))
-        text = text.replace("store:\n", f"store:\n  drain_connections: {drain_connections}\n")
+        text = text.replace("store:\n", f"store:\n  drain_connections: {drain_connections}\n"
+                                         f"  batch_max_records: {batch_max_records}\n")
+        text = text.replace("models:", f"spool:\n  max_backlog: {max_backlog}\nmodels:", 1)
     with open(daemon.config_path, "w") as f:
         f.write(text)
     daemon.start()
@@ -123,7 +131,8 @@ def start_daemon(tmp, name, dsn, drain_connections):
 def post_all(daemon, next_body, connections, stop_at=None):
     """Posts next_body()'s bodies (until it gives None, or stop_at) over
     `connections` keep-alive connections; returns the failures (status
-    codes) and the number of requests answered."""
+    codes) and the number of requests answered. A 503 with Retry-After is
+    waited out (up to stop_at); its body is not sent again."""
     lock = threading.Lock()
     failures = []
     answered = [0]
@@ -143,6 +152,12 @@ def post_all(daemon, next_body, connections, stop_at=None):
                 answered[0] += 1
                 if response.status != 200:
                     failures.append(response.status)
+            retry_after = response.getheader("Retry-After")
+            if response.status == 503 and retry_after:
+                wait = float(retry_after)
+                if stop_at:
+                    wait = min(wait, max(0.0, stop_at - time.perf_counter()))
+                time.sleep(wait)
 
     threads = [threading.Thread(target=client) for _ in range(connections)]
     for t in threads:
@@ -162,7 +177,9 @@ def measured(pg, dsn, action):
 
 def daemon_burst(pg, tmp, run, rows, bodies, args):
     dsn = new_database(pg, f"d{run}", args.build_dir)
-    daemon = start_daemon(tmp, f"d{run}", dsn, args.drain)
+    # Admission control off: the burst measures the drain against \copy, and
+    # a burst of many seconds of drain would be held back by it.
+    daemon = start_daemon(tmp, f"d{run}", dsn, args.drain, args.batch_max_records, max_backlog="0")
     try:
         # Warm up: partition creation and the first connections are not the subject.
         daemon.post("/v1/models/bench/predictions", json.dumps([dict(rows[0], id="warmup")]).encode())
@@ -205,10 +222,11 @@ def copy_burst(pg, tmp, run, rows, args):
     return result
 
 
-def sustained(pg, tmp, args):
-    dsn = new_database(pg, "sustained", args.build_dir)
+def sustained(pg, tmp, args, max_backlog):
+    name = f"sustained{max_backlog.replace('.', '_')}"
+    dsn = new_database(pg, name, args.build_dir)
     drain = int(args.drain_connections.split(",")[-1])
-    daemon = start_daemon(tmp, "sustained", dsn, drain)
+    daemon = start_daemon(tmp, name, dsn, drain, args.batch_max_records, max_backlog)
     try:
         # One encoded body; each request gets its own ids by a bytes replace.
         template = json.dumps(make_rows(args.batch, prefix="t")).encode()
@@ -224,10 +242,17 @@ def sustained(pg, tmp, args):
         def sample():
             started = time.perf_counter()
             while not done.is_set():
-                samples.append((time.perf_counter() - started, daemon.metric("modelwatch_spool_backlog_bytes"),
-                                daemon.metric("modelwatch_store_lag_seconds"),
-                                daemon.metric('modelwatch_records_accepted_total{kind="prediction",model="bench"}')
-                                or 0))
+                _, text = daemon.get("/metrics")  # one scrape: the figures of one moment
+                values = {}
+                for line in text.decode().splitlines():
+                    if line and not line.startswith("#"):
+                        key, _, value = line.rpartition(" ")
+                        values[key] = float(value)
+                samples.append((time.perf_counter() - started, values.get("modelwatch_spool_backlog_bytes", 0),
+                                values.get("modelwatch_store_lag_seconds", 0),
+                                values.get('modelwatch_records_accepted_total{kind="prediction",model="bench"}', 0),
+                                values.get('modelwatch_store_rows_written_total{kind="prediction"}', 0),
+                                values.get("modelwatch_spool_backlog_drain_seconds", 0)))
                 time.sleep(1)
 
         sampler = threading.Thread(target=sample)
@@ -242,22 +267,33 @@ def sustained(pg, tmp, args):
     finally:
         daemon.terminate()
     print(f"\nsustained: {args.connections} clients at full speed for {args.sustain_seconds} s, "
-          f"drain_connections={drain}")
-    print(f"{'t (s)':>6} {'acked rows':>11} {'rows/s':>8} {'backlog MB':>11} {'lag (s)':>8}")
-    previous = (0, 0)
-    for t, backlog, lag, accepted in samples:
-        rate = (accepted - previous[1]) / (t - previous[0]) if t > previous[0] else 0
-        previous = (t, accepted)
-        print(f"{t:6.1f} {accepted:11,.0f} {rate:8,.0f} {(backlog or 0) / 1e6:11.1f} {lag or 0:8.2f}")
+          f"drain_connections={drain} batch_max_records={args.batch_max_records} max_backlog={max_backlog} "
+          f"load={os.getloadavg()[0]:.2f}")
+    print(f"{'t (s)':>6} {'acked rows':>11} {'acked/s':>8} {'stored/s':>8} {'backlog MB':>11} {'lag (s)':>8} "
+          f"{'drain s':>8}")
+    previous = (0, 0, 0)
+    for t, backlog, lag, accepted, written, drain_seconds in samples:
+        span = t - previous[0]
+        acked_rate = (accepted - previous[1]) / span if span > 0 else 0
+        stored_rate = (written - previous[2]) / span if span > 0 else 0
+        previous = (t, accepted, written)
+        print(f"{t:6.1f} {accepted:11,.0f} {acked_rate:8,.0f} {stored_rate:8,.0f} {backlog / 1e6:11.1f} {lag:8.2f} "
+              f"{drain_seconds:8.2f}")
     period = [s for s in samples if s[0] <= args.sustain_seconds]
     half = [s for s in period if s[0] >= args.sustain_seconds / 2]
     acked_rows = posted * args.batch - args.batch * len(failures)
     print(f"acknowledged {acked_rows:,} rows ({acked_rows / args.sustain_seconds:,.0f}/s), {len(failures)} refused "
           f"({sorted(set(failures))}); stored {stored:,}; drained {drained_after:.1f} s after the clients stopped")
+    if half and len(half) > 1:
+        span = half[-1][0] - half[0][0]
+        print(f"second half: acknowledged {(half[-1][3] - half[0][3]) / span:,.0f} rows/s, stored "
+              f"{(half[-1][4] - half[0][4]) / span:,.0f} rows/s")
     if period:
-        print(f"backlog max {max((s[1] or 0) for s in period) / 1e6:.1f} MB; second half: max "
-              f"{max((s[1] or 0) for s in half) / 1e6 if half else 0:.1f} MB, lag max "
-              f"{max((s[2] or 0) for s in half) if half else 0:.2f} s")
+        print(f"backlog max {max(s[1] for s in period) / 1e6:.1f} MB, {max(s[5] for s in period):.1f} s of drain; "
+              f"second half: max {max(s[1] for s in half) / 1e6 if half else 0:.1f} MB, lag max "
+              f"{max(s[2] for s in half) if half else 0:.2f} s")
+    if stored != acked_rows:
+        raise SystemExit(f"{acked_rows} rows acknowledged, {stored} stored")
 
 
 def main():
@@ -266,6 +302,9 @@ def main():
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--drain-connections", default="2", help="comma-separated store.drain_connections to compare")
+    parser.add_argument("--batch-max-records", type=int, default=50000, help="store.batch_max_records")
+    parser.add_argument("--max-backlog", default="20s,0",
+                        help="comma-separated spool.max_backlog values for the sustained phase (0 = off)")
     parser.add_argument("--pairs", type=int, default=1, help="alternating runs of each side")
     parser.add_argument("--sustain-seconds", type=int, default=60, help="0 skips the sustained phase")
     parser.add_argument("--build-dir", default=os.path.join(HERE, "..", "build"))
@@ -302,7 +341,8 @@ def main():
             ratios = ", ".join(f"{drain} drain connection(s) {rate / copy_rate:.2f}" for drain, rate in daemon_rates.items())
             print(f"ratio modelwatchd / copy: {ratios}   load={os.getloadavg()[0]:.2f}", flush=True)
         if args.sustain_seconds > 0:
-            sustained(pg, tmp, args)
+            for max_backlog in args.max_backlog.split(","):
+                sustained(pg, tmp, args, max_backlog)
     finally:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)

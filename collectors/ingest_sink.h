@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -22,6 +23,9 @@ struct IngestResult {
     // acknowledged before with a different payload: the first one is kept.
     // With status durable, every other record is durable.
     std::vector<std::size_t> conflicts;
+    // With spool_full: when to try again, if the spool can tell (admission
+    // control, store/backlog_admission.h); 0 leaves it to the collector.
+    std::uint32_t retry_after_seconds = 0;
 };
 
 // What a collector's parse step returns for one chunk of input (NDJSON lines
@@ -42,6 +46,10 @@ public:
     virtual ~IngestSink() = default;
     virtual void submit(PredictionBatch batch, std::function<void(IngestResult)> done) = 0;
     virtual void submit(OutcomeBatch batch, std::function<void(IngestResult)> done) = 0;
+    // The refusal a batch submitted now would get from admission control
+    // (store/backlog_admission.h), asked before the work of parsing it: a
+    // client pushing on past its 503s then costs no parse. None by default.
+    virtual std::optional<IngestResult> admission_refusal() { return std::nullopt; }
 };
 
 // For collectors that own a thread (file tail, table poller): blocks until `done`.

@@ -310,7 +310,9 @@ void NatsCollector::run(std::stop_token stop, RecordKind kind) {
         const SpoolRoom room = spool_room_();
         if (spool_refused_batch && room.used_bytes < refused_at_bytes) spool_refused_batch = false;
         if (!room.has_room || spool_refused_batch) {
-            if (!paused_[slot].exchange(true)) log::warning("nats_fetch_paused kind={} reason=\"spool nearly full\"", kind_name);
+            if (!paused_[slot].exchange(true))
+                log::warning("nats_fetch_paused kind={} reason=\"spool nearly full or backlog past spool.max_backlog\"",
+                             kind_name);
             nats_sleep_unless_stopped(stop, nats_pause_poll);
             continue;
         }

@@ -85,7 +85,9 @@ using ParseMessage = std::function<ParsedLines(RecordKind kind, std::string_view
 using FindSchema = std::function<std::shared_ptr<const ModelSchema>(std::string_view model)>;
 // How full the spool is, asked before every pull.
 struct SpoolRoom {
-    bool has_room = true;         // the daemon's rule (readiness's): under 90% of the budget
+    // The daemon's rule: under 90% of the budget (readiness's) and the backlog
+    // within spool.max_backlog (admission control, store/backlog_admission.h).
+    bool has_room = true;
     std::uint64_t used_bytes = 0; // on disk, to see the drain make room after a refusal
 };
 

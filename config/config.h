@@ -68,6 +68,7 @@ struct SpoolOptions {
     std::uint64_t segment_bytes = 64ull << 20; // a segment is rolled at this size
     std::uint32_t group_commit_max_wait_us = 0;  // extra wait to gather more writers before fdatasync
     std::uint32_t stop_drain_timeout_ms = 30000;  // on SIGTERM, how long to keep draining into PostgreSQL
+    std::uint32_t max_backlog_seconds = 20;       // admission control: backlog in seconds of drain; 0 = off
 
     bool operator==(const SpoolOptions&) const = default;
 };

@@ -207,6 +207,15 @@ const Option<SpoolOptions> spool_options[] = {
      .help = "on SIGTERM, how long to keep moving the spool into PostgreSQL; what is left is logged and stored "
              "at the next start. Keep it 15s under the unit's TimeoutStopSec",
      .field = "SpoolOptions::stop_drain_timeout_ms", .assign = assign_field<&SpoolOptions::stop_drain_timeout_ms>},
+    // The default: under overload the acknowledged records then reach
+    // PostgreSQL within about 20 s, and a stop under load drains them within
+    // stop_drain_timeout's 30 s (bench/RESULTS.md, "Admission control").
+    {.key = "max_backlog", .kind = ValueKind::duration, .default_text = "20s", .min = 0, .max = 86'400,
+     .unit = "s",
+     .help = "admission control: while more than this much drain time (backlog / measured drain rate) is "
+             "waiting, ingest answers 503 with Retry-After and NATS stops pulling; not while PostgreSQL is down "
+             "(then max_bytes alone); 0 = off",
+     .field = "SpoolOptions::max_backlog_seconds", .assign = assign_field<&SpoolOptions::max_backlog_seconds>},
 };
 
 void check_server(Reader& reader, const ServerOptions& server) {

@@ -175,6 +175,17 @@ HttpResponse error_response(unsigned status, std::string message) {
     return json_response(status, json{{"error", std::move(message)}});
 }
 
+// 503 for a batch the spool refused (full, or admission control): the
+// spool's Retry-After when it can tell, else 5 s (a full disk budget empties
+// at the drain's pace, unknown here).
+HttpResponse spool_refusal_response(const IngestResult& result, json rejected) {
+    auto response =
+        json_response(503, json{{"accepted", 0}, {"error", result.message}, {"rejected", std::move(rejected)}});
+    response.set(http::field::retry_after,
+                 std::to_string(result.retry_after_seconds > 0 ? result.retry_after_seconds : 5));
+    return response;
+}
+
 // The reason given for a record left out by the ingest pipeline for its id
 // (detectors/rejection_reasons.cpp classifies it as id_conflict).
 constexpr std::string_view id_conflict_reason =
@@ -318,6 +329,7 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
     const auto config = config_.get();
     const auto* model = config->find_model(model_name);
     if (!model) return respond(error_response(404, fmt::format("unknown model '{}'", model_name)));
+    if (auto refusal = sink_.admission_refusal()) return respond(spool_refusal_response(*refusal, json::array()));
 
     ParseLimits limits;
     limits.max_records = config->server.max_records_per_request;
@@ -395,12 +407,7 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
                 body_json["error"] = "every record was rejected";
                 return respond(json_response(409, body_json));
             }
-            case IngestStatus::spool_full: {
-                auto response = json_response(
-                    503, json{{"accepted", 0}, {"error", result.message}, {"rejected", std::move(rejected)}});
-                response.set(http::field::retry_after, "5");
-                return respond(std::move(response));
-            }
+            case IngestStatus::spool_full: return respond(spool_refusal_response(result, std::move(rejected)));
             case IngestStatus::failed: {
                 auto response = json_response(
                     503, json{{"accepted", 0}, {"error", result.message}, {"rejected", std::move(rejected)}});

@@ -136,7 +136,8 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
         changed.push_back("store.dsn");
     else if (old_config.store != new_config.store)
         changed.push_back("store (timeouts, retries, batch size, probe)");
-    if (old_config.spool.dir != new_config.spool.dir || old_config.spool.max_bytes != new_config.spool.max_bytes)
+    if (old_config.spool.dir != new_config.spool.dir || old_config.spool.max_bytes != new_config.spool.max_bytes ||
+        old_config.spool.max_backlog_seconds != new_config.spool.max_backlog_seconds)
         changed.push_back("spool");
     if (old_config.state_dir != new_config.state_dir) changed.push_back("state_dir");
     if (old_config.file_tails.size() != new_config.file_tails.size()) changed.push_back("file_tails");
@@ -305,7 +306,9 @@ void start_nats(Process& process, const config::NatsOptions& options) {
     process.nats.emplace(options, *process.pipeline, std::move(find_schema),
                          nats_parser(process.live, process.rejections, *process.metrics), std::move(spooled),
                          [&process] {
-                             return SpoolRoom{spool_has_room(process), process.spool->stats().bytes_on_disk};
+                             // Admission control stops pulls as a full spool does.
+                             const auto stats = process.spool->stats();
+                             return SpoolRoom{spool_has_room(process) && stats.admitting, stats.bytes_on_disk};
                          });
     process.nats->start();
 }

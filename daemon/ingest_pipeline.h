@@ -31,6 +31,7 @@ public:
 
     void submit(PredictionBatch batch, std::function<void(IngestResult)> done) override;
     void submit(OutcomeBatch batch, std::function<void(IngestResult)> done) override;
+    std::optional<IngestResult> admission_refusal() override { return spool_.admission_refusal(); }
 
 private:
     template <typename Batch, typename Encode>

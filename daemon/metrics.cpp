@@ -100,6 +100,15 @@ const std::vector<MetricDefinition>& metric_definitions() {
             {"modelwatch_spool_backlog_bytes", gauge, {},
              "Bytes of acknowledged records in the spool not yet in PostgreSQL; with modelwatch_store_lag_seconds the "
              "backlog to alert on (a drain that keeps up holds both near 0)."},
+            {"modelwatch_spool_backlog_drain_seconds", gauge, {},
+             "The backlog counted by admission control (acknowledged while the drain was working) over the measured "
+             "drain rate: seconds of drain; ingest answers 503 past spool.max_backlog (0 while the rate is unknown)."},
+            {"modelwatch_store_drain_bytes_per_second", gauge, {},
+             "Spool bytes the drain stores per second while it has work, over the last 10 s of work (0 until "
+             "measured)."},
+            {"modelwatch_ingest_admissions_refused_total", counter, {},
+             "Batches refused (503 with Retry-After, NATS pulls paused) because the backlog was past "
+             "spool.max_backlog seconds of drain."},
             {"modelwatch_store_up", gauge, {},
               "1 when PostgreSQL answers the periodic probe (store.probe_interval) with the current schema, else 0."},
             {"modelwatch_store_lag_seconds", gauge, {},
@@ -237,6 +246,9 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       spool_segments(gauge(registry, "modelwatch_spool_segments").Add({})),
       spool_fsyncs(counter(registry, "modelwatch_spool_fsyncs_total").Add({})),
       spool_backlog_bytes(gauge(registry, "modelwatch_spool_backlog_bytes").Add({})),
+      spool_backlog_drain_seconds(gauge(registry, "modelwatch_spool_backlog_drain_seconds").Add({})),
+      store_drain_bytes_per_second(gauge(registry, "modelwatch_store_drain_bytes_per_second").Add({})),
+      admissions_refused(counter(registry, "modelwatch_ingest_admissions_refused_total").Add({})),
       store_up(gauge(registry, "modelwatch_store_up").Add({})),
       store_lag_seconds(gauge(registry, "modelwatch_store_lag_seconds").Add({})),
       store_rows_written_predictions(counter(registry, "modelwatch_store_rows_written_total").Add({{"kind", "prediction"}})),

@@ -65,6 +65,9 @@ struct DaemonMetrics {
     prometheus::Gauge& spool_segments;
     prometheus::Counter& spool_fsyncs;
     prometheus::Gauge& spool_backlog_bytes;
+    prometheus::Gauge& spool_backlog_drain_seconds;
+    prometheus::Gauge& store_drain_bytes_per_second;
+    prometheus::Counter& admissions_refused;
     prometheus::Gauge& store_up;
     prometheus::Gauge& store_lag_seconds;
     prometheus::Counter& store_rows_written_predictions;

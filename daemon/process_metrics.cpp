@@ -39,6 +39,10 @@ void ProcessMetrics::refresh() {
     metrics_.spool_backlog_bytes.Set(static_cast<double>(spool_stats.undrained_bytes));
     advance(metrics_.spool_fsyncs, spool_stats.fsyncs, last_fsyncs_);
     last_fsyncs_ = spool_stats.fsyncs;
+    metrics_.spool_backlog_drain_seconds.Set(spool_stats.backlog_drain_seconds);
+    metrics_.store_drain_bytes_per_second.Set(spool_stats.drain_bytes_per_second);
+    advance(metrics_.admissions_refused, spool_stats.admissions_refused, last_admissions_refused_);
+    last_admissions_refused_ = spool_stats.admissions_refused;
     metrics_.store_up.Set(probe_.status().reachable ? 1 : 0);
     metrics_.store_lag_seconds.Set(spool_stats.oldest_undrained_us == 0
                                        ? 0.0

@@ -46,6 +46,7 @@ private:
     const HttpServer* server_ = nullptr;
     // The totals at the last refresh.
     std::uint64_t last_fsyncs_ = 0;
+    std::uint64_t last_admissions_refused_ = 0;
     store::DrainStats last_drain_;
     std::vector<FileTailCounters> last_tail_counters_;
     NatsCounters last_nats_predictions_;

@@ -76,6 +76,13 @@ void notify(const std::function<void(IngestResult)>& done, IngestResult result) 
 
 std::size_t encoded_size(const EncodedBatch& frame) { return frame_header_bytes + frame.copy_rows.size(); }
 
+// Admission control's clock: monotonic, so a wall-clock step cannot fake a drain rate.
+std::int64_t spool_steady_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 std::int64_t wall_clock_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -150,7 +157,8 @@ std::uint64_t file_size_of(int fd) {
 
 }  // namespace
 
-Spool::Spool(const config::SpoolOptions& options) : options_(options) {
+Spool::Spool(const config::SpoolOptions& options)
+    : options_(options), admission_(options.max_backlog_seconds) {
     std::error_code ec;
     fs::create_directories(options_.dir, ec);
     if (ec) throw std::runtime_error(fmt::format("create spool directory {}: {}", options_.dir, ec.message()));
@@ -195,9 +203,11 @@ void Spool::recover() {
         if (segment == cursor.segment && cursor.offset > size) cursor.offset = 0;
     drain_position_ = cursor;
     read_position_ = cursor;
-    // Frames before the drain cursor are already in the store.
-    while (!frame_times_.empty() && frame_times_.front().first <= cursor) frame_times_.pop_front();
-    frames_recovered_ = frame_times_.size();
+    // Frames before the drain cursor are already in the store. The rest were
+    // acknowledged before this start: exempt from admission control, like an
+    // outage's (store/backlog_admission.h).
+    while (!undrained_.empty() && undrained_.front().end <= cursor) undrained_.pop_front();
+    frames_recovered_ = undrained_.size();
 
     const std::uint64_t newest = segment_sizes_.empty() ? cursor.segment : segment_sizes_.back().first;
     open_segment_for_append(newest);
@@ -221,8 +231,8 @@ std::uint64_t Spool::scan_segment(std::uint64_t segment, bool is_newest) {
     std::int64_t appended_us = 0;
     std::uint64_t next = 0;
     while (read_frame(fd, offset, size, frame, appended_us, next)) {
+        undrained_.push_back({SpoolPosition{segment, next}, appended_us, next - offset, true});
         offset = next;
-        frame_times_.emplace_back(SpoolPosition{segment, offset}, appended_us);
     }
     if (offset < size) {
         if (is_newest) {
@@ -277,21 +287,44 @@ void Spool::append(EncodedBatch frame, std::function<void(IngestResult)> done) {
     IngestResult refusal;
     {
         std::lock_guard lock(mutex_);
+        const std::int64_t now = spool_steady_now_us();
         if (stopping_ || !writer_.joinable()) {
             refusal = {IngestStatus::failed, "the spool is not running (shutting down)"};
         } else if (bytes_on_disk_ + queued_bytes_ + bytes > options_.max_bytes) {
             refusal = {IngestStatus::spool_full,
                        fmt::format("spool is full ({} of {} bytes used); PostgreSQL is behind or down",
                                    bytes_on_disk_ + queued_bytes_, options_.max_bytes)};
+        } else if (auto backlogged = refuse_for_backlog(now)) {
+            refusal = std::move(*backlogged);
         } else {
+            const bool exempt = admission_.drain_interrupted(now);
             queued_bytes_ += bytes;
-            queue_.push_back({std::move(frame), wall_clock_us(), std::move(done)});
+            if (!exempt) counted_queued_bytes_ += bytes;
+            queue_.push_back({std::move(frame), wall_clock_us(), std::move(done), exempt});
             writer_wakeup_.notify_one();
             return;
         }
     }
     // Answered outside the lock: the callback may do anything.
     notify(done, std::move(refusal));
+}
+
+std::optional<IngestResult> Spool::refuse_for_backlog(std::int64_t now_us) {
+    const auto verdict = admission_.judge(counted_undrained_bytes_ + counted_queued_bytes_, now_us);
+    if (verdict.admit) return std::nullopt;
+    ++admissions_refused_;
+    IngestResult refusal{IngestStatus::spool_full,
+                         fmt::format("ingest is ahead of PostgreSQL: {:.1f} s of drain waiting in the spool "
+                                     "(spool.max_backlog {} s); retry after {} s",
+                                     verdict.backlog_seconds, options_.max_backlog_seconds,
+                                     verdict.retry_after_seconds)};
+    refusal.retry_after_seconds = verdict.retry_after_seconds;
+    return refusal;
+}
+
+std::optional<IngestResult> Spool::admission_refusal() {
+    std::lock_guard lock(mutex_);
+    return refuse_for_backlog(spool_steady_now_us());
 }
 
 void Spool::writer_loop() {
@@ -326,13 +359,17 @@ void Spool::writer_loop() {
 void Spool::write_group(std::vector<Pending>& group) {
     write_buffer_.clear();
     std::uint64_t queued = 0;
-    std::vector<std::pair<SpoolPosition, std::int64_t>> ends;
+    std::uint64_t counted_queued = 0;
+    std::vector<UndrainedFrame> ends;
     ends.reserve(group.size());
     const std::uint64_t start_offset = append_offset_;
     for (const auto& pending : group) {
         encode_frame(pending.batch, pending.appended_us, write_buffer_);
-        queued += encoded_size(pending.batch);
-        ends.emplace_back(SpoolPosition{append_segment_, start_offset + write_buffer_.size()}, pending.appended_us);
+        const std::uint64_t bytes = encoded_size(pending.batch);
+        queued += bytes;
+        if (!pending.exempt) counted_queued += bytes;
+        ends.push_back({SpoolPosition{append_segment_, start_offset + write_buffer_.size()}, pending.appended_us,
+                        bytes, pending.exempt});
     }
 
     std::string failure;
@@ -357,6 +394,7 @@ void Spool::write_group(std::vector<Pending>& group) {
         {
             std::lock_guard lock(mutex_);
             queued_bytes_ -= queued;
+            counted_queued_bytes_ -= counted_queued;
             healthy_ = false;
         }
         for (auto& pending : group) notify(pending.done, {IngestStatus::failed, failure});
@@ -367,10 +405,13 @@ void Spool::write_group(std::vector<Pending>& group) {
     {
         std::lock_guard lock(mutex_);
         queued_bytes_ -= queued;
+        counted_queued_bytes_ -= counted_queued;
         bytes_on_disk_ += write_buffer_.size();
         segment_sizes_.back().second = append_offset_;
         durable_end_ = {append_segment_, append_offset_};
-        frame_times_.insert(frame_times_.end(), ends.begin(), ends.end());
+        if (undrained_.empty()) admission_.backlog_began(spool_steady_now_us());
+        counted_undrained_bytes_ += counted_queued;
+        undrained_.insert(undrained_.end(), ends.begin(), ends.end());
         ++fsyncs_;
         healthy_ = true;
     }
@@ -483,7 +524,15 @@ void Spool::commit_drained(SpoolPosition position) {
             roll_requested_ = true;
             writer_wakeup_.notify_one();
         }
-        while (!frame_times_.empty() && frame_times_.front().first <= position) frame_times_.pop_front();
+        std::uint64_t drained_bytes = 0;
+        while (!undrained_.empty() && undrained_.front().end <= position) {
+            drained_bytes += undrained_.front().bytes;
+            if (!undrained_.front().exempt) counted_undrained_bytes_ -= undrained_.front().bytes;
+            undrained_.pop_front();
+        }
+        // Only a store commit measures the drain (read() also commits when it
+        // merely steps over drained-out segments).
+        if (drained_bytes > 0) admission_.drained(drained_bytes, !undrained_.empty(), spool_steady_now_us());
         while (segment_sizes_.size() > 1 && segment_sizes_.front().first < position.segment) {
             bytes_on_disk_ -= segment_sizes_.front().second;
             removable.push_back(segment_sizes_.front().first);
@@ -512,6 +561,11 @@ void Spool::persist_drain_position(SpoolPosition position) {
     if (ec) log::warning("spool_drain_position_write_failed path={} error=\"{}\"", path, ec.message());
 }
 
+void Spool::store_unreachable() {
+    std::lock_guard lock(mutex_);
+    admission_.store_unreachable();
+}
+
 void Spool::interrupt_reader() {
     {
         std::lock_guard lock(mutex_);
@@ -528,8 +582,16 @@ SpoolStats Spool::stats() const {
     stats.frames_recovered = frames_recovered_;
     stats.bytes_truncated = bytes_truncated_;
     stats.fsyncs = fsyncs_;
-    stats.oldest_undrained_us = frame_times_.empty() ? 0 : frame_times_.front().second;
-    stats.undrained_batches = frame_times_.size();
+    stats.oldest_undrained_us = undrained_.empty() ? 0 : undrained_.front().appended_us;
+    stats.undrained_batches = undrained_.size();
+    const std::int64_t now = spool_steady_now_us();
+    const std::uint64_t counted = counted_undrained_bytes_ + counted_queued_bytes_;
+    const auto verdict = admission_.judge(counted, now);
+    stats.counted_backlog_bytes = counted;
+    stats.drain_bytes_per_second = admission_.drain_bytes_per_second(now);
+    stats.backlog_drain_seconds = verdict.backlog_seconds;
+    stats.admissions_refused = admissions_refused_;
+    stats.admitting = verdict.admit;
     for (const auto& [segment, size] : segment_sizes_) {
         if (segment < drain_position_.segment || segment > durable_end_.segment) continue;
         const std::uint64_t from = segment == drain_position_.segment ? drain_position_.offset : 0;

@@ -20,6 +20,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "collectors/ingest_sink.h"
 #include "config/config.h"
 #include "core/record.h"
+#include "store/backlog_admission.h"
 #include "store/encoded_batch.h"
 
 namespace mw::store {
@@ -47,6 +49,15 @@ struct SpoolStats {
     std::int64_t oldest_undrained_us = 0;  // 0 when everything is drained
     std::uint64_t undrained_batches = 0;   // acknowledged batches (one per request or tail chunk) not yet stored
     std::uint64_t undrained_bytes = 0;     // bytes of those batches' frames (the backlog, unlike bytes_on_disk)
+    // Admission control (store/backlog_admission.h): the part of the backlog
+    // counted against spool.max_backlog_seconds (not exempt), the drain's
+    // measured rate (0 while unknown), that backlog in seconds of drain, and
+    // the batches refused for it so far.
+    std::uint64_t counted_backlog_bytes = 0;
+    double drain_bytes_per_second = 0;
+    double backlog_drain_seconds = 0;
+    std::uint64_t admissions_refused = 0;
+    bool admitting = true;  // whether a batch appended now would pass admission control
     // False after a failed write or sync, and while one write+fdatasync has
     // been running for longer than a stuck disk should take (the watchdog
     // stops pinging then, so systemd restarts the daemon).
@@ -67,7 +78,9 @@ public:
     void stop();
 
     // Appends a batch; `done` runs once on the writer thread after fdatasync,
-    // or at once with spool_full when the batch would exceed the disk budget.
+    // or at once with spool_full when the batch would exceed the disk budget
+    // or the backlog is past spool.max_backlog_seconds of drain (then with
+    // IngestResult::retry_after_seconds).
     void append(EncodedBatch batch, std::function<void(IngestResult)> done);
 
     // Drain side (one call at a time). Reads durable batches from where the
@@ -82,6 +95,13 @@ public:
     void commit_drained(SpoolPosition position);
     // Wakes a drain thread blocked in read().
     void interrupt_reader();
+    // The drain lost PostgreSQL: until its next commit, admission control
+    // refuses nothing and what is acknowledged meanwhile is exempt from it.
+    void store_unreachable();
+
+    // The refusal append() would give any batch now for admission control
+    // (counted as one), or none.
+    std::optional<IngestResult> admission_refusal();
 
     SpoolStats stats() const;
     std::uint64_t max_bytes() const { return options_.max_bytes; }
@@ -91,8 +111,18 @@ private:
         EncodedBatch batch;
         std::int64_t appended_us = 0;
         std::function<void(IngestResult)> done;
+        bool exempt = false;  // from admission control: acknowledged while the drain was interrupted
+    };
+    // An acknowledged frame not yet drained.
+    struct UndrainedFrame {
+        SpoolPosition end;
+        std::int64_t appended_us = 0;
+        std::uint64_t bytes = 0;
+        bool exempt = false;
     };
 
+    // Admission control's refusal of a batch now, counted; call under mutex_.
+    std::optional<IngestResult> refuse_for_backlog(std::int64_t now_us);
     void recover();
     std::uint64_t scan_segment(std::uint64_t segment, bool is_newest);
     void open_segment_for_append(std::uint64_t segment);
@@ -119,7 +149,11 @@ private:
     SpoolPosition drain_position_;  // everything before it is in the store
     SpoolPosition read_position_;   // where the next read() starts (>= drain_position_)
     std::deque<std::pair<std::uint64_t, std::uint64_t>> segment_sizes_;  // segment -> bytes, oldest first
-    std::deque<std::pair<SpoolPosition, std::int64_t>> frame_times_;    // undrained frame ends and append times
+    std::deque<UndrainedFrame> undrained_;  // oldest first
+    BacklogAdmission admission_;
+    std::uint64_t counted_undrained_bytes_ = 0;  // of undrained_, the frames not exempt
+    std::uint64_t counted_queued_bytes_ = 0;     // of queue_, the batches not exempt
+    std::uint64_t admissions_refused_ = 0;
     std::uint64_t bytes_on_disk_ = 0;
     std::uint64_t frames_recovered_ = 0;
     std::uint64_t bytes_truncated_ = 0;

@@ -116,6 +116,7 @@ void SpoolDrain::run(unsigned worker) {
     auto set_unreachable = [&](const std::string& error) {
         writer.reset();
         connection.reset();
+        spool_.store_unreachable();
         bool was_reachable;
         {
             std::lock_guard lock(mutex_);

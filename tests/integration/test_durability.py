@@ -2,6 +2,7 @@
 ingest at full speed, and PostgreSQL is stopped mid-ingest; afterwards every
 record that got a 2xx is in PostgreSQL exactly once."""
 
+import http.client
 import json
 import threading
 import time
@@ -150,6 +151,121 @@ class Durability(Environment):
         # With room again, ingest works.
         status, _, _ = daemon.post("/v1/models/elec2/predictions", batch(51, 0, 5))
         self.assertEqual(status, 200)
+
+    def test_backlog_past_its_limit_answers_503_with_retry_after_but_an_outage_fills_the_spool(self):
+        # Admission control (store/backlog_admission.h) with a 1 s limit and a
+        # drain slowed to small transactions over one connection, so that four
+        # clients at full speed outrun it on any machine.
+        limit_s = 1
+        daemon = self.new_daemon(
+            "backlog",
+            extra_yaml=f"spool:\n  max_bytes: 8MiB\n  segment_bytes: 1MiB\n  max_backlog: {limit_s}s\n")
+        # One small transaction per request, over one connection: a slow drain.
+        with open(daemon.config_path) as f:
+            text = f.read().replace("store:\n", "store:\n  drain_connections: 1\n  batch_max_records: 1\n")
+        with open(daemon.config_path, "w") as f:
+            f.write(text)
+        daemon.start()
+        daemon.wait_ready()
+
+        size = 200
+        template = json.dumps(batch("T", "N", size)).encode()
+        lock = threading.Lock()
+        acknowledged, refusals, samples = set(), [], []
+        sequence = iter(range(10**9))
+        stop_at = time.time() + 8
+
+        def client():
+            conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
+            while time.time() < stop_at:
+                with lock:
+                    n = next(sequence)
+                body = template.replace(b'"cT-N-', f'"cb-{n}-'.encode())
+                conn.request("POST", "/v1/models/elec2/predictions", body=body,
+                             headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                answer = json.loads(response.read())
+                with lock:
+                    if response.status == 200:
+                        acknowledged.update(f"cb-{n}-{i}" for i in range(size))
+                    else:
+                        refusals.append((response.status, response.getheader("Retry-After"), answer["error"]))
+                if response.status != 200:
+                    time.sleep(0.05)  # a client honouring Retry-After would wait longer; this one pushes
+
+        def sampler():
+            # One scrape computes the three from one look at the spool.
+            while time.time() < stop_at:
+                _, text = daemon.get("/metrics")
+                values = {}
+                for line in text.decode().splitlines():
+                    name, _, value = line.partition(" ")
+                    if name in ("modelwatch_spool_backlog_drain_seconds", "modelwatch_store_drain_bytes_per_second",
+                                "modelwatch_spool_backlog_bytes"):
+                        values[name] = float(value)
+                samples.append(values)
+                time.sleep(0.1)
+
+        threads = [threading.Thread(target=client) for _ in range(4)] + [threading.Thread(target=sampler)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        self.assertTrue(refusals, "four clients at full speed were never refused")
+        for status, retry_after, error in refusals:
+            self.assertEqual(status, 503)
+            self.assertIn("ahead of PostgreSQL", error)
+            self.assertTrue(retry_after and 1 <= int(retry_after) <= 60, retry_after)
+        self.assertEqual(daemon.metric("modelwatch_ingest_admissions_refused_total"), len(refusals))
+        # The backlog stays within the limit plus one batch: a batch is
+        # admitted while the counted backlog before it is within the limit at
+        # the rate measured then, so at most the limit at the highest rate seen
+        # (10% above it: that rate may fall between two scrapes) plus a batch.
+        batch_bytes = len(template) // 2  # the spooled COPY rows are under half the JSON
+        rates = [s["modelwatch_store_drain_bytes_per_second"] for s in samples]
+        counted = [s["modelwatch_spool_backlog_drain_seconds"] * s["modelwatch_store_drain_bytes_per_second"]
+                   for s in samples]
+        self.assertGreater(max(rates), 0)
+        bound = limit_s * max(rates) * 1.1 + batch_bytes
+        self.assertLessEqual(max(counted), bound, f"backlog past its limit: {samples}")
+        peak = samples[counted.index(max(counted))]
+        print(f"backlog: acknowledged={len(acknowledged)} refused={len(refusals)} peak={peak}")
+
+        # An outage: the spool is the buffer up to max_bytes, whatever the backlog in seconds.
+        daemon.wait_drained()
+        self.pg.stop()
+        try:
+            outage_acked, full = 0, None
+            outage_template = json.dumps(batch("T", "N", 1000)).encode()
+            for n in range(10**4):
+                status, body, headers = daemon.post("/v1/models/elec2/predictions",
+                                                    outage_template.replace(b'"cT-N-', f'"co-{n}-'.encode()))
+                if status != 200:
+                    full = (status, body, headers)
+                    break
+                acknowledged.update(f"co-{n}-{i}" for i in range(1000))
+                outage_acked += 1000
+            status, body, headers = full
+            self.assertEqual(status, 503)
+            self.assertIn("spool is full", body["error"], "refused before the spool was full")
+            self.assertGreater(daemon.metric("modelwatch_spool_backlog_bytes"), 6 * 2**20)
+        finally:
+            self.pg.start()
+        # Back: the outage's backlog is not counted, so ingest is taken while it drains.
+        full_backlog = daemon.metric("modelwatch_spool_backlog_bytes")
+        wait_for(lambda: daemon.metric("modelwatch_spool_backlog_bytes") < full_backlog - 2**20, 30,
+                 "the drain did not resume")
+        records = batch("after", 0, size)
+        status, body, _ = daemon.post("/v1/models/elec2/predictions", records)
+        self.assertEqual(status, 200, body)
+        acknowledged.update(r["id"] for r in records)
+        print(f"outage: acknowledged={outage_acked} before the spool was full")
+
+        daemon.wait_drained()
+        stored = {k: v for k, v in self.stored_ids().items() if k.startswith(("cb-", "co-", "cafter-"))}
+        self.assertEqual(acknowledged - stored.keys(), set(), "acknowledged records lost")
+        self.assertEqual({k: v for k, v in stored.items() if v != 1}, {})
 
 
 if __name__ == "__main__":

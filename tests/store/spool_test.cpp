@@ -278,3 +278,47 @@ TEST_CASE("once drained, a segment as large as the budget is rolled away and ing
     REQUIRE(rows.size() == 1);
     CHECK(rows[0] == frame(10000).copy_rows);
 }
+
+TEST_CASE("admission control counts only what was acknowledged with the drain working") {
+    TempDir dir("mw-spool-test");
+    auto options = options_for(dir);
+    options.max_backlog_seconds = 1;
+    const auto frame_bytes = [](const EncodedBatch& f) { return f.copy_rows.size() + 25; };  // + frame header
+    std::uint64_t before_start = 0;
+    {
+        Spool spool(options);
+        spool.start();
+        for (int i = 0; i < 3; ++i) REQUIRE(append_and_wait(spool, frame(i)).status == IngestStatus::durable);
+        // The drain has never stored anything: these are the spool's to buffer.
+        CHECK(spool.stats().counted_backlog_bytes == 0);
+        CHECK(spool.stats().undrained_bytes > 0);
+        CHECK(spool.stats().admitting);
+        CHECK_FALSE(spool.admission_refusal());
+        before_start = spool.stats().undrained_bytes;
+        spool.stop();
+    }
+    Spool spool(options);
+    spool.start();
+    // Recovered at start: exempt too.
+    CHECK(spool.stats().undrained_bytes == before_start);
+    CHECK(spool.stats().counted_backlog_bytes == 0);
+    SpoolPosition end;
+    REQUIRE(spool.read(1, 0, end).size() == 1);
+    spool.commit_drained(end);  // the drain stored one: it works
+    REQUIRE(append_and_wait(spool, frame(10)).status == IngestStatus::durable);
+    CHECK(spool.stats().counted_backlog_bytes == frame_bytes(frame(10)));
+    // Draining in order: the two exempt frames go first, the counted one last.
+    REQUIRE(spool.read(2, 0, end).size() == 2);
+    spool.commit_drained(end);
+    CHECK(spool.stats().counted_backlog_bytes == frame_bytes(frame(10)));
+    REQUIRE(spool.read(1, 0, end).size() == 1);
+    spool.commit_drained(end);
+    CHECK(spool.stats().counted_backlog_bytes == 0);
+    CHECK(spool.stats().undrained_bytes == 0);
+    // PostgreSQL lost: what comes meanwhile is exempt again.
+    spool.store_unreachable();
+    REQUIRE(append_and_wait(spool, frame(11)).status == IngestStatus::durable);
+    CHECK(spool.stats().counted_backlog_bytes == 0);
+    CHECK(spool.stats().undrained_bytes == frame_bytes(frame(11)));
+    CHECK(spool.stats().admissions_refused == 0);
+}
