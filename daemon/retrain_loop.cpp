@@ -1,7 +1,5 @@
 #include "daemon/retrain_loop.h"
 
-#include <unistd.h>
-
 #include <stdexcept>
 
 #include <fmt/format.h>
