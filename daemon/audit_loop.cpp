@@ -1,5 +1,6 @@
 #include "daemon/audit_loop.h"
 
+#include <map>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -52,11 +53,12 @@ bool AuditLoop::knows(const std::string& model, const std::string& audit) const 
 }
 
 void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us,
-                     const std::function<bool(const std::string& model)>& owned) {
+                     const std::function<std::optional<store::Fence>(const std::string& model)>& fence) {
     std::unique_lock lock(mutex_);
     if (scheduler_->specs().empty()) return;
     if (!started_) {
-        // Runs left 'running' by a daemon that stopped mid-audit.
+        // Manual runs left 'running' by a daemon that stopped mid-audit
+        // (scheduled ones are failed by the model's next owner, below).
         const auto failed = fairness::fail_stale_running(connection, now_us);
         if (failed > 0) log::warning("audits_failed_stale count={}", failed);
         for (std::size_t i = 0; i < scheduler_->specs().size(); ++i) {
@@ -75,13 +77,24 @@ void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us,
         }
         started_ = true;
     }
-    std::set<std::string> owned_now;
+    std::map<std::string, store::Fence> owned_now;
     for (std::size_t i = 0; i < scheduler_->specs().size(); ++i) {
         const auto& spec = scheduler_->specs()[i];
-        if (!owned(spec.model)) continue;
-        owned_now.insert(spec.model);
-        if (owned_.contains(spec.model)) continue;
-        // Gained since the last pass: another daemon may have run slots since.
+        const auto lease = fence(spec.model);
+        if (!lease) continue;
+        const auto before = owned_.find(spec.model);
+        const bool gained = before == owned_.end() || before->second.epoch != lease->epoch;
+        owned_now[spec.model] = *lease;
+        if (!gained) continue;
+        // Gained since the last pass: another daemon may have run slots since,
+        // and left runs 'running' that it can no longer finish.
+        try {
+            if (const auto failed = fairness::fail_superseded(connection, spec.model, *lease); failed > 0)
+                log::warning("audits_failed_superseded model={} count={}", spec.model, failed);
+        } catch (const store::LeaseLost&) {
+            owned_now.erase(spec.model);  // lost already: the next owner does it
+            continue;
+        }
         if (const auto slot = fairness::last_slot(connection, spec.model, spec.name))
             scheduler_->set_last_slot(i, *slot / 1'000'000);
     }
@@ -92,7 +105,9 @@ void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us,
                 .Set(static_cast<double>(*slot));
     const auto plan = scheduler_->plan(now_us / 1'000'000);
     for (const auto& due : plan.due) {
-        if (!owned_.contains(scheduler_->specs()[due.index].model)) continue;
+        const auto owned = owned_.find(scheduler_->specs()[due.index].model);
+        if (owned == owned_.end()) continue;
+        const store::Fence lease = owned->second;
         if (!scheduler_->try_start(due.index, due.slot_utc_seconds)) continue;
         const auto spec = scheduler_->specs()[due.index];
         lock.unlock();
@@ -101,8 +116,10 @@ void AuditLoop::pass(pqxx::connection_base& connection, std::int64_t now_us,
         request.scheduled_for_us = due.slot_utc_seconds * 1'000'000;
         request.data_end_us = due.slot_utc_seconds * 1'000'000;
         request.now_us = now_us;
+        request.fence = lease;
         const auto summary = fairness::run_audit_job(connection, spec, request, runner_options_);
         lock.lock();
+        if (summary.fenced) metrics_.writes_fenced.Increment();
         if (summary.id == 0 && !summary.already_running)
             scheduler_->abandon(due.index);
         else

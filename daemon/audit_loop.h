@@ -10,7 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +20,7 @@
 #include "daemon/metrics.h"
 #include "fairness/audit_runner.h"
 #include "fairness/audit_schedule.h"
+#include "store/leases.h"
 
 namespace mw::daemon {
 
@@ -32,11 +33,13 @@ public:
     // (a cron or time zone the loader could not check).
     AuditLoop(const config::Config& config, DaemonMetrics& metrics);
 
-    // Runs the due audits of the models `owned` says this daemon owns
-    // (store/leases.h); a model gained since the last pass first reads the
-    // slot its last owner ran, so no slot runs twice.
+    // Runs the due audits of the models this daemon owns, each under the
+    // lease `fence` gives for it (store/leases.h), so a run whose lease is
+    // gone writes nothing; a model gained since the last pass first fails
+    // the runs its last owner left running and reads the slot it ran, so no
+    // slot runs twice.
     void pass(pqxx::connection_base& connection, std::int64_t now_us,
-              const std::function<bool(const std::string& model)>& owned);
+              const std::function<std::optional<store::Fence>(const std::string& model)>& fence);
     // Runs an audit now (API, CLI); refused when it is already running.
     fairness::AuditRunSummary run_now(pqxx::connection_base& connection, const std::string& model,
                                       const std::string& audit, std::int64_t now_us);
@@ -53,7 +56,7 @@ private:
     std::mutex mutex_;  // the scheduler: the worker's pass and the API's run_now
     std::unique_ptr<fairness::AuditScheduler> scheduler_;
     bool started_ = false;
-    std::set<std::string> owned_;  // the models owned at the last pass
+    std::map<std::string, store::Fence> owned_;  // the models owned at the last pass, with their leases
 };
 
 }  // namespace mw::daemon

@@ -190,7 +190,8 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Model leases renewed, claimed (a new epoch), released (beyond this daemon's share, or at a clean stop) "
              "and lost (expired or taken before this daemon renewed them), by event."},
             {"modelwatch_lease_fenced_writes_total", counter, {},
-             "Window writes the store refused because the lease they were decided under was no longer held."},
+             "Window writes and scheduled audit runs the store refused because the lease they were decided under "
+             "was no longer held."},
         };
         out.insert(out.end(), later.begin(), later.end());
         return out;

@@ -56,11 +56,9 @@ RestoredMonitorState restore_monitor_state(const config::ModelOptions& options, 
         } else if (saved->value("detector", "") != concept_options.detector ||
                    saved->value("params", nlohmann::json::array()) != nlohmann::json(concept_options.params)) {
             note("the concept-drift detector or its options changed");
-        } else if (!saved->contains("state") || (*saved)["state"].is_null()) {
-            note(concept_options.detector + " cannot save its state");
         } else {
             try {
-                restored.concept_detector->restore_state((*saved)["state"]);
+                restored.concept_detector->restore_state(saved->at("state"));
             } catch (const std::exception& failure) {
                 auto fresh = concept_drift::make_concept_detector(concept_options.detector, concept_options.params);
                 restored.concept_detector = std::move(fresh.detector);
@@ -80,10 +78,6 @@ RestoredMonitorState restore_monitor_state(const config::ModelOptions& options, 
     const auto series = saved->find("series");
     if (series == saved->end() || !series->is_object()) return restored;
     for (const auto& [name, detector_state] : series->items()) {
-        if (detector_state.is_null()) {
-            note(anomaly_options.detector + " cannot save its state");
-            continue;
-        }
         auto made = anomaly::make_anomaly_detector(anomaly_options.detector, anomaly_options.params);
         if (!made.detector) continue;
         try {

@@ -27,8 +27,7 @@ struct RestoredMonitorState {
     std::unique_ptr<concept_drift::ConceptDetector> concept_detector;  // null when none is configured or none was saved
     AnomalyDetectors anomaly;
     // Why part of the state was not restored (another detector or options
-    // configured, a detector that cannot save its state, a malformed
-    // checkpoint); empty when all of it was.
+    // configured, a malformed checkpoint); empty when all of it was.
     std::string not_restored;
 };
 

@@ -76,18 +76,19 @@ Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64
       ownership_(config->cluster.daemon_id.empty() ? default_daemon_id() : config->cluster.daemon_id) {
     log::notice("cluster_identity daemon_id={} lease_ms={} heartbeat_ms={}", ownership_.daemon_id(),
                 config->cluster.lease_ms, config->cluster.heartbeat_ms);
-    latest_ = std::make_shared<const Generation>(build(std::move(config), generation));
+    latest_ = std::make_shared<const Generation>(build(std::move(config), generation, true));
 }
 
 Monitoring::~Monitoring() { stop(std::chrono::seconds(5)); }
 
-Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> config, std::uint64_t generation) {
+Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> config, std::uint64_t generation,
+                                        bool first) {
     // Cheap to build (no connections, no threads), so a reload can be
     // refused as a whole when one of them is unusable.
     Generation built;
     built.audits = std::make_shared<AuditLoop>(*config, metrics_);
     built.alerts = std::make_shared<AlertLoop>(config->alerting, metrics_);
-    built.retrain = std::make_shared<RetrainLoop>(*config, metrics_);
+    built.retrain = std::make_shared<RetrainLoop>(*config, metrics_, ownership_.daemon_id(), first);
     built.config = std::move(config);
     built.number = generation;
     return built;
@@ -145,7 +146,7 @@ bool Monitoring::stop(std::chrono::milliseconds timeout) {
 }
 
 void Monitoring::reload(std::shared_ptr<const config::Config> config, std::uint64_t generation) {
-    auto next = std::make_shared<const Generation>(build(config, generation));
+    auto next = std::make_shared<const Generation>(build(config, generation, false));
     const auto progress_timeout = std::chrono::milliseconds(config->monitor.progress_timeout_ms);
     for (auto& worker : workers_) worker->set_progress_timeout(progress_timeout);
     std::shared_ptr<const Generation> previous;  // released outside the lock
@@ -348,7 +349,7 @@ void Monitoring::audits_pass(pqxx::connection& connection, std::int64_t now_us, 
     control.set_interval(std::max(std::chrono::milliseconds(current->config->monitor.interval_ms),
                                   std::chrono::milliseconds(1000)));
     // Scheduled audits run where the model is owned (store/leases.h).
-    loop->pass(connection, now_us, [this](const std::string& model) { return ownership_.fence(model).has_value(); });
+    loop->pass(connection, now_us, [this](const std::string& model) { return ownership_.fence(model); });
 }
 
 Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::string_view body,

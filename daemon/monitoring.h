@@ -88,7 +88,8 @@ private:
         std::shared_ptr<AlertLoop> alerts;
         std::shared_ptr<RetrainLoop> retrain;
     };
-    Generation build(std::shared_ptr<const config::Config> config, std::uint64_t generation);
+    // `first`: the process's first generation (RetrainLoop fails its predecessor's jobs).
+    Generation build(std::shared_ptr<const config::Config> config, std::uint64_t generation, bool first);
     std::shared_ptr<const Generation> latest() const;
     // What each worker's thread runs; each adopts the latest generation first.
     void monitor_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);

@@ -1,7 +1,5 @@
 #include "daemon/retrain_loop.h"
 
-#include <unistd.h>
-
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -49,9 +47,14 @@ retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrai
     return options;
 }
 
-RetrainLoop::RetrainLoop(const config::Config& config, DaemonMetrics& metrics) : config_(config), metrics_(metrics) {
-    for (const auto& model : config.models)
+RetrainLoop::RetrainLoop(const config::Config& config, DaemonMetrics& metrics, std::string daemon_id,
+                         bool first_of_process)
+    : config_(config), metrics_(metrics), worker_name_(std::move(daemon_id)), fail_own_jobs_(first_of_process) {
+    for (const auto& model : config.models) {
         if (model.retrain.enabled()) policies_[model.schema.name] = policy_options(model.retrain);
+        const auto* runner = retrain::configured_runner(model.retrain);
+        if (runner != nullptr && runner->runs_in_daemon) models_run_in_daemon_.push_back(model.schema.name);
+    }
     const std::int64_t now_s = now_us() / 1'000'000;
     for (const auto& model : config.models) {
         if (!model.retrain.enabled() || model.retrain.schedule.empty()) continue;
@@ -65,9 +68,6 @@ RetrainLoop::RetrainLoop(const config::Config& config, DaemonMetrics& metrics) :
         const auto next = next_fire_after(cron.schedule, *zone.zone, now_s);
         schedules_.push_back({model.schema.name, cron.schedule, *zone.zone, next});
     }
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    worker_name_ = fmt::format("{}:{}", host, getpid());
 }
 
 RetrainLoop::~RetrainLoop() {
@@ -76,6 +76,12 @@ RetrainLoop::~RetrainLoop() {
 }
 
 void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
+    // Every pass, before claiming: a job whose daemon died or froze (kill -9,
+    // SIGSTOP past its lease) frees its place in the concurrency limit within
+    // a lease, failed and never run again (see the constructor for fail_own_jobs_).
+    retrain::fail_orphaned(connection, models_run_in_daemon_, std::chrono::milliseconds(config_.cluster.lease_ms),
+                           fail_own_jobs_ ? std::optional(worker_name_) : std::nullopt, now_us);
+    fail_own_jobs_ = false;
     if (policies_.empty()) return;
     if (!started_) {
         // Jobs left running by a daemon that died cannot be running still

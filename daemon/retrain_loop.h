@@ -32,8 +32,13 @@ retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrai
 class RetrainLoop {
 public:
     // Throws std::invalid_argument naming the model when a retraining
-    // schedule or its time zone is unusable.
-    RetrainLoop(const config::Config& config, DaemonMetrics& metrics);
+    // schedule or its time zone is unusable. Jobs are claimed under
+    // `daemon_id`, this daemon's name in the leases' heartbeats, so the
+    // others can tell when the daemon running a job is gone. The process's
+    // first loop (`first_of_process`) also fails the jobs still running under
+    // that name: a predecessor's of the same name, since it has none yet.
+    RetrainLoop(const config::Config& config, DaemonMetrics& metrics, std::string daemon_id,
+                bool first_of_process = false);
     ~RetrainLoop();  // waits for running jobs' threads (their processes are killed by their own timeouts)
 
     void pass(pqxx::connection_base& connection, std::int64_t now_us);
@@ -69,11 +74,13 @@ private:
         std::optional<std::int64_t> next_slot_s;
     };
     std::vector<Schedule> schedules_;
-    std::string worker_name_;
+    std::string worker_name_;  // the daemon id
+    std::vector<std::string> models_run_in_daemon_;  // whose runner is a child of the claiming daemon
     std::mutex jobs_mutex_;
     std::list<std::jthread> job_threads_;
     std::atomic<int> running_{0};
     bool started_ = false;
+    bool fail_own_jobs_ = false;  // at the first pass: the process's first loop
 };
 
 }  // namespace mw::daemon

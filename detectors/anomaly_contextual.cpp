@@ -2,6 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "detectors/detector_state.h"
 
 namespace mw::anomaly {
 
@@ -75,6 +81,66 @@ double ContextualDetector::score(double, double value) {
     // Until a full context exists every transition is new; the likelihood
     // would learn that as normal.
     return warm ? likelihood_.score(raw) : 0.0;
+}
+
+// The transitions are saved sorted, as the first key and then the
+// difference from the one before: keys of one order and context differ in
+// their low bytes only, so the differences are short numbers and a
+// checkpoint written at every window close stays a few digits per
+// transition instead of up to 20.
+nlohmann::json ContextualDetector::save_state() const {
+    std::vector<std::uint64_t> keys(transitions_seen_.begin(), transitions_seen_.end());
+    std::sort(keys.begin(), keys.end());
+    auto transitions = nlohmann::json::array();
+    std::uint64_t before = 0;
+    for (const std::uint64_t key : keys) {
+        transitions.push_back(key - before);
+        before = key;
+    }
+    return {{"calibrated", calibrated_},
+            {"minimum", detector_state::from_double(minimum_)},
+            {"maximum", detector_state::from_double(maximum_)},
+            {"width", detector_state::from_double(width_)},
+            {"history", history_},
+            {"transitions", std::move(transitions)},
+            {"likelihood", likelihood_.save_state()}};
+}
+
+void ContextualDetector::restore_state(const nlohmann::json& state) {
+    const double width = detector_state::to_double(state.at("width"));
+    if (!std::isfinite(width) || width < 0)
+        throw std::invalid_argument("a contextual detector's state with a level width that is not finite and >= 0");
+    const auto levels = static_cast<int>(options_.levels);
+    std::deque<int> history;
+    for (const auto& level : state.at("history")) {
+        const int value = level.get<int>();
+        if (value < -levels || value > 2 * levels - 1)
+            throw std::invalid_argument("a contextual detector's state with a level outside this detector's levels");
+        history.push_back(value);
+    }
+    if (history.size() > options_.context_length)
+        throw std::invalid_argument("a contextual detector's state with a longer context than this detector's");
+    const auto& transitions = state.at("transitions");
+    if (!transitions.is_array()) throw std::invalid_argument("a contextual detector's transitions are not an array");
+    std::unordered_set<std::uint64_t> seen;
+    seen.reserve(transitions.size());
+    std::uint64_t key = 0;
+    for (const auto& difference : transitions) {
+        key += difference.get<std::uint64_t>();
+        // A key of order o is o on top of o + 1 levels (pack_transition).
+        bool packed = false;
+        for (std::size_t order = 1; order <= options_.context_length && !packed; ++order)
+            packed = (key >> (8 * (order + 1))) == order;
+        if (!packed) throw std::invalid_argument("a contextual detector's transition of another context length");
+        seen.insert(key);
+    }
+    likelihood_.restore_state(state.at("likelihood"));
+    calibrated_ = state.at("calibrated").get<std::size_t>();
+    minimum_ = detector_state::to_double(state.at("minimum"));
+    maximum_ = detector_state::to_double(state.at("maximum"));
+    width_ = width;
+    history_ = std::move(history);
+    transitions_seen_ = std::move(seen);
 }
 
 std::span<const config::SettingRow> ContextualDetector::options() { return contextual_options; }

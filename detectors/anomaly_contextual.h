@@ -63,6 +63,10 @@ class ContextualDetector final : public AnomalyDetector {
 public:
     explicit ContextualDetector(const ContextualDetectorOptions& options);
     double score(double timestamp_s, double value) override;
+    // The calibration, the recent levels, every transition seen (sorted, so
+    // equal states save equal JSON) and the likelihood's state.
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
     static std::span<const config::SettingRow> options();
     static std::unique_ptr<AnomalyDetector> make(const config::Settings& params);

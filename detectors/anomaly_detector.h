@@ -26,13 +26,13 @@ public:
     // Everything score() depends on, as JSON (detectors/detector_state.h),
     // so that a detector made with the same options and given it by
     // restore_state() scores exactly as this one would: the checkpoint a
-    // successor daemon resumes from (docs/scaling.md). Null when the
-    // detector cannot save its state.
-    virtual nlohmann::json save_state() const;
+    // successor daemon resumes from (docs/scaling.md). Every detector must
+    // have one: a failover must not change the scores.
+    virtual nlohmann::json save_state() const = 0;
     // Throws (std::invalid_argument, nlohmann::json::exception) when `state`
     // is not one save_state() of this detector gave; the detector must then
     // be discarded.
-    virtual void restore_state(const nlohmann::json& state);
+    virtual void restore_state(const nlohmann::json& state) = 0;
 };
 
 }  // namespace mw::anomaly

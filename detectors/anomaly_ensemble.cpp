@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace mw::anomaly {
 
 namespace {
@@ -29,6 +31,15 @@ double EnsembleDetector::score(double timestamp_s, double value) {
     const double robust = robust_->score(timestamp_s, value);
     const double contextual = contextual_->score(timestamp_s, value);
     return std::max(robust, contextual);
+}
+
+nlohmann::json EnsembleDetector::save_state() const {
+    return {{"robust", robust_->save_state()}, {"contextual", contextual_->save_state()}};
+}
+
+void EnsembleDetector::restore_state(const nlohmann::json& state) {
+    robust_->restore_state(state.at("robust"));
+    contextual_->restore_state(state.at("contextual"));
 }
 
 std::span<const config::SettingRow> EnsembleDetector::options() { return ensemble_option_table(); }

@@ -28,6 +28,9 @@ class EnsembleDetector final : public AnomalyDetector {
 public:
     EnsembleDetector(std::unique_ptr<AnomalyDetector> robust, std::unique_ptr<AnomalyDetector> contextual);
     double score(double timestamp_s, double value) override;
+    // Both members' states.
+    nlohmann::json save_state() const override;
+    void restore_state(const nlohmann::json& state) override;
 
     static std::span<const config::SettingRow> options();
     static std::unique_ptr<AnomalyDetector> make(const config::Settings& params);

@@ -80,10 +80,19 @@ void AnomalyLikelihood::restore_state(const nlohmann::json& state) {
     auto averages = detector_state::to_doubles(state.at("averages"));
     if (recent_raw.size() > options_.short_window || averages.size() > options_.likelihood_window)
         throw std::invalid_argument("an anomaly likelihood state longer than its windows");
+    const auto recent_raw_next = state.at("recent_raw_next").get<std::size_t>();
+    const auto averages_next = state.at("averages_next").get<std::size_t>();
+    // A ring's next slot is 0 until the ring is full (push_likelihood_ring); any other would write past it.
+    const auto valid_next = [](std::size_t next, std::size_t size, std::size_t capacity) {
+        return size < capacity ? next == 0 : next < capacity;
+    };
+    if (!valid_next(recent_raw_next, recent_raw.size(), options_.short_window) ||
+        !valid_next(averages_next, averages.size(), options_.likelihood_window))
+        throw std::invalid_argument("an anomaly likelihood state whose ring position is outside its ring");
     recent_raw_ = std::move(recent_raw);
-    recent_raw_next_ = state.at("recent_raw_next").get<std::size_t>();
+    recent_raw_next_ = recent_raw_next;
     averages_ = std::move(averages);
-    averages_next_ = state.at("averages_next").get<std::size_t>();
+    averages_next_ = averages_next;
     averages_sum_ = detector_state::to_double(state.at("averages_sum"));
     averages_sum_squares_ = detector_state::to_double(state.at("averages_sum_squares"));
     previous_in_red_zone_ = state.at("previous_in_red_zone").get<bool>();

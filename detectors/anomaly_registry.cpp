@@ -1,21 +1,11 @@
 #include "detectors/anomaly_registry.h"
 
-#include <stdexcept>
-
-#include <nlohmann/json.hpp>
-
 #include "detectors/anomaly_contextual.h"
 #include "detectors/anomaly_ensemble.h"
 #include "detectors/anomaly_robust.h"
 #include "detectors/anomaly_windowed_gaussian.h"
 
 namespace mw::anomaly {
-
-nlohmann::json AnomalyDetector::save_state() const { return nullptr; }
-
-void AnomalyDetector::restore_state(const nlohmann::json&) {
-    throw std::invalid_argument("this anomaly detector cannot restore a saved state");
-}
 
 namespace {
 

@@ -52,13 +52,13 @@ public:
     // Everything update() depends on, as JSON (detectors/detector_state.h),
     // so that a detector built with the same options and given it by
     // restore_state() continues exactly as this one would: the checkpoint a
-    // successor daemon resumes from (docs/scaling.md). Null when the
-    // detector cannot save its state (then a successor starts it afresh).
-    virtual nlohmann::json save_state() const;
+    // successor daemon resumes from (docs/scaling.md). Every detector must
+    // have one: a failover must not change the verdicts.
+    virtual nlohmann::json save_state() const = 0;
     // Throws (std::invalid_argument, nlohmann::json::exception) when `state`
     // is not one save_state() of this detector gave; the detector must then
     // be discarded.
-    virtual void restore_state(const nlohmann::json& state);
+    virtual void restore_state(const nlohmann::json& state) = 0;
 };
 
 }  // namespace mw::concept_drift

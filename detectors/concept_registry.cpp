@@ -1,10 +1,5 @@
 #include "detectors/concept_registry.h"
 
-#include <stdexcept>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "detectors/adwin.h"
 #include "detectors/ddm.h"
 #include "detectors/eddm.h"
@@ -22,12 +17,6 @@ const char* to_string(DriftState state) {
         case DriftState::drift: return "drift";
     }
     return "?";
-}
-
-nlohmann::json ConceptDetector::save_state() const { return nullptr; }
-
-void ConceptDetector::restore_state(const nlohmann::json&) {
-    throw std::invalid_argument(fmt::format("the {} detector cannot restore a saved state", name()));
 }
 
 namespace {

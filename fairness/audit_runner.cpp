@@ -203,13 +203,18 @@ AuditRunSummary run_audit_job(pqxx::connection_base& connection, const AuditSpec
 
     try {
         const AuditBegin begin = begin_audit(connection, spec.model, spec.name, request.trigger,
-                                             request.scheduled_for_us, query.data_start_us, query.data_end_us);
+                                             request.scheduled_for_us, query.data_start_us, query.data_end_us,
+                                             request.fence);
         if (begin.already_running) {
             summary.already_running = true;
             summary.error = fmt::format("audit {}/{} is already running", spec.model, spec.name);
             return summary;
         }
         summary.id = begin.id;
+    } catch (const store::LeaseLost& e) {
+        summary.fenced = true;
+        summary.error = fmt::format("audit {}/{} not begun: {}", spec.model, spec.name, e.what());
+        return summary;
     } catch (const std::exception& e) {
         summary.error = fmt::format("cannot begin audit {}/{}: {}", spec.model, spec.name, e.what());
         return summary;
@@ -285,6 +290,12 @@ AuditRunSummary run_audit_job(pqxx::connection_base& connection, const AuditSpec
         log::notice("audit_finished model={} audit={} id={} state={} status={} rows={} findings={} checks={}",
                     spec.model, spec.name, summary.id, to_string(summary.state), summary.status, summary.rows,
                     summary.findings, summary.checks);
+    } catch (const store::LeaseLost& e) {
+        // Another daemon owns the model now: it fails this run and runs the audit itself.
+        summary.state = AuditState::error;
+        summary.fenced = true;
+        summary.error = fmt::format("audit {}/{} {} not finished: {}", spec.model, spec.name, summary.id, e.what());
+        log::warning("audit_fenced model={} audit={} id={} error=\"{}\"", spec.model, spec.name, summary.id, e.what());
     } catch (const std::exception& e) {
         finish_with_error(connection, spec, summary, fmt::format("audit {}/{}: {}", spec.model, spec.name, e.what()));
     }

@@ -45,6 +45,9 @@ struct AuditRunRequest {
     // slot for a scheduled run, the time of the request for a manual one.
     std::int64_t data_end_us = 0;
     std::int64_t now_us = 0;  // when the run starts: the reports' generated_at and file names
+    // A scheduled run's lease on the model (its owner's work): begin and
+    // finish are refused once it is gone (fairness/audit_store.h).
+    std::optional<store::Fence> fence;
 };
 
 struct AuditRunSummary {
@@ -59,6 +62,7 @@ struct AuditRunSummary {
     std::size_t findings = 0;  // triggered findings stored: disparities beyond tolerance
     std::size_t checks = 0;    // findings stored, triggered or not: disparities judged
     std::string error;  // what went wrong when state is error
+    bool fenced = false;  // refused: the run's lease was gone; nothing more was written
 };
 
 // Never throws for PostgreSQL or file errors: they end the run in state

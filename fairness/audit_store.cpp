@@ -75,16 +75,20 @@ AuditRecord read_record(const pqxx::row& row) {
 
 AuditBegin begin_audit(pqxx::connection_base& connection, const std::string& model, const std::string& audit,
                        AuditTrigger trigger, std::optional<std::int64_t> scheduled_for_us, std::int64_t data_start_us,
-                       std::int64_t data_end_us) {
+                       std::int64_t data_end_us, const std::optional<store::Fence>& fence) {
     AuditBegin begin;
     const std::string scheduled_for = scheduled_for_us ? timestamp(*scheduled_for_us) : std::string();
     try {
         pqxx::work t(connection, "begin_audit");
+        if (fence) store::check_fence(t, model, *fence);
+        const std::optional<std::string> owner = fence ? std::optional(fence->owner) : std::nullopt;
+        const std::optional<std::int64_t> epoch = fence ? std::optional(fence->epoch) : std::nullopt;
         const pqxx::row row = t.exec_params1(
-            "INSERT INTO audits (model, audit, trigger, scheduled_for, state, data_start, data_end) "
-            "VALUES ($1, $2, $3, $4::timestamptz, 'running', $5::timestamptz, $6::timestamptz) RETURNING id",
+            "INSERT INTO audits (model, audit, trigger, scheduled_for, state, data_start, data_end, lease_owner, "
+            "lease_epoch) VALUES ($1, $2, $3, $4::timestamptz, 'running', $5::timestamptz, $6::timestamptz, $7, $8) "
+            "RETURNING id",
             model, audit, std::string(to_string(trigger)), text_or_null(scheduled_for), timestamp(data_start_us),
-            timestamp(data_end_us));
+            timestamp(data_end_us), owner, epoch);
         begin.id = row[0].as<std::int64_t>();
         if (scheduled_for_us) record_slot(t, model, audit, *scheduled_for_us);
         t.commit();
@@ -117,6 +121,10 @@ std::optional<std::int64_t> last_slot(pqxx::connection_base& connection, const s
 bool finish_audit(pqxx::connection_base& connection, std::int64_t id, const AuditOutcome& outcome,
                   const std::vector<Finding>& findings) {
     pqxx::work t(connection, "finish_audit");
+    // The lease the run was begun under, checked before anything is written.
+    const pqxx::result run = t.exec_params("SELECT model, lease_owner, lease_epoch FROM audits WHERE id = $1", id);
+    if (!run.empty() && !run[0][1].is_null())
+        store::check_fence(t, run[0][0].as<std::string>(), {run[0][1].as<std::string>(), run[0][2].as<std::int64_t>()});
     const pqxx::result updated = t.exec_params(
         "UPDATE audits SET state = $2, rows = $3, result = $4::jsonb, reports = $5::jsonb, error = $6, "
         "finished_at = now() WHERE id = $1 AND state = 'running'",
@@ -132,8 +140,21 @@ std::size_t fail_stale_running(pqxx::connection_base& connection, std::int64_t s
     pqxx::work t(connection, "fail_stale_audits");
     const pqxx::result r = t.exec_params(
         "UPDATE audits SET state = 'error', error = 'daemon stopped during the audit', finished_at = now() "
-        "WHERE state = 'running' AND started_at < $1::timestamptz",
+        "WHERE state = 'running' AND lease_owner IS NULL AND started_at < $1::timestamptz",
         timestamp(started_before_us));
+    t.commit();
+    return r.affected_rows();
+}
+
+std::size_t fail_superseded(pqxx::connection_base& connection, const std::string& model, const store::Fence& fence) {
+    pqxx::work t(connection, "fail_superseded_audits");
+    store::check_fence(t, model, fence);
+    const pqxx::result r = t.exec_params(
+        "UPDATE audits SET state = 'error', error = 'its daemon lost the model''s lease during the audit (epoch ' || "
+        "lease_epoch || ' of ' || lease_owner || ')', finished_at = now() "
+        "WHERE model = $1 AND state = 'running' AND lease_owner IS NOT NULL "
+        "AND (lease_owner <> $2 OR lease_epoch <> $3)",
+        model, fence.owner, fence.epoch);
     t.commit();
     return r.affected_rows();
 }

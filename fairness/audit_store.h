@@ -20,6 +20,7 @@
 #include "core/finding.h"
 #include "fairness/audit.h"
 #include "fairness/audit_data.h"
+#include "store/leases.h"
 
 namespace mw::fairness {
 
@@ -38,9 +39,12 @@ struct AuditBegin {
 // Inserts a 'running' audit. For a scheduled run (`scheduled_for_us` set) the
 // slot is recorded in the same transaction, so a crash after this commit does
 // not run the slot again; a run refused as already running records nothing.
+// With a `fence` (a scheduled run, the model owner's work) the run records
+// that lease and throws store::LeaseLost, writing nothing, unless it is
+// still the model's current lease (store::check_fence).
 AuditBegin begin_audit(pqxx::connection_base& connection, const std::string& model, const std::string& audit,
                        AuditTrigger trigger, std::optional<std::int64_t> scheduled_for_us, std::int64_t data_start_us,
-                       std::int64_t data_end_us);
+                       std::int64_t data_end_us, const std::optional<store::Fence>& fence = std::nullopt);
 
 // Raises audit_schedules.last_slot of (model, audit) to `slot_us` (never
 // lowers it), inside the caller's transaction.
@@ -61,16 +65,25 @@ struct AuditOutcome {
 
 // Stores the outcome of a running audit and inserts its findings (window_id
 // NULL) in one transaction. False, and nothing written, when the audit is no
-// longer running (fail_stale_running gave up on it meanwhile).
+// longer running (fail_stale_running gave up on it meanwhile). A run begun
+// under a lease is finished only under that lease: store::LeaseLost, and
+// nothing written, once it is gone.
 bool finish_audit(pqxx::connection_base& connection, std::int64_t id, const AuditOutcome& outcome,
                   const std::vector<Finding>& findings);
 
-// Marks audits still 'running' that started before `started_before_us` as
-// error "daemon stopped during the audit"; returns how many. A daemon calls
-// it at start-up with its start time when it is the only one auditing; when
-// several daemons share the store, with a time earlier than the longest
-// audit can take, or it fails another daemon's live run.
+// Marks audits still 'running' without a lease (manual runs) that started
+// before `started_before_us` as error "daemon stopped during the audit";
+// returns how many. A daemon calls it at start-up with its start time when
+// it is the only one auditing; when several daemons share the store, with a
+// time earlier than the longest audit can take, or it fails another
+// daemon's live run. Scheduled runs are fail_superseded's.
 std::size_t fail_stale_running(pqxx::connection_base& connection, std::int64_t started_before_us);
+
+// Under `fence`, the model's current lease: marks the model's runs still
+// 'running' that were begun under an earlier lease as error (their owner
+// died or lost the lease mid-run, and can no longer finish them), so the
+// new owner can run those audits again; returns how many.
+std::size_t fail_superseded(pqxx::connection_base& connection, const std::string& model, const store::Fence& fence);
 
 struct AuditRecord {
     std::int64_t id = 0;

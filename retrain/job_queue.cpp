@@ -230,6 +230,32 @@ std::vector<std::int64_t> fail_stale(pqxx::connection_base& connection, std::int
     return ids;
 }
 
+std::vector<std::int64_t> fail_orphaned(pqxx::connection_base& connection, const std::vector<std::string>& models,
+                                        std::chrono::milliseconds lease, const std::optional<std::string>& self,
+                                        std::int64_t now_us) {
+    if (models.empty()) return {};
+    pqxx::work transaction(connection, "retrain_fail_orphaned");
+    const auto rows = transaction.exec_params(
+        "WITH failed AS (UPDATE retrain_jobs j SET state = 'failed', finished_at = " + ts_param(4) +
+            " WHERE j.state = 'running' AND j.model = ANY($1::text[]) AND (j.claimed_by = $3 OR ("
+            "j.started_at < " + ts_param(5) + " AND NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = j.claimed_by "
+            "AND d.heartbeat_at > clock_timestamp() - $2::bigint * interval '1 millisecond'))) "
+            "RETURNING j.id, j.claimed_by) "
+            "INSERT INTO retrain_transitions (job_id, from_state, to_state, reason, at) "
+            "SELECT id, 'running', 'failed', 'its daemon ' || coalesce(claimed_by, '(none)') || "
+            "' stopped heartbeating while it ran', " + ts_param(4) + " FROM failed RETURNING job_id",
+        store::text_array(models), static_cast<std::int64_t>(lease.count()), self, now_us,
+        now_us - lease.count() * 1000);
+    transaction.commit();
+    std::vector<std::int64_t> ids;
+    for (const auto& row : rows) {
+        ids.push_back(row[0].as<std::int64_t>());
+        log::warning("retrain_job_abandoned job={} reason=\"its daemon stopped heartbeating while it ran\"",
+                     ids.back());
+    }
+    return ids;
+}
+
 std::vector<Job> list_jobs(pqxx::connection_base& connection, const std::string& model, int limit) {
     pqxx::read_transaction transaction(connection, "retrain_list_jobs");
     const auto rows = transaction.exec_params("SELECT " + job_columns +

@@ -11,6 +11,7 @@
 // the input (an illegal transition, an unknown job) are values.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -84,6 +85,21 @@ TransitionResult transition(pqxx::connection_base& connection, std::int64_t job_
 // now minus the longest a job may run (the runner's timeout plus a margin).
 std::vector<std::int64_t> fail_stale(pqxx::connection_base& connection, std::int64_t started_before_us,
                                      std::int64_t now_us);
+
+// Jobs of `models` (those whose runner runs here, as a child of the daemon
+// that claimed them) whose claiming daemon is gone: started over `lease`
+// before `now_us` (a daemon's first heartbeat follows its start within a
+// heartbeat) and `claimed_by` names a daemon (cluster.daemon_id) with no
+// heartbeat in `daemons` within `lease` on the database's clock, or they
+// run under `self` (then a predecessor of the same name,
+// since the caller runs none of them: it passes `self` only before its
+// first claim). They become failed with reason "its daemon stopped
+// heartbeating while it ran" and are not queued again (the trainer may
+// have side effects); a runner that wakes from a pause finds its job
+// failed and its transitions refused. Returns the ids of the jobs failed.
+std::vector<std::int64_t> fail_orphaned(pqxx::connection_base& connection, const std::vector<std::string>& models,
+                                        std::chrono::milliseconds lease, const std::optional<std::string>& self,
+                                        std::int64_t now_us);
 
 struct Transition {
     std::int64_t id = 0;

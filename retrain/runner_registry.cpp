@@ -50,10 +50,10 @@ RunnerOutcome run_http_trigger(pqxx::connection_base& connection, const Job& job
 
 const RunnerEntry runner_table[] = {
     {ComponentInfo{"exec", "runs retrain.command (no shell) here with a timeout; the job writes its report file"},
-     exec_configured, run_exec},
+     exec_configured, true, run_exec},
     {ComponentInfo{"http_trigger",
                    "POSTs the job context to retrain.http_url with an Idempotency-Key; the job reports back"},
-     http_trigger_configured, run_http_trigger},
+     http_trigger_configured, false, run_http_trigger},
 };
 
 const HookEntry hook_table[] = {

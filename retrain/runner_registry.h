@@ -41,6 +41,10 @@ struct RunnerEntry {
     // Whether a model's retrain section selects this runner (the loader
     // allows at most one).
     bool (*configured)(const config::RetrainConfig&);
+    // The job runs in the daemon that claimed it (a child process) and dies
+    // with it, so a job whose daemon is gone is failed (retrain/job_queue.h,
+    // fail_orphaned); false when it runs elsewhere and reports back.
+    bool runs_in_daemon;
     // Runs the job, or starts it elsewhere. PostgreSQL errors propagate.
     RunnerOutcome (*run)(pqxx::connection_base&, const Job&, const config::RetrainConfig&,
                          const JobContextOptions&, std::int64_t now_us);

@@ -6,25 +6,10 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "store/sql.h"
+
 namespace mw::store {
 namespace {
-
-// A text[] literal: every element double-quoted, with \ and " escaped, so
-// any name survives (PostgreSQL "Array Value Input").
-std::string lease_text_array(const std::vector<std::string>& items) {
-    std::string literal = "{";
-    for (const auto& item : items) {
-        if (literal.size() > 1) literal += ',';
-        literal += '"';
-        for (const char c : item) {
-            if (c == '"' || c == '\\') literal += '\\';
-            literal += c;
-        }
-        literal += '"';
-    }
-    literal += '}';
-    return literal;
-}
 
 std::vector<Lease> leases_of(const pqxx::result& result) {
     std::vector<Lease> leases;
@@ -41,7 +26,7 @@ std::string lease_interval(int index) { return fmt::format("(${}::bigint * inter
 Heartbeat heartbeat(pqxx::connection_base& connection, const std::string& daemon_id,
                     const std::vector<std::string>& models, std::chrono::milliseconds lease_duration, bool first) {
     const std::int64_t lease_ms = lease_duration.count();
-    const std::string names = lease_text_array(models);
+    const std::string names = text_array(models);
     Heartbeat beat;
     pqxx::work transaction(connection, "lease_heartbeat");
     transaction.exec_params0(
@@ -87,7 +72,7 @@ Heartbeat heartbeat(pqxx::connection_base& connection, const std::string& daemon
         for (auto it = beat.owned.begin() + beat.fair_share; it != beat.owned.end(); ++it) excess.push_back(it->model);
         transaction.exec_params0(
             "UPDATE model_leases SET expires_at = clock_timestamp() WHERE owner = $1 AND model = ANY($2::text[])",
-            daemon_id, lease_text_array(excess));
+            daemon_id, text_array(excess));
         beat.owned.resize(static_cast<std::size_t>(beat.fair_share));
         beat.released = std::move(excess);
     } else if (owned_count < beat.fair_share) {

@@ -529,6 +529,13 @@ JOIN LATERAL (SELECT o.ts, o.label, o.value, o.received_at FROM outcomes o
               ORDER BY (o.received_at, o.id) LIMIT 1) o ON true;
 )sql";
 
+// A scheduled audit is its model's owner's work (docs/scaling.md): the run
+// records the lease it was begun under, and its finish is refused once that
+// lease is gone. Manual runs (the daemon asked) have none.
+constexpr std::string_view schema_v7 = R"sql(
+ALTER TABLE audits ADD COLUMN lease_owner text, ADD COLUMN lease_epoch bigint;
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -536,6 +543,7 @@ constexpr Migration all_migrations[] = {
     {4, "partitions_by_arrival_day", schema_v4},
     {5, "model_leases", schema_v5},
     {6, "labelled_reads_without_probes", schema_v6},
+    {7, "fenced_audits", schema_v7},
 };
 
 // migrate() finds a migration by version - 1.

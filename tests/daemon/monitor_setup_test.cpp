@@ -135,7 +135,7 @@ TEST_CASE("a retraining schedule queues a job at its slot, once") {
     REQUIRE(loaded.ok());
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
-    daemon::RetrainLoop loop(*loaded.config, metrics);
+    daemon::RetrainLoop loop(*loaded.config, metrics, "setup-test");
     const std::int64_t now = mw::now_us();
     auto count = [&] {
         pqxx::read_transaction transaction(database.connection());
@@ -165,5 +165,6 @@ TEST_CASE("an unusable retraining schedule is refused with the model named") {
     loaded.config->models[0].retrain.schedule = "61 * * * *";
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
-    CHECK_THROWS_WITH(daemon::RetrainLoop(*loaded.config, metrics), Catch::Contains("model m: retrain.schedule"));
+    CHECK_THROWS_WITH(daemon::RetrainLoop(*loaded.config, metrics, "setup-test"),
+                      Catch::Contains("model m: retrain.schedule"));
 }

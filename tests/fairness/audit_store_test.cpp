@@ -4,12 +4,15 @@
 // from predictions joined with outcomes.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include <pqxx/transaction>
 
 #include "core/time.h"
 #include "fairness/audit_store.h"
+#include "store/leases.h"
 #include "store/migrations.h"
 #include "tests/support/test_database.h"
 
@@ -124,6 +127,59 @@ TEST_CASE("a scheduled begin records its slot; a refused one records nothing") {
         t.commit();
     }
     CHECK(last_slot(c, "credit", "weekly") == slot_us + 24 * hour_us);
+}
+
+TEST_CASE("a scheduled run is begun and finished only under its model's current lease") {
+    using namespace std::chrono_literals;
+    TestDatabase db;
+    auto& c = migrated(db).connection();
+    auto other = db.connect();
+    const std::vector<std::string> models{"credit"};
+    const auto first = mw::store::heartbeat(c, "first", models, 5s);
+    const mw::store::Fence first_fence{"first", first.owned.at(0).epoch};
+    const std::int64_t slot_us = day0_us + 3 * hour_us;
+    const AuditBegin begin = begin_audit(c, "credit", "weekly", AuditTrigger::schedule, slot_us,
+                                         slot_us - 24 * hour_us, slot_us, first_fence);
+    REQUIRE(begin.ok());
+    CHECK(count(c, "SELECT lease_epoch FROM audits WHERE lease_owner = 'first'") == first_fence.epoch);
+
+    // "first" pauses past its lease; "second" takes the model.
+    mw::store::testing::expire_leases_of(*other, "first");
+    const auto second = mw::store::heartbeat(*other, "second", models, 5s);
+    REQUIRE(second.claimed.size() == 1);
+    const mw::store::Fence second_fence{"second", second.claimed[0].epoch};
+
+    // The paused owner wakes up: its finish and its next begin are refused and write nothing.
+    AuditOutcome outcome;
+    outcome.state = AuditState::passed;
+    mw::Finding finding;
+    finding.model = "credit";
+    finding.kind = "fairness";
+    finding.subject = "tpr sex";
+    CHECK_THROWS_AS(finish_audit(c, begin.id, outcome, {finding}), mw::store::LeaseLost);
+    CHECK(get_audit(c, begin.id)->state == "running");
+    CHECK(count(c, "SELECT count(*) FROM findings") == 0);
+    CHECK_THROWS_AS(begin_audit(c, "credit", "daily", AuditTrigger::schedule, slot_us, slot_us - hour_us, slot_us,
+                                first_fence),
+                    mw::store::LeaseLost);
+    CHECK(count(c, "SELECT count(*) FROM audits") == 1);
+    CHECK(last_slot(c, "credit", "daily") == std::nullopt);
+
+    // The stale fence cannot fail runs either; the new owner fails the orphaned
+    // run, leaves manual runs alone, and runs the audit itself.
+    CHECK_THROWS_AS(fail_superseded(c, "credit", first_fence), mw::store::LeaseLost);
+    const AuditBegin manual = begin_audit(c, "credit", "monthly", AuditTrigger::manual, std::nullopt, day0_us, slot_us);
+    REQUIRE(manual.ok());
+    CHECK(fail_superseded(*other, "credit", second_fence) == 1);
+    CHECK(get_audit(c, begin.id)->state == "error");
+    CHECK(get_audit(c, manual.id)->state == "running");
+    const AuditBegin again = begin_audit(*other, "credit", "weekly", AuditTrigger::schedule, slot_us,
+                                         slot_us - 24 * hour_us, slot_us, second_fence);
+    REQUIRE(again.ok());
+    CHECK(finish_audit(*other, again.id, outcome, {finding}));
+    CHECK(count(c, "SELECT count(*) FROM findings") == 1);
+    // A start-up sweep fails only runs without a lease.
+    CHECK(fail_stale_running(c, day0_us + 1000 * 24 * hour_us) == 1);
 }
 
 TEST_CASE("a run left 'running' by a stopped daemon is failed at start-up") {

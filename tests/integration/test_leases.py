@@ -5,9 +5,13 @@ one owner per model closes its windows. kill -9 one daemon, later another,
 restart both: every window of every model is closed exactly once (no daemon
 ever loses a race on UNIQUE (model, sequence)), each orphaned model's next
 window is closed by a successor within 10 s, and the findings (concept drift
-included, whose ADWIN state the successor resumes from the checkpoint) equal
-those of a single daemon fed the same records. A daemon paused past its lease
-(SIGSTOP, then SIGCONT) writes no window after its lease expired.
+included, whose ADWIN state the successor resumes from the checkpoint, and
+the default anomaly detector's on the series that depend on the data alone)
+and the last checkpoint of every model equal those of a single daemon fed
+the same records. A daemon paused past its lease (SIGSTOP, then SIGCONT)
+writes no window or checkpoint after its lease expired, and the retraining
+job it was running is failed by the others once it stopped heartbeating,
+never run again, and its end refused when it wakes.
 
 Bounded to about a minute by default; MODELWATCH_LEASES_ROUNDS=N feeds more
 windows per model."""
@@ -36,12 +40,30 @@ MODEL_YAML = "".join(f"""
     performance: {{min_label_coverage: 1.0}}
 """ for name in MODELS)
 
+# The retraining job of MODELS[0], started by hand: it counts its runs in a
+# file and waits for a release file (at most a minute), so it is still
+# running when its daemon is paused.
+JOB = """echo run >> "$1"
+i=0
+while [ ! -e "$2" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+printf '{"version": 1, "challenger_version": "c", "artifact": "none", "metrics": {"accuracy": 0.5}}' > "$MODELWATCH_REPORT"
+"""
+RETRAIN_YAML = """    retrain:
+      command: [/bin/sh, "{job}", "{runs}", "{release}"]
+      triggers: [{{kind: manual}}]
+      timeout: 120s
+      data_rows: 10
+"""
+
 
 def records(model_index, round_index):
     """Round r of a model: WINDOW predictions and their outcomes, seeded by
     (model, round). The error rate rises from round 5 on for even models, so
-    ADWIN reports drift at positions that depend on everything before."""
+    ADWIN reports drift at positions that depend on everything before. The
+    scores come from a generator of their own, so the rest does not change
+    with them; they make score_mean and score_sd series of the data alone."""
     rng = random.Random(model_index * 1000 + round_index)
+    score_rng = random.Random(-(model_index * 1000 + round_index))
     predictions, outcomes = [], []
     for k in range(WINDOW):
         i = round_index * WINDOW + k
@@ -52,19 +74,31 @@ def records(model_index, round_index):
         wrong = rng.random() < (0.6 if shifted else 0.1)
         predictions.append({"id": record_id, "ts": ts, "model_version": "v1",
                             "features": {"x": rng.gauss(2.0 if shifted else 0.0, 1.0), "c": rng.choice("abc")},
-                            "prediction": predicted})
+                            "prediction": predicted, "score": round(score_rng.random(), 6)})
         outcomes.append({"id": record_id, "ts": ts,
                          "label": ("no" if predicted == "yes" else "yes") if wrong else predicted})
     return predictions, outcomes
 
 
 class LeasesTest(harness.Environment):
+    def setUp(self):
+        super().setUp()
+        self.job_runs = os.path.join(self.tmp, "job-runs")
+        self.job_release = os.path.join(self.tmp, "job-release")
+        job = os.path.join(self.tmp, "job.sh")
+        with open(job, "w") as f:
+            f.write(JOB)
+        # The first model's section ends with its performance line; its retraining follows.
+        first_end = MODEL_YAML.index("\n  - name:", 1) + 1
+        self.models_yaml = (MODEL_YAML[:first_end] +
+                            RETRAIN_YAML.format(job=job, runs=self.job_runs, release=self.job_release) +
+                            MODEL_YAML[first_end:])
+
     def daemon(self, name, dsn=None, daemon_id=None):
-        daemon = self.new_daemon(name, models_yaml=MODEL_YAML,
-                                 extra_yaml=f"monitor: {{interval: 200ms}}\ncluster: {{daemon_id: {daemon_id or name}}}\n")
+        extra = f"monitor: {{interval: 200ms}}\ncluster: {{daemon_id: {daemon_id or name}}}\n"
+        daemon = self.new_daemon(name, models_yaml=self.models_yaml, extra_yaml=extra)
         if dsn:
-            daemon.write_config(dsn, f"monitor: {{interval: 200ms}}\ncluster: {{daemon_id: {daemon_id or name}}}\n",
-                                MODEL_YAML)
+            daemon.write_config(dsn, extra, self.models_yaml)
         return daemon
 
     def feed_round(self, daemons, round_index, dsn):
@@ -137,6 +171,11 @@ class LeasesTest(harness.Environment):
         rounds += 1
         self.wait_windows(dsn, rounds, 30, live)
         harness.wait_for(lambda: self.owned(daemons["d3"]) == 30, 15, "d3 did not take every model")
+        # d3, alone, starts the retraining job; it is still running at the pause below.
+        status, body = daemons["d3"].post(f"/v1/models/{MODELS[0]}/retrain", {"reason": "failover test"})[:2]
+        self.assertEqual(status, 202, body)
+        harness.wait_for(lambda: query(dsn, "SELECT state, claimed_by FROM retrain_jobs") == [("running", "d3")], 15,
+                         "d3 did not start the job")
 
         # Restart both (d1 under its old name): the models spread again.
         for name in ("d1", "d2"):
@@ -164,6 +203,8 @@ class LeasesTest(harness.Environment):
         self.feed_round(live, rounds, dsn)
         rounds += 1
         self.wait_windows(dsn, rounds, 30, live)
+        harness.wait_for(lambda: scalar(dsn, "SELECT state FROM retrain_jobs") == "failed", 15,
+                         "the paused daemon's job was not failed by the others")
         paused.process.send_signal(signal.SIGCONT)
         harness.wait_for(lambda: (paused.metric('modelwatch_lease_events_total{event="lost"}') or 0) >= 1, 15,
                          "the resumed daemon did not notice it lost its leases")
@@ -173,6 +214,18 @@ class LeasesTest(harness.Environment):
         self.assertEqual(late, [], "windows written by d3 after its lease expired at %s" % expired_at)
         self.assertEqual(scalar(dsn, "SELECT count(*) FROM monitor_checkpoints WHERE lease_owner = 'd3' "
                                      "AND saved_at > %s", (expired_at,)), 0)
+        # The job's process ends now; its daemon's report of it is refused.
+        with open(self.job_release, "w"):
+            pass
+        harness.wait_for(lambda: "retrain_transition_refused" in paused.log(), 15,
+                         "the woken daemon did not try to end its job")
+        transitions = query(dsn, "SELECT from_state, to_state, reason FROM retrain_transitions ORDER BY id")
+        self.assertEqual([t[:2] for t in transitions], [(None, "queued"), ("queued", "running"),
+                                                        ("running", "failed")], transitions)
+        self.assertIn("its daemon d3 stopped heartbeating", transitions[-1][2])
+        self.assertEqual(scalar(dsn, "SELECT state FROM retrain_jobs"), "failed")
+        with open(self.job_runs) as runs:
+            self.assertEqual(runs.read(), "run\n")  # ran once, never again elsewhere
         live = list(daemons.values())
         harness.wait_for(lambda: sorted(self.owned(d) for d in live) == [10, 10, 10], 30,
                          "the models did not spread again after the pause")
@@ -191,8 +244,11 @@ class LeasesTest(harness.Environment):
         # The successors resumed d1's models from their checkpoints, ADWIN included.
         resumed = sum(daemons[name].log().count("from=checkpoint concept=restored") for name in ("d2", "d3"))
         self.assertGreaterEqual(resumed, len(orphans))
+        for name, daemon in daemons.items():
+            self.assertNotIn("not_restored", daemon.log(), name)  # the anomaly detectors' state too
 
         failover_findings = findings(dsn)
+        failover_checkpoints = checkpoints(dsn)
         for daemon in daemons.values():
             daemon.terminate()
 
@@ -210,15 +266,38 @@ class LeasesTest(harness.Environment):
         self.assertEqual(len(failover_findings), len(single_findings))
         for a, b in zip(failover_findings, single_findings):
             self.assertEqual(a, b)
+        self.assertEqual(sum(1 for f in single_findings if f[2] == "anomaly"), len(DATA_SERIES) * len(MODELS) * (rounds - 1))
+        # The detectors' state after the last window, bit for bit (doubles
+        # are JSON numbers with the shortest exact digits): the successors
+        # resumed where the owners stopped, the anomaly detectors included.
+        single_checkpoints = checkpoints(single_dsn)
+        self.assertEqual(sorted(failover_checkpoints), MODELS)
+        for model in MODELS:
+            self.assertEqual(failover_checkpoints[model], single_checkpoints[model], model)
+            self.assertGreater(failover_checkpoints[model]["anomaly"]["score_mean"]["contextual"]["calibrated"], 0)
 
 
-# Findings that depend on the data alone, in a comparable order. Anomaly
-# findings score operational series (rows per minute, ingest latency) that
-# depend on when records arrived, which no two runs share.
+# The operational series that depend on the data alone; the others (rows
+# and outcomes per minute, ingest latency, label rate) depend on when
+# records arrived, which no two runs share.
+DATA_SERIES = ["missing_rate", "score_mean", "score_sd"]
+
+
+# Findings that depend on the data alone, in a comparable order.
 def findings(dsn):
     return query(dsn, "SELECT f.model, w.sequence, f.kind, f.subject, round(f.statistic::numeric, 9), f.triggered, "
                       "f.evidence->'drift_positions' FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
-                      "WHERE f.kind <> 'anomaly' ORDER BY 1, 2, 3, 4")
+                      "WHERE f.kind <> 'anomaly' OR f.subject = ANY(%s) ORDER BY 1, 2, 3, 4", (DATA_SERIES,))
+
+
+# Each model's last checkpoint: the concept detector's state and the anomaly
+# detectors' of the data's own series.
+def checkpoints(dsn):
+    states = {}
+    for model, state in query(dsn, "SELECT model, state FROM monitor_checkpoints"):
+        series = state["anomaly"]["series"]
+        states[model] = {"concept": state["concept"], "anomaly": {name: series[name] for name in DATA_SERIES}}
+    return states
 
 
 def query(dsn, sql, params=None):

@@ -2,12 +2,13 @@
 storage, user and password) and a real PostgreSQL: every valid record
 published is stored exactly once, whatever is malformed is counted and never
 redelivered, across kill -9 of the daemon and a restart of nats-server while
-records flow, a full spool stops the pulls until there is room again, and
-a missing stream is named in /readyz until the operator creates it, and a
+records flow, and across kill -9 of one of two daemons sharing the durable
+consumers; a full spool stops the pulls until there is room again, a
+missing stream is named in /readyz until the operator creates it, and a
 reload storm that reorders, adds and removes features while messages flow
 stores every record as it was sent.
 
-About 60 s; NATS_INGEST_RECORDS=<n> publishes more in the mid-stream test, NATS_STORM_MESSAGES=<n>
+About 90 s; NATS_INGEST_RECORDS=<n> publishes more in the mid-stream tests, NATS_STORM_MESSAGES=<n>
 in the reload storm."""
 
 import json
@@ -275,6 +276,59 @@ class NatsIngest(Environment):
         self.assertEqual(rows, len(sent))
         self.assertGreaterEqual(reloads, 10)
         self.assertEqual(daemon.terminate(), 0)
+
+    def test_two_daemons_share_the_consumer_across_kill_of_one(self):
+        # Both pull from the same durable consumers (docs/scaling.md). The
+        # killed one's fetched but unacknowledged messages go to the other
+        # after ack_wait (3 s); what it had acknowledged is in its spool, which
+        # it replays when it starts again, as an operator restarts a dead unit.
+        daemons = [self.nats_daemon(name, fetch_batch=16) for name in ("pair-a", "pair-b")]
+        for daemon in daemons:
+            daemon.start()
+        for daemon in daemons:
+            daemon.wait_ready()
+        total = int(os.environ.get("NATS_INGEST_RECORDS", "3000"))
+        per_message = 10
+        messages = [(f"{PREDICTIONS}.elec2", body([record(f"p-{n}", n) for n in range(first, first + per_message)]))
+                     for first in range(0, total, per_message)]
+        done = threading.Event()
+        errors = []
+
+        def publish():
+            try:
+                with self.nats.client() as client:
+                    for start in range(0, len(messages), 10):
+                        answers = client.publish_many(messages[start:start + 10])
+                        if not all("seq" in a for a in answers):
+                            raise AssertionError(f"not stored by JetStream: {answers}")
+                        time.sleep(0.02)  # about 6 s of publishing at the default 3000 records
+            except Exception as error:  # reported by the main thread
+                errors.append(error)
+            finally:
+                done.set()
+
+        publisher = threading.Thread(target=publish)
+        publisher.start()
+        victim, survivor = daemons
+        wait_for(lambda: self.messages(victim, "prediction", "acked") > 0 and
+                 self.messages(survivor, "prediction", "acked") > 0, 20, "both daemons should pull")
+        victim.kill()
+        publisher.join(timeout=60)
+        self.assertFalse(errors, errors)
+        self.assertTrue(done.is_set())
+        # The survivor alone takes the rest, and the killed daemon's pulls in flight after ack_wait.
+        wait_for(lambda: self.consumer("mw-predictions")["num_pending"] == 0 and
+                 self.consumer("mw-predictions")["num_ack_pending"] == 0, 30,
+                 f"the survivor did not take over the consumer:\n{survivor.log()[-3000:]}")
+        victim.start()  # replays what it had acknowledged and not yet stored
+        expected = {f"p-{n}" for n in range(total)}
+        wait_for(lambda: self.stored("p-") == expected, 30,
+                 f"{len(expected - self.stored('p-'))} records missing:\n{victim.log()[-2000:]}")
+        for daemon in daemons:
+            daemon.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE 'p-%%'"), total)
+        for daemon in daemons:
+            self.assertEqual(daemon.terminate(), 0)
 
     def test_full_spool_pauses_pulls_until_there_is_room(self):
         daemon = self.nats_daemon("full", extra_yaml="spool:\n  max_bytes: 1MiB\n  segment_bytes: 64KiB\n",

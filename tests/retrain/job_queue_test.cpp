@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "retrain/job_queue.h"
+#include "store/leases.h"
 #include "store/migrations.h"
 #include "tests/support/finding_rows.h"
 #include "tests/support/test_clock.h"
@@ -221,6 +223,39 @@ TEST_CASE("fail_stale fails jobs left running, without running them again", "[re
     CHECK(detail->transitions.back().reason == "daemon died while running");
     CHECK(get_job(db.connection(), new_job)->job.state == JobState::running);
     CHECK_FALSE(claim_next(db.connection(), "w", 5, t0_us + 41 * minute_us));  // nothing queued again
+}
+
+TEST_CASE("fail_orphaned fails the jobs whose daemon stopped heartbeating, and only those", "[retrain][queue]") {
+    using namespace std::chrono_literals;
+    mw::store::testing::TestDatabase db;
+    mw::store::migrate(db.connection());
+    // "live" heartbeats; "frozen" did long ago (killed or paused); "gone" has no row at all.
+    mw::store::heartbeat(db.connection(), "live", {}, 5s);
+    mw::store::heartbeat(db.connection(), "frozen", {}, 5s);
+    mw::store::testing::expire_leases_of(db.connection(), "frozen");
+    std::map<std::string, std::int64_t> jobs;
+    for (const std::string claimer : {"live", "frozen", "gone"}) {
+        jobs[claimer] = enqueue(db.connection(), request_for("m", claimer), t0_us).job_id;
+        REQUIRE(claim_next(db.connection(), claimer, 10, t0_us)->id == jobs[claimer]);
+    }
+    const auto elsewhere = enqueue(db.connection(), request_for("triggered", "x"), t0_us).job_id;
+    REQUIRE(claim_next(db.connection(), "gone", 10, t0_us)->id == elsewhere);
+
+    // Only models whose runner is a child of its daemon: "triggered" runs elsewhere.
+    auto failed = fail_orphaned(db.connection(), {"m"}, 5s, std::nullopt, t0_us + minute_us);
+    std::sort(failed.begin(), failed.end());
+    CHECK(failed == std::vector<std::int64_t>{jobs["frozen"], jobs["gone"]});
+    const auto detail = get_job(db.connection(), jobs["frozen"]);
+    CHECK(detail->job.state == JobState::failed);
+    CHECK(detail->transitions.back().reason == "its daemon frozen stopped heartbeating while it ran");
+    CHECK(get_job(db.connection(), jobs["live"])->job.state == JobState::running);
+    CHECK(get_job(db.connection(), elsewhere)->job.state == JobState::running);
+    // The frozen runner wakes up: its job's end is refused, and nothing is queued again.
+    CHECK_FALSE(transition(db.connection(), jobs["frozen"], JobState::succeeded, "exit 0", t0_us + 2 * minute_us).ok);
+    CHECK_FALSE(claim_next(db.connection(), "live", 10, t0_us + 2 * minute_us));
+    // A restarted "live" (the same name, its first loop) fails what ran under that name before.
+    CHECK(fail_orphaned(db.connection(), {"m"}, 5s, std::string("live"), t0_us + 3 * minute_us) ==
+          std::vector<std::int64_t>{jobs["live"]});
 }
 
 TEST_CASE("list_jobs returns a model's latest jobs first", "[retrain][queue]") {

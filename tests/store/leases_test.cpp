@@ -19,6 +19,7 @@
 
 namespace {
 
+using mw::store::testing::expire_leases_of;
 using mw::store::testing::TestDatabase;
 using namespace std::chrono_literals;
 
@@ -38,15 +39,6 @@ std::vector<std::pair<std::string, std::string>> held_leases(pqxx::connection& c
     return held;
 }
 
-void expire_leases_of(pqxx::connection& connection, const std::string& owner) {
-    pqxx::work transaction(connection);
-    transaction.exec_params0("UPDATE model_leases SET expires_at = clock_timestamp() - interval '1 second' "
-                             "WHERE owner = $1",
-                             owner);
-    transaction.exec_params0("UPDATE daemons SET heartbeat_at = clock_timestamp() - interval '1 hour' WHERE id = $1",
-                             owner);
-    transaction.commit();
-}
 
 mw::store::StoredWindow lease_test_window(std::int64_t sequence) {
     mw::store::StoredWindow window;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <pqxx/nontransaction>
+#include <pqxx/transaction>
 
 namespace mw::store::testing {
 namespace {
@@ -54,5 +55,15 @@ TestDatabase::~TestDatabase() {
 }
 
 std::unique_ptr<pqxx::connection> TestDatabase::connect() const { return std::make_unique<pqxx::connection>(dsn_); }
+
+void expire_leases_of(pqxx::connection& connection, const std::string& owner) {
+    pqxx::work transaction(connection);
+    transaction.exec_params0("UPDATE model_leases SET expires_at = clock_timestamp() - interval '1 second' "
+                             "WHERE owner = $1",
+                             owner);
+    transaction.exec_params0("UPDATE daemons SET heartbeat_at = clock_timestamp() - interval '1 hour' WHERE id = $1",
+                             owner);
+    transaction.commit();
+}
 
 }  // namespace mw::store::testing

@@ -29,4 +29,9 @@ private:
     std::unique_ptr<pqxx::connection> connection_;
 };
 
+// Ends every lease `owner` holds and ages its heartbeat, in the database, as
+// if it had stopped heartbeating long ago (store/leases.h), so a test need
+// not sleep past a lease.
+void expire_leases_of(pqxx::connection& connection, const std::string& owner);
+
 }  // namespace mw::store::testing
