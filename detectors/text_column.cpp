@@ -5,6 +5,10 @@
 
 namespace mw::drift {
 
+namespace {
+constexpr std::size_t text_column_linear_search_limit = 8;
+}  // namespace
+
 TextColumn::TextColumn(std::initializer_list<std::string_view> texts) {
     for (const std::string_view text : texts) push_back(text);
 }
@@ -35,7 +39,14 @@ void TextColumn::rebuild_index() {
 }
 
 std::uint32_t TextColumn::code_of(std::string_view text) {
-    if (const auto it = index_.find(text); it != index_.end()) return it->second;
+    // A categorical column has a handful of values: comparing the text with
+    // each (mostly a length check) is cheaper than hashing it.
+    if (dictionary_.size() <= text_column_linear_search_limit) {
+        for (std::size_t code = 0; code < dictionary_.size(); ++code)
+            if (dictionary_[code] == text) return static_cast<std::uint32_t>(code);
+    } else if (const auto it = index_.find(text); it != index_.end()) {
+        return it->second;
+    }
     if (dictionary_.size() == std::numeric_limits<std::uint32_t>::max())
         throw std::length_error("text column with more than 2^32 - 1 distinct values");
     const auto code = static_cast<std::uint32_t>(dictionary_.size());
