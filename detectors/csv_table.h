@@ -65,7 +65,8 @@ struct CsvColumns {
     int column_index(std::string_view name) const;
 };
 
-// Reads the file at `path` (named so in messages). The columns named in
+// Reads the file at `path` (named so in messages), mapped and parsed in
+// place when it is a regular file (streamed otherwise). The columns named in
 // `text_columns` are read as text whatever their cells. A column that turns
 // out to be text after numeric cells is read again as text in a second pass
 // over the file, so no cell's text is kept on the chance it is needed.
