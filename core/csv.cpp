@@ -29,11 +29,6 @@ constexpr char quote = '"';
 
 std::string Error::to_string() const { return fmt::format("line {}: {}", line, message); }
 
-std::string_view Record::operator[](std::size_t index) const {
-    const std::size_t begin = index == 0 ? 0 : ends_[index - 1];
-    return std::string_view(text_).substr(begin, ends_[index] - begin);
-}
-
 std::vector<std::string> Record::to_strings() const {
     std::vector<std::string> fields;
     fields.reserve(size());
@@ -54,6 +49,7 @@ Reader::Reader(std::string_view text, const Options& options) : options_(options
     input_bytes_ = end_;
     input_done_ = true;
     at_start_ = false;
+    whole_input_ = true;
     if (std::string_view(data_, end_).starts_with(byte_order_mark)) pos_ = byte_order_mark.size();
 }
 
@@ -113,10 +109,11 @@ Status Reader::end_of_data() {
 
 bool Reader::append(Record& record, const FieldStart& field, const char* begin, const char* end) {
     const auto bytes = static_cast<std::size_t>(end - begin);
-    const std::size_t field_bytes = record.text_.size() - field.offset + bytes;
-    if (field_bytes > options_.limits.max_field_bytes || record.text_.size() + bytes > options_.limits.max_record_bytes)
+    const std::size_t field_bytes = record.bytes_ - field.offset + bytes;
+    if (field_bytes > options_.limits.max_field_bytes || record.bytes_ + bytes > options_.limits.max_record_bytes)
         return too_long(record, field);
     record.text_.append(begin, bytes);
+    record.bytes_ += bytes;
     return true;
 }
 
@@ -125,10 +122,10 @@ bool Reader::append(Record& record, const FieldStart& field, const char* begin, 
 // not depend on where the reads happened to cut the input.
 bool Reader::too_long(const Record& record, const FieldStart& field) {
     const Limits& limits = options_.limits;
-    const std::size_t field_bytes = record.text_.size() - field.offset;
+    const std::size_t field_bytes = record.bytes_ - field.offset;
     const std::size_t field_room = limits.max_field_bytes > field_bytes ? limits.max_field_bytes - field_bytes : 0;
     const std::size_t record_room =
-        limits.max_record_bytes > record.text_.size() ? limits.max_record_bytes - record.text_.size() : 0;
+        limits.max_record_bytes > record.bytes_ ? limits.max_record_bytes - record.bytes_ : 0;
     if (field_room <= record_room)
         fail(field.line, field.column,
              fmt::format("field {} longer than {} bytes", field.column, limits.max_field_bytes));
@@ -139,10 +136,13 @@ bool Reader::too_long(const Record& record, const FieldStart& field) {
 
 // One record, whatever the header says. Plain text is copied a run at a time
 // (up to the next special byte, or the next quote inside quotes), so the cost
-// per byte is a table look-up and a copy.
+// per byte is a table look-up and a copy; from a string_view, a field without
+// quotes is not copied at all but viewed where it lies.
 Status Reader::parse_record(Record& record) {
     record.text_.clear();
     record.ends_.clear();
+    record.views_.clear();
+    record.bytes_ = 0;
     record.blank_ = false;
     if (!fill()) return end_of_data();
     record.line_ = line_;
@@ -152,8 +152,9 @@ Status Reader::parse_record(Record& record) {
         const std::size_t column = record.ends_.size() + 1;
         if (column > options_.limits.max_columns)
             return fail(line_, column, fmt::format("more than {} fields", options_.limits.max_columns));
-        const FieldStart field{record.text_.size(), line_, column};
+        const FieldStart field{record.bytes_, line_, column};
         bool after_closing_quote = false;
+        bool viewed = false;  // the field is a view into the input, not copied
         if (peek() == quote) {
             if (column == 1) first_field_quoted = true;
             const std::uint64_t quote_line = line_;
@@ -179,8 +180,28 @@ Status Reader::parse_record(Record& record) {
             }
             after_closing_quote = true;
         }
+        // A field without quotes in a whole input: viewed where it lies, when
+        // it ends at a separator, a line end or the end of the input (a quote
+        // inside it goes the copying way below, which judges it).
+        if (!after_closing_quote && whole_input_ && pos_ < end_) {
+            const char* begin = data_ + pos_;
+            const char* end = data_ + end_;
+            const char* stop = begin;
+            while (stop != end && !is_special(*stop)) ++stop;
+            if (stop == end || *stop != quote) {
+                const auto bytes = static_cast<std::size_t>(stop - begin);
+                if (bytes > options_.limits.max_field_bytes || record.bytes_ + bytes > options_.limits.max_record_bytes) {
+                    too_long(record, field);  // judged before the bytes are added, as append judges them
+                    return Status::error;
+                }
+                record.bytes_ += bytes;
+                record.views_.emplace_back(begin, bytes);
+                pos_ = static_cast<std::size_t>(stop - data_);
+                viewed = true;
+            }
+        }
         // Plain text up to the separator or the line end (text after a closing quote, leniently).
-        while (fill()) {
+        while (!viewed && fill()) {
             const char* begin = data_ + pos_;
             const char* end = data_ + end_;
             const char* stop = begin;
@@ -202,6 +223,7 @@ Status Reader::parse_record(Record& record) {
             ++pos_;
         }
         record.ends_.push_back(record.text_.size());
+        if (!viewed) record.views_.emplace_back();  // pointed into text_ when the record is complete
         if (!fill()) {
             if (over_limit_ || read_failed_) return end_of_data();
             break;  // the last record has no line end
@@ -212,7 +234,13 @@ Status Reader::parse_record(Record& record) {
         ++line_;
         break;
     }
-    record.blank_ = record.ends_.size() == 1 && record.text_.empty() && !first_field_quoted;
+    // text_ has stopped growing: the copied fields' views point into it.
+    for (std::size_t i = 0; i < record.views_.size(); ++i) {
+        if (record.views_[i].data() != nullptr) continue;
+        const std::size_t begin = i == 0 ? 0 : record.ends_[i - 1];
+        record.views_[i] = std::string_view(record.text_.data() + begin, record.ends_[i] - begin);
+    }
+    record.blank_ = record.ends_.size() == 1 && record.bytes_ == 0 && !first_field_quoted;
     return Status::record;
 }
 

@@ -64,12 +64,18 @@ struct Error {
     std::string to_string() const;  // "line 17: field 3: quoted field is never closed"
 };
 
-// One record: its fields, unquoted. Fields are views into the record's own
-// buffer, valid until the record is read into again.
+// One record: its fields, unquoted. Fields are views, valid until the record
+// is read into again: into the record's own buffer, or, when the reader reads
+// a string_view, straight into that input for a field without quotes (no
+// copy: only quoted fields, whose bytes differ from the input's, are copied).
 class Record {
 public:
-    std::size_t size() const { return ends_.size(); }
-    std::string_view operator[](std::size_t index) const;
+    Record() = default;
+    Record(const Record&) = delete;  // the views may point into text_
+    Record& operator=(const Record&) = delete;
+
+    std::size_t size() const { return views_.size(); }
+    std::string_view operator[](std::size_t index) const { return views_[index]; }
     std::uint64_t line() const { return line_; }  // 1-based line the record starts on
     // A line with no character at all (kept only without Options::skip_blank_lines).
     bool blank() const { return blank_; }
@@ -77,8 +83,12 @@ public:
 
 private:
     friend class Reader;
-    std::string text_;               // the fields' bytes one after the other
-    std::vector<std::size_t> ends_;  // where each field ends in text_
+    std::string text_;               // the copied fields' bytes one after the other
+    std::vector<std::size_t> ends_;  // where each field ends in text_ (a field not copied adds nothing)
+    // Each field; while the record is parsed, a copied field's view has no
+    // data yet and is pointed into text_ once text_ stops growing.
+    std::vector<std::string_view> views_;
+    std::size_t bytes_ = 0;  // all fields' bytes, copied or not: what max_record_bytes bounds
     std::uint64_t line_ = 0;
     bool blank_ = false;
 };
@@ -116,7 +126,7 @@ private:
     Status parse_record(Record& record);
     Status end_of_data();
     struct FieldStart {
-        std::size_t offset = 0;  // in the record's buffer
+        std::size_t offset = 0;  // the record's bytes before the field
         std::uint64_t line = 0;
         std::size_t column = 0;
     };
@@ -136,6 +146,7 @@ private:
     bool over_limit_ = false;        // the input has more than max_input_bytes
     bool read_failed_ = false;
     bool at_start_ = true;  // the byte-order mark is looked for in the first bytes only
+    bool whole_input_ = false;  // data_ is the whole input (a string_view): fields may point into it
     std::uint64_t line_ = 1;
     std::uint64_t rows_ = 0;
     bool header_read_ = false;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/csv.h"
+#include "detectors/text_column.h"
 
 namespace mw::drift {
 
@@ -46,12 +47,13 @@ bool parse_number_cell(std::string_view cell, double& value);
 struct CsvColumn {
     bool numeric = true;
     std::vector<double> numbers;
-    std::vector<std::string> texts;
+    TextColumn texts;
 };
 
 // A whole file read column by column, as `modelwatch drift` compares it:
-// 8 bytes per numeric cell instead of a std::string per cell of CsvTable
-// (about 60 bytes), and the text of a numeric cell is never kept. Errors as
+// 8 bytes per numeric cell and 4 per text cell of a column with few distinct
+// values, instead of a std::string per cell of CsvTable (about 60 bytes),
+// and the text of a numeric cell is never kept. Errors as
 // CsvTable's (the header, ragged rows, the limits).
 struct CsvColumns {
     std::vector<std::string> header;
@@ -63,7 +65,8 @@ struct CsvColumns {
     int column_index(std::string_view name) const;
 };
 
-// Reads the file at `path` (named so in messages). The columns named in
+// Reads the file at `path` (named so in messages), mapped and parsed in
+// place when it is a regular file (streamed otherwise). The columns named in
 // `text_columns` are read as text whatever their cells. A column that turns
 // out to be text after numeric cells is read again as text in a second pass
 // over the file, so no cell's text is kept on the chance it is needed.
@@ -71,7 +74,7 @@ CsvColumns read_csv_columns(const std::string& path, const std::vector<std::stri
                             const CsvLimits& limits = {});
 // The texts of one column of the file at `path` (one per row, "" where
 // missing): for a column that is numeric in one file but text in the other.
-std::vector<std::string> read_csv_text_column(const std::string& path, std::string_view name, std::string& error,
-                                              const CsvLimits& limits = {});
+TextColumn read_csv_text_column(const std::string& path, std::string_view name, std::string& error,
+                                const CsvLimits& limits = {});
 
 }  // namespace mw::drift

@@ -14,7 +14,7 @@ namespace mw::drift {
 namespace {
 
 std::string segment_key(const ColumnData& column, std::size_t row) {
-    if (!column.numeric) return column.texts[row];
+    if (!column.numeric) return std::string(column.texts[row]);
     return std::isnan(column.numbers[row]) ? std::string() : fmt::format("{}", column.numbers[row]);
 }
 

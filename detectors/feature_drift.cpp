@@ -24,6 +24,14 @@ std::string category_key(double value) {
     return fmt::format("{}", value);
 }
 
+// How many rows hold each code of a text column (0 for a dictionary entry
+// no row holds any more).
+std::vector<std::size_t> rows_per_code(const TextColumn& texts) {
+    std::vector<std::size_t> rows(texts.distinct(), 0);
+    for (const std::uint32_t code : texts.codes()) ++rows[code];
+    return rows;
+}
+
 double population_sd(std::span<const double> values) {
     if (values.empty()) return 0;
     const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
@@ -69,12 +77,12 @@ void evaluate_categorical(const FittedFeature& feature, const ColumnData& curren
                           FeatureDriftResult& result) {
     std::vector<double> current_counts(feature.categories.size(), 0.0);
     std::map<std::string, std::size_t> unseen;
-    auto count = [&](const std::string& key) {
+    auto count = [&](std::string_view key, std::size_t rows) {
         const auto found = feature.category_index.find(key);
         if (found != feature.category_index.end())
-            current_counts[found->second] += 1;
+            current_counts[found->second] += static_cast<double>(rows);
         else
-            ++unseen[key];
+            unseen[std::string(key)] += rows;
     };
     if (current.numeric) {
         for (double v : current.numbers) {
@@ -82,15 +90,17 @@ void evaluate_categorical(const FittedFeature& feature, const ColumnData& curren
                 ++result.current_missing;
                 continue;
             }
-            count(category_key(v));
+            count(category_key(v), 1);
         }
     } else {
-        for (const auto& text : current.texts) {
-            if (text.empty()) {
-                ++result.current_missing;
-                continue;
-            }
-            count(text);
+        // Rows per dictionary code, then each distinct text looked up once.
+        const std::vector<std::size_t> rows = rows_per_code(current.texts);
+        for (std::uint32_t code = 0; code < rows.size(); ++code) {
+            if (rows[code] == 0) continue;
+            if (current.texts.text(code).empty())
+                result.current_missing += rows[code];
+            else
+                count(current.texts.text(code), rows[code]);
         }
     }
     // The table every statistic is computed on: one column per reference
@@ -264,11 +274,13 @@ FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice
             if (i == 0 || values[i] != values[i - 1]) ++fitted.distinct_values;
         fitted.reference_rows = values.size();
     } else {
-        for (const auto& text : reference.texts) {
-            if (text.empty())
-                ++fitted.reference_missing;
+        const std::vector<std::size_t> rows = rows_per_code(reference.texts);
+        for (std::uint32_t code = 0; code < rows.size(); ++code) {
+            if (rows[code] == 0) continue;
+            if (reference.texts.text(code).empty())
+                fitted.reference_missing += rows[code];
             else
-                ++counts[text];
+                counts[std::string(reference.texts.text(code))] += rows[code];
         }
         fitted.distinct_values = counts.size();
         fitted.reference_rows = reference.texts.size() - fitted.reference_missing;

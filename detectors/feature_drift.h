@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "detectors/drift_method.h"
+#include "detectors/text_column.h"
 
 namespace mw::drift {
 
@@ -101,12 +102,12 @@ struct DriftOptions {
 };
 
 // One column of data. Numeric columns hold numbers (NaN = missing); other
-// columns hold text (empty = missing).
+// columns hold text (empty = missing), dictionary-coded.
 struct ColumnData {
     std::string name;
     bool numeric = true;
     std::vector<double> numbers;
-    std::vector<std::string> texts;
+    TextColumn texts;
 
     std::size_t size() const { return numeric ? numbers.size() : texts.size(); }
 };

@@ -60,30 +60,31 @@ AuditRun run_audit(const AuditData& data, const AuditOptions& options) {
     for (std::size_t index : indices) groupings.push_back({index});
     if (options.intersections && indices.size() > 1) groupings.push_back(indices);
 
-    result.overall = compute_overall_metrics(data, options.metrics);
-    for (const auto& attribute_indices : groupings) {
-        const Grouping grouping = make_grouping(data, attribute_indices);
+    // Every grouping's metrics and the overall row from one pass over the rows.
+    GroupingsMetrics metrics = compute_groupings_metrics(data, groupings, options.metrics);
+    result.overall = std::move(metrics.overall);
+    for (std::size_t i = 0; i < groupings.size(); ++i) {
         GroupingResult g;
-        g.attributes = grouping.attributes;
-        g.groups = compute_group_metrics(grouping, data, options.metrics);
+        for (std::size_t index : groupings[i]) g.attributes.push_back(data.attributes[index].name);
+        g.groups = std::move(metrics.groupings[i]);
 
         std::vector<std::string> wanted;
-        for (const auto& attribute : grouping.attributes) {
+        for (const auto& attribute : g.attributes) {
             auto it = options.reference_values.find(attribute);
             if (it != options.reference_values.end()) wanted.push_back(it->second);
         }
         std::optional<std::size_t> reference;
-        if (wanted.size() == grouping.attributes.size()) {
+        if (wanted.size() == g.attributes.size()) {
             for (std::size_t k = 0; k < g.groups.size(); ++k)
                 if (g.groups[k].values == wanted) reference = k;
             if (!reference) {
                 run.error = fmt::format("reference group '{}' of {} has no rows", group_label(wanted),
-                                        grouping_name(grouping.attributes));
+                                        grouping_name(g.attributes));
                 return run;
             }
             if (g.groups[*reference].too_small) {
                 run.error = fmt::format("reference group '{}' of {} has {} rows, fewer than the minimum group size {}",
-                                        group_label(wanted), grouping_name(grouping.attributes),
+                                        group_label(wanted), grouping_name(g.attributes),
                                         g.groups[*reference].counts.total(), options.metrics.min_group_size);
                 return run;
             }

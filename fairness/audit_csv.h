@@ -21,7 +21,7 @@ struct CsvLimits {
     std::size_t max_field_bytes = 64 << 10;
     std::size_t max_columns = 4096;
     std::uint64_t max_rows = 200'000'000;
-    std::size_t max_distinct_values = 10'000;  // per sensitive attribute
+    std::size_t max_distinct_values = default_max_distinct_values;  // per sensitive attribute
     std::uint64_t max_rejected_rows = 1000;    // beyond this the file is refused
     std::size_t max_reported_problems = 20;    // bad rows named in the messages
 };

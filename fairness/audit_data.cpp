@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 namespace mw::fairness {
 
@@ -12,9 +13,17 @@ int AuditData::attribute_index(std::string_view attribute_name) const {
 }
 
 void AttributeEncoder::append(std::string_view value) {
-    auto [it, inserted] = index_.try_emplace(std::string(value), static_cast<std::uint32_t>(column_.values.size()));
-    if (inserted) column_.values.emplace_back(value);
-    column_.codes.push_back(it->second);
+    if (const auto it = index_.find(value); it != index_.end()) {
+        column_.codes.push_back(it->second);
+        return;
+    }
+    if (column_.values.size() == max_attribute_values)
+        throw std::length_error("attribute '" + column_.name + "' has more than " +
+                                std::to_string(max_attribute_values) + " distinct values");
+    const auto code = static_cast<AttributeCode>(column_.values.size());
+    index_.emplace(std::string(value), code);
+    column_.values.emplace_back(value);
+    column_.codes.push_back(code);
 }
 
 std::string group_label(const std::vector<std::string>& values) {

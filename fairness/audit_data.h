@@ -1,10 +1,12 @@
 // The input of a fairness audit, held by column: the sensitive attributes as
 // dictionary codes, the true and predicted labels as 0/1, optional scores.
-// Columnar codes keep a 10M-row audit at a few bytes per row per column.
+// Columnar codes keep a 10M-row audit at 12 bytes per row with scores (2 per
+// attribute, 1 per label, 8 per score) and no string per row.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,10 +14,20 @@
 
 namespace mw::fairness {
 
+// A value's index in its attribute's dictionary. 16 bits: the readers refuse
+// an attribute with more than default_max_distinct_values values (it is an
+// identifier, not a group), far below the 65,536 codes this holds.
+using AttributeCode = std::uint16_t;
+inline constexpr std::size_t max_attribute_values = std::size_t{1} << 16;
+// The readers' bound on distinct values per attribute (fairness/audit_csv.h,
+// fairness/audit_store.h).
+inline constexpr std::size_t default_max_distinct_values = 10'000;
+static_assert(default_max_distinct_values < max_attribute_values);
+
 struct AttributeColumn {
     std::string name;
-    std::vector<std::string> values;   // the dictionary, in first-seen order
-    std::vector<std::uint32_t> codes;  // one per row, an index into `values`
+    std::vector<std::string> values;    // the dictionary, in first-seen order
+    std::vector<AttributeCode> codes;   // one per row, an index into `values`
 };
 
 struct AuditData {
@@ -30,7 +42,10 @@ struct AuditData {
     int attribute_index(std::string_view attribute_name) const;
 };
 
-// Appends values to an AttributeColumn, interning each distinct string once.
+// Appends values to an AttributeColumn, interning each distinct string once
+// (looked up by string_view: no string is made for a value seen before).
+// Throws std::length_error past max_attribute_values distinct values; the
+// readers stop far earlier with a message naming the attribute.
 class AttributeEncoder {
 public:
     explicit AttributeEncoder(AttributeColumn& column) : column_(column) {}
@@ -38,8 +53,12 @@ public:
     std::size_t distinct() const { return column_.values.size(); }
 
 private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+    };
     AttributeColumn& column_;
-    std::unordered_map<std::string, std::uint32_t> index_;
+    std::unordered_map<std::string, AttributeCode, Hash, std::equal_to<>> index_;
 };
 
 // The rows split into groups by one attribute or by the intersection of

@@ -120,7 +120,7 @@ struct AuditDataQuery {
     std::vector<std::string> sensitive_attributes;  // keys of predictions.attributes
     std::string positive_label = "1";
     std::uint64_t max_rows = 10'000'000;         // beyond, the latest rows are kept
-    std::size_t max_distinct_values = 10'000;    // per attribute, as fairness/audit_csv.h bounds a file
+    std::size_t max_distinct_values = default_max_distinct_values;    // per attribute, as fairness/audit_csv.h bounds a file
     std::size_t fetch_rows = 10'000;             // rows per cursor FETCH
 };
 

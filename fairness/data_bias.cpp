@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "fairness/group_metrics.h"
+
 namespace mw::fairness {
 
 namespace {
@@ -22,14 +24,10 @@ bool tally(const AuditData& data, const std::vector<std::string>& attributes,
         }
         indices.push_back(static_cast<std::size_t>(index));
     }
-    const Grouping grouping = make_grouping(data, indices);
-    std::vector<Tally> groups(grouping.group_count());
-    for (std::size_t r = 0; r < data.rows(); ++r) {
-        Tally& t = groups[grouping.group_of_row[r]];
-        ++t.rows;
-        t.positives += data.y_true[r] ? 1 : 0;
-    }
-    for (std::size_t g = 0; g < groups.size(); ++g) out[grouping.group_values[g]] = groups[g];
+    GroupMetricsOptions counts_only;
+    counts_only.min_group_size = 0;
+    for (const GroupMetrics& group : compute_group_metrics(data, indices, counts_only))
+        out[group.values] = Tally{group.counts.total(), group.counts.tp + group.counts.fn};
     return true;
 }
 

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+#include <unordered_map>
 
 namespace mw::fairness {
 
@@ -81,41 +85,144 @@ std::size_t calibration_bucket(double score, std::size_t buckets) {
 
 namespace {
 
-// Running sums of one group, filled in one pass over the rows.
-struct Accumulator {
+// The sums of one group: its confusion counts and, with scores, per
+// calibration bucket its rows, truly positive rows and score sum.
+struct GroupSums {
     ConfusionCounts counts;
     std::vector<std::uint64_t> bucket_count;
     std::vector<std::uint64_t> bucket_positives;
     std::vector<double> bucket_score_sum;
 };
 
-void add_rows(std::vector<Accumulator>& groups, const std::uint32_t* group_of_row, const AuditData& data,
-              std::size_t buckets) {
-    const bool scores = data.has_scores();
-    for (auto& g : groups) {
-        g.bucket_count.assign(scores ? buckets : 0, 0);
-        g.bucket_positives.assign(scores ? buckets : 0, 0);
-        g.bucket_score_sum.assign(scores ? buckets : 0, 0.0);
+// The same sums per cell, an observed combination of the codes of the
+// attributes the groupings name, in flat arrays that grow as cells are first
+// seen. A cell's confusion counts sit at [4 * cell + 2 * truth + predicted]
+// (tn, fp, fn, tp), its buckets at [buckets * cell + bucket].
+struct CellSums {
+    std::size_t buckets = 0;  // 0 without scores
+    std::vector<std::uint64_t> combination;  // per cell, its mixed-radix code over the attributes
+    std::vector<std::uint64_t> confusion;
+    std::vector<std::uint64_t> bucket_count;
+    std::vector<std::uint64_t> bucket_positives;
+    std::vector<double> bucket_score_sum;
+
+    std::uint32_t add_cell(std::uint64_t code) {
+        const auto cell = static_cast<std::uint32_t>(combination.size());
+        combination.push_back(code);
+        confusion.resize(confusion.size() + 4, 0);
+        bucket_count.resize(bucket_count.size() + buckets, 0);
+        bucket_positives.resize(bucket_positives.size() + buckets, 0);
+        bucket_score_sum.resize(bucket_score_sum.size() + buckets, 0.0);
+        return cell;
     }
-    for (std::size_t r = 0; r < data.rows(); ++r) {
-        Accumulator& g = groups[group_of_row ? group_of_row[r] : 0];
-        const bool truth = data.y_true[r] != 0;
-        const bool predicted = data.y_pred[r] != 0;
-        if (truth) {
-            if (predicted) ++g.counts.tp; else ++g.counts.fn;
-        } else {
-            if (predicted) ++g.counts.fp; else ++g.counts.tn;
-        }
-        if (scores) {
-            const std::size_t b = calibration_bucket(data.score[r], buckets);
-            ++g.bucket_count[b];
-            g.bucket_positives[b] += truth ? 1 : 0;
-            g.bucket_score_sum[b] += data.score[r];
+    std::size_t cells() const { return combination.size(); }
+};
+
+// Past this many combinations of codes a row's cell is found by hashing its
+// combined code instead of indexing a table of one slot per combination
+// (4 bytes each: 4 MiB at most).
+constexpr std::uint64_t dense_cell_table_limit = std::uint64_t{1} << 20;
+constexpr std::uint32_t no_cell = UINT32_MAX;
+
+// One pass over the rows: each row's combined code (a mixed-radix number
+// over `columns`), its cell found by `cell_of`, and the cell's sums. Rows
+// hold no per-row allocation and nothing is written per row but the sums.
+template <bool Scores, typename CellOf>
+void add_rows_to_cells(CellSums& sums, const std::vector<const AttributeCode*>& columns,
+                       const std::vector<std::uint64_t>& radices, const AuditData& data, CellOf cell_of) {
+    const std::size_t rows = data.rows();
+    const std::size_t attributes = columns.size();
+    const std::uint8_t* y_true = data.y_true.data();
+    const std::uint8_t* y_pred = data.y_pred.data();
+    const double* score = data.score.data();
+    const std::size_t buckets = sums.buckets;
+    const double scale = static_cast<double>(buckets);
+    for (std::size_t r = 0; r < rows; ++r) {
+        std::uint64_t combined = 0;
+        for (std::size_t k = 0; k < attributes; ++k) combined = combined * radices[k] + columns[k][r];
+        const std::size_t cell = cell_of(combined);
+        const std::size_t truth = y_true[r] != 0 ? 1 : 0;
+        ++sums.confusion[4 * cell + 2 * truth + (y_pred[r] != 0 ? 1 : 0)];
+        if constexpr (Scores) {
+            // calibration_bucket, written out: a cast truncates as floor
+            // does for the positive values it is given here.
+            const double scaled = score[r] * scale;
+            const std::size_t bucket =
+                !(scaled > 0) ? 0 : scaled >= scale ? buckets - 1 : static_cast<std::size_t>(scaled);
+            const std::size_t at = buckets * cell + bucket;
+            ++sums.bucket_count[at];
+            sums.bucket_positives[at] += truth;
+            sums.bucket_score_sum[at] += score[r];
         }
     }
 }
 
-GroupMetrics finish(const Accumulator& a, std::vector<std::string> values, const GroupMetricsOptions& options) {
+CellSums sum_cells(const AuditData& data, const std::vector<std::size_t>& attribute_indices, std::size_t buckets) {
+    CellSums sums;
+    sums.buckets = data.has_scores() ? buckets : 0;
+    std::vector<const AttributeCode*> columns;
+    std::vector<std::uint64_t> radices;
+    std::uint64_t combinations = 1;
+    for (std::size_t a : attribute_indices) {
+        const AttributeColumn& column = data.attributes.at(a);
+        if (column.codes.size() != data.rows())
+            throw std::invalid_argument("attribute '" + column.name + "' has " + std::to_string(column.codes.size()) +
+                                        " codes for " + std::to_string(data.rows()) + " rows");
+        const std::uint64_t radix = std::max<std::uint64_t>(1, column.values.size());
+        if (combinations > (std::uint64_t{1} << 62) / radix)
+            throw std::length_error("too many combinations of attribute values to group by");
+        combinations *= radix;
+        columns.push_back(column.codes.data());
+        radices.push_back(radix);
+    }
+    if (data.y_pred.size() != data.rows() || (data.has_scores() && data.score.size() != data.rows()))
+        throw std::invalid_argument("audit columns of different lengths");
+    auto run = [&](auto cell_of) {
+        if (sums.buckets > 0)
+            add_rows_to_cells<true>(sums, columns, radices, data, cell_of);
+        else
+            add_rows_to_cells<false>(sums, columns, radices, data, cell_of);
+    };
+    if (combinations <= dense_cell_table_limit) {
+        std::vector<std::uint32_t> cell_of_code(combinations, no_cell);
+        run([&](std::uint64_t code) -> std::size_t {
+            std::uint32_t& cell = cell_of_code[code];
+            if (cell == no_cell) cell = sums.add_cell(code);
+            return cell;
+        });
+    } else {
+        std::unordered_map<std::uint64_t, std::uint32_t> cell_of_code;
+        run([&](std::uint64_t code) -> std::size_t {
+            const auto [it, inserted] = cell_of_code.try_emplace(code, no_cell);
+            if (inserted) it->second = sums.add_cell(code);
+            return it->second;
+        });
+    }
+    return sums;
+}
+
+void add_cell_to_group(GroupSums& group, const CellSums& sums, std::size_t cell) {
+    const std::uint64_t* c = &sums.confusion[4 * cell];
+    group.counts.tn += c[0];
+    group.counts.fp += c[1];
+    group.counts.fn += c[2];
+    group.counts.tp += c[3];
+    for (std::size_t b = 0; b < sums.buckets; ++b) {
+        group.bucket_count[b] += sums.bucket_count[sums.buckets * cell + b];
+        group.bucket_positives[b] += sums.bucket_positives[sums.buckets * cell + b];
+        group.bucket_score_sum[b] += sums.bucket_score_sum[sums.buckets * cell + b];
+    }
+}
+
+GroupSums empty_group(std::size_t buckets) {
+    GroupSums group;
+    group.bucket_count.assign(buckets, 0);
+    group.bucket_positives.assign(buckets, 0);
+    group.bucket_score_sum.assign(buckets, 0.0);
+    return group;
+}
+
+GroupMetrics finish_group_metrics(const GroupSums& a, std::vector<std::string> values, const GroupMetricsOptions& options) {
     GroupMetrics m;
     m.label = group_label(values);
     m.values = std::move(values);
@@ -153,22 +260,77 @@ GroupMetrics finish(const Accumulator& a, std::vector<std::string> values, const
 
 }  // namespace
 
-std::vector<GroupMetrics> compute_group_metrics(const Grouping& grouping, const AuditData& data,
+GroupingsMetrics compute_groupings_metrics(const AuditData& data,
+                                           const std::vector<std::vector<std::size_t>>& groupings,
+                                           const GroupMetricsOptions& options) {
+    if (options.calibration_buckets == 0) throw std::invalid_argument("calibration_buckets must be at least 1");
+    // The cells: every attribute any grouping names, each once.
+    std::vector<std::size_t> attributes;
+    for (const auto& grouping : groupings)
+        for (std::size_t a : grouping)
+            if (std::find(attributes.begin(), attributes.end(), a) == attributes.end()) attributes.push_back(a);
+    const CellSums sums = sum_cells(data, attributes, options.calibration_buckets);
+
+    // Each cell's code of every attribute, from its combined code.
+    std::vector<AttributeCode> cell_codes(sums.cells() * attributes.size());
+    for (std::size_t cell = 0; cell < sums.cells(); ++cell) {
+        std::uint64_t code = sums.combination[cell];
+        for (std::size_t k = attributes.size(); k-- > 0;) {
+            const std::uint64_t radix = std::max<std::uint64_t>(1, data.attributes[attributes[k]].values.size());
+            cell_codes[cell * attributes.size() + k] = static_cast<AttributeCode>(code % radix);
+            code /= radix;
+        }
+    }
+
+    GroupingsMetrics result;
+    GroupSums all = empty_group(sums.buckets);
+    for (std::size_t cell = 0; cell < sums.cells(); ++cell) add_cell_to_group(all, sums, cell);
+    GroupMetricsOptions overall_options = options;
+    overall_options.min_group_size = 0;
+    result.overall = finish_group_metrics(all, {"all"}, overall_options);
+
+    for (const auto& grouping : groupings) {
+        std::vector<std::size_t> positions;  // of the grouping's attributes among `attributes`
+        for (std::size_t a : grouping)
+            positions.push_back(static_cast<std::size_t>(
+                std::find(attributes.begin(), attributes.end(), a) - attributes.begin()));
+        // Groups by their codes, in first-seen order of the cells.
+        std::map<std::vector<AttributeCode>, std::size_t> group_of_codes;
+        std::vector<GroupSums> group_sums;
+        std::vector<std::vector<std::string>> group_values;
+        std::vector<AttributeCode> codes(positions.size());
+        for (std::size_t cell = 0; cell < sums.cells(); ++cell) {
+            for (std::size_t k = 0; k < positions.size(); ++k)
+                codes[k] = cell_codes[cell * attributes.size() + positions[k]];
+            const auto [it, inserted] = group_of_codes.try_emplace(codes, group_sums.size());
+            if (inserted) {
+                group_sums.push_back(empty_group(sums.buckets));
+                std::vector<std::string> values;
+                for (std::size_t k = 0; k < grouping.size(); ++k)
+                    values.push_back(data.attributes[grouping[k]].values[codes[k]]);
+                group_values.push_back(std::move(values));
+            }
+            add_cell_to_group(group_sums[it->second], sums, cell);
+        }
+        std::vector<std::size_t> order(group_sums.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::sort(order.begin(), order.end(),
+                  [&](std::size_t a, std::size_t b) { return group_values[a] < group_values[b]; });
+        std::vector<GroupMetrics> metrics;
+        metrics.reserve(order.size());
+        for (std::size_t g : order) metrics.push_back(finish_group_metrics(group_sums[g], std::move(group_values[g]), options));
+        result.groupings.push_back(std::move(metrics));
+    }
+    return result;
+}
+
+std::vector<GroupMetrics> compute_group_metrics(const AuditData& data, const std::vector<std::size_t>& attribute_indices,
                                                 const GroupMetricsOptions& options) {
-    std::vector<Accumulator> groups(grouping.group_count());
-    add_rows(groups, grouping.group_of_row.data(), data, options.calibration_buckets);
-    std::vector<GroupMetrics> metrics;
-    metrics.reserve(groups.size());
-    for (std::size_t g = 0; g < groups.size(); ++g) metrics.push_back(finish(groups[g], grouping.group_values[g], options));
-    return metrics;
+    return std::move(compute_groupings_metrics(data, {attribute_indices}, options).groupings.front());
 }
 
 GroupMetrics compute_overall_metrics(const AuditData& data, const GroupMetricsOptions& options) {
-    std::vector<Accumulator> groups(1);
-    add_rows(groups, nullptr, data, options.calibration_buckets);
-    GroupMetricsOptions overall = options;
-    overall.min_group_size = 0;
-    return finish(groups[0], {"all"}, overall);
+    return compute_groupings_metrics(data, {}, options).overall;
 }
 
 std::vector<RegressionGroupMetrics> compute_regression_group_metrics(const Grouping& grouping,

@@ -80,8 +80,28 @@ struct GroupMetricsOptions {
 // The bucket of a score among `buckets` equal-width buckets of [0, 1].
 std::size_t calibration_bucket(double score, std::size_t buckets);
 
-// Metrics of every group of `grouping`, in the grouping's order.
-std::vector<GroupMetrics> compute_group_metrics(const Grouping& grouping, const AuditData& data,
+// The metrics of several groupings of the same rows and of all rows, from
+// one pass over the rows: each row is counted once in the cell of its
+// combination of values of every attribute the groupings name, and each
+// grouping's groups (and the overall row) are sums of cells, as SQL's
+// GROUPING SETS roll one aggregation up. Confusion counts are exact; score
+// sums are added cell by cell, so a calibration error may differ from a
+// row-by-row sum in the last bits.
+struct GroupingsMetrics {
+    GroupMetrics overall;  // one group labelled "all", never too small
+    // Per grouping in the order asked, its groups ordered by their values
+    // (as make_grouping orders them); only groups with rows.
+    std::vector<std::vector<GroupMetrics>> groupings;
+};
+
+// `groupings`: each a list of indices into data.attributes (one attribute,
+// or several for their intersection).
+GroupingsMetrics compute_groupings_metrics(const AuditData& data,
+                                           const std::vector<std::vector<std::size_t>>& groupings,
+                                           const GroupMetricsOptions& options);
+
+// One grouping's groups (compute_groupings_metrics with one grouping).
+std::vector<GroupMetrics> compute_group_metrics(const AuditData& data, const std::vector<std::size_t>& attribute_indices,
                                                 const GroupMetricsOptions& options);
 
 // The same metrics over all rows (one group labelled "all").

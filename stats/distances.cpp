@@ -283,9 +283,14 @@ double wasserstein_distance_to_resample(std::span<const double> sorted, std::spa
     double compensation = 0.0;
     for (std::size_t p = 0; p + 1 < sorted.size(); ++p) {
         drawn += draws[p];
+        const double gap = sorted[p + 1] - sorted[p];
+        // A tie's term is 0, which leaves the sum and the compensation as
+        // they are (both stay >= +0): skipped. Rounded data is mostly ties
+        // (the drift bench's 4-decimal normal columns: 94 positions in 100).
+        if (gap == 0) continue;
         const double difference =
             std::fabs(static_cast<double>(p + 1) * inverse_n - static_cast<double>(drawn) * inverse_draws);
-        const double term = difference * (sorted[p + 1] - sorted[p]);
+        const double term = difference * gap;
         const double t = sum + term;
         compensation += std::fabs(sum) >= std::fabs(term) ? (sum - t) + term : (term - t) + sum;
         sum = t;

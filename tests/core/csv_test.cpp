@@ -165,6 +165,26 @@ TEST_CASE("csv: the streaming reader reuses its record and reports the end once"
     CHECK(reader.rows_read() == 2);
 }
 
+TEST_CASE("csv: from a string_view, fields without quotes are viewed in the input, quoted ones copied", "[csv]") {
+    const std::string text = "a,b,c\nplain,\"quo,ted\",\n\"x\"\"y\",,last";
+    Reader reader{std::string_view(text)};
+    Record record;
+    auto in_input = [&](std::string_view field) {
+        return field.data() >= text.data() && field.data() + field.size() <= text.data() + text.size();
+    };
+    REQUIRE(reader.next(record) == Status::record);
+    REQUIRE(record.to_strings() == std::vector<std::string>{"plain", "quo,ted", ""});
+    CHECK(record[0].data() == text.data() + 6);  // not copied
+    CHECK_FALSE(in_input(record[1]));            // quoted: copied, its bytes differ from the input's
+    CHECK(in_input(record[2]));
+    REQUIRE(reader.next(record) == Status::record);
+    CHECK(record.to_strings() == std::vector<std::string>{"x\"y", "", "last"});
+    CHECK_FALSE(in_input(record[0]));
+    CHECK(in_input(record[2]));
+    CHECK(record.line() == 3);
+    CHECK(reader.next(record) == Status::end);
+}
+
 TEST_CASE("csv: without a header every record is a row", "[csv]") {
     Options options;
     options.header = false;

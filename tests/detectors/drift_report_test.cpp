@@ -31,7 +31,7 @@ struct Fixture {
         reference.columns = {{"shifted", true, normal_sample(2000, 0, 1), {}},
                              {"stable", true, normal_sample(2000, 0, 3), {}},
                              {"<color>", false, {}, std::vector<std::string>(2000, "red")}};
-        for (std::size_t i = 0; i < 1000; ++i) reference.columns[2].texts[i] = "blue";
+        for (std::size_t i = 0; i < 1000; ++i) reference.columns[2].texts.set(i, "blue");
         std::vector<std::string> colors(1000, "red");
         for (std::size_t i = 0; i < 300; ++i) colors[i] = "blue";
         for (std::size_t i = 300; i < 400; ++i) colors[i] = "green & gold";

@@ -308,9 +308,9 @@ TEST_CASE("load_audit_data reads the window's labelled predictions into columns"
     const AttributeColumn& race = load.data.attributes[1];
     CHECK(sex.name == "sex");
     CHECK(sex.values == std::vector<std::string>{"(missing)", "F", "M"});
-    CHECK(sex.codes == std::vector<std::uint32_t>{0, 1, 2, 2, 1});
+    CHECK(sex.codes == std::vector<AttributeCode>{0, 1, 2, 2, 1});
     CHECK(race.values == std::vector<std::string>{"A", "(missing)", "7", "B"});  // a JSON number as its text
-    CHECK(race.codes == std::vector<std::uint32_t>{0, 1, 2, 3, 0});
+    CHECK(race.codes == std::vector<AttributeCode>{0, 1, 2, 3, 0});
 
     SECTION("max_rows keeps the latest rows and says so") {
         query.max_rows = 3;

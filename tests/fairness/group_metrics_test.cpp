@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
+#include <random>
+#include <stdexcept>
 
 #include "fairness/audit.h"
 #include "fairness/disparities.h"
@@ -61,11 +64,10 @@ const DisparityValue& find(const std::vector<DisparityValue>& values, DisparityM
 
 TEST_CASE("confusion-matrix rates of hand-computed groups") {
     const AuditData data = make_data(hand_table());
-    const Grouping grouping = make_grouping(data, {0});
-    REQUIRE(grouping.group_count() == 3);
     GroupMetricsOptions options;
     options.min_group_size = 5;
-    const auto groups = compute_group_metrics(grouping, data, options);
+    const auto groups = compute_group_metrics(data, {0}, options);
+    REQUIRE(groups.size() == 3);
     REQUIRE(groups[0].label == "A");
     REQUIRE(groups[1].label == "B");
     REQUIRE(groups[2].label == "C");
@@ -106,10 +108,9 @@ TEST_CASE("confusion-matrix rates of hand-computed groups") {
 
 TEST_CASE("disparities of hand-computed groups, to the reference and between groups") {
     const AuditData data = make_data(hand_table());
-    const Grouping grouping = make_grouping(data, {0});
     GroupMetricsOptions options;
     options.min_group_size = 5;
-    const auto groups = compute_group_metrics(grouping, data, options);
+    const auto groups = compute_group_metrics(data, {0}, options);
     const GroupingDisparities d = compute_disparities(groups, std::nullopt, false, Tolerance{});
 
     // A and B both have 10 rows: the tie goes to the later label, B. C is too small.
@@ -142,10 +143,9 @@ TEST_CASE("disparities of hand-computed groups, to the reference and between gro
 
 TEST_CASE("a configured reference group replaces the largest") {
     const AuditData data = make_data(hand_table());
-    const Grouping grouping = make_grouping(data, {0});
     GroupMetricsOptions options;
     options.min_group_size = 5;
-    const auto groups = compute_group_metrics(grouping, data, options);
+    const auto groups = compute_group_metrics(data, {0}, options);
     const GroupingDisparities d = compute_disparities(groups, std::size_t{0}, false, Tolerance{});
     CHECK(d.reference_configured);
     const auto& fpr = find(d.to_reference, DisparityMetric::fpr_parity);
@@ -193,7 +193,7 @@ TEST_CASE("calibration by score bucket and expected calibration error") {
         data.y_pred.push_back(scores[i] >= 0.5 ? 1 : 0);
         data.score.push_back(scores[i]);
     }
-    const auto groups = compute_group_metrics(make_grouping(data, {0}), data, GroupMetricsOptions{});
+    const auto groups = compute_group_metrics(data, {0}, GroupMetricsOptions{});
     REQUIRE(groups[0].calibration.size() == 10);
     const auto& low = groups[0].calibration[1];
     CHECK(low.count == 2);
@@ -246,6 +246,123 @@ TEST_CASE("intersectional groups keep every combination that occurs") {
     CHECK(g.group_values[2] == std::vector<std::string>{"M", "W"});
     CHECK(g.group_of_row == std::vector<std::uint32_t>{2, 0, 1, 0, 2});
     CHECK(grouping_name(g.attributes) == "sex x race");
+}
+
+TEST_CASE("intersectional metrics from one pass count every combination that occurs") {
+    AuditData data;
+    data.attributes.resize(2);
+    data.attributes[0].name = "sex";
+    data.attributes[1].name = "race";
+    AttributeEncoder sex(data.attributes[0]);
+    AttributeEncoder race(data.attributes[1]);
+    const char* rows[][2] = {{"M", "W"}, {"F", "B"}, {"M", "B"}, {"F", "B"}, {"M", "W"}};
+    const std::uint8_t truth[] = {1, 0, 1, 1, 0};
+    for (std::size_t r = 0; r < 5; ++r) {
+        sex.append(rows[r][0]);
+        race.append(rows[r][1]);
+        data.y_true.push_back(truth[r]);
+        data.y_pred.push_back(1);
+    }
+    const GroupingsMetrics all = compute_groupings_metrics(data, {{0}, {1}, {0, 1}}, GroupMetricsOptions{});
+    REQUIRE(all.groupings.size() == 3);
+    CHECK(all.overall.label == "all");
+    CHECK(all.overall.counts.tp == 3);
+    CHECK(all.overall.counts.fp == 2);
+    const auto& by_sex = all.groupings[0];
+    REQUIRE(by_sex.size() == 2);
+    CHECK(by_sex[0].values == std::vector<std::string>{"F"});
+    CHECK(by_sex[0].counts.tp == 1);  // rows 2 and 4
+    CHECK(by_sex[0].counts.fp == 1);
+    CHECK(by_sex[1].counts.tp == 2);  // rows 1, 3 and 5
+    CHECK(by_sex[1].counts.fp == 1);
+    const auto& both = all.groupings[2];
+    REQUIRE(both.size() == 3);  // F,W never occurs and is not invented
+    CHECK(both[0].label == "F, B");
+    CHECK(both[1].label == "M, B");
+    CHECK(both[2].label == "M, W");
+    CHECK(both[2].counts.tp == 1);
+    CHECK(both[2].counts.fp == 1);
+}
+
+namespace {
+
+// A row-by-row tally of one grouping, as the metrics were computed before
+// they were rolled up from cells: the yardstick of the one-pass sums.
+struct NaiveGroup {
+    ConfusionCounts counts;
+    std::vector<std::uint64_t> bucket_count = std::vector<std::uint64_t>(10, 0);
+    std::vector<double> score_sum = std::vector<double>(10, 0.0);
+};
+
+std::map<std::vector<std::string>, NaiveGroup> naive_groups(const AuditData& data,
+                                                            const std::vector<std::size_t>& attributes) {
+    std::map<std::vector<std::string>, NaiveGroup> groups;
+    for (std::size_t r = 0; r < data.rows(); ++r) {
+        std::vector<std::string> key;
+        for (std::size_t a : attributes) key.push_back(data.attributes[a].values[data.attributes[a].codes[r]]);
+        NaiveGroup& g = groups[key];
+        const bool truth = data.y_true[r] != 0;
+        const bool predicted = data.y_pred[r] != 0;
+        ++(truth ? (predicted ? g.counts.tp : g.counts.fn) : (predicted ? g.counts.fp : g.counts.tn));
+        const std::size_t b = calibration_bucket(data.score[r], 10);
+        ++g.bucket_count[b];
+        g.score_sum[b] += data.score[r];
+    }
+    return groups;
+}
+
+}  // namespace
+
+TEST_CASE("one pass over the rows gives every grouping's row-by-row counts, dense or hashed cells") {
+    // 3 attributes: with 12 values each the cells are indexed by a table;
+    // with 120 each (1.7M combinations) they are hashed.
+    const std::size_t values = GENERATE(12u, 120u);
+    AuditData data;
+    data.attributes.resize(3);
+    std::vector<AttributeEncoder> encoders;
+    for (std::size_t a = 0; a < 3; ++a) {
+        data.attributes[a].name = "a" + std::to_string(a);
+        encoders.emplace_back(data.attributes[a]);
+    }
+    std::mt19937_64 rng(7);
+    for (std::size_t r = 0; r < 20000; ++r) {
+        for (auto& encoder : encoders) encoder.append("v" + std::to_string(rng() % values));
+        const double score = static_cast<double>(rng() % 1001) / 1000.0;  // 0 and 1 included
+        data.y_true.push_back(rng() % 3 == 0 ? 1 : 0);
+        data.y_pred.push_back(score >= 0.5 ? 1 : 0);
+        data.score.push_back(score);
+    }
+    const std::vector<std::vector<std::size_t>> groupings = {{0}, {2}, {1, 2}, {0, 1, 2}};
+    const GroupingsMetrics all = compute_groupings_metrics(data, groupings, GroupMetricsOptions{});
+    CHECK(all.overall.counts.total() == 20000);
+    for (std::size_t i = 0; i < groupings.size(); ++i) {
+        const auto naive = naive_groups(data, groupings[i]);
+        REQUIRE(all.groupings[i].size() == naive.size());
+        std::size_t k = 0;
+        for (const auto& [key, expected] : naive) {  // std::map: the same order by values
+            const GroupMetrics& mine = all.groupings[i][k++];
+            REQUIRE(mine.values == key);
+            CHECK(mine.counts.tp == expected.counts.tp);
+            CHECK(mine.counts.fp == expected.counts.fp);
+            CHECK(mine.counts.tn == expected.counts.tn);
+            CHECK(mine.counts.fn == expected.counts.fn);
+            for (std::size_t b = 0; b < 10; ++b) {
+                CHECK(mine.calibration[b].count == expected.bucket_count[b]);
+                if (expected.bucket_count[b] > 0)
+                    CHECK(mine.calibration[b].mean_score ==
+                          Approx(expected.score_sum[b] / static_cast<double>(expected.bucket_count[b])).epsilon(1e-12));
+            }
+        }
+    }
+}
+
+TEST_CASE("an attribute holds at most 65,536 distinct values") {
+    AttributeColumn column{"id", {}, {}};
+    AttributeEncoder encoder(column);
+    for (std::size_t i = 0; i < max_attribute_values; ++i) encoder.append(std::to_string(i));
+    encoder.append("0");  // seen before: still fine
+    CHECK(column.codes.back() == 0);
+    CHECK_THROWS_AS(encoder.append("one too many"), std::length_error);
 }
 
 TEST_CASE("run_audit refuses an unknown attribute or a reference group without rows") {
