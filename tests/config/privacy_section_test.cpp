@@ -12,6 +12,7 @@
 
 #include "config/loader.h"
 #include "config/reload.h"
+#include "config/sections.h"
 #include "tests/support/temp_dir.h"
 
 using namespace mw::config;
@@ -195,4 +196,17 @@ TEST_CASE("a reload that changes a live model's policy or its key is refused; a 
     CHECK(changed[0].starts_with("models[0].privacy: the privacy policy of model \"adult\""));
     write_key(dir, "0123456789abcdef0123456789abcdef-rotated\n", 0600);
     CHECK(refused_reload_changes(running, load("      id: hash\n")).size() == 1);  // a key rotation
+}
+
+TEST_CASE("docs/privacy.md's option table is the option table's") {
+    std::string table = "| key | kind | default | range | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& option : describe_options()) {
+        if (!option.path.starts_with("models[].privacy.")) continue;
+        table += fmt::format("| `{}` | {} | {} | {} | {} |\n", option.path.substr(std::string("models[].").size()),
+                             to_string(option.kind), option.required ? "required" : option.default_text,
+                             option.range, option.help);
+    }
+    const std::string doc = mw::testing::read_text(std::string(MODELWATCH_SOURCE_DIR) + "/docs/privacy.md");
+    INFO("docs/privacy.md's option table must read exactly:\n" << table);
+    CHECK(doc.find(table) != std::string::npos);
 }
