@@ -13,7 +13,7 @@ namespace mw {
 namespace {
 
 // The text a value is hashed as: what the store would have held.
-std::optional<std::string> hashable_text(const Value& value) {
+std::optional<std::string> privacy_hashable_text(const Value& value) {
     if (const auto* text = std::get_if<std::string>(&value)) return *text;
     if (const auto* flag = std::get_if<bool>(&value)) return std::string(*flag ? "true" : "false");
     if (const auto* number = std::get_if<double>(&value)) return fmt::format("{}", *number);
@@ -21,13 +21,13 @@ std::optional<std::string> hashable_text(const Value& value) {
 }
 
 // Applies one field's action to a feature value; false when the value must be left out.
-bool transform_value(const PrivacyPolicy& policy, const FieldPrivacy& row, Value& value) {
+bool privacy_transform_value(const PrivacyPolicy& policy, const FieldPrivacy& row, Value& value) {
     if (std::holds_alternative<std::monostate>(value)) return row.action != PrivacyAction::drop;
     switch (row.action) {
         case PrivacyAction::keep: return true;
         case PrivacyAction::drop: return false;
         case PrivacyAction::hash:
-            value = privacy_hash(policy.key, row.name, *hashable_text(value));
+            value = privacy_hash(policy.key, row.name, *privacy_hashable_text(value));
             return true;
         case PrivacyAction::generalise:
             if (row.width) {
@@ -48,7 +48,7 @@ bool transform_value(const PrivacyPolicy& policy, const FieldPrivacy& row, Value
 }
 
 // Applies one field's action to an attribute's text; false when it must be left out.
-bool transform_attribute(const PrivacyPolicy& policy, const FieldPrivacy& row, std::string& text) {
+bool privacy_transform_attribute(const PrivacyPolicy& policy, const FieldPrivacy& row, std::string& text) {
     switch (row.action) {
         case PrivacyAction::keep: return true;
         case PrivacyAction::drop: return false;
@@ -71,12 +71,12 @@ bool transform_attribute(const PrivacyPolicy& policy, const FieldPrivacy& row, s
 }
 
 // The row for a field, or the policy's rule for names the schema does not declare.
-FieldPrivacy row_for(const PrivacyPolicy& policy, const std::string& name, bool declared) {
+FieldPrivacy privacy_row_for(const PrivacyPolicy& policy, const std::string& name, bool declared) {
     if (const auto* row = policy.find(name)) return *row;
     return {name, declared ? PrivacyAction::keep : policy.undeclared, std::nullopt, 0};
 }
 
-bool is_declared_attribute(const ModelSchema& schema, const std::string& name) {
+bool privacy_is_declared_attribute(const ModelSchema& schema, const std::string& name) {
     for (const auto& attribute : schema.attributes)
         if (attribute == name) return true;
     return false;
@@ -128,16 +128,17 @@ void apply_privacy(const ModelSchema& schema, Prediction& prediction) {
     if (policy.id == PrivacyAction::hash) prediction.id = privacy_hash(policy.key, "id", prediction.id);
     for (std::size_t f = 0; f < schema.features.size() && f < prediction.features.size(); ++f) {
         const auto* row = policy.find(schema.features[f].name);
-        if (row != nullptr && !transform_value(policy, *row, prediction.features[f])) prediction.features[f] = Value{};
+        if (row != nullptr && !privacy_transform_value(policy, *row, prediction.features[f]))
+            prediction.features[f] = Value{};
     }
     auto& undeclared = prediction.undeclared_features;
     std::erase_if(undeclared, [&](std::pair<std::string, Value>& feature) {
-        return !transform_value(policy, row_for(policy, feature.first, false), feature.second);
+        return !privacy_transform_value(policy, privacy_row_for(policy, feature.first, false), feature.second);
     });
     std::erase_if(prediction.attributes, [&](std::pair<std::string, std::string>& attribute) {
-        return !transform_attribute(policy,
-                                    row_for(policy, attribute.first, is_declared_attribute(schema, attribute.first)),
-                                    attribute.second);
+        const bool declared = privacy_is_declared_attribute(schema, attribute.first);
+        return !privacy_transform_attribute(policy, privacy_row_for(policy, attribute.first, declared),
+                                            attribute.second);
     });
 }
 

@@ -42,8 +42,8 @@ nlohmann::json reference_json_of(const Value& value) {
 // A reference is stored in PostgreSQL and compared with windows of ingested
 // records, so it goes through the model's privacy policy like them
 // (collectors/privacy.h): nothing the policy does not keep is stored, and
-// hashed or generalised values compare with their kind. Returns the rows'
-// features and attributes as the policy leaves them.
+// hashed or generalised values compare with their kind. Rewrites the row's
+// features and attributes to what the policy keeps of them.
 void apply_reference_privacy(const ModelSchema& schema, nlohmann::json& features, nlohmann::json& attributes) {
     if (schema.privacy.keeps_everything()) return;
     Prediction row;

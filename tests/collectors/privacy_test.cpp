@@ -47,7 +47,7 @@ mw::ParsedPredictions parse_with_policy(std::string_view body, const mw::ModelSc
     return mw::parse_predictions(body, std::make_shared<const mw::ModelSchema>(schema), {}, privacy_now_us);
 }
 
-const std::string& text_of(const mw::Value& value) { return std::get<std::string>(value); }
+const std::string& privacy_text_of(const mw::Value& value) { return std::get<std::string>(value); }
 
 }  // namespace
 
@@ -76,15 +76,15 @@ TEST_CASE("every action on a parsed prediction, and the outcome's id hashed alik
     const auto& record = parsed.batch.records[0];
     CHECK(record.id == mw::privacy_hash(privacy_test_key, "id", "alice"));
     CHECK(std::get<double>(record.features[0]) == 30.0);                                   // generalise width 10
-    CHECK(text_of(record.features[1]) == mw::privacy_hash(privacy_test_key, "city", "Paris"));  // hash
-    CHECK(text_of(record.features[2]) == "750");                                           // truncate to 3
+    CHECK(privacy_text_of(record.features[1]) == mw::privacy_hash(privacy_test_key, "city", "Paris"));  // hash
+    CHECK(privacy_text_of(record.features[2]) == "750");                                           // truncate to 3
     CHECK(std::get<bool>(record.features[3]) == true);                                     // no row: kept
     // Undeclared: email hashed, note kept by its row, secret dropped by undeclared: drop.
     REQUIRE(record.undeclared_features.size() == 2);
     CHECK(record.undeclared_features[0].first == "email");
-    CHECK(text_of(record.undeclared_features[0].second) == mw::privacy_hash(privacy_test_key, "email", "a@b.c"));
+    CHECK(privacy_text_of(record.undeclared_features[0].second) == mw::privacy_hash(privacy_test_key, "email", "a@b.c"));
     CHECK(record.undeclared_features[1].first == "note");
-    CHECK(text_of(record.undeclared_features[1].second) == "hi");
+    CHECK(privacy_text_of(record.undeclared_features[1].second) == "hi");
     // Attributes: sex kept, region hashed, the undeclared religion dropped.
     REQUIRE(record.attributes.size() == 2);
     CHECK(record.attributes[0] == std::pair<std::string, std::string>{"sex", "F"});
@@ -189,12 +189,12 @@ TEST_CASE("hostile values never come out raw from a field the policy does not ke
         CHECK(record.id.starts_with(mw::privacy_hash_prefix));
         CHECK(record.id.size() == 69);
         CHECK(std::get<double>(record.features[0]) == std::floor(age / 10) * 10);
-        CHECK(text_of(record.features[1]).starts_with(mw::privacy_hash_prefix));
-        CHECK(text_of(record.features[2]).find(canary) == std::string::npos);
+        CHECK(privacy_text_of(record.features[1]).starts_with(mw::privacy_hash_prefix));
+        CHECK(privacy_text_of(record.features[2]).find(canary) == std::string::npos);
         for (const auto& [name, value] : record.undeclared_features) {
             INFO(name);
             CHECK(name == "email");
-            CHECK(text_of(value).starts_with(mw::privacy_hash_prefix));
+            CHECK(privacy_text_of(value).starts_with(mw::privacy_hash_prefix));
         }
         for (const auto& [name, value] : record.attributes) {
             CHECK(name == "region");

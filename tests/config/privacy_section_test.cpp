@@ -40,7 +40,7 @@ models:
                        key_file, privacy);
 }
 
-std::string write_key(const mw::testing::TempDir& dir, const std::string& text, mode_t mode) {
+std::string write_privacy_key(const mw::testing::TempDir& dir, const std::string& text, mode_t mode) {
     const auto path = dir.path() / "privacy.key";
     mw::testing::write_text(path, text);
     ::chmod(path.c_str(), mode);
@@ -65,7 +65,7 @@ std::string only_privacy_error(const std::string& yaml) {
 
 TEST_CASE("a privacy policy is read with its key, and the default keeps everything") {
     mw::testing::TempDir dir("mw-privacy");
-    const auto key_file = write_key(dir, privacy_key_text, 0600);
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
     const auto result = load_config_text(
         privacy_document(key_file, "      id: hash\n      undeclared: drop\n      fields:\n"
                                    "        - {name: age, action: generalise, width: 5}\n"
@@ -94,7 +94,7 @@ TEST_CASE("a privacy policy is read with its key, and the default keeps everythi
 
 TEST_CASE("each misuse of a row is refused at its key path and line") {
     mw::testing::TempDir dir("mw-privacy");
-    const auto key_file = write_key(dir, privacy_key_text, 0600);
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
     const auto fields = [&](const std::string& rows) { return privacy_document(key_file, "      fields:\n" + rows); };
     // Line 15 is the first row.
     CHECK(only_privacy_error(fields("        - {name: age, action: hash}\n")) ==
@@ -131,7 +131,7 @@ TEST_CASE("each misuse of a row is refused at its key path and line") {
 
 TEST_CASE("an attribute an audit or the segments need cannot be dropped or hashed away: both key paths") {
     mw::testing::TempDir dir("mw-privacy");
-    const auto key_file = write_key(dir, privacy_key_text, 0600);
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
     CHECK(only_privacy_error(privacy_document(key_file, "      fields: [{name: sex, action: hash}]\n")) ==
           "models[0].privacy.fields[0].action (line 14): attribute \"sex\" is hashed here but "
           "models[0].audits[0].sensitive (line 10) audits it: an audit reports its groups by value; keep or "
@@ -154,7 +154,7 @@ TEST_CASE("the key file: required to hash, private, long enough, not a placehold
     CHECK(only_privacy_error(privacy_document("", "      fields: [{name: city, action: hash}]\n")) ==
           "models[0].privacy.fields[0].action (line 14): hashing needs a key: set privacy.key_file");
 
-    const auto key_file = write_key(dir, privacy_key_text, 0644);
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0644);
     CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")) ==
           fmt::format("models[0].privacy.key_file (line 13): \"{}\" has mode 0644: a key others can read, or others "
                       "or the group can write, is refused (chmod 0600, or 0640 for a group the daemon is in)",
@@ -164,14 +164,14 @@ TEST_CASE("the key file: required to hash, private, long enough, not a placehold
     ::chmod(key_file.c_str(), 0640);
     CHECK(privacy_errors(privacy_document(key_file, "      id: hash\n")).empty());
 
-    write_key(dir, "too-short-key-0123456789abcdef\n", 0600);  // 30 bytes
+    write_privacy_key(dir, "too-short-key-0123456789abcdef\n", 0600);  // 30 bytes
     CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")) ==
           fmt::format("models[0].privacy.key_file (line 13): \"{}\" holds a key of 30 bytes; at least 32 are "
                       "needed (openssl rand -hex 32 > FILE)",
                       key_file));
-    write_key(dir, std::string(64, 'x'), 0600);
+    write_privacy_key(dir, std::string(64, 'x'), 0600);
     CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")).find("placeholder") != std::string::npos);
-    write_key(dir, std::string(2000, 'k'), 0600);
+    write_privacy_key(dir, std::string(2000, 'k'), 0600);
     CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")).find("limit of 1024") !=
           std::string::npos);
     CHECK(only_privacy_error(privacy_document((dir.path() / "absent").string(), "      id: hash\n"))
@@ -182,7 +182,7 @@ TEST_CASE("the key file: required to hash, private, long enough, not a placehold
 
 TEST_CASE("a reload that changes a live model's policy or its key is refused; a restart applies it") {
     mw::testing::TempDir dir("mw-privacy");
-    const auto key_file = write_key(dir, privacy_key_text, 0600);
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
     const auto load = [&](const std::string& privacy) {
         auto result = load_config_text(privacy_document(key_file, privacy), "privacy.yaml",
                                        [](const std::string&) { return std::nullopt; });
@@ -194,7 +194,7 @@ TEST_CASE("a reload that changes a live model's policy or its key is refused; a 
     const auto changed = refused_reload_changes(running, load("      id: keep\n"));
     REQUIRE(changed.size() == 1);
     CHECK(changed[0].starts_with("models[0].privacy: the privacy policy of model \"adult\""));
-    write_key(dir, "0123456789abcdef0123456789abcdef-rotated\n", 0600);
+    write_privacy_key(dir, "0123456789abcdef0123456789abcdef-rotated\n", 0600);
     CHECK(refused_reload_changes(running, load("      id: hash\n")).size() == 1);  // a key rotation
 }
 
