@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <simdjson.h>
 
+#include "collectors/privacy.h"
 #include "core/time.h"
 
 namespace mw {
@@ -711,8 +712,14 @@ ParsedPredictions parse_predictions(std::string_view body, std::shared_ptr<const
     ParsedPredictions result;
     result.batch.model = schema->name;
     result.batch.schema = std::move(schema);
-    PredictionReader reader(*result.batch.schema, limits, now_us);
+    const ModelSchema& accepted_under = *result.batch.schema;
+    PredictionReader reader(accepted_under, limits, now_us);
     walk_body(body, limits, reader, result.batch.records, result.rejections, result.body_error);
+    // The one place every collector's records pass before the spool.
+    if (!accepted_under.privacy.keeps_everything()) {
+        for (auto& record : result.batch.records) apply_privacy(accepted_under, record);
+        redact_rejections(accepted_under, result.rejections);
+    }
     return result;
 }
 
@@ -722,6 +729,10 @@ ParsedOutcomes parse_outcomes(std::string_view body, const ModelSchema& schema, 
     result.batch.model = schema.name;
     OutcomeReader reader(schema, limits, now_us);
     walk_body(body, limits, reader, result.batch.records, result.rejections, result.body_error);
+    if (!schema.privacy.keeps_everything()) {
+        for (auto& record : result.batch.records) apply_privacy(schema, record);
+        redact_rejections(schema, result.rejections);
+    }
     return result;
 }
 

@@ -40,6 +40,9 @@
 //     score models take "value" (a numeric "label" is accepted as the value).
 //   - Duplicate ids within one request: the later record is rejected and the
 //     reason names the index of the first accepted one.
+//   - The schema's privacy policy is applied to every accepted record before
+//     it is returned, and under a policy that does not keep everything no
+//     rejection reason quotes a value (collectors/privacy.h, docs/privacy.md).
 #pragma once
 
 #include <cstddef>

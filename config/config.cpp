@@ -19,7 +19,7 @@ bool operator==(const ModelOptions& a, const ModelOptions& b) {
         x.features.begin(), x.features.end(), y.features.begin(), y.features.end(),
         [](const FeatureSpec& f, const FeatureSpec& g) { return f.name == g.name && f.type == g.type; });
     return x.name == y.name && same_features && x.prediction_type == y.prediction_type &&
-           x.attributes == y.attributes && x.classes == y.classes && a.tokens == b.tokens &&
+           x.attributes == y.attributes && x.classes == y.classes && x.privacy == y.privacy && a.tokens == b.tokens &&
            a.reference == b.reference && a.window == b.window && a.drift == b.drift &&
            a.performance == b.performance && a.concept_drift == b.concept_drift && a.anomaly == b.anomaly &&
            a.retrain == b.retrain && a.audits == b.audits;

@@ -17,6 +17,14 @@ std::vector<std::string> refused_reload_changes(const Config& running, const Con
                 "a reload cannot change a model's prediction type (stored predictions, outcomes and the reference "
                 "hold the old one): configure it as a new model",
                 m, schema.name, to_string(old_schema.prediction_type), to_string(schema.prediction_type)));
+        if (!(old_schema.privacy == schema.privacy))
+            refused.push_back(fmt::format(
+                "models[{}].privacy: the privacy policy of model \"{}\" (or its key file's content) differs from the "
+                "running one; a reload cannot change it: the open window, the reference and predictions awaiting "
+                "their outcomes hold values under the running policy and key, and mixing the two would read as "
+                "drift and break the outcome join. Restart the daemon to apply it (docs/privacy.md, \"Changing the "
+                "policy and rotating the key\")",
+                m, schema.name));
         for (std::size_t f = 0; f < schema.features.size(); ++f) {
             const FeatureSpec& feature = schema.features[f];
             const int old_index = old_schema.feature_index(feature.name);

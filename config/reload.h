@@ -8,6 +8,9 @@
 //     the old type, and mixing the two in one window would read as type
 //     errors and drift that the data never had. A new type is a new feature
 //     (a new name), with the reference it needs.
+//   - a model's privacy policy, its key included, may not change: values
+//     already accepted were kept, hashed or generalised under the running
+//     one (docs/privacy.md).
 // A reload with a refused change is refused as a whole, like an invalid
 // file: the running configuration stays in force.
 #pragma once

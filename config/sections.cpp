@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "config/component.h"
+#include "config/privacy_section.h"
 #include "core/cron_schedule.h"
 #include "core/time.h"
 #include "core/time_zone.h"
@@ -662,6 +663,9 @@ const Option<ModelOptions> model_options[] = {
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<RetrainConfig>(prefix, retrain_options, out);
      }},
+    {.key = "privacy", .kind = ValueKind::mapping,
+     .help = "what is kept of each field before anything is stored: keep, drop, hash or generalise (docs/privacy.md)",
+     .field = "ModelSchema::privacy", .read_nested = read_privacy, .describe_nested = describe_privacy},
     {.key = "audits", .kind = ValueKind::mapping_list, .help = "scheduled fairness audits",
      .field = "ModelOptions::audits",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
@@ -1332,6 +1336,7 @@ void read_config(Reader& reader, const YAML::Node& root, const Environment& envi
     check_file_tails(reader, out);
     check_nats(reader, environment, out.nats);
     check_monitoring(reader, environment, catalog, out);
+    check_privacy(reader, out.models);
     check_cluster(reader, out.cluster);
 }
 

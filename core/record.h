@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/privacy.h"
+
 namespace mw {
 
 enum class FeatureType { numeric, categorical, boolean };
@@ -37,6 +39,9 @@ struct ModelSchema {
     PredictionType prediction_type = PredictionType::binary;
     std::vector<std::string> attributes;  // segment and sensitive attributes
     std::vector<std::string> classes;     // class labels (binary, multiclass); empty when not declared
+    // Applied by the parser to every accepted record (collectors/privacy.h),
+    // so a batch holds only what the policy in force when it was accepted keeps.
+    PrivacyPolicy privacy;
 
     // Index into `features`, or -1 when the schema does not declare `name`.
     int feature_index(std::string_view feature_name) const;

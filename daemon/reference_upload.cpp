@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "collectors/privacy.h"
 #include "daemon/window_table.h"
 #include "detectors/csv_table.h"
 
@@ -22,6 +23,48 @@ bool is_attribute(const ModelSchema& schema, std::string_view name) {
     for (const auto& attribute : schema.attributes)
         if (attribute == name) return true;
     return false;
+}
+
+Value reference_value_of(const nlohmann::json& value) {
+    if (value.is_number()) return value.get<double>();
+    if (value.is_boolean()) return value.get<bool>();
+    if (value.is_string()) return value.get<std::string>();
+    return Value{};
+}
+
+nlohmann::json reference_json_of(const Value& value) {
+    if (const auto* number = std::get_if<double>(&value)) return *number;
+    if (const auto* flag = std::get_if<bool>(&value)) return *flag;
+    if (const auto* text = std::get_if<std::string>(&value)) return *text;
+    return nullptr;
+}
+
+// A reference is stored in PostgreSQL and compared with windows of ingested
+// records, so it goes through the model's privacy policy like them
+// (collectors/privacy.h): nothing the policy does not keep is stored, and
+// hashed or generalised values compare with their kind. Rewrites the row's
+// features and attributes to what the policy keeps of them.
+void apply_reference_privacy(const ModelSchema& schema, nlohmann::json& features, nlohmann::json& attributes) {
+    if (schema.privacy.keeps_everything()) return;
+    Prediction row;
+    row.features.assign(schema.features.size(), Value{});
+    for (const auto& [name, value] : features.items()) {
+        const int index = schema.feature_index(name);
+        if (index >= 0)
+            row.features[static_cast<std::size_t>(index)] = reference_value_of(value);
+        else
+            row.undeclared_features.emplace_back(name, reference_value_of(value));
+    }
+    for (const auto& [name, value] : attributes.items())
+        if (!value.is_null()) row.attributes.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
+    apply_privacy(schema, row);
+    features = nlohmann::json::object();
+    for (std::size_t f = 0; f < schema.features.size(); ++f)
+        if (!std::holds_alternative<std::monostate>(row.features[f]))
+            features[schema.features[f].name] = reference_json_of(row.features[f]);
+    for (const auto& [name, value] : row.undeclared_features) features[name] = reference_json_of(value);
+    attributes = nlohmann::json::object();
+    for (const auto& [name, value] : row.attributes) attributes[name] = value;
 }
 
 ReferenceUpload from_csv(std::string_view body, const ModelSchema& schema, std::size_t max_rows) {
@@ -82,6 +125,7 @@ ReferenceUpload from_csv(std::string_view body, const ModelSchema& schema, std::
                 row.label = cell;
             }
         }
+        apply_reference_privacy(schema, features, attributes);
         row.features_json = features.dump();
         row.attributes_json = attributes.dump();
         rows.push_back(std::move(row));
@@ -110,10 +154,13 @@ ReferenceUpload from_ndjson(std::string_view body, const ModelSchema& schema, st
         store::WindowRow row;
         const auto features = object.find("features");
         if (features == object.end() || !features->is_object()) return fail("\"features\" must be an object");
-        row.features_json = features->dump();
         const auto attributes = object.find("attributes");
         if (attributes != object.end() && !attributes->is_object()) return fail("\"attributes\" must be an object");
-        row.attributes_json = attributes != object.end() ? attributes->dump() : "{}";
+        nlohmann::json kept_features = *features;
+        nlohmann::json kept_attributes = attributes != object.end() ? *attributes : nlohmann::json::object();
+        apply_reference_privacy(schema, kept_features, kept_attributes);
+        row.features_json = kept_features.dump();
+        row.attributes_json = kept_attributes.dump();
         for (const auto& [key, value] : object.items()) {
             if (key == "features" || key == "attributes" || key == "id" || key == "ts" || key == "model_version")
                 continue;

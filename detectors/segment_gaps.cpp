@@ -158,8 +158,7 @@ SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, cons
 std::vector<Finding> to_findings(const SegmentGapReport& report, const std::string& model,
                                  std::int64_t window_start_us, std::int64_t window_end_us) {
     std::vector<Finding> findings;
-    const auto too_small = [&](const SegmentGapResult& segment, const std::string& metric, std::uint64_t trials,
-                               std::uint64_t rest_trials) {
+    const auto too_small = [&](const SegmentGapResult& segment, const std::string& metric) {
         findings.push_back({.model = model,
                             .kind = "segment_gap",
                             .subject = fmt::format("{}={}:{}", segment.attribute, segment.value, metric),
@@ -169,21 +168,22 @@ std::vector<Finding> to_findings(const SegmentGapReport& report, const std::stri
                             .severity = Severity::info,
                             .window_start_us = window_start_us,
                             .window_end_us = window_end_us,
+                            // The segment is named, not described: how many rows
+                            // a handful of people make up is itself about them.
                             .evidence_json = nlohmann::json{{"too_small", true},
-                                                            {"segment_trials", trials},
-                                                            {"rest_trials", rest_trials},
+                                                            {"suppressed", true},
                                                             {"min_segment_rows", report.min_segment_rows}}
                                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
     };
     for (const auto& segment : report.segments) {
         if (segment.too_small) {
-            too_small(segment, "prediction_rate", segment.rows, segment.rest_rows);
-            too_small(segment, report.metric_name, segment.rows, segment.rest_rows);
+            too_small(segment, "prediction_rate");
+            too_small(segment, report.metric_name);
             continue;
         }
         for (const auto& gap : segment.gaps) {
             if (gap.too_small) {
-                too_small(segment, gap.metric, gap.segment_trials, gap.rest_trials);
+                too_small(segment, gap.metric);
                 continue;
             }
             Finding finding;

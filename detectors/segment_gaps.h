@@ -116,8 +116,9 @@ SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, cons
 // "<attribute>=<value>:<metric>", method "newcombe_wilson", statistic = the
 // gap, threshold = min_gap, evidence = rates, counts and the interval;
 // warning when triggered, info otherwise. A rate too small to compare is
-// reported as such (method "too_small", never triggered, evidence with the
-// counts and min_segment_rows), so a small segment is visible without
+// reported as such (method "too_small", never triggered, evidence
+// {"too_small", "suppressed", "min_segment_rows"} without its counts: a
+// handful of people is not described), so a small segment is visible without
 // alarming, and an alert raised while it was larger resolves.
 std::vector<Finding> to_findings(const SegmentGapReport& report, const std::string& model,
                                  std::int64_t window_start_us, std::int64_t window_end_us);

@@ -33,6 +33,11 @@ bool tally(const AuditData& data, const std::vector<std::string>& attributes,
 
 }  // namespace
 
+bool is_suppressed(const RepresentationRow& row, std::uint64_t min_group_size) {
+    const auto small = [&](std::uint64_t count) { return count > 0 && count < min_group_size; };
+    return small(row.reference_count) || small(row.current_count);
+}
+
 RepresentationShift compare_representation(const AuditData& reference, const AuditData& current,
                                            const std::vector<std::string>& attributes) {
     RepresentationShift shift;

@@ -27,6 +27,11 @@ struct RepresentationRow {
     double base_rate_difference = std::numeric_limits<double>::quiet_NaN();
 };
 
+// A group with fewer than `min_group_size` rows (but some) in either window:
+// every output shows that it exists and is small, never its counts, shares
+// or base rates, so a report cannot single out a handful of people.
+bool is_suppressed(const RepresentationRow& row, std::uint64_t min_group_size);
+
 struct RepresentationShift {
     std::vector<std::string> attributes;
     std::vector<RepresentationRow> rows;  // every group seen in either window, ordered by values

@@ -289,8 +289,10 @@ std::string rate_panels(const GroupingResult& g, const AuditResult& r) {
         p.marker_label = "all " + format_percent(r.overall.rate(rate).value);
         for (std::size_t k = 0; k < g.groups.size(); ++k) {
             const GroupMetrics& m = g.groups[k];
-            PanelRow row{m.label, m.rate(rate).value, m.rate(rate).wilson, m.too_small ? "small" : "rate",
-                         g.disparities.reference_index == k, m.too_small ? "too small" : ""};
+            // A group under the minimum size is listed without its rate (suppressed).
+            PanelRow row{m.label, m.too_small ? std::nan("") : m.rate(rate).value,
+                         m.too_small ? Interval{} : m.rate(rate).wilson, m.too_small ? "small" : "rate",
+                         g.disparities.reference_index == k, m.too_small ? "too small: suppressed" : ""};
             p.rows.push_back(std::move(row));
         }
         out += render_panel(p);
@@ -324,7 +326,7 @@ std::string disparity_panels(const GroupingResult& g, const AuditResult& r) {
     return out + "</div>\n";
 }
 
-std::string group_table(const GroupingResult& g) {
+std::string group_table(const GroupingResult& g, std::uint64_t min_group_size) {
     std::string out = "<table><thead><tr><th class=\"text\">Group</th><th>n</th>";
     const Rate shown[] = {Rate::base_rate, Rate::selection_rate, Rate::tpr, Rate::fpr, Rate::fnr, Rate::ppv, Rate::npv,
                           Rate::accuracy};
@@ -334,12 +336,15 @@ std::string group_table(const GroupingResult& g) {
     for (std::size_t k = 0; k < g.groups.size(); ++k) {
         const GroupMetrics& m = g.groups[k];
         const bool reference = g.disparities.reference_index == k;
-        out += fmt::format("<tr class=\"{}\"><td>{}{}</td><td>{}</td>", m.too_small ? "small" : reference ? "ref" : "",
-                           html_escape(m.label),
-                           m.too_small ? " <small>too small: listed, not compared</small>"
-                           : reference ? " <small>reference group</small>"
-                                       : "",
-                           m.counts.total());
+        if (m.too_small) {
+            // Named, never described: its counts and rates would single out a handful of people.
+            out += fmt::format("<tr class=\"small\"><td>{} <small>too small: suppressed</small></td><td>&lt; {}</td>"
+                               "<td colspan=\"{}\" class=\"text\">fewer than {} rows: not shown</td></tr>",
+                               html_escape(m.label), min_group_size, std::size(shown) + 1, min_group_size);
+            continue;
+        }
+        out += fmt::format("<tr class=\"{}\"><td>{}{}</td><td>{}</td>", reference ? "ref" : "", html_escape(m.label),
+                           reference ? " <small>reference group</small>" : "", m.counts.total());
         for (Rate rate : shown) {
             const RateEstimate& e = m.rate(rate);
             out += fmt::format("<td>{}<small>{}</small></td>", format_percent(e.value),
@@ -562,7 +567,7 @@ std::string render_html(const AuditResult& r) {
         out += "<h3>Rates per group</h3>" + rate_panels(g, r);
         if (!g.disparities.to_reference.empty())
             out += "<h3>Disparities against the reference group</h3>" + disparity_panels(g, r);
-        out += "<h3>Group metrics</h3>" + group_table(g);
+        out += "<h3>Group metrics</h3>" + group_table(g, r.options.metrics.min_group_size);
         if (!g.disparities.between_groups.empty()) out += "<h3>All disparities</h3>" + disparity_table(g);
         out += "</section>\n";
     }
@@ -577,7 +582,14 @@ std::string render_html(const AuditResult& r) {
                                "<th>Base rate (reference)</th><th>Base rate (current)</th><th>Change</th></tr></thead>"
                                "<tbody>",
                                html_escape(grouping_name(shift.attributes)));
-            for (const auto& row : shift.rows)
+            for (const auto& row : shift.rows) {
+                if (is_suppressed(row, r.options.metrics.min_group_size)) {
+                    out += fmt::format("<tr class=\"small\"><td>{} <small>too small: suppressed</small></td>"
+                                       "<td colspan=\"8\" class=\"text\">fewer than {} rows in a window: not "
+                                       "shown</td></tr>",
+                                       html_escape(row.label), r.options.metrics.min_group_size);
+                    continue;
+                }
                 out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                                    "<td>{}</td><td>{}</td></tr>",
                                    html_escape(row.label), row.reference_count, row.current_count,
@@ -585,6 +597,7 @@ std::string render_html(const AuditResult& r) {
                                    html_escape(format_signed_points(row.share_difference)),
                                    format_percent(row.reference_base_rate), format_percent(row.current_base_rate),
                                    html_escape(format_signed_points(row.base_rate_difference)));
+            }
             out += "</tbody></table>";
         }
         out += "</section>\n";

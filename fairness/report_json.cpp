@@ -17,6 +17,12 @@ json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 json interval(const Interval& i) { return i.defined() ? json::array({i.lower, i.upper}) : json(nullptr); }
 
 json group_json(const GroupMetrics& g) {
+    // A group under the minimum size is named and flagged, nothing more: its
+    // counts and rates would describe a handful of people.
+    if (g.too_small)
+        return {{"label", g.label},         {"values", g.values},      {"count", nullptr},
+                {"too_small", true},        {"suppressed", true},      {"confusion", nullptr},
+                {"rates", nullptr},         {"calibration_error", nullptr}, {"calibration", json::array()}};
     json rates = json::object();
     for (Rate rate : all_rates) {
         const RateEstimate& e = g.rate(rate);
@@ -100,7 +106,15 @@ json report_json(const AuditResult& r) {
     json representation = json::array();
     for (const auto& shift : r.representation) {
         json rows = json::array();
-        for (const auto& row : shift.rows)
+        for (const auto& row : shift.rows) {
+            if (is_suppressed(row, r.options.metrics.min_group_size)) {
+                rows.push_back({{"label", row.label}, {"values", row.values}, {"suppressed", true},
+                                {"reference_count", nullptr}, {"current_count", nullptr},
+                                {"reference_share", nullptr}, {"current_share", nullptr},
+                                {"share_difference", nullptr}, {"reference_base_rate", nullptr},
+                                {"current_base_rate", nullptr}, {"base_rate_difference", nullptr}});
+                continue;
+            }
             rows.push_back({{"label", row.label},
                             {"values", row.values},
                             {"reference_count", row.reference_count},
@@ -111,6 +125,7 @@ json report_json(const AuditResult& r) {
                             {"reference_base_rate", number(row.reference_base_rate)},
                             {"current_base_rate", number(row.current_base_rate)},
                             {"base_rate_difference", number(row.base_rate_difference)}});
+        }
         representation.push_back({{"name", grouping_name(shift.attributes)}, {"attributes", shift.attributes}, {"groups", rows}});
     }
 

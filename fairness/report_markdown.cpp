@@ -66,8 +66,13 @@ std::string render_markdown(const AuditResult& r) {
         line("| Group | n | Base rate | Selection rate | TPR | FPR | FNR | PPV | NPV | Accuracy | ECE |");
         line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (const auto& m : g.groups) {
-            line(fmt::format("| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |", cell(m.label),
-                             m.too_small ? " (too small)" : "", m.counts.total(),
+            if (m.too_small) {  // named, never described (suppressed)
+                line(fmt::format("| {} (too small: suppressed) | < {} | - | - | - | - | - | - | - | - | - |",
+                                 cell(m.label), r.options.metrics.min_group_size));
+                continue;
+            }
+            line(fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |", cell(m.label),
+                             m.counts.total(),
                              format_percent(m.rate(Rate::base_rate).value),
                              format_percent(m.rate(Rate::selection_rate).value), format_percent(m.rate(Rate::tpr).value),
                              format_percent(m.rate(Rate::fpr).value), format_percent(m.rate(Rate::fnr).value),
@@ -95,11 +100,16 @@ std::string render_markdown(const AuditResult& r) {
         line("");
         line("| Group | Reference rows | Current rows | Share change | Base rate (reference) | Base rate (current) | Change |");
         line("|---|---:|---:|---:|---:|---:|---:|");
-        for (const auto& row : shift.rows)
+        for (const auto& row : shift.rows) {
+            if (is_suppressed(row, r.options.metrics.min_group_size)) {
+                line(fmt::format("| {} (too small: suppressed) | - | - | - | - | - | - |", cell(row.label)));
+                continue;
+            }
             line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", cell(row.label), row.reference_count,
                              row.current_count, format_signed_points(row.share_difference),
                              format_percent(row.reference_base_rate), format_percent(row.current_base_rate),
                              format_signed_points(row.base_rate_difference)));
+        }
         line("");
     }
 

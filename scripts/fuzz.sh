@@ -38,8 +38,10 @@ ingest_seconds=$((seconds - csv_seconds))
 ingest_sources=(
   tests/fuzz/ingest_parser_fuzz.cpp
   collectors/ingest_parser.cpp
+  collectors/privacy.cpp
   core/time.cpp
   core/record.cpp
+  core/privacy.cpp
 )
 csv_sources=(
   tests/fuzz/csv_reader_fuzz.cpp
@@ -81,7 +83,7 @@ run() {
   fi
 }
 
-build ingest_parser -lsimdjson -lfmt -- "${ingest_sources[@]}"
+build ingest_parser -lsimdjson -lfmt -lcrypto -- "${ingest_sources[@]}"
 build csv_reader -lfmt -- "${csv_sources[@]}"
 run ingest_parser "$ingest_seconds" tests/fuzz/corpus/ingest_parser tests/fuzz/ingest_parser.dict
 run csv_reader "$csv_seconds" tests/fuzz/corpus_csv tests/fuzz/csv_reader.dict

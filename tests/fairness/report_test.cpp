@@ -115,3 +115,68 @@ TEST_CASE("HTML report is self-contained and escapes labels") {
     CHECK(html.find("id=\"trend\"") != std::string::npos);
     CHECK(html.find(">2026-11-18 12:00<") != std::string::npos);  // the earlier audit on the time axis
 }
+
+TEST_CASE("a group under the minimum size is named and suppressed in every format, with its representation") {
+    // 200 + 200 rows as above, plus group "tiny" of 7 rows (all predicted 1,
+    // selection rate 100%); the representation compares with a reference
+    // window that has 11 of them.
+    const auto audit_data = [](int tiny_rows) {
+        AuditData data;
+        data.attributes.push_back(AttributeColumn{"g", {}, {}});
+        AttributeEncoder encoder(data.attributes[0]);
+        for (int i = 0; i < 400 + tiny_rows; ++i) {
+            encoder.append(i < 200 ? "a" : i < 400 ? "c" : "tiny");
+            data.y_true.push_back(i % 2);
+            data.y_pred.push_back(i >= 400 ? 1 : i % 3 == 0);
+        }
+        return data;
+    };
+    const AuditData data = audit_data(7);
+    const AuditData reference = audit_data(11);
+    AuditOptions options;
+    options.sensitive_attributes = {"g"};
+    options.bootstrap.replicates = 20;
+    AuditRun run = run_audit(data, options);
+    REQUIRE(run.ok());
+    AuditResult r = run.result;
+    r.model = "credit";
+    r.generated_at = "2026-11-25T12:00:00Z";
+    r.window = {"test.csv", "all rows", 407, 0, "1"};
+    r.representation = {compare_representation(reference, data, {"g"})};
+    REQUIRE(r.representation[0].error.empty());
+
+    const nlohmann::json j = nlohmann::json::parse(render_json(r));
+    const nlohmann::json* tiny = nullptr;
+    for (const auto& g : j["groupings"][0]["groups"])
+        if (g["label"] == "tiny") tiny = &g;
+    REQUIRE(tiny != nullptr);
+    CHECK((*tiny)["too_small"] == true);
+    CHECK((*tiny)["suppressed"] == true);
+    CHECK((*tiny)["count"].is_null());
+    CHECK((*tiny)["rates"].is_null());
+    CHECK((*tiny)["confusion"].is_null());
+    for (const auto& row : j["representation"][0]["groups"]) {
+        INFO(row.dump());
+        if (row["label"] != "tiny") continue;
+        CHECK(row["suppressed"] == true);
+        CHECK(row["reference_count"].is_null());
+        CHECK(row["current_count"].is_null());
+        CHECK(row["current_share"].is_null());
+    }
+    // Groups at or over the minimum keep their figures.
+    CHECK(j["groupings"][0]["groups"][0]["count"] == 200);
+
+    const std::string html = render_html(r);
+    const auto tiny_row = html.find("<tr class=\"small\"><td>tiny");
+    REQUIRE(tiny_row != std::string::npos);
+    const std::string row_html = html.substr(tiny_row, html.find("</tr>", tiny_row) - tiny_row);
+    CHECK(row_html.find("fewer than 30 rows") != std::string::npos);
+    CHECK(row_html.find("100.0%") == std::string::npos);  // its selection rate
+    CHECK(row_html.find(">7<") == std::string::npos);     // its count
+    CHECK(html.find(">11<") == std::string::npos);        // its reference count
+
+    const std::string markdown = render_markdown(r);
+    CHECK(markdown.find("| tiny (too small: suppressed) | < 30 |") != std::string::npos);
+    CHECK(markdown.find("| tiny (too small: suppressed) | - |") != std::string::npos);
+    CHECK(markdown.find("| tiny | 7 |") == std::string::npos);
+}

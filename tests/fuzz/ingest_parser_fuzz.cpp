@@ -8,7 +8,8 @@
 //     rejection indexes are increasing and inside the body;
 //   - every accepted record satisfies the schema and the limits;
 //   - parsing the same body again gives the same result (the thread's reused
-//     parser carries no state from one call to the next).
+//     parser carries no state from one call to the next);
+//   - under a privacy policy, nothing it does not keep comes out.
 // A violated invariant aborts, which libFuzzer reports as a crash.
 #include <cmath>
 #include <cstddef>
@@ -211,6 +212,41 @@ void check_outcomes(const mw::ParsedOutcomes& parsed, const mw::ModelSchema& sch
     }
 }
 
+// A policy that hashes the id and "city", buckets "age" by 10 and drops
+// every undeclared feature and attribute.
+mw::ModelSchema make_privacy_schema() {
+    mw::ModelSchema schema = make_schema(mw::PredictionType::binary);
+    schema.privacy.key = "fuzz-key-0123456789abcdef0123456789";
+    schema.privacy.id = mw::PrivacyAction::hash;
+    schema.privacy.undeclared = mw::PrivacyAction::drop;
+    schema.privacy.fields = {{"age", mw::PrivacyAction::generalise, 10.0, 0},
+                             {"city", mw::PrivacyAction::hash, std::nullopt, 0}};
+    return schema;
+}
+
+bool is_hash(std::string_view text) { return text.size() == 69 && text.starts_with("hmac:"); }
+
+// Whatever the body, nothing the policy does not keep comes out: hashed ids
+// and cities, ages on a bucket edge, no undeclared field, and no rejection
+// reason quoting a value.
+template <typename Parsed>
+void check_privacy(const Parsed& parsed) {
+    for (const auto& rejection : parsed.rejections)
+        require(rejection.reason.find(", got ") == std::string::npos, "no reason quotes a value under a policy");
+    for (const auto& record : parsed.batch.records) require(is_hash(record.id), "ids are hashed");
+}
+
+void check_private_predictions(const mw::ParsedPredictions& parsed) {
+    check_privacy(parsed);
+    for (const auto& record : parsed.batch.records) {
+        if (const auto* age = std::get_if<double>(&record.features[0]))
+            require(std::isfinite(*age) && std::fmod(*age, 10.0) == 0, "ages are bucket edges");
+        if (const auto* city = std::get_if<std::string>(&record.features[1])) require(is_hash(*city), "cities are hashed");
+        require(record.undeclared_features.empty(), "undeclared features are dropped");
+        for (const auto& [name, value] : record.attributes) require(name == "sex", "undeclared attributes are dropped");
+    }
+}
+
 template <typename Parsed>
 bool same_result(const Parsed& a, const Parsed& b) {
     if (a.body_error != b.body_error || a.batch.records.size() != b.batch.records.size() ||
@@ -258,5 +294,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_outcomes(outcomes, *schema);
         }
     }
+    static const auto privacy_schema = std::make_shared<const mw::ModelSchema>(make_privacy_schema());
+    check_private_predictions(mw::parse_predictions(body, privacy_schema, limit_sets[1], now_us));
+    check_privacy(mw::parse_outcomes(body, *privacy_schema, limit_sets[1], now_us));
     return 0;
 }

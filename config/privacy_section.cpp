@@ -1,0 +1,218 @@
+#include "config/privacy_section.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/unique_fd.h"
+
+namespace mw::config {
+namespace {
+
+constexpr Choice privacy_actions[] = {
+    {"keep", static_cast<int>(PrivacyAction::keep)},
+    {"drop", static_cast<int>(PrivacyAction::drop)},
+    {"hash", static_cast<int>(PrivacyAction::hash)},
+    {"generalise", static_cast<int>(PrivacyAction::generalise)},
+};
+constexpr Choice privacy_id_actions[] = {
+    {"keep", static_cast<int>(PrivacyAction::keep)},
+    {"hash", static_cast<int>(PrivacyAction::hash)},
+};
+constexpr Choice privacy_undeclared_actions[] = {
+    {"keep", static_cast<int>(PrivacyAction::keep)},
+    {"drop", static_cast<int>(PrivacyAction::drop)},
+};
+
+const Option<FieldPrivacy> field_privacy_options[] = {
+    {.key = "name", .kind = ValueKind::name, .required = true, .max = 128,
+     .help = "a feature or attribute, declared or not", .field = "FieldPrivacy::name",
+     .assign = assign_field<&FieldPrivacy::name>},
+    {.key = "action", .kind = ValueKind::choice, .required = true, .choices = privacy_actions,
+     .help = "keep; drop (undeclared features and attributes only); hash (keyed HMAC-SHA256: text fields, "
+             "categorical features); generalise (with width or max_chars)",
+     .field = "FieldPrivacy::action", .assign = assign_field<&FieldPrivacy::action>},
+    {.key = "width", .kind = ValueKind::number, .min_number = 0, .max_number = 1e15, .min_exclusive = true,
+     .help = "generalise a number to the lower edge of its bucket, floor(x / width) * width (numeric features)",
+     .field = "FieldPrivacy::width", .assign = assign_field<&FieldPrivacy::width>},
+    {.key = "max_chars", .kind = ValueKind::integer, .default_text = "0", .min = 0, .max = 1024,
+     .help = "generalise text to its first max_chars characters (categorical features, attributes); 0: not text",
+     .field = "FieldPrivacy::max_chars", .assign = assign_field<&FieldPrivacy::max_chars>},
+};
+
+const Option<PrivacyPolicy> privacy_options[] = {
+    {.key = "key_file", .kind = ValueKind::path, .default_text = "", .allow_empty = true,
+     .help = "file holding the HMAC key (at least 32 bytes, e.g. openssl rand -hex 32; not readable by others); "
+             "required when anything is hashed. Replacing it is a key rotation (docs/privacy.md)",
+     .field = "PrivacyPolicy::key_file, PrivacyPolicy::key", .assign = assign_field<&PrivacyPolicy::key_file>},
+    {.key = "id", .kind = ValueKind::choice, .default_text = "keep", .choices = privacy_id_actions,
+     .help = "keep or hash the records' ids (predictions' and outcomes' alike, so they still join)",
+     .field = "PrivacyPolicy::id", .assign = assign_field<&PrivacyPolicy::id>},
+    {.key = "undeclared", .kind = ValueKind::choice, .default_text = "keep", .choices = privacy_undeclared_actions,
+     .help = "keep or drop features and attributes the model does not declare and fields does not name",
+     .field = "PrivacyPolicy::undeclared", .assign = assign_field<&PrivacyPolicy::undeclared>},
+    {.key = "fields", .kind = ValueKind::mapping_list,
+     .help = "one row per feature or attribute that is not kept as sent",
+     .field = "PrivacyPolicy::fields",
+     .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
+                       PrivacyPolicy& policy) {
+         read_mapping_list<FieldPrivacy>(reader, node, path, line, field_privacy_options, policy.fields);
+     },
+     .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
+         describe_table<FieldPrivacy>(prefix, field_privacy_options, out);
+     }},
+};
+
+// Reads the key file as the daemon will use it; "" when fine, else why not.
+// The key is the file's bytes without trailing newlines (what $(cat file) gives).
+std::string read_privacy_key_file(const std::string& file, std::string& key) {
+    const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.get() < 0) return fmt::format("cannot open \"{}\": {}", file, std::strerror(errno));
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0) return fmt::format("cannot stat \"{}\": {}", file, std::strerror(errno));
+    if (!S_ISREG(status.st_mode)) return fmt::format("\"{}\" is not a regular file", file);
+    // Like ssh's private keys: a key others can read is no longer a secret,
+    // one others can write is not the operator's.
+    if ((status.st_mode & (S_IRWXO | S_IWGRP)) != 0)
+        return fmt::format("\"{}\" has mode {:04o}: a key others can read, or others or the group can write, is "
+                           "refused (chmod 0600, or 0640 for a group the daemon is in)",
+                           file, status.st_mode & 07777);
+    if (status.st_size > static_cast<off_t>(max_privacy_key_bytes + 2))
+        return fmt::format("\"{}\" is {} bytes, more than a key's limit of {}", file, status.st_size,
+                           max_privacy_key_bytes);
+    std::array<char, max_privacy_key_bytes + 3> buffer{};
+    std::size_t size = 0;
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), buffer.data() + size, buffer.size() - size);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fmt::format("cannot read \"{}\": {}", file, std::strerror(errno));
+        if (got == 0 || (size += static_cast<std::size_t>(got)) == buffer.size()) break;
+    }
+    while (size > 0 && (buffer[size - 1] == '\n' || buffer[size - 1] == '\r')) --size;
+    if (size > max_privacy_key_bytes)
+        return fmt::format("\"{}\" holds more than a key's limit of {} bytes", file, max_privacy_key_bytes);
+    if (size < min_privacy_key_bytes)
+        return fmt::format("\"{}\" holds a key of {} bytes; at least {} are needed (openssl rand -hex 32 > FILE)",
+                           file, size, min_privacy_key_bytes);
+    std::array<bool, 256> seen{};
+    std::size_t distinct = 0;
+    for (std::size_t i = 0; i < size; ++i)
+        if (!std::exchange(seen[static_cast<unsigned char>(buffer[i])], true)) ++distinct;
+    if (distinct < 8)
+        return fmt::format("\"{}\" holds only {} distinct bytes: that is a placeholder, not a random key", file,
+                           distinct);
+    key.assign(buffer.data(), size);
+    return {};
+}
+
+bool privacy_names_contain(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void check_model_privacy(Reader& reader, const std::string& path, ModelOptions& model) {
+    PrivacyPolicy& policy = model.schema.privacy;
+    const ModelSchema& schema = model.schema;
+    const std::string privacy_path = path + ".privacy";
+    if (reader.has_error_within(privacy_path)) return;
+    bool hashes = policy.id == PrivacyAction::hash;
+    std::string first_hash_path = privacy_path + ".id";
+    for (std::size_t f = 0; f < policy.fields.size(); ++f) {
+        const FieldPrivacy& row = policy.fields[f];
+        const std::string row_path = fmt::format("{}.fields[{}]", privacy_path, f);
+        const auto fail = [&](const std::string& key, std::string message) {
+            reader.error(row_path + "." + key, reader.line_of(row_path + "." + key), std::move(message));
+        };
+        for (std::size_t g = 0; g < f; ++g)
+            if (policy.fields[g].name == row.name)
+                fail("name", fmt::format("\"{}\" has a row already (fields[{}], line {})", row.name, g,
+                                         reader.line_of(fmt::format("{}.fields[{}].name", privacy_path, g))));
+        if (row.action == PrivacyAction::hash && !hashes) {
+            hashes = true;
+            first_hash_path = row_path + ".action";
+        }
+        const bool generalise = row.action == PrivacyAction::generalise;
+        if (!generalise && (row.width || row.max_chars != 0))
+            fail(row.width ? "width" : "max_chars", "applies only to action: generalise");
+        if (generalise && row.width.has_value() == (row.max_chars != 0)) {
+            fail("action", "generalise needs exactly one of width (numbers) or max_chars (text)");
+            continue;
+        }
+        const int feature = schema.feature_index(row.name);
+        if (feature >= 0) {
+            const FeatureType type = schema.features[static_cast<std::size_t>(feature)].type;
+            const char* type_name = to_string(type);
+            if (row.action == PrivacyAction::drop)
+                fail("action", fmt::format("\"{}\" is a declared feature: dropped, it would read as missing in every "
+                                           "record (a data-quality finding); remove it from features, and this row "
+                                           "drops it as an undeclared feature",
+                                           row.name));
+            if (row.action == PrivacyAction::hash && type != FeatureType::categorical)
+                fail("action", fmt::format("feature \"{}\" is {}: hashed, its values become categories (text), "
+                                           "which its drift tests cannot read; declare it type: categorical to hash "
+                                           "it, or generalise it with a width",
+                                           row.name, type_name));
+            if (generalise && type == FeatureType::boolean)
+                fail("action", fmt::format("feature \"{}\" is boolean: there is nothing coarser to generalise it to",
+                                           row.name));
+            if (generalise && row.width && type != FeatureType::numeric)
+                fail("width", fmt::format("feature \"{}\" is {}: width buckets numbers; use max_chars", row.name,
+                                          type_name));
+            if (generalise && row.max_chars != 0 && type != FeatureType::categorical)
+                fail("max_chars", fmt::format("feature \"{}\" is {}: max_chars truncates text; use width", row.name,
+                                              type_name));
+            continue;
+        }
+        if (!privacy_names_contain(schema.attributes, row.name)) continue;  // undeclared: any action, applied by value type
+        if (generalise && row.width)
+            fail("width", fmt::format("attribute \"{}\" is text: use max_chars", row.name));
+        if (row.action != PrivacyAction::drop && row.action != PrivacyAction::hash) continue;
+        // Sensitive attributes are kept only where an audit needs them, and
+        // an audit needs them as sent: it names its groups.
+        for (std::size_t a = 0; a < model.audits.size(); ++a) {
+            if (!privacy_names_contain(model.audits[a].sensitive, row.name)) continue;
+            const std::string audit_path = fmt::format("{}.audits[{}].sensitive", path, a);
+            fail("action", fmt::format("attribute \"{}\" is {} here but {} (line {}) audits it: an audit reports "
+                                       "its groups by value; keep or generalise it, or remove it from the audit",
+                                       row.name, row.action == PrivacyAction::drop ? "dropped" : "hashed", audit_path,
+                                       reader.line_of(audit_path)));
+        }
+        if (row.action == PrivacyAction::drop && privacy_names_contain(model.drift.segments, row.name)) {
+            const std::string segments_path = path + ".drift.segments";
+            fail("action", fmt::format("attribute \"{}\" is dropped here but {} (line {}) segments by it; hash it "
+                                       "instead, or remove it from the segments",
+                                       row.name, segments_path, reader.line_of(segments_path)));
+        }
+    }
+    const std::string key_path = privacy_path + ".key_file";
+    if (policy.key_file.empty()) {
+        if (hashes)
+            reader.error(first_hash_path, reader.line_of(first_hash_path),
+                         "hashing needs a key: set privacy.key_file");
+        return;
+    }
+    if (auto problem = read_privacy_key_file(policy.key_file, policy.key); !problem.empty())
+        reader.error(key_path, reader.line_of(key_path), std::move(problem));
+}
+
+}  // namespace
+
+void read_privacy(Reader& reader, const YAML::Node& node, const std::string& path, int line, ModelOptions& model) {
+    read_mapping<PrivacyPolicy>(reader, node, path, line, privacy_options, model.schema.privacy);
+}
+
+void describe_privacy(const std::string& prefix, std::vector<OptionDoc>& out) {
+    describe_table<PrivacyPolicy>(prefix, privacy_options, out);
+}
+
+void check_privacy(Reader& reader, std::vector<ModelOptions>& models) {
+    for (std::size_t m = 0; m < models.size(); ++m) check_model_privacy(reader, fmt::format("models[{}]", m), models[m]);
+}
+
+}  // namespace mw::config

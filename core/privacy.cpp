@@ -1,0 +1,28 @@
+#include "core/privacy.h"
+
+namespace mw {
+
+const char* to_string(PrivacyAction action) {
+    switch (action) {
+        case PrivacyAction::keep: return "keep";
+        case PrivacyAction::drop: return "drop";
+        case PrivacyAction::hash: return "hash";
+        case PrivacyAction::generalise: return "generalise";
+    }
+    return "?";
+}
+
+const FieldPrivacy* PrivacyPolicy::find(std::string_view name) const {
+    for (const auto& field : fields)
+        if (field.name == name) return &field;
+    return nullptr;
+}
+
+bool PrivacyPolicy::keeps_everything() const {
+    if (id != PrivacyAction::keep || undeclared != PrivacyAction::keep) return false;
+    for (const auto& field : fields)
+        if (field.action != PrivacyAction::keep) return false;
+    return true;
+}
+
+}  // namespace mw

@@ -1,0 +1,212 @@
+// models[].privacy: reading, the checks against the model's features,
+// attributes, audits and segments (both key paths and lines), the key file's
+// permissions and length, and a reload that changes the policy.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "config/loader.h"
+#include "config/reload.h"
+#include "config/sections.h"
+#include "tests/support/temp_dir.h"
+
+using namespace mw::config;
+
+namespace {
+
+const std::string privacy_key_text = "9f1c2e7a4b6d8035e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8\n";
+
+// Lines 1-11 of every document: a model with features, attributes and an audit.
+std::string privacy_document(const std::string& key_file, const std::string& privacy) {
+    return fmt::format(R"(store: {{dsn: "dbname=x"}}
+models:
+  - name: adult
+    prediction: {{type: binary, classes: [">50K", "<=50K"]}}
+    features:
+      - {{name: age, type: numeric}}
+      - {{name: city, type: categorical}}
+      - {{name: member, type: boolean}}
+    attributes: [sex, race]
+    audits: [{{name: weekly, schedule: "0 6 * * 1", sensitive: [sex]}}]
+    drift: {{segments: [race]}}
+    privacy:
+      key_file: "{}"
+{})",
+                       key_file, privacy);
+}
+
+std::string write_privacy_key(const mw::testing::TempDir& dir, const std::string& text, mode_t mode) {
+    const auto path = dir.path() / "privacy.key";
+    mw::testing::write_text(path, text);
+    ::chmod(path.c_str(), mode);
+    return path.string();
+}
+
+std::vector<std::string> privacy_errors(const std::string& yaml) {
+    const auto result = load_config_text(yaml, "privacy.yaml", [](const std::string&) { return std::nullopt; });
+    std::vector<std::string> out;
+    for (const auto& error : result.errors) out.push_back(to_string(error));
+    return out;
+}
+
+std::string only_privacy_error(const std::string& yaml) {
+    const auto errors = privacy_errors(yaml);
+    for (const auto& error : errors) UNSCOPED_INFO(error);
+    REQUIRE(errors.size() == 1);
+    return errors.front();
+}
+
+}  // namespace
+
+TEST_CASE("a privacy policy is read with its key, and the default keeps everything") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    const auto result = load_config_text(
+        privacy_document(key_file, "      id: hash\n      undeclared: drop\n      fields:\n"
+                                   "        - {name: age, action: generalise, width: 5}\n"
+                                   "        - {name: city, action: hash}\n"
+                                   "        - {name: race, action: hash}\n"
+                                   "        - {name: email, action: drop}\n"
+                                   "        - {name: zip, action: generalise, max_chars: 3}\n"),
+        "privacy.yaml", [](const std::string&) { return std::nullopt; });
+    for (const auto& error : result.errors) UNSCOPED_INFO(to_string(error));
+    REQUIRE(result.ok());
+    const auto& policy = result.config->models[0].schema.privacy;
+    CHECK(policy.key == privacy_key_text.substr(0, 64));  // the trailing newline is not key
+    CHECK(policy.id == mw::PrivacyAction::hash);
+    CHECK(policy.undeclared == mw::PrivacyAction::drop);
+    REQUIRE(policy.fields.size() == 5);
+    CHECK(policy.fields[0].width == 5.0);
+    CHECK(policy.fields[4].max_chars == 3);
+    CHECK_FALSE(policy.keeps_everything());
+
+    const auto plain = load_config_text("store: {dsn: x}\nmodels: [{name: m, prediction: {type: score}}]\n", "p.yaml",
+                                        [](const std::string&) { return std::nullopt; });
+    REQUIRE(plain.ok());
+    CHECK(plain.config->models[0].schema.privacy.keeps_everything());
+    CHECK(plain.config->models[0].schema.privacy == mw::PrivacyPolicy{});
+}
+
+TEST_CASE("each misuse of a row is refused at its key path and line") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    const auto fields = [&](const std::string& rows) { return privacy_document(key_file, "      fields:\n" + rows); };
+    // Line 15 is the first row.
+    CHECK(only_privacy_error(fields("        - {name: age, action: hash}\n")) ==
+          "models[0].privacy.fields[0].action (line 15): feature \"age\" is numeric: hashed, its values become "
+          "categories (text), which its drift tests cannot read; declare it type: categorical to hash it, or "
+          "generalise it with a width");
+    CHECK(only_privacy_error(fields("        - {name: member, action: hash}\n")).find("boolean: hashed") !=
+          std::string::npos);
+    CHECK(only_privacy_error(fields("        - {name: age, action: drop}\n"))
+              .starts_with("models[0].privacy.fields[0].action (line 15): \"age\" is a declared feature: dropped"));
+    CHECK(only_privacy_error(fields("        - {name: age, action: generalise}\n")) ==
+          "models[0].privacy.fields[0].action (line 15): generalise needs exactly one of width (numbers) or "
+          "max_chars (text)");
+    CHECK(only_privacy_error(fields("        - {name: age, action: generalise, width: 5, max_chars: 2}\n"))
+              .find("exactly one of width") != std::string::npos);
+    CHECK(only_privacy_error(fields("        - {name: age, action: generalise, max_chars: 2}\n")) ==
+          "models[0].privacy.fields[0].max_chars (line 15): feature \"age\" is numeric: max_chars truncates text; "
+          "use width");
+    CHECK(only_privacy_error(fields("        - {name: city, action: generalise, width: 2}\n")).find("use max_chars") !=
+          std::string::npos);
+    CHECK(only_privacy_error(fields("        - {name: race, action: generalise, width: 2}\n")) ==
+          "models[0].privacy.fields[0].width (line 15): attribute \"race\" is text: use max_chars");
+    CHECK(only_privacy_error(fields("        - {name: city, action: hash, width: 2}\n")) ==
+          "models[0].privacy.fields[0].width (line 15): applies only to action: generalise");
+    CHECK(only_privacy_error(fields("        - {name: age, action: generalise, width: 0}\n"))
+              .starts_with("models[0].privacy.fields[0].width (line 15):"));
+    CHECK(only_privacy_error(fields("        - {name: city, action: hash}\n        - {name: city, action: keep}\n")) ==
+          "models[0].privacy.fields[1].name (line 16): \"city\" has a row already (fields[0], line 15)");
+    CHECK(only_privacy_error(fields("        - {name: city, action: shred}\n"))
+              .starts_with("models[0].privacy.fields[0].action (line 15): expected one of keep, drop, hash, generalise"));
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: drop\n"))
+              .starts_with("models[0].privacy.id (line 14): expected one of keep, hash"));
+}
+
+TEST_CASE("an attribute an audit or the segments need cannot be dropped or hashed away: both key paths") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    CHECK(only_privacy_error(privacy_document(key_file, "      fields: [{name: sex, action: hash}]\n")) ==
+          "models[0].privacy.fields[0].action (line 14): attribute \"sex\" is hashed here but "
+          "models[0].audits[0].sensitive (line 10) audits it: an audit reports its groups by value; keep or "
+          "generalise it, or remove it from the audit");
+    CHECK(only_privacy_error(privacy_document(key_file, "      fields: [{name: sex, action: drop}]\n"))
+              .find("is dropped here but models[0].audits[0].sensitive (line 10)") != std::string::npos);
+    CHECK(only_privacy_error(privacy_document(key_file, "      fields: [{name: race, action: drop}]\n")) ==
+          "models[0].privacy.fields[0].action (line 14): attribute \"race\" is dropped here but "
+          "models[0].drift.segments (line 11) segments by it; hash it instead, or remove it from the segments");
+    // Hashed segments are fine (their values are shown hashed); generalised audit attributes too.
+    CHECK(privacy_errors(privacy_document(key_file, "      fields: [{name: race, action: hash}, "
+                                                    "{name: sex, action: generalise, max_chars: 1}]\n"))
+              .empty());
+}
+
+TEST_CASE("the key file: required to hash, private, long enough, not a placeholder") {
+    mw::testing::TempDir dir("mw-privacy");
+    CHECK(only_privacy_error(privacy_document("", "      id: hash\n")) ==
+          "models[0].privacy.id (line 14): hashing needs a key: set privacy.key_file");
+    CHECK(only_privacy_error(privacy_document("", "      fields: [{name: city, action: hash}]\n")) ==
+          "models[0].privacy.fields[0].action (line 14): hashing needs a key: set privacy.key_file");
+
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0644);
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")) ==
+          fmt::format("models[0].privacy.key_file (line 13): \"{}\" has mode 0644: a key others can read, or others "
+                      "or the group can write, is refused (chmod 0600, or 0640 for a group the daemon is in)",
+                      key_file));
+    ::chmod(key_file.c_str(), 0660);
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")).find("mode 0660") != std::string::npos);
+    ::chmod(key_file.c_str(), 0640);
+    CHECK(privacy_errors(privacy_document(key_file, "      id: hash\n")).empty());
+
+    write_privacy_key(dir, "too-short-key-0123456789abcdef\n", 0600);  // 30 bytes
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")) ==
+          fmt::format("models[0].privacy.key_file (line 13): \"{}\" holds a key of 30 bytes; at least 32 are "
+                      "needed (openssl rand -hex 32 > FILE)",
+                      key_file));
+    write_privacy_key(dir, std::string(64, 'x'), 0600);
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")).find("placeholder") != std::string::npos);
+    write_privacy_key(dir, std::string(2000, 'k'), 0600);
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")).find("limit of 1024") !=
+          std::string::npos);
+    CHECK(only_privacy_error(privacy_document((dir.path() / "absent").string(), "      id: hash\n"))
+              .find("cannot open") != std::string::npos);
+    CHECK(only_privacy_error(privacy_document(dir.path().string(), "      id: hash\n")).find("not a regular file") !=
+          std::string::npos);
+}
+
+TEST_CASE("a reload that changes a live model's policy or its key is refused; a restart applies it") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    const auto load = [&](const std::string& privacy) {
+        auto result = load_config_text(privacy_document(key_file, privacy), "privacy.yaml",
+                                       [](const std::string&) { return std::nullopt; });
+        REQUIRE(result.ok());
+        return *result.config;
+    };
+    const Config running = load("      id: hash\n");
+    CHECK(refused_reload_changes(running, load("      id: hash\n")).empty());
+    const auto changed = refused_reload_changes(running, load("      id: keep\n"));
+    REQUIRE(changed.size() == 1);
+    CHECK(changed[0].starts_with("models[0].privacy: the privacy policy of model \"adult\""));
+    write_privacy_key(dir, "0123456789abcdef0123456789abcdef-rotated\n", 0600);
+    CHECK(refused_reload_changes(running, load("      id: hash\n")).size() == 1);  // a key rotation
+}
+
+TEST_CASE("docs/privacy.md's option table is the option table's") {
+    std::string table = "| key | kind | default | range | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& option : describe_options()) {
+        if (!option.path.starts_with("models[].privacy.")) continue;
+        table += fmt::format("| `{}` | {} | {} | {} | {} |\n", option.path.substr(std::string("models[].").size()),
+                             to_string(option.kind), option.required ? "required" : option.default_text,
+                             option.range, option.help);
+    }
+    const std::string doc = mw::testing::read_text(std::string(MODELWATCH_SOURCE_DIR) + "/docs/privacy.md");
+    INFO("docs/privacy.md's option table must read exactly:\n" << table);
+    CHECK(doc.find(table) != std::string::npos);
+}
