@@ -1,5 +1,7 @@
 #include "daemon/detector_options.h"
 
+#include <stdexcept>
+
 namespace mw::daemon {
 
 drift::DriftOptions drift_options(const config::DriftConfig& config) {
@@ -11,13 +13,10 @@ drift::DriftOptions drift_options(const config::DriftConfig& config) {
     for (const auto& feature : config.features)
         options.per_feature[feature.name] = {
             drift::parse_drift_method(feature.method), feature.threshold};
-    switch (config.correction) {
-        case config::CorrectionChoice::none: options.correction = drift::Correction::none; break;
-        case config::CorrectionChoice::bonferroni: options.correction = drift::Correction::bonferroni; break;
-        case config::CorrectionChoice::benjamini_hochberg:
-            options.correction = drift::Correction::benjamini_hochberg;
-            break;
-    }
+    // Checked against the same registry when the configuration was loaded.
+    const auto correction = drift::parse_correction(config.correction);
+    if (!correction) throw std::logic_error("unregistered correction " + config.correction);
+    options.correction = *correction;
     options.effect_floor = config.effect_floor;
     options.noise_resamples = config.noise_resamples;
     options.drift_share = config.drift_share;
