@@ -25,6 +25,7 @@ bool is_trigger_kind(std::string_view kind) { return kind == manual_trigger || i
 
 const std::vector<ComponentInfo>* Catalog::components(std::string_view registry) const {
     if (registry == "drift_methods") return &drift_methods;
+    if (registry == "drift_modes") return &drift_modes;
     if (registry == "corrections") return &corrections;
     if (registry == "performance_metrics") return &performance_metrics;
     if (registry == "concept_detectors") return &concept_detectors;

@@ -21,6 +21,7 @@ namespace mw::config {
 
 struct Catalog {
     std::vector<ComponentInfo> drift_methods;
+    std::vector<ComponentInfo> drift_modes;  // how a feature's verdict is reached (drift.mode)
     std::vector<ComponentInfo> corrections;  // multiple-testing corrections (drift.correction)
     std::vector<ComponentInfo> performance_metrics;
     std::vector<ComponentInfo> concept_detectors;
@@ -31,7 +32,7 @@ struct Catalog {
     std::vector<ComponentInfo> alert_sinks;
 
     // The names of the registry an option row names (Option::registry):
-    // "drift_methods", "corrections", "performance_metrics", "concept_detectors",
+    // "drift_methods", "drift_modes", "corrections", "performance_metrics", "concept_detectors",
     // "anomaly_detectors", "report_formats", "retrain_runners",
     // "retrain_hooks", "alert_sinks", "finding_kinds", "trigger_kinds". Empty for an unknown registry.
     std::vector<std::string_view> names(std::string_view registry) const;

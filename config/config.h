@@ -151,10 +151,9 @@ struct FeatureDriftOverride {
     bool operator==(const FeatureDriftOverride&) const = default;
 };
 
-enum class DriftModeChoice { robust, legacy };
 
 struct DriftConfig {
-    DriftModeChoice mode = DriftModeChoice::robust;
+    std::string mode = "robust";  // a name from the drift modes registry (detectors/feature_drift.cpp)
     std::string method = "auto";
     std::optional<double> threshold;
     std::string correction = "benjamini_hochberg";  // a name from the corrections registry (detectors/feature_drift.cpp)

@@ -328,16 +328,12 @@ const Option<FeatureDriftOverride> feature_drift_options[] = {
      .field = "FeatureDriftOverride::threshold", .assign = assign_field<&FeatureDriftOverride::threshold>},
 };
 
-constexpr Choice drift_modes[] = {
-    {"robust", static_cast<int>(DriftModeChoice::robust)},
-    {"legacy", static_cast<int>(DriftModeChoice::legacy)},
-};
 
 const Option<DriftConfig> drift_options[] = {
-    {.key = "mode", .kind = ValueKind::choice, .default_text = "robust", .choices = drift_modes,
+    {.key = "mode", .kind = ValueKind::name, .default_text = "robust", .max = 64,
      .help = "robust: corrected test AND effect size above a floor and the noise of the reference; "
              "legacy: Evidently's per-test verdict",
-     .field = "DriftConfig::mode", .assign = assign_field<&DriftConfig::mode>},
+     .field = "DriftConfig::mode", .registry = "drift_modes", .assign = assign_field<&DriftConfig::mode>},
     {.key = "method", .kind = ValueKind::text, .default_text = "auto",
      .help = "method of every feature not listed under features",
      .field = "DriftConfig::method", .registry = "drift_methods", .assign = assign_field<&DriftConfig::method>},
@@ -1170,6 +1166,7 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
         if (model.window.step_rows > model.window.rows)
             fail("window.step", fmt::format("must be at most window.rows ({})", model.window.rows));
         check_name(reader, catalog, "drift_methods", "drift method", path + ".drift.method", model.drift.method);
+        check_name(reader, catalog, "drift_modes", "drift mode", path + ".drift.mode", model.drift.mode);
         check_name(reader, catalog, "corrections", "correction", path + ".drift.correction", model.drift.correction);
         for (const auto& segment : model.drift.segments)
             if (!is_attribute(segment))

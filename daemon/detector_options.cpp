@@ -6,14 +6,16 @@ namespace mw::daemon {
 
 drift::DriftOptions drift_options(const config::DriftConfig& config) {
     drift::DriftOptions options;
-    options.mode = config.mode == config::DriftModeChoice::legacy ? drift::DriftMode::legacy : drift::DriftMode::robust;
+    // The mode and the correction were checked against their registries when the configuration was loaded.
+    const auto mode = drift::parse_drift_mode(config.mode);
+    if (!mode) throw std::logic_error("unregistered drift mode " + config.mode);
+    options.mode = *mode;
     // Method names were checked when the configuration was loaded.
     options.default_choice.method = drift::parse_drift_method(config.method);
     options.default_choice.threshold = config.threshold;
     for (const auto& feature : config.features)
         options.per_feature[feature.name] = {
             drift::parse_drift_method(feature.method), feature.threshold};
-    // Checked against the same registry when the configuration was loaded.
     const auto correction = drift::parse_correction(config.correction);
     if (!correction) throw std::logic_error("unregistered correction " + config.correction);
     options.correction = *correction;

@@ -22,6 +22,7 @@ std::vector<config::ComponentInfo> infos(std::span<const Entry> entries) {
 config::Catalog build() {
     config::Catalog catalog;
     catalog.drift_methods = infos(drift::drift_methods());
+    catalog.drift_modes = infos(drift::drift_modes());
     catalog.corrections = infos(drift::corrections());
     catalog.performance_metrics = infos(performance::performance_metrics());
     catalog.concept_detectors = infos(concept_drift::concept_detectors());

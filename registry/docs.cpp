@@ -42,6 +42,7 @@ void section(std::string& text, std::string_view title, std::string_view key,
 std::string component_tables_markdown(const config::Catalog& catalog) {
     std::string text;
     section(text, "Drift methods", "drift.method, drift.features[].method", catalog.drift_methods, false);
+    section(text, "Drift modes", "drift.mode, modelwatch drift --mode", catalog.drift_modes, false);
     section(text, "Multiple-testing corrections", "drift.correction, modelwatch drift --correction",
             catalog.corrections, false);
     section(text, "Performance metrics", "performance.thresholds[].metric", catalog.performance_metrics, false);

@@ -92,6 +92,8 @@ std::vector<Placement> placements() {
          [](std::string_view name) {
              return load(fmt::format("    drift: {{features: [{{name: x, method: {}}}]}}\n", name));
          }},
+        {"drift_modes", "drift mode", "models[0].drift.mode",
+         [](std::string_view name) { return load(fmt::format("    drift: {{mode: {}}}\n", name)); }},
         {"corrections", "correction", "models[0].drift.correction",
          [](std::string_view name) { return load(fmt::format("    drift: {{correction: {}}}\n", name)); }},
         {"performance_metrics", "performance metric", "models[0].performance.thresholds[0].metric",
@@ -134,7 +136,7 @@ std::vector<Placement> placements() {
 
 TEST_CASE("every registry: unique names, a description, options whose defaults parse") {
     const auto& catalog = registry::catalog();
-    for (const std::string registry : {"drift_methods", "corrections", "performance_metrics", "concept_detectors",
+    for (const std::string registry : {"drift_methods", "drift_modes", "corrections", "performance_metrics", "concept_detectors",
                                        "anomaly_detectors", "report_formats", "retrain_runners", "retrain_hooks",
                                        "alert_sinks", "finding_kinds", "trigger_kinds"}) {
         INFO(registry);
@@ -143,7 +145,7 @@ TEST_CASE("every registry: unique names, a description, options whose defaults p
         CHECK(std::set<std::string_view>(names.begin(), names.end()).size() == names.size());
     }
     std::vector<config::ComponentInfo> all;
-    for (const auto* infos : {&catalog.drift_methods, &catalog.corrections, &catalog.performance_metrics, &catalog.concept_detectors,
+    for (const auto* infos : {&catalog.drift_methods, &catalog.drift_modes, &catalog.corrections, &catalog.performance_metrics, &catalog.concept_detectors,
                               &catalog.anomaly_detectors, &catalog.report_formats, &catalog.retrain_runners,
                               &catalog.retrain_hooks})
         all.insert(all.end(), infos->begin(), infos->end());
