@@ -93,4 +93,23 @@ DeliveryResult AlertmanagerSink::deliver(const Alert& alert) {
     return combined;
 }
 
+namespace {
+
+const config::SettingRow alertmanager_sink_rows[] = {
+    {.key = "urls", .kind = config::ValueKind::url_list, .required = true, .min = 1, .max = 64,
+     .help = "base URL of every Alertmanager instance of the cluster (the sink appends /api/v2/alerts); each gets "
+             "every alert"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> alertmanager_sink_options() { return alertmanager_sink_rows; }
+
+std::unique_ptr<AlertSink> make_alertmanager_sink(const config::ReceiverConfig& receiver) {
+    AlertmanagerSinkOptions options;
+    options.urls = receiver.options.list("urls");
+    options.timeout_ms = receiver.timeout_ms;
+    return std::make_unique<AlertmanagerSink>(receiver.name, options);
+}
+
 }  // namespace mw::alerts

@@ -12,12 +12,16 @@
 // because the cluster gossips it to the rest (Prometheus does the same).
 #pragma once
 
+#include <span>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "alerts/alert_sink.h"
+#include "config/config.h"
+#include "config/option_table.h"
 
 namespace mw::alerts {
 
@@ -44,5 +48,11 @@ private:
 
 // The request body: a JSON array holding the one alert.
 std::string alertmanager_body(const Alert& alert);
+
+// The receiver keys this sink takes besides name, type, timeout and
+// max_per_minute (docs/monitoring.md, "Alert sinks"), and the sink made
+// from a receiver the loader checked against them.
+std::span<const config::SettingRow> alertmanager_sink_options();
+std::unique_ptr<AlertSink> make_alertmanager_sink(const config::ReceiverConfig& receiver);
 
 }  // namespace mw::alerts

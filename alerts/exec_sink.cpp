@@ -265,4 +265,22 @@ DeliveryResult ExecSink::deliver(const Alert& alert) {
     return result;
 }
 
+namespace {
+
+const config::SettingRow exec_sink_rows[] = {
+    {.key = "command", .kind = config::ValueKind::argv, .required = true,
+     .help = "the program (an absolute path, no shell) and its arguments; the alert is JSON on its stdin"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> exec_sink_options() { return exec_sink_rows; }
+
+std::unique_ptr<AlertSink> make_exec_sink(const config::ReceiverConfig& receiver) {
+    ExecSinkOptions options;
+    options.argv = receiver.options.list("command");
+    options.timeout_ms = receiver.timeout_ms;
+    return std::make_unique<ExecSink>(receiver.name, options);
+}
+
 }  // namespace mw::alerts

@@ -23,12 +23,16 @@
 // group is killed too, so nothing outlives its delivery.
 #pragma once
 
+#include <span>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "alerts/alert_sink.h"
+#include "config/config.h"
+#include "config/option_table.h"
 
 namespace mw::alerts {
 
@@ -51,5 +55,11 @@ private:
 
 // The environment the program gets ("NAME=value" strings).
 std::vector<std::string> exec_environment(const Alert& alert);
+
+// The receiver keys this sink takes besides name, type, timeout and
+// max_per_minute (docs/monitoring.md, "Alert sinks"), and the sink made
+// from a receiver the loader checked against them.
+std::span<const config::SettingRow> exec_sink_options();
+std::unique_ptr<AlertSink> make_exec_sink(const config::ReceiverConfig& receiver);
 
 }  // namespace mw::alerts

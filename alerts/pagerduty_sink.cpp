@@ -86,4 +86,25 @@ DeliveryResult PagerDutySink::deliver(const Alert& alert) {
     return result_of(http::send(request), fmt::format("pagerduty {} ({})", name_, options_.url));
 }
 
+namespace {
+
+const config::SettingRow pagerduty_sink_rows[] = {
+    {.key = "urls", .kind = config::ValueKind::url_list, .required = true, .min = 1, .max = 1,
+     .help = "the Events API v2 endpoint, https://events.pagerduty.com/v2/enqueue"},
+    {.key = "secret_env", .kind = config::ValueKind::environment, .required = true,
+     .help = "environment variable holding the service's integration (routing) key"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> pagerduty_sink_options() { return pagerduty_sink_rows; }
+
+std::unique_ptr<AlertSink> make_pagerduty_sink(const config::ReceiverConfig& receiver) {
+    PagerDutySinkOptions options;
+    options.url = receiver.options.list("urls").front();
+    options.routing_key = receiver.environment.at("secret_env");
+    options.timeout_ms = receiver.timeout_ms;
+    return std::make_unique<PagerDutySink>(receiver.name, options);
+}
+
 }  // namespace mw::alerts

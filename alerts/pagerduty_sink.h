@@ -6,11 +6,15 @@
 // invalid (not retried), 429 and 5xx when it wants the event again later.
 #pragma once
 
+#include <span>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "alerts/alert_sink.h"
+#include "config/config.h"
+#include "config/option_table.h"
 
 namespace mw::alerts {
 
@@ -39,5 +43,11 @@ const char* pagerduty_severity(std::string_view severity_label);
 
 // The request body for one alert.
 std::string pagerduty_body(const Alert& alert, const PagerDutySinkOptions& options);
+
+// The receiver keys this sink takes besides name, type, timeout and
+// max_per_minute (docs/monitoring.md, "Alert sinks"), and the sink made
+// from a receiver the loader checked against them.
+std::span<const config::SettingRow> pagerduty_sink_options();
+std::unique_ptr<AlertSink> make_pagerduty_sink(const config::ReceiverConfig& receiver);
 
 }  // namespace mw::alerts

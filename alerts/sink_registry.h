@@ -1,8 +1,9 @@
 // The alert sinks by receiver type (STYLE.md section 2): one explicit table
-// of name, description, what the receiver's keys must hold, and a factory.
-// The config loader checks receivers against it (through
-// registry/catalog.cpp) and the daemon builds sinks from it; adding a sink is
-// its file pair and one row in sink_registry.cpp.
+// of name, description, the receiver keys the sink takes (its option table,
+// declared next to the sink), and a factory. The config loader reads and
+// checks a receiver against its sink's table (through registry/catalog.cpp)
+// and the daemon builds sinks from it; adding a sink is its file pair and
+// one row in sink_registry.cpp.
 #pragma once
 
 #include <memory>
@@ -10,13 +11,13 @@
 #include <string_view>
 
 #include "alerts/alert_sink.h"
-#include "config/catalog.h"
+#include "config/component.h"
 #include "config/config.h"
 
 namespace mw::alerts {
 
 struct SinkEntry {
-    config::SinkInfo about;  // name (the receiver's type), summary, rules for its keys
+    config::ComponentInfo info;  // name (the receiver's type), summary, the receiver keys it takes
     // Re-send while firing: the receiver forgets an alert whose endsAt passes
     // (Alertmanager); the others are told once per state change.
     bool resends;

@@ -93,4 +93,22 @@ DeliveryResult SlackSink::deliver(const Alert& alert) {
     return result_of(http::send(request), fmt::format("slack {}", name_));
 }
 
+namespace {
+
+const config::SettingRow slack_sink_rows[] = {
+    {.key = "urls", .kind = config::ValueKind::url_list, .required = true, .min = 1, .max = 1,
+     .help = "the incoming webhook URL Slack issued (https://hooks.slack.com/services/...)"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> slack_sink_options() { return slack_sink_rows; }
+
+std::unique_ptr<AlertSink> make_slack_sink(const config::ReceiverConfig& receiver) {
+    SlackSinkOptions options;
+    options.url = receiver.options.list("urls").front();
+    options.timeout_ms = receiver.timeout_ms;
+    return std::make_unique<SlackSink>(receiver.name, options);
+}
+
 }  // namespace mw::alerts

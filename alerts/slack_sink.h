@@ -6,10 +6,14 @@
 // bad (not retried); 429 comes with Retry-After.
 #pragma once
 
+#include <span>
+#include <memory>
 #include <cstdint>
 #include <string>
 
 #include "alerts/alert_sink.h"
+#include "config/config.h"
+#include "config/option_table.h"
 
 namespace mw::alerts {
 
@@ -31,5 +35,11 @@ private:
 
 // The message for one alert.
 std::string slack_body(const Alert& alert);
+
+// The receiver keys this sink takes besides name, type, timeout and
+// max_per_minute (docs/monitoring.md, "Alert sinks"), and the sink made
+// from a receiver the loader checked against them.
+std::span<const config::SettingRow> slack_sink_options();
+std::unique_ptr<AlertSink> make_slack_sink(const config::ReceiverConfig& receiver);
 
 }  // namespace mw::alerts

@@ -64,4 +64,25 @@ DeliveryResult WebhookSink::deliver(const Alert& alert) {
     return result_of(http::send(request), fmt::format("webhook {} ({})", name_, options_.url));
 }
 
+namespace {
+
+const config::SettingRow webhook_sink_rows[] = {
+    {.key = "urls", .kind = config::ValueKind::url_list, .required = true, .min = 1, .max = 1,
+     .help = "the receiver's URL; the alert is POSTed to it as JSON"},
+    {.key = "secret_env", .kind = config::ValueKind::environment, .required = true,
+     .help = "environment variable holding the HMAC-SHA256 secret that signs each request"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> webhook_sink_options() { return webhook_sink_rows; }
+
+std::unique_ptr<AlertSink> make_webhook_sink(const config::ReceiverConfig& receiver) {
+    WebhookSinkOptions options;
+    options.url = receiver.options.list("urls").front();
+    options.secret = receiver.environment.at("secret_env");
+    options.timeout_ms = receiver.timeout_ms;
+    return std::make_unique<WebhookSink>(receiver.name, options);
+}
+
 }  // namespace mw::alerts

@@ -29,6 +29,8 @@
 // deduplicate on fingerprint + state + endsAt.
 #pragma once
 
+#include <span>
+#include <memory>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -37,6 +39,8 @@
 #include <vector>
 
 #include "alerts/alert_sink.h"
+#include "config/config.h"
+#include "config/option_table.h"
 
 namespace mw::alerts {
 
@@ -66,5 +70,11 @@ std::string webhook_body(const Alert& alert);
 // Lowercase hex of HMAC-SHA256(key, message) (RFC 2104 with SHA-256, as
 // Python's hmac.new(key, message, hashlib.sha256).hexdigest()).
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
+
+// The receiver keys this sink takes besides name, type, timeout and
+// max_per_minute (docs/monitoring.md, "Alert sinks"), and the sink made
+// from a receiver the loader checked against them.
+std::span<const config::SettingRow> webhook_sink_options();
+std::unique_ptr<AlertSink> make_webhook_sink(const config::ReceiverConfig& receiver);
 
 }  // namespace mw::alerts

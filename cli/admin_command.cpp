@@ -29,17 +29,44 @@ namespace {
 
 constexpr std::string_view default_url = "http://127.0.0.1:8470";
 
+struct Connection {
+    std::string url;
+    std::string token_env = "MODELWATCH_TOKEN";
+};
+
+// What an admin command was asked; the rows below fill it.
+struct AdminArguments {
+    Connection connection;
+    std::string reason = "requested with modelwatch retrain";
+    std::string model;
+};
+
+std::string apply_daemon_url(AdminArguments& arguments, std::string_view value) {
+    arguments.connection.url = value;
+    return "";
+}
+
+std::string apply_token_env(AdminArguments& arguments, std::string_view value) {
+    arguments.connection.token_env = value;
+    return "";
+}
+
 // What every admin command accepts, after its own options.
-constexpr command_line::Option daemon_option{"--daemon", "URL",
-                                             "the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)"};
+constexpr command_line::Option daemon_option{
+    "--daemon", "URL", "the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)", false,
+    command_line::applies<AdminArguments, apply_daemon_url>};
 constexpr command_line::Option token_option{
-    "--token-env", "NAME", "the environment variable holding a bearer token (default MODELWATCH_TOKEN)"};
+    "--token-env", "NAME", "the environment variable holding a bearer token (default MODELWATCH_TOKEN)", false,
+    command_line::applies<AdminArguments, apply_token_env>};
 
 constexpr std::array retrain_options{
-    command_line::Option{"--reason", "TEXT", "recorded with the job and its decision"}, daemon_option, token_option};
+    command_line::Option{"--reason", "TEXT", "recorded with the job and its decision", false,
+                         command_line::stores<&AdminArguments::reason>},
+    daemon_option, token_option};
 constexpr std::array reference_options{daemon_option, token_option};
-constexpr std::array status_options{command_line::Option{"--model", "M", "only those of model M"}, daemon_option,
-                                    token_option};
+constexpr std::array status_options{
+    command_line::Option{"--model", "M", "only those of model M", false, command_line::stores<&AdminArguments::model>},
+    daemon_option, token_option};
 constexpr std::array audit_run_options{daemon_option, token_option};
 
 constexpr Form retrain_form_table[] = {{"retrain", "MODEL [--reason TEXT] [--daemon URL] [--token-env NAME]",
@@ -71,16 +98,12 @@ constexpr Form audit_run_form{"audit run", "MODEL AUDIT [--daemon URL] [--token-
                               },
                               audit_run_options};
 
-struct Connection {
-    std::string url;
-    std::string token_env;
-};
-
 // The --daemon URL (checked before anything is sent) and the token's variable.
-std::string connection_of(const command_line::Parsed& parsed, Connection& connection) {
+std::string connection_of(const command_line::Parsed& parsed, const Form& form, AdminArguments& arguments) {
     const char* from_env = std::getenv("MODELWATCH_URL");
-    connection.url = parsed.value("--daemon").value_or(from_env && *from_env ? from_env : std::string(default_url));
-    connection.token_env = parsed.value("--token-env").value_or("MODELWATCH_TOKEN");
+    Connection& connection = arguments.connection;
+    connection.url = from_env && *from_env ? from_env : std::string(default_url);
+    command_line::apply(parsed, form.options, &arguments);  // every row stores its value as given
     while (!connection.url.empty() && connection.url.back() == '/') connection.url.pop_back();
     if (const auto url = http::parse_url(connection.url + "/"); !url.error.empty())
         return fmt::format("--daemon (or MODELWATCH_URL) '{}': {}", connection.url, url.error);
@@ -122,13 +145,14 @@ int call(const Connection& connection, std::string method, const std::string& pa
 // the command must not run.
 struct AdminLine {
     command_line::Parsed parsed;
-    Connection connection;
+    AdminArguments arguments;
     int exit_code = -1;
 };
 AdminLine parse_admin(std::string_view command, const Form& form, Args args, std::size_t min_positionals,
                       std::size_t max_positionals) {
     auto given = parse_or_exit(command, form, args);
-    AdminLine line{std::move(given.parsed), {}, given.exit_code};
+    AdminLine line{std::move(given.parsed)};
+    line.exit_code = given.exit_code;
     if (line.exit_code >= 0) return line;
     const auto count = line.parsed.positionals.size();
     if (count < min_positionals || count > max_positionals) {
@@ -138,7 +162,7 @@ AdminLine parse_admin(std::string_view command, const Form& form, Args args, std
                            : fmt::format("unexpected argument '{}'", line.parsed.positionals[max_positionals]));
         return line;
     }
-    if (const auto error = connection_of(line.parsed, line.connection); !error.empty())
+    if (const auto error = connection_of(line.parsed, form, line.arguments); !error.empty())
         line.exit_code = usage_error(form.name, error);
     return line;
 }
@@ -158,7 +182,7 @@ int run_admin_audit(Args args) {
     const auto& audit = line.parsed.positionals[1];
     for (const auto& error : {name_error("MODEL", model), name_error("AUDIT", audit)})
         if (!error.empty()) return usage_error("audit run", error);
-    return call(line.connection, "POST", fmt::format("/v1/models/{}/audits/{}/run", model, audit));
+    return call(line.arguments.connection, "POST", fmt::format("/v1/models/{}/audits/{}/run", model, audit));
 }
 
 int run_retrain(Args args) {
@@ -166,8 +190,8 @@ int run_retrain(Args args) {
     if (line.exit_code >= 0) return line.exit_code;
     const auto& model = line.parsed.positionals[0];
     if (const auto error = name_error("MODEL", model); !error.empty()) return usage_error("retrain", error);
-    const std::string reason = line.parsed.value("--reason").value_or("requested with modelwatch retrain");
-    return call(line.connection, "POST", fmt::format("/v1/models/{}/retrain", model),
+    const std::string& reason = line.arguments.reason;
+    return call(line.arguments.connection, "POST", fmt::format("/v1/models/{}/retrain", model),
                 nlohmann::json{{"reason", reason}}.dump());
 }
 
@@ -185,7 +209,7 @@ int run_reference(Args args) {
     std::ostringstream content;
     content << file.rdbuf();
     const bool ndjson = path.ends_with(".ndjson") || path.ends_with(".jsonl") || path.ends_with(".json");
-    return call(line.connection, "POST", fmt::format("/v1/models/{}/reference", model), content.str(),
+    return call(line.arguments.connection, "POST", fmt::format("/v1/models/{}/reference", model), content.str(),
                 ndjson ? "application/x-ndjson" : "text/csv");
 }
 
@@ -196,10 +220,10 @@ int run_status(Args args) {
     // The daemon owns the collections' names (an unknown one is its 404).
     if (const auto error = name_error("the collection", what); !error.empty())
         return usage_error("status", error);
-    const std::string model = line.parsed.value("--model").value_or("");
+    const std::string& model = line.arguments.model;
     if (!model.empty())
         if (const auto error = name_error("--model", model); !error.empty()) return usage_error("status", error);
-    return call(line.connection, "GET", fmt::format("/v1/{}?limit=20{}", what, model.empty() ? "" : "&model=" + model));
+    return call(line.arguments.connection, "GET", fmt::format("/v1/{}?limit=20{}", what, model.empty() ? "" : "&model=" + model));
 }
 
 }  // namespace mw::cli

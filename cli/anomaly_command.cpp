@@ -20,10 +20,27 @@ namespace mw::cli {
 
 namespace {
 
+// What `modelwatch anomaly` was asked to do; the rows below fill it.
+struct AnomalyArguments {
+    std::string input;
+    std::string detector_name = std::string(anomaly::anomaly_methods().front().info.name);
+    std::vector<std::string> settings;
+};
+
+std::string apply_anomaly_param(AnomalyArguments& arguments, std::string_view value) {
+    const std::size_t equals = value.find('=');
+    if (equals == std::string_view::npos || equals == 0) return fmt::format("expects KEY=VALUE, got '{}'", value);
+    arguments.settings.emplace_back(value);
+    return "";
+}
+
 constexpr command_line::Option option_table[] = {
-    {"--input", "SERIES.csv", "the series; '-' reads standard input (required)", true},
-    {"--detector", "NAME", "the detector (listed below; default the first)"},
-    {"--param", "KEY=VALUE", "one of the detector's options (repeatable)"},
+    {"--input", "SERIES.csv", "the series; '-' reads standard input (required)", true,
+     command_line::stores<&AnomalyArguments::input>},
+    {"--detector", "NAME", "the detector (listed below; default the first)", false,
+     command_line::stores<&AnomalyArguments::detector_name>},
+    {"--param", "KEY=VALUE", "one of the detector's options (repeatable)", false,
+     command_line::applies<AnomalyArguments, apply_anomaly_param>},
 };
 
 std::string description() {
@@ -59,16 +76,10 @@ int run_anomaly(Args args) {
     const auto& parsed = given.parsed;
     if (!parsed.positionals.empty())
         return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals.front()));
-    const std::string input = *parsed.value("--input");
-    const std::string detector_name =
-        parsed.value("--detector").value_or(std::string(anomaly::anomaly_methods().front().info.name));
-    std::vector<std::string> settings;
-    for (const auto& value : parsed.values("--param")) {
-        const std::size_t equals = value.find('=');
-        if (equals == std::string::npos || equals == 0)
-            return usage_error(fmt::format("--param expects KEY=VALUE, got '{}'", value));
-        settings.push_back(value);
-    }
+    AnomalyArguments arguments;
+    if (const auto error = command_line::apply(parsed, option_table, &arguments); !error.empty())
+        return usage_error(error);
+    const auto& [input, detector_name, settings] = arguments;
 
     auto made = anomaly::make_anomaly_detector(detector_name, settings);
     if (!made.detector) return usage_error(made.error);

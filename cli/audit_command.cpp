@@ -24,25 +24,124 @@ namespace mw::cli {
 
 namespace {
 
+std::vector<std::string> split(std::string_view text, char separator) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = text.find(separator, start);
+        parts.emplace_back(text.substr(start, end - start));
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+    }
+    return parts;
+}
+
+bool parse_unsigned(std::string_view text, std::uint64_t& value) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && end == text.data() + text.size();
+}
+
+// What `modelwatch audit` was asked to do.
+struct AuditArguments {
+    fairness::CsvAuditSpec spec;
+    fairness::AuditOptions options;
+    std::string input, reference_input, format = "html", output, model;
+    std::vector<std::string> history_files;
+    bool fail_on_violation = false;
+};
+
+// What each option does to the arguments; the rows below name them once.
+std::string apply_sensitive(AuditArguments& arguments, std::string_view value) {
+    for (auto& name : split(value, ',')) {
+        if (name.empty()) return "an attribute name is empty";
+        arguments.spec.sensitive_columns.push_back(name);
+    }
+    return "";
+}
+
+std::string apply_y_true(AuditArguments& arguments, std::string_view value) {
+    arguments.spec.y_true_column = value;
+    return "";
+}
+
+std::string apply_y_pred(AuditArguments& arguments, std::string_view value) {
+    arguments.spec.y_pred_column = value;
+    return "";
+}
+
+std::string apply_score(AuditArguments& arguments, std::string_view value) {
+    arguments.spec.score_column = value;
+    return "";
+}
+
+std::string apply_positive_label(AuditArguments& arguments, std::string_view value) {
+    arguments.spec.positive_label = value;
+    return "";
+}
+
+std::string apply_reference_group(AuditArguments& arguments, std::string_view value) {
+    const std::size_t eq = value.find('=');
+    if (eq == std::string_view::npos || eq == 0) return fmt::format("'{}' is not ATTRIBUTE=VALUE", value);
+    arguments.options.reference_values[std::string(value.substr(0, eq))] = value.substr(eq + 1);
+    return "";
+}
+
+std::string apply_min_group_size(AuditArguments& arguments, std::string_view value) {
+    std::uint64_t number = 0;
+    if (!parse_unsigned(value, number)) return fmt::format("'{}' is not a count", value);
+    arguments.options.metrics.min_group_size = number;
+    return "";
+}
+
+std::string apply_format(AuditArguments& arguments, std::string_view value) {
+    if (fairness::find_report_format(value) == nullptr)
+        return config::unknown_component("report format", value, fairness::report_formats());
+    arguments.format = value;
+    return "";
+}
+
+std::string apply_history(AuditArguments& arguments, std::string_view value) {
+    arguments.history_files = split(value, ',');
+    return "";
+}
+
+std::string apply_bootstrap(AuditArguments& arguments, std::string_view value) {
+    std::uint64_t number = 0;
+    if (!parse_unsigned(value, number) || number > 100000)
+        return fmt::format("'{}' is not a count up to 100000", value);
+    arguments.options.bootstrap.replicates = number;
+    return "";
+}
+
+std::string apply_seed(AuditArguments& arguments, std::string_view value) {
+    std::uint64_t number = 0;
+    if (!parse_unsigned(value, number)) return fmt::format("'{}' is not a number", value);
+    arguments.options.bootstrap.seed = number;
+    return "";
+}
+
+template <std::string (*F)(AuditArguments&, std::string_view)>
+constexpr auto on_audit = command_line::applies<AuditArguments, F>;
+
 constexpr command_line::Option option_table[] = {
-    {"--input", "FILE", "the CSV file (required)", true},
-    {"--sensitive", "A[,B]", "sensitive attribute columns (required)", true},
-    {"--y-true", "COL", "true label column (required)", true},
-    {"--y-pred", "COL", "predicted label column (required)", true},
-    {"--score", "COL", "probability of the positive class, in [0, 1] (enables calibration)"},
-    {"--positive-label", "L", "the label value counted as positive (default 1)"},
-    {"--reference-group", "A=V", "the reference group of attribute A (repeatable; default the largest group)"},
-    {"--min-group-size", "N", "groups with fewer rows are listed as too small, not compared (default 30)"},
-    {"--format", "FORMAT", "report format, listed below (default html)"},
-    {"--output", "FILE", "write the report there (default standard output)"},
-    {"--model", "NAME", "the model's name, shown in the report"},
-    {"--history", "F1[,F2...]", "earlier JSON reports of the same audit, for the trend chart"},
+    {"--input", "FILE", "the CSV file (required)", true, command_line::stores<&AuditArguments::input>},
+    {"--sensitive", "A[,B]", "sensitive attribute columns (required)", true, on_audit<apply_sensitive>},
+    {"--y-true", "COL", "true label column (required)", true, on_audit<apply_y_true>},
+    {"--y-pred", "COL", "predicted label column (required)", true, on_audit<apply_y_pred>},
+    {"--score", "COL", "probability of the positive class, in [0, 1] (enables calibration)", false, on_audit<apply_score>},
+    {"--positive-label", "L", "the label value counted as positive (default 1)", false, on_audit<apply_positive_label>},
+    {"--reference-group", "A=V", "the reference group of attribute A (repeatable; default the largest group)", false, on_audit<apply_reference_group>},
+    {"--min-group-size", "N", "groups with fewer rows are listed as too small, not compared (default 30)", false, on_audit<apply_min_group_size>},
+    {"--format", "FORMAT", "report format, listed below (default html)", false, on_audit<apply_format>},
+    {"--output", "FILE", "write the report there (default standard output)", false, command_line::stores<&AuditArguments::output>},
+    {"--model", "NAME", "the model's name, shown in the report", false, command_line::stores<&AuditArguments::model>},
+    {"--history", "F1[,F2...]", "earlier JSON reports of the same audit, for the trend chart", false, on_audit<apply_history>},
     {"--reference-input", "FILE",
      "a CSV of an earlier (reference) window with the same columns: compares each\n"
-     "group's share of rows and base rate (pre-training data bias)"},
-    {"--bootstrap", "N", "bootstrap replicates (default 1000)"},
-    {"--seed", "N", "bootstrap seed (default 20240601)"},
-    {"--fail-on-violation", "", "exit 1 when a disparity is beyond tolerance and statistically clear"},
+     "group's share of rows and base rate (pre-training data bias)", false, command_line::stores<&AuditArguments::reference_input>},
+    {"--bootstrap", "N", "bootstrap replicates (default 1000)", false, on_audit<apply_bootstrap>},
+    {"--seed", "N", "bootstrap seed (default 20240601)", false, on_audit<apply_seed>},
+    {"--fail-on-violation", "", "exit 1 when a disparity is beyond tolerance and statistically clear", false, command_line::stores<&AuditArguments::fail_on_violation>},
 };
 
 std::string description() {
@@ -72,23 +171,6 @@ std::span<const Form> audit_forms() {
 
 namespace {
 
-std::vector<std::string> split(std::string_view text, char separator) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t end = text.find(separator, start);
-        parts.emplace_back(text.substr(start, end - start));
-        if (end == std::string_view::npos) break;
-        start = end + 1;
-    }
-    return parts;
-}
-
-bool parse_unsigned(std::string_view text, std::uint64_t& value) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && end == text.data() + text.size();
-}
-
 int usage_error(std::string_view message) { return cli::usage_error("audit", message); }
 
 std::string utc_now() {
@@ -117,60 +199,10 @@ int run_audit(Args args) {
     if (!given.run()) return given.exit_code;
     if (!given.parsed.positionals.empty())
         return usage_error(fmt::format("unexpected argument '{}'", given.parsed.positionals.front()));
-    fairness::CsvAuditSpec spec;
-    fairness::AuditOptions options;
-    std::string input, reference_input, format = "html", output, model;
-    std::vector<std::string> history_files;
-    bool fail_on_violation = false;
-
-    for (const auto& [arg, value] : given.parsed.given) {
-        std::uint64_t number = 0;
-        if (arg == "--fail-on-violation") {
-            fail_on_violation = true;
-        } else if (arg == "--input") {
-            input = value;
-        } else if (arg == "--sensitive") {
-            for (auto& name : split(value, ',')) {
-                if (name.empty()) return usage_error("--sensitive has an empty attribute name");
-                spec.sensitive_columns.push_back(name);
-            }
-        } else if (arg == "--y-true") {
-            spec.y_true_column = value;
-        } else if (arg == "--y-pred") {
-            spec.y_pred_column = value;
-        } else if (arg == "--score") {
-            spec.score_column = value;
-        } else if (arg == "--positive-label") {
-            spec.positive_label = value;
-        } else if (arg == "--reference-group") {
-            const std::size_t eq = value.find('=');
-            if (eq == std::string::npos || eq == 0)
-                return usage_error(fmt::format("--reference-group '{}' is not ATTRIBUTE=VALUE", value));
-            options.reference_values[value.substr(0, eq)] = value.substr(eq + 1);
-        } else if (arg == "--min-group-size") {
-            if (!parse_unsigned(value, number)) return usage_error(fmt::format("--min-group-size '{}' is not a count", value));
-            options.metrics.min_group_size = number;
-        } else if (arg == "--format") {
-            if (fairness::find_report_format(value) == nullptr)
-                return usage_error(config::unknown_component("report format", value, fairness::report_formats()));
-            format = value;
-        } else if (arg == "--reference-input") {
-            reference_input = value;
-        } else if (arg == "--output") {
-            output = value;
-        } else if (arg == "--model") {
-            model = value;
-        } else if (arg == "--history") {
-            history_files = split(value, ',');
-        } else if (arg == "--bootstrap") {
-            if (!parse_unsigned(value, number) || number > 100000)
-                return usage_error(fmt::format("--bootstrap '{}' is not a count up to 100000", value));
-            options.bootstrap.replicates = number;
-        } else if (arg == "--seed") {
-            if (!parse_unsigned(value, number)) return usage_error(fmt::format("--seed '{}' is not a number", value));
-            options.bootstrap.seed = number;
-        }
-    }
+    AuditArguments arguments;
+    if (const auto error = command_line::apply(given.parsed, option_table, &arguments); !error.empty())
+        return usage_error(error);
+    auto& [spec, options, input, reference_input, format, output, model, history_files, fail_on_violation] = arguments;
     options.sensitive_attributes = spec.sensitive_columns;
 
     std::ifstream in(input, std::ios::binary);

@@ -15,10 +15,15 @@ namespace mw::cli {
 
 namespace {
 
+struct CheckConfigArguments {
+    bool skip_env = false;
+};
+
 constexpr command_line::Option option_table[] = {
     {"--skip-env", "",
      "do not require the environment variable named by store.dsn_env\n"
-     "(to check a file on a machine other than the daemon's)"},
+     "(to check a file on a machine other than the daemon's)", false,
+     command_line::stores<&CheckConfigArguments::skip_env>},
 };
 
 std::string description() {
@@ -48,7 +53,9 @@ int run_check_config(Args args) {
     if (parsed.positionals.empty()) return usage_error("missing the configuration file");
     if (parsed.positionals.size() > 1) return usage_error("give exactly one configuration file");
     const std::string& path = parsed.positionals.front();
-    const bool skip_env = parsed.has("--skip-env");
+    CheckConfigArguments arguments;
+    command_line::apply(parsed, option_table, &arguments);
+    const bool skip_env = arguments.skip_env;
 
     const config::Environment environment =
         skip_env ? config::Environment([](const std::string&) -> std::optional<std::string> {

@@ -26,12 +26,26 @@ namespace {
 
 namespace cd = mw::concept_drift;
 
+// What `modelwatch detect` was asked to do; the rows below fill it.
+struct DetectArguments {
+    std::string detector_name;
+    std::string input;
+    std::string format_name = "text";
+    std::string column;
+    std::vector<std::string> params;
+};
+
 constexpr command_line::Option option_table[] = {
-    {"--detector", "NAME", "the detector (listed below) (required)", true},
-    {"--param", "KEY=VALUE", "one of the detector's options (repeatable)"},
-    {"--input", "STREAM.csv", "the stream; '-' reads standard input (required)", true},
-    {"--column", "NAME", "read the named column of a CSV file with a header line"},
-    {"--format", "FORMAT", "output format (default text; the formats are listed below)"},
+    {"--detector", "NAME", "the detector (listed below) (required)", true,
+     command_line::stores<&DetectArguments::detector_name>},
+    {"--param", "KEY=VALUE", "one of the detector's options (repeatable)", false,
+     command_line::stores<&DetectArguments::params>},
+    {"--input", "STREAM.csv", "the stream; '-' reads standard input (required)", true,
+     command_line::stores<&DetectArguments::input>},
+    {"--column", "NAME", "read the named column of a CSV file with a header line", false,
+     command_line::stores<&DetectArguments::column>},
+    {"--format", "FORMAT", "output format (default text; the formats are listed below)", false,
+     command_line::stores<&DetectArguments::format_name>},
 };
 
 std::string description() {
@@ -265,11 +279,9 @@ int run_detect(Args args) {
     const auto& parsed = given.parsed;
     if (!parsed.positionals.empty())
         return usage_error(fmt::format("unexpected argument '{}'", parsed.positionals.front()));
-    const std::string detector_name = *parsed.value("--detector");
-    const std::string input = *parsed.value("--input");
-    const std::string format_name = parsed.value("--format").value_or("text");
-    const std::string column = parsed.value("--column").value_or("");
-    const std::vector<std::string> params = parsed.values("--param");
+    DetectArguments arguments;
+    command_line::apply(parsed, option_table, &arguments);  // every row stores its value as given
+    const auto& [detector_name, input, format_name, column, params] = arguments;
     const auto* format = mw::config::find_component(std::span<const DetectFormat>(detect_formats), format_name);
     if (format == nullptr)
         return usage_error("--format: " + mw::config::unknown_component("output format", format_name,

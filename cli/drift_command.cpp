@@ -28,65 +28,6 @@ namespace {
 
 namespace dr = mw::drift;
 
-constexpr command_line::Option option_table[] = {
-    {"--reference", "REF.csv", "the reference sample (required)", true},
-    {"--current", "CUR.csv", "the current sample (required)", true},
-    {"--columns", "a,b,...", "columns to compare (default: all but --segment-by and the excluded)"},
-    {"--exclude", "a,b,...",
-     "columns not to compare; without it, label, id and time columns are left\n"
-     "out: a column named label, target, class, y, outcome, id, *_id, ts,\n"
-     "timestamp, date, time, datetime, or one whose values grow strictly in\n"
-     "both files; --exclude '' compares them all. The report names what\n"
-     "was left out."},
-    {"--categorical", "a,b,...",
-     "columns to treat as categories even if numeric (a column is numeric\n"
-     "when every non-missing cell of both files is a number)"},
-    {"--method", "M", "method for every column (default auto; the methods are listed below)"},
-    {"--threshold", "T", "threshold for every column (default: 0.05 for tests, 0.1 for distances)"},
-    {"--feature-method", "COL=M", "method for one column (repeatable)"},
-    {"--feature-threshold", "COL=T", "threshold for one column (repeatable)"},
-    {"--mode", "MODE", "how a column's verdict is reached (default robust; the modes are listed below)"},
-    {"--correction", "C", "multiple-testing correction in robust mode (default benjamini-hochberg; listed below)"},
-    {"--effect-floor", "X", "minimum effect size in robust mode (default 0.1)"},
-    {"--resamples", "N", "reference resamples for the noise baseline (default 50; 0 disables)"},
-    {"--seed", "N", "seed of the resamples (default 20240601)"},
-    {"--drift-share", "S", "dataset drift when the share of drifted columns >= S (default 0.5)"},
-    {"--segment-by", "COL", "also report drift per value of COL"},
-    {"--no-multivariate", "", "skip the PCA reconstruction-error check"},
-    {"--format", "FORMAT", "output format (default text; the formats are listed below)"},
-    {"--output", "FILE", "write the report to FILE instead of standard output"},
-};
-
-std::string description() {
-    return "Compares the distribution of every column (or of --columns) of CUR.csv with REF.csv\n"
-           "and prints a drift report. Both files are CSV with a header row.\n";
-}
-
-// "  name  summary" per line.
-template <typename Entry>
-std::string choice_lines(std::span<const Entry> entries) {
-    std::string text;
-    for (const auto& entry : entries) text += fmt::format("  {:<20} {}\n", entry.info.name, entry.info.summary);
-    return text;
-}
-
-// Every list comes from the code that owns it (detectors/drift_method.h,
-// detectors/feature_drift.h, detectors/drift_report.h).
-std::string notes() {
-    return fmt::format("methods (--method, --feature-method):\n  {}\nmodes (--mode):\n{}corrections (--correction):\n{}"
-                       "formats (--format):\n{}",
-                       dr::drift_method_names(), choice_lines(dr::drift_modes()), choice_lines(dr::corrections()),
-                       choice_lines(dr::drift_report_formats()));
-}
-
-constexpr Form forms[] = {{"drift", "--reference REF.csv --current CUR.csv [options]", description, option_table, notes}};
-
-}  // namespace
-
-std::span<const Form> drift_forms() { return forms; }
-
-namespace {
-
 int usage_error(std::string_view message) { return cli::usage_error("drift", message); }
 
 std::vector<std::string> split_list(std::string_view text) {
@@ -126,86 +67,191 @@ bool split_assignment(std::string_view text, std::string& key, std::string& valu
     return true;
 }
 
-// Reads the parsed options into `parsed`; returns an error message naming
-// the option, or "" when the values are valid.
-std::string read_arguments(const command_line::Parsed& given, Arguments& parsed) {
-    if (!given.positionals.empty()) return fmt::format("unexpected argument '{}'", given.positionals.front());
-    auto& feature = parsed.options.feature;
-    for (const auto& [flag, value] : given.given) {
-        double number = 0;
-        std::uint64_t count = 0;
-        if (flag == "--no-multivariate") {
-            parsed.options.multivariate.enabled = false;
-        } else if (flag == "--reference") {
-            parsed.reference_path = value;
-        } else if (flag == "--current") {
-            parsed.current_path = value;
-        } else if (flag == "--columns") {
-            parsed.options.columns = split_list(value);
-        } else if (flag == "--exclude") {
-            parsed.exclude = split_list(value);
-        } else if (flag == "--categorical") {
-            parsed.categorical = split_list(value);
-        } else if (flag == "--method") {
-            const auto method = dr::parse_drift_method(value);
-            if (!method)
-                return "--method: " + config::unknown_component("drift method", value, dr::drift_methods());
-            feature.default_choice.method = method;
-        } else if (flag == "--threshold") {
-            if (!dr::parse_number_cell(value, number) || number <= 0)
-                return fmt::format("--threshold: expected a positive number, got '{}'", value);
-            feature.default_choice.threshold = number;
-        } else if (flag == "--feature-method" || flag == "--feature-threshold") {
-            std::string column, text;
-            if (!split_assignment(value, column, text))
-                return fmt::format("{}: expected COL=VALUE, got '{}'", flag, value);
-            auto& choice = feature.per_feature.try_emplace(column, feature.default_choice).first->second;
-            if (flag == "--feature-method") {
-                const auto method = dr::parse_drift_method(text);
-                if (!method)
-                    return fmt::format("{}: {}", flag, config::unknown_component("drift method", text, dr::drift_methods()));
-                choice.method = method;
-            } else {
-                if (!dr::parse_number_cell(text, number) || number <= 0)
-                    return fmt::format("{}: expected a positive number, got '{}'", flag, text);
-                choice.threshold = number;
-            }
-        } else if (flag == "--mode") {
-            const auto mode = dr::parse_drift_mode(value);
-            if (!mode) return "--mode: " + config::unknown_component("drift mode", value, dr::drift_modes());
-            feature.mode = *mode;
-        } else if (flag == "--correction") {
-            const auto correction = dr::parse_correction(value);
-            if (!correction) return "--correction: " + config::unknown_component("correction", value, dr::corrections());
-            feature.correction = *correction;
-        } else if (flag == "--effect-floor") {
-            if (!dr::parse_number_cell(value, number) || number < 0)
-                return fmt::format("--effect-floor: expected a number >= 0, got '{}'", value);
-            feature.effect_floor = number;
-        } else if (flag == "--resamples") {
-            if (!parse_size(value, count) || count == 1 || count > 10000)
-                return fmt::format("--resamples: expected 0 or 2..10000, got '{}'", value);
-            feature.noise_resamples = count;
-        } else if (flag == "--seed") {
-            if (!parse_size(value, count))
-                return fmt::format("--seed: expected a non-negative integer, got '{}'", value);
-            feature.seed = count;
-        } else if (flag == "--drift-share") {
-            if (!dr::parse_number_cell(value, number) || number <= 0 || number > 1)
-                return fmt::format("--drift-share: expected a number in (0, 1], got '{}'", value);
-            feature.drift_share = number;
-        } else if (flag == "--segment-by") {
-            parsed.options.segment_column = value;
-        } else if (flag == "--format") {
-            parsed.format = config::find_component(dr::drift_report_formats(), value);
-            if (parsed.format == nullptr)
-                return "--format: " + config::unknown_component("report format", value, dr::drift_report_formats());
-        } else if (flag == "--output") {
-            parsed.output_path = value;
-        }
-    }
+// What each option does to the arguments; the rows below name them once.
+std::string apply_method(Arguments& arguments, std::string_view value) {
+    const auto method = dr::parse_drift_method(value);
+    if (!method) return config::unknown_component("drift method", value, dr::drift_methods());
+    arguments.options.feature.default_choice.method = method;
     return "";
 }
+
+std::string apply_threshold(Arguments& arguments, std::string_view value) {
+    double number = 0;
+    if (!dr::parse_number_cell(value, number) || number <= 0)
+        return fmt::format("expected a positive number, got '{}'", value);
+    arguments.options.feature.default_choice.threshold = number;
+    return "";
+}
+
+// "COL=VALUE": the column's choice, starting from the defaults given so far.
+std::string feature_choice(Arguments& arguments, std::string_view value, std::string& text,
+                           dr::FeatureMethodChoice*& choice) {
+    std::string column;
+    if (!split_assignment(value, column, text)) return fmt::format("expected COL=VALUE, got '{}'", value);
+    auto& feature = arguments.options.feature;
+    choice = &feature.per_feature.try_emplace(column, feature.default_choice).first->second;
+    return "";
+}
+
+std::string apply_feature_method(Arguments& arguments, std::string_view value) {
+    std::string text;
+    dr::FeatureMethodChoice* choice = nullptr;
+    if (auto error = feature_choice(arguments, value, text, choice); !error.empty()) return error;
+    const auto method = dr::parse_drift_method(text);
+    if (!method) return config::unknown_component("drift method", text, dr::drift_methods());
+    choice->method = method;
+    return "";
+}
+
+std::string apply_feature_threshold(Arguments& arguments, std::string_view value) {
+    std::string text;
+    dr::FeatureMethodChoice* choice = nullptr;
+    if (auto error = feature_choice(arguments, value, text, choice); !error.empty()) return error;
+    double number = 0;
+    if (!dr::parse_number_cell(text, number) || number <= 0)
+        return fmt::format("expected a positive number, got '{}'", text);
+    choice->threshold = number;
+    return "";
+}
+
+std::string apply_mode(Arguments& arguments, std::string_view value) {
+    const auto mode = dr::parse_drift_mode(value);
+    if (!mode) return config::unknown_component("drift mode", value, dr::drift_modes());
+    arguments.options.feature.mode = *mode;
+    return "";
+}
+
+std::string apply_correction(Arguments& arguments, std::string_view value) {
+    const auto correction = dr::parse_correction(value);
+    if (!correction) return config::unknown_component("correction", value, dr::corrections());
+    arguments.options.feature.correction = *correction;
+    return "";
+}
+
+std::string apply_effect_floor(Arguments& arguments, std::string_view value) {
+    double number = 0;
+    if (!dr::parse_number_cell(value, number) || number < 0)
+        return fmt::format("expected a number >= 0, got '{}'", value);
+    arguments.options.feature.effect_floor = number;
+    return "";
+}
+
+std::string apply_resamples(Arguments& arguments, std::string_view value) {
+    std::uint64_t count = 0;
+    if (!parse_size(value, count) || count == 1 || count > 10000)
+        return fmt::format("expected 0 or 2..10000, got '{}'", value);
+    arguments.options.feature.noise_resamples = count;
+    return "";
+}
+
+std::string apply_seed(Arguments& arguments, std::string_view value) {
+    std::uint64_t count = 0;
+    if (!parse_size(value, count)) return fmt::format("expected a non-negative integer, got '{}'", value);
+    arguments.options.feature.seed = count;
+    return "";
+}
+
+std::string apply_drift_share(Arguments& arguments, std::string_view value) {
+    double number = 0;
+    if (!dr::parse_number_cell(value, number) || number <= 0 || number > 1)
+        return fmt::format("expected a number in (0, 1], got '{}'", value);
+    arguments.options.feature.drift_share = number;
+    return "";
+}
+
+std::string apply_columns(Arguments& arguments, std::string_view value) {
+    arguments.options.columns = split_list(value);
+    return "";
+}
+
+std::string apply_exclude(Arguments& arguments, std::string_view value) {
+    arguments.exclude = split_list(value);
+    return "";
+}
+
+std::string apply_categorical(Arguments& arguments, std::string_view value) {
+    arguments.categorical = split_list(value);
+    return "";
+}
+
+std::string apply_segment_by(Arguments& arguments, std::string_view value) {
+    arguments.options.segment_column = value;
+    return "";
+}
+
+std::string apply_no_multivariate(Arguments& arguments, std::string_view) {
+    arguments.options.multivariate.enabled = false;
+    return "";
+}
+
+std::string apply_format(Arguments& arguments, std::string_view value) {
+    arguments.format = config::find_component(dr::drift_report_formats(), value);
+    if (arguments.format == nullptr)
+        return config::unknown_component("report format", value, dr::drift_report_formats());
+    return "";
+}
+
+template <std::string (*F)(Arguments&, std::string_view)>
+constexpr auto on_arguments = command_line::applies<Arguments, F>;
+
+constexpr command_line::Option option_table[] = {
+    {"--reference", "REF.csv", "the reference sample (required)", true, command_line::stores<&Arguments::reference_path>},
+    {"--current", "CUR.csv", "the current sample (required)", true, command_line::stores<&Arguments::current_path>},
+    {"--columns", "a,b,...", "columns to compare (default: all but --segment-by and the excluded)", false, on_arguments<apply_columns>},
+    {"--exclude", "a,b,...",
+     "columns not to compare; without it, label, id and time columns are left\n"
+     "out: a column named label, target, class, y, outcome, id, *_id, ts,\n"
+     "timestamp, date, time, datetime, or one whose values grow strictly in\n"
+     "both files; --exclude '' compares them all. The report names what\n"
+     "was left out.", false, on_arguments<apply_exclude>},
+    {"--categorical", "a,b,...",
+     "columns to treat as categories even if numeric (a column is numeric\n"
+     "when every non-missing cell of both files is a number)", false, on_arguments<apply_categorical>},
+    {"--method", "M", "method for every column (default auto; the methods are listed below)", false, on_arguments<apply_method>},
+    {"--threshold", "T", "threshold for every column (default: 0.05 for tests, 0.1 for distances)", false, on_arguments<apply_threshold>},
+    {"--feature-method", "COL=M", "method for one column (repeatable)", false, on_arguments<apply_feature_method>},
+    {"--feature-threshold", "COL=T", "threshold for one column (repeatable)", false, on_arguments<apply_feature_threshold>},
+    {"--mode", "MODE", "how a column's verdict is reached (default robust; the modes are listed below)", false, on_arguments<apply_mode>},
+    {"--correction", "C", "multiple-testing correction in robust mode (default benjamini_hochberg; listed below)", false, on_arguments<apply_correction>},
+    {"--effect-floor", "X", "minimum effect size in robust mode (default 0.1)", false, on_arguments<apply_effect_floor>},
+    {"--resamples", "N", "reference resamples for the noise baseline (default 50; 0 disables)", false, on_arguments<apply_resamples>},
+    {"--seed", "N", "seed of the resamples (default 20240601)", false, on_arguments<apply_seed>},
+    {"--drift-share", "S", "dataset drift when the share of drifted columns >= S (default 0.5)", false, on_arguments<apply_drift_share>},
+    {"--segment-by", "COL", "also report drift per value of COL", false, on_arguments<apply_segment_by>},
+    {"--no-multivariate", "", "skip the PCA reconstruction-error check", false, on_arguments<apply_no_multivariate>},
+    {"--format", "FORMAT", "output format (default text; the formats are listed below)", false, on_arguments<apply_format>},
+    {"--output", "FILE", "write the report to FILE instead of standard output", false, command_line::stores<&Arguments::output_path>},
+};
+
+std::string description() {
+    return "Compares the distribution of every column (or of --columns) of CUR.csv with REF.csv\n"
+           "and prints a drift report. Both files are CSV with a header row.\n";
+}
+
+// "  name  summary" per line.
+template <typename Entry>
+std::string choice_lines(std::span<const Entry> entries) {
+    std::string text;
+    for (const auto& entry : entries) text += fmt::format("  {:<20} {}\n", entry.info.name, entry.info.summary);
+    return text;
+}
+
+// Every list comes from the code that owns it (detectors/drift_method.h,
+// detectors/feature_drift.h, detectors/drift_report.h).
+std::string notes() {
+    return fmt::format("methods (--method, --feature-method):\n  {}\nmodes (--mode):\n{}corrections (--correction):\n{}"
+                       "formats (--format):\n{}",
+                       dr::drift_method_names(), choice_lines(dr::drift_modes()), choice_lines(dr::corrections()),
+                       choice_lines(dr::drift_report_formats()));
+}
+
+constexpr Form forms[] = {{"drift", "--reference REF.csv --current CUR.csv [options]", description, option_table, notes}};
+
+}  // namespace
+
+std::span<const Form> drift_forms() { return forms; }
+
+namespace {
 
 // Reads a file column by column into typed arrays: --categorical columns and
 // the --segment-by column as text, every other column as numbers while its
@@ -341,8 +387,11 @@ std::string make_tables(dr::CsvColumns& reference, dr::CsvColumns& current, cons
 int run_drift(Args args) {
     const auto given = parse_or_exit("drift", forms[0], args);
     if (!given.run()) return given.exit_code;
+    if (!given.parsed.positionals.empty())
+        return usage_error(fmt::format("unexpected argument '{}'", given.parsed.positionals.front()));
     Arguments arguments;
-    if (const auto error = read_arguments(given.parsed, arguments); !error.empty()) return usage_error(error);
+    if (const auto error = command_line::apply(given.parsed, option_table, &arguments); !error.empty())
+        return usage_error(error);
     auto reference = read_file(arguments.reference_path, arguments);
     if (!reference.ok()) return usage_error(reference.error);
     auto current = read_file(arguments.current_path, arguments);

@@ -19,9 +19,15 @@
 namespace mw::cli {
 namespace {
 
+struct MigrateArguments {
+    std::string dsn;
+};
+
 constexpr command_line::Option option_table[] = {
-    {"--dsn", "DSN", "a libpq connection string, e.g. \"host=/run/postgresql dbname=modelwatch\"\n"
-                     "(default: $MODELWATCH_DSN)"},
+    {"--dsn", "DSN",
+     "a libpq connection string, e.g. \"host=/run/postgresql dbname=modelwatch\"\n"
+     "(default: $MODELWATCH_DSN)",
+     false, command_line::stores<&MigrateArguments::dsn>},
 };
 
 std::string description() {
@@ -51,9 +57,10 @@ int run_migrate(Args args) {
     if (!given.run()) return given.exit_code;
     if (!given.parsed.positionals.empty())
         return usage_error("migrate", fmt::format("unexpected argument '{}'", given.parsed.positionals.front()));
-    std::string dsn;
-    if (const char* from_env = std::getenv("MODELWATCH_DSN")) dsn = from_env;
-    if (const auto value = given.parsed.value("--dsn")) dsn = *value;
+    MigrateArguments arguments;
+    if (const char* from_env = std::getenv("MODELWATCH_DSN")) arguments.dsn = from_env;
+    command_line::apply(given.parsed, option_table, &arguments);
+    const std::string& dsn = arguments.dsn;
     if (dsn.empty()) return usage_error("migrate", "no database: pass --dsn DSN or set MODELWATCH_DSN");
 
     config::StoreOptions options;

@@ -25,12 +25,15 @@ bool is_trigger_kind(std::string_view kind) { return kind == manual_trigger || i
 
 const std::vector<ComponentInfo>* Catalog::components(std::string_view registry) const {
     if (registry == "drift_methods") return &drift_methods;
+    if (registry == "drift_modes") return &drift_modes;
+    if (registry == "corrections") return &corrections;
     if (registry == "performance_metrics") return &performance_metrics;
     if (registry == "concept_detectors") return &concept_detectors;
     if (registry == "anomaly_detectors") return &anomaly_detectors;
     if (registry == "report_formats") return &report_formats;
     if (registry == "retrain_runners") return &retrain_runners;
     if (registry == "retrain_hooks") return &retrain_hooks;
+    if (registry == "alert_sinks") return &alert_sinks;
     return nullptr;
 }
 
@@ -41,11 +44,6 @@ std::vector<std::string_view> Catalog::names(std::string_view registry) const {
         return names;
     }
     if (registry == "trigger_kinds") return trigger_kind_names();
-    if (registry == "alert_sinks") {
-        std::vector<std::string_view> names;
-        for (const auto& sink : alert_sinks) names.push_back(sink.info.name);
-        return names;
-    }
     const auto* infos = components(registry);
     return infos ? names_of(*infos) : std::vector<std::string_view>();
 }
@@ -55,12 +53,6 @@ const ComponentInfo* Catalog::find(std::string_view registry, std::string_view n
     if (infos == nullptr) return nullptr;
     for (const auto& info : *infos)
         if (info.name == name) return &info;
-    return nullptr;
-}
-
-const SinkInfo* Catalog::find_sink(std::string_view type) const {
-    for (const auto& sink : alert_sinks)
-        if (sink.info.name == type) return &sink;
     return nullptr;
 }
 

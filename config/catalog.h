@@ -19,36 +19,25 @@
 
 namespace mw::config {
 
-// What the receiver's common keys must hold for one alert sink.
-struct ReceiverRules {
-    std::size_t max_urls = 1;   // 0: takes no URL (exec)
-    bool needs_secret = false;  // secret_env must name a set variable
-    bool needs_command = false; // exec: command is the argv
-};
-
-struct SinkInfo {
-    ComponentInfo info;
-    ReceiverRules rules;
-};
-
 struct Catalog {
     std::vector<ComponentInfo> drift_methods;
+    std::vector<ComponentInfo> drift_modes;  // how a feature's verdict is reached (drift.mode)
+    std::vector<ComponentInfo> corrections;  // multiple-testing corrections (drift.correction)
     std::vector<ComponentInfo> performance_metrics;
     std::vector<ComponentInfo> concept_detectors;
     std::vector<ComponentInfo> anomaly_detectors;
     std::vector<ComponentInfo> report_formats;
     std::vector<ComponentInfo> retrain_runners;
     std::vector<ComponentInfo> retrain_hooks;
-    std::vector<SinkInfo> alert_sinks;
+    std::vector<ComponentInfo> alert_sinks;
 
     // The names of the registry an option row names (Option::registry):
-    // "drift_methods", "performance_metrics", "concept_detectors",
+    // "drift_methods", "drift_modes", "corrections", "performance_metrics", "concept_detectors",
     // "anomaly_detectors", "report_formats", "retrain_runners",
     // "retrain_hooks", "alert_sinks", "finding_kinds", "trigger_kinds". Empty for an unknown registry.
     std::vector<std::string_view> names(std::string_view registry) const;
     // The component `name` of a registry with option tables; nullptr when unknown.
     const ComponentInfo* find(std::string_view registry, std::string_view name) const;
-    const SinkInfo* find_sink(std::string_view type) const;
 
 private:
     const std::vector<ComponentInfo>* components(std::string_view registry) const;

@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "config/settings.h"
 #include "core/record.h"
 
 namespace mw::config {
@@ -149,14 +151,12 @@ struct FeatureDriftOverride {
     bool operator==(const FeatureDriftOverride&) const = default;
 };
 
-enum class DriftModeChoice { robust, legacy };
-enum class CorrectionChoice { none, bonferroni, benjamini_hochberg };
 
 struct DriftConfig {
-    DriftModeChoice mode = DriftModeChoice::robust;
+    std::string mode = "robust";  // a name from the drift modes registry (detectors/feature_drift.cpp)
     std::string method = "auto";
     std::optional<double> threshold;
-    CorrectionChoice correction = CorrectionChoice::benjamini_hochberg;
+    std::string correction = "benjamini_hochberg";  // a name from the corrections registry (detectors/feature_drift.cpp)
     double effect_floor = 0.1;
     std::uint32_t noise_resamples = 50;
     double drift_share = 0.5;
@@ -211,8 +211,9 @@ struct RetrainTriggerConfig {
 };
 
 struct RetrainConfig {
-    std::vector<std::string> command;   // argv of the training job; empty: no exec runner
-    std::string http_url;               // or an HTTP trigger
+    // The job runner (retrain/runner_registry.cpp); empty: retraining is off.
+    std::string runner;
+    Settings runner_options;  // the runner's own keys, checked against its option table
     std::vector<RetrainTriggerConfig> triggers;
     std::string schedule;                 // 5-field cron: retrain on a schedule too; empty: no schedule
     std::string schedule_time_zone = "UTC";
@@ -230,7 +231,7 @@ struct RetrainConfig {
     std::uint32_t probation_windows = 3;
     double probation_max_drop = 0.02;
 
-    bool enabled() const { return !command.empty() || !http_url.empty(); }
+    bool enabled() const { return !runner.empty(); }
     bool operator==(const RetrainConfig&) const = default;
 };
 
@@ -268,10 +269,10 @@ bool operator==(const ModelOptions& a, const ModelOptions& b);
 struct ReceiverConfig {
     std::string name;
     std::string type = "alertmanager";  // an alert sink's name (alerts/sink_registry.cpp)
-    std::vector<std::string> urls;       // alertmanager: one or more base URLs; others: one URL
-    std::string secret_env;              // webhook: HMAC secret; pagerduty: routing key (from the environment)
-    std::string secret;                  // the value of secret_env, read when the configuration is loaded
-    std::vector<std::string> command;    // exec: argv
+    Settings options;  // the sink's own keys, checked against its option table (alerts/<sink>.cpp)
+    // The values of the environment variables the sink's environment options
+    // name, by option key, read when the configuration is loaded.
+    std::map<std::string, std::string> environment;
     std::uint32_t timeout_ms = 10000;
     std::uint32_t max_per_minute = 60;
 

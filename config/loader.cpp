@@ -45,10 +45,10 @@ LoadResult load_config_text(std::string_view yaml, std::string_view source_name,
         result.errors.push_back({"", std::max(e.mark.line + 1, 1), 0, e.msg});
         return result;
     }
-    Reader reader;
+    Reader reader(catalog);
     Config config;
     try {
-        read_config(reader, root, environment, catalog, config);
+        read_config(reader, root, environment, config);
     } catch (const YAML::Exception& e) {
         // Reading only walks the parsed tree; an exception here is a loader bug,
         // but a bug in reading one file must not take the daemon or the CLI down.

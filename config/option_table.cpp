@@ -21,8 +21,17 @@ const char* to_string(ValueKind kind) {
         case ValueKind::text_list: return "list of strings";
         case ValueKind::mapping: return "mapping";
         case ValueKind::mapping_list: return "list of mappings";
+        case ValueKind::url: return "URL";
+        case ValueKind::url_list: return "list of URLs";
+        case ValueKind::argv: return "argv";
+        case ValueKind::environment: return "env var";
     }
     return "?";
+}
+
+bool is_list(ValueKind kind) {
+    return kind == ValueKind::name_list || kind == ValueKind::text_list || kind == ValueKind::url_list ||
+           kind == ValueKind::argv;
 }
 
 void Reader::error(std::string path, int line, std::string message) {
@@ -99,8 +108,20 @@ std::string expectation(const RowSpec& spec) {
         case ValueKind::text_list: return "a sequence of strings";
         case ValueKind::mapping: return "a mapping";
         case ValueKind::mapping_list: return "a sequence";
+        case ValueKind::url: return "an http:// or https:// URL";
+        case ValueKind::url_list: return "a sequence of http:// or https:// URLs";
+        case ValueKind::argv: return "a sequence of a program and its arguments";
+        case ValueKind::environment: return "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)";
     }
     return "?";
+}
+
+bool is_url(std::string_view text) { return text.starts_with("http://") || text.starts_with("https://"); }
+
+// What a list row's item is called when its count is limited.
+std::string_view item_noun(const RowSpec& spec) {
+    if (!spec.unit.empty()) return spec.unit;
+    return spec.kind == ValueKind::url_list ? "URL" : spec.kind == ValueKind::argv ? "word" : "item";
 }
 
 std::string name_rule(std::uint64_t max_length) {
@@ -126,8 +147,17 @@ std::string range_text(const RowSpec& spec) {
             return fmt::format("{} to {}", format_size_bytes(spec.min), format_size_bytes(spec.max));
         case ValueKind::duration:
             return fmt::format("{} to {}", format_duration(spec.min, spec.unit), format_duration(spec.max, spec.unit));
+        case ValueKind::url_list:
+        case ValueKind::argv: return spec.max > 0 ? count_text(spec) : std::string();
         default: return {};
     }
+}
+
+std::string count_text(const RowSpec& spec) {
+    const auto noun = item_noun(spec);
+    if (spec.min == spec.max) return fmt::format("{} {}{}", spec.max, noun, spec.max == 1 ? "" : "s");
+    if (spec.min == 0) return fmt::format("at most {} {}{}", spec.max, noun, spec.max == 1 ? "" : "s");
+    return fmt::format("{} to {} {}s", spec.min, spec.max, noun);
 }
 
 Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text) {
@@ -173,8 +203,16 @@ Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text) {
             if (!hex.value) return Result::fail(hex.error);
             return Result::ok(std::move(*hex.value));
         }
+        case ValueKind::url:
+            if (!is_url(text)) return Result::fail(got());
+            return Result::ok(std::string(text));
+        case ValueKind::environment:
+            if (!is_environment_name(text)) return Result::fail(got());
+            return Result::ok(std::string(text));
         case ValueKind::name_list:
         case ValueKind::text_list:
+        case ValueKind::url_list:
+        case ValueKind::argv:
         case ValueKind::mapping:
         case ValueKind::mapping_list: break;
     }
@@ -222,6 +260,16 @@ bool read_list(Reader& reader, const RowSpec& spec, const YAML::Node& node, cons
             ok = false;
             continue;
         }
+        if (spec.kind == ValueKind::url_list && !is_url(text)) {
+            reader.error(element_path, element_line,
+                         fmt::format("expected an http:// or https:// URL, got \"{}\"", text));
+            ok = false;
+            continue;
+        }
+        if (spec.kind == ValueKind::argv) {  // an argument may repeat another
+            items.push_back(text);
+            continue;
+        }
         const auto first = std::find(items.begin(), items.end(), text);
         if (first != items.end()) {
             reader.error(element_path, element_line,
@@ -239,8 +287,7 @@ bool read_list(Reader& reader, const RowSpec& spec, const YAML::Node& node, cons
 
 bool read_value(Reader& reader, const RowSpec& spec, const YAML::Node& node, const std::string& path, int line,
                 ParsedValue& out) {
-    if (spec.kind == ValueKind::name_list || spec.kind == ValueKind::text_list)
-        return read_list(reader, spec, node, path, line, out);
+    if (is_list(spec.kind)) return read_list(reader, spec, node, path, line, out);
     if (node.IsMap() || node.IsSequence()) {
         reader.error(path, line, fmt::format("expected {}, got {}", expectation(spec), node_shape(node)));
         return false;
@@ -295,9 +342,18 @@ bool Settings::boolean(std::string_view key) const {
 
 const std::string& Settings::text(std::string_view key) const {
     const auto& item = find(key);
-    if (item.kind != ValueKind::choice && item.kind != ValueKind::text && item.kind != ValueKind::name)
-        throw std::logic_error(fmt::format("option '{}' is not text", key));
+    if (is_list(item.kind)) throw std::logic_error(fmt::format("option '{}' is not text", key));
     return item.text;
+}
+
+const std::vector<std::string>& Settings::list(std::string_view key) const {
+    const auto& item = find(key);
+    if (!is_list(item.kind)) throw std::logic_error(fmt::format("option '{}' is not a list", key));
+    return std::get<std::vector<std::string>>(item.value);
+}
+
+bool Settings::has(std::string_view key) const {
+    return std::any_of(items_.begin(), items_.end(), [&](const Item& item) { return item.key == key; });
 }
 
 std::string Settings::to_string() const {
@@ -306,7 +362,9 @@ std::string Settings::to_string() const {
         if (!out.empty()) out += ' ';
         out += item.key;
         out += '=';
-        if (item.kind == ValueKind::integer)
+        if (is_list(item.kind))
+            out += fmt::format("[{}]", fmt::join(std::get<std::vector<std::string>>(item.value), ", "));
+        else if (item.kind == ValueKind::integer)
             out += fmt::format("{}", std::get<std::uint64_t>(item.value));
         else if (item.kind == ValueKind::number)
             out += fmt::format("{}", std::get<double>(item.value));
@@ -320,6 +378,84 @@ std::string setting_keys(std::span<const SettingRow> table) {
     std::string keys;
     for (const auto& row : table) keys += (keys.empty() ? "" : ", ") + std::string(row.key);
     return keys.empty() ? std::string("none") : keys;
+}
+
+bool read_component_key(Reader& reader, ComponentKeys& component, const std::string& key, const YAML::Node& value,
+                        const std::string& key_path, int key_line) {
+    if (component.unchecked) {
+        // Kept as given: the file's shape only.
+        Settings::Item item{key, ValueKind::text, std::string(), std::string()};
+        if (value.IsSequence()) {
+            item.kind = ValueKind::text_list;
+            std::vector<std::string> words;
+            for (const auto& element : value) words.push_back(element.IsScalar() ? element.Scalar() : std::string());
+            item.value = std::move(words);
+        } else if (value.IsScalar()) {
+            item.text = value.Scalar();
+            item.value = item.text;
+        }
+        reader.record_line(key_path, key_line);
+        component.unchecked_items.push_back(std::move(item));
+        return true;
+    }
+    std::size_t index = 0;
+    while (index < component.rows.size() && component.rows[index].key != key) ++index;
+    if (index == component.rows.size()) return false;
+    component.items.resize(component.rows.size());
+    component.seen_line.resize(component.rows.size(), 0);
+    if (component.seen_line[index] != 0) {
+        reader.error(key_path, key_line, fmt::format("duplicate key (first given at line {})", component.seen_line[index]));
+        return true;
+    }
+    component.seen_line[index] = key_line;
+    reader.record_line(key_path, key_line);
+    const auto& row = component.rows[index];
+    const RowSpec spec = spec_of(row);
+    // A count limit names the component: "a slack receiver takes 1 URL, got 2".
+    if (is_list(row.kind) && row.max > 0 && value.IsSequence() &&
+        (value.size() < row.min || value.size() > row.max)) {
+        reader.error(key_path, key_line,
+                     fmt::format("{} takes {}, got {}", component.owner, count_text(spec), value.size()));
+        return true;
+    }
+    ParsedValue parsed;
+    if (!read_value(reader, spec, value, key_path, key_line, parsed)) return true;
+    if (is_list(row.kind) && row.required && std::get<std::vector<std::string>>(parsed).empty()) {
+        reader.error(key_path, key_line, fmt::format("{} needs at least one", component.owner));
+        return true;
+    }
+    const std::string text = value.IsScalar() ? value.Scalar() : std::string();
+    component.items[index] = Settings::Item{std::string(row.key), row.kind, std::move(parsed), text};
+    return true;
+}
+
+void finish_component_keys(Reader& reader, ComponentKeys& component, const std::string& path, int line) {
+    std::vector<Settings::Item> items = std::move(component.unchecked_items);
+    component.items.resize(component.rows.size());
+    component.seen_line.resize(component.rows.size(), 0);
+    for (std::size_t i = 0; i < component.rows.size(); ++i) {
+        const auto& row = component.rows[i];
+        if (component.items[i]) {
+            items.push_back(std::move(*component.items[i]));
+            continue;
+        }
+        if (component.seen_line[i] != 0) continue;  // given, and its error already reported
+        if (row.required) {
+            reader.error(child_path(path, row.key), line,
+                         fmt::format("required key is missing: {} needs it", component.owner));
+            continue;
+        }
+        if (is_list(row.kind)) {
+            items.push_back({std::string(row.key), row.kind, std::vector<std::string>(), std::string()});
+            continue;
+        }
+        if (row.kind == ValueKind::number && row.default_text.empty()) continue;  // an optional number: unset
+        auto parsed = parse_scalar(spec_of(row), row.default_text);
+        if (!parsed.value)
+            throw std::logic_error(fmt::format("{}: bad default in the option table: {}", row.key, parsed.error));
+        items.push_back({std::string(row.key), row.kind, std::move(*parsed.value), std::string(row.default_text)});
+    }
+    if (component.out != nullptr) *component.out = Settings(std::move(items));
 }
 
 SettingsParse parse_settings(std::span<const SettingRow> table, std::span<const std::string> assignments) {
@@ -352,6 +488,15 @@ SettingsParse parse_settings(std::span<const SettingRow> table, std::span<const 
     std::vector<Settings::Item> items;
     items.reserve(table.size());
     for (std::size_t i = 0; i < table.size(); ++i) {
+        if (is_list(table[i].kind)) {  // lists come from a configuration file's sequences only
+            if (given[i]) out.errors.push_back(fmt::format("{}: a list, not a key=value option", table[i].key));
+            items.push_back({std::string(table[i].key), table[i].kind, std::vector<std::string>(), std::string()});
+            continue;
+        }
+        if (table[i].required && !given[i]) {
+            out.errors.push_back(fmt::format("{}: required", table[i].key));
+            continue;
+        }
         const std::string_view text = given[i] ? *given[i] : table[i].default_text;
         auto parsed = parse_scalar(spec_of(table[i]), text);
         if (!parsed.value) {

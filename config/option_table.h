@@ -18,28 +18,11 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/settings.h"
 #include "config/values.h"
 
 namespace mw::config {
 
-enum class ValueKind {
-    text,          // any string (may be empty)
-    path,          // an absolute path, or empty when the row allows it
-    name,          // [A-Za-z0-9_.-]{1,max}
-    integer,       // a whole number in [min, max]
-    number,        // a finite decimal number in [min_number, max_number]
-    size_bytes,    // bytes: an integer or "64MiB", in [min, max] bytes
-    duration,      // an integer in the row's unit or "10s", in [min, max] of that unit
-    choice,        // one of the row's choices
-    listen,        // "host:port"
-    sha256_hex,    // 64 hex digits
-    name_list,     // a sequence of distinct names
-    text_list,     // a sequence of distinct non-empty strings
-    mapping,       // a nested section, read by the row's read_nested
-    mapping_list,  // a sequence of nested sections, read by the row's read_nested
-};
-
-const char* to_string(ValueKind kind);
 
 struct Choice {
     std::string_view text;
@@ -49,13 +32,18 @@ struct Choice {
 // The choices of a yes/no row; a component reads such a row with Settings::boolean.
 inline constexpr Choice boolean_choices[] = {{"false", 0}, {"true", 1}};
 
-// A scalar or list value after parsing, before it is stored in its field.
-using ParsedValue = std::variant<std::string, std::uint64_t, ListenEndpoint, std::vector<std::string>, double>;
 
-// Reading state shared by every table: the errors found so far and the line
-// of every key path read (for errors found after reading, such as duplicates).
+struct Catalog;  // config/catalog.h
+
+// Reading state shared by every table: the errors found so far, the line
+// of every key path read (for errors found after reading, such as duplicates)
+// and the registered components (null: the file's shape only), whose tables
+// a mapping that chooses a component is read against (ComponentKeys).
 class Reader {
 public:
+    explicit Reader(const Catalog* catalog = nullptr) : catalog_(catalog) {}
+    const Catalog* catalog() const { return catalog_; }
+
     void error(std::string path, int line, std::string message);
     void record_line(const std::string& path, int line);
     // The line recorded for `path`, else for its closest recorded parent, else 1.
@@ -72,6 +60,7 @@ public:
     const std::vector<Error>& errors() const { return errors_; }
 
 private:
+    const Catalog* catalog_;
     std::vector<Error> errors_;
     std::vector<std::pair<std::string, int>> lines_;
 };
@@ -100,7 +89,7 @@ struct Option {
     bool required = false;
     bool allow_empty = false;  // text, path: whether "" is a value (for paths: "use the documented fallback")
     std::uint64_t min = 0;  // integer, size_bytes, duration: the range in the field's unit;
-    std::uint64_t max = 0;  // name, name_list: max is the longest allowed name
+    std::uint64_t max = 0;  // name, name_list: max is the longest allowed name; url_list, argv: item count
     std::string_view unit;  // duration: "us", "ms" or "s"
     double min_number = 0;  // number: the range, closed unless an end is marked exclusive
     double max_number = 0;
@@ -137,6 +126,8 @@ Parse<ParsedValue> parse_scalar(const RowSpec& spec, std::string_view text);
 
 // The range of an integer, size or duration row as people write it; empty for other kinds.
 std::string range_text(const RowSpec& spec);
+// A list row's count limit as people write it: "1 URL", "1 to 64 URLs", "at most 3 words".
+std::string count_text(const RowSpec& spec);
 
 // Parses a YAML value (scalar or list) against a row; errors go to the reader.
 bool read_value(Reader& reader, const RowSpec& spec, const YAML::Node& node, const std::string& path, int line,
@@ -177,6 +168,50 @@ inline std::string child_path(const std::string& path, std::string_view key) {
     return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
+// ---- components' options (config/settings.h) ------------------------------
+
+using SettingRow = Option<Settings>;
+
+struct SettingsParse {
+    Settings settings;
+    std::vector<std::string> errors;  // every problem, each "key: what is wrong"; empty when valid
+
+    bool ok() const { return errors.empty(); }
+};
+
+// Validates `assignments` ("key=value" each) against `table`: a key given
+// once, known, with a value of its row's kind and range; keys not given take
+// the row's default. Every problem is reported, not only the first.
+SettingsParse parse_settings(std::span<const SettingRow> table, std::span<const std::string> assignments);
+
+// "delta, clock, max_buckets", or "none".
+std::string setting_keys(std::span<const SettingRow> table);
+
+// The keys of a mapping that belong to the component the mapping chooses (a
+// receiver's alert sink, a retrain section's job runner): read against that
+// component's own table into `out`, beside the section's own keys, so each
+// component declares its keys next to its code. `unchecked`: the component
+// is not known here (a loader without a catalog, or a name already reported
+// unknown); its keys are kept as given, as strings or lists of strings.
+struct ComponentKeys {
+    std::string owner;  // "a slack receiver", in messages
+    std::span<const SettingRow> rows;
+    bool unchecked = false;
+    Settings* out = nullptr;
+
+    // Reading state: each row's item and the line it was given at.
+    std::vector<std::optional<Settings::Item>> items = {};
+    std::vector<int> seen_line = {};
+    std::vector<Settings::Item> unchecked_items = {};
+};
+
+// Reads `key` into the component's keys; false when the component does not
+// take it (then the caller reports it unknown).
+bool read_component_key(Reader& reader, ComponentKeys& component, const std::string& key, const YAML::Node& value,
+                        const std::string& key_path, int key_line);
+// After every key: defaults of the rows not given, missing required keys, and `out` filled.
+void finish_component_keys(Reader& reader, ComponentKeys& component, const std::string& path, int line);
+
 // Reads one mapping against a table: applies the table's defaults, then every
 // key of the mapping (unknown and duplicate keys are errors), then reports
 // missing required keys. `node` may be undefined or null: the section is
@@ -184,11 +219,9 @@ inline std::string child_path(const std::string& path, std::string_view key) {
 // absent, its parent) is, for errors about missing keys.
 template <typename Section>
 void read_mapping(Reader& reader, const YAML::Node& node, const std::string& path, int line,
-                  std::span<const Option<Section>> table, Section& out) {
+                  std::span<const Option<Section>> table, Section& out, ComponentKeys* component = nullptr) {
     for (const auto& row : table) {
-        if (row.required || row.assign == nullptr || row.kind == ValueKind::name_list ||
-            row.kind == ValueKind::text_list)
-            continue;
+        if (row.required || row.assign == nullptr || is_list(row.kind)) continue;
         if (row.kind == ValueKind::number && row.default_text.empty()) continue;  // an optional number: unset
         auto parsed = parse_scalar(spec_of(row), row.default_text);
         if (parsed.value)
@@ -206,6 +239,8 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
     if (present) {
         std::vector<std::string_view> known;
         for (const auto& row : table) known.push_back(row.key);
+        if (component != nullptr)
+            for (const auto& row : component->rows) known.push_back(row.key);
         for (auto it = node.begin(); it != node.end(); ++it) {
             // A copy: `it->` yields a temporary proxy, a reference into it would dangle.
             const YAML::Node key_node = it->first;
@@ -219,9 +254,15 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
             std::size_t index = 0;
             while (index < table.size() && table[index].key != key) ++index;
             if (index == table.size()) {
+                if (component != nullptr &&
+                    read_component_key(reader, *component, key, it->second, key_path, key_line))
+                    continue;
                 const auto suggestion = suggest_key(key, known);
                 std::string message = "unknown key";
                 if (!suggestion.empty()) message += fmt::format(" (did you mean \"{}\"?)", suggestion);
+                if (component != nullptr && !component->owner.empty())
+                    message += fmt::format("; {} takes {} besides the common keys", component->owner,
+                                           setting_keys(component->rows));
                 reader.error(key_path, key_line, std::move(message));
                 continue;
             }
@@ -248,12 +289,16 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
         else if (row.read_nested != nullptr)
             row.read_nested(reader, YAML::Node(), child_path(path, row.key), line, out);
     }
+    if (component != nullptr) finish_component_keys(reader, *component, path, line);
 }
 
 // Reads a sequence of mappings, each against `table`, appending to `out`.
+// `component`, when given, says which component each mapping chooses and so
+// which other keys it takes (a receiver's sink).
 template <typename Item>
 void read_mapping_list(Reader& reader, const YAML::Node& node, const std::string& path, int line,
-                       std::span<const Option<Item>> table, std::vector<Item>& out) {
+                       std::span<const Option<Item>> table, std::vector<Item>& out,
+                       ComponentKeys (*component)(Reader&, const YAML::Node& element, Item&) = nullptr) {
     if (!node.IsDefined() || node.IsNull()) return;
     if (!node.IsSequence()) {
         reader.error(path, line, node.IsMap() ? "expected a sequence, got a mapping"
@@ -272,7 +317,12 @@ void read_mapping_list(Reader& reader, const YAML::Node& node, const std::string
             continue;
         }
         Item item{};
-        read_mapping<Item>(reader, element, element_path, element_line, table, item);
+        if (component != nullptr) {
+            ComponentKeys keys = component(reader, element, item);
+            read_mapping<Item>(reader, element, element_path, element_line, table, item, &keys);
+        } else {
+            read_mapping<Item>(reader, element, element_path, element_line, table, item);
+        }
         out.push_back(std::move(item));
     }
 }
@@ -283,8 +333,7 @@ void describe_table(const std::string& prefix, std::span<const Option<Section>> 
     for (const auto& row : table) {
         const std::string path = child_path(prefix, row.key);
         // Sections and lists have no default of their own: they are absent or empty.
-        const bool has_default = !row.required && row.kind != ValueKind::name_list &&
-                                 row.kind != ValueKind::text_list && row.kind != ValueKind::mapping_list &&
+        const bool has_default = !row.required && !is_list(row.kind) && row.kind != ValueKind::mapping_list &&
                                  row.kind != ValueKind::mapping;
         out.push_back({path, row.kind, has_default ? std::string(row.default_text) : "", range_text(spec_of(row)),
                        row.required,
@@ -293,59 +342,5 @@ void describe_table(const std::string& prefix, std::span<const Option<Section>> 
             row.describe_nested(row.kind == ValueKind::mapping_list ? path + "[]" : path, out);
     }
 }
-
-// ---- components' options --------------------------------------------------
-//
-// A pluggable component (a concept-drift or anomaly detector, ...) declares
-// its options in the same table type as the configuration's sections, as
-// rows of Option<Settings> without `assign`: the values are kept by key, in
-// table order, defaults included. They come from "key=value" strings (the
-// CLI's --param, a config key's list) or, in the daemon, from the config's
-// lists; parse_settings validates them against the table.
-class Settings {
-public:
-    struct Item {
-        std::string key;
-        ValueKind kind;
-        ParsedValue value;
-        std::string text;  // choice rows: the choice as written
-    };
-
-    Settings() = default;
-    explicit Settings(std::vector<Item> items) : items_(std::move(items)) {}
-
-    // Asking for a key the table does not declare, or of another kind, is a
-    // programming error: std::logic_error.
-    std::int64_t integer(std::string_view key) const;  // integer rows
-    double number(std::string_view key) const;          // number rows, and integer rows as a number
-    bool boolean(std::string_view key) const;           // choice rows of boolean_choices
-    const std::string& text(std::string_view key) const;  // choice and text rows
-
-    const std::vector<Item>& items() const { return items_; }
-    // "delta=0.002 clock=32 ..." in table order.
-    std::string to_string() const;
-
-private:
-    const Item& find(std::string_view key) const;
-
-    std::vector<Item> items_;
-};
-
-using SettingRow = Option<Settings>;
-
-struct SettingsParse {
-    Settings settings;
-    std::vector<std::string> errors;  // every problem, each "key: what is wrong"; empty when valid
-
-    bool ok() const { return errors.empty(); }
-};
-
-// Validates `assignments` ("key=value" each) against `table`: a key given
-// once, known, with a value of its row's kind and range; keys not given take
-// the row's default. Every problem is reported, not only the first.
-SettingsParse parse_settings(std::span<const SettingRow> table, std::span<const std::string> assignments);
-
-// "delta, clock, max_buckets", or "none".
-std::string setting_keys(std::span<const SettingRow> table);
 
 }  // namespace mw::config

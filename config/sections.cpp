@@ -148,14 +148,6 @@ const Option<StoreOptions> store_options[] = {
      .field = "StoreOptions::probe_timeout_ms", .assign = assign_field<&StoreOptions::probe_timeout_ms>},
 };
 
-bool is_environment_name(std::string_view name) {
-    // POSIX.1-2017 section 8.1: portable names are [A-Za-z_][A-Za-z0-9_]*.
-    if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    });
-}
-
 void check_store(Reader& reader, const Environment& environment, StoreOptions& store) {
     if (store.retry_max_ms < store.retry_initial_ms)
         reader.error("store.retry_max", reader.line_of("store.retry_max"),
@@ -337,30 +329,21 @@ const Option<FeatureDriftOverride> feature_drift_options[] = {
      .field = "FeatureDriftOverride::threshold", .assign = assign_field<&FeatureDriftOverride::threshold>},
 };
 
-constexpr Choice drift_modes[] = {
-    {"robust", static_cast<int>(DriftModeChoice::robust)},
-    {"legacy", static_cast<int>(DriftModeChoice::legacy)},
-};
-constexpr Choice corrections[] = {
-    {"none", static_cast<int>(CorrectionChoice::none)},
-    {"bonferroni", static_cast<int>(CorrectionChoice::bonferroni)},
-    {"benjamini_hochberg", static_cast<int>(CorrectionChoice::benjamini_hochberg)},
-};
 
 const Option<DriftConfig> drift_options[] = {
-    {.key = "mode", .kind = ValueKind::choice, .default_text = "robust", .choices = drift_modes,
+    {.key = "mode", .kind = ValueKind::name, .default_text = "robust", .max = 64,
      .help = "robust: corrected test AND effect size above a floor and the noise of the reference; "
              "legacy: Evidently's per-test verdict",
-     .field = "DriftConfig::mode", .assign = assign_field<&DriftConfig::mode>},
+     .field = "DriftConfig::mode", .registry = "drift_modes", .assign = assign_field<&DriftConfig::mode>},
     {.key = "method", .kind = ValueKind::text, .default_text = "auto",
      .help = "method of every feature not listed under features",
      .field = "DriftConfig::method", .registry = "drift_methods", .assign = assign_field<&DriftConfig::method>},
     {.key = "threshold", .kind = ValueKind::number, .max_number = 1e9,
      .help = "threshold of that method; unset: the method's default (0.05 for tests, 0.1 for distances)",
      .field = "DriftConfig::threshold", .assign = assign_field<&DriftConfig::threshold>},
-    {.key = "correction", .kind = ValueKind::choice, .default_text = "benjamini_hochberg", .choices = corrections,
+    {.key = "correction", .kind = ValueKind::name, .default_text = "benjamini_hochberg", .max = 64,
      .help = "multiple-testing correction of p-values across features (robust mode)",
-     .field = "DriftConfig::correction", .assign = assign_field<&DriftConfig::correction>},
+     .field = "DriftConfig::correction", .registry = "corrections", .assign = assign_field<&DriftConfig::correction>},
     {.key = "effect_floor", .kind = ValueKind::number, .default_text = "0.1", .max_number = 100,
      .help = "robust mode: smallest effect size (normalised Wasserstein or Jensen-Shannon) that can drift",
      .field = "DriftConfig::effect_floor", .assign = assign_field<&DriftConfig::effect_floor>},
@@ -467,13 +450,79 @@ const Option<RetrainTriggerConfig> retrain_trigger_options[] = {
      .field = "RetrainTriggerConfig::min_findings", .assign = assign_field<&RetrainTriggerConfig::min_findings>},
 };
 
+// ---- components chosen by a key of their section ------------------------------
+
+// The keys of the component `name_node` names in `registry`, as "a <name> <noun>".
+ComponentKeys chosen_component(const Reader& reader, std::string_view registry, const YAML::Node& name_node,
+                               std::string_view noun, Settings& out) {
+    ComponentKeys keys;
+    keys.out = &out;
+    const ComponentInfo* info = nullptr;
+    if (reader.catalog() != nullptr && name_node.IsDefined() && name_node.IsScalar())
+        info = reader.catalog()->find(registry, name_node.Scalar());
+    if (info == nullptr) {
+        keys.unchecked = true;  // no catalog, or a name the checks will report
+        return keys;
+    }
+    const bool vowel = std::string_view("aeiou").find(info->name.front()) != std::string_view::npos;
+    keys.owner = fmt::format("{} {} {}", vowel ? "an" : "a", info->name, noun);
+    if (info->options != nullptr) keys.rows = info->options();
+    return keys;
+}
+
+// A retrain section's runner: `runner:` when given, else the one rule of
+// inference (documented on the runner row): the registered runner one of
+// whose required keys is given. The inferred name is stored after reading.
+struct ChosenRunner {
+    ComponentKeys keys;
+    std::string inferred;
+};
+
+ChosenRunner chosen_runner(Reader& reader, const YAML::Node& node, const std::string& path, RetrainConfig& retrain) {
+    ChosenRunner chosen;
+    chosen.keys.out = &retrain.runner_options;
+    chosen.keys.unchecked = true;
+    const Catalog* catalog = reader.catalog();
+    if (catalog == nullptr || !node.IsMap()) return chosen;
+    if (const YAML::Node given = node["runner"]; given.IsDefined()) {
+        chosen.keys = chosen_component(reader, "retrain_runners", given, "runner", retrain.runner_options);
+        return chosen;
+    }
+    std::vector<std::pair<const ComponentInfo*, std::string_view>> candidates;  // runner, its key given
+    for (const auto& runner : catalog->retrain_runners) {
+        if (runner.options == nullptr) continue;
+        for (const auto& row : runner.options())
+            if (row.required && node[std::string(row.key)].IsDefined()) {
+                candidates.emplace_back(&runner, row.key);
+                break;
+            }
+    }
+    if (candidates.empty()) {  // retraining is off; a runner's optional key alone is unknown
+        chosen.keys.unchecked = false;
+        return chosen;
+    }
+    if (candidates.size() > 1) {
+        std::string given;
+        for (const auto& [runner, key] : candidates)
+            given += fmt::format("{}{} ({})", given.empty() ? "" : ", ", key, runner->name);
+        const std::string at = child_path(path, candidates[1].second);
+        reader.error(at, line_of(node[std::string(candidates[1].second)]),
+                     fmt::format("keys of more than one job runner given: {}; keep one, or choose with runner:",
+                                 given));
+        return chosen;
+    }
+    chosen.inferred = std::string(candidates[0].first->name);
+    chosen.keys = chosen_component(reader, "retrain_runners", YAML::Node(chosen.inferred), "runner",
+                                   retrain.runner_options);
+    return chosen;
+}
+
 const Option<RetrainConfig> retrain_options[] = {
-    {.key = "command", .kind = ValueKind::text_list,
-     .help = "argv of the training job (run without a shell; see docs/retraining.md)",
-     .field = "RetrainConfig::command", .assign = assign_field<&RetrainConfig::command>},
-    {.key = "http_url", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
-     .help = "or: URL to POST the job context to (Airflow, GitHub dispatch), with an Idempotency-Key",
-     .field = "RetrainConfig::http_url", .assign = assign_field<&RetrainConfig::http_url>},
+    {.key = "runner", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "the job runner; its own keys (docs/monitoring.md, \"Retraining job runners\") go beside these. "
+             "Default: the runner whose required key is given (command: exec, http_url: http_trigger); none "
+             "given: retraining is off",
+     .field = "RetrainConfig::runner", .registry = "retrain_runners", .assign = assign_field<&RetrainConfig::runner>},
     {.key = "triggers", .kind = ValueKind::mapping_list, .help = "which findings start a job",
      .field = "RetrainConfig::triggers",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
@@ -655,10 +704,12 @@ const Option<ModelOptions> model_options[] = {
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<AnomalyConfig>(prefix, anomaly_options, out);
      }},
-    {.key = "retrain", .kind = ValueKind::mapping, .help = "self-healing retraining; off unless command or http_url is set", .field = "ModelOptions::retrain",
+    {.key = "retrain", .kind = ValueKind::mapping, .help = "self-healing retraining; off unless a job runner is chosen", .field = "ModelOptions::retrain",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
                        ModelOptions& model) {
-         read_mapping<RetrainConfig>(reader, node, path, line, retrain_options, model.retrain);
+         auto runner = chosen_runner(reader, node, path, model.retrain);
+         read_mapping<RetrainConfig>(reader, node, path, line, retrain_options, model.retrain, &runner.keys);
+         if (model.retrain.runner.empty()) model.retrain.runner = runner.inferred;
      },
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<RetrainConfig>(prefix, retrain_options, out);
@@ -903,16 +954,10 @@ const Option<ReceiverConfig> receiver_options[] = {
     {.key = "name", .kind = ValueKind::name, .required = true, .max = 64, .help = "the receiver's name, unique",
      .field = "ReceiverConfig::name", .assign = assign_field<&ReceiverConfig::name>},
     {.key = "type", .kind = ValueKind::name, .required = true, .max = 64,
-     .help = "the alert sink that delivers to this receiver", .field = "ReceiverConfig::type",
+     .help = "the alert sink that delivers to this receiver; its own keys (docs/monitoring.md, \"Alert sinks\") "
+             "go beside these",
+     .field = "ReceiverConfig::type",
      .registry = "alert_sinks", .assign = assign_field<&ReceiverConfig::type>},
-    {.key = "urls", .kind = ValueKind::text_list,
-     .help = "alertmanager: base URLs of every instance; pagerduty, slack, webhook: one URL",
-     .field = "ReceiverConfig::urls", .assign = assign_field<&ReceiverConfig::urls>},
-    {.key = "secret_env", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
-     .help = "environment variable holding the webhook's HMAC secret or PagerDuty's routing key",
-     .field = "ReceiverConfig::secret_env", .assign = assign_field<&ReceiverConfig::secret_env>},
-    {.key = "command", .kind = ValueKind::text_list, .help = "exec: argv (no shell); the alert is on stdin",
-     .field = "ReceiverConfig::command", .assign = assign_field<&ReceiverConfig::command>},
     {.key = "timeout", .kind = ValueKind::duration, .default_text = "10s", .min = 100, .max = 600'000, .unit = "ms",
      .help = "time allowed for one delivery", .field = "ReceiverConfig::timeout_ms",
      .assign = assign_field<&ReceiverConfig::timeout_ms>},
@@ -938,7 +983,12 @@ const Option<AlertingConfig> alerting_options[] = {
      .field = "AlertingConfig::receivers",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
                        AlertingConfig& alerting) {
-         read_mapping_list<ReceiverConfig>(reader, node, path, line, receiver_options, alerting.receivers);
+         read_mapping_list<ReceiverConfig>(reader, node, path, line, receiver_options, alerting.receivers,
+                                           [](Reader& element_reader, const YAML::Node& element,
+                                              ReceiverConfig& receiver) {
+                                               return chosen_component(element_reader, "alert_sinks",
+                                                                       element["type"], "receiver", receiver.options);
+                                           });
      },
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
          describe_table<ReceiverConfig>(prefix, receiver_options, out);
@@ -1070,6 +1120,27 @@ void check_program(Reader& reader, const Catalog* catalog, const std::string& ke
                      fmt::format("\"{}\" is not an executable file here: {}", program, std::strerror(errno)));
 }
 
+// What a component's keys name outside the file: each argv's program must
+// be an executable here (check_program), and each environment variable set;
+// its value is read into `values` by option key.
+void check_component_values(Reader& reader, const Catalog* catalog, const Environment& environment,
+                            const std::string& path, const Settings& options,
+                            std::map<std::string, std::string>* values) {
+    for (const auto& item : options.items()) {
+        const std::string key = child_path(path, item.key);
+        if (item.kind == ValueKind::argv) {
+            check_program(reader, catalog, key, std::get<std::vector<std::string>>(item.value));
+        } else if (item.kind == ValueKind::environment && values != nullptr) {
+            const auto value = environment ? environment(item.text) : std::nullopt;
+            if (!value || value->empty())
+                reader.error(key, reader.line_of(key),
+                             fmt::format("environment variable {} is not set or is empty", item.text));
+            else
+                (*values)[item.key] = *value;
+        }
+    }
+}
+
 void check_monitoring(Reader& reader, const Environment& environment, const Catalog* catalog, Config& config) {
     for (std::size_t i = 0; i < config.models.size(); ++i) {
         ModelOptions& model = config.models[i];
@@ -1099,6 +1170,8 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
         if (model.window.step_rows > model.window.rows)
             fail("window.step", fmt::format("must be at most window.rows ({})", model.window.rows));
         check_name(reader, catalog, "drift_methods", "drift method", path + ".drift.method", model.drift.method);
+        check_name(reader, catalog, "drift_modes", "drift mode", path + ".drift.mode", model.drift.mode);
+        check_name(reader, catalog, "corrections", "correction", path + ".drift.correction", model.drift.correction);
         for (const auto& segment : model.drift.segments)
             if (!is_attribute(segment))
                 fail("drift.segments", fmt::format("\"{}\" is not one of the model's attributes", segment));
@@ -1142,9 +1215,10 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
             check_settings(reader, *catalog->find("anomaly_detectors", anomaly.detector), path + ".anomaly.params",
                            anomaly.params);
         }
-        const auto& retrain = model.retrain;
-        if (!retrain.command.empty() && !retrain.http_url.empty())
-            fail("retrain.http_url", "give either command or http_url, not both");
+        auto& retrain = model.retrain;
+        if (retrain.enabled() &&
+            check_name(reader, catalog, "retrain_runners", "job runner", path + ".retrain.runner", retrain.runner))
+            check_component_values(reader, catalog, environment, path + ".retrain", retrain.runner_options, nullptr);
         if (retrain.enabled() && retrain.triggers.empty() && retrain.schedule.empty())
             fail("retrain.triggers", "a retraining job needs at least one trigger or a schedule");
         for (std::size_t t = 0; t < retrain.triggers.size(); ++t)
@@ -1153,7 +1227,6 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
         if (retrain.enabled() && !retrain.schedule.empty())
             check_schedule(reader, path + ".retrain.schedule", retrain.schedule,
                            path + ".retrain.schedule_time_zone", retrain.schedule_time_zone);
-        check_program(reader, catalog, path + ".retrain.command", retrain.command);
         check_program(reader, catalog, path + ".retrain.promote_command", retrain.promote_command);
         check_program(reader, catalog, path + ".retrain.rollback_command", retrain.rollback_command);
         for (std::size_t a = 0; a < model.audits.size(); ++a) {
@@ -1198,34 +1271,8 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
         };
         for (std::size_t q = 0; q < r; ++q)
             if (alerting.receivers[q].name == receiver.name) fail("name", "duplicate receiver name \"" + receiver.name + "\"");
-        // What the sink needs of the common keys; without a catalog, the keys alone.
-        const SinkInfo* sink = catalog ? catalog->find_sink(receiver.type) : nullptr;
-        if (catalog != nullptr && sink == nullptr)
-            check_name(reader, catalog, "alert_sinks", "alert sink", path + ".type", receiver.type);
-        const ReceiverRules rules = sink ? sink->rules : ReceiverRules{};
-        if (rules.needs_command && receiver.command.empty())
-            fail("command", fmt::format("a {} receiver needs a command", receiver.type));
-        if (!rules.needs_command && !receiver.command.empty())
-            fail("command", fmt::format("a {} receiver takes no command", receiver.type));
-        check_program(reader, catalog, path + ".command", receiver.command);
-        if (rules.max_urls == 0 && !receiver.urls.empty())
-            fail("urls", fmt::format("a {} receiver takes no URL", receiver.type));
-        if (rules.max_urls > 0 && receiver.urls.empty()) fail("urls", "at least one URL is required");
-        if (rules.max_urls > 0 && receiver.urls.size() > rules.max_urls)
-            fail("urls", fmt::format("a {} receiver takes {} URL{}, got {}", receiver.type, rules.max_urls,
-                                     rules.max_urls == 1 ? "" : "s", receiver.urls.size()));
-        for (const auto& url : receiver.urls)
-            if (!url.starts_with("http://") && !url.starts_with("https://"))
-                fail("urls", fmt::format("expected an http:// or https:// URL, got \"{}\"", url));
-        const bool needs_secret = rules.needs_secret;
-        if (needs_secret && receiver.secret_env.empty())
-            fail("secret_env", "required: the environment variable holding the secret");
-        if (!receiver.secret_env.empty()) {
-            const auto value = environment ? environment(receiver.secret_env) : std::nullopt;
-            if (value) receiver.secret = *value;
-            if (!value || value->empty())
-                fail("secret_env", fmt::format("environment variable {} is not set or is empty", receiver.secret_env));
-        }
+        if (check_name(reader, catalog, "alert_sinks", "alert sink", path + ".type", receiver.type))
+            check_component_values(reader, catalog, environment, path, receiver.options, &receiver.environment);
     }
     if (config.monitor.jobs_dir.empty()) config.monitor.jobs_dir = config.state_dir + "/jobs";
     if (config.monitor.reports_dir.empty()) config.monitor.reports_dir = config.state_dir + "/reports";
@@ -1325,8 +1372,8 @@ const Option<Config> root_options[] = {
 
 }  // namespace
 
-void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, const Catalog* catalog,
-                 Config& out) {
+void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, Config& out) {
+    const Catalog* catalog = reader.catalog();
     read_mapping<Config>(reader, root, "", 1, root_options, out);
     if (root.IsDefined() && !root.IsNull() && !root.IsMap()) return;  // already reported: nothing more to check
     check_server(reader, out.server);

@@ -18,10 +18,9 @@ namespace mw::config {
 // tables, then applies the checks that span keys (store.dsn or dsn_env,
 // duplicate model and feature names, file tails naming declared models) and
 // resolves derived values (spool.dir). Errors go to the reader.
-// `catalog` (may be null) names the registered components and checks their
-// options, cron expressions and time zones (config/catalog.h).
-void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, const Catalog* catalog,
-                 Config& out);
+// The reader's catalog (may be null) names the registered components and
+// checks their options and the programs they run (config/catalog.h).
+void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, Config& out);
 
 // Every row of every table, with its full key path, in table order.
 std::vector<OptionDoc> describe_options();

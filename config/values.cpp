@@ -223,4 +223,12 @@ Parse<double> parse_number(std::string_view text) {
     return Parse<double>::ok(value);
 }
 
+bool is_environment_name(std::string_view name) {
+    // POSIX.1-2017 section 8.1: portable names are [A-Za-z_][A-Za-z0-9_]*.
+    if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
 }  // namespace mw::config

@@ -45,6 +45,8 @@ Parse<double> parse_number(std::string_view text);
 struct ListenEndpoint {
     std::string host;
     std::uint16_t port = 0;
+
+    bool operator==(const ListenEndpoint&) const = default;
 };
 
 // "127.0.0.1:8470", "localhost:0", "[::1]:8470". Port 0 (pick a free port) is allowed.
@@ -53,6 +55,9 @@ Parse<ListenEndpoint> parse_listen(std::string_view text);
 // Model, feature and attribute names appear in URLs and metric labels:
 // [A-Za-z0-9_.-]{1,max_length}.
 bool is_valid_name(std::string_view text, std::size_t max_length);
+
+// An environment variable's name as POSIX makes it portable: [A-Za-z_][A-Za-z0-9_]*.
+bool is_environment_name(std::string_view name);
 
 // 64 hex digits (either case); returns them lowercased.
 Parse<std::string> parse_sha256_hex(std::string_view text);

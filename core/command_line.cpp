@@ -90,6 +90,16 @@ ParseResult parse(std::span<char* const> args, std::span<const Option> options) 
     return result;
 }
 
+std::string apply(const Parsed& parsed, std::span<const Option> options, void* target) {
+    for (const auto& [name, value] : parsed.given) {
+        const Option* row = find(options, name);
+        if (row == nullptr || row->apply == nullptr) continue;
+        if (std::string error = row->apply(target, value); !error.empty())
+            return std::string(name) + ": " + error;
+    }
+    return "";
+}
+
 std::string describe(std::span<const Option> options) {
     constexpr Option help_row{"-h, --help", "", help_option.help};
     std::size_t width = help_row.name.size();

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace mw::command_line {
@@ -20,7 +21,44 @@ struct Option {
     std::string_view value;  // what it takes, shown in the help ("REF.csv"); empty: a switch
     std::string_view help;   // may span lines ('\n'); the help text indents them
     bool required = false;
+    // What the option does to the command's arguments (the struct given to
+    // apply(), erased to void* so one row type serves every command; rows
+    // are made with applies<Target, F> or stores<Member>): "" or what is wrong
+    // with the value, without the option's name. Null: the command reads
+    // Parsed itself.
+    std::string (*apply)(void* target, std::string_view value) = nullptr;
 };
+
+// A row's apply from a function on the command's own arguments struct.
+template <typename Target, std::string (*F)(Target&, std::string_view)>
+std::string applies(void* target, std::string_view value) {
+    return F(*static_cast<Target*>(target), value);
+}
+
+template <typename T>
+struct MemberOf;
+template <typename C, typename F>
+struct MemberOf<F C::*> {
+    using Class = C;
+    using Field = F;
+};
+
+// A row's apply that stores the value in a std::string member, appends it to
+// a std::vector<std::string> member (a repeatable option), or sets a bool
+// member (a switch).
+template <auto Member>
+std::string stores(void* target, std::string_view value) {
+    using Class = typename MemberOf<decltype(Member)>::Class;
+    using Field = typename MemberOf<decltype(Member)>::Field;
+    auto& field = static_cast<Class*>(target)->*Member;
+    if constexpr (std::is_same_v<Field, bool>)
+        field = true;
+    else if constexpr (std::is_same_v<Field, std::vector<std::string>>)
+        field.emplace_back(value);
+    else
+        field = Field(value);
+    return "";
+}
 
 // The row every parser accepts without being told (listed last by describe).
 inline constexpr Option help_option{"--help", "", "print this help and exit 0 (nothing else is done)"};
@@ -49,6 +87,11 @@ struct ParseResult {
 // `--opt=--text` passes such a value. Required options are only checked
 // when help was not asked for.
 ParseResult parse(std::span<char* const> args, std::span<const Option> options);
+
+// Runs the apply of each given option's row, in the order given, on
+// `target` (the struct the rows were made for); the first error as
+// "--name: what is wrong", or "" when every value was applied.
+std::string apply(const Parsed& parsed, std::span<const Option> options, void* target);
 
 // The option rows of a help text: "  --name VALUE   help", continuation
 // lines of the help aligned under its first line, ending with -h, --help.

@@ -1,23 +1,24 @@
 #include "daemon/detector_options.h"
 
+#include <stdexcept>
+
 namespace mw::daemon {
 
 drift::DriftOptions drift_options(const config::DriftConfig& config) {
     drift::DriftOptions options;
-    options.mode = config.mode == config::DriftModeChoice::legacy ? drift::DriftMode::legacy : drift::DriftMode::robust;
+    // The mode and the correction were checked against their registries when the configuration was loaded.
+    const auto mode = drift::parse_drift_mode(config.mode);
+    if (!mode) throw std::logic_error("unregistered drift mode " + config.mode);
+    options.mode = *mode;
     // Method names were checked when the configuration was loaded.
     options.default_choice.method = drift::parse_drift_method(config.method);
     options.default_choice.threshold = config.threshold;
     for (const auto& feature : config.features)
         options.per_feature[feature.name] = {
             drift::parse_drift_method(feature.method), feature.threshold};
-    switch (config.correction) {
-        case config::CorrectionChoice::none: options.correction = drift::Correction::none; break;
-        case config::CorrectionChoice::bonferroni: options.correction = drift::Correction::bonferroni; break;
-        case config::CorrectionChoice::benjamini_hochberg:
-            options.correction = drift::Correction::benjamini_hochberg;
-            break;
-    }
+    const auto correction = drift::parse_correction(config.correction);
+    if (!correction) throw std::logic_error("unregistered correction " + config.correction);
+    options.correction = *correction;
     options.effect_floor = config.effect_floor;
     options.noise_resamples = config.noise_resamples;
     options.drift_share = config.drift_share;

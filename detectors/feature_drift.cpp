@@ -196,11 +196,11 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
 namespace {
 
 constexpr CorrectionEntry correction_table[] = {
-    {{"benjamini-hochberg", "Benjamini-Hochberg step-up (false discovery rate)"}, Correction::benjamini_hochberg},
+    {{"benjamini_hochberg", "Benjamini-Hochberg step-up (false discovery rate)"}, Correction::benjamini_hochberg},
     {{"bonferroni", "Bonferroni: m times each p-value (family-wise error)"}, Correction::bonferroni},
     {{"none", "p-values as computed"}, Correction::none},
-    {{"bh", "benjamini-hochberg"}, Correction::benjamini_hochberg},
-    {{"fdr_bh", "benjamini-hochberg (statsmodels' name)"}, Correction::benjamini_hochberg},
+    {{"bh", "benjamini_hochberg"}, Correction::benjamini_hochberg},
+    {{"fdr_bh", "benjamini_hochberg (statsmodels' name)"}, Correction::benjamini_hochberg},
 };
 
 constexpr DriftModeEntry drift_mode_table[] = {

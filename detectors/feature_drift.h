@@ -51,10 +51,9 @@ namespace mw::drift {
 
 enum class Correction { none, bonferroni, benjamini_hochberg };
 
-// The names of the corrections on the command line (modelwatch drift
-// --correction), the first of each value being how reports name it.
-// (config's drift.correction spells benjamini_hochberg with an underscore,
-// as every choice of the configuration.)
+// The corrections registry: the names of drift.correction in the
+// configuration and of modelwatch drift --correction, the first of each value
+// being how reports name it.
 struct CorrectionEntry {
     config::ComponentInfo info;
     Correction correction;

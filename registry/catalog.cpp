@@ -22,13 +22,15 @@ std::vector<config::ComponentInfo> infos(std::span<const Entry> entries) {
 config::Catalog build() {
     config::Catalog catalog;
     catalog.drift_methods = infos(drift::drift_methods());
+    catalog.drift_modes = infos(drift::drift_modes());
+    catalog.corrections = infos(drift::corrections());
     catalog.performance_metrics = infos(performance::performance_metrics());
     catalog.concept_detectors = infos(concept_drift::concept_detectors());
     catalog.anomaly_detectors = infos(anomaly::anomaly_methods());
     catalog.report_formats = infos(fairness::report_formats());
     catalog.retrain_runners = infos(retrain::job_runners());
     catalog.retrain_hooks = infos(retrain::retrain_hooks());
-    for (const auto& sink : alerts::alert_sinks()) catalog.alert_sinks.push_back(sink.about);
+    catalog.alert_sinks = infos(alerts::alert_sinks());
     return catalog;
 }
 

@@ -10,9 +10,17 @@ std::string options_cell(const config::ComponentInfo& info) {
     if (info.options == nullptr || info.options().empty()) return "-";
     std::string cell;
     for (const auto& row : info.options()) {
-        const std::string rule = config::constraint_text(row);
-        cell += fmt::format("{}`{}={}`{}: {}", cell.empty() ? "" : "<br>", row.key, row.default_text,
-                            rule.empty() ? "" : " (" + rule + ")", row.help);
+        // A required key or a list has no default to show; what it must hold is said in the parentheses.
+        std::vector<std::string> notes;
+        if (row.required) notes.emplace_back("required");
+        if (config::is_list(row.kind) || row.kind == config::ValueKind::url ||
+            row.kind == config::ValueKind::environment)
+            notes.emplace_back(config::to_string(row.kind));
+        if (const std::string rule = config::constraint_text(row); !rule.empty()) notes.push_back(rule);
+        const bool shows_default = !row.required && !config::is_list(row.kind);
+        cell += fmt::format("{}`{}{}`{}: {}", cell.empty() ? "" : "<br>", row.key,
+                            shows_default ? "=" + std::string(row.default_text) : "",
+                            notes.empty() ? "" : fmt::format(" ({})", fmt::join(notes, ", ")), row.help);
     }
     return cell;
 }
@@ -34,16 +42,20 @@ void section(std::string& text, std::string_view title, std::string_view key,
 std::string component_tables_markdown(const config::Catalog& catalog) {
     std::string text;
     section(text, "Drift methods", "drift.method, drift.features[].method", catalog.drift_methods, false);
+    section(text, "Drift modes", "drift.mode, modelwatch drift --mode", catalog.drift_modes, false);
+    section(text, "Multiple-testing corrections", "drift.correction, modelwatch drift --correction",
+            catalog.corrections, false);
     section(text, "Performance metrics", "performance.thresholds[].metric", catalog.performance_metrics, false);
     section(text, "Concept-drift detectors", "concept_drift.detector, concept_drift.params",
             catalog.concept_detectors, true);
     section(text, "Anomaly detectors", "anomaly.detector, anomaly.params", catalog.anomaly_detectors, true);
-    std::vector<config::ComponentInfo> sinks;
-    for (const auto& sink : catalog.alert_sinks) sinks.push_back(sink.info);
-    section(text, "Alert sinks", "alerting.receivers[].type", sinks, false);
+    section(text, "Alert sinks", "alerting.receivers[].type, with the sink's keys beside name, type, timeout and "
+            "max_per_minute", catalog.alert_sinks, true);
     section(text, "Report formats", "audits[].formats", catalog.report_formats, false);
-    section(text, "Retraining job runners", "retrain.command (exec), retrain.http_url (http_trigger)",
-            catalog.retrain_runners, false);
+    section(text, "Retraining job runners",
+            "retrain.runner (default: the runner whose required key is given), with the runner's keys beside the "
+            "other retrain keys",
+            catalog.retrain_runners, true);
     section(text, "Retraining hooks", "retrain.promote_command, retrain.rollback_command", catalog.retrain_hooks,
             false);
     return text;

@@ -97,4 +97,15 @@ JobRunResult run_exec_job(pqxx::connection_base& connection, const Job& job, con
     return run_prepared_job(job, *prepared.context, context_options, options);
 }
 
+namespace {
+
+const config::SettingRow exec_runner_rows[] = {
+    {.key = "command", .kind = config::ValueKind::argv, .required = true,
+     .help = "the training job: a program (an absolute path, no shell) and its arguments; see docs/retraining.md"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> exec_runner_options() { return exec_runner_rows; }
+
 }  // namespace mw::retrain

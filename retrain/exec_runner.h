@@ -9,6 +9,7 @@
 //   timeout                    -> timed_out (the process group was killed)
 #pragma once
 
+#include <span>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "retrain/job_context.h"
 #include "retrain/job_report.h"
 #include "retrain/process_runner.h"
+#include "config/option_table.h"
 
 namespace mw::retrain {
 
@@ -56,5 +58,9 @@ JobRunResult judge_job_run(const ProcessResult& process, const std::filesystem::
 // followed, so a job cannot make the daemon read another file), at most
 // max_job_report_bytes.
 JobReportParse read_job_report(const std::filesystem::path& report_path);
+
+// The keys of models[].retrain this runner takes (docs/monitoring.md,
+// "Retraining job runners"); registered in runner_registry.cpp.
+std::span<const config::SettingRow> exec_runner_options();
 
 }  // namespace mw::retrain

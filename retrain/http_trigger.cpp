@@ -76,4 +76,15 @@ TriggerResult trigger_http_job(const Job& job, const std::string& context_json, 
     return result;
 }
 
+namespace {
+
+const config::SettingRow http_trigger_rows[] = {
+    {.key = "http_url", .kind = config::ValueKind::url, .required = true,
+     .help = "URL the job context is POSTed to (Airflow, GitHub dispatch), with an Idempotency-Key"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> http_trigger_options() { return http_trigger_rows; }
+
 }  // namespace mw::retrain

@@ -12,6 +12,7 @@
 // says whether another makes sense.
 #pragma once
 
+#include <span>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,7 @@
 
 #include "core/http_client.h"
 #include "retrain/job.h"
+#include "config/option_table.h"
 
 namespace mw::retrain {
 
@@ -83,5 +85,9 @@ TriggerResult trigger_http_job(const Job& job, const std::string& context_json, 
 // `conflict_is_ok` makes 409 ok too; 408, 429, 5xx and no answer retry;
 // anything else failed.
 CallStatus classify_response(const http::Response& response, bool conflict_is_ok);
+
+// The keys of models[].retrain this runner takes (docs/monitoring.md,
+// "Retraining job runners"); registered in runner_registry.cpp.
+std::span<const config::SettingRow> http_trigger_options();
 
 }  // namespace mw::retrain

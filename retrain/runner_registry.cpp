@@ -12,17 +12,13 @@ namespace {
 
 using config::ComponentInfo;
 
-bool exec_configured(const config::RetrainConfig& retrain) { return !retrain.command.empty(); }
-
 RunnerOutcome run_exec(pqxx::connection_base& connection, const Job& job, const config::RetrainConfig& retrain,
                        const JobContextOptions& context, std::int64_t now_us) {
     ExecRunnerOptions exec;
-    exec.argv = retrain.command;
+    exec.argv = retrain.runner_options.list("command");
     exec.timeout = std::chrono::seconds((retrain.timeout_ms + 999) / 1000);
     return {true, run_exec_job(connection, job, context, exec, now_us)};
 }
-
-bool http_trigger_configured(const config::RetrainConfig& retrain) { return !retrain.http_url.empty(); }
 
 // The job runs elsewhere and reads what it needs itself: its context carries
 // no exported data ("data": null).
@@ -31,7 +27,7 @@ RunnerOutcome run_http_trigger(pqxx::connection_base& connection, const Job& job
     const auto finding = job.finding_id ? load_finding(connection, *job.finding_id) : std::nullopt;
     const auto context = context_json(job, finding, nullptr);
     HttpTriggerOptions trigger;
-    trigger.url = retrain.http_url;
+    trigger.url = retrain.runner_options.text("http_url");
     TriggerResult triggered;
     // A transient failure (network, 429, 5xx) is tried again; the
     // idempotency key makes a repeat harmless.
@@ -49,11 +45,12 @@ RunnerOutcome run_http_trigger(pqxx::connection_base& connection, const Job& job
 }
 
 const RunnerEntry runner_table[] = {
-    {ComponentInfo{"exec", "runs retrain.command (no shell) here with a timeout; the job writes its report file"},
-     exec_configured, true, run_exec},
-    {ComponentInfo{"http_trigger",
-                   "POSTs the job context to retrain.http_url with an Idempotency-Key; the job reports back"},
-     http_trigger_configured, false, run_http_trigger},
+    {ComponentInfo{"exec", "runs command (no shell) here with retrain.timeout; the job writes its report file",
+                   exec_runner_options},
+     true, run_exec},
+    {ComponentInfo{"http_trigger", "POSTs the job context to http_url with an Idempotency-Key; the job reports back",
+                   http_trigger_options},
+     false, run_http_trigger},
 };
 
 const HookEntry hook_table[] = {
@@ -68,9 +65,7 @@ const HookEntry hook_table[] = {
 std::span<const RunnerEntry> job_runners() { return runner_table; }
 
 const RunnerEntry* configured_runner(const config::RetrainConfig& retrain) {
-    for (const auto& runner : runner_table)
-        if (runner.configured(retrain)) return &runner;
-    return nullptr;
+    return config::find_component(job_runners(), retrain.runner);
 }
 
 std::span<const HookEntry> retrain_hooks() { return hook_table; }

@@ -3,10 +3,10 @@
 // starts it elsewhere) and the hooks (what tells the serving side to switch
 // models: promotion, rollback). Each entry has its name and one-line meaning
 // (docs/monitoring.md, --check-config's errors through registry/catalog.cpp),
-// whether a model's retrain section configures it, and what runs it. The
-// keys a runner or hook reads are keys of models[].retrain, validated and
-// documented by config/sections.cpp's retrain table; config/ cannot see this
-// folder, so its `enabled()` and "command or http_url" rule name them too.
+// its option table (the keys of models[].retrain it takes, declared next to
+// the runner: the loader reads a retrain section against its runner's table,
+// retrain.runner or the one inference rule in config/sections.cpp), and what
+// runs it. Hooks are argv keys of the common retrain table.
 // Adding a runner: its file pair and one row in runner_registry.cpp.
 #pragma once
 
@@ -38,9 +38,6 @@ struct RunnerOutcome {
 
 struct RunnerEntry {
     config::ComponentInfo info;
-    // Whether a model's retrain section selects this runner (the loader
-    // allows at most one).
-    bool (*configured)(const config::RetrainConfig&);
     // The job runs in the daemon that claimed it (a child process) and dies
     // with it, so a job whose daemon is gone is failed (retrain/job_queue.h,
     // fail_orphaned); false when it runs elsewhere and reports back.
@@ -51,7 +48,7 @@ struct RunnerEntry {
 };
 
 std::span<const RunnerEntry> job_runners();
-// The runner a model's retrain section selects; nullptr when retraining is off.
+// The runner a model's retrain section names; nullptr when retraining is off.
 const RunnerEntry* configured_runner(const config::RetrainConfig& retrain);
 
 struct HookEntry {

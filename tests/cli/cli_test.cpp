@@ -225,7 +225,7 @@ TEST_CASE("the offline commands read --opt=value") {
     const std::vector<std::pair<std::vector<std::string>, std::string>> refused_choices = {
         {{"drift", "--mode=robst"}, "--mode: unknown drift mode \"robst\" (did you mean \"robust\"?); known: robust, legacy"},
         {{"drift", "--correction=bonferoni"},
-         "--correction: unknown correction \"bonferoni\" (did you mean \"bonferroni\"?); known: benjamini-hochberg, "
+         "--correction: unknown correction \"bonferoni\" (did you mean \"bonferroni\"?); known: benjamini_hochberg, "
          "bonferroni, none, bh, fdr_bh"},
         {{"drift", "--format=jsn"},
          "--format: unknown report format \"jsn\" (did you mean \"json\"?); known: text, json, html"},

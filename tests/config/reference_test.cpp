@@ -123,6 +123,12 @@ TEST_CASE("the reference file documents exactly the keys of the option tables") 
     }
     std::set<std::string> only_in_file;
     std::set<std::string> only_in_tables;
+    // The keys of the sink and the runner the file chooses come from their own
+    // tables, which tests/registry/registry_test.cpp checks the file against.
+    for (const std::string component_key : {"alerting.receivers[].urls", "models[].retrain.command"}) {
+        CHECK(documented.contains(component_key));
+        declared.insert(component_key);
+    }
     for (const auto& key : documented)
         if (!declared.contains(key)) only_in_file.insert(key);
     for (const auto& key : declared)
@@ -134,7 +140,8 @@ TEST_CASE("the reference file documents exactly the keys of the option tables") 
 
 TEST_CASE("the reference file shows each option's default as the table writes it") {
     // store.dsn_env shows the recommended practice, not the (empty) default.
-    const std::set<std::string> examples = {"store.dsn_env"};
+    // retrain.runner's default is inferred from the runner's keys; the file names it.
+    const std::set<std::string> examples = {"store.dsn_env", "models[].retrain.runner"};
     const YAML::Node reference = YAML::LoadFile(reference_path);
     std::size_t compared = 0;
     for (const auto& option : describe_options()) {
@@ -206,11 +213,14 @@ TEST_CASE("an audit's and a receiver's member initializers equal the table defau
     audit.sensitive = {"s"};
     REQUIRE(result.config->models[0].audits.size() == 1);
     CHECK(result.config->models[0].audits[0] == audit);
-    ReceiverConfig receiver;
-    receiver.name = "r";
-    receiver.urls = {"http://127.0.0.1:9093"};
+    // The sink's own keys are its table's (tests/registry checks them); here, without a catalog, kept as given.
     REQUIRE(result.config->alerting.receivers.size() == 1);
-    CHECK(result.config->alerting.receivers[0] == receiver);
+    ReceiverConfig receiver = result.config->alerting.receivers[0];
+    CHECK(receiver.options.list("urls") == std::vector<std::string>{"http://127.0.0.1:9093"});
+    ReceiverConfig expected;
+    expected.name = "r";
+    expected.options = receiver.options;
+    CHECK(receiver == expected);
 }
 
 TEST_CASE("examples/elec2.yaml loads with the Elec2 schema") {

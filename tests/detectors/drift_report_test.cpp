@@ -70,12 +70,12 @@ TEST_CASE("JSON report: per column results, definitions and the dataset verdict"
     CHECK(document["dataset"]["drifted_features"] == f.result.overall.drifted);
     CHECK(document["dataset"]["dataset_drift"] == f.result.overall.dataset_drift);
     CHECK(document["dataset"]["drift_share"] == 0.5);
-    CHECK(document["correction"] == "benjamini-hochberg");
+    CHECK(document["correction"] == "benjamini_hochberg");
     CHECK(document["mode"] == "robust");
     CHECK(document["definitions"]["effect_size"].get<std::string>().find("max(population sd of the reference (ddof=0), "
                                                                      "0.001)") != std::string::npos);
     CHECK(document["definitions"]["effect_size"].get<std::string>().find("natural log") != std::string::npos);
-    CHECK(document["definitions"]["verdict"].get<std::string>().find("benjamini-hochberg") != std::string::npos);
+    CHECK(document["definitions"]["verdict"].get<std::string>().find("benjamini_hochberg") != std::string::npos);
     CHECK(document["multivariate"]["method"] == "pca_reconstruction_error");
     CHECK(document["multivariate"]["evaluated"] == true);
     CHECK(document["reference"]["rows"] == 2000);

@@ -6,6 +6,7 @@
 // is validated and documented like the built-in ones.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include "detectors/drift_report.h"
 #include "detectors/feature_drift.h"
 #include "detectors/performance_metrics.h"
+#include "alerts/sink_registry.h"
 #include "retrain/runner_registry.h"
 #include "registry/catalog.h"
 #include "registry/docs.h"
@@ -54,6 +56,26 @@ std::string errors_of(const config::LoadResult& result) {
     return text;
 }
 
+// ", key: value" for each required key of a component's table, a valid value
+// of its kind (HOME is set wherever the tests run); "" for an unknown component.
+std::string required_keys(const config::ComponentInfo* component) {
+    std::string keys;
+    if (component == nullptr || component->options == nullptr) return keys;
+    for (const auto& row : component->options()) {
+        if (!row.required) continue;
+        std::string value = std::string(row.default_text);
+        switch (row.kind) {
+            case config::ValueKind::url_list: value = "['http://127.0.0.1:9']"; break;
+            case config::ValueKind::url: value = "'http://127.0.0.1:9'"; break;
+            case config::ValueKind::argv: value = "[/bin/cat]"; break;
+            case config::ValueKind::environment: value = "HOME"; break;
+            default: value = "x"; break;
+        }
+        keys += fmt::format(", {}: {}", row.key, value);
+    }
+    return keys;
+}
+
 // Where a registry's names appear in a configuration, as a model's or the top level's keys.
 struct Placement {
     std::string registry;
@@ -70,6 +92,10 @@ std::vector<Placement> placements() {
          [](std::string_view name) {
              return load(fmt::format("    drift: {{features: [{{name: x, method: {}}}]}}\n", name));
          }},
+        {"drift_modes", "drift mode", "models[0].drift.mode",
+         [](std::string_view name) { return load(fmt::format("    drift: {{mode: {}}}\n", name)); }},
+        {"corrections", "correction", "models[0].drift.correction",
+         [](std::string_view name) { return load(fmt::format("    drift: {{correction: {}}}\n", name)); }},
         {"performance_metrics", "performance metric", "models[0].performance.thresholds[0].metric",
          [](std::string_view name) {
              return load(fmt::format("    performance: {{thresholds: [{{metric: {}, min: 0.5}}]}}\n", name));
@@ -91,18 +117,17 @@ std::vector<Placement> placements() {
          [](std::string_view name) { return load("", fmt::format("alerting: {{kinds: [{}]}}\n", name)); }},
         {"alert_sinks", "alert sink", "alerting.receivers[0].type",
          [](std::string_view name) {
-             // The keys each sink needs, from its own rules.
-             const auto* sink = registry::catalog().find_sink(name);
-             std::string keys;
-             if (sink == nullptr || sink->rules.max_urls > 0) keys += ", urls: ['http://127.0.0.1:9']";
-             if (sink != nullptr && sink->rules.needs_command) keys += ", command: [/bin/cat]";
-             if (sink != nullptr && sink->rules.needs_secret) keys += ", secret_env: HOME";
              const std::string text = fmt::format(
                  "store: {{dsn: x}}\nalerting: {{receivers: [{{name: r, type: {}{}}}]}}\nmodels:\n  - name: m\n"
                  "    prediction: {{type: binary}}\n",
-                 name, keys);
+                 name, required_keys(registry::catalog().find("alert_sinks", name)));
              return config::load_config_text(text, "test.yaml", config::process_environment(),
                                               &registry::catalog());
+         }},
+        {"retrain_runners", "job runner", "models[0].retrain.runner",
+         [](std::string_view name) {
+             return load(fmt::format("    retrain: {{runner: {}{}, triggers: [{{kind: manual}}]}}\n", name,
+                                     required_keys(registry::catalog().find("retrain_runners", name))));
          }},
     };
 }
@@ -111,7 +136,7 @@ std::vector<Placement> placements() {
 
 TEST_CASE("every registry: unique names, a description, options whose defaults parse") {
     const auto& catalog = registry::catalog();
-    for (const std::string registry : {"drift_methods", "performance_metrics", "concept_detectors",
+    for (const std::string registry : {"drift_methods", "drift_modes", "corrections", "performance_metrics", "concept_detectors",
                                        "anomaly_detectors", "report_formats", "retrain_runners", "retrain_hooks",
                                        "alert_sinks", "finding_kinds", "trigger_kinds"}) {
         INFO(registry);
@@ -120,17 +145,21 @@ TEST_CASE("every registry: unique names, a description, options whose defaults p
         CHECK(std::set<std::string_view>(names.begin(), names.end()).size() == names.size());
     }
     std::vector<config::ComponentInfo> all;
-    for (const auto* infos : {&catalog.drift_methods, &catalog.performance_metrics, &catalog.concept_detectors,
+    for (const auto* infos : {&catalog.drift_methods, &catalog.drift_modes, &catalog.corrections, &catalog.performance_metrics, &catalog.concept_detectors,
                               &catalog.anomaly_detectors, &catalog.report_formats, &catalog.retrain_runners,
                               &catalog.retrain_hooks})
         all.insert(all.end(), infos->begin(), infos->end());
-    for (const auto& sink : catalog.alert_sinks) all.push_back(sink.info);
+    all.insert(all.end(), catalog.alert_sinks.begin(), catalog.alert_sinks.end());
     for (const auto& info : all) {
         INFO(info.name);
         CHECK_FALSE(info.summary.empty());
-        CHECK(config::configure(info, {}).ok());  // the defaults pass the table and the checks between options
         if (info.options == nullptr) continue;
         for (const auto& row : info.options()) CHECK_FALSE(row.help.empty());
+        // The defaults pass the table and the checks between options (a required scalar has none).
+        if (std::none_of(info.options().begin(), info.options().end(), [](const config::SettingRow& row) {
+                return row.required && !config::is_list(row.kind);
+            }))
+            CHECK(config::configure(info, {}).ok());
     }
     for (const auto& kind : finding_kinds()) CHECK_FALSE(kind.when.empty());
 }
@@ -300,20 +329,50 @@ const config::SettingRow throwaway_options[] = {
 };
 std::span<const config::SettingRow> throwaway_table() { return throwaway_options; }
 
+// A sink and a runner that exist only in this test, each with the keys it takes.
+const config::SettingRow pigeon_sink_rows[] = {
+    {.key = "loft", .kind = config::ValueKind::text, .required = true, .help = "where the pigeons fly to"},
+    {.key = "birds", .kind = config::ValueKind::integer, .default_text = "2", .min = 1, .max = 5,
+     .help = "pigeons sent per alert"},
+};
+std::span<const config::SettingRow> pigeon_sink_table() { return pigeon_sink_rows; }
+const config::SettingRow carrier_pigeon_rows[] = {
+    {.key = "coop", .kind = config::ValueKind::url, .required = true, .help = "the coop that trains the model"},
+};
+std::span<const config::SettingRow> carrier_pigeon_table() { return carrier_pigeon_rows; }
+
 }  // namespace
 
 TEST_CASE("a component added to the catalog is accepted by the configuration, validated and documented") {
     config::Catalog catalog = registry::catalog();
     catalog.concept_detectors.push_back({"throwaway", "a detector for this test only", throwaway_table});
-    catalog.alert_sinks.push_back({{"pigeon", "a sink for this test only"}, {1, false, false}});
+    catalog.alert_sinks.push_back({"pigeon", "a sink for this test only", pigeon_sink_table});
     catalog.drift_methods.push_back({"throwaway_shift", "a drift method for this test only"});
-    catalog.retrain_runners.push_back({"carrier_pigeon", "a job runner for this test only"});
+    catalog.retrain_runners.push_back({"carrier_pigeon", "a job runner for this test only", carrier_pigeon_table});
 
-    const auto accepted = load("    concept_drift: {detector: throwaway, params: [level=5]}\n",
-                               "alerting: {receivers: [{name: p, type: pigeon, urls: ['http://127.0.0.1:9']}]}\n",
+    const auto accepted = load("    concept_drift: {detector: throwaway, params: [level=5]}\n"
+                               "    retrain: {coop: 'https://coop.example/train', triggers: [{kind: manual}]}\n",
+                               "alerting: {receivers: [{name: p, type: pigeon, loft: roof, birds: 3}]}\n",
                                catalog);
     INFO(errors_of(accepted));
-    CHECK(accepted.ok());
+    REQUIRE(accepted.ok());
+    const auto& receiver = accepted.config->alerting.receivers.at(0);
+    CHECK(receiver.options.text("loft") == "roof");
+    CHECK(receiver.options.integer("birds") == 3);
+    // The runner is the one whose required key is given, its key read against its table.
+    CHECK(accepted.config->models[0].retrain.runner == "carrier_pigeon");
+    CHECK(accepted.config->models[0].retrain.runner_options.text("coop") == "https://coop.example/train");
+    const auto defaulted = load("", "alerting: {receivers: [{name: p, type: pigeon, loft: roof}]}\n", catalog);
+    REQUIRE(defaulted.ok());
+    CHECK(defaulted.config->alerting.receivers.at(0).options.integer("birds") == 2);
+    CHECK(errors_of(load("", "alerting:\n  receivers:\n    - {name: p, type: pigeon, loft: roof,\n       birds: 9}\n",
+                         catalog)) ==
+          "alerting.receivers[0].birds (line 5): expected an integer in [1, 5], got \"9\"\n");
+    CHECK(errors_of(load("", "alerting: {receivers: [{name: p, type: pigeon}]}\n", catalog)) ==
+          "alerting.receivers[0].loft (line 2): required key is missing: a pigeon receiver needs it\n");
+    // Without the registration its keys are nobody's.
+    CHECK_FALSE(load("", "alerting: {receivers: [{name: p, type: pigeon, loft: roof}]}\n").ok());
+    CHECK_FALSE(load("    retrain: {coop: 'https://coop.example/train', triggers: [{kind: manual}]}\n").ok());
     const auto refused = load("    concept_drift: {detector: throwaway, params: [level=11]}\n", "", catalog);
     REQUIRE(refused.errors.size() == 1);
     CHECK(refused.errors[0].message == "throwaway: level: expected an integer in [1, 10], got \"11\"");
@@ -326,9 +385,11 @@ TEST_CASE("a component added to the catalog is accepted by the configuration, va
     const std::string docs = registry::component_tables_markdown(catalog);
     CHECK(docs.find("| `throwaway` | a detector for this test only | `level=3` (1 to 10): how throwaway it is |") !=
           std::string::npos);
-    CHECK(docs.find("| `pigeon` | a sink for this test only |") != std::string::npos);
+    CHECK(docs.find("| `pigeon` | a sink for this test only | `loft` (required): where the pigeons fly to<br>"
+                    "`birds=2` (1 to 5): pigeons sent per alert |") != std::string::npos);
     CHECK(docs.find("| `throwaway_shift` | a drift method for this test only |") != std::string::npos);
-    CHECK(docs.find("| `carrier_pigeon` | a job runner for this test only |") != std::string::npos);
+    CHECK(docs.find("| `carrier_pigeon` | a job runner for this test only | `coop` (required, URL): the coop that "
+                    "trains the model |") != std::string::npos);
 }
 
 namespace {
@@ -386,15 +447,134 @@ TEST_CASE("every performance metric computes through its entry, in registry orde
 TEST_CASE("every retraining runner and hook is registered once, and a model's section selects at most one runner") {
     config::RetrainConfig retrain;
     CHECK(retrain::configured_runner(retrain) == nullptr);
-    retrain.command = {"/bin/true"};
-    REQUIRE(retrain::configured_runner(retrain) != nullptr);
-    CHECK(retrain::configured_runner(retrain)->info.name == "exec");
-    retrain.command.clear();
-    retrain.http_url = "http://127.0.0.1:9/train";
-    REQUIRE(retrain::configured_runner(retrain) != nullptr);
-    CHECK(retrain::configured_runner(retrain)->info.name == "http_trigger");
+    for (const auto& runner : retrain::job_runners()) {
+        retrain.runner = std::string(runner.info.name);
+        CHECK(retrain::configured_runner(retrain) == &runner);
+    }
     for (const auto kind : {retrain::HookKind::promotion, retrain::HookKind::rollback})
         CHECK(retrain::retrain_hook(kind).info.name == retrain::to_string(kind));
     // Not configured: no hook runs.
     CHECK_FALSE(retrain::run_configured_hook(retrain::HookKind::promotion, retrain, "/tmp", {}, {}).has_value());
+}
+
+TEST_CASE("a receiver is read against its sink's own table: every sink's keys round-trip through the loader") {
+    const auto receiver_text = [](const std::string& receiver) {
+        return fmt::format("store: {{dsn: x}}\nalerting:\n  receivers:\n    - {}\nmodels:\n  - name: m\n"
+                           "    prediction: {{type: binary}}\n",
+                           receiver);
+    };
+    const auto load_receiver = [&](const std::string& receiver) {
+        return config::load_config_text(receiver_text(receiver), "test.yaml", config::process_environment(),
+                                        &registry::catalog());
+    };
+    for (const auto& sink : alerts::alert_sinks()) {
+        INFO(sink.info.name);
+        REQUIRE(sink.info.options != nullptr);
+        const auto loaded =
+            load_receiver(fmt::format("{{name: r, type: {}{}}}", sink.info.name, required_keys(&sink.info)));
+        INFO(errors_of(loaded));
+        REQUIRE(loaded.ok());
+        const auto& receiver = loaded.config->alerting.receivers.at(0);
+        for (const auto& row : sink.info.options()) {
+            INFO(row.key);
+            CHECK(receiver.options.has(row.key));
+            // Each required key, left out, is named with the sink.
+            if (row.required) {
+                std::string keys = required_keys(&sink.info);
+                const auto at = keys.find(fmt::format(", {}: ", row.key));
+                const auto next = keys.find(", ", at + 2);
+                keys.erase(at, next == std::string::npos ? std::string::npos : next - at);
+                const auto refused = load_receiver(fmt::format("{{name: r, type: {}{}}}", sink.info.name, keys));
+                REQUIRE(refused.errors.size() == 1);
+                CHECK(refused.errors[0].path == "alerting.receivers[0]." + std::string(row.key));
+                CHECK(refused.errors[0].message.starts_with("required key is missing: a"));
+                CHECK(refused.errors[0].message.ends_with(fmt::format(" {} receiver needs it", sink.info.name)));
+            }
+        }
+        // The sink is made from what the loader read.
+        CHECK(sink.make(receiver) != nullptr);
+        // A key of no sink is refused, naming the sink's own keys.
+        const auto refused = load_receiver(
+            fmt::format("{{name: r, type: {}{}, channel: x}}", sink.info.name, required_keys(&sink.info)));
+        REQUIRE(refused.errors.size() == 1);
+        CHECK(refused.errors[0].path == "alerting.receivers[0].channel");
+        CHECK(refused.errors[0].message.ends_with(fmt::format(" {} receiver takes {} besides the common keys",
+                                                              sink.info.name,
+                                                              config::setting_keys(sink.info.options()))));
+    }
+    // The issue's example: a limit from the sink's table, with the key path and line.
+    const auto two_urls = config::load_config_text(
+        "store: {dsn: x}\nalerting:\n  receivers:\n    - {name: a, type: alertmanager, urls: ['http://a:9093']}\n"
+        "    - {name: b, type: exec, command: [/bin/cat]}\n"
+        "    - name: c\n      type: slack\n      urls: ['https://hooks.slack.com/x', 'https://hooks.slack.com/y']\n"
+        "models: [{name: m, prediction: {type: binary}}]\n",
+        "test.yaml", config::process_environment(), &registry::catalog());
+    CHECK(errors_of(two_urls) == "alerting.receivers[2].urls (line 8): a slack receiver takes 1 URL, got 2\n");
+    // An exec receiver takes no URL; a webhook's secret must be set; a URL must be http(s).
+    CHECK(errors_of(load_receiver("{name: r, type: exec, command: [/bin/cat], urls: ['http://x']}")) ==
+          "alerting.receivers[0].urls (line 4): unknown key; an exec receiver takes command besides the common keys\n");
+    CHECK(errors_of(load_receiver("{name: r, type: webhook, urls: ['http://x'], secret_env: MW_NOT_SET_ANYWHERE}")) ==
+          "alerting.receivers[0].secret_env (line 4): environment variable MW_NOT_SET_ANYWHERE is not set or is "
+          "empty\n");
+    CHECK(errors_of(load_receiver("{name: r, type: slack, urls: ['ftp://x']}")) ==
+          "alerting.receivers[0].urls[0] (line 4): expected an http:// or https:// URL, got \"ftp://x\"\n");
+    // The secret's value is read at load, for the sink; the file holds only the variable's name.
+    const auto webhook = load_receiver("{name: r, type: webhook, urls: ['http://x'], secret_env: HOME}");
+    REQUIRE(webhook.ok());
+    CHECK(webhook.config->alerting.receivers[0].environment.at("secret_env") == std::getenv("HOME"));
+}
+
+TEST_CASE("a retrain section is read against its runner's own table; the runner is named or inferred in one rule") {
+    for (const auto& runner : retrain::job_runners()) {
+        INFO(runner.info.name);
+        REQUIRE(runner.info.options != nullptr);
+        // Inferred from its required key, and named explicitly: the same configuration.
+        const auto inferred =
+            load(fmt::format("    retrain: {{triggers: [{{kind: manual}}]{}}}\n", required_keys(&runner.info)));
+        INFO(errors_of(inferred));
+        REQUIRE(inferred.ok());
+        const auto named = load(fmt::format("    retrain: {{runner: {}, triggers: [{{kind: manual}}]{}}}\n",
+                                            runner.info.name, required_keys(&runner.info)));
+        REQUIRE(named.ok());
+        CHECK(inferred.config->models[0].retrain.runner == runner.info.name);
+        CHECK(inferred.config->models[0].retrain == named.config->models[0].retrain);
+        for (const auto& row : runner.info.options())
+            CHECK(inferred.config->models[0].retrain.runner_options.has(row.key));
+    }
+    // The keys of two runners: one error, naming both.
+    CHECK(errors_of(load("    retrain:\n      command: [/bin/true]\n      http_url: 'http://x/train'\n"
+                         "      triggers: [{kind: manual}]\n")) ==
+          "models[0].retrain.http_url (line 9): keys of more than one job runner given: command (exec), http_url "
+          "(http_trigger); keep one, or choose with runner:\n");
+    // A runner named explicitly takes only its own keys.
+    CHECK(errors_of(load("    retrain: {runner: http_trigger, http_url: 'http://x/train', command: [/bin/true], "
+                         "triggers: [{kind: manual}]}\n")) ==
+          "models[0].retrain.command (line 7): unknown key; a http_trigger runner takes http_url besides the common "
+          "keys\n");
+    CHECK(errors_of(load("    retrain: {runner: exec, triggers: [{kind: manual}]}\n")) ==
+          "models[0].retrain.command (line 7): required key is missing: an exec runner needs it\n");
+    // exec's program must exist here, as the daemon would run it.
+    CHECK(errors_of(load("    retrain: {command: [/nonexistent/train], triggers: [{kind: manual}]}\n")) ==
+          "models[0].retrain.command[0] (line 7): \"/nonexistent/train\" is not an executable file here: No such "
+          "file or directory\n");
+    // No runner: retraining is off.
+    const auto off = load("    retrain: {triggers: [{kind: manual}]}\n");
+    REQUIRE(off.ok());
+    CHECK_FALSE(off.config->models[0].retrain.enabled());
+}
+
+TEST_CASE("config/modelwatch.yaml lists each sink's and each runner's keys from their tables") {
+    const std::string reference = mw::testing::read_text(source("config/modelwatch.yaml"));
+    const auto lists_keys = [&](const config::ComponentInfo& info) {
+        INFO(info.name);
+        const auto at = reference.find(fmt::format("#   {}: ", info.name));
+        REQUIRE(at != std::string::npos);
+        const std::string line = reference.substr(at, reference.find('\n', at) - at);
+        for (const auto& row : info.options()) {
+            INFO(row.key);
+            CHECK(line.find(" " + std::string(row.key) + " (") != std::string::npos);
+        }
+    };
+    for (const auto& sink : registry::catalog().alert_sinks) lists_keys(sink);
+    for (const auto& runner : registry::catalog().retrain_runners) lists_keys(runner);
 }
