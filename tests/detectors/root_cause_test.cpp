@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -153,13 +154,41 @@ const Column& column_named(const LabelledData& data, const std::string& name) {
     throw;
 }
 
-enum class Plant { nothing, uniform, segment, top_range };
+enum class Plant { nothing, uniform, segment, top_range, shift };
 
 struct Scenario {
     Plant plant = Plant::nothing;
-    std::string column;  // segment: its value; top_range: rows at or above the reference's 80th percentile
+    // segment: the column and its value; top_range: rows at or above the
+    // reference's 80th percentile of the column; shift: the column whose
+    // weakest bin (reference quintile, or category) fills half the window.
+    std::string column;
     std::string value;
 };
+
+// The bin of `column` at row r: its reference quintile, or its category.
+std::string bin_of(const Column& column, std::size_t r, const std::vector<double>& cuts) {
+    if (!column.numeric) return column.texts[r];
+    return std::to_string(std::upper_bound(cuts.begin(), cuts.end(), column.numbers[r]) - cuts.begin());
+}
+
+// The reference rows' bin of `column` with the lowest accuracy among those
+// holding at least 5% of them.
+std::string weakest_bin(const LabelledData& data, const Column& column, const std::vector<std::size_t>& reference,
+                        const std::vector<double>& cuts) {
+    std::map<std::string, std::pair<double, double>> bins;  // correct, rows
+    for (const auto r : reference) {
+        auto& [correct, rows] = bins[bin_of(column, r, cuts)];
+        correct += data.label[r] == data.predicted[r] ? 1 : 0;
+        rows += 1;
+    }
+    std::string weakest;
+    double lowest = 2;
+    for (const auto& [bin, counts] : bins) {
+        if (counts.second < 0.05 * static_cast<double>(reference.size())) continue;
+        if (counts.first / counts.second < lowest) lowest = counts.first / counts.second, weakest = bin;
+    }
+    return weakest;
+}
 
 struct Outcome {
     Ranking ranking;
@@ -173,7 +202,21 @@ Outcome run(const LabelledData& data, const Scenario& scenario, std::uint64_t se
     for (std::size_t r = 0; r < rows.size(); ++r) rows[r] = r;
     std::shuffle(rows.begin(), rows.end(), rng);
     const std::vector<std::size_t> reference_rows(rows.begin(), rows.begin() + 3000);
-    const std::vector<std::size_t> window_rows(rows.begin() + 3000, rows.begin() + 5000);
+    std::vector<std::size_t> window_rows(rows.begin() + 3000, rows.begin() + 5000);
+    if (scenario.plant == Plant::shift) {
+        // Covariate shift: half the window from the feature's weakest bin, half as before.
+        const auto& column = column_named(data, scenario.column);
+        std::vector<double> cuts;
+        if (column.numeric) {
+            std::vector<double> values;
+            for (const auto r : reference_rows) values.push_back(column.numbers[r]);
+            for (const double q : {20.0, 40.0, 60.0, 80.0}) cuts.push_back(mw::performance::percentile_linear(values, q));
+        }
+        const auto weakest = weakest_bin(data, column, reference_rows, cuts);
+        window_rows.resize(1000);
+        for (std::size_t i = 5000; i < rows.size() && window_rows.size() < 2000; ++i)
+            if (bin_of(column, rows[i], cuts) == weakest) window_rows.push_back(rows[i]);
+    }
 
     std::vector<std::string> reference_predicted, window_predicted;
     for (const auto r : reference_rows) reference_predicted.push_back(data.predicted[r]);
@@ -261,6 +304,15 @@ TEST_CASE("a drop planted in one feature's range names that feature first", "[ro
     }
 }
 
+TEST_CASE("a covariate shift into one feature's weakest bin names that feature first", "[root_cause][root_cause_seeds]") {
+    for (const auto& [data, column] : std::vector<std::pair<const LabelledData*, std::string>>{
+             {&adult(), "age"}, {&adult(), "occupation"}, {&elec2(), "nswdemand"}, {&elec2(), "period"}}) {
+        CHECK(rate(*data, {Plant::shift, column, ""}, "shift of", [&](const Outcome& o) {
+                  return o.ranking.single_cause && o.ranking.ranked.front().column == column;
+              }) >= 0.95);
+    }
+}
+
 TEST_CASE("a uniform degradation names no single cause", "[root_cause][root_cause_seeds]") {
     for (const auto* data : {&adult(), &elec2()}) {
         CHECK(rate(*data, {Plant::uniform, "", ""}, "uniform", [](const Outcome& o) {
@@ -337,6 +389,57 @@ TEST_CASE("the ranking's numbers: decomposition, intervals, suppression, words",
 
     options.metric = "no_such_metric";
     CHECK_FALSE(rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options).ok());
+}
+
+TEST_CASE("an estimated drop is ranked from CBPE per segment", "[root_cause]") {
+    // Reference: scores 0.9 or 0.1, right 90% of the time in both groups.
+    RankingRows reference;
+    Column reference_group{.name = "group"};
+    std::vector<double> scores;
+    std::vector<bool> predicted, actual;
+    for (std::size_t i = 0; i < 400; ++i) {
+        reference_group.texts.push_back(i % 2 == 0 ? "a" : "b");
+        const double score = i % 4 < 2 ? 0.9 : 0.1;
+        const bool positive = score > 0.5;
+        const bool right = (i / 4) % 10 != 0;
+        reference.outcomes.y_pred.push_back(positive ? "1" : "0");
+        reference.outcomes.y_true.push_back(positive == right ? "1" : "0");
+        reference.outcomes.score.push_back(score);
+        scores.push_back(score), predicted.push_back(positive), actual.push_back(positive == right);
+    }
+    reference.columns.push_back(std::move(reference_group));
+    const auto cbpe = mw::performance::fit_cbpe(scores, predicted, actual);
+    REQUIRE(cbpe.ok());
+    // Window, no labels yet: group b's scores fall to 0.6 or 0.4, so CBPE
+    // expects it right only 60% of the time.
+    RankingRows window;
+    Column window_group{.name = "group"};
+    for (std::size_t i = 0; i < 400; ++i) {
+        const bool in_b = i % 2 == 1;
+        window_group.texts.push_back(in_b ? "b" : "a");
+        const double score = i % 4 < 2 ? (in_b ? 0.6 : 0.9) : (in_b ? 0.4 : 0.1);
+        window.outcomes.y_pred.push_back(score > 0.5 ? "1" : "0");
+        window.outcomes.y_true.push_back(std::nullopt);
+        window.outcomes.score.push_back(score);
+    }
+    window.columns.push_back(std::move(window_group));
+    RankingOptions options;
+    options.spec.positive_class = "1";
+    options.cbpe = &cbpe.reference;
+    const auto ranking = rank_causes(window, reference, options);
+    REQUIRE(ranking.ok());
+    CHECK(ranking.estimated);
+    CHECK(ranking.window_value == Approx(0.75).margin(0.01));
+    CHECK(ranking.reference_value == Approx(0.9));
+    REQUIRE(ranking.single_cause);
+    CHECK(ranking.ranked.front().name() == "segment group=b");
+    CHECK(*ranking.ranked.front().window_metric == Approx(0.6).margin(0.01));
+    REQUIRE(ranking.ranked.front().window_interval);
+    CHECK(ranking.ranked.front().window_interval->method == "cbpe_normal");
+
+    // Without a score on every row there is nothing to estimate from.
+    window.outcomes.score.pop_back();
+    CHECK_FALSE(rank_causes(window, reference, options).ok());
 }
 
 TEST_CASE("second opinions over recent windows: correlation and alert counts", "[root_cause]") {
