@@ -152,7 +152,23 @@ RoutingStep route_finding(const StoredFinding& stored, const std::optional<Alert
     return {next, true};
 }
 
-Alert render_alert(const AlertRecord& record, const AlertRoutingOptions& options, std::int64_t now_us) {
+std::string causes_annotation(const std::string& evidence_json) {
+    const auto evidence = nlohmann::json::parse(evidence_json, nullptr, false);
+    if (!evidence.is_object() || !evidence.contains("root_cause") || !evidence["root_cause"].is_object()) return {};
+    const auto& ranking = evidence["root_cause"];
+    std::string text;
+    if (const auto causes = ranking.find("causes"); causes != ranking.end() && causes->is_array())
+        for (const auto& cause : *causes)
+            if (cause.is_string()) text += (text.empty() ? "" : "\n") + cause.get<std::string>();
+    if (!text.empty()) return text;
+    for (const char* key : {"summary", "error"})
+        if (const auto found = ranking.find(key); found != ranking.end() && found->is_string())
+            return found->get<std::string>();
+    return {};
+}
+
+Alert render_alert(const AlertRecord& record, const AlertRoutingOptions& options, std::int64_t now_us,
+                   const std::string& causes) {
     Alert alert;
     alert.fingerprint = record.fingerprint;
     alert.state = record.state;
@@ -170,6 +186,7 @@ Alert render_alert(const AlertRecord& record, const AlertRoutingOptions& options
     alert.generator_url =
         fmt::format("{}/v1/findings/{}", trim_trailing_slashes(options.external_url), record.finding_id);
     alert.annotations["finding_url"] = alert.generator_url;
+    if (!causes.empty()) alert.annotations["causes"] = causes;
     alert.starts_at_us = record.started_at_us;
     alert.ends_at_us = record.state == AlertState::firing
                            ? now_us + firing_ends_after_resend_intervals * options.resend_interval_seconds *

@@ -121,7 +121,17 @@ std::string describe(const Finding& finding);
 // The alert as receivers see it. Firing: ends_at is now + 4 resend intervals,
 // so that Alertmanager keeps it active across three missed re-sends and
 // expires it on its own if modelwatch dies; resolved: the moment it cleared.
-Alert render_alert(const AlertRecord& record, const AlertRoutingOptions& options, std::int64_t now_us);
+// `causes` (causes_annotation of its finding's evidence) becomes the
+// `causes` annotation when not empty.
+Alert render_alert(const AlertRecord& record, const AlertRoutingOptions& options, std::int64_t now_us,
+                   const std::string& causes = {});
+
+// What the finding's evidence says explains it, in plain words, one line
+// per cause: the root-cause ranking of a performance drop
+// (detectors/root_cause.h, evidence key "root_cause"): its named causes (at
+// most three), else its summary ("no single cause: ..."). Empty when the
+// evidence has no ranking.
+std::string causes_annotation(const std::string& evidence_json);
 
 // JSON forms for the outbox payload and the admin API.
 nlohmann::json to_json(const Alert& alert);

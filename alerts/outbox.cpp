@@ -113,7 +113,15 @@ std::optional<std::int64_t> active_silence(pqxx::work& transaction, const AlertR
 std::size_t enqueue(pqxx::work& transaction, const AlertRecord& record, const std::vector<std::string>& receivers,
                     bool resend, const AlertRoutingOptions& routing, std::int64_t now_us) {
     if (receivers.empty()) return 0;
-    const nlohmann::json payload = {{"resend", resend}, {"alert", to_json(render_alert(record, routing, now_us))}};
+    // The causes the alert's finding names (a performance drop's ranking);
+    // read here so that re-sends carry them too.
+    std::string causes;
+    if (record.finding_id != 0)
+        for (const auto& row : transaction.exec_params(
+                 "SELECT evidence::text FROM findings WHERE id = $1 AND evidence ? 'root_cause'", record.finding_id))
+            causes = causes_annotation(row[0].as<std::string>());
+    const nlohmann::json payload = {{"resend", resend},
+                                    {"alert", to_json(render_alert(record, routing, now_us, causes))}};
     const std::string payload_text = payload.dump();
     for (const auto& receiver : receivers)
         transaction.exec_params0(

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "daemon/monitor_checkpoint.h"
+#include "daemon/performance_causes.h"
 #include "daemon/performance_judgement.h"
 #include "daemon/reference_capture.h"
 #include "daemon/reference_fit.h"
@@ -142,7 +143,10 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     control.checkpoint();
     if (fitted_->quality) check_quality(*fitted_, options_, rows, feature_objects, span, verdicts);
     control.checkpoint();
-    if (fitted_->cbpe) estimate_performance(*fitted_, options_, rows, span, verdicts);
+    if (fitted_->cbpe) {
+        estimate_performance(*fitted_, options_, rows, span, verdicts);
+        explain_performance_drops(connection, *fitted_, options_, rows, window.sequence, verdicts.findings);
+    }
     control.checkpoint();
     measure_operations(connection, options_, rows, table, verdicts);
     if (!options_.anomaly.detector.empty()) score_anomalies(anomaly_, options_, span, metrics_, verdicts);
@@ -171,6 +175,8 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         // concept detector in the order the predictions were made.
         if (coverage < performance.min_label_coverage && !waited) break;
         auto judged = judge_window_performance(*fitted_, options_, concept_.get(), rows, window, coverage);
+        control.checkpoint();
+        explain_performance_drops(connection, *fitted_, options_, rows, window.sequence, judged.findings);
         control.checkpoint();
         store::record_window_performance(connection, model(), window.id, coverage, true, judged.findings,
                                          judged.metrics, write_under_lease());

@@ -147,6 +147,9 @@ ReferenceFit fit_reference(const store::StoredReference& reference, const config
     }
     fitted.quality = quality::fit_quality_reference(schema, feature_objects(sample.table, schema));
     fit_performance_reference(sample.table, model_options, fitted);
+    if (auto labelled = ranking_rows(sample.table, schema, model_options.drift.segments, true);
+        labelled.size() >= min_labelled_rows)
+        fitted.causes_reference = std::move(labelled);
     return fitted;
 }
 

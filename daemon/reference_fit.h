@@ -18,6 +18,7 @@
 #include "detectors/data_quality.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/performance_thresholds.h"
+#include "detectors/root_cause.h"
 #include "store/monitor_store.h"
 
 namespace mw::daemon {
@@ -42,6 +43,9 @@ struct ReferenceFit {
     std::optional<quality::QualityReference> quality;
     std::optional<performance::CbpeReference> cbpe;  // binary models whose reference has scores and labels
     std::vector<performance::ReferenceBand> bands;   // of the performance thresholds, from reference chunks
+    // The reference's labelled rows as the root-cause ranking reads them
+    // (daemon/performance_causes.h), when it has at least min_labelled_rows.
+    std::optional<rootcause::RankingRows> causes_reference;
     std::string error;  // why the reference cannot be used (logged); then nothing else is set but the ids
 };
 

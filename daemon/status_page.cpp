@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "alerts/outbox.h"
@@ -135,6 +136,20 @@ std::string performance_card(const ModelStatus& status) {
         field(status.judged_window, "sequence"), field(status.latest_window, "sequence"), rows);
 }
 
+// An open alert's causes, one line each, under its summary.
+std::string causes_block(const json& alert) {
+    const auto causes = alert.find("causes");
+    if (causes == alert.end() || !causes->is_string() || causes->get<std::string>().empty()) return {};
+    std::string lines;
+    std::string_view text = causes->get_ref<const std::string&>();
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        lines += "<div>" + e(text.substr(0, end)) + "</div>";
+        text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    }
+    return "<div class=\"causes muted\">" + lines + "</div>";
+}
+
 std::string alerts_table(const ModelStatus& status) {
     if (status.open_alerts.empty()) return "<p class=\"muted open-alerts\">no open alerts</p>";
     std::string rows;
@@ -145,7 +160,7 @@ std::string alerts_table(const ModelStatus& status) {
         rows += fmt::format(
             "<tr class=\"alert\"><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             severity == "critical" ? "bad" : "warn", e(severity), field(alert, "kind"), field(alert, "subject"),
-            field(alert, "summary"), field(alert, "started_at"),
+            field(alert, "summary") + causes_block(alert), field(alert, "started_at"),
             finding_link(alert.contains("finding_id") ? alert["finding_id"] : json()));
     }
     const std::string more = status.open_alerts.size() > alerts_shown
@@ -241,8 +256,18 @@ std::vector<ModelStatus> read_status(pqxx::connection_base& connection, const co
             }
             status.last_audit = first_or_null(json::parse(store::audits_json(transaction, status.model, 1)));
         }
-        for (const auto& alert : alerts::list_alerts(connection, status.model))
-            if (alert.state == alerts::AlertState::firing) status.open_alerts.push_back(alerts::to_json(alert));
+        for (const auto& alert : alerts::list_alerts(connection, status.model)) {
+            if (alert.state != alerts::AlertState::firing) continue;
+            auto row = alerts::to_json(alert);
+            // What its finding says explains it (a performance drop's ranking), as the alert's annotation.
+            if (alert.kind == "performance" && alert.finding_id != 0) {
+                pqxx::read_transaction transaction(connection, "status_page_causes");
+                for (const auto& found : transaction.exec_params(
+                         "SELECT evidence::text FROM findings WHERE id = $1", alert.finding_id))
+                    row["causes"] = alerts::causes_annotation(found[0].as<std::string>());
+            }
+            status.open_alerts.push_back(std::move(row));
+        }
         for (const auto& job : retrain::list_jobs(connection, status.model, jobs_shown))
             status.jobs.push_back(retrain::to_json(job));
         status.breaker_open = retrain::breaker_open(connection, status.model);
@@ -262,12 +287,54 @@ std::string render_status_page(const std::vector<ModelStatus>& models, std::int6
                 body);
 }
 
+// A performance drop's ranking (detectors/root_cause.h, evidence "root_cause"):
+// the summary, the named causes, and the ranked segments and features.
+std::string root_cause_section(const json& ranking) {
+    if (!ranking.is_object()) return {};
+    if (ranking.contains("error")) return fmt::format("<h3>Root cause</h3><p class=\"muted\">{}</p>", field(ranking, "error"));
+    std::string causes;
+    if (ranking.contains("causes") && ranking["causes"].is_array())
+        for (const auto& cause : ranking["causes"]) causes += "<li>" + e(text_of(cause)) + "</li>";
+    const auto number = [](const json& item, const char* key, const char* format, double scale = 1) {
+        const auto found = item.find(key);
+        return found != item.end() && found->is_number()
+                   ? fmt::format(fmt::runtime(format), found->get<double>() * scale)
+                   : std::string("-");
+    };
+    std::string rows;
+    if (ranking.contains("ranked") && ranking["ranked"].is_array())
+        for (const auto& item : ranking["ranked"]) {
+            std::string interval = "-";
+            if (item.contains("interval") && item["interval"].is_array() && item["interval"].size() == 3)
+                interval = fmt::format("[{:.3g}, {:.3g}] {}", item["interval"][0].get<double>(),
+                                       item["interval"][1].get<double>(), e(text_of(item["interval"][2])));
+            rows += fmt::format(
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                item.value("significant", false) ? "bad" : "ok", field(item, "name"), number(item, "window_metric", "{:.3g}"),
+                interval, number(item, "reference_metric", "{:.3g}"), number(item, "window_share", "{:.3f}"),
+                number(item, "contribution", "{:.4f}"), number(item, "explained_share", "{:.0f}%", 100));
+        }
+    return fmt::format(
+        "<h3>Root cause</h3><p class=\"root-cause\">{}</p>{}<table class=\"root-cause\"><tr><th>segment or feature</th>"
+        "<th>window</th><th>interval</th><th>reference</th><th>share of window</th><th>contribution</th>"
+        "<th>of the drop</th></tr>{}</table><p class=\"muted\">{} candidates; {} segments below the minimum size "
+        "suppressed</p>",
+        field(ranking, "summary"), causes.empty() ? "" : "<ol class=\"causes\">" + causes + "</ol>", rows,
+        field(ranking, "candidates"), field(ranking, "suppressed_segments"));
+}
+
 std::string render_finding_page(const json& finding) {
     const bool triggered = finding.value("triggered", false);
     std::string evidence;
+    std::string root_cause;
     if (finding.contains("evidence") && finding["evidence"].is_object())
-        for (const auto& [key, value] : finding["evidence"].items())
+        for (const auto& [key, value] : finding["evidence"].items()) {
+            if (key == "root_cause") {
+                root_cause = root_cause_section(value);
+                continue;
+            }
             evidence += fmt::format("<dt>{}</dt><dd>{}</dd>", e(key), e(text_of(value)));
+        }
     const std::string id = field(finding, "id");
     const std::string subject = finding.value("subject", "");
     const std::string title =
@@ -279,14 +346,14 @@ std::string render_finding_page(const json& finding) {
         "<dt>method</dt><dd>{5}</dd><dt>statistic</dt><dd class=\"statistic\">{6}</dd><dt>threshold</dt><dd>{7}</dd>"
         "<dt>p-value</dt><dd>{8}</dd><dt>severity</dt><dd>{9}</dd><dt>window</dt><dd>{10} &ndash; {11}</dd>"
         "<dt>window id</dt><dd>{12}</dd><dt>recorded</dt><dd>{13}</dd></dl>"
-        "<h3>Evidence</h3>{14}<p><a href=\"/\">status page</a> &middot; <a href=\"/v1/findings/{15}?format=json\">"
+        "<h3>Evidence</h3>{14}{16}<p><a href=\"/\">status page</a> &middot; <a href=\"/v1/findings/{15}?format=json\">"
         "JSON</a></p></section>",
         triggered ? "bad" : "ok", triggered ? "triggered" : "not triggered", field(finding, "model"),
         field(finding, "kind"), subject.empty() ? "(whole model)" : e(subject), field(finding, "method"),
         field(finding, "statistic"), field(finding, "threshold"), field(finding, "p_value"), field(finding, "severity"),
         field(finding, "window_start"), field(finding, "window_end"), field(finding, "window_id"),
         field(finding, "created_at"), evidence.empty() ? "<p class=\"muted\">none</p>" : "<dl class=\"evidence\">" + evidence + "</dl>",
-        id);
+        id, root_cause);
     return page(title, "modelwatch &middot; " + field(finding, "model"), body);
 }
 

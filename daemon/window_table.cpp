@@ -160,4 +160,49 @@ performance::PerformanceWindow performance_window(const std::vector<store::Windo
     return window;
 }
 
+rootcause::RankingRows ranking_rows(const drift::DriftTable& table, const ModelSchema& schema,
+                                    const std::vector<std::string>& attributes, bool labelled_only) {
+    rootcause::RankingRows out;
+    const auto* label = table.find(label_column);
+    const auto* prediction = table.find(prediction_column);
+    const auto* score = table.find(score_column);
+    if (prediction == nullptr) return out;
+    const bool regression = prediction->numeric;
+    std::vector<std::size_t> kept;
+    for (std::size_t r = 0; r < table.rows; ++r) {
+        const bool labelled = label != nullptr && (regression ? std::isfinite(label->numbers[r]) : !label->texts[r].empty());
+        if (labelled || !labelled_only) kept.push_back(r);
+    }
+    const bool all_scored = score != nullptr && !regression &&
+                            std::all_of(kept.begin(), kept.end(), [&](auto r) { return std::isfinite(score->numbers[r]); });
+    auto& o = out.outcomes;
+    for (const auto r : kept) {
+        if (regression) {
+            o.predicted_value.push_back(prediction->numbers[r]);
+            o.target.push_back(label != nullptr && std::isfinite(label->numbers[r]) ? std::optional(label->numbers[r])
+                                                                                     : std::nullopt);
+        } else {
+            o.y_pred.push_back(prediction->texts[r]);
+            o.y_true.push_back(label != nullptr && !label->texts[r].empty() ? std::optional(label->texts[r])
+                                                                            : std::nullopt);
+        }
+        if (all_scored) o.score.push_back(score->numbers[r]);
+    }
+    const auto add = [&](const drift::ColumnData& data, const std::string& name, bool attribute) {
+        rootcause::Column column{.name = name, .attribute = attribute, .numeric = data.numeric};
+        for (const auto r : kept) {
+            if (data.numeric)
+                column.numbers.push_back(data.numbers[r]);
+            else
+                column.texts.push_back(data.texts[r]);
+        }
+        out.columns.push_back(std::move(column));
+    };
+    for (const auto& feature : schema.features)
+        if (const auto* data = table.find(feature.name)) add(*data, feature.name, false);
+    for (const auto& attribute : attributes)
+        if (const auto* data = table.find(attribute_column(attribute))) add(*data, attribute, true);
+    return out;
+}
+
 }  // namespace mw::daemon

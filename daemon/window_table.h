@@ -15,6 +15,7 @@
 #include "core/record.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/performance_metrics.h"
+#include "detectors/root_cause.h"
 #include "store/monitor_store.h"
 
 namespace mw::daemon {
@@ -48,5 +49,12 @@ drift::DriftTable labels_view(const drift::DriftTable& table);
 // The performance library's view of rows: labels (or, for regression,
 // values), predictions and label delays; the scores only when every row has one.
 performance::PerformanceWindow performance_window(const std::vector<store::WindowRow>& rows, bool regression);
+
+// The root-cause ranking's view of a table (a window's, or a reference
+// sample): the declared features and the segment attributes (`attributes`,
+// plain names) per row, with outcomes, predictions and scores. With
+// `labelled_only` the rows without an outcome are left out.
+rootcause::RankingRows ranking_rows(const drift::DriftTable& table, const ModelSchema& schema,
+                                    const std::vector<std::string>& attributes, bool labelled_only);
 
 }  // namespace mw::daemon

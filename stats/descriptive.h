@@ -13,4 +13,9 @@ double finite_mean(std::span<const double> values);
 // finite values; NaN when fewer than two are.
 double finite_sample_sd(std::span<const double> values);
 
+// Pearson's correlation coefficient of the pairs whose both values are finite
+// (scipy.stats.pearsonr's statistic); NaN below two such pairs or when either
+// side is constant over them. x and y have the same length.
+double pearson_correlation(std::span<const double> x, std::span<const double> y);
+
 }  // namespace mw::stats

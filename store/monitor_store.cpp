@@ -1,5 +1,7 @@
 #include "store/monitor_store.h"
 
+#include <map>
+
 #include <fmt/format.h>
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -346,6 +348,47 @@ std::vector<double> metric_values_for_reference(pqxx::connection_base& connectio
     std::vector<double> values;
     for (const auto& r : result) values.push_back(r[0].as<double>());
     return values;
+}
+
+std::vector<WindowDriftVerdicts> recent_drift_verdicts(pqxx::connection_base& connection, const std::string& model,
+                                                       const std::string& metric, std::int64_t through_sequence,
+                                                       std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "recent_drift_verdicts");
+    const auto windows = transaction.exec_params(
+        "SELECT w.id, w.sequence, (SELECT m.value FROM window_metrics m WHERE m.window_id = w.id AND m.name = $2 "
+        "AND m.segment = '' AND m.value IS NOT NULL ORDER BY m.estimated LIMIT 1) "
+        "FROM monitor_windows w WHERE w.model = $1 AND w.sequence <= $3 ORDER BY w.sequence DESC LIMIT $4",
+        model, metric, through_sequence, static_cast<std::int64_t>(limit));
+    std::vector<WindowDriftVerdicts> verdicts(windows.size());
+    std::map<std::int64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+        auto& v = verdicts[windows.size() - 1 - i];
+        v.sequence = windows[i][1].as<std::int64_t>();
+        v.metric = nullable<double>(windows[i][2]);
+        by_id[windows[i][0].as<std::int64_t>()] = windows.size() - 1 - i;
+    }
+    if (windows.empty()) return verdicts;
+    // Segment verdicts have subjects "feature[attribute=value]": only whole-window ones.
+    const auto drift = transaction.exec_params(
+        "SELECT window_id, subject, method, statistic, coalesce(p_value, -1), triggered FROM findings "
+        "WHERE model = $1 AND kind = 'feature_drift' AND strpos(subject, '[') = 0 AND window_id IN "
+        "(SELECT id FROM monitor_windows WHERE model = $1 AND sequence <= $2 ORDER BY sequence DESC LIMIT $3) "
+        "ORDER BY id",
+        model, through_sequence, static_cast<std::int64_t>(limit));
+    for (const auto& row : drift) {
+        const auto found = by_id.find(row[0].as<std::int64_t>());
+        if (found == by_id.end()) continue;
+        Finding finding;
+        finding.model = model;
+        finding.kind = "feature_drift";
+        finding.subject = row[1].as<std::string>();
+        finding.method = row[2].as<std::string>();
+        finding.statistic = row[3].as<double>();
+        finding.p_value = row[4].as<double>();
+        finding.triggered = row[5].as<bool>();
+        verdicts[found->second].drift.push_back(std::move(finding));
+    }
+    return verdicts;
 }
 
 void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts) {

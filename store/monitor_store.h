@@ -156,6 +156,19 @@ std::vector<double> recent_metric_values(pqxx::connection_base& connection, cons
 std::vector<double> metric_values_for_reference(pqxx::connection_base& connection, const std::string& model,
                                                 std::int64_t reference_id, const std::string& metric);
 
+// One window's whole-window feature-drift verdicts (findings of kind
+// feature_drift) and a metric's value in it (realised, else estimated), for
+// the root-cause ranking's second opinions.
+struct WindowDriftVerdicts {
+    std::int64_t sequence = 0;
+    std::optional<double> metric;
+    std::vector<Finding> drift;  // model, kind, subject, method, statistic, p_value, triggered
+};
+// The model's last `limit` windows up to sequence `through_sequence`, oldest first.
+std::vector<WindowDriftVerdicts> recent_drift_verdicts(pqxx::connection_base& connection, const std::string& model,
+                                                       const std::string& metric, std::int64_t through_sequence,
+                                                       std::size_t limit);
+
 // Records rejected at ingest, counted per second: the operational series'
 // rejected share is taken over the seconds a window's rows were received in.
 struct RejectionCount {

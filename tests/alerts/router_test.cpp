@@ -104,6 +104,27 @@ TEST_CASE("route_finding: options decide kinds, severity and clean windows", "[a
     CHECK(resolved.alert->state == AlertState::resolved);
 }
 
+TEST_CASE("causes_annotation: a performance drop's named causes, else its summary", "[alerts][rules]") {
+    const std::string named =
+        R"({"n": 1000, "root_cause": {"summary": "accuracy 0.6 vs 0.8 in reference; segment a=b: ...",
+            "causes": ["segment a=b: accuracy 0.5 [0.45, 0.55] vs 0.8 in reference, 90% of the drop",
+                       "feature x: the shift of its distribution (total variation 0.10), 40% of the drop"]}})";
+    CHECK(causes_annotation(named) ==
+          "segment a=b: accuracy 0.5 [0.45, 0.55] vs 0.8 in reference, 90% of the drop\n"
+          "feature x: the shift of its distribution (total variation 0.10), 40% of the drop");
+    CHECK(causes_annotation(R"({"root_cause": {"summary": "no single cause: ...", "causes": []}})") ==
+          "no single cause: ...");
+    CHECK(causes_annotation(R"({"root_cause": {"error": "the reference has no labelled rows"}})") ==
+          "the reference has no labelled rows");
+    CHECK(causes_annotation(R"({"n": 1000})").empty());
+    CHECK(causes_annotation("not json").empty());
+
+    auto options = two_receivers();
+    const auto record = route_finding(stored_finding(42, true), std::nullopt, 0, options, t0_us).alert.value();
+    CHECK(render_alert(record, options, t0_us, "segment a=b").annotations.at("causes") == "segment a=b");
+    CHECK_FALSE(render_alert(record, options, t0_us).annotations.contains("causes"));
+}
+
 TEST_CASE("render_alert: labels, annotations, generatorURL and endsAt", "[alerts][rules]") {
     auto options = two_receivers();
     options.runbook_url_template = "https://runbooks.test/{model}/{kind}";

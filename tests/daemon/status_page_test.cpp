@@ -57,6 +57,39 @@ TEST_CASE("a finding's page escapes its subject and evidence") {
     CHECK(html.find(">0.25<") != std::string::npos);
 }
 
+TEST_CASE("a performance finding's page shows its root-cause ranking, escaped") {
+    const json ranking = {{"summary", "accuracy 0.6 vs 0.8 in reference; segment " + hostile},
+                          {"causes", {"segment " + hostile + ": accuracy 0.5"}},
+                          {"candidates", 12},
+                          {"suppressed_segments", 3},
+                          {"ranked",
+                           {{{"name", "segment " + hostile}, {"kind", "segment"}, {"window_metric", 0.5},
+                             {"interval", {0.45, 0.55, "wilson"}}, {"reference_metric", 0.8}, {"window_share", 0.25},
+                             {"contribution", 0.0875}, {"explained_share", 0.875}, {"significant", true}}}}};
+    const json finding = {{"id", 6}, {"model", "m"}, {"kind", "performance"}, {"subject", "accuracy"},
+                          {"method", "realised"}, {"statistic", 0.6}, {"threshold", 0.7}, {"p_value", nullptr},
+                          {"triggered", true}, {"severity", "warning"}, {"window_start", "a"}, {"window_end", "b"},
+                          {"window_id", 1}, {"created_at", "c"}, {"evidence", {{"n", 1000}, {"root_cause", ranking}}}};
+    const std::string html = daemon::render_finding_page(finding);
+    CHECK(html.find(hostile) == std::string::npos);
+    CHECK(html.find("<h3>Root cause</h3>") != std::string::npos);
+    CHECK(html.find("<ol class=\"causes\"><li>segment &lt;img") != std::string::npos);
+    CHECK(html.find("[0.45, 0.55] wilson") != std::string::npos);
+    CHECK(html.find(">88%<") != std::string::npos);
+    CHECK(html.find("3 segments below the minimum size suppressed") != std::string::npos);
+
+    // The open alert on the status page shows the causes under its summary.
+    daemon::ModelStatus status;
+    status.model = "m";
+    status.open_alerts.push_back({{"severity", "warning"}, {"kind", "performance"}, {"subject", "accuracy"},
+                                  {"summary", "Performance"}, {"started_at", "t"}, {"finding_id", 6},
+                                  {"causes", "segment " + hostile + "\nfeature age"}});
+    const std::string page = daemon::render_status_page({status}, 0);
+    CHECK(page.find(hostile) == std::string::npos);
+    CHECK(page.find("<div class=\"causes muted\"><div>segment &lt;img") != std::string::npos);
+    CHECK(page.find("<div>feature age</div></div>") != std::string::npos);
+}
+
 TEST_CASE("cookie_value finds one cookie among several, exactly by name") {
     CHECK(daemon::cookie_value("a=1; modelwatch_token=s3cret; b=2", "modelwatch_token") == "s3cret");
     CHECK(daemon::cookie_value("modelwatch_token=x", "modelwatch_token") == "x");

@@ -88,7 +88,10 @@ class ModelHealthTest(harness.Environment):
                     (window, kind))}
 
     def test_estimates_realised_performance_segments_quality_and_operations(self):
-        daemon = self.new_daemon("health", models_yaml=MODEL, extra_yaml="monitor: {interval: 100ms}\n")
+        # An exec receiver that accepts everything: the rendered alerts stay in alert_deliveries.
+        daemon = self.new_daemon("health", models_yaml=MODEL,
+                                 extra_yaml="monitor: {interval: 100ms}\n"
+                                            "alerting:\n  receivers: [{name: pager, type: exec, command: [/bin/true]}]\n")
         daemon.start()
         daemon.wait_ready()
         rows = adult_rows(4000)
@@ -201,6 +204,53 @@ class ModelHealthTest(harness.Environment):
         self.assertTrue(self.findings(2, "label_drift")["label"][0])
         self.assertFalse(self.findings(1, "performance")["accuracy"][0])
         self.assertTrue(self.findings(2, "performance")["accuracy"][0])
+
+        # Root cause: window 2's drop is ranked against the reference's labelled rows.
+        clean_window = self.findings(1, "performance")["accuracy"][2]
+        self.assertNotIn("root_cause", clean_window, "a finding that did not trigger was explained")
+        realised = [evidence for subject, method, evidence in self.pg.query(
+            "SELECT f.subject, f.method, f.evidence FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
+            "WHERE w.sequence = 2 AND f.kind = 'performance' AND f.method = 'realised'") if subject == "accuracy"]
+        self.assertEqual(len(realised), 1, realised)
+        ranking = (realised[0] if isinstance(realised[0], dict) else json.loads(realised[0]))["root_cause"]
+        self.assertEqual(ranking["metric"], "accuracy")
+        self.assertFalse(ranking["estimated"])
+        self.assertTrue(ranking["drop_significant"], ranking)
+        truth = sum(prediction(i, rows[i], ts)["prediction"] == ">50K" for i in range(3000, 4000)) / 1000
+        self.assertAlmostEqual(ranking["window_value"], truth, places=12)
+        names = [item["name"] for item in ranking["ranked"]]
+        self.assertTrue(names, ranking)
+        for item in ranking["ranked"]:
+            if item["kind"] == "segment":
+                self.assertGreaterEqual(item["window_rows"], 30, item)  # smaller groups are never shown
+                self.assertEqual(len(item["interval"]), 3, item)
+        # race=Other has 4 rows of the window: suppressed, not shown.
+        self.assertNotIn("segment race=Other", names)
+        self.assertGreater(ranking["suppressed_segments"], 0)
+        self.assertEqual({r["feature"] for r in ranking["alert_count_ranking"]}, {"age", "education_num", "workclass"})
+        # The labels all say ">50K" and the model never predicts it for women:
+        # they lose everything (0.87 to 0) while the rest loses less, so women
+        # carry most of the drop and are named first.
+        self.assertTrue(ranking["single_cause"], ranking)
+        top = ranking["ranked"][0]
+        self.assertEqual((top["name"], top["window_metric"]), ("segment sex=Female", 0.0), top)
+        self.assertGreaterEqual(top["explained_share"], 0.5, top)
+        self.assertTrue(ranking["causes"][0].startswith("segment sex=Female: accuracy 0 [0, 0.012] vs 0.871 in reference"),
+                        ranking["causes"])
+        finding_id = self.pg.scalar(
+            "SELECT f.id FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
+            "WHERE w.sequence = 2 AND f.kind = 'performance' AND f.subject = 'accuracy' AND f.method = 'realised'")
+        status, body = daemon.get(f"/v1/findings/{finding_id}?format=json")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body.decode())["evidence"]["root_cause"]["summary"], ranking["summary"])
+        status, body, _ = daemon.request("GET", f"/v1/findings/{finding_id}", headers={"Accept": "text/html"})
+        self.assertIn("<h3>Root cause</h3>", body.decode())
+        # The alert to on-call carries the named causes, one per line, as its `causes` annotation.
+        payloads = harness.wait_for(lambda: [p for (p,) in self.pg.query(
+            "SELECT payload FROM alert_deliveries WHERE payload->'alert'->'labels'->>'kind' = 'performance'")], 30,
+            "no performance alert was enqueued\n" + daemon.log())
+        annotations = (payloads[0] if isinstance(payloads[0], dict) else json.loads(payloads[0]))["alert"]["annotations"]
+        self.assertEqual(annotations["causes"], "\n".join(ranking["causes"]))
 
         # The admin API shows the window's metrics, estimates marked as such.
         status, body = daemon.get("/v1/windows?model=adult")

@@ -30,3 +30,16 @@ TEST_CASE("finite_mean is NaN without a finite value; finite_sample_sd needs two
     CHECK(std::isnan(finite_sample_sd(std::vector<double>{missing, 7.5})));
     CHECK(finite_sample_sd(std::vector<double>{7.5, 7.5}) == 0.0);
 }
+
+TEST_CASE("pearson_correlation matches scipy.stats.pearsonr over the finite pairs") {
+    using mw::stats::pearson_correlation;
+    // scipy.stats.pearsonr([1, 2, 3, 4, 5.5], [2, 1, 4, 3, 7]).statistic = 0.8580868382401787;
+    // the pairs with a NaN or an infinity on either side are left out.
+    const std::vector<double> x{1, 2, missing, 3, 4, 9, 5.5};
+    const std::vector<double> y{2, 1, 5, 4, 3, infinite, 7};
+    CHECK(pearson_correlation(x, y) == Approx(0.8580868382401787).epsilon(1e-14));
+    CHECK(pearson_correlation(std::vector<double>{1, 2, 3}, std::vector<double>{3, 2, 1}) == Approx(-1.0));
+    // Constant on one side, or fewer than two pairs: undefined.
+    CHECK(std::isnan(pearson_correlation(std::vector<double>{1, 2, 3}, std::vector<double>{4, 4, 4})));
+    CHECK(std::isnan(pearson_correlation(std::vector<double>{1}, std::vector<double>{2})));
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The root-cause ranking's detection rates (detectors/root_cause.h) over more
+# seeds than the unit test runs: the same Catch2 cases
+# (tests/detectors/root_cause_test.cpp, tag [root_cause_seeds]) with SEEDS
+# seeds per case (default 400), printing for each case the share of seeds in
+# which a planted drop was ranked first and named, or in which a uniform
+# degradation or a null window named no single cause. Figures go to
+# bench/RESULTS.md.
+#   bench/root_cause_bench.sh BUILD_DIR [SEEDS]   (BUILD_DIR holds tests/test_detectors)
+set -euo pipefail
+
+build_dir=${1:?usage: bench/root_cause_bench.sh BUILD_DIR [SEEDS]}
+seeds=${2:-400}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+start=$(date +%s.%N)
+MODELWATCH_ROOT_CAUSE_SEEDS=$seeds "$build_dir/tests/test_detectors" "[root_cause_seeds]" | grep "^root_cause " || true
+end=$(date +%s.%N)
+echo "seeds per case: $seeds; wall time: $(echo "$end - $start" | bc) s"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
