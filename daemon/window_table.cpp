@@ -182,9 +182,10 @@ rootcause::RankingRows ranking_rows(const drift::DriftTable& table, const ModelS
             o.target.push_back(label != nullptr && std::isfinite(label->numbers[r]) ? std::optional(label->numbers[r])
                                                                                      : std::nullopt);
         } else {
-            o.y_pred.push_back(prediction->texts[r]);
-            o.y_true.push_back(label != nullptr && !label->texts[r].empty() ? std::optional(label->texts[r])
-                                                                            : std::nullopt);
+            o.y_pred.emplace_back(prediction->texts[r]);
+            o.y_true.push_back(label != nullptr && !label->texts[r].empty()
+                                   ? std::optional<std::string>(label->texts[r])
+                                   : std::nullopt);
         }
         if (all_scored) o.score.push_back(score->numbers[r]);
     }
@@ -194,7 +195,7 @@ rootcause::RankingRows ranking_rows(const drift::DriftTable& table, const ModelS
             if (data.numeric)
                 column.numbers.push_back(data.numbers[r]);
             else
-                column.texts.push_back(data.texts[r]);
+                column.texts.emplace_back(data.texts[r]);
         }
         out.columns.push_back(std::move(column));
     };
