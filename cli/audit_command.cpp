@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <ctime>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_status.h"
+#include "core/time.h"
 #include "fairness/audit.h"
 #include "fairness/audit_csv.h"
 #include "fairness/report_formats.h"
@@ -173,15 +174,6 @@ namespace {
 
 int usage_error(std::string_view message) { return cli::usage_error("audit", message); }
 
-std::string utc_now() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
-
 bool read_file(const std::string& path, std::string& text) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return false;
@@ -229,7 +221,9 @@ int run_audit(Args args) {
     if (!run.ok()) return usage_error(fmt::format("{}: {}", input, run.error));
     fairness::AuditResult& result = run.result;
     result.model = model;
-    result.generated_at = utc_now();
+    result.generated_at = format_rfc3339_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
     const std::size_t slash = input.find_last_of('/');
     result.window.source = slash == std::string::npos ? input : input.substr(slash + 1);
     result.window.description = "all rows of the file";
