@@ -1,5 +1,7 @@
 #include "config/reload.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace mw::config {
@@ -39,6 +41,40 @@ std::vector<std::string> refused_reload_changes(const Config& running, const Con
         }
     }
     return refused;
+}
+
+ReloadHistory::ReloadHistory(const Config& initial) { accept(initial); }
+
+std::vector<std::string> ReloadHistory::refused_changes(const Config& running, const Config& next) const {
+    auto refused = refused_reload_changes(running, next);
+    const auto key_path = [](const std::string& message) { return message.substr(0, message.find(':')); };
+    for (auto& earlier : refused_reload_changes(first_seen_, next)) {
+        const bool known = std::any_of(refused.begin(), refused.end(), [&](const std::string& message) {
+            return key_path(message) == key_path(earlier);
+        });
+        if (known) continue;
+        // The same words, naming what the change is measured against.
+        for (const std::string_view running_words : {"the running configuration", "the running one"}) {
+            const auto at = earlier.find(running_words);
+            if (at != std::string::npos)
+                earlier.replace(at, running_words.size(), "a configuration in force earlier since the daemon started");
+        }
+        refused.push_back(std::move(earlier));
+    }
+    return refused;
+}
+
+void ReloadHistory::accept(const Config& next) {
+    for (const auto& model : next.models) {
+        auto known = std::find_if(first_seen_.models.begin(), first_seen_.models.end(),
+                                  [&](const ModelOptions& seen) { return seen.schema.name == model.schema.name; });
+        if (known == first_seen_.models.end()) {
+            first_seen_.models.push_back(model);
+            continue;
+        }
+        for (const auto& feature : model.schema.features)
+            if (known->schema.feature_index(feature.name) < 0) known->schema.features.push_back(feature);
+    }
 }
 
 }  // namespace mw::config

@@ -27,4 +27,25 @@ namespace mw::config {
 //   running configuration and categorical in the new one; ...
 std::vector<std::string> refused_reload_changes(const Config& running, const Config& next);
 
+// Every model and feature in force since the daemon started, each as it was
+// first: a model or feature removed by one reload and added back by a later
+// one is the same one to its stored rows, its reference and the file tails
+// (which keep the schema they started with), so it may not come back with
+// another type or privacy policy either. Checking the running configuration
+// alone let two reloads do what one may not.
+class ReloadHistory {
+public:
+    explicit ReloadHistory(const Config& initial);
+
+    // refused_reload_changes against the running configuration and against
+    // the history, one message per key path.
+    std::vector<std::string> refused_changes(const Config& running, const Config& next) const;
+
+    // Remembers what `next` adds; call once it is in force.
+    void accept(const Config& next);
+
+private:
+    Config first_seen_;  // only its models are used
+};
+
 }  // namespace mw::config

@@ -148,8 +148,8 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
 // SIGHUP: a new file is read and checked; when usable it is published to
 // the HTTP side at once and to the workers for their next pass. Nothing here
 // waits for a pass.
-void reload(const std::string& config_path, LiveConfig& live, Monitoring& monitoring, DaemonMetrics& metrics,
-            SystemdNotifier& notifier) {
+void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
+            DaemonMetrics& metrics, SystemdNotifier& notifier) {
     auto reloaded = registry::load_config_file(config_path);
     const auto refuse = [&](const std::string& why) {
         log::error("config_reload_failed file={} {} keeping=previous generation={}", config_path, why,
@@ -162,7 +162,7 @@ void reload(const std::string& config_path, LiveConfig& live, Monitoring& monito
         return refuse(fmt::format("errors={}", reloaded.errors.size()));
     }
     // Changes a live model cannot take (docs/monitoring.md "Reloading").
-    const auto refused = config::refused_reload_changes(*live.get(), *reloaded.config);
+    const auto refused = history.refused_changes(*live.get(), *reloaded.config);
     if (!refused.empty()) {
         for (const auto& change : refused) log::error("config_reload_refused file={} {}", config_path, change);
         return refuse(fmt::format("errors={}", refused.size()));
@@ -178,6 +178,7 @@ void reload(const std::string& config_path, LiveConfig& live, Monitoring& monito
     }
     log::set_level(to_log_level(next->log.level));
     live.set(next);
+    history.accept(*next);
     metrics.config_reloads_ok.Increment();
     metrics.config_generation.Set(static_cast<double>(generation));
     log::notice("config_reloaded file={} models={} generation={}", config_path, next->models.size(), generation);
@@ -195,6 +196,7 @@ struct Process {
     LiveConfig& live;
     // The configuration at start: what sockets, files and connections are bound to.
     const std::shared_ptr<const config::Config> initial;
+    config::ReloadHistory reload_history{*initial};
     SystemdNotifier& notifier;
     // 2. Metrics
     std::shared_ptr<prometheus::Registry> registry;
@@ -381,7 +383,8 @@ void wait_for_signal(Process& process) {
         if (ec) return;
         if (signal_number == SIGHUP) {
             process.notifier.reloading();
-            reload(process.config_path, process.live, *process.monitoring, *process.metrics, process.notifier);
+            reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
+                   process.notifier);
             process.notifier.ready();
             wait_for_signal(process);
             return;

@@ -52,3 +52,38 @@ TEST_CASE("a reload may not change a feature's type or a model's prediction type
     // A model new to the configuration, or one removed, is free.
     CHECK(refused_reload_changes(next, load_models(model("other", "binary", "{name: x, type: boolean}"))).empty());
 }
+
+TEST_CASE("two reloads cannot do what one may not: a model or feature removed and added back is checked as first seen") {
+    const auto first = load_models(model("m", "binary", "{name: x, type: categorical}, {name: c, type: numeric}"));
+    ReloadHistory history(first);
+    // Reload 1 removes the model "m"; reload 2 adds it back as a regression
+    // model; reload 1' keeps "m" without "c"; reload 2' adds "c" back as text.
+    const auto without_m = load_models(model("other", "binary", "{name: a, type: numeric}"));
+    const auto m_changed = load_models(model("m", "regression", "{name: x, type: categorical}"));
+    const auto without_c = load_models(model("m", "binary", "{name: x, type: categorical}"));
+    const auto c_changed = load_models(model("m", "binary", "{name: x, type: categorical}, {name: c, type: categorical}"));
+
+    REQUIRE(history.refused_changes(first, without_m).empty());
+    history.accept(without_m);
+    CHECK(refused_reload_changes(without_m, m_changed).empty());  // the running configuration alone lets it through
+    const auto refused = history.refused_changes(without_m, m_changed);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].starts_with("models[0].prediction_type: model \"m\" is binary in a configuration in force "
+                                 "earlier since the daemon started and regression in the new one"));
+
+    REQUIRE(history.refused_changes(first, without_c).empty());
+    history.accept(without_c);
+    CHECK(refused_reload_changes(without_c, c_changed).empty());
+    const auto feature = history.refused_changes(without_c, c_changed);
+    REQUIRE(feature.size() == 1);
+    CHECK(feature[0].starts_with("models[0].features[1].type: feature \"c\" of model \"m\" is numeric"));
+
+    // A change against both the running configuration and the history is
+    // named once, in the running configuration's words.
+    const auto both = history.refused_changes(first, m_changed);
+    REQUIRE(both.size() == 1);
+    CHECK(both[0].find("in the running configuration") != std::string::npos);
+    // A model first seen in a reload is remembered too ("other", numeric "a").
+    CHECK(history.refused_changes(without_c, load_models(model("other", "binary", "{name: a, type: boolean}")))
+              .size() == 1);
+}
