@@ -108,8 +108,13 @@ std::string privacy_hash(std::string_view key, std::string_view field, std::stri
 
 std::optional<double> generalise_number(double x, double width) {
     if (!std::isfinite(x) || !std::isfinite(width) || width <= 0) return std::nullopt;
-    const double edge = std::floor(x / width) * width;
-    if (!std::isfinite(edge)) return std::nullopt;
+    // Past 2^52 buckets a double cannot tell a bucket's edge from the value
+    // itself (floor changes nothing), and past 2^53 the edge is no exact
+    // multiple of the width: such a value is left out, never stored raw.
+    const double bucket = std::floor(x / width);
+    if (!std::isfinite(bucket) || std::fabs(bucket) >= 0x1p52) return std::nullopt;
+    const double edge = bucket * width;
+    if (!std::isfinite(edge) || std::fabs(edge) > 0x1p53) return std::nullopt;
     return edge + 0.0;  // -0 becomes 0, so one bucket has one text
 }
 

@@ -123,6 +123,11 @@ TEST_CASE("buckets: lower edges, negatives, zero's sign, and values whose edge i
     REQUIRE(zero);
     CHECK_FALSE(std::signbit(*zero));  // one bucket, one text: "0", never "-0"
     CHECK(mw::generalise_number(1e308, 1e-3) == std::nullopt);  // x / width overflows
+    // Too large to bucket: the edge would be the value itself (found by the fuzzer).
+    CHECK(mw::generalise_number(10e99, 10) == std::nullopt);
+    CHECK(mw::generalise_number(0x1p53 * 10, 10) == std::nullopt);
+    CHECK(mw::generalise_number(123456789012345678.0, 1000) == std::nullopt);
+    CHECK(mw::generalise_number(900719925474090.0 * 10 + 3, 10) == 9007199254740900.0);
     CHECK(mw::generalise_number(std::numeric_limits<double>::quiet_NaN(), 1) == std::nullopt);
     CHECK(mw::generalise_number(std::numeric_limits<double>::infinity(), 1) == std::nullopt);
     CHECK(mw::generalise_number(5, 0) == std::nullopt);
