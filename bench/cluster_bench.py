@@ -21,7 +21,6 @@ record in PostgreSQL.
 The load average is printed with every figure: the machine is shared."""
 
 import argparse
-import http.client
 import os
 import shutil
 import sys
@@ -33,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from nats_bench import MODEL, bodies, wait_stored  # noqa: E402
+from nats_bench import MODEL, bodies, post_bodies, wait_stored  # noqa: E402
 from nats_support import NatsServer  # noqa: E402
 
 PASSWORD_ENV = "BENCH_NATS_PASSWORD"
@@ -65,19 +64,9 @@ def run_http(tmp, pg, count, args):
     payloads = bodies(prefix, args.records, args.per_message)
     errors = []
 
-    def client(index, part):
-        daemon = daemons[index % count]
-        conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=120)
-        for payload in part:
-            conn.request("POST", "/v1/models/bench/predictions", body=payload,
-                         headers={"Content-Type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                errors.append(response.status)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(i, payloads[i::args.clients])) for i in range(args.clients)]
+    threads = [threading.Thread(target=post_bodies,
+                                args=(daemons[i % count].port, payloads[i::args.clients], errors, 120))
+               for i in range(args.clients)]
     load_before = load()
     started = time.time()
     for thread in threads:

@@ -47,6 +47,20 @@ def bodies(prefix, records, per_message):
     return out
 
 
+def post_bodies(port, payloads, errors, timeout):
+    """Posts each payload to the bench model on one connection; a status
+    other than 200 goes to `errors`."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    for payload in payloads:
+        conn.request("POST", "/v1/models/bench/predictions", body=payload,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            errors.append(response.status)
+    conn.close()
+
+
 def wait_stored(pg, prefix, count, timeout=600):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -113,18 +127,8 @@ def main():
         http_bodies = bodies("h", args.records, args.per_message)
         errors = []
 
-        def client(part):
-            conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=60)
-            for payload in part:
-                conn.request("POST", "/v1/models/bench/predictions", body=payload,
-                             headers={"Content-Type": "application/json"})
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors.append(response.status)
-            conn.close()
-
-        threads = [threading.Thread(target=client, args=(http_bodies[i::args.connections],))
+        threads = [threading.Thread(target=post_bodies,
+                                    args=(daemon.port, http_bodies[i::args.connections], errors, 60))
                    for i in range(args.connections)]
         started = time.time()
         for thread in threads:
