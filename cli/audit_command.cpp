@@ -1,7 +1,6 @@
 // `modelwatch audit`: the fairness audit of a CSV file of predictions and
 // outcomes, offline, with the same code the daemon's scheduled audits use.
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <chrono>
 #include <fstream>
@@ -25,22 +24,8 @@ namespace mw::cli {
 
 namespace {
 
-std::vector<std::string> split(std::string_view text, char separator) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t end = text.find(separator, start);
-        parts.emplace_back(text.substr(start, end - start));
-        if (end == std::string_view::npos) break;
-        start = end + 1;
-    }
-    return parts;
-}
-
-bool parse_unsigned(std::string_view text, std::uint64_t& value) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && end == text.data() + text.size();
-}
+using command_line::parse_name_list;
+using command_line::parse_unsigned;
 
 // What `modelwatch audit` was asked to do.
 struct AuditArguments {
@@ -53,10 +38,9 @@ struct AuditArguments {
 
 // What each option does to the arguments; the rows below name them once.
 std::string apply_sensitive(AuditArguments& arguments, std::string_view value) {
-    for (auto& name : split(value, ',')) {
-        if (name.empty()) return "an attribute name is empty";
-        arguments.spec.sensitive_columns.push_back(name);
-    }
+    std::vector<std::string> names;
+    if (auto error = parse_name_list(value, "attribute", names); !error.empty()) return error;
+    arguments.spec.sensitive_columns.insert(arguments.spec.sensitive_columns.end(), names.begin(), names.end());
     return "";
 }
 
@@ -102,8 +86,7 @@ std::string apply_format(AuditArguments& arguments, std::string_view value) {
 }
 
 std::string apply_history(AuditArguments& arguments, std::string_view value) {
-    arguments.history_files = split(value, ',');
-    return "";
+    return parse_name_list(value, "file", arguments.history_files);
 }
 
 std::string apply_bootstrap(AuditArguments& arguments, std::string_view value) {

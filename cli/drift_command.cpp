@@ -2,7 +2,6 @@
 // current CSV file, computed by the same detectors the daemon runs
 // (detectors/dataset_drift.h) and rendered as text, JSON or HTML.
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -30,23 +29,8 @@ namespace dr = mw::drift;
 
 int usage_error(std::string_view message) { return cli::usage_error("drift", message); }
 
-std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const auto comma = text.find(',', start);
-        const auto end = comma == std::string_view::npos ? text.size() : comma;
-        if (end > start) out.emplace_back(text.substr(start, end - start));
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-    }
-    return out;
-}
-
-bool parse_size(std::string_view text, std::uint64_t& value) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && ptr == text.data() + text.size();
-}
+using command_line::parse_name_list;
+using command_line::parse_unsigned;
 
 struct Arguments {
     std::string reference_path;
@@ -138,7 +122,7 @@ std::string apply_effect_floor(Arguments& arguments, std::string_view value) {
 
 std::string apply_resamples(Arguments& arguments, std::string_view value) {
     std::uint64_t count = 0;
-    if (!parse_size(value, count) || count == 1 || count > 10000)
+    if (!parse_unsigned(value, count) || count == 1 || count > 10000)
         return fmt::format("expected 0 or 2..10000, got '{}'", value);
     arguments.options.feature.noise_resamples = count;
     return "";
@@ -146,7 +130,7 @@ std::string apply_resamples(Arguments& arguments, std::string_view value) {
 
 std::string apply_seed(Arguments& arguments, std::string_view value) {
     std::uint64_t count = 0;
-    if (!parse_size(value, count)) return fmt::format("expected a non-negative integer, got '{}'", value);
+    if (!parse_unsigned(value, count)) return fmt::format("expected a non-negative integer, got '{}'", value);
     arguments.options.feature.seed = count;
     return "";
 }
@@ -160,18 +144,15 @@ std::string apply_drift_share(Arguments& arguments, std::string_view value) {
 }
 
 std::string apply_columns(Arguments& arguments, std::string_view value) {
-    arguments.options.columns = split_list(value);
-    return "";
+    return parse_name_list(value, "column", arguments.options.columns);
 }
 
 std::string apply_exclude(Arguments& arguments, std::string_view value) {
-    arguments.exclude = split_list(value);
-    return "";
+    return parse_name_list(value, "column", arguments.exclude.emplace());
 }
 
 std::string apply_categorical(Arguments& arguments, std::string_view value) {
-    arguments.categorical = split_list(value);
-    return "";
+    return parse_name_list(value, "column", arguments.categorical);
 }
 
 std::string apply_segment_by(Arguments& arguments, std::string_view value) {

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/member_pointer.h"
 #include "config/settings.h"
 #include "config/values.h"
 
@@ -139,14 +140,6 @@ std::string_view suggest_key(std::string_view key, std::span<const std::string_v
 
 // Stores a parsed value in the member `Member` points to (string, unsigned
 // integer, enum from a choice, or list of strings).
-template <typename T>
-struct MemberPointer;
-template <typename C, typename F>
-struct MemberPointer<F C::*> {
-    using Class = C;
-    using Field = F;
-};
-
 template <auto Member>
 void assign_field(typename MemberPointer<decltype(Member)>::Class& section, const ParsedValue& value) {
     using Field = typename MemberPointer<decltype(Member)>::Field;

@@ -1,6 +1,7 @@
 #include "core/command_line.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -129,6 +130,25 @@ std::string describe(std::span<const Option> options) {
     for (const auto& option : options) row(option);
     row(help_row);
     return text;
+}
+
+std::string parse_name_list(std::string_view text, std::string_view what, std::vector<std::string>& names) {
+    std::vector<std::string> parsed;
+    for (std::size_t start = 0; !text.empty();) {
+        const std::size_t comma = text.find(',', start);
+        const std::string_view name = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+        if (name.empty()) return fmt::format("{} name {} of '{}' is empty", what, parsed.size() + 1, text);
+        parsed.emplace_back(name);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    names = std::move(parsed);
+    return "";
+}
+
+bool parse_unsigned(std::string_view text, std::uint64_t& value) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return !text.empty() && ec == std::errc() && end == text.data() + text.size();
 }
 
 }  // namespace mw::command_line

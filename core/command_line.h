@@ -7,12 +7,15 @@
 // runs the command).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "core/member_pointer.h"
 
 namespace mw::command_line {
 
@@ -35,21 +38,13 @@ std::string applies(void* target, std::string_view value) {
     return F(*static_cast<Target*>(target), value);
 }
 
-template <typename T>
-struct MemberOf;
-template <typename C, typename F>
-struct MemberOf<F C::*> {
-    using Class = C;
-    using Field = F;
-};
-
 // A row's apply that stores the value in a std::string member, appends it to
 // a std::vector<std::string> member (a repeatable option), or sets a bool
 // member (a switch).
 template <auto Member>
 std::string stores(void* target, std::string_view value) {
-    using Class = typename MemberOf<decltype(Member)>::Class;
-    using Field = typename MemberOf<decltype(Member)>::Field;
+    using Class = typename MemberPointer<decltype(Member)>::Class;
+    using Field = typename MemberPointer<decltype(Member)>::Field;
     auto& field = static_cast<Class*>(target)->*Member;
     if constexpr (std::is_same_v<Field, bool>)
         field = true;
@@ -96,5 +91,12 @@ std::string apply(const Parsed& parsed, std::span<const Option> options, void* t
 // The option rows of a help text: "  --name VALUE   help", continuation
 // lines of the help aligned under its first line, ending with -h, --help.
 std::string describe(std::span<const Option> options);
+
+// Values of options, read alike by every command.
+// The names of a comma-separated value ("a,b,c"; "" is none) into `names`;
+// an empty name ("a,,b", "a,") is an error naming what the names are.
+std::string parse_name_list(std::string_view text, std::string_view what, std::vector<std::string>& names);
+// A whole unsigned decimal integer: no sign, no spaces, nothing after it.
+bool parse_unsigned(std::string_view text, std::uint64_t& value);
 
 }  // namespace mw::command_line

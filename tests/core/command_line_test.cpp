@@ -90,3 +90,28 @@ TEST_CASE("describe lists every option, aligns continuation lines, and ends with
     CHECK(text.find("  -h, --help") != std::string::npos);
     CHECK(text.back() == '\n');
 }
+
+TEST_CASE("a comma-separated value gives its names; an empty name is an error saying which") {
+    std::vector<std::string> names{"left over"};
+    CHECK(cl::parse_name_list("", "column", names).empty());
+    CHECK(names.empty());
+    CHECK(cl::parse_name_list("a,b c,d", "column", names).empty());
+    CHECK(names == std::vector<std::string>{"a", "b c", "d"});
+    for (const char* text : {"a,,b", "a,", ",a", ","}) {
+        std::vector<std::string> kept{"x"};
+        const std::string error = cl::parse_name_list(text, "column", kept);
+        CHECK_THAT(error, Catch::Contains("column name") && Catch::Contains("is empty") && Catch::Contains(text));
+        CHECK(kept == std::vector<std::string>{"x"});  // untouched on error
+    }
+    CHECK(cl::parse_name_list("a,,b", "column", names) == "column name 2 of 'a,,b' is empty");
+}
+
+TEST_CASE("an unsigned value is a whole decimal number and nothing else") {
+    std::uint64_t value = 0;
+    CHECK(cl::parse_unsigned("0", value));
+    CHECK(value == 0);
+    CHECK(cl::parse_unsigned("18446744073709551615", value));
+    CHECK(value == 18446744073709551615ULL);
+    for (const char* text : {"", "-1", "+1", " 1", "1 ", "1x", "0x10", "1.0", "18446744073709551616"})
+        CHECK_FALSE(cl::parse_unsigned(text, value));
+}
