@@ -214,6 +214,7 @@ struct RetrainConfig {
     // The job runner (retrain/runner_registry.cpp); empty: retraining is off.
     std::string runner;
     Settings runner_options;  // the runner's own keys, checked against its option table
+    Settings hook_options;    // the hooks' keys (e.g. promote_command), each declared by its hook
     std::vector<RetrainTriggerConfig> triggers;
     std::string schedule;                 // 5-field cron: retrain on a schedule too; empty: no schedule
     std::string schedule_time_zone = "UTC";
@@ -223,8 +224,6 @@ struct RetrainConfig {
     std::uint32_t breaker_failures = 3;
     std::uint32_t timeout_ms = 1800000;
     std::uint32_t data_rows = 20000;
-    std::vector<std::string> promote_command;
-    std::vector<std::string> rollback_command;
     std::string gate_metric = "accuracy";
     bool gate_higher_is_better = true;
     double gate_min_improvement = 0.01;

@@ -6,6 +6,7 @@
 // file config/modelwatch.yaml can be checked against the code.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -212,7 +213,7 @@ void finish_component_keys(Reader& reader, ComponentKeys& component, const std::
 // absent, its parent) is, for errors about missing keys.
 template <typename Section>
 void read_mapping(Reader& reader, const YAML::Node& node, const std::string& path, int line,
-                  std::span<const Option<Section>> table, Section& out, ComponentKeys* component = nullptr) {
+                  std::span<const Option<Section>> table, Section& out, std::span<ComponentKeys> components = {}) {
     for (const auto& row : table) {
         if (row.required || row.assign == nullptr || is_list(row.kind)) continue;
         if (row.kind == ValueKind::number && row.default_text.empty()) continue;  // an optional number: unset
@@ -232,8 +233,8 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
     if (present) {
         std::vector<std::string_view> known;
         for (const auto& row : table) known.push_back(row.key);
-        if (component != nullptr)
-            for (const auto& row : component->rows) known.push_back(row.key);
+        for (const auto& component : components)
+            for (const auto& row : component.rows) known.push_back(row.key);
         for (auto it = node.begin(); it != node.end(); ++it) {
             // A copy: `it->` yields a temporary proxy, a reference into it would dangle.
             const YAML::Node key_node = it->first;
@@ -247,15 +248,17 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
             std::size_t index = 0;
             while (index < table.size() && table[index].key != key) ++index;
             if (index == table.size()) {
-                if (component != nullptr &&
-                    read_component_key(reader, *component, key, it->second, key_path, key_line))
+                if (std::any_of(components.begin(), components.end(), [&](ComponentKeys& component) {
+                        return read_component_key(reader, component, key, it->second, key_path, key_line);
+                    }))
                     continue;
                 const auto suggestion = suggest_key(key, known);
                 std::string message = "unknown key";
                 if (!suggestion.empty()) message += fmt::format(" (did you mean \"{}\"?)", suggestion);
-                if (component != nullptr && !component->owner.empty())
-                    message += fmt::format("; {} takes {} besides the common keys", component->owner,
-                                           setting_keys(component->rows));
+                for (const auto& component : components)
+                    if (!component.owner.empty())
+                        message += fmt::format("; {} takes {} besides the common keys", component.owner,
+                                               setting_keys(component.rows));
                 reader.error(key_path, key_line, std::move(message));
                 continue;
             }
@@ -282,7 +285,7 @@ void read_mapping(Reader& reader, const YAML::Node& node, const std::string& pat
         else if (row.read_nested != nullptr)
             row.read_nested(reader, YAML::Node(), child_path(path, row.key), line, out);
     }
-    if (component != nullptr) finish_component_keys(reader, *component, path, line);
+    for (auto& component : components) finish_component_keys(reader, component, path, line);
 }
 
 // Reads a sequence of mappings, each against `table`, appending to `out`.
@@ -312,7 +315,7 @@ void read_mapping_list(Reader& reader, const YAML::Node& node, const std::string
         Item item{};
         if (component != nullptr) {
             ComponentKeys keys = component(reader, element, item);
-            read_mapping<Item>(reader, element, element_path, element_line, table, item, &keys);
+            read_mapping<Item>(reader, element, element_path, element_line, table, item, std::span(&keys, 1));
         } else {
             read_mapping<Item>(reader, element, element_path, element_line, table, item);
         }

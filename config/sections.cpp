@@ -517,6 +517,21 @@ ChosenRunner chosen_runner(Reader& reader, const YAML::Node& node, const std::st
     return chosen;
 }
 
+// A retrain section's hook keys: every registered hook's table (each hook
+// declares its own keys, e.g. promote_command), read into hook_options.
+// `rows` holds them for the read.
+ComponentKeys hook_keys(const Reader& reader, RetrainConfig& retrain, std::vector<SettingRow>& rows) {
+    ComponentKeys keys;
+    keys.out = &retrain.hook_options;
+    keys.unchecked = reader.catalog() == nullptr;
+    if (keys.unchecked) return keys;
+    for (const auto& hook : reader.catalog()->retrain_hooks)
+        if (hook.options != nullptr)
+            for (const auto& row : hook.options()) rows.push_back(row);
+    keys.rows = rows;
+    return keys;
+}
+
 const Option<RetrainConfig> retrain_options[] = {
     {.key = "runner", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
      .help = "the job runner; its own keys (docs/monitoring.md, \"Retraining job runners\") go beside these. "
@@ -557,11 +572,6 @@ const Option<RetrainConfig> retrain_options[] = {
     {.key = "data_rows", .kind = ValueKind::integer, .default_text = "20000", .min = 10, .max = 100'000'000,
      .help = "recent labelled predictions exported to the job (data.csv)", .field = "RetrainConfig::data_rows",
      .assign = assign_field<&RetrainConfig::data_rows>},
-    {.key = "promote_command", .kind = ValueKind::text_list, .help = "argv run to promote a validated challenger",
-     .field = "RetrainConfig::promote_command", .assign = assign_field<&RetrainConfig::promote_command>},
-    {.key = "rollback_command", .kind = ValueKind::text_list,
-     .help = "argv run to restore the previous champion", .field = "RetrainConfig::rollback_command",
-     .assign = assign_field<&RetrainConfig::rollback_command>},
     {.key = "gate_metric", .kind = ValueKind::name, .default_text = "accuracy", .max = 64,
      .help = "the metric of the job's report that decides promotion", .field = "RetrainConfig::gate_metric",
      .assign = assign_field<&RetrainConfig::gate_metric>},
@@ -708,7 +718,9 @@ const Option<ModelOptions> model_options[] = {
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
                        ModelOptions& model) {
          auto runner = chosen_runner(reader, node, path, model.retrain);
-         read_mapping<RetrainConfig>(reader, node, path, line, retrain_options, model.retrain, &runner.keys);
+         std::vector<SettingRow> hook_rows;
+         ComponentKeys components[] = {hook_keys(reader, model.retrain, hook_rows), std::move(runner.keys)};
+         read_mapping<RetrainConfig>(reader, node, path, line, retrain_options, model.retrain, components);
          if (model.retrain.runner.empty()) model.retrain.runner = runner.inferred;
      },
      .describe_nested = [](const std::string& prefix, std::vector<OptionDoc>& out) {
@@ -1227,8 +1239,7 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
         if (retrain.enabled() && !retrain.schedule.empty())
             check_schedule(reader, path + ".retrain.schedule", retrain.schedule,
                            path + ".retrain.schedule_time_zone", retrain.schedule_time_zone);
-        check_program(reader, catalog, path + ".retrain.promote_command", retrain.promote_command);
-        check_program(reader, catalog, path + ".retrain.rollback_command", retrain.rollback_command);
+        check_component_values(reader, catalog, environment, path + ".retrain", retrain.hook_options, nullptr);
         for (std::size_t a = 0; a < model.audits.size(); ++a) {
             const auto& audit = model.audits[a];
             const std::string key = fmt::format("audits[{}]", a);

@@ -56,8 +56,7 @@ std::string component_tables_markdown(const config::Catalog& catalog) {
             "retrain.runner (default: the runner whose required key is given), with the runner's keys beside the "
             "other retrain keys",
             catalog.retrain_runners, true);
-    section(text, "Retraining hooks", "retrain.promote_command, retrain.rollback_command", catalog.retrain_hooks,
-            false);
+    section(text, "Retraining hooks", "each hook's key beside the other retrain keys", catalog.retrain_hooks, true);
     return text;
 }
 

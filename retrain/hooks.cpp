@@ -81,4 +81,23 @@ HookResult run_hook(HookKind kind, const HookCall& call, const HookOptions& opti
                       ""};
 }
 
+namespace {
+
+const config::SettingRow promotion_hook_rows[] = {
+    {.key = "promote_command", .kind = config::ValueKind::argv,
+     .help = "the promotion hook: a program (an absolute path, no shell) and its arguments, run to serve a "
+             "validated challenger; none: promotion is recorded only"},
+};
+
+const config::SettingRow rollback_hook_rows[] = {
+    {.key = "rollback_command", .kind = config::ValueKind::argv,
+     .help = "the rollback hook: a program (an absolute path, no shell) and its arguments, run to serve the "
+             "previous champion again; none: rollback is recorded only"},
+};
+
+}  // namespace
+
+std::span<const config::SettingRow> promotion_hook_options() { return promotion_hook_rows; }
+std::span<const config::SettingRow> rollback_hook_options() { return rollback_hook_rows; }
+
 }  // namespace mw::retrain

@@ -15,10 +15,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "config/option_table.h"
 #include "retrain/http_trigger.h"
 
 namespace mw::retrain {
@@ -59,5 +61,10 @@ struct HookResult {
 std::vector<std::pair<std::string, std::string>> hook_variables(HookKind kind, const HookCall& call);
 
 HookResult run_hook(HookKind kind, const HookCall& call, const HookOptions& options);
+
+// Each hook's keys of models[].retrain (registered in runner_registry.cpp):
+// promotion takes promote_command, rollback takes rollback_command.
+std::span<const config::SettingRow> promotion_hook_options();
+std::span<const config::SettingRow> rollback_hook_options();
 
 }  // namespace mw::retrain

@@ -54,10 +54,10 @@ const RunnerEntry runner_table[] = {
 };
 
 const HookEntry hook_table[] = {
-    {ComponentInfo{"promotion", "runs retrain.promote_command to serve a validated challenger"}, HookKind::promotion,
-     &config::RetrainConfig::promote_command},
-    {ComponentInfo{"rollback", "runs retrain.rollback_command to serve the previous champion again"},
-     HookKind::rollback, &config::RetrainConfig::rollback_command},
+    {ComponentInfo{"promotion", "runs promote_command to serve a validated challenger", promotion_hook_options},
+     HookKind::promotion, "promote_command"},
+    {ComponentInfo{"rollback", "runs rollback_command to serve the previous champion again", rollback_hook_options},
+     HookKind::rollback, "rollback_command"},
 };
 
 }  // namespace
@@ -78,7 +78,9 @@ const HookEntry& retrain_hook(HookKind kind) {
 
 std::optional<HookResult> run_configured_hook(HookKind kind, const config::RetrainConfig& retrain,
                                               const std::string& jobs_dir, const Job& job, const JobReport& report) {
-    const auto& argv = retrain.*retrain_hook(kind).argv;
+    const auto& key = retrain_hook(kind).argv_key;
+    if (!retrain.hook_options.has(key)) return std::nullopt;
+    const auto& argv = retrain.hook_options.list(key);
     if (argv.empty()) return std::nullopt;
     HookOptions options;
     options.argv = argv;

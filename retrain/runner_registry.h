@@ -6,14 +6,16 @@
 // its option table (the keys of models[].retrain it takes, declared next to
 // the runner: the loader reads a retrain section against its runner's table,
 // retrain.runner or the one inference rule in config/sections.cpp), and what
-// runs it. Hooks are argv keys of the common retrain table.
-// Adding a runner: its file pair and one row in runner_registry.cpp.
+// runs it. Each hook declares its own key (retrain/hooks.cpp), read beside
+// the common keys into RetrainConfig::hook_options.
+// Adding a runner or a hook: its file pair and one row in runner_registry.cpp.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pqxx/connection_base>
@@ -54,8 +56,9 @@ const RunnerEntry* configured_runner(const config::RetrainConfig& retrain);
 struct HookEntry {
     config::ComponentInfo info;
     HookKind kind;
-    // The argv the hook runs (a key of models[].retrain); empty: not configured.
-    std::vector<std::string> config::RetrainConfig::*argv;
+    // The key of its option table that holds the argv it runs (in
+    // RetrainConfig::hook_options); absent or empty: not configured.
+    std::string_view argv_key;
 };
 
 std::span<const HookEntry> retrain_hooks();

@@ -123,9 +123,10 @@ TEST_CASE("the reference file documents exactly the keys of the option tables") 
     }
     std::set<std::string> only_in_file;
     std::set<std::string> only_in_tables;
-    // The keys of the sink and the runner the file chooses come from their own
-    // tables, which tests/registry/registry_test.cpp checks the file against.
-    for (const std::string component_key : {"alerting.receivers[].urls", "models[].retrain.command"}) {
+    // The keys of the sink, the runner and the hooks the file chooses come from
+    // their own tables, which tests/registry/registry_test.cpp checks the file against.
+    for (const std::string component_key : {"alerting.receivers[].urls", "models[].retrain.command",
+                                             "models[].retrain.promote_command", "models[].retrain.rollback_command"}) {
         CHECK(documented.contains(component_key));
         declared.insert(component_key);
     }

@@ -457,6 +457,42 @@ TEST_CASE("every retraining runner and hook is registered once, and a model's se
     CHECK_FALSE(retrain::run_configured_hook(retrain::HookKind::promotion, retrain, "/tmp", {}, {}).has_value());
 }
 
+TEST_CASE("each retraining hook's own key is read into hook_options, checked as a program, and runs the hook") {
+    for (const auto& hook : retrain::retrain_hooks()) {
+        INFO(hook.info.name);
+        REQUIRE(hook.info.options != nullptr);
+        REQUIRE(hook.info.options().size() == 1);
+        CHECK(hook.info.options()[0].key == hook.argv_key);
+        const auto loaded = load(fmt::format("    retrain: {{command: [/bin/true], triggers: [{{kind: manual}}], "
+                                             "{}: [/bin/true, x]}}\n",
+                                             hook.argv_key));
+        INFO(errors_of(loaded));
+        REQUIRE(loaded.ok());
+        const auto& retrain = loaded.config->models[0].retrain;
+        CHECK(retrain.hook_options.list(hook.argv_key) == std::vector<std::string>{"/bin/true", "x"});
+        // /bin/true exits 0: the configured hook runs and succeeds.
+        const auto result = retrain::run_configured_hook(hook.kind, retrain, "/tmp", {}, {});
+        REQUIRE(result.has_value());
+        CHECK(result->status == retrain::CallStatus::ok);
+        // The other hook is not configured by this key.
+        for (const auto& other : retrain::retrain_hooks())
+            if (other.kind != hook.kind)
+                CHECK_FALSE(retrain::run_configured_hook(other.kind, retrain, "/tmp", {}, {}).has_value());
+        // Its program must exist here, as the daemon would run it.
+        CHECK(errors_of(load(fmt::format("    retrain: {{command: [/bin/true], triggers: [{{kind: manual}}], "
+                                         "{}: [/nonexistent/deploy]}}\n",
+                                         hook.argv_key))) ==
+              fmt::format("models[0].retrain.{}[0] (line 7): \"/nonexistent/deploy\" is not an executable file "
+                          "here: No such file or directory\n",
+                          hook.argv_key));
+    }
+    // A misspelt hook key is unknown, with the closest key.
+    CHECK_THAT(errors_of(load("    retrain: {command: [/bin/true], triggers: [{kind: manual}], "
+                              "promote_comand: [/bin/true]}\n")),
+               Catch::StartsWith("models[0].retrain.promote_comand (line 7): unknown key (did you mean "
+                                 "\"promote_command\"?)"));
+}
+
 TEST_CASE("a receiver is read against its sink's own table: every sink's keys round-trip through the loader") {
     const auto receiver_text = [](const std::string& receiver) {
         return fmt::format("store: {{dsn: x}}\nalerting:\n  receivers:\n    - {}\nmodels:\n  - name: m\n"
@@ -563,7 +599,7 @@ TEST_CASE("a retrain section is read against its runner's own table; the runner 
     CHECK_FALSE(off.config->models[0].retrain.enabled());
 }
 
-TEST_CASE("config/modelwatch.yaml lists each sink's and each runner's keys from their tables") {
+TEST_CASE("config/modelwatch.yaml lists each sink's, runner's and hook's keys from their tables") {
     const std::string reference = mw::testing::read_text(source("config/modelwatch.yaml"));
     const auto lists_keys = [&](const config::ComponentInfo& info) {
         INFO(info.name);
@@ -577,4 +613,5 @@ TEST_CASE("config/modelwatch.yaml lists each sink's and each runner's keys from 
     };
     for (const auto& sink : registry::catalog().alert_sinks) lists_keys(sink);
     for (const auto& runner : registry::catalog().retrain_runners) lists_keys(runner);
+    for (const auto& hook : registry::catalog().retrain_hooks) lists_keys(hook);
 }
