@@ -103,10 +103,13 @@ if [ "$sanitizer_build_status" -ne 0 ]; then
   echo "the sanitizer build failed (exit $sanitizer_build_status); its output is above the fuzz and integration tests'" >&2
   exit "$sanitizer_build_status"
 fi
-[ "$integration_status" -eq 0 ] || exit "$integration_status"
 
-# The unit tests run alone: some measure latency and timeouts.
+# The unit tests run alone (some measure latency and timeouts), and also after
+# failed integration tests, so one run shows every failure.
 echo "== unit tests under ASan+UBSan"
+unit_status=0
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest -L unit --output-on-failure -j"$jobs")
+  ctest -L unit --output-on-failure -j"$jobs") || unit_status=$?
 phase "unit tests under ASan+UBSan"
+[ "$integration_status" -eq 0 ] || exit "$integration_status"
+exit "$unit_status"
