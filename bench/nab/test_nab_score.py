@@ -35,9 +35,10 @@ def stamp(row):
 # TP/TN/FP/FN row counts; its Total_Count is the file's row count). Beside
 # them, the facts taken from the published per-row files of the same commit
 # (results/windowedGaussian/<category>/windowedGaussian_<name>.csv, read in
-# full): the windows of labels/combined_windows.json as row indices, and every
-# row whose anomaly_score is exactly 1.0 (the only rows that fire at 1.0),
-# with their timestamps. NAB's data is AGPL-licensed and not in this
+# full for the first two series; for the third the published counts alone
+# say that no scored row fires): the windows of labels/combined_windows.json
+# as row indices, and every row whose anomaly_score is exactly 1.0 (the only
+# rows that fire at 1.0), with their timestamps. NAB's data is AGPL-licensed and not in this
 # repository; these numbers are all the test needs, since NAB's rules depend
 # on row positions only. When NAB's data is present ($NAB_DIR or
 # ../shared/data/nab), the timestamps are checked against it as well.
