@@ -22,7 +22,9 @@ nab/scorer.py scores each file at it and nab/runner.py normalises:
     to maximise the summed raw score: every distinct score is tried
     (nab/optimizer.py optimizeThreshold in v1.1: calcScoreByThreshold over the
     pooled rows of every file, best score first, ties to the higher
-    threshold), and each file is then scored at it (scorer.py scoreDataSet);
+    threshold), and each file is then scored at it (scorer.py scoreDataSet;
+    at a threshold below every scored value of a file v1.1 finds no row and
+    fails, while here, as in v1.0, every row of that file fires);
   * the raw score is normalised as 100 (raw - null) / (perfect - null), with
     null = the raw score of a detector that never fires, -fnWeight for each
     scored window, and perfect = tpWeight for every window of the labels of
