@@ -384,9 +384,10 @@ int run_drift(Args args) {
         return usage_error(error);
     // Every column and every sort's copy is a buffer of megabytes; by default
     // glibc maps each one afresh and unmaps it when freed, so the next one's
-    // pages are faulted and zeroed again (in a virtual machine, a fifth of
-    // the plain mode's time). Freed buffers stay in the heap for the next
-    // one instead: a command that exits when done gives nothing back early.
+    // pages are faulted and zeroed again (page faults and zeroing were a
+    // fifth of the plain mode's time in a virtual machine). Freed buffers
+    // stay in the heap for the next one instead: a command that exits when
+    // done gives nothing back early.
     ::mallopt(M_MMAP_THRESHOLD, drift_mmap_threshold_bytes);
     ::mallopt(M_TRIM_THRESHOLD, drift_trim_threshold_bytes);
     // The two files are parsed at the same time, the current one on a thread
