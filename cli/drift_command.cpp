@@ -1,11 +1,14 @@
 // `modelwatch drift`: an offline drift report between a reference and a
 // current CSV file, computed by the same detectors the daemon runs
 // (detectors/dataset_drift.h) and rendered as text, JSON or HTML.
+#include <malloc.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <algorithm>
+#include <fstream>
+#include <future>
 #include <limits>
 #include <optional>
 #include <set>
@@ -365,6 +368,12 @@ std::string make_tables(dr::CsvColumns& reference, dr::CsvColumns& current, cons
 
 }  // namespace
 
+namespace {
+// glibc refuses a threshold above 32 MiB (HEAP_MAX_SIZE / 2 on 64 bits).
+constexpr int drift_mmap_threshold_bytes = 32 << 20;
+constexpr int drift_trim_threshold_bytes = std::numeric_limits<int>::max();
+}  // namespace
+
 int run_drift(Args args) {
     const auto given = parse_or_exit("drift", forms[0], args);
     if (!given.run()) return given.exit_code;
@@ -373,9 +382,24 @@ int run_drift(Args args) {
     Arguments arguments;
     if (const auto error = command_line::apply(given.parsed, option_table, &arguments); !error.empty())
         return usage_error(error);
+    // Every column and every sort's copy is a buffer of megabytes; by default
+    // glibc maps each one afresh and unmaps it when freed, so the next one's
+    // pages are faulted and zeroed again (page faults and zeroing were a
+    // fifth of the plain mode's time in a virtual machine). Freed buffers
+    // stay in the heap for the next one instead: a command that exits when
+    // done gives nothing back early.
+    ::mallopt(M_MMAP_THRESHOLD, drift_mmap_threshold_bytes);
+    ::mallopt(M_TRIM_THRESHOLD, drift_trim_threshold_bytes);
+    // The two files are parsed at the same time, the current one on a thread
+    // of its own that owns its table until get() hands it over: the same CPU
+    // time in about half the wall time. The reference's error is still the
+    // one reported when both files are bad.
+    auto current_read = std::async(std::launch::async, [&arguments] {
+        return read_file(arguments.current_path, arguments);
+    });
     auto reference = read_file(arguments.reference_path, arguments);
+    auto current = current_read.get();
     if (!reference.ok()) return usage_error(reference.error);
-    auto current = read_file(arguments.current_path, arguments);
     if (!current.ok()) return usage_error(current.error);
     if (reference.rows == 0) return usage_error(fmt::format("{}: no data rows", arguments.reference_path));
     if (current.rows == 0) return usage_error(fmt::format("{}: no data rows", arguments.current_path));

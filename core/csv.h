@@ -118,6 +118,10 @@ public:
 
     // Rows returned so far (blank lines included when they are not skipped).
     std::uint64_t rows_read() const { return rows_; }
+    // Bytes of the input the reader has moved past (a byte-order mark
+    // included). It never looks at them again: a caller reading a mapped
+    // file may give those pages back once it is done with the last record.
+    std::uint64_t input_offset() const { return input_bytes_ - (end_ - pos_); }
 
 private:
     bool fill();

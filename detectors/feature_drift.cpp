@@ -10,8 +10,9 @@
 #include <fmt/format.h>
 
 #include "detectors/drift_sample_methods.h"
+#include "stats/bootstrap_wasserstein.h"
 #include "stats/distances.h"
-#include "stats/sketch_random.h"
+#include "stats/huge_pages.h"
 #include "stats/sorting.h"
 
 namespace mw::drift {
@@ -155,6 +156,7 @@ void evaluate_numeric(const FittedFeature& feature, const ColumnData& current, c
     }
     std::vector<double> values;
     values.reserve(current.numbers.size());
+    stats::prefer_huge_pages(values.data(), values.capacity() * sizeof(double));
     for (double v : current.numbers) {
         if (std::isnan(v))
             ++result.current_missing;
@@ -263,6 +265,7 @@ FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice
     std::map<std::string, std::size_t> counts;
     if (reference.numeric) {
         values.reserve(reference.numbers.size());
+        stats::prefer_huge_pages(values.data(), values.capacity() * sizeof(double));
         for (double v : reference.numbers) {
             if (std::isnan(v))
                 ++fitted.reference_missing;
@@ -368,21 +371,13 @@ NoiseBaseline compute_noise_baseline(const FittedFeature& feature, std::size_t s
             effects.push_back(stats::jensen_shannon_distance(feature.category_counts, counts).value);
         }
     } else {
-        // A bootstrap resample of a sorted reference is known by how often
-        // each reference position is drawn, and its W1 to the reference is
-        // one walk over those counts (stats::wasserstein_distance_to_resample):
-        // no resample is materialised, sorted or merged. Positions come from
-        // SplitMix64 with Lemire's multiply-shift: no division per draw, and
-        // a generator a few times cheaper than mt19937_64.
-        const std::size_t n = feature.sorted_values.size();
-        std::vector<std::uint32_t> hits(n);
+        // Bootstrap resamples of the sorted reference, drawn as counts per
+        // reference position and walked once against it (see
+        // stats/bootstrap_wasserstein.h): no resample is materialised.
         const double sd = std::max(feature.population_sd, wasserstein_reference_sd_floor);
-        stats::SplitMix64 rng{stream_seed};
-        for (std::size_t b = 0; b < resamples; ++b) {
-            std::fill(hits.begin(), hits.end(), 0u);
-            for (std::size_t i = 0; i < sample_rows; ++i) ++hits[rng.below(n)];
-            effects.push_back(stats::wasserstein_distance_to_resample(feature.sorted_values, hits, sample_rows) / sd);
-        }
+        for (const double distance :
+             stats::bootstrap_wasserstein_distances(feature.sorted_values, sample_rows, resamples, stream_seed))
+            effects.push_back(distance / sd);
     }
     baseline.mean = std::accumulate(effects.begin(), effects.end(), 0.0) / static_cast<double>(effects.size());
     if (effects.size() > 1) {

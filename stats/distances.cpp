@@ -271,33 +271,6 @@ DistanceResult wasserstein_distance(std::span<const double> u, std::span<const d
     return wasserstein_distance_sorted(sorted_copy(u), sorted_copy(v));
 }
 
-double wasserstein_distance_to_resample(std::span<const double> sorted, std::span<const std::uint32_t> draws,
-                                        std::uint64_t total_draws) {
-    // On [x_p, x_{p+1}) the sample's cdf is (p + 1) / n and the resample's
-    // (draws of positions 0..p) / total_draws; tied values give intervals of
-    // length 0. Neumaier-compensated like cdf_difference_integral.
-    const double inverse_n = 1.0 / static_cast<double>(sorted.size());
-    const double inverse_draws = 1.0 / static_cast<double>(total_draws);
-    std::uint64_t drawn = 0;
-    double sum = 0.0;
-    double compensation = 0.0;
-    for (std::size_t p = 0; p + 1 < sorted.size(); ++p) {
-        drawn += draws[p];
-        const double gap = sorted[p + 1] - sorted[p];
-        // A tie's term is 0, which leaves the sum and the compensation as
-        // they are (both stay >= +0): skipped. Rounded data is mostly ties
-        // (the drift bench's 4-decimal normal columns: 94 positions in 100).
-        if (gap == 0) continue;
-        const double difference =
-            std::fabs(static_cast<double>(p + 1) * inverse_n - static_cast<double>(drawn) * inverse_draws);
-        const double term = difference * gap;
-        const double t = sum + term;
-        compensation += std::fabs(sum) >= std::fabs(term) ? (sum - t) + term : (term - t) + sum;
-        sum = t;
-    }
-    return sum + compensation;
-}
-
 DistanceResult normalized_wasserstein_distance(std::span<const double> reference, std::span<const double> current) {
     DistanceResult result = wasserstein_distance(reference, current);
     if (!result.ok()) return result;

@@ -37,7 +37,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <numbers>
 #include <span>
 #include <vector>
@@ -83,14 +82,6 @@ DistanceResult total_variation_distance(std::span<const double> reference_counts
 DistanceResult wasserstein_distance(std::span<const double> u, std::span<const double> v);
 // The same on samples already sorted ascending (no copy, no sort).
 DistanceResult wasserstein_distance_sorted(std::span<const double> u_sorted, std::span<const double> v_sorted);
-// W1 between a sample sorted ascending and a bootstrap resample of it given as
-// draw counts per position (draws[i] copies of sorted[i], `total_draws` in
-// all): both cdfs step only at the sample's values, so the integral is one
-// walk over the sample, O(n), without materialising or merging the
-// resample. Equal to wasserstein_distance_sorted of the materialised
-// resample up to rounding. `draws` has sorted.size() entries; total_draws > 0.
-double wasserstein_distance_to_resample(std::span<const double> sorted, std::span<const std::uint32_t> draws,
-                                        std::uint64_t total_draws);
 DistanceResult normalized_wasserstein_distance(std::span<const double> reference, std::span<const double> current);
 DistanceResult energy_distance(std::span<const double> u, std::span<const double> v);
 

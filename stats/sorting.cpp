@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "stats/huge_pages.h"
+
 namespace mw::stats {
 namespace {
 
@@ -104,6 +106,7 @@ void sort_ascending(std::span<double> values) {
     }
     // Uninitialised: a vector would zero-fill 8n bytes only to overwrite them.
     const auto scratch = std::make_unique_for_overwrite<std::uint64_t[]>(values.size());
+    prefer_huge_pages(scratch.get(), values.size() * sizeof(std::uint64_t));
     radix_sort(values, scratch.get());
 }
 
@@ -112,7 +115,11 @@ void sort_ascending(std::span<double> values, std::vector<std::uint64_t>& scratc
         std::sort(values.begin(), values.end());
         return;
     }
-    if (scratch.size() < values.size()) scratch.resize(values.size());
+    if (scratch.size() < values.size()) {
+        scratch.reserve(values.size());
+        prefer_huge_pages(scratch.data(), values.size() * sizeof(std::uint64_t));
+        scratch.resize(values.size());
+    }
     radix_sort(values, scratch.data());
 }
 

@@ -323,3 +323,24 @@ TEST_CASE("csv: random tables written with quoting read back equal", "[csv][prop
         CHECK(read.row_lines == lines);
     }
 }
+
+TEST_CASE("csv: input_offset is the bytes moved past, from a string_view and from a stream", "[csv]") {
+    const std::string text = "\xEF\xBB\xBFx,y\r\n1,\"a\nb\"\n\n22,3";
+    Options options;
+    options.read_chunk_bytes = 3;
+    std::istringstream in(text);
+    Reader from_text(std::string_view(text), options);
+    Reader from_stream(in, options);
+    for (Reader* reader : {&from_text, &from_stream}) {
+        CHECK(reader->input_offset() == (reader == &from_text ? 3u : 0u));  // the BOM is skipped up front
+        REQUIRE(reader->read_header() == Status::record);
+        CHECK(reader->input_offset() == 8);  // BOM, "x,y", CRLF
+        Record record;
+        REQUIRE(reader->next(record) == Status::record);
+        CHECK(reader->input_offset() == 16);  // 1,"a<LF>b"<LF>
+        REQUIRE(reader->next(record) == Status::record);  // the blank line is skipped
+        CHECK(reader->input_offset() == text.size());
+        CHECK(reader->next(record) == Status::end);
+        CHECK(reader->input_offset() == text.size());
+    }
+}

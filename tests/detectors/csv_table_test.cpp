@@ -1,6 +1,11 @@
+#include <bit>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -149,4 +154,37 @@ TEST_CASE("csv columns: errors name the file and the line", "[drift][csv]") {
     REQUIRE(header_only.ok());
     CHECK(header_only.rows == 0);
     CHECK(header_only.columns.size() == 2);
+}
+
+TEST_CASE("number cells: the same double as std::from_chars, bit for bit, or refused as it refuses", "[drift][csv]") {
+    // parse_number_cell reads plain decimals itself (Clinger's fast path) and
+    // hands everything else to from_chars: both sides of that line, and
+    // random decimals of every length around it.
+    auto from_chars_value = [](std::string_view cell, double& value) {
+        const auto [ptr, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+        return ec == std::errc() && ptr == cell.data() + cell.size() && std::isfinite(value);
+    };
+    std::vector<std::string> cells = {"0", "-0", "-0.0000", "0.1", "1.5", "-2", "007", "00012.5000", "1.", ".5",
+                                      "-.5", "-", "", ".", "+1", "1e3", "1E-2", "inf", "nan", "1.2.3", "1,5", " 1",
+                                      "9007199254740992", "9007199254740993", "9007199254740993.0",
+                                      "1234567890123456789", "12345678901234567890", "0.1234567890123456789",
+                                      "1.0000000000000000000000", "0.0000000000000000000001", "179769313486231570e291",
+                                      "-123456.7890", "4.35", "0.3", "2.675", "1e400"};
+    std::mt19937_64 engine(17);
+    for (int i = 0; i < 20000; ++i) {
+        std::string cell = engine() % 2 ? "-" : "";
+        const int before = static_cast<int>(engine() % 18) + 1;
+        const int after = static_cast<int>(engine() % 24);
+        for (int d = 0; d < before; ++d) cell += static_cast<char>('0' + engine() % 10);
+        if (after > 0) cell += '.';
+        for (int d = 0; d < after; ++d) cell += static_cast<char>('0' + engine() % 10);
+        cells.push_back(cell);
+    }
+    for (const std::string& cell : cells) {
+        INFO("cell '" << cell << "'");
+        double expected = 0, actual = 0;
+        const bool expected_ok = from_chars_value(cell, expected);
+        REQUIRE(mw::drift::parse_number_cell(cell, actual) == expected_ok);
+        if (expected_ok) CHECK(std::bit_cast<std::uint64_t>(actual) == std::bit_cast<std::uint64_t>(expected));
+    }
 }

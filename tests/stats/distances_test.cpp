@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -105,23 +103,3 @@ TEST_CASE("quantile bins put equal shares of the reference in each bin") {
     for (double c : counts) CHECK(c == 100.0);
 }
 
-TEST_CASE("wasserstein_distance_to_resample equals W1 to the materialised resample, ties included") {
-    std::mt19937_64 engine(5);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    for (const bool rounded : {false, true}) {
-        std::vector<double> sorted(5000);
-        for (double& x : sorted) x = rounded ? std::round(normal(engine) * 4.0) / 4.0 : normal(engine);
-        std::sort(sorted.begin(), sorted.end());
-        for (const std::size_t total_draws : {1, 700, 5000, 12000}) {
-            INFO("rounded " << rounded << ", draws " << total_draws);
-            std::vector<std::uint32_t> draws(sorted.size(), 0);
-            for (std::size_t i = 0; i < total_draws; ++i) ++draws[engine() % sorted.size()];
-            std::vector<double> resample;
-            for (std::size_t p = 0; p < sorted.size(); ++p) resample.insert(resample.end(), draws[p], sorted[p]);
-            const double expected = wasserstein_distance_sorted(sorted, resample).value;
-            const double actual = wasserstein_distance_to_resample(sorted, draws, total_draws);
-            CHECK(expected > 0.0);
-            CHECK(std::fabs(actual - expected) <= 1e-12 * expected);
-        }
-    }
-}
