@@ -1,5 +1,6 @@
 #include "collectors/privacy.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
@@ -20,14 +21,27 @@ std::optional<std::string> privacy_hashable_text(const Value& value) {
     return std::nullopt;  // null stays null: a missing value is data, not a person's
 }
 
+// What one record goes through: the model, its policy, and whether its
+// values are the daemon's own stored ones (apply_privacy's stored_values).
+struct PrivacyPass {
+    const std::string& model;
+    const PrivacyPolicy& policy;
+    bool stored_values = false;
+
+    std::string hash(const std::string& field, const std::string& text) const {
+        if (stored_values && is_privacy_hash(text)) return text;
+        return privacy_hash(policy.key, model, privacy_field_domain(field), text);
+    }
+};
+
 // Applies one field's action to a feature value; false when the value must be left out.
-bool privacy_transform_value(const PrivacyPolicy& policy, const FieldPrivacy& row, Value& value) {
+bool privacy_transform_value(const PrivacyPass& pass, const FieldPrivacy& row, Value& value) {
     if (std::holds_alternative<std::monostate>(value)) return row.action != PrivacyAction::drop;
     switch (row.action) {
         case PrivacyAction::keep: return true;
         case PrivacyAction::drop: return false;
         case PrivacyAction::hash:
-            value = privacy_hash(policy.key, row.name, *privacy_hashable_text(value));
+            value = pass.hash(row.name, *privacy_hashable_text(value));
             return true;
         case PrivacyAction::generalise:
             if (row.width) {
@@ -48,11 +62,11 @@ bool privacy_transform_value(const PrivacyPolicy& policy, const FieldPrivacy& ro
 }
 
 // Applies one field's action to an attribute's text; false when it must be left out.
-bool privacy_transform_attribute(const PrivacyPolicy& policy, const FieldPrivacy& row, std::string& text) {
+bool privacy_transform_attribute(const PrivacyPass& pass, const FieldPrivacy& row, std::string& text) {
     switch (row.action) {
         case PrivacyAction::keep: return true;
         case PrivacyAction::drop: return false;
-        case PrivacyAction::hash: text = privacy_hash(policy.key, row.name, text); return true;
+        case PrivacyAction::hash: text = pass.hash(row.name, text); return true;
         case PrivacyAction::generalise: {
             if (!row.width) {
                 text = truncate_utf8(text, row.max_chars);
@@ -82,28 +96,67 @@ bool privacy_is_declared_attribute(const ModelSchema& schema, const std::string&
     return false;
 }
 
-}  // namespace
+std::string privacy_hex(const unsigned char* bytes, std::size_t size) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * size);
+    for (std::size_t i = 0; i < size; ++i) {
+        out.push_back(hex[bytes[i] >> 4]);
+        out.push_back(hex[bytes[i] & 0x0f]);
+    }
+    return out;
+}
 
-std::string privacy_hash(std::string_view key, std::string_view field, std::string_view value) {
-    // The message is "<field>\0<value>": field names hold no NUL, so no two
-    // (field, value) pairs give one message.
-    std::string message;
-    message.reserve(field.size() + 1 + value.size());
-    message.append(field).push_back('\0');
-    message.append(value);
+std::string privacy_hmac_hex(std::string_view key, std::string_view message) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
              reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length) == nullptr ||
         length != 32)
         throw std::runtime_error("HMAC-SHA256 failed");
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out(privacy_hash_prefix);
-    for (unsigned int i = 0; i < length; ++i) {
-        out.push_back(hex[digest[i] >> 4]);
-        out.push_back(hex[digest[i] & 0x0f]);
-    }
-    return out;
+    return privacy_hex(digest, length);
+}
+
+}  // namespace
+
+std::string privacy_hash(std::string_view key, std::string_view model, std::string_view domain,
+                         std::string_view value) {
+    // The message is "<model>\0<domain>\0<value>": model names and domains
+    // hold no NUL, so no two (model, domain, value) give one message.
+    std::string message;
+    message.reserve(model.size() + domain.size() + 2 + value.size());
+    message.append(model).push_back('\0');
+    message.append(domain).push_back('\0');
+    message.append(value);
+    return std::string(privacy_hash_prefix) + privacy_hmac_hex(key, message);
+}
+
+std::string privacy_field_domain(std::string_view name) { return "field:" + std::string(name); }
+
+bool is_privacy_hash(std::string_view text) {
+    if (text.size() != privacy_hash_prefix.size() + 64 || !text.starts_with(privacy_hash_prefix)) return false;
+    for (const char c : text.substr(privacy_hash_prefix.size()))
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+std::string privacy_fingerprint(const PrivacyPolicy& policy) {
+    if (policy.keeps_everything()) return {};
+    // "v2": the hashing scheme's version (the message layout of privacy_hash).
+    std::string canonical = fmt::format("modelwatch privacy v2\nid={}\nundeclared={}\nkey_id={}\n",
+                                        to_string(policy.id), to_string(policy.undeclared),
+                                        policy.key.empty() ? "-" : privacy_hmac_hex(policy.key, "modelwatch key id"));
+    std::vector<const FieldPrivacy*> rows;
+    for (const auto& row : policy.fields) rows.push_back(&row);
+    std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+    for (const auto* row : rows)
+        canonical += fmt::format("field={} action={} width={} max_chars={}\n", row->name, to_string(row->action),
+                                 row->width ? fmt::format("{}", *row->width) : "-", row->max_chars);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr) != 1 || length != 32)
+        throw std::runtime_error("SHA-256 failed");
+    return privacy_hex(digest, 8);
 }
 
 std::optional<double> generalise_number(double x, double width) {
@@ -118,47 +171,101 @@ std::optional<double> generalise_number(double x, double width) {
     return edge + 0.0;  // -0 becomes 0, so one bucket has one text
 }
 
-std::string truncate_utf8(std::string_view text, std::size_t max_chars) {
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        // A byte that is not a continuation byte (10xxxxxx) starts a character.
-        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && chars++ == max_chars)
-            return std::string(text.substr(0, i));
-    }
-    return std::string(text);
-}
-
-void apply_privacy(const ModelSchema& schema, Prediction& prediction) {
+void apply_privacy(const ModelSchema& schema, Prediction& prediction, bool stored_values) {
     const PrivacyPolicy& policy = schema.privacy;
-    if (policy.id == PrivacyAction::hash) prediction.id = privacy_hash(policy.key, "id", prediction.id);
+    const PrivacyPass pass{schema.name, policy, stored_values};
+    if (policy.id == PrivacyAction::hash && !(stored_values && is_privacy_hash(prediction.id)))
+        prediction.id = privacy_hash(policy.key, schema.name, privacy_record_id_domain, prediction.id);
     for (std::size_t f = 0; f < schema.features.size() && f < prediction.features.size(); ++f) {
         const auto* row = policy.find(schema.features[f].name);
-        if (row != nullptr && !privacy_transform_value(policy, *row, prediction.features[f]))
+        if (row != nullptr && !privacy_transform_value(pass, *row, prediction.features[f]))
             prediction.features[f] = Value{};
     }
     auto& undeclared = prediction.undeclared_features;
     std::erase_if(undeclared, [&](std::pair<std::string, Value>& feature) {
-        return !privacy_transform_value(policy, privacy_row_for(policy, feature.first, false), feature.second);
+        const auto* row = policy.find(feature.first);
+        if (row == nullptr && policy.undeclared == PrivacyAction::drop) {
+            // `undeclared: drop` drops the value, not the name: a name with a
+            // null value still counts in the data-quality check that clients
+            // send fields nobody declared (undeclared_feature), which is what
+            // a data-protection officer wants to hear of (docs/privacy.md).
+            feature.second = Value{};
+            return false;
+        }
+        return !privacy_transform_value(pass, row ? *row : privacy_row_for(policy, feature.first, false),
+                                        feature.second);
     });
     std::erase_if(prediction.attributes, [&](std::pair<std::string, std::string>& attribute) {
         const bool declared = privacy_is_declared_attribute(schema, attribute.first);
-        return !privacy_transform_attribute(policy, privacy_row_for(policy, attribute.first, declared),
+        return !privacy_transform_attribute(pass, privacy_row_for(policy, attribute.first, declared),
                                             attribute.second);
     });
 }
 
 void apply_privacy(const ModelSchema& schema, Outcome& outcome) {
-    if (schema.privacy.id == PrivacyAction::hash) outcome.id = privacy_hash(schema.privacy.key, "id", outcome.id);
+    if (schema.privacy.id == PrivacyAction::hash)
+        outcome.id = privacy_hash(schema.privacy.key, schema.name, privacy_record_id_domain, outcome.id);
 }
+
+namespace {
+
+// A field path the client chose ("features.<name>", "attributes.<name>", an
+// unknown top-level key) is kept only when it names something the
+// configuration declares (a feature, an attribute or a policy row): key
+// names can carry personal data too (one-hot names such as
+// "email_alice@example.org").
+std::string privacy_redacted_field(const ModelSchema& schema, const std::string& field) {
+    static constexpr std::string_view known_fields[] = {"", "id", "ts", "model_version", "features", "prediction",
+                                                        "score", "attributes", "label", "value", "model"};
+    for (const auto known : known_fields)
+        if (field == known) return field;
+    const auto dot = field.find('.');
+    const std::string parent = field.substr(0, dot);
+    if (dot != std::string::npos && (parent == "features" || parent == "attributes")) {
+        const std::string name = field.substr(dot + 1);
+        if (schema.feature_index(name) >= 0 || privacy_is_declared_attribute(schema, name) ||
+            schema.privacy.find(name) != nullptr)
+            return field;
+        return parent + ".(a name the model does not declare)";
+    }
+    return "(a field the model does not declare)";
+}
+
+// Replaces the client's text quoted between `open` (ending in a quote) and
+// `close` (starting with one), when the reason has both.
+void privacy_replace_quoted(std::string& reason, std::string_view open, std::string_view close) {
+    const auto start = reason.find(open);
+    if (start == std::string::npos) return;
+    const auto from = start + open.size();
+    const auto end = reason.rfind(close);
+    if (end == std::string::npos || end < from) return;
+    reason.replace(from, end - from, "(not shown)");
+}
+
+}  // namespace
 
 void redact_rejections(const ModelSchema& schema, std::vector<Rejection>& rejections) {
     if (schema.privacy.keeps_everything()) return;
     constexpr std::string_view quoted = ", got ";
     for (auto& rejection : rejections) {
-        const auto at = rejection.reason.find(quoted);
+        rejection.field = privacy_redacted_field(schema, rejection.field);
+        auto& reason = rejection.reason;
+        // The sentences of collectors/ingest_parser.cpp that quote input
+        // elsewhere than after ", got ": a timestamp's or a label's text
+        // first, an unknown key's name.
+        if (reason.starts_with('"')) {
+            for (const std::string_view close : {"\" is not an RFC 3339 timestamp", "\" is outside the accepted range",
+                                                 "\" is not one of the model's classes"})
+                if (reason.find(close) != std::string::npos) {
+                    privacy_replace_quoted(reason, "\"", close);
+                    break;
+                }
+        }
+        privacy_replace_quoted(reason, "unknown field \"", "\"; ");
+        const auto at = reason.find(quoted);
         if (at == std::string::npos) continue;
-        rejection.reason.resize(at);
-        rejection.reason += " (the value sent is not shown: the model's privacy policy does not keep every field)";
+        reason.resize(at);
+        reason += " (the value sent is not shown: the model's privacy policy does not keep every field)";
     }
 }
 

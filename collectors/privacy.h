@@ -5,15 +5,20 @@
 //
 // What each action stores:
 //   drop        nothing: the feature or attribute is left out (declared
-//               features cannot be dropped, config/privacy_section.cpp).
+//               features cannot be dropped, config/privacy_section.cpp);
+//               a feature dropped by `undeclared: drop` (no row of its own)
+//               keeps its name with a null value, so the data-quality check
+//               of undeclared fields still counts it.
 //   hash        "hmac:" + the lowercase hex HMAC-SHA256 (RFC 2104, OpenSSL's
-//               HMAC) of "<field>\0<text>" under the policy's key, where
-//               <field> is "id", the feature's or the attribute's name and
-//               <text> the value as stored (numbers in their shortest
-//               round-trip form, booleans "true"/"false"). Equal values under
-//               one key and field hash equally, so outcomes still join their
-//               predictions and categories still drift; the field in the
-//               message keeps one person's id from matching a feature value.
+//               HMAC) of "<model>\0<domain>\0<text>" under the policy's key,
+//               where <domain> is "record-id" for ids and "field:<name>" for
+//               a feature or attribute, and <text> the value as stored
+//               (numbers in their shortest round-trip form, booleans
+//               "true"/"false"). Equal values under one key, model and field
+//               hash equally, so outcomes still join their predictions and
+//               categories still drift; the domain keeps one person's id from
+//               matching a feature value (even of a feature named "id"), the
+//               model keeps two models sharing a key file from being linked.
 //   generalise  a number: floor(x / width) * width, the lower edge of its
 //               bucket (when that is not a finite number, the value is left
 //               out rather than stored raw); text: its first max_chars
@@ -27,22 +32,41 @@
 #include <string_view>
 #include <vector>
 
+#include "core/privacy.h"
 #include "core/record.h"
+#include "core/utf8.h"
 
 namespace mw {
 
 inline constexpr std::string_view privacy_hash_prefix = "hmac:";
 
-// "hmac:<64 hex digits>" of `value` in `field` under `key`.
-std::string privacy_hash(std::string_view key, std::string_view field, std::string_view value);
+inline constexpr std::string_view privacy_record_id_domain = "record-id";
+
+// "hmac:<64 hex digits>" of `value` in `domain` of `model` under `key`.
+std::string privacy_hash(std::string_view key, std::string_view model, std::string_view domain,
+                         std::string_view value);
+// The domain of a feature's or an attribute's values: "field:<name>".
+std::string privacy_field_domain(std::string_view name);
+// True when `text` is what privacy_hash returns ("hmac:" and 64 lowercase hex digits).
+bool is_privacy_hash(std::string_view text);
+
+// What identifies the policy records were accepted under: "" for a policy
+// that keeps everything, else 16 hex digits of the SHA-256 of the canonical
+// policy (every action, width and max_chars, the hashing scheme's version)
+// and of the key's id, HMAC(key, "modelwatch key id"), never of the key
+// itself. A reference fitted under another fingerprint is not used
+// (daemon/model_monitor.cpp); docs/privacy.md.
+std::string privacy_fingerprint(const PrivacyPolicy& policy);
 
 // The lower edge of x's bucket of `width` (> 0), or nullopt when it is not finite.
 std::optional<double> generalise_number(double x, double width);
 
-// The first `max_chars` code points of valid UTF-8 `text`.
-std::string truncate_utf8(std::string_view text, std::size_t max_chars);
 
-void apply_privacy(const ModelSchema& schema, Prediction& prediction);
+// `stored_values`: the record comes from data the daemon itself stored or
+// exported (a reference upload of rows read back from PostgreSQL or a
+// retraining export): a hashed field's value that already is a hash is kept,
+// not hashed again (every category would otherwise read as unseen).
+void apply_privacy(const ModelSchema& schema, Prediction& prediction, bool stored_values = false);
 void apply_privacy(const ModelSchema& schema, Outcome& outcome);
 
 // Rejection reasons quote what the client sent ("..., got the string \"x\""),

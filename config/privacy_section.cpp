@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/unique_fd.h"
+#include "core/utf8.h"
 
 namespace mw::config {
 namespace {
@@ -40,7 +43,8 @@ const Option<FieldPrivacy> field_privacy_options[] = {
              "categorical features); generalise (with width or max_chars)",
      .field = "FieldPrivacy::action", .assign = assign_field<&FieldPrivacy::action>},
     {.key = "width", .kind = ValueKind::number, .min_number = 0, .max_number = 1e15, .min_exclusive = true,
-     .help = "generalise a number to the lower edge of its bucket, floor(x / width) * width (numeric features)",
+     .help = "generalise a number to the lower edge of its bucket, floor(x / width) * width (numeric features; "
+             "attributes whose values are numbers, the others left out)",
      .field = "FieldPrivacy::width", .assign = assign_field<&FieldPrivacy::width>},
     {.key = "max_chars", .kind = ValueKind::integer, .default_text = "0", .min = 0, .max = 1024,
      .help = "generalise text to its first max_chars characters (categorical features, attributes); 0: not text",
@@ -73,7 +77,12 @@ const Option<PrivacyPolicy> privacy_options[] = {
 // Reads the key file as the daemon will use it; "" when fine, else why not.
 // The key is the file's bytes without trailing newlines (what $(cat file) gives).
 std::string read_privacy_key_file(const std::string& file, std::string& key) {
-    const UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    // A symlink is resolved first (Kubernetes mounts secrets as links into
+    // a ..data directory); the checks below are of the file it leads to,
+    // opened without following a link, so nothing swaps it in between.
+    std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(file.c_str(), nullptr), &std::free);
+    if (!resolved) return fmt::format("cannot open \"{}\": {}", file, std::strerror(errno));
+    const UniqueFd fd(::open(resolved.get(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd.get() < 0) return fmt::format("cannot open \"{}\": {}", file, std::strerror(errno));
     struct stat status {};
     if (::fstat(fd.get(), &status) != 0) return fmt::format("cannot stat \"{}\": {}", file, std::strerror(errno));
@@ -84,6 +93,10 @@ std::string read_privacy_key_file(const std::string& file, std::string& key) {
         return fmt::format("\"{}\" has mode {:04o}: a key others can read, or others or the group can write, is "
                            "refused (chmod 0600, or 0640 for a group the daemon is in)",
                            file, status.st_mode & 07777);
+    // A key owned by another (unprivileged) user is that user's to change.
+    if (status.st_uid != ::geteuid() && status.st_uid != 0)
+        return fmt::format("\"{}\" is owned by uid {}, not by the daemon's user (uid {}) or root: chown it", file,
+                           status.st_uid, ::geteuid());
     if (status.st_size > static_cast<off_t>(max_privacy_key_bytes + 2))
         return fmt::format("\"{}\" is {} bytes, more than a key's limit of {}", file, status.st_size,
                            max_privacy_key_bytes);
@@ -114,6 +127,27 @@ std::string read_privacy_key_file(const std::string& file, std::string& key) {
 
 bool privacy_names_contain(const std::vector<std::string>& names, const std::string& name) {
     return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// An audit's reference group of an attribute truncated to max_chars must be
+// a value the truncation can produce, else every audit run fails with "no rows".
+void check_reference_groups_survive(Reader& reader, const std::string& path, const ModelOptions& model,
+                                    const FieldPrivacy& row) {
+    for (std::size_t a = 0; a < model.audits.size(); ++a)
+        for (const auto& group : model.audits[a].reference_groups) {
+            const auto equals = group.find('=');
+            if (equals == std::string::npos || group.substr(0, equals) != row.name) continue;
+            const std::string value = group.substr(equals + 1);
+            if (truncate_utf8(value, row.max_chars) == value) continue;
+            const std::string groups_path = fmt::format("{}.audits[{}].reference_groups", path, a);
+            const std::string row_path = fmt::format("{}.privacy.fields[{}].max_chars", path,
+                                                     static_cast<std::size_t>(&row - model.schema.privacy.fields.data()));
+            reader.error(groups_path, reader.line_of(groups_path),
+                         fmt::format("reference group \"{}\" can never have rows: {} (line {}) keeps only the first {} "
+                                     "characters of {}; name the group \"{}={}\"",
+                                     group, row_path, reader.line_of(row_path), row.max_chars, row.name, row.name,
+                                     truncate_utf8(value, row.max_chars)));
+        }
 }
 
 void check_model_privacy(Reader& reader, const std::string& path, ModelOptions& model) {
@@ -170,8 +204,9 @@ void check_model_privacy(Reader& reader, const std::string& path, ModelOptions& 
             continue;
         }
         if (!privacy_names_contain(schema.attributes, row.name)) continue;  // undeclared: any action, applied by value type
-        if (generalise && row.width)
-            fail("width", fmt::format("attribute \"{}\" is text: use max_chars", row.name));
+        // An attribute's value is text; a width buckets those that read as
+        // numbers (an age band) and leaves the others out (collectors/privacy.cpp).
+        if (generalise && row.max_chars != 0) check_reference_groups_survive(reader, path, model, row);
         if (row.action != PrivacyAction::drop && row.action != PrivacyAction::hash) continue;
         // Sensitive attributes are kept only where an audit needs them, and
         // an audit needs them as sent: it names its groups.
@@ -188,6 +223,25 @@ void check_model_privacy(Reader& reader, const std::string& path, ModelOptions& 
             fail("action", fmt::format("attribute \"{}\" is dropped here but {} (line {}) segments by it; hash it "
                                        "instead, or remove it from the segments",
                                        row.name, segments_path, reader.line_of(segments_path)));
+        }
+    }
+    // Sensitive attributes are kept only where an audit or a segment needs
+    // them: under a policy, a declared attribute that none uses needs a row
+    // saying what is kept of it (keep, to keep it on purpose).
+    if (!policy.keeps_everything()) {
+        for (std::size_t a = 0; a < schema.attributes.size(); ++a) {
+            const std::string& name = schema.attributes[a];
+            if (policy.find(name) != nullptr || privacy_names_contain(model.drift.segments, name)) continue;
+            bool audited = false;
+            for (const auto& audit : model.audits) audited = audited || privacy_names_contain(audit.sensitive, name);
+            if (audited) continue;
+            const std::string attribute_path = fmt::format("{}.attributes[{}]", path, a);
+            reader.error(attribute_path, reader.line_of(attribute_path),
+                         fmt::format("attribute \"{}\" is declared but no audits[].sensitive and no drift.segments "
+                                     "uses it, and {} (line {}) has no row for it: a sensitive attribute is kept only "
+                                     "where an audit or a segment needs it; give it a row in privacy.fields (drop, "
+                                     "hash, generalise, or keep to keep it on purpose), or remove it from attributes",
+                                     name, privacy_path, reader.line_of(privacy_path)));
         }
     }
     const std::string key_path = privacy_path + ".key_file";

@@ -163,6 +163,8 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Anomaly score in [0, 1] of the latest point of an operational series."},
             {"modelwatch_reference_rows", gauge, {"model"},
              "Rows in the model's active reference sample (0 while one is being collected)."},
+            {"modelwatch_reference_policy_mismatches_total", counter, {"model"},
+             "References retired because they were stored under another privacy policy or key (docs/privacy.md)."},
         };
         for (const auto& window : window_gauges())
             out.push_back({window.metric_name, gauge,
@@ -283,6 +285,7 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       findings(counter(registry, "modelwatch_findings_total")),
       anomaly_score(gauge(registry, "modelwatch_anomaly_score")),
       reference_rows(gauge(registry, "modelwatch_reference_rows")),
+      reference_policy_mismatches(counter(registry, "modelwatch_reference_policy_mismatches_total")),
       alert_deliveries(counter(registry, "modelwatch_alert_deliveries_total")),
       retrain_transitions(counter(registry, "modelwatch_retrain_transitions_total")),
       retrain_breaker_open(gauge(registry, "modelwatch_retrain_breaker_open")),

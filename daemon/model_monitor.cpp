@@ -1,6 +1,9 @@
 #include "daemon/model_monitor.h"
 
+#include "collectors/privacy.h"
+
 #include "core/log.h"
+#include "core/time.h"
 #include "daemon/monitor_checkpoint.h"
 #include "daemon/performance_causes.h"
 #include "daemon/performance_judgement.h"
@@ -91,9 +94,31 @@ store::MonitorWrite ModelMonitor::write_under_lease() const {
 }
 
 bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
+    if (!privacy_) {
+        privacy_ = store::record_privacy_fingerprint(connection, model(), privacy_fingerprint(options_.schema.privacy),
+                                                     now_us);
+        if (privacy_->previous)
+            log::warning("privacy_policy_changed model={} fingerprint=\"{}\" previous=\"{}\" since={}", model(),
+                         privacy_->fingerprint, *privacy_->previous, format_rfc3339_us(privacy_->since_us));
+    }
     auto stored = store::active_reference(connection, model());
+    // A reference holds values as the policy of its time kept them: under
+    // another policy or key they are raw (or hashed differently) values the
+    // running policy would not store, and they would read as drift and
+    // vanished categories. Such a reference is retired (its rows are then
+    // free for retention) and a new one taken from rows received since.
+    if (stored && !stored->pending() && stored->privacy_fingerprint.value_or("") != privacy_->fingerprint) {
+        log::warning("reference_policy_mismatch model={} reference={} reference_fingerprint=\"{}\" "
+                     "running_fingerprint=\"{}\" action=retired",
+                     model(), stored->id, stored->privacy_fingerprint.value_or("none recorded"), privacy_->fingerprint);
+        metrics_.reference_policy_mismatches.Add({{"model", model()}}).Increment();
+        control.checkpoint();
+        store::retire_reference(connection, stored->id);
+        fitted_.reset();
+        stored.reset();
+    }
     if (!stored || stored->pending()) {
-        auto capture = capture_reference(connection, options_, stored, now_us, control);
+        auto capture = capture_reference(connection, options_, stored, *privacy_, now_us, control);
         if (!capture.stored) {
             if (capture.waiting_for != waiting_for_)
                 log::info("reference_waiting model={} for=\"{}\"", model(), capture.waiting_for);

@@ -78,6 +78,9 @@ private:
     std::unique_ptr<concept_drift::ConceptDetector> concept_;
     AnomalyDetectors anomaly_;
     std::string waiting_for_;  // what the last pass waited for, logged once
+    // The privacy policy's fingerprint as recorded at this monitor's first
+    // pass: references under another one are not used.
+    std::optional<store::PrivacyEpoch> privacy_;
     std::optional<store::Fence> fence_;  // the lease of the current pass
     bool resume_needed_ = true;
 };

@@ -362,7 +362,7 @@ Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::
     if (!upload.ok()) return error(400, upload.error);
     auto connection = store::connect(config->store);
     const auto id = store_uploaded_reference(
-        *connection, model, upload.table,
+        *connection, options->schema, upload.table,
         fmt::format("uploaded {} rows at {}", upload.rows_read, format_rfc3339_us(now_us())));
     return answer(201, {{"reference_id", id}, {"rows", upload.rows_read}});
 }

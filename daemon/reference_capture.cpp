@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "collectors/privacy.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "daemon/window_table.h"
@@ -12,8 +13,8 @@
 namespace mw::daemon {
 
 ReferenceCapture capture_reference(pqxx::connection_base& connection, const config::ModelOptions& model_options,
-                                   const std::optional<store::StoredReference>& pending, std::int64_t now_us,
-                                   PassControl& control) {
+                                   const std::optional<store::StoredReference>& pending,
+                                   const store::PrivacyEpoch& privacy, std::int64_t now_us, PassControl& control) {
     const auto& model = model_options.schema.name;
     const auto& options = model_options.reference;
     const auto wait = [](std::string what) { return ReferenceCapture{false, std::move(what)}; };
@@ -28,11 +29,11 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         const auto end = parse_rfc3339_us(options.end).value_or(0);
         if (now_us < end + static_cast<std::int64_t>(model_options.window.lateness_ms) * 1000)
             return wait("the end of the reference time range " + options.end);
-        rows = store::read_predictions_between(connection, model, start, end, options.rows);
+        rows = store::read_predictions_between(connection, model, start, end, options.rows, privacy.since_us);
         if (rows.empty()) return wait("predictions between " + options.start + " and " + options.end);
     } else {
         if (pending) source = "promotion";
-        rows = store::read_predictions_after(connection, model, std::nullopt, options.rows, version);
+        rows = store::read_predictions_after(connection, model, std::nullopt, options.rows, version, privacy.since_us);
         if (rows.size() < options.rows)
             return wait(fmt::format("{} reference predictions{} (have {})", options.rows,
                                     version.empty() ? "" : " of version " + version, rows.size()));
@@ -46,6 +47,7 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
     reference.sample_json = drift::reference_sample_to_json(table);
     reference.data_start_us = rows.front().ts_us;
     reference.data_end = store::RowKey{rows.back().ts_us, rows.back().id};
+    reference.privacy_fingerprint = privacy.fingerprint;
     reference.description = fmt::format("{} predictions from {} to {}{}", rows.size(),
                                         format_rfc3339_us(rows.front().ts_us), format_rfc3339_us(rows.back().ts_us),
                                         version.empty() ? "" : " of version " + version);
@@ -59,10 +61,13 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
     return {true, {}};
 }
 
-std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const std::string& model,
+std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const ModelSchema& schema,
                                       const drift::DriftTable& table, const std::string& description) {
+    const auto& model = schema.name;
     store::NewReference reference;
     reference.model = model;
+    // The upload went through the model's policy (daemon/reference_upload.cpp).
+    reference.privacy_fingerprint = privacy_fingerprint(schema.privacy);
     reference.source = "upload";
     reference.rows = static_cast<std::int64_t>(table.rows);
     reference.sample_json = drift::reference_sample_to_json(table);

@@ -26,15 +26,18 @@ struct ReferenceCapture {
 
 // For a model with no reference (`pending` empty) or a pending one (after a
 // promotion): collects its rows when they are all there and stores them as
-// the active reference. Calls control.checkpoint() before writing.
+// the active reference. Only rows received under the privacy policy the
+// model runs under (`privacy`: since it was first in force) are read, so
+// no value kept under an older policy reaches a new reference.
+// Calls control.checkpoint() before writing.
 ReferenceCapture capture_reference(pqxx::connection_base& connection, const config::ModelOptions& options,
-                                   const std::optional<store::StoredReference>& pending, std::int64_t now_us,
-                                   PassControl& control);
+                                   const std::optional<store::StoredReference>& pending,
+                                   const store::PrivacyEpoch& privacy, std::int64_t now_us, PassControl& control);
 
 // Stores an uploaded reference (CSV or NDJSON parsed by the API) and makes it
 // the model's active one; the model's monitor refits from it at its next
 // pass. Returns its id.
-std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const std::string& model,
+std::int64_t store_uploaded_reference(pqxx::connection_base& connection, const ModelSchema& schema,
                                       const drift::DriftTable& table, const std::string& description);
 
 }  // namespace mw::daemon

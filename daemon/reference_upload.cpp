@@ -43,7 +43,11 @@ nlohmann::json reference_json_of(const Value& value) {
 // records, so it goes through the model's privacy policy like them
 // (collectors/privacy.h): nothing the policy does not keep is stored, and
 // hashed or generalised values compare with their kind. Rewrites the row's
-// features and attributes to what the policy keeps of them.
+// features and attributes to what the policy keeps of them. Under a hash
+// policy the store is the only source of reference rows (the raw values were
+// never kept), so a hashed field's value that already is a hash (rows read
+// back from predictions, a retraining export) is kept as it is, not hashed
+// twice; generalising and dropping give the same result applied twice.
 void apply_reference_privacy(const ModelSchema& schema, nlohmann::json& features, nlohmann::json& attributes) {
     if (schema.privacy.keeps_everything()) return;
     Prediction row;
@@ -57,7 +61,7 @@ void apply_reference_privacy(const ModelSchema& schema, nlohmann::json& features
     }
     for (const auto& [name, value] : attributes.items())
         if (!value.is_null()) row.attributes.emplace_back(name, value.is_string() ? value.get<std::string>() : value.dump());
-    apply_privacy(schema, row);
+    apply_privacy(schema, row, true);
     features = nlohmann::json::object();
     for (std::size_t f = 0; f < schema.features.size(); ++f)
         if (!std::holds_alternative<std::monostate>(row.features[f]))

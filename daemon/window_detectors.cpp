@@ -34,7 +34,8 @@ drift::DriftVerdict detect_drift(ReferenceFit& fitted, const config::ModelOption
         for (auto& finding : drift::to_findings(segmented, model, span.start_us, span.end_us))
             if (finding.subject.find('[') != std::string::npos) findings.push_back(std::move(finding));
         for (auto& finding : segments::segment_drift_findings(segmented, options.drift.drift_share, model,
-                                                              span.start_us, span.end_us))
+                                                              span.start_us, span.end_us,
+                                                              segments::SegmentGapOptions{}.min_segment_rows))
             findings.push_back(std::move(finding));
     }
     if (fitted.outputs) {

@@ -46,6 +46,11 @@ constexpr Pattern patterns[] = {
     {"give label or value, not both", RejectionReason::conflicting_fields},
     {"send it as label", RejectionReason::conflicting_fields},
     {"expected a probability in [0, 1]", RejectionReason::invalid_score},
+    // Wrong types whose sentence does not say "expected": under a privacy
+    // policy the ", got ..." part is cut (collectors/privacy.cpp), and they
+    // must still count as wrong_type.
+    {"model's label is a class", RejectionReason::wrong_type},
+    {"model's value is a finite number", RejectionReason::wrong_type},
     {"expected", RejectionReason::wrong_type},
     {", got ", RejectionReason::wrong_type},
 };

@@ -155,6 +155,10 @@ SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, cons
     return report;
 }
 
+double rounded_rate(double value) {
+    return std::isfinite(value) ? std::round(value / published_rate_step) * published_rate_step : value;
+}
+
 std::vector<Finding> to_findings(const SegmentGapReport& report, const std::string& model,
                                  std::int64_t window_start_us, std::int64_t window_end_us) {
     std::vector<Finding> findings;
@@ -191,21 +195,22 @@ std::vector<Finding> to_findings(const SegmentGapReport& report, const std::stri
             finding.kind = "segment_gap";
             finding.subject = fmt::format("{}={}:{}", segment.attribute, segment.value, gap.metric);
             finding.method = "newcombe_wilson";
-            finding.statistic = gap.gap;
+            finding.statistic = rounded_rate(gap.gap);
             finding.threshold = report.min_gap;
             finding.triggered = gap.triggered;
             finding.severity = gap.triggered ? Severity::warning : Severity::info;
             finding.window_start_us = window_start_us;
             finding.window_end_us = window_end_us;
-            finding.evidence_json = nlohmann::json{{"segment_rate", gap.segment_rate},
-                                                   {"rest_rate", gap.rest_rate},
-                                                   {"segment_successes", gap.segment_successes},
-                                                   {"segment_trials", gap.segment_trials},
-                                                   {"rest_successes", gap.rest_successes},
-                                                   {"rest_trials", gap.rest_trials},
-                                                   {"lower", gap.interval.lower},
-                                                   {"upper", gap.interval.upper},
-                                                   {"confidence", report.confidence}}
+            // Rates and the interval only, to two decimals: counts (the
+            // segment's, the rest's) would let a reader subtract the compared
+            // segments from the window's rows and recover a suppressed one,
+            // and exact rates give their counts away as fractions.
+            finding.evidence_json = nlohmann::json{{"segment_rate", rounded_rate(gap.segment_rate)},
+                                                   {"rest_rate", rounded_rate(gap.rest_rate)},
+                                                   {"lower", rounded_rate(gap.interval.lower)},
+                                                   {"upper", rounded_rate(gap.interval.upper)},
+                                                   {"confidence", report.confidence},
+                                                   {"rounded_to", published_rate_step}}
                                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             findings.push_back(std::move(finding));
         }
@@ -215,10 +220,27 @@ std::vector<Finding> to_findings(const SegmentGapReport& report, const std::stri
 
 std::vector<Finding> segment_drift_findings(const drift::DatasetDriftResult& result, double drift_share,
                                             const std::string& model, std::int64_t window_start_us,
-                                            std::int64_t window_end_us) {
+                                            std::int64_t window_end_us, std::size_t min_segment_rows) {
     std::vector<Finding> findings;
     for (const auto& segment : result.segments) {
         if (!segment.error.empty()) continue;
+        if (segment.current_rows < min_segment_rows || segment.reference_rows < min_segment_rows) {
+            // Named, never described, like a segment gap's small segment.
+            findings.push_back({.model = model,
+                                .kind = "segment_drift",
+                                .subject = fmt::format("{}={}", result.segment_column, segment.value),
+                                .method = "too_small",
+                                .threshold = static_cast<double>(min_segment_rows),
+                                .triggered = false,
+                                .severity = Severity::info,
+                                .window_start_us = window_start_us,
+                                .window_end_us = window_end_us,
+                                .evidence_json = nlohmann::json{{"too_small", true},
+                                                                {"suppressed", true},
+                                                                {"min_segment_rows", min_segment_rows}}
+                                                     .dump()});
+            continue;
+        }
         const auto& verdict = segment.verdict;
         nlohmann::json drifted_features = nlohmann::json::array();
         for (const auto& feature : verdict.features)
@@ -237,9 +259,7 @@ std::vector<Finding> segment_drift_findings(const drift::DatasetDriftResult& res
         finding.evidence_json = nlohmann::json{{"segment_drift", verdict.dataset_drift},
                                                {"overall_drift", result.overall.dataset_drift},
                                                {"overall_share", result.overall.share},
-                                               {"drifted_features", std::move(drifted_features)},
-                                               {"reference_rows", segment.reference_rows},
-                                               {"current_rows", segment.current_rows}}
+                                               {"drifted_features", std::move(drifted_features)}}
                                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         findings.push_back(std::move(finding));
     }

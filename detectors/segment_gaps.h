@@ -112,9 +112,17 @@ struct SegmentGapReport {
 // comparisons (neither segment nor rest).
 SegmentGapReport evaluate_segment_gaps(const std::vector<SegmentRow>& rows, const SegmentGapOptions& options);
 
+// Rates in findings are published to this step (two decimals): the window's
+// row count is public, so segment counts, or rates exact enough to give
+// their fractions away, would let a reader subtract the shown segments and
+// recover a suppressed one.
+inline constexpr double published_rate_step = 0.01;
+double rounded_rate(double value);
+
 // Findings of kind "segment_gap", one per segment and rate: subject
 // "<attribute>=<value>:<metric>", method "newcombe_wilson", statistic = the
-// gap, threshold = min_gap, evidence = rates, counts and the interval;
+// gap, threshold = min_gap, evidence = the rates and the interval, all
+// rounded to published_rate_step, never counts;
 // warning when triggered, info otherwise. A rate too small to compare is
 // reported as such (method "too_small", never triggered, evidence
 // {"too_small", "suppressed", "min_segment_rows"} without its counts: a
@@ -127,9 +135,11 @@ std::vector<Finding> to_findings(const SegmentGapReport& report, const std::stri
 // subject "<column>=<value>", method "dataset_drift_share", statistic = the
 // segment's drifted share, threshold = `drift_share` (the dataset options'
 // DriftOptions::drift_share); triggered when the segment drifted and the
-// whole window did not. Segments with an error give none.
+// whole window did not; evidence without row counts. Segments with an error
+// give none; a segment with fewer than `min_segment_rows` rows in either
+// window gives a "too_small" finding with no description, never triggered.
 std::vector<Finding> segment_drift_findings(const drift::DatasetDriftResult& result, double drift_share,
                                             const std::string& model, std::int64_t window_start_us,
-                                            std::int64_t window_end_us);
+                                            std::int64_t window_end_us, std::size_t min_segment_rows);
 
 }  // namespace mw::segments

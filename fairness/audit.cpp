@@ -82,12 +82,17 @@ AuditRun run_audit(const AuditData& data, const AuditOptions& options) {
                                         grouping_name(g.attributes));
                 return run;
             }
-            if (g.groups[*reference].too_small) {
-                run.error = fmt::format("reference group '{}' of {} has {} rows, fewer than the minimum group size {}",
-                                        group_label(wanted), grouping_name(g.attributes),
-                                        g.groups[*reference].counts.total(), options.metrics.min_group_size);
-                return run;
-            }
+        }
+        if (options.complementary_suppression) suppress_complements(g.groups, options.metrics.min_group_size, reference);
+        if (reference && g.groups[*reference].too_small) {
+            // Without its count: the error is logged and shown on the status page.
+            run.error = fmt::format("reference group '{}' of {} is suppressed: {}", group_label(wanted),
+                                    grouping_name(g.attributes),
+                                    g.groups[*reference].complementary
+                                        ? "the groups smaller than it cannot be hidden otherwise"
+                                        : fmt::format("fewer rows than the minimum group size {}",
+                                                      options.metrics.min_group_size));
+            return run;
         }
         g.disparities = compute_disparities(g.groups, reference, data.has_scores(), options.tolerance);
         attach_bootstrap_intervals(g.disparities, g.groups, options.bootstrap, options.tolerance);

@@ -25,6 +25,10 @@ struct AuditOptions {
     // when every one of its attributes has one.
     std::map<std::string, std::string> reference_values;
     bool intersections = true;  // also audit the intersection of all attributes
+    // Also suppress the groups that would let a reader recover a small one by
+    // subtraction (fairness/suppression.h). Off only to compare the metrics
+    // with a reference implementation that knows no such rule.
+    bool complementary_suppression = true;
     GroupMetricsOptions metrics;
     Tolerance tolerance;
     BootstrapOptions bootstrap;

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "fairness/group_metrics.h"
+#include "fairness/suppression.h"
 
 namespace mw::fairness {
 
@@ -36,6 +37,19 @@ bool tally(const AuditData& data, const std::vector<std::string>& attributes,
 bool is_suppressed(const RepresentationRow& row, std::uint64_t min_group_size) {
     const auto small = [&](std::uint64_t count) { return count > 0 && count < min_group_size; };
     return small(row.reference_count) || small(row.current_count);
+}
+
+std::vector<bool> suppressed_rows(const RepresentationShift& shift, std::uint64_t min_group_size) {
+    std::vector<std::vector<std::string>> values;
+    std::vector<std::vector<std::uint64_t>> counts(2);
+    std::vector<bool> suppressed;
+    for (const auto& row : shift.rows) {
+        values.push_back(row.values);
+        counts[0].push_back(row.reference_count);
+        counts[1].push_back(row.current_count);
+        suppressed.push_back(is_suppressed(row, min_group_size));
+    }
+    return complementary_suppression(values, counts, std::move(suppressed), min_group_size);
 }
 
 RepresentationShift compare_representation(const AuditData& reference, const AuditData& current,

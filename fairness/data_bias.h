@@ -38,6 +38,11 @@ struct RepresentationShift {
     std::string error;                    // e.g. an attribute missing from one window
 };
 
+// Per row of `shift`: whether every output hides it, being small
+// (is_suppressed) or hidden with a small one so the windows' totals minus
+// the shown rows cannot give its counts (fairness/suppression.h).
+std::vector<bool> suppressed_rows(const RepresentationShift& shift, std::uint64_t min_group_size);
+
 // Groups both windows by `attributes` (names present in both) and compares
 // each group's share of rows and base rate.
 RepresentationShift compare_representation(const AuditData& reference, const AuditData& current,

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "fairness/suppression.h"
+
 namespace mw::fairness {
 
 const char* to_string(Rate rate) {
@@ -322,6 +324,21 @@ GroupingsMetrics compute_groupings_metrics(const AuditData& data,
         result.groupings.push_back(std::move(metrics));
     }
     return result;
+}
+
+void suppress_complements(std::vector<GroupMetrics>& groups, std::uint64_t min_group_size,
+                          std::optional<std::size_t> avoid) {
+    std::vector<std::vector<std::string>> values;
+    std::vector<std::vector<std::uint64_t>> counts(1);
+    std::vector<bool> suppressed;
+    for (const auto& group : groups) {
+        values.push_back(group.values);
+        counts[0].push_back(group.counts.total());
+        suppressed.push_back(group.too_small);
+    }
+    const auto hidden = complementary_suppression(values, counts, suppressed, min_group_size, avoid);
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        if (hidden[g] && !groups[g].too_small) groups[g].too_small = groups[g].complementary = true;
 }
 
 std::vector<GroupMetrics> compute_group_metrics(const AuditData& data, const std::vector<std::size_t>& attribute_indices,

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -62,7 +63,11 @@ struct GroupMetrics {
     std::vector<std::string> values;  // one per attribute of the grouping
     std::string label;
     ConfusionCounts counts;
+    // Suppressed: shown by name only, never compared. Below the minimum
+    // size, or (`complementary`) hidden as well so a smaller group cannot be
+    // recovered by subtraction (fairness/suppression.h).
     bool too_small = false;
+    bool complementary = false;
     std::array<RateEstimate, rate_count> rates;
     std::vector<CalibrationBucket> calibration;  // empty without scores
     // Expected calibration error over the buckets; NaN without scores.
@@ -93,6 +98,12 @@ struct GroupingsMetrics {
     // (as make_grouping orders them); only groups with rows.
     std::vector<std::vector<GroupMetrics>> groupings;
 };
+
+// Suppresses, besides the groups below the minimum size, the groups that
+// would let a reader recover one of them by subtraction from the others and
+// the total (fairness/suppression.h); `avoid` (the reference group) last.
+void suppress_complements(std::vector<GroupMetrics>& groups, std::uint64_t min_group_size,
+                          std::optional<std::size_t> avoid);
 
 // `groupings`: each a list of indices into data.attributes (one attribute,
 // or several for their intersection).

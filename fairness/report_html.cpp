@@ -292,7 +292,8 @@ std::string rate_panels(const GroupingResult& g, const AuditResult& r) {
             // A group under the minimum size is listed without its rate (suppressed).
             PanelRow row{m.label, m.too_small ? std::nan("") : m.rate(rate).value,
                          m.too_small ? Interval{} : m.rate(rate).wilson, m.too_small ? "small" : "rate",
-                         g.disparities.reference_index == k, m.too_small ? "too small: suppressed" : ""};
+                         g.disparities.reference_index == k,
+                         m.complementary ? "suppressed with a smaller group" : m.too_small ? "too small: suppressed" : ""};
             p.rows.push_back(std::move(row));
         }
         out += render_panel(p);
@@ -336,6 +337,14 @@ std::string group_table(const GroupingResult& g, std::uint64_t min_group_size) {
     for (std::size_t k = 0; k < g.groups.size(); ++k) {
         const GroupMetrics& m = g.groups[k];
         const bool reference = g.disparities.reference_index == k;
+        if (m.complementary) {
+            // Hidden so the smaller suppressed group cannot be recovered by subtraction.
+            out += fmt::format("<tr class=\"small\"><td>{} <small>suppressed</small></td><td>-</td>"
+                               "<td colspan=\"{}\" class=\"text\">not shown, so that a group of fewer than {} rows "
+                               "cannot be worked out from the others</td></tr>",
+                               html_escape(m.label), std::size(shown) + 1, min_group_size);
+            continue;
+        }
         if (m.too_small) {
             // Named, never described: its counts and rates would single out a handful of people.
             out += fmt::format("<tr class=\"small\"><td>{} <small>too small: suppressed</small></td><td>&lt; {}</td>"
@@ -582,11 +591,13 @@ std::string render_html(const AuditResult& r) {
                                "<th>Base rate (reference)</th><th>Base rate (current)</th><th>Change</th></tr></thead>"
                                "<tbody>",
                                html_escape(grouping_name(shift.attributes)));
-            for (const auto& row : shift.rows) {
-                if (is_suppressed(row, r.options.metrics.min_group_size)) {
+            const auto suppressed = suppressed_rows(shift, r.options.metrics.min_group_size);
+            for (std::size_t k = 0; k < shift.rows.size(); ++k) {
+                const auto& row = shift.rows[k];
+                if (suppressed[k]) {
                     out += fmt::format("<tr class=\"small\"><td>{} <small>too small: suppressed</small></td>"
-                                       "<td colspan=\"8\" class=\"text\">fewer than {} rows in a window: not "
-                                       "shown</td></tr>",
+                                       "<td colspan=\"8\" class=\"text\">fewer than {} rows in a window, or "
+                                       "hidden with such a group: not shown</td></tr>",
                                        html_escape(row.label), r.options.metrics.min_group_size);
                     continue;
                 }

@@ -19,10 +19,13 @@ json interval(const Interval& i) { return i.defined() ? json::array({i.lower, i.
 json group_json(const GroupMetrics& g) {
     // A group under the minimum size is named and flagged, nothing more: its
     // counts and rates would describe a handful of people.
+    // A group hidden only so a smaller one cannot be recovered by
+    // subtraction (`complementary`) is shown the same way.
     if (g.too_small)
         return {{"label", g.label},         {"values", g.values},      {"count", nullptr},
-                {"too_small", true},        {"suppressed", true},      {"confusion", nullptr},
-                {"rates", nullptr},         {"calibration_error", nullptr}, {"calibration", json::array()}};
+                {"too_small", !g.complementary}, {"suppressed", true}, {"complementary", g.complementary},
+                {"confusion", nullptr},     {"rates", nullptr},        {"calibration_error", nullptr},
+                {"calibration", json::array()}};
     json rates = json::object();
     for (Rate rate : all_rates) {
         const RateEstimate& e = g.rate(rate);
@@ -106,8 +109,10 @@ json report_json(const AuditResult& r) {
     json representation = json::array();
     for (const auto& shift : r.representation) {
         json rows = json::array();
-        for (const auto& row : shift.rows) {
-            if (is_suppressed(row, r.options.metrics.min_group_size)) {
+        const auto suppressed = suppressed_rows(shift, r.options.metrics.min_group_size);
+        for (std::size_t k = 0; k < shift.rows.size(); ++k) {
+            const auto& row = shift.rows[k];
+            if (suppressed[k]) {
                 rows.push_back({{"label", row.label}, {"values", row.values}, {"suppressed", true},
                                 {"reference_count", nullptr}, {"current_count", nullptr},
                                 {"reference_share", nullptr}, {"current_share", nullptr},

@@ -66,6 +66,11 @@ std::string render_markdown(const AuditResult& r) {
         line("| Group | n | Base rate | Selection rate | TPR | FPR | FNR | PPV | NPV | Accuracy | ECE |");
         line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (const auto& m : g.groups) {
+            if (m.complementary) {  // hidden so a smaller group cannot be recovered by subtraction
+                line(fmt::format("| {} (suppressed with a smaller group) | - | - | - | - | - | - | - | - | - | - |",
+                                 cell(m.label)));
+                continue;
+            }
             if (m.too_small) {  // named, never described (suppressed)
                 line(fmt::format("| {} (too small: suppressed) | < {} | - | - | - | - | - | - | - | - | - |",
                                  cell(m.label), r.options.metrics.min_group_size));
@@ -100,8 +105,10 @@ std::string render_markdown(const AuditResult& r) {
         line("");
         line("| Group | Reference rows | Current rows | Share change | Base rate (reference) | Base rate (current) | Change |");
         line("|---|---:|---:|---:|---:|---:|---:|");
-        for (const auto& row : shift.rows) {
-            if (is_suppressed(row, r.options.metrics.min_group_size)) {
+        const auto suppressed = suppressed_rows(shift, r.options.metrics.min_group_size);
+        for (std::size_t k = 0; k < shift.rows.size(); ++k) {
+            const auto& row = shift.rows[k];
+            if (suppressed[k]) {
                 line(fmt::format("| {} (too small: suppressed) | - | - | - | - | - | - |", cell(row.label)));
                 continue;
             }

@@ -536,6 +536,22 @@ constexpr std::string_view schema_v7 = R"sql(
 ALTER TABLE audits ADD COLUMN lease_owner text, ADD COLUMN lease_epoch bigint;
 )sql";
 
+// Which privacy policy and key records were accepted under
+// (collectors/privacy.h, privacy_fingerprint; docs/privacy.md): a reference
+// records the fingerprint it was captured or uploaded under (NULL: before
+// fingerprints were recorded), and model_privacy the fingerprint a daemon
+// last ran the model under and since when; a reference under another one is
+// not used, and a new one is taken only from rows received since.
+constexpr std::string_view schema_v8 = R"sql(
+ALTER TABLE model_references ADD COLUMN privacy_fingerprint text;
+CREATE TABLE model_privacy (
+    model text COLLATE "C" PRIMARY KEY,
+    fingerprint text NOT NULL,
+    since timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -544,6 +560,7 @@ constexpr Migration all_migrations[] = {
     {5, "model_leases", schema_v5},
     {6, "labelled_reads_without_probes", schema_v6},
     {7, "fenced_audits", schema_v7},
+    {8, "privacy_fingerprints", schema_v8},
 };
 
 // migrate() finds a migration by version - 1.

@@ -106,8 +106,8 @@ void insert_metrics(pqxx::transaction_base& transaction, std::int64_t window_id,
 std::optional<StoredReference> active_reference(pqxx::connection_base& connection, const std::string& model) {
     pqxx::read_transaction transaction(connection, "active_reference");
     const auto result = transaction.exec_params(
-        fmt::format("SELECT id, source, coalesce(model_version, ''), rows, sample::text, {}, {}, data_end_id "
-                    "FROM model_references WHERE model = $1 AND retired_at IS NULL",
+        fmt::format("SELECT id, source, coalesce(model_version, ''), rows, sample::text, {}, {}, data_end_id, "
+                    "privacy_fingerprint FROM model_references WHERE model = $1 AND retired_at IS NULL",
                     ts_column("created_at"), ts_column("data_end")),
         model);
     if (result.empty()) return std::nullopt;
@@ -115,7 +115,26 @@ std::optional<StoredReference> active_reference(pqxx::connection_base& connectio
     StoredReference reference{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
                               r[3].as<std::int64_t>(), r[4].as<std::string>(), r[5].as<std::int64_t>(), std::nullopt};
     if (!r[6].is_null() && !r[7].is_null()) reference.data_end = RowKey{r[6].as<std::int64_t>(), r[7].as<std::string>()};
+    reference.privacy_fingerprint = optional_of<std::string>(r[8]);
     return reference;
+}
+
+PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
+                                        const std::string& fingerprint, std::int64_t now_us) {
+    pqxx::work transaction(connection, "record_privacy_fingerprint");
+    const auto before = transaction.exec_params(
+        "SELECT fingerprint FROM model_privacy WHERE model = $1 FOR UPDATE", model);
+    const auto row = transaction.exec_params1(
+        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, 'epoch') "
+                    "ON CONFLICT (model) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = now(), "
+                    "since = CASE WHEN model_privacy.fingerprint = excluded.fingerprint THEN model_privacy.since "
+                    "ELSE {} END RETURNING {}",
+                    ts_param(3), ts_column("model_privacy.since")),
+        model, fingerprint, now_us);
+    transaction.commit();
+    PrivacyEpoch epoch{fingerprint, row[0].as<std::int64_t>(), std::nullopt};
+    if (!before.empty() && before[0][0].as<std::string>() != fingerprint) epoch.previous = before[0][0].as<std::string>();
+    return epoch;
 }
 
 namespace {
@@ -130,9 +149,10 @@ void write_reference_data(pqxx::transaction_base& transaction, std::int64_t id, 
         fmt::format("UPDATE model_references SET rows = $2, sample = $3::jsonb, "
                     "data_start = CASE WHEN $4::bigint IS NULL THEN NULL ELSE {} END, "
                     "data_end = CASE WHEN $5::bigint IS NULL THEN NULL ELSE {} END, data_end_id = $6, "
-                    "description = $7 WHERE id = $1",
+                    "description = $7, privacy_fingerprint = $8 WHERE id = $1",
                     ts_param(4), ts_param(5)),
-        id, reference.rows, reference.sample_json, reference.data_start_us, end_ts, end_id, reference.description);
+        id, reference.rows, reference.sample_json, reference.data_start_us, end_ts, end_id, reference.description,
+        reference.privacy_fingerprint);
 }
 
 }  // namespace
@@ -162,6 +182,13 @@ std::int64_t request_reference_reset(pqxx::transaction_base& transaction, const 
         .as<std::int64_t>();
 }
 
+void retire_reference(pqxx::connection_base& connection, std::int64_t reference_id) {
+    pqxx::work transaction(connection, "retire_reference");
+    transaction.exec_params0("UPDATE model_references SET retired_at = now() WHERE id = $1 AND retired_at IS NULL",
+                             reference_id);
+    transaction.commit();
+}
+
 void complete_reference(pqxx::connection_base& connection, std::int64_t reference_id, const NewReference& reference) {
     pqxx::work transaction(connection, "complete_reference");
     write_reference_data(transaction, reference_id, reference);
@@ -170,25 +197,30 @@ void complete_reference(pqxx::connection_base& connection, std::int64_t referenc
 
 std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection, const std::string& model,
                                               const std::optional<RowKey>& after, std::size_t limit,
-                                              const std::string& model_version) {
+                                              const std::string& model_version,
+                                              std::optional<std::int64_t> received_since_us) {
     pqxx::read_transaction transaction(connection, "read_predictions_after");
     const std::string query = window_rows_query(
         fmt::format("p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
-                    "AND ($4 = '' OR p.model_version = $4)",
-                    ts_param(2)),
+                    "AND ($4 = '' OR p.model_version = $4) AND ($6::bigint IS NULL OR p.received_at >= {})",
+                    ts_param(2), ts_param(6)),
         "LIMIT $5");
     const std::optional<std::int64_t> after_ts = after ? std::optional(after->ts_us) : std::nullopt;
     const std::string after_id = after ? after->id : std::string();
     return rows_of(transaction.exec_params(query, model, after_ts, after_id, model_version,
-                                           static_cast<std::int64_t>(limit)));
+                                           static_cast<std::int64_t>(limit), received_since_us));
 }
 
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
-                                                std::int64_t start_us, std::int64_t end_us, std::size_t limit) {
+                                                std::int64_t start_us, std::int64_t end_us, std::size_t limit,
+                                                std::optional<std::int64_t> received_since_us) {
     pqxx::read_transaction transaction(connection, "read_predictions_between");
     const std::string query = window_rows_query(
-        fmt::format("p.model = $1 AND p.ts >= {} AND p.ts < {}", ts_param(2), ts_param(3)), "LIMIT $4");
-    return rows_of(transaction.exec_params(query, model, start_us, end_us, static_cast<std::int64_t>(limit)));
+        fmt::format("p.model = $1 AND p.ts >= {} AND p.ts < {} AND ($5::bigint IS NULL OR p.received_at >= {})",
+                    ts_param(2), ts_param(3), ts_param(5)),
+        "LIMIT $4");
+    return rows_of(transaction.exec_params(query, model, start_us, end_us, static_cast<std::int64_t>(limit),
+                                           received_since_us));
 }
 
 std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,

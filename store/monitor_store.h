@@ -48,6 +48,9 @@ struct StoredReference {
     std::string sample_json;
     std::int64_t created_at_us = 0;
     std::optional<RowKey> data_end;  // windows start after this row
+    // The privacy policy's fingerprint its rows were accepted under
+    // (collectors/privacy.h); none when recorded before fingerprints were.
+    std::optional<std::string> privacy_fingerprint;
 
     bool pending() const { return rows == 0; }
 };
@@ -61,7 +64,24 @@ struct NewReference {
     std::optional<std::int64_t> data_start_us;
     std::optional<RowKey> data_end;
     std::string description;
+    std::string privacy_fingerprint;
 };
+
+// The privacy fingerprint a model runs under and since when (microseconds)
+// its records are received under it; `previous` the one recorded before,
+// when it differed.
+struct PrivacyEpoch {
+    std::string fingerprint;
+    std::int64_t since_us = 0;
+    std::optional<std::string> previous;
+};
+
+// Records that `model` runs under `fingerprint` from now on: `since` stays
+// when it is the one recorded, becomes now_us when another one was, and is
+// the epoch when none was (the rows stored before count as under it: a
+// first run, or a database from before fingerprints were recorded).
+PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
+                                        const std::string& fingerprint, std::int64_t now_us);
 
 struct StoredWindow {
     std::int64_t id = 0;
@@ -87,18 +107,24 @@ std::int64_t insert_reference(pqxx::connection_base& connection, const NewRefere
 // of `model_version` become the next reference (after a promotion).
 std::int64_t request_reference_reset(pqxx::transaction_base& transaction, const std::string& model,
                                      const std::string& model_version, const std::string& description);
+// Retires the reference `reference_id` (when still active); the model then
+// has none until a new one is captured or uploaded.
+void retire_reference(pqxx::connection_base& connection, std::int64_t reference_id);
 // Fills a pending reference.
 void complete_reference(pqxx::connection_base& connection, std::int64_t reference_id, const NewReference& reference);
 
 // Up to `limit` predictions of `model` after `after` (from the start when
 // absent), in (ts, id) order, with their outcomes; only of `model_version`
-// when it is not empty.
+// when it is not empty, only received at or after `received_since_us` when given.
 std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection, const std::string& model,
                                               const std::optional<RowKey>& after, std::size_t limit,
-                                              const std::string& model_version = {});
-// Predictions with start_us <= ts < end_us, oldest first, at most `limit`.
+                                              const std::string& model_version = {},
+                                              std::optional<std::int64_t> received_since_us = std::nullopt);
+// Predictions with start_us <= ts < end_us, oldest first, at most `limit`;
+// only received at or after `received_since_us` when given.
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
-                                                std::int64_t start_us, std::int64_t end_us, std::size_t limit);
+                                                std::int64_t start_us, std::int64_t end_us, std::size_t limit,
+                                                std::optional<std::int64_t> received_since_us = std::nullopt);
 // The predictions of a closed window (first <= (ts, id) <= last).
 std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,
                                         const StoredWindow& window);

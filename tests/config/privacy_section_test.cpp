@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -115,8 +116,8 @@ TEST_CASE("each misuse of a row is refused at its key path and line") {
           "use width");
     CHECK(only_privacy_error(fields("        - {name: city, action: generalise, width: 2}\n")).find("use max_chars") !=
           std::string::npos);
-    CHECK(only_privacy_error(fields("        - {name: race, action: generalise, width: 2}\n")) ==
-          "models[0].privacy.fields[0].width (line 15): attribute \"race\" is text: use max_chars");
+    // An attribute's width buckets the values that read as numbers (age bands).
+    CHECK(privacy_errors(fields("        - {name: race, action: generalise, width: 2}\n")).empty());
     CHECK(only_privacy_error(fields("        - {name: city, action: hash, width: 2}\n")) ==
           "models[0].privacy.fields[0].width (line 15): applies only to action: generalise");
     CHECK(only_privacy_error(fields("        - {name: age, action: generalise, width: 0}\n"))
@@ -145,6 +146,64 @@ TEST_CASE("an attribute an audit or the segments need cannot be dropped or hashe
     CHECK(privacy_errors(privacy_document(key_file, "      fields: [{name: race, action: hash}, "
                                                     "{name: sex, action: generalise, max_chars: 1}]\n"))
               .empty());
+}
+
+TEST_CASE("under a policy, a declared attribute no audit or segment uses needs a row saying what is kept") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    const auto document = [&](const std::string& privacy) {
+        return fmt::format(R"(store: {{dsn: "dbname=x"}}
+models:
+  - name: adult
+    prediction: {{type: binary, classes: [">50K", "<=50K"]}}
+    features: [{{name: age, type: numeric}}]
+    attributes: [sex, race, postcode]
+    audits: [{{name: weekly, schedule: "0 6 * * 1", sensitive: [sex], reference_groups: ["sex=Female"]}}]
+    drift: {{segments: [race]}}
+    privacy:
+      key_file: "{}"
+{})",
+                           key_file, privacy);
+    };
+    CHECK(only_privacy_error(document("      id: hash\n")) ==
+          "models[0].attributes[2] (line 6): attribute \"postcode\" is declared but no audits[].sensitive and no "
+          "drift.segments uses it, and models[0].privacy (line 9) has no row for it: a sensitive attribute is kept "
+          "only where an audit or a segment needs it; give it a row in privacy.fields (drop, hash, generalise, or "
+          "keep to keep it on purpose), or remove it from attributes");
+    // A row, even keep, is a decision: accepted. Without a policy nothing is asked.
+    for (const char* action : {"keep", "drop", "hash"})
+        CHECK(privacy_errors(document(fmt::format("      id: hash\n      fields: [{{name: postcode, action: {}}}]\n",
+                                                  action)))
+                  .empty());
+    CHECK(privacy_errors(document("      id: keep\n")).empty());
+
+    // A reference group the truncation can never produce: both lines named.
+    CHECK(only_privacy_error(document("      fields: [{name: postcode, action: drop}, "
+                                      "{name: sex, action: generalise, max_chars: 1}]\n")) ==
+          "models[0].audits[0].reference_groups (line 7): reference group \"sex=Female\" can never have rows: "
+          "models[0].privacy.fields[1].max_chars (line 11) keeps only the first 1 characters of sex; name the group "
+          "\"sex=F\"");
+    CHECK(privacy_errors(document("      fields: [{name: postcode, action: drop}, "
+                                  "{name: sex, action: generalise, max_chars: 6}]\n"))
+              .empty());
+}
+
+TEST_CASE("the key file: owned by the daemon's user or root; a symlink is followed to the file it names") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    const auto link = (dir.path() / "secret-volume-link").string();
+    REQUIRE(::symlink(key_file.c_str(), link.c_str()) == 0);
+    CHECK(privacy_errors(privacy_document(link, "      id: hash\n")).empty());
+    // Only root may give a file away; as another user this case has nothing to check.
+    if (::geteuid() == 0) {
+        REQUIRE(::chown(key_file.c_str(), 4711, 4711) == 0);
+        CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")) ==
+              fmt::format("models[0].privacy.key_file (line 13): \"{}\" is owned by uid 4711, not by the daemon's "
+                          "user (uid 0) or root: chown it",
+                          key_file));
+        CHECK(only_privacy_error(privacy_document(link, "      id: hash\n")).find("owned by uid 4711") !=
+              std::string::npos);
+    }
 }
 
 TEST_CASE("the key file: required to hash, private, long enough, not a placeholder") {

@@ -196,12 +196,23 @@ TEST_CASE("segment gaps: small segments are reported as too small, never a findi
     REQUIRE(by_subject.count("region=north:accuracy") == 1);
     REQUIRE(by_subject.count("region=north:prediction_rate") == 1);
     const auto& north_rate = *by_subject["region=north:prediction_rate"];
-    CHECK(north_rate.statistic == Approx(100.0 / 500 - 499.0 / 599));
+    CHECK(north_rate.statistic == Approx(100.0 / 500 - 499.0 / 599).margin(0.005));
     CHECK(north_rate.triggered);
+    // Rates to two decimals and no counts: with the window's row count
+    // public, the compared segments' counts (or exact fractions) would give
+    // the suppressed islands' count away by subtraction.
     const auto evidence = nlohmann::json::parse(north_rate.evidence_json);
-    CHECK(evidence["segment_trials"] == 500);
-    CHECK(evidence["rest_trials"] == 599);
+    for (const char* count : {"segment_trials", "rest_trials", "segment_successes", "rest_successes"})
+        CHECK_FALSE(evidence.contains(count));
+    CHECK(evidence["segment_rate"].get<double>() == Approx(0.20));
+    CHECK(evidence["rest_rate"].get<double>() == Approx(0.83));
     CHECK(evidence["upper"].get<double>() < 0);
+    for (const auto& [subject, finding] : by_subject) {
+        const auto published = nlohmann::json::parse(finding->evidence_json);
+        for (const char* rate : {"segment_rate", "rest_rate", "lower", "upper"})
+            if (published.contains(rate))
+                CHECK(published[rate].get<double>() * 100 == Approx(std::round(published[rate].get<double>() * 100)));
+    }
 }
 
 TEST_CASE("segment gaps: values beyond the cap are left out and counted", "[segments]") {
@@ -253,7 +264,7 @@ TEST_CASE("segment drift: a segment drifting alone is found", "[segments][drift]
     // 1/30 of the rows shifted by 2 sd moves the whole window by far less than
     // the effect floor; segment B on its own drifts in both features.
     REQUIRE_FALSE(result.overall.dataset_drift);
-    const auto findings = segment_drift_findings(result, options.feature.drift_share, "credit", 10, 20);
+    const auto findings = segment_drift_findings(result, options.feature.drift_share, "credit", 10, 20, 100);
     REQUIRE(findings.size() == 2);
     const mw::Finding* a = nullptr;
     const mw::Finding* b = nullptr;
@@ -284,12 +295,23 @@ TEST_CASE("segment drift: not alone when the whole window drifted", "[segments][
     failed.value = "C";
     failed.error = "too few reference rows";
     result.segments = {drifting, failed};
-    auto findings = segment_drift_findings(result, 0.5, "credit", 0, 1);
+    drifting.reference_rows = drifting.current_rows = 100;
+    result.segments = {drifting, failed};
+    auto findings = segment_drift_findings(result, 0.5, "credit", 0, 1, 100);
     REQUIRE(findings.size() == 1);  // C has an error: no finding
     CHECK_FALSE(findings[0].triggered);
     result.overall.dataset_drift = false;
-    findings = segment_drift_findings(result, 0.5, "credit", 0, 1);
+    findings = segment_drift_findings(result, 0.5, "credit", 0, 1, 100);
     CHECK(findings[0].triggered);
+    CHECK_FALSE(nlohmann::json::parse(findings[0].evidence_json).contains("current_rows"));
+    // Below the minimum in either window: named, never described, never triggered.
+    result.segments[0].current_rows = 99;
+    findings = segment_drift_findings(result, 0.5, "credit", 0, 1, 100);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].method == "too_small");
+    CHECK_FALSE(findings[0].triggered);
+    CHECK(nlohmann::json::parse(findings[0].evidence_json) ==
+          nlohmann::json{{"too_small", true}, {"suppressed", true}, {"min_segment_rows", 100}});
 }
 
 TEST_CASE("segment gaps on Adult: the accuracy gap by sex of a rule-based model", "[segments][adult]") {

@@ -163,8 +163,32 @@ TEST_CASE("a group under the minimum size is named and suppressed in every forma
         CHECK(row["current_count"].is_null());
         CHECK(row["current_share"].is_null());
     }
-    // Groups at or over the minimum keep their figures.
-    CHECK(j["groupings"][0]["groups"][0]["count"] == 200);
+    // Complementary suppression: "a" (the smaller of the two at 200, first
+    // by value) is hidden too, so the overall count minus the shown groups
+    // gives only a + tiny (207 rows), never tiny's 7; "c" keeps its figures.
+    const auto& groups = j["groupings"][0]["groups"];
+    REQUIRE(groups.size() == 3);
+    CHECK(groups[0]["label"] == "a");
+    CHECK(groups[0]["suppressed"] == true);
+    CHECK(groups[0]["complementary"] == true);
+    CHECK(groups[0]["too_small"] == false);
+    CHECK(groups[0]["count"].is_null());
+    CHECK(groups[1]["count"] == 200);
+    CHECK((*tiny)["complementary"] == false);
+    std::uint64_t hidden = j["overall"]["count"].get<std::uint64_t>();
+    std::uint64_t hidden_tp = j["overall"]["confusion"]["tp"].get<std::uint64_t>();
+    for (const auto& g : groups)
+        if (!g["count"].is_null()) {
+            hidden -= g["count"].get<std::uint64_t>();
+            hidden_tp -= g["confusion"]["tp"].get<std::uint64_t>();
+        }
+    CHECK(hidden == 207);
+    CHECK(hidden >= j["options"]["min_group_size"].get<std::uint64_t>());
+    CHECK(hidden_tp > 3);  // tiny's 3 true positives are mixed with a's
+    // The representation table likewise: tiny and one complement hidden.
+    std::size_t hidden_rows = 0;
+    for (const auto& row : j["representation"][0]["groups"]) hidden_rows += row.value("suppressed", false);
+    CHECK(hidden_rows == 2);
 
     const std::string html = render_html(r);
     const auto tiny_row = html.find("<tr class=\"small\"><td>tiny");

@@ -226,13 +226,39 @@ mw::ModelSchema make_privacy_schema() {
 
 bool is_hash(std::string_view text) { return text.size() == 69 && text.starts_with("hmac:"); }
 
+// Whether `text` quotes nothing a client sent: every double-quoted span is
+// one the messages write themselves (examples, or the redaction's mark).
+bool quotes_no_input(std::string_view text) {
+    static const std::set<std::string_view> fixed = {"2024-05-01T12:00:00Z", "2024-05-01T12:00:00.5+02:00",
+                                                     "(not shown)"};
+    for (std::size_t open = text.find('"'); open != std::string_view::npos;) {
+        const std::size_t close = text.find('"', open + 1);
+        if (close == std::string_view::npos) return false;
+        if (!fixed.contains(text.substr(open + 1, close - open - 1))) return false;
+        open = text.find('"', close + 1);
+    }
+    return text.find(", got ") == std::string_view::npos;
+}
+
+// A field path that names only what the schema declares (or says it does not).
+bool names_no_input(std::string_view field) {
+    static const std::set<std::string_view> known = {
+        "", "id", "ts", "model_version", "features", "prediction", "score", "attributes", "label", "value", "model",
+        "features.age", "features.city", "features.member", "attributes.sex",
+        "features.(a name the model does not declare)", "attributes.(a name the model does not declare)",
+        "(a field the model does not declare)"};
+    return known.contains(field);
+}
+
 // Whatever the body, nothing the policy does not keep comes out: hashed ids
-// and cities, ages on a bucket edge, no undeclared field, and no rejection
-// reason quoting a value.
+// and cities, ages on a bucket edge, no undeclared field's value, and no
+// rejection reason or field path quoting input.
 template <typename Parsed>
 void check_privacy(const Parsed& parsed) {
-    for (const auto& rejection : parsed.rejections)
-        require(rejection.reason.find(", got ") == std::string::npos, "no reason quotes a value under a policy");
+    for (const auto& rejection : parsed.rejections) {
+        require(quotes_no_input(rejection.reason), "no reason quotes input under a policy");
+        require(names_no_input(rejection.field), "no field path names an undeclared key under a policy");
+    }
     for (const auto& record : parsed.batch.records) require(is_hash(record.id), "ids are hashed");
 }
 
@@ -242,7 +268,8 @@ void check_private_predictions(const mw::ParsedPredictions& parsed) {
         if (const auto* age = std::get_if<double>(&record.features[0]))
             require(std::isfinite(*age) && std::fmod(*age, 10.0) == 0, "ages are bucket edges");
         if (const auto* city = std::get_if<std::string>(&record.features[1])) require(is_hash(*city), "cities are hashed");
-        require(record.undeclared_features.empty(), "undeclared features are dropped");
+        for (const auto& [name, value] : record.undeclared_features)
+            require(std::holds_alternative<std::monostate>(value), "undeclared features' values are dropped");
         for (const auto& [name, value] : record.attributes) require(name == "sex", "undeclared attributes are dropped");
     }
 }

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """Privacy controls at ingest (issue 18), through the real daemon and
 PostgreSQL: records carry a canary in a dropped field, in a hashed feature, in
-a hashed attribute and in a hashed id, over HTTP and a file tail; afterwards
-the canary's bytes are nowhere: not in the spool files, not in PostgreSQL's
-data directory after a CHECKPOINT (tables and WAL), not in the daemon's log,
-not in the admin API, the status page, findings or the audit reports. And
-what the policy promises still works: outcomes join their hashed ids (realised
-performance is judged), a hashed category drifts, and the audit's group below
-the minimum size is named but not described."""
+a hashed attribute, in a generalised audited attribute and in a hashed id,
+over HTTP, a file tail and reference uploads (CSV and NDJSON); afterwards the
+canary's bytes are nowhere: not in the spool files, not in PostgreSQL's data
+directory after a CHECKPOINT (tables and WAL) nor in any text or jsonb value
+of any table as SQL reads it (TOAST-compressed values included), not in the
+daemon's log, not in the admin API, the status page, findings or the audit
+reports. And what the policy promises still works: outcomes join their hashed
+ids (realised performance is judged), a hashed category drifts, an undeclared
+field's name still raises its data-quality check, the audit's group below the
+minimum size is named but not described and cannot be recovered by
+subtraction, a re-uploaded stored reference is not hashed twice, and after a
+restart under another key the old reference is retired, never reused."""
 
 import csv
 import gzip
@@ -28,7 +33,7 @@ KEY = b"6f1d0a9c3b7e4f2a8d5c1e0b9a7f3d2c4e6b8a0d1f3c5e7a9b2d4f6a8c0e1b3d"
 MODEL = """
   - name: adult
     prediction: {{type: binary, classes: [">50K", "<=50K"]}}
-    attributes: [sex, race]
+    attributes: [sex, race, country]
     features:
       - {{name: age, type: numeric}}
       - {{name: education_num, type: numeric}}
@@ -50,12 +55,29 @@ MODEL = """
         - {{name: race, action: hash}}
         - {{name: age, action: generalise, width: 10}}
         - {{name: email, action: drop}}
-    audits: [{{name: weekly, schedule: "0 6 * * 1", window: 1h, sensitive: [sex], min_group_size: 30}}]
+        - {{name: country, action: generalise, max_chars: 2}}
+    audits: [{{name: weekly, schedule: "0 6 * * 1", window: 1h, sensitive: [sex, country], min_group_size: 30}}]
 """
 
 
-def hashed(field, value):
-    return "hmac:" + hmac.new(KEY, field.encode() + b"\0" + value.encode(), hashlib.sha256).hexdigest()
+def hashed(domain, value, key=KEY):
+    """What the daemon stores: HMAC-SHA256 of model NUL domain NUL value."""
+    return "hmac:" + hmac.new(key, b"\0".join([b"adult", domain.encode(), value.encode()]), hashlib.sha256).hexdigest()
+
+
+def canary_hits(pg):
+    """(table, rows) of every table whose rows hold the canary in any column, as SQL reads them: values
+    PostgreSQL stored compressed (TOAST, pglz) are decompressed, which a grep of its files cannot do."""
+    tables = [r[0] for r in pg.query(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg_toast%'")]
+    hits = []
+    for table in tables:
+        count = pg.scalar(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s", (f"%{CANARY.decode()}%",))
+        if count:
+            hits.append((table, count))
+    return hits, tables
 
 
 def adult_rows(limit):
@@ -76,12 +98,16 @@ def prediction(i, row, base, drifted=False):
     # Four rows of a tiny group: the audit must name it and show nothing else of it.
     sex = "Tiny" if i % 180 == 7 else row["sex"]
     race = f"{CANARY.decode()}-race" if i % 50 == 0 else row["race"]
+    # Audited, generalised to its first two characters: the canary after them never reaches a report.
+    country = row["native_country"] + (CANARY.decode() if i % 7 == 0 else "")
+    # An undeclared field (undeclared: drop): its value goes, its name still counts.
+    extra = {"phone": f"{CANARY.decode()}-555-{i}"} if i % 10 == 3 else {}
     workclass = f"{CANARY.decode()}-{row['workclass']}" if drifted else row["workclass"]
     return {"id": record_id(i), "ts": ts,
             "features": {"age": float(row["age"]), "education_num": float(row["education_num"]),
-                         "workclass": workclass, "email": f"{CANARY.decode()}-{i}@example.org"},
+                         "workclass": workclass, "email": f"{CANARY.decode()}-{i}@example.org", **extra},
             "prediction": ">50K" if score >= 0.5 else "<=50K", "score": score,
-            "attributes": {"sex": sex, "race": race}}
+            "attributes": {"sex": sex, "race": race, "country": country}}
 
 
 def files_holding(directory, needle):
@@ -147,7 +173,8 @@ class PrivacyTest(harness.Environment):
         hits, read = files_holding(spool, CANARY)
         self.assertEqual(hits, [], "the canary reached the spool")
         self.assertGreater(read, 0)
-        self.assertTrue(files_holding(spool, hashed("id", record_id(1)).encode())[0], "the spool holds no hashed id")
+        self.assertTrue(files_holding(spool, hashed("record-id", record_id(1)).encode())[0],
+                        "the spool holds no hashed id")
 
         # The positive side: ids joined (realised performance judged on window 1), the hashed category drifted.
         harness.wait_for(lambda: self.pg.scalar(
@@ -157,7 +184,7 @@ class PrivacyTest(harness.Environment):
                          10, "not every prediction (600 over HTTP, 1 from the tail) was stored with a hashed id")
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions"), 601)
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
-                                        (hashed("id", record_id(1)),)), 1)
+                                        (hashed("record-id", record_id(1)),)), 1)
         realised = self.pg.query("SELECT triggered FROM findings WHERE kind = 'performance' AND method = 'realised'")
         self.assertTrue(realised, "no realised performance finding: hashed ids did not join")
         accuracy = self.pg.scalar(
@@ -171,7 +198,12 @@ class PrivacyTest(harness.Environment):
         ages = {r[0] for r in self.pg.query("SELECT DISTINCT (features->>'age')::float FROM predictions")}
         self.assertTrue(all(age % 10 == 0 for age in ages), ages)
         keys = {k for r in self.pg.query("SELECT DISTINCT jsonb_object_keys(features) FROM predictions") for k in r}
-        self.assertNotIn("email", keys)
+        self.assertNotIn("email", keys)  # its own row drops it whole
+        # undeclared: drop keeps the name with a null value, and the data-quality check of undeclared fields fires.
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE features->'phone' = 'null'::jsonb"), 60)
+        undeclared = self.pg.query("SELECT triggered FROM findings WHERE kind = 'data_quality' "
+                                   "AND method = 'undeclared_feature' AND subject LIKE '%%phone%%'")
+        self.assertTrue(undeclared and all(r[0] for r in undeclared), undeclared)
 
         # An audit, on demand: its reports name the tiny group and show nothing of it.
         status, body, _ = daemon.request("POST", "/v1/models/adult/audits/weekly/run", timeout=60)
@@ -183,11 +215,25 @@ class PrivacyTest(harness.Environment):
                        if n.endswith(".json") and not os.path.islink(os.path.join(root, n))]
         self.assertTrue(report_json, "no JSON report")
         with open(report_json[0]) as f:
-            groups = {g["label"]: g for g in json.load(f)["groupings"][0]["groups"]}
+            report = json.load(f)
+        groups = {g["label"]: g for g in report["groupings"][0]["groups"]}
         self.assertTrue(groups["Tiny"]["suppressed"], groups["Tiny"])
         self.assertIsNone(groups["Tiny"]["count"])
         self.assertIsNone(groups["Tiny"]["rates"])
         self.assertIsNotNone(groups["Male"]["count"])
+        # The hidden count cannot be recovered by subtraction: in every grouping, the overall count minus the
+        # shown groups leaves at least the minimum size (Female is hidden with Tiny), and so do its true positives'
+        # neighbours in the confusion matrix (the hidden groups' sum, never Tiny's alone).
+        self.assertTrue(groups["Female"]["complementary"], groups["Female"])
+        overall = report["overall"]["count"]
+        for grouping in report["groupings"]:
+            shown = [g for g in grouping["groups"] if g["count"] is not None]
+            hidden = [g for g in grouping["groups"] if g["count"] is None]
+            if hidden:
+                self.assertGreaterEqual(len(hidden), 2, grouping["name"] if "name" in grouping else grouping)
+                self.assertGreaterEqual(overall - sum(g["count"] for g in shown), 30, grouping.get("attributes"))
+        countries = {g["label"] for g in report["groupings"][1]["groups"]}
+        self.assertIn("Un", countries)  # United-States, generalised to two characters
 
         # Everything a person can read: the admin API, the status page, each finding's JSON and page.
         outputs = []
@@ -209,6 +255,75 @@ class PrivacyTest(harness.Environment):
         self.assertEqual([path for path, data in outputs if CANARY in data], [], "the canary in an output")
         self.assertEqual(files_holding(reports, CANARY)[0], [], "the canary in a report file")
 
+        # Reference uploads go through the policy: the canary in a hashed feature, a hashed attribute and an
+        # undeclared field, as CSV and as NDJSON.
+        upload_rows = adult_rows(40)
+        csv_lines = ["age,education_num,workclass,sex,race,country,prediction,score"]
+        for i, row in enumerate(upload_rows):
+            csv_lines.append(f"{row['age']},{row['education_num']},{CANARY.decode()}-{row['workclass']},{row['sex']},"
+                             f"{CANARY.decode()}-race,{row['native_country']}{CANARY.decode()},>50K,0.5")
+        status, body, _ = daemon.request("POST", "/v1/models/adult/reference", "\n".join(csv_lines) + "\n",
+                                         headers={"Content-Type": "text/csv"})
+        self.assertEqual(status, 201, body)
+        csv_reference = json.loads(body)["reference_id"]
+        ndjson = [json.dumps({"features": {"age": float(row["age"]), "education_num": float(row["education_num"]),
+                                           "workclass": f"{CANARY.decode()}-{row['workclass']}",
+                                           "phone": f"{CANARY.decode()}-555"},
+                              "attributes": {"sex": row["sex"], "race": f"{CANARY.decode()}-race"},
+                              "prediction": "<=50K", "score": 0.2}) for row in upload_rows]
+        status, body, _ = daemon.request("POST", "/v1/models/adult/reference", "\n".join(ndjson) + "\n",
+                                         headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 201, body)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM model_references WHERE id >= %s AND sample::text LIKE %s",
+                                        (csv_reference, f"%{CANARY.decode()}%")), 0)
+        hashed_canary = hashed("field:workclass", f"{CANARY.decode()}-{upload_rows[0]['workclass']}")
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM model_references WHERE id = %s AND sample::text LIKE %s",
+                                        (csv_reference, f"%{hashed_canary}%")), 1, "the upload's workclass is not hashed")
+        # Rows read back from the store (already hashed) are uploaded as they are, not hashed twice.
+        stored = self.pg.query("SELECT features::text, attributes::text FROM predictions ORDER BY ts LIMIT 40")
+        status, body, _ = daemon.request(
+            "POST", "/v1/models/adult/reference",
+            "\n".join(json.dumps({"features": json.loads(f), "attributes": json.loads(a), "prediction": ">50K"})
+                      for f, a in stored) + "\n", headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 201, body)
+        reupload = json.loads(body)["reference_id"]
+        stored_workclass = {json.loads(f)["workclass"] for f, _ in stored}
+        sample = json.loads(self.pg.scalar("SELECT sample::text FROM model_references WHERE id = %s", (reupload,)))
+        column = next(c for c in sample["columns"] if c["name"] == "workclass")
+        self.assertTrue(set(column["values"]) <= stored_workclass, "a re-uploaded hash was hashed again")
+        fingerprint = self.pg.scalar("SELECT privacy_fingerprint FROM model_references WHERE id = %s", (reupload,))
+        self.assertRegex(fingerprint or "", "^[0-9a-f]{16}$")
+        self.assertEqual(self.pg.scalar("SELECT fingerprint FROM model_privacy WHERE model = 'adult'"), fingerprint)
+
+        # A restart under another key: the reference stored under the old one is retired, never used again,
+        # and the next one is taken only from predictions received since.
+        self.assertEqual(daemon.terminate(), 0)
+        key2 = bytes(reversed(KEY))
+        with open(key_file, "wb") as f:
+            f.write(key2 + b"\n")
+        daemon.start()
+        daemon.wait_ready()
+        harness.wait_for(lambda: "reference_policy_mismatch" in daemon.log(), 20,
+                         "the old key's reference was not refused\n" + daemon.log()[-3000:])
+        self.assertIn("privacy_policy_changed", daemon.log())
+        self.assertIsNotNone(self.pg.scalar("SELECT retired_at FROM model_references WHERE id = %s", (reupload,)))
+        new_fingerprint = self.pg.scalar("SELECT fingerprint FROM model_privacy WHERE model = 'adult'")
+        self.assertNotEqual(new_fingerprint, fingerprint)
+        later = datetime.now(timezone.utc) - timedelta(minutes=10)
+        self.post(daemon, "predictions", [dict(prediction(j, rows[j], later), id=f"after-{j}") for j in range(200)])
+        harness.wait_for(lambda: self.pg.scalar(
+            "SELECT count(*) FROM model_references WHERE model = 'adult' AND retired_at IS NULL AND rows = 200 "
+            "AND privacy_fingerprint = %s", (new_fingerprint,)) == 1, 30,
+            "no new reference under the new key\n" + daemon.log()[-3000:])
+        start, sample_text = self.pg.query(
+            "SELECT data_start, sample::text FROM model_references WHERE model = 'adult' AND retired_at IS NULL")[0]
+        self.assertGreaterEqual(start, later - timedelta(seconds=1))
+        new_sample = json.loads(sample_text)
+        new_workclass = set(next(c for c in new_sample["columns"] if c["name"] == "workclass")["values"])
+        self.assertIn(hashed("field:workclass", rows[0]["workclass"], key2), new_workclass)
+        self.assertFalse(new_workclass & stored_workclass, "the new reference holds the old key's hashes")
+        self.assertGreaterEqual(daemon.metric('modelwatch_reference_policy_mismatches_total{model="adult"}'), 1)
+
         # PostgreSQL's files after a CHECKPOINT: the tables and the WAL.
         with psycopg2.connect(self.pg.dsn) as connection:
             connection.autocommit = True
@@ -219,8 +334,15 @@ class PrivacyTest(harness.Environment):
         hits, read = files_holding(pg_files, CANARY)
         self.assertEqual(hits, [], "the canary reached PostgreSQL's files")
         self.assertGreater(read, 100)
-        self.assertTrue(files_holding(pg_files, hashed("id", record_id(1)).encode())[0],
+        self.assertTrue(files_holding(pg_files, hashed("record-id", record_id(1)).encode())[0],
                         "PostgreSQL's files hold no hashed id: the search read nothing")
+        # And every value as SQL reads it (decompressed), in every table and partition.
+        hits, tables = canary_hits(self.pg)
+        self.assertEqual(hits, [], "the canary in a table")
+        self.assertGreater(len(tables), 10)
+        self.assertIn("public.model_references", tables)
+        self.assertGreater(self.pg.scalar("SELECT count(*) FROM model_references t WHERE t::text LIKE %s",
+                                          ("%" + hashed_canary + "%",)), 0, "the SQL search reads no reference sample")
 
         # The daemon's log (stderr, as journald would keep it), debug level, last.
         log = daemon.log().encode()

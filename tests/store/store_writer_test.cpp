@@ -644,6 +644,45 @@ TEST_CASE("an id stored on two days and labelled on two days is read once, with 
     CHECK(fixture.count("SELECT count(*) FROM labelled_predictions") == 1);
     CHECK(fixture.text("SELECT prediction_label || '/' || label FROM labelled_predictions WHERE id = 'a'") ==
           "first/yes");
+
+    // Only rows received since a moment (a privacy policy's start, when a
+    // reference is taken): of "a" only the copy received now, "b" not at all.
+    for (const auto& since : {store::read_predictions_after(connection, "churn", std::nullopt, 10, "", now - day_us),
+                              store::read_predictions_between(connection, "churn", ts - day_us, now, 10, now - day_us)}) {
+        REQUIRE(since.size() == 1);
+        CHECK(since[0].id == "a");
+        CHECK(since[0].prediction_label == "replayed");
+    }
+}
+
+TEST_CASE("the privacy fingerprint a model runs under, and since when", "[store_writer]") {
+    Fixture fixture;
+    auto& connection = *fixture.reader;
+    const auto now = whole_second_now_us();
+    // The first record counts every row stored before as under it.
+    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now - day_us);
+    CHECK(epoch.since_us == 0);
+    CHECK_FALSE(epoch.previous.has_value());
+    // A restart under the same policy keeps `since`; another policy starts anew and names the one before.
+    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now);
+    CHECK(epoch.since_us == 0);
+    CHECK_FALSE(epoch.previous.has_value());
+    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", now);
+    CHECK(epoch.since_us == now);
+    CHECK(epoch.previous == "aaaa");
+    // A reference records the fingerprint it was taken under.
+    store::NewReference reference;
+    reference.model = "churn";
+    reference.source = "upload";
+    reference.rows = 2;
+    reference.sample_json = "{}";
+    reference.privacy_fingerprint = "bbbb";
+    const auto id = store::insert_reference(connection, reference);
+    const auto active = store::active_reference(connection, "churn");
+    REQUIRE(active);
+    CHECK(active->privacy_fingerprint == "bbbb");
+    store::retire_reference(connection, id);
+    CHECK_FALSE(store::active_reference(connection, "churn").has_value());
 }
 
 TEST_CASE("a day partition dropped by retention under a running writer is created again, not bypassed to the default",
