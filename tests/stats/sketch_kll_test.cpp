@@ -305,7 +305,7 @@ TEST_CASE("kll: before any compaction the CDF distances and bins are the raw sam
     // The p-value of ks_2samp, from the statistic alone.
     const auto from_statistic = mw::stats::ks_2samp_from_statistic(distances.sup, 150, 180);
     CHECK(from_statistic.statistic == Approx(ks.statistic).margin(1e-12));
-    CHECK(*from_statistic.p_value == Approx(*ks.p_value).epsilon(1e-12));
+    CHECK(from_statistic.p_value == Approx(ks.p_value).epsilon(1e-12));
     // The bins [e_{i-1}, e_i) as stats::bin_counts.
     const auto edges = mw::stats::quantile_bin_edges(reference, 10);
     CHECK(a.bin_counts(edges) == mw::stats::bin_counts(reference, edges));
@@ -322,7 +322,7 @@ TEST_CASE("kll: before any compaction the CDF distances and bins are the raw sam
     const auto welch = mw::stats::welch_t_test(reference, current);
     const auto welch_moments = mw::stats::welch_t_test_from_moments(moments(reference), moments(current));
     CHECK(welch_moments.statistic == Approx(welch.statistic).epsilon(1e-10));
-    CHECK(*welch_moments.p_value == Approx(*welch.p_value).epsilon(1e-10));
+    CHECK(welch_moments.p_value == Approx(welch.p_value).epsilon(1e-10));
     CHECK_FALSE(mw::stats::cdf_distances(a, mw::stats::KllSketch()).ok());
     CHECK_FALSE(mw::stats::ks_2samp_from_statistic(1.5, 10, 10).ok());
 }
