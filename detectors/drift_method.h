@@ -12,6 +12,13 @@
 //   features: every reference category, then every category seen only in the
 //   current window) or per bin at the reference's quantiles (numeric
 //   features).
+// A third view stands in for the samples when a model keeps no raw values
+// (store_raw: false): the two features' profiles (stats/feature_profile.h),
+// read by on_sketches (the KLL sketches' CDFs, the exact moments); counts
+// methods read bins of the KLL sketches or the frequent items' counts
+// (detectors/profile_drift.h). A samples method without on_sketches (the
+// Anderson-Darling and Cramer-von Mises tests, whose p-values need every
+// value's rank) is "not computed from profiles".
 // A method with only a samples function needs a numeric column; one marked
 // categories_only (chi2, z) compares categories even on a numeric column;
 // the other counts methods read bins of a numeric column.
@@ -29,6 +36,10 @@
 
 #include "config/component.h"
 
+namespace mw::stats {
+class NumericProfile;
+}
+
 namespace mw::drift {
 
 struct DriftOptions;
@@ -38,12 +49,23 @@ struct DriftStatistic {
     double statistic = 0;
     std::optional<double> p_value;
     std::string error;  // empty when valid
+    // Computed from sketches: |statistic - the statistic of the raw values|
+    // <= this, from the sketches' published error bound (99% confidence).
+    // Unset when exact, or when no bound is known (then it is measured:
+    // bench/RESULTS.md, "Drift from profiles").
+    std::optional<double> sketch_error_bound;
 };
 
 struct DriftSamples {
     std::span<const double> reference;  // sorted ascending, no NaN, not empty
     std::span<const double> current;    // sorted ascending, no NaN, not empty
     double reference_sd;                // population sd (ddof = 0) of the reference
+};
+
+// Two numeric features' profiles, both with at least one finite value.
+struct DriftSketches {
+    const stats::NumericProfile& reference;
+    const stats::NumericProfile& current;
 };
 
 struct DriftCounts {
@@ -65,6 +87,9 @@ struct DriftMethod {
     std::string (*fits)(std::size_t reference_distinct) = nullptr;
     // Reads the counts of categories only, never bins of a numeric column.
     bool categories_only = false;
+    // The samples method computed from profiles; null when it needs the raw
+    // values (see the header's comment).
+    DriftStatistic (*on_sketches)(const DriftSketches&, const DriftOptions&) = nullptr;
 
     bool selects_per_feature() const { return on_samples == nullptr && on_counts == nullptr; }
     bool numeric_only() const { return on_counts == nullptr && on_samples != nullptr; }

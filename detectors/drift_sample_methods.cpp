@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "stats/anderson_ksamp.h"
 #include "stats/cramer_von_mises.h"
 #include "stats/distances.h"
+#include "stats/feature_profile.h"
+#include "stats/kll_sketch.h"
 #include "stats/ks_test.h"
 #include "stats/t_test.h"
 
@@ -25,6 +28,31 @@ std::string ks_definition(bool, const DriftOptions&) {
            "(method='auto': exact when max(n) <= 10000, else asymptotic)";
 }
 
+// The two KLL sketches' CDF distances and the sum of their rank-error bounds.
+struct SketchCdfs {
+    stats::CdfDistances distances;
+    double rank_error = 0;
+};
+SketchCdfs sketch_cdfs(const DriftSketches& s) {
+    const stats::KllSketch& reference = s.reference.quantiles();
+    const stats::KllSketch& current = s.current.quantiles();
+    return {stats::cdf_distances(reference, current), stats::KllSketch::normalized_rank_error(reference.k()) +
+                                                          stats::KllSketch::normalized_rank_error(current.k())};
+}
+
+// The sup distance of the two sketches' CDFs, with the p-value of that D at
+// the profiles' counts. A sketch that never compacted holds every value, so
+// the bound applies only to one that did.
+DriftStatistic ks_on_sketches(const DriftSketches& s, const DriftOptions&) {
+    const SketchCdfs cdfs = sketch_cdfs(s);
+    if (!cdfs.distances.ok()) return {0, std::nullopt, cdfs.distances.error};
+    const auto test = stats::ks_2samp_from_statistic(cdfs.distances.sup, static_cast<long>(s.reference.count()),
+                                                     static_cast<long>(s.current.count()));
+    DriftStatistic result = from_sample_test(test);
+    result.sketch_error_bound = cdfs.rank_error;
+    return result;
+}
+
 DriftStatistic wasserstein_on_samples(const DriftSamples& s, const DriftOptions&) {
     return {normalized_wasserstein(s.reference, s.current, s.reference_sd), std::nullopt, {}};
 }
@@ -33,12 +61,32 @@ std::string wasserstein_definition(bool, const DriftOptions&) {
            "as Evidently's wasserstein method; W1 as scipy.stats.wasserstein_distance";
 }
 
+// W1 = integral |F_ref - F_cur| of the sketches' CDFs over the exact sd.
+DriftStatistic wasserstein_on_sketches(const DriftSketches& s, const DriftOptions&) {
+    const SketchCdfs cdfs = sketch_cdfs(s);
+    if (!cdfs.distances.ok()) return {0, std::nullopt, cdfs.distances.error};
+    const double scale = std::max(std::sqrt(s.reference.population_variance()), wasserstein_reference_sd_floor);
+    DriftStatistic result{cdfs.distances.integral_absolute / scale, std::nullopt, {}};
+    result.sketch_error_bound = cdfs.rank_error * cdfs.distances.span / scale;
+    return result;
+}
+
 DriftStatistic energy_on_samples(const DriftSamples& s, const DriftOptions&) {
     const auto distance = stats::energy_distance(s.reference, s.current);
     return {distance.value, std::nullopt, distance.error};
 }
 std::string energy_definition(bool, const DriftOptions&) {
     return "energy distance sqrt(2 * integral (F_ref - F_cur)^2), as scipy.stats.energy_distance";
+}
+
+// |sqrt(2 int a^2) - sqrt(2 int b^2)| <= sqrt(2 int (a - b)^2) (Minkowski),
+// and |a - b| <= the rank errors' sum over the span.
+DriftStatistic energy_on_sketches(const DriftSketches& s, const DriftOptions&) {
+    const SketchCdfs cdfs = sketch_cdfs(s);
+    if (!cdfs.distances.ok()) return {0, std::nullopt, cdfs.distances.error};
+    DriftStatistic result{std::sqrt(2 * cdfs.distances.integral_squared), std::nullopt, {}};
+    result.sketch_error_bound = cdfs.rank_error * std::sqrt(2 * cdfs.distances.span);
+    return result;
 }
 
 DriftStatistic anderson_on_samples(const DriftSamples& s, const DriftOptions&) {
@@ -61,6 +109,14 @@ std::string cvm_definition(bool, const DriftOptions&) {
 DriftStatistic ttest_on_samples(const DriftSamples& s, const DriftOptions&) {
     return from_sample_test(stats::welch_t_test(s.reference, s.current));
 }
+// Exact: the profiles keep each count, mean and M2.
+DriftStatistic ttest_on_sketches(const DriftSketches& s, const DriftOptions&) {
+    const auto moments = [](const stats::NumericProfile& p) {
+        return stats::SampleMoments{p.count(), p.mean(), p.sample_variance()};
+    };
+    return from_sample_test(stats::welch_t_test_from_moments(moments(s.reference), moments(s.current)));
+}
+
 std::string ttest_definition(bool, const DriftOptions&) {
     return "Welch's t statistic, two-sided p-value as scipy.stats.ttest_ind(equal_var=False)";
 }
@@ -75,13 +131,13 @@ double normalized_wasserstein(std::span<const double> reference_sorted, std::spa
 
 constinit const DriftMethod ks_drift_method{
     ComponentInfo{"ks", "two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp)"}, true, ks_on_samples, nullptr,
-    ks_definition};
+    ks_definition, nullptr, false, ks_on_sketches};
 constinit const DriftMethod wasserstein_drift_method{
     ComponentInfo{"wasserstein", "Wasserstein-1 distance over the reference's standard deviation"}, false,
-    wasserstein_on_samples, nullptr, wasserstein_definition};
+    wasserstein_on_samples, nullptr, wasserstein_definition, nullptr, false, wasserstein_on_sketches};
 constinit const DriftMethod energy_drift_method{
     ComponentInfo{"energy", "energy distance (scipy.stats.energy_distance)"}, false, energy_on_samples, nullptr,
-    energy_definition};
+    energy_definition, nullptr, false, energy_on_sketches};
 constinit const DriftMethod anderson_drift_method{
     ComponentInfo{"anderson", "k-sample Anderson-Darling test (scipy.stats.anderson_ksamp)"}, true,
     anderson_on_samples, nullptr, anderson_definition};
@@ -90,6 +146,6 @@ constinit const DriftMethod cvm_drift_method{
     nullptr, cvm_definition};
 constinit const DriftMethod ttest_drift_method{
     ComponentInfo{"ttest", "Welch's t-test of the means (scipy.stats.ttest_ind, equal_var=False)"}, true,
-    ttest_on_samples, nullptr, ttest_definition};
+    ttest_on_samples, nullptr, ttest_definition, nullptr, false, ttest_on_sketches};
 
 }  // namespace mw::drift

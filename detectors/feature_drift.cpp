@@ -257,6 +257,30 @@ std::vector<double> adjust_p_values(const std::vector<double>& p_values, Correct
     return adjusted;
 }
 
+MethodSelection select_drift_method(const FeatureMethodChoice& choice, bool numeric_column,
+                                    std::size_t reference_rows, std::size_t distinct_values,
+                                    const DriftOptions& options) {
+    // Evidently's distinct-value rule, legacy mode only (see the header).
+    const bool few_values = options.mode == DriftMode::legacy && distinct_values <= options.max_categorical_distinct;
+    const DriftMethod* method = choice.method;
+    if (method == nullptr || method->selects_per_feature()) {
+        const bool numeric_view = numeric_column && !few_values;
+        const bool small = reference_rows <= options.small_reference_rows;
+        if (options.mode == DriftMode::robust || small)
+            method = &drift_method(numeric_view ? "ks" : (distinct_values == 2 ? "z" : "chi2"));
+        else
+            method = &drift_method(numeric_view ? "wasserstein" : "jensenshannon");
+    }
+    MethodSelection selection{method, choice.threshold.value_or(default_threshold(*method)), false, {}};
+    if (method->numeric_only() && !numeric_column) {
+        selection.error = fmt::format("method {} needs a numeric column", method->info.name);
+        return selection;
+    }
+    selection.categorical = !numeric_column || method->categories_only || (few_values && !method->numeric_only());
+    if (method->fits != nullptr) selection.error = method->fits(distinct_values);
+    return selection;
+}
+
 FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice& choice, const DriftOptions& options) {
     FittedFeature fitted;
     fitted.name = reference.name;
@@ -293,29 +317,14 @@ FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice
         return fitted;
     }
 
-    // Evidently's distinct-value rule, legacy mode only (see the header).
-    const bool few_values =
-        options.mode == DriftMode::legacy && fitted.distinct_values <= options.max_categorical_distinct;
-    const DriftMethod* method = choice.method;
-    if (method == nullptr || method->selects_per_feature()) {
-        const bool numeric_view = reference.numeric && !few_values;
-        const bool small = fitted.reference_rows <= options.small_reference_rows;
-        if (options.mode == DriftMode::robust || small)
-            method = &drift_method(numeric_view ? "ks" : (fitted.distinct_values == 2 ? "z" : "chi2"));
-        else
-            method = &drift_method(numeric_view ? "wasserstein" : "jensenshannon");
-    }
-    fitted.method = method;
-    fitted.threshold = choice.threshold.value_or(default_threshold(*method));
-    if (method->numeric_only() && !reference.numeric) {
-        fitted.error = fmt::format("method {} needs a numeric column", method->info.name);
+    const MethodSelection selection = select_drift_method(choice, reference.numeric, fitted.reference_rows,
+                                                          fitted.distinct_values, options);
+    fitted.method = selection.method;
+    fitted.threshold = selection.threshold;
+    fitted.categorical = selection.categorical;
+    if (!selection.error.empty()) {
+        fitted.error = selection.error;
         return fitted;
-    }
-    fitted.categorical =
-        !reference.numeric || method->categories_only || (few_values && !method->numeric_only());
-    if (method->fits != nullptr) {
-        fitted.error = method->fits(fitted.distinct_values);
-        if (!fitted.error.empty()) return fitted;
     }
 
     if (reference.numeric) {

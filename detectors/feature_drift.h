@@ -132,6 +132,20 @@ struct FittedFeature {
     std::string error;  // the feature cannot be evaluated (e.g. all values missing)
 };
 
+// The method a feature is compared by (the selection rule above, or the
+// choice), its threshold, whether it is compared as categories, and why it
+// cannot be (a method the column's type or distinct values do not fit).
+// fit_feature and the profiles' path (detectors/profile_drift.h) both use it.
+struct MethodSelection {
+    const DriftMethod* method = nullptr;
+    double threshold = 0.05;
+    bool categorical = false;
+    std::string error;
+};
+MethodSelection select_drift_method(const FeatureMethodChoice& choice, bool numeric_column,
+                                    std::size_t reference_rows, std::size_t distinct_values,
+                                    const DriftOptions& options);
+
 // Fits one feature; `choice` may force a method and threshold.
 FittedFeature fit_feature(const ColumnData& reference, const FeatureMethodChoice& choice, const DriftOptions& options);
 

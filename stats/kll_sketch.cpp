@@ -214,6 +214,66 @@ double KllSketch::normalized_rank_error(std::uint16_t k) {
     return 2.296 / std::pow(static_cast<double>(k), 0.9723);
 }
 
+double KllSketch::normalized_pmf_error(std::uint16_t k) {
+    // datasketches-java KllSketch.getNormalizedRankError(k, pmf = true).
+    return 2.446 / std::pow(static_cast<double>(k), 0.9433);
+}
+
+std::vector<KllSketch::WeightedValue> KllSketch::weighted_items() const {
+    std::vector<WeightedValue> items;
+    items.reserve(retained_);
+    for (std::size_t h = 0; h < levels_.size(); ++h) {
+        for (double value : levels_[h]) items.push_back({value, std::uint64_t{1} << h});
+    }
+    std::sort(items.begin(), items.end(),
+              [](const WeightedValue& a, const WeightedValue& b) { return a.value < b.value; });
+    return items;
+}
+
+std::vector<double> KllSketch::bin_counts(std::span<const double> interior_edges) const {
+    std::vector<double> counts(interior_edges.size() + 1, 0.0);
+    std::size_t bin = 0;
+    for (const WeightedValue& item : weighted_items()) {
+        // Bin i holds [e_{i-1}, e_i): move past every edge <= the value.
+        while (bin < interior_edges.size() && interior_edges[bin] <= item.value) ++bin;
+        counts[bin] += static_cast<double>(item.weight);
+    }
+    return counts;
+}
+
+CdfDistances cdf_distances(const KllSketch& a, const KllSketch& b) {
+    CdfDistances result;
+    if (a.empty() || b.empty()) {
+        result.error = a.empty() ? "cdf distances: the first sketch is empty" : "cdf distances: the second sketch is empty";
+        return result;
+    }
+    const auto x = a.weighted_items();
+    const auto y = b.weighted_items();
+    const double n_a = static_cast<double>(a.n());
+    const double n_b = static_cast<double>(b.n());
+    std::uint64_t below_a = 0;  // weight of a's items <= the last value walked
+    std::uint64_t below_b = 0;
+    std::size_t i = 0;
+    std::size_t j = 0;
+    double previous = std::min(x.front().value, y.front().value);
+    while (i < x.size() || j < y.size()) {
+        const double value = std::min(i < x.size() ? x[i].value : std::numeric_limits<double>::infinity(),
+                                      j < y.size() ? y[j].value : std::numeric_limits<double>::infinity());
+        // Both CDFs are constant on [previous, value).
+        const double gap_difference = static_cast<double>(below_a) / n_a - static_cast<double>(below_b) / n_b;
+        result.integral_absolute += std::abs(gap_difference) * (value - previous);
+        result.integral_squared += gap_difference * gap_difference * (value - previous);
+        // Right-continuous: every item equal to the value counts at it.
+        while (i < x.size() && x[i].value == value) below_a += x[i++].weight;
+        while (j < y.size() && y[j].value == value) below_b += y[j++].weight;
+        const double difference = static_cast<double>(below_a) / n_a - static_cast<double>(below_b) / n_b;
+        result.sup = std::max(result.sup, std::abs(difference));
+        previous = value;
+    }
+    result.span = std::max(a.max(), b.max()) - std::min(a.min(), b.min());
+    return result;
+}
+
 std::string KllSketch::serialize() const {
     ByteWriter out;
     out.put_header(kll_magic, kll_version);

@@ -80,7 +80,26 @@ public:
     // Ranks at strictly increasing, non-NaN split points, then 1.
     CdfResult cdf(std::span<const double> split_points) const;
 
+    // The retained items in ascending order, each with its weight 2^level:
+    // the sketch's picture of the stream as a weighted sample, whose step
+    // CDF is what rank() reads. Statistics of whole distributions (the KS
+    // distance, Wasserstein, energy) are computed on it; each inherits the
+    // rank-error bound (see cdf_distances).
+    struct WeightedValue {
+        double value;
+        std::uint64_t weight;
+    };
+    std::vector<WeightedValue> weighted_items() const;
+    // Estimated counts in the bins [e_{i-1}, e_i) of the interior edges
+    // (edges.size() + 1 bins, outer bins open, as stats::bin_counts): the
+    // weight of the retained items in each. They sum to n(); each bin's share
+    // is within normalized_pmf_error(k) of the true share. Edges must be
+    // non-decreasing (repeated edges make empty bins).
+    std::vector<double> bin_counts(std::span<const double> interior_edges) const;
+
     static double normalized_rank_error(std::uint16_t k);
+    // The double-sided bound (the mass between two split points).
+    static double normalized_pmf_error(std::uint16_t k);
 
     std::string serialize() const;
     static Decoded<KllSketch> deserialize(std::string_view bytes);
@@ -107,5 +126,27 @@ private:
     std::vector<std::size_t> level_capacities_;
     SplitMix64 random_;
 };
+
+// The distances between the step CDFs F_a and F_b of two sketches'
+// weighted items, walked once over both: the sup |F_a - F_b| (the
+// Kolmogorov-Smirnov D), integral |F_a - F_b| dx (Wasserstein-1, as
+// scipy.stats.wasserstein_distance) and integral (F_a - F_b)^2 dx (energy
+// distance = sqrt(2 * this), as scipy.stats.energy_distance). When neither
+// sketch has compacted they are exactly the statistics of the raw values.
+// Otherwise, with sup |F_hat - F| <= eps per sketch (normalized_rank_error,
+// 99% confidence over all queries of one sketch): |D_hat - D| <= eps_a + eps_b,
+// and both integrals' errors are bounded by the same sum times the span
+// [min(min_a, min_b), max(max_a, max_b)] (outside it both CDFs are exactly 0
+// or 1; min and max are kept exactly).
+struct CdfDistances {
+    double sup = 0;
+    double integral_absolute = 0;
+    double integral_squared = 0;
+    double span = 0;  // max(max_a, max_b) - min(min_a, min_b)
+    std::string error;  // empty when valid (an empty sketch is an error)
+
+    bool ok() const { return error.empty(); }
+};
+CdfDistances cdf_distances(const KllSketch& a, const KllSketch& b);
 
 }  // namespace mw::stats

@@ -77,6 +77,40 @@ double ks_2samp_exact_sf(long n1, long n2, long h) {
     return outer_prob_inside(n1, n2, std::gcd(n1, n2), h);
 }
 
+namespace {
+
+// D = count_diff / (n1 n2) and its p-value, scipy's method 'auto'.
+KsResult ks_2samp_p_value(long long count_diff, long n1, long n2) {
+    KsResult result;
+    // scipy reports i/n1 - j/n2 at the extreme; count_diff / (n1 n2) is the
+    // same number up to rounding.
+    result.statistic = static_cast<double>(count_diff) / (static_cast<double>(n1) * static_cast<double>(n2));
+
+    const long g = std::gcd(n1, n2);
+    const long long lcm = static_cast<long long>(n1 / g) * n2;
+    if (std::max(n1, n2) <= max_exact_sample) {
+        // count_diff / (n1 n2) == h / lcm with h = count_diff / g.
+        const long h = static_cast<long>(count_diff / g);
+        const double p = ks_2samp_exact_sf(n1, n2, h);
+        if (p >= 0.0 && p <= 1.0) {
+            result.statistic = static_cast<double>(h) / static_cast<double>(lcm);
+            result.p_value = p;
+            result.method = KsMethod::exact;
+            return result;
+        }
+    }
+    // Smirnov's asymptotic: the one-sample distribution at the effective size,
+    // rounded half to even as numpy.round.
+    const double m = static_cast<double>(std::max(n1, n2));
+    const double n = static_cast<double>(std::min(n1, n2));
+    const long effective_n = static_cast<long>(std::nearbyint(m * n / (m + n)));
+    result.p_value = std::clamp(kolmogorov_n_sf(effective_n, result.statistic), 0.0, 1.0);
+    result.method = KsMethod::asymptotic;
+    return result;
+}
+
+}  // namespace
+
 KsResult ks_2samp_sorted(std::span<const double> x, std::span<const double> y) {
     KsResult result;
     if (x.empty() || y.empty()) {
@@ -117,31 +151,24 @@ KsResult ks_2samp_sorted(std::span<const double> x, std::span<const double> y) {
         previous = value;
     }
     const long long count_diff = std::max(max_diff, -min_diff);
-    // scipy reports i/n1 - j/n2 at the extreme; count_diff / (n1 n2) is the
-    // same number up to rounding.
-    result.statistic = static_cast<double>(count_diff) / (static_cast<double>(n1) * static_cast<double>(n2));
+    return ks_2samp_p_value(count_diff, n1, n2);
+}
 
+KsResult ks_2samp_from_statistic(double statistic, long n1, long n2) {
+    KsResult result;
+    if (n1 <= 0 || n2 <= 0) {
+        result.error = "ks_2samp: a sample is empty";
+        return result;
+    }
+    if (!(statistic >= 0.0 && statistic <= 1.0)) {
+        result.error = "ks_2samp: the statistic is not in [0, 1]";
+        return result;
+    }
+    // The nearest attainable D: n2 i - n1 j is a multiple of gcd(n1, n2).
     const long g = std::gcd(n1, n2);
     const long long lcm = static_cast<long long>(n1 / g) * n2;
-    if (std::max(n1, n2) <= max_exact_sample) {
-        // count_diff / (n1 n2) == h / lcm with h = count_diff / g.
-        const long h = static_cast<long>(count_diff / g);
-        const double p = ks_2samp_exact_sf(n1, n2, h);
-        if (p >= 0.0 && p <= 1.0) {
-            result.statistic = static_cast<double>(h) / static_cast<double>(lcm);
-            result.p_value = p;
-            result.method = KsMethod::exact;
-            return result;
-        }
-    }
-    // Smirnov's asymptotic: the one-sample distribution at the effective size,
-    // rounded half to even as numpy.round.
-    const double m = static_cast<double>(std::max(n1, n2));
-    const double n = static_cast<double>(std::min(n1, n2));
-    const long effective_n = static_cast<long>(std::nearbyint(m * n / (m + n)));
-    result.p_value = std::clamp(kolmogorov_n_sf(effective_n, result.statistic), 0.0, 1.0);
-    result.method = KsMethod::asymptotic;
-    return result;
+    const auto h = std::llround(statistic * static_cast<double>(lcm));
+    return ks_2samp_p_value(h * g, n1, n2);
 }
 
 KsResult ks_2samp(std::span<const double> x, std::span<const double> y) {

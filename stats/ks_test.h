@@ -35,6 +35,11 @@ KsResult ks_2samp(std::span<const double> x, std::span<const double> y);
 // caller's promise and is not checked.
 KsResult ks_2samp_sorted(std::span<const double> x_sorted, std::span<const double> y_sorted);
 
+// The test for a statistic computed elsewhere (from two sketches' CDFs,
+// detectors/profile_drift.h) on samples of n1 and n2 values: d is rounded to
+// the nearest attainable h / lcm(n1, n2), then the p-value as ks_2samp's.
+KsResult ks_2samp_from_statistic(double statistic, long n1, long n2);
+
 // P(D >= h / lcm(n1, n2)) for two samples of n1 and n2 without ties
 // (scipy's exact two-sided path); NaN if the computation fails.
 double ks_2samp_exact_sf(long n1, long n2, long h);

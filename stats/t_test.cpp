@@ -44,14 +44,24 @@ WelchResult welch_t_test(std::span<const double> x, std::span<const double> y) {
         result.error = std::move(problem);
         return result;
     }
-    const double nx = static_cast<double>(x.size());
-    const double ny = static_cast<double>(y.size());
     const Moments mx = moments(x);
     const Moments my = moments(y);
-    const double vnx = mx.variance / nx;
-    const double vny = my.variance / ny;
+    return welch_t_test_from_moments({x.size(), mx.mean, mx.variance}, {y.size(), my.mean, my.variance});
+}
+
+WelchResult welch_t_test_from_moments(const SampleMoments& x, const SampleMoments& y) {
+    WelchResult result;
+    if (x.count < 2 || y.count < 2) {
+        result.error = "welch_t_test: each sample needs at least 2 values, got " + std::to_string(x.count) +
+                       " and " + std::to_string(y.count);
+        return result;
+    }
+    const double nx = static_cast<double>(x.count);
+    const double ny = static_cast<double>(y.count);
+    const double vnx = x.sample_variance / nx;
+    const double vny = y.sample_variance / ny;
     const double denominator = std::sqrt(vnx + vny);
-    const double difference = mx.mean - my.mean;
+    const double difference = x.mean - y.mean;
     if (denominator == 0.0) {
         if (difference == 0.0) {
             result.error = "welch_t_test: both samples are constant with the same value, so t is 0/0";

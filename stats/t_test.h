@@ -10,6 +10,7 @@
 // 0/0; scipy returns NaN).
 #pragma once
 
+#include <cstddef>
 #include <span>
 
 #include "stats/result.h"
@@ -21,5 +22,15 @@ struct WelchResult : TestResult {
 };
 
 WelchResult welch_t_test(std::span<const double> x, std::span<const double> y);
+
+// The same test from each sample's size, mean and sample variance (ddof = 1):
+// what a profile keeps (stats/feature_profile.h), so the test is exact, up
+// to rounding, without the values.
+struct SampleMoments {
+    std::size_t count = 0;
+    double mean = 0;
+    double sample_variance = 0;
+};
+WelchResult welch_t_test_from_moments(const SampleMoments& x, const SampleMoments& y);
 
 }  // namespace mw::stats

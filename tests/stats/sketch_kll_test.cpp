@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "stats/distances.h"
 #include "stats/kll_sketch.h"
+#include "stats/ks_test.h"
+#include "stats/t_test.h"
 
 using mw::stats::KllSketch;
 
@@ -273,4 +276,77 @@ TEST_CASE("kll: merging with empty sketches") {
     CHECK(empty.min() == full.min());
     CHECK(empty.max() == full.max());
     for (double q : {0.1, 0.5, 0.9}) CHECK(empty.quantile(q) == full.quantile(q));
+}
+
+TEST_CASE("kll: before any compaction the CDF distances and bins are the raw samples' statistics") {
+    // 150 and 180 values: below k = 200, so every value is retained with weight 1.
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> reference_law(0.0, 1.0);
+    std::normal_distribution<double> current_law(0.4, 1.3);
+    std::vector<double> reference(150);
+    std::vector<double> current(180);
+    for (double& v : reference) v = std::round(reference_law(rng) * 20) / 20;  // ties too
+    for (double& v : current) v = std::round(current_law(rng) * 20) / 20;
+    mw::stats::KllSketch a;
+    mw::stats::KllSketch b;
+    a.update_many(reference);
+    b.update_many(current);
+    REQUIRE(a.retained() == a.n());
+    const auto distances = mw::stats::cdf_distances(a, b);
+    REQUIRE(distances.ok());
+    const auto ks = mw::stats::ks_2samp(reference, current);
+    CHECK(distances.sup == Approx(ks.statistic).margin(1e-12));
+    std::sort(reference.begin(), reference.end());
+    std::sort(current.begin(), current.end());
+    CHECK(distances.integral_absolute ==
+          Approx(mw::stats::wasserstein_distance_sorted(reference, current).value).epsilon(1e-12));
+    CHECK(std::sqrt(2 * distances.integral_squared) ==
+          Approx(mw::stats::energy_distance(reference, current).value).epsilon(1e-12));
+    // The p-value of ks_2samp, from the statistic alone.
+    const auto from_statistic = mw::stats::ks_2samp_from_statistic(distances.sup, 150, 180);
+    CHECK(from_statistic.statistic == Approx(ks.statistic).margin(1e-12));
+    CHECK(from_statistic.p_value == Approx(ks.p_value).epsilon(1e-12));
+    // The bins [e_{i-1}, e_i) as stats::bin_counts.
+    const auto edges = mw::stats::quantile_bin_edges(reference, 10);
+    CHECK(a.bin_counts(edges) == mw::stats::bin_counts(reference, edges));
+    CHECK(b.bin_counts(edges) == mw::stats::bin_counts(current, edges));
+    // Welch's test from moments is the test on the values.
+    const auto moments = [](const std::vector<double>& values) {
+        double mean = 0;
+        for (double v : values) mean += v;
+        mean /= static_cast<double>(values.size());
+        double squares = 0;
+        for (double v : values) squares += (v - mean) * (v - mean);
+        return mw::stats::SampleMoments{values.size(), mean, squares / static_cast<double>(values.size() - 1)};
+    };
+    const auto welch = mw::stats::welch_t_test(reference, current);
+    const auto welch_moments = mw::stats::welch_t_test_from_moments(moments(reference), moments(current));
+    CHECK(welch_moments.statistic == Approx(welch.statistic).epsilon(1e-10));
+    CHECK(welch_moments.p_value == Approx(welch.p_value).epsilon(1e-10));
+    CHECK_FALSE(mw::stats::cdf_distances(a, mw::stats::KllSketch()).ok());
+    CHECK_FALSE(mw::stats::ks_2samp_from_statistic(1.5, 10, 10).ok());
+}
+
+TEST_CASE("kll: the CDF distances of compacted sketches stay within the rank-error bound") {
+    std::mt19937_64 rng(9);
+    std::lognormal_distribution<double> law(0.0, 1.0);
+    std::vector<double> reference(20000);
+    std::vector<double> current(5000);
+    for (double& v : reference) v = law(rng);
+    for (double& v : current) v = 1.1 * law(rng);
+    mw::stats::KllSketch a(200, 1);
+    mw::stats::KllSketch b(200, 2);
+    a.update_many(reference);
+    b.update_many(current);
+    REQUIRE(a.retained() < a.n());
+    const auto distances = mw::stats::cdf_distances(a, b);
+    const double eps = 2 * mw::stats::KllSketch::normalized_rank_error(200);
+    CHECK(std::abs(distances.sup - mw::stats::ks_2samp(reference, current).statistic) <= eps);
+    std::sort(reference.begin(), reference.end());
+    std::sort(current.begin(), current.end());
+    CHECK(std::abs(distances.integral_absolute -
+                   mw::stats::wasserstein_distance_sorted(reference, current).value) <= eps * distances.span);
+    const auto counts = a.bin_counts(mw::stats::quantile_bin_edges(reference, 10));
+    for (double count : counts)
+        CHECK(std::abs(count / 20000.0 - 0.1) <= mw::stats::KllSketch::normalized_pmf_error(200));
 }

@@ -1,0 +1,241 @@
+#include "detectors/profile_drift.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "detectors/drift_sample_methods.h"
+#include "stats/distances.h"
+
+namespace mw::drift {
+
+namespace {
+
+constexpr std::string_view profile_noise_note = "; noise gate not computed from profiles";
+
+std::vector<double> profile_shares(const std::vector<double>& counts) {
+    const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
+    std::vector<double> out(counts.size(), 0.0);
+    if (total > 0)
+        for (std::size_t i = 0; i < counts.size(); ++i) out[i] = counts[i] / total;
+    return out;
+}
+
+void take_statistic(FeatureDriftResult& result, const DriftStatistic& computed) {
+    result.statistic = computed.statistic;
+    if (computed.p_value) result.p_value = computed.p_value;
+    if (!computed.error.empty()) result.error = computed.error;
+}
+
+// Starts a result with what both kinds share: the selection, the counts.
+ProfileFeatureDrift start_profile_result(std::string_view feature, std::uint64_t reference_rows,
+                                         std::uint64_t reference_missing, std::size_t reference_distinct,
+                                         std::uint64_t current_rows, std::uint64_t current_missing, bool numeric,
+                                         const FeatureMethodChoice& choice, const DriftOptions& options) {
+    ProfileFeatureDrift out;
+    FeatureDriftResult& result = out.result;
+    result.feature = std::string(feature);
+    result.reference_rows = reference_rows;
+    result.reference_missing = reference_missing;
+    result.reference_distinct = reference_distinct;
+    result.current_rows = current_rows;
+    result.current_missing = current_missing;
+    const MethodSelection selection =
+        select_drift_method(choice, numeric, reference_rows, reference_distinct, options);
+    result.method = selection.method;
+    result.threshold = selection.threshold;
+    result.categorical = selection.categorical;
+    if (reference_rows == 0)
+        result.error = "no reference values (all missing)";
+    else if (!selection.error.empty())
+        result.error = selection.error;
+    else if (std::string reason = profile_unsupported_reason(*selection.method, numeric, selection.categorical);
+             !reason.empty())
+        result.error = std::move(reason);
+    else if (current_rows == 0)
+        result.error = "no current values (all missing)";
+    return out;
+}
+
+}  // namespace
+
+std::string profile_unsupported_reason(const DriftMethod& method, bool numeric_feature, bool categorical_view) {
+    if (numeric_feature && categorical_view)
+        return fmt::format(
+            "not computed from profiles: method {} compares this numeric feature as categories, and a numeric "
+            "profile keeps no category counts",
+            method.info.name);
+    if (!categorical_view && method.on_samples != nullptr && method.on_sketches == nullptr)
+        return fmt::format(
+            "not computed from profiles: method {} needs every value's rank in the pooled sample, which the "
+            "sketches do not keep (use ks, wasserstein, energy, ttest or a binned distance)",
+            method.info.name);
+    return {};
+}
+
+ProfileFeatureDrift evaluate_numeric_profiles(std::string_view feature, const stats::NumericProfile& reference,
+                                              const stats::NumericProfile& current, const FeatureMethodChoice& choice,
+                                              const DriftOptions& options) {
+    const auto distinct = static_cast<std::size_t>(std::llround(reference.distinct_estimate()));
+    ProfileFeatureDrift out =
+        start_profile_result(feature, reference.count(), reference.missing_count(), distinct, current.count(),
+                             current.missing_count(), true, choice, options);
+    FeatureDriftResult& result = out.result;
+    if (!result.ok()) return out;
+
+    const stats::KllSketch& reference_kll = reference.quantiles();
+    const stats::KllSketch& current_kll = current.quantiles();
+    // Before its first compaction a sketch holds every value with weight 1.
+    const bool uncompacted = reference_kll.retained() == reference_kll.n() && current_kll.retained() == current_kll.n();
+    const DriftSketches sketches{reference, current};
+
+    const DriftStatistic effect = wasserstein_drift_method.on_sketches(sketches, options);
+    result.effect_size = effect.statistic;
+    if (!uncompacted) out.effect_size_bound = effect.sketch_error_bound;
+    const auto reference_quantiles = reference_kll.quantiles(report_quantile_levels);
+    const auto current_quantiles = current_kll.quantiles(report_quantile_levels);
+    result.reference_quantiles.assign(reference_quantiles.begin(), reference_quantiles.end());
+    result.current_quantiles.assign(current_quantiles.begin(), current_quantiles.end());
+
+    const DriftMethod& method = *result.method;
+    const std::string sketch_sizes = fmt::format("kll k={}/{}, retained {}/{} of {}/{} values", reference_kll.k(),
+                                                 current_kll.k(), reference_kll.retained(), current_kll.retained(),
+                                                 reference_kll.n(), current_kll.n());
+    if (method.on_sketches != nullptr) {
+        const DriftStatistic computed = method.on_sketches(sketches, options);
+        take_statistic(result, computed);
+        out.exact = uncompacted || !computed.sketch_error_bound;
+        if (!out.exact) out.statistic_bound = computed.sketch_error_bound;
+        out.basis = computed.sketch_error_bound ? "the sketches' CDFs (" + sketch_sizes + ")"
+                                                : std::string("the profiles' exact count, mean and variance");
+    } else {
+        // Bins at the reference sketch's quantiles i / bins.
+        std::vector<double> levels;
+        for (std::size_t i = 1; i < options.psi_bins; ++i)
+            levels.push_back(static_cast<double>(i) / static_cast<double>(options.psi_bins));
+        const std::vector<double> edges = reference_kll.quantiles(levels);
+        take_statistic(result,
+                       method.on_counts({reference_kll.bin_counts(edges), current_kll.bin_counts(edges)}, options));
+        out.basis = fmt::format("{} bins at the reference sketch's quantiles ({}); no published bound on the statistic",
+                                options.psi_bins, sketch_sizes);
+    }
+    out.basis += profile_noise_note;
+
+    // The report's chart: 20 equal-width bins over the pooled range.
+    const double low = std::min(reference.min(), current.min());
+    const double high = std::max(reference.max(), current.max());
+    constexpr std::size_t chart_bins = 20;
+    const auto edges = stats::equal_width_bin_edges(low, high > low ? high : low + 1, chart_bins);
+    result.reference_shares = profile_shares(reference_kll.bin_counts(edges));
+    result.current_shares = profile_shares(current_kll.bin_counts(edges));
+    result.bin_labels.push_back(fmt::format("{:.4g}", low));
+    for (double edge : edges) result.bin_labels.push_back(fmt::format("{:.4g}", edge));
+    return out;
+}
+
+ProfileFeatureDrift evaluate_categorical_profiles(std::string_view feature,
+                                                  const stats::CategoricalProfile& reference,
+                                                  const stats::CategoricalProfile& current,
+                                                  const FeatureMethodChoice& choice, const DriftOptions& options) {
+    const stats::FrequentItems& reference_items = reference.items();
+    const stats::FrequentItems& current_items = current.items();
+    const bool exact = reference_items.is_exact() && current_items.is_exact();
+    const std::size_t distinct = reference_items.is_exact()
+                                     ? reference_items.tracked()
+                                     : static_cast<std::size_t>(std::llround(reference.distinct_estimate()));
+    ProfileFeatureDrift out =
+        start_profile_result(feature, reference.count(), reference.missing_count(), distinct, current.count(),
+                             current.missing_count(), false, choice, options);
+    FeatureDriftResult& result = out.result;
+    if (!result.ok()) return out;
+
+    // Categories in sorted order, as the raw path's std::map: the reference's,
+    // then those seen only in the current window. Approximate summaries keep
+    // only the categories tracked on both sides and pool the rest per side.
+    std::map<std::string, double, std::less<>> reference_counts;
+    for (const stats::ItemCount& item : reference_items.items())
+        reference_counts.emplace(item.item, static_cast<double>(item.count));
+    std::map<std::string, double, std::less<>> current_counts;
+    for (const stats::ItemCount& item : current_items.items())
+        current_counts.emplace(item.item, static_cast<double>(item.count));
+
+    std::vector<double> reference_table;
+    std::vector<double> current_table;
+    std::vector<UnseenCategory> unseen;
+    if (exact) {
+        for (const auto& [category, count] : reference_counts) {
+            result.bin_labels.push_back(category);
+            reference_table.push_back(count);
+            const auto found = current_counts.find(category);
+            current_table.push_back(found == current_counts.end() ? 0.0 : found->second);
+        }
+        for (const auto& [category, count] : current_counts) {
+            if (reference_counts.count(category) != 0) continue;
+            reference_table.push_back(0);
+            current_table.push_back(count);
+            unseen.push_back({category, static_cast<std::size_t>(count)});
+            result.unseen_rows += static_cast<std::size_t>(count);
+        }
+        out.exact = true;
+        out.basis = "the frequent items' exact counts";
+    } else {
+        double reference_shared = 0;
+        double current_shared = 0;
+        for (const auto& [category, count] : reference_counts) {
+            const auto found = current_counts.find(category);
+            if (found == current_counts.end()) continue;
+            result.bin_labels.push_back(category);
+            reference_table.push_back(count);
+            current_table.push_back(found->second);
+            reference_shared += count;
+            current_shared += found->second;
+        }
+        result.bin_labels.push_back("(other)");
+        reference_table.push_back(static_cast<double>(reference.count()) - reference_shared);
+        current_table.push_back(static_cast<double>(current.count()) - current_shared);
+        out.basis = fmt::format(
+            "the frequent items' lower-bound counts (more distinct values than the capacity {}; max error {} in "
+            "the reference, {} in the window): categories tracked on both sides, the rest pooled into (other); "
+            "approximate, no published bound",
+            reference_items.capacity(), reference_items.max_error(), current_items.max_error());
+    }
+    out.basis += profile_noise_note;
+    result.unseen_distinct = unseen.size();
+    std::sort(unseen.begin(), unseen.end(), [](const UnseenCategory& a, const UnseenCategory& b) {
+        return a.count != b.count ? a.count > b.count : a.value < b.value;
+    });
+    if (unseen.size() > max_reported_unseen) unseen.resize(max_reported_unseen);
+    result.unseen_categories = std::move(unseen);
+
+    result.effect_size = stats::jensen_shannon_distance(reference_table, current_table).value;
+    // The chart: the reference's categories and one pooled "(unseen)" bar.
+    std::vector<double> chart_reference(reference_table.begin(), reference_table.begin() + result.bin_labels.size());
+    std::vector<double> chart_current(current_table.begin(), current_table.begin() + result.bin_labels.size());
+    if (result.unseen_rows > 0) {
+        result.bin_labels.push_back("(unseen)");
+        chart_reference.push_back(0);
+        chart_current.push_back(static_cast<double>(result.unseen_rows));
+    }
+    result.reference_shares = profile_shares(chart_reference);
+    result.current_shares = profile_shares(chart_current);
+
+    take_statistic(result, result.method->on_counts({reference_table, current_table}, options));
+    return out;
+}
+
+void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const DriftOptions& options) {
+    DriftOptions without_noise = options;
+    without_noise.noise_resamples = 0;
+    std::vector<FeatureDriftResult> results;
+    results.reserve(features.size());
+    for (ProfileFeatureDrift& feature : features) results.push_back(std::move(feature.result));
+    // With no resamples decide_drift reads neither fitted features nor caches.
+    decide_drift(results, std::vector<const FittedFeature*>(results.size(), nullptr),
+                 std::vector<NoiseBaselineCache*>(results.size(), nullptr), without_noise);
+    for (std::size_t i = 0; i < features.size(); ++i) features[i].result = std::move(results[i]);
+}
+
+}  // namespace mw::drift

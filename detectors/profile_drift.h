@@ -1,0 +1,96 @@
+// Drift of one feature judged from two profiles (stats/feature_profile.h: a
+// reference profile and a window profile) instead of raw rows: what a model
+// whose raw feature values are not kept is judged on (issue 18, "profile-only
+// models"). The method is chosen by the same rule as on raw rows
+// (select_drift_method, detectors/feature_drift.h) and the verdict by the same
+// correction and gates (decide_drift), so a profile-only model and a raw one
+// differ only in how each statistic is obtained:
+//
+// numeric feature (KLL sketch, exact count / missing / mean / M2, HyperLogLog)
+//   ks           sup |F_ref - F_cur| of the two sketches' step CDFs; p-value of
+//                that D at the exact counts (scipy's method 'auto'). Within
+//                eps_ref + eps_cur of the raw D (KLL rank error, 99%).
+//   wasserstein  integral |F_ref - F_cur| over the exact population sd; within
+//                (eps_ref + eps_cur) * span / sd. Also the effect size.
+//   energy       sqrt(2 integral (F_ref - F_cur)^2); within
+//                (eps_ref + eps_cur) * sqrt(2 span).
+//   ttest        Welch's test from the exact moments: exact.
+//   psi, jensenshannon, hellinger, tvd, kl
+//                on bins at the reference sketch's quantiles i/bins (retained
+//                items, where the raw path interpolates as numpy 'linear'),
+//                each bin's share within the KLL's double-sided bound; the
+//                statistic has no published bound: its deviation is measured
+//                (bench/RESULTS.md, "Drift from profiles").
+//   anderson, cvm
+//                not computed from profiles: their statistics and p-values
+//                need every value's rank in the pooled sample. The result
+//                carries the error "not computed from profiles: ..." (never
+//                silently another method); pick ks for a profile-only model.
+//   compared as categories (legacy mode with <= max_categorical_distinct
+//                values, or chi2 / z forced on a numeric column): not computed
+//                from profiles, a numeric profile keeps no category counts.
+// categorical feature (frequent items, exact count / missing, HyperLogLog)
+//   chi2, z, psi, jensenshannon, hellinger, tvd, kl on the category counts.
+//   While both summaries are exact (never more distinct values than the
+//   summary's capacity, 128 by default: stats/frequent_items.h) the table is
+//   the raw path's, category for category, and every statistic is exact.
+//   Past the capacity the counts are lower bounds: the table keeps the
+//   categories tracked in both profiles and pools the rest of each side into
+//   one "(other)" column, an approximation with no published bound, flagged
+//   (exact = false, basis says so).
+// both
+//   missing counts and rows are exact; the reference's distinct count is the
+//   frequent items' (exact) or HyperLogLog's estimate (relative standard
+//   error 1.04 / sqrt(2^p), 1.6% for p = 12), used by the selection rule.
+//   The noise gate of robust mode (compute_noise_baseline) resamples the
+//   reference's rows, which a profile does not keep: decide_profile_drift
+//   applies the correction and the effect floor only, and every result says
+//   "noise gate not computed from profiles" in its basis.
+// The quantiles shown in reports are the sketches' (within eps in rank).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "detectors/feature_drift.h"
+#include "stats/feature_profile.h"
+
+namespace mw::drift {
+
+struct ProfileFeatureDrift {
+    // As evaluate_feature's result; test_significant and drifted are set by
+    // decide_profile_drift.
+    FeatureDriftResult result;
+    // |statistic - the raw rows' statistic| <= this, and the same for the
+    // effect size, from the KLL's published rank error (99% confidence).
+    // Unset when the value is exact (exact = true) or has no published bound.
+    std::optional<double> statistic_bound;
+    std::optional<double> effect_size_bound;
+    // The statistic and effect size are the raw rows' (counts exact, or no
+    // sketch has compacted and the method reads the CDFs).
+    bool exact = false;
+    // How the numbers were obtained, for reports ("kll cdfs, k=200", ...).
+    std::string basis;
+};
+
+ProfileFeatureDrift evaluate_numeric_profiles(std::string_view feature, const stats::NumericProfile& reference,
+                                              const stats::NumericProfile& current, const FeatureMethodChoice& choice,
+                                              const DriftOptions& options);
+
+ProfileFeatureDrift evaluate_categorical_profiles(std::string_view feature,
+                                                  const stats::CategoricalProfile& reference,
+                                                  const stats::CategoricalProfile& current,
+                                                  const FeatureMethodChoice& choice, const DriftOptions& options);
+
+// decide_drift over one evaluation's features without the noise gate (see
+// the header's comment): the correction across features, the method's
+// threshold and, in robust mode, the effect floor.
+void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const DriftOptions& options);
+
+// Why `method` cannot be computed from profiles of a feature of this kind
+// ("" when it can): the one list docs/monitoring.md's table is checked against.
+std::string profile_unsupported_reason(const DriftMethod& method, bool numeric_feature, bool categorical_view);
+
+}  // namespace mw::drift
