@@ -81,9 +81,10 @@ def shifted_round(round_index):
 
 def records(model_index, round_index):
     """Round r of a model: WINDOW predictions and their outcomes, seeded by
-    (model, round). In shifted rounds x moves and the error rate rises for
-    even models, so dataset drift and performance alerts fire and resolve,
-    and ADWIN reports drift at positions that depend on everything before. The
+    (model, round). In shifted rounds x moves for even models, so dataset
+    drift alerts fire and resolve across the failovers; from round 5 on
+    their error rate rises, so ADWIN reports drift at positions that depend
+    on everything before (and performance alerts fire). The
     scores come from a generator of their own, so the rest does not change
     with them; they make score_mean and score_sd series of the data alone."""
     rng = random.Random(model_index * 1000 + round_index)
@@ -92,10 +93,11 @@ def records(model_index, round_index):
     for k in range(WINDOW):
         i = round_index * WINDOW + k
         shifted = shifted_round(round_index) and model_index % 2 == 0
+        erring = round_index >= 5 and model_index % 2 == 0
         record_id = f"{MODELS[model_index]}-{i}"
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(BASE_TS + i * 60))
         predicted = "yes" if rng.random() < 0.5 else "no"
-        wrong = rng.random() < (0.6 if shifted else 0.1)
+        wrong = rng.random() < (0.6 if erring else 0.1)
         predictions.append({"id": record_id, "ts": ts, "model_version": "v1",
                             "features": {"x": rng.gauss(2.0 if shifted else 0.0, 1.0), "c": rng.choice("abc")},
                             "prediction": predicted, "score": round(score_rng.random(), 6)})
