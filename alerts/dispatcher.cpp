@@ -41,6 +41,7 @@ void Dispatcher::spend(const std::string& receiver, std::size_t deliveries) {
 }
 
 DispatchCounts Dispatcher::run_once(pqxx::connection_base& connection, std::span<AlertSink* const> sinks,
+                                    const store::HeldLeases& leases, const LeaseStillHeld& still_held,
                                     std::int64_t now_us) {
     DispatchCounts counts;
     for (AlertSink* sink : sinks) {
@@ -50,9 +51,19 @@ DispatchCounts Dispatcher::run_once(pqxx::connection_base& connection, std::span
             log::debug("alert_dispatch_rate_limited receiver={}", receiver);
             continue;
         }
-        const auto claimed = outbox_.claim_due(connection, receiver, limit, now_us);
+        const auto claimed = outbox_.claim_due(connection, receiver, leases, limit, now_us);
         spend(receiver, claimed.size());
         for (const auto& delivery : claimed) {
+            if (!still_held(delivery.model, delivery.claimed_under)) {
+                // Not sent: the model's next owner sends it (or, if it already
+                // gave the claim up as in doubt, nobody does).
+                const bool released = outbox_.release_claim(connection, delivery, now_us);
+                log::warning("alert_delivery_withheld id={} receiver={} model={} epoch={} released={} "
+                             "reason=\"lease lost between claim and send\"",
+                             delivery.id, receiver, delivery.model, delivery.claimed_under.epoch, released);
+                ++counts.withheld;
+                continue;
+            }
             DeliveryResult result;
             try {
                 result = sink->deliver(delivery.alert);

@@ -2,8 +2,12 @@
 // receiver's due deliveries (as many as its rate limit allows), hands them
 // to the sink, and records each result. The claim is committed with a
 // lease before the sink runs, so no database lock is held across a network
-// call; a worker dying mid-delivery leaves the delivery to be retried when
-// the lease ends (at-least-once; receivers deduplicate).
+// call. Claims are made only for the models whose leases the caller holds
+// (alerts/outbox.h); a worker dying mid-delivery leaves the delivery in
+// doubt, never sent again by another lease. Right before each send the
+// caller's own view of its leases is asked again (`still_held`): a daemon
+// paused or cut off between the claim and the send gives the claim back
+// unsent instead of sending after its lease ended.
 //
 // Not thread-safe: one owning thread calls run_once (the rate limiters are
 // its state). Several dispatchers, in one process or many, may share the
@@ -11,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -34,7 +39,13 @@ struct DispatchCounts {
     std::size_t delivered = 0;
     std::size_t failed = 0;     // retryable failures, due again after backoff
     std::size_t abandoned = 0;  // non-retryable failures
+    std::size_t withheld = 0;   // claims given back unsent: the lease was lost before the send
 };
+
+// Whether the caller still holds `fence` for `model` at this instant, by its
+// own clock (daemon/ownership.h: a lease is trusted only until its last
+// renewal's start plus the lease duration, before the database expires it).
+using LeaseStillHeld = std::function<bool(const std::string& model, const store::Fence& fence)>;
 
 class Dispatcher {
 public:
@@ -43,7 +54,7 @@ public:
     Dispatcher(AlertOutbox& outbox, std::vector<ReceiverPolicy> receivers, DispatcherOptions options = {});
 
     DispatchCounts run_once(pqxx::connection_base& connection, std::span<AlertSink* const> sinks,
-                            std::int64_t now_us);
+                            const store::HeldLeases& leases, const LeaseStillHeld& still_held, std::int64_t now_us);
 
 private:
     // Token bucket (capacity max_per_minute, refilled at max_per_minute per

@@ -1,6 +1,7 @@
 #include "alerts/outbox.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -10,13 +11,11 @@
 #include "alerts/fingerprint.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "store/leases.h"
 #include "store/sql.h"
 
 namespace mw::alerts {
 namespace {
-
-// The router's row in finding_cursors.
-constexpr std::string_view router_consumer = "alert_router";
 
 using store::ts_column;
 using store::ts_param;
@@ -69,24 +68,27 @@ std::optional<AlertRecord> select_alert_for_update(pqxx::work& transaction, cons
     return read_alert(rows[0]);
 }
 
-void upsert_alert(pqxx::work& transaction, const AlertRecord& record) {
+// The alert's new state, decided under `fence` (recorded with it).
+void upsert_alert(pqxx::work& transaction, const AlertRecord& record, const store::Fence& fence) {
     const std::optional<std::string> resolved_at =
         record.resolved_at_us ? std::optional(std::to_string(*record.resolved_at_us)) : std::nullopt;
     const std::optional<std::string> last_sent_at =
         record.last_sent_at_us ? std::optional(std::to_string(*record.last_sent_at_us)) : std::nullopt;
     transaction.exec_params0(
         fmt::format("INSERT INTO alerts (fingerprint, model, kind, subject, severity, state, finding_id, summary, "
-                    "description, started_at, resolved_at, last_sent_at, updated_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {}, {}, {}, {}) "
+                    "description, started_at, resolved_at, last_sent_at, updated_at, lease_owner, lease_epoch) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {}, {}, {}, {}, $14, $15) "
                     "ON CONFLICT (fingerprint) DO UPDATE SET severity = excluded.severity, state = excluded.state, "
                     "finding_id = excluded.finding_id, summary = excluded.summary, "
                     "description = excluded.description, started_at = excluded.started_at, "
                     "resolved_at = excluded.resolved_at, last_sent_at = excluded.last_sent_at, "
-                    "updated_at = excluded.updated_at",
+                    "updated_at = excluded.updated_at, lease_owner = excluded.lease_owner, "
+                    "lease_epoch = excluded.lease_epoch",
                     ts_param(10), ts_param(11), ts_param(12), ts_param(13)),
         record.fingerprint, record.model, record.kind, record.subject, std::string(to_string(record.severity)),
         std::string(to_string(record.state)), record.finding_id, record.summary, record.description,
-        record.started_at_us, text_or_null(resolved_at), text_or_null(last_sent_at), record.updated_at_us);
+        record.started_at_us, text_or_null(resolved_at), text_or_null(last_sent_at), record.updated_at_us,
+        fence.owner, fence.epoch);
 }
 
 void record_decision(pqxx::work& transaction, const std::string& model, std::string_view kind,
@@ -109,9 +111,9 @@ std::optional<std::int64_t> active_silence(pqxx::work& transaction, const AlertR
     return rows[0][0].as<std::int64_t>();
 }
 
-// Inserts one delivery per receiver, all due now; returns how many.
+// Inserts one delivery per receiver, all due now, decided under `fence`; returns how many.
 std::size_t enqueue(pqxx::work& transaction, const AlertRecord& record, const std::vector<std::string>& receivers,
-                    bool resend, const AlertRoutingOptions& routing, std::int64_t now_us) {
+                    bool resend, const AlertRoutingOptions& routing, const store::Fence& fence, std::int64_t now_us) {
     if (receivers.empty()) return 0;
     // The causes the alert's finding names (a performance drop's ranking);
     // read here so that re-sends carry them too.
@@ -126,9 +128,10 @@ std::size_t enqueue(pqxx::work& transaction, const AlertRecord& record, const st
     for (const auto& receiver : receivers)
         transaction.exec_params0(
             fmt::format("INSERT INTO alert_deliveries (fingerprint, receiver, state, payload, created_at, "
-                        "next_attempt_at) VALUES ($1, $2, $3, $4::jsonb, {0}, {0})",
+                        "next_attempt_at, lease_owner, lease_epoch) VALUES ($1, $2, $3, $4::jsonb, {0}, {0}, $6, $7)",
                         ts_param(5)),
-            record.fingerprint, receiver, std::string(to_string(record.state)), payload_text, now_us);
+            record.fingerprint, receiver, std::string(to_string(record.state)), payload_text, now_us, fence.owner,
+            fence.epoch);
     return receivers.size();
 }
 
@@ -168,11 +171,15 @@ StoredFinding read_finding(const pqxx::row& row) {
 
 // Applies one finding to its alert, inside the routing transaction.
 void route_one(pqxx::work& transaction, const StoredFinding& stored, const AlertRoutingOptions& routing,
-               std::int64_t now_us) {
+               const store::Fence& fence, std::int64_t now_us) {
     const Finding& finding = stored.finding;
     if (!routing.alerting_kinds.contains(finding.kind)) return;
     const auto current =
         select_alert_for_update(transaction, fingerprint(finding.model, finding.kind, finding.subject));
+    // Findings are routed in id order of those committed; one that committed
+    // after a later finding of the same alert was routed (two writers of one
+    // alert's kind, e.g. a manual and a scheduled audit) is older news.
+    if (current && stored.id < current->finding_id) return;
     int clean = 0;
     if (!finding.triggered && current && current->state == AlertState::firing)
         clean = clean_windows(transaction, finding, stored.id, routing.resolve_after_clean_windows);
@@ -180,7 +187,7 @@ void route_one(pqxx::work& transaction, const StoredFinding& stored, const Alert
     if (!step.alert) return;
     AlertRecord next = *step.alert;
     if (!step.state_changed) {
-        upsert_alert(transaction, next);
+        upsert_alert(transaction, next, fence);
         return;
     }
 
@@ -203,8 +210,8 @@ void route_one(pqxx::work& transaction, const StoredFinding& stored, const Alert
                         stored.id, now_us);
     }
     if (notify) next.last_sent_at_us = now_us;
-    upsert_alert(transaction, next);
-    if (notify) enqueue(transaction, next, receivers_for(next.severity, routing), false, routing, now_us);
+    upsert_alert(transaction, next, fence);
+    if (notify) enqueue(transaction, next, receivers_for(next.severity, routing), false, routing, fence, now_us);
 }
 
 }  // namespace
@@ -220,109 +227,179 @@ std::int64_t backoff_bound_ms(int previous_failures, const OutboxOptions& option
 AlertOutbox::AlertOutbox(OutboxOptions options, std::uint64_t seed) : options_(options), random_(seed) {}
 
 std::size_t AlertOutbox::route_new_findings(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
-                                            std::int64_t now_us) {
-    pqxx::work transaction(connection, "route_new_findings");
-    transaction.exec_params0("INSERT INTO finding_cursors (consumer) VALUES ($1) ON CONFLICT (consumer) DO NOTHING",
-                             std::string(router_consumer));
-    const std::int64_t cursor =
-        transaction
-            .exec_params1("SELECT last_finding_id FROM finding_cursors WHERE consumer = $1 FOR UPDATE",
-                          std::string(router_consumer))[0]
-            .as<std::int64_t>();
-    // age_ms is measured on the database's clock, the one created_at was
-    // written with (the injected now_us may be a test's or another host's).
-    const auto rows = transaction.exec_params(
-        fmt::format("SELECT id, model, kind, subject, method, statistic, threshold, p_value, triggered, severity, "
-                    "{} AS window_start_us, {} AS window_end_us, evidence::text AS evidence, "
-                    "(extract(epoch FROM clock_timestamp() - created_at) * 1000)::bigint AS age_ms "
-                    "FROM findings WHERE id > $1 ORDER BY id LIMIT $2",
-                    ts_column("window_start"), ts_column("window_end")),
-        cursor, options_.findings_per_call);
-
-    std::int64_t last_id = cursor;
-    std::size_t routed = 0;
-    for (const auto& row : rows) {
-        const auto id = row["id"].as<std::int64_t>();
-        if (id != last_id + 1 && row["age_ms"].as<std::int64_t>() < options_.finding_gap_grace_ms) {
-            log::info("alert_router_waiting_for_gap after_finding={} next_finding={}", last_id, id);
-            break;
-        }
-        route_one(transaction, read_finding(row), routing, now_us);
-        last_id = id;
-        ++routed;
+                                            const store::HeldLeases& leases, std::int64_t now_us) {
+    if (leases.epochs.empty()) return 0;
+    std::vector<std::string> models;
+    {
+        pqxx::read_transaction look(connection, "unrouted_models");
+        for (const auto& row : look.exec_params(
+                 "SELECT DISTINCT model FROM findings WHERE NOT alert_routed AND model = ANY($1::text[])",
+                 store::text_array(leases.models())))
+            models.push_back(row[0].as<std::string>());
     }
-    if (last_id != cursor)
-        transaction.exec_params0("UPDATE finding_cursors SET last_finding_id = $2 WHERE consumer = $1",
-                                 std::string(router_consumer), last_id);
-    transaction.commit();
-    if (routed > 0) log::debug("alert_router_routed findings={} last_finding={}", routed, last_id);
+    std::size_t routed = 0;
+    for (const auto& model : models) {
+        const auto fence = *leases.fence(model);
+        try {
+            pqxx::work transaction(connection, "route_new_findings");
+            store::check_fence(transaction, model, fence);
+            const auto rows = transaction.exec_params(
+                fmt::format("SELECT id, model, kind, subject, method, statistic, threshold, p_value, triggered, "
+                            "severity, {} AS window_start_us, {} AS window_end_us, evidence::text AS evidence "
+                            "FROM findings WHERE model = $1 AND NOT alert_routed ORDER BY id LIMIT $2",
+                            ts_column("window_start"), ts_column("window_end")),
+                model, options_.findings_per_call);
+            std::vector<std::string> ids;
+            for (const auto& row : rows) {
+                route_one(transaction, read_finding(row), routing, fence, now_us);
+                ids.push_back(row["id"].c_str());
+            }
+            transaction.exec_params0("UPDATE findings SET alert_routed = true WHERE id = ANY($1::bigint[])",
+                                     store::text_array(ids));
+            transaction.commit();
+            routed += rows.size();
+            if (!rows.empty())
+                log::debug("alert_router_routed model={} findings={} epoch={}", model, rows.size(), fence.epoch);
+        } catch (const store::LeaseLost& lost) {
+            fenced_.push_back(lost.what());
+        }
+    }
     return routed;
 }
 
 std::size_t AlertOutbox::enqueue_resends(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
-                                         std::int64_t now_us) {
-    pqxx::work transaction(connection, "enqueue_resends");
+                                         const store::HeldLeases& leases, std::int64_t now_us) {
+    if (leases.epochs.empty()) return 0;
     const std::int64_t due_before_us = now_us - routing.resend_interval_seconds * microseconds_per_second;
-    // SKIP LOCKED: an alert the router is changing right now is looked at next time.
-    const auto rows = transaction.exec_params(
-        fmt::format("SELECT {} FROM alerts WHERE state = 'firing' AND (last_sent_at IS NULL OR last_sent_at <= {}) "
-                    "ORDER BY fingerprint FOR UPDATE SKIP LOCKED",
-                    alert_columns(), ts_param(1)),
-        due_before_us);
-    std::size_t enqueued = 0;
-    for (const auto& row : rows) {
-        AlertRecord record = read_alert(row);
-        if (active_silence(transaction, record, now_us)) continue;
-        if (record.last_sent_at_us) {
-            std::vector<std::string> resend_receivers;
-            for (const auto& receiver : receivers_for(record.severity, routing))
-                if (wants_resend(receiver, routing)) resend_receivers.push_back(receiver);
-            enqueued += enqueue(transaction, record, resend_receivers, true, routing, now_us);
-        } else {
-            enqueued += enqueue(transaction, record, receivers_for(record.severity, routing), false, routing, now_us);
-        }
-        // Also when no receiver wanted a re-send: the alert is then not
-        // looked at again before the next interval.
-        transaction.exec_params0(fmt::format("UPDATE alerts SET last_sent_at = {} WHERE fingerprint = $1", ts_param(2)),
-                                 record.fingerprint, now_us);
+    const std::string due = fmt::format("state = 'firing' AND (last_sent_at IS NULL OR last_sent_at <= {})",
+                                        ts_param(1));
+    std::vector<std::string> models;
+    {
+        pqxx::read_transaction look(connection, "resend_models");
+        for (const auto& row : look.exec_params(
+                 fmt::format("SELECT DISTINCT model FROM alerts WHERE {} AND model = ANY($2::text[])", due),
+                 due_before_us, store::text_array(leases.models())))
+            models.push_back(row[0].as<std::string>());
     }
-    transaction.commit();
+    std::size_t enqueued = 0;
+    for (const auto& model : models) {
+        const auto fence = *leases.fence(model);
+        try {
+            pqxx::work transaction(connection, "enqueue_resends");
+            store::check_fence(transaction, model, fence);
+            const auto rows = transaction.exec_params(
+                fmt::format("SELECT {} FROM alerts WHERE {} AND model = $2 ORDER BY fingerprint FOR UPDATE",
+                            alert_columns(), due),
+                due_before_us, model);
+            std::size_t model_enqueued = 0;
+            for (const auto& row : rows) {
+                AlertRecord record = read_alert(row);
+                if (active_silence(transaction, record, now_us)) continue;
+                if (record.last_sent_at_us) {
+                    std::vector<std::string> resend_receivers;
+                    for (const auto& receiver : receivers_for(record.severity, routing))
+                        if (wants_resend(receiver, routing)) resend_receivers.push_back(receiver);
+                    model_enqueued += enqueue(transaction, record, resend_receivers, true, routing, fence, now_us);
+                } else {
+                    model_enqueued += enqueue(transaction, record, receivers_for(record.severity, routing), false,
+                                              routing, fence, now_us);
+                }
+                // Also when no receiver wanted a re-send: the alert is then not
+                // looked at again before the next interval.
+                transaction.exec_params0(
+                    fmt::format("UPDATE alerts SET last_sent_at = {}, lease_owner = $3, lease_epoch = $4 "
+                                "WHERE fingerprint = $1",
+                                ts_param(2)),
+                    record.fingerprint, now_us, fence.owner, fence.epoch);
+            }
+            transaction.commit();
+            enqueued += model_enqueued;
+        } catch (const store::LeaseLost& lost) {
+            fenced_.push_back(lost.what());
+        }
+    }
     return enqueued;
 }
 
 std::vector<ClaimedDelivery> AlertOutbox::claim_due(pqxx::connection_base& connection, const std::string& receiver,
-                                                    int limit, std::int64_t now_us) {
+                                                    const store::HeldLeases& leases, int limit,
+                                                    std::int64_t now_us) {
     std::vector<ClaimedDelivery> claimed;
-    if (limit <= 0) return claimed;
+    if (limit <= 0 || leases.epochs.empty()) return claimed;
+    std::vector<std::string> epochs;
+    for (const auto& [model, epoch] : leases.epochs) epochs.push_back(std::to_string(epoch));
+    // The deliveries of the models whose leases the caller holds now, with
+    // the lease rows locked FOR SHARE until commit: a takeover (an UPDATE of
+    // the row) cannot commit in between. SKIP LOCKED on both: a delivery
+    // another worker is claiming, or a lease row a heartbeat is renewing
+    // right now, is looked at next time (and no lock order can deadlock).
+    const std::string held =
+        "FROM alert_deliveries d JOIN alerts a ON a.fingerprint = d.fingerprint "
+        "JOIN model_leases l ON l.model = a.model COLLATE \"C\" "
+        "JOIN unnest($2::text[], $3::bigint[]) AS h (model, epoch) ON h.model COLLATE \"C\" = l.model "
+        "AND h.epoch = l.epoch "
+        "WHERE d.receiver = $1 AND d.delivered_at IS NULL AND d.abandoned_at IS NULL "
+        "AND l.owner = $4 AND l.expires_at > clock_timestamp()";
+    const std::string lock = "FOR UPDATE OF d SKIP LOCKED FOR SHARE OF l SKIP LOCKED";
+    const auto models = store::text_array(leases.models());
+    const auto epoch_list = store::text_array(epochs);
     pqxx::work transaction(connection, "claim_due");
+
+    // Claimed under an earlier lease of the model, with no outcome: its
+    // claimer was killed or paused between the claim and recording what the
+    // receiver said, so it may have been sent. Never sent again by another
+    // lease (a state change goes out at most once across failovers).
+    const auto in_doubt = transaction.exec_params(
+        fmt::format("UPDATE alert_deliveries u SET abandoned_at = {0}, "
+                    "last_error = 'in doubt: claimed under lease epoch ' || u.claim_epoch || ' of ' || "
+                    "u.claimed_by || ', which ended before the outcome was recorded' "
+                    "FROM (SELECT d.id, a.model, coalesce(a.finding_id, 0) AS finding_id {1} "
+                    "AND d.claimed_by IS NOT NULL AND (d.claimed_by, d.claim_epoch) IS DISTINCT FROM (l.owner, l.epoch) "
+                    "{2}) c WHERE u.id = c.id "
+                    "RETURNING u.id, u.fingerprint, u.claimed_by, u.claim_epoch, c.model, c.finding_id",
+                    ts_param(5), held, lock),
+        receiver, models, epoch_list, leases.owner, now_us);
+    for (const auto& row : in_doubt) {
+        const auto id = row[0].as<std::int64_t>();
+        record_decision(transaction, row[4].as<std::string>(), "alert_delivery_in_doubt",
+                        fmt::format("delivery {} of alert {} to receiver {} not sent again: it was claimed under "
+                                    "lease epoch {} of {}, which ended before the outcome was recorded, so it "
+                                    "may have reached the receiver",
+                                    id, row[1].c_str(), receiver, row[3].as<std::int64_t>(), row[2].c_str()),
+                        row[5].as<std::int64_t>(), now_us);
+        log::warning("alert_delivery_in_doubt id={} receiver={} claimed_by={} claim_epoch={}", id, receiver,
+                     row[2].c_str(), row[3].as<std::int64_t>());
+    }
+
     // Only due re-sends: one whose lease is running is being delivered, and
     // abandoning it would let a later resolved overtake it.
     const auto stale = transaction.exec_params(
         fmt::format("UPDATE alert_deliveries SET abandoned_at = {0}, "
                     "last_error = 'stale re-send: superseded by a later delivery of the same alert' "
-                    "WHERE id IN (SELECT s.id FROM alert_deliveries s "
-                    "WHERE s.receiver = $1 AND s.delivered_at IS NULL AND s.abandoned_at IS NULL "
-                    "AND s.next_attempt_at <= {0} AND (s.payload->>'resend')::boolean "
-                    "AND EXISTS (SELECT 1 FROM alert_deliveries l WHERE l.fingerprint = s.fingerprint "
-                    "AND l.receiver = s.receiver AND l.id > s.id) "
-                    "FOR UPDATE OF s SKIP LOCKED) RETURNING id",
-                    ts_param(2)),
-        receiver, now_us);
+                    "WHERE id IN (SELECT d.id {1} "
+                    "AND d.next_attempt_at <= {0} AND (d.payload->>'resend')::boolean "
+                    "AND EXISTS (SELECT 1 FROM alert_deliveries e WHERE e.fingerprint = d.fingerprint "
+                    "AND e.receiver = d.receiver AND e.id > d.id) {2}) RETURNING id",
+                    ts_param(5), held, lock),
+        receiver, models, epoch_list, leases.owner, now_us);
     for (const auto& row : stale)
         log::info("alert_delivery_superseded id={} receiver={}", row[0].as<std::int64_t>(), receiver);
 
+    // Unclaimed, or claimed under this very lease earlier with no outcome
+    // (its connection broke after the send): this lease's own retry.
     const auto rows = transaction.exec_params(
-        fmt::format("UPDATE alert_deliveries SET next_attempt_at = {1} "
-                    "WHERE id IN (SELECT d.id FROM alert_deliveries d "
-                    "WHERE d.receiver = $1 AND d.delivered_at IS NULL AND d.abandoned_at IS NULL "
-                    "AND d.next_attempt_at <= {0} "
+        fmt::format("UPDATE alert_deliveries u SET next_attempt_at = {1}, claimed_by = c.owner, "
+                    "claim_epoch = c.epoch "
+                    "FROM (SELECT d.id, a.model, l.owner, l.epoch {2} AND d.next_attempt_at <= {0} "
+                    "AND (d.claimed_by IS NULL OR (d.claimed_by = l.owner AND d.claim_epoch = l.epoch)) "
                     "AND NOT EXISTS (SELECT 1 FROM alert_deliveries e WHERE e.fingerprint = d.fingerprint "
                     "AND e.receiver = d.receiver AND e.id < d.id AND e.delivered_at IS NULL "
                     "AND e.abandoned_at IS NULL) "
-                    "ORDER BY d.id LIMIT $4 FOR UPDATE OF d SKIP LOCKED) "
-                    "RETURNING id, receiver, attempts, payload::text",
-                    ts_param(2), ts_param(3)),
-        receiver, now_us, now_us + options_.lease_ms * microseconds_per_millisecond, limit);
+                    "ORDER BY d.id LIMIT $7 {3}) c WHERE u.id = c.id "
+                    "RETURNING u.id, u.receiver, u.attempts, u.payload::text, c.model, c.epoch",
+                    ts_param(5), ts_param(6), held, lock),
+        receiver, models, epoch_list, leases.owner, now_us,
+        now_us + options_.lease_ms * microseconds_per_millisecond, limit);
 
     std::vector<std::int64_t> unreadable;
     for (const auto& row : rows) {
@@ -330,6 +407,8 @@ std::vector<ClaimedDelivery> AlertOutbox::claim_due(pqxx::connection_base& conne
         delivery.id = row[0].as<std::int64_t>();
         delivery.receiver = row[1].as<std::string>();
         delivery.attempts = row[2].as<int>();
+        delivery.model = row[4].as<std::string>();
+        delivery.claimed_under = {leases.owner, row[5].as<std::int64_t>()};
         const auto payload = nlohmann::json::parse(row[3].as<std::string>(), nullptr, false);
         const auto alert = payload.is_object() && payload.contains("alert") ? alert_from_json(payload["alert"])
                                                                             : std::nullopt;
@@ -356,6 +435,21 @@ std::vector<ClaimedDelivery> AlertOutbox::claim_due(pqxx::connection_base& conne
               [](const ClaimedDelivery& a, const ClaimedDelivery& b) { return a.id < b.id; });
     return claimed;
 }
+
+bool AlertOutbox::release_claim(pqxx::connection_base& connection, const ClaimedDelivery& delivery,
+                                std::int64_t now_us) {
+    pqxx::work transaction(connection, "release_claim");
+    const auto rows = transaction.exec_params(
+        fmt::format("UPDATE alert_deliveries SET claimed_by = NULL, claim_epoch = NULL, next_attempt_at = {} "
+                    "WHERE id = $1 AND delivered_at IS NULL AND abandoned_at IS NULL AND claimed_by = $3 "
+                    "AND claim_epoch = $4 RETURNING id",
+                    ts_param(2)),
+        delivery.id, now_us, delivery.claimed_under.owner, delivery.claimed_under.epoch);
+    transaction.commit();
+    return !rows.empty();
+}
+
+std::vector<std::string> AlertOutbox::take_fenced() { return std::exchange(fenced_, {}); }
 
 bool AlertOutbox::mark_delivered(pqxx::connection_base& connection, std::int64_t delivery_id, std::int64_t now_us) {
     pqxx::work transaction(connection, "mark_delivered");
@@ -409,7 +503,8 @@ FailureOutcome AlertOutbox::mark_failed(pqxx::connection_base& connection, std::
     const std::int64_t delay_ms = std::max<std::int64_t>(jitter(random_), retry_after.count());
     outcome.next_attempt_at_us = now_us + delay_ms * microseconds_per_millisecond;
     transaction.exec_params0(
-        fmt::format("UPDATE alert_deliveries SET attempts = $2, last_error = $3, next_attempt_at = {} WHERE id = $1",
+        fmt::format("UPDATE alert_deliveries SET attempts = $2, last_error = $3, next_attempt_at = {}, "
+                    "claimed_by = NULL, claim_epoch = NULL WHERE id = $1",
                     ts_param(4)),
         delivery_id, outcome.attempts, error, outcome.next_attempt_at_us);
     transaction.commit();

@@ -1,14 +1,25 @@
 // The durable alert outbox (PostgreSQL): findings become alert state changes
-// and deliveries in the same transaction that advances the router's cursor,
-// so a crash loses nothing and routes nothing twice; deliveries are claimed
-// by workers with FOR UPDATE SKIP LOCKED and a short lease, retried with
-// backoff, and delivered at least once (receivers deduplicate: Alertmanager
-// by labels, PagerDuty by dedup_key = fingerprint).
+// and deliveries in the same transaction that marks them routed, so a crash
+// loses nothing and routes nothing twice; deliveries are claimed by workers
+// with FOR UPDATE SKIP LOCKED and a short lease, retried with backoff.
 //
-// Tables (store/migrations.cpp, migration 2): findings, finding_cursors
-// (consumer 'alert_router'), alerts, alert_deliveries, silences, decisions.
-// All times are microseconds since the Unix epoch, passed in by the caller
-// so that tests control the clock.
+// Alerts are their model's owner's work (store/leases.h, docs/scaling.md):
+// every write here is for the models whose leases the caller holds
+// (store::HeldLeases), under each lease's fence. Routing and re-sends check
+// the model's lease in their transaction (store::check_fence), alert states
+// and deliveries record it, and a delivery is claimed only while its
+// model's lease is held, in the claim's transaction. A claim is sent under
+// that lease only: a delivery claimed under a lease that has since ended
+// (its claimer killed or paused mid-delivery) is never sent again by
+// another lease; it is given up as in doubt (it may have reached the
+// receiver), with a decision row. So each state change goes to a receiver
+// at most once across failovers, and once unless its sender died between
+// the claim and the outcome.
+//
+// Tables (store/migrations.cpp, migrations 2 and 8): findings (alert_routed),
+// alerts, alert_deliveries, silences, decisions. All times are microseconds
+// since the Unix epoch, passed in by the caller so that tests control the
+// clock.
 #pragma once
 
 #include <chrono>
@@ -23,6 +34,7 @@
 
 #include "alerts/alert_rules.h"
 #include "alerts/alert_sink.h"
+#include "store/leases.h"
 
 namespace mw::alerts {
 
@@ -34,15 +46,11 @@ struct OutboxOptions {
     std::int64_t backoff_base_ms = 1'000;
     std::int64_t backoff_cap_ms = 300'000;
     // A claimed delivery is hidden from other workers this long while its
-    // sink runs; if the worker dies, it becomes due again after the lease.
-    // Must exceed the sinks' own timeouts, or a slow delivery is sent twice.
+    // sink runs; if the worker's outcome never comes (its connection to
+    // PostgreSQL broke after the send), the same lease may claim it again
+    // after this. Must exceed the sinks' own timeouts.
     std::int64_t lease_ms = 60'000;
-    // A finding id above the cursor with a lower id still missing waits this
-    // long before the router skips the gap. Ids come from a sequence taken
-    // before commit, so a gap is either a transaction still writing (its
-    // finding will appear) or one rolled back (it never will).
-    std::int64_t finding_gap_grace_ms = 60'000;
-    // Findings routed per call, which bounds the routing transaction.
+    // Findings routed per model and call, which bounds a routing transaction.
     int findings_per_call = 1'000;
 };
 
@@ -50,6 +58,8 @@ struct OutboxOptions {
 struct ClaimedDelivery {
     std::int64_t id = 0;
     std::string receiver;
+    std::string model;
+    store::Fence claimed_under;  // the model's lease when it was claimed
     int attempts = 0;     // failed attempts before this one
     bool resend = false;  // a time-driven re-send rather than a state change
     Alert alert;
@@ -74,42 +84,61 @@ public:
     // `seed` seeds the backoff jitter, so that tests are reproducible.
     AlertOutbox(OutboxOptions options, std::uint64_t seed);
 
-    // In one transaction: locks the 'alert_router' cursor (creating it),
-    // reads the findings after it in id order, applies the rules to each
-    // one's alert, enqueues one delivery per receiver for each state change
-    // (unless silenced: then the alert still changes state, nothing is
-    // enqueued, and a `decisions` row says which silence), and advances the
-    // cursor. Returns the number of findings consumed. A silence mutes
-    // firing notifications; a resolution goes out only when receivers were
-    // told the alert fired (whether or not a silence is active now), so no
-    // incident stays open on their side and none is closed that they never saw.
+    // For each model of `leases` with findings not yet routed, in one
+    // transaction per model that first checks the model's lease
+    // (store::check_fence): reads them in id order, applies the rules to
+    // each one's alert, enqueues one delivery per receiver for each state
+    // change (unless silenced: then the alert still changes state, nothing
+    // is enqueued, and a `decisions` row says which silence), and marks them
+    // routed. Returns the number of findings routed; a model whose lease is
+    // gone is left to its new owner (take_fenced). A silence mutes firing
+    // notifications; a resolution goes out only when receivers were told the
+    // alert fired (whether or not a silence is active now), so no incident
+    // stays open on their side and none is closed that they never saw.
     std::size_t route_new_findings(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
-                                   std::int64_t now_us);
+                                   const store::HeldLeases& leases, std::int64_t now_us);
 
-    // For firing, unsilenced alerts last sent resend_interval or longer ago:
-    // enqueues a re-send to the receivers that want re-sends; an alert whose
-    // current episode receivers were never told about (it fired while
-    // silenced, and the silence has ended) is instead sent to all its
-    // receivers as a state change. Returns the number of deliveries enqueued.
+    // For firing, unsilenced alerts of the models of `leases` last sent
+    // resend_interval or longer ago, under each model's fence: enqueues a
+    // re-send to the receivers that want re-sends; an alert whose current
+    // episode receivers were never told about (it fired while silenced, and
+    // the silence has ended) is instead sent to all its receivers as a state
+    // change. Returns the number of deliveries enqueued.
     std::size_t enqueue_resends(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
-                                std::int64_t now_us);
+                                const store::HeldLeases& leases, std::int64_t now_us);
 
-    // Claims up to `limit` due deliveries of `receiver`, oldest first, and
-    // leases them (next_attempt_at = now + lease) in a transaction of its
-    // own, committed before returning: concurrent workers never get the same
-    // delivery. Deliveries of one alert to one receiver go out in id order
-    // (a delivery waits while an earlier one of the same alert is pending),
-    // so a firing is never delivered after a later resolved; a due re-send
-    // superseded by a later delivery of the same alert is abandoned instead.
+    // Claims up to `limit` due deliveries of `receiver` for the models whose
+    // leases the caller holds, oldest first, and leases them (next_attempt_at
+    // = now + lease_ms, claimed_by and claim_epoch = the model's lease) in a
+    // transaction of its own that holds those model leases FOR SHARE, so no
+    // takeover commits between the check and the claim; committed before
+    // returning: concurrent workers never get the same delivery. First, in
+    // the same transaction, gives up as in doubt the deliveries of those
+    // models still claimed under an earlier lease (their claimer lost the
+    // lease before recording an outcome: it may have sent them). Deliveries
+    // of one alert to one receiver go out in id order (a delivery waits
+    // while an earlier one of the same alert is pending), so a firing is
+    // never delivered after a later resolved; a due re-send superseded by a
+    // later delivery of the same alert is abandoned instead.
     std::vector<ClaimedDelivery> claim_due(pqxx::connection_base& connection, const std::string& receiver,
-                                           int limit, std::int64_t now_us);
+                                           const store::HeldLeases& leases, int limit, std::int64_t now_us);
+
+    // A claim given back unsent (its lease was lost before the send): due
+    // now for the model's next owner. False when it is no longer this
+    // claim's (delivered, abandoned, or claimed again).
+    bool release_claim(pqxx::connection_base& connection, const ClaimedDelivery& delivery, std::int64_t now_us);
+
+    // The lease refusals (store::LeaseLost messages, one per model) since the last call.
+    std::vector<std::string> take_fenced();
 
     // Records a delivery as delivered; false when it already was (a lease
     // expired and another worker delivered it too) or does not exist.
     bool mark_delivered(pqxx::connection_base& connection, std::int64_t delivery_id, std::int64_t now_us);
 
     // Records a failed attempt. Retryable: due again after the full-jitter
-    // backoff, or after retry_after when the receiver asked for longer.
+    // backoff, or after retry_after when the receiver asked for longer, for
+    // whichever lease holds the model then (the claim ends: the sender
+    // knows the outcome).
     // Not retryable: abandoned with the error, and a `decisions` row.
     FailureOutcome mark_failed(pqxx::connection_base& connection, std::int64_t delivery_id, const std::string& error,
                                bool retryable, std::chrono::milliseconds retry_after, std::int64_t now_us);
@@ -117,6 +146,7 @@ public:
 private:
     OutboxOptions options_;
     std::mt19937_64 random_;
+    std::vector<std::string> fenced_;
 };
 
 // A silence: alerts matching it (an unset field matches anything) are not

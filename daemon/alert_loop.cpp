@@ -41,15 +41,30 @@ AlertLoop::AlertLoop(const config::AlertingConfig& alerting, DaemonMetrics& metr
       outbox_({}, std::random_device{}()),
       dispatcher_(outbox_, routing_.receivers) {
     for (const auto& sink : sinks_) sink_pointers_.push_back(sink.get());
+    // Without receivers there is no one to tell: findings are still marked
+    // routed (retention keeps unrouted ones), but no kind alerts, so no alert
+    // state is kept that no one was told about, and receivers configured
+    // later hear of new findings only.
+    if (alerting.receivers.empty()) routing_.alerting_kinds.clear();
 }
 
-void AlertLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
-    const auto routed = outbox_.route_new_findings(connection, routing_, now_us);
-    const auto resends = outbox_.enqueue_resends(connection, routing_, now_us);
-    const auto counts = dispatcher_.run_once(connection, sink_pointers_, now_us);
-    if (routed + resends + counts.delivered + counts.failed + counts.abandoned > 0)
-        log::info("alerts_pass findings_routed={} resends={} delivered={} failed={} abandoned={}", routed, resends,
-                  counts.delivered, counts.failed, counts.abandoned);
+void AlertLoop::pass(pqxx::connection_base& connection, const Ownership& ownership, std::int64_t now_us) {
+    const auto leases = ownership.held();
+    const auto routed = outbox_.route_new_findings(connection, routing_, leases, now_us);
+    const auto resends = outbox_.enqueue_resends(connection, routing_, leases, now_us);
+    const auto still_held = [&ownership](const std::string& model, const store::Fence& fence) {
+        const auto now = ownership.fence(model);
+        return now && now->owner == fence.owner && now->epoch == fence.epoch;
+    };
+    const auto counts = dispatcher_.run_once(connection, sink_pointers_, leases, still_held, now_us);
+    const auto fenced = outbox_.take_fenced();
+    for (const auto& reason : fenced) log::warning("alert_write_fenced reason=\"{}\"", reason);
+    metrics_.writes_fenced.Increment(static_cast<double>(fenced.size() + counts.withheld));
+    if (routed + resends + counts.delivered + counts.failed + counts.abandoned + counts.withheld > 0)
+        log::info("alerts_pass models_owned={} findings_routed={} resends={} delivered={} failed={} abandoned={} "
+                  "withheld={}",
+                  leases.epochs.size(), routed, resends, counts.delivered, counts.failed, counts.abandoned,
+                  counts.withheld);
     metrics_.alert_deliveries.Add({{"result", "delivered"}}).Increment(static_cast<double>(counts.delivered));
     metrics_.alert_deliveries.Add({{"result", "failed"}}).Increment(static_cast<double>(counts.failed));
     metrics_.alert_deliveries.Add({{"result", "abandoned"}}).Increment(static_cast<double>(counts.abandoned));

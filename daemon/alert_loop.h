@@ -1,9 +1,9 @@
 // Findings to on-call: each pass routes the findings stored since the last
 // one into alert states and the outbox (alerts/outbox.h), enqueues the
 // re-sends Alertmanager needs while an alert fires, and delivers what is due
-// to each configured receiver (alerts/dispatcher.h). The outbox is in
-// PostgreSQL, so an alert survives a restart of the daemon or an outage of
-// the receiver.
+// to each configured receiver (alerts/dispatcher.h), all for the models
+// this daemon owns. The outbox is in PostgreSQL, so an alert survives a
+// restart of the daemon, a failover to another, or an outage of the receiver.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include "alerts/outbox.h"
 #include "config/config.h"
 #include "daemon/metrics.h"
+#include "daemon/ownership.h"
 
 namespace mw::daemon {
 
@@ -27,7 +28,9 @@ std::vector<std::unique_ptr<alerts::AlertSink>> make_sinks(const config::Alertin
 class AlertLoop {
 public:
     AlertLoop(const config::AlertingConfig& alerting, DaemonMetrics& metrics);
-    void pass(pqxx::connection_base& connection, std::int64_t now_us);
+    // Routes, re-sends and delivers for the models `ownership` holds now,
+    // each under its lease (alerts/outbox.h).
+    void pass(pqxx::connection_base& connection, const Ownership& ownership, std::int64_t now_us);
 
 private:
     DaemonMetrics& metrics_;

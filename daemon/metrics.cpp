@@ -192,8 +192,9 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Model leases renewed, claimed (a new epoch), released (beyond this daemon's share, or at a clean stop) "
              "and lost (expired or taken before this daemon renewed them), by event."},
             {"modelwatch_lease_fenced_writes_total", counter, {},
-             "Window writes and scheduled audit runs the store refused because the lease they were decided under "
-             "was no longer held."},
+             "Window writes, scheduled audit runs, alert routings and re-sends the store refused because the lease "
+             "they were decided under was no longer held, and alert deliveries withheld because the lease was lost "
+             "between their claim and their send."},
         };
         out.insert(out.end(), later.begin(), later.end());
         return out;

@@ -254,9 +254,7 @@ void Monitoring::alerts_pass(pqxx::connection& connection, std::int64_t now_us, 
     }
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
-    // Without receivers there is no one to tell: findings stay in the store.
-    if (current->config->alerting.receivers.empty()) return;
-    loop->pass(connection, now_us);
+    loop->pass(connection, ownership_, now_us);
 }
 
 void Monitoring::retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {

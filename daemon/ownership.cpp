@@ -22,6 +22,13 @@ std::size_t Ownership::owned(Clock::time_point now) const {
     return now >= valid_until_ ? 0 : epochs_.size();
 }
 
+store::HeldLeases Ownership::held(Clock::time_point now) const {
+    std::lock_guard lock(mutex_);
+    store::HeldLeases leases{daemon_id_, {}};
+    if (now < valid_until_) leases.epochs = epochs_;
+    return leases;
+}
+
 std::vector<std::string> Ownership::update(const std::vector<store::Lease>& owned, Clock::time_point started,
                                            std::chrono::milliseconds lease_duration) {
     std::map<std::string, std::int64_t> next;

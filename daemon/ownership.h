@@ -28,6 +28,8 @@ public:
     // The lease to write `model` under, when this daemon holds it now.
     std::optional<store::Fence> fence(const std::string& model, Clock::time_point now = Clock::now()) const;
     std::size_t owned(Clock::time_point now = Clock::now()) const;
+    // Every lease held now (none once they are no longer trusted locally).
+    store::HeldLeases held(Clock::time_point now = Clock::now()) const;
     // After a heartbeat that started at `started`: returns the leases held
     // before and not after (lost or released), for the caller to count.
     std::vector<std::string> update(const std::vector<store::Lease>& owned, Clock::time_point started,

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,6 +62,25 @@ void release_all(pqxx::connection_base& connection, const std::string& daemon_id
 struct Fence {
     std::string owner;
     std::int64_t epoch = 0;
+};
+
+// Every lease one daemon holds at one moment, for a worker that writes for
+// several models (the alert outbox): each model's writes go under
+// fence(model).
+struct HeldLeases {
+    std::string owner;                             // the daemon's cluster.daemon_id
+    std::map<std::string, std::int64_t> epochs;    // model -> epoch of the lease held
+
+    std::optional<Fence> fence(const std::string& model) const {
+        const auto it = epochs.find(model);
+        if (it == epochs.end()) return std::nullopt;
+        return Fence{owner, it->second};
+    }
+    std::vector<std::string> models() const {
+        std::vector<std::string> names;
+        for (const auto& [model, epoch] : epochs) names.push_back(model);
+        return names;
+    }
 };
 
 // Thrown by check_fence: the lease is gone (expired, taken, or a newer epoch).

@@ -552,6 +552,25 @@ CREATE TABLE model_privacy (
 );
 )sql";
 
+// Alerts are their model's owner's work (docs/scaling.md): each finding is
+// routed once, by the owner of its model under its lease, instead of under
+// one cursor over all findings (alert_routed: findings routed before this
+// version read true, later ones start false); alert states and deliveries
+// record the lease they were decided under, and a delivery the lease it was
+// claimed under, so that a claim is sent by one lease only.
+constexpr std::string_view schema_v9 = R"sql(
+ALTER TABLE findings ADD COLUMN alert_routed boolean NOT NULL DEFAULT true;
+ALTER TABLE findings ALTER COLUMN alert_routed SET DEFAULT false;
+UPDATE findings SET alert_routed = false
+    WHERE id > coalesce((SELECT last_finding_id FROM finding_cursors WHERE consumer = 'alert_router'), 0);
+DELETE FROM finding_cursors WHERE consumer = 'alert_router';
+CREATE INDEX findings_unrouted ON findings (model, id) WHERE NOT alert_routed;
+
+ALTER TABLE alerts ADD COLUMN lease_owner text, ADD COLUMN lease_epoch bigint;
+ALTER TABLE alert_deliveries ADD COLUMN lease_owner text, ADD COLUMN lease_epoch bigint,
+    ADD COLUMN claimed_by text, ADD COLUMN claim_epoch bigint;
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -561,6 +580,7 @@ constexpr Migration all_migrations[] = {
     {6, "labelled_reads_without_probes", schema_v6},
     {7, "fenced_audits", schema_v7},
     {8, "privacy_fingerprints", schema_v8},
+    {9, "fenced_alerts", schema_v9},
 };
 
 // migrate() finds a migration by version - 1.

@@ -189,12 +189,13 @@ RetentionResult apply_retention(pqxx::connection_base& connection, const config:
 
     if (options.findings_s != 0) {
         const std::int64_t cutoff = cutoff_us(now_us, options.findings_s);
-        // Not a finding a consumer (alert router, retrain policy) has yet to
-        // read, nor the one a firing alert or an active job points at.
+        // Not a finding a consumer (its model's alert router, the retrain
+        // policy) has yet to read, nor the one a firing alert or an active
+        // job points at.
         result.findings_deleted = delete_rows(
             connection,
             "DELETE FROM findings f WHERE f.created_at < " + before +
-                " AND f.id <= (SELECT coalesce(min(last_finding_id), 0) FROM finding_cursors)"
+                " AND f.alert_routed AND f.id <= (SELECT coalesce(min(last_finding_id), 0) FROM finding_cursors)"
                 " AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.finding_id = f.id AND a.state = 'firing')"
                 " AND NOT EXISTS (SELECT 1 FROM retrain_jobs j WHERE j.finding_id = f.id"
                 "                 AND j.state IN ('queued', 'running', 'succeeded', 'validated'))",

@@ -4,14 +4,18 @@
 // and alerts fired through the outbox.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <pqxx/connection_base>
 
 #include "alerts/alert_rules.h"
+#include "alerts/dispatcher.h"
 #include "alerts/outbox.h"
+#include "store/leases.h"
 #include "tests/support/finding_rows.h"
 #include "tests/support/test_clock.h"
 
@@ -22,6 +26,23 @@ using mw::testing::FindingRow;
 using mw::testing::insert_finding;
 using mw::testing::second_us;
 using mw::testing::t0_us;
+
+// The daemon the tests route and deliver as.
+inline constexpr const char* test_daemon = "alert-test-daemon";
+
+// The leases of every model the alerts tests write findings for, taken by
+// test_daemon for an hour (store/leases.h): the outbox works only for the
+// models whose leases its caller holds.
+inline store::HeldLeases hold_leases(pqxx::connection_base& connection,
+                                     const std::vector<std::string>& models = {"elec2", "other", "churn"}) {
+    store::HeldLeases held{test_daemon, {}};
+    for (const auto& lease : store::heartbeat(connection, test_daemon, models, std::chrono::hours(1)).owned)
+        held.epochs[lease.model] = lease.epoch;
+    return held;
+}
+
+// A dispatcher's pre-send check that always finds the lease still held.
+inline bool always_held(const std::string&, const store::Fence&) { return true; }
 
 // "am" behaves like Alertmanager (re-sends), "pd" like PagerDuty (told once).
 inline AlertRoutingOptions two_receivers() {
@@ -35,10 +56,10 @@ inline AlertRoutingOptions two_receivers() {
 // `alerts` firing alerts of distinct subjects, routed at t0 (one delivery
 // per receiver each).
 inline void fire_alerts(pqxx::connection_base& connection, AlertOutbox& outbox, const AlertRoutingOptions& options,
-                        int alerts) {
+                        const store::HeldLeases& owned, int alerts) {
     for (int i = 0; i < alerts; ++i)
         insert_finding(connection, {.kind = "data_quality", .subject = "f" + std::to_string(i)});
-    REQUIRE(outbox.route_new_findings(connection, options, t0_us) == static_cast<std::size_t>(alerts));
+    REQUIRE(outbox.route_new_findings(connection, options, owned, t0_us) == static_cast<std::size_t>(alerts));
 }
 
 }  // namespace mw::alerts::testing

@@ -45,16 +45,17 @@ std::int64_t undelivered(pqxx::connection_base& connection, const std::string& r
 TEST_CASE("Dispatcher: delivers due alerts to their sinks and records it", "[alerts][dispatcher][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
-    fire_alerts(connection, outbox, options, 3);
+    fire_alerts(connection, outbox, options, owned, 3);
 
     ScriptedSink am("am");
     ScriptedSink pd("pd");
     AlertSink* sinks[] = {&am, &pd};
     Dispatcher dispatcher(outbox, options.receivers);
-    const auto counts = dispatcher.run_once(connection, sinks, t0_us);
+    const auto counts = dispatcher.run_once(connection, sinks, owned, always_held, t0_us);
     CHECK(counts.delivered == 6);
     CHECK(counts.failed == 0);
     REQUIRE(am.received.size() == 3);
@@ -64,7 +65,7 @@ TEST_CASE("Dispatcher: delivers due alerts to their sinks and records it", "[ale
     CHECK(pd.received.size() == 3);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NOT NULL") == 6);
     // Nothing left to deliver.
-    CHECK(dispatcher.run_once(connection, sinks, t0_us + second_us).delivered == 0);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + second_us).delivered == 0);
     CHECK(am.received.size() == 3);
 }
 
@@ -72,10 +73,11 @@ TEST_CASE("Dispatcher: failures are retried after backoff, refusals abandoned, a
           "[alerts][dispatcher][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({.backoff_base_ms = 1'000, .backoff_cap_ms = 1'000}, 1);
     const auto options = two_receivers();
-    fire_alerts(connection, outbox, options, 2);
+    fire_alerts(connection, outbox, options, owned, 2);
 
     ScriptedSink am("am");
     am.result = {false, true, "503 Service Unavailable", std::chrono::seconds(30)};
@@ -84,7 +86,7 @@ TEST_CASE("Dispatcher: failures are retried after backoff, refusals abandoned, a
     AlertSink* sinks[] = {&am, &pd};
     Dispatcher dispatcher(outbox, options.receivers);
 
-    auto counts = dispatcher.run_once(connection, sinks, t0_us);
+    auto counts = dispatcher.run_once(connection, sinks, owned, always_held, t0_us);
     CHECK(counts.delivered == 0);
     CHECK(counts.failed == 2);
     CHECK(counts.abandoned == 2);
@@ -93,10 +95,10 @@ TEST_CASE("Dispatcher: failures are retried after backoff, refusals abandoned, a
     CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_delivery_abandoned'") == 2);
 
     // Retry-After 30 s: nothing before, both after.
-    CHECK(dispatcher.run_once(connection, sinks, t0_us + 29 * second_us).failed == 0);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + 29 * second_us).failed == 0);
     CHECK(am.received.size() == 2);
     am.throws = true;
-    counts = dispatcher.run_once(connection, sinks, t0_us + 30 * second_us);
+    counts = dispatcher.run_once(connection, sinks, owned, always_held, t0_us + 30 * second_us);
     CHECK(counts.failed == 2);
     CHECK(am.received.size() == 4);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE last_error = "
@@ -104,18 +106,19 @@ TEST_CASE("Dispatcher: failures are retried after backoff, refusals abandoned, a
 
     am.throws = false;
     am.result = DeliveryResult{true, true, "", {}};
-    CHECK(dispatcher.run_once(connection, sinks, t0_us + 40 * second_us).delivered == 2);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + 40 * second_us).delivered == 2);
     CHECK(undelivered(connection, "am") == 0);
 }
 
 TEST_CASE("Dispatcher: a receiver gets at most max_per_minute, refilled over time", "[alerts][dispatcher][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     auto options = two_receivers();
     options.receivers = {{"am", true, 3}, {"pd", false, 0}};
-    fire_alerts(connection, outbox, options, 10);
+    fire_alerts(connection, outbox, options, owned, 10);
 
     ScriptedSink am("am");
     ScriptedSink pd("pd");
@@ -123,13 +126,44 @@ TEST_CASE("Dispatcher: a receiver gets at most max_per_minute, refilled over tim
     Dispatcher dispatcher(outbox, options.receivers);
 
     // A full bucket: three at once for "am"; "pd" is not limited.
-    CHECK(dispatcher.run_once(connection, sinks, t0_us).delivered == 3 + 10);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us).delivered == 3 + 10);
     CHECK(am.received.size() == 3);
-    CHECK(dispatcher.run_once(connection, sinks, t0_us + 19 * second_us).delivered == 0);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + 19 * second_us).delivered == 0);
     // 3 per minute refills one token every 20 s.
-    CHECK(dispatcher.run_once(connection, sinks, t0_us + 20 * second_us).delivered == 1);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + 20 * second_us).delivered == 1);
     // An hour later the bucket is full again, not fuller.
-    CHECK(dispatcher.run_once(connection, sinks, t0_us + 3600 * second_us).delivered == 3);
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + 3600 * second_us).delivered == 3);
     CHECK(am.received.size() == 7);
     CHECK(undelivered(connection, "am") == 3);
+}
+
+TEST_CASE("Dispatcher: a claim whose lease is lost before the send is given back unsent",
+          "[alerts][dispatcher][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+    fire_alerts(connection, outbox, options, owned, 2);
+
+    ScriptedSink am("am");
+    ScriptedSink pd("pd");
+    AlertSink* sinks[] = {&am, &pd};
+    Dispatcher dispatcher(outbox, options.receivers);
+    // The daemon's own clock says the lease ran out between claim and send
+    // (a pause, or heartbeats that failed).
+    const auto lost = [](const std::string&, const store::Fence&) { return false; };
+    const auto counts = dispatcher.run_once(connection, sinks, owned, lost, t0_us);
+    CHECK(counts.withheld == 4);
+    CHECK(counts.delivered == 0);
+    CHECK(am.received.empty());
+    CHECK(pd.received.empty());
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE claimed_by IS NULL "
+                            "AND delivered_at IS NULL AND abandoned_at IS NULL") == 4);
+
+    // Whoever holds the lease next sends each once.
+    CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us + second_us).delivered == 4);
+    CHECK(am.received.size() == 2);
+    CHECK(pd.received.size() == 2);
 }

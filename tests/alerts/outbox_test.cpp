@@ -26,9 +26,9 @@ std::vector<std::int64_t> ids(const std::vector<ClaimedDelivery>& claimed) {
     return result;
 }
 
-void deliver_all(pqxx::connection_base& connection, AlertOutbox& outbox, const std::string& receiver,
-                 std::int64_t now_us) {
-    for (const auto& delivery : outbox.claim_due(connection, receiver, 1000, now_us))
+void deliver_all(pqxx::connection_base& connection, AlertOutbox& outbox, const store::HeldLeases& owned,
+                 const std::string& receiver, std::int64_t now_us) {
+    for (const auto& delivery : outbox.claim_due(connection, receiver, owned, 1000, now_us))
         REQUIRE(outbox.mark_delivered(connection, delivery.id, now_us));
 }
 
@@ -37,16 +37,17 @@ void deliver_all(pqxx::connection_base& connection, AlertOutbox& outbox, const s
 TEST_CASE("enqueue_resends: after the interval, only to receivers that want re-sends", "[alerts][outbox][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();  // resend interval 300 s
     insert_finding(connection, {});
-    outbox.route_new_findings(connection, options, t0_us);
-    deliver_all(connection, outbox, "am", t0_us);
-    deliver_all(connection, outbox, "pd", t0_us);
+    outbox.route_new_findings(connection, options, owned, t0_us);
+    deliver_all(connection, outbox, owned, "am", t0_us);
+    deliver_all(connection, outbox, owned, "pd", t0_us);
 
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 299 * second_us) == 0);
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 300 * second_us) == 1);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 299 * second_us) == 0);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 300 * second_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE receiver = 'am' "
                             "AND (payload->>'resend')::boolean AND delivered_at IS NULL") == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE receiver = 'pd'") == 1);
@@ -54,23 +55,24 @@ TEST_CASE("enqueue_resends: after the interval, only to receivers that want re-s
     CHECK(count(connection, "SELECT (payload->'alert'->>'ends_at_us')::bigint FROM alert_deliveries "
                             "WHERE (payload->>'resend')::boolean") == t0_us + 300 * second_us + 1200 * second_us);
     // Not again until another interval has passed.
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 400 * second_us) == 0);
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 600 * second_us) == 1);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 400 * second_us) == 0);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 600 * second_us) == 1);
 
     // Resolved alerts are not re-sent.
     insert_finding(connection, {.triggered = false});
-    outbox.route_new_findings(connection, options, t0_us + 700 * second_us);
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 2000 * second_us) == 0);
+    outbox.route_new_findings(connection, options, owned, t0_us + 700 * second_us);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 2000 * second_us) == 0);
 }
 
 TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, abandonment", "[alerts][outbox][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     const OutboxOptions outbox_options{.backoff_base_ms = 1'000, .backoff_cap_ms = 8'000};
     AlertOutbox outbox(outbox_options, 7);
     const auto options = two_receivers();
-    fire_alerts(connection, outbox, options, 1);
+    fire_alerts(connection, outbox, options, owned, 1);
 
     CHECK(backoff_bound_ms(0, outbox_options) == 1'000);
     CHECK(backoff_bound_ms(2, outbox_options) == 4'000);
@@ -81,7 +83,7 @@ TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, aban
     std::int64_t delivery_id = 0;
     std::set<std::int64_t> delays_ms;
     for (int failure = 1; failure <= 6; ++failure) {
-        const auto claimed = outbox.claim_due(connection, "am", 10, now_us);
+        const auto claimed = outbox.claim_due(connection, "am", owned, 10, now_us);
         REQUIRE(claimed.size() == 1);
         delivery_id = claimed[0].id;
         CHECK(claimed[0].attempts == failure - 1);
@@ -97,21 +99,21 @@ TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, aban
                                 "alert_deliveries WHERE id = " + std::to_string(delivery_id)) ==
               outcome.next_attempt_at_us);
         // Not due a microsecond before its time.
-        if (delay_us > 0) CHECK(outbox.claim_due(connection, "am", 10, outcome.next_attempt_at_us - 1).empty());
+        if (delay_us > 0) CHECK(outbox.claim_due(connection, "am", owned, 10, outcome.next_attempt_at_us - 1).empty());
         now_us = outcome.next_attempt_at_us;
     }
     CHECK(delays_ms.size() > 1);  // jittered, not a constant
     CHECK(count(connection, "SELECT attempts FROM alert_deliveries WHERE id = " + std::to_string(delivery_id)) == 6);
 
     // The receiver asked for more time than the backoff would give.
-    auto claimed = outbox.claim_due(connection, "am", 10, now_us);
+    auto claimed = outbox.claim_due(connection, "am", owned, 10, now_us);
     REQUIRE(claimed.size() == 1);
     const auto waited = outbox.mark_failed(connection, claimed[0].id, "429", true, std::chrono::minutes(10), now_us);
     CHECK(waited.next_attempt_at_us == now_us + 600 * second_us);
     now_us = waited.next_attempt_at_us;
 
     // Refused for good: abandoned, with the error and a decision.
-    claimed = outbox.claim_due(connection, "am", 10, now_us);
+    claimed = outbox.claim_due(connection, "am", owned, 10, now_us);
     REQUIRE(claimed.size() == 1);
     const auto refused = outbox.mark_failed(connection, claimed[0].id, "HTTP 400: bad labels", false, {}, now_us);
     CHECK(refused.abandoned);
@@ -119,17 +121,18 @@ TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, aban
                             "AND last_error = 'HTTP 400: bad labels'") == 1);
     CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_delivery_abandoned' "
                             "AND reason LIKE '%HTTP 400: bad labels%' AND finding_id IS NOT NULL") == 1);
-    CHECK(outbox.claim_due(connection, "am", 10, now_us + 3600 * second_us).empty());
+    CHECK(outbox.claim_due(connection, "am", owned, 10, now_us + 3600 * second_us).empty());
     CHECK_FALSE(outbox.mark_failed(connection, claimed[0].id, "again", true, {}, now_us).found);
 }
 
 TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts][outbox][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox setup({}, 1);
     const auto options = two_receivers();
-    fire_alerts(connection, setup, options, 40);
+    fire_alerts(connection, setup, options, owned, 40);
 
     SECTION("a claim in flight is skipped, not waited for") {
         auto other = db.connect();
@@ -143,7 +146,7 @@ TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts
             pqxx::nontransaction session(connection);
             session.exec0("SET statement_timeout = '5s'");
         }
-        const auto claimed = setup.claim_due(connection, "am", 100, t0_us);
+        const auto claimed = setup.claim_due(connection, "am", owned, 100, t0_us);
         CHECK(claimed.size() == 35);
         for (const auto& row : held)
             CHECK(std::none_of(claimed.begin(), claimed.end(), [&](const ClaimedDelivery& delivery) {
@@ -159,7 +162,7 @@ TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts
                 auto own = db.connect();
                 AlertOutbox outbox({}, static_cast<std::uint64_t>(w));
                 for (;;) {
-                    const auto batch = outbox.claim_due(*own, "am", 3, t0_us);
+                    const auto batch = outbox.claim_due(*own, "am", owned, 3, t0_us);
                     if (batch.empty()) break;
                     for (const auto id : ids(batch)) claimed_by[w].push_back(id);
                 }
@@ -176,54 +179,119 @@ TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts
 TEST_CASE("claim_due: an expired lease makes an undelivered claim due again", "[alerts][outbox][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({.lease_ms = 30'000}, 1);
     const auto options = two_receivers();
-    fire_alerts(connection, outbox, options, 1);
+    fire_alerts(connection, outbox, options, owned, 1);
 
-    const auto first = outbox.claim_due(connection, "pd", 10, t0_us);
+    const auto first = outbox.claim_due(connection, "pd", owned, 10, t0_us);
     REQUIRE(first.size() == 1);
     CHECK(first[0].alert.state == AlertState::firing);
     CHECK(first[0].alert.labels.at("subject") == "f0");
     CHECK_FALSE(first[0].resend);
     // The worker "crashed" before marking it: hidden during the lease ...
-    CHECK(outbox.claim_due(connection, "pd", 10, t0_us + 29 * second_us).empty());
+    CHECK(outbox.claim_due(connection, "pd", owned, 10, t0_us + 29 * second_us).empty());
     // ... and handed out again after it.
-    const auto again = outbox.claim_due(connection, "pd", 10, t0_us + 30 * second_us);
+    const auto again = outbox.claim_due(connection, "pd", owned, 10, t0_us + 30 * second_us);
     REQUIRE(again.size() == 1);
     CHECK(again[0].id == first[0].id);
     CHECK(outbox.mark_delivered(connection, again[0].id, t0_us + 31 * second_us));
     // Marking twice (a slow first worker finishing late) changes nothing.
     CHECK_FALSE(outbox.mark_delivered(connection, first[0].id, t0_us + 32 * second_us));
-    CHECK(outbox.claim_due(connection, "pd", 10, t0_us + 3600 * second_us).empty());
+    CHECK(outbox.claim_due(connection, "pd", owned, 10, t0_us + 3600 * second_us).empty());
+}
+
+TEST_CASE("claim_due: only under the model's lease; a claim of an ended lease is never sent again",
+          "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+    insert_finding(connection, {});
+    insert_finding(connection, {.model = "other"});
+    REQUIRE(outbox.route_new_findings(connection, options, owned, t0_us) == 2);
+
+    // "pd" of elec2 is claimed (and, say, sent) but its outcome never
+    // recorded: its daemon was killed or paused past its lease.
+    const store::HeldLeases elec2_only{owned.owner, {{"elec2", owned.epochs.at("elec2")}}};
+    const auto claimed = outbox.claim_due(connection, "pd", elec2_only, 10, t0_us);
+    REQUIRE(claimed.size() == 1);
+    CHECK(claimed[0].model == "elec2");
+    CHECK(claimed[0].claimed_under.owner == test_daemon);
+    CHECK(claimed[0].claimed_under.epoch == owned.epochs.at("elec2"));
+
+    store::testing::expire_leases_of(connection, test_daemon);
+    const auto taken = store::heartbeat(connection, "successor", {"elec2", "other", "churn"}, std::chrono::hours(1));
+    REQUIRE(taken.owned.size() == 3);
+    store::HeldLeases successor{"successor", {}};
+    for (const auto& lease : taken.owned) successor.epochs[lease.model] = lease.epoch;
+
+    // The old holder claims nothing any more, however due.
+    CHECK(outbox.claim_due(connection, "am", owned, 10, t0_us + 3600 * second_us).empty());
+    CHECK(outbox.claim_due(connection, "pd", owned, 10, t0_us + 3600 * second_us).empty());
+
+    // The successor gives the claim of the ended lease up as in doubt, even
+    // long after the claim's own lease, and sends the rest once.
+    const auto pd = outbox.claim_due(connection, "pd", successor, 10, t0_us + 3600 * second_us);
+    REQUIRE(pd.size() == 1);
+    CHECK(pd[0].model == "other");
+    CHECK(pd[0].claimed_under.owner == "successor");
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE id = " + std::to_string(claimed[0].id) +
+                            " AND abandoned_at IS NOT NULL AND last_error LIKE 'in doubt: claimed under lease epoch %'")
+          == 1);
+    CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_delivery_in_doubt' "
+                            "AND model = 'elec2'") == 1);
+    const auto am = outbox.claim_due(connection, "am", successor, 10, t0_us + 3600 * second_us);
+    CHECK(am.size() == 2);
+    for (const auto& delivery : am) CHECK(outbox.mark_delivered(connection, delivery.id, t0_us + 3600 * second_us));
+
+    // The alert's next state change is not held up behind the one in doubt.
+    insert_finding(connection, {.triggered = false});
+    REQUIRE(outbox.route_new_findings(connection, options, successor, t0_us + 3601 * second_us) == 1);
+    const auto resolved = outbox.claim_due(connection, "pd", successor, 10, t0_us + 3601 * second_us);
+    REQUIRE(resolved.size() == 1);
+    CHECK(resolved[0].alert.state == AlertState::resolved);
+
+    // A claim given back unsent is the next lease's to send.
+    const auto late = outbox.claim_due(connection, "am", successor, 10, t0_us + 3601 * second_us);
+    REQUIRE(late.size() == 1);
+    CHECK(outbox.release_claim(connection, late[0], t0_us + 3602 * second_us));
+    CHECK_FALSE(outbox.release_claim(connection, late[0], t0_us + 3602 * second_us));
+    const auto again = outbox.claim_due(connection, "am", successor, 10, t0_us + 3602 * second_us);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].id == late[0].id);
 }
 
 TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-send is dropped",
           "[alerts][outbox][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({.backoff_base_ms = 60'000, .backoff_cap_ms = 60'000}, 3);
     const auto options = two_receivers();
 
     SECTION("a pending firing holds back the later resolved") {
         insert_finding(connection, {});
-        outbox.route_new_findings(connection, options, t0_us);
-        const auto firing = outbox.claim_due(connection, "pd", 10, t0_us);
+        outbox.route_new_findings(connection, options, owned, t0_us);
+        const auto firing = outbox.claim_due(connection, "pd", owned, 10, t0_us);
         REQUIRE(firing.size() == 1);
         const auto failed = outbox.mark_failed(connection, firing[0].id, "timeout", true,
                                                std::chrono::milliseconds(5'000), t0_us);
         insert_finding(connection, {.triggered = false});
-        outbox.route_new_findings(connection, options, t0_us + second_us);
+        outbox.route_new_findings(connection, options, owned, t0_us + second_us);
 
         // The resolved is due, but the firing before it is still pending.
-        CHECK(outbox.claim_due(connection, "pd", 10, t0_us + second_us).empty());
-        const auto retried = outbox.claim_due(connection, "pd", 10, failed.next_attempt_at_us);
+        CHECK(outbox.claim_due(connection, "pd", owned, 10, t0_us + second_us).empty());
+        const auto retried = outbox.claim_due(connection, "pd", owned, 10, failed.next_attempt_at_us);
         REQUIRE(retried.size() == 1);
         CHECK(retried[0].id == firing[0].id);
         CHECK(retried[0].alert.state == AlertState::firing);
         REQUIRE(outbox.mark_delivered(connection, retried[0].id, failed.next_attempt_at_us));
-        const auto resolved = outbox.claim_due(connection, "pd", 10, failed.next_attempt_at_us);
+        const auto resolved = outbox.claim_due(connection, "pd", owned, 10, failed.next_attempt_at_us);
         REQUIRE(resolved.size() == 1);
         CHECK(resolved[0].alert.state == AlertState::resolved);
         CHECK(resolved[0].id > firing[0].id);
@@ -231,17 +299,17 @@ TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-se
 
     SECTION("a due re-send followed by a state change is abandoned, not delivered") {
         insert_finding(connection, {});
-        outbox.route_new_findings(connection, options, t0_us);
-        deliver_all(connection, outbox, "am", t0_us);
-        REQUIRE(outbox.enqueue_resends(connection, options, t0_us + 300 * second_us) == 1);
-        const auto resend = outbox.claim_due(connection, "am", 10, t0_us + 300 * second_us);
+        outbox.route_new_findings(connection, options, owned, t0_us);
+        deliver_all(connection, outbox, owned, "am", t0_us);
+        REQUIRE(outbox.enqueue_resends(connection, options, owned, t0_us + 300 * second_us) == 1);
+        const auto resend = outbox.claim_due(connection, "am", owned, 10, t0_us + 300 * second_us);
         REQUIRE(resend.size() == 1);
         CHECK(resend[0].resend);
         outbox.mark_failed(connection, resend[0].id, "timeout", true, {}, t0_us + 300 * second_us);
 
         insert_finding(connection, {.triggered = false});
-        outbox.route_new_findings(connection, options, t0_us + 301 * second_us);
-        const auto next = outbox.claim_due(connection, "am", 10, t0_us + 400 * second_us);
+        outbox.route_new_findings(connection, options, owned, t0_us + 301 * second_us);
+        const auto next = outbox.claim_due(connection, "am", owned, 10, t0_us + 400 * second_us);
         REQUIRE(next.size() == 1);
         CHECK(next[0].alert.state == AlertState::resolved);
         CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE id = " + std::to_string(resend[0].id) +
@@ -252,6 +320,7 @@ TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-se
 TEST_CASE("silences and alerts for the admin API", "[alerts][outbox][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
@@ -291,7 +360,7 @@ TEST_CASE("silences and alerts for the admin API", "[alerts][outbox][pg]") {
     // The expired silence no longer mutes.
     insert_finding(connection, {.kind = "anomaly"});
     insert_finding(connection, {.model = "churn"});
-    outbox.route_new_findings(connection, options, t0_us + 120 * second_us);
+    outbox.route_new_findings(connection, options, owned, t0_us + 120 * second_us);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 4);
 
     const auto all = list_alerts(connection, std::nullopt);

@@ -1,7 +1,7 @@
 // The alert rules (pure) and AlertOutbox::route_new_findings against a real
-// PostgreSQL: state changes enqueue, repeats do not, silences mute, the
-// cursor never skips nor repeats a finding, and a failed routing transaction
-// leaves no trace.
+// PostgreSQL: state changes enqueue, repeats do not, silences mute, each
+// finding is routed once (a late commit too), only under the model's lease,
+// and a failed routing transaction leaves no trace.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -180,12 +180,13 @@ TEST_CASE("route_new_findings: a first trigger enqueues one delivery per receive
           "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
 
     insert_finding(connection, {});
-    CHECK(outbox.route_new_findings(connection, options, t0_us) == 1);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'firing'") == 2);
     CHECK(count(connection, "SELECT count(DISTINCT receiver) FROM alert_deliveries") == 2);
     CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 1);
@@ -200,28 +201,29 @@ TEST_CASE("route_new_findings: a first trigger enqueues one delivery per receive
 
     // The same finding again, a minute later: still firing, nothing new.
     insert_finding(connection, {});
-    CHECK(outbox.route_new_findings(connection, options, t0_us + 60 * second_us) == 1);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + 60 * second_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 2);
 
     // Nothing new to route: nothing happens.
-    CHECK(outbox.route_new_findings(connection, options, t0_us + 61 * second_us) == 0);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + 61 * second_us) == 0);
 
     // A clean window resolves it and tells both receivers.
     insert_finding(connection, {.triggered = false});
-    CHECK(outbox.route_new_findings(connection, options, t0_us + 120 * second_us) == 1);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + 120 * second_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'resolved'") == 2);
 
-    // Kinds that do not alert only move the cursor.
+    // Kinds that do not alert are only marked routed.
     insert_finding(connection, {.kind = "feature_drift", .subject = "nswprice"});
-    CHECK(outbox.route_new_findings(connection, options, t0_us + 180 * second_us) == 1);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + 180 * second_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alerts") == 1);
-    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors WHERE consumer = 'alert_router'") == 4);
+    CHECK(count(connection, "SELECT count(*) FROM findings WHERE NOT alert_routed") == 0);
 }
 
 TEST_CASE("route_new_findings: resolve_after_clean_windows counts consecutive clean findings", "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     auto options = two_receivers();
@@ -231,11 +233,11 @@ TEST_CASE("route_new_findings: resolve_after_clean_windows counts consecutive cl
     insert_finding(connection, {.triggered = false});
     insert_finding(connection, {});  // breaks the clean streak
     insert_finding(connection, {.triggered = false});
-    outbox.route_new_findings(connection, options, t0_us);
+    outbox.route_new_findings(connection, options, owned, t0_us);
     CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 1);
 
     insert_finding(connection, {.triggered = false});
-    outbox.route_new_findings(connection, options, t0_us + second_us);
+    outbox.route_new_findings(connection, options, owned, t0_us + second_us);
     CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'resolved'") == 2);
 }
@@ -244,6 +246,7 @@ TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end 
           "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
@@ -260,7 +263,7 @@ TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end 
     // Another model is not silenced.
     insert_finding(connection, {});
     insert_finding(connection, {.model = "other"});
-    outbox.route_new_findings(connection, options, t0_us + second_us);
+    outbox.route_new_findings(connection, options, owned, t0_us + second_us);
     CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 2);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries d JOIN alerts a USING (fingerprint) "
                             "WHERE a.model = 'elec2'") == 0);
@@ -269,13 +272,13 @@ TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end 
                             "AND reason LIKE '%silence " + std::to_string(*added.id) + " is in force%'") == 1);
 
     // While silenced, no re-send either (the other model's alert is re-sent to "am").
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 600 * second_us) == 1);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 600 * second_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries d JOIN alerts a USING (fingerprint) "
                             "WHERE a.model = 'elec2'") == 0);
 
     // Once the silence has ended, the still-firing alert goes to every
     // receiver as a state change (plus the other model's next re-send).
-    CHECK(outbox.enqueue_resends(connection, options, t0_us + 3601 * second_us) == 3);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 3601 * second_us) == 3);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries d JOIN alerts a USING (fingerprint) "
                             "WHERE a.model = 'elec2' AND NOT (d.payload->>'resend')::boolean") == 2);
 }
@@ -283,6 +286,7 @@ TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end 
 TEST_CASE("route_new_findings: a resolution receivers never saw firing is not sent", "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
@@ -291,7 +295,7 @@ TEST_CASE("route_new_findings: a resolution receivers never saw firing is not se
 
     insert_finding(connection, {});
     insert_finding(connection, {.triggered = false});
-    outbox.route_new_findings(connection, options, t0_us + second_us);
+    outbox.route_new_findings(connection, options, owned, t0_us + second_us);
     CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved'") == 1);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 0);
     CHECK(count(connection, "SELECT count(*) FROM decisions WHERE kind = 'alert_resolved_unsent'") == 1);
@@ -301,6 +305,7 @@ TEST_CASE("route_new_findings: a finding still being written is routed on the ne
           "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
@@ -314,47 +319,83 @@ TEST_CASE("route_new_findings: a finding still being written is routed on the ne
     const auto early_id = insert_finding(connection, {.kind = "anomaly"});
     REQUIRE(early_id > late_id);
 
-    // The router routes up to the gap and waits there.
-    CHECK(outbox.route_new_findings(connection, options, t0_us) == 1);
-    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors") == late_id - 1);
-
+    // Each finding is marked routed on its own: the committed ones go now.
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 2);
     in_flight.commit();
-    CHECK(outbox.route_new_findings(connection, options, t0_us + second_us) == 2);
-    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors") == early_id);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + second_us) == 1);
     CHECK(count(connection, "SELECT count(*) FROM alerts") == 3);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 6);
-    CHECK(outbox.route_new_findings(connection, options, t0_us + 2 * second_us) == 0);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + 2 * second_us) == 0);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 6);
 }
 
-TEST_CASE("route_new_findings: a gap left by a rolled-back finding is skipped after the grace period",
+TEST_CASE("route_new_findings: an older finding of an alert committed after a later one is not applied",
+          "[alerts][router][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({}, 1);
+    const auto options = two_receivers();
+
+    auto writer = db.connect();
+    pqxx::work in_flight(*writer);
+    insert_finding(in_flight, {.triggered = false});  // the older, clean one commits last
+    insert_finding(connection, {});
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 1);
+    in_flight.commit();
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'resolved'") == 0);
+}
+
+TEST_CASE("route_new_findings: only the models whose leases are held, each under its fence",
           "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
     auto& connection = db.connection();
-    AlertOutbox outbox({.finding_gap_grace_ms = 30'000}, 1);
+    AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
-    {
-        pqxx::work rolled_back(connection);
-        insert_finding(rolled_back, {});
-        rolled_back.abort();
-    }
-    const auto young = insert_finding(connection, {.kind = "anomaly"});
-    CHECK(outbox.route_new_findings(connection, options, t0_us) == 0);
-    {
-        pqxx::work transaction(connection);
-        transaction.exec_params0("UPDATE findings SET created_at = now() - interval '31 seconds' WHERE id = $1",
-                                 young);
-        transaction.commit();
-    }
-    CHECK(outbox.route_new_findings(connection, options, t0_us) == 1);
-    CHECK(count(connection, "SELECT last_finding_id FROM finding_cursors") == young);
+    const auto owned = hold_leases(connection, {"elec2"});
+
+    insert_finding(connection, {});
+    insert_finding(connection, {.model = "other"});
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE model = 'other'") == 0);
+    CHECK(count(connection, "SELECT count(*) FROM findings WHERE NOT alert_routed AND model = 'other'") == 1);
+    // The alert and its deliveries carry the lease they were decided under.
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE lease_owner = 'alert-test-daemon' "
+                            "AND lease_epoch = " + std::to_string(owned.epochs.at("elec2"))) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE lease_owner = 'alert-test-daemon' "
+                            "AND lease_epoch = " + std::to_string(owned.epochs.at("elec2"))) == 2);
+
+    // The lease ends (the daemon paused past it) and another daemon takes
+    // the model: the old holder routes nothing more, and says so.
+    store::testing::expire_leases_of(connection, test_daemon);
+    const auto taken = store::heartbeat(connection, "successor", {"elec2"}, std::chrono::hours(1));
+    REQUIRE(taken.owned.size() == 1);
+    insert_finding(connection, {.triggered = false});
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + second_us) == 0);
+    const auto fenced = outbox.take_fenced();
+    REQUIRE(fenced.size() == 1);
+    CHECK(fenced[0].find("elec2") != std::string::npos);
+    CHECK(outbox.enqueue_resends(connection, options, owned, t0_us + 3600 * second_us) == 0);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'firing'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 2);
+
+    // The successor routes it under its own lease.
+    const store::HeldLeases successor{"successor", {{"elec2", taken.owned[0].epoch}}};
+    CHECK(outbox.route_new_findings(connection, options, successor, t0_us + 2 * second_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alerts WHERE state = 'resolved' AND lease_owner = 'successor'") == 1);
+    CHECK(count(connection, "SELECT count(*) FROM alert_deliveries WHERE state = 'resolved' "
+                            "AND lease_owner = 'successor'") == 2);
 }
 
 TEST_CASE("route_new_findings: a routing transaction that fails midway leaves nothing behind",
           "[alerts][router][pg]") {
     store::testing::TestDatabase db;
     store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
     auto& connection = db.connection();
     AlertOutbox outbox({}, 1);
     const auto options = two_receivers();
@@ -377,17 +418,17 @@ TEST_CASE("route_new_findings: a routing transaction that fails midway leaves no
     insert_finding(connection, {});
     insert_finding(connection, {.kind = "performance"});
     insert_finding(connection, {.kind = "anomaly"});
-    CHECK_THROWS(outbox.route_new_findings(connection, options, t0_us));
+    CHECK_THROWS(outbox.route_new_findings(connection, options, owned, t0_us));
     CHECK(count(connection, "SELECT count(*) FROM alerts") == 0);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 0);
-    CHECK(count(connection, "SELECT coalesce(max(last_finding_id), 0) FROM finding_cursors") == 0);
+    CHECK(count(connection, "SELECT count(*) FROM findings WHERE alert_routed") == 0);
 
     {
         pqxx::work transaction(connection);
         transaction.exec0("DROP TRIGGER fail_on_anomaly ON alert_deliveries");
         transaction.commit();
     }
-    CHECK(outbox.route_new_findings(connection, options, t0_us + second_us) == 3);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us + second_us) == 3);
     CHECK(count(connection, "SELECT count(*) FROM alerts") == 3);
     CHECK(count(connection, "SELECT count(*) FROM alert_deliveries") == 6);
 }

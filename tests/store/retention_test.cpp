@@ -186,16 +186,17 @@ TEST_CASE("findings, decisions, windows and alert deliveries past their age go, 
           "[retention]") {
     TestDatabase database;
     mw::store::migrate(database.connection());
-    const auto finding = [&](int id, int d) {
+    const auto finding = [&](int id, int d, bool routed = true) {
         exec(database, fmt::format("INSERT INTO findings (id, model, kind, method, statistic, threshold, triggered, "
-                                   "severity, window_start, window_end, created_at) VALUES ({0}, 'a', 'dataset_drift', "
-                                   "'share', 0.6, 0.5, true, 'warning', {1}, {1}, {1})",
-                                   id, day(d)));
+                                   "severity, window_start, window_end, created_at, alert_routed) VALUES ({0}, 'a', "
+                                   "'dataset_drift', 'share', 0.6, 0.5, true, 'warning', {1}, {1}, {1}, {2})",
+                                   id, day(d), routed));
     };
     finding(1, -100);  // old, handled: goes
     finding(2, -100);  // old, but a firing alert points at it
     finding(3, -100);  // old, but the slowest consumer has not read it yet
     finding(4, 29);    // young
+    finding(0, -100, false);  // old, read by the policy, but its model's alert router has not routed it
     exec(database, "INSERT INTO finding_cursors VALUES ('alerts', 10), ('retrain', 2)");
     exec(database, fmt::format("INSERT INTO alerts (fingerprint, model, kind, severity, state, finding_id, started_at) "
                                "VALUES ('f1', 'a', 'dataset_drift', 'warning', 'firing', 2, {})",
@@ -229,7 +230,7 @@ TEST_CASE("findings, decisions, windows and alert deliveries past their age go, 
 
     const auto result = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
     CHECK(result.findings_deleted == 1);
-    CHECK(count(database, "SELECT count(*) FROM findings WHERE id IN (2, 3, 4)") == 3);
+    CHECK(count(database, "SELECT count(*) FROM findings WHERE id IN (0, 2, 3, 4)") == 4);
     // The old skips go; the latest of each kind stays however old (the breaker's state).
     CHECK(result.decisions_deleted == 2);
     CHECK(count(database, "SELECT count(*) FROM decisions WHERE kind = 'breaker_opened'") == 1);
