@@ -1,7 +1,8 @@
 // The quick start's loop replayed in process, for choosing its trigger
 // settings on data the reported figure is not computed on (bench/RESULTS.md,
-// "Triggering that earns its retrains"). It follows the daemon's rules with
-// the daemon's own code where they are code: the reference is the first
+// "Triggering estimated on data it was not tuned on"). It follows the
+// daemon's rules with the daemon's own code where they are code: the
+// reference is the first
 // `reference_rows` predictions of each served version, stored once its
 // labels arrived (reference.wait_for_labels); windows of `window_rows`
 // follow it; at a window's close its accuracy is estimated by CBPE
