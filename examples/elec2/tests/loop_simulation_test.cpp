@@ -17,7 +17,7 @@ const std::vector<LabelledRow>& simulation_rows() {
     return rows.value;
 }
 
-LoopSimulationOptions first_rows(double min_accuracy, int cooldown_windows) {
+LoopSimulationOptions simulation_on_first_rows(double min_accuracy, int cooldown_windows) {
     LoopSimulationOptions options;
     options.limit_rows = 12000;
     options.min_accuracy = min_accuracy;
@@ -28,15 +28,15 @@ LoopSimulationOptions first_rows(double min_accuracy, int cooldown_windows) {
 }  // namespace
 
 TEST_CASE("the simulated loop is reproducible, and never retrains when no window falls below its bar") {
-    const auto once = simulate_loop(simulation_rows(), first_rows(0.72, 1));
-    const auto again = simulate_loop(simulation_rows(), first_rows(0.72, 1));
+    const auto once = simulate_loop(simulation_rows(), simulation_on_first_rows(0.72, 1));
+    const auto again = simulate_loop(simulation_rows(), simulation_on_first_rows(0.72, 1));
     REQUIRE(once.ok());
     REQUIRE(again.ok());
     CHECK(once.value.served_accuracy == again.value.served_accuracy);
     CHECK(once.value.decisions == again.value.decisions);
     CHECK_FALSE(once.value.jobs.empty());
 
-    const auto never = simulate_loop(simulation_rows(), first_rows(0.0, 0));
+    const auto never = simulate_loop(simulation_rows(), simulation_on_first_rows(0.0, 0));
     REQUIRE(never.ok());
     CHECK(never.value.jobs.empty());
     ServerOptions fixed;
@@ -52,7 +52,7 @@ TEST_CASE("the simulated loop is reproducible, and never retrains when no window
 TEST_CASE("simulated jobs follow the policy: one at a time, none for the replaced model's windows, "
           "cooldown in windows") {
     // Every window below an accuracy of 1: every finding is a trigger.
-    const auto busy = simulate_loop(simulation_rows(), first_rows(1.0, 0));
+    const auto busy = simulate_loop(simulation_rows(), simulation_on_first_rows(1.0, 0));
     REQUIRE(busy.ok());
     const auto& jobs = busy.value.jobs;
     REQUIRE(jobs.size() >= 3);
@@ -68,7 +68,7 @@ TEST_CASE("simulated jobs follow the policy: one at a time, none for the replace
 
     // A cooldown of 3 windows: fewer jobs, each 3 windows after the last
     // window closed when the previous one ended (4 windows of 500 rows).
-    const auto spaced = simulate_loop(simulation_rows(), first_rows(1.0, 3));
+    const auto spaced = simulate_loop(simulation_rows(), simulation_on_first_rows(1.0, 3));
     REQUIRE(spaced.ok());
     CHECK(spaced.value.jobs.size() < jobs.size());
     for (std::size_t j = 1; j < spaced.value.jobs.size(); ++j)
