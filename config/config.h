@@ -125,6 +125,7 @@ struct ReferenceOptions {
     ReferenceSource source = ReferenceSource::first_rows;
     std::uint32_t rows = 1000;    // first_rows: how many; every source: the cap of the stored sample
     std::string model_version;    // first_rows: only predictions of this version; empty: any
+    bool wait_for_labels = false; // first_rows: stored once its rows' labels arrived (performance.*)
     std::string start;            // time_range: RFC 3339
     std::string end;
 
@@ -220,6 +221,7 @@ struct RetrainConfig {
     std::string schedule_time_zone = "UTC";
     std::string dedup_key = "{model}:{trigger}";
     std::uint32_t cooldown_ms = 3600000;
+    std::uint32_t cooldown_windows = 0;
     std::uint32_t daily_budget = 3;
     std::uint32_t breaker_failures = 3;
     std::uint32_t timeout_ms = 1800000;

@@ -294,6 +294,11 @@ const Option<ReferenceOptions> reference_options[] = {
     {.key = "model_version", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
      .help = "first_rows: only predictions of this model version; empty: any version",
      .field = "ReferenceOptions::model_version", .assign = assign_field<&ReferenceOptions::model_version>},
+    {.key = "wait_for_labels", .kind = ValueKind::choice, .default_text = "false", .choices = boolean_choices,
+     .help = "first_rows: store the reference once performance.min_label_coverage of its rows are labelled (or "
+             "performance.label_wait after its last row arrived), so the performance estimate (CBPE) and bands "
+             "are fitted on its labels rather than on the few that came with it",
+     .field = "ReferenceOptions::wait_for_labels", .assign = assign_field<&ReferenceOptions::wait_for_labels>},
     {.key = "start", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
      .help = "time_range: first timestamp (RFC 3339)", .field = "ReferenceOptions::start",
      .assign = assign_field<&ReferenceOptions::start>},
@@ -560,6 +565,10 @@ const Option<RetrainConfig> retrain_options[] = {
     {.key = "cooldown", .kind = ValueKind::duration, .default_text = "1h", .min = 0, .max = 31u * 86'400'000u,
      .unit = "ms", .help = "after a job ends, no other starts for this model for this long",
      .field = "RetrainConfig::cooldown_ms", .assign = assign_field<&RetrainConfig::cooldown_ms>},
+    {.key = "cooldown_windows", .kind = ValueKind::integer, .default_text = "0", .min = 0, .max = 1'000'000,
+     .help = "and a finding starts one only when its window is this many windows past the last that closed "
+             "before a job ended: a cooldown on the data's clock, the same however fast data and jobs go",
+     .field = "RetrainConfig::cooldown_windows", .assign = assign_field<&RetrainConfig::cooldown_windows>},
     {.key = "daily_budget", .kind = ValueKind::integer, .default_text = "3", .min = 1, .max = 1000,
      .help = "most jobs started in any 24 hours", .field = "RetrainConfig::daily_budget",
      .assign = assign_field<&RetrainConfig::daily_budget>},

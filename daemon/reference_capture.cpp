@@ -7,6 +7,7 @@
 #include "collectors/privacy.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "daemon/performance_judgement.h"
 #include "daemon/window_table.h"
 #include "detectors/reference_sample.h"
 
@@ -37,6 +38,19 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         if (rows.size() < options.rows)
             return wait(fmt::format("{} reference predictions{} (have {})", options.rows,
                                     version.empty() ? "" : " of version " + version, rows.size()));
+        // The performance estimate is calibrated on the reference's labels:
+        // stored when its predictions are all there, it would be fitted on
+        // the few labels that happened to arrive by the monitor's pass, so
+        // on a number that depends on timing rather than on the data.
+        const auto& performance = model_options.performance;
+        const double coverage =
+            label_coverage(rows, model_options.schema.prediction_type == PredictionType::regression);
+        const bool waited =
+            now_us - rows.back().ts_us >= static_cast<std::int64_t>(performance.label_wait_ms) * 1000;
+        if (options.wait_for_labels && coverage < performance.min_label_coverage && !waited)
+            return wait(fmt::format("labels for {:.0f}% of the {} reference predictions{}",
+                                    100 * performance.min_label_coverage, rows.size(),
+                                    version.empty() ? "" : " of version " + version));
     }
     const auto table = rows_to_table(rows, model_options.schema);
     store::NewReference reference;

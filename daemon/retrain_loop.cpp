@@ -42,6 +42,7 @@ retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrai
     }
     options.dedup_key_template = retrain.dedup_key;
     options.cooldown_ms = retrain.cooldown_ms;
+    options.cooldown_windows = static_cast<int>(retrain.cooldown_windows);
     options.daily_budget = static_cast<int>(retrain.daily_budget);
     options.breaker_failures = static_cast<int>(retrain.breaker_failures);
     return options;

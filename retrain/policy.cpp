@@ -24,9 +24,10 @@ Decision skip(Decision decision, std::string reason) {
     return decision;
 }
 
-// The checks every trigger goes through once its hold (if any) is met.
+// The checks every trigger goes through once its hold (if any) is met;
+// `window` is the finding's, none for requests.
 Decision check_limits(const RetrainPolicyOptions& options, const PolicyState& state, Decision decision,
-                      std::int64_t now_us) {
+                      std::int64_t now_us, const std::optional<FindingWindow>& window = std::nullopt) {
     for (const auto& job : state.active_jobs)
         if (job.dedup_key == decision.dedup_key) {
             decision.existing_job = job.id;
@@ -44,6 +45,16 @@ Decision check_limits(const RetrainPolicyOptions& options, const PolicyState& st
             return skip(std::move(decision),
                         fmt::format("cooldown: last job ended {} ago, cooldown {}", format_duration_ms(since_ms),
                                     format_duration_ms(options.cooldown_ms)));
+        if (window && window->sequence - state.last_window_before_finish < options.cooldown_windows) {
+            const std::int64_t after = window->sequence - state.last_window_before_finish;
+            return skip(std::move(decision),
+                        after <= 0 ? fmt::format("cooldown: window {} closed before the last job ended, cooldown {} "
+                                                 "windows after it",
+                                                 window->sequence, options.cooldown_windows)
+                                   : fmt::format("cooldown: window {} is window {} of the {} after the last job "
+                                                 "ended",
+                                                 window->sequence, after, options.cooldown_windows));
+        }
     }
     const auto recent = std::count_if(state.queued_at_us.begin(), state.queued_at_us.end(),
                                       [&](std::int64_t at_us) { return at_us > now_us - day_us; });
@@ -89,6 +100,8 @@ std::string check_options(const RetrainPolicyOptions& options) {
                 return fmt::format("triggers[{}] repeats the kind {} of triggers[{}]", i, trigger.kind, j);
     }
     if (options.cooldown_ms < 0) return fmt::format("cooldown_ms must not be negative, not {}", options.cooldown_ms);
+    if (options.cooldown_windows < 0)
+        return fmt::format("cooldown_windows must not be negative, not {}", options.cooldown_windows);
     if (options.daily_budget < 1)
         return fmt::format("daily_budget must be at least 1, not {}", options.daily_budget);
     if (options.breaker_failures < 1)
@@ -128,7 +141,7 @@ void observe(PolicyState& state, const RetrainPolicyOptions& options, const Find
 }
 
 Decision evaluate(const RetrainPolicyOptions& options, const PolicyState& state, const Finding& finding,
-                  std::int64_t now_us) {
+                  std::int64_t now_us, const std::optional<FindingWindow>& window) {
     Decision decision;
     const auto kind = finding_trigger(options, finding);
     if (!kind || !finding.triggered) return decision;
@@ -136,6 +149,10 @@ Decision evaluate(const RetrainPolicyOptions& options, const PolicyState& state,
     decision.dedup_key = dedup_key(options, state.model, *kind, finding.subject);
     decision = check_policy(options, state, std::move(decision));
     if (decision.verdict == Verdict::skip) return decision;
+    if (window && state.reference_id && window->reference_id != *state.reference_id)
+        return skip(std::move(decision),
+                    fmt::format("superseded: window {} was judged against reference {}, replaced by reference {}",
+                                window->sequence, window->reference_id, *state.reference_id));
 
     const TriggerOptions& trigger = *options.trigger(*kind);
     const auto run = state.holds.find(hold_key(*kind, finding.subject));
@@ -150,7 +167,7 @@ Decision evaluate(const RetrainPolicyOptions& options, const PolicyState& state,
                                                      *kind, held.findings, trigger.min_findings));
     decision.reason = fmt::format("{} triggered for {} over {} findings", *kind,
                                   format_duration_ms(held_ms), held.findings);
-    return check_limits(options, state, std::move(decision), now_us);
+    return check_limits(options, state, std::move(decision), now_us, window);
 }
 
 Decision evaluate_request(const RetrainPolicyOptions& options, const PolicyState& state, TriggerKind kind,

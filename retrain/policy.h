@@ -52,6 +52,12 @@ struct RetrainPolicyOptions {
     // After a job ends (any end state) no other job is queued for the model
     // for this long.
     std::int64_t cooldown_ms = 3600LL * 1000;
+    // And, on the data's clock: a finding queues a job only when its window
+    // is at least this many windows past the last window that closed before
+    // the latest job ended (0: no such cooldown). Unlike cooldown_ms it does
+    // not depend on how fast the data arrives or how long jobs take, so a
+    // replay, a backlog or a slow job leads to the same decisions.
+    int cooldown_windows = 0;
     // Jobs queued per model in any rolling 24 h.
     int daily_budget = 3;
     // Consecutive failed, timed_out or rejected jobs that open the breaker; it
@@ -89,6 +95,17 @@ struct PolicyState {
     int consecutive_failures = 0;                   // since the last breaker reset
     bool breaker_open = false;
     std::vector<ActiveJob> active_jobs;
+    // The sequence of the model's last window closed before the latest job
+    // ended (0: none, or no job ended): what cooldown_windows counts from.
+    std::int64_t last_window_before_finish = 0;
+    // The model's active reference (collected or still being collected).
+    std::optional<std::int64_t> reference_id;
+};
+
+// The window a finding is about, when it is one of the model's windows.
+struct FindingWindow {
+    std::int64_t sequence = 0;      // its place among the model's windows
+    std::int64_t reference_id = 0;  // the reference it was judged against
 };
 
 std::string hold_key(TriggerKind kind, std::string_view subject);
@@ -120,11 +137,15 @@ struct Decision {
 };
 
 // Decides on a finding already passed to observe(). Checks, in order: the
-// policy is enabled, the breaker is closed, the hold is met, no job with
-// the same dedup key is active (duplicate), no other job of the model is
-// active (busy), the cooldown has passed, the daily budget is not spent.
+// policy is enabled, the breaker is closed, the finding's window (if it has
+// one) was judged against the model's active reference (a window judged
+// against a replaced one is about a model no longer served, or a normal no
+// longer in force: superseded), the hold is met, no job with the same dedup
+// key is active (duplicate), no other job of the model is active (busy), the
+// cooldown has passed (cooldown_ms, then cooldown_windows for findings of a
+// window), the daily budget is not spent.
 Decision evaluate(const RetrainPolicyOptions& options, const PolicyState& state, const Finding& finding,
-                  std::int64_t now_us);
+                  std::int64_t now_us, const std::optional<FindingWindow>& window = std::nullopt);
 
 // Decides on a request that is not a finding: manual (API/CLI) or a schedule
 // slot that is due. It bypasses the hold (a person or a schedule asked) and

@@ -93,6 +93,14 @@ PolicyState load_jobs_and_breaker(pqxx::transaction_base& transaction, const std
 
     state.last_finished_us = nullable<std::int64_t>(transaction.exec_params1(
         "SELECT " + ts_column("max(finished_at)") + " FROM retrain_jobs WHERE model = $1", model)[0]);
+    // What cooldown_windows counts from, and what makes a finding superseded.
+    const auto windows = transaction.exec_params1(
+        "SELECT coalesce((SELECT max(sequence) FROM monitor_windows WHERE model = $1 AND closed_at <= "
+        "(SELECT max(finished_at) FROM retrain_jobs WHERE model = $1)), 0), "
+        "(SELECT id FROM model_references WHERE model = $1 AND retired_at IS NULL)",
+        model);
+    state.last_window_before_finish = windows[0].as<std::int64_t>();
+    state.reference_id = nullable<std::int64_t>(windows[1]);
 
     for (const auto& row : transaction.exec_params("SELECT " + ts_column("created_at") +
                                                        " FROM retrain_jobs WHERE model = $1 AND created_at > " +
@@ -231,9 +239,10 @@ FindingsProcessed process_findings(pqxx::connection_base& connection,
     }
 
     const auto rows = transaction.exec_params(
-        "SELECT id, model, kind, subject, method, statistic, threshold, p_value, triggered, severity, " +
-            ts_column("window_start") + ", " + ts_column("window_end") +
-            ", evidence::text FROM findings WHERE id > $1 ORDER BY id LIMIT $2",
+        "SELECT f.id, f.model, f.kind, f.subject, f.method, f.statistic, f.threshold, f.p_value, f.triggered, "
+        "f.severity, " + ts_column("f.window_start") + ", " + ts_column("f.window_end") +
+            ", f.evidence::text, w.sequence, w.reference_id FROM findings f "
+            "LEFT JOIN monitor_windows w ON w.id = f.window_id WHERE f.id > $1 ORDER BY f.id LIMIT $2",
         cursor, batch_limit);
     for (const auto& row : rows) {
         ++result.findings;
@@ -244,7 +253,10 @@ FindingsProcessed process_findings(pqxx::connection_base& connection,
         PolicyState& state = states.at(finding.model);
         if (holds_loaded.insert(finding.model).second) load_holds(transaction, state, cursor);
         observe(state, options->second, finding);
-        const Decision decision = evaluate(options->second, state, finding, now_us);
+        std::optional<FindingWindow> window;
+        if (!row[13].is_null() && !row[14].is_null())
+            window = FindingWindow{row[13].as<std::int64_t>(), row[14].as<std::int64_t>()};
+        const Decision decision = evaluate(options->second, state, finding, now_us, window);
         if (decision.verdict == Verdict::ignore) continue;
         if (decision.verdict == Verdict::skip) {
             ++(decision.existing_job ? result.duplicates : result.skipped);

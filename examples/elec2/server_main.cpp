@@ -2,6 +2,7 @@
 //   elec2_server --data data/elec2/elec2.csv.gz --daemon http://127.0.0.1:8470 --model elec2
 //                --model-file PATH [--token T] [--initial-rows 2000] [--batch 100]
 //                [--label-delay-rows 500] [--rows-per-second 2000] [--limit N] [--summary PATH.json]
+//                [--score-from-row R]
 //   elec2_server --dry-run --data ... [--retrain-every K] [--recent-rows 4000] [--holdout-share 0.25] ...
 // Exit status 0 on success, 1 on a failure (the reason on stderr), 2 on bad usage.
 #include <charconv>
@@ -18,10 +19,10 @@ constexpr std::string_view usage =
     "usage: elec2_server --data CSV[.gz] --model-file PATH [--daemon URL (http://127.0.0.1:8470)]\n"
     "         [--model NAME (elec2)] [--token T] [--initial-rows N (2000)] [--batch N (100)]\n"
     "         [--label-delay-rows N (500)] [--rows-per-second R (2000, 0: unpaced)] [--limit N]\n"
-    "         [--summary PATH.json]\n"
+    "         [--summary PATH.json] [--score-from-row R (also score rows R on: a held-out part)]\n"
     "       elec2_server --dry-run --data CSV[.gz] [--retrain-every K (0: never)] [--recent-rows N (4000)]\n"
     "         [--holdout-share S (0.25)] [--initial-rows N] [--batch N] [--label-delay-rows N] [--limit N]\n"
-    "         [--summary PATH.json]\n";
+    "         [--summary PATH.json] [--score-from-row R]\n";
 
 template <typename T>
 bool parse_number(std::string_view text, T& value) {
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
         else if (name == "--label-delay-rows") parsed = parse_number(value, options.label_delay_rows);
         else if (name == "--rows-per-second") parsed = parse_number(value, options.rows_per_second);
         else if (name == "--limit") parsed = parse_number(value, options.limit_rows);
+        else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);
         else if (name == "--retrain-every") parsed = parse_number(value, options.retrain_every_rows);
         else if (name == "--recent-rows") parsed = parse_number(value, options.recent_rows);
         else if (name == "--holdout-share") parsed = parse_number(value, options.holdout_share);

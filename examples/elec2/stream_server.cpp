@@ -137,6 +137,7 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
     summary.first_row = options.initial_rows;
     summary.model_versions.push_back({served.version, options.initial_rows});
     std::size_t served_correct = 0, static_correct = 0, persistence_correct = 0;
+    std::size_t scored_served_correct = 0, scored_static_correct = 0;
     std::size_t outcomes_sent_to = options.initial_rows;  // outcomes of rows before this index are posted
     std::size_t rows_since_retrain = 0;
 
@@ -190,8 +191,15 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
         for (std::size_t i = start; i < stop; ++i) {
             const LabelledRow& row = rows[i];
             const double p_up = predict_up_probability(served, row.features);
-            served_correct += (p_up >= 0.5) == row.up ? 1 : 0;
-            static_correct += (predict_up_probability(initial, row.features) >= 0.5) == row.up ? 1 : 0;
+            const bool served_right = (p_up >= 0.5) == row.up;
+            const bool static_right = (predict_up_probability(initial, row.features) >= 0.5) == row.up;
+            served_correct += served_right ? 1 : 0;
+            static_correct += static_right ? 1 : 0;
+            if (options.score_from_row > 0 && i >= options.score_from_row) {
+                ++summary.scored_rows;
+                scored_served_correct += served_right ? 1 : 0;
+                scored_static_correct += static_right ? 1 : 0;
+            }
             persistence_correct += rows[i - 1].up == row.up ? 1 : 0;
             if (client) predictions.push_back(prediction_record(i, row, served.version, p_up));
         }
@@ -228,6 +236,11 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
     summary.served_accuracy = static_cast<double>(served_correct) / n;
     summary.static_accuracy = static_cast<double>(static_correct) / n;
     summary.persistence_accuracy = static_cast<double>(persistence_correct) / n;
+    if (summary.scored_rows > 0) {
+        const double scored = static_cast<double>(summary.scored_rows);
+        summary.scored_served_accuracy = static_cast<double>(scored_served_correct) / scored;
+        summary.scored_static_accuracy = static_cast<double>(scored_static_correct) / scored;
+    }
     if (!options.summary_path.empty()) {
         if (auto error = write_file_durably(options.summary_path, to_json(summary, options).dump(2) + "\n");
             !error.empty())
@@ -250,7 +263,11 @@ nlohmann::json to_json(const StreamSummary& summary, const ServerOptions& option
             {"outcomes_accepted", summary.outcomes_accepted},
             {"dry_run", options.dry_run},
             {"label_delay_rows", options.label_delay_rows},
-            {"retrain_every_rows", options.retrain_every_rows}};
+            {"retrain_every_rows", options.retrain_every_rows},
+            {"score_from_row", options.score_from_row},
+            {"scored_rows", summary.scored_rows},
+            {"scored_served_accuracy", summary.scored_served_accuracy},
+            {"scored_static_accuracy", summary.scored_static_accuracy}};
 }
 
 std::string format_summary(const StreamSummary& summary) {

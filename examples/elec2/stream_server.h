@@ -35,6 +35,7 @@ struct ServerOptions {
     double rows_per_second = 2000;          // pacing of the stream; 0 streams as fast as the daemon accepts
     std::size_t limit_rows = 0;             // stop after this many rows of the data set (initial rows included); 0: all
     std::string summary_path;               // where to write the summary JSON; empty: nowhere
+    std::size_t score_from_row = 0;         // also score the rows from this one on (a held-out part); 0: none
     bool dry_run = false;                   // no HTTP, no model file: retrain in process
     std::size_t retrain_every_rows = 0;     // dry run: retrain after this many streamed rows; 0: never
     std::size_t recent_rows = 4000;         // dry run: the training job's --recent-rows
@@ -53,6 +54,9 @@ struct StreamSummary {
     double static_accuracy = 0;
     double persistence_accuracy = 0;
     std::vector<ModelTakeover> model_versions;
+    std::size_t scored_rows = 0;  // rows from options.score_from_row on, and their accuracies
+    double scored_served_accuracy = 0;
+    double scored_static_accuracy = 0;
     std::size_t predictions_accepted = 0;  // by the daemon
     std::size_t outcomes_accepted = 0;
 };

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include <fmt/format.h>
 #include <pqxx/pqxx>
 
 #include "retrain/job_queue.h"
@@ -149,6 +150,72 @@ TEST_CASE("cooldown, budget, breaker and duplicates stop a trigger that held", "
         CHECK(state.queued_at_us.size() == 1);
         CHECK(state.active_jobs.size() == 1);
     }
+}
+
+TEST_CASE("cooldown_windows counts the model's windows after the last job ended, not the clock",
+          "[retrain][policy]") {
+    auto options = drift_policy(0);
+    options.cooldown_ms = 0;
+    options.cooldown_windows = 2;
+    PolicyState state;
+    state.model = "elec2";
+    state.reference_id = 4;
+    const auto drift = finding("dataset_drift", true, t0_us);
+    const std::int64_t now_us = t0_us + 48 * hour_us;
+    auto window = [](std::int64_t sequence) { return FindingWindow{sequence, 4}; };
+
+    SECTION("no job ended yet: nothing to count from") {
+        CHECK(evaluate(options, state, drift, now_us, window(1)).verdict == Verdict::enqueue);
+    }
+    SECTION("the windows that close after the job ended count, however long ago it ended") {
+        state.last_finished_us = now_us - 30 * 24 * hour_us;
+        state.last_window_before_finish = 11;
+        auto decision = evaluate(options, state, drift, now_us, window(11));
+        CHECK(decision.verdict == Verdict::skip);
+        CHECK(decision.reason == "cooldown: window 11 closed before the last job ended, cooldown 2 windows after it");
+        // A late finding of an older window (its labels came after the job ended).
+        CHECK(evaluate(options, state, drift, now_us, window(9)).verdict == Verdict::skip);
+        decision = evaluate(options, state, drift, now_us, window(12));
+        CHECK(decision.reason == "cooldown: window 12 is window 1 of the 2 after the last job ended");
+        CHECK(evaluate(options, state, drift, now_us, window(13)).verdict == Verdict::enqueue);
+    }
+    SECTION("a job that ended a moment ago does not hold back a window that closed after it") {
+        state.last_finished_us = now_us - 1;
+        state.last_window_before_finish = 3;
+        CHECK(evaluate(options, state, drift, now_us, window(5)).verdict == Verdict::enqueue);
+    }
+    SECTION("findings of no window and requests are held by cooldown_ms only") {
+        state.last_finished_us = now_us - 1;
+        state.last_window_before_finish = 3;
+        CHECK(evaluate(options, state, drift, now_us).verdict == Verdict::enqueue);
+        CHECK(evaluate_request(options, state, TriggerKind("manual"), now_us).verdict == Verdict::enqueue);
+    }
+    SECTION("the time cooldown still applies beside it") {
+        options.cooldown_ms = 60 * 60 * 1000;
+        state.last_finished_us = now_us - 12 * minute_us;
+        state.last_window_before_finish = 3;
+        CHECK(evaluate(options, state, drift, now_us, window(9)).reason ==
+              "cooldown: last job ended 12 min ago, cooldown 60 min");
+    }
+    SECTION("a negative count is refused") {
+        options.cooldown_windows = -1;
+        CHECK(check_options(options) == "cooldown_windows must not be negative, not -1");
+    }
+}
+
+TEST_CASE("a finding of a window judged against a replaced reference queues nothing", "[retrain][policy]") {
+    const auto options = drift_policy(0);
+    PolicyState state;
+    state.model = "elec2";
+    state.reference_id = 7;  // collected (or being collected) after a promotion
+    const auto drift = finding("dataset_drift", true, t0_us);
+    const auto decision = evaluate(options, state, drift, t0_us, FindingWindow{30, 6});
+    CHECK(decision.verdict == Verdict::skip);
+    CHECK(decision.reason == "superseded: window 30 was judged against reference 6, replaced by reference 7");
+    CHECK(evaluate(options, state, drift, t0_us, FindingWindow{31, 7}).verdict == Verdict::enqueue);
+    // Without a stored reference, or a finding of no window, nothing is superseded.
+    state.reference_id.reset();
+    CHECK(evaluate(options, state, drift, t0_us, FindingWindow{30, 6}).verdict == Verdict::enqueue);
 }
 
 TEST_CASE("manual and scheduled requests bypass the hold only", "[retrain][policy]") {
@@ -406,4 +473,89 @@ TEST_CASE("a manual request bypasses the hold and is deduplicated", "[retrain][p
     CHECK(latest_decision(db.connection()) == "retrain_skipped: manual request refused: duplicate: job " +
                                                   std::to_string(*first.job_id) + " with key elec2:manual is queued");
     CHECK(count(db.connection(), "SELECT count(*) FROM retrain_jobs") == 1);
+}
+
+namespace {
+
+// A reference of model elec2 as the monitor stores it; `active` or retired.
+std::int64_t insert_policy_test_reference(pqxx::connection& connection, bool active) {
+    pqxx::work transaction(connection);
+    const auto id = transaction
+                        .exec_params1("INSERT INTO model_references (model, source, rows, sample, retired_at) "
+                                      "VALUES ('elec2', 'first_n', 500, '{}'::jsonb, CASE WHEN $1 THEN NULL "
+                                      "ELSE now() END) RETURNING id",
+                                      active)[0]
+                        .as<std::int64_t>();
+    transaction.commit();
+    return id;
+}
+
+// Window `sequence` of elec2, closed at closed_us against `reference`, with
+// one triggered dataset_drift finding of it; returns the finding's id.
+std::int64_t insert_window_with_finding(pqxx::connection& connection, std::int64_t reference, std::int64_t sequence,
+                                   std::int64_t closed_us) {
+    pqxx::work transaction(connection);
+    const auto window =
+        transaction
+            .exec_params1("INSERT INTO monitor_windows (model, reference_id, sequence, first_ts, first_id, last_ts, "
+                          "last_id, rows, closed_at) VALUES ('elec2', $1, $2, 'epoch'::timestamptz + $3 * interval "
+                          "'1 microsecond', 'a', 'epoch'::timestamptz + $3 * interval '1 microsecond', 'b', 500, "
+                          "'epoch'::timestamptz + $3 * interval '1 microsecond') RETURNING id",
+                          reference, sequence, closed_us)[0]
+            .as<std::int64_t>();
+    mw::testing::FindingRow row;
+    row.window_start_us = closed_us - minute_us;
+    row.window_end_us = closed_us;
+    const auto finding = mw::testing::insert_finding(transaction, row);
+    transaction.exec_params0("UPDATE findings SET window_id = $1 WHERE id = $2", window, finding);
+    transaction.commit();
+    return finding;
+}
+
+}  // namespace
+
+TEST_CASE("process_findings counts cooldown_windows from the stored windows and skips superseded findings",
+          "[retrain][policy][db]") {
+    mw::store::testing::TestDatabase db;
+    mw::store::migrate(db.connection());
+    auto policy = drift_policy(0);
+    policy.cooldown_ms = 0;
+    policy.cooldown_windows = 2;
+    const std::map<std::string, RetrainPolicyOptions> options{{"elec2", policy}};
+    const auto first_reference = insert_policy_test_reference(db.connection(), true);
+
+    insert_window_with_finding(db.connection(), first_reference, 1, t0_us);
+    REQUIRE(process_findings(db.connection(), options, t0_us).queued == 1);
+    const auto job = list_jobs(db.connection(), "elec2", 1)[0].id;
+    // Window 2 closes while the job runs; the job ends after it.
+    insert_window_with_finding(db.connection(), first_reference, 2, t0_us + minute_us);
+    CHECK(process_findings(db.connection(), options, t0_us + minute_us).duplicates == 1);
+    fail_job(db.connection(), job, t0_us + 2 * minute_us);
+
+    // Hours later by the clock, but one window later by the data.
+    insert_window_with_finding(db.connection(), first_reference, 3, t0_us + 5 * hour_us);
+    CHECK(process_findings(db.connection(), options, t0_us + 5 * hour_us).queued == 0);
+    CHECK(latest_decision(db.connection()) ==
+          "retrain_skipped: cooldown: window 3 is window 1 of the 2 after the last job ended");
+    insert_window_with_finding(db.connection(), first_reference, 4, t0_us + 5 * hour_us + minute_us);
+    CHECK(process_findings(db.connection(), options, t0_us + 5 * hour_us + minute_us).queued == 1);
+
+    // A new reference (a promotion's reset): findings of windows judged
+    // against the old one no longer queue anything.
+    const auto second = list_jobs(db.connection(), "elec2", 1)[0].id;
+    fail_job(db.connection(), second, t0_us + 5 * hour_us + 2 * minute_us);
+    {
+        pqxx::work transaction(db.connection());
+        transaction.exec0("UPDATE model_references SET retired_at = now()");
+        transaction.commit();
+    }
+    const auto new_reference = insert_policy_test_reference(db.connection(), true);
+    insert_window_with_finding(db.connection(), first_reference, 7, t0_us + 9 * hour_us);
+    CHECK(process_findings(db.connection(), options, t0_us + 9 * hour_us).queued == 0);
+    CHECK(latest_decision(db.connection()) ==
+          fmt::format("retrain_skipped: superseded: window 7 was judged against reference {}, replaced by "
+                      "reference {}",
+                      first_reference, new_reference));
+    insert_window_with_finding(db.connection(), new_reference, 8, t0_us + 9 * hour_us + minute_us);
+    CHECK(process_findings(db.connection(), options, t0_us + 9 * hour_us + minute_us).queued == 1);
 }

@@ -234,9 +234,11 @@ TEST_CASE("dry run: periodic retraining and the baselines on the first 6000 rows
     options.limit_rows = 6000;
     options.retrain_every_rows = 1000;
     options.label_delay_rows = 0;
+    options.score_from_row = 4500;
     const auto summary = run_stream(options);
     REQUIRE(summary.ok());
     CHECK(summary.value.rows == 4000);
+    CHECK(summary.value.scored_rows == 1500);
     REQUIRE(summary.value.model_versions.size() == 4);
     CHECK(summary.value.model_versions[1].version == "dry-3000");
     CHECK(summary.value.model_versions[3].from_row == 5000);
@@ -245,12 +247,15 @@ TEST_CASE("dry run: periodic retraining and the baselines on the first 6000 rows
     const auto rows = load_elec2_stream(options.data_path);
     REQUIRE(rows.ok());
     LogisticModel initial = fit_logistic_model({rows.value.begin(), rows.value.begin() + 2000});
-    std::size_t static_correct = 0, persistence_correct = 0;
+    std::size_t static_correct = 0, persistence_correct = 0, scored_static_correct = 0;
     for (std::size_t i = 2000; i < 6000; ++i) {
-        static_correct += (predict_up_probability(initial, rows.value[i].features) >= 0.5) == rows.value[i].up;
+        const bool right = (predict_up_probability(initial, rows.value[i].features) >= 0.5) == rows.value[i].up;
+        static_correct += right;
+        scored_static_correct += i >= 4500 && right;
         persistence_correct += rows.value[i - 1].up == rows.value[i].up;
     }
     CHECK(summary.value.static_accuracy == static_cast<double>(static_correct) / 4000);
+    CHECK(summary.value.scored_static_accuracy == static_cast<double>(scored_static_correct) / 1500);
     CHECK(summary.value.persistence_accuracy == static_cast<double>(persistence_correct) / 4000);
     // Retraining helps on this stretch already.
     CHECK(summary.value.served_accuracy > summary.value.static_accuracy);

@@ -1,0 +1,167 @@
+// elec2_simulate: the quick start's loop replayed in process
+// (examples/elec2/loop_simulation.h), beside the fixed schedule on the same
+// rows, to choose trigger settings on one part of the stream and report
+// them on another.
+//   elec2_simulate --data data/elec2/elec2.csv.gz [--limit N] [--score-from-row R]
+//                  [--min-accuracy 0.72] [--cooldown-windows 0] [--latency-rows 500]
+//                  [--window-rows 500] [--reference-rows 500] [--recent-rows 2000] [--data-rows 4000]
+//                  [--gate-min-improvement 0.01] [--decisions]
+//   elec2_simulate --grid ...   every --min-accuracy of 0.66..0.80 by 0.01 x --cooldown-windows 0..4
+//                               x --latency-rows 300, 500, 800
+// Exit status 0 on success, 1 on a failure, 2 on bad usage.
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "examples/elec2/elec2_data.h"
+#include "examples/elec2/loop_simulation.h"
+#include "examples/elec2/stream_server.h"
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: elec2_simulate --data CSV[.gz] [--limit N] [--score-from-row R] [--min-accuracy A (0.72)]\n"
+    "         [--cooldown-windows N (0)] [--latency-rows L (500)] [--window-rows N (500)] [--reference-rows N (500)]\n"
+    "         [--recent-rows N (2000)] [--data-rows N (4000)] [--gate-min-improvement G (0.01)] [--decisions]\n"
+    "       elec2_simulate --grid [the same options; --min-accuracy, --cooldown-windows and --latency-rows vary]\n";
+
+template <typename T>
+bool parse_number(std::string_view text, T& value) {
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+int bad_usage(const std::string& message) {
+    fmt::print(stderr, "elec2_simulate: {}\n{}", message, usage);
+    return 2;
+}
+
+struct Yardstick {
+    double accuracy = 0;
+    std::size_t retrains = 0;
+};
+
+// The fixed schedule on the same rows: retrained every 1,000 rows in process
+// with the same label delay (elec2_server --dry-run --retrain-every 1000).
+mw::elec2::Result<Yardstick> yardstick(const std::string& data, const mw::elec2::LoopSimulationOptions& loop) {
+    mw::elec2::ServerOptions options;
+    options.dry_run = true;
+    options.data_path = data;
+    options.initial_rows = loop.initial_rows;
+    options.batch_rows = loop.batch_rows;
+    options.label_delay_rows = loop.label_delay_rows;
+    options.limit_rows = loop.limit_rows;
+    options.score_from_row = loop.score_from_row;
+    options.retrain_every_rows = 1000;
+    auto summary = mw::elec2::run_stream(options);
+    if (!summary.ok()) return mw::elec2::Result<Yardstick>::failure(summary.error);
+    Yardstick result;
+    const std::size_t from = loop.score_from_row;
+    result.accuracy = from > 0 ? summary.value.scored_served_accuracy : summary.value.served_accuracy;
+    for (const auto& takeover : summary.value.model_versions)
+        if (takeover.version != "v0-initial" && takeover.from_row >= from) ++result.retrains;
+    return {result, {}};
+}
+
+struct Counts {
+    std::size_t jobs = 0;      // every job run (promoted or rejected), triggered in the scored part
+    std::size_t promoted = 0;
+};
+
+Counts count_jobs(const mw::elec2::LoopSimulation& simulation, std::size_t from) {
+    Counts counts;
+    for (const auto& job : simulation.jobs) {
+        if (job.queued_at_row < from) continue;
+        ++counts.jobs;
+        counts.promoted += job.promoted ? 1 : 0;
+    }
+    return counts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    mw::elec2::LoopSimulationOptions options;
+    std::string data = "data/elec2/elec2.csv.gz";
+    bool grid = false, decisions = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view name = argv[i];
+        if (name == "--grid") { grid = true; continue; }
+        if (name == "--decisions") { decisions = true; continue; }
+        if (name == "--help" || name == "-h") {
+            fmt::print("{}", usage);
+            return 0;
+        }
+        if (i + 1 >= argc) return bad_usage(fmt::format("{} needs a value", name));
+        const std::string_view value = argv[++i];
+        bool parsed = true;
+        if (name == "--data") data = value;
+        else if (name == "--limit") parsed = parse_number(value, options.limit_rows);
+        else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);
+        else if (name == "--min-accuracy") parsed = parse_number(value, options.min_accuracy);
+        else if (name == "--cooldown-windows") parsed = parse_number(value, options.cooldown_windows);
+        else if (name == "--latency-rows") parsed = parse_number(value, options.latency_rows);
+        else if (name == "--window-rows") parsed = parse_number(value, options.window_rows);
+        else if (name == "--reference-rows") parsed = parse_number(value, options.reference_rows);
+        else if (name == "--recent-rows") parsed = parse_number(value, options.recent_rows);
+        else if (name == "--data-rows") parsed = parse_number(value, options.data_rows);
+        else if (name == "--gate-min-improvement") parsed = parse_number(value, options.gate_min_improvement);
+        else return bad_usage(fmt::format("unknown option '{}'", name));
+        if (!parsed) return bad_usage(fmt::format("{} '{}' is not a valid number", name, value));
+    }
+    if (options.cooldown_windows < 0) return bad_usage("--cooldown-windows must not be negative");
+
+    const auto rows = mw::elec2::load_elec2_stream(data);
+    if (!rows.ok()) {
+        fmt::print(stderr, "elec2_simulate: {}\n", rows.error);
+        return 1;
+    }
+    const auto fixed = yardstick(data, options);
+    if (!fixed.ok()) {
+        fmt::print(stderr, "elec2_simulate: {}\n", fixed.error);
+        return 1;
+    }
+    const std::size_t end = options.limit_rows == 0 ? rows.value.size() : options.limit_rows;
+    const std::size_t from = options.score_from_row > 0 ? options.score_from_row : options.initial_rows;
+    fmt::print("rows {} to {}; the fixed schedule (every 1,000 rows) on them: accuracy {:.4f}, {} retrains; "
+               "a quarter: {}\n",
+               from, end - 1, fixed.value.accuracy, fixed.value.retrains, fixed.value.retrains / 4);
+    fmt::print("min_accuracy cooldown_windows latency_rows accuracy share jobs promoted\n");
+
+    auto run = [&](const mw::elec2::LoopSimulationOptions& settings) -> bool {
+        const auto simulation = mw::elec2::simulate_loop(rows.value, settings);
+        if (!simulation.ok()) {
+            fmt::print(stderr, "elec2_simulate: {}\n", simulation.error);
+            return false;
+        }
+        const double accuracy =
+            settings.score_from_row > 0 ? simulation.value.scored_accuracy : simulation.value.served_accuracy;
+        const auto counts = count_jobs(simulation.value, settings.score_from_row);
+        fmt::print("{:.2f} {} {} {:.4f} {:.1f}% {} {}\n", settings.min_accuracy, settings.cooldown_windows,
+                   settings.latency_rows, accuracy, 100 * accuracy / fixed.value.accuracy, counts.jobs,
+                   counts.promoted);
+        if (decisions) {
+            for (const auto& line : simulation.value.decisions) fmt::print("  {}\n", line);
+            for (const auto& job : simulation.value.jobs)
+                fmt::print("  job at row {}: window {} (rows {}..{}) {} accuracy {:.4f}: {}\n", job.queued_at_row,
+                           job.window, job.window_first_row, job.window_first_row + settings.window_rows - 1,
+                           job.finding, job.accuracy,
+                           job.promoted ? fmt::format("promoted, served from row {}", job.served_from_row)
+                                        : std::string("rejected"));
+        }
+        return true;
+    };
+    if (!grid) return run(options) ? 0 : 1;
+    for (int step = 0; step <= 14; ++step)
+        for (int cooldown = 0; cooldown <= 4; ++cooldown)
+            for (const std::size_t latency : {300, 500, 800}) {
+                auto settings = options;
+                settings.min_accuracy = 0.66 + 0.01 * step;
+                settings.cooldown_windows = cooldown;
+                settings.latency_rows = latency;
+                if (!run(settings)) return 1;
+            }
+    return 0;
+}
