@@ -183,6 +183,9 @@ struct PerformanceConfig {
     double min_label_coverage = 0.8;   // judge a window once this share of it is labelled...
     std::uint32_t label_wait_ms = 3600000;  // ...or this long after it closed, whatever its coverage
     bool estimate = true;              // CBPE until labels arrive (binary models with scores)
+    // Rows a segment (and the rest beside it) needs to be shown by segment
+    // gaps and root-cause rankings; smaller groups are counted, never shown.
+    std::uint32_t min_segment_rows = 100;
     std::vector<PerformanceThreshold> thresholds;
 
     bool operator==(const PerformanceConfig&) const = default;

@@ -55,6 +55,8 @@ void explain_performance_drops(pqxx::connection_base& connection, const Referenc
         rootcause::RankingOptions ranking_options;
         ranking_options.metric = finding.subject;
         ranking_options.spec = performance_spec(options, "");
+        // One minimum for every output: the segment-gap findings' too.
+        ranking_options.min_segment_rows = options.performance.min_segment_rows;
         if (estimated) ranking_options.cbpe = &*fitted.cbpe;
         const auto window_rows = ranking_rows(*table, fitted.judged, options.drift.segments, !estimated);
 

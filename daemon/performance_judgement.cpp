@@ -116,6 +116,7 @@ WindowVerdicts judge_window_performance(ReferenceFit& fitted, const config::Mode
         }
         segments::SegmentGapOptions gap_options;
         gap_options.attributes = {attribute};
+        gap_options.min_segment_rows = options.performance.min_segment_rows;
         for (auto& finding : segments::to_findings(segments::evaluate_segment_gaps(gap_rows, gap_options), model,
                                                    start_us, end_us))
             judged.findings.push_back(std::move(finding));

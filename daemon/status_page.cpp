@@ -314,13 +314,30 @@ std::string root_cause_section(const json& ranking) {
                 interval, number(item, "reference_metric", "{:.3g}"), number(item, "window_share", "{:.3f}"),
                 number(item, "contribution", "{:.4f}"), number(item, "explained_share", "{:.0f}%", 100));
         }
+    // The second opinions over recent windows (never used to name a cause): the top five of each.
+    const auto opinion = [&](const char* key, const char* title, bool correlation) {
+        std::string items;
+        if (!ranking.contains(key) || !ranking[key].is_array()) return items;
+        for (std::size_t i = 0; i < ranking[key].size() && i < 5; ++i) {
+            const auto& rank = ranking[key][i];
+            items += fmt::format("{}{} ({})", items.empty() ? "" : ", ", field(rank, "feature"),
+                                 correlation ? number(rank, "correlation", "{:.2f}")
+                                             : fmt::format("{} of {} windows", field(rank, "alerts"), field(rank, "windows")));
+        }
+        return items.empty() ? items : fmt::format("<p class=\"muted\">{}: {}</p>", title, items);
+    };
+    const std::string opinions = opinion("correlation_ranking", "correlation with the metric over recent windows", true) +
+                                 opinion("alert_count_ranking", "drift alerts over recent windows", false);
     return fmt::format(
         "<h3>Root cause</h3><p class=\"root-cause\">{}</p>{}<table class=\"root-cause\"><tr><th>segment or feature</th>"
         "<th>window</th><th>interval</th><th>reference</th><th>share of window</th><th>contribution</th>"
         "<th>of the drop</th></tr>{}</table><p class=\"muted\">{} candidates; {} segments below the minimum size "
-        "suppressed</p>",
+        "suppressed{}; shares of the drop overlap (a segment is part of its feature)</p>",
         field(ranking, "summary"), causes.empty() ? "" : "<ol class=\"causes\">" + causes + "</ol>", rows,
-        field(ranking, "candidates"), field(ranking, "suppressed_segments"));
+        field(ranking, "candidates"), field(ranking, "suppressed_segments"),
+        ranking.value("columns_left_out", 0) > 0
+            ? fmt::format("; {} columns not compared (work bounded)", field(ranking, "columns_left_out"))
+            : std::string()) + opinions;
 }
 
 std::string render_finding_page(const json& finding) {

@@ -54,6 +54,10 @@ struct PerformanceMetric {
     bool needs_score;      // absent when the window has no score column
     // The value, or nullopt with `reason` filled when it is undefined for the rows.
     std::optional<double> (*compute)(const MetricRows&, std::string& reason);
+    // The mean over rows of a per-row loss that `compute` gives for one row
+    // (log_loss, brier, mae, mape): a subset's value and standard error then
+    // follow from per-row values (detectors/root_cause.cpp).
+    bool mean_over_rows = false;
 };
 
 std::span<const PerformanceMetric> performance_metrics();

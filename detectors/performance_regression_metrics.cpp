@@ -58,11 +58,11 @@ std::optional<double> r2_of(const MetricRows& rows, std::string& reason) {
 }  // namespace
 
 constinit const PerformanceMetric mae_metric{ComponentInfo{"mae", "mean absolute error"}, regression_family, true,
-                                             false, mae_of};
+                                             false, mae_of, true};
 constinit const PerformanceMetric rmse_metric{ComponentInfo{"rmse", "root mean squared error"}, regression_family,
                                               true, false, rmse_of};
 constinit const PerformanceMetric mape_metric{ComponentInfo{"mape", "mean absolute percentage error"},
-                                              regression_family, true, false, mape_of};
+                                              regression_family, true, false, mape_of, true};
 constinit const PerformanceMetric r2_metric{ComponentInfo{"r2", "coefficient of determination (r2_score)"},
                                             regression_family, false, false, r2_of};
 

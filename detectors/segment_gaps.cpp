@@ -71,9 +71,9 @@ double two_sided_z(double confidence) {
 // Wilson (1927): the roots in p of (p_hat - p)^2 = z^2 p (1 - p) / n, i.e.
 // centre (p_hat + z^2 / 2n) / (1 + z^2 / n) and half-width
 // z sqrt(p_hat (1 - p_hat) / n + z^2 / 4n^2) / (1 + z^2 / n).
-Interval wilson_interval(std::uint64_t successes, std::uint64_t trials, double z) {
-    const double n = static_cast<double>(trials);
-    const double p = static_cast<double>(successes) / n;
+Interval wilson_interval(double successes, double trials, double z) {
+    const double n = trials;
+    const double p = successes / n;
     const double z2 = z * z;
     const double denominator = 1 + z2 / n;
     const double centre = (p + z2 / (2 * n)) / denominator;
@@ -85,8 +85,8 @@ Interval newcombe_difference_interval(std::uint64_t successes1, std::uint64_t tr
                                       std::uint64_t trials2, double z) {
     const double p1 = static_cast<double>(successes1) / static_cast<double>(trials1);
     const double p2 = static_cast<double>(successes2) / static_cast<double>(trials2);
-    const Interval a = wilson_interval(successes1, trials1, z);
-    const Interval b = wilson_interval(successes2, trials2, z);
+    const Interval a = wilson_interval(static_cast<double>(successes1), static_cast<double>(trials1), z);
+    const Interval b = wilson_interval(static_cast<double>(successes2), static_cast<double>(trials2), z);
     const double d = p1 - p2;
     return {d - std::hypot(p1 - a.lower, b.upper - p2), d + std::hypot(a.upper - p1, p2 - b.lower)};
 }

@@ -40,8 +40,9 @@ struct Interval {
 };
 
 // Wilson score interval of successes / trials (trials > 0), as statsmodels
-// proportion_confint(method="wilson").
-Interval wilson_interval(std::uint64_t successes, std::uint64_t trials, double z);
+// proportion_confint(method="wilson"). Counts may be fractional: CBPE's
+// expected successes and trials (detectors/root_cause.cpp).
+Interval wilson_interval(double successes, double trials, double z);
 
 // Newcombe's method 10 interval of p1 - p2 (both trials > 0).
 Interval newcombe_difference_interval(std::uint64_t successes1, std::uint64_t trials1, std::uint64_t successes2,

@@ -62,6 +62,9 @@ TEST_CASE("a performance finding's page shows its root-cause ranking, escaped") 
                           {"causes", {"segment " + hostile + ": accuracy 0.5"}},
                           {"candidates", 12},
                           {"suppressed_segments", 3},
+                          {"columns_left_out", 2},
+                          {"correlation_ranking", {{{"feature", hostile}, {"correlation", 0.91}, {"windows", 8}, {"alerts", 3}}}},
+                          {"alert_count_ranking", {{{"feature", "age"}, {"correlation", nullptr}, {"windows", 8}, {"alerts", 3}}}},
                           {"ranked",
                            {{{"name", "segment " + hostile}, {"kind", "segment"}, {"window_metric", 0.5},
                              {"interval", {0.45, 0.55, "wilson"}}, {"reference_metric", 0.8}, {"window_share", 0.25},
@@ -76,7 +79,10 @@ TEST_CASE("a performance finding's page shows its root-cause ranking, escaped") 
     CHECK(html.find("<ol class=\"causes\"><li>segment &lt;img") != std::string::npos);
     CHECK(html.find("[0.45, 0.55] wilson") != std::string::npos);
     CHECK(html.find(">88%<") != std::string::npos);
-    CHECK(html.find("3 segments below the minimum size suppressed") != std::string::npos);
+    CHECK(html.find("3 segments below the minimum size suppressed; 2 columns not compared") != std::string::npos);
+    CHECK(html.find("correlation with the metric over recent windows: &lt;img") != std::string::npos);
+    CHECK(html.find("(0.91)") != std::string::npos);
+    CHECK(html.find("drift alerts over recent windows: age (3 of 8 windows)") != std::string::npos);
 
     // The open alert on the status page shows the causes under its summary.
     daemon::ModelStatus status;

@@ -222,7 +222,7 @@ class ModelHealthTest(harness.Environment):
         self.assertTrue(names, ranking)
         for item in ranking["ranked"]:
             if item["kind"] == "segment":
-                self.assertGreaterEqual(item["window_rows"], 30, item)  # smaller groups are never shown
+                self.assertGreaterEqual(item["window_rows"], 100, item)  # performance.min_segment_rows: smaller groups are never shown
                 self.assertEqual(len(item["interval"]), 3, item)
         # race=Other has 4 rows of the window: suppressed, not shown.
         self.assertNotIn("segment race=Other", names)
