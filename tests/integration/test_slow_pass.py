@@ -26,16 +26,20 @@ FEATURES = 60
 WINDOW_ROWS = 4000
 RELOADS = int(os.environ.get("MODELWATCH_SLOW_PASS_RELOADS", "50"))
 SEGMENTS = 6
+NOISE_RESAMPLES = 1000
 STOP_DRAIN_S = 20
 
 
 def wide_model(extra_models=""):
     features = "".join(f"      - {{name: f{i}, type: numeric}}\n" for i in range(FEATURES))
-    # Drift per segment repeats the evaluation for each region: windows take
-    # longer to judge than to ingest, so a backlog builds and passes are long.
+    # Drift per segment repeats the evaluation for each region, and many
+    # noise resamples per feature make each evaluation slow: windows take
+    # longer to judge than to ingest, so a backlog builds and passes are long
+    # (the default 50 resamples became too fast for that in session 8).
     return (f"\n  - name: wide\n    prediction: {{type: binary, classes: [a, b]}}\n"
             f"    reference: {{rows: {WINDOW_ROWS}}}\n    window: {{rows: {WINDOW_ROWS}}}\n"
-            f"    attributes: [region]\n    drift: {{multivariate: true, segments: [region]}}\n"
+            f"    attributes: [region]\n"
+            f"    drift: {{multivariate: true, segments: [region], noise_resamples: {NOISE_RESAMPLES}}}\n"
             f"    features:\n{features}{extra_models}")
 
 
