@@ -10,7 +10,6 @@
 #include "daemon/window_table.h"
 #include "detectors/performance_metrics.h"
 #include "detectors/performance_thresholds.h"
-#include "detectors/root_cause.h"
 #include "detectors/segment_gaps.h"
 #include "stats/descriptive.h"
 
@@ -89,11 +88,12 @@ WindowVerdicts judge_window_performance(ReferenceFit& fitted, const config::Mode
         auto segmented = view;
         for (const auto& row_attributes : attributes) segmented.segment.push_back(attribute_of(row_attributes, attribute));
         const auto by_segment = performance::compute_performance(segmented, performance_spec(options, attribute));
-        // A segment's metrics are stored only from the size the root-cause
-        // ranking shows a segment at (for one row, accuracy is that person's
-        // right-or-wrong), and rounded (segments::published_rate_step / 10):
-        // exact rates give their fractions, hence the segments' counts, away.
-        const std::size_t min_rows = rootcause::RankingOptions{}.min_segment_rows;
+        // A segment's metrics are stored only from the model's minimum segment
+        // size, the one its segment gaps and root-cause ranking use (for one
+        // row, accuracy is that person's right-or-wrong), and rounded
+        // (segments::published_rate_step / 10): exact rates give their
+        // fractions, hence the segments' counts, away.
+        const std::size_t min_rows = options.performance.min_segment_rows;
         for (const auto& set : by_segment.segments) {
             if (set.predictions < min_rows) continue;
             for (const auto& metric : set.metrics)
