@@ -84,7 +84,8 @@ class ModelHealthTest(harness.Environment):
         return {subject: (triggered, method, json.loads(evidence) if isinstance(evidence, str) else evidence)
                 for subject, triggered, method, evidence in self.pg.query(
                     "SELECT f.subject, f.triggered, f.method, f.evidence FROM findings f "
-                    "JOIN monitor_windows w ON w.id = f.window_id WHERE w.sequence = %s AND f.kind = %s",
+                    # By id: a window's realised finding comes after its estimate and wins.
+                    "JOIN monitor_windows w ON w.id = f.window_id WHERE w.sequence = %s AND f.kind = %s ORDER BY f.id",
                     (window, kind))}
 
     def test_estimates_realised_performance_segments_quality_and_operations(self):
