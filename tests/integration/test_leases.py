@@ -269,13 +269,13 @@ class LeasesTest(harness.Environment):
                               "WHERE model = ANY(%s) AND lease_owner <> 'd1' AND closed_at > %s GROUP BY model",
                          (killed_at, orphans, killed_at))
         self.assertEqual(len(failover), 10, failover)
-        # The failover itself (lease expiry plus takeover) is under 10 s for
-        # every orphan, and a successor closes an orphan's window within 10 s
-        # of taking it over or, when posting the round took longer, of its
-        # rows being stored. How long after the kill the windows close
-        # depends on the successor's monitor pass over the models before
-        # them (a reference refit and a checkpoint restore each, a second or
-        # more per model at load 20-30 on 2 cores): printed, not asserted.
+        # The failover (lease expiry plus takeover) is under 10 s for every
+        # orphan, and every orphan's next window is closed by a successor
+        # within 10 s of the kill or, when posting the round took longer, of
+        # its rows being stored (the bound). The successor's pass
+        # refits a reference and restores a checkpoint per model taken over:
+        # 3.3 s for the slowest of 10 here at load 3-6, 18-25 s at load
+        # 20-30, where this would fail.
         takeover = query(dsn, "SELECT model, extract(epoch FROM acquired_at - %s) FROM model_leases "
                               "WHERE model = ANY(%s)", (killed_at, orphans))
         self.assertLess(max(seconds for _, seconds in takeover), 10.0, takeover)
@@ -287,6 +287,8 @@ class LeasesTest(harness.Environment):
               f"stored after {from_data:.1f} s, first orphaned window closed {first:.1f} s later, the first "
               f"{first + from_data:.1f} s and the slowest {slowest:.1f} s after the kill")
         self.assertLess(first, 10.0, failover)
+        stored_after = max(0.0, float((stored_at - killed_at).total_seconds()))
+        self.assertLess(slowest - stored_after, 10.0, failover)
 
         # Later kill d2 as well: d3 owns everything.
         feed(live)
