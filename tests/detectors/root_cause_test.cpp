@@ -660,7 +660,8 @@ TEST_CASE("segments below the minimum, or beside a rest below it, are never show
         CHECK_FALSE(cause.reference_metric);
     }
     CHECK(b_shown);
-    for (const auto& item : to_json(small_reference)["ranked"])
+    const auto small_reference_json = to_json(small_reference);  // kept alive for the loop over its member
+    for (const auto& item : small_reference_json["ranked"])
         if (item["name"] == "segment group=b") CHECK(item["reference_share"].is_null());
 }
 
