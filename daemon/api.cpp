@@ -75,6 +75,7 @@ const char* admin_pattern(std::string_view path) {
     if (parts.size() == 4 && collection == "jobs" && parts[3] == "report") return "/v1/jobs/{id}/report";
     if (collection != "models") return nullptr;
     if (parts.size() == 4 && parts[3] == "reference") return "/v1/models/{model}/reference";
+    if (parts.size() == 4 && parts[3] == "progress") return "/v1/models/{model}/progress";
     if (parts.size() == 4 && parts[3] == "retrain") return "/v1/models/{model}/retrain";
     if (parts.size() == 5 && parts[3] == "breaker" && parts[4] == "reset") return "/v1/models/{model}/breaker/reset";
     if (parts.size() == 6 && parts[3] == "audits" && parts[5] == "run") return "/v1/models/{model}/audits/{audit}/run";
@@ -495,6 +496,12 @@ HttpResponse Api::admin_response(const HttpRequest& request) {
         return response;
     };
     try {
+        if (collection == "models" && parts[3] == "progress") {
+            if (method != http::verb::get) return not_allowed("GET");
+            // The spool and the workers before the store (Monitoring::progress says why).
+            const Readiness before = readiness_();
+            return reply(monitoring_.progress(std::string(parts[2]), before.spool_undrained_batches, before.workers));
+        }
         if (collection == "models") {
             if (method != http::verb::post) return not_allowed("POST");
             const std::string model(parts[2]);

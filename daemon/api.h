@@ -19,6 +19,7 @@
 //   GET  /v1/findings[?model=&kind=&triggered=&limit=], /v1/findings/{id}
 //   GET  /v1/alerts[?model=], /v1/silences[?all=true]; POST /v1/silences; DELETE /v1/silences/{id}
 //   GET  /v1/jobs[?model=], /v1/jobs/{id} (with every transition), /v1/audits, /v1/windows, /v1/decisions
+//   GET  /v1/models/{model}/progress      how far its monitoring has come (Monitoring::progress)
 //
 // Ingest answers:
 //   200  {"accepted": N, "rejected": [{"index", "field", "reason"}...]}: the
@@ -60,6 +61,7 @@ struct Readiness {
     bool spool_healthy = false;
     bool spool_has_room = false;
     std::uint64_t spool_bytes = 0;
+    std::uint64_t spool_undrained_batches = 0;  // acknowledged, not yet in the store
     std::uint64_t config_generation = 0;
     std::size_t models_owned = 0;  // models whose lease this daemon holds (docs/scaling.md)
     std::vector<WorkerStatus> workers;

@@ -354,6 +354,7 @@ Readiness readiness(const Process& process) {
     // "Room" leaves a tenth of the budget so readiness turns before 503s do.
     ready.spool_has_room = spool_has_room(process);
     ready.spool_bytes = spool_stats.bytes_on_disk;
+    ready.spool_undrained_batches = spool_stats.undrained_batches;
     ready.config_generation = process.live.generation();
     ready.workers = process.monitoring->workers();
     if (process.nats) ready.nats = process.nats->status();

@@ -499,4 +499,46 @@ Monitoring::Outcome Monitoring::query(const std::string& what, const std::map<st
     return error(404, "no such collection");
 }
 
+Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t spool_undrained_batches,
+                                         const std::vector<WorkerStatus>& workers_before) {
+    const auto current = latest();
+    const auto* options = current->config->find_model(model);
+    if (options == nullptr) return error(404, fmt::format("unknown model '{}'", model));
+    const auto monitor_of = [](const std::vector<WorkerStatus>& statuses) {
+        const auto found = std::find_if(statuses.begin(), statuses.end(),
+                                        [](const WorkerStatus& status) { return status.name == "monitor"; });
+        return found == statuses.end() ? WorkerStatus{} : *found;
+    };
+    // A job is on its way to an end until it is promoted, rejected or fails:
+    // the gate and the promotion hook run after it succeeded.
+    const std::vector<std::string> unfinished_states = {
+        retrain::to_string(retrain::JobState::queued), retrain::to_string(retrain::JobState::running),
+        retrain::to_string(retrain::JobState::succeeded), retrain::to_string(retrain::JobState::validated)};
+    store::ModelProgress counts;
+    {
+        auto connection = store::connect(current->config->store);
+        pqxx::read_transaction transaction(*connection, "model_progress");
+        counts = store::model_progress(transaction, model,
+                                       options->retrain.enabled() ? retrain::policy_cursor_name : "",
+                                       unfinished_states);
+    }
+    const auto before = monitor_of(workers_before);
+    const auto after = monitor_of(workers());
+    nlohmann::json monitor{{"passes_ended", before.passes_ended}, {"next_pass", after.passes_begun + 1}};
+    if (!after.last_error.empty()) monitor["last_error"] = after.last_error;
+    return answer(200, {{"model", model},
+                        {"owned", ownership_.fence(model).has_value()},
+                        {"spool_undrained_batches", spool_undrained_batches},
+                        {"monitor", std::move(monitor)},
+                        {"windows", counts.windows},
+                        {"windows_judged", counts.windows_judged},
+                        {"last_finding_id", counts.last_finding_id},
+                        {"last_reference_id", counts.last_reference_id},
+                        {"reference_pending", counts.reference_pending},
+                        {"last_job_transition_id", counts.last_job_transition_id},
+                        {"jobs_unfinished", counts.jobs_unfinished},
+                        {"findings_unrouted", counts.findings_unrouted},
+                        {"findings_unseen_by_retraining", counts.findings_past_cursor}});
+}
+
 }  // namespace mw::daemon

@@ -78,6 +78,17 @@ public:
     Outcome expire_silence(std::int64_t id);
     // GET queries: findings, alerts, silences, jobs, audits, windows.
     Outcome query(const std::string& what, const std::map<std::string, std::string>& parameters);
+    // GET /v1/models/{model}/progress: how far the model's monitoring has
+    // come, for a client that waits until the daemon has judged what it sent
+    // (a replay in lockstep, a test). `spool_undrained_batches` and
+    // `workers_before` were read by the caller before this call; the store is
+    // read next and the monitor worker's state last, so that the first
+    // monitor pass to begin after the answer ("monitor.next_pass") saw every
+    // record the spool had stored, and a later answer whose
+    // "monitor.passes_ended" reaches that number shows in its counts whatever
+    // that pass wrote. Same counts across it: the pass had nothing to do.
+    Outcome progress(const std::string& model, std::uint64_t spool_undrained_batches,
+                     const std::vector<WorkerStatus>& workers_before);
 
 private:
     // One published configuration and the loops built from it.

@@ -123,6 +123,8 @@ WorkerStatus PeriodicWorker::status(std::chrono::steady_clock::time_point now) c
     {
         std::lock_guard lock(mutex_);
         status.passes = passes_;
+        status.passes_begun = passes_begun_;
+        status.passes_ended = passes_ended_;
         status.last_pass_end_us = last_pass_end_us_;
         status.last_pass_ms = last_pass_ms_;
         status.last_error = last_error_;
@@ -172,6 +174,7 @@ void PeriodicWorker::run(std::stop_token stop) {
         }
         std::string error_text;
         bool interrupted = false;
+        bool began = false;
         const auto pass_started = std::chrono::steady_clock::now();
         try {
             if (!connection || !connection->is_open()) {
@@ -186,6 +189,11 @@ void PeriodicWorker::run(std::stop_token stop) {
             }
             progress_ticks_ = ticks(pass_started);
             pass_started_ticks_ = ticks(pass_started);
+            {
+                std::lock_guard lock(mutex_);
+                ++passes_begun_;
+            }
+            began = true;
             PassControl control(*this);
             pass_(*connection, now_us(), control);
             backoff = std::chrono::milliseconds(store_.retry_initial_ms);
@@ -214,6 +222,7 @@ void PeriodicWorker::run(std::stop_token stop) {
         {
             std::lock_guard lock(mutex_);
             ++passes_;
+            if (began) ++passes_ended_;
             last_pass_end_us_ = now_us();
             last_pass_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(pass_ended - pass_started).count();
             if (!interrupted) last_error_ = error_text;

@@ -67,6 +67,12 @@ struct WorkerStatus {
     std::string name;
     WorkerState state = WorkerState::starting;
     std::uint64_t passes = 0;              // passes finished (successfully or not)
+    // Passes that ran (a failed connection attempt is none), counted apart
+    // from `passes` and read together, so a reader can name the first pass
+    // that begins after it (passes_begun + 1) and later see it ended
+    // (passes_ended): the daemon's progress answer (GET /v1/models/{model}/progress).
+    std::uint64_t passes_begun = 0;
+    std::uint64_t passes_ended = 0;
     std::uint64_t config_generation = 0;   // the configuration the worker last picked up
     std::int64_t last_pass_end_us = 0;     // wall clock, 0 before the first pass ended
     std::int64_t last_pass_ms = 0;         // how long that pass took
@@ -131,6 +137,8 @@ private:
     // flight keeps it alive whatever the worker does meanwhile.
     std::shared_ptr<pqxx::connection> connection_;
     std::uint64_t passes_ = 0;
+    std::uint64_t passes_begun_ = 0;
+    std::uint64_t passes_ended_ = 0;
     std::int64_t last_pass_end_us_ = 0;
     std::int64_t last_pass_ms_ = 0;
     std::string last_error_;

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <pqxx/result>
 
+#include "store/sql.h"
+
 namespace mw::store {
 namespace {
 
@@ -77,6 +79,37 @@ std::string decisions_json(pqxx::transaction_base& transaction, const std::strin
         transaction,
         fmt::format("SELECT id, model, kind, reason, finding_id, job_id, {} AS at FROM decisions", us_column("at")),
         "r.id DESC", model, limit);
+}
+
+ModelProgress model_progress(pqxx::transaction_base& transaction, const std::string& model,
+                             const std::string& cursor_consumer, const std::vector<std::string>& unfinished_job_states) {
+    // The last ids by primary key (newest first, filtered by model): a
+    // model's rows are a small part of a long table, but its newest are near
+    // the end of it.
+    const auto row = transaction.exec_params1(
+        "SELECT (SELECT count(*) FROM monitor_windows WHERE model = $1), "
+        "(SELECT count(performance_at) FROM monitor_windows WHERE model = $1), "
+        "coalesce((SELECT id FROM findings WHERE model = $1 ORDER BY id DESC LIMIT 1), 0), "
+        "coalesce((SELECT max(id) FROM model_references WHERE model = $1), 0), "
+        "EXISTS (SELECT 1 FROM model_references WHERE model = $1 AND retired_at IS NULL AND rows = 0), "
+        "coalesce((SELECT max(t.id) FROM retrain_transitions t JOIN retrain_jobs j ON j.id = t.job_id "
+        "WHERE j.model = $1), 0), "
+        "(SELECT count(*) FROM retrain_jobs WHERE model = $1 AND state = ANY($2::text[])), "
+        "(SELECT count(*) FROM findings WHERE model = $1 AND NOT alert_routed), "
+        "(SELECT count(*) FROM findings WHERE $3 <> '' AND model = $1 AND id > "
+        "coalesce((SELECT last_finding_id FROM finding_cursors WHERE consumer = $3), 0))",
+        model, text_array(unfinished_job_states), cursor_consumer);
+    ModelProgress progress;
+    progress.windows = row[0].as<std::int64_t>();
+    progress.windows_judged = row[1].as<std::int64_t>();
+    progress.last_finding_id = row[2].as<std::int64_t>();
+    progress.last_reference_id = row[3].as<std::int64_t>();
+    progress.reference_pending = row[4].as<bool>();
+    progress.last_job_transition_id = row[5].as<std::int64_t>();
+    progress.jobs_unfinished = row[6].as<std::int64_t>();
+    progress.findings_unrouted = row[7].as<std::int64_t>();
+    progress.findings_past_cursor = row[8].as<std::int64_t>();
+    return progress;
 }
 
 }  // namespace mw::store

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/transaction_base>
 
@@ -46,5 +47,28 @@ std::optional<std::string> audit_report_path(pqxx::transaction_base& transaction
 // A JSON array of decisions, highest id first: id, model, kind, reason,
 // finding_id, job_id, at. model empty: every model.
 std::string decisions_json(pqxx::transaction_base& transaction, const std::string& model, std::int64_t limit);
+
+// How far one model's monitoring has come, from counts and last ids that
+// change whenever the monitor, the alert router or a retraining job writes
+// something for it (GET /v1/models/{model}/progress): two snapshots with
+// the same values around a whole monitor pass mean the pass found nothing
+// to do. Read in one transaction.
+struct ModelProgress {
+    std::int64_t windows = 0;                 // closed
+    std::int64_t windows_judged = 0;          // whose performance was judged on their labels
+    std::int64_t last_finding_id = 0;         // 0: none
+    std::int64_t last_reference_id = 0;       // 0: none
+    bool reference_pending = false;           // the active reference waits for its rows (after a promotion)
+    std::int64_t last_job_transition_id = 0;  // 0: none
+    std::int64_t jobs_unfinished = 0;         // jobs in one of `unfinished_job_states`
+    std::int64_t findings_unrouted = 0;       // not yet seen by the alert router
+    std::int64_t findings_past_cursor = 0;    // past `cursor_consumer`'s finding cursor (0 when it is empty)
+};
+
+// `cursor_consumer`: the finding_cursors consumer whose progress counts (the
+// retraining policy's), empty for none; `unfinished_job_states`: the states
+// of a job still on its way to an end.
+ModelProgress model_progress(pqxx::transaction_base& transaction, const std::string& model,
+                             const std::string& cursor_consumer, const std::vector<std::string>& unfinished_job_states);
 
 }  // namespace mw::store

@@ -33,15 +33,15 @@ struct Exchange {
 // One request on a fresh connection. Beast applies the stream's expiry only
 // to asynchronous operations, so the exchange is a chain of async steps run
 // to completion on a private io_context, bounded as a whole by `timeout`.
-Exchange exchange_once(const std::string& host, const std::string& port, const std::string& target,
+Exchange exchange_once(http::verb verb, const std::string& host, const std::string& port, const std::string& target,
                        const std::string& token, const std::string& body, std::chrono::milliseconds timeout) {
     Exchange result;
     boost::asio::io_context context;
     tcp::resolver resolver(context);
     beast::tcp_stream stream(context);
-    http::request<http::string_body> request{http::verb::post, target, 11};
+    http::request<http::string_body> request{verb, target, 11};
     request.set(http::field::host, host + ":" + port);
-    request.set(http::field::content_type, "application/json");
+    if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
     request.set(http::field::user_agent, "elec2_server");
     if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
     request.body() = body;
@@ -126,7 +126,8 @@ Result<PostOutcome> DaemonClient::post(const std::string& path, const std::strin
     PostOutcome outcome;
     std::string last_problem;
     while (true) {
-        const Exchange response = exchange_once(host_, port_, prefix_ + path, options_.token, json_body, options_.timeout);
+        const Exchange response =
+            exchange_once(http::verb::post, host_, port_, prefix_ + path, options_.token, json_body, options_.timeout);
         if (response.status >= 200 && response.status < 300) {
             const auto json = nlohmann::json::parse(response.body, nullptr, false);
             if (json.is_object()) {
@@ -163,6 +164,16 @@ Result<PostOutcome> DaemonClient::post(const std::string& path, const std::strin
         std::this_thread::sleep_for(wait);
         ++outcome.retries;
     }
+}
+
+Result<std::string> DaemonClient::get(const std::string& path) const {
+    const Exchange response =
+        exchange_once(http::verb::get, host_, port_, prefix_ + path, options_.token, {}, options_.timeout);
+    if (response.status == 0) return Result<std::string>::failure(fmt::format("GET {}: {}", path, response.error));
+    if (response.status != 200)
+        return Result<std::string>::failure(
+            fmt::format("GET {} -> {}: {}", path, response.status, error_message(response.body)));
+    return {response.body, {}};
 }
 
 }  // namespace mw::elec2

@@ -2,7 +2,8 @@
 // and /outcomes) over plain HTTP/1.1 with Boost.Beast, as a model server
 // would: a 503 waits as its Retry-After says, a refused connection or a 5xx
 // is retried with exponential backoff, any 4xx is final (the request itself
-// is wrong, so sending it again cannot help).
+// is wrong, so sending it again cannot help). Reads the admin API (GET) for
+// the replay's lockstep (examples/elec2/lockstep.h).
 #pragma once
 
 #include <chrono>
@@ -37,6 +38,10 @@ public:
     // POSTs the body to <base_url><path>; retries as described above. An error
     // names the path, the status and the daemon's message.
     Result<PostOutcome> post(const std::string& path, const std::string& json_body) const;
+    // GETs <base_url><path> once (no retries: the caller polls) and returns
+    // the body of a 200; an error names the path, the status and the
+    // daemon's message, or what failed on the way.
+    Result<std::string> get(const std::string& path) const;
 
 private:
     DaemonClientOptions options_;

@@ -13,6 +13,7 @@
 #include "core/durable_file.h"
 #include "examples/elec2/daemon_client.h"
 #include "examples/elec2/elec2_data.h"
+#include "examples/elec2/lockstep.h"
 #include "examples/elec2/logistic_model.h"
 #include "examples/elec2/model_jobs.h"
 
@@ -80,6 +81,8 @@ std::string check_options(const ServerOptions& options) {
     if (options.batch_rows == 0) return "--batch must be positive";
     if (!(options.rows_per_second >= 0)) return "--rows-per-second must not be negative";
     if (!options.dry_run && options.model_file.empty()) return "--model-file is required (unless --dry-run)";
+    if (!(options.lockstep_timeout_seconds > 0 && options.lockstep_timeout_seconds <= 86400))
+        return "--lockstep-timeout must be more than 0 and at most 86400 seconds";
     if (options.dry_run && !(options.holdout_share > 0 && options.holdout_share < 1))
         return "--holdout-share must be between 0 and 1";
     return {};
@@ -156,6 +159,26 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
         return {};
     };
 
+    // Lockstep: the daemon's own account of what it has judged (lockstep.h).
+    const std::string progress_path = fmt::format("/v1/models/{}/progress", options.model);
+    LockstepOptions lockstep;
+    lockstep.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.lockstep_timeout_seconds * 1000));
+    auto wait_for_daemon = [&](std::size_t row) -> std::string {
+        if (!client || !options.lockstep) return {};
+        LockstepHooks hooks;
+        hooks.fetch = [&]() -> Result<DaemonProgress> {
+            auto body = client->get(progress_path);
+            if (!body.ok()) return Result<DaemonProgress>::failure(body.error);
+            return parse_progress(body.value);
+        };
+        hooks.sleep = [](std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); };
+        const auto waited = wait_until_settled(hooks, lockstep);
+        if (!waited.ok()) return fmt::format("rows up to {}: {}", row_id(row - 1), waited.error);
+        ++summary.lockstep_waits;
+        summary.lockstep_seconds += std::chrono::duration<double>(waited.value.waited).count();
+        return {};
+    };
+
     const auto started = std::chrono::steady_clock::now();
     for (std::size_t start = options.initial_rows; start < end; start += options.batch_rows) {
         const std::size_t stop = std::min(start + options.batch_rows, end);
@@ -216,6 +239,7 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
                 if (auto error = post_outcomes_until(stop - options.label_delay_rows); !error.empty())
                     return Out::failure(error);
             }
+            if (auto error = wait_for_daemon(stop); !error.empty()) return Out::failure(error);
             if (options.rows_per_second > 0) {
                 const auto due = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                std::chrono::duration<double>(
@@ -230,7 +254,9 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
     // 6. The outcomes still held back arrive at the end of the stream.
     if (client) {
         if (auto error = post_outcomes_until(end); !error.empty()) return Out::failure(error);
+        if (auto error = wait_for_daemon(end); !error.empty()) return Out::failure(error);
     }
+    summary.stream_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     const double n = static_cast<double>(summary.rows);
     summary.served_accuracy = static_cast<double>(served_correct) / n;
@@ -267,7 +293,11 @@ nlohmann::json to_json(const StreamSummary& summary, const ServerOptions& option
             {"score_from_row", options.score_from_row},
             {"scored_rows", summary.scored_rows},
             {"scored_served_accuracy", summary.scored_served_accuracy},
-            {"scored_static_accuracy", summary.scored_static_accuracy}};
+            {"scored_static_accuracy", summary.scored_static_accuracy},
+            {"lockstep", !options.dry_run && options.lockstep},
+            {"stream_seconds", summary.stream_seconds},
+            {"lockstep_waits", summary.lockstep_waits},
+            {"lockstep_seconds", summary.lockstep_seconds}};
 }
 
 std::string format_summary(const StreamSummary& summary) {
@@ -278,6 +308,9 @@ std::string format_summary(const StreamSummary& summary) {
         "same class as the previous row       {:>8.4f}\n",
         summary.rows, summary.first_row, summary.first_row + summary.rows - 1, summary.served_accuracy,
         summary.model_versions.size(), summary.static_accuracy, summary.persistence_accuracy);
+    if (summary.lockstep_waits > 0)
+        text += fmt::format("streamed in {:.1f} s, of which {:.1f} s waiting for the daemon ({} waits)\n",
+                            summary.stream_seconds, summary.lockstep_seconds, summary.lockstep_waits);
     text += "model versions:\n";
     for (const auto& takeover : summary.model_versions)
         text += fmt::format("  from row {:>6}  {}\n", takeover.from_row, takeover.version);

@@ -7,6 +7,11 @@
 // baseline would have reached (prequential accuracy: each row is predicted
 // before its label is used).
 //
+// Live, it runs in lockstep with the daemon unless told not to
+// (examples/elec2/lockstep.h): after each batch it waits until the daemon has
+// judged what it was sent and no retraining job is pending, so the daemon's
+// work takes no rows of the stream.
+//
 // In dry-run mode nothing is posted and no file is read: the loop retrains in
 // process every --retrain-every rows with the training job's own code, on the
 // last --recent-rows rows whose labels have arrived, to show what the loop
@@ -36,6 +41,8 @@ struct ServerOptions {
     std::size_t limit_rows = 0;             // stop after this many rows of the data set (initial rows included); 0: all
     std::string summary_path;               // where to write the summary JSON; empty: nowhere
     std::size_t score_from_row = 0;         // also score the rows from this one on (a held-out part); 0: none
+    bool lockstep = true;                   // live: after each batch, wait until the daemon judged it (lockstep.h)
+    double lockstep_timeout_seconds = 120;  // live, lockstep: a daemon that does not settle within this fails the stream
     bool dry_run = false;                   // no HTTP, no model file: retrain in process
     std::size_t retrain_every_rows = 0;     // dry run: retrain after this many streamed rows; 0: never
     std::size_t recent_rows = 4000;         // dry run: the training job's --recent-rows
@@ -59,6 +66,9 @@ struct StreamSummary {
     double scored_static_accuracy = 0;
     std::size_t predictions_accepted = 0;  // by the daemon
     std::size_t outcomes_accepted = 0;
+    double stream_seconds = 0;             // from the first batch to the last answer
+    std::size_t lockstep_waits = 0;        // one after each batch and one at the end, in lockstep
+    double lockstep_seconds = 0;           // of stream_seconds, spent waiting for the daemon
 };
 
 // Fails on unreadable data, a bad model file, an unusable daemon URL, a 4xx

@@ -104,6 +104,34 @@ TEST_CASE("a pass blocked in a statement is stuck, and stopping cancels the stat
     CHECK(worker.status().state == daemon::WorkerState::stopped);
 }
 
+TEST_CASE("passes begun and ended: a pass that begins after a reading is named by it and seen to end") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    std::atomic<bool> release{false};
+    std::atomic<int> entered{0};
+    daemon::PeriodicWorker worker("counted", store_options(database.dsn()), 10ms, 60s,
+                                  [&](pqxx::connection&, std::int64_t, daemon::PassControl& control) {
+                                      ++entered;
+                                      while (!release) {
+                                          std::this_thread::sleep_for(5ms);
+                                          control.checkpoint();
+                                      }
+                                  });
+    worker.start();
+    REQUIRE(within(5s, [&] { return entered.load() == 1; }));
+    auto status = worker.status();
+    CHECK(status.passes_begun == 1);
+    CHECK(status.passes_ended == 0);  // the first pass is still running
+    release = true;
+    REQUIRE(within(5s, [&] { return worker.status().passes_ended >= 2; }));
+    status = worker.status();
+    // Read together: at most the one running pass has begun and not ended.
+    CHECK(status.passes_begun - status.passes_ended <= 1);
+    const auto next = status.passes_begun + 1;
+    REQUIRE(within(5s, [&] { return worker.status().passes_ended >= next; }));
+    CHECK(worker.stop(5s, 1s));
+}
+
 TEST_CASE("the watchdog is fed only while nothing is stuck") {
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);

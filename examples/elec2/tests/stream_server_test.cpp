@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -106,6 +107,7 @@ ServerOptions small_stream(const testing::TemporaryDirectory& directory) {
     options.label_delay_rows = 200;
     options.rows_per_second = 0;
     options.limit_rows = 2600;
+    options.lockstep = false;  // the lockstep's own tests below answer GET /v1/models/elec2/progress
     return options;
 }
 
@@ -225,6 +227,112 @@ TEST_CASE("a 4xx from the daemon stops the server with the daemon's message") {
     REQUIRE_FALSE(summary.ok());
     CHECK(summary.error == "POST /v1/models/elec2/predictions -> 404: unknown model 'elec2'");
     CHECK(daemon.received().size() == 1);
+}
+
+namespace {
+
+// What the fake daemon answers to GET /v1/models/elec2/progress: a monitor
+// pass has begun and ended between any two answers.
+struct FakeProgress {
+    std::uint64_t passes = 0;
+    int jobs_unfinished = 0;
+    int transitions = 0;
+
+    Reply answer() {
+        passes += 2;
+        const nlohmann::json body{{"model", "elec2"},
+                                  {"owned", true},
+                                  {"spool_undrained_batches", 0},
+                                  {"monitor", {{"passes_ended", passes}, {"next_pass", passes + 1}}},
+                                  {"windows", 0},
+                                  {"windows_judged", 0},
+                                  {"last_finding_id", 0},
+                                  {"last_reference_id", 1},
+                                  {"reference_pending", false},
+                                  {"last_job_transition_id", transitions},
+                                  {"jobs_unfinished", jobs_unfinished},
+                                  {"findings_unrouted", 0},
+                                  {"findings_unseen_by_retraining", 0}};
+        return {200, "", body.dump()};
+    }
+};
+
+}  // namespace
+
+TEST_CASE("lockstep: the server waits after each batch until the daemon has judged it, then goes on") {
+    testing::TemporaryDirectory directory;
+    ServerOptions options = small_stream(directory);
+    options.lockstep = true;
+    const auto rows = load_elec2_stream(options.data_path);
+    REQUIRE(rows.ok());
+    LogisticModel promoted = fit_logistic_model({rows.value.begin() + 1000, rows.value.begin() + 2000});
+    promoted.version = "v1-promoted";
+    const std::string progress = "/v1/models/elec2/progress";
+    int predictions_requests = 0;
+    int job_answers_left = 0;
+    FakeProgress daemon_progress;
+    FakeDaemon daemon([&](const Received& request) {
+        if (request.target == progress) {
+            daemon_progress.jobs_unfinished = job_answers_left > 0 ? 1 : 0;
+            Reply reply = daemon_progress.answer();
+            // The job runs for three answers, then promotes its model.
+            if (job_answers_left > 0 && --job_answers_left == 0) {
+                REQUIRE(save_model(promoted, options.model_file).empty());
+                ++daemon_progress.transitions;
+            }
+            return reply;
+        }
+        // The third batch (rows 2200-2299) sets off a retraining job.
+        if (request.target == "/v1/models/elec2/predictions" && ++predictions_requests == 3) job_answers_left = 3;
+        return accepted(request);
+    });
+    options.daemon_url = daemon.url();
+    const auto summary = run_stream(options);
+    REQUIRE(summary.ok());
+    // The job's model serves from the very next batch: the daemon's work took no rows.
+    REQUIRE(summary.value.model_versions.size() == 2);
+    CHECK(summary.value.model_versions[1].from_row == 2300);
+    CHECK(summary.value.lockstep_waits == 7);  // after each of the 6 batches and after the last outcomes
+
+    // The next batch was posted only after the daemon had settled: three
+    // answers with the job, one with its last transition, one quiet.
+    int answers_before_next_batch = -1;
+    std::optional<int> counting;
+    for (const auto& request : daemon.received()) {
+        if (request.target == "/v1/models/elec2/predictions") {
+            if (counting) answers_before_next_batch = *counting;
+            counting.reset();
+            if (request.body.front()["id"] == row_id(2200)) counting = 0;
+        } else if (request.target == progress && counting) {
+            ++*counting;
+        }
+    }
+    CHECK(answers_before_next_batch == 5);
+}
+
+TEST_CASE("lockstep: a daemon that never settles stops the server within the bound, saying why") {
+    testing::TemporaryDirectory directory;
+    ServerOptions options = small_stream(directory);
+    options.lockstep = true;
+    options.lockstep_timeout_seconds = 0.5;
+    FakeProgress daemon_progress;
+    daemon_progress.jobs_unfinished = 1;  // a job that never ends
+    FakeDaemon daemon([&](const Received& request) {
+        if (request.target == "/v1/models/elec2/progress") return daemon_progress.answer();
+        return accepted(request);
+    });
+    options.daemon_url = daemon.url();
+    const auto started = std::chrono::steady_clock::now();
+    const auto summary = run_stream(options);
+    REQUIRE_FALSE(summary.ok());
+    CHECK_THAT(summary.error, Catch::StartsWith("rows up to r0002099: modelwatchd has not judged what was sent within "
+                                                "0.5 s") &&
+                                  Catch::EndsWith("still waiting for: 1 retraining jobs to finish"));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    int predictions_posted = 0;
+    for (const auto& request : daemon.received())
+        predictions_posted += request.target == "/v1/models/elec2/predictions" ? 1 : 0;
+    CHECK(predictions_posted == 1);  // nothing after the batch the daemon never finished with
 }
 
 TEST_CASE("dry run: periodic retraining and the baselines on the first 6000 rows") {

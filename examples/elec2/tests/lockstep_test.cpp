@@ -1,0 +1,157 @@
+// The lockstep wait (examples/elec2/lockstep.h) on scripted progress answers
+// and a clock the test moves: it proceeds once a whole monitor pass found
+// nothing to do, and a daemon that never settles fails it after the bound
+// with what it was still waiting for.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "examples/elec2/lockstep.h"
+
+using namespace mw::elec2;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A daemon at rest: lease held, spool drained, nothing pending.
+DaemonProgress lockstep_rest(std::uint64_t passes_ended) {
+    DaemonProgress progress;
+    progress.owned = true;
+    progress.monitor_passes_ended = passes_ended;
+    progress.monitor_next_pass = passes_ended + 2;  // one pass is running as the answer is taken
+    progress.windows = 7;
+    progress.windows_judged = 6;
+    progress.last_finding_id = 30;
+    progress.last_reference_id = 2;
+    progress.last_job_transition_id = 11;
+    return progress;
+}
+
+// Answers from `script` in order (the last one repeated), on a clock that
+// only the waits move.
+struct ScriptedDaemon {
+    std::vector<Result<DaemonProgress>> script;
+    std::size_t next = 0;
+    std::chrono::steady_clock::time_point clock{};
+
+    LockstepHooks hooks() {
+        LockstepHooks hooks;
+        hooks.fetch = [this] { return script[std::min(next++, script.size() - 1)]; };
+        hooks.now = [this] { return clock; };
+        hooks.sleep = [this](std::chrono::milliseconds duration) { clock += duration; };
+        return hooks;
+    }
+};
+
+Result<DaemonProgress> lockstep_answer(DaemonProgress progress) { return {std::move(progress), {}}; }
+
+}  // namespace
+
+TEST_CASE("lockstep: the daemon's progress answer is parsed, and a missing field is named") {
+    const auto parsed = parse_progress(R"({"model": "elec2", "owned": true, "spool_undrained_batches": 0,
+        "monitor": {"passes_ended": 40, "next_pass": 42, "last_error": "boom"}, "windows": 9, "windows_judged": 8,
+        "last_finding_id": 77, "last_reference_id": 3, "reference_pending": false, "last_job_transition_id": 12,
+        "jobs_unfinished": 1, "findings_unrouted": 2, "findings_unseen_by_retraining": 4})");
+    REQUIRE(parsed.ok());
+    CHECK(parsed.value.owned);
+    CHECK(parsed.value.monitor_passes_ended == 40);
+    CHECK(parsed.value.monitor_next_pass == 42);
+    CHECK(parsed.value.monitor_error == "boom");
+    CHECK(parsed.value.windows == 9);
+    CHECK(parsed.value.windows_judged == 8);
+    CHECK(parsed.value.last_finding_id == 77);
+    CHECK(parsed.value.last_reference_id == 3);
+    CHECK(parsed.value.last_job_transition_id == 12);
+    CHECK(parsed.value.jobs_unfinished == 1);
+    CHECK(parsed.value.findings_unrouted == 2);
+    CHECK(parsed.value.findings_unseen_by_retraining == 4);
+
+    CHECK(parse_progress("[]").error == "the daemon's progress answer is not a JSON object");
+    CHECK(parse_progress(R"({"owned": true, "spool_undrained_batches": 0, "monitor": {"passes_ended": 1}})").error ==
+          "the daemon's progress answer has no valid \"monitor.next_pass\"");
+    CHECK(parse_progress(R"({"owned": "yes"})").error == "the daemon's progress answer has no valid \"owned\"");
+}
+
+TEST_CASE("lockstep: settled needs a whole monitor pass that changed nothing, and nothing pending") {
+    const auto before = lockstep_rest(40);
+    auto after = lockstep_rest(42);
+    CHECK(unsettled_reason(before, after).empty());
+
+    after.monitor_passes_ended = 41;  // the pass begun after `before` has not ended
+    CHECK(unsettled_reason(before, after) == "the end of monitor pass 42 (passes ended: 41)");
+
+    after = lockstep_rest(42);
+    after.windows = 8;
+    after.last_finding_id = 31;
+    CHECK(unsettled_reason(before, after) ==
+          "a pass with nothing left to do (since the last answer: windows 7 -> 8, last finding 30 -> 31)");
+
+    after = lockstep_rest(42);
+    after.jobs_unfinished = 1;
+    after.findings_unrouted = 2;
+    CHECK(unsettled_reason(before, after) ==
+          "1 retraining jobs to finish; 2 findings to be routed by the alert router");
+
+    auto undrained = before;
+    undrained.spool_undrained_batches = 3;
+    CHECK(unsettled_reason(undrained, lockstep_rest(42)) == "3 acknowledged batches to be stored");
+    auto unowned = lockstep_rest(42);
+    unowned.owned = false;
+    CHECK(unsettled_reason(before, unowned) == "the model's lease (this daemon does not own it)");
+}
+
+TEST_CASE("lockstep: the wait goes on through the daemon's work and proceeds once it is done") {
+    ScriptedDaemon daemon;
+    auto busy = lockstep_rest(42);
+    busy.windows = 8;  // the pass after the first answer closed a window ...
+    busy.last_finding_id = 31;
+    auto job = lockstep_rest(44);
+    job.windows = 8;
+    job.last_finding_id = 31;
+    job.jobs_unfinished = 1;  // ... whose finding queued a job
+    job.last_job_transition_id = 12;
+    auto done = lockstep_rest(46);
+    done.windows = 8;
+    done.last_finding_id = 31;
+    done.last_job_transition_id = 14;
+    auto quiet = done;
+    quiet.monitor_passes_ended = 48;
+    quiet.monitor_next_pass = 50;
+    daemon.script = {lockstep_answer(lockstep_rest(40)), lockstep_answer(lockstep_rest(41)), lockstep_answer(busy),
+                     lockstep_answer(job), lockstep_answer(done), lockstep_answer(quiet), lockstep_answer(quiet)};
+    LockstepOptions options;
+    options.poll = 25ms;
+    const auto waited = wait_until_settled(daemon.hooks(), options);
+    REQUIRE(waited.ok());
+    CHECK(waited.value.answers == 6);  // the last answer is the first that shows it settled
+    CHECK(waited.value.waited == 125ms);
+}
+
+TEST_CASE("lockstep: a daemon that never settles fails the wait after the bound, saying what it waited for") {
+    ScriptedDaemon daemon;
+    std::vector<Result<DaemonProgress>> script;
+    for (std::uint64_t passes = 40; passes < 400; passes += 2) {
+        auto stuck = lockstep_rest(passes);
+        stuck.jobs_unfinished = 1;  // a job that never ends
+        script.push_back(lockstep_answer(stuck));
+    }
+    daemon.script = script;
+    LockstepOptions options;
+    options.timeout = 2s;
+    options.poll = 25ms;
+    const auto waited = wait_until_settled(daemon.hooks(), options);
+    REQUIRE_FALSE(waited.ok());
+    CHECK(waited.error ==
+          "modelwatchd has not judged what was sent within 2 s (81 answers read); still waiting for: "
+          "1 retraining jobs to finish");
+    CHECK(daemon.clock.time_since_epoch() <= 2s);  // bounded: never past the deadline
+
+    // A daemon that stopped answering: the last error is in the message.
+    ScriptedDaemon gone;
+    gone.script = {Result<DaemonProgress>::failure("GET /v1/models/elec2/progress: connect 127.0.0.1:9: refused")};
+    const auto unanswered = wait_until_settled(gone.hooks(), options);
+    REQUIRE_FALSE(unanswered.ok());
+    CHECK_THAT(unanswered.error,
+               Catch::EndsWith("still waiting for: an answer (the last attempt: GET /v1/models/elec2/progress: "
+                               "connect 127.0.0.1:9: refused)"));
+}
