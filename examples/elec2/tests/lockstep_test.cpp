@@ -4,6 +4,7 @@
 // with what it was still waiting for.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include "examples/elec2/lockstep.h"
