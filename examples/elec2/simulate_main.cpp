@@ -7,11 +7,13 @@
 //                  [--window-rows 500] [--reference-rows 500] [--recent-rows 2000] [--data-rows 4000]
 //                  [--gate-min-improvement 0.01] [--decisions]
 //   elec2_simulate --grid ...   every --min-accuracy of 0.66..0.80 by 0.01 x --cooldown-windows 0..4
-//                               x --latency-rows 300, 500, 800
+//                               x --latency-rows 300, 500, 800 (only the one given, when given: 0 is
+//                               the quick start's lockstep replay)
 // Exit status 0 on success, 1 on a failure, 2 on bad usage.
 #include <charconv>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -25,7 +27,8 @@ constexpr std::string_view usage =
     "usage: elec2_simulate --data CSV[.gz] [--limit N] [--score-from-row R] [--min-accuracy A (0.72)]\n"
     "         [--cooldown-windows N (0)] [--latency-rows L (500)] [--window-rows N (500)] [--reference-rows N (500)]\n"
     "         [--recent-rows N (2000)] [--data-rows N (4000)] [--gate-min-improvement G (0.01)] [--decisions]\n"
-    "       elec2_simulate --grid [the same options; --min-accuracy, --cooldown-windows and --latency-rows vary]\n";
+    "       elec2_simulate --grid [the same options; --min-accuracy and --cooldown-windows vary, and --latency-rows\n"
+    "         over 300, 500 and 800 unless given]\n";
 
 template <typename T>
 bool parse_number(std::string_view text, T& value) {
@@ -85,7 +88,7 @@ Counts count_jobs(const mw::elec2::LoopSimulation& simulation, std::size_t from)
 int main(int argc, char** argv) {
     mw::elec2::LoopSimulationOptions options;
     std::string data = "data/elec2/elec2.csv.gz";
-    bool grid = false, decisions = false;
+    bool grid = false, decisions = false, latency_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view name = argv[i];
         if (name == "--grid") { grid = true; continue; }
@@ -102,7 +105,10 @@ int main(int argc, char** argv) {
         else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);
         else if (name == "--min-accuracy") parsed = parse_number(value, options.min_accuracy);
         else if (name == "--cooldown-windows") parsed = parse_number(value, options.cooldown_windows);
-        else if (name == "--latency-rows") parsed = parse_number(value, options.latency_rows);
+        else if (name == "--latency-rows") {
+            parsed = parse_number(value, options.latency_rows);
+            latency_given = true;
+        }
         else if (name == "--window-rows") parsed = parse_number(value, options.window_rows);
         else if (name == "--reference-rows") parsed = parse_number(value, options.reference_rows);
         else if (name == "--recent-rows") parsed = parse_number(value, options.recent_rows);
@@ -154,9 +160,11 @@ int main(int argc, char** argv) {
         return true;
     };
     if (!grid) return run(options) ? 0 : 1;
+    const std::vector<std::size_t> latencies =
+        latency_given ? std::vector<std::size_t>{options.latency_rows} : std::vector<std::size_t>{300, 500, 800};
     for (int step = 0; step <= 14; ++step)
         for (int cooldown = 0; cooldown <= 4; ++cooldown)
-            for (const std::size_t latency : {300, 500, 800}) {
+            for (const std::size_t latency : latencies) {
                 auto settings = options;
                 settings.min_accuracy = 0.66 + 0.01 * step;
                 settings.cooldown_windows = cooldown;
