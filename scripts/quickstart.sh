@@ -14,7 +14,7 @@
 #
 # --build-dir DIR uses the programs already built in DIR (modelwatchd,
 # elec2_server, elec2_trainer) and skips installing and building.
-# The server streams in lockstep with the daemon: after each batch of 100
+# The server streams in lockstep with the daemon: after each window of 500
 # rows it waits until the daemon has judged them and no retraining job is
 # pending (GET /v1/models/elec2/progress), so the daemon's work takes no rows
 # of the stream, as in production, where a job of seconds is nothing against
@@ -27,7 +27,10 @@ repo=$(pwd)
 keep_running=0
 rows=0
 build=
-pacing=(--rows-per-second 0)
+# Lockstep waits at each window boundary: every 500 rows, the windows and
+# reference of config/examples/quickstart.yaml (windows end only there, as
+# labels come 500 rows late and a promotion happens only during a wait).
+pacing=(--rows-per-second 0 --lockstep-rows 500)
 while [ $# -gt 0 ]; do
   case $1 in
     --keep-running) keep_running=1 ;;
@@ -193,7 +196,7 @@ settings were chosen).
 Models promoted: {sys.argv[2]}; alert deliveries to Alertmanager: {sys.argv[3]} (alerts it holds now: {sys.argv[4]})""")
 if summary["lockstep"]:
     print(f"""Streamed in lockstep with the daemon in {summary['stream_seconds']:.0f} s, {summary['lockstep_seconds']:.0f} s of it \
-waiting for it to judge each batch ({summary['lockstep_waits']} waits).""")
+waiting for it to judge each window ({summary['lockstep_waits']} waits).""")
 else:
     print(f"Streamed without lockstep in {summary['stream_seconds']:.0f} s: the daemon's work took rows of the stream.")
 PY

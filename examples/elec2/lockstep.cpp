@@ -26,9 +26,9 @@ bool read_progress_field(const nlohmann::json& object, const char* key, T& value
     return true;
 }
 
-std::string joined_reasons(const std::vector<std::string>& reasons) {
+std::string joined_reasons(const std::vector<std::string>& reasons, const char* separator = "; ") {
     std::string text;
-    for (const auto& reason : reasons) text += (text.empty() ? "" : "; ") + reason;
+    for (const auto& reason : reasons) text += (text.empty() ? "" : separator) + reason;
     return text;
 }
 
@@ -87,7 +87,7 @@ std::string unsettled_reason(const DaemonProgress& earlier, const DaemonProgress
     compare("last reference", earlier.last_reference_id, later.last_reference_id);
     compare("last job transition", earlier.last_job_transition_id, later.last_job_transition_id);
     if (!changed.empty()) reasons.push_back("a pass with nothing left to do (since the last answer: " +
-                                            joined_reasons(changed) + ")");
+                                            joined_reasons(changed, ", ") + ")");
     if (later.jobs_unfinished > 0) reasons.push_back(fmt::format("{} retraining jobs to finish", later.jobs_unfinished));
     if (later.findings_unrouted > 0)
         reasons.push_back(fmt::format("{} findings to be routed by the alert router", later.findings_unrouted));

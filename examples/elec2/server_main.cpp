@@ -2,7 +2,7 @@
 //   elec2_server --data data/elec2/elec2.csv.gz --daemon http://127.0.0.1:8470 --model elec2
 //                --model-file PATH [--token T] [--initial-rows 2000] [--batch 100]
 //                [--label-delay-rows 500] [--rows-per-second 2000] [--limit N] [--summary PATH.json]
-//                [--score-from-row R] [--no-lockstep] [--lockstep-timeout S]
+//                [--score-from-row R] [--no-lockstep] [--lockstep-timeout S] [--lockstep-rows N]
 //   elec2_server --dry-run --data ... [--retrain-every K] [--recent-rows 4000] [--holdout-share 0.25] ...
 // Exit status 0 on success, 1 on a failure (the reason on stderr), 2 on bad usage.
 #include <charconv>
@@ -22,6 +22,7 @@ constexpr std::string_view usage =
     "         [--summary PATH.json] [--score-from-row R (also score rows R on: a held-out part)]\n"
     "         [--no-lockstep (stream without waiting for the daemon after each batch)]\n"
     "         [--lockstep-timeout S (120: fail when the daemon has not judged a batch in S seconds)]\n"
+    "         [--lockstep-rows N (0: wait after every batch; N: after each N rows, the daemon's window)]\n"
     "       elec2_server --dry-run --data CSV[.gz] [--retrain-every K (0: never)] [--recent-rows N (4000)]\n"
     "         [--holdout-share S (0.25)] [--initial-rows N] [--batch N] [--label-delay-rows N] [--limit N]\n"
     "         [--summary PATH.json] [--score-from-row R]\n";
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
         else if (name == "--batch") parsed = parse_number(value, options.batch_rows);
         else if (name == "--label-delay-rows") parsed = parse_number(value, options.label_delay_rows);
         else if (name == "--rows-per-second") parsed = parse_number(value, options.rows_per_second);
+        else if (name == "--lockstep-rows") parsed = parse_number(value, options.lockstep_rows);
         else if (name == "--lockstep-timeout") parsed = parse_number(value, options.lockstep_timeout_seconds);
         else if (name == "--limit") parsed = parse_number(value, options.limit_rows);
         else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);

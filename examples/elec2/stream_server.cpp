@@ -83,6 +83,7 @@ std::string check_options(const ServerOptions& options) {
     if (!options.dry_run && options.model_file.empty()) return "--model-file is required (unless --dry-run)";
     if (!(options.lockstep_timeout_seconds > 0 && options.lockstep_timeout_seconds <= 86400))
         return "--lockstep-timeout must be more than 0 and at most 86400 seconds";
+    if (options.lockstep_rows % options.batch_rows != 0) return "--lockstep-rows must be a multiple of --batch";
     if (options.dry_run && !(options.holdout_share > 0 && options.holdout_share < 1))
         return "--holdout-share must be between 0 and 1";
     return {};
@@ -239,7 +240,10 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
                 if (auto error = post_outcomes_until(stop - options.label_delay_rows); !error.empty())
                     return Out::failure(error);
             }
-            if (auto error = wait_for_daemon(stop); !error.empty()) return Out::failure(error);
+            const bool boundary = options.lockstep_rows == 0 || (stop - options.initial_rows) % options.lockstep_rows == 0;
+            if (boundary) {
+                if (auto error = wait_for_daemon(stop); !error.empty()) return Out::failure(error);
+            }
             if (options.rows_per_second > 0) {
                 const auto due = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                std::chrono::duration<double>(

@@ -43,6 +43,10 @@ struct ServerOptions {
     std::size_t score_from_row = 0;         // also score the rows from this one on (a held-out part); 0: none
     bool lockstep = true;                   // live: after each batch, wait until the daemon judged it (lockstep.h)
     double lockstep_timeout_seconds = 120;  // live, lockstep: a daemon that does not settle within this fails the stream
+    // Live, lockstep: wait after the batches that end a multiple of this many
+    // rows into the stream (the daemon's windows: they all end there while
+    // promotions happen only at such a wait), 0: after every batch.
+    std::size_t lockstep_rows = 0;
     bool dry_run = false;                   // no HTTP, no model file: retrain in process
     std::size_t retrain_every_rows = 0;     // dry run: retrain after this many streamed rows; 0: never
     std::size_t recent_rows = 4000;         // dry run: the training job's --recent-rows

@@ -308,6 +308,18 @@ TEST_CASE("lockstep: the server waits after each batch until the daemon has judg
         }
     }
     CHECK(answers_before_next_batch == 5);
+
+    // Waits at window boundaries only: after rows 2000-2299 and 2300-2599, and at the end.
+    testing::TemporaryDirectory other_directory;
+    ServerOptions every_window = small_stream(other_directory);
+    every_window.lockstep = true;
+    every_window.lockstep_rows = 300;
+    every_window.daemon_url = daemon.url();
+    const auto windowed = run_stream(every_window);
+    REQUIRE(windowed.ok());
+    CHECK(windowed.value.lockstep_waits == 3);
+    every_window.lockstep_rows = 250;
+    CHECK(run_stream(every_window).error == "--lockstep-rows must be a multiple of --batch");
 }
 
 TEST_CASE("lockstep: a daemon that never settles stops the server within the bound, saying why") {
