@@ -54,7 +54,7 @@ fi
 # The trigger settings were chosen on the first half of the stream (rows
 # 2,000 to 23,655) with the in-process simulation of this loop
 # (build/examples/elec2/elec2_simulate); the figure they are judged by is the
-# second half's (bench/RESULTS.md, "Triggering estimated on data it was not tuned on").
+# second half's (bench/RESULTS.md, "The trigger chosen again at the lockstep's latency").
 held_out_from=23656
 
 work=$(mktemp -d /tmp/modelwatch-quickstart.XXXXXX)
