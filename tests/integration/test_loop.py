@@ -74,20 +74,27 @@ class LoopTest(harness.Environment):
         server = subprocess.run(
             [SERVER, "--data", DATA, "--daemon", f"http://127.0.0.1:{daemon.port}", "--model", "elec2",
              "--model-file", model_file, "--initial-rows", "2000", "--limit", str(ROWS), "--batch", "100",
-             "--label-delay-rows", "200", "--rows-per-second", "700", "--summary", summary_path],
+             "--label-delay-rows", "200", "--rows-per-second", "0", "--lockstep-rows", "1000",
+             "--summary", summary_path],
             capture_output=True, text=True, timeout=300)
         self.assertEqual(server.returncode, 0, server.stdout + server.stderr + daemon.log())
         summary = json.load(open(summary_path))
-
-        # The daemon catches up with what was stored: every window judged.
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            pending = self.pg.scalar("SELECT count(*) FROM monitor_windows WHERE performance_at IS NULL")
-            running = self.pg.scalar("SELECT count(*) FROM retrain_jobs WHERE state IN ('queued', 'running')")
-            if pending == 0 and running == 0 and self.pg.scalar("SELECT count(*) FROM monitor_windows") >= 5:
-                break
-            time.sleep(0.5)
         log = daemon.log()
+
+        # In lockstep (GET /v1/models/elec2/progress after every 1,000 rows and
+        # at the end), the server returned only once the daemon had judged
+        # everything: every window's performance, no job left.
+        self.assertTrue(summary["lockstep"])
+        self.assertEqual(summary["lockstep_waits"], (ROWS - 2000) // 1000 + 1, summary)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM monitor_windows WHERE performance_at IS NULL"), 0, log)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM retrain_jobs WHERE state IN "
+                                        "('queued', 'running', 'succeeded', 'validated')"), 0, log)
+        status, body = daemon.get("/v1/models/elec2/progress")
+        self.assertEqual(status, 200, body)
+        progress = json.loads(body)
+        self.assertEqual(progress["jobs_unfinished"], 0, body)
+        self.assertEqual(progress["findings_unrouted"], 0, body)
+        self.assertEqual(progress["windows_judged"], progress["windows"], body)
 
         windows = self.pg.scalar("SELECT count(*) FROM monitor_windows WHERE model = 'elec2'")
         self.assertGreaterEqual(windows, 5, log)
