@@ -1,5 +1,5 @@
-// The replay in lockstep with modelwatchd: after each batch, the example
-// server waits until the daemon has judged what it was sent (every window
+// The replay in lockstep with modelwatchd: after each batch (or each window:
+// ServerOptions::lockstep_rows), the example server waits until the daemon has judged what it was sent (every window
 // that could close closed, its findings seen by the alert router and the
 // retraining policy) and no retraining job is queued or running, then goes
 // on. The daemon's work then takes no rows of the data set, as in production
