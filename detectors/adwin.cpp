@@ -238,19 +238,37 @@ void Adwin::reset() {
     drift_ = false;
 }
 
-DriftState Adwin::update(double x) {
-    // river.drift.ADWIN.update: a detector that reported a drift starts over
-    // (a whole new AdaptiveWindowing helper) on the next value.
-    if (drift_) reset();
-    insert(x);
-    drift_ = detect_change();
-    return drift_ ? DriftState::drift : DriftState::none;
+// AdaptiveWindowing._compress_buckets: a row holding max_buckets + 1 buckets
+// merges its two oldest into one bucket of the next row (Chan, Golub &
+// LeVeque's pairwise variance combination), cascading while rows overflow.
+// River's n1 * n2 * (mu1 - mu2) * (mu1 - mu2) / (n1 + n2) with n1 = n2 = 2^row,
+// its divisions by powers of two made multiplications (same bits, see
+// AdwinRowPowers). The first row's merge (every other value) is inlined into
+// insert(); the cascade above it is compress_buckets().
+inline void Adwin::merge_oldest_pair(std::size_t row) {
+    if (row + 1 == row_count_) add_row();
+    RowSpan& span = rows_[row];
+    const Bucket first = buckets_[span.first];
+    const Bucket second = buckets_[span.first + 1];
+    span.first += 2;
+    const double mu1 = first.total * adwin_row_powers.inverse_size[row];
+    const double mu2 = second.total * adwin_row_powers.inverse_size[row];
+    const double total12 = first.total + second.total;
+    const double temp =
+        adwin_row_powers.size_squared[row] * (mu1 - mu2) * (mu1 - mu2) * adwin_row_powers.inverse_merged_size[row];
+    const double v12 = first.variance + second.variance + temp;
+    push_bucket(row + 1, total12, v12);
+}
+
+void Adwin::compress_buckets(std::size_t from_row) {
+    const std::size_t full = max_buckets_ + 1;
+    for (std::size_t row = from_row; row < row_count_ && rows_[row].count() == full; ++row) merge_oldest_pair(row);
 }
 
 // AdaptiveWindowing._insert_element: the running sum of squared deviations is
 // updated with Welford's step, written in the same operation order as River
 // so that rounding, and therefore every later comparison, is the same.
-void Adwin::insert(double value) {
+inline void Adwin::insert(double value) {
     push_bucket(0, value, 0.0);
     width_ += 1.0;
     double incremental_variance = 0.0;
@@ -260,32 +278,19 @@ void Adwin::insert(double value) {
     }
     variance_ += incremental_variance;
     total_ += value;
-    if (rows_[0].count() == max_buckets_ + 1) compress_buckets();
+    if (rows_[0].count() == max_buckets_ + 1) {
+        merge_oldest_pair(0);
+        if (rows_[1].count() == max_buckets_ + 1) compress_buckets(1);
+    }
 }
 
-// AdaptiveWindowing._compress_buckets: a row holding max_buckets + 1 buckets
-// merges its two oldest into one bucket of the next row (Chan, Golub &
-// LeVeque's pairwise variance combination), cascading while rows overflow.
-// River's n1 * n2 * (mu1 - mu2) * (mu1 - mu2) / (n1 + n2) with n1 = n2 = 2^row,
-// its divisions by powers of two made multiplications (same bits, see
-// AdwinRowPowers).
-void Adwin::compress_buckets() {
-    const std::size_t full = max_buckets_ + 1;
-    for (std::size_t row = 0; row < row_count_; ++row) {
-        RowSpan& span = rows_[row];
-        if (span.end - span.first != full) break;
-        if (row + 1 == row_count_) add_row();
-        const Bucket first = buckets_[span.first];
-        const Bucket second = buckets_[span.first + 1];
-        span.first += 2;
-        const double mu1 = first.total * adwin_row_powers.inverse_size[row];
-        const double mu2 = second.total * adwin_row_powers.inverse_size[row];
-        const double total12 = first.total + second.total;
-        const double temp =
-            adwin_row_powers.size_squared[row] * (mu1 - mu2) * (mu1 - mu2) * adwin_row_powers.inverse_merged_size[row];
-        const double v12 = first.variance + second.variance + temp;
-        push_bucket(row + 1, total12, v12);
-    }
+DriftState Adwin::update(double x) {
+    // river.drift.ADWIN.update: a detector that reported a drift starts over
+    // (a whole new AdaptiveWindowing helper) on the next value.
+    if (drift_) reset();
+    insert(x);
+    drift_ = detect_change();
+    return drift_ ? DriftState::drift : DriftState::none;
 }
 
 // AdaptiveWindowing._delete_element: drops the oldest bucket (the first of

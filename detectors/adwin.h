@@ -86,7 +86,8 @@ private:
     void set_ticks_to_check();
 
     void insert(double value);
-    void compress_buckets();
+    void merge_oldest_pair(std::size_t row);
+    void compress_buckets(std::size_t from_row);
     double delete_oldest_bucket();
     bool detect_change();
     bool some_cut_is_significant() const;
