@@ -107,37 +107,37 @@ bool adwin_cut_is_significant(const AdwinScan& scan, double n0, double n1, doubl
 // An exact filter: false only when the cut cannot be significant, with
 // River's four divisions and square root replaced by multiplications.
 //
-// Why it never rejects a significant cut. Let e = 2^-53, a = n0 - min_len + 1,
-// b = n1 - min_len + 1 (River's own denominators; >= 1 once n0, n1 >=
-// min_len), A = u0 / n0 and B = u1 / n1 as real numbers. River's cut is
-// significant only if |dm| > eps, with
+// Why it never rejects a significant cut. Let e = 2^-53, a = n0 - min_len + 1
+// and b = n1 - min_len + 1 (River's denominators: exact, since n0, n1 <=
+// 2^52 are whole or, for a restored width, keep their fraction; 1 <= a <= n0
+// and 1 <= b <= n1 once n0, n1 >= min_len >= 1), A = u0 / n0, B = u1 / n1 as
+// real numbers. River's cut is significant only if |dm| > eps, with
 //   |dm| = |fl(fl(A) - fl(B))| <= (|A - B| + e (|A| + |B|)) (1 + e), and
 //   eps >= fl(sqrt(fl(fl(2 m_recip var_W) delta'))) >= sqrt(2 var_W delta' (1/a + 1/b)) (1 - e)^3
+//       >= sqrt(2 var_W delta' (n0 + n1) / (n0 n1)) (1 - e)^3
 // (var_W > 0 and delta' > 0, so the linear term is >= 0; m_recip is at
-// least (1/a + 1/b)(1 - e)^2). Squaring and multiplying by (n0 n1)^2 a b > 0:
-//   (|u0 n1 - u1 n0| + e S)^2 a b (1 + e)^2 > 2 var_W delta' (a + b) (n0 n1)^2 (1 - e)^6,
+// least (1/a + 1/b)(1 - e)^2, and 1/a + 1/b >= 1/n0 + 1/n1). Squaring and
+// multiplying by (n0 n1)^2 > 0:
+//   (|u0 n1 - u1 n0| + e S)^2 (1 + e)^2 > 2 var_W delta' (n0 + n1) n0 n1 (1 - e)^6,
 // S = |u0| n1 + |u1| n0. Below, x = |fl(u0 n1 - u1 n0)| + 2^-48 S_fl covers
-// |u0 n1 - u1 n0| + e S within a factor 1 + 4e (the product's and
+// |u0 n1 - u1 n0| + e S within a factor 1 + 4e (the products' and the
 // difference's rounding is at most 2.01 e S + e |x|), each side is computed
-// with at most seven roundings, and bound_factor carries a margin of 2^-40,
+// with at most five roundings, and bound_factor carries a margin of 2^-40,
 // far above the (1 + e)^30 or so that all of these add up to: lhs < rhs
 // proves the inequality false, so the cut is not significant. It holds while
 // nothing overflows or underflows: an overflow or a NaN on the left makes
 // lhs < rhs false (the cut is then checked exactly); the right side stays in
-// [2^-599, 2^870] because bound_factor is kept in [2^-600, 2^600] and n0, n1
+// [2^-599, 2^760] because bound_factor is kept in [2^-600, 2^600] and n0, n1
 // are at most 2^52 (the width is); a left side whose x is under 2^-400 is at
-// most 2^-692 even with the absolute error of subnormal products, under any
+// most 2^-798 even with the absolute error of subnormal products, under any
 // right side. A cut with n0 or n1 under min_len is never significant, as in
 // River.
 bool adwin_cut_may_be_significant(double min_len, double bound_factor, double n0, double n1, double u0, double u1) {
     const double cross = u0 * n1 - u1 * n0;
     const double spread = std::fabs(u0) * n1 + std::fabs(u1) * n0;
     const double x = std::fabs(cross) + 0x1p-48 * spread;
-    const double a = n0 - min_len + 1.0;
-    const double b = n1 - min_len + 1.0;
-    const double p = n0 * n1;
-    const double lhs = x * x * (a * b);
-    const double rhs = bound_factor * (a + b) * (p * p);
+    const double lhs = x * x;
+    const double rhs = bound_factor * (n0 + n1) * (n0 * n1);
     return n0 >= min_len && n1 >= min_len && !(lhs < rhs);
 }
 
@@ -148,7 +148,6 @@ bool adwin_chunk_may_hold_a_cut(const AdwinScan& scan, const AdwinCutChunk& chun
     std::size_t i = 0;
 #if defined(__SSE2__)
     const __m128d min_len = _mm_set1_pd(scan.min_window_length);
-    const __m128d one = _mm_set1_pd(1.0);
     const __m128d slack = _mm_set1_pd(0x1p-48);
     const __m128d bound_factor = _mm_set1_pd(scan.bound_factor);
     const __m128d magnitude_bits = _mm_castsi128_pd(_mm_set1_epi64x(0x7fff'ffff'ffff'ffff));
@@ -162,11 +161,8 @@ bool adwin_chunk_may_hold_a_cut(const AdwinScan& scan, const AdwinCutChunk& chun
         const __m128d spread = _mm_add_pd(_mm_mul_pd(_mm_and_pd(u0, magnitude_bits), n1),
                                           _mm_mul_pd(_mm_and_pd(u1, magnitude_bits), n0));
         const __m128d x = _mm_add_pd(_mm_and_pd(cross, magnitude_bits), _mm_mul_pd(slack, spread));
-        const __m128d a = _mm_add_pd(_mm_sub_pd(n0, min_len), one);
-        const __m128d b = _mm_add_pd(_mm_sub_pd(n1, min_len), one);
-        const __m128d p = _mm_mul_pd(n0, n1);
-        const __m128d lhs = _mm_mul_pd(_mm_mul_pd(x, x), _mm_mul_pd(a, b));
-        const __m128d rhs = _mm_mul_pd(_mm_mul_pd(bound_factor, _mm_add_pd(a, b)), _mm_mul_pd(p, p));
+        const __m128d lhs = _mm_mul_pd(x, x);
+        const __m128d rhs = _mm_mul_pd(_mm_mul_pd(bound_factor, _mm_add_pd(n0, n1)), _mm_mul_pd(n0, n1));
         const __m128d long_enough = _mm_and_pd(_mm_cmpge_pd(n0, min_len), _mm_cmpge_pd(n1, min_len));
         may_cut = _mm_or_pd(may_cut, _mm_and_pd(long_enough, _mm_cmpnlt_pd(lhs, rhs)));
     }
