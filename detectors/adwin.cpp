@@ -53,8 +53,8 @@ constexpr AdwinRowPowers adwin_row_powers = make_adwin_row_powers();
 
 // Room past a full row (max_buckets + 1) before its live buckets are moved
 // back to the start of its slice: with the default 5 buckets, a move of at
-// most 6 buckets every 38 pushes instead of River's shift of the whole row on
-// every merge.
+// most 5 buckets about every 40 pushes instead of River's shift of the whole
+// row on every merge.
 constexpr std::size_t adwin_row_slack = 32;
 
 // What a scan for a cut needs besides the candidates; computed once per scan
@@ -365,6 +365,24 @@ bool Adwin::some_cut_is_significant() const {
     double n1 = width_;
     double u0 = 0.0;
     double u1 = total_;
+    // Adds `take` buckets of one row to the running sums, each a candidate.
+    const auto append = [&](const Bucket* buckets, std::size_t take, double size) {
+        double* chunk_n0 = chunk.n0 + chunk.size;
+        double* chunk_n1 = chunk.n1 + chunk.size;
+        double* chunk_u0 = chunk.u0 + chunk.size;
+        double* chunk_u1 = chunk.u1 + chunk.size;
+        for (std::size_t k = 0; k < take; ++k) {
+            n0 += size;
+            n1 -= size;
+            u0 += buckets[k].total;
+            u1 -= buckets[k].total;
+            chunk_n0[k] = n0;
+            chunk_n1[k] = n1;
+            chunk_u0[k] = u0;
+            chunk_u1[k] = u1;
+        }
+        chunk.size += take;
+    };
     const std::size_t untried_above_first_row = cut_loop_ == AdwinCutLoop::river_0_21 ? 1 : 0;
     for (std::size_t row = row_count_; row-- > 0;) {
         const std::size_t count = rows_[row].end - rows_[row].first;
@@ -374,36 +392,13 @@ bool Adwin::some_cut_is_significant() const {
         const Bucket* buckets = buckets_.data() + rows_[row].first;
         const std::size_t candidates = count - untried;
         if (candidates <= adwin_cut_chunk_capacity - chunk.size) {  // the usual case: the row fits
-            double* chunk_n0 = chunk.n0 + chunk.size;
-            double* chunk_n1 = chunk.n1 + chunk.size;
-            double* chunk_u0 = chunk.u0 + chunk.size;
-            double* chunk_u1 = chunk.u1 + chunk.size;
-            for (std::size_t k = 0; k < candidates; ++k) {
-                n0 += size;
-                n1 -= size;
-                u0 += buckets[k].total;
-                u1 -= buckets[k].total;
-                chunk_n0[k] = n0;
-                chunk_n1[k] = n1;
-                chunk_u0[k] = u0;
-                chunk_u1[k] = u1;
-            }
-            chunk.size += candidates;
+            append(buckets, candidates, size);
             continue;
         }
         for (std::size_t k = 0; k < candidates;) {
             const std::size_t take = std::min(candidates - k, adwin_cut_chunk_capacity - chunk.size);
-            for (std::size_t end = k + take; k < end; ++k) {
-                n0 += size;
-                n1 -= size;
-                u0 += buckets[k].total;
-                u1 -= buckets[k].total;
-                chunk.n0[chunk.size] = n0;
-                chunk.n1[chunk.size] = n1;
-                chunk.u0[chunk.size] = u0;
-                chunk.u1[chunk.size] = u1;
-                ++chunk.size;
-            }
+            append(buckets + k, take, size);
+            k += take;
             if (chunk.size == adwin_cut_chunk_capacity) {
                 if (adwin_chunk_has_a_cut(scan, chunk)) return true;
                 chunk.size = 0;
