@@ -101,6 +101,12 @@ void KllSketch::compact_one_level() {
 
 void KllSketch::merge(const KllSketch& other) {
     if (other.n_ == 0) return;
+    if (other.k_ < k_) {
+        // Down to the smaller k: its capacities are smaller, so the loop at
+        // the end compacts until the result fits them.
+        k_ = other.k_;
+        recompute_capacities();
+    }
     if (n_ == 0) {
         min_ = other.min_;
         max_ = other.max_;

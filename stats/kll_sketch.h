@@ -22,7 +22,11 @@
 //   double-sided (pmf, the mass between two splits):  2.446 / k^0.9433
 // For the default k = 200: eps = 1.33% (single-sided), 1.65% (double-sided).
 // normalized_rank_error() returns the single-sided figure; the tests check it
-// empirically, for one sketch and for sketches merged from parts.
+// empirically, for one sketch and for sketches merged from parts. It is a
+// 99% figure for ONE sketch: a statement about two sketches at once (two
+// sketches' CDFs both within their eps) holds with probability at least
+// 1 - 0.01 - 0.01 = 98% (union bound; 98.01% when their compaction coins are
+// independent, as separately seeded sketches' are).
 //
 // NaN is ignored by update() (as DataSketches does); infinities are ordinary
 // items. Queries on an empty sketch return NaN.
@@ -59,8 +63,11 @@ public:
 
     void update(double value);
     void update_many(std::span<const double> values);
-    // Merging keeps this sketch's k; the rank-error bound of the result is
-    // that of the smaller of the two k.
+    // The result has the smaller of the two k (its capacities shrink, and it
+    // compacts until it fits them), so k() names the accuracy it has: a
+    // sketch is only as accurate as its least accurate part. DataSketches
+    // keeps min_k for the same reason (KllSketch.merge: minK_ = min(minK_,
+    // other.minK_), read by getNormalizedRankError).
     void merge(const KllSketch& other);
 
     std::uint64_t n() const { return n_; }
@@ -134,10 +141,12 @@ private:
 // distance = sqrt(2 * this), as scipy.stats.energy_distance). When neither
 // sketch has compacted they are exactly the statistics of the raw values.
 // Otherwise, with sup |F_hat - F| <= eps per sketch (normalized_rank_error,
-// 99% confidence over all queries of one sketch): |D_hat - D| <= eps_a + eps_b,
-// and both integrals' errors are bounded by the same sum times the span
-// [min(min_a, min_b), max(max_a, max_b)] (outside it both CDFs are exactly 0
-// or 1; min and max are kept exactly).
+// 99% confidence over all queries of one sketch, so both at once with at
+// least 98%): |D_hat - D| <= eps_a + eps_b, and both integrals' errors are
+// bounded by the same sum times the span [min(min_a, min_b), max(max_a,
+// max_b)] (outside it both CDFs are exactly 0 or 1; min and max are kept
+// exactly). The items' weights are integers summing to n, so D_hat, like the
+// raw D, is a multiple of 1 / lcm(n_a, n_b).
 struct CdfDistances {
     double sup = 0;
     double integral_absolute = 0;

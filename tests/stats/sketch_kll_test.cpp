@@ -278,6 +278,44 @@ TEST_CASE("kll: merging with empty sketches") {
     for (double q : {0.1, 0.5, 0.9}) CHECK(empty.quantile(q) == full.quantile(q));
 }
 
+TEST_CASE("kll: merging sketches of different k gives the smaller k, within its bound") {
+    // Both orders: a k = 400 sketch absorbing a k = 200 one, and the reverse.
+    // The result must say k = 200 (its rank error is the k = 200 part's), hold
+    // no more items than a k = 200 sketch may (deserialize checks that), and
+    // stay within the k = 200 bound against the union's exact ranks.
+    int over_bound = 0;
+    int trials = 0;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        const std::vector<double> first = make_stream(StreamKind::lognormal, 40'000, seed);
+        const std::vector<double> second = make_stream(StreamKind::normal, 30'000, seed + 100);
+        std::vector<double> sorted(first);
+        sorted.insert(sorted.end(), second.begin(), second.end());
+        std::sort(sorted.begin(), sorted.end());
+        for (const bool wide_first : {true, false}) {
+            KllSketch wide(400, seed);
+            KllSketch narrow(200, seed + 50);
+            wide.update_many(wide_first ? first : second);
+            narrow.update_many(wide_first ? second : first);
+            KllSketch merged = wide_first ? wide : narrow;
+            merged.merge(wide_first ? narrow : wide);
+            INFO("seed " << seed << (wide_first ? ", k = 400 absorbing k = 200" : ", k = 200 absorbing k = 400"));
+            CHECK(merged.k() == 200);
+            CHECK(merged.n() == sorted.size());
+            const auto stored = KllSketch::deserialize(merged.serialize());
+            CHECK(stored.error.empty());
+            ++trials;
+            over_bound += max_rank_error(merged, sorted) > KllSketch::normalized_rank_error(200) ? 1 : 0;
+        }
+    }
+    CHECK(over_bound * 10 <= trials);
+    // An empty sketch of smaller k brings no error: nothing changes.
+    KllSketch wide(400, 3);
+    wide.update_many(make_stream(StreamKind::uniform, 5'000, 3));
+    const std::string before = wide.serialize();
+    wide.merge(KllSketch(200, 4));
+    CHECK(wide.serialize() == before);
+}
+
 TEST_CASE("kll: before any compaction the CDF distances and bins are the raw samples' statistics") {
     // 150 and 180 values: below k = 200, so every value is retained with weight 1.
     std::mt19937_64 rng(5);
