@@ -50,10 +50,16 @@ struct DriftStatistic {
     std::optional<double> p_value;
     std::string error;  // empty when valid
     // Computed from sketches: |statistic - the statistic of the raw values|
-    // <= this, from the sketches' published error bound (99% confidence).
+    // <= this, from the sketches' published error bounds (each 99% for one
+    // sketch; both sketches at once: at least 98%, stats/kll_sketch.h).
     // Unset when exact, or when no bound is known (then it is measured:
     // bench/RESULTS.md, "Drift from profiles").
     std::optional<double> sketch_error_bound;
+    // A test with a bound: its p-value at statistic - bound and at statistic
+    // + bound (each end clamped to the statistic's range), between which
+    // the raw rows' p-value lies when the bound holds.
+    std::optional<double> p_value_at_lower_statistic;
+    std::optional<double> p_value_at_upper_statistic;
 };
 
 struct DriftSamples {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <numeric>
 
 #include "stats/anderson_ksamp.h"
 #include "stats/cramer_von_mises.h"
@@ -42,14 +43,27 @@ SketchCdfs sketch_cdfs(const DriftSketches& s) {
 
 // The sup distance of the two sketches' CDFs, with the p-value of that D at
 // the profiles' counts. A sketch that never compacted holds every value, so
-// the bound applies only to one that did.
+// the bound applies only to one that did. ks_2samp_from_statistic rounds D
+// to the nearest multiple of 1 / lcm(n_ref, n_cur) before its p-value; the
+// sketches' D is such a multiple already (integer weights over exact counts)
+// up to floating-point error, and the bound adds the most the rounding can
+// move it, 1 / (2 lcm), so that it bounds the statistic reported.
 DriftStatistic ks_on_sketches(const DriftSketches& s, const DriftOptions&) {
     const SketchCdfs cdfs = sketch_cdfs(s);
     if (!cdfs.distances.ok()) return {0, std::nullopt, cdfs.distances.error};
-    const auto test = stats::ks_2samp_from_statistic(cdfs.distances.sup, static_cast<long>(s.reference.count()),
-                                                     static_cast<long>(s.current.count()));
+    const auto n_reference = static_cast<long>(s.reference.count());
+    const auto n_current = static_cast<long>(s.current.count());
+    const auto test = stats::ks_2samp_from_statistic(cdfs.distances.sup, n_reference, n_current);
     DriftStatistic result = from_sample_test(test);
-    result.sketch_error_bound = cdfs.rank_error;
+    if (!result.error.empty()) return result;
+    const double lcm = static_cast<double>(n_reference / std::gcd(n_reference, n_current)) *
+                       static_cast<double>(n_current);
+    const double bound = cdfs.rank_error + 0.5 / lcm;
+    result.sketch_error_bound = bound;
+    result.p_value_at_lower_statistic =
+        stats::ks_2samp_from_statistic(std::max(0.0, result.statistic - bound), n_reference, n_current).p_value;
+    result.p_value_at_upper_statistic =
+        stats::ks_2samp_from_statistic(std::min(1.0, result.statistic + bound), n_reference, n_current).p_value;
     return result;
 }
 

@@ -1,7 +1,9 @@
 #include "detectors/profile_drift.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -34,7 +36,8 @@ void take_statistic(FeatureDriftResult& result, const DriftStatistic& computed) 
 ProfileFeatureDrift start_profile_result(std::string_view feature, std::uint64_t reference_rows,
                                          std::uint64_t reference_missing, std::size_t reference_distinct,
                                          std::uint64_t current_rows, std::uint64_t current_missing, bool numeric,
-                                         const FeatureMethodChoice& choice, const DriftOptions& options) {
+                                         const FeatureMethodChoice& choice, const DriftOptions& options,
+                                         bool numeric_categories_known = false) {
     ProfileFeatureDrift out;
     FeatureDriftResult& result = out.result;
     result.feature = std::string(feature);
@@ -52,12 +55,112 @@ ProfileFeatureDrift start_profile_result(std::string_view feature, std::uint64_t
         result.error = "no reference values (all missing)";
     else if (!selection.error.empty())
         result.error = selection.error;
-    else if (std::string reason = profile_unsupported_reason(*selection.method, numeric, selection.categorical);
+    else if (std::string reason = profile_unsupported_reason(*selection.method, numeric && !numeric_categories_known,
+                                                             selection.categorical);
              !reason.empty())
         result.error = std::move(reason);
     else if (current_rows == 0)
         result.error = "no current values (all missing)";
     return out;
+}
+
+// The count methods that, against a reference with a single category, need
+// only the total of the window's other categories: a category with reference
+// share 0 and window share q adds q / 2 to tvd's sum, q to hellinger's and
+// q ln 2 to jensenshannon's (its mixture share is q / 2), linear in q, so
+// pooling those categories changes nothing. psi and kl give each zero share
+// an epsilon (a term that is not linear in q), chi2's degrees of freedom count
+// the categories and z needs two reference categories: they need each count.
+constexpr std::array<std::string_view, 3> pooling_exact_methods{"tvd", "hellinger", "jensenshannon"};
+
+// A numeric feature compared as categories (legacy mode's rule for at most
+// max_categorical_distinct reference values, or chi2 / z forced) whose
+// reference is constant (exact: min == max), so that the reference's table is
+// one category with its exact count. The window's table is exact when the
+// window is constant too; else its count at the reference's value is exact
+// when that value lies outside the window's exact [min, max] (0) or the
+// window's sketch never compacted, and otherwise is read from the window's
+// sketch within its double-sided bound (normalized_pmf_error, 99%), which
+// bounds the statistic through the method's monotone dependence on it; the
+// window's other values are pooled (exact for pooling_exact_methods only).
+void evaluate_constant_reference_categories(const stats::NumericProfile& reference,
+                                            const stats::NumericProfile& current, const DriftOptions& options,
+                                            ProfileFeatureDrift& out) {
+    FeatureDriftResult& result = out.result;
+    const DriftMethod& method = *result.method;
+    const double value = reference.min();
+    const auto n_reference = static_cast<double>(reference.count());
+    const auto n_current = static_cast<double>(current.count());
+    // As the raw path labels a numeric category: its shortest round-trip form.
+    result.bin_labels.push_back(fmt::format("{}", value));
+    auto statistic_at = [&](double at_value, DriftStatistic& effect) {
+        const std::array<double, 2> reference_table{n_reference, 0.0};
+        const std::array<double, 2> current_table{at_value, n_current - at_value};
+        const std::size_t columns = at_value == n_current ? 1 : 2;
+        const DriftCounts counts{std::span<const double>(reference_table.data(), columns),
+                                 std::span<const double>(current_table.data(), columns)};
+        const stats::DistanceResult distance = stats::jensen_shannon_distance(counts.reference, counts.current);
+        effect = {distance.value, std::nullopt, distance.error};
+        return method.on_counts(counts, options);
+    };
+    const stats::KllSketch& current_kll = current.quantiles();
+    double at_value = 0;
+    bool exact_count = true;
+    if (current.min() == current.max()) {
+        at_value = current.min() == value ? n_current : 0.0;
+    } else if (value < current.min() || value > current.max()) {
+        at_value = 0;
+    } else {
+        const std::array<double, 2> edges{value, std::nextafter(value, std::numeric_limits<double>::infinity())};
+        at_value = current_kll.bin_counts(edges)[1];
+        exact_count = current_kll.retained() == current_kll.n();
+    }
+    const bool window_constant = current.min() == current.max();
+    if (!window_constant &&
+        std::find(pooling_exact_methods.begin(), pooling_exact_methods.end(), method.info.name) ==
+            pooling_exact_methods.end()) {
+        result.error = fmt::format(
+            "not computed from profiles: method {} compares this numeric feature as categories, and needs the count "
+            "of each value of the window other than the constant reference's {} (a numeric profile keeps no "
+            "category counts; tvd, hellinger and jensenshannon need only their total)",
+            method.info.name, result.bin_labels.front());
+        return;
+    }
+    DriftStatistic effect;
+    take_statistic(result, statistic_at(at_value, effect));
+    result.effect_size = effect.statistic;
+    result.unseen_rows = static_cast<std::size_t>(std::llround(n_current - at_value));
+    if (at_value < n_current) result.bin_labels.push_back(window_constant ? fmt::format("{}", current.min())
+                                                                          : std::string("(unseen, pooled)"));
+    if (window_constant && at_value < n_current) {
+        result.unseen_distinct = 1;
+        result.unseen_categories.push_back({result.bin_labels.back(), result.unseen_rows});
+    }
+    out.exact = exact_count;
+    if (!exact_count) {
+        // The statistic is monotone in the count at the value: its ends bound it.
+        const double error = stats::KllSketch::normalized_pmf_error(current_kll.k()) * n_current;
+        DriftStatistic low_effect;
+        DriftStatistic high_effect;
+        const DriftStatistic low = statistic_at(std::max(0.0, at_value - error), low_effect);
+        const DriftStatistic high = statistic_at(std::min(n_current, at_value + error), high_effect);
+        out.statistic_bound =
+            std::max(std::abs(low.statistic - result.statistic), std::abs(high.statistic - result.statistic));
+        out.effect_size_bound = std::max(std::abs(low_effect.statistic - result.effect_size),
+                                         std::abs(high_effect.statistic - result.effect_size));
+    }
+    out.basis = fmt::format(
+        "the constant reference's exact count (min == max = {}) and the window's count at that value ({}); {}",
+        result.bin_labels.front(),
+        exact_count ? "exact" : "from the window's KLL sketch, within its double-sided bound",
+        window_constant ? "the window is constant too: the table is exact"
+                        : "the window's other values pooled, which leaves this method's statistic unchanged");
+    const std::vector<double> reference_chart{n_reference, 0.0};
+    const std::vector<double> current_chart{at_value, n_current - at_value};
+    result.reference_shares = profile_shares(
+        std::vector<double>(reference_chart.begin(), reference_chart.begin() + result.bin_labels.size()));
+    result.current_shares = profile_shares(
+        std::vector<double>(current_chart.begin(), current_chart.begin() + result.bin_labels.size()));
 }
 
 }  // namespace
@@ -66,7 +169,7 @@ std::string profile_unsupported_reason(const DriftMethod& method, bool numeric_f
     if (numeric_feature && categorical_view)
         return fmt::format(
             "not computed from profiles: method {} compares this numeric feature as categories, and a numeric "
-            "profile keeps no category counts",
+            "profile keeps no category counts (only a constant reference's, exact from its min and max)",
             method.info.name);
     if (!categorical_view && method.on_samples != nullptr && method.on_sketches == nullptr)
         return fmt::format(
@@ -79,12 +182,22 @@ std::string profile_unsupported_reason(const DriftMethod& method, bool numeric_f
 ProfileFeatureDrift evaluate_numeric_profiles(std::string_view feature, const stats::NumericProfile& reference,
                                               const stats::NumericProfile& current, const FeatureMethodChoice& choice,
                                               const DriftOptions& options) {
-    const auto distinct = static_cast<std::size_t>(std::llround(reference.distinct_estimate()));
+    // A constant reference has exactly one distinct value (min == max, both
+    // exact), and then its category counts are known too.
+    const bool constant_reference = reference.count() > 0 && reference.min() == reference.max();
+    const auto distinct = constant_reference
+                              ? std::size_t{1}
+                              : static_cast<std::size_t>(std::llround(reference.distinct_estimate()));
     ProfileFeatureDrift out =
         start_profile_result(feature, reference.count(), reference.missing_count(), distinct, current.count(),
-                             current.missing_count(), true, choice, options);
+                             current.missing_count(), true, choice, options, constant_reference);
     FeatureDriftResult& result = out.result;
     if (!result.ok()) return out;
+    if (result.categorical) {
+        evaluate_constant_reference_categories(reference, current, options, out);
+        if (result.ok()) out.basis += profile_noise_note;
+        return out;
+    }
 
     const stats::KllSketch& reference_kll = reference.quantiles();
     const stats::KllSketch& current_kll = current.quantiles();
@@ -108,7 +221,11 @@ ProfileFeatureDrift evaluate_numeric_profiles(std::string_view feature, const st
         const DriftStatistic computed = method.on_sketches(sketches, options);
         take_statistic(result, computed);
         out.exact = uncompacted || !computed.sketch_error_bound;
-        if (!out.exact) out.statistic_bound = computed.sketch_error_bound;
+        if (!out.exact) {
+            out.statistic_bound = computed.sketch_error_bound;
+            out.p_value_at_lower_statistic = computed.p_value_at_lower_statistic;
+            out.p_value_at_upper_statistic = computed.p_value_at_upper_statistic;
+        }
         out.basis = computed.sketch_error_bound ? "the sketches' CDFs (" + sketch_sizes + ")"
                                                 : std::string("the profiles' exact count, mean and variance");
     } else {
@@ -150,6 +267,14 @@ ProfileFeatureDrift evaluate_categorical_profiles(std::string_view feature,
         start_profile_result(feature, reference.count(), reference.missing_count(), distinct, current.count(),
                              current.missing_count(), false, choice, options);
     FeatureDriftResult& result = out.result;
+    if (result.ok() && !exact && result.method->categories_only)
+        result.error = fmt::format(
+            "not computed from profiles: method {} needs every category's count, and past the frequent items' "
+            "capacity ({} in the reference, {} in the window) the summaries keep lower bounds of the tracked "
+            "categories only (more than {} distinct values); a distance (e.g. jensenshannon) runs on the pooled "
+            "counts, approximately",
+            result.method->info.name, reference_items.is_exact() ? "exact" : "exceeded",
+            current_items.is_exact() ? "exact" : "exceeded", reference_items.capacity());
     if (!result.ok()) return out;
 
     // Categories in sorted order, as the raw path's std::map: the reference's,
@@ -226,16 +351,68 @@ ProfileFeatureDrift evaluate_categorical_profiles(std::string_view feature,
     return out;
 }
 
-void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const DriftOptions& options) {
+namespace {
+
+// decide_drift without the noise gate: with no resamples it reads neither
+// fitted features nor caches.
+void decide_without_noise_gate(std::vector<FeatureDriftResult>& results, const DriftOptions& options) {
     DriftOptions without_noise = options;
     without_noise.noise_resamples = 0;
+    decide_drift(results, std::vector<const FittedFeature*>(results.size(), nullptr),
+                 std::vector<NoiseBaselineCache*>(results.size(), nullptr), without_noise);
+}
+
+// One evaluation's results with every bounded value moved to the end of its
+// interval toward drift (a larger distance or effect, the p-value of a larger
+// statistic) or away from it, then decided.
+std::vector<bool> profile_verdicts_at_bound_end(const std::vector<ProfileFeatureDrift>& features, bool toward_drift,
+                                                const DriftOptions& options) {
+    std::vector<FeatureDriftResult> moved;
+    moved.reserve(features.size());
+    const double sign = toward_drift ? 1.0 : -1.0;
+    for (const ProfileFeatureDrift& feature : features) {
+        FeatureDriftResult result = feature.result;
+        if (result.ok() && feature.statistic_bound) {
+            result.statistic = std::max(0.0, result.statistic + sign * *feature.statistic_bound);
+            const auto& p_end =
+                toward_drift ? feature.p_value_at_upper_statistic : feature.p_value_at_lower_statistic;
+            if (result.p_value && p_end) result.p_value = *p_end;
+        }
+        if (result.ok() && feature.effect_size_bound)
+            result.effect_size = std::max(0.0, result.effect_size + sign * *feature.effect_size_bound);
+        moved.push_back(std::move(result));
+    }
+    decide_without_noise_gate(moved, options);
+    std::vector<bool> drifted;
+    drifted.reserve(moved.size());
+    for (const FeatureDriftResult& result : moved) drifted.push_back(result.drifted);
+    return drifted;
+}
+
+}  // namespace
+
+void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const DriftOptions& options) {
     std::vector<FeatureDriftResult> results;
     results.reserve(features.size());
     for (ProfileFeatureDrift& feature : features) results.push_back(std::move(feature.result));
-    // With no resamples decide_drift reads neither fitted features nor caches.
-    decide_drift(results, std::vector<const FittedFeature*>(results.size(), nullptr),
-                 std::vector<NoiseBaselineCache*>(results.size(), nullptr), without_noise);
+    decide_without_noise_gate(results, options);
     for (std::size_t i = 0; i < features.size(); ++i) features[i].result = std::move(results[i]);
+
+    const bool any_bound = std::any_of(features.begin(), features.end(), [](const ProfileFeatureDrift& feature) {
+        return feature.statistic_bound.has_value() || feature.effect_size_bound.has_value();
+    });
+    if (!any_bound) return;
+    const std::vector<bool> least = profile_verdicts_at_bound_end(features, false, options);
+    const std::vector<bool> most = profile_verdicts_at_bound_end(features, true, options);
+    for (std::size_t i = 0; i < features.size(); ++i) {
+        ProfileFeatureDrift& feature = features[i];
+        feature.undecided = feature.result.ok() && least[i] != most[i];
+        if (feature.undecided)
+            feature.basis += fmt::format(
+                "; verdict undecided: within the sketches' bounds the raw rows' verdict could be either (drifted "
+                "at the end toward drift, not at the other); {} at the point estimate",
+                feature.result.drifted ? "drifted" : "not drifted");
+    }
 }
 
 }  // namespace mw::drift

@@ -9,7 +9,10 @@
 // numeric feature (KLL sketch, exact count / missing / mean / M2, HyperLogLog)
 //   ks           sup |F_ref - F_cur| of the two sketches' step CDFs; p-value of
 //                that D at the exact counts (scipy's method 'auto'). Within
-//                eps_ref + eps_cur of the raw D (KLL rank error, 99%).
+//                eps_ref + eps_cur + 1 / (2 lcm(n_ref, n_cur)) of the raw D
+//                (KLL rank errors, each 99% for one sketch, so at least 98%
+//                for both; the last term is the rounding of D to an
+//                attainable value, drift_sample_methods.cpp).
 //   wasserstein  integral |F_ref - F_cur| over the exact population sd; within
 //                (eps_ref + eps_cur) * span / sd. Also the effect size.
 //   energy       sqrt(2 integral (F_ref - F_cur)^2); within
@@ -27,17 +30,27 @@
 //                carries the error "not computed from profiles: ..." (never
 //                silently another method); pick ks for a profile-only model.
 //   compared as categories (legacy mode with <= max_categorical_distinct
-//                values, or chi2 / z forced on a numeric column): not computed
-//                from profiles, a numeric profile keeps no category counts.
+//                values, or chi2 / z forced on a numeric column): a numeric
+//                profile keeps no category counts, so not computed from
+//                profiles, except against a constant reference (min == max:
+//                one category, its count exact): exact when the window is
+//                constant too, and for tvd, hellinger and jensenshannon
+//                whatever the window (they need only the total of the
+//                window's values other than the reference's; the count at
+//                that value is exact or within the window sketch's
+//                double-sided bound); see profile_drift.cpp.
 // categorical feature (frequent items, exact count / missing, HyperLogLog)
 //   chi2, z, psi, jensenshannon, hellinger, tvd, kl on the category counts.
 //   While both summaries are exact (never more distinct values than the
 //   summary's capacity, 128 by default: stats/frequent_items.h) the table is
 //   the raw path's, category for category, and every statistic is exact.
-//   Past the capacity the counts are lower bounds: the table keeps the
-//   categories tracked in both profiles and pools the rest of each side into
+//   Past the capacity the counts are lower bounds: the distances keep the
+//   categories tracked in both profiles and pool the rest of each side into
 //   one "(other)" column, an approximation with no published bound, flagged
-//   (exact = false, basis says so).
+//   (exact = false, basis says so). The tests on category counts (chi2, z)
+//   are then not computed from profiles: chi-squared's statistic and degrees
+//   of freedom need every category's count (pooling changes both, and the
+//   p-value moves either way), z needs the count of its success category.
 // both
 //   missing counts and rows are exact; the reference's distinct count is the
 //   frequent items' (exact) or HyperLogLog's estimate (relative standard
@@ -47,6 +60,19 @@
 //   applies the correction and the effect floor only, and every result says
 //   "noise gate not computed from profiles" in its basis.
 // The quantiles shown in reports are the sketches' (within eps in rank).
+//
+// Undecided verdicts. A statistic within a bound gives an interval that holds
+// the raw rows' statistic (with the bounds' confidence). decide_profile_drift
+// decides each evaluation three times: at the point estimates, with every
+// bounded statistic, p-value and effect size at the end of its interval least
+// toward drift, and at the end most toward drift. The correction
+// (Benjamini-Hochberg, Bonferroni) and the gates are monotone in each input,
+// so the raw rows' verdict lies between the two ends' verdicts; where they
+// differ the interval straddles the threshold and the feature is `undecided`
+// (the raw verdict could be either). `drifted` stays the point estimates'
+// verdict. Exact statistics are always decided; statistics without a
+// published bound (binned distances of numeric features, categories past the
+// capacity) are decided on their point estimate and say so in their basis.
 #pragma once
 
 #include <optional>
@@ -64,13 +90,21 @@ struct ProfileFeatureDrift {
     // decide_profile_drift.
     FeatureDriftResult result;
     // |statistic - the raw rows' statistic| <= this, and the same for the
-    // effect size, from the KLL's published rank error (99% confidence).
+    // effect size, from the KLL's published rank errors (each 99% for one
+    // sketch; both sketches at once: at least 98%).
     // Unset when the value is exact (exact = true) or has no published bound.
     std::optional<double> statistic_bound;
     std::optional<double> effect_size_bound;
+    // For a test with statistic_bound: its p-value at the statistic's lower
+    // and upper end (what decide_profile_drift reads for the two ends).
+    std::optional<double> p_value_at_lower_statistic;
+    std::optional<double> p_value_at_upper_statistic;
     // The statistic and effect size are the raw rows' (counts exact, or no
     // sketch has compacted and the method reads the CDFs).
     bool exact = false;
+    // Set by decide_profile_drift: the bounds' intervals straddle the
+    // verdict's threshold (see the header's comment).
+    bool undecided = false;
     // How the numbers were obtained, for reports ("kll cdfs, k=200", ...).
     std::string basis;
 };
@@ -86,7 +120,8 @@ ProfileFeatureDrift evaluate_categorical_profiles(std::string_view feature,
 
 // decide_drift over one evaluation's features without the noise gate (see
 // the header's comment): the correction across features, the method's
-// threshold and, in robust mode, the effect floor.
+// threshold and, in robust mode, the effect floor; then `undecided` from the
+// verdicts at the bounds' two ends.
 void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const DriftOptions& options);
 
 // Why `method` cannot be computed from profiles of a feature of this kind

@@ -95,7 +95,17 @@ void evaluate_numeric_profile_quality(std::string_view feature, const stats::Num
             above = counts[2];
         }
         const double observed = profile_quality_share(below + above, static_cast<double>(window.count()));
-        const double bound = inside ? 0.0 : 2 * stats::KllSketch::normalized_rank_error(window_kll.k());
+        // The min-max range is exact, so only the window's two ranks err; a
+        // quantile range's ends are the reference sketch's (see the header).
+        json bound = nullptr;
+        const char* basis = "approximate: the range's ends are the reference sketch's quantiles (within the "
+                            "reference's rank error in rank, no bound on the window's share between them and the "
+                            "raw rows' quantiles)";
+        if (!options.use_quantile_range) {
+            bound = inside ? 0.0 : 2 * stats::KllSketch::normalized_rank_error(window_kll.k());
+            basis = inside ? "exact min and max inside the range"
+                           : "the window's KLL sketch, within the bound (99%)";
+        }
         add_profile_metric(report, "out_of_range_share", feature, observed);
         add_profile_check(report, feature, "out_of_range_share", observed, options.out_of_range_share,
                           observed > options.out_of_range_share,
@@ -105,9 +115,8 @@ void evaluate_numeric_profile_quality(std::string_view feature, const stats::Num
                            {"below", std::llround(below)},
                            {"above", std::llround(above)},
                            {"valid", window.count()},
-                           {"bound", bound},
-                           {"basis", inside ? "exact min and max inside the range"
-                                            : "the window's KLL sketch, within the bound"}});
+                           {"bound", std::move(bound)},
+                           {"basis", basis}});
     }
     add_constant_checks(feature, window_distinct, numeric_distinct(reference), window.count() > 0,
                         reference.count() > 0, options, "exact min and max; HyperLogLog for more than one value",

@@ -8,11 +8,18 @@
 //   missing_rate         exact: the profiles count missing values (a numeric
 //                        profile counts NaN and infinities as missing too).
 //   out_of_range_share   the window sketch's weight below the reference's min
-//                        (or below its range_quantile, read from the reference
-//                        sketch when use_quantile_range) and above its max:
-//                        exact when the window's exact min and max lie inside
-//                        the range (the share is then 0), else within twice
-//                        the KLL rank error (two single-sided ranks).
+//                        and above its max (both exact): exact when the
+//                        window's exact min and max lie inside the range (the
+//                        share is then 0), else within twice the window
+//                        sketch's rank error (two single-sided ranks; 99%).
+//                        With use_quantile_range the range is the reference
+//                        sketch's quantiles at range_quantile and 1 -
+//                        range_quantile, which are within eps_ref in the
+//                        reference's rank of the raw path's but may sit
+//                        anywhere between neighbouring reference values: the
+//                        window's share between the two ends has no bound, so
+//                        the check is approximate (evidence: bound null,
+//                        basis says so), even when the window lies inside.
 //   new_category_share, vanished_categories
 //                        exact while both frequent-items summaries are exact
 //                        (fewer distinct values than their capacity); past it
