@@ -18,10 +18,19 @@ struct Moments {
 // Two passes, as numpy's mean and var: the second pass sums squared
 // deviations from the mean, which avoids the cancellation of sum(x^2) - n m^2.
 // Sums are accumulated in long double to stay within rounding of numpy's
-// pairwise summation.
+// pairwise summation. A constant sample has exactly its value as mean and 0
+// as variance: the rounded mean of n equal values can differ from the value
+// in the last bit (0.003467 x 5,000), which would leave a variance of about
+// 1e-36 and a t statistic out of rounding error instead of the 0/0 error
+// (and the profiles' exact moments, stats/feature_profile.h, give 0).
 Moments moments(std::span<const double> values) {
     long double sum = 0;
-    for (double v : values) sum += v;
+    bool constant = true;
+    for (double v : values) {
+        sum += v;
+        constant = constant && v == values.front();
+    }
+    if (constant) return {values.front(), 0.0};
     const double n = static_cast<double>(values.size());
     Moments m;
     m.mean = static_cast<double>(sum / n);

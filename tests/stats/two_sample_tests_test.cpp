@@ -108,6 +108,21 @@ TEST_CASE("welch_t_test: constant samples with different means give infinite t a
     CHECK(r.p_value == 0.0);
 }
 
+TEST_CASE("welch_t_test: two constant samples of one value are 0/0 whatever the rounding of their mean") {
+    // 5,000 x 0.003467 (Elec2's vicprice in its first 17,000 rows): the mean
+    // summed and divided is not exactly 0.003467, which left a variance of
+    // rounding error and a t statistic; from the moments it is 0/0 as well.
+    for (const std::size_t n : {std::size_t{1000}, std::size_t{5000}}) {
+        INFO(n << " values");
+        const std::vector<double> x(n, 0.003467);
+        const auto r = welch_t_test(x, x);
+        CHECK_FALSE(r.ok());
+        CHECK(r.error.find("0/0") != std::string::npos);
+        const auto from_moments = mw::stats::welch_t_test_from_moments({n, 0.003467, 0.0}, {n, 0.003467, 0.0});
+        CHECK(from_moments.error == r.error);
+    }
+}
+
 TEST_CASE("anderson_ksamp matches scipy on every reference vector, including its [0.001, 0.25] cap") {
     const auto cases = read_vectors("anderson_ksamp.txt");
     REQUIRE(cases.size() >= 40);
