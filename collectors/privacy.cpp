@@ -29,8 +29,8 @@ struct PrivacyPass {
     bool stored_values = false;
 
     std::string hash(const std::string& field, const std::string& text) const {
-        if (stored_values && is_privacy_hash(text)) return text;
-        return privacy_hash(policy.key, model, privacy_field_domain(field), text);
+        if (stored_values && privacy_hash_key_id(text) == policy.key->id()) return text;
+        return privacy_hash(*policy.key, model, privacy_field_domain(field), text);
     }
 };
 
@@ -107,10 +107,10 @@ std::string privacy_hex(const unsigned char* bytes, std::size_t size) {
     return out;
 }
 
-std::string privacy_hmac_hex(std::string_view key, std::string_view message) {
+std::string privacy_hmac_hex(const PrivacyKey& key, std::string_view message) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+    if (HMAC(EVP_sha256(), key.view().data(), static_cast<int>(key.size()),
              reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length) == nullptr ||
         length != 32)
         throw std::runtime_error("HMAC-SHA256 failed");
@@ -119,7 +119,7 @@ std::string privacy_hmac_hex(std::string_view key, std::string_view message) {
 
 }  // namespace
 
-std::string privacy_hash(std::string_view key, std::string_view model, std::string_view domain,
+std::string privacy_hash(const PrivacyKey& key, std::string_view model, std::string_view domain,
                          std::string_view value) {
     // The message is "<model>\0<domain>\0<value>": model names and domains
     // hold no NUL, so no two (model, domain, value) give one message.
@@ -128,24 +128,34 @@ std::string privacy_hash(std::string_view key, std::string_view model, std::stri
     message.append(model).push_back('\0');
     message.append(domain).push_back('\0');
     message.append(value);
-    return std::string(privacy_hash_prefix) + privacy_hmac_hex(key, message);
+    return fmt::format("{}{}:{}", privacy_hash_prefix, key.id(), privacy_hmac_hex(key, message));
 }
 
 std::string privacy_field_domain(std::string_view name) { return "field:" + std::string(name); }
 
 bool is_privacy_hash(std::string_view text) {
-    if (text.size() != privacy_hash_prefix.size() + 64 || !text.starts_with(privacy_hash_prefix)) return false;
-    for (const char c : text.substr(privacy_hash_prefix.size()))
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
+    constexpr std::size_t key_id_digits = 8;
+    if (text.size() != privacy_hash_prefix.size() + key_id_digits + 1 + 64 || !text.starts_with(privacy_hash_prefix))
+        return false;
+    text.remove_prefix(privacy_hash_prefix.size());
+    if (text[key_id_digits] != ':') return false;
+    const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+    return std::all_of(text.begin(), text.begin() + key_id_digits, is_hex) &&
+           std::all_of(text.begin() + key_id_digits + 1, text.end(), is_hex);
+}
+
+std::string_view privacy_hash_key_id(std::string_view text) {
+    if (!is_privacy_hash(text)) return {};
+    return text.substr(privacy_hash_prefix.size(), 8);
 }
 
 std::string privacy_fingerprint(const PrivacyPolicy& policy) {
     if (policy.keeps_everything()) return {};
-    // "v2": the hashing scheme's version (the message layout of privacy_hash).
-    std::string canonical = fmt::format("modelwatch privacy v2\nid={}\nundeclared={}\nkey_id={}\n",
+    // "v3": the hashing scheme's version (the message layout of
+    // privacy_hash, and since v3 the key id in its output).
+    std::string canonical = fmt::format("modelwatch privacy v3\nid={}\nundeclared={}\nkey_id={}\n",
                                         to_string(policy.id), to_string(policy.undeclared),
-                                        policy.key.empty() ? "-" : privacy_hmac_hex(policy.key, "modelwatch key id"));
+                                        policy.key ? policy.key->id() : "-");
     std::vector<const FieldPrivacy*> rows;
     for (const auto& row : policy.fields) rows.push_back(&row);
     std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
@@ -174,8 +184,8 @@ std::optional<double> generalise_number(double x, double width) {
 void apply_privacy(const ModelSchema& schema, Prediction& prediction, bool stored_values) {
     const PrivacyPolicy& policy = schema.privacy;
     const PrivacyPass pass{schema.name, policy, stored_values};
-    if (policy.id == PrivacyAction::hash && !(stored_values && is_privacy_hash(prediction.id)))
-        prediction.id = privacy_hash(policy.key, schema.name, privacy_record_id_domain, prediction.id);
+    if (policy.id == PrivacyAction::hash && !(stored_values && privacy_hash_key_id(prediction.id) == policy.key->id()))
+        prediction.id = privacy_hash(*policy.key, schema.name, privacy_record_id_domain, prediction.id);
     for (std::size_t f = 0; f < schema.features.size() && f < prediction.features.size(); ++f) {
         const auto* row = policy.find(schema.features[f].name);
         if (row != nullptr && !privacy_transform_value(pass, *row, prediction.features[f]))
@@ -204,7 +214,7 @@ void apply_privacy(const ModelSchema& schema, Prediction& prediction, bool store
 
 void apply_privacy(const ModelSchema& schema, Outcome& outcome) {
     if (schema.privacy.id == PrivacyAction::hash)
-        outcome.id = privacy_hash(schema.privacy.key, schema.name, privacy_record_id_domain, outcome.id);
+        outcome.id = privacy_hash(*schema.privacy.key, schema.name, privacy_record_id_domain, outcome.id);
 }
 
 namespace {

@@ -9,8 +9,10 @@
 //               a feature dropped by `undeclared: drop` (no row of its own)
 //               keeps its name with a null value, so the data-quality check
 //               of undeclared fields still counts it.
-//   hash        "hmac:" + the lowercase hex HMAC-SHA256 (RFC 2104, OpenSSL's
-//               HMAC) of "<model>\0<domain>\0<text>" under the policy's key,
+//   hash        "hmac:<key id>:" + the lowercase hex HMAC-SHA256 (RFC 2104,
+//               OpenSSL's HMAC) of "<model>\0<domain>\0<text>" under the
+//               policy's key (the key id, core/privacy_key.h, says which key
+//               made a stored hash after a rotation),
 //               where <domain> is "record-id" for ids and "field:<name>" for
 //               a feature or attribute, and <text> the value as stored
 //               (numbers in their shortest round-trip form, booleans
@@ -38,23 +40,23 @@
 
 namespace mw {
 
-inline constexpr std::string_view privacy_hash_prefix = "hmac:";
-
 inline constexpr std::string_view privacy_record_id_domain = "record-id";
 
-// "hmac:<64 hex digits>" of `value` in `domain` of `model` under `key`.
-std::string privacy_hash(std::string_view key, std::string_view model, std::string_view domain,
+// "hmac:<key id>:<64 hex digits>" of `value` in `domain` of `model` under `key`.
+std::string privacy_hash(const PrivacyKey& key, std::string_view model, std::string_view domain,
                          std::string_view value);
 // The domain of a feature's or an attribute's values: "field:<name>".
 std::string privacy_field_domain(std::string_view name);
-// True when `text` is what privacy_hash returns ("hmac:" and 64 lowercase hex digits).
+// True when `text` is what privacy_hash returns under some key ("hmac:", 8
+// lowercase hex digits, ":", 64 lowercase hex digits).
 bool is_privacy_hash(std::string_view text);
+// The key id a hash was made under; "" when `text` is no hash.
+std::string_view privacy_hash_key_id(std::string_view text);
 
 // What identifies the policy records were accepted under: "" for a policy
 // that keeps everything, else 16 hex digits of the SHA-256 of the canonical
 // policy (every action, width and max_chars, the hashing scheme's version)
-// and of the key's id, HMAC(key, "modelwatch key id"), never of the key
-// itself. A reference fitted under another fingerprint is not used
+// and of the key's id (core/privacy_key.h), never of the key itself. A reference fitted under another fingerprint is not used
 // (daemon/model_monitor.cpp); docs/privacy.md.
 std::string privacy_fingerprint(const PrivacyPolicy& policy);
 
@@ -64,8 +66,9 @@ std::optional<double> generalise_number(double x, double width);
 
 // `stored_values`: the record comes from data the daemon itself stored or
 // exported (a reference upload of rows read back from PostgreSQL or a
-// retraining export): a hashed field's value that already is a hash is kept,
-// not hashed again (every category would otherwise read as unseen).
+// retraining export): a hashed field's value that already is a hash under
+// the policy's key is kept, not hashed again (every category would otherwise
+// read as unseen); a hash under another key is hashed like any text.
 void apply_privacy(const ModelSchema& schema, Prediction& prediction, bool stored_values = false);
 void apply_privacy(const ModelSchema& schema, Outcome& outcome);
 

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/privacy_key.h"
 #include "core/unique_fd.h"
 #include "core/utf8.h"
 
@@ -56,6 +57,10 @@ const Option<PrivacyPolicy> privacy_options[] = {
      .help = "file holding the HMAC key (at least 32 bytes, e.g. openssl rand -hex 32; not readable by others); "
              "required when anything is hashed. Replacing it is a key rotation (docs/privacy.md)",
      .field = "PrivacyPolicy::key_file, PrivacyPolicy::key", .assign = assign_field<&PrivacyPolicy::key_file>},
+    {.key = "previous_key_id", .kind = ValueKind::text, .default_text = "", .allow_empty = true,
+     .help = "a declared key rotation: the id (8 hex digits, as logged and as recorded in model_privacy) of the key "
+             "key_file's key replaces; read at start (docs/privacy.md, \"Rotating the key\")",
+     .field = "PrivacyPolicy::previous_key_id", .assign = assign_field<&PrivacyPolicy::previous_key_id>},
     {.key = "id", .kind = ValueKind::choice, .default_text = "keep", .choices = privacy_id_actions,
      .help = "keep or hash the records' ids (predictions' and outcomes' alike, so they still join)",
      .field = "PrivacyPolicy::id", .assign = assign_field<&PrivacyPolicy::id>},
@@ -75,53 +80,62 @@ const Option<PrivacyPolicy> privacy_options[] = {
 };
 
 // Reads the key file as the daemon will use it; "" when fine, else why not.
-// The key is the file's bytes without trailing newlines (what $(cat file) gives).
-std::string read_privacy_key_file(const std::string& file, std::string& key) {
+// The key is the file's bytes without trailing newlines (what $(cat file)
+// gives), read straight into the key's own wiped, undumped memory
+// (core/privacy_key.h): no buffer on the stack or the heap holds a copy.
+std::string read_privacy_key_file(const std::string& file, std::shared_ptr<const PrivacyKey>& key) {
     // A symlink is resolved first (Kubernetes mounts secrets as links into
     // a ..data directory); the checks below are of the file it leads to,
     // opened without following a link, so nothing swaps it in between.
     std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(file.c_str(), nullptr), &std::free);
     if (!resolved) return fmt::format("cannot open \"{}\": {}", file, std::strerror(errno));
-    const UniqueFd fd(::open(resolved.get(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) return fmt::format("cannot open \"{}\": {}", file, std::strerror(errno));
+    const std::string target = resolved.get() == file ? std::string() : fmt::format(" (a link to \"{}\")", resolved.get());
+    // O_NONBLOCK: a FIFO put in the key's place must not hang the start; it
+    // is refused below as not a regular file.
+    const UniqueFd fd(::open(resolved.get(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (fd.get() < 0) return fmt::format("cannot open \"{}\"{}: {}", file, target, std::strerror(errno));
     struct stat status {};
-    if (::fstat(fd.get(), &status) != 0) return fmt::format("cannot stat \"{}\": {}", file, std::strerror(errno));
-    if (!S_ISREG(status.st_mode)) return fmt::format("\"{}\" is not a regular file", file);
+    if (::fstat(fd.get(), &status) != 0) return fmt::format("cannot stat \"{}\"{}: {}", file, target, std::strerror(errno));
+    if (!S_ISREG(status.st_mode)) return fmt::format("\"{}\"{} is not a regular file", file, target);
     // Like ssh's private keys: a key others can read is no longer a secret,
     // one others can write is not the operator's.
     if ((status.st_mode & (S_IRWXO | S_IWGRP)) != 0)
-        return fmt::format("\"{}\" has mode {:04o}: a key others can read, or others or the group can write, is "
+        return fmt::format("\"{}\"{} has mode {:04o}: a key others can read, or others or the group can write, is "
                            "refused (chmod 0600, or 0640 for a group the daemon is in)",
-                           file, status.st_mode & 07777);
+                           file, target, status.st_mode & 07777);
     // A key owned by another (unprivileged) user is that user's to change.
     if (status.st_uid != ::geteuid() && status.st_uid != 0)
-        return fmt::format("\"{}\" is owned by uid {}, not by the daemon's user (uid {}) or root: chown it", file,
-                           status.st_uid, ::geteuid());
+        return fmt::format("\"{}\"{} is owned by uid {}, not by the daemon's user (uid {}) or root: chown it", file,
+                           target, status.st_uid, ::geteuid());
     if (status.st_size > static_cast<off_t>(max_privacy_key_bytes + 2))
-        return fmt::format("\"{}\" is {} bytes, more than a key's limit of {}", file, status.st_size,
+        return fmt::format("\"{}\"{} is {} bytes, more than a key's limit of {}", file, target, status.st_size,
                            max_privacy_key_bytes);
-    std::array<char, max_privacy_key_bytes + 3> buffer{};
+    auto buffer = std::make_shared<PrivacyKey>(max_privacy_key_bytes + 3);
     std::size_t size = 0;
     for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer.data() + size, buffer.size() - size);
+        const ssize_t got = ::read(fd.get(), buffer->writable() + size, buffer->capacity() - size);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return fmt::format("cannot read \"{}\": {}", file, std::strerror(errno));
-        if (got == 0 || (size += static_cast<std::size_t>(got)) == buffer.size()) break;
+        if (got < 0) return fmt::format("cannot read \"{}\"{}: {}", file, target, std::strerror(errno));
+        if (got == 0 || (size += static_cast<std::size_t>(got)) == buffer->capacity()) break;
     }
-    while (size > 0 && (buffer[size - 1] == '\n' || buffer[size - 1] == '\r')) --size;
+    const char* bytes = buffer->writable();
+    while (size > 0 && (bytes[size - 1] == '\n' || bytes[size - 1] == '\r')) --size;
+    buffer->set_size(std::min(size, buffer->capacity()));  // wipes what follows the key
     if (size > max_privacy_key_bytes)
-        return fmt::format("\"{}\" holds more than a key's limit of {} bytes", file, max_privacy_key_bytes);
+        return fmt::format("\"{}\"{} holds more than a key's limit of {} bytes", file, target, max_privacy_key_bytes);
     if (size < min_privacy_key_bytes)
-        return fmt::format("\"{}\" holds a key of {} bytes; at least {} are needed (openssl rand -hex 32 > FILE)",
-                           file, size, min_privacy_key_bytes);
+        return fmt::format("\"{}\"{} holds a key of {} bytes; at least {} are needed (openssl rand -hex 32 > FILE)",
+                           file, target, size, min_privacy_key_bytes);
     std::array<bool, 256> seen{};
     std::size_t distinct = 0;
     for (std::size_t i = 0; i < size; ++i)
-        if (!std::exchange(seen[static_cast<unsigned char>(buffer[i])], true)) ++distinct;
+        if (!std::exchange(seen[static_cast<unsigned char>(bytes[i])], true)) ++distinct;
+    seen.fill(false);
     if (distinct < 8)
-        return fmt::format("\"{}\" holds only {} distinct bytes: that is a placeholder, not a random key", file,
-                           distinct);
-    key.assign(buffer.data(), size);
+        return fmt::format("\"{}\"{} holds only {} distinct bytes: that is a placeholder, not a random key", file,
+                           target, distinct);
+    buffer->finish();
+    key = std::move(buffer);
     return {};
 }
 
@@ -245,14 +259,32 @@ void check_model_privacy(Reader& reader, const std::string& path, ModelOptions& 
         }
     }
     const std::string key_path = privacy_path + ".key_file";
+    const std::string previous_path = privacy_path + ".previous_key_id";
+    const std::string& previous = policy.previous_key_id;
+    if (!previous.empty() &&
+        (previous.size() != 8 || previous.find_first_not_of("0123456789abcdef") != std::string::npos))
+        reader.error(previous_path, reader.line_of(previous_path),
+                     fmt::format("expected a key id, 8 lowercase hex digits as logged (privacy_key_conflict, "
+                                 "privacy_key_loaded) and recorded in model_privacy.key_id, got \"{}\"",
+                                 previous));
     if (policy.key_file.empty()) {
         if (hashes)
             reader.error(first_hash_path, reader.line_of(first_hash_path),
                          "hashing needs a key: set privacy.key_file");
+        if (!previous.empty())
+            reader.error(previous_path, reader.line_of(previous_path),
+                         "a key rotation needs the new key: set privacy.key_file");
         return;
     }
-    if (auto problem = read_privacy_key_file(policy.key_file, policy.key); !problem.empty())
+    if (auto problem = read_privacy_key_file(policy.key_file, policy.key); !problem.empty()) {
         reader.error(key_path, reader.line_of(key_path), std::move(problem));
+        return;
+    }
+    if (previous == policy.key->id())
+        reader.error(previous_path, reader.line_of(previous_path),
+                     fmt::format("\"{}\" is the id of the key in {} (line {}) itself: previous_key_id names the key "
+                                 "it replaces",
+                                 previous, key_path, reader.line_of(key_path)));
 }
 
 }  // namespace

@@ -25,4 +25,12 @@ bool PrivacyPolicy::keeps_everything() const {
     return true;
 }
 
+// previous_key_id is left out: it is read once, at start (a reload that
+// adds or removes it changes nothing of what records are stored as).
+bool PrivacyPolicy::operator==(const PrivacyPolicy& other) const {
+    const bool same_key = key == other.key || (key && other.key && key->same_bytes(*other.key));
+    return same_key && key_file == other.key_file && id == other.id &&
+           undeclared == other.undeclared && fields == other.fields;
+}
+
 }  // namespace mw

@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/privacy_key.h"
 
 namespace mw {
 
@@ -20,6 +23,9 @@ enum class PrivacyAction : std::uint8_t {
 };
 
 const char* to_string(PrivacyAction action);
+
+// What a hashed value starts with: "hmac:<key id>:<hex>" (collectors/privacy.h).
+inline constexpr std::string_view privacy_hash_prefix = "hmac:";
 
 // The policy of one feature or attribute, by name (features and attributes
 // never share a name: config/sections.cpp refuses it).
@@ -34,9 +40,14 @@ struct FieldPrivacy {
 
 struct PrivacyPolicy {
     std::string key_file;  // the HMAC key's file; empty when nothing is hashed
-    // The key's bytes, read from key_file by the config loader. Never logged,
-    // never written anywhere; a change of it is a key rotation.
-    std::string key;
+    // The key, read from key_file by the config loader (null without one).
+    // Never logged, never written anywhere, shared by copies of the policy;
+    // a change of it is a key rotation.
+    std::shared_ptr<const PrivacyKey> key;
+    // A declared rotation: the id of the key this one replaces. The daemon
+    // then replaces that key id recorded for the model in PostgreSQL instead
+    // of refusing to start (store/privacy_keys.h, docs/privacy.md).
+    std::string previous_key_id;
     PrivacyAction id = PrivacyAction::keep;  // keep or hash (predictions' and outcomes' ids alike)
     // Features and attributes the schema does not declare and `fields` does not name: keep or drop.
     PrivacyAction undeclared = PrivacyAction::keep;
@@ -46,8 +57,12 @@ struct PrivacyPolicy {
     const FieldPrivacy* find(std::string_view name) const;
     // True when applying the policy changes nothing (the default).
     bool keeps_everything() const;
+    // The key's bytes ("" without a key) and its id ("" without a key).
+    std::string_view key_bytes() const { return key ? key->view() : std::string_view(); }
+    std::string key_id() const { return key ? key->id() : std::string(); }
 
-    bool operator==(const PrivacyPolicy&) const = default;
+    // Equal policies with keys of equal bytes.
+    bool operator==(const PrivacyPolicy& other) const;
 };
 
 }  // namespace mw

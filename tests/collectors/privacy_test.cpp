@@ -18,7 +18,8 @@
 namespace {
 
 constexpr std::int64_t privacy_now_us = 1714564800LL * 1'000'000;
-const std::string privacy_test_key = "0123456789abcdef0123456789abcdef-test-key";
+const std::string privacy_test_key_bytes = "0123456789abcdef0123456789abcdef-test-key";
+const auto privacy_test_key = mw::PrivacyKey::from_bytes(privacy_test_key_bytes);
 
 mw::ModelSchema privacy_schema() {
     mw::ModelSchema schema;
@@ -54,34 +55,47 @@ const std::string& privacy_text_of(const mw::Value& value) { return std::get<std
 
 // The hashes the policy stores, by domain (collectors/privacy.h).
 std::string privacy_id_hash(const std::string& id) {
-    return mw::privacy_hash(privacy_test_key, "adult", mw::privacy_record_id_domain, id);
+    return mw::privacy_hash(*privacy_test_key, "adult", mw::privacy_record_id_domain, id);
 }
 std::string privacy_field_hash(const std::string& field, const std::string& value) {
-    return mw::privacy_hash(privacy_test_key, "adult", mw::privacy_field_domain(field), value);
+    return mw::privacy_hash(*privacy_test_key, "adult", mw::privacy_field_domain(field), value);
 }
 
-TEST_CASE("the hash is HMAC-SHA256 of model NUL domain NUL value, as Python's hmac computes it") {
+TEST_CASE("the hash is the key id and HMAC-SHA256 of model NUL domain NUL value, as Python's hmac computes them") {
     // /usr/bin/python3 -c 'import hmac,hashlib; k=b"0123456789abcdef0123456789abcdef-test-key";
+    //   print(hmac.new(k, b"modelwatch key id", hashlib.sha256).hexdigest()[:8]);
     //   print(hmac.new(k, b"adult\0record-id\0alice", hashlib.sha256).hexdigest())'   (and likewise, with
     //   b"adult\0field:city\0Z\xc3\xbcrich", b"adult\0field:email\0canary@example.org", b"adult\0record-id\0")
-    CHECK(privacy_id_hash("alice") == "hmac:1b734f6ac874b62e66d6e79d7e7ea156dd7f4dc326b48ace72e2aff649b5fb25");
+    CHECK(privacy_test_key->id() == "c5fad5e8");
+    CHECK(privacy_id_hash("alice") ==
+          "hmac:c5fad5e8:1b734f6ac874b62e66d6e79d7e7ea156dd7f4dc326b48ace72e2aff649b5fb25");
     CHECK(privacy_field_hash("city", "Z\xc3\xbcrich") ==
-          "hmac:59128c7a28af1ee098fa2661fede4ab69ea85c57986a8278ed3bdee5c2913095");
+          "hmac:c5fad5e8:59128c7a28af1ee098fa2661fede4ab69ea85c57986a8278ed3bdee5c2913095");
     CHECK(privacy_field_hash("email", "canary@example.org") ==
-          "hmac:f963307362f1c9e4d5318e733a854fc33eb7c0fe74a4a4f5b8d39dd5b8227d93");
-    CHECK(privacy_id_hash("") == "hmac:80ccf53cb81d93eb8072141ca900cd6fa56ad4aeff44fe6f3114452b25c61521");
+          "hmac:c5fad5e8:f963307362f1c9e4d5318e733a854fc33eb7c0fe74a4a4f5b8d39dd5b8227d93");
+    CHECK(privacy_id_hash("") == "hmac:c5fad5e8:80ccf53cb81d93eb8072141ca900cd6fa56ad4aeff44fe6f3114452b25c61521");
+    // Which key made a stored hash, after a rotation: its id, not the key.
+    CHECK(mw::privacy_hash_key_id(privacy_id_hash("alice")) == "c5fad5e8");
+    const auto rotated = mw::PrivacyKey::from_bytes(privacy_test_key_bytes + "-rotated");
+    CHECK(rotated->id() == "473a000a");
+    CHECK(mw::privacy_hash(*rotated, "adult", mw::privacy_record_id_domain, "alice").starts_with("hmac:473a000a:"));
+    CHECK(mw::privacy_hash_key_id("hmac:1b734f6ac874b62e66d6e79d7e7ea156dd7f4dc326b48ace72e2aff649b5fb25").empty());
     // The domain separates an id from a feature value, even of a feature
     // called "id"; the model separates two models sharing a key file;
     // another key gives other hashes.
     CHECK(privacy_field_hash("city", "alice") != privacy_id_hash("alice"));
     CHECK(privacy_field_hash("id", "alice") != privacy_id_hash("alice"));
-    CHECK(mw::privacy_hash(privacy_test_key, "credit", mw::privacy_record_id_domain, "alice") != privacy_id_hash("alice"));
-    CHECK(mw::privacy_hash(privacy_test_key + "x", "adult", mw::privacy_record_id_domain, "alice") !=
+    CHECK(mw::privacy_hash(*privacy_test_key, "credit", mw::privacy_record_id_domain, "alice") !=
           privacy_id_hash("alice"));
+    CHECK(mw::privacy_hash(*mw::PrivacyKey::from_bytes(privacy_test_key_bytes + "x"), "adult",
+                           mw::privacy_record_id_domain, "alice") != privacy_id_hash("alice"));
     CHECK(mw::is_privacy_hash(privacy_id_hash("alice")));
-    CHECK_FALSE(mw::is_privacy_hash("hmac:" + std::string(63, 'a')));
-    CHECK_FALSE(mw::is_privacy_hash("hmac:" + std::string(64, 'A')));
-    CHECK_FALSE(mw::is_privacy_hash("hmac:" + std::string(63, 'a') + "g"));
+    CHECK_FALSE(mw::is_privacy_hash("hmac:" + std::string(64, 'a')));  // before key ids
+    CHECK_FALSE(mw::is_privacy_hash("hmac:c5fad5e8:" + std::string(63, 'a')));
+    CHECK_FALSE(mw::is_privacy_hash("hmac:c5fad5e8:" + std::string(64, 'A')));
+    CHECK_FALSE(mw::is_privacy_hash("hmac:c5fad5e8:" + std::string(63, 'a') + "g"));
+    CHECK_FALSE(mw::is_privacy_hash("hmac:c5fad5e8-" + std::string(64, 'a')));
+    CHECK_FALSE(mw::is_privacy_hash("hmac:C5FAD5E8:" + std::string(64, 'a')));
 }
 
 TEST_CASE("the fingerprint names the policy and the key's id, never the key") {
@@ -92,8 +106,16 @@ TEST_CASE("the fingerprint names the policy and the key's id, never the key") {
     CHECK(mw::privacy_fingerprint(schema.privacy) == fingerprint);  // stable
     CHECK(mw::privacy_fingerprint(mw::PrivacyPolicy{}).empty());    // keeps everything
     auto other_key = schema.privacy;
-    other_key.key += "-rotated";
+    other_key.key = mw::PrivacyKey::from_bytes(privacy_test_key_bytes + "-rotated");
     CHECK(mw::privacy_fingerprint(other_key) != fingerprint);
+    CHECK_FALSE(other_key == schema.privacy);  // a reload would be refused
+    auto same_bytes = schema.privacy;
+    same_bytes.key = mw::PrivacyKey::from_bytes(privacy_test_key_bytes);  // read again: equal
+    CHECK(same_bytes == schema.privacy);
+    auto declared = schema.privacy;
+    declared.previous_key_id = "473a000a";  // read at start only
+    CHECK(declared == schema.privacy);
+    CHECK(mw::privacy_fingerprint(declared) == fingerprint);
     auto other_file = schema.privacy;
     other_file.key_file = "/elsewhere";  // the same key elsewhere is the same policy
     CHECK(mw::privacy_fingerprint(other_file) == fingerprint);
@@ -122,6 +144,14 @@ TEST_CASE("values the daemon stored itself are not hashed twice (reference uploa
     CHECK(stored.attributes[0].second == privacy_field_hash("region", "Nord"));
     CHECK(std::get<double>(stored.features[0]) == 30.0);  // generalised twice: the same edge
     CHECK(std::get<std::string>(stored.features[2]) == "750");
+    // A hash under another key (an export from before a rotation) is not this
+    // key's: it is hashed like any text, so it never passes as a current value.
+    const auto before_rotation = mw::PrivacyKey::from_bytes(privacy_test_key_bytes + "-before");
+    auto exported = row;
+    exported.features[1] = mw::Value{mw::privacy_hash(*before_rotation, "adult", mw::privacy_field_domain("city"), "Paris")};
+    mw::apply_privacy(schema, exported, true);
+    CHECK(mw::privacy_hash_key_id(std::get<std::string>(exported.features[1])) == privacy_test_key->id());
+    CHECK(std::get<std::string>(exported.features[1]) != privacy_field_hash("city", "Paris"));
     // Raw values in a stored upload are still hashed; sent records are always hashed.
     mw::Prediction raw = row;
     raw.features[1] = mw::Value{std::string("Paris")};

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -78,7 +79,10 @@ TEST_CASE("a privacy policy is read with its key, and the default keeps everythi
     for (const auto& error : result.errors) UNSCOPED_INFO(to_string(error));
     REQUIRE(result.ok());
     const auto& policy = result.config->models[0].schema.privacy;
-    CHECK(policy.key == privacy_key_text.substr(0, 64));  // the trailing newline is not key
+    REQUIRE(policy.key);
+    CHECK(policy.key->view() == privacy_key_text.substr(0, 64));  // the trailing newline is not key
+    CHECK(policy.key_id() == "819d8207");  // HMAC-SHA256(key, "modelwatch key id")[:4], Python's hmac
+    CHECK(policy.key->not_dumped());
     CHECK(policy.id == mw::PrivacyAction::hash);
     CHECK(policy.undeclared == mw::PrivacyAction::drop);
     REQUIRE(policy.fields.size() == 5);
@@ -201,9 +205,79 @@ TEST_CASE("the key file: owned by the daemon's user or root; a symlink is follow
               fmt::format("models[0].privacy.key_file (line 13): \"{}\" is owned by uid 4711, not by the daemon's "
                           "user (uid 0) or root: chown it",
                           key_file));
-        CHECK(only_privacy_error(privacy_document(link, "      id: hash\n")).find("owned by uid 4711") !=
-              std::string::npos);
+        // A link to another user's file: refused, naming the link and the file it leads to.
+        CHECK(only_privacy_error(privacy_document(link, "      id: hash\n")) ==
+              fmt::format("models[0].privacy.key_file (line 13): \"{}\" (a link to \"{}\") is owned by uid 4711, "
+                          "not by the daemon's user (uid 0) or root: chown it",
+                          link, key_file));
     }
+}
+
+TEST_CASE("the key file: empty, a directory, a FIFO, dangling or unreadable is refused, naming the file") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, "", 0600);
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")) ==
+          fmt::format("models[0].privacy.key_file (line 13): \"{}\" holds a key of 0 bytes; at least 32 are needed "
+                      "(openssl rand -hex 32 > FILE)",
+                      key_file));
+    write_privacy_key(dir, "\n\r\n", 0600);  // newlines only: no key either
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n")).find("holds a key of 0 bytes") !=
+          std::string::npos);
+    const auto subdirectory = (dir.path() / "keys.d").string();
+    REQUIRE(::mkdir(subdirectory.c_str(), 0700) == 0);
+    CHECK(only_privacy_error(privacy_document(subdirectory, "      id: hash\n")) ==
+          fmt::format("models[0].privacy.key_file (line 13): \"{}\" is not a regular file", subdirectory));
+    // A FIFO in the key's place is refused without waiting for a writer.
+    const auto fifo = (dir.path() / "key.fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(only_privacy_error(privacy_document(fifo, "      id: hash\n")).find("is not a regular file") !=
+          std::string::npos);
+    const auto dangling = (dir.path() / "dangling").string();
+    REQUIRE(::symlink((dir.path() / "gone").c_str(), dangling.c_str()) == 0);
+    CHECK(only_privacy_error(privacy_document(dangling, "      id: hash\n")) ==
+          fmt::format("models[0].privacy.key_file (line 13): cannot open \"{}\": No such file or directory", dangling));
+    // Unreadable by the daemon's user: root reads any file, so a child
+    // process checks it as an unprivileged user (its own file, mode 0000).
+    if (::geteuid() == 0) {
+        write_privacy_key(dir, privacy_key_text, 0000);
+        REQUIRE(::chown(key_file.c_str(), 4711, 4711) == 0);
+        REQUIRE(::chmod(dir.path().c_str(), 0711) == 0);
+        const pid_t child = ::fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            const bool dropped = ::setresgid(4711, 4711, 4711) == 0 && ::setresuid(4711, 4711, 4711) == 0;
+            const auto errors = privacy_errors(privacy_document(key_file, "      id: hash\n"));
+            const bool refused = errors.size() == 1 &&
+                                 errors[0] == fmt::format("models[0].privacy.key_file (line 13): cannot open \"{}\": "
+                                                          "Permission denied",
+                                                          key_file);
+            ::_exit(dropped && refused ? 0 : 1);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(child, &status, 0) == child);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+}
+
+TEST_CASE("a declared rotation names the key it replaces by its id") {
+    mw::testing::TempDir dir("mw-privacy");
+    const auto key_file = write_privacy_key(dir, privacy_key_text, 0600);
+    const auto load = [&](const std::string& privacy) {
+        return load_config_text(privacy_document(key_file, privacy), "privacy.yaml",
+                                [](const std::string&) { return std::nullopt; });
+    };
+    const auto rotation = load("      id: hash\n      previous_key_id: 473a000a\n");
+    REQUIRE(rotation.ok());
+    CHECK(rotation.config->models[0].schema.privacy.previous_key_id == "473a000a");
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n      previous_key_id: 473A000A\n")) ==
+          "models[0].privacy.previous_key_id (line 15): expected a key id, 8 lowercase hex digits as logged "
+          "(privacy_key_conflict, privacy_key_loaded) and recorded in model_privacy.key_id, got \"473A000A\"");
+    CHECK(only_privacy_error(privacy_document(key_file, "      id: hash\n      previous_key_id: 819d8207\n")) ==
+          "models[0].privacy.previous_key_id (line 15): \"819d8207\" is the id of the key in "
+          "models[0].privacy.key_file (line 13) itself: previous_key_id names the key it replaces");
+    CHECK(only_privacy_error(privacy_document("", "      previous_key_id: 473a000a\n")) ==
+          "models[0].privacy.previous_key_id (line 14): a key rotation needs the new key: set privacy.key_file");
 }
 
 TEST_CASE("the key file: required to hash, private, long enough, not a placeholder") {

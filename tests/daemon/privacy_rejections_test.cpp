@@ -20,7 +20,7 @@ mw::ModelSchema rejection_privacy_schema(bool with_policy, mw::PredictionType ty
     if (type != mw::PredictionType::regression) schema.classes = {"yes", "no"};
     schema.attributes = {"sex"};
     if (with_policy) {
-        schema.privacy.key = "0123456789abcdef0123456789abcdef-test-key";
+        schema.privacy.key = mw::PrivacyKey::from_bytes("0123456789abcdef0123456789abcdef-test-key");
         schema.privacy.id = mw::PrivacyAction::hash;
         schema.privacy.undeclared = mw::PrivacyAction::drop;
     }

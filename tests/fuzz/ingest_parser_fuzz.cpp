@@ -25,6 +25,7 @@
 #include <simdjson.h>
 
 #include "collectors/ingest_parser.h"
+#include "collectors/privacy.h"
 
 namespace {
 
@@ -216,7 +217,7 @@ void check_outcomes(const mw::ParsedOutcomes& parsed, const mw::ModelSchema& sch
 // every undeclared feature and attribute.
 mw::ModelSchema make_privacy_schema() {
     mw::ModelSchema schema = make_schema(mw::PredictionType::binary);
-    schema.privacy.key = "fuzz-key-0123456789abcdef0123456789";
+    schema.privacy.key = mw::PrivacyKey::from_bytes("fuzz-key-0123456789abcdef0123456789");
     schema.privacy.id = mw::PrivacyAction::hash;
     schema.privacy.undeclared = mw::PrivacyAction::drop;
     schema.privacy.fields = {{"age", mw::PrivacyAction::generalise, 10.0, 0},
@@ -224,7 +225,7 @@ mw::ModelSchema make_privacy_schema() {
     return schema;
 }
 
-bool is_hash(std::string_view text) { return text.size() == 69 && text.starts_with("hmac:"); }
+bool is_hash(std::string_view text) { return mw::is_privacy_hash(text); }
 
 // Whether `text` quotes nothing a client sent: every double-quoted span is
 // one the messages write themselves (examples, or the redaction's mark).
