@@ -21,6 +21,7 @@
 #include "collectors/file_tail.h"
 #include "collectors/ingest_parser.h"
 #include "collectors/nats_collector.h"
+#include "collectors/privacy.h"
 #include "config/loader.h"
 #include "config/reload.h"
 #include "core/log.h"
@@ -38,6 +39,9 @@
 #include "daemon/sd_notify.h"
 #include "daemon/watchdog.h"
 #include "registry/catalog.h"
+#include "store/database.h"
+#include "store/migrations.h"
+#include "store/privacy_keys.h"
 #include "store/spool.h"
 #include "store/spool_drain.h"
 #include "store/store_probe.h"
@@ -148,8 +152,19 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
 // SIGHUP: a new file is read and checked; when usable it is published to
 // the HTTP side at once and to the workers for their next pass. Nothing here
 // waits for a pass.
+// Each model's privacy policy and key as the drain claims them (store/privacy_keys.h).
+std::vector<store::ModelKey> privacy_claims(const config::Config& config) {
+    std::vector<store::ModelKey> claims;
+    for (const auto& model : config.models) {
+        const PrivacyPolicy& policy = model.schema.privacy;
+        claims.push_back({model.schema.name, policy.key_id(), policy.previous_key_id, policy.key_file,
+                          privacy_fingerprint(policy)});
+    }
+    return claims;
+}
+
 void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
-            DaemonMetrics& metrics, SystemdNotifier& notifier) {
+            DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain) {
     auto reloaded = registry::load_config_file(config_path);
     const auto refuse = [&](const std::string& why) {
         log::error("config_reload_failed file={} {} keeping=previous generation={}", config_path, why,
@@ -177,6 +192,7 @@ void reload(const std::string& config_path, LiveConfig& live, config::ReloadHist
         return refuse(fmt::format("error=\"{}\"", error.what()));
     }
     log::set_level(to_log_level(next->log.level));
+    drain.set_privacy_keys(privacy_claims(*next));  // a model added here is claimed before its first write
     live.set(next);
     history.accept(*next);
     metrics.config_reloads_ok.Increment();
@@ -193,6 +209,7 @@ struct Process {
         : config_path(config_file), live(live_config), initial(live_config.get()), notifier(systemd) {}
 
     const std::string& config_path;
+    const std::int64_t started_us = now_us();
     LiveConfig& live;
     // The configuration at start: what sockets, files and connections are bound to.
     const std::shared_ptr<const config::Config> initial;
@@ -265,16 +282,46 @@ void start_metrics(Process& process) {
     process.metrics->config_generation.Set(static_cast<double>(process.live.generation()));
 }
 
+// 3a. The privacy keys (docs/privacy.md, "Rotating the key"): each key's
+//    protection in memory is logged, and when PostgreSQL answers now, each
+//    model's key id is claimed before anything is accepted: a daemon started
+//    with another key than the one the database records for a model stops
+//    here, naming the model, both key ids and the key file. When PostgreSQL
+//    does not answer, the drain claims them before its first write.
+void claim_privacy_keys_at_start(Process& process) {
+    const auto& config = *process.initial;
+    bool any_key = false;
+    for (const auto& model : config.models) {
+        const auto& key = model.schema.privacy.key;
+        if (!key) continue;
+        any_key = true;
+        log::info("privacy_key_loaded model={} key_id={} key_file={} not_dumped={} locked={}", model.schema.name,
+                  key->id(), model.schema.privacy.key_file, key->not_dumped(), key->locked());
+    }
+    if (!any_key) return;  // nothing to compare; the drain records the policies
+    try {
+        const auto connection = store::connect(config.store);
+        store::migrate(*connection);
+        store::claim_privacy_keys(*connection, privacy_claims(config), process.started_us);
+    } catch (const store::PrivacyKeyConflict&) {
+        throw;
+    } catch (const std::exception& error) {
+        log::notice("privacy_keys_claim_deferred reason=\"{}\" (claimed before the first write)", error.what());
+    }
+}
+
 // 3. Storage. The spool recovers what a previous run acknowledged but did
 //    not store. The drain connects, migrates and writes in the background,
 //    so ingest works while PostgreSQL is still down; the probe says whether
 //    PostgreSQL answers, busy or idle.
 void start_storage(Process& process) {
     const auto& config = *process.initial;
+    claim_privacy_keys_at_start(process);
     process.spool.emplace(config.spool);
     process.spool->start();
     process.metrics->spool_limit_bytes.Set(static_cast<double>(config.spool.max_bytes));
-    process.drain.emplace(*process.spool, config.store, config.spool.dir);
+    process.drain.emplace(*process.spool, config.store, config.spool.dir,
+                          store::DrainPrivacy{privacy_claims(config), process.started_us});
     process.drain->start();
     process.probe.emplace(config.store);
     process.probe->start();
@@ -385,7 +432,7 @@ void wait_for_signal(Process& process) {
         if (signal_number == SIGHUP) {
             process.notifier.reloading();
             reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
-                   process.notifier);
+                   process.notifier, *process.drain);
             process.notifier.ready();
             wait_for_signal(process);
             return;

@@ -571,6 +571,14 @@ ALTER TABLE alert_deliveries ADD COLUMN lease_owner text, ADD COLUMN lease_epoch
     ADD COLUMN claimed_by text, ADD COLUMN claim_epoch bigint;
 )sql";
 
+// The HMAC key each model's values are hashed under (store/privacy_keys.h):
+// its id (core/privacy_key.h, never the key), recorded by the first daemon
+// that writes the model and checked by every other before it writes; NULL
+// until a daemon with a key claims the model.
+constexpr std::string_view schema_v10 = R"sql(
+ALTER TABLE model_privacy ADD COLUMN key_id text, ADD COLUMN key_recorded_at timestamptz;
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -581,6 +589,7 @@ constexpr Migration all_migrations[] = {
     {7, "fenced_audits", schema_v7},
     {8, "privacy_fingerprints", schema_v8},
     {9, "fenced_alerts", schema_v9},
+    {10, "privacy_key_ids", schema_v10},
 };
 
 // migrate() finds a migration by version - 1.

@@ -125,10 +125,10 @@ PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const
     const auto before = transaction.exec_params(
         "SELECT fingerprint FROM model_privacy WHERE model = $1 FOR UPDATE", model);
     const auto row = transaction.exec_params1(
-        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, 'epoch') "
+        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, {0}) "
                     "ON CONFLICT (model) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = now(), "
                     "since = CASE WHEN model_privacy.fingerprint = excluded.fingerprint THEN model_privacy.since "
-                    "ELSE {} END RETURNING {}",
+                    "ELSE {0} END RETURNING {1}",
                     ts_param(3), ts_column("model_privacy.since")),
         model, fingerprint, now_us);
     transaction.commit();

@@ -77,9 +77,12 @@ struct PrivacyEpoch {
 };
 
 // Records that `model` runs under `fingerprint` from now on: `since` stays
-// when it is the one recorded, becomes now_us when another one was, and is
-// the epoch when none was (the rows stored before count as under it: a
-// first run, or a database from before fingerprints were recorded).
+// when it is the one recorded, and becomes now_us when another one was or
+// none was. Rows received before a policy was first recorded (a database
+// from before fingerprints were recorded, or rows spooled by an older
+// version) were received under no known policy: they are never taken into a
+// reference. The daemon records its models at start (store/privacy_keys.h,
+// `since` its start time), so this first-record case is a fallback.
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
                                         const std::string& fingerprint, std::int64_t now_us);
 

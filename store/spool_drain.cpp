@@ -22,8 +22,23 @@ constexpr int content_error_tries = 3;
 constexpr int read_wait_ms = 200;
 }  // namespace
 
-SpoolDrain::SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir)
-    : spool_(spool), options_(options), quarantine_dir_(std::move(quarantine_dir)) {}
+SpoolDrain::SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir,
+                       DrainPrivacy privacy)
+    : spool_(spool), options_(options), quarantine_dir_(std::move(quarantine_dir)), privacy_(std::move(privacy)) {}
+
+void SpoolDrain::set_privacy_keys(std::vector<ModelKey> keys) {
+    std::lock_guard lock(mutex_);
+    privacy_.keys = std::move(keys);
+}
+
+void SpoolDrain::claim_keys(pqxx::connection_base& connection) {
+    DrainPrivacy privacy;
+    {
+        std::lock_guard lock(mutex_);
+        privacy = privacy_;
+    }
+    claim_privacy_keys(connection, privacy.keys, privacy.started_us);
+}
 
 SpoolDrain::~SpoolDrain() { stop(); }
 
@@ -107,6 +122,7 @@ void SpoolDrain::run(unsigned worker) {
     std::unique_ptr<StoreWriter> writer;
     std::uint32_t backoff_ms = options_.retry_initial_ms;
     int content_failures = 0;
+    auto keys_claimed = std::chrono::steady_clock::time_point::min();
     // The range this worker holds until it is stored (kept across reconnections).
     std::vector<EncodedBatch> batches;
     SpoolPosition end;
@@ -145,6 +161,8 @@ void SpoolDrain::run(unsigned worker) {
                     session.exec0("SET statement_timeout = '300s'");
                     session.exec0("SET lock_timeout = '30s'");
                 }
+                claim_keys(*connection);
+                keys_claimed = std::chrono::steady_clock::now();
                 writer = std::make_unique<StoreWriter>(*connection, options_);
                 {
                     std::lock_guard lock(mutex_);
@@ -157,6 +175,12 @@ void SpoolDrain::run(unsigned worker) {
                 // Not transient: a newer modelwatch owns this database. Keep
                 // spooling (nothing is lost) and say so loudly.
                 log::error("store_schema_mismatch error=\"{}\"", error.what());
+                set_unreachable(error.what());
+                continue;
+            } catch (const PrivacyKeyConflict& error) {
+                // The same: nothing is written under a key the database does
+                // not record for the model, until an operator fixes the key.
+                log::error("{}", error.what());
                 set_unreachable(error.what());
                 continue;
             } catch (const std::exception& error) {
@@ -183,6 +207,10 @@ void SpoolDrain::run(unsigned worker) {
 
         try {
             const auto write_started = std::chrono::steady_clock::now();
+            if (write_started - keys_claimed >= std::chrono::milliseconds(privacy_reclaim_ms)) {
+                claim_keys(*connection);
+                keys_claimed = write_started;
+            }
             const WriteResult result = writer->write(batches);
             range_stored(ticket, end);
             holding = false;
@@ -197,6 +225,9 @@ void SpoolDrain::run(unsigned worker) {
             stats_.outcomes_written += result.outcomes_inserted;
             stats_.duplicates_ignored += (result.predictions_received - result.predictions_inserted) +
                                          (result.outcomes_received - result.outcomes_inserted);
+        } catch (const PrivacyKeyConflict& error) {
+            log::error("{}", error.what());
+            set_unreachable(error.what());
         } catch (const pqxx::broken_connection& error) {
             set_unreachable(error.what());
         } catch (const pqxx::sql_error& error) {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "store/privacy_keys.h"
 #include "store/spool.h"
 
 namespace mw::store {
@@ -49,9 +50,21 @@ struct DrainStats {
     std::uint64_t write_conflicts = 0;       // writes retried after a deadlock with a concurrent writer
 };
 
+// The models' keys the drain claims before it writes (store/privacy_keys.h):
+// on every connection and at least every privacy_reclaim_ms before a write,
+// so a daemon whose key another daemon rotated away stops writing; while a
+// claim is refused nothing is written (the spool keeps the records), as
+// with a schema mismatch.
+struct DrainPrivacy {
+    std::vector<ModelKey> keys;
+    std::int64_t started_us = 0;  // the daemon's start: `since` of a model recorded first
+};
+inline constexpr std::int64_t privacy_reclaim_ms = 5000;
+
 class SpoolDrain {
 public:
-    SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir);
+    SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir,
+               DrainPrivacy privacy = {});
     ~SpoolDrain();
     SpoolDrain(const SpoolDrain&) = delete;
     SpoolDrain& operator=(const SpoolDrain&) = delete;
@@ -64,8 +77,13 @@ public:
     bool wait_drained(int timeout_ms);
 
     DrainStats stats() const;
+    // The keys of the configuration in force (a reload may add a model).
+    void set_privacy_keys(std::vector<ModelKey> keys);
 
 private:
+    // Claims the keys on `connection`; throws PrivacyKeyConflict.
+    void claim_keys(pqxx::connection_base& connection);
+
     void run(unsigned worker);
     void sleep_interruptible(std::uint32_t ms);
     void quarantine(const EncodedBatch& batch, const std::string& reason);
@@ -92,6 +110,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wakeup_;
     DrainStats stats_;
+    DrainPrivacy privacy_;  // guarded by mutex_
 };
 
 }  // namespace mw::store
