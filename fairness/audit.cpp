@@ -1,6 +1,7 @@
 #include "fairness/audit.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -83,7 +84,21 @@ AuditRun run_audit(const AuditData& data, const AuditOptions& options) {
                 return run;
             }
         }
-        if (options.complementary_suppression) suppress_complements(g.groups, options.metrics.min_group_size, reference);
+        if (options.complementary_suppression) {
+            // An intersection's groups sum to its attributes' own groups,
+            // published in the tables before it (linked tables,
+            // fairness/suppression.h): a value hidden there hides its groups here.
+            std::vector<std::set<std::string>> hidden_margins;
+            if (g.attributes.size() > 1)
+                for (const auto& attribute : g.attributes) {
+                    auto& hidden = hidden_margins.emplace_back();
+                    for (const auto& earlier : result.groupings)
+                        if (earlier.attributes == std::vector<std::string>{attribute})
+                            for (const auto& group : earlier.groups)
+                                if (group.too_small) hidden.insert(group.values.front());
+                }
+            suppress_complements(g.groups, options.metrics.min_group_size, reference, hidden_margins);
+        }
         if (reference && g.groups[*reference].too_small) {
             // Without its count: the error is logged and shown on the status page.
             run.error = fmt::format("reference group '{}' of {} is suppressed: {}", group_label(wanted),

@@ -1,6 +1,7 @@
 #include "fairness/data_bias.h"
 
 #include <map>
+#include <set>
 
 #include "fairness/group_metrics.h"
 #include "fairness/suppression.h"
@@ -39,7 +40,9 @@ bool is_suppressed(const RepresentationRow& row, std::uint64_t min_group_size) {
     return small(row.reference_count) || small(row.current_count);
 }
 
-std::vector<bool> suppressed_rows(const RepresentationShift& shift, std::uint64_t min_group_size) {
+std::vector<bool> suppressed_rows(const std::vector<RepresentationShift>& shifts, std::size_t index,
+                                  std::uint64_t min_group_size) {
+    const RepresentationShift& shift = shifts.at(index);
     std::vector<std::vector<std::string>> values;
     std::vector<std::vector<std::uint64_t>> counts(2);
     std::vector<bool> suppressed;
@@ -48,6 +51,19 @@ std::vector<bool> suppressed_rows(const RepresentationShift& shift, std::uint64_
         counts[0].push_back(row.reference_count);
         counts[1].push_back(row.current_count);
         suppressed.push_back(is_suppressed(row, min_group_size));
+    }
+    if (shift.attributes.size() > 1) {
+        std::vector<std::set<std::string>> hidden_margins;
+        for (const auto& attribute : shift.attributes) {
+            auto& hidden = hidden_margins.emplace_back();
+            for (std::size_t m = 0; m < shifts.size(); ++m) {
+                if (shifts[m].attributes != std::vector<std::string>{attribute}) continue;
+                const auto margin = suppressed_rows(shifts, m, min_group_size);
+                for (std::size_t r = 0; r < margin.size(); ++r)
+                    if (margin[r]) hidden.insert(shifts[m].rows[r].values.front());
+            }
+        }
+        suppressed = suppress_under_hidden_margins(values, hidden_margins, std::move(suppressed));
     }
     return complementary_suppression(values, counts, std::move(suppressed), min_group_size);
 }

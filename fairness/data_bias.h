@@ -38,10 +38,13 @@ struct RepresentationShift {
     std::string error;                    // e.g. an attribute missing from one window
 };
 
-// Per row of `shift`: whether every output hides it, being small
+// Per row of `shifts[index]`: whether every output hides it, being small
 // (is_suppressed) or hidden with a small one so the windows' totals minus
-// the shown rows cannot give its counts (fairness/suppression.h).
-std::vector<bool> suppressed_rows(const RepresentationShift& shift, std::uint64_t min_group_size);
+// the shown rows cannot give its counts, or (an intersection) having a value
+// hidden in the one-attribute table of `shifts` for that attribute, the
+// report's linked tables (fairness/suppression.h).
+std::vector<bool> suppressed_rows(const std::vector<RepresentationShift>& shifts, std::size_t index,
+                                  std::uint64_t min_group_size);
 
 // Groups both windows by `attributes` (names present in both) and compares
 // each group's share of rows and base rate.

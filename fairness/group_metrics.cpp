@@ -327,7 +327,7 @@ GroupingsMetrics compute_groupings_metrics(const AuditData& data,
 }
 
 void suppress_complements(std::vector<GroupMetrics>& groups, std::uint64_t min_group_size,
-                          std::optional<std::size_t> avoid) {
+                          std::optional<std::size_t> avoid, const std::vector<std::set<std::string>>& hidden_margins) {
     std::vector<std::vector<std::string>> values;
     std::vector<std::vector<std::uint64_t>> counts(1);
     std::vector<bool> suppressed;
@@ -336,6 +336,7 @@ void suppress_complements(std::vector<GroupMetrics>& groups, std::uint64_t min_g
         counts[0].push_back(group.counts.total());
         suppressed.push_back(group.too_small);
     }
+    suppressed = suppress_under_hidden_margins(values, hidden_margins, std::move(suppressed));
     const auto hidden = complementary_suppression(values, counts, suppressed, min_group_size, avoid);
     for (std::size_t g = 0; g < groups.size(); ++g)
         if (hidden[g] && !groups[g].too_small) groups[g].too_small = groups[g].complementary = true;

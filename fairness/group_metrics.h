@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <span>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,8 +103,12 @@ struct GroupingsMetrics {
 // Suppresses, besides the groups below the minimum size, the groups that
 // would let a reader recover one of them by subtraction from the others and
 // the total (fairness/suppression.h); `avoid` (the reference group) last.
+// `hidden_margins` (for an intersection, per attribute: the values hidden
+// in that attribute's own table) hides the groups with such a value first
+// (fairness/suppression.h, linked tables); empty for one attribute.
 void suppress_complements(std::vector<GroupMetrics>& groups, std::uint64_t min_group_size,
-                          std::optional<std::size_t> avoid);
+                          std::optional<std::size_t> avoid,
+                          const std::vector<std::set<std::string>>& hidden_margins = {});
 
 // `groupings`: each a list of indices into data.attributes (one attribute,
 // or several for their intersection).

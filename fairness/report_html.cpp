@@ -585,13 +585,14 @@ std::string render_html(const AuditResult& r) {
         out += "<section id=\"representation\"><h2>Who the model sees</h2><p class=\"note\">Pre-training (data) bias: "
                "each group's share of rows and base rate in the reference window against this one. A shift here "
                "changes the disparities above even when the model does not change.</p>";
-        for (const auto& shift : r.representation) {
+        for (std::size_t shift_index = 0; shift_index < r.representation.size(); ++shift_index) {
+            const auto& shift = r.representation[shift_index];
             out += fmt::format("<h3>By {}</h3><table><thead><tr><th class=\"text\">Group</th><th>Reference rows</th>"
                                "<th>Current rows</th><th>Reference share</th><th>Current share</th><th>Change</th>"
                                "<th>Base rate (reference)</th><th>Base rate (current)</th><th>Change</th></tr></thead>"
                                "<tbody>",
                                html_escape(grouping_name(shift.attributes)));
-            const auto suppressed = suppressed_rows(shift, r.options.metrics.min_group_size);
+            const auto suppressed = suppressed_rows(r.representation, shift_index, r.options.metrics.min_group_size);
             for (std::size_t k = 0; k < shift.rows.size(); ++k) {
                 const auto& row = shift.rows[k];
                 if (suppressed[k]) {

@@ -107,9 +107,10 @@ json report_json(const AuditResult& r) {
                            {"judged_value", h.judged_value}});
 
     json representation = json::array();
-    for (const auto& shift : r.representation) {
+    for (std::size_t shift_index = 0; shift_index < r.representation.size(); ++shift_index) {
+        const auto& shift = r.representation[shift_index];
         json rows = json::array();
-        const auto suppressed = suppressed_rows(shift, r.options.metrics.min_group_size);
+        const auto suppressed = suppressed_rows(r.representation, shift_index, r.options.metrics.min_group_size);
         for (std::size_t k = 0; k < shift.rows.size(); ++k) {
             const auto& row = shift.rows[k];
             if (suppressed[k]) {

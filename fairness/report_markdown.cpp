@@ -100,12 +100,13 @@ std::string render_markdown(const AuditResult& r) {
         line("");
     }
 
-    for (const auto& shift : r.representation) {
+    for (std::size_t shift_index = 0; shift_index < r.representation.size(); ++shift_index) {
+        const auto& shift = r.representation[shift_index];
         line(fmt::format("## Who the model sees: {} (reference window vs this one)", grouping_name(shift.attributes)));
         line("");
         line("| Group | Reference rows | Current rows | Share change | Base rate (reference) | Base rate (current) | Change |");
         line("|---|---:|---:|---:|---:|---:|---:|");
-        const auto suppressed = suppressed_rows(shift, r.options.metrics.min_group_size);
+        const auto suppressed = suppressed_rows(r.representation, shift_index, r.options.metrics.min_group_size);
         for (std::size_t k = 0; k < shift.rows.size(); ++k) {
             const auto& row = shift.rows[k];
             if (suppressed[k]) {

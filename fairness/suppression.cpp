@@ -56,4 +56,13 @@ std::vector<bool> complementary_suppression(const std::vector<std::vector<std::s
     return suppressed;
 }
 
+std::vector<bool> suppress_under_hidden_margins(const std::vector<std::vector<std::string>>& values,
+                                                const std::vector<std::set<std::string>>& hidden_margins,
+                                                std::vector<bool> suppressed) {
+    for (std::size_t g = 0; g < values.size(); ++g)
+        for (std::size_t a = 0; a < values[g].size() && a < hidden_margins.size(); ++a)
+            if (hidden_margins[a].contains(values[g][a])) suppressed[g] = true;
+    return suppressed;
+}
+
 }  // namespace mw::fairness

@@ -15,11 +15,24 @@
 //
 // Subtraction then yields only a sum of several groups of at least the
 // minimum size, never one small group. Groups are added smallest first.
+//
+// Linked tables. One report shows several groupings of the same rows: each
+// sensitive attribute alone (its margins) and their intersection. The rule
+// above protects each table; across them, a group hidden in one attribute's
+// table (race=Other, hidden with a smaller race) is the sum of the
+// intersection's groups with that value (Female x Other + Male x Other), so
+// when those are all shown the hidden margin is their sum, and the smaller
+// group hidden with it follows by subtraction. suppress_under_hidden_margins
+// therefore hides, before the rule runs on the intersection, every group of
+// it with a value hidden in that value's own table (Hundepool et al. 2012,
+// section 4.2.3, "linked tables": cells of one table that are sums of cells
+// of another are suppressed consistently).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,5 +47,12 @@ std::vector<bool> complementary_suppression(const std::vector<std::vector<std::s
                                             const std::vector<std::vector<std::uint64_t>>& counts,
                                             std::vector<bool> suppressed, std::uint64_t min_count,
                                             std::optional<std::size_t> avoid = std::nullopt);
+
+// `values[g]`: an intersection group's value of each of its attributes;
+// `hidden_margins[a]`: the values of attribute a hidden in a's own table.
+// Returns `suppressed` with every group added that has a hidden value.
+std::vector<bool> suppress_under_hidden_margins(const std::vector<std::vector<std::string>>& values,
+                                                const std::vector<std::set<std::string>>& hidden_margins,
+                                                std::vector<bool> suppressed);
 
 }  // namespace mw::fairness
