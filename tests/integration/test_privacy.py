@@ -11,8 +11,16 @@ reports. And what the policy promises still works: outcomes join their hashed
 ids (realised performance is judged), a hashed category drifts, an undeclared
 field's name still raises its data-quality check, the audit's group below the
 minimum size is named but not described and cannot be recovered by
-subtraction, a re-uploaded stored reference is not hashed twice, and after a
-restart under another key the old reference is retired, never reused."""
+subtraction, a re-uploaded stored reference is not hashed twice.
+
+The key (issue 18's review leftovers): a second daemon with another key file
+refuses to start, naming the model, both key ids and the file, while one with
+the same key under another daemon id starts; a reload that changes the policy
+while ingest runs is refused; a restart under a new key is refused until the
+rotation is declared, and then the old reference is retired, outcomes hashed
+under the new key do not join the old key's predictions, and the log says how
+many predictions that leaves without an outcome. The canary also rides in a
+refused label, an unknown key's name and a malformed NDJSON line."""
 
 import csv
 import gzip
@@ -20,6 +28,8 @@ import hashlib
 import hmac
 import json
 import os
+import signal
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -40,7 +50,7 @@ MODEL = """
       - {{name: workclass, type: categorical}}
     reference: {{rows: 200}}
     window: {{rows: 200}}
-    drift: {{multivariate: false, noise_resamples: 10}}
+    drift: {{multivariate: false, noise_resamples: 10, segments: [race]}}
     performance:
       min_label_coverage: 0.9
       thresholds: [{{metric: accuracy, min: 0.99, band_sd: 0}}]
@@ -48,6 +58,7 @@ MODEL = """
     anomaly: {{detector: ""}}
     privacy:
       key_file: {key_file}
+      previous_key_id: "{previous}"
       id: hash
       undeclared: drop
       fields:
@@ -60,9 +71,21 @@ MODEL = """
 """
 
 
+def key_id(key):
+    """The key's id (core/privacy_key.h): the first 8 hex digits of HMAC-SHA256(key, "modelwatch key id")."""
+    return hmac.new(key, b"modelwatch key id", hashlib.sha256).hexdigest()[:8]
+
+
 def hashed(domain, value, key=KEY):
-    """What the daemon stores: HMAC-SHA256 of model NUL domain NUL value."""
-    return "hmac:" + hmac.new(key, b"\0".join([b"adult", domain.encode(), value.encode()]), hashlib.sha256).hexdigest()
+    """What the daemon stores: the key id and HMAC-SHA256 of model NUL domain NUL value."""
+    digest = hmac.new(key, b"\0".join([b"adult", domain.encode(), value.encode()]), hashlib.sha256).hexdigest()
+    return f"hmac:{key_id(key)}:{digest}"
+
+
+def write_key(path, key):
+    with open(path, "wb") as f:
+        f.write(key + b"\n")
+    os.chmod(path, 0o600)
 
 
 def canary_hits(pg):
@@ -136,17 +159,34 @@ class PrivacyTest(harness.Environment):
     def test_canary_reaches_no_disk_log_or_output_and_hashes_still_join_and_drift(self):
         started = time.time()
         key_file = os.path.join(self.tmp, "privacy.key")
-        with open(key_file, "wb") as f:
-            f.write(KEY + b"\n")
-        os.chmod(key_file, 0o600)
+        write_key(key_file, KEY)
         tail_path = os.path.join(self.tmp, "tail.ndjson")
         open(tail_path, "w").close()
-        daemon = self.new_daemon(
-            "privacy", models_yaml=MODEL.format(key_file=key_file),
-            extra_yaml=f"monitor: {{interval: 100ms}}\nfile_tails: [{{path: {tail_path}, model: adult, "
-                       f"poll_interval: 100ms}}]\n")
+        extra_yaml = (f"monitor: {{interval: 100ms}}\nfile_tails: [{{path: {tail_path}, model: adult, "
+                      f"poll_interval: 100ms}}]\n")
+        daemon = self.new_daemon("privacy", models_yaml=MODEL.format(key_file=key_file, previous=""),
+                                 extra_yaml=extra_yaml)
         daemon.start()
         daemon.wait_ready()
+        self.assertRegex(daemon.log(), f"privacy_key_loaded model=adult key_id={key_id(KEY)} .* not_dumped=true")
+        self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult'"), key_id(KEY))
+
+        # A second daemon on the same PostgreSQL with another key file: refused at start, before it accepts
+        # anything, naming the model, both key ids and the file; one with the same key (another daemon id) starts.
+        key2 = bytes(reversed(KEY))
+        stray_key = os.path.join(self.tmp, "stray.key")
+        write_key(stray_key, key2)
+        stray = self.new_daemon("privacy-stray", models_yaml=MODEL.format(key_file=stray_key, previous=""))
+        stray.start(wait=False)
+        self.assertEqual(stray.process.wait(timeout=30), 1, stray.log())
+        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(key2)} recorded_key_id={key_id(KEY)} "
+                      f"key_file={stray_key}", stray.log())
+        self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult'"), key_id(KEY))
+        peer = self.new_daemon("privacy-peer", models_yaml=MODEL.format(key_file=key_file, previous=""),
+                               extra_yaml="cluster: {daemon_id: privacy-peer}\n")
+        peer.start()
+        self.assertEqual(peer.terminate(), 0)
+        self.assertNotIn("privacy_key_conflict", peer.log())
         rows = adult_rows(600)
         ts = datetime.now(timezone.utc) - timedelta(minutes=20)
 
@@ -161,10 +201,25 @@ class PrivacyTest(harness.Environment):
         self.assertEqual(status, 400, body)
         self.assertNotIn(CANARY.decode(), json.dumps(body))
         self.assertEqual(body["rejected"][0]["field"], "features.age")
+        # The adversarial pass: the canary in a refused label, in an unknown key's name and in a malformed
+        # NDJSON line; none is echoed (the log and every table are searched at the end).
+        status, body, _ = daemon.post("/v1/models/adult/outcomes", [{"id": "label-1", "label": f"{CANARY.decode()}"}])
+        self.assertEqual(status, 400, body)
+        self.assertNotIn(CANARY.decode(), json.dumps(body))
+        status, body, _ = daemon.post("/v1/models/adult/predictions", [
+            {"id": "key-1", "prediction": ">50K", f"{CANARY.decode()}_key": 1}])
+        self.assertEqual(status, 400, body)
+        self.assertNotIn(CANARY.decode(), json.dumps(body))
+        status, data, _ = daemon.request("POST", "/v1/models/adult/predictions",
+                                         f'{{"id": "{CANARY.decode()}-bad", "features": {{"age": 3\n',
+                                         headers={"Content-Type": "application/x-ndjson"})
+        self.assertGreaterEqual(status, 400, data)
+        self.assertNotIn(CANARY, data)
         # The file tail: one record accepted, one refused and logged.
         with open(tail_path, "w") as f:
             f.write(json.dumps(prediction(950, rows[0], ts)) + "\n")
             f.write(json.dumps({"id": "t2", "features": {"age": f"{CANARY.decode()}-tail"}, "prediction": ">50K"}) + "\n")
+            f.write(f'{{"id": "{CANARY.decode()}-tail-bad", "features": {{\n')
         harness.wait_for(lambda: "file_tail_line_rejected" in daemon.log(), 10, "the tail did not read its file")
 
         # The spool, now: the segment holding every record is still on disk (drained
@@ -295,14 +350,53 @@ class PrivacyTest(harness.Environment):
         self.assertRegex(fingerprint or "", "^[0-9a-f]{16}$")
         self.assertEqual(self.pg.scalar("SELECT fingerprint FROM model_privacy WHERE model = 'adult'"), fingerprint)
 
-        # A restart under another key: the reference stored under the old one is retired, never used again,
-        # and the next one is taken only from predictions received since.
+        # A reload that changes the policy while ingest runs: refused with the model and the reason, and
+        # ingest goes on under the running policy.
+        pending = [dict(prediction(j, rows[j], ts), id=f"pending-{j}") for j in range(20)]
+        posted = []
+        poster = threading.Thread(target=lambda: posted.append(daemon.post("/v1/models/adult/predictions", pending)))
+        daemon.write_config(self.pg.dsn, extra_yaml,
+                            MODEL.format(key_file=key_file, previous="").replace("id: hash", "id: keep"))
+        poster.start()
+        daemon.process.send_signal(signal.SIGHUP)
+        poster.join(30)
+        harness.wait_for(lambda: "config_reload_refused" in daemon.log(), 10, "the policy change was not refused")
+        self.assertIn('models[0].privacy: the privacy policy of model "adult"', daemon.log())
+        self.assertEqual(posted[0][0], 200, posted)
+        daemon.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
+                                        (hashed("record-id", "pending-0"),)), 1, "ingest stopped or changed policy")
+
+        # A restart under another key without a declared rotation is refused; declared, the key id recorded
+        # moves, and the log says how many predictions under the old key will never meet their outcome.
         self.assertEqual(daemon.terminate(), 0)
-        key2 = bytes(reversed(KEY))
-        with open(key_file, "wb") as f:
-            f.write(key2 + b"\n")
+        write_key(key_file, key2)
+        daemon.write_config(self.pg.dsn, extra_yaml, MODEL.format(key_file=key_file, previous=""))
+        daemon.start(wait=False)
+        self.assertEqual(daemon.process.wait(timeout=30), 1)
+        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(key2)} recorded_key_id={key_id(KEY)}",
+                      daemon.log())
+        daemon.write_config(self.pg.dsn, extra_yaml, MODEL.format(key_file=key_file, previous=key_id(KEY)))
         daemon.start()
         daemon.wait_ready()
+        self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult'"), key_id(key2))
+        rotated = [line for line in daemon.log().splitlines() if "privacy_key_rotated" in line]
+        self.assertEqual(len(rotated), 1, daemon.log()[-3000:])
+        self.assertIn(f"model=adult key_id={key_id(key2)} previous_key_id={key_id(KEY)} "
+                      f"predictions_without_outcome=", rotated[0])
+        without_outcome = int(rotated[0].split("predictions_without_outcome=")[1].split(":")[0])
+        self.assertGreaterEqual(without_outcome, 21)  # the 20 pending and the tail's record
+        # Their outcomes now arrive, hashed under the new key: stored, joined to nothing.
+        self.post(daemon, "outcomes", [{"id": f"pending-{j}", "label": rows[j]["income"]} for j in range(20)])
+        daemon.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM outcomes WHERE id LIKE %s",
+                                        (f"hmac:{key_id(key2)}:%",)), 20)
+        self.assertEqual(self.pg.scalar(
+            "SELECT count(*) FROM predictions p JOIN outcomes o ON o.model = p.model AND o.id = p.id "
+            "WHERE p.id LIKE %s", (f"hmac:{key_id(KEY)}:%",)), 600, "an outcome under the new key joined")
+
+        # The reference stored under the old key is retired, never used again, and the next one is taken only
+        # from predictions received since.
         harness.wait_for(lambda: "reference_policy_mismatch" in daemon.log(), 20,
                          "the old key's reference was not refused\n" + daemon.log()[-3000:])
         self.assertIn("privacy_policy_changed", daemon.log())
