@@ -57,8 +57,7 @@ struct PrivacyPolicy {
     const FieldPrivacy* find(std::string_view name) const;
     // True when applying the policy changes nothing (the default).
     bool keeps_everything() const;
-    // The key's bytes ("" without a key) and its id ("" without a key).
-    std::string_view key_bytes() const { return key ? key->view() : std::string_view(); }
+    // The key's id ("" without a key).
     std::string key_id() const { return key ? key->id() : std::string(); }
 
     // Equal policies with keys of equal bytes.

@@ -122,7 +122,7 @@ void SpoolDrain::run(unsigned worker) {
     std::unique_ptr<StoreWriter> writer;
     std::uint32_t backoff_ms = options_.retry_initial_ms;
     int content_failures = 0;
-    auto keys_claimed = std::chrono::steady_clock::time_point::min();
+    auto keys_claimed = std::chrono::steady_clock::now();  // set again at each connection, which claims
     // The range this worker holds until it is stored (kept across reconnections).
     std::vector<EncodedBatch> batches;
     SpoolPosition end;
