@@ -42,6 +42,7 @@ ingest_sources=(
   core/time.cpp
   core/record.cpp
   core/privacy.cpp
+  core/privacy_key.cpp
   core/utf8.cpp
 )
 csv_sources=(
