@@ -1,5 +1,6 @@
 #include "store/privacy_keys.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -33,9 +34,13 @@ std::string privacy_key_conflict_text(const ModelKey& key, const std::string& re
 
 }  // namespace
 
-void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<ModelKey>& keys,
+void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<ModelKey>& configured,
                         std::int64_t started_us) {
-    if (keys.empty()) return;
+    if (configured.empty()) return;
+    // In one order on every daemon, so two claiming at once lock rows in the
+    // same order and wait for each other instead of deadlocking.
+    std::vector<ModelKey> keys = configured;
+    std::sort(keys.begin(), keys.end(), [](const ModelKey& a, const ModelKey& b) { return a.model < b.model; });
     pqxx::work transaction(connection, "claim_privacy_keys");
     // A model never recorded gets its row now (with its fingerprint and
     // `since` the daemon's start: rows stored before were received under no
