@@ -234,7 +234,9 @@ class PrivacyTest(harness.Environment):
         # The positive side: ids joined (realised performance judged on window 1), the hashed category drifted.
         harness.wait_for(lambda: self.pg.scalar(
             "SELECT count(*) FROM monitor_windows WHERE performance_at IS NOT NULL") >= 2, 90,
-            "windows were not judged with their outcomes\n" + daemon.log()[-3000:])
+            "windows were not judged with their outcomes\n" + daemon.log()[-3000:] + str(self.pg.query(
+                "SELECT model, fingerprint, since, key_id, (SELECT min(received_at) FROM predictions) "
+                "FROM model_privacy")))
         harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE 'hmac:%'") == 601,
                          10, "not every prediction (600 over HTTP, 1 from the tail) was stored with a hashed id")
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions"), 601)
