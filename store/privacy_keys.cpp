@@ -49,16 +49,15 @@ void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<Mod
     std::vector<const ModelKey*> first;
     for (const auto& key : keys) {
         const std::optional<std::string> key_id = key.key_id.empty() ? std::nullopt : std::optional(key.key_id);
-        if (!transaction
+        const bool inserted = !transaction
                  .exec_params(fmt::format("INSERT INTO model_privacy (model, fingerprint, since, key_id, "
                                           "key_recorded_at) VALUES ($1, $2, {}, $3, "
                                           "CASE WHEN $3::text IS NULL THEN NULL ELSE now() END) "
                                           "ON CONFLICT (model) DO NOTHING RETURNING model",
                                           ts_param(4)),
                               key.model, key.fingerprint, key_id, started_us)
-                 .empty() &&
-            key_id)
-            first.push_back(&key);
+                 .empty();
+        if (inserted && key_id) first.push_back(&key);  // recorded now, by this daemon
     }
     std::vector<std::string> models;
     for (const auto& key : keys) models.push_back(key.model);
