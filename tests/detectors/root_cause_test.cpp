@@ -33,6 +33,7 @@
 #include "detectors/csv_table.h"
 #include "detectors/root_cause.h"
 #include "tests/support/command_output.h"
+#include "tests/support/csv_columns.h"
 
 using namespace mw::rootcause;
 
@@ -47,28 +48,17 @@ struct LabelledData {
     std::string positive;
 };
 
+// Adult writes a missing value as "?".
+bool root_cause_missing_cell(std::string_view cell) { return cell == "?"; }
+
 Column text_column(const mw::drift::CsvTable& table, const std::string& name, bool attribute = false) {
-    Column column{.name = name, .attribute = attribute};
-    const int index = table.column_index(name);
-    REQUIRE(index >= 0);
-    for (const auto& row : table.rows) {
-        const auto& cell = row[static_cast<std::size_t>(index)];
-        column.texts.push_back(cell == "?" ? "" : cell);
-    }
+    Column column = mw::testing::csv_column<Column>(table, name, false, root_cause_missing_cell);
+    column.attribute = attribute;
     return column;
 }
 
 Column number_column(const mw::drift::CsvTable& table, const std::string& name) {
-    Column column{.name = name, .numeric = true};
-    const int index = table.column_index(name);
-    REQUIRE(index >= 0);
-    for (const auto& row : table.rows) {
-        double value = 0;
-        column.numbers.push_back(mw::drift::parse_number_cell(row[static_cast<std::size_t>(index)], value)
-                                     ? value
-                                     : std::nan(""));
-    }
-    return column;
+    return mw::testing::csv_column<Column>(table, name, true);
 }
 
 const LabelledData& adult() {
