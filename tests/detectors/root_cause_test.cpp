@@ -737,6 +737,22 @@ TEST_CASE("a mean-over-rows metric has per-segment standard errors", "[root_caus
           Approx(1.959964 * std::sqrt(0.16 * 300 / 299) / std::sqrt(300.0)).epsilon(0.01));
 }
 
+namespace {
+
+// CBPE calibrated on a labelled reference whose positive class is "1".
+mw::performance::CbpeFit fit_reference_cbpe(const RankingRows& reference) {
+    std::vector<bool> predicted, actual;
+    for (std::size_t r = 0; r < reference.size(); ++r) {
+        predicted.push_back(reference.outcomes.y_pred[r] == "1");
+        actual.push_back(reference.outcomes.y_true[r] == "1");
+    }
+    auto cbpe = mw::performance::fit_cbpe(reference.outcomes.score, predicted, actual);
+    REQUIRE(cbpe.ok());
+    return cbpe;
+}
+
+}  // namespace
+
 TEST_CASE("an estimated precision drop compares shares over predicted positives", "[root_cause]") {
     // Group A is 40% of rows but 75% of the predicted positives. In the
     // window every positive prediction gets less sure (0.9 to 0.75, in both
@@ -761,13 +777,7 @@ TEST_CASE("an estimated precision drop compares shares over predicted positives"
         return set;
     };
     const auto reference = rows(false, true);
-    std::vector<bool> predicted, actual;
-    for (std::size_t r = 0; r < reference.size(); ++r) {
-        predicted.push_back(reference.outcomes.y_pred[r] == "1");
-        actual.push_back(reference.outcomes.y_true[r] == "1");
-    }
-    const auto cbpe = mw::performance::fit_cbpe(reference.outcomes.score, predicted, actual);
-    REQUIRE(cbpe.ok());
+    const auto cbpe = fit_reference_cbpe(reference);
     RankingOptions options;
     options.metric = "precision";
     options.spec.positive_class = "1";
@@ -808,13 +818,7 @@ TEST_CASE("an estimated roc_auc has no standard error: its drop is not tested", 
         return set;
     };
     const auto reference = rows(false);
-    std::vector<bool> predicted, actual;
-    for (std::size_t r = 0; r < reference.size(); ++r) {
-        predicted.push_back(reference.outcomes.y_pred[r] == "1");
-        actual.push_back(reference.outcomes.y_true[r] == "1");
-    }
-    const auto cbpe = mw::performance::fit_cbpe(reference.outcomes.score, predicted, actual);
-    REQUIRE(cbpe.ok());
+    const auto cbpe = fit_reference_cbpe(reference);
     RankingOptions options;
     options.metric = "roc_auc";
     options.spec.positive_class = "1";
