@@ -79,8 +79,10 @@ jobs=$(nproc)
 unity=-DCMAKE_UNITY_BUILD=ON
 
 # The sanitizer build compiles the libraries and the unit tests with ASan and
-# UBSan; -g1 (line tables only) is all the sanitizers' stack traces use, full
-# -g makes the objects several times larger and the links slower.
+# UBSan, unoptimised but for the components the slowest unit tests run (-Og:
+# MODELWATCH_SANITIZE_OPTIMISED in CMakeLists.txt); -g1 (line tables only) is
+# all the sanitizers' stack traces use, full -g makes the objects several
+# times larger and the links slower.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
   -DMODELWATCH_SANITIZE=ON -DMODELWATCH_UNIT_ONLY=ON $unity >/dev/null
 # The release build compiles only what the fuzz and integration tests run (the
