@@ -5,38 +5,71 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Each phase's wall time, printed at the end whether the tests pass or fail,
-# so a slow run says where its time went (CI shows the end of the output).
+# At the end, whether the tests pass or fail, the wall time of each phase and
+# the wall and CPU time of each step (CI shows the end of the output): the
+# phases say where the run's time went, the steps' CPU seconds what each costs
+# whatever else runs on the machine (on 2 cores the run is CPU-bound: its wall
+# time is about the CPU seconds of all steps over 2, plus the unit tests').
 phase_names=() phase_seconds=() phase_started=$SECONDS
 phase() {
   phase_seconds+=($((SECONDS - phase_started)))
   phase_names+=("$1")
   phase_started=$SECONDS
 }
-# The fuzz and integration tests run in the background (see below); their own
-# wall time is written here when they end.
-background_seconds_file=$(mktemp)
-background_pid=
+step_dir=$(mktemp -d)
+step_count=0
+# run_step NAME COMMAND...: runs COMMAND and writes NAME's wall seconds and CPU
+# seconds (user + system of every process it ran: bash's `times`, second
+# line, taken in the step's own subshell) when it ends, passed or failed.
+run_step() {
+  local name=$1 started=$SECONDS status=0
+  shift
+  "$@" || status=$?
+  times >"$step_dir/$step_count.times"
+  awk -v wall=$((SECONDS - started)) -v name="$name" 'NR == 2 {
+      split($1, user_time, "m"); split($2, system_time, "m")
+      printf "%6d s %6.0f CPU-s  %s\n", wall, user_time[1] * 60 + user_time[2] + system_time[1] * 60 + system_time[2], name }' \
+    "$step_dir/$step_count.times" >"$(printf '%s/%02d.step' "$step_dir" "$step_count")"
+  return $status
+}
+# step NAME COMMAND...: a step in the foreground.
+step() {
+  step_count=$((step_count + 1))
+  (run_step "$@")
+}
+# background_step LOG NAME COMMAND...: a step in the background, its output in
+# LOG; its pid in background_pid. Job control gives it a process group of its
+# own, which the exit trap ends if this script is interrupted.
+background_pids=()
+background_step() {
+  local log=$1
+  shift
+  step_count=$((step_count + 1))
+  set -m
+  (run_step "$@") >"$log" 2>&1 </dev/null &
+  background_pid=$!
+  background_pids+=("$background_pid")
+  set +m
+}
 finish() {
   status=$?
-  # An interrupted run must not leave the background tests running.
-  if [ -n "$background_pid" ] && kill -0 "$background_pid" 2>/dev/null; then
-    kill -TERM -- "-$background_pid" 2>/dev/null || true
-  fi
+  # An interrupted run must not leave the background steps running (each is
+  # its own process group: see background_step).
+  for pid in "${background_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM -- "-$pid" 2>/dev/null || true; fi
+  done
   echo "== time by phase (total ${SECONDS} s)"
   for i in "${!phase_names[@]}"; do
     printf '%6d s  %s\n' "${phase_seconds[$i]}" "${phase_names[$i]}"
   done
-  if [ -s "$background_seconds_file" ]; then
-    printf '%6d s  %s\n' "$(cat "$background_seconds_file")" \
-      "fuzz and integration tests (beside the sanitizer build; not in the total again)"
-  fi
-  rm -f "$background_seconds_file"
+  echo "== wall and CPU time by step (steps overlap: see the phases)"
+  cat "$step_dir"/*.step 2>/dev/null || true
+  rm -rf "$step_dir"
   exit "$status"
 }
 trap finish EXIT
 
-scripts/install-deps.sh
+step "install the Debian packages" scripts/install-deps.sh
 phase "install the Debian packages"
 jobs=$(nproc)
 # Both builds are unity builds: CMake compiles each target's sources in groups
@@ -45,71 +78,78 @@ jobs=$(nproc)
 # between the files of one target (cli/ opts out: see cli/CMakeLists.txt).
 unity=-DCMAKE_UNITY_BUILD=ON
 
+# The sanitizer build compiles the libraries and the unit tests with ASan and
+# UBSan, unoptimised but for the components the slowest unit tests run (-Og:
+# MODELWATCH_SANITIZE_OPTIMISED in CMakeLists.txt); -g1 (line tables only) is
+# all the sanitizers' stack traces use, full -g makes the objects several
+# times larger and the links slower.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+  -DMODELWATCH_SANITIZE=ON -DMODELWATCH_UNIT_ONLY=ON $unity >/dev/null
 # The release build compiles only what the fuzz and integration tests run (the
 # programs, and the example's own unit tests, which the sanitizer pass does not
 # build), without debug information or benchmarks.
-echo "== release build: fuzz, integration and the example's unit tests"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release -DMODELWATCH_BENCH=OFF $unity >/dev/null
-cmake --build build-test -j"$jobs" --target modelwatchd modelwatch elec2_server elec2_trainer test_elec2_example
-(cd build-test && ctest --output-on-failure -R '^unit\.elec2_example$')
-phase "release build and the example's unit tests"
+
+# The sanitizer build starts now, at the lowest priority (nice 19), and runs
+# beside everything until the unit tests need it: the release build and then
+# the fuzz and integration tests take the cores first, and the sanitizer build
+# has every moment they leave idle (a release target waiting for its last
+# compile or its link, a test waiting on PostgreSQL, the daemon or a timer).
+# The tests still share caches and memory bandwidth with it, as on any busy
+# machine, which their timing assertions allow. Its output is printed when it
+# ends.
+echo "== sanitizer build (unit tests under ASan+UBSan) in the background, at nice 19 (its output follows the release build)"
+sanitizer_log=$PWD/build-asan/sanitizer-build.log
+background_step "$sanitizer_log" "sanitizer build (nice 19, beside the rest)" \
+  nice -n 19 cmake --build build-asan -j"$jobs"
+sanitizer_pid=$background_pid
+
+echo "== release build: fuzz, integration and the example's unit tests"
+step "release build" cmake --build build-test -j"$jobs" \
+  --target modelwatchd modelwatch elec2_server elec2_trainer test_elec2_example
+step "the example's unit tests" ctest --test-dir build-test --output-on-failure -R '^unit\.elec2_example$'
+phase "release build and the example's unit tests (the sanitizer build beside them)"
 
 # The fuzz and integration tests spend most of their time waiting on processes
-# (PostgreSQL, the daemon, Alertmanager, timers), and the sanitizer build is
-# all CPU: the build runs beside the tests at the lowest priority (nice 19), so
-# it takes the cores only while the tests leave them idle (the tests still share
-# caches and memory bandwidth with it, as on any busy machine, which their
-# timing assertions allow). Each integration test has its own PostgreSQL
-# cluster, temporary directory and free ports; two run at a time, longest
-# first (their COST in tests/CMakeLists.txt). Their output is printed when they
-# end, not mixed into the build's.
-echo "== fuzz and integration tests in the background (their output follows the sanitizer build)"
+# (PostgreSQL, the daemon, Alertmanager, timers). Each integration test has its
+# own PostgreSQL cluster, temporary directory and free ports; two run at a
+# time, longest first (their COST in tests/CMakeLists.txt). Their output is
+# printed when they end, not mixed into the build's.
+echo "== fuzz and integration tests in the background (their output follows the sanitizer build's)"
 integration_log=$PWD/build-test/integration-tests.log
-# Job control gives the background tests their own process group, which the
-# exit trap ends if this script is interrupted.
-set -m
-(
-  cd build-test
-  started=$SECONDS
-  status=0
-  ctest --output-on-failure -L 'integration|fuzz' -j"$jobs" || status=$?
-  echo $((SECONDS - started)) >"$background_seconds_file"
-  exit $status
-) >"$integration_log" 2>&1 </dev/null &
-background_pid=$!
-set +m
+background_step "$integration_log" "fuzz and integration tests" \
+  ctest --test-dir build-test --output-on-failure -L 'integration|fuzz' -j"$jobs"
+integration_pid=$background_pid
 
-echo "== sanitizer build (unit tests under ASan+UBSan), beside the fuzz and integration tests"
-# -g1 (line tables only) is all the sanitizers' stack traces use; full -g makes
-# the objects several times larger and the links slower.
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DMODELWATCH_SANITIZE=ON -DMODELWATCH_UNIT_ONLY=ON $unity >/dev/null
+# Whether a build or a test fails or not, every step ends and is reported, so
+# one run shows every failure.
 sanitizer_build_status=0
-nice -n 19 cmake --build build-asan -j"$jobs" || sanitizer_build_status=$?
-phase "sanitizer build (beside the fuzz and integration tests)"
-
-# Whether the build failed or not, the fuzz and integration tests end and are
-# reported, so one run shows every failure.
+wait "$sanitizer_pid" || sanitizer_build_status=$?
+echo "== sanitizer build"
+cat "$sanitizer_log"
+phase "the rest of the sanitizer build, beside the fuzz and integration tests"
 echo "== fuzz and integration tests"
 integration_status=0
-wait "$background_pid" || integration_status=$?
-background_pid=
+wait "$integration_pid" || integration_status=$?
+background_pids=()
 cat "$integration_log"
 phase "waiting for the fuzz and integration tests"
 if [ "$integration_status" -ne 0 ]; then
   echo "fuzz or integration tests failed (exit $integration_status); output above, also in $integration_log" >&2
 fi
 if [ "$sanitizer_build_status" -ne 0 ]; then
-  echo "the sanitizer build failed (exit $sanitizer_build_status); its output is above the fuzz and integration tests'" >&2
+  echo "the sanitizer build failed (exit $sanitizer_build_status); output above, also in $sanitizer_log" >&2
   exit "$sanitizer_build_status"
 fi
 
 # The unit tests run alone (some measure latency and timeouts), and also after
-# failed integration tests, so one run shows every failure.
+# failed integration tests, so one run shows every failure. The slowest test
+# binaries are split into several ctest entries (tests/CMakeLists.txt), so two
+# entries run at a time until the end.
 echo "== unit tests under ASan+UBSan"
 unit_status=0
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest -L unit --output-on-failure -j"$jobs") || unit_status=$?
+step "unit tests under ASan+UBSan" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" || unit_status=$?
 phase "unit tests under ASan+UBSan"
 [ "$integration_status" -eq 0 ] || exit "$integration_status"
 exit "$unit_status"

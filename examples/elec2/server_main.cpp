@@ -5,12 +5,12 @@
 //                [--score-from-row R] [--no-lockstep] [--lockstep-timeout S] [--lockstep-rows N]
 //   elec2_server --dry-run --data ... [--retrain-every K] [--recent-rows 4000] [--holdout-share 0.25] ...
 // Exit status 0 on success, 1 on a failure (the reason on stderr), 2 on bad usage.
-#include <charconv>
 #include <string>
 #include <string_view>
 
 #include <fmt/format.h>
 
+#include "examples/elec2/command_line.h"
 #include "examples/elec2/stream_server.h"
 
 namespace {
@@ -27,16 +27,8 @@ constexpr std::string_view usage =
     "         [--holdout-share S (0.25)] [--initial-rows N] [--batch N] [--label-delay-rows N] [--limit N]\n"
     "         [--summary PATH.json] [--score-from-row R]\n";
 
-template <typename T>
-bool parse_number(std::string_view text, T& value) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-int bad_usage(const std::string& message) {
-    fmt::print(stderr, "elec2_server: {}\n{}", message, usage);
-    return 2;
-}
+using mw::elec2::parse_number;
+constexpr mw::elec2::BadUsage bad_usage{"elec2_server", usage};
 
 }  // namespace
 

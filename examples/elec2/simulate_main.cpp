@@ -10,13 +10,13 @@
 //                               x --latency-rows 300, 500, 800 (only the one given, when given: 0 is
 //                               the quick start's lockstep replay)
 // Exit status 0 on success, 1 on a failure, 2 on bad usage.
-#include <charconv>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "examples/elec2/command_line.h"
 #include "examples/elec2/elec2_data.h"
 #include "examples/elec2/loop_simulation.h"
 #include "examples/elec2/stream_server.h"
@@ -30,16 +30,8 @@ constexpr std::string_view usage =
     "       elec2_simulate --grid [the same options; --min-accuracy and --cooldown-windows vary, and --latency-rows\n"
     "         over 300, 500 and 800 unless given]\n";
 
-template <typename T>
-bool parse_number(std::string_view text, T& value) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && ptr == text.data() + text.size();
-}
-
-int bad_usage(const std::string& message) {
-    fmt::print(stderr, "elec2_simulate: {}\n{}", message, usage);
-    return 2;
-}
+using mw::elec2::parse_number;
+constexpr mw::elec2::BadUsage bad_usage{"elec2_simulate", usage};
 
 struct Yardstick {
     double accuracy = 0;

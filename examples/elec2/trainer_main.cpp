@@ -6,7 +6,6 @@
 // Exit status 0 on success, 1 on bad input or a failed step (the reason on
 // stderr), 2 on bad usage.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -16,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "examples/elec2/command_line.h"
 #include "examples/elec2/model_jobs.h"
 
 namespace {
@@ -59,10 +59,7 @@ int fail(const std::string& message) {
     return 1;
 }
 
-int bad_usage(const std::string& message) {
-    fmt::print(stderr, "elec2_trainer: {}\n{}", message, usage);
-    return 2;
-}
+constexpr mw::elec2::BadUsage bad_usage{"elec2_trainer", usage};
 
 std::string environment(const char* name) {
     const char* value = std::getenv(name);
@@ -77,13 +74,11 @@ int train(int argc, char** argv) {
     if (!champion) return bad_usage("train needs --champion");
     options.champion_path = *champion;
     if (const auto text = value_of(arguments, "--recent-rows")) {
-        const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), options.recent_rows);
-        if (ec != std::errc() || ptr != text->data() + text->size() || options.recent_rows == 0)
+        if (!mw::elec2::parse_number(*text, options.recent_rows) || options.recent_rows == 0)
             return bad_usage(fmt::format("--recent-rows '{}' is not a positive integer", *text));
     }
     if (const auto text = value_of(arguments, "--holdout-share")) {
-        const auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), options.holdout_share);
-        if (ec != std::errc() || ptr != text->data() + text->size() ||
+        if (!mw::elec2::parse_number(*text, options.holdout_share) ||
             !(options.holdout_share > 0 && options.holdout_share < 1))
             return bad_usage(fmt::format("--holdout-share '{}' is not a number between 0 and 1", *text));
     }

@@ -1,14 +1,13 @@
 // The dispatcher against a real PostgreSQL with sinks defined here: it
 // delivers what is due, records failures for the outbox's backoff, gives up
 // on refusals, survives a throwing sink, and respects rate limits.
+#include <array>
 #include <stdexcept>
 
 #include <catch2/catch.hpp>
 
 #include "alerts/dispatcher.h"
-#include "store/migrations.h"
 #include "tests/alerts/alert_test_support.h"
-#include "tests/support/test_database.h"
 
 using namespace mw;
 using namespace mw::alerts;
@@ -35,6 +34,19 @@ private:
     std::string name_;
 };
 
+// The sinks of two_receivers() and a dispatcher to them from the fixture's
+// outbox, rate-limited as the fixture's options say when it is made.
+struct TwoSinksDispatch {
+    explicit TwoSinksDispatch(OutboxFixture& fixture) : dispatcher(fixture.outbox, fixture.options.receivers) {}
+    TwoSinksDispatch(const TwoSinksDispatch&) = delete;  // `sinks` points at its own members
+    TwoSinksDispatch& operator=(const TwoSinksDispatch&) = delete;
+
+    ScriptedSink am{"am"};
+    ScriptedSink pd{"pd"};
+    std::array<AlertSink*, 2> sinks{&am, &pd};
+    Dispatcher dispatcher;
+};
+
 std::int64_t undelivered(pqxx::connection_base& connection, const std::string& receiver) {
     return count(connection, "SELECT count(*) FROM alert_deliveries WHERE delivered_at IS NULL AND "
                              "abandoned_at IS NULL AND receiver = '" + receiver + "'");
@@ -43,18 +55,12 @@ std::int64_t undelivered(pqxx::connection_base& connection, const std::string& r
 }  // namespace
 
 TEST_CASE("Dispatcher: delivers due alerts to their sinks and records it", "[alerts][dispatcher][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     fire_alerts(connection, outbox, options, owned, 3);
 
-    ScriptedSink am("am");
-    ScriptedSink pd("pd");
-    AlertSink* sinks[] = {&am, &pd};
-    Dispatcher dispatcher(outbox, options.receivers);
+    TwoSinksDispatch dispatch(fixture);
+    auto& [am, pd, sinks, dispatcher] = dispatch;
     const auto counts = dispatcher.run_once(connection, sinks, owned, always_held, t0_us);
     CHECK(counts.delivered == 6);
     CHECK(counts.failed == 0);
@@ -71,20 +77,14 @@ TEST_CASE("Dispatcher: delivers due alerts to their sinks and records it", "[ale
 
 TEST_CASE("Dispatcher: failures are retried after backoff, refusals abandoned, a throwing sink is a failure",
           "[alerts][dispatcher][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({.backoff_base_ms = 1'000, .backoff_cap_ms = 1'000}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture({.backoff_base_ms = 1'000, .backoff_cap_ms = 1'000});
+    auto& [db, connection, owned, outbox, options] = fixture;
     fire_alerts(connection, outbox, options, owned, 2);
 
-    ScriptedSink am("am");
+    TwoSinksDispatch dispatch(fixture);
+    auto& [am, pd, sinks, dispatcher] = dispatch;
     am.result = {false, true, "503 Service Unavailable", std::chrono::seconds(30)};
-    ScriptedSink pd("pd");
     pd.result = {false, false, "400 invalid routing key", {}};
-    AlertSink* sinks[] = {&am, &pd};
-    Dispatcher dispatcher(outbox, options.receivers);
 
     auto counts = dispatcher.run_once(connection, sinks, owned, always_held, t0_us);
     CHECK(counts.delivered == 0);
@@ -111,19 +111,13 @@ TEST_CASE("Dispatcher: failures are retried after backoff, refusals abandoned, a
 }
 
 TEST_CASE("Dispatcher: a receiver gets at most max_per_minute, refilled over time", "[alerts][dispatcher][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     options.receivers = {{"am", true, 3}, {"pd", false, 0}};
     fire_alerts(connection, outbox, options, owned, 10);
 
-    ScriptedSink am("am");
-    ScriptedSink pd("pd");
-    AlertSink* sinks[] = {&am, &pd};
-    Dispatcher dispatcher(outbox, options.receivers);
+    TwoSinksDispatch dispatch(fixture);
+    auto& [am, pd, sinks, dispatcher] = dispatch;
 
     // A full bucket: three at once for "am"; "pd" is not limited.
     CHECK(dispatcher.run_once(connection, sinks, owned, always_held, t0_us).delivered == 3 + 10);
@@ -139,18 +133,12 @@ TEST_CASE("Dispatcher: a receiver gets at most max_per_minute, refilled over tim
 
 TEST_CASE("Dispatcher: a claim whose lease is lost before the send is given back unsent",
           "[alerts][dispatcher][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     fire_alerts(connection, outbox, options, owned, 2);
 
-    ScriptedSink am("am");
-    ScriptedSink pd("pd");
-    AlertSink* sinks[] = {&am, &pd};
-    Dispatcher dispatcher(outbox, options.receivers);
+    TwoSinksDispatch dispatch(fixture);
+    auto& [am, pd, sinks, dispatcher] = dispatch;
     // The daemon's own clock says the lease ran out between claim and send
     // (a pause, or heartbeats that failed).
     const auto lost = [](const std::string&, const store::Fence&) { return false; };

@@ -10,9 +10,7 @@
 #include <pqxx/nontransaction>
 
 #include "alerts/outbox.h"
-#include "store/migrations.h"
 #include "tests/alerts/alert_test_support.h"
-#include "tests/support/test_database.h"
 
 using namespace mw;
 using namespace mw::alerts;
@@ -35,12 +33,8 @@ void deliver_all(pqxx::connection_base& connection, AlertOutbox& outbox, const s
 }  // namespace
 
 TEST_CASE("enqueue_resends: after the interval, only to receivers that want re-sends", "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();  // resend interval 300 s
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;  // options: resend interval 300 s
     insert_finding(connection, {});
     outbox.route_new_findings(connection, options, owned, t0_us);
     deliver_all(connection, outbox, owned, "am", t0_us);
@@ -65,13 +59,9 @@ TEST_CASE("enqueue_resends: after the interval, only to receivers that want re-s
 }
 
 TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, abandonment", "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
     const OutboxOptions outbox_options{.backoff_base_ms = 1'000, .backoff_cap_ms = 8'000};
-    AlertOutbox outbox(outbox_options, 7);
-    const auto options = two_receivers();
+    OutboxFixture fixture(outbox_options, 7);
+    auto& [db, connection, owned, outbox, options] = fixture;
     fire_alerts(connection, outbox, options, owned, 1);
 
     CHECK(backoff_bound_ms(0, outbox_options) == 1'000);
@@ -126,12 +116,8 @@ TEST_CASE("mark_failed: full-jitter backoff within its bounds, retry_after, aban
 }
 
 TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox setup({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, setup, options] = fixture;
     fire_alerts(connection, setup, options, owned, 40);
 
     SECTION("a claim in flight is skipped, not waited for") {
@@ -177,12 +163,8 @@ TEST_CASE("claim_due: concurrent claimers never get the same delivery", "[alerts
 }
 
 TEST_CASE("claim_due: an expired lease makes an undelivered claim due again", "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({.lease_ms = 30'000}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture({.lease_ms = 30'000});
+    auto& [db, connection, owned, outbox, options] = fixture;
     fire_alerts(connection, outbox, options, owned, 1);
 
     const auto first = outbox.claim_due(connection, "pd", owned, 10, t0_us);
@@ -204,12 +186,8 @@ TEST_CASE("claim_due: an expired lease makes an undelivered claim due again", "[
 
 TEST_CASE("claim_due: only under the model's lease; a claim of an ended lease is never sent again",
           "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     insert_finding(connection, {});
     insert_finding(connection, {.model = "other"});
     REQUIRE(outbox.route_new_findings(connection, options, owned, t0_us) == 2);
@@ -267,12 +245,8 @@ TEST_CASE("claim_due: only under the model's lease; a claim of an ended lease is
 
 TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-send is dropped",
           "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({.backoff_base_ms = 60'000, .backoff_cap_ms = 60'000}, 3);
-    const auto options = two_receivers();
+    OutboxFixture fixture({.backoff_base_ms = 60'000, .backoff_cap_ms = 60'000}, 3);
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     SECTION("a pending firing holds back the later resolved") {
         insert_finding(connection, {});
@@ -318,12 +292,8 @@ TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-se
 }
 
 TEST_CASE("silences and alerts for the admin API", "[alerts][outbox][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     const auto bad = add_silence(connection, {.starts_at_us = t0_us, .ends_at_us = t0_us});
     CHECK_FALSE(bad.id);

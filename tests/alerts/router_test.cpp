@@ -8,9 +8,7 @@
 #include "alerts/alert_rules.h"
 #include "alerts/fingerprint.h"
 #include "alerts/outbox.h"
-#include "store/migrations.h"
 #include "tests/alerts/alert_test_support.h"
-#include "tests/support/test_database.h"
 
 using namespace mw;
 using namespace mw::alerts;
@@ -178,12 +176,8 @@ TEST_CASE("validate: names the field at fault", "[alerts][rules]") {
 TEST_CASE("route_new_findings: a first trigger enqueues one delivery per receiver, a repeat nothing, a clear "
           "resolves",
           "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     insert_finding(connection, {});
     CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 1);
@@ -221,12 +215,8 @@ TEST_CASE("route_new_findings: a first trigger enqueues one delivery per receive
 }
 
 TEST_CASE("route_new_findings: resolve_after_clean_windows counts consecutive clean findings", "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     options.resolve_after_clean_windows = 2;
 
     insert_finding(connection, {});
@@ -244,12 +234,8 @@ TEST_CASE("route_new_findings: resolve_after_clean_windows counts consecutive cl
 
 TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end lets the alert out",
           "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     Silence silence;
     silence.model = "elec2";
@@ -284,12 +270,8 @@ TEST_CASE("route_new_findings: a silence mutes firing, records why, and its end 
 }
 
 TEST_CASE("route_new_findings: a resolution receivers never saw firing is not sent", "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     REQUIRE(add_silence(connection, {.model = "elec2", .starts_at_us = t0_us, .ends_at_us = t0_us + 3600 * second_us})
                 .id);
 
@@ -303,12 +285,8 @@ TEST_CASE("route_new_findings: a resolution receivers never saw firing is not se
 
 TEST_CASE("route_new_findings: a finding still being written is routed on the next call, none twice",
           "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     insert_finding(connection, {.subject = "", .triggered = true});
     // A detector's transaction takes the next id but has not committed...
@@ -331,12 +309,8 @@ TEST_CASE("route_new_findings: a finding still being written is routed on the ne
 
 TEST_CASE("route_new_findings: an older finding of an alert committed after a later one is not applied",
           "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     auto writer = db.connect();
     pqxx::work in_flight(*writer);
@@ -351,12 +325,8 @@ TEST_CASE("route_new_findings: an older finding of an alert committed after a la
 
 TEST_CASE("route_new_findings: only the models whose leases are held, each under its fence",
           "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
-    const auto owned = hold_leases(connection, {"elec2"});
+    OutboxFixture fixture({}, 1, {"elec2"});
+    auto& [db, connection, owned, outbox, options] = fixture;
 
     insert_finding(connection, {});
     insert_finding(connection, {.model = "other"});
@@ -393,12 +363,8 @@ TEST_CASE("route_new_findings: only the models whose leases are held, each under
 
 TEST_CASE("route_new_findings: a routing transaction that fails midway leaves nothing behind",
           "[alerts][router][pg]") {
-    store::testing::TestDatabase db;
-    store::migrate(db.connection());
-    const auto owned = hold_leases(db.connection());
-    auto& connection = db.connection();
-    AlertOutbox outbox({}, 1);
-    const auto options = two_receivers();
+    OutboxFixture fixture;
+    auto& [db, connection, owned, outbox, options] = fixture;
     // A "crash" after some of the work: the third finding's delivery fails.
     {
         pqxx::work transaction(connection);

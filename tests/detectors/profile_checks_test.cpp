@@ -41,6 +41,7 @@
 #include "detectors/profile_quality.h"
 #include "stats/feature_profile.h"
 #include "tests/support/command_output.h"
+#include "tests/support/csv_columns.h"
 
 namespace {
 
@@ -67,23 +68,10 @@ ProfileTestData load_profile_test_data(const std::string& name, const std::strin
     const auto table = mw::drift::read_csv(mw::testing::bundled_data(file), file);
     REQUIRE(table.ok());
     ProfileTestData data{name, {}};
-    auto add = [&](const std::string& column, bool is_numeric) {
-        const int index = table.column_index(column);
-        REQUIRE(index >= 0);
-        ColumnData out{.name = column, .numeric = is_numeric};
-        for (const auto& row : table.rows) {
-            const std::string& cell = row[static_cast<std::size_t>(index)];
-            if (is_numeric) {
-                double value = 0;
-                out.numbers.push_back(mw::drift::parse_number_cell(cell, value) ? value : std::nan(""));
-            } else {
-                out.texts.push_back(mw::drift::is_missing_cell(cell) ? std::string_view() : std::string_view(cell));
-            }
-        }
-        data.columns.push_back(std::move(out));
-    };
-    for (const auto& column : numeric) add(column, true);
-    for (const auto& column : categorical) add(column, false);
+    for (const auto& column : numeric)
+        data.columns.push_back(mw::testing::csv_column<ColumnData>(table, column, true));
+    for (const auto& column : categorical)
+        data.columns.push_back(mw::testing::csv_column<ColumnData>(table, column, false));
     return data;
 }
 

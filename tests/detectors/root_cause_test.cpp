@@ -33,6 +33,7 @@
 #include "detectors/csv_table.h"
 #include "detectors/root_cause.h"
 #include "tests/support/command_output.h"
+#include "tests/support/csv_columns.h"
 
 using namespace mw::rootcause;
 
@@ -47,28 +48,17 @@ struct LabelledData {
     std::string positive;
 };
 
+// Adult writes a missing value as "?".
+bool root_cause_missing_cell(std::string_view cell) { return cell == "?"; }
+
 Column text_column(const mw::drift::CsvTable& table, const std::string& name, bool attribute = false) {
-    Column column{.name = name, .attribute = attribute};
-    const int index = table.column_index(name);
-    REQUIRE(index >= 0);
-    for (const auto& row : table.rows) {
-        const auto& cell = row[static_cast<std::size_t>(index)];
-        column.texts.push_back(cell == "?" ? "" : cell);
-    }
+    Column column = mw::testing::csv_column<Column>(table, name, false, root_cause_missing_cell);
+    column.attribute = attribute;
     return column;
 }
 
 Column number_column(const mw::drift::CsvTable& table, const std::string& name) {
-    Column column{.name = name, .numeric = true};
-    const int index = table.column_index(name);
-    REQUIRE(index >= 0);
-    for (const auto& row : table.rows) {
-        double value = 0;
-        column.numbers.push_back(mw::drift::parse_number_cell(row[static_cast<std::size_t>(index)], value)
-                                     ? value
-                                     : std::nan(""));
-    }
-    return column;
+    return mw::testing::csv_column<Column>(table, name, true);
 }
 
 const LabelledData& adult() {
@@ -747,6 +737,22 @@ TEST_CASE("a mean-over-rows metric has per-segment standard errors", "[root_caus
           Approx(1.959964 * std::sqrt(0.16 * 300 / 299) / std::sqrt(300.0)).epsilon(0.01));
 }
 
+namespace {
+
+// CBPE calibrated on a labelled reference whose positive class is "1".
+mw::performance::CbpeFit fit_reference_cbpe(const RankingRows& reference) {
+    std::vector<bool> predicted, actual;
+    for (std::size_t r = 0; r < reference.size(); ++r) {
+        predicted.push_back(reference.outcomes.y_pred[r] == "1");
+        actual.push_back(reference.outcomes.y_true[r] == "1");
+    }
+    auto cbpe = mw::performance::fit_cbpe(reference.outcomes.score, predicted, actual);
+    REQUIRE(cbpe.ok());
+    return cbpe;
+}
+
+}  // namespace
+
 TEST_CASE("an estimated precision drop compares shares over predicted positives", "[root_cause]") {
     // Group A is 40% of rows but 75% of the predicted positives. In the
     // window every positive prediction gets less sure (0.9 to 0.75, in both
@@ -771,13 +777,7 @@ TEST_CASE("an estimated precision drop compares shares over predicted positives"
         return set;
     };
     const auto reference = rows(false, true);
-    std::vector<bool> predicted, actual;
-    for (std::size_t r = 0; r < reference.size(); ++r) {
-        predicted.push_back(reference.outcomes.y_pred[r] == "1");
-        actual.push_back(reference.outcomes.y_true[r] == "1");
-    }
-    const auto cbpe = mw::performance::fit_cbpe(reference.outcomes.score, predicted, actual);
-    REQUIRE(cbpe.ok());
+    const auto cbpe = fit_reference_cbpe(reference);
     RankingOptions options;
     options.metric = "precision";
     options.spec.positive_class = "1";
@@ -818,13 +818,7 @@ TEST_CASE("an estimated roc_auc has no standard error: its drop is not tested", 
         return set;
     };
     const auto reference = rows(false);
-    std::vector<bool> predicted, actual;
-    for (std::size_t r = 0; r < reference.size(); ++r) {
-        predicted.push_back(reference.outcomes.y_pred[r] == "1");
-        actual.push_back(reference.outcomes.y_true[r] == "1");
-    }
-    const auto cbpe = mw::performance::fit_cbpe(reference.outcomes.score, predicted, actual);
-    REQUIRE(cbpe.ok());
+    const auto cbpe = fit_reference_cbpe(reference);
     RankingOptions options;
     options.metric = "roc_auc";
     options.spec.positive_class = "1";

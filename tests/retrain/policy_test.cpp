@@ -276,6 +276,13 @@ std::int64_t insert_finding(pqxx::connection& connection, const std::string& kin
     return mw::testing::insert_finding(connection, row);
 }
 
+// Model elec2's policy as process_findings reads it: `limits` (cooldown,
+// budget, ...) with one dataset_drift trigger that needs no hold.
+std::map<std::string, RetrainPolicyOptions> elec2_policy(RetrainPolicyOptions limits) {
+    limits.triggers = drift_policy(0).triggers;
+    return {{"elec2", std::move(limits)}};
+}
+
 std::string latest_decision(pqxx::connection& connection) {
     pqxx::read_transaction transaction(connection);
     return transaction.exec1("SELECT kind || ': ' || reason FROM decisions ORDER BY id DESC LIMIT 1")[0]
@@ -346,9 +353,7 @@ TEST_CASE("a noisy trigger that keeps clearing never queues", "[retrain][policy]
 TEST_CASE("cooldown and budget are rebuilt from the stored jobs", "[retrain][policy][db]") {
     mw::store::testing::TestDatabase db;
     mw::store::migrate(db.connection());
-    auto policy = drift_policy(0);
-    policy.daily_budget = 2;
-    const std::map<std::string, RetrainPolicyOptions> options{{"elec2", policy}};
+    const auto options = elec2_policy({.daily_budget = 2});
 
     insert_finding(db.connection(), "dataset_drift", true, t0_us);
     REQUIRE(process_findings(db.connection(), options, t0_us).queued == 1);
@@ -383,10 +388,8 @@ TEST_CASE("the breaker opens after consecutive failures, pages, survives a resta
           "[retrain][policy][db]") {
     mw::store::testing::TestDatabase db;
     mw::store::migrate(db.connection());
-    auto policy = drift_policy(0);
-    policy.cooldown_ms = 0;
-    policy.daily_budget = 100;
-    const std::map<std::string, RetrainPolicyOptions> options{{"elec2", policy}};
+    const auto options = elec2_policy({.cooldown_ms = 0, .daily_budget = 100});
+    const auto& policy = options.at("elec2");
 
     // A success, then three failures in a row (a rejection counts).
     std::int64_t now_us = t0_us;
@@ -518,10 +521,7 @@ TEST_CASE("process_findings counts cooldown_windows from the stored windows and 
           "[retrain][policy][db]") {
     mw::store::testing::TestDatabase db;
     mw::store::migrate(db.connection());
-    auto policy = drift_policy(0);
-    policy.cooldown_ms = 0;
-    policy.cooldown_windows = 2;
-    const std::map<std::string, RetrainPolicyOptions> options{{"elec2", policy}};
+    const auto options = elec2_policy({.cooldown_ms = 0, .cooldown_windows = 2});
     const auto first_reference = insert_policy_test_reference(db.connection(), true);
 
     insert_window_with_finding(db.connection(), first_reference, 1, t0_us);
