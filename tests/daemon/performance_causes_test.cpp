@@ -212,3 +212,29 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
           std::string::npos);
     causes.stop();
 }
+
+TEST_CASE("ranking requests: one per model, the newest wins, and one handed back never replaces a newer one",
+          "[performance_causes]") {
+    daemon::RankingRequests rankings;
+    int notified = 0;
+    rankings.on_request([&] { ++notified; });
+    auto older = std::make_shared<daemon::RankingBasis>();
+    older->reference_id = 1;
+    auto newer = std::make_shared<daemon::RankingBasis>();
+    newer->reference_id = 2;
+    rankings.request("a", older);
+    rankings.request("a", newer);
+    rankings.request("b", older);
+    CHECK(notified == 3);
+    auto taken = rankings.take();
+    REQUIRE(taken.size() == 2);
+    CHECK(taken.at("a")->reference_id == 2);
+    CHECK(rankings.take().empty());
+    // A turn cut short hands its request back; a request made meanwhile wins.
+    rankings.request("a", newer);
+    rankings.give_back("a", older);
+    rankings.give_back("b", older);
+    taken = rankings.take();
+    CHECK(taken.at("a")->reference_id == 2);
+    CHECK(taken.at("b")->reference_id == 1);
+}
