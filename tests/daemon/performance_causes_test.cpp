@@ -90,9 +90,6 @@ void store_causes_rows(pqxx::connection_base& connection, const std::string& mod
             model, id, ts_us, features.dump(),
             model == "slow" ? std::optional<std::string>(predicted ? "1" : "0") : std::nullopt,
             model == "slow" ? std::nullopt : std::optional<double>(0.1 * (i % 10)), predicted ? 0.8 : 0.2);
-        transaction.exec_params0("INSERT INTO prediction_keys (model, id, ts) VALUES ($1, $2, 'epoch'::timestamptz + "
-                                 "$3::bigint * interval '1 microsecond')",
-                                 model, id, ts_us);
         if (model == "slow")
             transaction.exec_params0("INSERT INTO outcomes (model, id, ts, label, received_at) VALUES ($1, $2, now(), "
                                      "$3, now())",

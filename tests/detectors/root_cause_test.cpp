@@ -467,7 +467,7 @@ TEST_CASE("windows with no single cause planted name none, at several sizes", "[
                 const Scenario scenario{.plant = Plant::uniform, .sizes = sizes, .uniform_share = share};
                 const std::string label = std::string(share == 0 ? "null, none" : "6%") + " of " +
                                           std::to_string(sizes.reference) + "+" + std::to_string(sizes.window) +
-                                          " rows made wrong:";
+                                          " rows made wrong";
                 CHECK(rate(*data, scenario, label.c_str(), [&](const Outcome& o) {
                           exercised += o.ranking.drop_significant ? 1 : 0;
                           return !o.ranking.single_cause && o.ranking.causes.empty();
@@ -527,14 +527,22 @@ TEST_CASE("the ranking's numbers: decomposition, intervals, suppression, words",
     CHECK(json["ranked"][0]["name"] == "segment group=b");
     CHECK(json["suppressed_segments"] == 1);
 
-    // The same drop of a metric that is not a proportion (f1) gets a bootstrap interval.
+    // The same drop of a metric that is not a proportion: f1 gets an
+    // interval from its own delta-method standard error, a macro average
+    // (which has none) a bootstrap one.
     options.metric = "f1";
     const auto f1 = rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options);
     REQUIRE(f1.ok());
     REQUIRE_FALSE(f1.ranked.empty());
     CHECK(f1.ranked.front().name() == "segment group=b");
     REQUIRE(f1.ranked.front().window_interval);
-    CHECK(f1.ranked.front().window_interval->method == "bootstrap");
+    CHECK(f1.ranked.front().window_interval->method == "delta");
+    options.metric = "f1_macro";
+    const auto f1_macro = rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options);
+    REQUIRE(f1_macro.ok());
+    REQUIRE_FALSE(f1_macro.ranked.empty());
+    REQUIRE(f1_macro.ranked.front().window_interval);
+    CHECK(f1_macro.ranked.front().window_interval->method == "bootstrap");
 
     options.metric = "no_such_metric";
     CHECK_FALSE(rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options).ok());
