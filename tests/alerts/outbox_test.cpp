@@ -328,7 +328,10 @@ TEST_CASE("route_new_findings: a pending root-cause ranking holds its model's fi
     const std::string pending = R"({"root_cause": {"pending": true, "summary": "the causes are being ranked"}})";
     const auto causes_of = [&](const std::string& kind) {
         for (const auto& delivery : outbox.claim_due(connection, "pd", owned, 100, t0_us))
-            if (delivery.alert.labels.at("kind") == kind) return delivery.alert.annotations["causes"];
+            if (delivery.alert.labels.at("kind") == kind) {
+                const auto causes = delivery.alert.annotations.find("causes");
+                return causes == delivery.alert.annotations.end() ? std::string("(none)") : causes->second;
+            }
         FAIL("no delivery of a " << kind << " alert");
         return std::string();
     };
