@@ -243,23 +243,32 @@ std::size_t AlertOutbox::route_new_findings(pqxx::connection_base& connection, c
         try {
             pqxx::work transaction(connection, "route_new_findings");
             store::check_fence(transaction, model, fence);
+            // `held`: a ranking still pending, within its wait.
             const auto rows = transaction.exec_params(
                 fmt::format("SELECT id, model, kind, subject, method, statistic, threshold, p_value, triggered, "
-                            "severity, {} AS window_start_us, {} AS window_end_us, evidence::text AS evidence "
+                            "severity, {} AS window_start_us, {} AS window_end_us, evidence::text AS evidence, "
+                            "coalesce(jsonb_typeof(evidence->'root_cause') = 'object' AND evidence->'root_cause' ? "
+                            "'pending' AND created_at > now() - $3 * interval '1 millisecond', false) AS held "
                             "FROM findings WHERE model = $1 AND NOT alert_routed ORDER BY id LIMIT $2",
                             ts_column("window_start"), ts_column("window_end")),
-                model, options_.findings_per_call);
+                model, options_.findings_per_call, options_.root_cause_wait_ms);
             std::vector<std::string> ids;
             for (const auto& row : rows) {
+                // In id order: the ones after a held finding wait with it.
+                if (row["held"].as<bool>()) {
+                    log::debug("alert_router_held model={} finding={} reason=\"root cause pending\"", model,
+                               row["id"].c_str());
+                    break;
+                }
                 route_one(transaction, read_finding(row), routing, fence, now_us);
                 ids.push_back(row["id"].c_str());
             }
             transaction.exec_params0("UPDATE findings SET alert_routed = true WHERE id = ANY($1::bigint[])",
                                      store::text_array(ids));
             transaction.commit();
-            routed += rows.size();
-            if (!rows.empty())
-                log::debug("alert_router_routed model={} findings={} epoch={}", model, rows.size(), fence.epoch);
+            routed += ids.size();
+            if (!ids.empty())
+                log::debug("alert_router_routed model={} findings={} epoch={}", model, ids.size(), fence.epoch);
         } catch (const store::LeaseLost& lost) {
             fenced_.push_back(lost.what());
         }

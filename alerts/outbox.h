@@ -52,6 +52,14 @@ struct OutboxOptions {
     std::int64_t lease_ms = 60'000;
     // Findings routed per model and call, which bounds a routing transaction.
     int findings_per_call = 1'000;
+    // How long a finding whose root-cause ranking is pending
+    // (daemon/performance_causes.h) is held back, with the model's later
+    // findings, so that its alert's first notification carries the causes:
+    // the ranking's time budget (2 s a finding) for a window's few drop
+    // findings and the worker's next pass, with room for a loaded host.
+    // Past it the finding is routed with "the causes are being ranked", and
+    // the alert's re-sends carry the causes once ranked (enqueue reads them).
+    std::int64_t root_cause_wait_ms = 15'000;
 };
 
 // A delivery handed to a worker by claim_due.
@@ -95,6 +103,8 @@ public:
     // notifications; a resolution goes out only when receivers were told the
     // alert fired (whether or not a silence is active now), so no incident
     // stays open on their side and none is closed that they never saw.
+    // A model's findings wait, in order, behind one whose root-cause ranking
+    // is pending, for at most root_cause_wait_ms of the database's clock.
     std::size_t route_new_findings(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
                                    const store::HeldLeases& leases, std::int64_t now_us);
 

@@ -16,14 +16,15 @@
 
 namespace mw::daemon {
 
-ModelMonitor::ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics)
-    : options_(std::move(options)), metrics_(metrics) {}
+ModelMonitor::ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings)
+    : options_(std::move(options)), metrics_(metrics), rankings_(rankings) {}
 
 ModelMonitor::~ModelMonitor() = default;
 
 void ModelMonitor::reconfigure(config::ModelOptions options) {
     options_ = std::move(options);
     fitted_.reset();
+    ranking_basis_.reset();
     anomaly_.clear();
 }
 
@@ -67,6 +68,9 @@ std::unique_ptr<concept_drift::ConceptDetector> ModelMonitor::fresh_concept_dete
 void ModelMonitor::resume(pqxx::connection_base& connection) {
     const auto checkpoint = store::load_checkpoint(connection, model());
     resume_needed_ = false;
+    // Rankings asked for before a restart, or by the model's previous owner,
+    // and never attached wait in the store: the worker looks again.
+    if (ranking_basis_) rankings_.request(model(), ranking_basis_);
     const auto epoch = fence_ ? fence_->epoch : 0;
     if (!checkpoint) {
         concept_ = fresh_concept_detector();
@@ -140,7 +144,9 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
 void ModelMonitor::fit(const store::StoredReference& reference) {
     metrics_.reference_rows.Add({{"model", model()}}).Set(static_cast<double>(reference.rows));
     fitted_ = std::make_unique<ReferenceFit>(fit_reference(reference, options_));
+    ranking_basis_.reset();
     if (!fitted_->error.empty()) return;
+    ranking_basis_ = ranking_basis(*fitted_, options_);
     // A new reference is a new normal: the concept detector starts over.
     concept_ = fresh_concept_detector();
     log::notice("reference_fitted model={} reference={} rows={}", model(), reference.id, reference.rows);
@@ -168,9 +174,11 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     control.checkpoint();
     if (fitted_->quality) check_quality(*fitted_, options_, rows, feature_objects, span, verdicts);
     control.checkpoint();
+    // A drop's causes are ranked after the window is stored, off this pass.
+    bool ranking_wanted = false;
     if (fitted_->cbpe) {
         estimate_performance(*fitted_, options_, rows, span, verdicts);
-        explain_performance_drops(connection, *fitted_, options_, rows, window.sequence, verdicts.findings);
+        ranking_wanted = mark_performance_drops(*fitted_, verdicts.findings);
     }
     control.checkpoint();
     measure_operations(connection, options_, rows, table, verdicts);
@@ -181,6 +189,7 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
 
     store::record_window(connection, model(), fitted_->reference_id, window, verdicts.findings, verdicts.metrics,
                          write_under_lease());
+    if (ranking_wanted) rankings_.request(model(), ranking_basis_);
     metrics_.windows_closed.Add({{"model", model()}}).Increment();
     count_findings(verdicts.findings);
     log::info("window_closed model={} sequence={} rows={} dataset_drift={} drifted={}/{}", model(), window.sequence,
@@ -200,11 +209,11 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         // concept detector in the order the predictions were made.
         if (coverage < performance.min_label_coverage && !waited) break;
         auto judged = judge_window_performance(*fitted_, options_, concept_.get(), rows, window, coverage);
-        control.checkpoint();
-        explain_performance_drops(connection, *fitted_, options_, rows, window.sequence, judged.findings);
+        const bool ranking_wanted = mark_performance_drops(*fitted_, judged.findings);
         control.checkpoint();
         store::record_window_performance(connection, model(), window.id, coverage, true, judged.findings,
                                          judged.metrics, write_under_lease());
+        if (ranking_wanted) rankings_.request(model(), ranking_basis_);
         for (const auto& metric : judged.metrics)
             if (metric.segment.empty()) metrics_.set_window_metric(model(), metric.name, false, metric.value);
         count_findings(judged.findings);

@@ -30,10 +30,14 @@
 namespace mw::daemon {
 
 struct ReferenceFit;
+struct RankingBasis;
+class RankingRequests;
 
 class ModelMonitor {
 public:
-    ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics);
+    // `rankings`: where the monitor asks for its performance drops' root
+    // causes once their window is stored (daemon/performance_causes.h).
+    ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings);
     ~ModelMonitor();
     ModelMonitor(const ModelMonitor&) = delete;
     ModelMonitor& operator=(const ModelMonitor&) = delete;
@@ -74,7 +78,10 @@ private:
 
     config::ModelOptions options_;
     DaemonMetrics& metrics_;
+    RankingRequests& rankings_;
     std::unique_ptr<ReferenceFit> fitted_;
+    // What the root-cause worker ranks on, made once per fit.
+    std::shared_ptr<const RankingBasis> ranking_basis_;
     std::unique_ptr<concept_drift::ConceptDetector> concept_;
     AnomalyDetectors anomaly_;
     std::string waiting_for_;  // what the last pass waited for, logged once

@@ -113,6 +113,9 @@ void Monitoring::start() {
     // The leases first, so the monitor's first pass finds models to work on.
     add("leases", std::chrono::milliseconds(config.cluster.heartbeat_ms), &Monitoring::leases_pass);
     add("monitor", interval, &Monitoring::monitor_pass);
+    add("causes", interval, &Monitoring::causes_pass);
+    causes_worker_ = workers_.back().get();
+    rankings_.on_request([worker = causes_worker_] { worker->wake(); });
     add("alerts", interval, &Monitoring::alerts_pass);
     add("retrain", interval, &Monitoring::retrain_pass);
     add("audits", std::max(interval, std::chrono::milliseconds(1000)), &Monitoring::audits_pass);
@@ -195,7 +198,7 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
         for (const auto& model : config.models) {
             auto existing = monitors_.find(model.schema.name);
             if (existing == monitors_.end()) {
-                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_);
+                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_);
                 continue;
             }
             // An unchanged model keeps its fitted reference and detectors.
@@ -237,6 +240,42 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
             control.checkpoint();  // a statement cancelled because we are stopping is not a failure
             // One model's failure must not stop the others'.
             log::error("monitor_failed model={} error=\"{}\"", name, failure.what());
+        }
+    }
+}
+
+void Monitoring::causes_pass(pqxx::connection& connection, std::int64_t, PassControl& control) {
+    const auto current = latest();
+    control.set_config_generation(current->number);
+    control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
+    auto requests = rankings_.take();
+    // Requests not served when the pass ends early are handed back: the
+    // findings stay pending in the store, and this keeps them asked for.
+    const auto give_back_from = [&](auto from) {
+        for (auto it = from; it != requests.end(); ++it) rankings_.give_back(it->first, it->second);
+    };
+    for (auto it = requests.begin(); it != requests.end(); ++it) {
+        const auto& [model, basis] = *it;
+        try {
+            control.checkpoint();
+            // Only the model's owner ranks; a new owner's monitor asks again when it resumes.
+            if (!ownership_.fence(model)) continue;
+            // A few findings per model and turn, so one model's backlog
+            // does not keep the others' drops unexplained; the rest next pass.
+            if (rank_pending_drops(connection, *basis, control).more) {
+                rankings_.give_back(model, basis);
+                causes_worker_->wake();
+            }
+        } catch (const PassInterrupted&) {
+            give_back_from(it);
+            throw;
+        } catch (const pqxx::broken_connection&) {
+            give_back_from(it);
+            throw;  // the worker reconnects
+        } catch (const std::exception& failure) {
+            control.checkpoint();
+            // One model's failure must not stop the others'; its findings stay pending.
+            log::error("root_cause_failed model={} error=\"{}\"", model, failure.what());
         }
     }
 }

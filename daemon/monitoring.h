@@ -1,7 +1,8 @@
 // Everything the daemon does after a record is stored, as background
 // workers on their own PostgreSQL connections: the model monitors (windows
-// and detectors), the alert router and dispatcher, the retraining runner and
-// the fairness audit scheduler. Each reads what the previous stage wrote to
+// and detectors), the root-cause ranking of performance drops, the alert
+// router and dispatcher, the retraining runner and the fairness audit
+// scheduler. Each reads what the previous stage wrote to
 // the store (findings, jobs), so they share no state but the configuration.
 //
 // A reload never waits for a worker: reload() publishes the new
@@ -25,6 +26,7 @@
 #include "daemon/metrics.h"
 #include "daemon/model_monitor.h"
 #include "daemon/ownership.h"
+#include "daemon/performance_causes.h"
 #include "daemon/periodic_worker.h"
 #include "daemon/rejection_tally.h"
 #include "daemon/reference_upload.h"
@@ -104,6 +106,7 @@ private:
     std::shared_ptr<const Generation> latest() const;
     // What each worker's thread runs; each adopts the latest generation first.
     void monitor_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
+    void causes_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void alerts_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
@@ -123,6 +126,11 @@ private:
 
     mutable std::mutex latest_mutex_;
     std::shared_ptr<const Generation> latest_;
+
+    // What the monitors hand the root-cause worker (its own thread, so that a
+    // ranking's time budget never delays another model's windows).
+    RankingRequests rankings_;
+    PeriodicWorker* causes_worker_ = nullptr;  // in workers_, set before they start
 
     // The monitor worker's own: touched only by its thread.
     std::map<std::string, std::unique_ptr<ModelMonitor>> monitors_;

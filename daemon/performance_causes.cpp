@@ -1,14 +1,15 @@
 #include "daemon/performance_causes.h"
 
-#include <optional>
+#include <chrono>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
 #include "daemon/detector_options.h"
 #include "daemon/window_table.h"
-#include "detectors/root_cause.h"
+#include "store/monitor_store.h"
 
 namespace mw::daemon {
 namespace {
@@ -17,7 +18,7 @@ bool whole_window_drop(const Finding& finding) {
     return finding.kind == "performance" && finding.triggered && finding.subject.find('[') == std::string::npos;
 }
 
-rootcause::FeatureDrift drift_verdict(const Finding& finding) {
+rootcause::FeatureDrift stored_drift_verdict(const Finding& finding) {
     return {.feature = finding.subject,
             .method = finding.method,
             .statistic = finding.statistic,
@@ -25,66 +26,136 @@ rootcause::FeatureDrift drift_verdict(const Finding& finding) {
             .drifted = finding.triggered};
 }
 
-std::vector<rootcause::FeatureDrift> drift_verdicts(const std::vector<Finding>& findings) {
+std::vector<rootcause::FeatureDrift> stored_drift_verdicts(const std::vector<Finding>& findings) {
     std::vector<rootcause::FeatureDrift> verdicts;
     for (const auto& finding : findings)
         if (finding.kind == "feature_drift" && finding.subject.find('[') == std::string::npos)
-            verdicts.push_back(drift_verdict(finding));
+            verdicts.push_back(stored_drift_verdict(finding));
     return verdicts;
+}
+
+// The ranking of one pending finding, as its evidence's "root_cause".
+nlohmann::json rank_one(pqxx::connection_base& connection, const RankingBasis& basis,
+                        const store::PendingRootCause& pending) {
+    const auto& model = basis.options.schema.name;
+    const bool estimated = pending.method == "cbpe";
+    if (pending.window.reference_id && *pending.window.reference_id != basis.reference_id)
+        return {{"error", fmt::format("not ranked: the window was judged against reference {}, replaced by {} "
+                                      "before its ranking ran",
+                                      *pending.window.reference_id, basis.reference_id)}};
+    if (!basis.reference || (estimated && !basis.cbpe))
+        return {{"error", "the reference has no labelled rows to compare segments with"}};
+    const auto rows = store::read_window_rows(connection, model, pending.window);
+    const auto table = rows_to_table(rows, basis.judged);
+    rootcause::RankingOptions options;
+    options.metric = pending.metric;
+    options.spec = performance_spec(basis.options, "");
+    // One minimum for every output: the segment-gap findings' too.
+    options.min_segment_rows = basis.options.performance.min_segment_rows;
+    if (estimated) options.cbpe = &*basis.cbpe;
+    if (basis.clock) options.clock = basis.clock;
+
+    // The window is stored with its drift verdicts and its metric by now;
+    // the recent windows' series is of the finding's own kind (realised or
+    // estimated), its last window this one.
+    const auto history = store::recent_drift_verdicts(connection, model, pending.metric, estimated,
+                                                      pending.window.sequence, root_cause_history_windows);
+    std::vector<rootcause::FeatureDrift> window_drift;
+    if (!history.empty() && history.back().sequence == pending.window.sequence)
+        window_drift = stored_drift_verdicts(history.back().drift);
+    auto ranking = rootcause::rank_causes(ranking_rows(table, basis.judged, basis.options.drift.segments, !estimated),
+                                          *basis.reference, options, window_drift);
+    std::vector<rootcause::HistoryWindow> series;
+    for (const auto& window : history)
+        if (window.metric) series.push_back({*window.metric, stored_drift_verdicts(window.drift)});
+    if (ranking.ok()) rootcause::rank_by_history(ranking, series);
+    if (!ranking.ok())
+        log::warning("root_cause_unavailable model={} window={} metric={} error=\"{}\"", model,
+                     pending.window.sequence, pending.metric, ranking.error);
+    return rootcause::to_json(ranking);
 }
 
 }  // namespace
 
-void explain_performance_drops(pqxx::connection_base& connection, const ReferenceFit& fitted,
-                               const config::ModelOptions& options, const std::vector<store::WindowRow>& rows,
-                               std::int64_t window_sequence, std::vector<Finding>& findings) {
-    const auto& model = options.schema.name;
-    std::optional<drift::DriftTable> table;  // built once, when a drop needs it
-    const auto current_drift = drift_verdicts(findings);
+std::shared_ptr<const RankingBasis> ranking_basis(const ReferenceFit& fitted, const config::ModelOptions& options) {
+    auto basis = std::make_shared<RankingBasis>();
+    basis->reference_id = fitted.reference_id;
+    basis->options = options;
+    basis->judged = fitted.judged;
+    basis->reference = fitted.causes_reference;
+    basis->cbpe = fitted.cbpe;
+    return basis;
+}
+
+bool mark_performance_drops(const ReferenceFit& fitted, std::vector<Finding>& findings) {
+    bool waiting = false;
     for (auto& finding : findings) {
         if (!whole_window_drop(finding)) continue;
-        const bool estimated = finding.method == "cbpe";
         auto evidence = nlohmann::json::parse(finding.evidence_json, nullptr, false);
         if (!evidence.is_object()) evidence = nlohmann::json::object();
-        if (!fitted.causes_reference || (estimated && !fitted.cbpe)) {
+        if (!fitted.causes_reference || (finding.method == "cbpe" && !fitted.cbpe)) {
             evidence["root_cause"] = {{"error", "the reference has no labelled rows to compare segments with"}};
-            finding.evidence_json = evidence.dump();
-            continue;
+        } else {
+            // What the finding's page and an alert routed before the ranking
+            // (alerts::root_cause_wait_ms) say meanwhile.
+            evidence["root_cause"] = {{"pending", true},
+                                      {"summary", "the causes are being ranked; this finding's page shows them "
+                                                  "once ranked"}};
+            waiting = true;
         }
-        if (!table) table = rows_to_table(rows, fitted.judged);
-        rootcause::RankingOptions ranking_options;
-        ranking_options.metric = finding.subject;
-        ranking_options.spec = performance_spec(options, "");
-        // One minimum for every output: the segment-gap findings' too.
-        ranking_options.min_segment_rows = options.performance.min_segment_rows;
-        if (estimated) ranking_options.cbpe = &*fitted.cbpe;
-        const auto window_rows = ranking_rows(*table, fitted.judged, options.drift.segments, !estimated);
-
-        // The window's own drift verdicts: in memory while it closes, stored since for a realised judgement.
-        auto history = store::recent_drift_verdicts(connection, model, finding.subject,
-                                                    estimated ? window_sequence - 1 : window_sequence,
-                                                    root_cause_history_windows);
-        std::vector<rootcause::FeatureDrift> window_drift = current_drift;
-        if (!estimated && !history.empty() && history.back().sequence == window_sequence)
-            window_drift = drift_verdicts(history.back().drift);
-        auto ranking = rootcause::rank_causes(window_rows, *fitted.causes_reference, ranking_options, window_drift);
-        std::vector<rootcause::HistoryWindow> series;
-        for (const auto& window : history) {
-            if (!window.metric) continue;
-            if (estimated || window.sequence != window_sequence)
-                series.push_back({*window.metric, drift_verdicts(window.drift)});
-        }
-        series.push_back({finding.statistic, window_drift});
-        if (ranking.ok()) rootcause::rank_by_history(ranking, series);
-        evidence["root_cause"] = rootcause::to_json(ranking);
         finding.evidence_json = evidence.dump();
-        if (!ranking.ok())
-            log::warning("root_cause_unavailable model={} window={} metric={} error=\"{}\"", model, window_sequence,
-                         finding.subject, ranking.error);
-        else
-            log::info("root_cause model={} window={} metric={} estimated={} single_cause={} summary=\"{}\"", model,
-                      window_sequence, finding.subject, estimated, ranking.single_cause, ranking.summary);
     }
+    return waiting;
+}
+
+void RankingRequests::on_request(std::function<void()> notify) {
+    std::lock_guard lock(mutex_);
+    notify_ = std::move(notify);
+}
+
+void RankingRequests::request(const std::string& model, std::shared_ptr<const RankingBasis> basis) {
+    std::function<void()> notify;
+    {
+        std::lock_guard lock(mutex_);
+        requests_[model] = std::move(basis);
+        notify = notify_;
+    }
+    if (notify) notify();
+}
+
+std::map<std::string, std::shared_ptr<const RankingBasis>> RankingRequests::take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(requests_, {});
+}
+
+void RankingRequests::give_back(const std::string& model, std::shared_ptr<const RankingBasis> basis) {
+    std::lock_guard lock(mutex_);
+    requests_.try_emplace(model, std::move(basis));  // a newer request of the model wins
+}
+
+RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingBasis& basis, PassControl& control,
+                               std::size_t limit) {
+    const auto& model = basis.options.schema.name;
+    RankingTurn turn;
+    // One more than the limit tells whether any is left for the next turn.
+    const auto pending = store::pending_root_causes(connection, model, limit + 1);
+    turn.more = pending.size() > limit;
+    for (std::size_t i = 0; i < pending.size() && i < limit; ++i) {
+        control.checkpoint();
+        const auto started = std::chrono::steady_clock::now();
+        const auto ranking = rank_one(connection, basis, pending[i]);
+        control.checkpoint();
+        const bool attached = store::attach_root_cause(connection, pending[i].finding_id, ranking.dump());
+        ++turn.ranked;
+        const auto took_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+        log::info("root_cause model={} window={} finding={} metric={} estimated={} single_cause={} ms={} "
+                  "attached={} summary=\"{}\"",
+                  model, pending[i].window.sequence, pending[i].finding_id, pending[i].metric,
+                  pending[i].method == "cbpe", ranking.value("single_cause", false), took_ms, attached,
+                  ranking.value("summary", ranking.value("error", std::string())));
+    }
+    return turn;
 }
 
 }  // namespace mw::daemon

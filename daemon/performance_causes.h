@@ -5,28 +5,96 @@
 // and the reference's labelled rows, with the window's drift verdicts and the
 // recent windows' as second opinions. The alert router turns its "causes"
 // into the alert's `causes` annotation (alerts/alert_rules.h).
+//
+// The ranking runs off the monitor pass, which only marks the finding
+// ("root_cause": {"pending": true, ...}) and, once the window is stored,
+// asks the root-cause worker (daemon/monitoring.h, its own thread and
+// connection) to rank the model's pending findings. A ranking may take its
+// whole time budget (2 s per finding); on the monitor's thread that delayed
+// every other model's windows. The pending mark is in PostgreSQL, so a
+// ranking asked for and not done (a restart, a lease that moved) is found
+// again: the model's monitor asks once more when it resumes. The alert
+// router holds a pending finding back for at most
+// alerts::root_cause_wait_ms (alerts/outbox.h) so that its alert carries
+// the causes.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <pqxx/connection_base>
 
 #include "config/config.h"
 #include "core/finding.h"
+#include "daemon/periodic_worker.h"
 #include "daemon/reference_fit.h"
-#include "store/monitor_store.h"
+#include "detectors/root_cause.h"
 
 namespace mw::daemon {
 
 // Recent windows read for the correlation and alert-count rankings.
 inline constexpr std::size_t root_cause_history_windows = 20;
+// Findings the worker ranks for one model before it turns to the next.
+inline constexpr std::size_t root_cause_findings_per_turn = 4;
 
-// `findings` are the window's (sequence `window_sequence`); an estimated
-// finding's window is being closed, so its drift verdicts are among them,
-// while a realised finding's window was stored with its verdicts earlier.
-void explain_performance_drops(pqxx::connection_base& connection, const ReferenceFit& fitted,
-                               const config::ModelOptions& options, const std::vector<store::WindowRow>& rows,
-                               std::int64_t window_sequence, std::vector<Finding>& findings);
+// What a ranking reads besides the window, fixed for one fitted reference
+// and configuration: a copy, shared read-only with the root-cause worker
+// (the monitor keeps using and changing its own ReferenceFit).
+struct RankingBasis {
+    std::int64_t reference_id = 0;
+    config::ModelOptions options;
+    ModelSchema judged;
+    std::optional<rootcause::RankingRows> reference;  // the reference's labelled rows
+    std::optional<performance::CbpeReference> cbpe;
+    // The ranking's clock for its time budget (rootcause::RankingOptions::clock); tests inject it.
+    std::function<std::chrono::steady_clock::time_point()> clock;
+};
+std::shared_ptr<const RankingBasis> ranking_basis(const ReferenceFit& fitted, const config::ModelOptions& options);
+
+// Marks the triggered whole-window performance findings among `findings` as
+// waiting for their ranking (or, when the reference cannot rank them, says
+// why in their evidence). True when any is waiting.
+bool mark_performance_drops(const ReferenceFit& fitted, std::vector<Finding>& findings);
+
+// The models whose pending rankings the worker should compute, each with
+// the basis to rank them on (the newest request of a model wins). Bounded
+// by the number of models: a request is a model's name, not a finding, and
+// its pending findings wait in PostgreSQL, however many there are.
+class RankingRequests {
+public:
+    // `notify` is called after each request (the worker's wake-up); set it
+    // before any request can be made.
+    void on_request(std::function<void()> notify);
+    void request(const std::string& model, std::shared_ptr<const RankingBasis> basis);
+    // Every request so far, and none left.
+    std::map<std::string, std::shared_ptr<const RankingBasis>> take();
+    // Only a model's own requests are taken back when its turn was cut short.
+    void give_back(const std::string& model, std::shared_ptr<const RankingBasis> basis);
+
+private:
+    std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<const RankingBasis>> requests_;
+    std::function<void()> notify_;
+};
+
+struct RankingTurn {
+    std::size_t ranked = 0;
+    bool more = false;  // pending findings beyond the turn's limit remain
+};
+
+// Ranks up to `limit` of the model's pending findings, oldest first, and
+// attaches each ranking to its finding; a finding whose window was judged
+// against another reference than `basis` gets an error instead (its
+// monitor refitted meanwhile). Calls control.checkpoint() between findings.
+RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingBasis& basis, PassControl& control,
+                               std::size_t limit = root_cause_findings_per_turn);
 
 }  // namespace mw::daemon

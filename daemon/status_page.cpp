@@ -292,6 +292,9 @@ std::string render_status_page(const std::vector<ModelStatus>& models, std::int6
 std::string root_cause_section(const json& ranking) {
     if (!ranking.is_object()) return {};
     if (ranking.contains("error")) return fmt::format("<h3>Root cause</h3><p class=\"muted\">{}</p>", field(ranking, "error"));
+    // Ranked after the window is stored (daemon/performance_causes.h): not yet.
+    if (ranking.contains("pending"))
+        return fmt::format("<h3>Root cause</h3><p class=\"muted\">{}</p>", field(ranking, "summary"));
     std::string causes;
     if (ranking.contains("causes") && ranking["causes"].is_array())
         for (const auto& cause : ranking["causes"]) causes += "<li>" + e(text_of(cause)) + "</li>";
@@ -326,7 +329,16 @@ std::string root_cause_section(const json& ranking) {
         }
         return items.empty() ? items : fmt::format("<p class=\"muted\">{}: {}</p>", title, items);
     };
-    const std::string opinions = opinion("correlation_ranking", "correlation with the metric over recent windows", true) +
+    // Which columns the bounded work left out, by name (escaped: they come from clients).
+    std::string not_compared;
+    if (const auto names = ranking.find("columns_not_compared"); names != ranking.end() && names->is_array())
+        for (const auto& name : *names) not_compared += (not_compared.empty() ? ": " : ", ") + e(text_of(name));
+    // Which values the correlation ran over: realised, or CBPE's estimates.
+    const std::string correlation_title =
+        ranking.contains("correlation_values")
+            ? fmt::format("correlation with the {} metric over recent windows", field(ranking, "correlation_values"))
+            : std::string("correlation with the metric over recent windows");
+    const std::string opinions = opinion("correlation_ranking", correlation_title.c_str(), true) +
                                  opinion("alert_count_ranking", "drift alerts over recent windows", false);
     return fmt::format(
         "<h3>Root cause</h3><p class=\"root-cause\">{}</p>{}<table class=\"root-cause\"><tr><th>segment or feature</th>"
@@ -336,7 +348,9 @@ std::string root_cause_section(const json& ranking) {
         field(ranking, "summary"), causes.empty() ? "" : "<ol class=\"causes\">" + causes + "</ol>", rows,
         field(ranking, "candidates"), field(ranking, "suppressed_segments"),
         ranking.value("columns_left_out", 0) > 0
-            ? fmt::format("; {} columns not compared (work bounded)", field(ranking, "columns_left_out"))
+            ? fmt::format("; {} columns not compared ({}){}", field(ranking, "columns_left_out"),
+                          ranking.value("time_budget_reached", false) ? "time budget reached" : "work bounded",
+                          not_compared)
             : std::string()) + opinions;
 }
 

@@ -37,18 +37,6 @@ ThresholdCurve threshold_curve(const std::vector<bool>& positive, const std::vec
     return curve;
 }
 
-// Bins of sklearn.calibration.calibration_curve(strategy="uniform",
-// n_bins=10): interior edges i * 0.1 as numpy.linspace(0, 1, 11) computes
-// them, and numpy.searchsorted(edges, p, side="left"), so a score equal to an
-// edge falls in the lower bin.
-std::size_t calibration_bin(double p) {
-    std::size_t bin = 0;
-    for (int i = 1; i <= 9; ++i) {
-        if (static_cast<double>(i) * 0.1 < p) bin = static_cast<std::size_t>(i);
-    }
-    return bin;
-}
-
 std::optional<double> roc_auc_of(const MetricRows& rows, std::string& reason) {
     return roc_auc(rows.is_positive, rows.score, reason);
 }
@@ -103,6 +91,18 @@ std::optional<double> ece_of(const MetricRows& rows, std::string&) {
 }
 
 }  // namespace
+
+// Bins of sklearn.calibration.calibration_curve(strategy="uniform",
+// n_bins=10): interior edges i * 0.1 as numpy.linspace(0, 1, 11) computes
+// them, and numpy.searchsorted(edges, p, side="left"), so a score equal to an
+// edge falls in the lower bin.
+std::size_t calibration_bin(double p) {
+    std::size_t bin = 0;
+    for (int i = 1; i <= 9; ++i) {
+        if (static_cast<double>(i) * 0.1 < p) bin = static_cast<std::size_t>(i);
+    }
+    return bin;
+}
 
 std::optional<double> roc_auc(const std::vector<bool>& positive, const std::vector<double>& score,
                               std::string& reason) {

@@ -4,6 +4,7 @@
 // each row is positive, and the two curve metrics share the threshold curve.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,5 +26,8 @@ std::optional<double> roc_auc(const std::vector<bool>& positive, const std::vect
                               std::string& reason);
 std::optional<double> average_precision(const std::vector<bool>& positive, const std::vector<double>& score,
                                         std::string& reason);
+// The ECE bin of a score (0-9), as ece computes it; also read by its
+// standard error (detectors/metric_standard_error.h).
+std::size_t calibration_bin(double p);
 
 }  // namespace mw::performance

@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "detectors/metric_standard_error.h"
 #include "detectors/performance_metric.h"
 #include "detectors/segment_gaps.h"
 #include "stats/descriptive.h"
@@ -51,10 +53,20 @@ struct Counts {
 //     metrics): normal intervals from the per-row values' variance within
 //     the subset.
 //   computed: any other metric, computed on the subset through the registry
-//     (compute_performance, bootstrap percentile intervals) or CBPE
+//     (compute_performance; the subset's delta-method standard error and a
+//     normal interval for rmse, r2, f1, roc_auc and ece, else the whole
+//     set's bootstrap error scaled and percentile intervals) or CBPE
 //     (estimate_cbpe, its standard error over the subset's own expected
 //     trials; none for roc_auc).
 enum class MetricForm { proportion, mean, computed };
+
+// The values a metric can take, for clipping normal intervals.
+std::pair<double, double> metric_range(const std::string& metric) {
+    constexpr double infinity = std::numeric_limits<double>::infinity();
+    if (metric == "rmse" || metric == "mae" || metric == "mape" || metric == "log_loss") return {0, infinity};
+    if (metric == "r2") return {-infinity, 1};
+    return {0, 1};  // the classification metrics' shares, areas and brier
+}
 
 class SetMetric {
 public:
@@ -69,6 +81,7 @@ public:
         else if (!estimated && entry != nullptr && entry->mean_over_rows &&
                  (classification ? o.score.size() == rows.size() : o.target.size() == rows.size()))
             form_ = MetricForm::mean;
+        influence_ = form_ == MetricForm::computed && !estimated && performance::has_influence_standard_error(metric);
         trial_.assign(rows.size(), 1.0);
         success_.assign(rows.size(), 0.0);
         if (form_ == MetricForm::computed) return;
@@ -123,9 +136,16 @@ public:
         if (summed()) return of_counts(counts(subset));
         const auto value = compute(subset);
         if (!value || estimated_) return value;
-        // Bootstrap standard error of the whole set, scaled to the subset's
-        // size: the variance is taken as equal across segments, as nothing
-        // cheaper is known for a metric that is not a mean over rows.
+        // The subset's own delta-method standard error where the metric has
+        // one (detectors/metric_standard_error.h: rmse, r2, f1, roc_auc, ece);
+        // empty where the subset gives it no sampling model (fewer than two
+        // rows of a class for roc_auc, a constant target for r2), which
+        // leaves the item untested rather than tested on a made-up error.
+        if (influence_) return SetValue{value->value, performance::metric_standard_error(
+                                                          options_.metric, rows_.outcomes, options_.spec, subset)};
+        // Otherwise (the macro and weighted averages, average_precision) the
+        // bootstrap standard error of the whole set, scaled to the subset's
+        // size: the variance is taken as equal across segments.
         return SetValue{value->value, whole_se() * std::sqrt(static_cast<double>(rows_.size()) /
                                                              static_cast<double>(std::max<std::size_t>(subset.size(), 1)))};
     }
@@ -139,11 +159,15 @@ public:
             const auto bounds = segments::wilson_interval(c.successes, c.trials, z);
             return MetricInterval{bounds.lower, bounds.upper, estimated_ ? "cbpe_wilson" : "wilson"};
         }
-        if (form_ == MetricForm::mean || estimated_) {
+        if (form_ == MetricForm::mean || estimated_ || influence_) {
             const auto value = of_rows(subset);
             if (!value || !value->se) return std::nullopt;
-            return MetricInterval{value->value - z * *value->se, value->value + z * *value->se,
-                                  estimated_ ? "cbpe_normal" : "normal"};
+            // A delta-method interval stays within the metric's range (a
+            // roc_auc of 0.98 with a standard error of 0.02 is not above 1).
+            const auto [low, high] = metric_range(options_.metric);
+            return MetricInterval{std::max(low, value->value - z * *value->se),
+                                  std::min(high, value->value + z * *value->se),
+                                  estimated_ ? "cbpe_normal" : influence_ ? "delta" : "normal"};
         }
         const auto replicates = bootstrap(subset, name);
         if (replicates.size() < 2) return std::nullopt;
@@ -248,6 +272,7 @@ private:
     bool estimated_ = false;
     std::string set_name_;
     MetricForm form_ = MetricForm::computed;
+    bool influence_ = false;  // a computed metric with a per-subset delta-method standard error
     std::vector<double> trial_;
     std::vector<double> success_;
     mutable std::optional<double> whole_se_;
@@ -499,8 +524,9 @@ Ranking rank_causes(const RankingRows& window, const RankingRows& reference, con
     std::vector<Cause> candidates;
     std::vector<std::vector<std::size_t>> candidate_rows;  // the window rows of each segment, for its interval
     const std::size_t min_rows = options.min_segment_rows;
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = options.clock();
     std::size_t columns_compared = 0;
+    bool columns_capped = false;  // columns left out for max_columns
     for (const auto& column : window.columns) {
         // A column is compared with the reference's column of the same name,
         // type and role (an attribute is never compared with a feature).
@@ -510,11 +536,14 @@ Ranking rank_causes(const RankingRows& window, const RankingRows& reference, con
         if (other == reference.columns.end()) continue;
         // The work is bounded: a column count and a time budget, checked
         // between columns (the first is always compared).
-        const auto elapsed_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-        const bool over_time = options.time_budget_ms > 0 && columns_compared > 0 && elapsed_ms >= options.time_budget_ms;
-        if (columns_compared >= options.max_columns || over_time) {
+        const bool over_count = columns_compared >= options.max_columns;
+        const bool over_time =
+            !over_count && options.time_budget_ms > 0 && columns_compared > 0 &&
+            std::chrono::duration_cast<std::chrono::milliseconds>(options.clock() - started).count() >= options.time_budget_ms;
+        if (over_count || over_time) {
+            columns_capped = columns_capped || over_count;
             ++ranking.columns_left_out;
+            ranking.columns_not_compared.push_back(column.name);
             ranking.time_budget_reached = ranking.time_budget_reached || over_time;
             continue;
         }
@@ -646,10 +675,18 @@ Ranking rank_causes(const RankingRows& window, const RankingRows& reference, con
     }
 
     std::string left_out;
-    if (ranking.columns_left_out > 0)
-        left_out = fmt::format("; {} columns not compared ({})", ranking.columns_left_out,
-                               ranking.time_budget_reached ? fmt::format("time budget of {} ms", options.time_budget_ms)
-                                                           : fmt::format("at most {} columns", options.max_columns));
+    if (ranking.columns_left_out > 0) {
+        // The names, as many as a line holds; the evidence has them all.
+        std::string names;
+        for (std::size_t i = 0; i < ranking.columns_not_compared.size() && i < 5; ++i)
+            names += (i > 0 ? ", " : "") + ranking.columns_not_compared[i];
+        if (ranking.columns_not_compared.size() > 5)
+            names += fmt::format(" and {} more", ranking.columns_not_compared.size() - 5);
+        std::string why;
+        if (ranking.time_budget_reached) why = fmt::format("time budget of {} ms", options.time_budget_ms);
+        if (columns_capped) why += (why.empty() ? "" : ", ") + fmt::format("at most {} columns", options.max_columns);
+        left_out = fmt::format("; {} columns not compared ({}): {}", ranking.columns_left_out, why, names);
+    }
     const auto percent = static_cast<int>(std::lround(options.cause_share * 100));
     if (!ranking.drop_significant) {
         ranking.summary = fmt::format("no cause named: the drop from the reference ({}) is within its sampling error{}",
@@ -787,11 +824,13 @@ nlohmann::json to_json(const Ranking& ranking) {
              {"suppressed_segments", ranking.suppressed},
              {"values_left_out", ranking.values_left_out},
              {"columns_left_out", ranking.columns_left_out},
+             {"columns_not_compared", ranking.columns_not_compared},
              {"time_budget_reached", ranking.time_budget_reached},
              {"single_cause", ranking.single_cause},
              {"causes", ranking.causes},
              {"summary", ranking.summary},
              {"ranked", std::move(ranked)},
+             {"correlation_values", ranking.estimated ? "estimated" : "realised"},
              {"correlation_ranking", history(ranking.correlation_ranking)},
              {"alert_count_ranking", history(ranking.alert_count_ranking)}};
     if (ranking.window_interval)

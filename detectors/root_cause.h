@@ -49,8 +49,10 @@
 // evidence. Pure computation, no I/O.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,8 +96,11 @@ struct RankingOptions {
     std::size_t max_values_per_column = 20;
     std::size_t max_columns = 100;       // columns compared; the others are left out, counted
     // Columns are compared until this much time has passed (the first always
-    // is); the rest are left out, counted. 0: no limit.
+    // is); the rest are left out, named. 0: no limit.
     std::uint32_t time_budget_ms = 2000;
+    // The clock the budget is measured on; injected by tests so that what
+    // the budget leaves out does not depend on the machine's load.
+    std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
     double cause_share = 0.5;  // of the drop, for the best-ranked item to be named
     double alpha = 0.05;       // family-wise, one-sided (Bonferroni over the candidates)
     double confidence = 0.95;  // of the shown intervals
@@ -117,7 +122,10 @@ struct FeatureDrift {
 struct MetricInterval {
     double lower = 0;
     double upper = 0;
-    std::string method;  // "wilson", "bootstrap" or "cbpe_normal"
+    // "wilson" (proportions), "cbpe_wilson" (their CBPE estimates), "normal"
+    // (means over rows), "delta" (delta-method standard errors,
+    // detectors/metric_standard_error.h), "cbpe_normal", "bootstrap" (the rest)
+    std::string method;
 };
 
 enum class CauseKind { segment, feature };
@@ -175,6 +183,7 @@ struct Ranking {
     std::size_t suppressed = 0;   // segments below min_segment_rows, never shown
     std::size_t values_left_out = 0;  // categorical values pooled into "(other values)"
     std::size_t columns_left_out = 0;  // past max_columns or the time budget, not compared
+    std::vector<std::string> columns_not_compared;  // their names, in the window's column order
     bool time_budget_reached = false;
     std::vector<Cause> ranked;    // best first, at most `listed`
     bool single_cause = false;
@@ -193,7 +202,11 @@ Ranking rank_causes(const RankingRows& window, const RankingRows& reference, con
 // Windows with a finite drift statistic and metric a correlation needs.
 inline constexpr std::size_t history_min_windows = 5;
 
-// Adds the second opinions from the recent windows (oldest first).
+// Adds the second opinions from the recent windows (oldest first). Their
+// metric values must be of the ranking's own kind: realised values for a
+// realised ranking, CBPE estimates for an estimated one (a series mixing the
+// two correlates with when labels arrived); the evidence says which
+// ("correlation_values").
 void rank_by_history(Ranking& ranking, const std::vector<HistoryWindow>& history);
 
 // The ranking as finding evidence.

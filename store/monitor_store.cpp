@@ -383,14 +383,14 @@ std::vector<double> metric_values_for_reference(pqxx::connection_base& connectio
 }
 
 std::vector<WindowDriftVerdicts> recent_drift_verdicts(pqxx::connection_base& connection, const std::string& model,
-                                                       const std::string& metric, std::int64_t through_sequence,
-                                                       std::size_t limit) {
+                                                       const std::string& metric, bool estimated,
+                                                       std::int64_t through_sequence, std::size_t limit) {
     pqxx::read_transaction transaction(connection, "recent_drift_verdicts");
     const auto windows = transaction.exec_params(
         "SELECT w.id, w.sequence, (SELECT m.value FROM window_metrics m WHERE m.window_id = w.id AND m.name = $2 "
-        "AND m.segment = '' AND m.value IS NOT NULL ORDER BY m.estimated LIMIT 1) "
+        "AND m.segment = '' AND m.value IS NOT NULL AND m.estimated = $5 LIMIT 1) "
         "FROM monitor_windows w WHERE w.model = $1 AND w.sequence <= $3 ORDER BY w.sequence DESC LIMIT $4",
-        model, metric, through_sequence, static_cast<std::int64_t>(limit));
+        model, metric, through_sequence, static_cast<std::int64_t>(limit), estimated);
     std::vector<WindowDriftVerdicts> verdicts(windows.size());
     std::map<std::int64_t, std::size_t> by_id;
     for (std::size_t i = 0; i < windows.size(); ++i) {
@@ -421,6 +421,34 @@ std::vector<WindowDriftVerdicts> recent_drift_verdicts(pqxx::connection_base& co
         verdicts[found->second].drift.push_back(std::move(finding));
     }
     return verdicts;
+}
+
+std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connection, const std::string& model,
+                                                  std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "pending_root_causes");
+    const auto findings = transaction.exec_params(
+        "SELECT id, subject, method, window_id FROM findings WHERE model = $1 AND kind = 'performance' "
+        "AND window_id IS NOT NULL AND jsonb_typeof(evidence->'root_cause') = 'object' "
+        "AND evidence->'root_cause' ? 'pending' ORDER BY id LIMIT $2",
+        model, static_cast<std::int64_t>(limit));
+    std::vector<PendingRootCause> pending;
+    for (const auto& row : findings) {
+        const auto windows = windows_of(transaction.exec_params(
+            fmt::format("SELECT {} FROM monitor_windows WHERE id = $1", window_columns), row[3].as<std::int64_t>()));
+        if (windows.empty()) continue;  // retention took the window: nothing to rank from
+        pending.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), windows.front()});
+    }
+    return pending;
+}
+
+bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_id, const std::string& ranking_json) {
+    pqxx::work transaction(connection, "attach_root_cause");
+    const auto updated = transaction.exec_params(
+        "UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', $2::jsonb) WHERE id = $1 "
+        "AND jsonb_typeof(evidence->'root_cause') = 'object' AND evidence->'root_cause' ? 'pending'",
+        finding_id, ranking_json);
+    transaction.commit();
+    return updated.affected_rows() == 1;
 }
 
 void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts) {

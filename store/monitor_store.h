@@ -186,17 +186,36 @@ std::vector<double> metric_values_for_reference(pqxx::connection_base& connectio
                                                 std::int64_t reference_id, const std::string& metric);
 
 // One window's whole-window feature-drift verdicts (findings of kind
-// feature_drift) and a metric's value in it (realised, else estimated), for
-// the root-cause ranking's second opinions.
+// feature_drift) and a metric's value in it of one kind (realised or
+// estimated: a correlation over a series mixing the two would follow when
+// labels arrived as much as the metric), for the root-cause ranking's second
+// opinions.
 struct WindowDriftVerdicts {
     std::int64_t sequence = 0;
     std::optional<double> metric;
     std::vector<Finding> drift;  // model, kind, subject, method, statistic, p_value, triggered
 };
 // The model's last `limit` windows up to sequence `through_sequence`, oldest first.
+// `estimated`: CBPE's estimates of the metric, else its realised values (a
+// window without one of that kind has no metric).
 std::vector<WindowDriftVerdicts> recent_drift_verdicts(pqxx::connection_base& connection, const std::string& model,
-                                                       const std::string& metric, std::int64_t through_sequence,
-                                                       std::size_t limit);
+                                                       const std::string& metric, bool estimated,
+                                                       std::int64_t through_sequence, std::size_t limit);
+
+// A whole-window performance finding whose evidence waits for its root-cause
+// ranking ("root_cause": {"pending": true}, daemon/performance_causes.h).
+struct PendingRootCause {
+    std::int64_t finding_id = 0;
+    std::string metric;  // the finding's subject
+    std::string method;  // "realised" or "cbpe"
+    StoredWindow window;
+};
+// The model's pending rankings, oldest first, at most `limit`.
+std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connection, const std::string& model,
+                                                  std::size_t limit);
+// Puts `ranking_json` (an object) in place of the finding's pending ranking;
+// false when it is no longer pending (ranked already, or gone).
+bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_id, const std::string& ranking_json);
 
 // Records rejected at ingest, counted per second: the operational series'
 // rejected share is taken over the seconds a window's rows were received in.

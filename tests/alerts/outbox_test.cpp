@@ -291,6 +291,51 @@ TEST_CASE("claim_due: one alert's deliveries go out in order; a superseded re-se
     }
 }
 
+TEST_CASE("route_new_findings: a pending root-cause ranking holds its model's findings back, for a bounded wait",
+          "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
+    auto& connection = db.connection();
+    AlertOutbox outbox({.root_cause_wait_ms = 15'000}, 5);
+    const auto options = two_receivers();
+    const std::string pending = R"({"root_cause": {"pending": true, "summary": "the causes are being ranked"}})";
+    const auto causes_of = [&](const std::string& kind) {
+        for (const auto& delivery : outbox.claim_due(connection, "pd", owned, 100, t0_us))
+            if (delivery.alert.labels.at("kind") == kind) {
+                const auto causes = delivery.alert.annotations.find("causes");
+                return causes == delivery.alert.annotations.end() ? std::string("(none)") : causes->second;
+            }
+        FAIL("no delivery of a " << kind << " alert");
+        return std::string();
+    };
+
+    const auto drop = insert_finding(connection, {.kind = "performance", .subject = "accuracy", .method = "realised",
+                                                  .evidence = pending});
+    insert_finding(connection, {.kind = "data_quality", .subject = "x"});  // later, the same model: waits with it
+    insert_finding(connection, {.model = "other", .kind = "data_quality", .subject = "y"});  // another model's: not held
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 1);
+    CHECK(count(connection, "SELECT count(*) FROM findings WHERE NOT alert_routed") == 2);
+
+    // Ranked: the drop's alert goes out with its causes, and the finding after it follows.
+    {
+        pqxx::work transaction(connection);
+        transaction.exec_params0(
+            R"(UPDATE findings SET evidence = '{"root_cause": {"causes": ["segment a=b: accuracy 0.1"]}}' WHERE id = $1)",
+            drop);
+        transaction.commit();
+    }
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 2);
+    CHECK(causes_of("performance") == "segment a=b: accuracy 0.1");
+
+    // A ranking that has not come within the wait (its worker was busy or
+    // the daemon restarted): the alert goes out saying so, not held for ever.
+    insert_finding(connection, {.kind = "performance", .subject = "f1", .method = "realised", .age_seconds = 16,
+                                .evidence = pending});
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 1);
+    CHECK(causes_of("performance") == "the causes are being ranked");
+}
+
 TEST_CASE("silences and alerts for the admin API", "[alerts][outbox][pg]") {
     OutboxFixture fixture;
     auto& [db, connection, owned, outbox, options] = fixture;

@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "daemon/metrics.h"
 #include "daemon/model_monitor.h"
+#include "daemon/performance_causes.h"
 #include "daemon/periodic_worker.h"
 #include "registry/catalog.h"
 #include "store/leases.h"
@@ -67,6 +68,8 @@ struct ReferenceWaitSetup {
     store::testing::TestDatabase database;
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics{registry};
+    // Where the monitor asks for root-cause rankings (nobody ranks them here).
+    daemon::RankingRequests rankings;
     // A worker that never starts: its PassControl only records progress.
     daemon::PeriodicWorker idle{"test", config::StoreOptions{}, std::chrono::seconds(1), std::chrono::seconds(60),
                                 [](pqxx::connection&, std::int64_t, daemon::PassControl&) {}};
@@ -94,7 +97,7 @@ struct ReferenceWaitSetup {
 
 TEST_CASE("wait_for_labels: no reference, window or estimate until 90% of the reference's labels arrived") {
     ReferenceWaitSetup setup;
-    daemon::ModelMonitor monitor(reference_wait_model(true, "1h"), setup.metrics);
+    daemon::ModelMonitor monitor(reference_wait_model(true, "1h"), setup.metrics, setup.rankings);
 
     // The reference's 100 predictions and a whole window after them are
     // stored, with labels for 89 of the reference's: one short.
@@ -119,7 +122,7 @@ TEST_CASE("wait_for_labels: no reference, window or estimate until 90% of the re
 
 TEST_CASE("wait_for_labels: once label_wait has passed since the last reference prediction, it is stored anyway") {
     ReferenceWaitSetup setup;
-    daemon::ModelMonitor monitor(reference_wait_model(true, "30s"), setup.metrics);
+    daemon::ModelMonitor monitor(reference_wait_model(true, "30s"), setup.metrics, setup.rankings);
     insert_reference_wait_labels(setup.database.connection(), 0, 49);
     setup.step(monitor);
     CHECK_FALSE(store::active_reference(setup.database.connection(), "m").has_value());
@@ -132,7 +135,7 @@ TEST_CASE("wait_for_labels: once label_wait has passed since the last reference 
 
 TEST_CASE("without wait_for_labels the reference is stored as soon as its predictions are there") {
     ReferenceWaitSetup setup;
-    daemon::ModelMonitor monitor(reference_wait_model(false, "1h"), setup.metrics);
+    daemon::ModelMonitor monitor(reference_wait_model(false, "1h"), setup.metrics, setup.rankings);
     setup.step(monitor);
     const auto reference = store::active_reference(setup.database.connection(), "m");
     REQUIRE(reference.has_value());

@@ -63,6 +63,9 @@ TEST_CASE("a performance finding's page shows its root-cause ranking, escaped") 
                           {"candidates", 12},
                           {"suppressed_segments", 3},
                           {"columns_left_out", 2},
+                          {"columns_not_compared", {"age", hostile}},
+                          {"time_budget_reached", true},
+                          {"correlation_values", "estimated"},
                           {"correlation_ranking", {{{"feature", hostile}, {"correlation", 0.91}, {"windows", 8}, {"alerts", 3}}}},
                           {"alert_count_ranking", {{{"feature", "age"}, {"correlation", nullptr}, {"windows", 8}, {"alerts", 3}}}},
                           {"ranked",
@@ -79,8 +82,10 @@ TEST_CASE("a performance finding's page shows its root-cause ranking, escaped") 
     CHECK(html.find("<ol class=\"causes\"><li>segment &lt;img") != std::string::npos);
     CHECK(html.find("[0.45, 0.55] wilson") != std::string::npos);
     CHECK(html.find(">88%<") != std::string::npos);
-    CHECK(html.find("3 segments below the minimum size suppressed; 2 columns not compared") != std::string::npos);
-    CHECK(html.find("correlation with the metric over recent windows: &lt;img") != std::string::npos);
+    // The columns the time budget left out, by name.
+    CHECK(html.find("3 segments below the minimum size suppressed; 2 columns not compared (time budget reached): "
+                    "age, &lt;img") != std::string::npos);
+    CHECK(html.find("correlation with the estimated metric over recent windows: &lt;img") != std::string::npos);
     CHECK(html.find("(0.91)") != std::string::npos);
     CHECK(html.find("drift alerts over recent windows: age (3 of 8 windows)") != std::string::npos);
 

@@ -13,13 +13,17 @@
 // - a covariate shift into the weakest bin of a feature few others follow
 //   ranks that feature first in at least 95% of seeds (confounded features
 //   are measured by the hidden case, bench/root_cause_bench.sh);
-// - a null window (nothing planted) names no cause in at least 95% of seeds.
+// - windows with no single cause planted (nothing, or 6% of every row made
+//   wrong, which makes the drop real so that the naming rule decides) name
+//   none in at least 95% of seeds, at three sizes (3,000+2,000, the
+//   daemon's defaults, 600+400).
 // MODELWATCH_ROOT_CAUSE_SEEDS sets the seeds per case (40 by default) and
 // MODELWATCH_ROOT_CAUSE_FIRST_SEED the first (1): bench/root_cause_bench.sh
 // runs 400 held-out seeds from 1001 (disjoint from the ones the rule was
 // tuned on) and prints the rates for bench/RESULTS.md.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detectors/csv_table.h"
+#include "detectors/metric_standard_error.h"
 #include "detectors/root_cause.h"
 #include "tests/support/command_output.h"
 #include "tests/support/csv_columns.h"
@@ -174,6 +179,7 @@ struct Scenario {
     std::string column;
     std::string value;
     Sizes sizes;
+    double uniform_share = 0.15;  // uniform: the share of the window's rows made wrong
 };
 
 // The bin of `column` at row r: its reference quintile, or its category.
@@ -242,7 +248,7 @@ Outcome run(const LabelledData& data, const Scenario& scenario, std::uint64_t se
     }
     // A top-decile plant makes 80% of its rows wrong: the same share of the
     // window (8%) as 40% of a quintile.
-    std::bernoulli_distribution uniform_hit(0.15), segment_hit(0.4), decile_hit(0.8);
+    std::bernoulli_distribution uniform_hit(scenario.uniform_share), segment_hit(0.4), decile_hit(0.8);
     for (const auto r : window_rows) {
         auto predicted = data.predicted[r];
         bool hit = false;
@@ -366,10 +372,6 @@ TEST_CASE("at the daemon's default sizes a planted drop is ranked first and name
             return first_and_named(o.ranking, !o.ranking.ranked.empty() && o.ranking.ranked.front().column == column);
         });
     }
-    for (const auto* data : {&adult(), &elec2()}) {
-        CHECK(rate(*data, {Plant::nothing, "", "", daemon_default_sizes}, "null",
-                   [](const Outcome& o) { return !o.ranking.single_cause && o.ranking.causes.empty(); }) >= 0.95);
-    }
 }
 
 // Half the drop in day=3, half in day=7 (the feature `day` carries about
@@ -438,11 +440,34 @@ TEST_CASE("a uniform degradation names no single cause", "[root_cause][root_caus
     }
 }
 
-TEST_CASE("a null window names no cause", "[root_cause][root_cause_seeds]") {
+// Windows with no single cause planted, at three sizes: nothing at all, and
+// 6% of the window's rows made wrong at random. A null window's drop is
+// within sampling error in about 95% of seeds, so the drop gate alone would
+// pass a test of null windows whatever the naming rule does; the uniform 6%
+// makes the drop real in most seeds (asserted: at least 40% of them, so the
+// naming rule is exercised), and then only the rule stands between noise and
+// a named cause. Measured: without both the lower-bound rule and the
+// Bonferroni correction (a point estimate of half the drop, one-sided 5% per
+// item) this fails; without only one of them it passes (bench/RESULTS.md,
+// "The null test").
+TEST_CASE("windows with no single cause planted name none, at several sizes", "[root_cause][root_cause_seeds]") {
     for (const auto* data : {&adult(), &elec2()}) {
-        CHECK(rate(*data, {Plant::nothing, "", ""}, "null", [](const Outcome& o) {
-                  return !o.ranking.single_cause && o.ranking.causes.empty();
-              }) >= 0.95);
+        for (const Sizes sizes : {Sizes{3000, 2000}, daemon_default_sizes, Sizes{600, 400}}) {
+            for (const double share : {0.0, 0.06}) {
+                std::size_t exercised = 0;
+                const Scenario scenario{.plant = Plant::uniform, .sizes = sizes, .uniform_share = share};
+                const std::string label = std::string(share == 0 ? "null, none" : "6%") + " of " +
+                                          std::to_string(sizes.reference) + "+" + std::to_string(sizes.window) +
+                                          " rows made wrong";
+                CHECK(rate(*data, scenario, label.c_str(), [&](const Outcome& o) {
+                          exercised += o.ranking.drop_significant ? 1 : 0;
+                          return !o.ranking.single_cause && o.ranking.causes.empty();
+                      }) >= 0.95);
+                std::printf("root_cause %s %s drop beyond sampling error in %zu/%zu seeds\n", data->name.c_str(),
+                            label.c_str(), exercised, seeds_per_case());
+                if (share > 0) CHECK(static_cast<double>(exercised) >= 0.4 * static_cast<double>(seeds_per_case()));
+            }
+        }
     }
 }
 
@@ -493,14 +518,22 @@ TEST_CASE("the ranking's numbers: decomposition, intervals, suppression, words",
     CHECK(json["ranked"][0]["name"] == "segment group=b");
     CHECK(json["suppressed_segments"] == 1);
 
-    // The same drop of a metric that is not a proportion (f1) gets a bootstrap interval.
+    // The same drop of a metric that is not a proportion: f1 gets an
+    // interval from its own delta-method standard error, a macro average
+    // (which has none) a bootstrap one.
     options.metric = "f1";
     const auto f1 = rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options);
     REQUIRE(f1.ok());
     REQUIRE_FALSE(f1.ranked.empty());
     CHECK(f1.ranked.front().name() == "segment group=b");
     REQUIRE(f1.ranked.front().window_interval);
-    CHECK(f1.ranked.front().window_interval->method == "bootstrap");
+    CHECK(f1.ranked.front().window_interval->method == "delta");
+    options.metric = "f1_macro";
+    const auto f1_macro = rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options);
+    REQUIRE(f1_macro.ok());
+    REQUIRE_FALSE(f1_macro.ranked.empty());
+    REQUIRE(f1_macro.ranked.front().window_interval);
+    CHECK(f1_macro.ranked.front().window_interval->method == "bootstrap");
 
     options.metric = "no_such_metric";
     CHECK_FALSE(rank_causes(rows(0.9, 0.5, 0), rows(0.9, 0.9, 0), options).ok());
@@ -753,6 +786,56 @@ mw::performance::CbpeFit fit_reference_cbpe(const RankingRows& reference) {
 
 }  // namespace
 
+TEST_CASE("a metric that is not a mean over rows has each segment's own delta-method standard error",
+          "[root_cause]") {
+    // rmse on two groups of 300 rows: in the window group "noisy" has errors
+    // spread from 0 to 4.5, group "calm" errors of +-0.3 or +-0.5; in the
+    // reference both have +-0.3. The whole window's bootstrap error scaled by
+    // size would give both groups the same standard error; each has its own.
+    const auto rows = [](bool degraded) {
+        RankingRows set;
+        Column group{.name = "group"};
+        for (std::size_t i = 0; i < 600; ++i) {
+            const bool noisy = i % 2 == 0;
+            group.texts.push_back(noisy ? "noisy" : "calm");
+            const double sign = (i / 2) % 2 == 0 ? 1.0 : -1.0;
+            double error = 0.3;
+            if (degraded) error = noisy ? 0.5 * static_cast<double>((i / 2) % 10) : (i / 4) % 2 == 0 ? 0.3 : 0.5;
+            set.outcomes.target.push_back(static_cast<double>(i % 7));
+            set.outcomes.predicted_value.push_back(static_cast<double>(i % 7) + sign * error);
+        }
+        set.columns.push_back(std::move(group));
+        return set;
+    };
+    RankingOptions options;
+    options.metric = "rmse";
+    options.spec.task = mw::performance::Task::regression;
+    options.min_segment_rows = 30;
+    const auto window = rows(true);
+    const auto ranking = rank_causes(window, rows(false), options);
+    REQUIRE(ranking.ok());
+    REQUIRE(ranking.drop_significant);
+    std::map<std::string, double> half_width;
+    for (const auto& cause : ranking.ranked) {
+        if (cause.kind != CauseKind::segment) continue;
+        REQUIRE(cause.window_interval);
+        CHECK(cause.window_interval->method == "delta");
+        half_width[cause.value] = (cause.window_interval->upper - cause.window_interval->lower) / 2;
+    }
+    REQUIRE(half_width.size() == 2);
+    for (const auto& [value, width] : half_width) {
+        std::vector<std::size_t> in;
+        for (std::size_t r = 0; r < window.size(); ++r)
+            if (window.columns[0].texts[r] == value) in.push_back(r);
+        const auto se = mw::performance::metric_standard_error("rmse", window.outcomes, options.spec, in);
+        REQUIRE(se);
+        INFO(value);
+        CHECK(width == Approx(1.959964 * *se).epsilon(1e-4));
+    }
+    CHECK(half_width["noisy"] > 3 * half_width["calm"]);
+    CHECK(ranking.ranked.front().name() == "segment group=noisy");
+}
+
 TEST_CASE("an estimated precision drop compares shares over predicted positives", "[root_cause]") {
     // Group A is 40% of rows but 75% of the predicted positives. In the
     // window every positive prediction gets less sure (0.9 to 0.75, in both
@@ -851,4 +934,34 @@ TEST_CASE("the ranking's work is bounded and says so", "[root_cause]") {
     CHECK(ranking.summary.find("columns not compared (at most 2 columns)") != std::string::npos);
     const auto json = to_json(ranking);
     CHECK(json["columns_left_out"] == data.columns.size() - 2);
+    CHECK(json["columns_not_compared"].size() == data.columns.size() - 2);
+    CHECK(json["columns_not_compared"][0] == data.columns[2].name);
+
+    // The time budget on a clock that advances a second at every reading:
+    // the first column is always compared, the second is read at 1 s (under
+    // the 2 s budget), the third at 2 s: it and every later one are left
+    // out, by name, in the evidence and the summary, whatever the machine's load.
+    options.max_columns = 100;
+    auto now = std::chrono::steady_clock::time_point{};
+    options.clock = [&now] { return now += std::chrono::seconds(1); };
+    options.time_budget_ms = 2000;
+    const auto timed = rank_causes(take_rows(data, window_rows, window_predicted),
+                                   take_rows(data, reference_rows, reference_predicted), options);
+    REQUIRE(timed.ok());
+    CHECK(timed.time_budget_reached);
+    REQUIRE(timed.columns_not_compared.size() == data.columns.size() - 2);
+    for (std::size_t i = 2; i < data.columns.size(); ++i) CHECK(timed.columns_not_compared[i - 2] == data.columns[i].name);
+    for (const auto& cause : timed.ranked)
+        CHECK((cause.column == data.columns[0].name || cause.column == data.columns[1].name));
+    CHECK(timed.summary.find("11 columns not compared (time budget of 2000 ms): marital_status, occupation, "
+                             "relationship, native_country, sex and 6 more") != std::string::npos);
+    const auto timed_json = to_json(timed);
+    CHECK(timed_json["time_budget_reached"] == true);
+    CHECK(timed_json["columns_not_compared"][0] == "marital_status");
+    // A budget of 0 is no limit: the same clock leaves nothing out.
+    options.time_budget_ms = 0;
+    const auto unlimited = rank_causes(take_rows(data, window_rows, window_predicted),
+                                       take_rows(data, reference_rows, reference_predicted), options);
+    CHECK(unlimited.columns_not_compared.empty());
+    CHECK_FALSE(unlimited.time_budget_reached);
 }

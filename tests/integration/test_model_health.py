@@ -212,14 +212,23 @@ class ModelHealthTest(harness.Environment):
         self.assertFalse(self.findings(1, "performance")["accuracy"][0])
         self.assertTrue(self.findings(2, "performance")["accuracy"][0])
 
-        # Root cause: window 2's drop is ranked against the reference's labelled rows.
+        # Root cause: window 2's drop is ranked against the reference's
+        # labelled rows, by the root-cause worker after the window is stored
+        # (the finding says "pending" until then).
         clean_window = self.findings(1, "performance")["accuracy"][2]
         self.assertNotIn("root_cause", clean_window, "a finding that did not trigger was explained")
-        realised = [evidence for subject, method, evidence in self.pg.query(
-            "SELECT f.subject, f.method, f.evidence FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
-            "WHERE w.sequence = 2 AND f.kind = 'performance' AND f.method = 'realised'") if subject == "accuracy"]
-        self.assertEqual(len(realised), 1, realised)
-        ranking = (realised[0] if isinstance(realised[0], dict) else json.loads(realised[0]))["root_cause"]
+
+        def ranked():
+            realised = [evidence for subject, method, evidence in self.pg.query(
+                "SELECT f.subject, f.method, f.evidence FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
+                "WHERE w.sequence = 2 AND f.kind = 'performance' AND f.method = 'realised'") if subject == "accuracy"]
+            self.assertEqual(len(realised), 1, realised)
+            ranking = (realised[0] if isinstance(realised[0], dict) else json.loads(realised[0]))["root_cause"]
+            return None if ranking.get("pending") else ranking
+        ranking = harness.wait_for(ranked, 30, "the drop was not ranked\n" + daemon.log())
+        self.assertIn("root_cause model=adult window=2", daemon.log())
+        # The recent windows' series is of the finding's own kind (realised here).
+        self.assertEqual(ranking["correlation_values"], "realised")
         self.assertEqual(ranking["metric"], "accuracy")
         self.assertFalse(ranking["estimated"])
         self.assertTrue(ranking["drop_significant"], ranking)

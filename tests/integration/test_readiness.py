@@ -15,7 +15,7 @@ import psycopg2
 from harness import Environment, main, wait_for
 from test_lifecycle import NotifySocket
 
-WORKERS = {"leases", "monitor", "alerts", "retrain", "audits", "retention"}
+WORKERS = {"leases", "monitor", "causes", "alerts", "retrain", "audits", "retention"}
 
 
 def ready(daemon, headers=None):

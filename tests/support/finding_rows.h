@@ -29,6 +29,7 @@ struct FindingRow {
     std::int64_t window_end_us = t0_us + hour_us;
     // Seconds before the database's now() that the finding was written.
     int age_seconds = 0;
+    std::string evidence = "{}";  // a JSON object
 };
 
 inline std::int64_t insert_finding(pqxx::transaction_base& transaction, const FindingRow& row) {
@@ -36,12 +37,12 @@ inline std::int64_t insert_finding(pqxx::transaction_base& transaction, const Fi
     return transaction
         .exec_params1(
             "INSERT INTO findings (model, kind, subject, method, statistic, threshold, p_value, triggered, severity, "
-            "window_start, window_end, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+            "window_start, window_end, created_at, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
             "'epoch'::timestamptz + $10::bigint * interval '1 microsecond', "
             "'epoch'::timestamptz + $11::bigint * interval '1 microsecond', "
-            "now() - $12 * interval '1 second') RETURNING id",
+            "now() - $12 * interval '1 second', $13::jsonb) RETURNING id",
             row.model, row.kind, row.subject, row.method, row.statistic, row.threshold, row.p_value, row.triggered,
-            row.severity, row.window_start_us, row.window_end_us, row.age_seconds)[0]
+            row.severity, row.window_start_us, row.window_end_us, row.age_seconds, row.evidence)[0]
         .as<std::int64_t>();
 }
 

@@ -1,0 +1,237 @@
+// The root-cause ranking off the monitor pass (daemon/performance_causes.h)
+// against a real PostgreSQL, with the real monitors: a model's performance
+// drop is marked pending when its window is judged and ranked by the
+// root-cause worker on its own thread; while that ranking is slow (its
+// clock, injected, blocks until the test lets it go) another model's window
+// closes, and so does the slow model's next one. Once let go, the ranking
+// meets its time budget on that clock, says which column it did not
+// compare, and is attached to the finding once.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/transaction>
+#include <prometheus/registry.h>
+
+#include "config/loader.h"
+#include "core/time.h"
+#include "daemon/metrics.h"
+#include "daemon/model_monitor.h"
+#include "daemon/performance_causes.h"
+#include "daemon/periodic_worker.h"
+#include "store/leases.h"
+#include "store/migrations.h"
+#include "store/monitor_store.h"
+#include "tests/support/test_database.h"
+
+using namespace mw;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* causes_test_models = R"(store: {dsn: x}
+models:
+  - name: slow
+    prediction: {type: binary, classes: ["1", "0"]}
+    features:
+      - {name: x, type: numeric}
+      - {name: g, type: categorical}
+    reference: {rows: 300}
+    window: {rows: 300}
+    performance:
+      min_label_coverage: 0.9
+      min_segment_rows: 30
+      thresholds: [{metric: accuracy, min: 0.8, band_sd: 0}]
+    concept_drift: {detector: ""}
+  - name: fast
+    prediction: {type: score}
+    features:
+      - {name: x, type: numeric}
+    reference: {rows: 100}
+    window: {rows: 100}
+)";
+
+// Polls `condition` every 10 ms for at most `limit` (a bounded loop).
+template <typename Condition>
+bool causes_test_within(std::chrono::milliseconds limit, Condition condition) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+// `count` predictions of `model` from row `first` on, two hours old, each
+// with its outcome. Model "slow": right on 90% of the reference's rows; in
+// its first window (rows 300-599) rows with g = b are right half the time.
+void store_causes_rows(pqxx::connection_base& connection, const std::string& model, int first, int count) {
+    pqxx::work transaction(connection);
+    const std::int64_t start_us = now_us() - 2LL * 3600 * 1'000'000;
+    for (int i = first; i < first + count; ++i) {
+        const std::string id = model + "-" + std::to_string(100000 + i);
+        const std::int64_t ts_us = start_us + static_cast<std::int64_t>(i) * 1'000'000;
+        const bool in_b = i % 3 == 0;
+        const bool label = i % 2 == 0;
+        bool right = i % 10 != 0;
+        if (model == "slow" && i >= 300 && i < 600 && in_b) right = i % 4 < 2;
+        const bool predicted = right ? label : !label;
+        const nlohmann::json features =
+            model == "slow" ? nlohmann::json{{"x", (i * 37) % 100}, {"g", in_b ? "b" : "a"}} : nlohmann::json{{"x", i % 17}};
+        transaction.exec_params0(
+            "INSERT INTO predictions (model, id, ts, model_version, features, prediction_label, prediction_value, "
+            "score, attributes, received_at) VALUES ($1, $2, 'epoch'::timestamptz + $3::bigint * interval "
+            "'1 microsecond', 'v1', $4::jsonb, $5, $6, $7, '{}'::jsonb, now())",
+            model, id, ts_us, features.dump(),
+            model == "slow" ? std::optional<std::string>(predicted ? "1" : "0") : std::nullopt,
+            model == "slow" ? std::nullopt : std::optional<double>(0.1 * (i % 10)), predicted ? 0.8 : 0.2);
+        if (model == "slow")
+            transaction.exec_params0("INSERT INTO outcomes (model, id, ts, label, received_at) VALUES ($1, $2, now(), "
+                                     "$3, now())",
+                                     model, id, label ? "1" : "0");
+    }
+    transaction.commit();
+}
+
+nlohmann::json drop_evidence(pqxx::connection_base& connection) {
+    pqxx::read_transaction transaction(connection);
+    const auto rows = transaction.exec(
+        "SELECT evidence::text FROM findings WHERE model = 'slow' AND kind = 'performance' AND subject = 'accuracy' "
+        "AND method = 'realised' AND triggered ORDER BY id");
+    if (rows.empty()) return nullptr;
+    return nlohmann::json::parse(rows[0][0].as<std::string>())["root_cause"];
+}
+
+}  // namespace
+
+TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on its clock and is attached once",
+          "[performance_causes][pg]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    const auto& config = *loaded.config;
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    daemon::RankingRequests rankings;
+
+    // The ranking's clock: 3 s later at each reading, and its second
+    // reading (the time budget's check before the second column) waits
+    // until the test lets it go: a ranking as slow as the test wants.
+    std::atomic<bool> ranking_blocked{false};
+    std::atomic<bool> release{false};
+    std::atomic<int> readings{0};
+    auto fake_now = std::chrono::steady_clock::time_point{};
+    std::mutex clock_mutex;
+    const auto slow_clock = [&] {
+        if (++readings == 2) {
+            ranking_blocked = true;
+            causes_test_within(60s, [&] { return release.load(); });
+        }
+        std::lock_guard lock(clock_mutex);
+        return fake_now += 3s;
+    };
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    store.retry_initial_ms = 20;
+    store.retry_max_ms = 100;
+    // The root-cause worker, as daemon/monitoring.cpp runs it, on the injected clock.
+    daemon::PeriodicWorker causes("causes", store, 20ms, 120s,
+                                  [&](pqxx::connection& worker_connection, std::int64_t, daemon::PassControl& control) {
+                                      for (const auto& [model, basis] : rankings.take()) {
+                                          auto slowed = *basis;
+                                          slowed.clock = slow_clock;
+                                          daemon::rank_pending_drops(worker_connection, slowed, control);
+                                      }
+                                  });
+    rankings.on_request([&] { causes.wake(); });
+    causes.start();
+    // Whatever fails below, the blocked ranking is let go before the worker is stopped.
+    struct ReleaseOnExit {
+        std::atomic<bool>& release;
+        ~ReleaseOnExit() { release = true; }
+    } release_on_exit{release};
+
+    // The monitors' pass, run here: a worker that never starts lends its PassControl.
+    daemon::PeriodicWorker monitor_worker("monitor", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(monitor_worker);
+    const auto beat = store::heartbeat(connection, "causes-test", {"slow", "fast"}, 1h);
+    REQUIRE(beat.owned.size() == 2);
+    const auto fence = [&](const std::string& model) {
+        for (const auto& lease : beat.owned)
+            if (lease.model == model) return store::Fence{"causes-test", lease.epoch};
+        FAIL("no lease of " << model);
+        return store::Fence{};
+    };
+    daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings);
+    daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings);
+    // The first passes record each model's privacy policy; rows come after it.
+    slow.step(connection, now_us(), control, fence("slow"));
+    fast.step(connection, now_us(), control, fence("fast"));
+
+    store_causes_rows(connection, "slow", 0, 600);
+    slow.step(connection, now_us(), control, fence("slow"));
+    REQUIRE(store::last_window(connection, "slow"));
+    const auto pending = drop_evidence(connection);
+    REQUIRE(pending.is_object());
+    CHECK(pending.value("pending", false));
+    REQUIRE(causes_test_within(30s, [&] { return ranking_blocked.load(); }));
+
+    // While the ranking is blocked: another model's reference and window,
+    // and the slow model's next window, are closed by the monitors' pass.
+    store_causes_rows(connection, "fast", 0, 200);
+    fast.step(connection, now_us(), control, fence("fast"));
+    const auto fast_window = store::last_window(connection, "fast");
+    REQUIRE(fast_window);
+    CHECK(fast_window->sequence == 1);
+    store_causes_rows(connection, "slow", 600, 300);
+    slow.step(connection, now_us(), control, fence("slow"));
+    CHECK(store::last_window(connection, "slow")->sequence == 2);
+    CHECK(ranking_blocked);
+    CHECK(drop_evidence(connection).value("pending", false));
+
+    // Let go: on its clock the ranking took 3 s by its second column, past
+    // its 2 s budget, so that column is named as not compared.
+    release = true;
+    REQUIRE(causes_test_within(30s, [&] { return !drop_evidence(connection).value("pending", false); }));
+    const auto ranking = drop_evidence(connection);
+    INFO(ranking.dump());
+    CHECK(ranking["time_budget_reached"] == true);
+    CHECK(ranking["columns_not_compared"] == nlohmann::json::array({"g"}));
+    CHECK(ranking["correlation_values"] == "realised");
+    CHECK(ranking["summary"].get<std::string>().find("1 columns not compared (time budget of 2000 ms): g") !=
+          std::string::npos);
+    causes.stop();
+}
+
+TEST_CASE("ranking requests: one per model, the newest wins, and one handed back never replaces a newer one",
+          "[performance_causes]") {
+    daemon::RankingRequests rankings;
+    int notified = 0;
+    rankings.on_request([&] { ++notified; });
+    auto older = std::make_shared<daemon::RankingBasis>();
+    older->reference_id = 1;
+    auto newer = std::make_shared<daemon::RankingBasis>();
+    newer->reference_id = 2;
+    rankings.request("a", older);
+    rankings.request("a", newer);
+    rankings.request("b", older);
+    CHECK(notified == 3);
+    auto taken = rankings.take();
+    REQUIRE(taken.size() == 2);
+    CHECK(taken.at("a")->reference_id == 2);
+    CHECK(rankings.take().empty());
+    // A turn cut short hands its request back; a request made meanwhile wins.
+    rankings.request("a", newer);
+    rankings.give_back("a", older);
+    rankings.give_back("b", older);
+    taken = rankings.take();
+    CHECK(taken.at("a")->reference_id == 2);
+    CHECK(taken.at("b")->reference_id == 1);
+}

@@ -1,0 +1,93 @@
+// What the root-cause worker reads and writes (store/monitor_store.h)
+// against a real PostgreSQL: the recent windows' metric series of one kind
+// (realised or estimated, never the one where the other is missing), and
+// pending rankings found and attached exactly once.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include <pqxx/transaction>
+
+#include "store/migrations.h"
+#include "store/monitor_store.h"
+#include "tests/support/test_database.h"
+
+using namespace mw;
+
+namespace {
+
+store::StoredWindow root_cause_store_window(std::int64_t sequence) {
+    store::StoredWindow window;
+    window.sequence = sequence;
+    window.first = {1'700'000'000'000'000 + sequence * 1000, "a" + std::to_string(sequence)};
+    window.last = {1'700'000'000'000'000 + sequence * 1000 + 999, "z" + std::to_string(sequence)};
+    window.rows = 10;
+    return window;
+}
+
+Finding root_cause_store_finding(const std::string& kind, const std::string& subject, const std::string& method,
+                                 const std::string& evidence = "{}") {
+    Finding finding;
+    finding.model = "m";
+    finding.kind = kind;
+    finding.subject = subject;
+    finding.method = method;
+    finding.statistic = 0.2;
+    finding.p_value = 0.01;
+    finding.triggered = true;
+    finding.evidence_json = evidence;
+    return finding;
+}
+
+std::int64_t root_cause_store_count(pqxx::connection_base& connection, const std::string& query) {
+    pqxx::read_transaction transaction(connection);
+    return transaction.exec1(query)[0].as<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("the root-cause history reads one kind of metric; pending rankings are attached once", "[root_cause_store]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    const auto drift = root_cause_store_finding("feature_drift", "x", "ks");
+    const auto pending = root_cause_store_finding(
+        "performance", "accuracy", "realised", R"({"n": 10, "root_cause": {"pending": true, "summary": "ranking"}})");
+
+    // Window 1: estimated 0.8 at close, realised 0.7 once its labels came
+    // (with a drop to rank); window 2: an estimate only, 0.6.
+    const auto first = store::record_window(connection, "m", std::nullopt, root_cause_store_window(1), {drift},
+                                            {{"accuracy", "", 0.8, true}});
+    store::record_window_performance(connection, "m", first, 1.0, true, {pending}, {{"accuracy", "", 0.7, false}});
+    store::record_window(connection, "m", std::nullopt, root_cause_store_window(2), {drift},
+                         {{"accuracy", "", 0.6, true}});
+
+    const auto realised = store::recent_drift_verdicts(connection, "m", "accuracy", false, 2, 20);
+    REQUIRE(realised.size() == 2);
+    REQUIRE(realised[0].metric);
+    CHECK(*realised[0].metric == 0.7);
+    // No realised value yet: none, rather than the estimate in its place.
+    CHECK_FALSE(realised[1].metric);
+    CHECK(realised[1].drift.size() == 1);
+    const auto estimated = store::recent_drift_verdicts(connection, "m", "accuracy", true, 2, 20);
+    REQUIRE(estimated.size() == 2);
+    CHECK(estimated[0].metric == 0.8);
+    CHECK(estimated[1].metric == 0.6);
+
+    const auto waiting = store::pending_root_causes(connection, "m", 10);
+    REQUIRE(waiting.size() == 1);
+    CHECK(waiting[0].metric == "accuracy");
+    CHECK(waiting[0].method == "realised");
+    CHECK(waiting[0].window.sequence == 1);
+    CHECK(waiting[0].window.id == first);
+    CHECK(store::pending_root_causes(connection, "other", 10).empty());
+
+    CHECK(store::attach_root_cause(connection, waiting[0].finding_id, R"({"summary": "ranked"})"));
+    // Attached once: a second ranking of the same finding (a worker that lost
+    // and regained the model meanwhile) changes nothing.
+    CHECK_FALSE(store::attach_root_cause(connection, waiting[0].finding_id, R"({"summary": "again"})"));
+    CHECK(store::pending_root_causes(connection, "m", 10).empty());
+    CHECK(root_cause_store_count(connection, "SELECT count(*) FROM findings WHERE evidence->'root_cause'->>'summary' = "
+                                             "'ranked' AND (evidence->>'n')::int = 10") == 1);
+}
