@@ -125,7 +125,11 @@ PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const
     const auto before = transaction.exec_params(
         "SELECT fingerprint FROM model_privacy WHERE model = $1 FOR UPDATE", model);
     const auto row = transaction.exec_params1(
-        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, {0}) "
+        // A model first recorded here (not at the daemon's start, when
+        // PostgreSQL did not answer then) counts from the epoch: its rows were
+        // received under this daemon's policy while the store was away, and a
+        // later time would leave them out of every reference (reference_wait_test).
+        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, 'epoch') "
                     "ON CONFLICT (model) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = now(), "
                     "since = CASE WHEN model_privacy.fingerprint = excluded.fingerprint THEN model_privacy.since "
                     "ELSE {0} END RETURNING {1}",
