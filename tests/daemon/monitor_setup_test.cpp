@@ -241,6 +241,11 @@ TEST_CASE("a max_drop without a band drops from the accuracy on the reference's 
     window.metrics[0] = {"accuracy", 0.1, {}};
     CHECK(performance::evaluate_thresholds(window, true, thresholds, unfitted.bands, {"m", "", 0, 1}).empty());
 
+    // A negative drop is refused where it is written.
+    const auto negative = load_model("    performance: {thresholds: [{metric: accuracy, max_drop: -0.1, band_sd: 0}]}\n");
+    REQUIRE_FALSE(negative.ok());
+    CHECK(negative.errors.front().path == "models[0].performance.thresholds[0].max_drop");
+
     // A minimum alone fits no band; a band alone keeps working as before.
     CHECK(fit_with("{metric: accuracy, min: 0.7, band_sd: 0}").bands.empty());
     CHECK(fit_with("{metric: accuracy, min: 0.7}").bands.size() == 1);
