@@ -3,13 +3,16 @@
 // rows, to choose trigger settings on one part of the stream and report
 // them on another.
 //   elec2_simulate --data data/elec2/elec2.csv.gz [--limit N] [--score-from-row R]
-//                  [--min-accuracy 0.72] [--cooldown-windows 0] [--latency-rows 500]
+//                  [--min-accuracy 0.72|none] [--max-drop D] [--cooldown-windows 0] [--latency-rows 500]
 //                  [--window-rows 500] [--reference-rows 500] [--recent-rows 2000] [--data-rows 4000]
 //                  [--gate-min-improvement 0.01] [--decisions]
 //   elec2_simulate --grid ...   every --min-accuracy of 0.66..0.80 by 0.01 x --cooldown-windows 0..4
 //                               x --latency-rows 300, 500, 800 (only the one given, when given: 0 is
 //                               the quick start's lockstep replay)
+//   elec2_simulate --grid-max-drop ...   every --max-drop of 0.02..0.20 by 0.01 (no minimum) x
+//                               --cooldown-windows 0..4 x the same latencies
 // Exit status 0 on success, 1 on a failure, 2 on bad usage.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,11 +27,13 @@
 namespace {
 
 constexpr std::string_view usage =
-    "usage: elec2_simulate --data CSV[.gz] [--limit N] [--score-from-row R] [--min-accuracy A (0.72)]\n"
+    "usage: elec2_simulate --data CSV[.gz] [--limit N] [--score-from-row R] [--min-accuracy A|none (0.72)]\n"
+    "         [--max-drop D (none): also below the reference's accuracy by more than this share of it]\n"
     "         [--cooldown-windows N (0)] [--latency-rows L (500)] [--window-rows N (500)] [--reference-rows N (500)]\n"
     "         [--recent-rows N (2000)] [--data-rows N (4000)] [--gate-min-improvement G (0.01)] [--decisions]\n"
-    "       elec2_simulate --grid [the same options; --min-accuracy and --cooldown-windows vary, and --latency-rows\n"
-    "         over 300, 500 and 800 unless given]\n";
+    "       elec2_simulate --grid [the same options; --min-accuracy (0.66-0.80) and --cooldown-windows (0-4) vary,\n"
+    "         and --latency-rows over 300, 500 and 800 unless given]\n"
+    "       elec2_simulate --grid-max-drop [the same; --max-drop (0.02-0.20, no minimum) and --cooldown-windows vary]\n";
 
 using mw::elec2::parse_number;
 constexpr mw::elec2::BadUsage bad_usage{"elec2_simulate", usage};
@@ -80,10 +85,11 @@ Counts count_jobs(const mw::elec2::LoopSimulation& simulation, std::size_t from)
 int main(int argc, char** argv) {
     mw::elec2::LoopSimulationOptions options;
     std::string data = "data/elec2/elec2.csv.gz";
-    bool grid = false, decisions = false, latency_given = false;
+    bool grid = false, grid_max_drop = false, decisions = false, latency_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view name = argv[i];
         if (name == "--grid") { grid = true; continue; }
+        if (name == "--grid-max-drop") { grid_max_drop = true; continue; }
         if (name == "--decisions") { decisions = true; continue; }
         if (name == "--help" || name == "-h") {
             fmt::print("{}", usage);
@@ -95,7 +101,16 @@ int main(int argc, char** argv) {
         if (name == "--data") data = value;
         else if (name == "--limit") parsed = parse_number(value, options.limit_rows);
         else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);
-        else if (name == "--min-accuracy") parsed = parse_number(value, options.min_accuracy);
+        else if (name == "--min-accuracy") {
+            double minimum = 0;
+            parsed = value == "none" || parse_number(value, minimum);
+            options.min_accuracy = value == "none" ? std::nullopt : std::optional<double>(minimum);
+        }
+        else if (name == "--max-drop") {
+            double drop = 0;
+            parsed = parse_number(value, drop);
+            options.max_drop = drop;
+        }
         else if (name == "--cooldown-windows") parsed = parse_number(value, options.cooldown_windows);
         else if (name == "--latency-rows") {
             parsed = parse_number(value, options.latency_rows);
@@ -110,6 +125,11 @@ int main(int argc, char** argv) {
         if (!parsed) return bad_usage(fmt::format("{} '{}' is not a valid number", name, value));
     }
     if (options.cooldown_windows < 0) return bad_usage("--cooldown-windows must not be negative");
+    if (options.max_drop && (*options.max_drop < 0 || *options.max_drop >= 1))
+        return bad_usage("--max-drop must be in [0, 1): a share of the reference's accuracy");
+    if (grid && grid_max_drop) return bad_usage("--grid and --grid-max-drop are two grids; give one");
+    if (!options.min_accuracy && !options.max_drop && !grid && !grid_max_drop)
+        return bad_usage("--min-accuracy none needs --max-drop");
 
     const auto rows = mw::elec2::load_elec2_stream(data);
     if (!rows.ok()) {
@@ -126,7 +146,10 @@ int main(int argc, char** argv) {
     fmt::print("rows {} to {}; the fixed schedule (every 1,000 rows) on them: accuracy {:.4f}, {} retrains; "
                "a quarter: {}\n",
                from, end - 1, fixed.value.accuracy, fixed.value.retrains, fixed.value.retrains / 4);
-    fmt::print("min_accuracy cooldown_windows latency_rows accuracy share jobs promoted\n");
+    fmt::print("min_accuracy max_drop cooldown_windows latency_rows accuracy share jobs promoted\n");
+    const auto setting = [](const std::optional<double>& value) {
+        return value ? fmt::format("{:.2f}", *value) : std::string("-");
+    };
 
     auto run = [&](const mw::elec2::LoopSimulationOptions& settings) -> bool {
         const auto simulation = mw::elec2::simulate_loop(rows.value, settings);
@@ -137,9 +160,9 @@ int main(int argc, char** argv) {
         const double accuracy =
             settings.score_from_row > 0 ? simulation.value.scored_accuracy : simulation.value.served_accuracy;
         const auto counts = count_jobs(simulation.value, settings.score_from_row);
-        fmt::print("{:.2f} {} {} {:.4f} {:.1f}% {} {}\n", settings.min_accuracy, settings.cooldown_windows,
-                   settings.latency_rows, accuracy, 100 * accuracy / fixed.value.accuracy, counts.jobs,
-                   counts.promoted);
+        fmt::print("{} {} {} {} {:.4f} {:.1f}% {} {}\n", setting(settings.min_accuracy), setting(settings.max_drop),
+                   settings.cooldown_windows, settings.latency_rows, accuracy, 100 * accuracy / fixed.value.accuracy,
+                   counts.jobs, counts.promoted);
         if (decisions) {
             for (const auto& line : simulation.value.decisions) fmt::print("  {}\n", line);
             for (const auto& job : simulation.value.jobs)
@@ -151,14 +174,20 @@ int main(int argc, char** argv) {
         }
         return true;
     };
-    if (!grid) return run(options) ? 0 : 1;
+    if (!grid && !grid_max_drop) return run(options) ? 0 : 1;
     const std::vector<std::size_t> latencies =
         latency_given ? std::vector<std::size_t>{options.latency_rows} : std::vector<std::size_t>{300, 500, 800};
-    for (int step = 0; step <= 14; ++step)
+    const int steps = grid ? 14 : 18;
+    for (int step = 0; step <= steps; ++step)
         for (int cooldown = 0; cooldown <= 4; ++cooldown)
             for (const std::size_t latency : latencies) {
                 auto settings = options;
-                settings.min_accuracy = 0.66 + 0.01 * step;
+                if (grid) {
+                    settings.min_accuracy = 0.66 + 0.01 * step;
+                } else {
+                    settings.min_accuracy.reset();
+                    settings.max_drop = 0.02 + 0.01 * step;
+                }
                 settings.cooldown_windows = cooldown;
                 settings.latency_rows = latency;
                 if (!run(settings)) return 1;
