@@ -245,6 +245,45 @@ def wait_for(condition, timeout, message):
     raise AssertionError(message)
 
 
+class Checks:
+    """Checks of a script that runs on past a failed one, so one run shows
+    every failure: check(condition, message) prints "ok: message" or
+    "FAIL: message" (on stderr) and returns condition; exit_status() prints
+    how many failed and returns the script's exit status (0 or 1)."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, condition, message):
+        if condition:
+            print("ok: " + message)
+        else:
+            print("FAIL: " + message, file=sys.stderr)
+            self.failures.append(message)
+        return condition
+
+    def exit_status(self):
+        if self.failures:
+            print(f"{len(self.failures)} check(s) failed", file=sys.stderr)
+            return 1
+        print("all checks passed")
+        return 0
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium(args, workdir, timeout=120):
+    """Headless Chromium with a fresh profile in `workdir` and nothing it
+    would fetch or update on its own; `args` say what to do (--dump-dom URL,
+    --screenshot=PATH URL, ...). The finished process (text output)."""
+    profile = tempfile.mkdtemp(dir=workdir, prefix="chromium-profile-")
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--user-data-dir=" + profile] + args
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
 def prediction(i, **overrides):
     record = {
         "id": f"p-{i}",

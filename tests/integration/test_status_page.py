@@ -13,15 +13,11 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import harness
 
-CHROMIUM = "/usr/bin/chromium"
 SECRET = "status-page-secret"
 MODEL = """
   - name: adult
@@ -100,14 +96,9 @@ def adult_records(first, count, shift=0.0):
 
 class StatusPageTest(harness.Environment):
     def chromium(self, args):
-        profile = tempfile.mkdtemp(dir=self.tmp, prefix="chromium-profile-")
         # Nothing but the daemon resolves: a page that tried to load anything
         # from elsewhere would fail (and the CSP forbids it anyway).
-        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                   "--user-data-dir=" + profile] + args
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        result = harness.chromium(["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] + args, self.tmp)
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         return result.stdout
 
@@ -123,7 +114,7 @@ class StatusPageTest(harness.Environment):
         return path
 
     def test_status_and_finding_pages(self):
-        if not os.path.exists(CHROMIUM):
+        if not os.path.exists(harness.CHROMIUM):
             self.skipTest("chromium is not installed")
         alertmanager = harness.Alertmanager(os.path.join(self.tmp, "am"))
         self.addCleanup(alertmanager.stop)
