@@ -8,12 +8,9 @@ the store are escaped; the page loads nothing from anywhere else.
 
 SCREENSHOT_DIR=<dir> keeps the screenshots (otherwise they go with the temp dir)."""
 
-import csv
-import gzip
 import hashlib
 import json
 import os
-from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import harness
@@ -78,22 +75,6 @@ class Dom(HTMLParser):
                 and all(e["attrs"].get(k.replace("_", "-")) == v for k, v in attrs.items())]
 
 
-def adult_records(first, count, shift=0.0):
-    ts = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with gzip.open(os.path.join(harness.SOURCE_DIR, "data", "adult", "adult.csv.gz"), "rt", newline="") as f:
-        rows = [row for _, row in zip(range(first + count), csv.DictReader(f))][first:]
-    predictions, outcomes = [], []
-    for i, row in enumerate(rows, start=first):
-        positive = int(row["education_num"]) >= 13 and row["marital_status"].startswith("Married")
-        predictions.append({"id": f"a{i:05d}", "ts": ts,
-                            "features": {"age": float(row["age"]) + shift, "education_num": float(row["education_num"])},
-                            "prediction": ">50K" if positive else "<=50K",
-                            "score": min(1.0, int(row["education_num"]) / 16),
-                            "attributes": {"sex": row["sex"], "race": row["race"]}})
-        outcomes.append({"id": f"a{i:05d}", "label": row["income"]})
-    return predictions, outcomes
-
-
 class StatusPageTest(harness.Environment):
     def chromium(self, args):
         # Nothing but the daemon resolves: a page that tried to load anything
@@ -138,7 +119,7 @@ class StatusPageTest(harness.Environment):
 
         # The reference, then one window that drifted (age shifted) and one that did not.
         for first, count, shift in ((0, 1000, 0.0), (1000, 1000, 25.0), (2000, 1000, 0.0)):
-            predictions, outcomes = adult_records(first, count, shift)
+            predictions, outcomes = harness.adult_records(first, count, shift)
             status, body, _ = daemon.post("/v1/models/adult/predictions", predictions, headers=auth)
             self.assertEqual(status, 200, body)
             if first == 1000:
