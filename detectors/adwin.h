@@ -120,8 +120,8 @@ private:
 
     // The candidate cuts of the last scan, in River's order, with River's
     // running sums u0 (totals of W0) and n0 (its length) after each; a row's
-    // cuts depend only on it and the rows above it, so only the rows below
-    // the highest one an insertion changed are summed again.
+    // cuts depend only on it and the rows above it, so only the highest row
+    // an insertion changed and the rows below it are summed again.
     std::vector<double> cut_u0_;
     std::vector<double> cut_n0_;
     std::size_t cut_count_ = 0;
