@@ -270,7 +270,11 @@ Adwin::Adwin(config::Settings options, AdwinCutLoop cut_loop)
       max_buckets_(static_cast<std::size_t>(options_.integer("max_buckets"))),
       min_window_length_(static_cast<double>(options_.integer("min_window_length"))),
       grace_period_(static_cast<double>(options_.integer("grace_period"))),
-      row_capacity_(max_buckets_ + 1 + 3 * max_pending) {
+      row_capacity_(max_buckets_ + 1 + 2 * max_pending) {
+    // A row receives at most max_pending buckets per insertion (the first row
+    // the pending values, the next ones at most half of what the row below
+    // received) on at most max_buckets live ones: 70 buckets with the
+    // defaults, 20 KiB for a window of 2^20 values.
     reset();
 }
 

@@ -62,7 +62,8 @@ public:
     // Values that wait in the first row before they are inserted: River
     // looks at the window only every `clock` values, so the values between
     // two looks are inserted together (identical buckets, see adwin.cpp).
-    static constexpr std::size_t max_pending = 64;
+    // River's default clock; a longer clock inserts every max_pending values.
+    static constexpr std::size_t max_pending = 32;
 
 private:
     // The live buckets of a row are [first, end), oldest first, in the row's
@@ -100,7 +101,7 @@ private:
     std::size_t max_buckets_;
     double min_window_length_;
     double grace_period_;
-    std::size_t row_capacity_;  // buckets a row's slice holds: max_buckets + 1 + 3 max_pending
+    std::size_t row_capacity_;  // buckets a row's slice holds: max_buckets + 1 + 2 max_pending
 
     // The buckets, a slice of row_capacity_ per row opened (reset() keeps
     // them): totals and variances apart, since a scan reads only totals.
