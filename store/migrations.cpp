@@ -579,6 +579,19 @@ constexpr std::string_view schema_v10 = R"sql(
 ALTER TABLE model_privacy ADD COLUMN key_id text, ADD COLUMN key_recorded_at timestamptz;
 )sql";
 
+// Each writer's watermark (store/watermarks.h): every record the daemon
+// `writer` received before stored_before (its spool's receipts, the rows'
+// received_at) is stored. published_at is the database's clock: a writer
+// whose daemon stopped heartbeating and that stopped publishing stops
+// counting after cluster.lease, as a lease.
+constexpr std::string_view schema_v11 = R"sql(
+CREATE TABLE store_watermarks (
+    writer text PRIMARY KEY,
+    stored_before timestamptz NOT NULL,
+    published_at timestamptz NOT NULL
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -590,6 +603,7 @@ constexpr Migration all_migrations[] = {
     {8, "privacy_fingerprints", schema_v8},
     {9, "fenced_alerts", schema_v9},
     {10, "privacy_key_ids", schema_v10},
+    {11, "store_watermarks", schema_v11},
 };
 
 // migrate() finds a migration by version - 1.
