@@ -6,7 +6,7 @@ sustained full-speed clients.
   /usr/bin/python3 bench/ingest_bench.py [--rows 500000] [--connections 4]
       [--drain-connections 1,2] [--batch-max-records 50000] [--pairs 2]
       [--sustain-seconds 60] [--max-backlog 20s,0] [--build-dir build]
-      [--baseline-build DIR] [--midnight SECONDS] [--statements N]
+      [--baseline-build DIR] [--midnight SECONDS] [--statements N] [--autovacuum on|off]
 
 Burst (per pair, alternating: modelwatchd with each --drain-connections
 value, then \\copy): each side starts from an empty, freshly migrated
@@ -28,6 +28,10 @@ that exits is counted to its last sample), the checkpoints begun and the
 full-page images written. --statements N also prints the N statements
 that took PostgreSQL longest (pg_stat_statements; the cluster is restarted
 with it loaded, which costs both sides alike).
+
+--autovacuum off turns the cluster's autovacuum off: with it on, a worker
+vacuuming or analysing one run's rows may run, and count, in the next (the
+rows are the same on both sides, so their vacuum is too).
 
 --baseline-build DIR adds, to every pair, the daemon of another build
 (e.g. main's) on the same rows, so a change is measured against what it
@@ -474,6 +478,8 @@ def main():
     parser.add_argument("--baseline-build", help="also run this build's modelwatchd in every pair (before/after)")
     parser.add_argument("--midnight", type=int, help="the daemons' clock at SECONDS from the next UTC midnight")
     parser.add_argument("--statements", type=int, default=0, help="print the N longest statements of each run")
+    parser.add_argument("--autovacuum", choices=["on", "off"], default="on",
+                        help="off: the cluster's autovacuum is off, so no run pays for an earlier run's rows")
     args = parser.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
     harness.DAEMON = os.path.join(args.build_dir, "daemon", "modelwatchd")
@@ -494,6 +500,9 @@ def main():
             pg.stop()
             pg.start()
             pg.query("CREATE EXTENSION pg_stat_statements")
+        if args.autovacuum == "off":
+            pg.query("ALTER SYSTEM SET autovacuum = off")
+            pg.query("SELECT pg_reload_conf()")
         cluster = ClusterCpu(pg)
         start = time.time() + clock_offset(args.midnight)
         # A minute before the daemons' clock: ingest refuses a ts ahead of arrival.
@@ -501,7 +510,8 @@ def main():
         bodies = [json.dumps(rows[i:i + args.batch]).encode() for i in range(0, len(rows), args.batch)]
         clock = "" if args.midnight is None else f" daemon_clock={rfc3339(start)} (midnight{args.midnight:+d}s)"
         print(f"rows={args.rows} batch={args.batch} connections={args.connections} features=10 "
-              f"load={os.getloadavg()[0]:.2f} date={time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{clock}")
+              f"load={os.getloadavg()[0]:.2f} date={time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{clock} "
+              f"autovacuum={args.autovacuum}")
         print(f"{'':<50} {'s':>7} {'rows/s':>10} {'PG cpu us/row':>14} {'WAL B/row':>10}")
         run = 0
         for pair in range(args.pairs):
