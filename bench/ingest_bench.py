@@ -25,7 +25,7 @@ process of the cluster, live and exited, from /proc) and WAL bytes per row
 (sessions that ran COPY, sessions that read windows, other sessions,
 autovacuum, the background processes; sampled every 0.25 s, so a process
 that exits is counted to its last sample), the checkpoints begun and the
-full-page images written. --statements N also prints the N statements
+full-page images written; and the daemon's own CPU. --statements N also prints the N statements
 that took PostgreSQL longest (pg_stat_statements; the cluster is restarted
 with it loaded, which costs both sides alike).
 
@@ -345,12 +345,14 @@ def daemon_burst(pg, cluster, tmp, run, rows, bodies, args, binary=None):
                 time.sleep(0.02)
             return acknowledged
 
+        daemon_cpu = read_stat(daemon.process.pid)[1]
         result = measured(cluster, dsn, action)
+        daemon_cpu = (read_stat(daemon.process.pid)[1] - daemon_cpu) / CLOCK_TICKS
         stored = int(query(dsn, "SELECT count(*) FROM predictions WHERE model='bench'"))
         if stored != len(rows) + 1:
             raise SystemExit(f"{stored} rows stored, {len(rows) + 1} sent")
         claims = int(query(dsn, "SELECT count(*) FROM prediction_boundary_keys"))
-        result.extra = (result.extra, claims)
+        result.extra = (result.extra, claims, daemon_cpu)
         return result
     finally:
         daemon.terminate()
@@ -525,9 +527,10 @@ def main():
                         pg.query("SELECT pg_stat_statements_reset()")
                     measure = daemon_burst(pg, cluster, tmp, run, rows, bodies, args, binary)
                     run += 1
-                    acked, claims = measure.extra
+                    acked, claims, daemon_cpu = measure.extra
                     print_measure(f"modelwatchd{name}, {drain} drain connection(s)", measure, args.rows,
-                                  f"   (acknowledged after {acked:.2f} s, {claims:,} boundary claims)")
+                                  f"   (acknowledged after {acked:.2f} s, {claims:,} boundary claims, "
+                                  f"the daemon's own cpu {daemon_cpu / args.rows * 1e6:.1f} us/row)")
                     if args.statements:
                         print_statements(pg, args.statements)
                     daemon_rates[f"{drain} drain connection(s){name}"] = args.rows / measure.seconds
