@@ -181,6 +181,7 @@ class ClusterCpu:
         with self.activity.cursor() as cur:
             cur.execute("SELECT pid, query FROM pg_stat_activity WHERE state = 'active'")
             for pid, text in cur.fetchall():
+                text = text or ""
                 if pid == self.own_backend:
                     self.kinds[pid] = "bench"
                 elif text.lstrip().upper().startswith("COPY"):
@@ -498,13 +499,13 @@ def main():
     cluster = None
     try:
         if args.statements:
-            pg.query("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            query(pg.dsn, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
             pg.stop()
             pg.start()
             pg.query("CREATE EXTENSION pg_stat_statements")
         if args.autovacuum == "off":
-            pg.query("ALTER SYSTEM SET autovacuum = off")
-            pg.query("SELECT pg_reload_conf()")
+            query(pg.dsn, "ALTER SYSTEM SET autovacuum = off")
+            query(pg.dsn, "SELECT pg_reload_conf()")
         cluster = ClusterCpu(pg)
         start = time.time() + clock_offset(args.midnight)
         # A minute before the daemons' clock: ingest refuses a ts ahead of arrival.
