@@ -34,8 +34,15 @@ std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_b
         skip = 0;
     }
     if (window.duration_ms == 0) {
-        auto rows = store::read_predictions_after(connection, model, base, skip + window.rows);
-        if (rows.size() < skip + window.rows) return std::nullopt;
+        // Counted before it is read: a window that is not full yet would
+        // otherwise be read whole, features as JSON text and outcomes
+        // joined, on every pass while it fills, which at a million rows cost
+        // PostgreSQL more than storing them (bench/RESULTS.md, "Where
+        // PostgreSQL's CPU goes during ingest").
+        const std::size_t wanted = skip + window.rows;
+        if (store::count_predictions_after(connection, model, base, wanted) < wanted) return std::nullopt;
+        auto rows = store::read_predictions_after(connection, model, base, wanted);
+        if (rows.size() < wanted) return std::nullopt;
         rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(skip));
         return rows;
     }
