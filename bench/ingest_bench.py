@@ -169,6 +169,23 @@ class ClusterCpu:
                 ticks[int(pid)] = own
         return ticks
 
+    def wait_reaped(self, timeout=2.0):
+        """Until the postmaster has reaped its exited children (a session that
+        ended with the action, psql's): a zombie's CPU is in neither its own
+        /proc entry nor the postmaster's cutime yet."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            zombies = False
+            for pid in self.children():
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        zombies = zombies or f.read().rsplit(")", 1)[1].split()[0] == "Z"
+                except OSError:
+                    pass
+            if not zombies:
+                return
+            time.sleep(0.01)
+
     def total(self):
         _, own, exited = read_stat(self.postmaster)
         return own + exited + sum(self.children().values())
@@ -206,6 +223,7 @@ class ClusterCpu:
         finally:
             done.set()
             thread.join()
+        self.wait_reaped()
         self.sample()
         total = self.total() - total_start
         by_kind = {}
