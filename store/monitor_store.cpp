@@ -215,6 +215,22 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
                                            static_cast<std::int64_t>(limit), received.since_us, received.before_us));
 }
 
+std::size_t count_predictions_after(pqxx::connection_base& connection, const std::string& model,
+                                    const std::optional<RowKey>& after, std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "count_predictions_after");
+    const auto limit_param = static_cast<std::int64_t>(limit);
+    const pqxx::row count =
+        after ? transaction.exec_params1(
+                    fmt::format("SELECT count(*) FROM (SELECT 1 FROM predictions p WHERE p.model = $1 "
+                                "AND (p.ts, p.id) > ({}, $4::text COLLATE \"C\") LIMIT $2) s",
+                                ts_param(3)),
+                    model, limit_param, after->ts_us, after->id)
+              : transaction.exec_params1("SELECT count(*) FROM (SELECT 1 FROM predictions p WHERE p.model = $1 "
+                                         "LIMIT $2) s",
+                                         model, limit_param);
+    return count[0].as<std::size_t>();
+}
+
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
                                                 std::int64_t start_us, std::int64_t end_us, std::size_t limit,
                                                 const ReceivedRange& received) {

@@ -133,6 +133,14 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
                                               const std::optional<RowKey>& after, std::size_t limit,
                                               const std::string& model_version = {},
                                               const ReceivedRange& received = {});
+// How many predictions of `model` follow `after` (from the start when
+// absent) in (ts, id) order, counted up to `limit`. Every stored copy of a
+// record counts, so this is at least what read_predictions_after returns:
+// fewer than a count window's rows here means the window is not full. It
+// reads the (model, ts, id) index and the rows' visibility, not their
+// columns, so it costs a fraction of reading the rows with their outcomes.
+std::size_t count_predictions_after(pqxx::connection_base& connection, const std::string& model,
+                                    const std::optional<RowKey>& after, std::size_t limit);
 // Predictions with start_us <= ts < end_us, oldest first, at most `limit`;
 // only received in `received`.
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,

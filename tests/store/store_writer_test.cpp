@@ -656,6 +656,27 @@ TEST_CASE("an id stored on two days and labelled on two days is read once, with 
     }
 }
 
+TEST_CASE("a count window's predictions are counted without reading them, every stored copy included",
+          "[store_writer]") {
+    // The monitor counts before it reads a count window (daemon/window_selection.cpp):
+    // the count may exceed the rows read (copies), never fall short of them.
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = whole_second_now_us();
+    const auto ts = now - 3 * day_us;
+    writer.write(std::vector{predictions({prediction("a", ts), prediction("b", ts + second_us),
+                                          prediction("c", ts + 2 * second_us)},
+                                         now - 2 * day_us)});
+    writer.write(std::vector{predictions({prediction("a", ts)}, now)});  // a copy, days later
+    writer.write(std::vector{predictions({prediction("z", ts)}, now, "other")});
+    auto& connection = *fixture.reader;
+    CHECK(store::count_predictions_after(connection, "churn", std::nullopt, 10) == 4);
+    CHECK(store::count_predictions_after(connection, "churn", std::nullopt, 2) == 2);
+    CHECK(store::count_predictions_after(connection, "churn", store::RowKey{ts, "a"}, 10) == 2);
+    CHECK(store::count_predictions_after(connection, "churn", store::RowKey{ts + 2 * second_us, "c"}, 10) == 0);
+    CHECK(store::read_predictions_after(connection, "churn", std::nullopt, 10).size() == 3);
+}
+
 TEST_CASE("the privacy fingerprint a model runs under, and since when", "[store_writer]") {
     Fixture fixture;
     auto& connection = *fixture.reader;
