@@ -579,6 +579,15 @@ constexpr std::string_view schema_v10 = R"sql(
 ALTER TABLE model_privacy ADD COLUMN key_id text, ADD COLUMN key_recorded_at timestamptz;
 )sql";
 
+// The findings whose root-cause ranking is pending (daemon/performance_causes.h,
+// store::pending_root_causes), by model in id order: a handful at any time,
+// where the model's performance findings, which the ranking worker read
+// through otherwise on every request, grow by several per window. The
+// predicate is the query's own clause, so the planner can use it.
+constexpr std::string_view schema_v11 = R"sql(
+CREATE INDEX findings_root_cause_pending ON findings (model, id) WHERE evidence->'root_cause' ? 'pending';
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -590,6 +599,7 @@ constexpr Migration all_migrations[] = {
     {8, "privacy_fingerprints", schema_v8},
     {9, "fenced_alerts", schema_v9},
     {10, "privacy_key_ids", schema_v10},
+    {11, "pending_root_cause_index", schema_v11},
 };
 
 // migrate() finds a migration by version - 1.
