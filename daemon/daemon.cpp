@@ -384,7 +384,8 @@ void start_collectors(Process& process) {
 // 5. Monitoring: windows and detectors, alerts, retraining, audits, each a
 //    worker on its own connection, reading what the last wrote.
 void start_monitoring(Process& process) {
-    process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections);
+    process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections,
+                               process.started_us);
     process.monitoring->start();
 }
 

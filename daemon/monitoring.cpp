@@ -70,9 +70,10 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
 }  // namespace
 
 Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-                       RejectionTally& rejections)
+                       RejectionTally& rejections, std::int64_t daemon_started_us)
     : metrics_(metrics),
       rejections_(rejections),
+      daemon_started_us_(daemon_started_us),
       ownership_(config->cluster.daemon_id.empty() ? default_daemon_id() : config->cluster.daemon_id) {
     log::notice("cluster_identity daemon_id={} lease_ms={} heartbeat_ms={}", ownership_.daemon_id(),
                 config->cluster.lease_ms, config->cluster.heartbeat_ms);
@@ -198,7 +199,7 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
         for (const auto& model : config.models) {
             auto existing = monitors_.find(model.schema.name);
             if (existing == monitors_.end()) {
-                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_);
+                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_, daemon_started_us_);
                 continue;
             }
             // An unchanged model keeps its fitted reference and detectors.

@@ -40,8 +40,10 @@ class Monitoring {
 public:
     // Throws std::invalid_argument naming what is unusable in the
     // configuration that the loader could not check (e.g. an audit's cron).
+    // `daemon_started_us`: the daemon's start, before anything was accepted
+    // (ModelMonitor).
     Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-               RejectionTally& rejections);
+               RejectionTally& rejections, std::int64_t daemon_started_us);
     ~Monitoring();
     Monitoring(const Monitoring&) = delete;
     Monitoring& operator=(const Monitoring&) = delete;
@@ -120,6 +122,7 @@ private:
 
     DaemonMetrics& metrics_;
     RejectionTally& rejections_;
+    const std::int64_t daemon_started_us_;
     // Written by the leases worker, read by the monitor and audits workers.
     Ownership ownership_;
     std::atomic<bool> leases_held_{false};  // a heartbeat succeeded: there may be leases to release

@@ -169,8 +169,9 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
         FAIL("no lease of " << model);
         return store::Fence{};
     };
-    daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings);
-    daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings);
+    const auto started_us = now_us();  // the daemon's start
+    daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings, started_us);
+    daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings, started_us);
     // The first passes record each model's privacy policy; rows come after it.
     slow.step(connection, now_us(), control, fence("slow"));
     fast.step(connection, now_us(), control, fence("fast"));
