@@ -24,6 +24,9 @@
 namespace mw::daemon {
 namespace {
 
+// The monitors' worker, by the name /readyz shows and the progress answer looks up.
+constexpr const char* monitor_worker_name = "monitor";
+
 Monitoring::Outcome answer(int status, const nlohmann::json& body) { return {status, body.dump()}; }
 
 Monitoring::Outcome error(int status, const std::string& message) { return answer(status, {{"error", message}}); }
@@ -113,7 +116,7 @@ void Monitoring::start() {
     };
     // The leases first, so the monitor's first pass finds models to work on.
     add("leases", std::chrono::milliseconds(config.cluster.heartbeat_ms), &Monitoring::leases_pass);
-    add("monitor", interval, &Monitoring::monitor_pass);
+    add(monitor_worker_name, interval, &Monitoring::monitor_pass);
     add("causes", interval, &Monitoring::causes_pass);
     causes_worker_ = workers_.back().get();
     rankings_.on_request([worker = causes_worker_] { worker->wake(); });
@@ -546,7 +549,7 @@ Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t
     if (options == nullptr) return error(404, fmt::format("unknown model '{}'", model));
     const auto monitor_of = [](const std::vector<WorkerStatus>& statuses) {
         const auto found = std::find_if(statuses.begin(), statuses.end(),
-                                        [](const WorkerStatus& status) { return status.name == "monitor"; });
+                                        [](const WorkerStatus& status) { return status.name == monitor_worker_name; });
         return found == statuses.end() ? WorkerStatus{} : *found;
     };
     // A job is on its way to an end until it is promoted, rejected or fails:
