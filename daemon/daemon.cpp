@@ -150,9 +150,6 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
     return changed;
 }
 
-// SIGHUP: a new file is read and checked; when usable it is published to
-// the HTTP side at once and to the workers for their next pass. Nothing here
-// waits for a pass.
 // Each model's privacy policy and key as the drain claims them (store/privacy_keys.h).
 std::vector<store::ModelKey> privacy_claims(const config::Config& config) {
     std::vector<store::ModelKey> claims;
@@ -164,6 +161,9 @@ std::vector<store::ModelKey> privacy_claims(const config::Config& config) {
     return claims;
 }
 
+// SIGHUP: a new file is read and checked; when usable it is published to
+// the HTTP side at once and to the workers for their next pass. Nothing here
+// waits for a pass.
 void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
             DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain) {
     auto reloaded = registry::load_config_file(config_path);
@@ -388,6 +388,7 @@ void start_collectors(Process& process) {
 //    worker on its own connection, reading what the last wrote.
 void start_monitoring(Process& process) {
     process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections,
+                               process.started_us,
                                [&spool = *process.spool] { return spool.stored_before_us(); });
     process.monitoring->start();
 }

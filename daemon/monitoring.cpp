@@ -25,6 +25,9 @@
 namespace mw::daemon {
 namespace {
 
+// The monitors' worker, by the name /readyz shows and the progress answer looks up.
+constexpr const char* monitor_worker_name = "monitor";
+
 Monitoring::Outcome answer(int status, const nlohmann::json& body) { return {status, body.dump()}; }
 
 Monitoring::Outcome error(int status, const std::string& message) { return answer(status, {{"error", message}}); }
@@ -71,9 +74,11 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
 }  // namespace
 
 Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-                       RejectionTally& rejections, std::function<std::int64_t()> local_stored_before)
+                       RejectionTally& rejections, std::int64_t daemon_started_us,
+                       std::function<std::int64_t()> local_stored_before)
     : metrics_(metrics),
       rejections_(rejections),
+      daemon_started_us_(daemon_started_us),
       local_stored_before_(std::move(local_stored_before)),
       ownership_(cluster_daemon_id(config->cluster)) {
     log::notice("cluster_identity daemon_id={} lease_ms={} heartbeat_ms={}", ownership_.daemon_id(),
@@ -114,7 +119,7 @@ void Monitoring::start() {
     };
     // The leases first, so the monitor's first pass finds models to work on.
     add("leases", std::chrono::milliseconds(config.cluster.heartbeat_ms), &Monitoring::leases_pass);
-    add("monitor", interval, &Monitoring::monitor_pass);
+    add(monitor_worker_name, interval, &Monitoring::monitor_pass);
     add("causes", interval, &Monitoring::causes_pass);
     causes_worker_ = workers_.back().get();
     rankings_.on_request([worker = causes_worker_] { worker->wake(); });
@@ -200,7 +205,7 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
         for (const auto& model : config.models) {
             auto existing = monitors_.find(model.schema.name);
             if (existing == monitors_.end()) {
-                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_);
+                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_, daemon_started_us_);
                 continue;
             }
             // An unchanged model keeps its fitted reference and detectors.
@@ -555,7 +560,7 @@ Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t
     if (options == nullptr) return error(404, fmt::format("unknown model '{}'", model));
     const auto monitor_of = [](const std::vector<WorkerStatus>& statuses) {
         const auto found = std::find_if(statuses.begin(), statuses.end(),
-                                        [](const WorkerStatus& status) { return status.name == "monitor"; });
+                                        [](const WorkerStatus& status) { return status.name == monitor_worker_name; });
         return found == statuses.end() ? WorkerStatus{} : *found;
     };
     // A job is on its way to an end until it is promoted, rejected or fails:

@@ -592,6 +592,15 @@ CREATE TABLE store_watermarks (
 );
 )sql";
 
+// The findings whose root-cause ranking is pending (daemon/performance_causes.h,
+// store::pending_root_causes), by model in id order: a handful at any time,
+// where the model's performance findings, which the ranking worker read
+// through otherwise on every request, grow by several per window. The
+// predicate is the query's own clause, so the planner can use it.
+constexpr std::string_view schema_v12 = R"sql(
+CREATE INDEX findings_root_cause_pending ON findings (model, id) WHERE evidence->'root_cause' ? 'pending';
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -604,6 +613,7 @@ constexpr Migration all_migrations[] = {
     {9, "fenced_alerts", schema_v9},
     {10, "privacy_key_ids", schema_v10},
     {11, "store_watermarks", schema_v11},
+    {12, "pending_root_cause_index", schema_v12},
 };
 
 // migrate() finds a migration by version - 1.

@@ -77,14 +77,17 @@ struct PrivacyEpoch {
 };
 
 // Records that `model` runs under `fingerprint` from now on: `since` stays
-// when it is the one recorded, and becomes now_us when another one was or
-// none was. Rows received before a policy was first recorded (a database
-// from before fingerprints were recorded, or rows spooled by an older
-// version) were received under no known policy: they are never taken into a
-// reference. The daemon records its models at start (store/privacy_keys.h,
-// `since` its start time), so this first-record case is a fallback.
+// when it is the one recorded, becomes now_us when another one was, and is
+// daemon_started_us when none was. That is the rule of the daemon's own
+// first record (store/privacy_keys.h, claim_privacy_keys, at start or at the
+// drain's first connection), which this one meets when the monitor's first
+// pass comes first: rows received since the daemon started are under its
+// policy, rows received before (a database from before fingerprints were
+// recorded, rows spooled by an older version) under no known policy, and
+// they are never taken into a reference.
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& fingerprint, std::int64_t now_us);
+                                        const std::string& fingerprint, std::int64_t now_us,
+                                        std::int64_t daemon_started_us);
 
 struct StoredWindow {
     std::int64_t id = 0;

@@ -681,18 +681,20 @@ TEST_CASE("the privacy fingerprint a model runs under, and since when", "[store_
     Fixture fixture;
     auto& connection = *fixture.reader;
     const auto now = whole_second_now_us();
-    // A first record by the monitor counts from the epoch: the daemon's start
-    // records a model with a key at its start time (claim_privacy_keys,
-    // privacy_keys_test); the monitor records first only when PostgreSQL did
-    // not answer at start, and the rows received meanwhile are this policy's.
-    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now - day_us);
-    CHECK(epoch.since_us == 0);
+    // A first record by the monitor (its pass came before the daemon's own
+    // claim) counts from the daemon's start, as the claim does
+    // (claim_privacy_keys, privacy_keys_test): not from the pass, which would
+    // leave out the rows received since the start, nor from the epoch, which
+    // would vouch for rows received before it under no known policy.
+    const auto started = now - day_us;
+    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", started + 60'000'000, started);
+    CHECK(epoch.since_us == started);
     CHECK_FALSE(epoch.previous.has_value());
     // A restart under the same policy keeps `since`; another policy starts anew and names the one before.
-    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now);
-    CHECK(epoch.since_us == 0);
+    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now, now - 1'000'000);
+    CHECK(epoch.since_us == started);
     CHECK_FALSE(epoch.previous.has_value());
-    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", now);
+    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", now, now - 1'000'000);
     CHECK(epoch.since_us == now);
     CHECK(epoch.previous == "aaaa");
     // A reference records the fingerprint it was taken under.
