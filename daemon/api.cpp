@@ -437,6 +437,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
         return json_response(ready ? 200 : 503, json{{"ready", ready}});
     json not_ready = json::array();
     if (!readiness.store_reachable) not_ready.push_back("store unreachable");
+    if (readiness.store_refuses_writes) not_ready.push_back("store refuses this daemon's writes (see drain_error)");
     if (!readiness.spool_healthy) not_ready.push_back("spool unhealthy");
     if (!readiness.spool_has_room) not_ready.push_back("spool nearly full");
     for (const auto& name : stuck) not_ready.push_back("worker " + name + " stuck");

@@ -58,6 +58,7 @@ struct Readiness {
     std::string store_error;              // the probe's
     std::int64_t store_answered_ms_ago = -1;  // -1: never
     std::string drain_error;              // the spool drain's last error, if any
+    bool store_refuses_writes = false;    // store::DrainStats::writes_refused (drain_error says why)
     bool spool_healthy = false;
     bool spool_has_room = false;
     std::uint64_t spool_bytes = 0;
@@ -70,10 +71,12 @@ struct Readiness {
     std::optional<NatsStatus> nats;
 };
 
-// Ready: PostgreSQL answers the probe, the spool is healthy with room, no
-// worker is stuck and, with nats: configured, both consumers are bound on a
-// live connection (the same verdict for /readyz and modelwatch_ready).
+// Ready: PostgreSQL answers the probe and takes this daemon's writes (no
+// schema mismatch or privacy key conflict), the spool is healthy with room,
+// no worker is stuck and, with nats: configured, both consumers are bound on
+// a live connection (the same verdict for /readyz and modelwatch_ready).
 inline bool is_ready(const Readiness& readiness) {
+    if (readiness.store_refuses_writes) return false;
     for (const auto& worker : readiness.workers)
         if (worker.state == WorkerState::stuck) return false;
     if (readiness.nats && !(readiness.nats->connected && readiness.nats->subscribed)) return false;

@@ -25,7 +25,12 @@
 namespace mw::daemon {
 namespace {
 
-Monitoring::Outcome answer(int status, const nlohmann::json& body) { return {status, body.dump()}; }
+// Answers echo client input (a model's name from the path, a query
+// parameter): invalid UTF-8 there is replaced, as in daemon/api.cpp's
+// answers, never a throw that turns a 404 into a 500.
+Monitoring::Outcome answer(int status, const nlohmann::json& body) {
+    return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
 
 Monitoring::Outcome error(int status, const std::string& message) { return answer(status, {{"error", message}}); }
 
