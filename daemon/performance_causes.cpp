@@ -143,7 +143,10 @@ RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingB
     for (std::size_t i = 0; i < pending.size() && i < limit; ++i) {
         control.checkpoint();
         const auto started = std::chrono::steady_clock::now();
-        const auto ranking = rank_one(connection, basis, pending[i]);
+        const auto ranking =
+            pending[i].window_gone
+                ? nlohmann::json{{"error", "not ranked: retention removed the finding's window before its ranking ran"}}
+                : rank_one(connection, basis, pending[i]);
         control.checkpoint();
         const bool attached = store::attach_root_cause(connection, pending[i].finding_id, ranking.dump());
         ++turn.ranked;

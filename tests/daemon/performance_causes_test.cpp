@@ -235,3 +235,47 @@ TEST_CASE("ranking requests: one per model, the newest wins, and one handed back
     CHECK(taken.at("a")->reference_id == 2);
     CHECK(taken.at("b")->reference_id == 1);
 }
+
+TEST_CASE("a pending drop whose window retention removed is answered once, not left pending for ever",
+          "[performance_causes][pg]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    daemon::RankingBasis basis;
+    basis.options = *loaded.config->find_model("slow");
+
+    Finding drop;
+    drop.model = "slow";
+    drop.kind = "performance";
+    drop.subject = "accuracy";
+    drop.method = "realised";
+    drop.statistic = 0.6;
+    drop.triggered = true;
+    drop.evidence_json = R"({"root_cause": {"pending": true, "summary": "the causes are being ranked"}})";
+    store::StoredWindow window;
+    window.sequence = 1;
+    window.first = {1'700'000'000'000'000, "a"};
+    window.last = {1'700'000'000'999'000, "z"};
+    window.rows = 300;
+    const auto window_id = store::record_window(connection, "slow", std::nullopt, window, {drop}, {});
+    {
+        pqxx::work transaction(connection);
+        transaction.exec_params0("DELETE FROM monitor_windows WHERE id = $1", window_id);
+        transaction.commit();
+    }
+
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    daemon::PeriodicWorker idle("causes", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    const auto turn = daemon::rank_pending_drops(connection, basis, control);
+    CHECK(turn.ranked == 1);
+    CHECK_FALSE(turn.more);
+    const auto evidence = drop_evidence(connection);
+    REQUIRE(evidence.is_object());
+    CHECK_FALSE(evidence.contains("pending"));
+    CHECK(evidence.value("error", "") == "not ranked: retention removed the finding's window before its ranking ran");
+    CHECK(daemon::rank_pending_drops(connection, basis, control).ranked == 0);
+}
