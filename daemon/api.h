@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,8 @@ public:
         DaemonMetrics& metrics,
         prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics);
 
+    ~Api() override;
+
     std::optional<HttpResponse> check_header(const HttpRequestHeader& header) override;
     void handle(HttpRequest request, Responder respond) override;
 
@@ -113,6 +116,14 @@ private:
     std::function<Readiness()> readiness_;
     std::function<void()> refresh_metrics_;
     std::atomic<std::uint64_t> in_flight_{0};
+    // The admin API and the pages query PostgreSQL on a connection of their
+    // own: on these threads, never the event loop's, so a PostgreSQL that
+    // hangs (connect_timeout is seconds) or a client polling progress
+    // cannot stall ingest, health and readiness. Bounded: past
+    // admin_requests_limit in progress or queued, 503 at once.
+    struct AdminPool;
+    std::unique_ptr<AdminPool> admin_pool_;
+    std::atomic<int> admin_requests_{0};
 };
 
 }  // namespace mw::daemon
