@@ -14,6 +14,7 @@ import csv
 import gzip
 import json
 import os
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -301,8 +302,13 @@ class ModelHealthTest(harness.Environment):
             self.assertIn("store unreachable", readiness["not_ready"])
             self.assertIn("last_error", readiness["workers"]["causes"], readiness["workers"])
             self.assertTrue(ranked() is None, "ranked while PostgreSQL was away?")
+            # A reload while the finding waits, and another as PostgreSQL returns (the ranking may be running).
+            daemon.process.send_signal(signal.SIGHUP)
+            harness.wait_for(lambda: daemon.log()[before_restart:].count("config_reloaded") == 1, 10,
+                             "the reload was not applied\n" + daemon.log()[before_restart:])
         finally:
             self.pg.start()
+        daemon.process.send_signal(signal.SIGHUP)
         ranking_again = harness.wait_for(ranked, 30, "the pending drop was not ranked after the restart\n" +
                                          daemon.log()[before_restart:])
         daemon.wait_ready()
