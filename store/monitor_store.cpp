@@ -444,9 +444,8 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
                              : windows_of(transaction.exec_params(
                                    fmt::format("SELECT {} FROM monitor_windows WHERE id = $1", window_columns),
                                    row[3].as<std::int64_t>()));
-        // Retention took the window (ON DELETE SET NULL, or just now):
-        // skipped, the finding would wait for ever and, being oldest, keep
-        // the model's later drops from every turn.
+        // Retention took the window (ON DELETE SET NULL, or just now): left
+        // out, the finding would say "being ranked" for ever.
         if (windows.empty()) next.window_gone = true;
         else next.window = windows.front();
         pending.push_back(std::move(next));
