@@ -289,6 +289,15 @@ void Monitoring::causes_pass(pqxx::connection& connection, std::int64_t, PassCon
             throw;  // the worker reconnects
         } catch (const std::exception& failure) {
             control.checkpoint();
+            // PostgreSQL stopping under a ranking can surface as an SQL error
+            // (57P01, terminating connection) rather than broken_connection:
+            // the connection is gone all the same, and so the request is
+            // handed back for the worker's next connection. Dropped, the
+            // findings would wait until the model's next drop or lease move.
+            if (!connection.is_open()) {
+                give_back_from(it);
+                throw;
+            }
             // One model's failure must not stop the others'; its findings stay pending.
             log::error("root_cause_failed model={} error=\"{}\"", model, failure.what());
         }

@@ -279,3 +279,34 @@ TEST_CASE("a pending drop whose window retention removed is answered once, not l
     CHECK(evidence.value("error", "") == "not ranked: retention removed the finding's window before its ranking ran");
     CHECK(daemon::rank_pending_drops(connection, basis, control).ranked == 0);
 }
+
+TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connection closed",
+          "[performance_causes][pg]") {
+    // What Monitoring::causes_pass relies on to hand the model's request
+    // back (for its next connection) whatever the error's type: a stopping
+    // PostgreSQL terminates the worker's backend under it.
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    daemon::RankingBasis basis;
+    basis.options = *loaded.config->find_model("slow");
+    pqxx::connection worker_connection(database.dsn());
+    const int backend = worker_connection.backendpid();
+    {
+        pqxx::work transaction(database.connection());
+        transaction.exec_params0("SELECT pg_terminate_backend($1)", backend);
+        transaction.commit();
+    }
+    REQUIRE(causes_test_within(10s, [&] {
+        pqxx::read_transaction transaction(database.connection());
+        return transaction.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend)[0]
+                   .as<int>() == 0;
+    }));
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    daemon::PeriodicWorker idle("causes", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    CHECK_THROWS(daemon::rank_pending_drops(worker_connection, basis, control));
+    CHECK_FALSE(worker_connection.is_open());
+}
