@@ -295,7 +295,7 @@ TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connecti
     const int backend = worker_connection.backendpid();
     {
         pqxx::work transaction(database.connection());
-        transaction.exec_params0("SELECT pg_terminate_backend($1)", backend);
+        transaction.exec_params("SELECT pg_terminate_backend($1)", backend);
         transaction.commit();
     }
     REQUIRE(causes_test_within(10s, [&] {
