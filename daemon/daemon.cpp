@@ -401,7 +401,9 @@ Readiness readiness(const Process& process) {
     ready.store_reachable = store.reachable;
     ready.store_error = store.error;
     ready.store_answered_ms_ago = store.since_success_ms;
-    ready.drain_error = process.drain->stats().last_error;
+    const auto drain = process.drain->stats();
+    ready.drain_error = drain.last_error;
+    ready.store_refuses_writes = drain.writes_refused;
     ready.spool_healthy = spool_stats.healthy;
     // "Room" leaves a tenth of the budget so readiness turns before 503s do.
     ready.spool_has_room = spool_has_room(process);

@@ -28,7 +28,12 @@ namespace {
 // The monitors' worker, by the name /readyz shows and the progress answer looks up.
 constexpr const char* monitor_worker_name = "monitor";
 
-Monitoring::Outcome answer(int status, const nlohmann::json& body) { return {status, body.dump()}; }
+// Answers echo client input (a model's name from the path, a query
+// parameter): invalid UTF-8 there is replaced, as in daemon/api.cpp's
+// answers, never a throw that turns a 404 into a 500.
+Monitoring::Outcome answer(int status, const nlohmann::json& body) {
+    return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
 
 Monitoring::Outcome error(int status, const std::string& message) { return answer(status, {{"error", message}}); }
 
@@ -289,6 +294,15 @@ void Monitoring::causes_pass(pqxx::connection& connection, std::int64_t, PassCon
             throw;  // the worker reconnects
         } catch (const std::exception& failure) {
             control.checkpoint();
+            // PostgreSQL stopping under a ranking can surface as an SQL error
+            // (57P01, terminating connection) rather than broken_connection:
+            // the connection is gone all the same, and so the request is
+            // handed back for the worker's next connection. Dropped, the
+            // findings would wait until the model's next drop or lease move.
+            if (!connection.is_open()) {
+                give_back_from(it);
+                throw;
+            }
             // One model's failure must not stop the others'; its findings stay pending.
             log::error("root_cause_failed model={} error=\"{}\"", model, failure.what());
         }

@@ -146,7 +146,10 @@ RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingB
         const auto started = std::chrono::steady_clock::now();
         nlohmann::json ranking;
         try {
-            ranking = rank_one(connection, basis, pending[i]);
+            ranking = pending[i].window_gone
+                          ? nlohmann::json{{"error", "not ranked: retention removed the finding's window before its "
+                                                     "ranking ran"}}
+                          : rank_one(connection, basis, pending[i]);
         } catch (const PassInterrupted&) {
             throw;
         } catch (const pqxx::failure&) {

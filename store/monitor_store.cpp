@@ -451,15 +451,22 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
     pqxx::read_transaction transaction(connection, "pending_root_causes");
     const auto findings = transaction.exec_params(
         "SELECT id, subject, method, window_id FROM findings WHERE model = $1 AND kind = 'performance' "
-        "AND window_id IS NOT NULL AND jsonb_typeof(evidence->'root_cause') = 'object' "
-        "AND evidence->'root_cause' ? 'pending' ORDER BY id LIMIT $2",
+        "AND jsonb_typeof(evidence->'root_cause') = 'object' AND evidence->'root_cause' ? 'pending' "
+        "ORDER BY id LIMIT $2",
         model, static_cast<std::int64_t>(limit));
     std::vector<PendingRootCause> pending;
     for (const auto& row : findings) {
-        const auto windows = windows_of(transaction.exec_params(
-            fmt::format("SELECT {} FROM monitor_windows WHERE id = $1", window_columns), row[3].as<std::int64_t>()));
-        if (windows.empty()) continue;  // retention took the window: nothing to rank from
-        pending.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), windows.front()});
+        PendingRootCause next{row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), {}};
+        const auto windows =
+            row[3].is_null() ? std::vector<StoredWindow>{}
+                             : windows_of(transaction.exec_params(
+                                   fmt::format("SELECT {} FROM monitor_windows WHERE id = $1", window_columns),
+                                   row[3].as<std::int64_t>()));
+        // Retention took the window (ON DELETE SET NULL, or just now): left
+        // out, the finding would say "being ranked" for ever.
+        if (windows.empty()) next.window_gone = true;
+        else next.window = windows.front();
+        pending.push_back(std::move(next));
     }
     return pending;
 }

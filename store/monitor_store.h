@@ -230,8 +230,12 @@ struct PendingRootCause {
     std::string metric;  // the finding's subject
     std::string method;  // "realised" or "cbpe"
     StoredWindow window;
+    // Retention removed the window (findings.window_id is then NULL): there
+    // is nothing to rank from, and the finding must still stop waiting.
+    bool window_gone = false;
 };
-// The model's pending rankings, oldest first, at most `limit`.
+// The model's pending rankings, oldest first, at most `limit`, those whose
+// window is gone included.
 std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connection, const std::string& model,
                                                   std::size_t limit);
 // Puts `ranking_json` (an object) in place of the finding's pending ranking;

@@ -273,3 +273,78 @@ TEST_CASE("a ranking that fails on its data is attached as an error, not left pe
     CHECK(ranking.value("error", "") == "not ranked: the ranking's clock failed");
     CHECK(store::pending_root_causes(connection, "slow", 10).empty());
 }
+
+TEST_CASE("a pending drop whose window retention removed is answered once, not left pending for ever",
+          "[performance_causes][pg]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    daemon::RankingBasis basis;
+    basis.options = *loaded.config->find_model("slow");
+
+    Finding drop;
+    drop.model = "slow";
+    drop.kind = "performance";
+    drop.subject = "accuracy";
+    drop.method = "realised";
+    drop.statistic = 0.6;
+    drop.triggered = true;
+    drop.evidence_json = R"({"root_cause": {"pending": true, "summary": "the causes are being ranked"}})";
+    store::StoredWindow window;
+    window.sequence = 1;
+    window.first = {1'700'000'000'000'000, "a"};
+    window.last = {1'700'000'000'999'000, "z"};
+    window.rows = 300;
+    const auto window_id = store::record_window(connection, "slow", std::nullopt, window, {drop}, {});
+    {
+        pqxx::work transaction(connection);
+        transaction.exec_params0("DELETE FROM monitor_windows WHERE id = $1", window_id);
+        transaction.commit();
+    }
+
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    daemon::PeriodicWorker idle("causes", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    const auto turn = daemon::rank_pending_drops(connection, basis, control);
+    CHECK(turn.ranked == 1);
+    CHECK_FALSE(turn.more);
+    const auto evidence = drop_evidence(connection);
+    REQUIRE(evidence.is_object());
+    CHECK_FALSE(evidence.contains("pending"));
+    CHECK(evidence.value("error", "") == "not ranked: retention removed the finding's window before its ranking ran");
+    CHECK(daemon::rank_pending_drops(connection, basis, control).ranked == 0);
+}
+
+TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connection closed",
+          "[performance_causes][pg]") {
+    // What Monitoring::causes_pass relies on to hand the model's request
+    // back (for its next connection) whatever the error's type: a stopping
+    // PostgreSQL terminates the worker's backend under it.
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    daemon::RankingBasis basis;
+    basis.options = *loaded.config->find_model("slow");
+    pqxx::connection worker_connection(database.dsn());
+    const int backend = worker_connection.backendpid();
+    {
+        pqxx::work transaction(database.connection());
+        transaction.exec_params("SELECT pg_terminate_backend($1)", backend);
+        transaction.commit();
+    }
+    REQUIRE(causes_test_within(10s, [&] {
+        pqxx::read_transaction transaction(database.connection());
+        return transaction.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend)[0]
+                   .as<int>() == 0;
+    }));
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    daemon::PeriodicWorker idle("causes", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    CHECK_THROWS(daemon::rank_pending_drops(worker_connection, basis, control));
+    CHECK_FALSE(worker_connection.is_open());
+}

@@ -93,6 +93,22 @@ TEST_CASE("the root-cause history reads one kind of metric; pending rankings are
     CHECK(store::pending_root_causes(connection, "m", 10).empty());
     CHECK(root_cause_store_count(connection, "SELECT count(*) FROM findings WHERE evidence->'root_cause'->>'summary' = "
                                              "'ranked' AND (evidence->>'n')::int = 10") == 1);
+
+    // Retention removed a pending drop's window (findings.window_id is set
+    // NULL): still found, so that it stops waiting, and marked gone; the
+    // model's later drop is found beside it.
+    const auto third = store::record_window(connection, "m", std::nullopt, root_cause_store_window(3), {pending}, {});
+    store::record_window(connection, "m", std::nullopt, root_cause_store_window(4), {pending}, {});
+    {
+        pqxx::work transaction(connection);
+        transaction.exec_params0("DELETE FROM monitor_windows WHERE id = $1", third);
+        transaction.commit();
+    }
+    const auto after_retention = store::pending_root_causes(connection, "m", 10);
+    REQUIRE(after_retention.size() == 2);
+    CHECK(after_retention[0].window_gone);
+    CHECK_FALSE(after_retention[1].window_gone);
+    CHECK(after_retention[1].window.sequence == 4);
 }
 
 TEST_CASE("pending rankings are found through their own partial index, not by reading the model's findings",
