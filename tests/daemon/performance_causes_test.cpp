@@ -57,6 +57,15 @@ models:
 )";
 
 // Polls `condition` every 10 ms for at most `limit` (a bounded loop).
+// One model of causes_test_models, as the daemon's loader reads it.
+config::ModelOptions causes_test_model(std::string_view name) {
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    const auto* model = loaded.config->find_model(name);
+    REQUIRE(model != nullptr);
+    return *model;
+}
+
 template <typename Condition>
 bool causes_test_within(std::chrono::milliseconds limit, Condition condition) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -114,9 +123,6 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
     store::testing::TestDatabase database;
     store::migrate(database.connection());
     auto& connection = database.connection();
-    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
-    REQUIRE(loaded.ok());
-    const auto& config = *loaded.config;
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
     daemon::RankingRequests rankings;
@@ -170,8 +176,8 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
         return store::Fence{};
     };
     const auto started_us = now_us();  // the daemon's start
-    daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings, started_us);
-    daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings, started_us);
+    daemon::ModelMonitor slow(causes_test_model("slow"), metrics, rankings, started_us);
+    daemon::ModelMonitor fast(causes_test_model("fast"), metrics, rankings, started_us);
     // The first passes record each model's privacy policy; rows come after it.
     slow.step(connection, now_us(), std::nullopt, control, fence("slow"));
     fast.step(connection, now_us(), std::nullopt, control, fence("fast"));
@@ -242,8 +248,6 @@ TEST_CASE("a ranking that fails on its data is attached as an error, not left pe
     store::testing::TestDatabase database;
     store::migrate(database.connection());
     auto& connection = database.connection();
-    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
-    REQUIRE(loaded.ok());
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
     daemon::RankingRequests rankings;
@@ -252,7 +256,7 @@ TEST_CASE("a ranking that fails on its data is attached as an error, not left pe
     const auto beat = store::heartbeat(connection, "causes-test", {"slow"}, 1h);
     REQUIRE(beat.owned.size() == 1);
     const store::Fence fence{"causes-test", beat.owned.front().epoch};
-    daemon::ModelMonitor slow(*loaded.config->find_model("slow"), metrics, rankings, now_us());
+    daemon::ModelMonitor slow(causes_test_model("slow"), metrics, rankings, now_us());
     store_causes_rows(connection, "slow", 0, 600);
     slow.step(connection, now_us(), std::nullopt, control, fence);
     REQUIRE(drop_evidence(connection).value("pending", false));
@@ -279,10 +283,8 @@ TEST_CASE("a pending drop whose window retention removed is answered once, not l
     store::testing::TestDatabase database;
     store::migrate(database.connection());
     auto& connection = database.connection();
-    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
-    REQUIRE(loaded.ok());
     daemon::RankingBasis basis;
-    basis.options = *loaded.config->find_model("slow");
+    basis.options = causes_test_model("slow");
 
     Finding drop;
     drop.model = "slow";
@@ -325,10 +327,8 @@ TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connecti
     // PostgreSQL terminates the worker's backend under it.
     store::testing::TestDatabase database;
     store::migrate(database.connection());
-    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
-    REQUIRE(loaded.ok());
     daemon::RankingBasis basis;
-    basis.options = *loaded.config->find_model("slow");
+    basis.options = causes_test_model("slow");
     pqxx::connection worker_connection(database.dsn());
     const int backend = worker_connection.backendpid();
     {
