@@ -60,4 +60,11 @@ std::optional<ReferenceProfile> load_reference_profile(pqxx::connection_base& co
     return reference;
 }
 
+bool reference_has_profile(pqxx::connection_base& connection, std::int64_t reference_id) {
+    pqxx::read_transaction transaction(connection, "reference_has_profile");
+    return transaction
+        .exec_params1("SELECT EXISTS (SELECT 1 FROM reference_profiles WHERE reference_id = $1)", reference_id)[0]
+        .as<bool>();
+}
+
 }  // namespace mw::store

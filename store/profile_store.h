@@ -53,5 +53,6 @@ struct ReferenceProfile {
     std::string error;
 };
 std::optional<ReferenceProfile> load_reference_profile(pqxx::connection_base& connection, std::int64_t reference_id);
+bool reference_has_profile(pqxx::connection_base& connection, std::int64_t reference_id);
 
 }  // namespace mw::store
