@@ -463,7 +463,8 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> original) {
                 // spool order, so the first held copy is the stored one.
                 std::vector<const HeldFeatures*> stored;
                 for (const auto& held : stripped->held)
-                    if (inserted.all ? true : inserted.keys.erase({held.model, held.id}) > 0) stored.push_back(&held);
+                    if (inserted.all || inserted.keys.erase(std::pair<std::string, std::string>(held.model, held.id)) > 0)
+                        stored.push_back(&held);
                 insert_profile_chunks(transaction, build_profile_chunks(stored, *plan));
             }
             outcomes = write_kind(transaction, outcome_tables, batches, known_partitions_,
