@@ -54,6 +54,7 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
                                     version.empty() ? "" : " of version " + version));
     }
     std::optional<std::string> profiles;
+    std::optional<std::uint64_t> profile_rows;
     std::optional<store::RowKey> bucket_end;
     std::string bucketed;
     if (!model_options.store_raw) {
@@ -86,18 +87,25 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         if (rows.empty()) return wait("predictions between " + format_rfc3339_us(start_us) + " and " +
                                       format_rfc3339_us(end_us));
         profiles = merged.profiles.serialize();
+        profile_rows = merged.profiles.rows();
         bucketed = fmt::format(", profiled from {} chunks of {} rows in [{}, {})", merged.chunks,
                                merged.profiles.rows(), format_rfc3339_us(start_us), format_rfc3339_us(end_us));
         // Windows start at the next bucket: (end_us, "") precedes every row
         // at or after end_us and follows every row before it (ids are not empty).
         bucket_end = store::RowKey{end_us, ""};
     }
-    const auto table = rows_to_table(rows, model_options.schema);
+    // A profile-only model's rows hold no features: its sample holds the
+    // outputs, outcomes and attributes only.
+    ModelSchema sampled = model_options.schema;
+    if (!model_options.store_raw) sampled.features.clear();
+    const auto table = rows_to_table(rows, sampled);
     store::NewReference reference;
     reference.model = model;
     reference.source = source;
     reference.model_version = version;
-    reference.rows = static_cast<std::int64_t>(rows.size());
+    // A profile-only reference's size is its profile's (the sample of its
+    // rows is capped at reference.rows; the profile covers every row).
+    reference.rows = static_cast<std::int64_t>(profile_rows.value_or(rows.size()));
     reference.sample_json = drift::reference_sample_to_json(table);
     reference.data_start_us = rows.front().ts_us;
     reference.data_end = bucket_end.value_or(store::RowKey{rows.back().ts_us, rows.back().id});

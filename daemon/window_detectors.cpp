@@ -12,7 +12,6 @@ namespace mw::daemon {
 
 void set_drift_gauges(DaemonMetrics& metrics, const std::string& model, const drift::DriftVerdict& verdict) {
     for (const auto& feature : verdict.features) {
-        if (!feature.ok()) continue;
         // The effect size is a different distance for numeric and categorical
         // features (detectors/feature_drift.h), so each has its own gauge.
         auto& effect = feature.categorical ? metrics.feature_drift_jensen_shannon : metrics.feature_drift_wasserstein;
