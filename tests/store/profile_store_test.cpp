@@ -15,6 +15,7 @@
 #include "store/monitor_store.h"
 #include "store/profile_store.h"
 #include "store/profile_writer.h"
+#include "store/retention.h"
 #include "store/store_writer.h"
 #include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
@@ -27,8 +28,9 @@ using mw::testing::second_us;
 namespace {
 
 constexpr std::int64_t profiled_bucket_us = 3600 * second_us;
-// 2026-01-01T00:00:00Z: bucket-aligned, inside the partition creation window
-// is not needed (rows go to the default partition), so the test is timeless.
+// 2026-01-01T00:00:00Z, bucket-aligned (rows received then go to a day
+// partition or, once it is over 400 days old, to the default one: either way
+// the test reads the same).
 constexpr std::int64_t profiled_hour_us = 1'767'225'600 * second_us;
 
 ModelSchema profiled_schema() {
@@ -205,4 +207,33 @@ TEST_CASE("a reference keeps its merged profile; a damaged chunk is named, not m
     const auto damaged = fixture.hour(0);
     CHECK(damaged.error.starts_with("profile chunk "));
     CHECK(damaged.error.find("of model private") != std::string::npos);
+}
+
+TEST_CASE("retention deletes a bucket's chunks with the predictions' age, only once a window reached the bucket",
+          "[profile_store]") {
+    ProfileStoreFixture fixture;
+    store::StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    writer.set_profile_plan(private_plan());
+    const std::vector<EncodedBatch> batch = {
+        profiled_batch({profiled_prediction("a", profiled_hour_us + 1, 30, "x"),
+                        profiled_prediction("b", profiled_hour_us + profiled_bucket_us + 1, 31, "x")},
+                       profiled_hour_us + 3 * profiled_bucket_us)};
+    writer.write(batch);
+    REQUIRE(fixture.count("SELECT count(*) FROM profile_chunks") == 2);
+    config::RetentionOptions options;
+    options.predictions_s = 86400;
+    const std::int64_t later_us = profiled_hour_us + 30 * 86400 * second_us;
+    CHECK(store::apply_retention(fixture.database.connection(), options, later_us).profile_chunks_deleted == 0);
+    // The first bucket's window closed: its chunk may go, the second's stays until its window closes.
+    store::StoredWindow window;
+    window.sequence = 1;
+    window.first = {profiled_hour_us + 1, "a"};
+    window.last = {profiled_hour_us + 1, "a"};
+    window.rows = 1;
+    store::record_window(fixture.database.connection(), "private", std::nullopt, window, {}, {});
+    CHECK(store::apply_retention(fixture.database.connection(), options, later_us).profile_chunks_deleted == 1);
+    CHECK(fixture.hour(0).profiles.rows() == 0);
+    CHECK(fixture.hour(1).profiles.rows() == 1);
+    // Within the age, nothing goes whatever the windows.
+    CHECK(store::apply_retention(fixture.database.connection(), options, profiled_hour_us).profile_chunks_deleted == 0);
 }
