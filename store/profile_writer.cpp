@@ -1,5 +1,6 @@
 #include "store/profile_writer.h"
 
+#include <algorithm>
 #include <tuple>
 
 #include <fmt/format.h>
