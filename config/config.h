@@ -265,6 +265,9 @@ struct ModelOptions {
     AnomalyConfig anomaly;
     RetrainConfig retrain;
     std::vector<AuditConfig> audits;
+    // false: a profile-only model (docs/privacy.md, "Profile-only models"):
+    // its feature values are never stored, only their profiles.
+    bool store_raw = true;
 };
 
 // Equal in every option: a reload keeps a model's fitted reference only then.

@@ -8,6 +8,11 @@ namespace {
 
 constexpr std::string_view numeric_magic = "MWNP";
 constexpr std::string_view categorical_magic = "MWCP";
+constexpr std::string_view set_magic = "MWPS";
+constexpr std::uint8_t set_version = 1;
+// A set holds at most this many features of each kind: a hostile blob cannot
+// make the decoder loop for long (a model declares far fewer).
+constexpr std::uint32_t max_set_features = 100'000;
 constexpr std::uint8_t profile_version = 1;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double infinity = std::numeric_limits<double>::infinity();
@@ -240,6 +245,120 @@ Decoded<CategoricalProfile> CategoricalProfile::deserialize(std::string_view byt
     profile.items_ = std::move(items.value);
     profile.distinct_ = std::move(hll.value);
     result.value = std::move(profile);
+    return result;
+}
+
+NumericProfile& ProfileSet::numeric(const std::string& name, const NumericProfileOptions& options) {
+    auto found = numeric_.find(name);
+    if (found == numeric_.end()) found = numeric_.emplace(name, NumericProfile(options)).first;
+    return found->second;
+}
+
+CategoricalProfile& ProfileSet::categorical(const std::string& name, const CategoricalProfileOptions& options) {
+    auto found = categorical_.find(name);
+    if (found == categorical_.end()) found = categorical_.emplace(name, CategoricalProfile(options)).first;
+    return found->second;
+}
+
+const NumericProfile* ProfileSet::find_numeric(const std::string& name) const {
+    const auto found = numeric_.find(name);
+    return found == numeric_.end() ? nullptr : &found->second;
+}
+
+const CategoricalProfile* ProfileSet::find_categorical(const std::string& name) const {
+    const auto found = categorical_.find(name);
+    return found == categorical_.end() ? nullptr : &found->second;
+}
+
+std::string ProfileSet::merge(const ProfileSet& other) {
+    for (const auto& [name, profile] : other.numeric_) {
+        if (categorical_.contains(name))
+            return "profile set merge: feature \"" + name + "\" is categorical on one side and numeric on the other";
+        const auto found = numeric_.find(name);
+        if (found == numeric_.end()) {
+            numeric_.emplace(name, profile);
+            continue;
+        }
+        if (std::string problem = found->second.merge(profile); !problem.empty())
+            return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    for (const auto& [name, profile] : other.categorical_) {
+        if (numeric_.contains(name))
+            return "profile set merge: feature \"" + name + "\" is numeric on one side and categorical on the other";
+        const auto found = categorical_.find(name);
+        if (found == categorical_.end()) {
+            categorical_.emplace(name, profile);
+            continue;
+        }
+        if (std::string problem = found->second.merge(profile); !problem.empty())
+            return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    rows_ += other.rows_;
+    return {};
+}
+
+std::string ProfileSet::serialize() const {
+    ByteWriter out;
+    out.put_header(set_magic, set_version);
+    out.put_u64(rows_);
+    out.put_u32(static_cast<std::uint32_t>(numeric_.size()));
+    for (const auto& [name, profile] : numeric_) {
+        out.put_blob(name);
+        out.put_blob(profile.serialize());
+    }
+    out.put_u32(static_cast<std::uint32_t>(categorical_.size()));
+    for (const auto& [name, profile] : categorical_) {
+        out.put_blob(name);
+        out.put_blob(profile.serialize());
+    }
+    return out.take();
+}
+
+Decoded<ProfileSet> ProfileSet::deserialize(std::string_view bytes) {
+    constexpr std::string_view what = "profile set";
+    Decoded<ProfileSet> result;
+    ByteReader in(bytes);
+    if (std::string problem = in.check_header(what, set_magic, set_version); !problem.empty()) {
+        result.error = std::move(problem);
+        return result;
+    }
+    ProfileSet set;
+    if (!in.get_u64(set.rows_)) {
+        result.error = decode_error(what, "truncated row count", in.offset());
+        return result;
+    }
+    // Reads one kind's (name, profile) pairs into `into`; "" or the error.
+    const auto read_kind = [&](auto& into, auto decode) -> std::string {
+        std::uint32_t count = 0;
+        if (!in.get_u32(count)) return decode_error(what, "truncated feature count", in.offset());
+        if (count > max_set_features) return decode_error(what, "more features than a model can have", in.offset());
+        for (std::uint32_t i = 0; i < count; ++i) {
+            std::string_view name;
+            std::string_view blob;
+            const std::size_t at = in.offset();
+            if (!in.get_blob(name) || !in.get_blob(blob)) return decode_error(what, "truncated feature", at);
+            if (name.empty() || into.contains(std::string(name)))
+                return decode_error(what, "empty or repeated feature name", at);
+            auto profile = decode(blob);
+            if (!profile.error.empty())
+                return std::string(what) + ", feature \"" + std::string(name) + "\": " + profile.error;
+            into.emplace(std::string(name), std::move(profile.value));
+        }
+        return {};
+    };
+    std::string problem = read_kind(set.numeric_, [](std::string_view blob) { return NumericProfile::deserialize(blob); });
+    if (problem.empty())
+        problem = read_kind(set.categorical_,
+                            [](std::string_view blob) { return CategoricalProfile::deserialize(blob); });
+    if (problem.empty() && in.remaining() != 0) problem = decode_error(what, "trailing bytes", in.offset());
+    for (const auto& [name, profile] : set.numeric_)
+        if (problem.empty() && set.categorical_.contains(name))
+            problem = decode_error(what, "feature \"" + name + "\" is both numeric and categorical", 5);
+    if (!problem.empty()) {
+        result.error = std::move(problem);
+        return result;
+    }
+    result.value = std::move(set);
     return result;
 }
 

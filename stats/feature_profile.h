@@ -16,6 +16,11 @@
 // rule).
 // CategoricalProfile: count, missing count, frequent items, HyperLogLog.
 //
+// ProfileSet: the profiles of a model's features over one set of rows (a
+// chunk the store wrote, a window, a reference), by feature name, with the
+// number of rows. What a profile-only model (store_raw: false) keeps instead
+// of its rows; such a model's numeric profiles have reservoir capacity 0.
+//
 // Merging needs equal options (sketch sizes); a mismatch is an error value
 // and leaves the profile unchanged.
 #pragma once
@@ -23,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -130,6 +136,43 @@ private:
     std::uint64_t missing_count_ = 0;
     FrequentItems items_;
     HyperLogLog distinct_;
+};
+
+// A profile-only model's per-feature profiles: no reservoir, so no raw value
+// is kept beyond what the KLL sketch, min and max and the frequent items keep
+// (docs/privacy.md, "Profile-only models").
+inline NumericProfileOptions profile_only_numeric_options(std::uint64_t seed) {
+    NumericProfileOptions options;
+    options.reservoir_capacity = 0;
+    options.seed = seed;
+    return options;
+}
+
+class ProfileSet {
+public:
+    std::uint64_t rows() const { return rows_; }
+    void add_rows(std::uint64_t rows) { rows_ += rows; }
+    // The profile of `name`, created with `options` on first use.
+    NumericProfile& numeric(const std::string& name, const NumericProfileOptions& options);
+    CategoricalProfile& categorical(const std::string& name, const CategoricalProfileOptions& options = {});
+    const NumericProfile* find_numeric(const std::string& name) const;
+    const CategoricalProfile* find_categorical(const std::string& name) const;
+    const std::map<std::string, NumericProfile>& numeric_profiles() const { return numeric_; }
+    const std::map<std::string, CategoricalProfile>& categorical_profiles() const { return categorical_; }
+
+    // Adds `other`'s rows and profiles (a feature only in `other` is copied).
+    // On error (a feature numeric on one side and categorical on the other,
+    // or profiles of different options) this set may be partly merged: the
+    // caller discards it.
+    [[nodiscard]] std::string merge(const ProfileSet& other);
+
+    std::string serialize() const;
+    static Decoded<ProfileSet> deserialize(std::string_view bytes);
+
+private:
+    std::uint64_t rows_ = 0;
+    std::map<std::string, NumericProfile> numeric_;
+    std::map<std::string, CategoricalProfile> categorical_;
 };
 
 }  // namespace mw::stats

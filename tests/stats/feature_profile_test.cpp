@@ -188,3 +188,64 @@ TEST_CASE("categorical profile: counts, merge and serialization") {
     CategoricalProfile coarse(mw::stats::CategoricalProfileOptions{.hll_precision = 8});
     CHECK_FALSE(profile.merge(coarse).empty());
 }
+
+TEST_CASE("profile-only numeric profile: no reservoir value kept, merges and round trips") {
+    const std::vector<double> values = normal_values(3000, 7, 5.0, 2.0);
+    NumericProfile whole(mw::stats::profile_only_numeric_options(11));
+    NumericProfile first(mw::stats::profile_only_numeric_options(12));
+    NumericProfile second(mw::stats::profile_only_numeric_options(13));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        whole.update(values[i]);
+        (i < 1000 ? first : second).update(values[i]);
+    }
+    CHECK(whole.sample().values().empty());
+    CHECK(whole.sample().n() == 3000);
+    REQUIRE(first.merge(second).empty());
+    CHECK(first.count() == 3000);
+    CHECK(first.sample().values().empty());
+    CHECK(first.mean() == Approx(whole.mean()).epsilon(1e-12));
+    const auto decoded = NumericProfile::deserialize(first.serialize());
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.sample().capacity() == 0);
+    CHECK(decoded.value.count() == 3000);
+    // A profile with a reservoir and one without do not merge silently.
+    CHECK_FALSE(NumericProfile().merge(first).empty());
+}
+
+TEST_CASE("profile set: merge of parts equals the whole in counts, round trip, hostile blobs") {
+    mw::stats::ProfileSet parts[2];
+    mw::stats::ProfileSet whole;
+    const auto options = mw::stats::profile_only_numeric_options(1);
+    for (int i = 0; i < 500; ++i) {
+        for (auto* set : {&parts[i % 2], &whole}) {
+            set->add_rows(1);
+            set->numeric("age", options).update(20 + i % 50);
+            if (i % 7 == 0) set->categorical("sex").update_missing();
+            else set->categorical("sex").update(i % 3 == 0 ? "F" : "M");
+        }
+    }
+    mw::stats::ProfileSet merged;
+    REQUIRE(merged.merge(parts[0]).empty());
+    REQUIRE(merged.merge(parts[1]).empty());
+    CHECK(merged.rows() == 500);
+    REQUIRE(merged.find_numeric("age") != nullptr);
+    CHECK(merged.find_numeric("age")->count() == whole.find_numeric("age")->count());
+    CHECK(merged.find_numeric("age")->mean() == Approx(whole.find_numeric("age")->mean()));
+    CHECK(merged.find_categorical("sex")->missing_count() == whole.find_categorical("sex")->missing_count());
+    CHECK(merged.find_categorical("sex")->items().count("F") == whole.find_categorical("sex")->items().count("F"));
+
+    const std::string bytes = merged.serialize();
+    const auto decoded = mw::stats::ProfileSet::deserialize(bytes);
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.rows() == 500);
+    CHECK(decoded.value.find_numeric("age")->count() == 500);
+    CHECK(decoded.value.find_categorical("sex") != nullptr);
+    // Every truncation is an error value, never a crash or a partial set.
+    for (std::size_t cut = 0; cut < bytes.size(); cut += 97)
+        CHECK_FALSE(mw::stats::ProfileSet::deserialize(std::string_view(bytes).substr(0, cut)).error.empty());
+    CHECK_FALSE(mw::stats::ProfileSet::deserialize(bytes + "x").error.empty());
+    // A feature numeric in one set and categorical in another is an error.
+    mw::stats::ProfileSet other;
+    other.categorical("age").update("x");
+    CHECK_FALSE(merged.merge(other).empty());
+}
