@@ -199,7 +199,7 @@ class PrivacyTest(harness.Environment):
         # then be taken from the drifted rows, leaving the earlier ones behind
         # every window (a known limit of first_n references with parallel
         # drains; see the session notes of issue 18).
-        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM predictions") >= 400, 60,
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult'") >= 400, 60,
                          "the first 400 predictions were not stored")
         self.post(daemon, "predictions", [prediction(i, rows[i], ts, drifted=True) for i in range(400, 600)])
         # A record refused for its hashed id's feature: the answer names the field, not the value.
@@ -240,40 +240,47 @@ class PrivacyTest(harness.Environment):
 
         # The positive side: ids joined (realised performance judged on window 1), the hashed category drifted.
         harness.wait_for(lambda: self.pg.scalar(
-            "SELECT count(*) FROM monitor_windows WHERE performance_at IS NOT NULL") >= 2, 90,
+            "SELECT count(*) FROM monitor_windows WHERE model = 'adult' AND performance_at IS NOT NULL") >= 2, 90,
             "windows were not judged with their outcomes\n" + daemon.log()[-3000:] + str(self.pg.query(
-                "SELECT model, fingerprint, since, key_id, (SELECT min(received_at) FROM predictions) "
+                "SELECT model, fingerprint, since, key_id, "
+                "(SELECT min(received_at) FROM predictions WHERE model = 'adult') "
                 "FROM model_privacy")))
-        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE 'hmac:%'") == 601,
+        harness.wait_for(lambda: self.pg.scalar(
+            "SELECT count(*) FROM predictions WHERE model = 'adult' AND id LIKE 'hmac:%'") == 601,
                          10, "not every prediction (600 over HTTP, 1 from the tail) was stored with a hashed id")
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions"), 601)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult'"), 601)
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
                                         (hashed("record-id", record_id(1)),)), 1)
-        realised = self.pg.query("SELECT triggered FROM findings WHERE kind = 'performance' AND method = 'realised'")
+        realised = self.pg.query("SELECT triggered FROM findings WHERE model = 'adult' AND kind = 'performance' "
+                                 "AND method = 'realised'")
         self.assertTrue(realised, "no realised performance finding: hashed ids did not join")
         accuracy = self.pg.scalar(
             "SELECT m.value FROM window_metrics m JOIN monitor_windows w ON w.id = m.window_id "
-            "WHERE w.sequence = 1 AND m.name = 'accuracy' AND m.segment = '' AND NOT m.estimated")
+            "WHERE w.model = 'adult' AND w.sequence = 1 AND m.name = 'accuracy' AND m.segment = '' AND NOT m.estimated")
         self.assertIsNotNone(accuracy)
         drift = dict(self.pg.query(
             "SELECT w.sequence, f.triggered FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
-            "WHERE f.kind = 'feature_drift' AND f.subject = 'workclass'"))
+            "WHERE f.model = 'adult' AND f.kind = 'feature_drift' AND f.subject = 'workclass'"))
         self.assertTrue(drift.get(2), f"the hashed category did not drift: {drift}")
-        ages = {r[0] for r in self.pg.query("SELECT DISTINCT (features->>'age')::float FROM predictions")}
+        ages = {r[0] for r in self.pg.query(
+            "SELECT DISTINCT (features->>'age')::float FROM predictions WHERE model = 'adult'")}
         self.assertTrue(all(age % 10 == 0 for age in ages), ages)
-        keys = {k for r in self.pg.query("SELECT DISTINCT jsonb_object_keys(features) FROM predictions") for k in r}
+        keys = {k for r in self.pg.query(
+            "SELECT DISTINCT jsonb_object_keys(features) FROM predictions WHERE model = 'adult'") for k in r}
         self.assertNotIn("email", keys)  # its own row drops it whole
         # undeclared: drop keeps the name with a null value, and the data-quality check of undeclared fields fires.
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE features->'phone' = 'null'::jsonb"), 60)
-        undeclared = self.pg.query("SELECT triggered FROM findings WHERE kind = 'data_quality' "
+        self.assertEqual(self.pg.scalar(
+            "SELECT count(*) FROM predictions WHERE model = 'adult' AND features->'phone' = 'null'::jsonb"), 60)
+        undeclared = self.pg.query("SELECT triggered FROM findings WHERE model = 'adult' AND kind = 'data_quality' "
                                    "AND method = 'undeclared_feature' AND subject LIKE '%%phone%%'")
         self.assertTrue(undeclared and all(r[0] for r in undeclared), undeclared)
 
         # An audit, on demand: its reports name the tiny group and show nothing of it.
         status, body, _ = daemon.request("POST", "/v1/models/adult/audits/weekly/run", timeout=60)
         self.assertIn(status, (200, 202), body)
-        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM audits WHERE state IN ('passed', 'failed')"),
-                         60, "the audit did not finish\n" + daemon.log()[-3000:])
+        harness.wait_for(lambda: self.pg.scalar(
+            "SELECT count(*) FROM audits WHERE model = 'adult' AND state IN ('passed', 'failed')"), 60,
+            "the audit did not finish\n" + daemon.log()[-3000:])
         reports = os.path.join(daemon.directory, "state", "reports")
         report_json = [os.path.join(root, n) for root, _, names in os.walk(reports) for n in names
                        if n.endswith(".json") and not os.path.islink(os.path.join(root, n))]
@@ -311,7 +318,7 @@ class PrivacyTest(harness.Environment):
                 status, data, _ = daemon.request("GET", f"/v1/findings/{finding['id']}", headers=headers)
                 self.assertEqual(status, 200)
                 outputs.append((f"/v1/findings/{finding['id']}", data))
-        audit_id = self.pg.scalar("SELECT max(id) FROM audits")
+        audit_id = self.pg.scalar("SELECT max(id) FROM audits WHERE model = 'adult'")
         status, data = daemon.get(f"/audits/{audit_id}/report")
         self.assertEqual(status, 200)
         outputs.append(("report", data))
@@ -344,7 +351,8 @@ class PrivacyTest(harness.Environment):
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM model_references WHERE id = %s AND sample::text LIKE %s",
                                         (csv_reference, f"%{hashed_canary}%")), 1, "the upload's workclass is not hashed")
         # Rows read back from the store (already hashed) are uploaded as they are, not hashed twice.
-        stored = self.pg.query("SELECT features::text, attributes::text FROM predictions ORDER BY ts LIMIT 40")
+        stored = self.pg.query("SELECT features::text, attributes::text FROM predictions WHERE model = 'adult' "
+                               "ORDER BY ts LIMIT 40")
         status, body, _ = daemon.request(
             "POST", "/v1/models/adult/reference",
             "\n".join(json.dumps({"features": json.loads(f), "attributes": json.loads(a), "prediction": ">50K"})
@@ -398,11 +406,12 @@ class PrivacyTest(harness.Environment):
         # Their outcomes now arrive, hashed under the new key: stored, joined to nothing.
         self.post(daemon, "outcomes", [{"id": f"pending-{j}", "label": rows[j]["income"]} for j in range(20)])
         daemon.wait_drained()
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM outcomes WHERE id LIKE %s",
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM outcomes WHERE model = 'adult' AND id LIKE %s",
                                         (f"hmac:{key_id(key2)}:%",)), 20)
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM predictions p JOIN outcomes o ON o.model = p.model AND o.id = p.id "
-            "WHERE p.id LIKE %s", (f"hmac:{key_id(KEY)}:%",)), 600, "an outcome under the new key joined")
+            "WHERE p.model = 'adult' AND p.id LIKE %s", (f"hmac:{key_id(KEY)}:%",)), 600,
+            "an outcome under the new key joined")
 
         # The reference stored under the old key is retired, never used again, and the next one is taken only
         # from predictions received since.
