@@ -364,6 +364,10 @@ const Option<DriftConfig> drift_options[] = {
     {.key = "segments", .kind = ValueKind::name_list, .max = max_name_length_feature,
      .help = "attributes whose values each get their own drift verdict", .field = "DriftConfig::segments",
      .assign = assign_field<&DriftConfig::segments>},
+    {.key = "max_segment_values", .kind = ValueKind::integer, .default_text = "32", .min = 1, .max = 1000,
+     .help = "store_raw: false: values of each segments attribute profiled at most; past it that attribute's "
+             "segment checks are not computed (logged)",
+     .field = "DriftConfig::max_segment_values", .assign = assign_field<&DriftConfig::max_segment_values>},
     {.key = "features", .kind = ValueKind::mapping_list, .help = "per-feature method and threshold",
      .field = "DriftConfig::features",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, DriftConfig& drift) {
@@ -1424,9 +1428,6 @@ void check_profile_only(Reader& reader, const Catalog* catalog, const std::vecto
             fail("drift.multivariate",
                  "the PCA reconstruction error needs every row's features together, which profiles do not keep; "
                  "set it to false (it is not computed for a profile-only model)");
-        if (!model.drift.segments.empty())
-            fail("drift.segments",
-                 "per-segment drift needs each row's features beside its attributes, which profiles do not keep");
         if (catalog == nullptr || catalog->drift_method_not_from_profiles == nullptr) continue;
         for (const bool numeric : {true, false}) {
             const bool any = std::any_of(model.schema.features.begin(), model.schema.features.end(),

@@ -20,7 +20,7 @@ void insert_profile_chunks(pqxx::transaction_base& transaction, const std::vecto
 
 MergedProfiles merge_profile_chunks(pqxx::connection_base& connection, const std::string& model,
                                     std::int64_t start_us, std::int64_t end_us, const std::string& model_version,
-                                    std::optional<std::int64_t> received_since_us) {
+                                    std::optional<std::int64_t> received_since_us, std::size_t max_segment_values) {
     pqxx::read_transaction transaction(connection, "merge_profile_chunks");
     const auto rows = transaction.exec_params(
         fmt::format("SELECT id, rows, profiles FROM profile_chunks WHERE model = $1 AND bucket_start >= {} "
@@ -35,7 +35,7 @@ MergedProfiles merge_profile_chunks(pqxx::connection_base& connection, const std
         auto chunk = stats::ProfileSet::deserialize(std::string_view(bytes.get(), bytes.size()));
         if (chunk.error.empty() && chunk.value.rows() != row[1].as<std::uint64_t>())
             chunk.error = fmt::format("{} rows in the profiles, {} recorded", chunk.value.rows(), row[1].c_str());
-        if (chunk.error.empty()) chunk.error = merged.profiles.merge(chunk.value);
+        if (chunk.error.empty()) chunk.error = merged.profiles.merge(chunk.value, max_segment_values);
         if (!chunk.error.empty()) {
             merged.error = fmt::format("profile chunk {} of model {}: {}", id, model, chunk.error);
             return merged;

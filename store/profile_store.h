@@ -39,10 +39,13 @@ struct MergedProfiles {
 
 // The merge of `model`'s chunks with start_us <= bucket_start < end_us; only
 // of `model_version` when not empty, only of chunks whose rows were all
-// received at or after `received_since_us` when given.
+// received at or after `received_since_us` when given; a segment attribute
+// with more than `max_segment_values` values in all is overflowed
+// (stats::SegmentProfiles).
 MergedProfiles merge_profile_chunks(pqxx::connection_base& connection, const std::string& model,
                                     std::int64_t start_us, std::int64_t end_us, const std::string& model_version = {},
-                                    std::optional<std::int64_t> received_since_us = std::nullopt);
+                                    std::optional<std::int64_t> received_since_us = std::nullopt,
+                                    std::size_t max_segment_values = stats::ProfileSet::default_max_segment_values);
 
 // The merged profile stored with reference `reference_id`; none when it has
 // none (a reference of a model that stores its rows); error set when it does

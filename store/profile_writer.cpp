@@ -1,6 +1,7 @@
 #include "store/profile_writer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -15,7 +16,8 @@ namespace {
 
 // Columns of a prediction COPY row (store/copy_encoding.h).
 constexpr std::size_t prediction_fields = 10;
-constexpr std::size_t id_field = 1, ts_field = 2, version_field = 3, features_field = 4, received_field = 9;
+constexpr std::size_t id_field = 1, ts_field = 2, version_field = 3, features_field = 4, attributes_field = 8,
+                      received_field = 9;
 
 // COPY text format's escapes, as copy_encoding writes them.
 std::string unescape_copy(std::string_view field) {
@@ -48,7 +50,8 @@ ProfilePlan profile_plan(const std::vector<config::ModelOptions>& models) {
     for (const auto& model : models)
         if (!model.store_raw)
             plan.emplace(model.schema.name,
-                         ProfiledModel{model.schema.features, static_cast<std::int64_t>(model.window.duration_ms) * 1000});
+                         ProfiledModel{model.schema.features, static_cast<std::int64_t>(model.window.duration_ms) * 1000,
+                                       model.drift.segments, model.drift.max_segment_values});
     return plan;
 }
 
@@ -103,6 +106,8 @@ std::optional<StrippedBatches> strip_profiled_features(std::span<const EncodedBa
             held.ts_us = timestamp_field(fields[ts_field], line, "ts");
             held.received_us = timestamp_field(fields[received_field], line, "received_at");
             held.features_json = unescape_copy(fields[features_field]);
+            if (!plan.find(held.model)->second.segments.empty())
+                held.attributes_json = unescape_copy(fields[attributes_field]);
             stripped->held.push_back(std::move(held));
             // The row as stored: every column but the features, which are "{}".
             const auto features_at = static_cast<std::size_t>(fields[features_field].data() - line.data());
@@ -116,10 +121,12 @@ std::optional<StrippedBatches> strip_profiled_features(std::span<const EncodedBa
     return stripped;
 }
 
-void profile_features(std::string_view features_json, const std::vector<FeatureSpec>& features, std::uint64_t seed,
-                      stats::ProfileSet& profiles) {
-    const auto object = nlohmann::json::parse(features_json, nullptr, false);
-    const bool usable = !object.is_discarded() && object.is_object();
+namespace {
+
+// Folds one row's parsed features object into `profiles` (`usable`: it is a
+// JSON object), as build_profile_chunks says.
+void profile_feature_object(const nlohmann::json& object, bool usable, const std::vector<FeatureSpec>& features,
+                            std::uint64_t seed, stats::ProfileSet& profiles) {
     const auto numeric_options = stats::profile_only_numeric_options(seed);
     for (const auto& feature : features) {
         const nlohmann::json* value = nullptr;
@@ -149,22 +156,44 @@ void profile_features(std::string_view features_json, const std::vector<FeatureS
     }
 }
 
-std::vector<ProfileChunk> build_profile_chunks(const std::vector<const HeldFeatures*>& inserted,
-                                               const ProfilePlan& plan) {
+// The segment value of `attribute` in a parsed attributes object, as the
+// row-based segments read it (daemon/window_table.cpp): a string as it is,
+// a boolean or number as text, "" when absent or not an object.
+std::string profiled_segment_value(const nlohmann::json& attributes, const std::string& attribute) {
+    if (!attributes.is_object()) return {};
+    const auto found = attributes.find(attribute);
+    if (found == attributes.end()) return {};
+    if (found->is_string()) return found->get<std::string>();
+    if (found->is_boolean()) return found->get<bool>() ? "true" : "false";
+    if (found->is_number()) {
+        // The shortest round trip, as daemon/window_table.cpp's cell_text.
+        char buffer[32];
+        const auto end = std::to_chars(buffer, buffer + sizeof buffer, found->get<double>()).ptr;
+        return std::string(buffer, end);
+    }
+    return {};
+}
+
+}  // namespace
+
+ProfileChunks build_profile_chunks(const std::vector<const HeldFeatures*>& inserted, const ProfilePlan& plan) {
     using Key = std::tuple<std::string, std::string, std::int64_t>;  // model, version, bucket start
     std::map<Key, std::pair<ProfileChunk, stats::ProfileSet>> chunks;
     for (const HeldFeatures* row : inserted) {
         const auto model = plan.find(row->model);
         if (model == plan.end() || model->second.bucket_us <= 0) continue;
-        const std::int64_t bucket = floor_to(row->ts_us, model->second.bucket_us);
+        const ProfiledModel& profiled = model->second;
+        const std::int64_t bucket = floor_to(row->ts_us, profiled.bucket_us);
         auto [entry, fresh] = chunks.try_emplace(Key{row->model, row->model_version, bucket});
         auto& [chunk, profiles] = entry->second;
         if (fresh) {
             chunk.model = row->model;
             chunk.model_version = row->model_version;
             chunk.bucket_start_us = bucket;
-            chunk.bucket_end_us = bucket + model->second.bucket_us;
+            chunk.bucket_end_us = bucket + profiled.bucket_us;
             chunk.received_from_us = row->received_us;
+            // Declared before any row: the chunk's segments cover all its rows.
+            for (const auto& attribute : profiled.segments) profiles.declare_segments(attribute);
         }
         chunk.received_from_us = std::min(chunk.received_from_us, row->received_us);
         ++chunk.rows;
@@ -173,13 +202,27 @@ std::vector<ProfileChunk> build_profile_chunks(const std::vector<const HeldFeatu
         const std::uint64_t seed = stats::mix64(std::hash<std::string>{}(row->model) ^
                                                 static_cast<std::uint64_t>(bucket) ^
                                                 static_cast<std::uint64_t>(row->received_us));
-        profile_features(row->features_json, model->second.features, seed, profiles);
+        const auto features = nlohmann::json::parse(row->features_json, nullptr, false);
+        const bool usable = !features.is_discarded() && features.is_object();
+        profile_feature_object(features, usable, profiled.features, seed, profiles);
+        if (profiled.segments.empty()) continue;
+        const auto attributes = nlohmann::json::parse(row->attributes_json, nullptr, false);
+        for (const auto& attribute : profiled.segments) {
+            stats::ProfileSet* segment =
+                profiles.segment(attribute, profiled_segment_value(attributes, attribute), profiled.max_segment_values);
+            if (segment == nullptr) continue;  // overflowed: reported below
+            segment->add_rows(1);
+            profile_feature_object(features, usable, profiled.features, seed, *segment);
+        }
     }
-    std::vector<ProfileChunk> result;
-    result.reserve(chunks.size());
+    ProfileChunks result;
+    result.chunks.reserve(chunks.size());
     for (auto& [key, entry] : chunks) {
+        for (const auto& [attribute, segments] : entry.second.segments())
+            if (segments.state == stats::SegmentProfiles::State::overflowed)
+                result.overflowed.emplace(entry.first.model, attribute);
         entry.first.profiles = entry.second.serialize();
-        result.push_back(std::move(entry.first));
+        result.chunks.push_back(std::move(entry.first));
     }
     return result;
 }

@@ -21,8 +21,10 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -37,6 +39,10 @@ struct ProfiledModel {
     // the model's time window (profile-only models have time windows, so a
     // window is the merge of its bucket's chunks, exactly in counts).
     std::int64_t bucket_us = 0;
+    // drift.segments: each attribute's values get profiles of their own
+    // (stats::SegmentProfiles), at most max_segment_values of them.
+    std::vector<std::string> segments;
+    std::size_t max_segment_values = stats::ProfileSet::default_max_segment_values;
 };
 
 // The profile-only models of a configuration, by name.
@@ -51,6 +57,7 @@ struct HeldFeatures {
     std::int64_t ts_us = 0;
     std::int64_t received_us = 0;
     std::string features_json;
+    std::string attributes_json;
 };
 
 struct StrippedBatches {
@@ -64,15 +71,17 @@ struct StrippedBatches {
 std::optional<StrippedBatches> strip_profiled_features(std::span<const EncodedBatch> batches, const ProfilePlan& plan);
 
 // The chunks of the rows `inserted` (the ones the write stored): one per
-// model, model version and time bucket.
-std::vector<ProfileChunk> build_profile_chunks(const std::vector<const HeldFeatures*>& inserted,
-                                               const ProfilePlan& plan);
-
-// Folds one row's features object (JSON text) into `profiles`, as `features`
-// declares them: a numeric feature takes JSON numbers, a categorical or
-// boolean one strings, booleans ("true", "false") and numbers (their JSON
-// text); absent, null and anything else count as missing.
-void profile_features(std::string_view features_json, const std::vector<FeatureSpec>& features, std::uint64_t seed,
-                      stats::ProfileSet& profiles);
+// model, model version and time bucket, with each segment attribute's
+// values' profiles. A row's features object is folded as the model's
+// features declare them: a numeric feature takes JSON numbers, a
+// categorical or boolean one strings, booleans ("true", "false") and
+// numbers (their JSON text); absent, null and anything else count as
+// missing. A chunk whose attribute passed max_segment_values keeps none for
+// it and names it in `overflowed` (the writer logs it).
+struct ProfileChunks {
+    std::vector<ProfileChunk> chunks;
+    std::set<std::pair<std::string, std::string>> overflowed;  // (model, attribute)
+};
+ProfileChunks build_profile_chunks(const std::vector<const HeldFeatures*>& inserted, const ProfilePlan& plan);
 
 }  // namespace mw::store

@@ -465,7 +465,15 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> original) {
                 for (const auto& held : stripped->held)
                     if (inserted.all || inserted.keys.erase(std::pair<std::string, std::string>(held.model, held.id)) > 0)
                         stored.push_back(&held);
-                insert_profile_chunks(transaction, build_profile_chunks(stored, *plan));
+                auto profiled = build_profile_chunks(stored, *plan);
+                insert_profile_chunks(transaction, profiled.chunks);
+                for (const auto& [model, attribute] : profiled.overflowed) {
+                    if (!overflow_logged_.emplace(model, attribute).second) continue;
+                    log::warning("segment_profiles_overflow model={} attribute={} max_segment_values={} "
+                                 "action=\"the attribute's segment checks are not computed for windows holding "
+                                 "such a chunk\"",
+                                 model, attribute, plan->at(model).max_segment_values);
+                }
             }
             outcomes = write_kind(transaction, outcome_tables, batches, known_partitions_,
                                   line_buffer_, settled_partitions);

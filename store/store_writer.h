@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -89,6 +90,8 @@ private:
     // DDL runs once per partition per process.
     std::unordered_map<std::string, bool> known_partitions_;
     std::shared_ptr<const ProfilePlan> plan_;
+    // (model, attribute) whose segment profiles overflowed, logged once each.
+    std::set<std::pair<std::string, std::string>> overflow_logged_;
     std::string line_buffer_;  // reused for every COPY line, so a write does not allocate per batch
 };
 

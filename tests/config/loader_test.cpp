@@ -406,7 +406,8 @@ TEST_CASE("retention ages take days, 0 keeps forever, and an audit may not read 
     CHECK(forever.ok());
 }
 
-TEST_CASE("store_raw: false needs time windows and refuses what needs joint rows, naming the key and its line") {
+TEST_CASE("store_raw: false needs time windows and refuses what needs joint rows, naming the key and its line; "
+          "segments are capped") {
     // Lines 5-: a profile-only model after the valid head.
     const std::string model = "  - name: p\n"
                               "    prediction: {type: binary}\n"
@@ -427,9 +428,15 @@ TEST_CASE("store_raw: false needs time windows and refuses what needs joint rows
     CHECK(only_error(with_head(model + "    window: {duration: 1h}\n    drift:\n      multivariate: true\n"))
               .starts_with("models[1].drift.multivariate (line 12): store_raw is false: the PCA reconstruction "
                            "error needs every row's features together"));
-    CHECK(only_error(with_head(model + "    window: {duration: 1h}\n    drift:\n      segments: [sex]\n"))
-              .starts_with("models[1].drift.segments (line 12): store_raw is false: per-segment drift needs each "
-                           "row's features"));
+    // Segment drift runs from per-segment profiles, their values capped.
+    const auto segmented = load(with_head(model + "    window: {duration: 1h}\n    drift:\n      segments: [sex]\n"
+                                                  "      max_segment_values: 5\n      multivariate: false\n"));
+    INFO((segmented.errors.empty() ? std::string() : to_string(segmented.errors[0])));
+    REQUIRE(segmented.ok());
+    CHECK(segmented.config->models[1].drift.segments == std::vector<std::string>{"sex"});
+    CHECK(segmented.config->models[1].drift.max_segment_values == 5);
+    CHECK(only_error(with_head(model + "    window: {duration: 1h}\n    drift:\n      max_segment_values: 0\n"))
+              .starts_with("models[1].drift.max_segment_values (line 12)"));
     // multivariate false is accepted (and so is its default, which a profile-only model does not run).
     CHECK(load(with_head(model + "    window: {duration: 1h}\n    drift:\n      multivariate: false\n")).ok());
 }
