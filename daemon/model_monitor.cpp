@@ -21,15 +21,16 @@ namespace mw::daemon {
 namespace {
 
 // What the detectors that read stored rows see of a model: for a
-// profile-only one, no features (its rows hold none; its features are
-// judged from profiles), and so no PCA or segment drift, which config
-// refuses to be asked for explicitly.
+// profile-only one, no features (its rows hold none; its features, and
+// their drift per segment, are judged from profiles), and so no PCA, which
+// config refuses to be asked for explicitly. Its drift.segments stay: the
+// rows' attributes and outcomes still give the segments' metrics, gaps and
+// root-cause ranking.
 config::ModelOptions options_for_rows(const config::ModelOptions& options) {
     if (options.store_raw) return options;
     config::ModelOptions rows = options;
     rows.schema.features.clear();
     rows.drift.multivariate = false;
-    rows.drift.segments.clear();
     return rows;
 }
 
@@ -223,11 +224,12 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
         // written with its rows (store/profile_writer.h).
         const std::int64_t width_us = static_cast<std::int64_t>(options_.window.duration_ms) * 1000;
         const std::int64_t bucket_us = floor_to(window.first.ts_us, width_us);
-        const auto profiles = store::merge_profile_chunks(connection, model(), bucket_us, bucket_us + width_us);
+        const auto profiles = store::merge_profile_chunks(connection, model(), bucket_us, bucket_us + width_us, {},
+                                                          std::nullopt, options_.drift.max_segment_values);
         control.checkpoint();
         if (profiles.error.empty()) {
-            drift = detect_profile_drift(*fitted_->profiles, profiles.profiles, rows.size(), options_, span, metrics_,
-                                         verdicts);
+            drift = detect_profile_drift(*fitted_->profiles, profiles.profiles, rows.size(), options_,
+                                         fitted_->profile_noise, span, metrics_, verdicts);
             check_profile_quality(*fitted_->profiles, profiles.profiles, options_, span, verdicts);
         } else {
             log::error("window_profile_unusable model={} sequence={} error=\"{}\"", model(), window.sequence,

@@ -17,6 +17,7 @@
 #include "daemon/metrics.h"
 #include "daemon/window_verdicts.h"
 #include "detectors/dataset_drift.h"
+#include "detectors/profile_drift.h"
 #include "stats/feature_profile.h"
 
 namespace mw::daemon {
@@ -24,9 +25,11 @@ namespace mw::daemon {
 // `window_rows`: the predictions the window holds, compared with the
 // profile's row count (a difference, from chunks cut at another window
 // length before a restart, is reported in the evidence).
+// `noise`: the reference's noise gates (robust mode), kept with it.
 drift::DriftVerdict detect_profile_drift(const stats::ProfileSet& reference, const stats::ProfileSet& window,
                                          std::size_t window_rows, const config::ModelOptions& options,
-                                         const WindowSpan& span, DaemonMetrics& metrics, WindowVerdicts& verdicts);
+                                         drift::ProfileNoiseGates& noise, const WindowSpan& span,
+                                         DaemonMetrics& metrics, WindowVerdicts& verdicts);
 
 void check_profile_quality(const stats::ProfileSet& reference, const stats::ProfileSet& window,
                            const config::ModelOptions& options, const WindowSpan& span, WindowVerdicts& verdicts);

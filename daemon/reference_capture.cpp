@@ -74,7 +74,8 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         }
         if (now_us < end_us + static_cast<std::int64_t>(model_options.window.lateness_ms) * 1000)
             return wait("the end of the time bucket " + format_rfc3339_us(end_us) + " the reference ends with");
-        auto merged = store::merge_profile_chunks(connection, model, start_us, end_us, version, privacy.since_us);
+        auto merged = store::merge_profile_chunks(connection, model, start_us, end_us, version, privacy.since_us,
+                                                  model_options.drift.max_segment_values);
         if (!merged.error.empty()) {
             log::error("reference_profile_unusable model={} error=\"{}\"", model, merged.error);
             return wait("readable profile chunks (" + merged.error + ")");

@@ -123,7 +123,9 @@ ReferenceFit fit_reference(const store::StoredReference& reference, const config
         }
         fitted.features = std::move(features.reference);
     }
-    for (const auto& attribute : model_options.drift.segments) {
+    // Segment drift of features, when the rows hold them (a profile-only
+    // model's segments drift from profiles).
+    for (const auto& attribute : schema.features.empty() ? std::vector<std::string>{} : model_options.drift.segments) {
         auto segment_options = options;
         segment_options.segment_column = attribute;
         segment_options.multivariate.enabled = false;

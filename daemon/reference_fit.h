@@ -18,6 +18,7 @@
 #include "detectors/data_quality.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/performance_thresholds.h"
+#include "detectors/profile_drift.h"
 #include "detectors/root_cause.h"
 #include "stats/feature_profile.h"
 #include "store/monitor_store.h"
@@ -50,6 +51,9 @@ struct ReferenceFit {
     // A profile-only model's reference profile (store/profile_store.h), which
     // its windows' profiles are judged against (daemon/profile_detectors.h).
     std::optional<stats::ProfileSet> profiles;
+    // Their noise gates, built from `profiles` on first use and cached by
+    // window size (detectors/profile_drift.h): what a restart rebuilds the same.
+    drift::ProfileNoiseGates profile_noise;
     std::string error;  // why the reference cannot be used (logged); then nothing else is set but the ids
 };
 

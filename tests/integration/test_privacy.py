@@ -466,7 +466,8 @@ class PrivacyTest(harness.Environment):
         """store_raw: false (issue 18, profile-only models), in this class's PostgreSQL after the test above: a
         model's predictions are stored without features, its features only as profiles built after the
         policy (a hashed category's profile holds the hash), and the shifted third minute's age drift is found
-        from profiles; outcomes still join; a reload that flips store_raw is refused."""
+        from profiles, and the fourth minute's drift of one segment only from per-segment profiles; outcomes
+        still join; a reload that flips store_raw is refused."""
         started = time.time()
         canary = "Wq7PROFILECANARY"
         key_file = os.path.join(self.tmp, "profiles.key")
@@ -478,35 +479,40 @@ class PrivacyTest(harness.Environment):
         # Its key is claimed like any model's (a model of its own: the test above's 'adult' is not touched).
         self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult_profiles'"),
                          key_id(KEY))
-        # Three whole minutes of 240 rows: the first is the reference (its 200 rows reach into it, and a
-        # profile-only reference is whole windows), the second a window like it, the third one with age + 25.
+        # Four whole minutes of 240 rows: the first is the reference (its 200 rows reach into it, and a
+        # profile-only reference is whole windows), the second a window like it, the third one with age + 25,
+        # the fourth one where only group b (every other row) has age + 25 and education_num + 5.
         base = (datetime.now(timezone.utc) - timedelta(minutes=30)).replace(second=0, microsecond=0)
-        rows = adult_rows(720)
+        total = 960
+        rows = adult_rows(total)
 
         def record(i):
             row = rows[i]
             married = row["marital_status"].startswith("Married")
             score = min(0.95, max(0.05, (int(row["education_num"]) - 6) / 10 + (0.25 if married else -0.25)))
+            group = "a" if i % 2 == 0 else "b"
+            shifted = 480 <= i < 720 or (i >= 720 and group == "b")
             return {"id": f"p-{i:05d}", "ts": (base + timedelta(milliseconds=250 * i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                    "features": {"age": float(row["age"]) + (25 if i >= 480 else 0),
-                                 "education_num": float(row["education_num"]),
+                    "features": {"age": float(row["age"]) + (25 if shifted else 0),
+                                 "education_num": float(row["education_num"]) + (5 if i >= 720 and shifted else 0),
                                  "workclass": f"{canary}-{row['workclass']}", "note": f"{canary}-{i}"},
+                    "attributes": {"group": group},
                     "prediction": ">50K" if score >= 0.5 else "<=50K", "score": score}
 
         status, body, _ = daemon.post("/v1/models/adult_profiles/outcomes",
-                                      [{"id": f"p-{i:05d}", "label": rows[i]["income"]} for i in range(720)])
+                                      [{"id": f"p-{i:05d}", "label": rows[i]["income"]} for i in range(total)])
         self.assertEqual(status, 200, body)
-        status, body, _ = daemon.post("/v1/models/adult_profiles/predictions", [record(i) for i in range(720)])
+        status, body, _ = daemon.post("/v1/models/adult_profiles/predictions", [record(i) for i in range(total)])
         self.assertEqual(status, 200, body)
         harness.wait_for(lambda: self.pg.scalar(
-            "SELECT count(*) FROM monitor_windows WHERE model = 'adult_profiles' AND performance_at IS NOT NULL") >= 2,
+            "SELECT count(*) FROM monitor_windows WHERE model = 'adult_profiles' AND performance_at IS NOT NULL") >= 3,
             30, "the profile-only model's windows were not judged\n" + daemon.log()[-3000:])
 
         # What is stored: every prediction, without features; their features as profiles, exactly once.
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult_profiles'"), 720)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult_profiles'"), total)
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM predictions WHERE model = 'adult_profiles' AND features <> '{}'::jsonb"), 0)
-        self.assertEqual(self.pg.scalar("SELECT sum(rows) FROM profile_chunks WHERE model = 'adult_profiles'"), 720)
+        self.assertEqual(self.pg.scalar("SELECT sum(rows) FROM profile_chunks WHERE model = 'adult_profiles'"), total)
         self.assertEqual(self.pg.scalar(
             "SELECT p.rows FROM reference_profiles p JOIN model_references r ON r.id = p.reference_id "
             "WHERE r.model = 'adult_profiles' AND r.retired_at IS NULL"), 240)
@@ -516,16 +522,29 @@ class PrivacyTest(harness.Environment):
         findings = self.pg.query(
             "SELECT w.sequence, f.kind, f.subject, f.triggered, f.evidence::text FROM findings f "
             "JOIN monitor_windows w ON w.id = f.window_id WHERE f.model = 'adult_profiles' "
-            "AND f.kind IN ('feature_drift', 'dataset_drift', 'data_quality') ORDER BY w.sequence, f.id")
+            "AND f.kind IN ('feature_drift', 'dataset_drift', 'data_quality', 'segment_drift') ORDER BY w.sequence, f.id")
         age = {seq: (triggered, json.loads(evidence)) for seq, kind, subject, triggered, evidence in findings
                if kind == "feature_drift" and subject == "age"}
         self.assertTrue(age[2][0], f"age + 25 was not found drifted from profiles: {age}")
         self.assertTrue(age[2][1]["from_profiles"], age[2][1])
         self.assertIn("kll", age[2][1]["basis"], age[2][1])
-        dataset = {seq: json.loads(evidence) for seq, kind, _, _, evidence in findings if kind == "dataset_drift"}
+        dataset = {seq: json.loads(evidence) for seq, kind, subject, _, evidence in findings
+                   if kind == "dataset_drift" and subject == ""}
         self.assertEqual(dataset[2]["profile_rows"], 240)
         self.assertEqual(dataset[2]["window_rows"], 240)
         self.assertIn("multivariate_drift", {entry["subject"] for entry in dataset[2]["not_computed"]})
+        self.assertNotIn("segment drift", {entry["subject"] for entry in dataset[2]["not_computed"]})
+        # Segment drift from per-segment profiles: in the fourth minute group b's age drifted and group a's
+        # did not; the segment's own verdict says so (the whole drifted too, so segment_drift does not trigger).
+        by_segment = {(seq, subject): (triggered, json.loads(evidence)) for seq, kind, subject, triggered, evidence
+                      in findings if kind in ("feature_drift", "segment_drift") and "group=" in subject}
+        self.assertTrue(by_segment[(3, "age[group=b]")][0], by_segment.get((3, "age[group=b]")))
+        self.assertTrue(by_segment[(3, "age[group=b]")][1]["from_profiles"])
+        self.assertEqual(by_segment[(3, "age[group=b]")][1]["reference_rows"], 120)
+        self.assertFalse(by_segment[(3, "age[group=a]")][0], by_segment.get((3, "age[group=a]")))
+        self.assertTrue(by_segment[(3, "group=b")][1]["segment_drift"], by_segment.get((3, "group=b")))
+        self.assertFalse(by_segment[(3, "group=a")][1]["segment_drift"], by_segment.get((3, "group=a")))
+        self.assertFalse(by_segment[(1, "group=b")][1]["segment_drift"], by_segment.get((1, "group=b")))
         quality = [json.loads(evidence) for _, kind, _, _, evidence in findings if kind == "data_quality"]
         self.assertTrue(quality and all(e.get("from_profiles") for e in quality if "checks_not_computed" in e))
         self.assertTrue(any("checks_not_computed" in e for e in quality), quality)
@@ -576,6 +595,7 @@ class PrivacyTest(harness.Environment):
 PROFILE_MODEL = """
   - name: adult_profiles
     prediction: {{type: binary, classes: [">50K", "<=50K"]}}
+    attributes: [group]
     features:
       - {{name: age, type: numeric}}
       - {{name: education_num, type: numeric}}
@@ -583,7 +603,7 @@ PROFILE_MODEL = """
     store_raw: {store_raw}
     reference: {{rows: 200}}
     window: {{duration: 1m, lateness: 0}}
-    drift: {{noise_resamples: 10}}
+    drift: {{noise_resamples: 10, segments: [group]}}
     performance:
       min_label_coverage: 0.9
       thresholds: [{{metric: accuracy, min: 0.99, band_sd: 0}}]
