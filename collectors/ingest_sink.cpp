@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include "core/time.h"
+
 namespace mw {
 namespace {
 
@@ -14,6 +16,16 @@ IngestResult wait_for(IngestSink& sink, Batch batch) {
 }
 
 }  // namespace
+
+Arrival IngestSink::arrive() { return Arrival(now_us(), nullptr); }
+
+void IngestSink::submit(PredictionBatch batch, Arrival, std::function<void(IngestResult)> done) {
+    submit(std::move(batch), std::move(done));
+}
+
+void IngestSink::submit(OutcomeBatch batch, Arrival, std::function<void(IngestResult)> done) {
+    submit(std::move(batch), std::move(done));
+}
 
 IngestResult submit_and_wait(IngestSink& sink, PredictionBatch batch) { return wait_for(sink, std::move(batch)); }
 IngestResult submit_and_wait(IngestSink& sink, OutcomeBatch batch) { return wait_for(sink, std::move(batch)); }

@@ -4,7 +4,9 @@
 // not acknowledge a record to its source before `done` says durable.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -41,11 +43,36 @@ struct ParsedLines {
     std::string chunk_error;
 };
 
+// When a batch arrived, taken before it is parsed (microseconds since the
+// Unix epoch): the ts of its records that carry none and, submitted with the
+// batch, their received_at. The sink may hold it from arrive() on (the
+// spool's watermark, store/spool.h, then waits for it): a record without a
+// ts is then never behind a row the monitor already read, however long its
+// request takes to parse beside others.
+class Arrival {
+public:
+    Arrival() = default;
+    Arrival(std::int64_t us, std::shared_ptr<void> hold) : us_(us), hold_(std::move(hold)) {}
+    std::int64_t us() const { return us_; }
+    // What the sink that made it holds; for that sink only.
+    const std::shared_ptr<void>& hold() const { return hold_; }
+
+private:
+    std::int64_t us_ = 0;
+    std::shared_ptr<void> hold_;
+};
+
 class IngestSink {
 public:
     virtual ~IngestSink() = default;
     virtual void submit(PredictionBatch batch, std::function<void(IngestResult)> done) = 0;
     virtual void submit(OutcomeBatch batch, std::function<void(IngestResult)> done) = 0;
+    // An arrival now; the default holds nothing.
+    virtual Arrival arrive();
+    // A batch parsed with `arrival.us()` as its arrival time, received then;
+    // the default submits it as the above.
+    virtual void submit(PredictionBatch batch, Arrival arrival, std::function<void(IngestResult)> done);
+    virtual void submit(OutcomeBatch batch, Arrival arrival, std::function<void(IngestResult)> done);
     // The refusal a batch submitted now would get from admission control
     // (store/backlog_admission.h), asked before the work of parsing it: a
     // client pushing on past its 503s then costs no parse. None by default.

@@ -389,7 +389,8 @@ const Option<PerformanceThreshold> performance_threshold_options[] = {
      .help = "a finding when the window's value is above this", .field = "PerformanceThreshold::max",
      .assign = assign_field<&PerformanceThreshold::max>},
     {.key = "max_drop", .kind = ValueKind::number, .max_number = 1e12,
-     .help = "a finding when the value is worse than the reference's by more than this",
+     .help = "a finding when the value is worse than on the reference's labelled rows by more than this share "
+             "of it (0.1: 10% lower, or higher for a loss), with or without the band",
      .field = "PerformanceThreshold::max_drop", .assign = assign_field<&PerformanceThreshold::max_drop>},
     {.key = "band_sd", .kind = ValueKind::number, .default_text = "3", .max_number = 100,
      .help = "and outside the reference chunks' mean +- band_sd sd; 0 disables the band",

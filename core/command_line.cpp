@@ -1,7 +1,6 @@
 #include "core/command_line.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -146,9 +145,6 @@ std::string parse_name_list(std::string_view text, std::string_view what, std::v
     return "";
 }
 
-bool parse_unsigned(std::string_view text, std::uint64_t& value) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return !text.empty() && ec == std::errc() && end == text.data() + text.size();
-}
+bool parse_unsigned(std::string_view text, std::uint64_t& value) { return read_number(text, value).empty(); }
 
 }  // namespace mw::command_line

@@ -7,11 +7,14 @@
 // runs the command).
 #pragma once
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -38,20 +41,67 @@ std::string applies(void* target, std::string_view value) {
     return F(*static_cast<Target*>(target), value);
 }
 
+// `text` read whole as a number into `number` (std::from_chars: no spaces,
+// no '+', no '-' for an unsigned type, nothing after the number, within the
+// type's range; a floating-point one finite): "" or what is wrong with it,
+// `number` left as it was.
+template <typename Number>
+std::string read_number(std::string_view text, Number& number) {
+    static_assert(std::is_arithmetic_v<Number> && !std::is_same_v<Number, bool>);
+    Number read{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), read);
+    const bool whole = !text.empty() && end == text.data() + text.size();
+    bool valid = whole && ec == std::errc();
+    if constexpr (std::is_floating_point_v<Number>) valid = valid && std::isfinite(read);
+    if (valid) {
+        number = read;
+        return "";
+    }
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wstringop-overflow)
+    // on a chain of operator+ that starts with a literal.
+    std::string message;
+    if (whole && ec == std::errc::result_out_of_range) {
+        message.append("'").append(text).append("' is out of range");
+    } else {
+        message.append("expected ")
+            .append(std::is_floating_point_v<Number> ? "a finite number"
+                    : std::is_signed_v<Number>       ? "an integer"
+                                                     : "a non-negative integer")
+            .append(", got '")
+            .append(text)
+            .append("'");
+    }
+    return message;
+}
+
+template <typename T>
+struct OptionalNumber : std::false_type {};
+template <typename T>
+struct OptionalNumber<std::optional<T>> : std::is_arithmetic<T> {};
+
 // A row's apply that stores the value in a std::string member, appends it to
-// a std::vector<std::string> member (a repeatable option), or sets a bool
-// member (a switch).
+// a std::vector<std::string> member (a repeatable option), sets a bool member
+// (a switch), or reads a number (or std::optional number) member's value with
+// read_number.
 template <auto Member>
 std::string stores(void* target, std::string_view value) {
     using Class = typename MemberPointer<decltype(Member)>::Class;
     using Field = typename MemberPointer<decltype(Member)>::Field;
     auto& field = static_cast<Class*>(target)->*Member;
-    if constexpr (std::is_same_v<Field, bool>)
+    if constexpr (std::is_same_v<Field, bool>) {
         field = true;
-    else if constexpr (std::is_same_v<Field, std::vector<std::string>>)
+    } else if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
         field.emplace_back(value);
-    else
+    } else if constexpr (std::is_arithmetic_v<Field>) {
+        return read_number(value, field);
+    } else if constexpr (OptionalNumber<Field>::value) {
+        typename Field::value_type number{};
+        std::string error = read_number(value, number);
+        if (error.empty()) field = number;
+        return error;
+    } else {
         field = Field(value);
+    }
     return "";
 }
 
@@ -96,7 +146,8 @@ std::string describe(std::span<const Option> options);
 // The names of a comma-separated value ("a,b,c"; "" is none) into `names`;
 // an empty name ("a,,b", "a,") is an error naming what the names are.
 std::string parse_name_list(std::string_view text, std::string_view what, std::vector<std::string>& names);
-// A whole unsigned decimal integer: no sign, no spaces, nothing after it.
+// A whole unsigned decimal integer: no sign, no spaces, nothing after it
+// (read_number).
 bool parse_unsigned(std::string_view text, std::uint64_t& value);
 
 }  // namespace mw::command_line

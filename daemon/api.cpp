@@ -336,7 +336,11 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
     limits.max_records = config->server.max_records_per_request;
     limits.max_depth = config->server.max_json_depth;
     const std::string_view body = request.body();
-    const std::int64_t arrival_us = now_us();
+    // Held from before the parse until the rows are stored (store/spool.h),
+    // and their received_at: no row the monitor may read is received
+    // after a row of this request while it is still being parsed.
+    Arrival arrival = sink_.arrive();
+    const std::int64_t arrival_us = arrival.us();
 
     std::vector<Rejection> rejections;
     std::string body_error;
@@ -350,16 +354,18 @@ void Api::handle_ingest(HttpRequest& request, const std::string& model_name, Rec
         rejections = std::move(parsed.rejections);
         body_error = std::move(parsed.body_error);
         accepted = parsed.batch.records.size();
-        submit = [this, batch = std::make_shared<PredictionBatch>(std::move(parsed.batch))](auto done) mutable {
-            sink_.submit(std::move(*batch), std::move(done));
+        submit = [this, batch = std::make_shared<PredictionBatch>(std::move(parsed.batch)),
+                  arrival = std::move(arrival)](auto done) mutable {
+            sink_.submit(std::move(*batch), std::move(arrival), std::move(done));
         };
     } else {
         auto parsed = parse_outcomes(body, model->schema, limits, arrival_us);
         rejections = std::move(parsed.rejections);
         body_error = std::move(parsed.body_error);
         accepted = parsed.batch.records.size();
-        submit = [this, batch = std::make_shared<OutcomeBatch>(std::move(parsed.batch))](auto done) mutable {
-            sink_.submit(std::move(*batch), std::move(done));
+        submit = [this, batch = std::make_shared<OutcomeBatch>(std::move(parsed.batch)),
+                  arrival = std::move(arrival)](auto done) mutable {
+            sink_.submit(std::move(*batch), std::move(arrival), std::move(done));
         };
     }
 

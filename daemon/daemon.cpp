@@ -34,6 +34,7 @@
 #include "daemon/live_config.h"
 #include "daemon/metrics.h"
 #include "daemon/monitoring.h"
+#include "daemon/ownership.h"
 #include "daemon/process_metrics.h"
 #include "daemon/rejection_tally.h"
 #include "daemon/sd_notify.h"
@@ -315,8 +316,9 @@ void claim_privacy_keys_at_start(Process& process) {
 
 // 3. Storage. The spool recovers what a previous run acknowledged but did
 //    not store. The drain connects, migrates and writes in the background,
-//    so ingest works while PostgreSQL is still down; the probe says whether
-//    PostgreSQL answers, busy or idle.
+//    so ingest works while PostgreSQL is still down, and publishes the
+//    spool's watermark under the daemon's id (store/watermarks.h); the probe
+//    says whether PostgreSQL answers, busy or idle.
 void start_storage(Process& process) {
     const auto& config = *process.initial;
     claim_privacy_keys_at_start(process);
@@ -324,7 +326,8 @@ void start_storage(Process& process) {
     process.spool->start();
     process.metrics->spool_limit_bytes.Set(static_cast<double>(config.spool.max_bytes));
     process.drain.emplace(*process.spool, config.store, config.spool.dir,
-                          store::DrainPrivacy{privacy_claims(config), process.started_us});
+                          store::DrainPrivacy{privacy_claims(config), process.started_us},
+                          cluster_daemon_id(config.cluster));
     process.drain->set_profile_plan(store::profile_plan(config.models));
     process.drain->start();
     process.probe.emplace(config.store);
@@ -388,7 +391,8 @@ void start_collectors(Process& process) {
 // 5. Monitoring: windows and detectors, alerts, retraining, audits, each a
 //    worker on its own connection, reading what the last wrote.
 void start_monitoring(Process& process) {
-    process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections);
+    process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections,
+                               [&spool = *process.spool] { return spool.stored_before_us(); });
     process.monitoring->start();
 }
 

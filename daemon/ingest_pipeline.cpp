@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include "core/time.h"
 #include "store/copy_encoding.h"
 
 namespace mw::daemon {
@@ -11,9 +10,21 @@ IngestPipeline::IngestPipeline(store::Spool& spool, prometheus::Family<prometheu
                                std::size_t recent_ids_capacity, std::uint64_t seed)
     : spool_(spool), id_conflicts_(id_conflicts), recent_ids_(std::make_shared<RecentIds>(recent_ids_capacity, seed)) {}
 
+Arrival IngestPipeline::arrive() {
+    auto receipt = std::make_shared<store::Spool::Receipt>(spool_.receive());
+    const std::int64_t received_us = receipt->received_us();
+    return Arrival(received_us, std::move(receipt));
+}
+
+store::Spool::Receipt IngestPipeline::receipt_of(Arrival& arrival) {
+    // Only this pipeline's arrive() puts a hold in an Arrival given to it.
+    if (const auto held = std::static_pointer_cast<store::Spool::Receipt>(arrival.hold())) return std::move(*held);
+    return spool_.receive();
+}
+
 template <typename Batch, typename Encode>
 void IngestPipeline::submit_batch(Batch batch, std::vector<RecordDigest> digests, RecordKind kind, Encode encode,
-                                  std::function<void(IngestResult)> done) {
+                                  store::Spool::Receipt receipt, std::function<void(IngestResult)> done) {
     auto conflicts = recent_ids_->conflicts(digests);
     if (!conflicts.empty()) {
         id_conflicts_.Add({{"model", batch.model}, {"kind", to_string(kind)}})
@@ -39,8 +50,10 @@ void IngestPipeline::submit_batch(Batch batch, std::vector<RecordDigest> digests
     store::EncodedBatch encoded;
     encoded.kind = kind;
     encoded.record_count = static_cast<std::uint32_t>(batch.records.size());
-    encode(batch, now_us(), encoded.copy_rows);
-    spool_.append(std::move(encoded), [recent_ids = recent_ids_, digests = std::move(digests),
+    // Stamped before the rows are encoded with it, so that the spool's
+    // watermark never passes a received_at still on its way to the spool.
+    encode(batch, receipt.received_us(), encoded.copy_rows);
+    spool_.append(std::move(encoded), std::move(receipt), [recent_ids = recent_ids_, digests = std::move(digests),
                                        conflicts = std::move(conflicts),
                                        done = std::move(done)](IngestResult result) mutable {
         // Only what is durable is known: a failed append leaves no trace.
@@ -51,6 +64,14 @@ void IngestPipeline::submit_batch(Batch batch, std::vector<RecordDigest> digests
 }
 
 void IngestPipeline::submit(PredictionBatch batch, std::function<void(IngestResult)> done) {
+    submit(std::move(batch), Arrival(), std::move(done));
+}
+
+void IngestPipeline::submit(OutcomeBatch batch, std::function<void(IngestResult)> done) {
+    submit(std::move(batch), Arrival(), std::move(done));
+}
+
+void IngestPipeline::submit(PredictionBatch batch, Arrival arrival, std::function<void(IngestResult)> done) {
     if (batch.records.empty()) return done({IngestStatus::durable, {}, {}});
     // Every collector parses with parse_predictions, which sets the schema.
     if (!batch.schema) return done({IngestStatus::failed, "internal error: a prediction batch without its schema", {}});
@@ -61,10 +82,10 @@ void IngestPipeline::submit(PredictionBatch batch, std::function<void(IngestResu
                  [](const PredictionBatch& records, std::int64_t received_us, std::string& out) {
                      store::append_prediction_rows(records, *records.schema, received_us, out);
                  },
-                 std::move(done));
+                 receipt_of(arrival), std::move(done));
 }
 
-void IngestPipeline::submit(OutcomeBatch batch, std::function<void(IngestResult)> done) {
+void IngestPipeline::submit(OutcomeBatch batch, Arrival arrival, std::function<void(IngestResult)> done) {
     if (batch.records.empty()) return done({IngestStatus::durable, {}, {}});
     std::vector<RecordDigest> digests;
     digests.reserve(batch.records.size());
@@ -73,7 +94,7 @@ void IngestPipeline::submit(OutcomeBatch batch, std::function<void(IngestResult)
                  [](const OutcomeBatch& records, std::int64_t received_us, std::string& out) {
                      store::append_outcome_rows(records, received_us, out);
                  },
-                 std::move(done));
+                 receipt_of(arrival), std::move(done));
 }
 
 }  // namespace mw::daemon

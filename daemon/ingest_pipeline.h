@@ -8,6 +8,11 @@
 // reload before the spool write nor a restart with another configuration
 // before the drain can move a value under another feature's name.
 //
+// Each batch is received under a spool receipt (store/spool.h): the one
+// arrive() took before it was parsed, or one taken at submit. Its time is
+// the rows' received_at, and the spool's watermark waits for it until the
+// rows are stored.
+//
 // Records whose id this process acknowledged before with another payload are
 // left out and reported (daemon/recent_ids.h), and counted in
 // modelwatch_ingest_id_conflicts_total{model, kind}.
@@ -31,12 +36,18 @@ public:
 
     void submit(PredictionBatch batch, std::function<void(IngestResult)> done) override;
     void submit(OutcomeBatch batch, std::function<void(IngestResult)> done) override;
+    // A spool receipt, held from now on.
+    Arrival arrive() override;
+    void submit(PredictionBatch batch, Arrival arrival, std::function<void(IngestResult)> done) override;
+    void submit(OutcomeBatch batch, Arrival arrival, std::function<void(IngestResult)> done) override;
     std::optional<IngestResult> admission_refusal() override { return spool_.admission_refusal(); }
 
 private:
     template <typename Batch, typename Encode>
     void submit_batch(Batch batch, std::vector<RecordDigest> digests, RecordKind kind, Encode encode,
-                      std::function<void(IngestResult)> done);
+                      store::Spool::Receipt receipt, std::function<void(IngestResult)> done);
+    // The receipt arrive() made for `arrival`, or a new one.
+    store::Spool::Receipt receipt_of(Arrival& arrival);
 
     store::Spool& spool_;
     prometheus::Family<prometheus::Counter>& id_conflicts_;

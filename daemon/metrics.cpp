@@ -113,6 +113,10 @@ const std::vector<MetricDefinition>& metric_definitions() {
               "1 when PostgreSQL answers the periodic probe (store.probe_interval) with the current schema, else 0."},
             {"modelwatch_store_lag_seconds", gauge, {},
              "Age of the oldest acknowledged record not yet in PostgreSQL (0 when none): the spool backlog in seconds."},
+            {"modelwatch_store_watermark_lag_seconds", gauge, {},
+             "How far the monitors' watermark is behind the clock: references and windows are taken only from rows "
+             "received before it (docs/scaling.md, Complete rows); it grows while a live daemon's drain is behind, "
+             "and for a lease after a daemon died."},
             {"modelwatch_store_rows_written_total", counter, {"kind"}, "Rows inserted into PostgreSQL, by kind."},
             {"modelwatch_store_duplicates_ignored_total", counter, {},
              "Rows not inserted because their (model, id) was already stored."},
@@ -255,6 +259,7 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       admissions_refused(counter(registry, "modelwatch_ingest_admissions_refused_total").Add({})),
       store_up(gauge(registry, "modelwatch_store_up").Add({})),
       store_lag_seconds(gauge(registry, "modelwatch_store_lag_seconds").Add({})),
+      store_watermark_lag_seconds(gauge(registry, "modelwatch_store_watermark_lag_seconds").Add({})),
       store_rows_written_predictions(counter(registry, "modelwatch_store_rows_written_total").Add({{"kind", "prediction"}})),
       store_rows_written_outcomes(counter(registry, "modelwatch_store_rows_written_total").Add({{"kind", "outcome"}})),
       store_duplicates_ignored(counter(registry, "modelwatch_store_duplicates_ignored_total").Add({})),

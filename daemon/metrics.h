@@ -70,6 +70,7 @@ struct DaemonMetrics {
     prometheus::Counter& admissions_refused;
     prometheus::Gauge& store_up;
     prometheus::Gauge& store_lag_seconds;
+    prometheus::Gauge& store_watermark_lag_seconds;  // set by the monitor pass
     prometheus::Counter& store_rows_written_predictions;
     prometheus::Counter& store_rows_written_outcomes;
     prometheus::Counter& store_duplicates_ignored;

@@ -54,20 +54,22 @@ void ModelMonitor::disown() {
     resume_needed_ = true;
 }
 
-void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control,
+void ModelMonitor::step(pqxx::connection_base& connection, std::int64_t now_us,
+                        std::optional<std::int64_t> stored_before_us, PassControl& control,
                         const store::Fence& fence) {
     if (!fence_ || fence_->owner != fence.owner || fence_->epoch != fence.epoch) {
         fence_ = fence;
         resume_needed_ = true;
     }
     try {
-        if (!ensure_reference(connection, now_us, control)) return;
+        if (!ensure_reference(connection, now_us, stored_before_us, control)) return;
         if (resume_needed_) resume(connection);
         // Bounded work per pass, so one model catching up cannot starve the others.
         for (int closed = 0; closed < 20; ++closed) {
             control.checkpoint();
             const auto previous = store::last_window(connection, model());
-            auto rows = next_window_rows(connection, model(), options_.window, previous, fitted_->data_end, now_us);
+            auto rows = next_window_rows(connection, model(), options_.window, previous, fitted_->data_end, now_us,
+                                         stored_before_us);
             if (!rows) break;
             evaluate_window(connection, std::move(*rows), previous, control);
         }
@@ -118,7 +120,8 @@ store::MonitorWrite ModelMonitor::write_under_lease() const {
                                              save_monitor_state(options_, concept_.get(), anomaly_)}};
 }
 
-bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control) {
+bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int64_t now_us,
+                                    std::optional<std::int64_t> stored_before_us, PassControl& control) {
     if (!privacy_) {
         privacy_ = store::record_privacy_fingerprint(connection, model(), privacy_fingerprint(options_.schema.privacy),
                                                      now_us);
@@ -156,7 +159,7 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
         stored.reset();
     }
     if (!stored || stored->pending()) {
-        auto capture = capture_reference(connection, options_, stored, *privacy_, now_us, control);
+        auto capture = capture_reference(connection, options_, stored, *privacy_, now_us, stored_before_us, control);
         if (!capture.stored) {
             if (capture.waiting_for != waiting_for_)
                 log::info("reference_waiting model={} for=\"{}\"", model(), capture.waiting_for);

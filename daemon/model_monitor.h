@@ -53,8 +53,12 @@ public:
     // first after a pass that failed, resume the detectors from the model's
     // stored checkpoint (daemon/monitor_checkpoint.h): what is in memory
     // may be behind the store (another daemon owned the model) or ahead of
-    // it (a write that did not commit).
-    void step(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control, const store::Fence& fence);
+    // it (a write that did not commit). `stored_before_us`: the writers'
+    // watermark (store/watermarks.h); the reference and the windows are
+    // taken only from rows received before it (none: every row is stored,
+    // as for tools and tests that write rows themselves).
+    void step(pqxx::connection_base& connection, std::int64_t now_us, std::optional<std::int64_t> stored_before_us,
+              PassControl& control, const store::Fence& fence);
     // The lease is gone: the state in memory is no longer the model's.
     void disown();
 
@@ -62,7 +66,8 @@ public:
     const config::ModelOptions& options() const { return options_; }
 
 private:
-    bool ensure_reference(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
+    bool ensure_reference(pqxx::connection_base& connection, std::int64_t now_us,
+                          std::optional<std::int64_t> stored_before_us, PassControl& control);
     void fit(pqxx::connection_base& connection, const store::StoredReference& reference);
     void evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
                          const std::optional<store::StoredWindow>& previous, PassControl& control);

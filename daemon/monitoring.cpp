@@ -20,6 +20,7 @@
 #include "store/database.h"
 #include "store/leases.h"
 #include "store/retention.h"
+#include "store/watermarks.h"
 
 namespace mw::daemon {
 namespace {
@@ -71,10 +72,11 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
 }  // namespace
 
 Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-                       RejectionTally& rejections)
+                       RejectionTally& rejections, std::function<std::int64_t()> local_stored_before)
     : metrics_(metrics),
       rejections_(rejections),
-      ownership_(config->cluster.daemon_id.empty() ? default_daemon_id() : config->cluster.daemon_id) {
+      local_stored_before_(std::move(local_stored_before)),
+      ownership_(cluster_daemon_id(config->cluster)) {
     log::notice("cluster_identity daemon_id={} lease_ms={} heartbeat_ms={}", ownership_.daemon_id(),
                 config->cluster.lease_ms, config->cluster.heartbeat_ms);
     latest_ = std::make_shared<const Generation>(build(std::move(config), generation, true));
@@ -211,6 +213,14 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
         control.set_config_generation(current->number);
         control.set_interval(std::chrono::milliseconds(config.monitor.interval_ms));
     }
+    // Read before any row: every row received before it is visible to the
+    // reads that follow. This daemon's from its spool (exact, and current
+    // the moment a range commits); the other daemons' as they published it.
+    const std::int64_t stored_before_us =
+        store::stored_before(connection, local_stored_before_(), ownership_.daemon_id(),
+                             std::chrono::milliseconds(latest()->config->cluster.lease_ms));
+    metrics_.store_watermark_lag_seconds.Set(static_cast<double>(std::max<std::int64_t>(now_us - stored_before_us, 0)) /
+                                             1e6);
     // Rejections first, so a window closing now sees those of its last second.
     auto rejected = rejections_.take();
     try {
@@ -228,7 +238,7 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
             continue;
         }
         try {
-            monitor->step(connection, now_us, control, *fence);
+            monitor->step(connection, now_us, stored_before_us, control, *fence);
         } catch (const PassInterrupted&) {
             throw;
         } catch (const pqxx::broken_connection&) {

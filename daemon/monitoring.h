@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,8 +41,11 @@ class Monitoring {
 public:
     // Throws std::invalid_argument naming what is unusable in the
     // configuration that the loader could not check (e.g. an audit's cron).
+    // `local_stored_before`: this daemon's own watermark (its spool's,
+    // store/spool.h), read at each monitor pass with the other writers'
+    // (store/watermarks.h).
     Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-               RejectionTally& rejections);
+               RejectionTally& rejections, std::function<std::int64_t()> local_stored_before);
     ~Monitoring();
     Monitoring(const Monitoring&) = delete;
     Monitoring& operator=(const Monitoring&) = delete;
@@ -120,6 +124,7 @@ private:
 
     DaemonMetrics& metrics_;
     RejectionTally& rejections_;
+    std::function<std::int64_t()> local_stored_before_;
     // Written by the leases worker, read by the monitor and audits workers.
     Ownership ownership_;
     std::atomic<bool> leases_held_{false};  // a heartbeat succeeded: there may be leases to release

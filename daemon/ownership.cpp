@@ -50,7 +50,8 @@ void Ownership::clear() {
     valid_until_ = {};
 }
 
-std::string default_daemon_id() {
+std::string cluster_daemon_id(const config::ClusterOptions& cluster) {
+    if (!cluster.daemon_id.empty()) return cluster.daemon_id;
     char host[HOST_NAME_MAX + 1] = {};
     if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "localhost");
     return fmt::format("{}-{}", host, static_cast<long>(getpid()));

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "store/leases.h"
 
 namespace mw::daemon {
@@ -44,7 +45,8 @@ private:
     Clock::time_point valid_until_{};
 };
 
-// <hostname>-<pid>: the default daemon id, a new identity per process.
-std::string default_daemon_id();
+// The daemon's id among those sharing the database: cluster.daemon_id, or
+// <hostname>-<pid> (a new identity per process) when it is empty.
+std::string cluster_daemon_id(const config::ClusterOptions& cluster);
 
 }  // namespace mw::daemon

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "daemon/performance_judgement.h"
+#include "daemon/window_selection.h"
 #include "daemon/window_table.h"
 #include "detectors/reference_sample.h"
 #include "store/profile_store.h"
@@ -16,7 +17,8 @@ namespace mw::daemon {
 
 ReferenceCapture capture_reference(pqxx::connection_base& connection, const config::ModelOptions& model_options,
                                    const std::optional<store::StoredReference>& pending,
-                                   const store::PrivacyEpoch& privacy, std::int64_t now_us, PassControl& control) {
+                                   const store::PrivacyEpoch& privacy, std::int64_t now_us,
+                                   std::optional<std::int64_t> stored_before_us, PassControl& control) {
     const auto& model = model_options.schema.name;
     const auto& options = model_options.reference;
     const auto wait = [](std::string what) { return ReferenceCapture{false, std::move(what)}; };
@@ -29,13 +31,15 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         source = "time_range";
         const auto start = parse_rfc3339_us(options.start).value_or(0);
         const auto end = parse_rfc3339_us(options.end).value_or(0);
-        if (now_us < end + static_cast<std::int64_t>(model_options.window.lateness_ms) * 1000)
+        if (!time_span_closed(end, model_options.window, now_us, stored_before_us))
             return wait("the end of the reference time range " + options.end);
-        rows = store::read_predictions_between(connection, model, start, end, options.rows, privacy.since_us);
+        rows = store::read_predictions_between(connection, model, start, end, options.rows,
+                                               store::ReceivedRange{privacy.since_us, std::nullopt});
         if (rows.empty()) return wait("predictions between " + options.start + " and " + options.end);
     } else {
         if (pending) source = "promotion";
-        rows = store::read_predictions_after(connection, model, std::nullopt, options.rows, version, privacy.since_us);
+        rows = store::read_predictions_after(connection, model, std::nullopt, options.rows, version,
+                                             store::ReceivedRange{privacy.since_us, stored_before_us});
         if (rows.size() < options.rows)
             return wait(fmt::format("{} reference predictions{} (have {})", options.rows,
                                     version.empty() ? "" : " of version " + version, rows.size()));
@@ -72,7 +76,7 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
             if (end_us <= start_us)
                 return wait("a whole window length (window.duration) inside the reference time range");
         }
-        if (now_us < end_us + static_cast<std::int64_t>(model_options.window.lateness_ms) * 1000)
+        if (!time_span_closed(end_us, model_options.window, now_us, stored_before_us))
             return wait("the end of the time bucket " + format_rfc3339_us(end_us) + " the reference ends with");
         auto merged = store::merge_profile_chunks(connection, model, start_us, end_us, version, privacy.since_us,
                                                   model_options.drift.max_segment_values);
@@ -82,7 +86,8 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         }
         if (merged.profiles.rows() == 0) return wait("profiled predictions between " + format_rfc3339_us(start_us) +
                                                      " and " + format_rfc3339_us(end_us));
-        rows = store::read_predictions_between(connection, model, start_us, end_us, options.rows, privacy.since_us);
+        rows = store::read_predictions_between(connection, model, start_us, end_us, options.rows,
+                                               store::ReceivedRange{privacy.since_us, std::nullopt});
         if (!version.empty())
             std::erase_if(rows, [&](const store::WindowRow& row) { return row.model_version != version; });
         if (rows.empty()) return wait("predictions between " + format_rfc3339_us(start_us) + " and " +

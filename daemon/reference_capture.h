@@ -28,11 +28,15 @@ struct ReferenceCapture {
 // promotion): collects its rows when they are all there and stores them as
 // the active reference. Only rows received under the privacy policy the
 // model runs under (`privacy`: since it was first in force) are read, so
-// no value kept under an older policy reaches a new reference.
-// Calls control.checkpoint() before writing.
+// no value kept under an older policy reaches a new reference; and only
+// rows certainly all stored (received before `stored_before_us`, the
+// writers' watermark, store/watermarks.h), so that the first N are the
+// first N and not the first N to have committed. Calls control.checkpoint()
+// before writing.
 ReferenceCapture capture_reference(pqxx::connection_base& connection, const config::ModelOptions& options,
                                    const std::optional<store::StoredReference>& pending,
-                                   const store::PrivacyEpoch& privacy, std::int64_t now_us, PassControl& control);
+                                   const store::PrivacyEpoch& privacy, std::int64_t now_us,
+                                   std::optional<std::int64_t> stored_before_us, PassControl& control);
 
 // Stores an uploaded reference (CSV or NDJSON parsed by the API) and makes it
 // the model's active one; the model's monitor refits from it at its next

@@ -52,7 +52,15 @@ void fit_performance_reference(const drift::DriftTable& sample, const config::Mo
         if (score != nullptr && std::isfinite(score->numbers[r])) row.score = score->numbers[r];
         rows.push_back(std::move(row));
     }
-    if (rows.size() < 20) return;
+    if (rows.size() < 20) {
+        for (const auto& threshold : options.performance.thresholds)
+            if (threshold.max_drop)
+                log::warning("performance_reference_unlabelled model={} metric={} labelled_rows={} reason=\"fewer "
+                             "than 20 of the reference's rows have labels, so max_drop has no reference value to "
+                             "drop from until the model has a new reference (reference.wait_for_labels)\"",
+                             options.schema.name, threshold.metric, rows.size());
+        return;
+    }
     const auto spec = performance_spec(options, "");
     const auto window = performance_window(rows, false);
     if (options.performance.estimate && !window.score.empty() &&
@@ -66,9 +74,13 @@ void fit_performance_reference(const drift::DriftTable& sample, const config::Mo
         auto fit = performance::fit_cbpe(window.score, predicted, actual);
         if (fit.ok()) fitted.cbpe = std::move(fit.reference);
     }
+    // A max_drop is relative to the metric on the whole reference, which the
+    // band fit carries (reference_value) whether or not the band is used.
     std::vector<std::string> banded;
     for (const auto& threshold : options.performance.thresholds)
-        if (threshold.band_sd > 0) banded.push_back(threshold.metric);
+        if ((threshold.band_sd > 0 || threshold.max_drop) &&
+            std::find(banded.begin(), banded.end(), threshold.metric) == banded.end())
+            banded.push_back(threshold.metric);
     if (banded.empty()) return;
     // Ten chunks of the reference: NannyML's band needs several chunks, and
     // smaller chunks than the window only widen it (conservative).

@@ -1,5 +1,7 @@
 #include "daemon/window_selection.h"
 
+#include <algorithm>
+
 #include "core/time.h"
 
 namespace mw::daemon {
@@ -15,12 +17,19 @@ bool key_less(const store::RowKey& a, const store::RowKey& b) {
 
 }  // namespace
 
+bool time_span_closed(std::int64_t end_us, const config::WindowOptions& window, std::int64_t now_us,
+                      std::optional<std::int64_t> stored_before_us) {
+    const std::int64_t closes_at_us = end_us + static_cast<std::int64_t>(window.lateness_ms) * 1000;
+    return std::min(now_us, stored_before_us.value_or(now_us)) >= closes_at_us;
+}
+
 std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_base& connection,
                                                               const std::string& model,
                                                               const config::WindowOptions& window,
                                                               const std::optional<store::StoredWindow>& previous,
                                                               const std::optional<store::RowKey>& reference_end,
-                                                              std::int64_t now_us) {
+                                                              std::int64_t now_us,
+                                                              std::optional<std::int64_t> stored_before_us) {
     std::optional<store::RowKey> base;
     std::size_t skip = 0;
     if (previous) {
@@ -34,7 +43,8 @@ std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_b
         skip = 0;
     }
     if (window.duration_ms == 0) {
-        auto rows = store::read_predictions_after(connection, model, base, skip + window.rows);
+        auto rows = store::read_predictions_after(connection, model, base, skip + window.rows, {},
+                                                  store::ReceivedRange{std::nullopt, stored_before_us});
         if (rows.size() < skip + window.rows) return std::nullopt;
         rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(skip));
         return rows;
@@ -44,7 +54,7 @@ std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_b
     const std::int64_t width_us = static_cast<std::int64_t>(window.duration_ms) * 1000;
     const std::int64_t start_us = floor_to(first.front().ts_us, width_us);
     const std::int64_t end_us = start_us + width_us;
-    if (now_us < end_us + static_cast<std::int64_t>(window.lateness_ms) * 1000) return std::nullopt;
+    if (!time_span_closed(end_us, window, now_us, stored_before_us)) return std::nullopt;
     auto rows = store::read_predictions_between(connection, model, start_us, end_us, max_time_window_rows);
     if (base) std::erase_if(rows, [&](const store::WindowRow& row) { return !key_less(*base, {row.ts_us, row.id}); });
     return rows;

@@ -48,8 +48,10 @@ public:
     nlohmann::json save_state() const override;
     void restore_state(const nlohmann::json& state) override;
 
-    double width() const { return width_; }
-    double mean() const { return width_ > 0 ? total_ / width_ : 0.0; }
+    // The window of every value given so far (values waiting to be inserted
+    // included; inspecting them copies the detector, so not per update).
+    double width() const;
+    double mean() const;
 
     // Rows of buckets: row r holds buckets of 2^r values, so 64 rows cover
     // every size a uint64 holds (a window would need 2^63 values to open the
@@ -57,17 +59,18 @@ public:
     // cascading from it always have a row to go to.
     static constexpr std::size_t max_rows = 64;
 
+    // Values that wait in the first row before they are inserted: River
+    // looks at the window only every `clock` values, so the values between
+    // two looks are inserted together (identical buckets, see adwin.cpp).
+    // River's default clock; a longer clock inserts every max_pending values.
+    static constexpr std::size_t max_pending = 32;
+
 private:
-    struct Bucket {
-        double total;
-        double variance;
-    };
-    // The live buckets of a row are buckets_[first, end), oldest first, in
-    // the row's slice of buckets_, which ends at `limit`. Dropping the oldest
-    // advances first (River shifts the arrays and zero-fills them on every
-    // merge: 45 % of the instructions before); a push that finds the end of
-    // the slice moves the few live buckets back to its start, once every
-    // row_capacity_ - max_buckets pushes.
+    // The live buckets of a row are [first, end), oldest first, in the row's
+    // slice of totals_ and variances_, which ends at `limit`. Dropping the
+    // oldest advances first (River shifts the arrays and zero-fills them on
+    // every merge); buckets pushed past the end of the slice move the few
+    // live ones back to its start first, once every few insertions.
     struct RowSpan {
         std::size_t first = 0;
         std::size_t end = 0;
@@ -76,21 +79,20 @@ private:
     };
 
     void add_row();
-    void push_bucket(std::size_t row, double total, double variance) {
-        RowSpan& span = rows_[row];
-        if (span.end == span.limit) move_row_to_start(row);
-        buckets_[span.end] = Bucket{total, variance};
-        ++span.end;
-    }
+    void push_bucket(std::size_t row, double total, double variance);
     void move_row_to_start(std::size_t row);
     void set_ticks_to_check();
+    void make_room_for_pending();
 
-    void insert(double value);
-    void merge_oldest_pair(std::size_t row);
-    void compress_buckets(std::size_t from_row);
+    // update()'s paths off the usual one, out of line so that it stays a few instructions.
+    [[gnu::noinline]] DriftState restart_with(double x);
+    [[gnu::noinline]] DriftState insert_pending_and_look();
+    void insert_pending();
+    Adwin with_pending_inserted() const;
     double delete_oldest_bucket();
     bool detect_change();
-    bool some_cut_is_significant() const;
+    bool some_cut_is_significant();
+    void rebuild_cuts();
 
     config::Settings options_;
     AdwinCutLoop cut_loop_;
@@ -99,17 +101,36 @@ private:
     std::size_t max_buckets_;
     double min_window_length_;
     double grace_period_;
-    std::size_t row_capacity_;  // buckets a row's slice holds, > max_buckets + 1
+    std::size_t row_capacity_;  // buckets a row's slice holds: max_buckets + 1 + 2 max_pending
 
-    std::vector<Bucket> buckets_;  // grows a slice per row opened; reset() keeps it
+    // The buckets, a slice of row_capacity_ per row opened (reset() keeps
+    // them): totals and variances apart, since a scan reads only totals.
+    std::vector<double> totals_;
+    std::vector<double> variances_;
     std::array<RowSpan, max_rows> rows_{};
     std::size_t row_count_ = 0;  // rows_[0]: buckets of size 1 (the newest values)
+    // Values given since the last insertion, in order: totals_[rows_[0].end, pending_end_).
+    std::size_t pending_end_ = 0;
+    std::int64_t updates_to_flush_ = 0;  // until the pending values must be inserted (a look, or no room)
     double total_ = 0.0;
     double variance_ = 0.0;  // sum of squared deviations, not divided by the width
     double width_ = 0.0;
-    std::int64_t tick_ = 0;
-    std::int64_t ticks_to_check_ = 0;  // updates until tick_ % clock_ == 0 again (no division per update)
+    std::int64_t tick_ = 0;  // values inserted
+    std::int64_t ticks_to_check_ = 0;  // insertions until tick_ % clock_ == 0 again (no division per update)
     bool drift_ = false;
+
+    // The candidate cuts of the last scan, in River's order, with River's
+    // running sums u0 (totals of W0) and n0 (its length) after each; a row's
+    // cuts depend only on it and the rows above it, so only the highest row
+    // an insertion changed and the rows below it are summed again.
+    std::vector<double> cut_u0_;
+    std::vector<double> cut_n0_;
+    std::size_t cut_count_ = 0;
+    std::array<std::size_t, max_rows> row_first_cut_{};
+    std::array<double, max_rows> u0_before_row_{};
+    std::array<double, max_rows> n0_before_row_{};
+    std::array<double, max_rows> row_magnitude_{};  // sum of |total| over the row's buckets
+    std::size_t rows_to_rebuild_ = max_rows;        // rows [0, this) changed since their cuts were summed
 };
 
 }  // namespace mw::concept_drift

@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include "stats/sample_checks.h"
 #include "stats/sorting.h"
 #include "stats/special_functions.h"
 
@@ -143,16 +142,7 @@ double cramer_von_mises_limit_sf(double t) {
 }
 
 TestResult cramervonmises_2samp(std::span<const double> x, std::span<const double> y) {
-    if (std::string problem = find_nan("cramervonmises_2samp", x, y); !problem.empty()) {
-        TestResult result;
-        result.error = std::move(problem);
-        return result;
-    }
-    std::vector<double> xs(x.begin(), x.end());
-    std::vector<double> ys(y.begin(), y.end());
-    sort_ascending(xs);
-    sort_ascending(ys);
-    return cramervonmises_2samp_sorted(xs, ys);
+    return on_sorted_copies("cramervonmises_2samp", x, y, cramervonmises_2samp_sorted);
 }
 
 TestResult cramervonmises_2samp_sorted(std::span<const double> xs, std::span<const double> ys) {

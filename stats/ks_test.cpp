@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "stats/kolmogorov_distribution.h"
-#include "stats/sample_checks.h"
 #include "stats/sorting.h"
 
 namespace mw::stats {
@@ -172,16 +171,7 @@ KsResult ks_2samp_from_statistic(double statistic, long n1, long n2) {
 }
 
 KsResult ks_2samp(std::span<const double> x, std::span<const double> y) {
-    if (std::string problem = find_nan("ks_2samp", x, y); !problem.empty()) {
-        KsResult result;
-        result.error = std::move(problem);
-        return result;
-    }
-    std::vector<double> xs(x.begin(), x.end());
-    std::vector<double> ys(y.begin(), y.end());
-    sort_ascending(xs);
-    sort_ascending(ys);
-    return ks_2samp_sorted(xs, ys);
+    return on_sorted_copies("ks_2samp", x, y, ks_2samp_sorted);
 }
 
 }  // namespace mw::stats

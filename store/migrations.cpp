@@ -579,6 +579,27 @@ constexpr std::string_view schema_v10 = R"sql(
 ALTER TABLE model_privacy ADD COLUMN key_id text, ADD COLUMN key_recorded_at timestamptz;
 )sql";
 
+// Each writer's watermark (store/watermarks.h): every record the daemon
+// `writer` received before stored_before (its spool's receipts, the rows'
+// received_at) is stored. published_at is the database's clock: a writer
+// whose daemon stopped heartbeating and that stopped publishing stops
+// counting after cluster.lease, as a lease.
+constexpr std::string_view schema_v11 = R"sql(
+CREATE TABLE store_watermarks (
+    writer text PRIMARY KEY,
+    stored_before timestamptz NOT NULL,
+    published_at timestamptz NOT NULL
+);
+)sql";
+
+// The findings whose root-cause ranking is pending (daemon/performance_causes.h,
+// store::pending_root_causes), by model in id order. Taken by s10-review's
+// root-cause work, merged after this branch was cut: the same name and SQL
+// here so that migration 13 below keeps its number when both are on main.
+constexpr std::string_view schema_v12 = R"sql(
+CREATE INDEX findings_root_cause_pending ON findings (model, id) WHERE evidence->'root_cause' ? 'pending';
+)sql";
+
 // Profile-only models (store_raw: false, docs/privacy.md): their feature
 // values are never stored; the writer folds each new prediction's features
 // into profiles (stats/feature_profile.h, ProfileSet) in the transaction that
@@ -587,7 +608,7 @@ ALTER TABLE model_privacy ADD COLUMN key_id text, ADD COLUMN key_recorded_at tim
 // chunks). A chunk exists exactly when its rows were stored: a replayed
 // spool range stores no row again and so writes no chunk. A reference keeps
 // the merge of its chunks (reference_profiles), so retention may drop chunks.
-constexpr std::string_view schema_v11 = R"sql(
+constexpr std::string_view schema_v13 = R"sql(
 CREATE TABLE profile_chunks (
     id bigserial PRIMARY KEY,
     model text COLLATE "C" NOT NULL,
@@ -619,7 +640,9 @@ constexpr Migration all_migrations[] = {
     {8, "privacy_fingerprints", schema_v8},
     {9, "fenced_alerts", schema_v9},
     {10, "privacy_key_ids", schema_v10},
-    {11, "feature_profiles", schema_v11},
+    {11, "store_watermarks", schema_v11},
+    {12, "pending_root_cause_index", schema_v12},
+    {13, "feature_profiles", schema_v13},
 };
 
 // migrate() finds a migration by version - 1.

@@ -207,30 +207,31 @@ void complete_reference(pqxx::connection_base& connection, std::int64_t referenc
 
 std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection, const std::string& model,
                                               const std::optional<RowKey>& after, std::size_t limit,
-                                              const std::string& model_version,
-                                              std::optional<std::int64_t> received_since_us) {
+                                              const std::string& model_version, const ReceivedRange& received) {
     pqxx::read_transaction transaction(connection, "read_predictions_after");
     const std::string query = window_rows_query(
         fmt::format("p.model = $1 AND ($2::bigint IS NULL OR (p.ts, p.id) > ({}, $3::text COLLATE \"C\")) "
-                    "AND ($4 = '' OR p.model_version = $4) AND ($6::bigint IS NULL OR p.received_at >= {})",
-                    ts_param(2), ts_param(6)),
+                    "AND ($4 = '' OR p.model_version = $4) AND ($6::bigint IS NULL OR p.received_at >= {}) "
+                    "AND ($7::bigint IS NULL OR p.received_at < {})",
+                    ts_param(2), ts_param(6), ts_param(7)),
         "LIMIT $5");
     const std::optional<std::int64_t> after_ts = after ? std::optional(after->ts_us) : std::nullopt;
     const std::string after_id = after ? after->id : std::string();
     return rows_of(transaction.exec_params(query, model, after_ts, after_id, model_version,
-                                           static_cast<std::int64_t>(limit), received_since_us));
+                                           static_cast<std::int64_t>(limit), received.since_us, received.before_us));
 }
 
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
                                                 std::int64_t start_us, std::int64_t end_us, std::size_t limit,
-                                                std::optional<std::int64_t> received_since_us) {
+                                                const ReceivedRange& received) {
     pqxx::read_transaction transaction(connection, "read_predictions_between");
     const std::string query = window_rows_query(
-        fmt::format("p.model = $1 AND p.ts >= {} AND p.ts < {} AND ($5::bigint IS NULL OR p.received_at >= {})",
-                    ts_param(2), ts_param(3), ts_param(5)),
+        fmt::format("p.model = $1 AND p.ts >= {} AND p.ts < {} AND ($5::bigint IS NULL OR p.received_at >= {}) "
+                    "AND ($6::bigint IS NULL OR p.received_at < {})",
+                    ts_param(2), ts_param(3), ts_param(5), ts_param(6)),
         "LIMIT $4");
     return rows_of(transaction.exec_params(query, model, start_us, end_us, static_cast<std::int64_t>(limit),
-                                           received_since_us));
+                                           received.since_us, received.before_us));
 }
 
 std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,

@@ -119,18 +119,28 @@ void retire_reference(pqxx::connection_base& connection, std::int64_t reference_
 // Fills a pending reference.
 void complete_reference(pqxx::connection_base& connection, std::int64_t reference_id, const NewReference& reference);
 
+// Which predictions a read takes by received_at: at or after `since_us`
+// (the privacy policy's epoch) and before `before_us` (the writers'
+// watermark, store/watermarks.h: the rows received before it are all
+// stored, so what the read returns does not depend on which transactions
+// happened to commit first); no bound where absent.
+struct ReceivedRange {
+    std::optional<std::int64_t> since_us;
+    std::optional<std::int64_t> before_us;
+};
+
 // Up to `limit` predictions of `model` after `after` (from the start when
 // absent), in (ts, id) order, with their outcomes; only of `model_version`
-// when it is not empty, only received at or after `received_since_us` when given.
+// when it is not empty, only received in `received`.
 std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection, const std::string& model,
                                               const std::optional<RowKey>& after, std::size_t limit,
                                               const std::string& model_version = {},
-                                              std::optional<std::int64_t> received_since_us = std::nullopt);
+                                              const ReceivedRange& received = {});
 // Predictions with start_us <= ts < end_us, oldest first, at most `limit`;
-// only received at or after `received_since_us` when given.
+// only received in `received`.
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
                                                 std::int64_t start_us, std::int64_t end_us, std::size_t limit,
-                                                std::optional<std::int64_t> received_since_us = std::nullopt);
+                                                const ReceivedRange& received = {});
 // The predictions of a closed window (first <= (ts, id) <= last).
 std::vector<WindowRow> read_window_rows(pqxx::connection_base& connection, const std::string& model,
                                         const StoredWindow& window);

@@ -1,5 +1,5 @@
 // The feature profiles of profile-only models (store_raw: false) in
-// PostgreSQL (migration 11): chunks written by the store writer with the
+// PostgreSQL (migration 13): chunks written by the store writer with the
 // rows they profile (store/profile_writer.h), and the merged profile each
 // reference keeps. A window or a reference is the merge of the chunks whose
 // time bucket lies in its range; counts merge exactly, the KLL sketches

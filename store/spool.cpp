@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
 
 #include <boost/crc.hpp>
 #include <fmt/format.h>
@@ -24,7 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // On-disk frame: magic, payload length, CRC-32 of everything after the CRC,
-// then kind, record count, append time and the COPY rows.
+// then kind, record count, time of receipt (the rows' received_at; the
+// append time before receipts were stamped, a few microseconds later) and
+// the COPY rows.
 constexpr std::uint32_t frame_magic = 0x3153574d;  // "MWS1" little-endian
 constexpr std::size_t frame_header_bytes = 4 + 4 + 4 + 1 + 4 + 8;
 constexpr std::uint32_t max_frame_payload = 1u << 30;
@@ -51,14 +54,14 @@ std::uint32_t frame_crc(const char* after_crc, std::size_t length) {
     return crc.checksum();
 }
 
-void encode_frame(const EncodedBatch& frame, std::int64_t appended_us, std::string& out) {
+void encode_frame(const EncodedBatch& frame, std::int64_t received_us, std::string& out) {
     const std::size_t start = out.size();
     put<std::uint32_t>(out, frame_magic);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(frame.copy_rows.size()));
     put<std::uint32_t>(out, 0);  // CRC, filled below
     out.push_back(static_cast<char>(frame.kind));
     put<std::uint32_t>(out, frame.record_count);
-    put<std::int64_t>(out, appended_us);
+    put<std::int64_t>(out, received_us);
     out.append(frame.copy_rows);
     const std::uint32_t crc = frame_crc(out.data() + start + 12, out.size() - start - 12);
     std::memcpy(out.data() + start + 8, &crc, 4);
@@ -124,7 +127,7 @@ bool write_all(int fd, const char* data, std::size_t length) {
 }
 
 // Reads the frame at `offset`; false when there is no complete, valid frame there.
-bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, EncodedBatch& frame, std::int64_t& appended_us,
+bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, EncodedBatch& frame, std::int64_t& received_us,
                 std::uint64_t& next) {
     if (offset + frame_header_bytes > file_size) return false;
     char header[frame_header_bytes];
@@ -138,7 +141,7 @@ bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, EncodedBa
         return false;
     frame.kind = static_cast<RecordKind>(kind);
     frame.record_count = get<std::uint32_t>(header + 13);
-    appended_us = get<std::int64_t>(header + 17);
+    received_us = get<std::int64_t>(header + 17);
     frame.copy_rows.resize(payload_bytes);
     if (!read_exact(fd, offset + frame_header_bytes, frame.copy_rows.data(), payload_bytes)) return false;
     boost::crc_32_type crc;
@@ -157,8 +160,26 @@ std::uint64_t file_size_of(int fd) {
 
 }  // namespace
 
-Spool::Spool(const config::SpoolOptions& options)
-    : options_(options), admission_(options.max_backlog_seconds) {
+Spool::Receipt::Receipt(Receipt&& other) noexcept
+    : spool_(std::exchange(other.spool_, nullptr)), received_us_(other.received_us_) {}
+
+Spool::Receipt& Spool::Receipt::operator=(Receipt&& other) noexcept {
+    if (this != &other) {
+        if (spool_ != nullptr) spool_->release(*this);
+        spool_ = std::exchange(other.spool_, nullptr);
+        received_us_ = other.received_us_;
+    }
+    return *this;
+}
+
+Spool::Receipt::~Receipt() {
+    if (spool_ != nullptr) spool_->release(*this);
+}
+
+Spool::Spool(const config::SpoolOptions& options, std::function<std::int64_t()> receipt_clock)
+    : options_(options),
+      receipt_clock_(receipt_clock ? std::move(receipt_clock) : std::function<std::int64_t()>(wall_clock_us)),
+      admission_(options.max_backlog_seconds) {
     std::error_code ec;
     fs::create_directories(options_.dir, ec);
     if (ec) throw std::runtime_error(fmt::format("create spool directory {}: {}", options_.dir, ec.message()));
@@ -208,6 +229,12 @@ void Spool::recover() {
     // outage's (store/backlog_admission.h).
     while (!undrained_.empty() && undrained_.front().end <= cursor) undrained_.pop_front();
     frames_recovered_ = undrained_.size();
+    // Their rows may not be stored: the watermark waits for them, and no
+    // new receipt is stamped before them (a clock stepped back meanwhile).
+    for (const auto& frame : undrained_) {
+        held_receipts_.insert(frame.received_us);
+        receipt_floor_us_ = std::max(receipt_floor_us_, frame.received_us + 1);
+    }
 
     const std::uint64_t newest = segment_sizes_.empty() ? cursor.segment : segment_sizes_.back().first;
     open_segment_for_append(newest);
@@ -228,10 +255,10 @@ std::uint64_t Spool::scan_segment(std::uint64_t segment, bool is_newest) {
     const std::uint64_t size = file_size_of(fd);
     std::uint64_t offset = 0;
     EncodedBatch frame;
-    std::int64_t appended_us = 0;
+    std::int64_t received_us = 0;
     std::uint64_t next = 0;
-    while (read_frame(fd, offset, size, frame, appended_us, next)) {
-        undrained_.push_back({SpoolPosition{segment, next}, appended_us, next - offset, true});
+    while (read_frame(fd, offset, size, frame, received_us, next)) {
+        undrained_.push_back({SpoolPosition{segment, next}, received_us, next - offset, true});
         offset = next;
     }
     if (offset < size) {
@@ -282,7 +309,38 @@ void Spool::stop() {
     if (writer_.joinable()) writer_.join();
 }
 
-void Spool::append(EncodedBatch frame, std::function<void(IngestResult)> done) {
+Spool::Receipt Spool::receive() {
+    std::lock_guard lock(mutex_);
+    // Each stamp after the last: with the clock stepped back, stamps go on
+    // a microsecond apart from the last one until it catches up, so the
+    // watermark never waits for the clock.
+    const std::int64_t stamp = std::max(receipt_clock_(), receipt_floor_us_);
+    receipt_floor_us_ = stamp + 1;
+    held_receipts_.insert(stamp);
+    return Receipt(this, stamp);
+}
+
+std::int64_t Spool::stored_before_us() {
+    std::lock_guard lock(mutex_);
+    // Raising the floor to what is answered keeps every later receipt at or
+    // after it, whatever the clock does.
+    receipt_floor_us_ = std::max(receipt_clock_(), receipt_floor_us_);
+    return held_receipts_.empty() ? receipt_floor_us_ : std::min(*held_receipts_.begin(), receipt_floor_us_);
+}
+
+void Spool::forget_receipt(std::int64_t received_us) {
+    const auto held = held_receipts_.find(received_us);
+    if (held != held_receipts_.end()) held_receipts_.erase(held);
+}
+
+void Spool::release(Receipt& receipt) {
+    std::lock_guard lock(mutex_);
+    forget_receipt(receipt.received_us_);
+    receipt.spool_ = nullptr;
+}
+
+void Spool::append(EncodedBatch frame, Receipt receipt, std::function<void(IngestResult)> done) {
+    if (receipt.spool_ != this) throw std::logic_error("a batch appended to the spool without a receipt of it");
     const std::size_t bytes = encoded_size(frame);
     IngestResult refusal;
     {
@@ -300,12 +358,15 @@ void Spool::append(EncodedBatch frame, std::function<void(IngestResult)> done) {
             const bool exempt = admission_.drain_interrupted(now);
             queued_bytes_ += bytes;
             if (!exempt) counted_queued_bytes_ += bytes;
-            queue_.push_back({std::move(frame), wall_clock_us(), std::move(done), exempt});
+            // The receipt stays held, now by the queued batch.
+            queue_.push_back({std::move(frame), receipt.received_us_, std::move(done), exempt});
+            receipt.spool_ = nullptr;
             writer_wakeup_.notify_one();
             return;
         }
     }
-    // Answered outside the lock: the callback may do anything.
+    // Answered outside the lock: the callback may do anything. The receipt
+    // is released on return: a refused batch is never stored.
     notify(done, std::move(refusal));
 }
 
@@ -364,11 +425,11 @@ void Spool::write_group(std::vector<Pending>& group) {
     ends.reserve(group.size());
     const std::uint64_t start_offset = append_offset_;
     for (const auto& pending : group) {
-        encode_frame(pending.batch, pending.appended_us, write_buffer_);
+        encode_frame(pending.batch, pending.received_us, write_buffer_);
         const std::uint64_t bytes = encoded_size(pending.batch);
         queued += bytes;
         if (!pending.exempt) counted_queued += bytes;
-        ends.push_back({SpoolPosition{append_segment_, start_offset + write_buffer_.size()}, pending.appended_us,
+        ends.push_back({SpoolPosition{append_segment_, start_offset + write_buffer_.size()}, pending.received_us,
                         bytes, pending.exempt});
     }
 
@@ -396,6 +457,7 @@ void Spool::write_group(std::vector<Pending>& group) {
             queued_bytes_ -= queued;
             counted_queued_bytes_ -= counted_queued;
             healthy_ = false;
+            for (const auto& pending : group) forget_receipt(pending.received_us);
         }
         for (auto& pending : group) notify(pending.done, {IngestStatus::failed, failure});
         return;
@@ -480,10 +542,10 @@ std::vector<EncodedBatch> Spool::read(std::size_t max_records, int wait_ms, Spoo
                                         ? durable.offset
                                         : recorded_size(position.segment, file_size_of(fd));
         EncodedBatch frame;
-        std::int64_t appended_us = 0;
+        std::int64_t received_us = 0;
         std::uint64_t next = 0;
         while (position.offset < limit && records < max_records &&
-               read_frame(fd, position.offset, limit, frame, appended_us, next)) {
+               read_frame(fd, position.offset, limit, frame, received_us, next)) {
             records += frame.record_count;
             position.offset = next;
             frames.push_back(std::move(frame));
@@ -528,6 +590,7 @@ void Spool::commit_drained(SpoolPosition position) {
         while (!undrained_.empty() && undrained_.front().end <= position) {
             drained_bytes += undrained_.front().bytes;
             if (!undrained_.front().exempt) counted_undrained_bytes_ -= undrained_.front().bytes;
+            forget_receipt(undrained_.front().received_us);
             undrained_.pop_front();
         }
         // Only a store commit measures the drain (read() also commits when it
@@ -582,7 +645,7 @@ SpoolStats Spool::stats() const {
     stats.frames_recovered = frames_recovered_;
     stats.bytes_truncated = bytes_truncated_;
     stats.fsyncs = fsyncs_;
-    stats.oldest_undrained_us = undrained_.empty() ? 0 : undrained_.front().appended_us;
+    stats.oldest_undrained_us = undrained_.empty() ? 0 : undrained_.front().received_us;
     stats.undrained_batches = undrained_.size();
     const std::int64_t now = spool_steady_now_us();
     const std::uint64_t counted = counted_undrained_bytes_ + counted_queued_bytes_;

@@ -8,6 +8,18 @@
 // to the store (several may be in flight) and commits positions in read
 // order, which lets fully drained segments be deleted.
 //
+// Every batch is stamped with its time of receipt (Receipt) before it is
+// encoded: its rows' received_at. Stamps come from the spool's clock and
+// never go below a stamp or watermark given before (with the wall clock
+// stepped back they go on a microsecond apart from the last one until it
+// catches up, so received_at is then ahead of the clock), so
+// stored_before_us() is the drain's watermark: every record received before
+// it is in the store. It is the oldest stamp not yet stored (held from
+// receive() through encoding, the queue, the disk and the drain, until the
+// range holding it is committed in order), or the clock when nothing is
+// held: an idle spool's watermark is now. Recovery holds the stamps of the
+// frames it finds undrained.
+//
 // A crash can leave a torn frame at the end of the newest segment: it was
 // never acknowledged, so recovery truncates it. Frames that were written but
 // not yet acknowledged may survive a crash and be stored: the store is
@@ -21,6 +33,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +59,7 @@ struct SpoolStats {
     std::uint64_t frames_recovered = 0;  // at open: frames waiting to be drained
     std::uint64_t bytes_truncated = 0;   // at open: torn tail removed
     std::uint64_t fsyncs = 0;
-    std::int64_t oldest_undrained_us = 0;  // 0 when everything is drained
+    std::int64_t oldest_undrained_us = 0;  // its receipt (received_at); 0 when everything is drained
     std::uint64_t undrained_batches = 0;   // acknowledged batches (one per request or tail chunk) not yet stored
     std::uint64_t undrained_bytes = 0;     // bytes of those batches' frames (the backlog, unlike bytes_on_disk)
     // Admission control (store/backlog_admission.h): the part of the backlog
@@ -66,9 +79,32 @@ struct SpoolStats {
 
 class Spool {
 public:
+    // A batch's time of receipt, in microseconds since the Unix epoch: the
+    // received_at its rows are encoded with. Held (stored_before_us() stays
+    // at or before it) until the batch appended with it is stored, or until
+    // the append refuses it, or until it is destroyed without an append.
+    class Receipt {
+    public:
+        Receipt() = default;
+        Receipt(Receipt&& other) noexcept;
+        Receipt& operator=(Receipt&& other) noexcept;
+        Receipt(const Receipt&) = delete;
+        Receipt& operator=(const Receipt&) = delete;
+        ~Receipt();
+        std::int64_t received_us() const { return received_us_; }
+
+    private:
+        friend class Spool;
+        Receipt(Spool* spool, std::int64_t received_us) : spool_(spool), received_us_(received_us) {}
+        Spool* spool_ = nullptr;  // none once appended or released
+        std::int64_t received_us_ = 0;
+    };
+
     // Opens or creates the directory and recovers existing segments. Throws
     // std::runtime_error when the directory cannot be used at all.
-    explicit Spool(const config::SpoolOptions& options);
+    // `receipt_clock` (microseconds since the Unix epoch) stamps receipts:
+    // the system clock unless a test injects one.
+    explicit Spool(const config::SpoolOptions& options, std::function<std::int64_t()> receipt_clock = {});
     ~Spool();
     Spool(const Spool&) = delete;
     Spool& operator=(const Spool&) = delete;
@@ -77,11 +113,18 @@ public:
     // Syncs and answers everything submitted so far, then stops the writer.
     void stop();
 
-    // Appends a batch; `done` runs once on the writer thread after fdatasync,
-    // or at once with spool_full when the batch would exceed the disk budget
-    // or the backlog is past spool.max_backlog_seconds of drain (then with
+    // Stamps a batch about to be encoded (see Receipt).
+    Receipt receive();
+    // Appends a batch encoded with `receipt`'s stamp (a receipt of this
+    // spool; std::logic_error otherwise); `done` runs once on the writer
+    // thread after fdatasync, or at once with spool_full when the batch
+    // would exceed the disk budget or the backlog is past
+    // spool.max_backlog_seconds of drain (then with
     // IngestResult::retry_after_seconds).
-    void append(EncodedBatch batch, std::function<void(IngestResult)> done);
+    void append(EncodedBatch batch, Receipt receipt, std::function<void(IngestResult)> done);
+    // The watermark: every record received (stamped) before it is in the
+    // store, and no later receipt is stamped before it.
+    std::int64_t stored_before_us();
 
     // Drain side (one call at a time). Reads durable batches from where the
     // previous read ended (the drain position after open), at most
@@ -109,18 +152,21 @@ public:
 private:
     struct Pending {
         EncodedBatch batch;
-        std::int64_t appended_us = 0;
+        std::int64_t received_us = 0;  // its receipt, held
         std::function<void(IngestResult)> done;
         bool exempt = false;  // from admission control: acknowledged while the drain was interrupted
     };
     // An acknowledged frame not yet drained.
     struct UndrainedFrame {
         SpoolPosition end;
-        std::int64_t appended_us = 0;
+        std::int64_t received_us = 0;  // its receipt, held
         std::uint64_t bytes = 0;
         bool exempt = false;
     };
 
+    // A receipt no longer held (its batch stored, refused or dropped); under mutex_.
+    void forget_receipt(std::int64_t received_us);
+    void release(Receipt& receipt);
     // Admission control's refusal of a batch now, counted; call under mutex_.
     std::optional<IngestResult> refuse_for_backlog(std::int64_t now_us);
     void recover();
@@ -133,6 +179,7 @@ private:
     std::string segment_path(std::uint64_t segment) const;
 
     config::SpoolOptions options_;
+    std::function<std::int64_t()> receipt_clock_;
 
     mutable std::mutex mutex_;
     std::condition_variable writer_wakeup_;
@@ -150,6 +197,12 @@ private:
     SpoolPosition read_position_;   // where the next read() starts (>= drain_position_)
     std::deque<std::pair<std::uint64_t, std::uint64_t>> segment_sizes_;  // segment -> bytes, oldest first
     std::deque<UndrainedFrame> undrained_;  // oldest first
+    // The receipts held: given out, queued or undrained (not in spool order:
+    // a batch stamped first may be appended second).
+    std::multiset<std::int64_t> held_receipts_;
+    // The earliest the next receipt may be stamped: after every receipt and
+    // watermark given.
+    std::int64_t receipt_floor_us_ = 0;
     BacklogAdmission admission_;
     std::uint64_t counted_undrained_bytes_ = 0;  // of undrained_, the frames not exempt
     std::uint64_t counted_queued_bytes_ = 0;     // of queue_, the batches not exempt

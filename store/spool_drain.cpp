@@ -14,6 +14,7 @@
 #include "store/database.h"
 #include "store/migrations.h"
 #include "store/store_writer.h"
+#include "store/watermarks.h"
 
 namespace mw::store {
 namespace {
@@ -23,8 +24,12 @@ constexpr int read_wait_ms = 200;
 }  // namespace
 
 SpoolDrain::SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir,
-                       DrainPrivacy privacy)
-    : spool_(spool), options_(options), quarantine_dir_(std::move(quarantine_dir)), privacy_(std::move(privacy)) {}
+                       DrainPrivacy privacy, std::string writer_id)
+    : spool_(spool),
+      options_(options),
+      quarantine_dir_(std::move(quarantine_dir)),
+      writer_id_(std::move(writer_id)),
+      privacy_(std::move(privacy)) {}
 
 void SpoolDrain::set_privacy_keys(std::vector<ModelKey> keys) {
     std::lock_guard lock(mutex_);
@@ -57,8 +62,41 @@ void SpoolDrain::stop() {
     }
     wakeup_.notify_all();
     spool_.interrupt_reader();
+    const bool were_running = !threads_.empty();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
+    if (were_running) withdraw_watermark();
+}
+
+void SpoolDrain::publish_watermark(pqxx::connection_base& connection) {
+    if (writer_id_.empty()) return;
+    // Another worker publishing now makes this one's turn needless.
+    std::unique_lock lock(publish_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (published_ && now - published_at_ < std::chrono::milliseconds(watermark_publish_ms)) return;
+    store::publish_watermark(connection, writer_id_, spool_.stored_before_us());
+    published_at_ = now;
+    published_ = true;
+}
+
+// Only with the spool empty: a row left behind would otherwise let the
+// others pass records still in it. Left there, it expires after
+// cluster.lease (store/watermarks.h).
+void SpoolDrain::withdraw_watermark() {
+    {
+        std::lock_guard lock(publish_mutex_);
+        if (writer_id_.empty() || !published_) return;
+        published_ = false;
+    }
+    if (spool_.stats().oldest_undrained_us != 0) return;
+    try {
+        auto connection = connect(options_);
+        store::withdraw_watermark(*connection, writer_id_);
+    } catch (const std::exception& error) {
+        log::warning("store_watermark_not_withdrawn writer={} error=\"{}\" (it expires on its own)", writer_id_,
+                     error.what());
+    }
 }
 
 bool SpoolDrain::take_range(std::vector<EncodedBatch>& batches, SpoolPosition& end, std::uint64_t& ticket) {
@@ -196,6 +234,16 @@ void SpoolDrain::run(unsigned worker) {
         }
 
         if (!holding) {
+            // Between ranges: after the last commit, and every turn while idle.
+            try {
+                publish_watermark(*connection);
+            } catch (const pqxx::broken_connection& error) {
+                set_unreachable(error.what());
+                continue;
+            } catch (const std::exception& error) {
+                set_unreachable(fmt::format("publishing the watermark: {}", error.what()));
+                continue;
+            }
             try {
                 holding = take_range(batches, end, ticket);
             } catch (const std::exception& error) {

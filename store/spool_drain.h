@@ -13,6 +13,13 @@
 // and so has each boundary's claims, and a second writer of the same key
 // waits for the first to commit, then skips the row.
 //
+// Since a later range can commit before an earlier one, the rows in
+// PostgreSQL are complete only up to the spool's watermark (store/spool.h,
+// Spool::stored_before_us): the drain publishes it for its daemon
+// (store/watermarks.h) after the commits and while idle, at most every
+// watermark_publish_ms, so other daemons' monitors read only rows that are
+// all stored.
+//
 // PostgreSQL being down is normal operation, not an error: the drain keeps
 // reconnecting with capped exponential backoff while ingest goes on filling
 // the spool. The schema is migrated on every (re)connection, so a daemon that
@@ -25,6 +32,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -62,17 +70,26 @@ struct DrainPrivacy {
     std::int64_t started_us = 0;  // the daemon's start: `since` of a model recorded first
 };
 inline constexpr std::int64_t privacy_reclaim_ms = 5000;
+// How often the watermark is published (store/watermarks.h): what another
+// daemon's windows may wait for beyond the drain itself, for one small
+// UPDATE per interval.
+inline constexpr std::int64_t watermark_publish_ms = 250;
 
 class SpoolDrain {
 public:
+    // `writer_id`: the daemon's cluster.daemon_id, under which its watermark
+    // is published (store/watermarks.h); empty: not published (a drain
+    // tested alone).
     SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir,
-               DrainPrivacy privacy = {});
+               DrainPrivacy privacy = {}, std::string writer_id = {});
     ~SpoolDrain();
     SpoolDrain(const SpoolDrain&) = delete;
     SpoolDrain& operator=(const SpoolDrain&) = delete;
 
     void start();
-    // Stops after the write in progress; what is not drained stays in the spool.
+    // Stops after the write in progress; what is not drained stays in the
+    // spool. With nothing left, the published watermark is withdrawn: a
+    // stopped daemon holds nobody back.
     void stop();
     // Blocks until everything durable at the time of the call is in the store,
     // or `timeout_ms` passed; true when drained. Used by the shutdown path.
@@ -90,6 +107,11 @@ private:
     void claim_keys(pqxx::connection_base& connection);
 
     void run(unsigned worker);
+    // Publishes the spool's watermark when the last publication is
+    // watermark_publish_ms old (one worker at a time, so they go out in the
+    // order they were read); throws pqxx errors.
+    void publish_watermark(pqxx::connection_base& connection);
+    void withdraw_watermark();
     void sleep_interruptible(std::uint32_t ms);
     void quarantine(const EncodedBatch& batch, const std::string& reason);
     // Takes the next range of the spool; false when there was none.
@@ -100,6 +122,7 @@ private:
     Spool& spool_;
     config::StoreOptions options_;
     std::string quarantine_dir_;
+    std::string writer_id_;
     std::shared_ptr<const ProfilePlan> plan_;  // under mutex_
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> threads_;
@@ -112,6 +135,10 @@ private:
     std::mutex commit_mutex_;
     std::uint64_t next_commit_ = 0;
     std::map<std::uint64_t, SpoolPosition> stored_ranges_;
+
+    std::mutex publish_mutex_;
+    std::chrono::steady_clock::time_point published_at_{};  // under publish_mutex_
+    bool published_ = false;                               // under publish_mutex_
 
     mutable std::mutex mutex_;
     std::condition_variable wakeup_;

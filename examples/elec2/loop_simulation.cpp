@@ -7,6 +7,7 @@
 
 #include "core/finding_kinds.h"
 #include "detectors/cbpe.h"
+#include "detectors/performance_thresholds.h"
 #include "examples/elec2/logistic_model.h"
 #include "examples/elec2/model_jobs.h"
 #include "retrain/job_report.h"
@@ -51,6 +52,8 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
     if (end <= options.initial_rows || options.initial_rows < 10 || options.batch_rows == 0 ||
         options.window_rows == 0 || options.reference_rows < 20)
         return Out::failure("the simulation's rows, batch, window and reference sizes leave nothing to simulate");
+    if (!options.min_accuracy && !options.max_drop)
+        return Out::failure("the accuracy threshold needs a minimum, a max_drop or both");
 
     LogisticModel served =
         fit_logistic_model({rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(options.initial_rows)});
@@ -58,6 +61,13 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
     const auto policy = simulated_policy(options);
     retrain::GateOptions gate;
     gate.min_improvement = options.gate_min_improvement;
+    // The quick start's threshold as the daemon reads it
+    // (daemon/detector_options.cpp: band_sd 0 is no band).
+    performance::MetricThreshold threshold;
+    threshold.metric = "accuracy";
+    threshold.lower = options.min_accuracy;
+    threshold.max_drop = options.max_drop;
+    threshold.reference_band = false;
 
     LoopSimulation simulation;
     retrain::PolicyState state;
@@ -65,6 +75,9 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
     std::vector<double> served_score(end, 0.0);  // p(UP) served for each streamed row
     std::size_t version_from = options.initial_rows;  // the served version's first row
     std::optional<performance::CbpeReference> cbpe;
+    // The accuracy on the reference's labelled rows, which max_drop is
+    // relative to (daemon/reference_fit.cpp: the band fit's reference_value).
+    std::vector<performance::ReferenceBand> reference_accuracy;
     std::int64_t reference_id = 0;
     std::size_t reference_end = 0;  // rows before it are the reference's or earlier
     bool reference_pending = true;
@@ -78,23 +91,22 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
     };
     std::size_t labelled = 0;  // rows before this one have their labels, as of the current pass
 
-    // A triggered performance finding through the policy; queues a job.
+    // A window's accuracy through the daemon's threshold, then a triggered
+    // finding through the policy; queues a job.
     auto consider = [&](const SimulatedWindow& window, const std::string& how, double accuracy, std::size_t stop) {
-        Finding finding;
-        finding.model = state.model;
-        finding.kind = "performance";
-        finding.subject = "accuracy";
-        finding.statistic = accuracy;
-        finding.threshold = options.min_accuracy;
-        finding.triggered = accuracy < options.min_accuracy;
-        finding.window_start_us = row_clock_us(window.first);
-        finding.window_end_us = row_clock_us(window.first + options.window_rows - 1);
+        performance::MetricSet metrics;
+        metrics.metrics.push_back({"accuracy", accuracy, {}});
+        auto findings = performance::evaluate_thresholds(
+            metrics, how == "estimated", {threshold}, reference_accuracy,
+            {state.model, "", row_clock_us(window.first), row_clock_us(window.first + options.window_rows - 1)});
+        if (findings.empty()) return;  // max_drop alone, and no reference value to drop from
+        Finding& finding = findings.front();
         retrain::observe(state, policy, finding);
         if (!finding.triggered) return;
         const retrain::FindingWindow place{window.sequence, window.reference_id};
         const auto decision = retrain::evaluate(policy, state, finding, row_clock_us(stop), place);
-        simulation.decisions.push_back(fmt::format("row {} window {} {} accuracy {:.4f}: {}", stop, window.sequence,
-                                                   how, accuracy,
+        simulation.decisions.push_back(fmt::format("row {} window {} {} accuracy {:.4f} below {:.4f}: {}", stop,
+                                                   window.sequence, how, accuracy, finding.threshold,
                                                    decision.verdict == retrain::Verdict::enqueue ? "queued"
                                                                                                  : decision.reason));
         if (decision.verdict != retrain::Verdict::enqueue) return;
@@ -163,6 +175,15 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
             auto fit = performance::fit_cbpe(score, predicted, actual);
             cbpe.reset();
             if (fit.ok()) cbpe = std::move(fit.reference);
+            reference_accuracy.clear();
+            if (have >= 20) {
+                std::size_t correct = 0;
+                for (std::size_t i = 0; i < have; ++i) correct += predicted[i] == actual[i] ? 1 : 0;
+                performance::ReferenceBand band;
+                band.metric = "accuracy";
+                band.reference_value = static_cast<double>(correct) / static_cast<double>(have);
+                reference_accuracy.push_back(band);
+            }
             reference_pending = false;
             if (reference_id == 0) {
                 reference_id = 1;

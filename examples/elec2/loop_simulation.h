@@ -7,8 +7,11 @@
 // labels arrived (reference.wait_for_labels); windows of `window_rows`
 // follow it; at a window's close its accuracy is estimated by CBPE
 // (detectors/cbpe.h, fitted on the reference), and judged again on its labels
-// once min_label_coverage of them arrived; each performance finding below
-// `min_accuracy` goes through the retraining policy (retrain/policy.h:
+// once min_label_coverage of them arrived; the accuracy threshold
+// ({metric: accuracy, min: min_accuracy, max_drop: max_drop, band_sd: 0}) is
+// the daemon's (detectors/performance_thresholds.h, max_drop relative to the
+// accuracy on the reference's labelled rows); each triggered performance
+// finding goes through the retraining policy (retrain/policy.h:
 // superseded, busy, cooldown_windows, budget, breaker); a job trains on the
 // labelled rows it would have been exported (retrain.data_rows, then the
 // trainer's --recent-rows) with the training job's code, the validation gate
@@ -20,6 +23,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,7 +43,9 @@ struct LoopSimulationOptions {
     std::size_t reference_rows = 500;     // reference.rows
     std::size_t window_rows = 500;        // window.rows
     double min_label_coverage = 0.9;      // performance.min_label_coverage
-    double min_accuracy = 0.72;           // performance.thresholds: {metric: accuracy, min}
+    // performance.thresholds: {metric: accuracy, min, max_drop}; at least one.
+    std::optional<double> min_accuracy = 0.72;
+    std::optional<double> max_drop;
     int cooldown_windows = 0;             // retrain.cooldown_windows
     int breaker_failures = 10;            // retrain.breaker_failures
     double gate_min_improvement = 0.01;   // retrain.gate_min_improvement

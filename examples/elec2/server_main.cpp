@@ -1,9 +1,7 @@
 // elec2_server: the Elec2 example's model server (see stream_server.h).
-//   elec2_server --data data/elec2/elec2.csv.gz --daemon http://127.0.0.1:8470 --model elec2
-//                --model-file PATH [--token T] [--initial-rows 2000] [--batch 100]
-//                [--label-delay-rows 500] [--rows-per-second 2000] [--limit N] [--summary PATH.json]
-//                [--score-from-row R] [--no-lockstep] [--lockstep-timeout S] [--lockstep-rows N]
-//   elec2_server --dry-run --data ... [--retrain-every K] [--recent-rows 4000] [--holdout-share 0.25] ...
+//   elec2_server --data data/elec2/elec2.csv.gz --model-file PATH [OPTION...]   streams to modelwatchd
+//   elec2_server --dry-run --data data/elec2/elec2.csv.gz [OPTION...]           retrains in process
+// The options and their defaults: server_options below (elec2_server --help).
 // Exit status 0 on success, 1 on a failure (the reason on stderr), 2 on bad usage.
 #include <string>
 #include <string_view>
@@ -15,62 +13,58 @@
 
 namespace {
 
-constexpr std::string_view usage =
-    "usage: elec2_server --data CSV[.gz] --model-file PATH [--daemon URL (http://127.0.0.1:8470)]\n"
-    "         [--model NAME (elec2)] [--token T] [--initial-rows N (2000)] [--batch N (100)]\n"
-    "         [--label-delay-rows N (500)] [--rows-per-second R (2000, 0: unpaced)] [--limit N]\n"
-    "         [--summary PATH.json] [--score-from-row R (also score rows R on: a held-out part)]\n"
-    "         [--no-lockstep (stream without waiting for the daemon after each batch)]\n"
-    "         [--lockstep-timeout S (120: fail when the daemon has not judged a batch in S seconds)]\n"
-    "         [--lockstep-rows N (0: wait after every batch; N: after each N rows, the daemon's window)]\n"
-    "       elec2_server --dry-run --data CSV[.gz] [--retrain-every K (0: never)] [--recent-rows N (4000)]\n"
-    "         [--holdout-share S (0.25)] [--initial-rows N] [--batch N] [--label-delay-rows N] [--limit N]\n"
-    "         [--summary PATH.json] [--score-from-row R]\n";
+namespace cl = mw::command_line;
+using mw::elec2::ServerOptions;
 
-using mw::elec2::parse_number;
-constexpr mw::elec2::BadUsage bad_usage{"elec2_server", usage};
+constexpr std::string_view synopsis =
+    "usage: elec2_server --data CSV[.gz] --model-file PATH [OPTION...]   stream to modelwatchd\n"
+    "       elec2_server --dry-run --data CSV[.gz] [OPTION...]           retrain in process, post nothing\n";
+
+std::string stream_without_lockstep(ServerOptions& options, std::string_view) {
+    options.lockstep = false;
+    return "";
+}
+
+constexpr cl::Option server_options[] = {
+    {"--data", "CSV[.gz]", "the Elec2 data set (data/elec2/elec2.csv.gz)", false, cl::stores<&ServerOptions::data_path>},
+    {"--model-file", "PATH", "the served model, written with v0-initial when absent (required unless --dry-run)",
+     false, cl::stores<&ServerOptions::model_file>},
+    {"--daemon", "URL", "modelwatchd's address (http://127.0.0.1:8470)", false,
+     cl::stores<&ServerOptions::daemon_url>},
+    {"--model", "NAME", "the model's name in modelwatchd (elec2)", false, cl::stores<&ServerOptions::model>},
+    {"--token", "T", "bearer token for the ingest API", false, cl::stores<&ServerOptions::token>},
+    {"--initial-rows", "N", "the first rows train v0-initial and are not streamed (2000)", false,
+     cl::stores<&ServerOptions::initial_rows>},
+    {"--batch", "N", "rows per POST (100)", false, cl::stores<&ServerOptions::batch_rows>},
+    {"--label-delay-rows", "N", "a row's outcome is posted N rows after its prediction (500)", false,
+     cl::stores<&ServerOptions::label_delay_rows>},
+    {"--rows-per-second", "R", "pacing (2000; 0: unpaced)", false, cl::stores<&ServerOptions::rows_per_second>},
+    {"--limit", "N", "stop after N rows of the data set (0: all)", false, cl::stores<&ServerOptions::limit_rows>},
+    {"--summary", "PATH.json", "write the summary there as JSON", false, cl::stores<&ServerOptions::summary_path>},
+    {"--score-from-row", "R", "also score the rows from R on (a held-out part; 0: none)", false,
+     cl::stores<&ServerOptions::score_from_row>},
+    {"--no-lockstep", "", "stream without waiting for the daemon after each batch", false,
+     cl::applies<ServerOptions, stream_without_lockstep>},
+    {"--lockstep-timeout", "S", "fail when the daemon has not judged a batch in S seconds (120)", false,
+     cl::stores<&ServerOptions::lockstep_timeout_seconds>},
+    {"--lockstep-rows", "N", "wait after each N rows, the daemon's window (0: after every batch)", false,
+     cl::stores<&ServerOptions::lockstep_rows>},
+    {"--dry-run", "", "no daemon and no model file: retrain in process", false, cl::stores<&ServerOptions::dry_run>},
+    {"--retrain-every", "K", "dry run: retrain after every K streamed rows (0: never)", false,
+     cl::stores<&ServerOptions::retrain_every_rows>},
+    {"--recent-rows", "N", "dry run: the training job's --recent-rows (4000)", false,
+     cl::stores<&ServerOptions::recent_rows>},
+    {"--holdout-share", "S", "dry run: the training job's --holdout-share (0.25)", false,
+     cl::stores<&ServerOptions::holdout_share>},
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    mw::elec2::ServerOptions options;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view name = argv[i];
-        if (name == "--dry-run") {
-            options.dry_run = true;
-            continue;
-        }
-        if (name == "--no-lockstep") {
-            options.lockstep = false;
-            continue;
-        }
-        if (name == "--help" || name == "-h") {
-            fmt::print("{}", usage);
-            return 0;
-        }
-        if (i + 1 >= argc) return bad_usage(fmt::format("{} needs a value", name));
-        const std::string_view value = argv[++i];
-        bool parsed = true;
-        if (name == "--data") options.data_path = value;
-        else if (name == "--daemon") options.daemon_url = value;
-        else if (name == "--model") options.model = value;
-        else if (name == "--model-file") options.model_file = value;
-        else if (name == "--token") options.token = value;
-        else if (name == "--summary") options.summary_path = value;
-        else if (name == "--initial-rows") parsed = parse_number(value, options.initial_rows);
-        else if (name == "--batch") parsed = parse_number(value, options.batch_rows);
-        else if (name == "--label-delay-rows") parsed = parse_number(value, options.label_delay_rows);
-        else if (name == "--rows-per-second") parsed = parse_number(value, options.rows_per_second);
-        else if (name == "--lockstep-rows") parsed = parse_number(value, options.lockstep_rows);
-        else if (name == "--lockstep-timeout") parsed = parse_number(value, options.lockstep_timeout_seconds);
-        else if (name == "--limit") parsed = parse_number(value, options.limit_rows);
-        else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);
-        else if (name == "--retrain-every") parsed = parse_number(value, options.retrain_every_rows);
-        else if (name == "--recent-rows") parsed = parse_number(value, options.recent_rows);
-        else if (name == "--holdout-share") parsed = parse_number(value, options.holdout_share);
-        else return bad_usage(fmt::format("unknown option '{}'", name));
-        if (!parsed) return bad_usage(fmt::format("{} '{}' is not a valid number", name, value));
-    }
+    ServerOptions options;
+    const auto command =
+        mw::elec2::read_command_line({argv + 1, argv + argc}, server_options, &options, "elec2_server", synopsis);
+    if (command.exit_status) return *command.exit_status;
 
     const auto summary = mw::elec2::run_stream(options);
     if (!summary.ok()) {

@@ -2,14 +2,15 @@
 // (examples/elec2/loop_simulation.h), beside the fixed schedule on the same
 // rows, to choose trigger settings on one part of the stream and report
 // them on another.
-//   elec2_simulate --data data/elec2/elec2.csv.gz [--limit N] [--score-from-row R]
-//                  [--min-accuracy 0.72] [--cooldown-windows 0] [--latency-rows 500]
-//                  [--window-rows 500] [--reference-rows 500] [--recent-rows 2000] [--data-rows 4000]
-//                  [--gate-min-improvement 0.01] [--decisions]
+//   elec2_simulate --data data/elec2/elec2.csv.gz [OPTION...]
 //   elec2_simulate --grid ...   every --min-accuracy of 0.66..0.80 by 0.01 x --cooldown-windows 0..4
 //                               x --latency-rows 300, 500, 800 (only the one given, when given: 0 is
 //                               the quick start's lockstep replay)
+//   elec2_simulate --grid-max-drop ...   every --max-drop of 0.02..0.20 by 0.01 (no minimum) x
+//                               --cooldown-windows 0..4 x the same latencies
+// The options and their defaults: simulate_options below (elec2_simulate --help).
 // Exit status 0 on success, 1 on a failure, 2 on bad usage.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,15 +24,55 @@
 
 namespace {
 
-constexpr std::string_view usage =
-    "usage: elec2_simulate --data CSV[.gz] [--limit N] [--score-from-row R] [--min-accuracy A (0.72)]\n"
-    "         [--cooldown-windows N (0)] [--latency-rows L (500)] [--window-rows N (500)] [--reference-rows N (500)]\n"
-    "         [--recent-rows N (2000)] [--data-rows N (4000)] [--gate-min-improvement G (0.01)] [--decisions]\n"
-    "       elec2_simulate --grid [the same options; --min-accuracy and --cooldown-windows vary, and --latency-rows\n"
-    "         over 300, 500 and 800 unless given]\n";
+namespace cl = mw::command_line;
+using mw::elec2::LoopSimulationOptions;
 
-using mw::elec2::parse_number;
-constexpr mw::elec2::BadUsage bad_usage{"elec2_simulate", usage};
+constexpr std::string_view synopsis =
+    "usage: elec2_simulate [OPTION...]                   the loop with the given settings beside the fixed schedule\n"
+    "       elec2_simulate --grid [OPTION...]            --min-accuracy 0.66..0.80 by 0.01 x --cooldown-windows 0..4\n"
+    "                                                    x --latency-rows 300, 500 and 800 unless given\n"
+    "       elec2_simulate --grid-max-drop [OPTION...]   --max-drop 0.02..0.20 by 0.01 (no minimum)\n"
+    "                                                    x --cooldown-windows 0..4 x the same latencies\n";
+
+std::string min_accuracy_or_none(LoopSimulationOptions& options, std::string_view text) {
+    if (text == "none") {
+        options.min_accuracy.reset();
+        return "";
+    }
+    double minimum = 0;
+    if (!cl::read_number(text, minimum).empty())
+        return std::string("expected a finite number or none, got '").append(text).append("'");
+    options.min_accuracy = minimum;
+    return "";
+}
+
+// The rows without an apply (--data, --decisions and the grids) are read from
+// the parse; the others set the simulation's options.
+constexpr cl::Option simulate_options[] = {
+    {"--data", "CSV[.gz]", "the Elec2 data set (data/elec2/elec2.csv.gz)"},
+    {"--limit", "N", "stop after N rows of the data set (0: all)", false,
+     cl::stores<&LoopSimulationOptions::limit_rows>},
+    {"--score-from-row", "R", "score the rows from R on (0: from the first streamed row)", false,
+     cl::stores<&LoopSimulationOptions::score_from_row>},
+    {"--min-accuracy", "A|none", "performance.thresholds' accuracy min (0.72; none: no minimum, needs --max-drop)",
+     false, cl::applies<LoopSimulationOptions, min_accuracy_or_none>},
+    {"--max-drop", "D", "also below the reference's accuracy by more than this share of it (none)", false,
+     cl::stores<&LoopSimulationOptions::max_drop>},
+    {"--cooldown-windows", "N", "retrain.cooldown_windows (0)", false,
+     cl::stores<&LoopSimulationOptions::cooldown_windows>},
+    {"--latency-rows", "L", "rows predicted between a job's queueing and its model's first batch (500)", false,
+     cl::stores<&LoopSimulationOptions::latency_rows>},
+    {"--window-rows", "N", "window.rows (500)", false, cl::stores<&LoopSimulationOptions::window_rows>},
+    {"--reference-rows", "N", "reference.rows (500)", false, cl::stores<&LoopSimulationOptions::reference_rows>},
+    {"--recent-rows", "N", "the trainer's --recent-rows (2000)", false,
+     cl::stores<&LoopSimulationOptions::recent_rows>},
+    {"--data-rows", "N", "retrain.data_rows (4000)", false, cl::stores<&LoopSimulationOptions::data_rows>},
+    {"--gate-min-improvement", "G", "retrain.gate_min_improvement (0.01)", false,
+     cl::stores<&LoopSimulationOptions::gate_min_improvement>},
+    {"--decisions", "", "print every triggered finding's decision and every job"},
+    {"--grid", "", "run the grid of minimums (see the usage)"},
+    {"--grid-max-drop", "", "run the grid of relative drops (see the usage)"},
+};
 
 struct Yardstick {
     double accuracy = 0;
@@ -78,38 +119,20 @@ Counts count_jobs(const mw::elec2::LoopSimulation& simulation, std::size_t from)
 }  // namespace
 
 int main(int argc, char** argv) {
-    mw::elec2::LoopSimulationOptions options;
-    std::string data = "data/elec2/elec2.csv.gz";
-    bool grid = false, decisions = false, latency_given = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view name = argv[i];
-        if (name == "--grid") { grid = true; continue; }
-        if (name == "--decisions") { decisions = true; continue; }
-        if (name == "--help" || name == "-h") {
-            fmt::print("{}", usage);
-            return 0;
-        }
-        if (i + 1 >= argc) return bad_usage(fmt::format("{} needs a value", name));
-        const std::string_view value = argv[++i];
-        bool parsed = true;
-        if (name == "--data") data = value;
-        else if (name == "--limit") parsed = parse_number(value, options.limit_rows);
-        else if (name == "--score-from-row") parsed = parse_number(value, options.score_from_row);
-        else if (name == "--min-accuracy") parsed = parse_number(value, options.min_accuracy);
-        else if (name == "--cooldown-windows") parsed = parse_number(value, options.cooldown_windows);
-        else if (name == "--latency-rows") {
-            parsed = parse_number(value, options.latency_rows);
-            latency_given = true;
-        }
-        else if (name == "--window-rows") parsed = parse_number(value, options.window_rows);
-        else if (name == "--reference-rows") parsed = parse_number(value, options.reference_rows);
-        else if (name == "--recent-rows") parsed = parse_number(value, options.recent_rows);
-        else if (name == "--data-rows") parsed = parse_number(value, options.data_rows);
-        else if (name == "--gate-min-improvement") parsed = parse_number(value, options.gate_min_improvement);
-        else return bad_usage(fmt::format("unknown option '{}'", name));
-        if (!parsed) return bad_usage(fmt::format("{} '{}' is not a valid number", name, value));
-    }
+    LoopSimulationOptions options;
+    const auto command =
+        mw::elec2::read_command_line({argv + 1, argv + argc}, simulate_options, &options, "elec2_simulate", synopsis);
+    if (command.exit_status) return *command.exit_status;
+    const mw::elec2::BadUsage bad_usage{"elec2_simulate", command.usage};
+    const std::string data = command.parsed.value("--data").value_or("data/elec2/elec2.csv.gz");
+    const bool grid = command.parsed.has("--grid"), grid_max_drop = command.parsed.has("--grid-max-drop");
+    const bool decisions = command.parsed.has("--decisions"), latency_given = command.parsed.has("--latency-rows");
     if (options.cooldown_windows < 0) return bad_usage("--cooldown-windows must not be negative");
+    if (options.max_drop && (*options.max_drop < 0 || *options.max_drop >= 1))
+        return bad_usage("--max-drop must be in [0, 1): a share of the reference's accuracy");
+    if (grid && grid_max_drop) return bad_usage("--grid and --grid-max-drop are two grids; give one");
+    if (!options.min_accuracy && !options.max_drop && !grid && !grid_max_drop)
+        return bad_usage("--min-accuracy none needs --max-drop");
 
     const auto rows = mw::elec2::load_elec2_stream(data);
     if (!rows.ok()) {
@@ -126,7 +149,10 @@ int main(int argc, char** argv) {
     fmt::print("rows {} to {}; the fixed schedule (every 1,000 rows) on them: accuracy {:.4f}, {} retrains; "
                "a quarter: {}\n",
                from, end - 1, fixed.value.accuracy, fixed.value.retrains, fixed.value.retrains / 4);
-    fmt::print("min_accuracy cooldown_windows latency_rows accuracy share jobs promoted\n");
+    fmt::print("min_accuracy max_drop cooldown_windows latency_rows accuracy share jobs promoted\n");
+    const auto setting = [](const std::optional<double>& value) {
+        return value ? fmt::format("{:.2f}", *value) : std::string("-");
+    };
 
     auto run = [&](const mw::elec2::LoopSimulationOptions& settings) -> bool {
         const auto simulation = mw::elec2::simulate_loop(rows.value, settings);
@@ -137,9 +163,9 @@ int main(int argc, char** argv) {
         const double accuracy =
             settings.score_from_row > 0 ? simulation.value.scored_accuracy : simulation.value.served_accuracy;
         const auto counts = count_jobs(simulation.value, settings.score_from_row);
-        fmt::print("{:.2f} {} {} {:.4f} {:.1f}% {} {}\n", settings.min_accuracy, settings.cooldown_windows,
-                   settings.latency_rows, accuracy, 100 * accuracy / fixed.value.accuracy, counts.jobs,
-                   counts.promoted);
+        fmt::print("{} {} {} {} {:.4f} {:.1f}% {} {}\n", setting(settings.min_accuracy), setting(settings.max_drop),
+                   settings.cooldown_windows, settings.latency_rows, accuracy, 100 * accuracy / fixed.value.accuracy,
+                   counts.jobs, counts.promoted);
         if (decisions) {
             for (const auto& line : simulation.value.decisions) fmt::print("  {}\n", line);
             for (const auto& job : simulation.value.jobs)
@@ -151,14 +177,20 @@ int main(int argc, char** argv) {
         }
         return true;
     };
-    if (!grid) return run(options) ? 0 : 1;
+    if (!grid && !grid_max_drop) return run(options) ? 0 : 1;
     const std::vector<std::size_t> latencies =
         latency_given ? std::vector<std::size_t>{options.latency_rows} : std::vector<std::size_t>{300, 500, 800};
-    for (int step = 0; step <= 14; ++step)
+    const int steps = grid ? 14 : 18;
+    for (int step = 0; step <= steps; ++step)
         for (int cooldown = 0; cooldown <= 4; ++cooldown)
             for (const std::size_t latency : latencies) {
                 auto settings = options;
-                settings.min_accuracy = 0.66 + 0.01 * step;
+                if (grid) {
+                    settings.min_accuracy = 0.66 + 0.01 * step;
+                } else {
+                    settings.min_accuracy.reset();
+                    settings.max_drop = 0.02 + 0.01 * step;
+                }
                 settings.cooldown_windows = cooldown;
                 settings.latency_rows = latency;
                 if (!run(settings)) return 1;

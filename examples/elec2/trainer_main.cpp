@@ -5,11 +5,9 @@
 //   elec2_trainer rollback --model-file PATH --archive DIR
 // Exit status 0 on success, 1 on bad input or a failed step (the reason on
 // stderr), 2 on bad usage.
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <map>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,68 +18,64 @@
 
 namespace {
 
+namespace cl = mw::command_line;
+using mw::elec2::TrainJobOptions;
+
 constexpr std::string_view usage =
     "usage: elec2_trainer train --champion PATH [--recent-rows N (4000)] [--holdout-share S (0.25)]\n"
     "       elec2_trainer promote --model-file PATH [--archive DIR]   (reads $MODELWATCH_ARTIFACT)\n"
     "       elec2_trainer rollback --model-file PATH --archive DIR    (reads $MODELWATCH_ROLLBACK_TO_VERSION)\n";
 
-struct Arguments {
-    std::map<std::string, std::string> values;
-    std::string error;
-};
-
-// "--name value" pairs, each name one of `allowed`.
-Arguments parse_arguments(int argc, char** argv, std::initializer_list<std::string_view> allowed) {
-    Arguments arguments;
-    for (int i = 2; i < argc; i += 2) {
-        const std::string name = argv[i];
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-            arguments.error = fmt::format("unknown option '{}'", name);
-            return arguments;
-        }
-        if (i + 1 >= argc) {
-            arguments.error = fmt::format("{} needs a value", name);
-            return arguments;
-        }
-        arguments.values[name] = argv[i + 1];
-    }
-    return arguments;
-}
-
-std::optional<std::string> value_of(const Arguments& arguments, const std::string& name) {
-    const auto it = arguments.values.find(name);
-    if (it == arguments.values.end()) return std::nullopt;
-    return it->second;
-}
+constexpr mw::elec2::BadUsage bad_usage{"elec2_trainer", usage};
 
 int fail(const std::string& message) {
     fmt::print(stderr, "elec2_trainer: {}\n", message);
     return 1;
 }
 
-constexpr mw::elec2::BadUsage bad_usage{"elec2_trainer", usage};
-
 std::string environment(const char* name) {
     const char* value = std::getenv(name);
     return value == nullptr ? std::string() : std::string(value);
 }
 
+std::string positive_recent_rows(TrainJobOptions& options, std::string_view text) {
+    if (auto error = cl::read_number(text, options.recent_rows); !error.empty()) return error;
+    return options.recent_rows == 0 ? "expected a positive integer, got '0'" : "";
+}
+
+std::string holdout_share_within(TrainJobOptions& options, std::string_view text) {
+    if (auto error = cl::read_number(text, options.holdout_share); !error.empty()) return error;
+    if (!(options.holdout_share > 0 && options.holdout_share < 1))
+        return fmt::format("expected a number between 0 and 1 (both excluded), got '{}'", text);
+    return "";
+}
+
+constexpr cl::Option train_options[] = {
+    {"--champion", "PATH", "the served model", true, cl::stores<&TrainJobOptions::champion_path>},
+    {"--recent-rows", "N", "fit on the last N labelled rows of the job's data (4000)", false,
+     cl::applies<TrainJobOptions, positive_recent_rows>},
+    {"--holdout-share", "S", "the last part of those rows kept out of the fit (0.25)", false,
+     cl::applies<TrainJobOptions, holdout_share_within>},
+};
+
+// promote's and rollback's options are read from the parse (no apply).
+constexpr cl::Option promote_options[] = {
+    {"--model-file", "PATH", "the served model, replaced by the job's artifact", true},
+    {"--archive", "DIR", "keep the replaced model there as <version>.json"},
+};
+constexpr cl::Option rollback_options[] = {
+    {"--model-file", "PATH", "the served model, replaced by the archived version", true},
+    {"--archive", "DIR", "where promote kept the replaced models", true},
+};
+
+// A subcommand's options: argv after the subcommand's name.
+std::span<char* const> options_of(int argc, char** argv) { return {argv + 2, argv + argc}; }
+
 int train(int argc, char** argv) {
-    const Arguments arguments = parse_arguments(argc, argv, {"--champion", "--recent-rows", "--holdout-share"});
-    if (!arguments.error.empty()) return bad_usage(arguments.error);
-    mw::elec2::TrainJobOptions options;
-    const auto champion = value_of(arguments, "--champion");
-    if (!champion) return bad_usage("train needs --champion");
-    options.champion_path = *champion;
-    if (const auto text = value_of(arguments, "--recent-rows")) {
-        if (!mw::elec2::parse_number(*text, options.recent_rows) || options.recent_rows == 0)
-            return bad_usage(fmt::format("--recent-rows '{}' is not a positive integer", *text));
-    }
-    if (const auto text = value_of(arguments, "--holdout-share")) {
-        if (!mw::elec2::parse_number(*text, options.holdout_share) ||
-            !(options.holdout_share > 0 && options.holdout_share < 1))
-            return bad_usage(fmt::format("--holdout-share '{}' is not a number between 0 and 1", *text));
-    }
+    TrainJobOptions options;
+    const auto command =
+        mw::elec2::read_command_line(options_of(argc, argv), train_options, &options, "elec2_trainer", usage);
+    if (command.exit_status) return *command.exit_status;
 
     const auto job = mw::elec2::read_job_environment([](const char* name) { return std::getenv(name); });
     if (!job.ok()) return fail(job.error);
@@ -102,29 +96,31 @@ int train(int argc, char** argv) {
 }
 
 int promote(int argc, char** argv) {
-    const Arguments arguments = parse_arguments(argc, argv, {"--model-file", "--archive"});
-    if (!arguments.error.empty()) return bad_usage(arguments.error);
-    const auto model_file = value_of(arguments, "--model-file");
-    if (!model_file) return bad_usage("promote needs --model-file");
+    const auto command =
+        mw::elec2::read_command_line(options_of(argc, argv), promote_options, nullptr, "elec2_trainer", usage);
+    if (command.exit_status) return *command.exit_status;
+    const std::string model_file = *command.parsed.value("--model-file");
     const std::string artifact = environment("MODELWATCH_ARTIFACT");
     if (artifact.empty()) return fail("MODELWATCH_ARTIFACT is not set: promote runs as a modelwatch promotion hook");
-    if (auto error = mw::elec2::promote_model(artifact, *model_file, value_of(arguments, "--archive")); !error.empty())
+    if (auto error = mw::elec2::promote_model(artifact, model_file, command.parsed.value("--archive"));
+        !error.empty())
         return fail(error);
-    fmt::print(stderr, "elec2_trainer: promoted {} to {}\n", artifact, *model_file);
+    fmt::print(stderr, "elec2_trainer: promoted {} to {}\n", artifact, model_file);
     return 0;
 }
 
 int rollback(int argc, char** argv) {
-    const Arguments arguments = parse_arguments(argc, argv, {"--model-file", "--archive"});
-    if (!arguments.error.empty()) return bad_usage(arguments.error);
-    const auto model_file = value_of(arguments, "--model-file");
-    const auto archive = value_of(arguments, "--archive");
-    if (!model_file || !archive) return bad_usage("rollback needs --model-file and --archive");
+    const auto command =
+        mw::elec2::read_command_line(options_of(argc, argv), rollback_options, nullptr, "elec2_trainer", usage);
+    if (command.exit_status) return *command.exit_status;
+    const std::string model_file = *command.parsed.value("--model-file");
     const std::string version = environment("MODELWATCH_ROLLBACK_TO_VERSION");
     if (version.empty())
         return fail("MODELWATCH_ROLLBACK_TO_VERSION is not set: rollback runs as a modelwatch rollback hook");
-    if (auto error = mw::elec2::rollback_model(*model_file, *archive, version); !error.empty()) return fail(error);
-    fmt::print(stderr, "elec2_trainer: rolled {} back to {}\n", *model_file, version);
+    if (auto error = mw::elec2::rollback_model(model_file, *command.parsed.value("--archive"), version);
+        !error.empty())
+        return fail(error);
+    fmt::print(stderr, "elec2_trainer: rolled {} back to {}\n", model_file, version);
     return 0;
 }
 

@@ -1,7 +1,9 @@
 // The argument parser every modelwatch subcommand and modelwatchd use.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/command_line.h"
@@ -114,4 +116,66 @@ TEST_CASE("an unsigned value is a whole decimal number and nothing else") {
     CHECK(value == 18446744073709551615ULL);
     for (const char* text : {"", "-1", "+1", " 1", "1 ", "1x", "0x10", "1.0", "18446744073709551616"})
         CHECK_FALSE(cl::parse_unsigned(text, value));
+}
+
+namespace {
+
+struct NumberArguments {
+    std::size_t rows = 7;
+    int windows = 7;
+    double share = 0.5;
+    std::optional<double> drop;
+};
+
+constexpr cl::Option number_options[] = {
+    {"--rows", "N", "a count", false, cl::stores<&NumberArguments::rows>},
+    {"--windows", "N", "a signed number", false, cl::stores<&NumberArguments::windows>},
+    {"--share", "S", "a real number", false, cl::stores<&NumberArguments::share>},
+    {"--drop", "D", "an optional real number", false, cl::stores<&NumberArguments::drop>},
+};
+
+// What applying `words` to fresh arguments gives: the error, and the arguments.
+std::pair<std::string, NumberArguments> apply_numbers(std::vector<std::string> words) {
+    std::vector<char*> argv;
+    for (auto& word : words) argv.push_back(word.data());
+    const auto result = cl::parse(argv, number_options);
+    REQUIRE(result.ok());
+    NumberArguments arguments;
+    std::string error = cl::apply(result.parsed, number_options, &arguments);
+    return {error, arguments};
+}
+
+}  // namespace
+
+TEST_CASE("a number member's row reads its value whole or names what is wrong, leaving the member as it was") {
+    const auto [error, given] = apply_numbers({"--rows", "12", "--windows=-3", "--share", "0.25", "--drop", "1e-3"});
+    CHECK(error.empty());
+    CHECK(given.rows == 12);
+    CHECK(given.windows == -3);
+    CHECK(given.share == 0.25);
+    CHECK(given.drop == 1e-3);
+    const std::pair<std::vector<std::string>, std::string> wrong[] = {
+        {{"--rows", "-1"}, "--rows: expected a non-negative integer, got '-1'"},
+        {{"--rows", "+1"}, "--rows: expected a non-negative integer, got '+1'"},
+        {{"--rows", " 1"}, "--rows: expected a non-negative integer, got ' 1'"},
+        {{"--rows", "1.5"}, "--rows: expected a non-negative integer, got '1.5'"},
+        {{"--rows="}, "--rows: expected a non-negative integer, got ''"},
+        {{"--rows", "18446744073709551616"}, "--rows: '18446744073709551616' is out of range"},
+        {{"--windows", "2147483648"}, "--windows: '2147483648' is out of range"},
+        {{"--windows", "3x"}, "--windows: expected an integer, got '3x'"},
+        {{"--share", "nan"}, "--share: expected a finite number, got 'nan'"},
+        {{"--share", "inf"}, "--share: expected a finite number, got 'inf'"},
+        {{"--share", "1e999"}, "--share: '1e999' is out of range"},
+        {{"--share", "0.5 "}, "--share: expected a finite number, got '0.5 '"},
+        {{"--drop", "none"}, "--drop: expected a finite number, got 'none'"},
+    };
+    for (const auto& [words, expected] : wrong) {
+        const auto [message, arguments] = apply_numbers(words);
+        INFO(words.back());
+        CHECK(message == expected);
+        CHECK(arguments.rows == 7);
+        CHECK(arguments.windows == 7);
+        CHECK(arguments.share == 0.5);
+        CHECK_FALSE(arguments.drop.has_value());
+    }
 }

@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 
 #include "core/http_client.h"
@@ -16,11 +18,7 @@ using mw::testing::TestHttpServer;
 namespace {
 // A port on 127.0.0.1 that nothing listens on: bound, then released.
 std::string closed_port_url() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = acceptor.local_endpoint().port();
-    acceptor.close();
-    return "http://127.0.0.1:" + std::to_string(port) + "/x";
+    return "http://127.0.0.1:" + std::to_string(mw::testing::unused_port()) + "/x";
 }
 }  // namespace
 

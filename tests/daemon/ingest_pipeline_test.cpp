@@ -4,6 +4,7 @@
 // payload is left out and reported instead of vanishing in the store.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <future>
 #include <string>
 #include <vector>
@@ -185,4 +186,42 @@ TEST_CASE("recent ids are bounded: the oldest are forgotten") {
     // Another model's id is another record.
     record.id = "id-19";
     CHECK(recent.conflicts(std::vector{recent.digest("other", *schema, record)}).empty());
+}
+
+TEST_CASE("an arrival holds the spool's watermark from before the parse until its rows are stored, and is their "
+          "received_at") {
+    testing::TempDir dir("mw-pipeline");
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    std::atomic<std::int64_t> receipt_clock{now};
+    store::Spool spool(spool_options(dir), [&receipt_clock] { return receipt_clock.load(); });
+    spool.start();
+    daemon::IngestPipeline pipeline(spool, metrics.id_conflicts, 1024, 3);
+    const auto schema = schema_of({{"c", FeatureType::numeric}});
+
+    // A request arrives, and while it is parsed a later one is received and spooled.
+    Arrival slow = pipeline.arrive();
+    CHECK(slow.us() == now);
+    receipt_clock = now + 1'000'000;
+    auto quick_batch = parse(R"([{"id":"q","features":{"c":1},"prediction":"p"}])", schema);
+    REQUIRE(submit(pipeline, std::move(quick_batch)).status == IngestStatus::durable);
+    receipt_clock = now + 2'000'000;
+    CHECK(spool.stored_before_us() == now);
+
+    // Submitted: its rows say they were received at the arrival, and still hold it.
+    auto slow_batch = parse(R"([{"id":"s","features":{"c":2},"prediction":"p"}])", schema);
+    std::promise<IngestResult> promise;
+    pipeline.submit(std::move(slow_batch), std::move(slow), [&](IngestResult result) { promise.set_value(result); });
+    REQUIRE(promise.get_future().get().status == IngestStatus::durable);
+    CHECK(spool.stored_before_us() == now);
+    store::SpoolPosition end;
+    const auto frames = spool.read(100, 0, end);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[1].copy_rows.ends_with("\t2024-05-01T12:00:00.000000Z\n"));
+    spool.commit_drained(end);
+    CHECK(spool.stored_before_us() == now + 2'000'000);
+
+    // An arrival dropped unsubmitted (a body refused whole) holds nothing.
+    { Arrival refused = pipeline.arrive(); }
+    CHECK(spool.stored_before_us() > now + 2'000'000);
 }

@@ -10,6 +10,7 @@
 #include <prometheus/registry.h>
 
 #include "config/loader.h"
+#include "core/time.h"
 #include "daemon/metrics.h"
 #include "daemon/monitoring.h"
 #include "daemon/rejection_tally.h"
@@ -59,7 +60,7 @@ TEST_CASE("the progress answer counts what the daemon has done for one model") {
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
     daemon::RejectionTally rejections;
-    daemon::Monitoring monitoring(progress_test_config(database.dsn()), 1, metrics, rejections);
+    daemon::Monitoring monitoring(progress_test_config(database.dsn()), 1, metrics, rejections, [] { return now_us(); });
     // The caller's reading of the workers before the store (here: made up).
     daemon::WorkerStatus monitor_before;
     monitor_before.name = "monitor";

@@ -15,10 +15,14 @@
 #include "store/migrations.h"
 #include "tests/support/test_database.h"
 #include "daemon/alert_loop.h"
+#include "daemon/detector_options.h"
+#include "daemon/reference_fit.h"
 #include "daemon/retrain_loop.h"
 #include "daemon/window_table.h"
 #include "detectors/concept_registry.h"
 #include "detectors/feature_drift.h"
+#include "detectors/performance_thresholds.h"
+#include "detectors/reference_sample.h"
 #include "registry/catalog.h"
 #include "retrain/policy.h"
 
@@ -167,4 +171,82 @@ TEST_CASE("an unusable retraining schedule is refused with the model named") {
     daemon::DaemonMetrics metrics(registry);
     CHECK_THROWS_WITH(daemon::RetrainLoop(*loaded.config, metrics, "setup-test"),
                       Catch::Contains("model m: retrain.schedule"));
+}
+
+TEST_CASE("a max_drop without a band drops from the accuracy on the reference's labelled rows") {
+    // 100 reference rows predicted "a": 60 labelled "a", 20 "b", 20 without a
+    // label yet; accuracy on the 80 labelled rows 0.75 (binary fractions, so
+    // the bound below is exact and its tie a tie).
+    drift::DriftTable sample;
+    sample.rows = 100;
+    drift::ColumnData x{.name = "x", .numeric = true, .numbers = {}, .texts = {}};
+    drift::ColumnData c{.name = "c", .numeric = false, .numbers = {}, .texts = {}};
+    drift::ColumnData score{.name = daemon::score_column, .numeric = true, .numbers = {}, .texts = {}};
+    drift::ColumnData prediction{.name = daemon::prediction_column, .numeric = false, .numbers = {}, .texts = {}};
+    drift::ColumnData label{.name = daemon::label_column, .numeric = false, .numbers = {}, .texts = {}};
+    for (int r = 0; r < 100; ++r) {
+        x.numbers.push_back(r % 17);
+        c.texts.push_back(r % 2 == 0 ? "u" : "v");
+        score.numbers.push_back(0.55 + 0.004 * r);
+        prediction.texts.push_back("a");
+        label.texts.push_back(r < 60 ? "a" : r < 80 ? "b" : "");
+    }
+    sample.columns = {x, c, score, prediction, label};
+    store::StoredReference reference;
+    reference.id = 7;
+    reference.rows = 100;
+    reference.sample_json = drift::reference_sample_to_json(sample);
+
+    const auto model_with = [](const std::string& threshold) {
+        const auto loaded = load_model(fmt::format("    performance: {{thresholds: [{}]}}\n", threshold));
+        REQUIRE(loaded.ok());
+        return loaded.config->models.front();
+    };
+    const auto fit_with = [&](const std::string& threshold) {
+        return daemon::fit_reference(reference, model_with(threshold));
+    };
+    const auto model = model_with("{metric: accuracy, max_drop: 0.5, band_sd: 0}");
+    const auto fitted = daemon::fit_reference(reference, model);
+    REQUIRE(fitted.bands.size() == 1);
+    REQUIRE(fitted.bands[0].reference_value);
+    CHECK(*fitted.bands[0].reference_value == 0.75);
+    // The bound the window's accuracy is held to: half of 0.75.
+    const auto thresholds = daemon::metric_thresholds(model.performance);
+    REQUIRE(thresholds.size() == 1);
+    CHECK_FALSE(thresholds[0].reference_band);
+    performance::MetricSet window;
+    window.metrics.push_back({"accuracy", 0.375, {}});
+    auto findings = performance::evaluate_thresholds(window, false, thresholds, fitted.bands, {"m", "", 0, 1});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].threshold == 0.375);
+    CHECK_FALSE(findings[0].triggered);  // at the bound is not below it
+    window.metrics[0].value = 0.37;
+    findings = performance::evaluate_thresholds(window, true, thresholds, fitted.bands, {"m", "", 0, 1});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].triggered);
+    CHECK(findings[0].method == "cbpe");
+
+    // A window with no labelled rows has no accuracy: no finding either way.
+    window.metrics[0] = {"accuracy", std::nullopt, "no labelled rows"};
+    CHECK(performance::evaluate_thresholds(window, false, thresholds, fitted.bands, {"m", "", 0, 1}).empty());
+
+    // A reference whose labels have not arrived has no value to drop from:
+    // no bound, so no finding (and a warning at the fit), until a new reference.
+    auto unlabelled_sample = sample;
+    unlabelled_sample.columns[4].texts = mw::drift::TextColumn(std::vector<std::string>(100, ""));
+    auto unlabelled = reference;
+    unlabelled.sample_json = drift::reference_sample_to_json(unlabelled_sample);
+    const auto unfitted = daemon::fit_reference(unlabelled, model);
+    CHECK(unfitted.bands.empty());
+    window.metrics[0] = {"accuracy", 0.1, {}};
+    CHECK(performance::evaluate_thresholds(window, true, thresholds, unfitted.bands, {"m", "", 0, 1}).empty());
+
+    // A negative drop is refused where it is written.
+    const auto negative = load_model("    performance: {thresholds: [{metric: accuracy, max_drop: -0.1, band_sd: 0}]}\n");
+    REQUIRE_FALSE(negative.ok());
+    CHECK(negative.errors.front().path == "models[0].performance.thresholds[0].max_drop");
+
+    // A minimum alone fits no band; a band alone keeps working as before.
+    CHECK(fit_with("{metric: accuracy, min: 0.7, band_sd: 0}").bands.empty());
+    CHECK(fit_with("{metric: accuracy, min: 0.7}").bands.size() == 1);
 }

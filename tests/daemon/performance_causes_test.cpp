@@ -172,11 +172,11 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
     daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings);
     daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings);
     // The first passes record each model's privacy policy; rows come after it.
-    slow.step(connection, now_us(), control, fence("slow"));
-    fast.step(connection, now_us(), control, fence("fast"));
+    slow.step(connection, now_us(), std::nullopt, control, fence("slow"));
+    fast.step(connection, now_us(), std::nullopt, control, fence("fast"));
 
     store_causes_rows(connection, "slow", 0, 600);
-    slow.step(connection, now_us(), control, fence("slow"));
+    slow.step(connection, now_us(), std::nullopt, control, fence("slow"));
     REQUIRE(store::last_window(connection, "slow"));
     const auto pending = drop_evidence(connection);
     REQUIRE(pending.is_object());
@@ -186,12 +186,12 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
     // While the ranking is blocked: another model's reference and window,
     // and the slow model's next window, are closed by the monitors' pass.
     store_causes_rows(connection, "fast", 0, 200);
-    fast.step(connection, now_us(), control, fence("fast"));
+    fast.step(connection, now_us(), std::nullopt, control, fence("fast"));
     const auto fast_window = store::last_window(connection, "fast");
     REQUIRE(fast_window);
     CHECK(fast_window->sequence == 1);
     store_causes_rows(connection, "slow", 600, 300);
-    slow.step(connection, now_us(), control, fence("slow"));
+    slow.step(connection, now_us(), std::nullopt, control, fence("slow"));
     CHECK(store::last_window(connection, "slow")->sequence == 2);
     CHECK(ranking_blocked);
     CHECK(drop_evidence(connection).value("pending", false));

@@ -84,7 +84,7 @@ struct ReferenceWaitSetup {
         insert_reference_wait_predictions(database.connection());
     }
     void step(daemon::ModelMonitor& monitor, std::int64_t at_us = now_us()) {
-        monitor.step(database.connection(), at_us, control, fence);
+        monitor.step(database.connection(), at_us, std::nullopt, control, fence);
     }
     std::int64_t windows() { return reference_wait_count(database.connection(), "SELECT count(*) FROM monitor_windows"); }
     std::int64_t estimates() {

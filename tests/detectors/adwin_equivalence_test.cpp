@@ -1,11 +1,14 @@
 // detectors/adwin.cpp (rows as slices with a start index, powers of two as
-// multiplications, the cut scan in chunks behind an exact filter) against the
+// multiplications, the values between two looks at the window inserted
+// together, the candidate cuts' running sums kept for the rows that did not
+// change and an exact division-free filter before River's test) against the
 // implementation it replaced, kept here verbatim but for the class around it
 // (LegacyAdwin, main at f267395: River's arrays shifted and zero-filled on
 // every merge, four divisions per candidate cut). On many seeded streams,
 // both cut loops and a spread of options, every update's verdict and the
-// saved state (JSON text, so every bit of every double) must be the same;
-// a state the old code saved must restore and continue identically.
+// saved state (JSON text, so every bit of every double; taken between two
+// looks too, with values waiting to be inserted) must be the same; a state
+// the old code saved must restore and continue identically.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -232,6 +235,7 @@ enum class EquivalenceStream {
     offset_small_noise,
     heavy_tails,
     with_non_finite,
+    slow_ramps,         // means that move a little per value: cuts become significant one look at a time
     count
 };
 
@@ -245,6 +249,8 @@ std::vector<double> equivalence_stream(EquivalenceStream kind, std::size_t n, st
     double level = 0.0;
     double spread = 1.0;
     double rate = 0.2;
+    double slope = 0.0;
+    std::size_t segment_start = 0;
     std::size_t next_change = 0;
     while (values.size() < n) {
         if (values.size() == next_change) {
@@ -252,6 +258,8 @@ std::vector<double> equivalence_stream(EquivalenceStream kind, std::size_t n, st
             level = std::floor(uniform(rng) * 5.0) * 0.5;
             spread = std::exp2(std::floor(uniform(rng) * 6.0) - 3.0);
             rate = 0.05 + 0.5 * uniform(rng);
+            if (kind == EquivalenceStream::slow_ramps) slope = (uniform(rng) - 0.5) * 2e-3;  // the other kinds' draws unchanged
+            segment_start = values.size();
         }
         const double z = normal(rng);
         switch (kind) {
@@ -272,6 +280,9 @@ std::vector<double> equivalence_stream(EquivalenceStream kind, std::size_t n, st
                                              : level + z);
                 break;
             }
+            case EquivalenceStream::slow_ramps:
+                values.push_back(level + slope * static_cast<double>(values.size() - segment_start) + 0.3 * z);
+                break;
             case EquivalenceStream::count: break;
         }
     }
@@ -336,7 +347,7 @@ TEST_CASE("adwin gives the verdicts and states of the implementation it replaced
             ++runs;
         }
     }
-    CHECK(runs == 11 * 16);
+    CHECK(runs == 12 * 16);
     // The streams change often enough that both sides of the filter are exercised.
     CHECK(drifts > 500);
 }

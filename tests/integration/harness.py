@@ -5,6 +5,8 @@ to the daemon over TCP and read PostgreSQL with psycopg2.
 Used as a library by tests/integration/test_*.py, each of which ctest runs as
 one test (exit code 0 = pass)."""
 
+import csv
+import gzip
 import http.client
 import json
 import os
@@ -16,6 +18,7 @@ import sys
 import tempfile
 import time
 import unittest
+from datetime import datetime, timedelta, timezone
 
 import psycopg2
 
@@ -243,6 +246,65 @@ def wait_for(condition, timeout, message):
             return value
         time.sleep(0.2)
     raise AssertionError(message)
+
+
+def adult_records(first, count, shift=0.0):
+    """Predictions and outcomes of the bundled Adult rows first..first+count-1
+    (ids a00000...), stamped ten minutes ago (inside the window of an audit
+    slot that starts this minute), scored by a rule-based "model": the kind of
+    proxy that produces group gaps. `shift` is added to every age (drift)."""
+    ts = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with gzip.open(os.path.join(SOURCE_DIR, "data", "adult", "adult.csv.gz"), "rt", newline="") as f:
+        rows = [row for _, row in zip(range(first + count), csv.DictReader(f))][first:]
+    predictions, outcomes = [], []
+    for i, row in enumerate(rows, start=first):
+        positive = int(row["education_num"]) >= 13 and row["marital_status"].startswith("Married")
+        predictions.append({"id": f"a{i:05d}", "ts": ts,
+                            "features": {"age": float(row["age"]) + shift, "education_num": float(row["education_num"])},
+                            "prediction": ">50K" if positive else "<=50K",
+                            "score": min(1.0, int(row["education_num"]) / 16),
+                            "attributes": {"sex": row["sex"], "race": row["race"]}})
+        outcomes.append({"id": f"a{i:05d}", "label": row["income"]})
+    return predictions, outcomes
+
+
+class Checks:
+    """Checks of a script that runs on past a failed one, so one run shows
+    every failure: check(condition, message) prints "ok: message" or
+    "FAIL: message" (on stderr) and returns condition; exit_status() prints
+    how many failed and returns the script's exit status (0 or 1)."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, condition, message):
+        if condition:
+            print("ok: " + message)
+        else:
+            print("FAIL: " + message, file=sys.stderr)
+            self.failures.append(message)
+        return condition
+
+    def exit_status(self):
+        if self.failures:
+            print(f"{len(self.failures)} check(s) failed", file=sys.stderr)
+            return 1
+        print("all checks passed")
+        return 0
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium(args, workdir, timeout=120):
+    """Headless Chromium with a fresh profile in `workdir` and nothing it
+    would fetch or update on its own; `args` say what to do (--dump-dom URL,
+    --screenshot=PATH URL, ...). The finished process (text output)."""
+    profile = tempfile.mkdtemp(dir=workdir, prefix="chromium-profile-")
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--user-data-dir=" + profile] + args
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
 def prediction(i, **overrides):

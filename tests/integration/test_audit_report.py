@@ -18,17 +18,11 @@ import sys
 import tempfile
 import zlib
 
-BUILD = os.environ.get("MODELWATCH_BUILD_DIR", "build")
-SOURCE = os.environ.get("MODELWATCH_SOURCE_DIR", ".")
-BINARY = os.path.join(BUILD, "cli", "modelwatch")
-CHROMIUM = "/usr/bin/chromium"
-failures = []
+import harness
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr)
+SOURCE = harness.SOURCE_DIR
+BINARY = harness.CLI
+check = harness.Checks()
 
 
 def audit(args, **kwargs):
@@ -77,11 +71,7 @@ def png_pixels(path):
 
 
 def chromium(args, workdir):
-    profile = tempfile.mkdtemp(dir=workdir, prefix="chromium-profile-")
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--enable-logging=stderr", "--v=0", "--user-data-dir=" + profile] + args
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+    return harness.chromium(["--enable-logging=stderr", "--v=0"] + args, workdir, timeout=300)
 
 
 def main():
@@ -196,11 +186,8 @@ def main():
         check(r.returncode == 1, "--fail-on-violation exits 1 on a clear violation")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d checks failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    print("ok")
+    return check.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

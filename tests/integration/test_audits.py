@@ -6,13 +6,10 @@ HTML, JSON and Markdown reports and emits fairness findings; a run on demand
 through `modelwatch audit run` and the admin API adds to the history the
 trend chart shows; a second run at once is refused while one is running."""
 
-import csv
-import gzip
 import json
 import os
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
 
 import harness
 
@@ -35,24 +32,6 @@ MODEL = """
 """
 
 
-def adult_records(limit):
-    # Ten minutes ago: inside the window of a slot that starts this minute.
-    ts = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with gzip.open(os.path.join(harness.SOURCE_DIR, "data", "adult", "adult.csv.gz"), "rt", newline="") as f:
-        rows = [row for _, row in zip(range(limit), csv.DictReader(f))]
-    predictions, outcomes = [], []
-    for i, row in enumerate(rows):
-        # A rule-based "model": the kind of proxy that produces group gaps.
-        positive = int(row["education_num"]) >= 13 and row["marital_status"].startswith("Married")
-        predictions.append({"id": f"a{i:05d}", "ts": ts, "features": {"age": float(row["age"]),
-                                                            "education_num": float(row["education_num"])},
-                            "prediction": ">50K" if positive else "<=50K",
-                            "score": min(1.0, int(row["education_num"]) / 16),
-                            "attributes": {"sex": row["sex"], "race": row["race"]}})
-        outcomes.append({"id": f"a{i:05d}", "label": row["income"]})
-    return predictions, outcomes
-
-
 class AuditsTest(harness.Environment):
     def test_scheduled_and_on_demand_audits(self):
         daemon = self.new_daemon("audits", models_yaml=MODEL,
@@ -60,7 +39,7 @@ class AuditsTest(harness.Environment):
         # Data first, so the run at start has something to audit.
         daemon.start()
         daemon.wait_ready()
-        predictions, outcomes = adult_records(3000)
+        predictions, outcomes = harness.adult_records(0, 3000)
         for path, records in (("predictions", predictions), ("outcomes", outcomes)):
             status, body, _ = daemon.post(f"/v1/models/adult/{path}", records)
             self.assertEqual(status, 200, body)

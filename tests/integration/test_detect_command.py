@@ -11,17 +11,11 @@ import subprocess
 import sys
 import tempfile
 
-BUILD = os.environ.get("MODELWATCH_BUILD_DIR", "build")
-SOURCE = os.environ.get("MODELWATCH_SOURCE_DIR", ".")
-BINARY = os.path.join(BUILD, "cli", "modelwatch")
-STREAM = os.path.join(SOURCE, "tests", "detectors", "vectors", "variance_stream.csv")
-failures = []
+import harness
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr)
+BINARY = harness.CLI
+STREAM = os.path.join(harness.SOURCE_DIR, "tests", "detectors", "vectors", "variance_stream.csv")
+check = harness.Checks()
 
 
 def detect(args):
@@ -64,11 +58,7 @@ def main():
     result = detect(["--detector", "nope", "--input", STREAM])
     check(result.returncode == 2 and "adwin, adwin_river021, ddm" in result.stderr, f"unknown detector: {result.stderr}")
 
-    if failures:
-        print(f"{len(failures)} failure(s)", file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

@@ -15,17 +15,11 @@ import subprocess
 import sys
 import tempfile
 
-BUILD = os.environ.get("MODELWATCH_BUILD_DIR", "build")
-SOURCE = os.environ.get("MODELWATCH_SOURCE_DIR", ".")
-BINARY = os.path.join(BUILD, "cli", "modelwatch")
-CHROMIUM = "/usr/bin/chromium"
-failures = []
+import harness
 
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message, file=sys.stderr)
+SOURCE = harness.SOURCE_DIR
+BINARY = harness.CLI
+check = harness.Checks()
 
 
 def drift(args):
@@ -127,12 +121,9 @@ def main():
     check("<script" not in page and "src=" not in page, "html: no external resources")
     check(page.count("<svg") == len(by_column), "html: one chart per compared feature")
     check("not compared: date (time column); class (label column)" in page, "html: the excluded columns are named")
-    if os.path.exists(CHROMIUM):
+    if os.path.exists(harness.CHROMIUM):
         shot = os.path.join(tmp, "report.png")
-        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={tmp}/chromium", f"--screenshot={shot}", "--window-size=1280,1600",
-                        "file://" + html], capture_output=True, timeout=120)
+        harness.chromium([f"--screenshot={shot}", "--window-size=1280,1600", "file://" + html], tmp)
         check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "html: Chromium screenshot written")
         if os.environ.get("MODELWATCH_KEEP_SCREENSHOT"):
             import shutil
@@ -161,11 +152,7 @@ def main():
     result = drift(["--reference", os.path.join(tmp, "absent.csv"), "--current", cur])
     check(result.returncode == 2 and "cannot open" in result.stderr, "absent file")
 
-    if failures:
-        print(f"{len(failures)} failure(s)", file=sys.stderr)
-        return 1
-    print("ok")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

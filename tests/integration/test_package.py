@@ -42,14 +42,7 @@ INSTALLED_FILES = [
     "/usr/share/bash-completion/completions/modelwatch", "/usr/share/bash-completion/completions/modelwatchd",
 ]
 
-failures = []
-
-
-def check(condition, message):
-    print(("ok: " if condition else "FAIL: ") + message)
-    if not condition:
-        failures.append(message)
-    return condition
+check = harness.Checks()
 
 
 def run(argv, **kwargs):
@@ -247,11 +240,7 @@ def main():
         if made_private and os.path.isdir(private) and not os.listdir(private):
             os.rmdir(private)
 
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

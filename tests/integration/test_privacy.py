@@ -194,13 +194,6 @@ class PrivacyTest(harness.Environment):
         # the second window's workclass values are all new categories.
         self.post(daemon, "outcomes", [{"id": record_id(i), "label": rows[i]["income"]} for i in range(600)])
         self.post(daemon, "predictions", [prediction(i, rows[i], ts) for i in range(400)])
-        # Stored before the drifted rows are sent: with two drain connections a
-        # later request can be stored first, and the first-200 reference would
-        # then be taken from the drifted rows, leaving the earlier ones behind
-        # every window (a known limit of first_n references with parallel
-        # drains; see the session notes of issue 18).
-        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult'") >= 400, 60,
-                         "the first 400 predictions were not stored")
         self.post(daemon, "predictions", [prediction(i, rows[i], ts, drifted=True) for i in range(400, 600)])
         # A record refused for its hashed id's feature: the answer names the field, not the value.
         status, body, _ = daemon.post("/v1/models/adult/predictions", [

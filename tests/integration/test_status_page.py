@@ -8,20 +8,13 @@ the store are escaped; the page loads nothing from anywhere else.
 
 SCREENSHOT_DIR=<dir> keeps the screenshots (otherwise they go with the temp dir)."""
 
-import csv
-import gzip
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import harness
 
-CHROMIUM = "/usr/bin/chromium"
 SECRET = "status-page-secret"
 MODEL = """
   - name: adult
@@ -82,32 +75,11 @@ class Dom(HTMLParser):
                 and all(e["attrs"].get(k.replace("_", "-")) == v for k, v in attrs.items())]
 
 
-def adult_records(first, count, shift=0.0):
-    ts = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with gzip.open(os.path.join(harness.SOURCE_DIR, "data", "adult", "adult.csv.gz"), "rt", newline="") as f:
-        rows = [row for _, row in zip(range(first + count), csv.DictReader(f))][first:]
-    predictions, outcomes = [], []
-    for i, row in enumerate(rows, start=first):
-        positive = int(row["education_num"]) >= 13 and row["marital_status"].startswith("Married")
-        predictions.append({"id": f"a{i:05d}", "ts": ts,
-                            "features": {"age": float(row["age"]) + shift, "education_num": float(row["education_num"])},
-                            "prediction": ">50K" if positive else "<=50K",
-                            "score": min(1.0, int(row["education_num"]) / 16),
-                            "attributes": {"sex": row["sex"], "race": row["race"]}})
-        outcomes.append({"id": f"a{i:05d}", "label": row["income"]})
-    return predictions, outcomes
-
-
 class StatusPageTest(harness.Environment):
     def chromium(self, args):
-        profile = tempfile.mkdtemp(dir=self.tmp, prefix="chromium-profile-")
         # Nothing but the daemon resolves: a page that tried to load anything
         # from elsewhere would fail (and the CSP forbids it anyway).
-        command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                   "--user-data-dir=" + profile] + args
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        result = harness.chromium(["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] + args, self.tmp)
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         return result.stdout
 
@@ -123,7 +95,7 @@ class StatusPageTest(harness.Environment):
         return path
 
     def test_status_and_finding_pages(self):
-        if not os.path.exists(CHROMIUM):
+        if not os.path.exists(harness.CHROMIUM):
             self.skipTest("chromium is not installed")
         alertmanager = harness.Alertmanager(os.path.join(self.tmp, "am"))
         self.addCleanup(alertmanager.stop)
@@ -147,7 +119,7 @@ class StatusPageTest(harness.Environment):
 
         # The reference, then one window that drifted (age shifted) and one that did not.
         for first, count, shift in ((0, 1000, 0.0), (1000, 1000, 25.0), (2000, 1000, 0.0)):
-            predictions, outcomes = adult_records(first, count, shift)
+            predictions, outcomes = harness.adult_records(first, count, shift)
             status, body, _ = daemon.post("/v1/models/adult/predictions", predictions, headers=auth)
             self.assertEqual(status, 200, body)
             if first == 1000:

@@ -22,23 +22,16 @@ import subprocess
 import sys
 import tempfile
 
-SOURCE_DIR = os.environ.get("MODELWATCH_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-BUILD_DIR = os.environ["MODELWATCH_BUILD_DIR"]
+import harness
+
+SOURCE_DIR = harness.SOURCE_DIR
+BUILD_DIR = harness.BUILD_DIR
 UNIT_NAME = "modelwatchd.service"
 INSTALLED_EXEC = "/usr/sbin/modelwatchd"
 EXEC_START = INSTALLED_EXEC + " --config /etc/modelwatch/modelwatch.yaml"
 MAX_EXPOSURE = 2.0
 
-failures = []
-
-
-def check(condition, message):
-    if condition:
-        print(f"ok: {message}")
-    else:
-        print(f"FAIL: {message}")
-        failures.append(message)
+check = harness.Checks()
 
 
 def run(argv):
@@ -216,11 +209,7 @@ def main():
         else:
             print(out, err)
 
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("all checks passed")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

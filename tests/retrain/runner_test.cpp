@@ -75,6 +75,21 @@ OrphanEnd reap_orphan(pid_t pid) {
     return {false, std::nullopt};
 }
 
+// The grandchild the job's script started (its pid in grandchild.pid in
+// `dir`) is gone, and when this process saw how it ended, by `killed_by`
+// (none: however it ended).
+void check_grandchild_gone(const TempDir& dir, std::optional<int> killed_by) {
+    const pid_t grandchild = std::stoi(read_text(dir.path() / "grandchild.pid"));
+    REQUIRE(grandchild > 0);
+    const OrphanEnd end = reap_orphan(grandchild);
+    REQUIRE(end.gone);
+    CHECK_FALSE(process_exists(grandchild));
+    if (end.status && killed_by) {
+        CHECK(WIFSIGNALED(*end.status));
+        CHECK(WTERMSIG(*end.status) == *killed_by);
+    }
+}
+
 const char* valid_report = R"({"version": 1, "challenger_version": "v2", "artifact": "/models/v2.bin",
   "metrics": {"accuracy": 0.81}, "champion_metrics": {"accuracy": 0.74}})";
 
@@ -122,10 +137,7 @@ TEST_CASE("a timeout kills the job and the children it started") {
     CHECK(result.describe().starts_with("timed out after "));
     CHECK(result.describe().ends_with(" ms (killed by signal 15 (SIGTERM))"));
 
-    pid_t grandchild = std::stoi(read_text(dir.path() / "grandchild.pid"));
-    REQUIRE(grandchild > 0);
-    CHECK(reap_orphan(grandchild).gone);
-    CHECK_FALSE(process_exists(grandchild));
+    check_grandchild_gone(dir, std::nullopt);
 
     JobRunResult judged = judge_job_run(result, dir.path() / "report.json");
     CHECK(judged.state == JobState::timed_out);
@@ -144,13 +156,7 @@ TEST_CASE("a job that ignores SIGTERM is killed after the grace period") {
     ProcessResult result = run_process(spec);
     CHECK(result.timed_out);
     CHECK(result.signal == SIGKILL);
-    pid_t grandchild = std::stoi(read_text(dir.path() / "grandchild.pid"));
-    OrphanEnd end = reap_orphan(grandchild);
-    REQUIRE(end.gone);
-    if (end.status) {
-        CHECK(WIFSIGNALED(*end.status));
-        CHECK(WTERMSIG(*end.status) == SIGKILL);
-    }
+    check_grandchild_gone(dir, SIGKILL);
 }
 
 TEST_CASE("children left behind by a job that exited are killed with its group") {
@@ -161,13 +167,7 @@ TEST_CASE("children left behind by a job that exited are killed with its group")
     spec.working_directory = dir.path().string();
     ProcessResult result = run_process(spec);
     CHECK(result.succeeded());
-    pid_t grandchild = std::stoi(read_text(dir.path() / "grandchild.pid"));
-    OrphanEnd end = reap_orphan(grandchild);
-    REQUIRE(end.gone);
-    if (end.status) {
-        CHECK(WIFSIGNALED(*end.status));
-        CHECK(WTERMSIG(*end.status) == SIGKILL);
-    }
+    check_grandchild_gone(dir, SIGKILL);
 }
 
 TEST_CASE("huge output keeps its first and last 32 KiB with a marker between") {

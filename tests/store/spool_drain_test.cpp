@@ -68,7 +68,7 @@ EncodedBatch outcomes(int n) {
 void append_durably(Spool& spool, EncodedBatch batch) {
     std::promise<IngestResult> promise;
     auto future = promise.get_future();
-    spool.append(std::move(batch), [&](IngestResult result) { promise.set_value(result); });
+    spool.append(std::move(batch), spool.receive(), [&](IngestResult result) { promise.set_value(result); });
     REQUIRE(future.get().status == IngestStatus::durable);
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <random>
 #include <thread>
@@ -40,7 +41,7 @@ EncodedBatch frame(int n) {
 IngestResult append_and_wait(Spool& spool, EncodedBatch f) {
     std::promise<IngestResult> promise;
     auto future = promise.get_future();
-    spool.append(std::move(f), [&](IngestResult result) { promise.set_value(result); });
+    spool.append(std::move(f), spool.receive(), [&](IngestResult result) { promise.set_value(result); });
     return future.get();
 }
 
@@ -321,4 +322,106 @@ TEST_CASE("admission control counts only what was acknowledged with the drain wo
     CHECK(spool.stats().counted_backlog_bytes == 0);
     CHECK(spool.stats().undrained_bytes == frame_bytes(frame(11)));
     CHECK(spool.stats().admissions_refused == 0);
+}
+
+namespace {
+
+// The receipt clock of the watermark tests, set by hand.
+struct ReceiptTestClock {
+    std::atomic<std::int64_t> now_us{1'000'000};
+    std::function<std::int64_t()> function() {
+        return [this] { return now_us.load(); };
+    }
+};
+
+IngestResult append_received(Spool& spool, EncodedBatch f, Spool::Receipt receipt) {
+    std::promise<IngestResult> promise;
+    auto future = promise.get_future();
+    spool.append(std::move(f), std::move(receipt), [&](IngestResult result) { promise.set_value(result); });
+    return future.get();
+}
+
+}  // namespace
+
+TEST_CASE("the watermark waits for every receipt not yet stored, in whatever order batches reach the spool") {
+    TempDir dir("mw-spool-test");
+    ReceiptTestClock receipts;
+    Spool spool(options_for(dir), receipts.function());
+    spool.start();
+    CHECK(spool.stored_before_us() == 1'000'000);  // idle: its receipts
+
+    auto first = spool.receive();
+    receipts.now_us = 2'000'000;
+    auto second = spool.receive();
+    receipts.now_us = 3'000'000;
+    CHECK(first.received_us() == 1'000'000);
+    CHECK(second.received_us() == 2'000'000);
+    CHECK(spool.stored_before_us() == 1'000'000);
+
+    // The batch stamped second is appended first: the first one, still
+    // being encoded, holds the watermark.
+    REQUIRE(append_received(spool, frame(2), std::move(second)).status == IngestStatus::durable);
+    CHECK(spool.stored_before_us() == 1'000'000);
+    REQUIRE(append_received(spool, frame(1), std::move(first)).status == IngestStatus::durable);
+    CHECK(spool.stored_before_us() == 1'000'000);
+
+    // Read but not committed (being written to PostgreSQL): still held.
+    SpoolPosition end;
+    REQUIRE(spool.read(1, 0, end).size() == 1);
+    CHECK(spool.stored_before_us() == 1'000'000);
+    spool.commit_drained(end);  // the frame stamped 2 s, stored
+    CHECK(spool.stored_before_us() == 1'000'000);
+    REQUIRE(spool.read(1, 0, end).size() == 1);
+    spool.commit_drained(end);
+    CHECK(spool.stored_before_us() == 3'000'000);  // nothing held: its receipts again
+
+    // A receipt dropped unused, or a refused batch, holds nothing.
+    receipts.now_us = 4'000'000;
+    { auto dropped = spool.receive(); }
+    CHECK(spool.stored_before_us() == 4'000'001);  // stamps are unique: the next is a microsecond later
+}
+
+TEST_CASE("a refused batch's receipt is released") {
+    TempDir dir("mw-spool-test");
+    ReceiptTestClock receipts;
+    auto options = options_for(dir);
+    options.max_bytes = 16;  // nothing fits
+    Spool spool(options, receipts.function());
+    spool.start();
+    auto receipt = spool.receive();
+    receipts.now_us = 5'000'000;
+    CHECK(append_received(spool, frame(1), std::move(receipt)).status == IngestStatus::spool_full);
+    CHECK(spool.stored_before_us() == 5'000'000);
+}
+
+TEST_CASE("receipts never go back before a watermark or stamp given, whatever the receipts does") {
+    TempDir dir("mw-spool-test");
+    ReceiptTestClock receipts;
+    {
+        Spool spool(options_for(dir), receipts.function());
+        spool.start();
+        receipts.now_us = 9'000'000;
+        CHECK(spool.stored_before_us() == 9'000'000);
+        receipts.now_us = 7'000'000;  // stepped back two seconds
+        CHECK(spool.stored_before_us() == 9'000'000);
+        auto receipt = spool.receive();
+        CHECK(receipt.received_us() == 9'000'000);
+        CHECK(spool.receive().received_us() == 9'000'001);  // unique, a microsecond apart
+        REQUIRE(append_received(spool, frame(1), std::move(receipt)).status == IngestStatus::durable);
+        // Stopped before the drain stored it.
+    }
+    // After a restart the frame found undrained holds the watermark, and a
+    // receipts behind it does not stamp before it.
+    receipts.now_us = 6'000'000;
+    Spool reopened(options_for(dir), receipts.function());
+    reopened.start();
+    CHECK(reopened.stored_before_us() == 9'000'000);
+    auto later = reopened.receive();
+    CHECK(later.received_us() == 9'000'001);
+    later = Spool::Receipt();
+    CHECK(reopened.stored_before_us() == 9'000'000);
+    receipts.now_us = 12'000'000;
+    CHECK(reopened.stored_before_us() == 9'000'000);  // the recovered frame is not stored yet
+    REQUIRE(drain_all(reopened, true).size() == 1);
+    CHECK(reopened.stored_before_us() == 12'000'000);
 }

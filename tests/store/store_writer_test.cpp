@@ -647,8 +647,9 @@ TEST_CASE("an id stored on two days and labelled on two days is read once, with 
 
     // Only rows received since a moment (a privacy policy's start, when a
     // reference is taken): of "a" only the copy received now, "b" not at all.
-    for (const auto& since : {store::read_predictions_after(connection, "churn", std::nullopt, 10, "", now - day_us),
-                              store::read_predictions_between(connection, "churn", ts - day_us, now, 10, now - day_us)}) {
+    const store::ReceivedRange since_then{now - day_us, std::nullopt};
+    for (const auto& since : {store::read_predictions_after(connection, "churn", std::nullopt, 10, "", since_then),
+                              store::read_predictions_between(connection, "churn", ts - day_us, now, 10, since_then)}) {
         REQUIRE(since.size() == 1);
         CHECK(since[0].id == "a");
         CHECK(since[0].prediction_label == "replayed");

@@ -3,6 +3,9 @@
 // cooldown_windows) on the first rows of Elec2.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <string>
+
 #include "examples/elec2/elec2_data.h"
 #include "examples/elec2/loop_simulation.h"
 #include "examples/elec2/stream_server.h"
@@ -73,4 +76,35 @@ TEST_CASE("simulated jobs follow the policy: one at a time, none for the replace
     CHECK(spaced.value.jobs.size() < jobs.size());
     for (std::size_t j = 1; j < spaced.value.jobs.size(); ++j)
         CHECK(spaced.value.jobs[j].window >= spaced.value.jobs[j - 1].window + 3);
+}
+
+TEST_CASE("a max_drop alone holds each served model to the accuracy on its own reference") {
+    auto options = simulation_on_first_rows(0.0, 0);
+    options.min_accuracy.reset();
+    CHECK(simulate_loop(simulation_rows(), options).error == "the accuracy threshold needs a minimum, a max_drop or both");
+
+    // A drop of 0: any window below its reference's accuracy is a trigger,
+    // and the bound moves with each promoted model's reference.
+    options.max_drop = 0.0;
+    const auto eager = simulate_loop(simulation_rows(), options);
+    REQUIRE(eager.ok());
+    REQUIRE(eager.value.jobs.size() >= 2);
+    bool promoted = false;
+    for (const auto& job : eager.value.jobs) promoted |= job.promoted;
+    REQUIRE(promoted);
+    std::set<std::string> bounds;
+    for (const auto& decision : eager.value.decisions) {
+        const auto at = decision.find(" below ");
+        REQUIRE(at != std::string::npos);
+        bounds.insert(decision.substr(at + 7, 6));
+    }
+    CHECK(bounds.size() >= 2);
+
+    // A drop of 99%: no window of Elec2 falls that far, so the loop is the
+    // model never retrained.
+    options.max_drop = 0.99;
+    const auto never = simulate_loop(simulation_rows(), options);
+    REQUIRE(never.ok());
+    CHECK(never.value.jobs.empty());
+    CHECK(never.value.decisions.empty());
 }

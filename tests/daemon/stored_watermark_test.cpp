@@ -1,0 +1,314 @@
+// The writers' watermark (store/watermarks.h) through the real spool, drain
+// and model monitor against a real PostgreSQL. With two drain connections a
+// later spool range can commit before an earlier one; the monitor must then
+// neither take its first-N reference nor close a window past the gap until
+// the earlier range lands, so that every row ends in exactly one window or
+// the reference. The earlier range is held back by PostgreSQL itself: a
+// transaction of the test inserts one of its ids first and keeps it
+// uncommitted, so the drain's insert of that id waits for it (the store's
+// exactly-once, store/store_writer.h). Also: an idle writer does not stall
+// windows, and a writer holds them while its daemon lives but not after its
+// lease.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include <fmt/format.h>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+#include <prometheus/registry.h>
+
+#include "config/loader.h"
+#include "core/time.h"
+#include "daemon/metrics.h"
+#include "daemon/model_monitor.h"
+#include "daemon/performance_causes.h"
+#include "daemon/periodic_worker.h"
+#include "registry/catalog.h"
+#include "store/copy_encoding.h"
+#include "store/leases.h"
+#include "store/migrations.h"
+#include "store/monitor_store.h"
+#include "store/spool.h"
+#include "store/spool_drain.h"
+#include "store/watermarks.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_database.h"
+
+using namespace mw;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto watermark_lease = 5s;  // cluster.lease's default
+
+// Model `m`: a reference of its first 100 predictions, then count windows of 100.
+config::ModelOptions watermark_model() {
+    const auto loaded = config::load_config_text(
+        "store: {dsn: x}\nmodels:\n  - name: m\n    prediction: {type: binary, classes: [UP, DOWN]}\n"
+        "    features: [{name: x, type: numeric}]\n    reference: {rows: 100}\n    window: {rows: 100}\n",
+        "t.yaml", [](const std::string&) { return std::nullopt; }, &registry::catalog());
+    REQUIRE(loaded.ok());
+    return loaded.config->models.front();
+}
+
+// Predictions <prefix>000.. of `model`, one millisecond apart from `ts_us`,
+// encoded with `received_us` as the ingest pipeline does.
+store::EncodedBatch watermark_batch(const std::string& model, const std::string& prefix, int count,
+                                    std::int64_t ts_us, std::int64_t received_us) {
+    auto schema = std::make_shared<ModelSchema>();
+    schema->name = model;
+    schema->features = {{"x", FeatureType::numeric}};
+    PredictionBatch batch{model, {}, schema};
+    for (int i = 0; i < count; ++i) {
+        Prediction record;
+        record.id = fmt::format("{}{:03d}", prefix, i);
+        record.ts_us = ts_us + i * 1000;
+        record.features = {Value{static_cast<double>(i % 7)}};
+        record.label = i % 2 == 0 ? "UP" : "DOWN";
+        batch.records.push_back(std::move(record));
+    }
+    store::EncodedBatch encoded{RecordKind::prediction, static_cast<std::uint32_t>(count), {}};
+    store::append_prediction_rows(batch, *schema, received_us, encoded.copy_rows);
+    return encoded;
+}
+
+// Appends a batch as the ingest pipeline does (a receipt, then the rows
+// encoded with it); returns its receipt's time once it is durable.
+std::int64_t watermark_append(store::Spool& spool, const std::string& model, const std::string& prefix, int count,
+                              std::int64_t ts_us) {
+    auto receipt = spool.receive();
+    const std::int64_t received_us = receipt.received_us();
+    std::promise<IngestResult> promise;
+    auto future = promise.get_future();
+    spool.append(watermark_batch(model, prefix, count, ts_us, received_us), std::move(receipt),
+                 [&](IngestResult result) { promise.set_value(result); });
+    REQUIRE(future.get().status == IngestStatus::durable);
+    return received_us;
+}
+
+bool watermark_within(std::chrono::milliseconds limit, const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return done();
+}
+
+struct WatermarkSetup {
+    store::testing::TestDatabase database;
+    testing::TempDir dir{"mw-watermark"};
+    store::Spool spool{[this] {
+        config::SpoolOptions options;
+        options.dir = dir.path().string();
+        return options;
+    }()};
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics{registry};
+    daemon::RankingRequests rankings;  // nobody ranks them here
+    // A worker that never starts: its PassControl only records progress.
+    daemon::PeriodicWorker idle{"test", config::StoreOptions{}, std::chrono::seconds(1), std::chrono::seconds(60),
+                                [](pqxx::connection&, std::int64_t, daemon::PassControl&) {}};
+    daemon::PassControl control{idle};
+    store::Fence fence;
+    std::optional<store::SpoolDrain> drain;
+    daemon::ModelMonitor monitor{watermark_model(), metrics, rankings};
+
+    WatermarkSetup() {
+        store::migrate(database.connection());
+        const auto beat = store::heartbeat(database.connection(), "test-daemon", {"m"}, 5min, true);
+        REQUIRE(beat.owned.size() == 1);
+        fence = {"test-daemon", beat.owned.front().epoch};
+        spool.start();
+        // Two connections, one range per batch of 100: consecutive batches
+        // are written at the same time, as store.drain_connections' default.
+        config::StoreOptions options;
+        options.dsn = database.dsn();
+        options.drain_connections = 2;
+        options.batch_max_records = 100;
+        options.retry_initial_ms = 20;
+        options.retry_max_ms = 200;
+        drain.emplace(spool, options, dir.path().string(), store::DrainPrivacy{}, "test-daemon");
+        drain->start();
+        // The monitor's first pass records the model's privacy policy; its rows come after it.
+        step();
+    }
+    ~WatermarkSetup() { drain->stop(); }
+
+    // One monitor pass as the daemon's (daemon/monitoring.cpp): rows up to
+    // the lower of this daemon's watermark and the other live writers'.
+    void step() {
+        auto& connection = database.connection();
+        const auto stored_before =
+            store::stored_before(connection, spool.stored_before_us(), "test-daemon", watermark_lease);
+        monitor.step(connection, now_us(), stored_before, control, fence);
+    }
+    std::int64_t count(const std::string& query) {
+        return pqxx::nontransaction(database.connection()).exec1(query)[0].as<std::int64_t>();
+    }
+    std::int64_t stored(const std::string& prefix) {
+        return count(fmt::format("SELECT count(*) FROM predictions WHERE model = 'm' AND id LIKE '{}%'", prefix));
+    }
+    // Opens a transaction that inserts id `id` of model m and keeps it
+    // uncommitted: the drain's range holding that id waits for it.
+    std::unique_ptr<pqxx::connection> blocker_connection;
+    std::unique_ptr<pqxx::work> blocker;
+    void block(const std::string& id) {
+        blocker_connection = database.connect();
+        blocker = std::make_unique<pqxx::work>(*blocker_connection, "blocker");
+        blocker->exec_params0(
+            "INSERT INTO predictions (model, id, ts, features, attributes, received_at) "
+            "VALUES ('m', $1, now(), '{}', '{}', now())",
+            id);
+    }
+    void unblock() {
+        blocker->abort();
+        blocker.reset();
+        blocker_connection.reset();
+    }
+    std::vector<store::StoredWindow> windows() {
+        return store::windows_after(database.connection(), "m", 0, 100);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a range committed before an earlier one: no reference and no window past the gap until it lands") {
+    WatermarkSetup setup;
+    // Today's partition, created by a first write (the test's own insert
+    // below must not create it in the default partition instead).
+    watermark_append(setup.spool, "warmup", "w", 1, now_us());
+    REQUIRE(setup.drain->wait_drained(30'000));
+
+    // A: the model's first 100 predictions, held back; B: 200 later ones,
+    // written by the other connection meanwhile.
+    setup.block("a050");
+    const std::int64_t ts = now_us();
+    const std::int64_t a_received = watermark_append(setup.spool, "m", "a", 100, ts);
+    watermark_append(setup.spool, "m", "b", 200, ts + 1'000'000);
+    REQUIRE(watermark_within(30s, [&] { return setup.stored("b") == 200; }));
+    CHECK(setup.stored("a") == 0);
+    // The gap is real: PostgreSQL's first 100 rows by (ts, id) are B's.
+    const auto visible = store::read_predictions_after(setup.database.connection(), "m", std::nullopt, 100);
+    REQUIRE(visible.size() == 100);
+    CHECK(visible.front().id == "b000");
+    // The watermark stays at A's receipt, here and as published.
+    CHECK(setup.spool.stored_before_us() <= a_received);
+    const auto published = store::others_stored_before(setup.database.connection(), "nobody", watermark_lease);
+    REQUIRE(published.has_value());
+    CHECK(*published <= a_received);
+
+    setup.step();
+    CHECK_FALSE(store::active_reference(setup.database.connection(), "m").has_value());
+    CHECK(setup.windows().empty());
+
+    // A lands: the reference is A, the windows B's two hundreds.
+    setup.unblock();
+    REQUIRE(setup.drain->wait_drained(30'000));
+    CHECK(setup.stored("a") == 100);
+    setup.step();
+    const auto reference = store::active_reference(setup.database.connection(), "m");
+    REQUIRE(reference.has_value());
+    CHECK(reference->rows == 100);
+    REQUIRE(reference->data_end.has_value());
+    CHECK(reference->data_end->id == "a099");
+    auto closed = setup.windows();
+    REQUIRE(closed.size() == 2);
+    CHECK(closed[0].first.id == "b000");
+    CHECK(closed[0].last.id == "b099");
+    CHECK(closed[1].first.id == "b100");
+    CHECK(closed[1].last.id == "b199");
+
+    // Again with the reference in place: C held back, D after it stored.
+    setup.block("c050");
+    const std::int64_t later = now_us() + 2'000'000;
+    watermark_append(setup.spool, "m", "c", 100, later);
+    watermark_append(setup.spool, "m", "d", 100, later + 1'000'000);
+    REQUIRE(watermark_within(30s, [&] { return setup.stored("d") == 100; }));
+    CHECK(setup.stored("c") == 0);
+    setup.step();
+    CHECK(setup.windows().size() == 2);
+    setup.unblock();
+    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.step();
+    closed = setup.windows();
+    REQUIRE(closed.size() == 4);
+    CHECK(closed[2].first.id == "c000");
+    CHECK(closed[2].last.id == "c099");
+    CHECK(closed[3].first.id == "d000");
+    CHECK(closed[3].last.id == "d099");
+
+    // Every row of the model in exactly one of the reference and the
+    // windows: consecutive (ts, id) ranges whose sizes add up.
+    std::int64_t in_windows = 0;
+    for (const auto& window : closed) in_windows += window.rows;
+    CHECK(reference->rows + in_windows == setup.count("SELECT count(*) FROM predictions WHERE model = 'm'"));
+}
+
+TEST_CASE("an idle writer does not stall windows; a writer holds them while its daemon lives, not after its lease") {
+    WatermarkSetup setup;
+    // Another daemon whose spool stays empty: its watermark follows its clock.
+    testing::TempDir idle_dir("mw-watermark-idle");
+    config::SpoolOptions idle_options;
+    idle_options.dir = idle_dir.path().string();
+    store::Spool idle_spool(idle_options);
+    idle_spool.start();
+    config::StoreOptions store_options;
+    store_options.dsn = setup.database.dsn();
+    store::SpoolDrain idle_drain(idle_spool, store_options, idle_dir.path().string(), store::DrainPrivacy{},
+                                 "idle-daemon");
+    idle_drain.start();
+    REQUIRE(watermark_within(10s, [&] {
+        return store::others_stored_before(setup.database.connection(), "test-daemon", watermark_lease).has_value();
+    }));
+
+    const std::int64_t ts = now_us();
+    const std::int64_t received = watermark_append(setup.spool, "m", "r", 200, ts);
+    REQUIRE(setup.drain->wait_drained(30'000));
+    // Closed once the idle daemon has published a watermark past the rows.
+    REQUIRE(watermark_within(10s, [&] {
+        setup.step();
+        return setup.windows().size() == 1;
+    }));
+    const auto idle_published =
+        store::others_stored_before(setup.database.connection(), "test-daemon", watermark_lease);
+    REQUIRE(idle_published.has_value());
+    CHECK(*idle_published > received);
+
+    // Another daemon whose drain last published an hour's watermark: it
+    // holds the windows while it heartbeats (a drain slow to write publishes
+    // only between writes) ...
+    store::heartbeat(setup.database.connection(), "dead-daemon", {}, watermark_lease);
+    store::publish_watermark(setup.database.connection(), "dead-daemon", ts - 3'600'000'000);
+    pqxx::nontransaction(setup.database.connection())
+        .exec0("UPDATE store_watermarks SET published_at = clock_timestamp() - interval '6 s' "
+               "WHERE writer = 'dead-daemon'");
+    const std::int64_t s_received = watermark_append(setup.spool, "m", "s", 100, ts + 1'000'000);
+    REQUIRE(setup.drain->wait_drained(30'000));
+    // (The idle daemon's own watermark is past these rows: only the other one holds them.)
+    REQUIRE(watermark_within(10s, [&] {
+        return setup.count(fmt::format("SELECT count(*) FROM store_watermarks WHERE writer = 'idle-daemon' AND "
+                                       "stored_before > 'epoch'::timestamptz + {} * interval '1 microsecond'",
+                                       s_received)) == 1;
+    }));
+    setup.step();
+    CHECK(setup.windows().size() == 1);
+    // ... and no longer once it neither heartbeat nor published for a lease
+    // (killed -9; aged in the database, as a lease is, rather than waited for).
+    store::testing::expire_leases_of(setup.database.connection(), "dead-daemon");
+    REQUIRE(watermark_within(10s, [&] {
+        setup.step();
+        return setup.windows().size() == 2;
+    }));
+    const auto closed = setup.windows();
+    REQUIRE(closed.size() == 2);
+    CHECK(closed[1].first.id == "s000");
+
+    // A clean stop with nothing left withdraws the idle daemon's row.
+    idle_drain.stop();
+    CHECK(setup.count("SELECT count(*) FROM store_watermarks WHERE writer = 'idle-daemon'") == 0);
+}
