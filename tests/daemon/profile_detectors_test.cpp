@@ -133,7 +133,9 @@ TEST_CASE("segment drift of a profile-only model is found from per-segment profi
     CHECK(capped.find("feature_drift", "age[sex=F]") == nullptr);
     CHECK(capped.find("segment_drift", "sex=F") == nullptr);
     bool named = false;
-    for (const auto& entry : capped.evidence("dataset_drift", "")["not_computed"])
+    // Held by name: a range-for over a member of a temporary reads it destroyed.
+    const auto capped_dataset = capped.evidence("dataset_drift", "");
+    for (const auto& entry : capped_dataset["not_computed"])
         if (entry["subject"] == "segment drift of sex") {
             named = true;
             CHECK(entry["reason"].get<std::string>().find("drift.max_segment_values = 1") != std::string::npos);
