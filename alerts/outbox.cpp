@@ -238,12 +238,15 @@ std::size_t AlertOutbox::route_new_findings(pqxx::connection_base& connection, c
             models.push_back(row[0].as<std::string>());
     }
     std::size_t routed = 0;
+    const auto steady_now = options_.steady_clock();
+    const auto wait = std::chrono::milliseconds(options_.root_cause_wait_ms);
+    std::map<std::string, std::pair<std::int64_t, std::chrono::steady_clock::time_point>> still_held;
     for (const auto& model : models) {
         const auto fence = *leases.fence(model);
         try {
             pqxx::work transaction(connection, "route_new_findings");
             store::check_fence(transaction, model, fence);
-            // `held`: a ranking still pending, within its wait.
+            // `held`: a ranking still pending, within its wait by the database's clock.
             const auto rows = transaction.exec_params(
                 fmt::format("SELECT id, model, kind, subject, method, statistic, threshold, p_value, triggered, "
                             "severity, {} AS window_start_us, {} AS window_end_us, evidence::text AS evidence, "
@@ -256,9 +259,19 @@ std::size_t AlertOutbox::route_new_findings(pqxx::connection_base& connection, c
             for (const auto& row : rows) {
                 // In id order: the ones after a held finding wait with it.
                 if (row["held"].as<bool>()) {
-                    log::debug("alert_router_held model={} finding={} reason=\"root cause pending\"", model,
-                               row["id"].c_str());
-                    break;
+                    const auto id = row["id"].as<std::int64_t>();
+                    const auto known = held_since_.find(model);
+                    const auto since = known != held_since_.end() && known->second.first == id ? known->second.second
+                                                                                               : steady_now;
+                    if (steady_now - since < wait) {
+                        still_held[model] = {id, since};
+                        log::debug("alert_router_held model={} finding={} reason=\"root cause pending\"", model, id);
+                        break;
+                    }
+                    log::warning("alert_router_hold_ended model={} finding={} held_ms={} reason=\"held for the whole "
+                                 "wait by this process's clock while the database's clock says less: its wall "
+                                 "clock went back\"",
+                                 model, id, std::chrono::duration_cast<std::chrono::milliseconds>(steady_now - since).count());
                 }
                 route_one(transaction, read_finding(row), routing, fence, now_us);
                 ids.push_back(row["id"].c_str());
@@ -273,6 +286,8 @@ std::size_t AlertOutbox::route_new_findings(pqxx::connection_base& connection, c
             fenced_.push_back(lost.what());
         }
     }
+    // A model no longer held (routed, or no longer this daemon's) is forgotten.
+    held_since_ = std::move(still_held);
     return routed;
 }
 

@@ -24,6 +24,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -60,6 +62,15 @@ struct OutboxOptions {
     // Past it the finding is routed with "the causes are being ranked", and
     // the alert's re-sends carry the causes once ranked (enqueue reads them).
     std::int64_t root_cause_wait_ms = 15'000;
+    // The wait is measured twice, and the shorter wins: from the finding's
+    // created_at by the database's clock (so a restart does not start it
+    // over) and from the first time this outbox held it, by this clock. A
+    // wall clock stepped back (NTP, a VM resumed) leaves created_at in the
+    // future, and the database's measure alone would hold the model's every
+    // alert until the clock caught up. Tests inject it.
+    std::function<std::chrono::steady_clock::time_point()> steady_clock = [] {
+        return std::chrono::steady_clock::now();
+    };
 };
 
 // A delivery handed to a worker by claim_due.
@@ -104,7 +115,7 @@ public:
     // alert fired (whether or not a silence is active now), so no incident
     // stays open on their side and none is closed that they never saw.
     // A model's findings wait, in order, behind one whose root-cause ranking
-    // is pending, for at most root_cause_wait_ms of the database's clock.
+    // is pending, for at most root_cause_wait_ms (OutboxOptions says by which clocks).
     std::size_t route_new_findings(pqxx::connection_base& connection, const AlertRoutingOptions& routing,
                                    const store::HeldLeases& leases, std::int64_t now_us);
 
@@ -157,6 +168,9 @@ private:
     OutboxOptions options_;
     std::mt19937_64 random_;
     std::vector<std::string> fenced_;
+    // Per model, the finding holding its findings back and when this outbox
+    // first held it (options_.steady_clock): one entry per held model.
+    std::map<std::string, std::pair<std::int64_t, std::chrono::steady_clock::time_point>> held_since_;
 };
 
 // A silence: alerts matching it (an unset field matches anything) are not

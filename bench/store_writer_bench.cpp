@@ -1,6 +1,6 @@
 // StoreWriter throughput against raw COPY, side by side in one run.
 //
-//   store_writer_bench ADMIN_DSN [RECORDS]
+//   store_writer_bench ADMIN_DSN [RECORDS] [--midnight SECONDS]
 //
 // ADMIN_DSN reaches a PostgreSQL where the user may create databases, e.g.
 // the one `scripts/pg-throwaway.sh start /tmp/pg-bench` prints. The bench
@@ -19,6 +19,11 @@
 // received within an hour of midnight (none when run away from midnight)
 // and, on a replay, the staging table and the duplicate check; the target
 // is writer >= 0.8 x \copy.
+// Every row is received "now" (one day partition), or with --midnight
+// SECONDS, SECONDS before the last UTC midnight in even batches and SECONDS
+// after it in odd ones: two day partitions, and with SECONDS below
+// store::boundary_window_seconds every row claims its key on that midnight's
+// boundary, so the boundary's price is measured at any time of day.
 //
 //   store_writer_bench ADMIN_DSN RECORDS --profiles ROUNDS
 //
@@ -43,6 +48,7 @@
 #include <sstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -78,6 +84,7 @@ double thread_cpu_seconds() {
 // /proc/PID/stat (proc(5)); the command name may contain spaces, so parse
 // after its closing parenthesis.
 struct ProcStat {
+    char state = '?';
     long ppid = -1;
     long long utime = 0, stime = 0, cutime = 0, cstime = 0;
 };
@@ -92,6 +99,7 @@ ProcStat read_proc_stat(long pid) {
     std::string state;
     long long skip = 0;
     fields >> state >> stat.ppid;
+    stat.state = state.empty() ? '?' : state[0];
     for (int field = 5; field < 14; ++field) fields >> skip;
     fields >> stat.utime >> stat.stime >> stat.cutime >> stat.cstime;
     return stat;
@@ -112,6 +120,23 @@ double server_cpu_seconds(long postmaster) {
         if (child.ppid == postmaster) ticks += child.utime + child.stime;
     }
     return static_cast<double>(ticks) / tick;
+}
+
+// Waits (up to 2 s) until the postmaster has reaped its exited children: the
+// CPU of a session that just ended (psql's) is in neither its own /proc entry
+// nor the postmaster's cutime while it is a zombie.
+void wait_reaped(long postmaster) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        bool zombies = false;
+        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+            const auto name = entry.path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            const auto child = read_proc_stat(std::stol(name));
+            zombies = zombies || (child.ppid == postmaster && child.state == 'Z');
+        }
+        if (!zombies) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 mw::ModelSchema bench_schema() {
@@ -246,9 +271,10 @@ int profile_overhead(const std::string& dsn, const std::vector<mw::store::Encode
 }  // namespace
 
 int main(int argc, char** argv) {
+    const bool midnight = argc == 5 && std::string(argv[3]) == "--midnight";
     const bool profiles_mode = argc == 5 && std::string(argv[3]) == "--profiles";
-    if (argc < 2 || (argc > 3 && !profiles_mode)) {
-        std::fprintf(stderr, "usage: store_writer_bench ADMIN_DSN [RECORDS]\n"
+    if (argc < 2 || argc == 4 || argc > 5 || (argc == 5 && !midnight && !profiles_mode)) {
+        std::fprintf(stderr, "usage: store_writer_bench ADMIN_DSN [RECORDS] [--midnight SECONDS]\n"
                              "       store_writer_bench ADMIN_DSN RECORDS --profiles ROUNDS\n");
         return 2;
     }
@@ -258,6 +284,14 @@ int main(int argc, char** argv) {
     const auto now_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
+    constexpr std::int64_t day_us = 86'400'000'000LL;
+    const std::int64_t midnight_offset_us = midnight ? std::stoll(argv[4]) * 1'000'000LL : 0;
+    const std::int64_t last_midnight_us = now_us / day_us * day_us;
+    // Batch i's received_at.
+    auto received_us = [&](std::size_t batch) {
+        if (!midnight) return now_us;
+        return batch % 2 == 0 ? last_midnight_us - midnight_offset_us : last_midnight_us + midnight_offset_us;
+    };
 
     {
         pqxx::connection admin(admin_dsn);
@@ -273,7 +307,7 @@ int main(int argc, char** argv) {
     const double encode_cpu_start = thread_cpu_seconds();
     for (const auto& batch : batches) {
         mw::store::EncodedBatch frame{mw::RecordKind::prediction, static_cast<std::uint32_t>(batch.records.size()), {}};
-        mw::store::append_prediction_rows(batch, schema, now_us, frame.copy_rows);
+        mw::store::append_prediction_rows(batch, schema, received_us(encoded.size()), frame.copy_rows);
         encoded.push_back(std::move(frame));
     }
     const double encode_s = seconds_since(start);
@@ -301,10 +335,11 @@ int main(int argc, char** argv) {
     };
     const long postmaster = read_proc_stat(connection.backendpid()).ppid;
 
-    // One untimed write creates the partitions every phase uses; then
-    // autovacuum is switched off on the tables written, since a worker
-    // started by one phase would run, and count as server CPU, in the next.
-    writer.write(std::span(&encoded.front(), 1));
+    // Untimed writes create the partitions every phase uses (with
+    // --midnight, the first two batches' days); then autovacuum is switched
+    // off on the tables written, since a worker started by one phase would
+    // run, and count as server CPU, in the next.
+    writer.write(std::span(encoded.data(), std::min<std::size_t>(encoded.size(), 2)));
     {
         pqxx::nontransaction command(control);
         const auto tables = command.exec(
@@ -324,6 +359,8 @@ int main(int argc, char** argv) {
     const double writer_s = seconds_since(start);
     const double writer_cpu_s = server_cpu_seconds(postmaster) - cpu_start;
     const double writer_wal = wal_bytes_since(wal_start);
+    const auto claims =
+        pqxx::nontransaction(control).exec1("SELECT count(*) FROM prediction_boundary_keys")[0].as<long long>();
 
     checkpoint();
     std::uint64_t replay_inserted = 0;
@@ -350,6 +387,7 @@ int main(int argc, char** argv) {
     wal_start = wal_lsn();
     const int psql_status = std::system(psql.c_str());
     const double copy_s = seconds_since(start);
+    wait_reaped(postmaster);
     const double copy_cpu_s = server_cpu_seconds(postmaster) - cpu_start;
     const double copy_wal = wal_bytes_since(wal_start);
     std::remove(rows_path.c_str());
@@ -364,8 +402,11 @@ int main(int argc, char** argv) {
     const double n = static_cast<double>(records);
     double load[1] = {0};
     ::getloadavg(load, 1);
-    std::printf("%zu predictions, 10 features, %zu-record writes, %.0f bytes/row of COPY text, load average %.1f\n",
-                records, batch_records, static_cast<double>(bytes) / n, load[0]);
+    const std::string received =
+        midnight ? fmt::format("{} s each side of the last UTC midnight", midnight_offset_us / 1'000'000) : "now";
+    std::printf("%zu predictions, 10 features, %zu-record writes, %.0f bytes/row of COPY text, load average %.1f, "
+                "received %s\n",
+                records, batch_records, static_cast<double>(bytes) / n, load[0], received.c_str());
     std::printf("%-34s %9s %12s %14s %14s %12s\n", "", "wall s", "rows/s", "CPU s", "rows/CPU s", "WAL B/row");
     auto line = [&](const char* what, double wall_s, double cpu_s, const char* cpu_of, double wal) {
         std::printf("%-34s %9.2f %12.0f %10.2f %-3s %14.0f %12.0f\n", what, wall_s, n / wall_s, cpu_s, cpu_of,
@@ -373,6 +414,7 @@ int main(int argc, char** argv) {
     };
     line("encode (append_prediction_rows)", encode_s, encode_cpu_s, "cli", 0);
     line("StoreWriter::write (new rows)", writer_s, writer_cpu_s, "srv", writer_wal);
+    std::printf("    (%lld of its rows claimed their key on a boundary)\n", claims);
     line("StoreWriter::write (replay, dups)", replay_s, replay_cpu_s, "srv", replay_wal);
     line("psql \\copy into predictions", copy_s, copy_cpu_s, "srv", copy_wal);
     std::printf("writer / \\copy: %.2f by wall clock, %.2f by server CPU (target >= 0.8)\n", copy_s / writer_s,

@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/privacy_key_id.h"
+
 namespace mw {
 namespace {
 
@@ -134,19 +136,18 @@ std::string privacy_hash(const PrivacyKey& key, std::string_view model, std::str
 std::string privacy_field_domain(std::string_view name) { return "field:" + std::string(name); }
 
 bool is_privacy_hash(std::string_view text) {
-    constexpr std::size_t key_id_digits = 8;
-    if (text.size() != privacy_hash_prefix.size() + key_id_digits + 1 + 64 || !text.starts_with(privacy_hash_prefix))
+    if (text.size() != privacy_hash_prefix.size() + privacy_key_id_digits + 1 + 64 ||
+        !text.starts_with(privacy_hash_prefix))
         return false;
     text.remove_prefix(privacy_hash_prefix.size());
-    if (text[key_id_digits] != ':') return false;
+    if (text[privacy_key_id_digits] != ':' || !is_privacy_key_id(text.substr(0, privacy_key_id_digits))) return false;
     const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
-    return std::all_of(text.begin(), text.begin() + key_id_digits, is_hex) &&
-           std::all_of(text.begin() + key_id_digits + 1, text.end(), is_hex);
+    return std::all_of(text.begin() + privacy_key_id_digits + 1, text.end(), is_hex);
 }
 
 std::string_view privacy_hash_key_id(std::string_view text) {
     if (!is_privacy_hash(text)) return {};
-    return text.substr(privacy_hash_prefix.size(), 8);
+    return text.substr(privacy_hash_prefix.size(), privacy_key_id_digits);
 }
 
 std::string privacy_fingerprint(const PrivacyPolicy& policy) {

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/privacy_key.h"
+#include "core/privacy_key_id.h"
 #include "core/unique_fd.h"
 #include "core/utf8.h"
 
@@ -261,12 +262,11 @@ void check_model_privacy(Reader& reader, const std::string& path, ModelOptions& 
     const std::string key_path = privacy_path + ".key_file";
     const std::string previous_path = privacy_path + ".previous_key_id";
     const std::string& previous = policy.previous_key_id;
-    if (!previous.empty() &&
-        (previous.size() != 8 || previous.find_first_not_of("0123456789abcdef") != std::string::npos))
+    if (!previous.empty() && !is_privacy_key_id(previous))
         reader.error(previous_path, reader.line_of(previous_path),
-                     fmt::format("expected a key id, 8 lowercase hex digits as logged (privacy_key_conflict, "
+                     fmt::format("expected a key id, {} lowercase hex digits as logged (privacy_key_conflict, "
                                  "privacy_key_loaded) and recorded in model_privacy.key_id, got \"{}\"",
-                                 previous));
+                                 privacy_key_id_digits, previous));
     if (policy.key_file.empty()) {
         if (hashes)
             reader.error(first_hash_path, reader.line_of(first_hash_path),

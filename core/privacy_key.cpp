@@ -12,7 +12,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/privacy_key_id.h"
+
 namespace mw {
+
+bool is_privacy_key_id(std::string_view text) {
+    return text.size() == privacy_key_id_digits &&
+           std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 PrivacyKey::PrivacyKey(std::size_t capacity) : capacity_(capacity) {
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
@@ -57,7 +64,7 @@ void PrivacyKey::finish() {
         throw std::runtime_error("HMAC-SHA256 failed");
     static constexpr char hex[] = "0123456789abcdef";
     id_.clear();
-    for (int i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < privacy_key_id_digits / 2; ++i) {
         id_.push_back(hex[digest[i] >> 4]);
         id_.push_back(hex[digest[i] & 0x0f]);
     }

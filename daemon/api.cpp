@@ -2,6 +2,10 @@
 
 #include <charconv>
 #include <chrono>
+#include <utility>  // before Asio (docs: Boost 1.74 under C++20)
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <boost/beast/http/field.hpp>
 #include <fmt/format.h>
@@ -9,6 +13,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "collectors/ingest_parser.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "daemon/bearer_auth.h"
 #include "daemon/status_page.h"
@@ -27,6 +32,12 @@ namespace http = boost::beast::http;
 using nlohmann::json;
 
 namespace {
+
+// Admin and page requests answered at once (the threads) and in progress or
+// queued at most (the limit): an operator's few clients, a poller and a
+// browser, with room; more is a client gone wrong, told to come back.
+constexpr int api_admin_threads = 2;
+constexpr int api_admin_requests_limit = 16;
 
 // A positive row id from a path segment ("/v1/findings/{id}"), or nothing.
 std::optional<std::int64_t> id_of(std::string_view text) {
@@ -221,6 +232,10 @@ void add_conflicts(const std::vector<std::size_t>& conflicts, std::size_t accept
 
 }  // namespace
 
+struct Api::AdminPool {
+    boost::asio::thread_pool threads{api_admin_threads};
+};
+
 Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
          DaemonMetrics& metrics,
          prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics)
@@ -231,7 +246,15 @@ Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, Rej
       metrics_(metrics),
       registry_(registry),
       readiness_(std::move(readiness)),
-      refresh_metrics_(std::move(refresh_metrics)) {}
+      refresh_metrics_(std::move(refresh_metrics)),
+      admin_pool_(std::make_unique<AdminPool>()) {}
+
+// Waits for the requests being answered; queued ones are dropped (their
+// connections are closed with the server).
+Api::~Api() {
+    admin_pool_->threads.stop();
+    admin_pool_->threads.join();
+}
 
 std::optional<HttpResponse> Api::check_header(const HttpRequestHeader& header) {
     const Route route = match_route(header.target());
@@ -315,13 +338,34 @@ void Api::handle(HttpRequest request, Responder respond) {
         case Route::Kind::metrics: return finish(metrics_response());
         case Route::Kind::models: return finish(models_response());
         case Route::Kind::admin:
-            // A finding has a page (the alerts' generatorURL); the other
-            // collections answer JSON to browsers too.
-            if (request.method() == http::verb::get && std::string_view(route.name) == "/v1/findings/{id}" &&
-                wants_html(request))
-                return finish(page_response(request));
-            return finish(admin_response(request));
-        case Route::Kind::page: return finish(page_response(request));
+        case Route::Kind::page: {
+            if (admin_requests_.fetch_add(1) >= api_admin_requests_limit) {
+                --admin_requests_;
+                auto response = error_response(
+                    503, fmt::format("{} admin requests are in progress or queued already", api_admin_requests_limit));
+                response.set(http::field::retry_after, "1");
+                return finish(std::move(response));
+            }
+            boost::asio::post(admin_pool_->threads, [this, route, request = std::move(request),
+                                                     finish = std::move(finish)]() mutable {
+                HttpResponse response;
+                try {
+                    // A finding has a page (the alerts' generatorURL); the
+                    // other collections answer JSON to browsers too.
+                    const bool page =
+                        route.kind == Route::Kind::page ||
+                        (request.method() == http::verb::get &&
+                         std::string_view(route.name) == "/v1/findings/{id}" && wants_html(request));
+                    response = page ? page_response(request) : admin_response(request);
+                } catch (const std::exception& error) {
+                    log::error("http_handler_failed route={} error=\"{}\"", route.name, error.what());
+                    response = error_response(500, "internal error");
+                }
+                --admin_requests_;
+                finish(std::move(response));
+            });
+            return;
+        }
         case Route::Kind::unknown: return finish(error_response(404, "no such route"));
     }
 }
@@ -437,6 +481,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
         return json_response(ready ? 200 : 503, json{{"ready", ready}});
     json not_ready = json::array();
     if (!readiness.store_reachable) not_ready.push_back("store unreachable");
+    if (readiness.store_refuses_writes) not_ready.push_back("store refuses this daemon's writes (see drain_error)");
     if (!readiness.spool_healthy) not_ready.push_back("spool unhealthy");
     if (!readiness.spool_has_room) not_ready.push_back("spool nearly full");
     for (const auto& name : stuck) not_ready.push_back("worker " + name + " stuck");

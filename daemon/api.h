@@ -36,6 +36,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,7 @@ struct Readiness {
     std::string store_error;              // the probe's
     std::int64_t store_answered_ms_ago = -1;  // -1: never
     std::string drain_error;              // the spool drain's last error, if any
+    bool store_refuses_writes = false;    // store::DrainStats::writes_refused (drain_error says why)
     bool spool_healthy = false;
     bool spool_has_room = false;
     std::uint64_t spool_bytes = 0;
@@ -70,10 +72,12 @@ struct Readiness {
     std::optional<NatsStatus> nats;
 };
 
-// Ready: PostgreSQL answers the probe, the spool is healthy with room, no
-// worker is stuck and, with nats: configured, both consumers are bound on a
-// live connection (the same verdict for /readyz and modelwatch_ready).
+// Ready: PostgreSQL answers the probe and takes this daemon's writes (no
+// schema mismatch or privacy key conflict), the spool is healthy with room,
+// no worker is stuck and, with nats: configured, both consumers are bound on
+// a live connection (the same verdict for /readyz and modelwatch_ready).
 inline bool is_ready(const Readiness& readiness) {
+    if (readiness.store_refuses_writes) return false;
     for (const auto& worker : readiness.workers)
         if (worker.state == WorkerState::stuck) return false;
     if (readiness.nats && !(readiness.nats->connected && readiness.nats->subscribed)) return false;
@@ -85,6 +89,8 @@ public:
     Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
         DaemonMetrics& metrics,
         prometheus::Registry& registry, std::function<Readiness()> readiness, std::function<void()> refresh_metrics);
+
+    ~Api() override;
 
     std::optional<HttpResponse> check_header(const HttpRequestHeader& header) override;
     void handle(HttpRequest request, Responder respond) override;
@@ -110,6 +116,14 @@ private:
     std::function<Readiness()> readiness_;
     std::function<void()> refresh_metrics_;
     std::atomic<std::uint64_t> in_flight_{0};
+    // The admin API and the pages query PostgreSQL on a connection of their
+    // own: on these threads, never the event loop's, so a PostgreSQL that
+    // hangs (connect_timeout is seconds) or a client polling progress
+    // cannot stall ingest, health and readiness. Bounded: past
+    // admin_requests_limit in progress or queued, 503 at once.
+    struct AdminPool;
+    std::unique_ptr<AdminPool> admin_pool_;
+    std::atomic<int> admin_requests_{0};
 };
 
 }  // namespace mw::daemon

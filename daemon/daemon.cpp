@@ -150,9 +150,6 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
     return changed;
 }
 
-// SIGHUP: a new file is read and checked; when usable it is published to
-// the HTTP side at once and to the workers for their next pass. Nothing here
-// waits for a pass.
 // Each model's privacy policy and key as the drain claims them (store/privacy_keys.h).
 std::vector<store::ModelKey> privacy_claims(const config::Config& config) {
     std::vector<store::ModelKey> claims;
@@ -164,6 +161,9 @@ std::vector<store::ModelKey> privacy_claims(const config::Config& config) {
     return claims;
 }
 
+// SIGHUP: a new file is read and checked; when usable it is published to
+// the HTTP side at once and to the workers for their next pass. Nothing here
+// waits for a pass.
 void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
             DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain) {
     auto reloaded = registry::load_config_file(config_path);
@@ -392,6 +392,7 @@ void start_collectors(Process& process) {
 //    worker on its own connection, reading what the last wrote.
 void start_monitoring(Process& process) {
     process.monitoring.emplace(process.initial, process.live.generation(), *process.metrics, process.rejections,
+                               process.started_us,
                                [&spool = *process.spool] { return spool.stored_before_us(); });
     process.monitoring->start();
 }
@@ -404,7 +405,9 @@ Readiness readiness(const Process& process) {
     ready.store_reachable = store.reachable;
     ready.store_error = store.error;
     ready.store_answered_ms_ago = store.since_success_ms;
-    ready.drain_error = process.drain->stats().last_error;
+    const auto drain = process.drain->stats();
+    ready.drain_error = drain.last_error;
+    ready.store_refuses_writes = drain.writes_refused;
     ready.spool_healthy = spool_stats.healthy;
     // "Room" leaves a tenth of the budget so readiness turns before 503s do.
     ready.spool_has_room = spool_has_room(process);

@@ -36,8 +36,13 @@ config::ModelOptions options_for_rows(const config::ModelOptions& options) {
 
 }  // namespace
 
-ModelMonitor::ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings)
-    : options_(std::move(options)), rows_options_(options_for_rows(options_)), metrics_(metrics), rankings_(rankings) {}
+ModelMonitor::ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings,
+                           std::int64_t daemon_started_us)
+    : options_(std::move(options)),
+      rows_options_(options_for_rows(options_)),
+      metrics_(metrics),
+      rankings_(rankings),
+      daemon_started_us_(daemon_started_us) {}
 
 ModelMonitor::~ModelMonitor() = default;
 
@@ -124,7 +129,7 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
                                     std::optional<std::int64_t> stored_before_us, PassControl& control) {
     if (!privacy_) {
         privacy_ = store::record_privacy_fingerprint(connection, model(), privacy_fingerprint(options_.schema.privacy),
-                                                     now_us);
+                                                     now_us, daemon_started_us_);
         if (privacy_->previous)
             log::warning("privacy_policy_changed model={} fingerprint=\"{}\" previous=\"{}\" since={}", model(),
                          privacy_->fingerprint, *privacy_->previous, format_rfc3339_us(privacy_->since_us));

@@ -37,7 +37,11 @@ class ModelMonitor {
 public:
     // `rankings`: where the monitor asks for its performance drops' root
     // causes once their window is stored (daemon/performance_causes.h).
-    ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings);
+    // `daemon_started_us`: since when the model's records are under this
+    // daemon's privacy policy, when the monitor records it first
+    // (store::record_privacy_fingerprint).
+    ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings,
+                 std::int64_t daemon_started_us);
     ~ModelMonitor();
     ModelMonitor(const ModelMonitor&) = delete;
     ModelMonitor& operator=(const ModelMonitor&) = delete;
@@ -87,6 +91,7 @@ private:
     config::ModelOptions rows_options_;
     DaemonMetrics& metrics_;
     RankingRequests& rankings_;
+    std::int64_t daemon_started_us_;
     std::unique_ptr<ReferenceFit> fitted_;
     // What the root-cause worker ranks on, made once per fit.
     std::shared_ptr<const RankingBasis> ranking_basis_;

@@ -25,7 +25,15 @@
 namespace mw::daemon {
 namespace {
 
-Monitoring::Outcome answer(int status, const nlohmann::json& body) { return {status, body.dump()}; }
+// The monitors' worker, by the name /readyz shows and the progress answer looks up.
+constexpr const char* monitor_worker_name = "monitor";
+
+// Answers echo client input (a model's name from the path, a query
+// parameter): invalid UTF-8 there is replaced, as in daemon/api.cpp's
+// answers, never a throw that turns a 404 into a 500.
+Monitoring::Outcome answer(int status, const nlohmann::json& body) {
+    return {status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
 
 Monitoring::Outcome error(int status, const std::string& message) { return answer(status, {{"error", message}}); }
 
@@ -72,9 +80,11 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
 }  // namespace
 
 Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-                       RejectionTally& rejections, std::function<std::int64_t()> local_stored_before)
+                       RejectionTally& rejections, std::int64_t daemon_started_us,
+                       std::function<std::int64_t()> local_stored_before)
     : metrics_(metrics),
       rejections_(rejections),
+      daemon_started_us_(daemon_started_us),
       local_stored_before_(std::move(local_stored_before)),
       ownership_(cluster_daemon_id(config->cluster)) {
     log::notice("cluster_identity daemon_id={} lease_ms={} heartbeat_ms={}", ownership_.daemon_id(),
@@ -115,7 +125,7 @@ void Monitoring::start() {
     };
     // The leases first, so the monitor's first pass finds models to work on.
     add("leases", std::chrono::milliseconds(config.cluster.heartbeat_ms), &Monitoring::leases_pass);
-    add("monitor", interval, &Monitoring::monitor_pass);
+    add(monitor_worker_name, interval, &Monitoring::monitor_pass);
     add("causes", interval, &Monitoring::causes_pass);
     causes_worker_ = workers_.back().get();
     rankings_.on_request([worker = causes_worker_] { worker->wake(); });
@@ -201,7 +211,7 @@ void Monitoring::monitor_pass(pqxx::connection& connection, std::int64_t now_us,
         for (const auto& model : config.models) {
             auto existing = monitors_.find(model.schema.name);
             if (existing == monitors_.end()) {
-                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_);
+                monitors[model.schema.name] = std::make_unique<ModelMonitor>(model, metrics_, rankings_, daemon_started_us_);
                 continue;
             }
             // An unchanged model keeps its fitted reference and detectors.
@@ -285,6 +295,15 @@ void Monitoring::causes_pass(pqxx::connection& connection, std::int64_t, PassCon
             throw;  // the worker reconnects
         } catch (const std::exception& failure) {
             control.checkpoint();
+            // PostgreSQL stopping under a ranking can surface as an SQL error
+            // (57P01, terminating connection) rather than broken_connection:
+            // the connection is gone all the same, and so the request is
+            // handed back for the worker's next connection. Dropped, the
+            // findings would wait until the model's next drop or lease move.
+            if (!connection.is_open()) {
+                give_back_from(it);
+                throw;
+            }
             // One model's failure must not stop the others'; its findings stay pending.
             log::error("root_cause_failed model={} error=\"{}\"", model, failure.what());
         }
@@ -561,7 +580,7 @@ Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t
     if (options == nullptr) return error(404, fmt::format("unknown model '{}'", model));
     const auto monitor_of = [](const std::vector<WorkerStatus>& statuses) {
         const auto found = std::find_if(statuses.begin(), statuses.end(),
-                                        [](const WorkerStatus& status) { return status.name == "monitor"; });
+                                        [](const WorkerStatus& status) { return status.name == monitor_worker_name; });
         return found == statuses.end() ? WorkerStatus{} : *found;
     };
     // A job is on its way to an end until it is promoted, rejected or fails:

@@ -41,11 +41,13 @@ class Monitoring {
 public:
     // Throws std::invalid_argument naming what is unusable in the
     // configuration that the loader could not check (e.g. an audit's cron).
-    // `local_stored_before`: this daemon's own watermark (its spool's,
-    // store/spool.h), read at each monitor pass with the other writers'
-    // (store/watermarks.h).
+    // `daemon_started_us`: the daemon's start, before anything was accepted
+    // (ModelMonitor). `local_stored_before`: this daemon's own watermark (its
+    // spool's, store/spool.h), read at each monitor pass with the other
+    // writers' (store/watermarks.h).
     Monitoring(std::shared_ptr<const config::Config> config, std::uint64_t generation, DaemonMetrics& metrics,
-               RejectionTally& rejections, std::function<std::int64_t()> local_stored_before);
+               RejectionTally& rejections, std::int64_t daemon_started_us,
+               std::function<std::int64_t()> local_stored_before);
     ~Monitoring();
     Monitoring(const Monitoring&) = delete;
     Monitoring& operator=(const Monitoring&) = delete;
@@ -124,6 +126,7 @@ private:
 
     DaemonMetrics& metrics_;
     RejectionTally& rejections_;
+    const std::int64_t daemon_started_us_;
     std::function<std::int64_t()> local_stored_before_;
     // Written by the leases worker, read by the monitor and audits workers.
     Ownership ownership_;

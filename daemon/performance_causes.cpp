@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/except>
 
 #include "core/log.h"
 #include "daemon/detector_options.h"
@@ -143,7 +144,24 @@ RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingB
     for (std::size_t i = 0; i < pending.size() && i < limit; ++i) {
         control.checkpoint();
         const auto started = std::chrono::steady_clock::now();
-        const auto ranking = rank_one(connection, basis, pending[i]);
+        nlohmann::json ranking;
+        try {
+            ranking = pending[i].window_gone
+                          ? nlohmann::json{{"error", "not ranked: retention removed the finding's window before its "
+                                                     "ranking ran"}}
+                          : rank_one(connection, basis, pending[i]);
+        } catch (const PassInterrupted&) {
+            throw;
+        } catch (const pqxx::failure&) {
+            throw;  // the store's trouble (connection, timeout): still pending, ranked at a later request
+        } catch (const std::exception& failure) {
+            // A ranking that cannot be computed from this window is said in
+            // the finding rather than left pending: the model's findings are
+            // ranked oldest first, so every later drop would wait behind it.
+            log::error("root_cause_failed model={} window={} finding={} error=\"{}\"", model,
+                       pending[i].window.sequence, pending[i].finding_id, failure.what());
+            ranking = {{"error", fmt::format("not ranked: {}", failure.what())}};
+        }
         control.checkpoint();
         const bool attached = store::attach_root_cause(connection, pending[i].finding_id, ranking.dump());
         ++turn.ranked;

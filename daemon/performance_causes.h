@@ -92,8 +92,10 @@ struct RankingTurn {
 
 // Ranks up to `limit` of the model's pending findings, oldest first, and
 // attaches each ranking to its finding; a finding whose window was judged
-// against another reference than `basis` gets an error instead (its
-// monitor refitted meanwhile). Calls control.checkpoint() between findings.
+// against another reference than `basis` (its monitor refitted meanwhile),
+// or whose ranking failed on its data, gets an error instead. A failure of
+// the store is thrown and leaves the finding pending. Calls
+// control.checkpoint() between findings.
 RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingBasis& basis, PassControl& control,
                                std::size_t limit = root_cause_findings_per_turn);
 

@@ -43,9 +43,18 @@ std::optional<std::vector<store::WindowRow>> next_window_rows(pqxx::connection_b
         skip = 0;
     }
     if (window.duration_ms == 0) {
-        auto rows = store::read_predictions_after(connection, model, base, skip + window.rows, {},
+        // Counted before it is read: a window that is not full yet would
+        // otherwise be read whole, features as JSON text and outcomes
+        // joined, on every pass while it fills, which at a million rows cost
+        // PostgreSQL more than storing them (bench/RESULTS.md, "Where
+        // PostgreSQL's CPU goes during ingest"). The count ignores the
+        // watermark (it reads the index, not received_at), so it is an upper
+        // bound of what the read below returns: short means not full.
+        const std::size_t wanted = skip + window.rows;
+        if (store::count_predictions_after(connection, model, base, wanted) < wanted) return std::nullopt;
+        auto rows = store::read_predictions_after(connection, model, base, wanted, {},
                                                   store::ReceivedRange{std::nullopt, stored_before_us});
-        if (rows.size() < skip + window.rows) return std::nullopt;
+        if (rows.size() < wanted) return std::nullopt;
         rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(skip));
         return rows;
     }

@@ -12,6 +12,7 @@
 // performance_metrics.cpp's table.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,14 @@
 namespace mw::performance {
 
 enum class MetricFamily { classification, regression };
+
+// The values a metric can take (intervals around it are clipped to them).
+struct MetricRange {
+    double min = 0;
+    double max = 1;
+};
+// A loss with no upper end (log_loss, mae, rmse, mape).
+inline constexpr MetricRange unbounded_loss_range{0, std::numeric_limits<double>::infinity()};
 
 // The labelled rows of one set (at least one), as the metrics read them.
 struct MetricRows {
@@ -58,6 +67,8 @@ struct PerformanceMetric {
     // (log_loss, brier, mae, mape): a subset's value and standard error then
     // follow from per-row values (detectors/root_cause.cpp).
     bool mean_over_rows = false;
+    // [0, 1] for the shares, areas, brier and ece.
+    MetricRange range{};
 };
 
 std::span<const PerformanceMetric> performance_metrics();

@@ -58,12 +58,13 @@ std::optional<double> r2_of(const MetricRows& rows, std::string& reason) {
 }  // namespace
 
 constinit const PerformanceMetric mae_metric{ComponentInfo{"mae", "mean absolute error"}, regression_family, true,
-                                             false, mae_of, true};
+                                             false, mae_of, true, unbounded_loss_range};
 constinit const PerformanceMetric rmse_metric{ComponentInfo{"rmse", "root mean squared error"}, regression_family,
-                                              true, false, rmse_of};
+                                              true, false, rmse_of, false, unbounded_loss_range};
 constinit const PerformanceMetric mape_metric{ComponentInfo{"mape", "mean absolute percentage error"},
-                                              regression_family, true, false, mape_of, true};
+                                              regression_family, true, false, mape_of, true, unbounded_loss_range};
 constinit const PerformanceMetric r2_metric{ComponentInfo{"r2", "coefficient of determination (r2_score)"},
-                                            regression_family, false, false, r2_of};
+                                            regression_family, false, false, r2_of, false,
+                                            MetricRange{-std::numeric_limits<double>::infinity(), 1}};
 
 }  // namespace mw::performance

@@ -171,7 +171,8 @@ constinit const PerformanceMetric average_precision_metric{
                   "the PR AUC as average_precision_score computes it (step-wise, not the trapezoid)"},
     score_family, false, true, average_precision_of};
 constinit const PerformanceMetric log_loss_metric{ComponentInfo{"log_loss", "cross-entropy of the score (log_loss)"},
-                                                  score_family, true, true, log_loss_of, true};
+                                                  score_family, true, true, log_loss_of, true,
+                                                  unbounded_loss_range};
 constinit const PerformanceMetric brier_metric{
     ComponentInfo{"brier", "mean squared error of the score (brier_score_loss)"}, score_family, true, true, brier_of, true};
 constinit const PerformanceMetric ece_metric{

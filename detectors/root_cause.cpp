@@ -60,12 +60,12 @@ struct Counts {
 //     trials; none for roc_auc).
 enum class MetricForm { proportion, mean, computed };
 
-// The values a metric can take, for clipping normal intervals.
-std::pair<double, double> metric_range(const std::string& metric) {
+// The values a metric can take, for clipping normal intervals: its
+// registry entry's (unclipped for a name the registry does not know).
+performance::MetricRange metric_range(const std::string& metric) {
     constexpr double infinity = std::numeric_limits<double>::infinity();
-    if (metric == "rmse" || metric == "mae" || metric == "mape" || metric == "log_loss") return {0, infinity};
-    if (metric == "r2") return {-infinity, 1};
-    return {0, 1};  // the classification metrics' shares, areas and brier
+    const auto* entry = performance::find_performance_metric(metric);
+    return entry != nullptr ? entry->range : performance::MetricRange{-infinity, infinity};
 }
 
 class SetMetric {
@@ -164,9 +164,9 @@ public:
             if (!value || !value->se) return std::nullopt;
             // A delta-method interval stays within the metric's range (a
             // roc_auc of 0.98 with a standard error of 0.02 is not above 1).
-            const auto [low, high] = metric_range(options_.metric);
-            return MetricInterval{std::max(low, value->value - z * *value->se),
-                                  std::min(high, value->value + z * *value->se),
+            const auto range = metric_range(options_.metric);
+            return MetricInterval{std::max(range.min, value->value - z * *value->se),
+                                  std::min(range.max, value->value + z * *value->se),
                                   estimated_ ? "cbpe_normal" : influence_ ? "delta" : "normal"};
         }
         const auto replicates = bootstrap(subset, name);

@@ -593,9 +593,10 @@ CREATE TABLE store_watermarks (
 )sql";
 
 // The findings whose root-cause ranking is pending (daemon/performance_causes.h,
-// store::pending_root_causes), by model in id order. Taken by s10-review's
-// root-cause work, merged after this branch was cut: the same name and SQL
-// here so that migration 13 below keeps its number when both are on main.
+// store::pending_root_causes), by model in id order: a handful at any time,
+// where the model's performance findings, which the ranking worker read
+// through otherwise on every request, grow by several per window. The
+// predicate is the query's own clause, so the planner can use it.
 constexpr std::string_view schema_v12 = R"sql(
 CREATE INDEX findings_root_cause_pending ON findings (model, id) WHERE evidence->'root_cause' ? 'pending';
 )sql";

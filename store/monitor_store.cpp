@@ -121,21 +121,23 @@ std::optional<StoredReference> active_reference(pqxx::connection_base& connectio
 }
 
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& fingerprint, std::int64_t now_us) {
+                                        const std::string& fingerprint, std::int64_t now_us,
+                                        std::int64_t daemon_started_us) {
     pqxx::work transaction(connection, "record_privacy_fingerprint");
     const auto before = transaction.exec_params(
         "SELECT fingerprint FROM model_privacy WHERE model = $1 FOR UPDATE", model);
     const auto row = transaction.exec_params1(
-        // A model first recorded here (not at the daemon's start, when
-        // PostgreSQL did not answer then) counts from the epoch: its rows were
-        // received under this daemon's policy while the store was away, and a
-        // later time would leave them out of every reference (reference_wait_test).
-        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, 'epoch') "
+        // A model first recorded here (the monitor's pass came before the
+        // daemon's own claim) counts from the daemon's start, as the claim
+        // would have: not from this pass, which would leave out the rows
+        // received since the start (reference_wait_test), nor from the epoch,
+        // which would vouch for rows received under no known policy.
+        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, {1}) "
                     "ON CONFLICT (model) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = now(), "
                     "since = CASE WHEN model_privacy.fingerprint = excluded.fingerprint THEN model_privacy.since "
-                    "ELSE {0} END RETURNING {1}",
-                    ts_param(3), ts_column("model_privacy.since")),
-        model, fingerprint, now_us);
+                    "ELSE {0} END RETURNING {2}",
+                    ts_param(3), ts_param(4), ts_column("model_privacy.since")),
+        model, fingerprint, now_us, daemon_started_us);
     transaction.commit();
     PrivacyEpoch epoch{fingerprint, row[0].as<std::int64_t>(), std::nullopt};
     if (!before.empty() && before[0][0].as<std::string>() != fingerprint) epoch.previous = before[0][0].as<std::string>();
@@ -219,6 +221,22 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
     const std::string after_id = after ? after->id : std::string();
     return rows_of(transaction.exec_params(query, model, after_ts, after_id, model_version,
                                            static_cast<std::int64_t>(limit), received.since_us, received.before_us));
+}
+
+std::size_t count_predictions_after(pqxx::connection_base& connection, const std::string& model,
+                                    const std::optional<RowKey>& after, std::size_t limit) {
+    pqxx::read_transaction transaction(connection, "count_predictions_after");
+    const auto limit_param = static_cast<std::int64_t>(limit);
+    const pqxx::row count =
+        after ? transaction.exec_params1(
+                    fmt::format("SELECT count(*) FROM (SELECT 1 FROM predictions p WHERE p.model = $1 "
+                                "AND (p.ts, p.id) > ({}, $4::text COLLATE \"C\") LIMIT $2) s",
+                                ts_param(3)),
+                    model, limit_param, after->ts_us, after->id)
+              : transaction.exec_params1("SELECT count(*) FROM (SELECT 1 FROM predictions p WHERE p.model = $1 "
+                                         "LIMIT $2) s",
+                                         model, limit_param);
+    return count[0].as<std::size_t>();
 }
 
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
@@ -439,15 +457,22 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
     pqxx::read_transaction transaction(connection, "pending_root_causes");
     const auto findings = transaction.exec_params(
         "SELECT id, subject, method, window_id FROM findings WHERE model = $1 AND kind = 'performance' "
-        "AND window_id IS NOT NULL AND jsonb_typeof(evidence->'root_cause') = 'object' "
-        "AND evidence->'root_cause' ? 'pending' ORDER BY id LIMIT $2",
+        "AND jsonb_typeof(evidence->'root_cause') = 'object' AND evidence->'root_cause' ? 'pending' "
+        "ORDER BY id LIMIT $2",
         model, static_cast<std::int64_t>(limit));
     std::vector<PendingRootCause> pending;
     for (const auto& row : findings) {
-        const auto windows = windows_of(transaction.exec_params(
-            fmt::format("SELECT {} FROM monitor_windows WHERE id = $1", window_columns), row[3].as<std::int64_t>()));
-        if (windows.empty()) continue;  // retention took the window: nothing to rank from
-        pending.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), windows.front()});
+        PendingRootCause next{row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), {}};
+        const auto windows =
+            row[3].is_null() ? std::vector<StoredWindow>{}
+                             : windows_of(transaction.exec_params(
+                                   fmt::format("SELECT {} FROM monitor_windows WHERE id = $1", window_columns),
+                                   row[3].as<std::int64_t>()));
+        // Retention took the window (ON DELETE SET NULL, or just now): left
+        // out, the finding would say "being ranked" for ever.
+        if (windows.empty()) next.window_gone = true;
+        else next.window = windows.front();
+        pending.push_back(std::move(next));
     }
     return pending;
 }

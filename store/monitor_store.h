@@ -80,14 +80,17 @@ struct PrivacyEpoch {
 };
 
 // Records that `model` runs under `fingerprint` from now on: `since` stays
-// when it is the one recorded, and becomes now_us when another one was or
-// none was. Rows received before a policy was first recorded (a database
-// from before fingerprints were recorded, or rows spooled by an older
-// version) were received under no known policy: they are never taken into a
-// reference. The daemon records its models at start (store/privacy_keys.h,
-// `since` its start time), so this first-record case is a fallback.
+// when it is the one recorded, becomes now_us when another one was, and is
+// daemon_started_us when none was. That is the rule of the daemon's own
+// first record (store/privacy_keys.h, claim_privacy_keys, at start or at the
+// drain's first connection), which this one meets when the monitor's first
+// pass comes first: rows received since the daemon started are under its
+// policy, rows received before (a database from before fingerprints were
+// recorded, rows spooled by an older version) under no known policy, and
+// they are never taken into a reference.
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& fingerprint, std::int64_t now_us);
+                                        const std::string& fingerprint, std::int64_t now_us,
+                                        std::int64_t daemon_started_us);
 
 struct StoredWindow {
     std::int64_t id = 0;
@@ -136,6 +139,14 @@ std::vector<WindowRow> read_predictions_after(pqxx::connection_base& connection,
                                               const std::optional<RowKey>& after, std::size_t limit,
                                               const std::string& model_version = {},
                                               const ReceivedRange& received = {});
+// How many predictions of `model` follow `after` (from the start when
+// absent) in (ts, id) order, counted up to `limit`. Every stored copy of a
+// record counts, so this is at least what read_predictions_after returns:
+// fewer than a count window's rows here means the window is not full. It
+// reads the (model, ts, id) index and the rows' visibility, not their
+// columns, so it costs a fraction of reading the rows with their outcomes.
+std::size_t count_predictions_after(pqxx::connection_base& connection, const std::string& model,
+                                    const std::optional<RowKey>& after, std::size_t limit);
 // Predictions with start_us <= ts < end_us, oldest first, at most `limit`;
 // only received in `received`.
 std::vector<WindowRow> read_predictions_between(pqxx::connection_base& connection, const std::string& model,
@@ -222,8 +233,12 @@ struct PendingRootCause {
     std::string metric;  // the finding's subject
     std::string method;  // "realised" or "cbpe"
     StoredWindow window;
+    // Retention removed the window (findings.window_id is then NULL): there
+    // is nothing to rank from, and the finding must still stop waiting.
+    bool window_gone = false;
 };
-// The model's pending rankings, oldest first, at most `limit`.
+// The model's pending rankings, oldest first, at most `limit`, those whose
+// window is gone included.
 std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connection, const std::string& model,
                                                   std::size_t limit);
 // Puts `ranking_json` (an object) in place of the finding's pending ranking;

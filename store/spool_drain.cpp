@@ -192,6 +192,13 @@ void SpoolDrain::run(unsigned worker) {
         backoff_ms = std::min(options_.retry_max_ms, backoff_ms * 2);
     };
 
+    // Readiness turns (daemon/api.h): a daemon whose writes are refused
+    // must not look healthy while it acknowledges what it cannot store.
+    auto refuse_writes = [&] {
+        std::lock_guard lock(mutex_);
+        stats_.writes_refused = true;
+    };
+
     while (!stopping_) {
         if (!writer) {
             try {
@@ -212,6 +219,7 @@ void SpoolDrain::run(unsigned worker) {
                     std::lock_guard lock(mutex_);
                     stats_.store_reachable = true;
                     stats_.last_error.clear();
+                    stats_.writes_refused = false;
                 }
                 log::notice("store_connected worker={} dsn=\"{}\"", worker, redact_dsn(options_.dsn));
                 backoff_ms = options_.retry_initial_ms;
@@ -219,12 +227,14 @@ void SpoolDrain::run(unsigned worker) {
                 // Not transient: a newer modelwatch owns this database. Keep
                 // spooling (nothing is lost) and say so loudly.
                 log::error("store_schema_mismatch error=\"{}\"", error.what());
+                refuse_writes();
                 set_unreachable(error.what());
                 continue;
             } catch (const PrivacyKeyConflict& error) {
                 // The same: nothing is written under a key the database does
                 // not record for the model, until an operator fixes the key.
                 log::error("{}", error.what());
+                refuse_writes();
                 set_unreachable(error.what());
                 continue;
             } catch (const std::exception& error) {
@@ -285,6 +295,7 @@ void SpoolDrain::run(unsigned worker) {
                                          (result.outcomes_received - result.outcomes_inserted);
         } catch (const PrivacyKeyConflict& error) {
             log::error("{}", error.what());
+            refuse_writes();
             set_unreachable(error.what());
         } catch (const pqxx::broken_connection& error) {
             set_unreachable(error.what());

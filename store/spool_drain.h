@@ -52,6 +52,10 @@ namespace mw::store {
 struct DrainStats {
     bool store_reachable = false;
     std::string last_error;  // empty while healthy
+    // PostgreSQL answers but this daemon may not write there (a schema newer
+    // than this build, or a privacy key conflict: last_error says which
+    // model, key ids and file), until a connection's checks pass again.
+    bool writes_refused = false;
     std::uint64_t predictions_written = 0;   // inserted (new) rows
     std::uint64_t outcomes_written = 0;
     std::uint64_t duplicates_ignored = 0;    // rows already stored (replays, repeated ids)

@@ -116,37 +116,19 @@ ON CONFLICT DO NOTHING)sql",
                        fmt::arg("columns", columns), fmt::arg("candidate_columns", candidate_columns));
 }
 
-// COPYs the rows of every batch of `kind` into `table`. pqxx 6.4's only
-// public way to send COPY data as is, without parsing it back into fields,
-// is the deprecated tablewriter::write_raw_line; stream_to keeps its raw
-// writer private. It sends the line plus one '\n', so many rows go as one
-// "line" without their final newline. The deprecation warning is silenced
-// here and only here.
+// COPYs `rows` (COPY text rows with '\n' between them and none after the
+// last) into `table`. pqxx 6.4's only public way to send COPY data as is,
+// without parsing it back into fields, is the deprecated
+// tablewriter::write_raw_line; stream_to keeps its raw writer private. It
+// sends the line plus one '\n', so many rows go as one "line" without their
+// final newline. The deprecation warning is silenced here and only here.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-// Returns the sum of the batches' record counts.
-std::uint64_t copy_rows(pqxx::dbtransaction& transaction, std::string_view table, const KindTables& tables,
-                        std::span<const EncodedBatch> batches, std::string& line_buffer) {
-    std::uint64_t records = 0;
-    pqxx::tablewriter writer(transaction, std::string(table), tables.columns.begin(), tables.columns.end());
-    for (const auto& batch : batches) {
-        if (batch.kind != tables.kind || batch.copy_rows.empty()) continue;
-        const std::string_view rows = batch.copy_rows;
-        line_buffer.assign(rows.data(), rows.ends_with('\n') ? rows.size() - 1 : rows.size());
-        writer.write_raw_line(line_buffer);
-        records += batch.record_count;
-    }
-    writer.complete();
-    return records;
-}
-
-// COPYs ready-made text rows ('\n'-terminated) into `table`.
 void copy_text(pqxx::dbtransaction& transaction, const std::string& table, const std::vector<std::string>& columns,
-               std::string_view rows) {
+               const std::string& rows) {
     if (rows.empty()) return;
-    if (rows.ends_with('\n')) rows.remove_suffix(1);
     pqxx::tablewriter writer(transaction, table, columns.begin(), columns.end());
-    writer.write_raw_line(std::string(rows));
+    writer.write_raw_line(rows);
     writer.complete();
 }
 #pragma GCC diagnostic pop
@@ -161,21 +143,42 @@ std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
 // (model, id, received_at) by boundary (epoch seconds). The first two
 // columns of every row are model and id and the last is received_at
 // (store/copy_encoding.h); COPY escaping leaves no raw tab inside a field.
+// The rows, and the claims of each boundary, are written in (model, id)
+// order (byte order: the keys' "C" collation but for COPY escapes, which
+// only locality depends on): a write's keys then go into the primary keys
+// in index order, each next to the last, instead of one random leaf each,
+// and two writers of the same keys meet them in the same order.
+struct KeyedLine {
+    std::string_view key;   // "model\tid"
+    std::string_view line;  // the row without its '\n'
+};
+
 struct ScannedRows {
     std::vector<std::int64_t> partition_starts;
-    std::map<std::int64_t, std::string> boundary_rows;
+    std::map<std::int64_t, std::string> boundary_rows;  // each row '\n'-terminated
+    std::vector<KeyedLine> lines;
+    std::uint64_t records = 0;  // the batches' record counts
+};
+
+// One boundary claim while scanning: "model\tid\t" and received_at, views
+// into the batches' rows.
+struct ClaimLine {
+    std::string_view key;
+    std::string_view received;
 };
 
 ScannedRows scan_rows(std::span<const EncodedBatch> batches, RecordKind kind) {
     const std::int64_t partition_us = partition_seconds * microseconds_per_second;
     const std::int64_t window_us = boundary_window_seconds * microseconds_per_second;
     ScannedRows scanned;
+    std::map<std::int64_t, std::vector<ClaimLine>> claims;
     // The rows of a batch share one received_at: parse it once per run.
     std::string_view last_received;
     std::int64_t start_s = 0, boundary_s = 0;
     bool near_boundary = false;
     for (const auto& batch : batches) {
         if (batch.kind != kind) continue;
+        scanned.records += batch.record_count;
         std::string_view rest = batch.copy_rows;
         while (!rest.empty()) {
             const auto line_end = rest.find('\n');
@@ -202,14 +205,23 @@ ScannedRows scan_rows(std::span<const EncodedBatch> batches, RecordKind kind) {
                 if (scanned.partition_starts.empty() || scanned.partition_starts.back() != start_s)
                     scanned.partition_starts.push_back(start_s);
             }
-            if (near_boundary) {
-                auto& rows = scanned.boundary_rows[boundary_s];
-                rows.append(line.substr(0, second_tab + 1));
-                rows.append(received);
-                rows += '\n';
-            }
+            scanned.lines.push_back({line.substr(0, second_tab), line});
+            if (near_boundary) claims[boundary_s].push_back({line.substr(0, second_tab + 1), received});
         }
     }
+    for (auto& [boundary, lines] : claims) {
+        std::sort(lines.begin(), lines.end(), [](const ClaimLine& a, const ClaimLine& b) { return a.key < b.key; });
+        auto& rows = scanned.boundary_rows[boundary];
+        for (const auto& line : lines) {
+            rows.append(line.key);
+            rows.append(line.received);
+            rows += '\n';
+        }
+    }
+    // Stable: of one key's copies in a write, the staging path keeps the one
+    // received first, whatever their order here; stable keeps it reproducible.
+    std::stable_sort(scanned.lines.begin(), scanned.lines.end(),
+                     [](const KeyedLine& a, const KeyedLine& b) { return a.key < b.key; });
     std::sort(scanned.partition_starts.begin(), scanned.partition_starts.end());
     scanned.partition_starts.erase(std::unique(scanned.partition_starts.begin(), scanned.partition_starts.end()),
                                    scanned.partition_starts.end());
@@ -347,6 +359,12 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     if (!any) return result;
 
     const ScannedRows scanned = scan_rows(batches, tables.kind);
+    line_buffer.clear();
+    for (const auto& row : scanned.lines) {
+        line_buffer.append(row.line);
+        line_buffer += '\n';
+    }
+    if (!line_buffer.empty()) line_buffer.pop_back();
     std::vector<PartitionSpec> specs;
     for (const auto start : scanned.partition_starts)
         specs.push_back({std::string(tables.table), partition_name(tables.table, start), start,
@@ -369,6 +387,7 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
                                                    : known != known_partitions.end() && known->second;
         if (exists) boundary_rows += rows;
     }
+    if (!boundary_rows.empty()) boundary_rows.pop_back();
     // The day partitions the rows go to as far as the writer knows (a known
     // one may have been dropped by retention since).
     std::vector<std::string> day_partitions;
@@ -385,7 +404,8 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     try {
         pqxx::subtransaction direct(transaction, "direct_rows");
         copy_text(direct, boundary_table, boundary_columns, boundary_rows);
-        result.received = result.inserted = copy_rows(direct, tables.table, tables, batches, line_buffer);
+        copy_text(direct, std::string(tables.table), tables.columns, line_buffer);
+        result.received = result.inserted = scanned.records;
         direct.commit();
         check_partitions_exist(transaction, day_partitions);
         if (inserted != nullptr) inserted->all = true;
@@ -393,7 +413,8 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     } catch (const pqxx::unique_violation&) {
         // Some id is stored already or repeated: the staging path sorts it out.
     }
-    result.received = copy_rows(transaction, tables.staging, tables, batches, line_buffer);
+    copy_text(transaction, std::string(tables.staging), tables.columns, line_buffer);
+    result.received = scanned.records;
     copy_text(transaction, std::string(tables.staging_boundary), boundary_columns, boundary_rows);
     if (inserted == nullptr) {
         result.inserted = transaction.exec_params0(staging_insert_sql(tables), partition_seconds).affected_rows();

@@ -112,6 +112,16 @@ Result<LockstepWait> wait_until_settled(const LockstepHooks& hooks, const Lockst
         } else if (!earlier) {
             earlier = std::move(answer.value);
             waiting_for = "a second answer";
+        } else if (answer.value.monitor_passes_ended < earlier->monitor_passes_ended) {
+            // The count went back: another daemon process answers (it was
+            // restarted). Its passes are counted from its start, so `earlier`
+            // would wait for a pass number the new process may reach only
+            // long after it has settled; start over from this answer.
+            ++wait.restarts;
+            waiting_for = fmt::format("a second answer from the restarted daemon (its monitor passes ended: {}, "
+                                      "before the restart: {})",
+                                      answer.value.monitor_passes_ended, earlier->monitor_passes_ended);
+            earlier = std::move(answer.value);
         } else {
             waiting_for = unsettled_reason(*earlier, answer.value);
             if (waiting_for.empty()) {

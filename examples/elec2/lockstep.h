@@ -13,7 +13,8 @@
 // it saw every record sent) and the counts of windows, judged windows,
 // findings, references and job transitions are the same in both (that pass
 // wrote nothing), with no job unfinished and no finding unrouted or unseen
-// by the retraining policy in B.
+// by the retraining policy in B. A restarted daemon counts its passes
+// from 0 again: an answer whose count went back starts the wait over.
 #pragma once
 
 #include <chrono>
@@ -66,6 +67,7 @@ struct LockstepHooks {
 
 struct LockstepWait {
     std::size_t answers = 0;  // progress answers read
+    std::size_t restarts = 0;  // answers that showed the daemon restarted (its pass count went back)
     std::chrono::steady_clock::duration waited{};
 };
 

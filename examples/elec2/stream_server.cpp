@@ -175,6 +175,10 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
         hooks.sleep = [](std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); };
         const auto waited = wait_until_settled(hooks, lockstep);
         if (!waited.ok()) return fmt::format("rows up to {}: {}", row_id(row - 1), waited.error);
+        if (waited.value.restarts > 0)
+            fmt::print(stderr, "elec2_server: rows up to {}: modelwatchd restarted during the wait; waited for the "
+                               "new process to judge them\n",
+                       row_id(row - 1));
         ++summary.lockstep_waits;
         summary.lockstep_seconds += std::chrono::duration<double>(waited.value.waited).count();
         return {};

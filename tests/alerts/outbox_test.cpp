@@ -336,6 +336,44 @@ TEST_CASE("route_new_findings: a pending root-cause ranking holds its model's fi
     CHECK(causes_of("performance") == "the causes are being ranked");
 }
 
+TEST_CASE("route_new_findings: the root-cause wait ends by the steady clock when the wall clock went back",
+          "[alerts][outbox][pg]") {
+    store::testing::TestDatabase db;
+    store::migrate(db.connection());
+    const auto owned = hold_leases(db.connection());
+    auto& connection = db.connection();
+    std::chrono::steady_clock::time_point steady{};
+    AlertOutbox outbox({.root_cause_wait_ms = 15'000, .steady_clock = [&steady] { return steady; }}, 6);
+    const auto options = two_receivers();
+    const std::string pending = R"({"root_cause": {"pending": true, "summary": "the causes are being ranked"}})";
+
+    // Stored, then the wall clock stepped back an hour: by the database's
+    // clock the drop was written an hour from now, and its wait would last
+    // an hour, holding every later alert of the model with it.
+    insert_finding(connection, {.kind = "performance", .subject = "accuracy", .method = "realised",
+                                .age_seconds = -3600, .evidence = pending});
+    insert_finding(connection, {.kind = "data_quality", .subject = "x"});
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 0);
+    steady += std::chrono::milliseconds(14'900);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 0);
+    steady += std::chrono::milliseconds(100);  // 15 s held by this process's clock
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 2);
+    bool drop_sent = false;
+    for (const auto& delivery : outbox.claim_due(connection, "pd", owned, 100, t0_us))
+        if (delivery.alert.labels.at("kind") == "performance") {
+            drop_sent = true;
+            CHECK(delivery.alert.annotations.at("causes") == "the causes are being ranked");
+        }
+    CHECK(drop_sent);
+
+    // A new pending drop is held for its own whole wait, not the one before's.
+    insert_finding(connection, {.kind = "performance", .subject = "f1", .method = "realised", .evidence = pending});
+    steady += std::chrono::milliseconds(60'000);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 0);
+    steady += std::chrono::milliseconds(10'000);
+    CHECK(outbox.route_new_findings(connection, options, owned, t0_us) == 0);
+}
+
 TEST_CASE("silences and alerts for the admin API", "[alerts][outbox][pg]") {
     OutboxFixture fixture;
     auto& [db, connection, owned, outbox, options] = fixture;

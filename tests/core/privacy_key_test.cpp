@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "core/privacy_key.h"
+#include "core/privacy_key_id.h"
 
 namespace {
 
@@ -67,4 +68,16 @@ TEST_CASE("the bytes past a key's size are wiped when its size is set") {
     CHECK(key.size() == 40);
     for (std::size_t i = 40; i < 64; ++i) CHECK(key.writable()[i] == 0);
     CHECK_THROWS_AS(key.set_size(65), std::logic_error);
+}
+
+TEST_CASE("a key id is privacy_key_id_digits lowercase hex digits, as PrivacyKey::id() gives") {
+    const auto key = mw::PrivacyKey::from_bytes("0123456789abcdef0123456789abcdef-test-key");
+    CHECK(key->id().size() == mw::privacy_key_id_digits);
+    CHECK(mw::is_privacy_key_id(key->id()));
+    CHECK(mw::is_privacy_key_id("473a000a"));
+    CHECK_FALSE(mw::is_privacy_key_id("473A000A"));   // upper case: never an id's text
+    CHECK_FALSE(mw::is_privacy_key_id("473a000"));    // too short
+    CHECK_FALSE(mw::is_privacy_key_id("473a000a0"));  // too long
+    CHECK_FALSE(mw::is_privacy_key_id("473a000g"));
+    CHECK_FALSE(mw::is_privacy_key_id(""));
 }

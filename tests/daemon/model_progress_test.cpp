@@ -60,7 +60,8 @@ TEST_CASE("the progress answer counts what the daemon has done for one model") {
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics(registry);
     daemon::RejectionTally rejections;
-    daemon::Monitoring monitoring(progress_test_config(database.dsn()), 1, metrics, rejections, [] { return now_us(); });
+    daemon::Monitoring monitoring(progress_test_config(database.dsn()), 1, metrics, rejections, now_us(),
+                                  [] { return now_us(); });
     // The caller's reading of the workers before the store (here: made up).
     daemon::WorkerStatus monitor_before;
     monitor_before.name = "monitor";

@@ -169,8 +169,9 @@ TEST_CASE("a slow root-cause ranking delays no window; it meets its budget on it
         FAIL("no lease of " << model);
         return store::Fence{};
     };
-    daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings);
-    daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings);
+    const auto started_us = now_us();  // the daemon's start
+    daemon::ModelMonitor slow(*config.find_model("slow"), metrics, rankings, started_us);
+    daemon::ModelMonitor fast(*config.find_model("fast"), metrics, rankings, started_us);
     // The first passes record each model's privacy policy; rows come after it.
     slow.step(connection, now_us(), std::nullopt, control, fence("slow"));
     fast.step(connection, now_us(), std::nullopt, control, fence("fast"));
@@ -234,4 +235,116 @@ TEST_CASE("ranking requests: one per model, the newest wins, and one handed back
     taken = rankings.take();
     CHECK(taken.at("a")->reference_id == 2);
     CHECK(taken.at("b")->reference_id == 1);
+}
+
+TEST_CASE("a ranking that fails on its data is attached as an error, not left pending in front of later drops",
+          "[performance_causes][pg]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    daemon::RankingRequests rankings;
+    daemon::PeriodicWorker idle("monitor", config::StoreOptions{}, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    const auto beat = store::heartbeat(connection, "causes-test", {"slow"}, 1h);
+    REQUIRE(beat.owned.size() == 1);
+    const store::Fence fence{"causes-test", beat.owned.front().epoch};
+    daemon::ModelMonitor slow(*loaded.config->find_model("slow"), metrics, rankings, now_us());
+    store_causes_rows(connection, "slow", 0, 600);
+    slow.step(connection, now_us(), std::nullopt, control, fence);
+    REQUIRE(drop_evidence(connection).value("pending", false));
+    auto requests = rankings.take();
+    REQUIRE(requests.count("slow") == 1);
+
+    // The ranking's clock fails (as a ranking failing on its window's data would).
+    auto broken = *requests.at("slow");
+    broken.clock = []() -> std::chrono::steady_clock::time_point {
+        throw std::runtime_error("the ranking's clock failed");
+    };
+    const auto turn = daemon::rank_pending_drops(connection, broken, control);
+    CHECK(turn.ranked == 1);
+    CHECK_FALSE(turn.more);
+    const auto ranking = drop_evidence(connection);
+    INFO(ranking.dump());
+    CHECK_FALSE(ranking.contains("pending"));
+    CHECK(ranking.value("error", "") == "not ranked: the ranking's clock failed");
+    CHECK(store::pending_root_causes(connection, "slow", 10).empty());
+}
+
+TEST_CASE("a pending drop whose window retention removed is answered once, not left pending for ever",
+          "[performance_causes][pg]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    daemon::RankingBasis basis;
+    basis.options = *loaded.config->find_model("slow");
+
+    Finding drop;
+    drop.model = "slow";
+    drop.kind = "performance";
+    drop.subject = "accuracy";
+    drop.method = "realised";
+    drop.statistic = 0.6;
+    drop.triggered = true;
+    drop.evidence_json = R"({"root_cause": {"pending": true, "summary": "the causes are being ranked"}})";
+    store::StoredWindow window;
+    window.sequence = 1;
+    window.first = {1'700'000'000'000'000, "a"};
+    window.last = {1'700'000'000'999'000, "z"};
+    window.rows = 300;
+    const auto window_id = store::record_window(connection, "slow", std::nullopt, window, {drop}, {});
+    {
+        pqxx::work transaction(connection);
+        transaction.exec_params0("DELETE FROM monitor_windows WHERE id = $1", window_id);
+        transaction.commit();
+    }
+
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    daemon::PeriodicWorker idle("causes", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    const auto turn = daemon::rank_pending_drops(connection, basis, control);
+    CHECK(turn.ranked == 1);
+    CHECK_FALSE(turn.more);
+    const auto evidence = drop_evidence(connection);
+    REQUIRE(evidence.is_object());
+    CHECK_FALSE(evidence.contains("pending"));
+    CHECK(evidence.value("error", "") == "not ranked: retention removed the finding's window before its ranking ran");
+    CHECK(daemon::rank_pending_drops(connection, basis, control).ranked == 0);
+}
+
+TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connection closed",
+          "[performance_causes][pg]") {
+    // What Monitoring::causes_pass relies on to hand the model's request
+    // back (for its next connection) whatever the error's type: a stopping
+    // PostgreSQL terminates the worker's backend under it.
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto loaded = config::load_config_text(causes_test_models, "causes.yaml", [](const std::string&) { return std::nullopt; });
+    REQUIRE(loaded.ok());
+    daemon::RankingBasis basis;
+    basis.options = *loaded.config->find_model("slow");
+    pqxx::connection worker_connection(database.dsn());
+    const int backend = worker_connection.backendpid();
+    {
+        pqxx::work transaction(database.connection());
+        transaction.exec_params("SELECT pg_terminate_backend($1)", backend);
+        transaction.commit();
+    }
+    REQUIRE(causes_test_within(10s, [&] {
+        pqxx::read_transaction transaction(database.connection());
+        return transaction.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend)[0]
+                   .as<int>() == 0;
+    }));
+    config::StoreOptions store;
+    store.dsn = database.dsn();
+    daemon::PeriodicWorker idle("causes", store, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    CHECK_THROWS(daemon::rank_pending_drops(worker_connection, basis, control));
+    CHECK_FALSE(worker_connection.is_open());
 }

@@ -65,6 +65,8 @@ std::int64_t reference_wait_count(pqxx::connection& connection, const std::strin
 }
 
 struct ReferenceWaitSetup {
+    // The daemon's start, before the predictions below are received.
+    std::int64_t started_us = now_us();
     store::testing::TestDatabase database;
     prometheus::Registry registry;
     daemon::DaemonMetrics metrics{registry};
@@ -97,7 +99,7 @@ struct ReferenceWaitSetup {
 
 TEST_CASE("wait_for_labels: no reference, window or estimate until 90% of the reference's labels arrived") {
     ReferenceWaitSetup setup;
-    daemon::ModelMonitor monitor(reference_wait_model(true, "1h"), setup.metrics, setup.rankings);
+    daemon::ModelMonitor monitor(reference_wait_model(true, "1h"), setup.metrics, setup.rankings, setup.started_us);
 
     // The reference's 100 predictions and a whole window after them are
     // stored, with labels for 89 of the reference's: one short.
@@ -122,7 +124,7 @@ TEST_CASE("wait_for_labels: no reference, window or estimate until 90% of the re
 
 TEST_CASE("wait_for_labels: once label_wait has passed since the last reference prediction, it is stored anyway") {
     ReferenceWaitSetup setup;
-    daemon::ModelMonitor monitor(reference_wait_model(true, "30s"), setup.metrics, setup.rankings);
+    daemon::ModelMonitor monitor(reference_wait_model(true, "30s"), setup.metrics, setup.rankings, setup.started_us);
     insert_reference_wait_labels(setup.database.connection(), 0, 49);
     setup.step(monitor);
     CHECK_FALSE(store::active_reference(setup.database.connection(), "m").has_value());
@@ -135,7 +137,7 @@ TEST_CASE("wait_for_labels: once label_wait has passed since the last reference 
 
 TEST_CASE("without wait_for_labels the reference is stored as soon as its predictions are there") {
     ReferenceWaitSetup setup;
-    daemon::ModelMonitor monitor(reference_wait_model(false, "1h"), setup.metrics, setup.rankings);
+    daemon::ModelMonitor monitor(reference_wait_model(false, "1h"), setup.metrics, setup.rankings, setup.started_us);
     setup.step(monitor);
     const auto reference = store::active_reference(setup.database.connection(), "m");
     REQUIRE(reference.has_value());

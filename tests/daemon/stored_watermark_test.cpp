@@ -116,7 +116,8 @@ struct WatermarkSetup {
     daemon::PassControl control{idle};
     store::Fence fence;
     std::optional<store::SpoolDrain> drain;
-    daemon::ModelMonitor monitor{watermark_model(), metrics, rankings};
+    // Started at the epoch: every row the test writes is under the policy.
+    daemon::ModelMonitor monitor{watermark_model(), metrics, rankings, 0};
 
     WatermarkSetup() {
         store::migrate(database.connection());

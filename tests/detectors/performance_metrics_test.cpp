@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detectors/performance_metric.h"
 #include "detectors/performance_metrics.h"
 #include "tests/support/detector_vectors.h"
 
@@ -42,6 +43,12 @@ void check_metric(const mp::MetricSet& set, const std::string& name, const json&
     INFO("actual " << *metric->value << " expected " << expected.get<double>());
     CHECK(close(*metric->value, expected.get<double>()));
     CHECK(metric->absent_reason.empty());
+    // Within the range its registry entry gives (what the root-cause
+    // ranking clips intervals to): scikit-learn's r2 below 0, rmse above 1.
+    const mp::PerformanceMetric* entry = mp::find_performance_metric(name);
+    REQUIRE(entry != nullptr);
+    CHECK(*metric->value >= entry->range.min);
+    CHECK(*metric->value <= entry->range.max);
 }
 
 void check_optional(const std::optional<double>& actual, const json& expected, const std::string& what) {

@@ -4,6 +4,7 @@ record and field, and hostile requests are bounded."""
 
 import hashlib
 import json
+import select
 import socket
 import time
 
@@ -249,6 +250,70 @@ class IngestApi(Environment):
         self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 404"))
         s.close()
         self.assertEqual(self.daemon.get("/healthz")[0], 200)
+
+    def test_progress_endpoint_is_behind_the_admin_token_and_answers_hostile_names(self):
+        # GET /v1/models/{model}/progress (the lockstep replay's wait) is admin API: the global token, like
+        # the rest of /v1; a model's ingest token is not enough.
+        path = "/v1/models/elec2/progress"
+        admin = {"Authorization": f"Bearer {self.admin_token}"}
+
+        def get(target, headers=None):
+            status, data, _ = self.daemon.request("GET", target, headers=headers)
+            return status, json.loads(data) if data else None
+        self.assertEqual(get(path)[0], 401)
+        self.assertEqual(get(path, {"Authorization": "Bearer wrong"})[0], 401)
+        self.assertEqual(get(path, self.auth)[0], 401)
+        status, body = get(path, admin)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["model"], "elec2")
+        for key in ("owned", "spool_undrained_batches", "monitor", "windows", "findings_unrouted"):
+            self.assertIn(key, body)
+        status, _, headers = self.daemon.request("POST", path, body=b"{}", headers=admin)
+        self.assertEqual(status, 405)
+        self.assertEqual(headers.get("Allow"), "GET")
+
+        # Unknown and hostile names: 404 naming what was asked, never another model's or a file's answer.
+        for name in ("nope", "..", "..%2F..%2Fetc%2Fpasswd", "el%65c2", "elec2%00", "%2e%2e", "elec2;drop"):
+            status, body = get(f"/v1/models/{name}/progress", admin)
+            self.assertEqual(status, 404, (name, body))
+            self.assertEqual(body["error"], f"unknown model '{name}'")
+        for target in ("/v1/models/elec2/../progress", "/v1/models//progress", "/v1/models/elec2/progress/x"):
+            self.assertEqual(get(target, admin)[0], 404, target)
+        long_name = "m" * 10_000
+        status, body = get(f"/v1/models/{long_name}/progress", admin)
+        self.assertEqual(status, 404)
+        self.assertEqual(body["error"], f"unknown model '{long_name}'")
+        status, _ = self.daemon.request("GET", f"/v1/models/{'m' * 20_000}/progress", headers=admin)[0:2]
+        self.assertEqual(status, 431)
+        # Bytes that are not UTF-8 are answered in valid JSON, not a crash.
+        s = socket.create_connection(("127.0.0.1", self.daemon.port))
+        s.sendall(b"GET /v1/models/\xff\xfe/progress HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  + self.admin_token.encode() + b"\r\nConnection: close\r\n\r\n")
+        s.settimeout(10)
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 404"), data)
+        json.loads(data.split(b"\r\n\r\n", 1)[1].decode())
+
+        # Slowloris on the endpoint: headers trickling in past header_timeout (1 s) get 408 and the connection
+        # is closed, while a well-behaved poller is answered meanwhile.
+        slow = socket.create_connection(("127.0.0.1", self.daemon.port))
+        slow.sendall(b"GET /v1/models/elec2/progress HTTP/1.1\r\nHost: x\r\n")
+        started = time.time()
+        slow.settimeout(10)
+        for _ in range(3):
+            self.assertEqual(get(path, admin)[0], 200)
+        for _ in range(40):  # a byte every 0.2 s until answered: far below the minimum rate
+            if select.select([slow], [], [], 0.2)[0]:
+                break
+            slow.sendall(b"X")
+        data = slow.recv(4096)
+        self.assertTrue(data.startswith(b"HTTP/1.1 408"), data)
+        self.assertLess(time.time() - started, 8)
+        slow.close()
+        self.assertEqual(get(path, admin)[0], 200)
 
     def test_pipelined_requests_are_all_answered(self):
         s = socket.create_connection(("127.0.0.1", self.daemon.port))

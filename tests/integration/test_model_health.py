@@ -14,6 +14,8 @@ import csv
 import gzip
 import json
 import os
+import signal
+import time
 from datetime import datetime, timedelta, timezone
 
 import harness
@@ -275,6 +277,54 @@ class ModelHealthTest(harness.Environment):
         self.assertIn("accuracy_estimated", json.dumps(windows[1]))
         status, body = daemon.get("/metrics")
         self.assertIn('modelwatch_records_rejected_total{kind="prediction",model="adult",reason="wrong_type"} 100', body.decode())
+
+        # kill -9 between a window's commit and its ranking, then PostgreSQL away for longer than the
+        # workers' reconnect backoff (500 ms here) while the daemon comes back: the finding is left "pending"
+        # as such a crash leaves it (the mark is what the monitor commits with the window). Once PostgreSQL
+        # answers, the restarted daemon ranks it exactly once, the alert already sent is not sent again, and
+        # meanwhile /readyz says the store is what it waits for.
+        deliveries = self.pg.scalar(
+            "SELECT count(*) FROM alert_deliveries WHERE payload->'alert'->'labels'->>'kind' = 'performance'")
+        daemon.kill()
+        self.pg.query("UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', "
+                      "'{\"pending\": true, \"summary\": \"the causes are being ranked\"}') WHERE id = %s "
+                      "RETURNING id", (finding_id,))
+        before_restart = len(daemon.log())
+        self.pg.stop()
+        try:
+            daemon.start()
+            harness.wait_for(lambda: "store_connect_failed" in daemon.log()[before_restart:], 10,
+                             "the restarted daemon never tried PostgreSQL\n" + daemon.log()[before_restart:])
+            time.sleep(2)  # idle past the reconnect backoff's cap
+            status, body = daemon.get("/readyz")
+            self.assertEqual(status, 503, body)
+            readiness = json.loads(body.decode())
+            self.assertIn("store unreachable", readiness["not_ready"])
+            self.assertIn("last_error", readiness["workers"]["causes"], readiness["workers"])
+            # A reload while the finding waits, and another as PostgreSQL returns (the ranking may be running).
+            daemon.process.send_signal(signal.SIGHUP)
+            harness.wait_for(lambda: daemon.log()[before_restart:].count("config_reloaded") == 1, 10,
+                             "the reload was not applied\n" + daemon.log()[before_restart:])
+        finally:
+            self.pg.start()
+        daemon.process.send_signal(signal.SIGHUP)
+        ranking_again = harness.wait_for(ranked, 30, "the pending drop was not ranked after the restart\n" +
+                                         daemon.log()[before_restart:])
+        daemon.wait_ready()
+        self.assertNotIn("error", ranking_again)
+        self.assertEqual(ranking_again["metric"], "accuracy")
+        attached = [line for line in daemon.log()[before_restart:].splitlines()
+                    if f"root_cause model=adult window=2 finding={finding_id} " in line]
+        self.assertEqual(len(attached), 1, attached)
+        self.assertIn("attached=true", attached[0])
+        status, body = daemon.get("/readyz")
+        workers = json.loads(body.decode())["workers"]
+        self.assertNotIn("last_error", workers["causes"], workers["causes"])
+        # Nothing pending is left, and no notification of the drop went out twice.
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM findings WHERE evidence->'root_cause' ? 'pending'"), 0)
+        self.assertEqual(self.pg.scalar(
+            "SELECT count(*) FROM alert_deliveries WHERE payload->'alert'->'labels'->>'kind' = 'performance'"),
+            deliveries)
 
 
 if __name__ == "__main__":

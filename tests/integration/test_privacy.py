@@ -609,5 +609,71 @@ PROFILE_MODEL = """
 """
 
 
+    def test_stray_key_met_only_by_the_drain_is_not_ready_and_stores_nothing(self):
+        # PostgreSQL away while a daemon with another key starts: its claim at start is deferred and what it
+        # acknowledges waits in its spool. Once PostgreSQL answers, the drain's claim is refused: nothing of it
+        # is stored, /readyz answers 503 naming the conflict (a load balancer must not keep sending it records
+        # it cannot store), and the daemon with the recorded key keeps storing.
+        started = time.time()
+        good = KEY
+        try:  # after the canary test the recorded key is its rotation's
+            if self.pg.scalar("SELECT count(*) FROM model_privacy WHERE model = 'adult' AND key_id = %s",
+                              (key_id(bytes(reversed(KEY))),)):
+                good = bytes(reversed(KEY))
+        except psycopg2.Error:
+            pass  # not migrated yet: the first daemon records KEY
+        good_file = os.path.join(self.tmp, "drain-good.key")
+        write_key(good_file, good)
+        stray_key = hashlib.sha256(b"drain-stray").hexdigest().encode()
+        stray_file = os.path.join(self.tmp, "drain-stray.key")
+        write_key(stray_file, stray_key)
+        first = self.new_daemon("drain-first", models_yaml=MODEL.format(key_file=good_file, previous=""),
+                                extra_yaml="cluster: {daemon_id: drain-first}\n")
+        first.start()
+        first.wait_ready()
+        rows = adult_rows(20)
+        ts = datetime.now(timezone.utc) - timedelta(minutes=5)
+        stray = self.new_daemon("drain-stray", models_yaml=MODEL.format(key_file=stray_file, previous=""),
+                                extra_yaml="cluster: {daemon_id: drain-stray}\n")
+        self.pg.stop()
+        try:
+            stray.start()
+            status, body, _ = stray.post("/v1/models/adult/predictions",
+                                         [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(10)])
+            self.assertEqual(status, 200, body)  # durable in its spool
+            self.assertIn("privacy_keys_claim_deferred", stray.log())
+        finally:
+            self.pg.start()
+        harness.wait_for(lambda: "privacy_key_conflict" in stray.log(), 30,
+                         "the drain never claimed the key\n" + stray.log()[-3000:])
+        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)} recorded_key_id={key_id(good)} "
+                      f"key_file={stray_file}", stray.log())
+
+        def stray_readiness():
+            status, data = stray.get("/readyz")
+            return status, json.loads(data)
+        status, readiness = harness.wait_for(lambda: (lambda r: r if r[0] == 503 and r[1]["store_reachable"]
+                                                      else None)(stray_readiness()), 10,
+                                             "the stray daemon never showed PostgreSQL reachable")
+        self.assertIn("store refuses this daemon's writes (see drain_error)", readiness["not_ready"], readiness)
+        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)}", readiness["drain_error"])
+        time.sleep(1)  # the drain retries meanwhile: still refused, still not ready, still nothing stored
+        self.assertEqual(stray_readiness()[0], 503)
+        self.assertEqual(stray.metric("modelwatch_ready"), 0)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE %s",
+                                        (f"hmac:{key_id(stray_key)}:%",)), 0)
+        self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult'"), key_id(good))
+
+        # The daemon with the recorded key is unaffected.
+        status, body, _ = first.post("/v1/models/adult/predictions",
+                                     [dict(prediction(i, rows[i], ts), id=f"first-{i}") for i in range(10)])
+        self.assertEqual(status, 200, body)
+        first.wait_drained()
+        first.wait_ready()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
+                                        (hashed("record-id", "first-3", good),)), 1)
+        self.assertNotIn("privacy_key_conflict", first.log())
+        print(f"test_privacy stray key met by the drain: {time.time() - started:.1f} s", flush=True)
+
 if __name__ == "__main__":
     harness.main()

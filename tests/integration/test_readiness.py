@@ -8,11 +8,13 @@ by SIGTERM."""
 import hashlib
 import json
 import os
+import signal
+import threading
 import time
 
 import psycopg2
 
-from harness import Environment, main, wait_for
+from harness import Environment, main, prediction, wait_for
 from test_lifecycle import NotifySocket
 
 WORKERS = {"leases", "monitor", "causes", "alerts", "retrain", "audits", "retention"}
@@ -107,6 +109,47 @@ class Readiness(Environment):
             self.assertIn("store_error", body)
         finally:
             self.pg.start()
+        self.assertEqual(daemon.terminate(), 0)
+
+    def test_postgres_hanging_stalls_neither_health_nor_ingest(self):
+        # A PostgreSQL that accepts connections and never answers them (its postmaster stopped: a hung host
+        # or a network black hole) while admin clients poll progress, as the lockstep replay does: each waits
+        # up to store.connect_timeout (5 s) for its connection, on threads of its own, and is told 503;
+        # /healthz and ingest are answered meanwhile (on the event loop they had waited behind them).
+        daemon = self.new_daemon("hang")
+        daemon.start()
+        wait_for(lambda: ready(daemon)[0] == 200, 20, "not ready")
+        with open(os.path.join(self.pg.directory, "data", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        answers = []
+
+        def ask():
+            status, body, _ = daemon.request("GET", "/v1/models/elec2/progress", timeout=60)
+            answers.append((status, body))
+        # Two: as many as the event loop has threads on a 2-core machine (and the admin API here).
+        askers = [threading.Thread(target=ask) for _ in range(2)]
+        os.kill(postmaster, signal.SIGSTOP)
+        try:
+            for asker in askers:
+                asker.start()
+            time.sleep(0.5)  # the askers wait on PostgreSQL now
+            started = time.monotonic()
+            self.assertEqual(daemon.request("GET", "/healthz", timeout=30)[0], 200)
+            status, body, _ = daemon.post("/v1/models/elec2/predictions", [prediction(1, id="hang-1")])
+            took = time.monotonic() - started
+            self.assertEqual(status, 200, body)
+            print(f"/healthz and an ingest answered in {took:.2f}s while 2 admin requests waited on PostgreSQL")
+            self.assertLess(took, 2.0, "health and ingest waited for the admin requests' PostgreSQL")
+            for asker in askers:
+                asker.join(60)
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        self.assertEqual(len(answers), 2)
+        for status, body in answers:
+            self.assertEqual(status, 503, body)
+            self.assertIn(b"the store is unreachable", body)
+        wait_for(lambda: ready(daemon)[0] == 200, 20, "not ready after PostgreSQL resumed")
+        self.assertEqual(daemon.get("/v1/models/elec2/progress")[0], 200)
         self.assertEqual(daemon.terminate(), 0)
 
     def test_stuck_worker_is_reported_and_starves_the_watchdog(self):

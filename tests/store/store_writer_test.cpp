@@ -656,22 +656,45 @@ TEST_CASE("an id stored on two days and labelled on two days is read once, with 
     }
 }
 
+TEST_CASE("a count window's predictions are counted without reading them, every stored copy included",
+          "[store_writer]") {
+    // The monitor counts before it reads a count window (daemon/window_selection.cpp):
+    // the count may exceed the rows read (copies), never fall short of them.
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto now = whole_second_now_us();
+    const auto ts = now - 3 * day_us;
+    writer.write(std::vector{predictions({prediction("a", ts), prediction("b", ts + second_us),
+                                          prediction("c", ts + 2 * second_us)},
+                                         now - 2 * day_us)});
+    writer.write(std::vector{predictions({prediction("a", ts)}, now)});  // a copy, days later
+    writer.write(std::vector{predictions({prediction("z", ts)}, now, "other")});
+    auto& connection = *fixture.reader;
+    CHECK(store::count_predictions_after(connection, "churn", std::nullopt, 10) == 4);
+    CHECK(store::count_predictions_after(connection, "churn", std::nullopt, 2) == 2);
+    CHECK(store::count_predictions_after(connection, "churn", store::RowKey{ts, "a"}, 10) == 2);
+    CHECK(store::count_predictions_after(connection, "churn", store::RowKey{ts + 2 * second_us, "c"}, 10) == 0);
+    CHECK(store::read_predictions_after(connection, "churn", std::nullopt, 10).size() == 3);
+}
+
 TEST_CASE("the privacy fingerprint a model runs under, and since when", "[store_writer]") {
     Fixture fixture;
     auto& connection = *fixture.reader;
     const auto now = whole_second_now_us();
-    // A first record by the monitor counts from the epoch: the daemon's start
-    // records a model with a key at its start time (claim_privacy_keys,
-    // privacy_keys_test); the monitor records first only when PostgreSQL did
-    // not answer at start, and the rows received meanwhile are this policy's.
-    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now - day_us);
-    CHECK(epoch.since_us == 0);
+    // A first record by the monitor (its pass came before the daemon's own
+    // claim) counts from the daemon's start, as the claim does
+    // (claim_privacy_keys, privacy_keys_test): not from the pass, which would
+    // leave out the rows received since the start, nor from the epoch, which
+    // would vouch for rows received before it under no known policy.
+    const auto started = now - day_us;
+    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", started + 60'000'000, started);
+    CHECK(epoch.since_us == started);
     CHECK_FALSE(epoch.previous.has_value());
     // A restart under the same policy keeps `since`; another policy starts anew and names the one before.
-    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now);
-    CHECK(epoch.since_us == 0);
+    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now, now - 1'000'000);
+    CHECK(epoch.since_us == started);
     CHECK_FALSE(epoch.previous.has_value());
-    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", now);
+    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", now, now - 1'000'000);
     CHECK(epoch.since_us == now);
     CHECK(epoch.previous == "aaaa");
     // A reference records the fingerprint it was taken under.

@@ -156,3 +156,39 @@ TEST_CASE("lockstep: a daemon that never settles fails the wait after the bound,
                Catch::EndsWith("still waiting for: an answer (the last attempt: GET /v1/models/elec2/progress: "
                                "connect 127.0.0.1:9: refused)"));
 }
+
+TEST_CASE("lockstep: a daemon restarted during the wait is waited for from its new count, not until the bound") {
+    // The old process answered at pass 500; the new one counts from 0. The
+    // records acknowledged before the restart are in its spool or stored,
+    // so its own settled answers are what the wait needs.
+    ScriptedDaemon daemon;
+    auto restarted = lockstep_rest(2);
+    auto restarted_quiet = lockstep_rest(4);
+    daemon.script = {lockstep_answer(lockstep_rest(500)),
+                     Result<DaemonProgress>::failure("GET /v1/models/elec2/progress: connect 127.0.0.1:9: refused"),
+                     lockstep_answer(restarted), lockstep_answer(restarted_quiet)};
+    LockstepOptions options;
+    options.timeout = 120s;
+    options.poll = 25ms;
+    const auto waited = wait_until_settled(daemon.hooks(), options);
+    REQUIRE(waited.ok());
+    CHECK(waited.value.restarts == 1);
+    CHECK(waited.value.answers == 4);
+    CHECK(waited.value.waited == 75ms);
+
+    // Still bounded, and saying so, when the new process never settles.
+    ScriptedDaemon stuck;
+    auto busy = lockstep_rest(3);
+    busy.jobs_unfinished = 1;
+    stuck.script = {lockstep_answer(lockstep_rest(500)), lockstep_answer(lockstep_rest(1))};
+    for (std::uint64_t passes = 3; passes < 200; passes += 2) {
+        busy.monitor_passes_ended = passes;
+        busy.monitor_next_pass = passes + 2;
+        stuck.script.push_back(lockstep_answer(busy));
+    }
+    options.timeout = 2s;
+    const auto unsettled = wait_until_settled(stuck.hooks(), options);
+    REQUIRE_FALSE(unsettled.ok());
+    CHECK_THAT(unsettled.error, Catch::EndsWith("still waiting for: 1 retraining jobs to finish"));
+    CHECK(stuck.clock.time_since_epoch() <= 2s);
+}
