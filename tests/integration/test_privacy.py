@@ -585,30 +585,6 @@ class PrivacyTest(harness.Environment):
         print(f"test_privacy profile-only: {time.time() - started:.1f} s", flush=True)
 
 
-PROFILE_MODEL = """
-  - name: adult_profiles
-    prediction: {{type: binary, classes: [">50K", "<=50K"]}}
-    attributes: [group]
-    features:
-      - {{name: age, type: numeric}}
-      - {{name: education_num, type: numeric}}
-      - {{name: workclass, type: categorical}}
-    store_raw: {store_raw}
-    reference: {{rows: 200}}
-    window: {{duration: 1m, lateness: 0}}
-    drift: {{noise_resamples: 10, segments: [group]}}
-    performance:
-      min_label_coverage: 0.9
-      thresholds: [{{metric: accuracy, min: 0.99, band_sd: 0}}]
-    concept_drift: {{detector: ""}}
-    anomaly: {{detector: ""}}
-    privacy:
-      key_file: {key_file}
-      fields:
-        - {{name: workclass, action: hash}}
-"""
-
-
     def test_stray_key_met_only_by_the_drain_is_not_ready_and_stores_nothing(self):
         # PostgreSQL away while a daemon with another key starts: its claim at start is deferred and what it
         # acknowledges waits in its spool. Once PostgreSQL answers, the drain's claim is refused: nothing of it
@@ -674,6 +650,31 @@ PROFILE_MODEL = """
                                         (hashed("record-id", "first-3", good),)), 1)
         self.assertNotIn("privacy_key_conflict", first.log())
         print(f"test_privacy stray key met by the drain: {time.time() - started:.1f} s", flush=True)
+
+
+PROFILE_MODEL = """
+  - name: adult_profiles
+    prediction: {{type: binary, classes: [">50K", "<=50K"]}}
+    attributes: [group]
+    features:
+      - {{name: age, type: numeric}}
+      - {{name: education_num, type: numeric}}
+      - {{name: workclass, type: categorical}}
+    store_raw: {store_raw}
+    reference: {{rows: 200}}
+    window: {{duration: 1m, lateness: 0}}
+    drift: {{noise_resamples: 10, segments: [group]}}
+    performance:
+      min_label_coverage: 0.9
+      thresholds: [{{metric: accuracy, min: 0.99, band_sd: 0}}]
+    concept_drift: {{detector: ""}}
+    anomaly: {{detector: ""}}
+    privacy:
+      key_file: {key_file}
+      fields:
+        - {{name: workclass, action: hash}}
+"""
+
 
 if __name__ == "__main__":
     harness.main()
