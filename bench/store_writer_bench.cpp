@@ -24,6 +24,18 @@
 // after it in odd ones: two day partitions, and with SECONDS below
 // store::boundary_window_seconds every row claims its key on that midnight's
 // boundary, so the boundary's price is measured at any time of day.
+//
+//   store_writer_bench ADMIN_DSN RECORDS --profiles ROUNDS
+//
+// The cost of profile-only models (store_raw: false, store/profile_writer.h)
+// instead: the same writes as a model that stores its rows, as a profile-only
+// one (1-hour buckets: each 50,000-record write over 3 days touches about 72
+// of them, so it writes about 72 chunks), and as a profile-only one with
+// drift.segments [sex, region] (2 and 5 values), in ROUNDS rounds of the
+// three in turn on an emptied table, so that the neighbours' load falls on
+// all three alike. Per mode: the median wall time, the writer thread's CPU
+// (stripping and profiling happen in the client), the server's CPU, and the
+// bytes stored (predictions and chunks, pg_total_relation_size).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +44,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 #include <random>
 #include <string>
@@ -163,12 +176,106 @@ std::vector<mw::PredictionBatch> generate(std::size_t records, std::int64_t now_
     return batches;
 }
 
+double median_of(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// The --profiles mode (see the header's comment). Returns main's status.
+int profile_overhead(const std::string& dsn, const std::vector<mw::store::EncodedBatch>& encoded,
+                     std::size_t records, int rounds) {
+    pqxx::connection connection(dsn);
+    mw::store::migrate(connection);
+    pqxx::connection control(dsn);
+    const long postmaster = read_proc_stat(connection.backendpid()).ppid;
+    const auto plan_of = [](bool store_raw, std::vector<std::string> segments) {
+        mw::config::ModelOptions model;
+        model.schema = bench_schema();
+        model.schema.attributes = {"sex", "region"};
+        model.store_raw = store_raw;
+        model.window.duration_ms = 3'600'000;
+        model.drift.segments = std::move(segments);
+        return std::make_shared<const mw::store::ProfilePlan>(mw::store::profile_plan({model}));
+    };
+    struct Mode {
+        const char* name;
+        std::shared_ptr<const mw::store::ProfilePlan> plan;
+        std::vector<double> wall_s, client_cpu_s, server_cpu_s;
+        double stored_bytes = 0;
+        long long chunks = 0;
+    };
+    Mode modes[] = {{"rows stored (store_raw: true)", plan_of(true, {}), {}, {}, {}},
+                    {"profile-only", plan_of(false, {}), {}, {}, {}},
+                    {"profile-only, segments sex, region", plan_of(false, {"sex", "region"}), {}, {}, {}}};
+    const auto empty_tables = [&] {
+        pqxx::nontransaction(control).exec0("TRUNCATE predictions, prediction_boundary_keys, profile_chunks");
+        pqxx::nontransaction(control).exec0("CHECKPOINT");
+    };
+    // An untimed write creates the partitions every round uses.
+    {
+        mw::store::StoreWriter writer(connection, mw::config::StoreOptions{});
+        writer.write(std::span(&encoded.front(), 1));
+    }
+    for (int round = 0; round < rounds; ++round) {
+        for (Mode& mode : modes) {
+            empty_tables();
+            mw::store::StoreWriter writer(connection, mw::config::StoreOptions{});
+            writer.set_profile_plan(mode.plan);
+            std::uint64_t inserted = 0;
+            const auto start = Clock::now();
+            const double client_start = thread_cpu_seconds();
+            const double server_start = server_cpu_seconds(postmaster);
+            for (const auto& frame : encoded) inserted += writer.write(std::span(&frame, 1)).predictions_inserted;
+            mode.wall_s.push_back(seconds_since(start));
+            mode.client_cpu_s.push_back(thread_cpu_seconds() - client_start);
+            mode.server_cpu_s.push_back(server_cpu_seconds(postmaster) - server_start);
+            pqxx::nontransaction query(control);
+            const auto sizes = query.exec1(
+                "SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits "
+                "WHERE inhparent = 'predictions'::regclass) + pg_total_relation_size('profile_chunks'), "
+                "(SELECT count(*) FROM profile_chunks), (SELECT coalesce(sum(rows), 0) FROM profile_chunks)");
+            mode.stored_bytes = sizes[0].as<double>();
+            mode.chunks = sizes[1].as<long long>();
+            const auto profiled = sizes[2].as<long long>();
+            const bool profiles_expected = !mode.plan->empty();
+            if (inserted != records || (profiles_expected ? profiled != static_cast<long long>(records) : profiled != 0)) {
+                std::fprintf(stderr, "bench invalid (%s): inserted %llu, profiled %lld of %zu\n", mode.name,
+                             static_cast<unsigned long long>(inserted), profiled, records);
+                return 1;
+            }
+        }
+    }
+    double load[1] = {0};
+    ::getloadavg(load, 1);
+    const double n = static_cast<double>(records);
+    std::printf("%zu predictions, 10 features, %zu-record writes, %d rounds of each mode in turn, medians; "
+                "load average %.1f at the end\n",
+                records, batch_records, rounds, load[0]);
+    std::printf("%-36s %8s %10s %12s %12s %12s %8s\n", "", "wall s", "rows/s", "client CPU s", "server CPU s",
+                "stored B/row", "chunks");
+    for (const Mode& mode : modes) {
+        const double wall = median_of(mode.wall_s);
+        std::printf("%-36s %8.2f %10.0f %12.2f %12.2f %12.0f %8lld\n", mode.name, wall, n / wall,
+                    median_of(mode.client_cpu_s), median_of(mode.server_cpu_s), mode.stored_bytes / n, mode.chunks);
+    }
+    for (const Mode& mode : modes) {
+        std::printf("%s, per round (wall / client CPU / server CPU s):", mode.name);
+        for (std::size_t r = 0; r < mode.wall_s.size(); ++r)
+            std::printf(" %.2f/%.2f/%.2f", mode.wall_s[r], mode.client_cpu_s[r], mode.server_cpu_s[r]);
+        std::printf("\n");
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const bool midnight = argc == 5 && std::string(argv[3]) == "--midnight";
-    if (argc < 2 || argc == 4 || argc > 5 || (argc == 5 && !midnight)) {
-        std::fprintf(stderr, "usage: store_writer_bench ADMIN_DSN [RECORDS] [--midnight SECONDS]\n");
+    const bool profiles_mode = argc == 5 && std::string(argv[3]) == "--profiles";
+    if (argc < 2 || argc == 4 || argc > 5 || (argc == 5 && !midnight && !profiles_mode)) {
+        std::fprintf(stderr, "usage: store_writer_bench ADMIN_DSN [RECORDS] [--midnight SECONDS]\n"
+                             "       store_writer_bench ADMIN_DSN RECORDS --profiles ROUNDS\n");
         return 2;
     }
     const std::string admin_dsn = argv[1];
@@ -207,6 +314,12 @@ int main(int argc, char** argv) {
     const double encode_cpu_s = thread_cpu_seconds() - encode_cpu_start;
     std::size_t bytes = 0;
     for (const auto& frame : encoded) bytes += frame.copy_rows.size();
+    if (profiles_mode) {
+        const int status = profile_overhead(dsn, encoded, records, std::stoi(argv[4]));
+        pqxx::connection admin(admin_dsn);
+        pqxx::nontransaction(admin).exec0(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", database_name));
+        return status;
+    }
 
     pqxx::connection connection(dsn);
     mw::store::migrate(connection);

@@ -22,7 +22,7 @@ bool operator==(const ModelOptions& a, const ModelOptions& b) {
            x.attributes == y.attributes && x.classes == y.classes && x.privacy == y.privacy && a.tokens == b.tokens &&
            a.reference == b.reference && a.window == b.window && a.drift == b.drift &&
            a.performance == b.performance && a.concept_drift == b.concept_drift && a.anomaly == b.anomaly &&
-           a.retrain == b.retrain && a.audits == b.audits;
+           a.retrain == b.retrain && a.audits == b.audits && a.store_raw == b.store_raw;
 }
 
 }  // namespace mw::config

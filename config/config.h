@@ -163,6 +163,10 @@ struct DriftConfig {
     double drift_share = 0.5;
     bool multivariate = true;
     std::vector<std::string> segments;  // attributes whose values get their own verdict
+    // A profile-only model profiles at most this many values of each segment
+    // attribute; past it the attribute's segment checks are not computed
+    // (stats::SegmentProfiles, docs/privacy.md).
+    std::uint32_t max_segment_values = 32;
     std::vector<FeatureDriftOverride> features;
 
     bool operator==(const DriftConfig&) const = default;
@@ -265,6 +269,9 @@ struct ModelOptions {
     AnomalyConfig anomaly;
     RetrainConfig retrain;
     std::vector<AuditConfig> audits;
+    // false: a profile-only model (docs/privacy.md, "Profile-only models"):
+    // its feature values are never stored, only their profiles.
+    bool store_raw = true;
 };
 
 // Equal in every option: a reload keeps a model's fitted reference only then.

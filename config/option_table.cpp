@@ -52,6 +52,10 @@ int Reader::line_of(std::string_view path) const {
     }
 }
 
+bool Reader::given(std::string_view path) const {
+    return std::any_of(lines_.begin(), lines_.end(), [&](const auto& entry) { return entry.first == path; });
+}
+
 bool Reader::has_error_within(std::string_view path) const {
     return std::any_of(errors_.begin(), errors_.end(), [&](const Error& error) {
         const std::string_view reported = error.path;

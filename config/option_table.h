@@ -50,6 +50,8 @@ public:
     void record_line(const std::string& path, int line);
     // The line recorded for `path`, else for its closest recorded parent, else 1.
     int line_of(std::string_view path) const;
+    // Whether the file gave `path` itself (a default was not applied).
+    bool given(std::string_view path) const;
     // Whether an error was reported at `path` or inside it, so checks across
     // keys do not pile a second message on a section already reported.
     bool has_error_within(std::string_view path) const;

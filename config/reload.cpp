@@ -27,6 +27,20 @@ std::vector<std::string> refused_reload_changes(const Config& running, const Con
                 "drift and break the outcome join. Restart the daemon to apply it (docs/privacy.md, \"Changing the "
                 "policy and rotating the key\")",
                 m, schema.name));
+        const ModelOptions& model = next.models[m];
+        if (before->store_raw != model.store_raw)
+            refused.push_back(fmt::format(
+                "models[{}].store_raw: model \"{}\" has store_raw {} in the running configuration and {} in the new "
+                "one; a reload cannot change it: the reference and the open window are kept as {} and would have "
+                "to be judged as the other. Restart the daemon to apply it (the model then takes a new reference; "
+                "docs/privacy.md, \"Profile-only models\")",
+                m, schema.name, before->store_raw, model.store_raw, before->store_raw ? "rows" : "profiles"));
+        else if (!model.store_raw && before->window.duration_ms != model.window.duration_ms)
+            refused.push_back(fmt::format(
+                "models[{}].window.duration: model \"{}\" is profile-only (store_raw: false) and its stored "
+                "profiles are cut at {} ms buckets; a reload cannot change the window length: windows of another "
+                "length would not be the merge of whole buckets. Restart the daemon to apply it",
+                m, schema.name, before->window.duration_ms));
         for (std::size_t f = 0; f < schema.features.size(); ++f) {
             const FeatureSpec& feature = schema.features[f];
             const int old_index = old_schema.feature_index(feature.name);

@@ -364,6 +364,10 @@ const Option<DriftConfig> drift_options[] = {
     {.key = "segments", .kind = ValueKind::name_list, .max = max_name_length_feature,
      .help = "attributes whose values each get their own drift verdict", .field = "DriftConfig::segments",
      .assign = assign_field<&DriftConfig::segments>},
+    {.key = "max_segment_values", .kind = ValueKind::integer, .default_text = "32", .min = 1, .max = 1000,
+     .help = "store_raw: false: values of each segments attribute profiled at most; past it that attribute's "
+             "segment checks are not computed (logged)",
+     .field = "DriftConfig::max_segment_values", .assign = assign_field<&DriftConfig::max_segment_values>},
     {.key = "features", .kind = ValueKind::mapping_list, .help = "per-feature method and threshold",
      .field = "DriftConfig::features",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line, DriftConfig& drift) {
@@ -742,6 +746,10 @@ const Option<ModelOptions> model_options[] = {
     {.key = "privacy", .kind = ValueKind::mapping,
      .help = "what is kept of each field before anything is stored: keep, drop, hash or generalise (docs/privacy.md)",
      .field = "ModelSchema::privacy", .read_nested = read_privacy, .describe_nested = describe_privacy},
+    {.key = "store_raw", .kind = ValueKind::choice, .default_text = "true", .choices = boolean_choices,
+     .help = "false: a profile-only model; its feature values are never stored, windows and the reference are "
+             "judged from feature profiles (sketches); needs time windows (docs/privacy.md)",
+     .field = "ModelOptions::store_raw", .assign = assign_field<&ModelOptions::store_raw>},
     {.key = "audits", .kind = ValueKind::mapping_list, .help = "scheduled fairness audits",
      .field = "ModelOptions::audits",
      .read_nested = [](Reader& reader, const YAML::Node& node, const std::string& path, int line,
@@ -1394,6 +1402,56 @@ const Option<Config> root_options[] = {
      }},
 };
 
+// A profile-only model (store_raw: false) is judged from the feature profiles
+// the store writer keeps per time bucket (store/profile_writer.h): what needs
+// joint rows or every raw value is refused here, naming the key and why,
+// rather than silently not run.
+void check_profile_only(Reader& reader, const Catalog* catalog, const std::vector<ModelOptions>& models) {
+    for (std::size_t i = 0; i < models.size(); ++i) {
+        const ModelOptions& model = models[i];
+        if (model.store_raw) continue;
+        const std::string path = fmt::format("models[{}]", i);
+        const auto fail = [&](const std::string& key, std::string message) {
+            const std::string full = path + "." + key;
+            reader.error(full, reader.given(full) ? reader.line_of(full) : reader.line_of(path + ".store_raw"),
+                         "store_raw is false: " + std::move(message));
+        };
+        if (model.window.duration_ms == 0)
+            fail("window.duration",
+                 "a profile-only model needs time windows: its features are profiled per time bucket as rows are "
+                 "stored, and the rows of a count window are only known once later rows arrived, after their "
+                 "features were discarded");
+        if (model.reference.source == ReferenceSource::upload)
+            fail("reference.source",
+                 "an uploaded reference keeps raw rows; a profile-only model takes its reference from its own "
+                 "stored profiles (first_rows or time_range)");
+        if (model.drift.multivariate && reader.given(path + ".drift.multivariate"))
+            fail("drift.multivariate",
+                 "the PCA reconstruction error needs every row's features together, which profiles do not keep; "
+                 "set it to false (it is not computed for a profile-only model)");
+        if (catalog == nullptr || catalog->drift_method_not_from_profiles == nullptr) continue;
+        for (const bool numeric : {true, false}) {
+            const bool any = std::any_of(model.schema.features.begin(), model.schema.features.end(),
+                                         [&](const FeatureSpec& feature) {
+                                             return (feature.type == FeatureType::numeric) == numeric;
+                                         });
+            if (!any) continue;
+            if (auto reason = catalog->drift_method_not_from_profiles(model.drift.method, numeric); !reason.empty()) {
+                fail("drift.method", std::move(reason));
+                break;
+            }
+        }
+        for (std::size_t f = 0; f < model.drift.features.size(); ++f) {
+            const auto& override_ = model.drift.features[f];
+            const int index = model.schema.feature_index(override_.name);
+            if (index < 0) continue;
+            const bool numeric = model.schema.features[static_cast<std::size_t>(index)].type == FeatureType::numeric;
+            if (auto reason = catalog->drift_method_not_from_profiles(override_.method, numeric); !reason.empty())
+                fail(fmt::format("drift.features[{}].method", f), std::move(reason));
+        }
+    }
+}
+
 }  // namespace
 
 void read_config(Reader& reader, const YAML::Node& root, const Environment& environment, Config& out) {
@@ -1408,6 +1466,7 @@ void read_config(Reader& reader, const YAML::Node& root, const Environment& envi
     check_nats(reader, environment, out.nats);
     check_monitoring(reader, environment, catalog, out);
     check_privacy(reader, out.models);
+    check_profile_only(reader, catalog, out.models);
     check_cluster(reader, out.cluster);
 }
 

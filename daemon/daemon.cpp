@@ -194,6 +194,9 @@ void reload(const std::string& config_path, LiveConfig& live, config::ReloadHist
     }
     log::set_level(to_log_level(next->log.level));
     drain.set_privacy_keys(privacy_claims(*next));  // a model added here is claimed before its first write
+    // Before ingest sees the new models: a profile-only model added by this
+    // reload has its features profiled from its first stored row.
+    drain.set_profile_plan(store::profile_plan(next->models));
     live.set(next);
     history.accept(*next);
     metrics.config_reloads_ok.Increment();
@@ -325,6 +328,7 @@ void start_storage(Process& process) {
     process.drain.emplace(*process.spool, config.store, config.spool.dir,
                           store::DrainPrivacy{privacy_claims(config), process.started_us},
                           cluster_daemon_id(config.cluster));
+    process.drain->set_profile_plan(store::profile_plan(config.models));
     process.drain->start();
     process.probe.emplace(config.store);
     process.probe->start();

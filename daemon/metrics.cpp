@@ -126,7 +126,7 @@ const std::vector<MetricDefinition>& metric_definitions() {
             {"modelwatch_retention_partitions_dropped_total", counter, {},
              "Day partitions of predictions, outcomes and their boundary keys dropped by retention passes."},
             {"modelwatch_retention_rows_deleted_total", counter, {"kind"},
-             "Rows deleted by retention passes, by kind (rejection_counts, findings, "
+             "Rows deleted by retention passes, by kind (rejection_counts, profile_chunks, findings, "
              "decisions, windows, alert_deliveries, jobs, audits); rows of dropped partitions are not counted."},
             {"modelwatch_retention_last_success_timestamp_seconds", gauge, {},
              "When the last retention pass completed (Unix time; 0 until one has)."},

@@ -7,23 +7,48 @@
 #include "daemon/monitor_checkpoint.h"
 #include "daemon/performance_causes.h"
 #include "daemon/performance_judgement.h"
+#include "daemon/profile_detectors.h"
 #include "daemon/reference_capture.h"
 #include "daemon/reference_fit.h"
 #include "daemon/window_detectors.h"
 #include "daemon/window_selection.h"
 #include "daemon/window_table.h"
 #include "detectors/concept_registry.h"
+#include "store/profile_store.h"
 
 namespace mw::daemon {
 
+namespace {
+
+// What the detectors that read stored rows see of a model: for a
+// profile-only one, no features (its rows hold none; its features, and
+// their drift per segment, are judged from profiles), and so no PCA, which
+// config refuses to be asked for explicitly. Its drift.segments stay: the
+// rows' attributes and outcomes still give the segments' metrics, gaps and
+// root-cause ranking.
+config::ModelOptions options_for_rows(const config::ModelOptions& options) {
+    if (options.store_raw) return options;
+    config::ModelOptions rows = options;
+    rows.schema.features.clear();
+    rows.drift.multivariate = false;
+    return rows;
+}
+
+}  // namespace
+
 ModelMonitor::ModelMonitor(config::ModelOptions options, DaemonMetrics& metrics, RankingRequests& rankings,
                            std::int64_t daemon_started_us)
-    : options_(std::move(options)), metrics_(metrics), rankings_(rankings), daemon_started_us_(daemon_started_us) {}
+    : options_(std::move(options)),
+      rows_options_(options_for_rows(options_)),
+      metrics_(metrics),
+      rankings_(rankings),
+      daemon_started_us_(daemon_started_us) {}
 
 ModelMonitor::~ModelMonitor() = default;
 
 void ModelMonitor::reconfigure(config::ModelOptions options) {
     options_ = std::move(options);
+    rows_options_ = options_for_rows(options_);
     fitted_.reset();
     ranking_basis_.reset();
     anomaly_.clear();
@@ -125,6 +150,19 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
         fitted_.reset();
         stored.reset();
     }
+    // A reference kept as rows cannot judge a profile-only model's features
+    // (its sample holds raw values the model no longer keeps), nor one kept
+    // as a profile a model that stores rows: store_raw changed across a
+    // restart (a reload cannot change it). It is retired and retaken.
+    if (stored && !stored->pending() && (!fitted_ || fitted_->reference_id != stored->id) &&
+        store::reference_has_profile(connection, stored->id) == options_.store_raw) {
+        log::warning("reference_storage_mismatch model={} reference={} store_raw={} action=retired", model(),
+                     stored->id, options_.store_raw);
+        control.checkpoint();
+        store::retire_reference(connection, stored->id);
+        fitted_.reset();
+        stored.reset();
+    }
     if (!stored || stored->pending()) {
         auto capture = capture_reference(connection, options_, stored, *privacy_, now_us, stored_before_us, control);
         if (!capture.stored) {
@@ -140,17 +178,28 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
     control.checkpoint();
     // No checkpoint inside fit(): an interrupted fit would leave a half-fitted
     // reference that looks complete.
-    if (!fitted_ || fitted_->reference_id != stored->id) fit(*stored);
+    if (!fitted_ || fitted_->reference_id != stored->id) fit(connection, *stored);
     control.checkpoint();
     return fitted_->error.empty();
 }
 
-void ModelMonitor::fit(const store::StoredReference& reference) {
+void ModelMonitor::fit(pqxx::connection_base& connection, const store::StoredReference& reference) {
     metrics_.reference_rows.Add({{"model", model()}}).Set(static_cast<double>(reference.rows));
-    fitted_ = std::make_unique<ReferenceFit>(fit_reference(reference, options_));
+    fitted_ = std::make_unique<ReferenceFit>(fit_reference(reference, rows_options_));
     ranking_basis_.reset();
     if (!fitted_->error.empty()) return;
-    ranking_basis_ = ranking_basis(*fitted_, options_);
+    if (!options_.store_raw) {
+        auto profile = store::load_reference_profile(connection, reference.id);
+        if (!profile || !profile->error.empty()) {
+            fitted_->error = profile ? profile->error
+                                     : "reference " + std::to_string(reference.id) + " has no feature profile";
+            log::error("reference_unusable model={} error=\"{}\"", model(), fitted_->error);
+            return;
+        }
+        fitted_->profiles = std::move(profile->profiles);
+    }
+    // Ranked on the rows as stored: a profile-only model's hold no features.
+    ranking_basis_ = ranking_basis(*fitted_, rows_options_);
     // A new reference is a new normal: the concept detector starts over.
     concept_ = fresh_concept_detector();
     log::notice("reference_fitted model={} reference={} rows={}", model(), reference.id, reference.rows);
@@ -158,7 +207,7 @@ void ModelMonitor::fit(const store::StoredReference& reference) {
 
 void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
                                    const std::optional<store::StoredWindow>& previous, PassControl& control) {
-    const auto& schema = options_.schema;
+    const auto& schema = rows_options_.schema;
     // Each row's features are parsed once: the table and the quality checks share the parse.
     const auto feature_objects = parse_features(rows);
     control.checkpoint();
@@ -174,19 +223,37 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
     // The stages work in memory; the window is written in one transaction
     // at the end, so every checkpoint up to it is a safe place to stop.
     WindowVerdicts verdicts;
-    const auto drift = detect_drift(*fitted_, options_, table, span, metrics_, verdicts);
+    auto drift = detect_drift(*fitted_, rows_options_, table, span, metrics_, verdicts);
     control.checkpoint();
-    if (fitted_->quality) check_quality(*fitted_, options_, rows, feature_objects, span, verdicts);
+    if (fitted_->quality) check_quality(*fitted_, rows_options_, rows, feature_objects, span, verdicts);
+    control.checkpoint();
+    if (fitted_->profiles) {
+        // The window's features are the merge of its time bucket's chunks,
+        // written with its rows (store/profile_writer.h).
+        const std::int64_t width_us = static_cast<std::int64_t>(options_.window.duration_ms) * 1000;
+        const std::int64_t bucket_us = floor_to(window.first.ts_us, width_us);
+        const auto profiles = store::merge_profile_chunks(connection, model(), bucket_us, bucket_us + width_us, {},
+                                                          std::nullopt, options_.drift.max_segment_values);
+        control.checkpoint();
+        if (profiles.error.empty()) {
+            drift = detect_profile_drift(*fitted_->profiles, profiles.profiles, rows.size(), options_,
+                                         fitted_->profile_noise, span, metrics_, verdicts);
+            check_profile_quality(*fitted_->profiles, profiles.profiles, options_, span, verdicts);
+        } else {
+            log::error("window_profile_unusable model={} sequence={} error=\"{}\"", model(), window.sequence,
+                       profiles.error);
+        }
+    }
     control.checkpoint();
     // A drop's causes are ranked after the window is stored, off this pass.
     bool ranking_wanted = false;
     if (fitted_->cbpe) {
-        estimate_performance(*fitted_, options_, rows, span, verdicts);
+        estimate_performance(*fitted_, rows_options_, rows, span, verdicts);
         ranking_wanted = mark_performance_drops(*fitted_, verdicts.findings);
     }
     control.checkpoint();
-    measure_operations(connection, options_, rows, table, verdicts);
-    if (!options_.anomaly.detector.empty()) score_anomalies(anomaly_, options_, span, metrics_, verdicts);
+    measure_operations(connection, rows_options_, rows, table, verdicts);
+    if (!options_.anomaly.detector.empty()) score_anomalies(anomaly_, rows_options_, span, metrics_, verdicts);
     control.checkpoint();
     for (const auto& metric : verdicts.metrics)
         if (metric.segment.empty()) metrics_.set_window_metric(model(), metric.name, metric.estimated, metric.value);
@@ -212,7 +279,7 @@ void ModelMonitor::judge_performance(pqxx::connection_base& connection, std::int
         // Windows are judged in order, so the error stream reaches the
         // concept detector in the order the predictions were made.
         if (coverage < performance.min_label_coverage && !waited) break;
-        auto judged = judge_window_performance(*fitted_, options_, concept_.get(), rows, window, coverage);
+        auto judged = judge_window_performance(*fitted_, rows_options_, concept_.get(), rows, window, coverage);
         const bool ranking_wanted = mark_performance_drops(*fitted_, judged.findings);
         control.checkpoint();
         store::record_window_performance(connection, model(), window.id, coverage, true, judged.findings,

@@ -72,7 +72,7 @@ public:
 private:
     bool ensure_reference(pqxx::connection_base& connection, std::int64_t now_us,
                           std::optional<std::int64_t> stored_before_us, PassControl& control);
-    void fit(const store::StoredReference& reference);
+    void fit(pqxx::connection_base& connection, const store::StoredReference& reference);
     void evaluate_window(pqxx::connection_base& connection, std::vector<store::WindowRow> rows,
                          const std::optional<store::StoredWindow>& previous, PassControl& control);
     void judge_performance(pqxx::connection_base& connection, std::int64_t now_us, PassControl& control);
@@ -86,6 +86,9 @@ private:
     store::MonitorWrite write_under_lease() const;
 
     config::ModelOptions options_;
+    // What the detectors reading stored rows see: options_ but, for a
+    // profile-only model, without the features its rows do not hold.
+    config::ModelOptions rows_options_;
     DaemonMetrics& metrics_;
     RankingRequests& rankings_;
     std::int64_t daemon_started_us_;

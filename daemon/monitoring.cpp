@@ -57,6 +57,7 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
     metrics.retention_partitions_dropped.Increment(static_cast<double>(result.partitions_dropped.size()));
     const std::pair<const char*, std::int64_t> deleted[] = {
         {"rejection_counts", result.rejection_counts_deleted},
+        {"profile_chunks", result.profile_chunks_deleted},
         {"findings", result.findings_deleted},
         {"decisions", result.decisions_deleted},
         {"windows", result.windows_deleted},
@@ -424,6 +425,11 @@ Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::
     const auto config = latest()->config;
     const auto* options = config->find_model(model);
     if (options == nullptr) return error(404, "unknown model '" + model + "'");
+    // An upload is raw rows: stored as a sample, they would be what a
+    // profile-only model never keeps (config refuses reference.source: upload).
+    if (!options->store_raw)
+        return error(409, "model '" + model + "' is profile-only (store_raw: false): its reference is taken from its "
+                          "own stored profiles, not uploaded");
     auto upload = parse_reference_upload(body, content_type, options->schema, options->reference.rows);
     if (!upload.ok()) return error(400, upload.error);
     auto connection = store::connect(config->store);

@@ -11,6 +11,7 @@
 #include "daemon/window_selection.h"
 #include "daemon/window_table.h"
 #include "detectors/reference_sample.h"
+#include "store/profile_store.h"
 
 namespace mw::daemon {
 
@@ -56,19 +57,69 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
                                     100 * performance.min_label_coverage, rows.size(),
                                     version.empty() ? "" : " of version " + version));
     }
-    const auto table = rows_to_table(rows, model_options.schema);
+    std::optional<std::string> profiles;
+    std::optional<std::uint64_t> profile_rows;
+    std::optional<store::RowKey> bucket_end;
+    std::string bucketed;
+    if (!model_options.store_raw) {
+        // A profile-only model's reference is whole time buckets, since its
+        // features exist only as per-bucket profiles: from the bucket of its
+        // first row to the end of the bucket of its last (first_rows), or
+        // the buckets inside the range (time_range). Its rows (for the
+        // outcome-side detectors) and its profile are of those buckets.
+        const std::int64_t width_us = static_cast<std::int64_t>(model_options.window.duration_ms) * 1000;
+        std::int64_t start_us = floor_to(rows.front().ts_us, width_us);
+        std::int64_t end_us = floor_to(rows.back().ts_us, width_us) + width_us;
+        if (source == "time_range") {
+            start_us = floor_to(parse_rfc3339_us(options.start).value_or(0) + width_us - 1, width_us);
+            end_us = floor_to(parse_rfc3339_us(options.end).value_or(0), width_us);
+            if (end_us <= start_us)
+                return wait("a whole window length (window.duration) inside the reference time range");
+        }
+        if (!time_span_closed(end_us, model_options.window, now_us, stored_before_us))
+            return wait("the end of the time bucket " + format_rfc3339_us(end_us) + " the reference ends with");
+        auto merged = store::merge_profile_chunks(connection, model, start_us, end_us, version, privacy.since_us,
+                                                  model_options.drift.max_segment_values);
+        if (!merged.error.empty()) {
+            log::error("reference_profile_unusable model={} error=\"{}\"", model, merged.error);
+            return wait("readable profile chunks (" + merged.error + ")");
+        }
+        if (merged.profiles.rows() == 0) return wait("profiled predictions between " + format_rfc3339_us(start_us) +
+                                                     " and " + format_rfc3339_us(end_us));
+        rows = store::read_predictions_between(connection, model, start_us, end_us, options.rows,
+                                               store::ReceivedRange{privacy.since_us, std::nullopt});
+        if (!version.empty())
+            std::erase_if(rows, [&](const store::WindowRow& row) { return row.model_version != version; });
+        if (rows.empty()) return wait("predictions between " + format_rfc3339_us(start_us) + " and " +
+                                      format_rfc3339_us(end_us));
+        profiles = merged.profiles.serialize();
+        profile_rows = merged.profiles.rows();
+        bucketed = fmt::format(", profiled from {} chunks of {} rows in [{}, {})", merged.chunks,
+                               merged.profiles.rows(), format_rfc3339_us(start_us), format_rfc3339_us(end_us));
+        // Windows start at the next bucket: (end_us, "") precedes every row
+        // at or after end_us and follows every row before it (ids are not empty).
+        bucket_end = store::RowKey{end_us, ""};
+    }
+    // A profile-only model's rows hold no features: its sample holds the
+    // outputs, outcomes and attributes only.
+    ModelSchema sampled = model_options.schema;
+    if (!model_options.store_raw) sampled.features.clear();
+    const auto table = rows_to_table(rows, sampled);
     store::NewReference reference;
     reference.model = model;
     reference.source = source;
     reference.model_version = version;
-    reference.rows = static_cast<std::int64_t>(rows.size());
+    // A profile-only reference's size is its profile's (the sample of its
+    // rows is capped at reference.rows; the profile covers every row).
+    reference.rows = static_cast<std::int64_t>(profile_rows.value_or(rows.size()));
     reference.sample_json = drift::reference_sample_to_json(table);
     reference.data_start_us = rows.front().ts_us;
-    reference.data_end = store::RowKey{rows.back().ts_us, rows.back().id};
+    reference.data_end = bucket_end.value_or(store::RowKey{rows.back().ts_us, rows.back().id});
     reference.privacy_fingerprint = privacy.fingerprint;
-    reference.description = fmt::format("{} predictions from {} to {}{}", rows.size(),
+    reference.description = fmt::format("{} predictions from {} to {}{}{}", rows.size(),
                                         format_rfc3339_us(rows.front().ts_us), format_rfc3339_us(rows.back().ts_us),
-                                        version.empty() ? "" : " of version " + version);
+                                        version.empty() ? "" : " of version " + version, bucketed);
+    reference.profiles = std::move(profiles);
     control.checkpoint();
     if (pending)
         store::complete_reference(connection, pending->id, reference);

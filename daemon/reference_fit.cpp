@@ -123,14 +123,21 @@ ReferenceFit fit_reference(const store::StoredReference& reference, const config
     options.feature = drift_options(model_options.drift);
     for (const auto& feature : schema.features) options.columns.push_back(feature.name);
     options.multivariate.enabled = model_options.drift.multivariate;
-    auto features = drift::FittedReference::fit(features_view(sample.table, schema, {}), options);
-    if (!features.ok()) {
-        fitted.error = features.error;
-        log::error("reference_unusable model={} error=\"{}\"", model, features.error);
-        return fitted;
+    // Without features to judge on rows (none declared, or a profile-only
+    // model, whose features are judged from profiles: daemon/profile_detectors.h)
+    // the outputs, outcomes and operations are still judged.
+    if (!schema.features.empty()) {
+        auto features = drift::FittedReference::fit(features_view(sample.table, schema, {}), options);
+        if (!features.ok()) {
+            fitted.error = features.error;
+            log::error("reference_unusable model={} error=\"{}\"", model, features.error);
+            return fitted;
+        }
+        fitted.features = std::move(features.reference);
     }
-    fitted.features = std::move(features.reference);
-    for (const auto& attribute : model_options.drift.segments) {
+    // Segment drift of features, when the rows hold them (a profile-only
+    // model's segments drift from profiles).
+    for (const auto& attribute : schema.features.empty() ? std::vector<std::string>{} : model_options.drift.segments) {
         auto segment_options = options;
         segment_options.segment_column = attribute;
         segment_options.multivariate.enabled = false;

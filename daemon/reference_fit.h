@@ -18,7 +18,9 @@
 #include "detectors/data_quality.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/performance_thresholds.h"
+#include "detectors/profile_drift.h"
 #include "detectors/root_cause.h"
+#include "stats/feature_profile.h"
 #include "store/monitor_store.h"
 
 namespace mw::daemon {
@@ -46,6 +48,12 @@ struct ReferenceFit {
     // The reference's labelled rows as the root-cause ranking reads them
     // (daemon/performance_causes.h), when it has at least min_labelled_rows.
     std::optional<rootcause::RankingRows> causes_reference;
+    // A profile-only model's reference profile (store/profile_store.h), which
+    // its windows' profiles are judged against (daemon/profile_detectors.h).
+    std::optional<stats::ProfileSet> profiles;
+    // Their noise gates, built from `profiles` on first use and cached by
+    // window size (detectors/profile_drift.h): what a restart rebuilds the same.
+    drift::ProfileNoiseGates profile_noise;
     std::string error;  // why the reference cannot be used (logged); then nothing else is set but the ids
 };
 

@@ -10,23 +10,33 @@
 
 namespace mw::daemon {
 
-drift::DriftVerdict detect_drift(ReferenceFit& fitted, const config::ModelOptions& options,
-                                 const drift::DriftTable& table, const WindowSpan& span, DaemonMetrics& metrics,
-                                 WindowVerdicts& verdicts) {
-    const auto& model = options.schema.name;
-    const auto& schema = fitted.judged;
-    auto& findings = verdicts.findings;
-    const auto overall = fitted.features->evaluate(features_view(table, schema, {}));
-    findings = drift::to_findings(overall, model, span.start_us, span.end_us);
-    for (const auto& feature : overall.overall.features) {
+void set_drift_gauges(DaemonMetrics& metrics, const std::string& model, const drift::DriftVerdict& verdict) {
+    for (const auto& feature : verdict.features) {
         // The effect size is a different distance for numeric and categorical
         // features (detectors/feature_drift.h), so each has its own gauge.
         auto& effect = feature.categorical ? metrics.feature_drift_jensen_shannon : metrics.feature_drift_wasserstein;
         effect.Add({{"model", model}, {"feature", feature.feature}}).Set(feature.effect_size);
         metrics.feature_drifted.Add({{"model", model}, {"feature", feature.feature}}).Set(feature.drifted ? 1 : 0);
     }
-    metrics.dataset_drift.Add({{"model", model}}).Set(overall.overall.dataset_drift ? 1 : 0);
-    metrics.drift_share.Add({{"model", model}}).Set(overall.overall.share);
+    metrics.dataset_drift.Add({{"model", model}}).Set(verdict.dataset_drift ? 1 : 0);
+    metrics.drift_share.Add({{"model", model}}).Set(verdict.share);
+}
+
+drift::DriftVerdict detect_drift(ReferenceFit& fitted, const config::ModelOptions& options,
+                                 const drift::DriftTable& table, const WindowSpan& span, DaemonMetrics& metrics,
+                                 WindowVerdicts& verdicts) {
+    const auto& model = options.schema.name;
+    const auto& schema = fitted.judged;
+    auto& findings = verdicts.findings;
+    findings.clear();
+    drift::DatasetDriftResult overall;
+    // No feature reference: the model declares no feature the rows hold (a
+    // profile-only model's features are judged from profiles).
+    if (fitted.features) {
+        overall = fitted.features->evaluate(features_view(table, schema, {}));
+        findings = drift::to_findings(overall, model, span.start_us, span.end_us);
+        set_drift_gauges(metrics, model, overall.overall);
+    }
     for (auto& [attribute, reference] : fitted.segments) {
         // The segment references repeat the overall evaluation; keep only
         // what is per segment (subjects "feature[attribute=value]").

@@ -4,6 +4,7 @@
 // findings and metrics to the window's verdicts (daemon/window_verdicts.h).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,10 @@ namespace mw::daemon {
 drift::DriftVerdict detect_drift(ReferenceFit& fitted, const config::ModelOptions& options,
                                  const drift::DriftTable& table, const WindowSpan& span, DaemonMetrics& metrics,
                                  WindowVerdicts& verdicts);
+
+// The feature-drift gauges of one window's verdict (shared with
+// daemon/profile_detectors.h).
+void set_drift_gauges(DaemonMetrics& metrics, const std::string& model, const drift::DriftVerdict& verdict);
 
 // Needs fitted.quality.
 void check_quality(const ReferenceFit& fitted, const config::ModelOptions& options,

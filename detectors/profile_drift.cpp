@@ -362,6 +362,19 @@ void decide_without_noise_gate(std::vector<FeatureDriftResult>& results, const D
                  std::vector<NoiseBaselineCache*>(results.size(), nullptr), without_noise);
 }
 
+// Robust mode's noise gate on decided results (results[i] is features[i]'s,
+// possibly with its bounded values moved): a feature with a gate drifts only
+// when its effect size exceeds the gate's limit, as in decide_drift.
+void apply_profile_noise_gates(const std::vector<ProfileFeatureDrift>& features,
+                               std::vector<FeatureDriftResult>& results, const DriftOptions& options) {
+    if (options.mode != DriftMode::robust || options.noise_resamples == 0) return;
+    for (std::size_t i = 0; i < features.size(); ++i) {
+        if (!features[i].noise || !results[i].ok()) continue;
+        results[i].noise = features[i].noise;
+        results[i].drifted = results[i].drifted && results[i].effect_size > features[i].noise->limit;
+    }
+}
+
 // One evaluation's results with every bounded value moved to the end of its
 // interval toward drift (a larger distance or effect, the p-value of a larger
 // statistic) or away from it, then decided.
@@ -383,6 +396,7 @@ std::vector<bool> profile_verdicts_at_bound_end(const std::vector<ProfileFeature
         moved.push_back(std::move(result));
     }
     decide_without_noise_gate(moved, options);
+    apply_profile_noise_gates(features, moved, options);
     std::vector<bool> drifted;
     drifted.reserve(moved.size());
     for (const FeatureDriftResult& result : moved) drifted.push_back(result.drifted);
@@ -396,8 +410,20 @@ void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const Drif
     results.reserve(features.size());
     for (ProfileFeatureDrift& feature : features) results.push_back(std::move(feature.result));
     decide_without_noise_gate(results, options);
+    apply_profile_noise_gates(features, results, options);
     for (std::size_t i = 0; i < features.size(); ++i) features[i].result = std::move(results[i]);
 
+    for (ProfileFeatureDrift& feature : features) {
+        if (!feature.result.noise) continue;
+        const auto note = feature.basis.find(profile_noise_note);
+        const std::string gate = fmt::format(
+            "; noise gate from the reference profile (bootstrap of {} resamples of {} rows: limit {:.4g})",
+            feature.result.noise->resamples, feature.result.noise->sample_rows, feature.result.noise->limit);
+        if (note != std::string::npos)
+            feature.basis.replace(note, profile_noise_note.size(), gate);
+        else
+            feature.basis += gate;
+    }
     const bool any_bound = std::any_of(features.begin(), features.end(), [](const ProfileFeatureDrift& feature) {
         return feature.statistic_bound.has_value() || feature.effect_size_bound.has_value();
     });
@@ -412,6 +438,73 @@ void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const Drif
                 "; verdict undecided: within the sketches' bounds the raw rows' verdict could be either (drifted "
                 "at the end toward drift, not at the other); {} at the point estimate",
                 feature.result.drifted ? "drifted" : "not drifted");
+    }
+}
+
+FittedFeature profile_noise_reference(std::string_view feature, const stats::NumericProfile& reference) {
+    FittedFeature fitted;
+    fitted.name = std::string(feature);
+    fitted.reference_rows = reference.count();
+    fitted.reference_missing = reference.missing_count();
+    if (reference.count() == 0) {
+        fitted.error = "no reference values (all missing)";
+        return fitted;
+    }
+    const std::size_t positions = std::min<std::uint64_t>(reference.count(), max_noise_positions);
+    std::vector<double> levels(positions);
+    for (std::size_t i = 0; i < positions; ++i)
+        levels[i] = (static_cast<double>(i) + 0.5) / static_cast<double>(positions);
+    fitted.sorted_values = reference.quantiles().quantiles(levels);
+    // quantile() is monotone in its level; sorted all the same, since the
+    // bootstrap walks the values in order.
+    std::sort(fitted.sorted_values.begin(), fitted.sorted_values.end());
+    fitted.population_sd = std::sqrt(reference.population_variance());
+    return fitted;
+}
+
+FittedFeature profile_noise_reference(std::string_view feature, const stats::CategoricalProfile& reference) {
+    FittedFeature fitted;
+    fitted.name = std::string(feature);
+    fitted.categorical = true;
+    fitted.reference_rows = reference.count();
+    fitted.reference_missing = reference.missing_count();
+    if (reference.count() == 0) {
+        fitted.error = "no reference values (all missing)";
+        return fitted;
+    }
+    std::uint64_t tracked = 0;
+    for (const stats::ItemCount& item : reference.items().items()) {
+        fitted.categories.push_back(item.item);
+        fitted.category_counts.push_back(static_cast<double>(item.count));
+        tracked += item.count;
+    }
+    if (!reference.items().is_exact() && reference.count() > tracked) {
+        fitted.categories.push_back("(other)");
+        fitted.category_counts.push_back(static_cast<double>(reference.count() - tracked));
+    }
+    return fitted;
+}
+
+void ProfileNoiseGates::set(std::vector<ProfileFeatureDrift>& features, const stats::ProfileSet& reference,
+                            const std::string& suffix, const DriftOptions& options) {
+    if (options.mode != DriftMode::robust || options.noise_resamples == 0) return;
+    for (ProfileFeatureDrift& feature : features) {
+        const FeatureDriftResult& result = feature.result;
+        if (!result.ok()) continue;
+        const auto* numeric = reference.find_numeric(result.feature);
+        const auto* categorical = reference.find_categorical(result.feature);
+        // A numeric feature compared as categories (a constant reference):
+        // its effect is a distance between category tables no bootstrap here draws.
+        if ((numeric == nullptr && categorical == nullptr) || (numeric != nullptr && result.categorical)) continue;
+        auto found = gates_.find(result.feature + suffix);
+        if (found == gates_.end()) {
+            Gate gate{numeric != nullptr ? profile_noise_reference(result.feature, *numeric)
+                                         : profile_noise_reference(result.feature, *categorical),
+                      {}};
+            found = gates_.emplace(result.feature + suffix, std::move(gate)).first;
+        }
+        if (!found->second.reference.error.empty()) continue;
+        feature.noise = found->second.cache.get(found->second.reference, result.current_rows, options);
     }
 }
 

@@ -56,9 +56,11 @@
 //   frequent items' (exact) or HyperLogLog's estimate (relative standard
 //   error 1.04 / sqrt(2^p), 1.6% for p = 12), used by the selection rule.
 //   The noise gate of robust mode (compute_noise_baseline) resamples the
-//   reference's rows, which a profile does not keep: decide_profile_drift
-//   applies the correction and the effect floor only, and every result says
-//   "noise gate not computed from profiles" in its basis.
+//   reference's rows, which a profile does not keep. ProfileNoiseGates draws
+//   the same bootstrap from what the profile keeps instead (see below); a
+//   result given no gate (a numeric feature compared as categories, or a
+//   caller that passes none) says "noise gate not computed from profiles" in
+//   its basis and is decided by the correction and the effect floor only.
 // The quantiles shown in reports are the sketches' (within eps in rank).
 //
 // Undecided verdicts. A statistic within a bound gives an interval that holds
@@ -75,6 +77,8 @@
 // capacity) are decided on their point estimate and say so in their basis.
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,6 +109,9 @@ struct ProfileFeatureDrift {
     // Set by decide_profile_drift: the bounds' intervals straddle the
     // verdict's threshold (see the header's comment).
     bool undecided = false;
+    // Robust mode's noise gate for this window size (ProfileNoiseGates::set),
+    // applied by decide_profile_drift: the effect size must exceed its limit.
+    std::optional<NoiseBaseline> noise;
     // How the numbers were obtained, for reports ("kll cdfs, k=200", ...).
     std::string basis;
 };
@@ -118,11 +125,50 @@ ProfileFeatureDrift evaluate_categorical_profiles(std::string_view feature,
                                                   const stats::CategoricalProfile& current,
                                                   const FeatureMethodChoice& choice, const DriftOptions& options);
 
-// decide_drift over one evaluation's features without the noise gate (see
-// the header's comment): the correction across features, the method's
-// threshold and, in robust mode, the effect floor; then `undecided` from the
-// verdicts at the bounds' two ends.
+// decide_drift over one evaluation's features: the correction across
+// features, the method's threshold and, in robust mode, the effect floor and
+// each feature's `noise` gate when set; then `undecided` from the verdicts at
+// the bounds' two ends (the effect size's bound moves it against the gate's
+// limit too).
 void decide_profile_drift(std::vector<ProfileFeatureDrift>& features, const DriftOptions& options);
+
+// Robust mode's noise gate from a reference profile. compute_noise_baseline
+// bootstraps the reference's sorted values (numeric) or resamples its
+// category counts (categorical) at the window's size; from a profile:
+//   numeric, compared as numbers: the sorted "sample" is the reference KLL
+//     sketch's quantiles at ranks (i + 0.5) / m, m = min(count,
+//     max_noise_positions), each within eps in rank of the reference's, with
+//     the exact population sd as the scale; the limit has no published
+//     bound (on 3,000 rows within 15% of the raw path's:
+//     tests/daemon/profile_detectors_test.cpp);
+//   categorical: the frequent items' counts, exact below their capacity;
+//     past it the tracked counts and the rest as one "(other)" category;
+//   numeric compared as categories (a constant reference): no gate.
+// A pure function of the reference profile, the options (seed, resamples,
+// multiplier) and the window's size, built once per subject and cached by
+// size: a restarted daemon, which reads the reference's stored profile,
+// judges with the same limits.
+inline constexpr std::size_t max_noise_positions = 2000;
+FittedFeature profile_noise_reference(std::string_view feature, const stats::NumericProfile& reference);
+FittedFeature profile_noise_reference(std::string_view feature, const stats::CategoricalProfile& reference);
+
+class ProfileNoiseGates {
+public:
+    // Sets `noise` of each evaluated feature of `features` (robust mode with
+    // resamples > 0; results with an error or compared as categories from a
+    // numeric profile get none), from `reference` (the profile the features
+    // were judged against); `suffix` names a segment's features apart
+    // ("[sex=F]").
+    void set(std::vector<ProfileFeatureDrift>& features, const stats::ProfileSet& reference,
+             const std::string& suffix, const DriftOptions& options);
+
+private:
+    struct Gate {
+        FittedFeature reference;
+        NoiseBaselineCache cache;
+    };
+    std::map<std::string, Gate> gates_;  // by feature name + suffix
+};
 
 // Why `method` cannot be computed from profiles of a feature of this kind
 // ("" when it can): the one list docs/monitoring.md's table is checked against.

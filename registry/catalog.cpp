@@ -5,6 +5,7 @@
 #include "detectors/concept_registry.h"
 #include "detectors/feature_drift.h"
 #include "detectors/performance_metrics.h"
+#include "detectors/profile_drift.h"
 #include "fairness/report_formats.h"
 #include "retrain/runner_registry.h"
 
@@ -31,6 +32,12 @@ config::Catalog build() {
     catalog.retrain_runners = infos(retrain::job_runners());
     catalog.retrain_hooks = infos(retrain::retrain_hooks());
     catalog.alert_sinks = infos(alerts::alert_sinks());
+    catalog.drift_method_not_from_profiles = [](std::string_view name, bool numeric_feature) -> std::string {
+        const auto* method = drift::parse_drift_method(name);
+        if (method == nullptr || method->selects_per_feature()) return {};
+        return drift::profile_unsupported_reason(*method, numeric_feature,
+                                                 !numeric_feature || method->categories_only);
+    };
     return catalog;
 }
 

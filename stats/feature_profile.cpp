@@ -8,6 +8,12 @@ namespace {
 
 constexpr std::string_view numeric_magic = "MWNP";
 constexpr std::string_view categorical_magic = "MWCP";
+constexpr std::string_view set_magic = "MWPS";
+// Version 2 added the segments (version 1 blobs read as sets without).
+constexpr std::uint8_t set_version = 2;
+// A set holds at most this many features of each kind: a hostile blob cannot
+// make the decoder loop for long (a model declares far fewer).
+constexpr std::uint32_t max_set_features = 100'000;
 constexpr std::uint8_t profile_version = 1;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double infinity = std::numeric_limits<double>::infinity();
@@ -240,6 +246,264 @@ Decoded<CategoricalProfile> CategoricalProfile::deserialize(std::string_view byt
     profile.items_ = std::move(items.value);
     profile.distinct_ = std::move(hll.value);
     result.value = std::move(profile);
+    return result;
+}
+
+NumericProfile& ProfileSet::numeric(const std::string& name, const NumericProfileOptions& options) {
+    auto found = numeric_.find(name);
+    if (found == numeric_.end()) found = numeric_.emplace(name, NumericProfile(options)).first;
+    return found->second;
+}
+
+CategoricalProfile& ProfileSet::categorical(const std::string& name, const CategoricalProfileOptions& options) {
+    auto found = categorical_.find(name);
+    if (found == categorical_.end()) found = categorical_.emplace(name, CategoricalProfile(options)).first;
+    return found->second;
+}
+
+const NumericProfile* ProfileSet::find_numeric(const std::string& name) const {
+    const auto found = numeric_.find(name);
+    return found == numeric_.end() ? nullptr : &found->second;
+}
+
+const CategoricalProfile* ProfileSet::find_categorical(const std::string& name) const {
+    const auto found = categorical_.find(name);
+    return found == categorical_.end() ? nullptr : &found->second;
+}
+
+const SegmentProfiles* ProfileSet::find_segments(const std::string& attribute) const {
+    const auto found = segments_.find(attribute);
+    return found == segments_.end() ? nullptr : &found->second;
+}
+
+SegmentProfiles& ProfileSet::declare_segments(const std::string& attribute) {
+    auto found = segments_.find(attribute);
+    if (found == segments_.end()) {
+        found = segments_.emplace(attribute, SegmentProfiles{}).first;
+        // Rows added before the declaration are in no segment.
+        if (rows_ > 0) found->second.state = SegmentProfiles::State::partial;
+    }
+    return found->second;
+}
+
+ProfileSet* ProfileSet::segment(const std::string& attribute, const std::string& value, std::size_t max_values) {
+    SegmentProfiles& segments = declare_segments(attribute);
+    if (segments.state != SegmentProfiles::State::complete) return nullptr;
+    const auto found = segments.by_value.find(value);
+    if (found != segments.by_value.end()) return &found->second;
+    if (segments.by_value.size() >= max_values) {
+        segments.state = SegmentProfiles::State::overflowed;
+        segments.by_value.clear();
+        return nullptr;
+    }
+    return &segments.by_value.emplace(value, ProfileSet{}).first->second;
+}
+
+namespace {
+
+void drop_segment_values(SegmentProfiles& segments, SegmentProfiles::State state) {
+    // Overflowed wins over partial: it is the one the configuration can fix.
+    if (segments.state != SegmentProfiles::State::overflowed) segments.state = state;
+    segments.by_value.clear();
+}
+
+}  // namespace
+
+std::string ProfileSet::merge(const ProfileSet& other, std::size_t max_segment_values) {
+    for (const auto& [name, profile] : other.numeric_) {
+        if (categorical_.contains(name))
+            return "profile set merge: feature \"" + name + "\" is categorical on one side and numeric on the other";
+        const auto found = numeric_.find(name);
+        if (found == numeric_.end()) {
+            numeric_.emplace(name, profile);
+            continue;
+        }
+        if (std::string problem = found->second.merge(profile); !problem.empty())
+            return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    for (const auto& [name, profile] : other.categorical_) {
+        if (numeric_.contains(name))
+            return "profile set merge: feature \"" + name + "\" is numeric on one side and categorical on the other";
+        const auto found = categorical_.find(name);
+        if (found == categorical_.end()) {
+            categorical_.emplace(name, profile);
+            continue;
+        }
+        if (std::string problem = found->second.merge(profile); !problem.empty())
+            return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    // An attribute only on our side: `other`'s rows are in none of its segments.
+    for (auto& [attribute, ours] : segments_)
+        if (other.rows_ > 0 && !other.segments_.contains(attribute))
+            drop_segment_values(ours, SegmentProfiles::State::partial);
+    for (const auto& [attribute, theirs] : other.segments_) {
+        auto found = segments_.find(attribute);
+        if (found == segments_.end()) {
+            found = segments_.emplace(attribute, theirs).first;
+            if (rows_ > 0) drop_segment_values(found->second, SegmentProfiles::State::partial);
+            continue;
+        }
+        SegmentProfiles& ours = found->second;
+        if (ours.state != SegmentProfiles::State::complete) continue;
+        if (theirs.state != SegmentProfiles::State::complete) {
+            drop_segment_values(ours, theirs.state);
+            continue;
+        }
+        std::size_t values = ours.by_value.size();
+        for (const auto& [value, part] : theirs.by_value) values += ours.by_value.contains(value) ? 0 : 1;
+        if (values > max_segment_values) {
+            drop_segment_values(ours, SegmentProfiles::State::overflowed);
+            continue;
+        }
+        for (const auto& [value, part] : theirs.by_value) {
+            const auto same = ours.by_value.find(value);
+            if (same == ours.by_value.end()) {
+                ours.by_value.emplace(value, part);
+                continue;
+            }
+            if (std::string problem = same->second.merge(part, max_segment_values); !problem.empty())
+                return "profile set merge, segment " + attribute + "=\"" + value + "\": " + problem;
+        }
+    }
+    rows_ += other.rows_;
+    return {};
+}
+
+std::string ProfileSet::serialize() const {
+    ByteWriter out;
+    out.put_header(set_magic, set_version);
+    out.put_u64(rows_);
+    out.put_u32(static_cast<std::uint32_t>(numeric_.size()));
+    for (const auto& [name, profile] : numeric_) {
+        out.put_blob(name);
+        out.put_blob(profile.serialize());
+    }
+    out.put_u32(static_cast<std::uint32_t>(categorical_.size()));
+    for (const auto& [name, profile] : categorical_) {
+        out.put_blob(name);
+        out.put_blob(profile.serialize());
+    }
+    // Version 2: the segments.
+    out.put_u32(static_cast<std::uint32_t>(segments_.size()));
+    for (const auto& [attribute, segments] : segments_) {
+        out.put_blob(attribute);
+        out.put_u8(static_cast<std::uint8_t>(segments.state));
+        out.put_u32(static_cast<std::uint32_t>(segments.by_value.size()));
+        for (const auto& [value, part] : segments.by_value) {
+            out.put_blob(value);
+            out.put_blob(part.serialize());
+        }
+    }
+    return out.take();
+}
+
+Decoded<ProfileSet> ProfileSet::deserialize(std::string_view bytes) { return decode(bytes, true); }
+
+Decoded<ProfileSet> ProfileSet::decode(std::string_view bytes, bool segments_allowed) {
+    constexpr std::string_view what = "profile set";
+    Decoded<ProfileSet> result;
+    ByteReader in(bytes);
+    bool with_segments = true;
+    if (std::string problem = in.check_header(what, set_magic, set_version); !problem.empty()) {
+        // Version 1 (before segments) reads as a set without segments.
+        ByteReader first(bytes);
+        if (!first.check_header(what, set_magic, 1).empty()) {
+            result.error = std::move(problem);
+            return result;
+        }
+        in = first;
+        with_segments = false;
+    }
+    ProfileSet set;
+    if (!in.get_u64(set.rows_)) {
+        result.error = decode_error(what, "truncated row count", in.offset());
+        return result;
+    }
+    // Reads one kind's (name, profile) pairs into `into`; "" or the error.
+    const auto read_kind = [&](auto& into, auto decode) -> std::string {
+        std::uint32_t count = 0;
+        if (!in.get_u32(count)) return decode_error(what, "truncated feature count", in.offset());
+        if (count > max_set_features) return decode_error(what, "more features than a model can have", in.offset());
+        for (std::uint32_t i = 0; i < count; ++i) {
+            std::string_view name;
+            std::string_view blob;
+            const std::size_t at = in.offset();
+            if (!in.get_blob(name) || !in.get_blob(blob)) return decode_error(what, "truncated feature", at);
+            if (name.empty() || into.contains(std::string(name)))
+                return decode_error(what, "empty or repeated feature name", at);
+            auto profile = decode(blob);
+            if (!profile.error.empty())
+                return std::string(what) + ", feature \"" + std::string(name) + "\": " + profile.error;
+            into.emplace(std::string(name), std::move(profile.value));
+        }
+        return {};
+    };
+    // The segments of version 2: each attribute's state and values, each
+    // value's set a set without segments whose rows add up to the whole's
+    // when the attribute is complete (every row has one value).
+    const auto read_segments = [&]() -> std::string {
+        std::uint32_t attributes = 0;
+        if (!in.get_u32(attributes)) return decode_error(what, "truncated segment attribute count", in.offset());
+        if (attributes > (segments_allowed ? max_segment_attributes : 0))
+            return decode_error(what,
+                                segments_allowed ? "more segment attributes than a model can have"
+                                                 : "a segment's profile set has segments of its own",
+                                in.offset());
+        for (std::uint32_t a = 0; a < attributes; ++a) {
+            std::string_view attribute;
+            std::uint8_t state = 0;
+            std::uint32_t values = 0;
+            const std::size_t at = in.offset();
+            if (!in.get_blob(attribute) || !in.get_u8(state) || !in.get_u32(values))
+                return decode_error(what, "truncated segment attribute", at);
+            if (attribute.empty() || set.segments_.contains(std::string(attribute)))
+                return decode_error(what, "empty or repeated segment attribute", at);
+            if (state > static_cast<std::uint8_t>(SegmentProfiles::State::partial))
+                return decode_error(what, "unknown segment state " + std::to_string(state), at);
+            SegmentProfiles segments;
+            segments.state = static_cast<SegmentProfiles::State>(state);
+            if (values > max_decoded_segment_values ||
+                (segments.state != SegmentProfiles::State::complete && values != 0))
+                return decode_error(what, "segment values beyond the cap or of an attribute that keeps none", at);
+            std::uint64_t rows = 0;
+            for (std::uint32_t v = 0; v < values; ++v) {
+                std::string_view value;
+                std::string_view blob;
+                const std::size_t value_at = in.offset();
+                if (!in.get_blob(value) || !in.get_blob(blob)) return decode_error(what, "truncated segment", value_at);
+                if (segments.by_value.contains(std::string(value)))
+                    return decode_error(what, "repeated segment value", value_at);
+                // One level only: a segment's set is decoded without segments.
+                auto part = decode(blob, false);
+                if (!part.error.empty())
+                    return std::string(what) + ", segment " + std::string(attribute) + "=\"" + std::string(value) +
+                           "\": " + part.error;
+                rows += part.value.rows_;
+                segments.by_value.emplace(std::string(value), std::move(part.value));
+            }
+            if (segments.state == SegmentProfiles::State::complete && rows != set.rows_)
+                return decode_error(what,
+                                    "the segments of " + std::string(attribute) + " hold " + std::to_string(rows) +
+                                        " rows, the set " + std::to_string(set.rows_),
+                                    at);
+            set.segments_.emplace(std::string(attribute), std::move(segments));
+        }
+        return {};
+    };
+    std::string problem = read_kind(set.numeric_, [](std::string_view blob) { return NumericProfile::deserialize(blob); });
+    if (problem.empty())
+        problem = read_kind(set.categorical_,
+                            [](std::string_view blob) { return CategoricalProfile::deserialize(blob); });
+    if (problem.empty() && with_segments) problem = read_segments();
+    if (problem.empty() && in.remaining() != 0) problem = decode_error(what, "trailing bytes", in.offset());
+    for (const auto& [name, profile] : set.numeric_)
+        if (problem.empty() && set.categorical_.contains(name))
+            problem = decode_error(what, "feature \"" + name + "\" is both numeric and categorical", 5);
+    if (!problem.empty()) {
+        result.error = std::move(problem);
+        return result;
+    }
+    result.value = std::move(set);
     return result;
 }
 

@@ -16,13 +16,22 @@
 // rule).
 // CategoricalProfile: count, missing count, frequent items, HyperLogLog.
 //
+// ProfileSet: the profiles of a model's features over one set of rows (a
+// chunk the store wrote, a window, a reference), by feature name, with the
+// number of rows, and per segment attribute the same for each of its values
+// (SegmentProfiles). What a profile-only model (store_raw: false) keeps
+// instead of its rows; such a model's numeric profiles have reservoir
+// capacity 0.
+//
 // Merging needs equal options (sketch sizes); a mismatch is an error value
 // and leaves the profile unchanged.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -130,6 +139,88 @@ private:
     std::uint64_t missing_count_ = 0;
     FrequentItems items_;
     HyperLogLog distinct_;
+};
+
+// A profile-only model's per-feature profiles: no reservoir, so no raw value
+// is kept beyond what the KLL sketch, min and max and the frequent items keep
+// (docs/privacy.md, "Profile-only models").
+inline NumericProfileOptions profile_only_numeric_options(std::uint64_t seed) {
+    NumericProfileOptions options;
+    options.reservoir_capacity = 0;
+    options.seed = seed;
+    return options;
+}
+
+class ProfileSet;
+
+// The profiles of one segment attribute's values (a profile-only model's
+// drift.segments): every value's, or none, so that a segment's profile, when
+// there is one, covers exactly the rows with that value (a missing attribute
+// is the value ""). None when
+// - overflowed: more distinct values than the cap (a value dropped from some
+//   parts and kept in others would be profiled from part of its rows); a
+//   merge with an overflowed side, or whose values together pass the cap,
+//   overflows too;
+// - partial: merged with rows profiled without this attribute's segments
+//   (chunks written before it was configured).
+struct SegmentProfiles {
+    enum class State : std::uint8_t { complete = 0, overflowed = 1, partial = 2 };
+    State state = State::complete;
+    std::map<std::string, ProfileSet> by_value;  // value -> its rows' profiles (no segments of their own)
+};
+
+class ProfileSet {
+public:
+    // The cap on an attribute's distinct values when none is given (config's
+    // drift.max_segment_values has the same default).
+    static constexpr std::size_t default_max_segment_values = 32;
+    // The most a decoded blob may hold: attributes, and values per attribute.
+    static constexpr std::size_t max_segment_attributes = 64;
+    static constexpr std::size_t max_decoded_segment_values = 10'000;
+
+    std::uint64_t rows() const { return rows_; }
+    void add_rows(std::uint64_t rows) { rows_ += rows; }
+    // The profile of `name`, created with `options` on first use.
+    NumericProfile& numeric(const std::string& name, const NumericProfileOptions& options);
+    CategoricalProfile& categorical(const std::string& name, const CategoricalProfileOptions& options = {});
+    const NumericProfile* find_numeric(const std::string& name) const;
+    const CategoricalProfile* find_categorical(const std::string& name) const;
+    const std::map<std::string, NumericProfile>& numeric_profiles() const { return numeric_; }
+    const std::map<std::string, CategoricalProfile>& categorical_profiles() const { return categorical_; }
+
+    // The profiles of `attribute`'s segments; none until declared or a value
+    // of it was added.
+    const SegmentProfiles* find_segments(const std::string& attribute) const;
+    const std::map<std::string, SegmentProfiles>& segments() const { return segments_; }
+    // Records that `attribute` is profiled by segment even when no row had
+    // it yet, so that an empty part merges as "no value" rather than as "not
+    // profiled".
+    SegmentProfiles& declare_segments(const std::string& attribute);
+    // The set of `attribute` = `value`'s rows, created on first use; null when
+    // the attribute keeps no value's profile (overflowed now or before, or
+    // partial: see SegmentProfiles).
+    ProfileSet* segment(const std::string& attribute, const std::string& value, std::size_t max_values);
+
+    // Adds `other`'s rows and profiles (a feature only in `other` is copied),
+    // and its segments' (an attribute's values together past
+    // `max_segment_values` overflow it). On error (a feature numeric on one
+    // side and categorical on the other, or profiles of different options)
+    // this set may be partly merged: the caller discards it.
+    [[nodiscard]] std::string merge(const ProfileSet& other,
+                                    std::size_t max_segment_values = default_max_segment_values);
+
+    std::string serialize() const;
+    static Decoded<ProfileSet> deserialize(std::string_view bytes);
+
+private:
+    // A segment's set is decoded with segments_allowed false: one level, so
+    // a hostile blob cannot nest sets as deep as its length allows.
+    static Decoded<ProfileSet> decode(std::string_view bytes, bool segments_allowed);
+
+    std::uint64_t rows_ = 0;
+    std::map<std::string, NumericProfile> numeric_;
+    std::map<std::string, CategoricalProfile> categorical_;
+    std::map<std::string, SegmentProfiles> segments_;
 };
 
 }  // namespace mw::stats

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 #include <utility>
 
 namespace mw::stats {
@@ -21,9 +20,7 @@ void choose_front(std::vector<double>& pool, std::size_t count, SplitMix64& rand
 
 }  // namespace
 
-ReservoirSample::ReservoirSample(std::uint32_t capacity, std::uint64_t seed) : capacity_(capacity), random_{seed} {
-    if (capacity == 0) throw std::invalid_argument("ReservoirSample: capacity must be positive");
-}
+ReservoirSample::ReservoirSample(std::uint32_t capacity, std::uint64_t seed) : capacity_(capacity), random_{seed} {}
 
 void ReservoirSample::update_many(std::span<const double> values) {
     for (double value : values) update(value);
@@ -86,10 +83,6 @@ Decoded<ReservoirSample> ReservoirSample::deserialize(std::string_view bytes) {
     std::uint32_t size = 0;
     if (!in.get_u32(capacity) || !in.get_u64(n) || !in.get_u64(random_state) || !in.get_u32(size)) {
         result.error = decode_error(what, "truncated fixed fields", in.offset());
-        return result;
-    }
-    if (capacity == 0) {
-        result.error = decode_error(what, "capacity is 0", 5);
         return result;
     }
     if (size != std::min<std::uint64_t>(capacity, n)) {

@@ -35,11 +35,14 @@ class ReservoirSample {
 public:
     static constexpr std::uint32_t default_capacity = 2000;
 
-    // A capacity of 0 is a programming error (std::invalid_argument).
+    // A capacity of 0 keeps no value, only the count: what a profile-only
+    // model's feature profiles use (stats/feature_profile.h), since a sample
+    // of a 1,000-row window would be every raw value.
     explicit ReservoirSample(std::uint32_t capacity = default_capacity, std::uint64_t seed = 0);
 
     void update(double value) {
         ++n_;
+        if (capacity_ == 0) return;
         if (values_.size() < capacity_) {
             values_.push_back(value);
             return;

@@ -601,6 +601,35 @@ constexpr std::string_view schema_v12 = R"sql(
 CREATE INDEX findings_root_cause_pending ON findings (model, id) WHERE evidence->'root_cause' ? 'pending';
 )sql";
 
+// Profile-only models (store_raw: false, docs/privacy.md): their feature
+// values are never stored; the writer folds each new prediction's features
+// into profiles (stats/feature_profile.h, ProfileSet) in the transaction that
+// stores the prediction, one chunk per write, model version and time bucket
+// (the model's window length, so a window is the merge of its bucket's
+// chunks). A chunk exists exactly when its rows were stored: a replayed
+// spool range stores no row again and so writes no chunk. A reference keeps
+// the merge of its chunks (reference_profiles), so retention may drop chunks.
+constexpr std::string_view schema_v13 = R"sql(
+CREATE TABLE profile_chunks (
+    id bigserial PRIMARY KEY,
+    model text COLLATE "C" NOT NULL,
+    model_version text NOT NULL,
+    bucket_start timestamptz NOT NULL,
+    bucket_end timestamptz NOT NULL,
+    received_from timestamptz NOT NULL,
+    rows bigint NOT NULL CHECK (rows > 0),
+    profiles bytea NOT NULL
+);
+CREATE INDEX profile_chunks_bucket ON profile_chunks (model, bucket_start);
+CREATE INDEX profile_chunks_age ON profile_chunks (bucket_end);
+
+CREATE TABLE reference_profiles (
+    reference_id bigint PRIMARY KEY REFERENCES model_references (id) ON DELETE CASCADE,
+    rows bigint NOT NULL,
+    profiles bytea NOT NULL
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -614,6 +643,7 @@ constexpr Migration all_migrations[] = {
     {10, "privacy_key_ids", schema_v10},
     {11, "store_watermarks", schema_v11},
     {12, "pending_root_cause_index", schema_v12},
+    {13, "feature_profiles", schema_v13},
 };
 
 // migrate() finds a migration by version - 1.

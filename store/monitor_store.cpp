@@ -3,6 +3,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <pqxx/binarystring>
 #include <pqxx/result>
 #include <pqxx/transaction>
 
@@ -159,6 +160,11 @@ void write_reference_data(pqxx::transaction_base& transaction, std::int64_t id, 
                     ts_param(4), ts_param(5)),
         id, reference.rows, reference.sample_json, reference.data_start_us, end_ts, end_id, reference.description,
         reference.privacy_fingerprint);
+    if (reference.profiles)
+        transaction.exec_params0(
+            "INSERT INTO reference_profiles (reference_id, rows, profiles) VALUES ($1, $2, $3) "
+            "ON CONFLICT (reference_id) DO UPDATE SET rows = excluded.rows, profiles = excluded.profiles",
+            id, reference.rows, pqxx::binarystring(*reference.profiles));
 }
 
 }  // namespace

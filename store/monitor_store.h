@@ -65,6 +65,9 @@ struct NewReference {
     std::optional<RowKey> data_end;
     std::string description;
     std::string privacy_fingerprint;
+    // A profile-only model's reference: the merge of its chunks
+    // (stats::ProfileSet::serialize(), store/profile_store.h), stored with it.
+    std::optional<std::string> profiles;
 };
 
 // The privacy fingerprint a model runs under and since when (microseconds)

@@ -185,6 +185,15 @@ RetentionResult apply_retention(pqxx::connection_base& connection, const config:
         drop_partitions(connection, cutoff, result);
         result.rejection_counts_deleted +=
             delete_rows(connection, "DELETE FROM rejection_counts WHERE second < " + before, cutoff);
+        // A profile-only model's feature profiles age like its rows, once
+        // their bucket was judged: a closed window of the model ends at or
+        // after the bucket's start (a reference keeps its own merged copy,
+        // reference_profiles, so none of its chunks is needed).
+        result.profile_chunks_deleted = delete_rows(
+            connection,
+            "DELETE FROM profile_chunks c WHERE c.bucket_end < " + before +
+                " AND EXISTS (SELECT 1 FROM monitor_windows w WHERE w.model = c.model AND w.last_ts >= c.bucket_start)",
+            cutoff);
     }
 
     if (options.findings_s != 0) {

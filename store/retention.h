@@ -26,6 +26,7 @@ struct RetentionResult {
     std::vector<std::string> partitions_kept;  // past their age, still needed
     std::vector<std::string> partitions_busy;  // past their age, lock not granted in time: the next pass tries again
     std::int64_t rejection_counts_deleted = 0;
+    std::int64_t profile_chunks_deleted = 0;  // of profile-only models, with predictions' age
     std::int64_t findings_deleted = 0;
     std::int64_t decisions_deleted = 0;
     std::int64_t windows_deleted = 0;  // their metrics go with them (ON DELETE CASCADE)

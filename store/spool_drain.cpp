@@ -155,6 +155,12 @@ void SpoolDrain::quarantine(const EncodedBatch& batch, const std::string& reason
     ++stats_.batches_quarantined;
 }
 
+void SpoolDrain::set_profile_plan(ProfilePlan plan) {
+    auto shared = std::make_shared<const ProfilePlan>(std::move(plan));
+    std::lock_guard lock(mutex_);
+    plan_ = std::move(shared);
+}
+
 void SpoolDrain::run(unsigned worker) {
     std::unique_ptr<pqxx::connection> connection;
     std::unique_ptr<StoreWriter> writer;
@@ -268,6 +274,10 @@ void SpoolDrain::run(unsigned worker) {
             if (write_started - keys_claimed >= std::chrono::milliseconds(privacy_reclaim_ms)) {
                 claim_keys(*connection);
                 keys_claimed = write_started;
+            }
+            {
+                std::lock_guard lock(mutex_);
+                writer->set_profile_plan(plan_);
             }
             const WriteResult result = writer->write(batches);
             range_stored(ticket, end);

@@ -36,6 +36,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,7 @@
 
 #include "config/config.h"
 #include "store/privacy_keys.h"
+#include "store/profile_writer.h"
 #include "store/spool.h"
 
 namespace mw::store {
@@ -100,6 +102,9 @@ public:
     DrainStats stats() const;
     // The keys of the configuration in force (a reload may add a model).
     void set_privacy_keys(std::vector<ModelKey> keys);
+    // The profile-only models whose features the writes turn into profiles
+    // (store/profile_writer.h): set before start() and on every reload.
+    void set_profile_plan(ProfilePlan plan);
 
 private:
     // Claims the keys on `connection`; throws PrivacyKeyConflict.
@@ -122,6 +127,7 @@ private:
     config::StoreOptions options_;
     std::string quarantine_dir_;
     std::string writer_id_;
+    std::shared_ptr<const ProfilePlan> plan_;  // under mutex_
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> threads_;
 

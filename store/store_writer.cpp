@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <unordered_set>
 #include <utility>
@@ -314,6 +315,14 @@ struct KindWrite {
     std::uint64_t inserted = 0;
 };
 
+// Which rows a write inserted, when the caller asked (profile-only models'
+// rows are profiled only when stored: store/profile_writer.h): all of them
+// (the direct COPY), or those the staging insert returned.
+struct InsertedKeys {
+    bool all = false;
+    std::set<std::pair<std::string, std::string>> keys;  // (model, id)
+};
+
 // A day partition the writer relied on was gone when its rows were written
 // (retention dropped it after the writer remembered it), so PostgreSQL routed
 // them to the default partition. The write is rolled back and done again
@@ -341,7 +350,8 @@ void check_partitions_exist(pqxx::work& transaction, const std::vector<std::stri
 // it found existing, created or not creatable go to `settled`.
 KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::span<const EncodedBatch> batches,
                      const std::unordered_map<std::string, bool>& known_partitions,
-                     std::string& line_buffer, std::vector<std::pair<std::string, bool>>& settled) {
+                     std::string& line_buffer, std::vector<std::pair<std::string, bool>>& settled,
+                     InsertedKeys* inserted = nullptr) {
     KindWrite result;
     const bool any = std::any_of(batches.begin(), batches.end(), [&](const EncodedBatch& batch) {
         return batch.kind == tables.kind && !batch.copy_rows.empty();
@@ -398,6 +408,7 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
         result.received = result.inserted = scanned.records;
         direct.commit();
         check_partitions_exist(transaction, day_partitions);
+        if (inserted != nullptr) inserted->all = true;
         return result;
     } catch (const pqxx::unique_violation&) {
         // Some id is stored already or repeated: the staging path sorts it out.
@@ -405,7 +416,13 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     copy_text(transaction, std::string(tables.staging), tables.columns, line_buffer);
     result.received = scanned.records;
     copy_text(transaction, std::string(tables.staging_boundary), boundary_columns, boundary_rows);
-    result.inserted = transaction.exec_params0(staging_insert_sql(tables), partition_seconds).affected_rows();
+    if (inserted == nullptr) {
+        result.inserted = transaction.exec_params0(staging_insert_sql(tables), partition_seconds).affected_rows();
+    } else {
+        const auto rows = transaction.exec_params(staging_insert_sql(tables) + " RETURNING model, id", partition_seconds);
+        result.inserted = rows.size();
+        for (const auto& row : rows) inserted->keys.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
     check_partitions_exist(transaction, day_partitions);
     return result;
 }
@@ -442,10 +459,15 @@ void StoreWriter::ensure_staging_tables() {
 }
 
 
-WriteResult StoreWriter::write(std::span<const EncodedBatch> batches) {
+WriteResult StoreWriter::write(std::span<const EncodedBatch> original) {
     WriteResult result;
-    if (batches.empty()) return result;
+    if (original.empty()) return result;
     ensure_staging_tables();
+    // Profile-only models' predictions go in without their features, which
+    // become profile chunks of the rows this write stores, in its transaction.
+    const auto plan = plan_;
+    const auto stripped = plan ? strip_profiled_features(original, *plan) : std::nullopt;
+    const std::span<const EncodedBatch> batches = stripped ? std::span<const EncodedBatch>(stripped->batches) : original;
 
     std::vector<std::pair<std::string, bool>> settled_partitions;
     KindWrite predictions, outcomes;
@@ -453,8 +475,27 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> batches) {
         settled_partitions.clear();
         pqxx::work transaction(connection_, "store_write");
         try {
+            InsertedKeys inserted;
             predictions = write_kind(transaction, prediction_tables, batches, known_partitions_,
-                                     line_buffer_, settled_partitions);
+                                     line_buffer_, settled_partitions, stripped ? &inserted : nullptr);
+            if (stripped) {
+                // Of two copies of one id in a write, the staging insert keeps
+                // the first received (its DISTINCT ON); held rows are in
+                // spool order, so the first held copy is the stored one.
+                std::vector<const HeldFeatures*> stored;
+                for (const auto& held : stripped->held)
+                    if (inserted.all || inserted.keys.erase(std::pair<std::string, std::string>(held.model, held.id)) > 0)
+                        stored.push_back(&held);
+                auto profiled = build_profile_chunks(stored, *plan);
+                insert_profile_chunks(transaction, profiled.chunks);
+                for (const auto& [model, attribute] : profiled.overflowed) {
+                    if (!overflow_logged_.emplace(model, attribute).second) continue;
+                    log::warning("segment_profiles_overflow model={} attribute={} max_segment_values={} "
+                                 "action=\"the attribute's segment checks are not computed for windows holding "
+                                 "such a chunk\"",
+                                 model, attribute, plan->at(model).max_segment_values);
+                }
+            }
             outcomes = write_kind(transaction, outcome_tables, batches, known_partitions_,
                                   line_buffer_, settled_partitions);
             transaction.commit();

@@ -23,6 +23,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -31,6 +33,7 @@
 
 #include "config/config.h"
 #include "store/encoded_batch.h"
+#include "store/profile_writer.h"
 
 namespace mw::store {
 
@@ -70,6 +73,9 @@ public:
     StoreWriter(pqxx::connection_base& connection, const config::StoreOptions& options);
 
     WriteResult write(std::span<const EncodedBatch> batches);
+    // The profile-only models (store/profile_writer.h) the next writes strip
+    // and profile; none: every row is stored as it is.
+    void set_profile_plan(std::shared_ptr<const ProfilePlan> plan) { plan_ = std::move(plan); }
 
 private:
     void ensure_staging_tables();
@@ -83,6 +89,9 @@ private:
     // known to exist (true) or known not to be creatable (false), so that
     // DDL runs once per partition per process.
     std::unordered_map<std::string, bool> known_partitions_;
+    std::shared_ptr<const ProfilePlan> plan_;
+    // (model, attribute) whose segment profiles overflowed, logged once each.
+    std::set<std::pair<std::string, std::string>> overflow_logged_;
     std::string line_buffer_;  // reused for every COPY line, so a write does not allocate per batch
 };
 

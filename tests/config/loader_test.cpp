@@ -405,3 +405,38 @@ TEST_CASE("retention ages take days, 0 keeps forever, and an audit may not read 
         "test.yaml", environment_with_dsn());
     CHECK(forever.ok());
 }
+
+TEST_CASE("store_raw: false needs time windows and refuses what needs joint rows, naming the key and its line; "
+          "segments are capped") {
+    // Lines 5-: a profile-only model after the valid head.
+    const std::string model = "  - name: p\n"
+                              "    prediction: {type: binary}\n"
+                              "    features: [{name: age, type: numeric}]\n"
+                              "    attributes: [sex]\n"
+                              "    store_raw: false\n";
+    const auto ok = load(with_head(model + "    window: {duration: 1h}\n"));
+    INFO((ok.errors.empty() ? std::string() : to_string(ok.errors[0])));
+    REQUIRE(ok.ok());
+    CHECK_FALSE(ok.config->models[1].store_raw);
+    CHECK(ok.config->models[0].store_raw);
+    // No window.duration: reported at the store_raw line, which asks for it.
+    CHECK(only_error(with_head(model)).starts_with(
+        "models[1].window.duration (line 9): store_raw is false: a profile-only model needs time windows"));
+    CHECK(only_error(with_head(model + "    window: {duration: 1h}\n    reference:\n      source: upload\n"))
+              .starts_with("models[1].reference.source (line 12): store_raw is false: an uploaded reference keeps "
+                           "raw rows"));
+    CHECK(only_error(with_head(model + "    window: {duration: 1h}\n    drift:\n      multivariate: true\n"))
+              .starts_with("models[1].drift.multivariate (line 12): store_raw is false: the PCA reconstruction "
+                           "error needs every row's features together"));
+    // Segment drift runs from per-segment profiles, their values capped.
+    const auto segmented = load(with_head(model + "    window: {duration: 1h}\n    drift:\n      segments: [sex]\n"
+                                                  "      max_segment_values: 5\n      multivariate: false\n"));
+    INFO((segmented.errors.empty() ? std::string() : to_string(segmented.errors[0])));
+    REQUIRE(segmented.ok());
+    CHECK(segmented.config->models[1].drift.segments == std::vector<std::string>{"sex"});
+    CHECK(segmented.config->models[1].drift.max_segment_values == 5);
+    CHECK(only_error(with_head(model + "    window: {duration: 1h}\n    drift:\n      max_segment_values: 0\n"))
+              .starts_with("models[1].drift.max_segment_values (line 12)"));
+    // multivariate false is accepted (and so is its default, which a profile-only model does not run).
+    CHECK(load(with_head(model + "    window: {duration: 1h}\n    drift:\n      multivariate: false\n")).ok());
+}

@@ -192,6 +192,7 @@ TEST_CASE("the structs' member initializers equal the table defaults") {
     CHECK(loaded.models[0].concept_drift == model.concept_drift);
     CHECK(loaded.models[0].anomaly == model.anomaly);
     CHECK(loaded.models[0].retrain == model.retrain);
+    CHECK(loaded.models[0].store_raw == model.store_raw);
     CHECK(loaded.alerting == initial.alerting);
     MonitorOptions monitor = initial.monitor;
     monitor.jobs_dir = initial.state_dir + "/jobs";  // derived by the loader

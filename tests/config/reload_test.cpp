@@ -87,3 +87,25 @@ TEST_CASE("two reloads cannot do what one may not: a model or feature removed an
     CHECK(history.refused_changes(without_c, load_models(model("other", "binary", "{name: a, type: boolean}")))
               .size() == 1);
 }
+
+TEST_CASE("a reload may not flip store_raw, nor change a profile-only model's window length") {
+    const std::string profile_only = "    store_raw: false\n    window: {duration: 10s}\n";
+    const auto running = load_models(model("m", "binary", "{name: c, type: numeric}") + profile_only);
+    const auto flipped = load_models(model("m", "binary", "{name: c, type: numeric}") + "    window: {duration: 10s}\n");
+    const auto longer =
+        load_models(model("m", "binary", "{name: c, type: numeric}") + "    store_raw: false\n    window: {duration: 20s}\n");
+    const auto same = load_models(model("m", "binary", "{name: c, type: numeric}, {name: d, type: categorical}") +
+                                  profile_only);
+    auto refused = refused_reload_changes(running, flipped);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].starts_with("models[0].store_raw: model \"m\" has store_raw false in the running configuration "
+                                 "and true in the new one; a reload cannot change it"));
+    CHECK(refused_reload_changes(flipped, running).size() == 1);
+    refused = refused_reload_changes(running, longer);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].starts_with("models[0].window.duration: model \"m\" is profile-only (store_raw: false) and its "
+                                 "stored profiles are cut at 10000 ms buckets"));
+    // A model that stores rows may change its window; a profile-only one may add features.
+    CHECK(refused_reload_changes(flipped, load_models(model("m", "binary", "{name: c, type: numeric}"))).empty());
+    CHECK(refused_reload_changes(running, same).empty());
+}

@@ -233,40 +233,47 @@ class PrivacyTest(harness.Environment):
 
         # The positive side: ids joined (realised performance judged on window 1), the hashed category drifted.
         harness.wait_for(lambda: self.pg.scalar(
-            "SELECT count(*) FROM monitor_windows WHERE performance_at IS NOT NULL") >= 2, 90,
+            "SELECT count(*) FROM monitor_windows WHERE model = 'adult' AND performance_at IS NOT NULL") >= 2, 90,
             "windows were not judged with their outcomes\n" + daemon.log()[-3000:] + str(self.pg.query(
-                "SELECT model, fingerprint, since, key_id, (SELECT min(received_at) FROM predictions) "
+                "SELECT model, fingerprint, since, key_id, "
+                "(SELECT min(received_at) FROM predictions WHERE model = 'adult') "
                 "FROM model_privacy")))
-        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE 'hmac:%'") == 601,
+        harness.wait_for(lambda: self.pg.scalar(
+            "SELECT count(*) FROM predictions WHERE model = 'adult' AND id LIKE 'hmac:%'") == 601,
                          10, "not every prediction (600 over HTTP, 1 from the tail) was stored with a hashed id")
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions"), 601)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult'"), 601)
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
                                         (hashed("record-id", record_id(1)),)), 1)
-        realised = self.pg.query("SELECT triggered FROM findings WHERE kind = 'performance' AND method = 'realised'")
+        realised = self.pg.query("SELECT triggered FROM findings WHERE model = 'adult' AND kind = 'performance' "
+                                 "AND method = 'realised'")
         self.assertTrue(realised, "no realised performance finding: hashed ids did not join")
         accuracy = self.pg.scalar(
             "SELECT m.value FROM window_metrics m JOIN monitor_windows w ON w.id = m.window_id "
-            "WHERE w.sequence = 1 AND m.name = 'accuracy' AND m.segment = '' AND NOT m.estimated")
+            "WHERE w.model = 'adult' AND w.sequence = 1 AND m.name = 'accuracy' AND m.segment = '' AND NOT m.estimated")
         self.assertIsNotNone(accuracy)
         drift = dict(self.pg.query(
             "SELECT w.sequence, f.triggered FROM findings f JOIN monitor_windows w ON w.id = f.window_id "
-            "WHERE f.kind = 'feature_drift' AND f.subject = 'workclass'"))
+            "WHERE f.model = 'adult' AND f.kind = 'feature_drift' AND f.subject = 'workclass'"))
         self.assertTrue(drift.get(2), f"the hashed category did not drift: {drift}")
-        ages = {r[0] for r in self.pg.query("SELECT DISTINCT (features->>'age')::float FROM predictions")}
+        ages = {r[0] for r in self.pg.query(
+            "SELECT DISTINCT (features->>'age')::float FROM predictions WHERE model = 'adult'")}
         self.assertTrue(all(age % 10 == 0 for age in ages), ages)
-        keys = {k for r in self.pg.query("SELECT DISTINCT jsonb_object_keys(features) FROM predictions") for k in r}
+        keys = {k for r in self.pg.query(
+            "SELECT DISTINCT jsonb_object_keys(features) FROM predictions WHERE model = 'adult'") for k in r}
         self.assertNotIn("email", keys)  # its own row drops it whole
         # undeclared: drop keeps the name with a null value, and the data-quality check of undeclared fields fires.
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE features->'phone' = 'null'::jsonb"), 60)
-        undeclared = self.pg.query("SELECT triggered FROM findings WHERE kind = 'data_quality' "
+        self.assertEqual(self.pg.scalar(
+            "SELECT count(*) FROM predictions WHERE model = 'adult' AND features->'phone' = 'null'::jsonb"), 60)
+        undeclared = self.pg.query("SELECT triggered FROM findings WHERE model = 'adult' AND kind = 'data_quality' "
                                    "AND method = 'undeclared_feature' AND subject LIKE '%%phone%%'")
         self.assertTrue(undeclared and all(r[0] for r in undeclared), undeclared)
 
         # An audit, on demand: its reports name the tiny group and show nothing of it.
         status, body, _ = daemon.request("POST", "/v1/models/adult/audits/weekly/run", timeout=60)
         self.assertIn(status, (200, 202), body)
-        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM audits WHERE state IN ('passed', 'failed')"),
-                         60, "the audit did not finish\n" + daemon.log()[-3000:])
+        harness.wait_for(lambda: self.pg.scalar(
+            "SELECT count(*) FROM audits WHERE model = 'adult' AND state IN ('passed', 'failed')"), 60,
+            "the audit did not finish\n" + daemon.log()[-3000:])
         reports = os.path.join(daemon.directory, "state", "reports")
         report_json = [os.path.join(root, n) for root, _, names in os.walk(reports) for n in names
                        if n.endswith(".json") and not os.path.islink(os.path.join(root, n))]
@@ -304,7 +311,7 @@ class PrivacyTest(harness.Environment):
                 status, data, _ = daemon.request("GET", f"/v1/findings/{finding['id']}", headers=headers)
                 self.assertEqual(status, 200)
                 outputs.append((f"/v1/findings/{finding['id']}", data))
-        audit_id = self.pg.scalar("SELECT max(id) FROM audits")
+        audit_id = self.pg.scalar("SELECT max(id) FROM audits WHERE model = 'adult'")
         status, data = daemon.get(f"/audits/{audit_id}/report")
         self.assertEqual(status, 200)
         outputs.append(("report", data))
@@ -337,7 +344,8 @@ class PrivacyTest(harness.Environment):
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM model_references WHERE id = %s AND sample::text LIKE %s",
                                         (csv_reference, f"%{hashed_canary}%")), 1, "the upload's workclass is not hashed")
         # Rows read back from the store (already hashed) are uploaded as they are, not hashed twice.
-        stored = self.pg.query("SELECT features::text, attributes::text FROM predictions ORDER BY ts LIMIT 40")
+        stored = self.pg.query("SELECT features::text, attributes::text FROM predictions WHERE model = 'adult' "
+                               "ORDER BY ts LIMIT 40")
         status, body, _ = daemon.request(
             "POST", "/v1/models/adult/reference",
             "\n".join(json.dumps({"features": json.loads(f), "attributes": json.loads(a), "prediction": ">50K"})
@@ -391,11 +399,12 @@ class PrivacyTest(harness.Environment):
         # Their outcomes now arrive, hashed under the new key: stored, joined to nothing.
         self.post(daemon, "outcomes", [{"id": f"pending-{j}", "label": rows[j]["income"]} for j in range(20)])
         daemon.wait_drained()
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM outcomes WHERE id LIKE %s",
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM outcomes WHERE model = 'adult' AND id LIKE %s",
                                         (f"hmac:{key_id(key2)}:%",)), 20)
         self.assertEqual(self.pg.scalar(
             "SELECT count(*) FROM predictions p JOIN outcomes o ON o.model = p.model AND o.id = p.id "
-            "WHERE p.id LIKE %s", (f"hmac:{key_id(KEY)}:%",)), 600, "an outcome under the new key joined")
+            "WHERE p.model = 'adult' AND p.id LIKE %s", (f"hmac:{key_id(KEY)}:%",)), 600,
+            "an outcome under the new key joined")
 
         # The reference stored under the old key is retired, never used again, and the next one is taken only
         # from predictions received since.
@@ -445,6 +454,135 @@ class PrivacyTest(harness.Environment):
         self.assertIn(b"file_tail_line_rejected", log)
         self.assertNotIn(CANARY, log, "the canary in the daemon's log")
         print(f"test_privacy: {time.time() - started:.1f} s", flush=True)
+
+    def test_profile_only_model_stores_no_feature_value_and_still_finds_drift(self):
+        """store_raw: false (issue 18, profile-only models), in this class's PostgreSQL after the test above: a
+        model's predictions are stored without features, its features only as profiles built after the
+        policy (a hashed category's profile holds the hash), and the shifted third minute's age drift is found
+        from profiles, and the fourth minute's drift of one segment only from per-segment profiles; outcomes
+        still join; a reload that flips store_raw is refused."""
+        started = time.time()
+        canary = "Wq7PROFILECANARY"
+        key_file = os.path.join(self.tmp, "profiles.key")
+        write_key(key_file, KEY)
+        model = PROFILE_MODEL.format(key_file=key_file, store_raw="false")
+        daemon = self.new_daemon("profiles", models_yaml=model, extra_yaml="monitor: {interval: 100ms}\n")
+        daemon.start()
+        daemon.wait_ready()
+        # Its key is claimed like any model's (a model of its own: the test above's 'adult' is not touched).
+        self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult_profiles'"),
+                         key_id(KEY))
+        # Four whole minutes of 240 rows: the first is the reference (its 200 rows reach into it, and a
+        # profile-only reference is whole windows), the second a window like it, the third one with age + 25,
+        # the fourth one where only group b (every other row) has age + 25 and education_num + 5.
+        base = (datetime.now(timezone.utc) - timedelta(minutes=30)).replace(second=0, microsecond=0)
+        total = 960
+        rows = adult_rows(total)
+
+        def record(i):
+            row = rows[i]
+            married = row["marital_status"].startswith("Married")
+            score = min(0.95, max(0.05, (int(row["education_num"]) - 6) / 10 + (0.25 if married else -0.25)))
+            group = "a" if i % 2 == 0 else "b"
+            shifted = 480 <= i < 720 or (i >= 720 and group == "b")
+            return {"id": f"p-{i:05d}", "ts": (base + timedelta(milliseconds=250 * i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                    "features": {"age": float(row["age"]) + (25 if shifted else 0),
+                                 "education_num": float(row["education_num"]) + (5 if i >= 720 and shifted else 0),
+                                 "workclass": f"{canary}-{row['workclass']}", "note": f"{canary}-{i}"},
+                    "attributes": {"group": group},
+                    "prediction": ">50K" if score >= 0.5 else "<=50K", "score": score}
+
+        status, body, _ = daemon.post("/v1/models/adult_profiles/outcomes",
+                                      [{"id": f"p-{i:05d}", "label": rows[i]["income"]} for i in range(total)])
+        self.assertEqual(status, 200, body)
+        status, body, _ = daemon.post("/v1/models/adult_profiles/predictions", [record(i) for i in range(total)])
+        self.assertEqual(status, 200, body)
+        harness.wait_for(lambda: self.pg.scalar(
+            "SELECT count(*) FROM monitor_windows WHERE model = 'adult_profiles' AND performance_at IS NOT NULL") >= 3,
+            30, "the profile-only model's windows were not judged\n" + daemon.log()[-3000:])
+
+        # What is stored: every prediction, without features; their features as profiles, exactly once.
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'adult_profiles'"), total)
+        self.assertEqual(self.pg.scalar(
+            "SELECT count(*) FROM predictions WHERE model = 'adult_profiles' AND features <> '{}'::jsonb"), 0)
+        self.assertEqual(self.pg.scalar("SELECT sum(rows) FROM profile_chunks WHERE model = 'adult_profiles'"), total)
+        self.assertEqual(self.pg.scalar(
+            "SELECT p.rows FROM reference_profiles p JOIN model_references r ON r.id = p.reference_id "
+            "WHERE r.model = 'adult_profiles' AND r.retired_at IS NULL"), 240)
+
+        # Drift from profiles: age in the third minute, said so in the evidence; the second minute is not
+        # judged drifted as a dataset.
+        findings = self.pg.query(
+            "SELECT w.sequence, f.kind, f.subject, f.triggered, f.evidence::text FROM findings f "
+            "JOIN monitor_windows w ON w.id = f.window_id WHERE f.model = 'adult_profiles' "
+            "AND f.kind IN ('feature_drift', 'dataset_drift', 'data_quality', 'segment_drift') ORDER BY w.sequence, f.id")
+        age = {seq: (triggered, json.loads(evidence)) for seq, kind, subject, triggered, evidence in findings
+               if kind == "feature_drift" and subject == "age"}
+        self.assertTrue(age[2][0], f"age + 25 was not found drifted from profiles: {age}")
+        self.assertTrue(age[2][1]["from_profiles"], age[2][1])
+        self.assertIn("kll", age[2][1]["basis"], age[2][1])
+        dataset = {seq: json.loads(evidence) for seq, kind, subject, _, evidence in findings
+                   if kind == "dataset_drift" and subject == ""}
+        self.assertEqual(dataset[2]["profile_rows"], 240)
+        self.assertEqual(dataset[2]["window_rows"], 240)
+        self.assertIn("multivariate_drift", {entry["subject"] for entry in dataset[2]["not_computed"]})
+        self.assertNotIn("segment drift", {entry["subject"] for entry in dataset[2]["not_computed"]})
+        # Segment drift from per-segment profiles: in the fourth minute group b's age drifted and group a's
+        # did not; the segment's own verdict says so (the whole drifted too, so segment_drift does not trigger).
+        by_segment = {(seq, subject): (triggered, json.loads(evidence)) for seq, kind, subject, triggered, evidence
+                      in findings if kind in ("feature_drift", "segment_drift") and "group=" in subject}
+        self.assertTrue(by_segment[(3, "age[group=b]")][0], by_segment.get((3, "age[group=b]")))
+        self.assertTrue(by_segment[(3, "age[group=b]")][1]["from_profiles"])
+        self.assertEqual(by_segment[(3, "age[group=b]")][1]["reference_rows"], 120)
+        self.assertFalse(by_segment[(3, "age[group=a]")][0], by_segment.get((3, "age[group=a]")))
+        self.assertTrue(by_segment[(3, "group=b")][1]["segment_drift"], by_segment.get((3, "group=b")))
+        self.assertFalse(by_segment[(3, "group=a")][1]["segment_drift"], by_segment.get((3, "group=a")))
+        self.assertFalse(by_segment[(1, "group=b")][1]["segment_drift"], by_segment.get((1, "group=b")))
+        quality = [json.loads(evidence) for _, kind, _, _, evidence in findings if kind == "data_quality"]
+        self.assertTrue(quality and all(e.get("from_profiles") for e in quality if "checks_not_computed" in e))
+        self.assertTrue(any("checks_not_computed" in e for e in quality), quality)
+        # Outcomes still join: realised performance of the windows.
+        self.assertTrue(self.pg.query("SELECT 1 FROM findings WHERE model = 'adult_profiles' AND kind = 'performance' "
+                                      "AND method = 'realised'"), "no realised performance finding")
+
+        # The canary: acknowledged (the spool holds it, the positive control of the ingest), then in no value of
+        # any table as SQL reads it, nor in the bytes of any bytea column (the profiles); the profile holds the
+        # hash of the category instead (the positive control of the bytea search).
+        spool = os.path.join(daemon.directory, "state", "spool")
+        self.assertTrue(files_holding(spool, canary.encode())[0], "the canary never reached the spool")
+        tables = [r[0] for r in self.pg.query(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%'")]
+        self.assertIn("public.profile_chunks", tables)
+        hits = [t for t in tables if self.pg.scalar(f"SELECT count(*) FROM {t} t WHERE t::text LIKE %s", (f"%{canary}%",))]
+        self.assertEqual(hits, [], "the canary in a table")
+        bytea = self.pg.query("SELECT format('%I.%I', table_schema, table_name), quote_ident(column_name) "
+                              "FROM information_schema.columns WHERE data_type = 'bytea' "
+                              "AND table_schema NOT IN ('pg_catalog', 'information_schema')")
+        self.assertIn("public.reference_profiles", {t for t, _ in bytea})
+
+        def in_bytes(needle):
+            return [f"{t}.{c}" for t, c in bytea if self.pg.scalar(
+                f"SELECT count(*) FROM {t} WHERE position(convert_to(%s, 'UTF8') in {c}) > 0", (needle,))]
+
+        self.assertEqual(in_bytes(canary), [], "the canary in a profile's bytes")
+        digest = hmac.new(KEY, b"\0".join([b"adult_profiles", b"field:workclass",
+                                           f"{canary}-{rows[0]['workclass']}".encode()]), hashlib.sha256).hexdigest()
+        workclass_hash = f"hmac:{key_id(KEY)}:{digest}"  # core/privacy.h: the key id, then the HMAC
+        self.assertIn("public.profile_chunks.profiles", in_bytes(workclass_hash),
+                      "the profiles do not hold the hashed category: the bytea search read nothing")
+
+        # A reload cannot flip store_raw: refused, the running configuration stays.
+        daemon.write_config(self.pg.dsn, "monitor: {interval: 100ms}\n",
+                            PROFILE_MODEL.format(key_file=key_file, store_raw="true"))
+        daemon.process.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: "config_reload_refused" in daemon.log() and "store_raw" in daemon.log(), 10,
+                         "a reload flipping store_raw was not refused\n" + daemon.log()[-2000:])
+        status, body, _ = daemon.request("POST", "/v1/models/adult_profiles/reference", "age\n1\n",
+                                         headers={"Content-Type": "text/csv"})
+        self.assertEqual(status, 409, body)
+        print(f"test_privacy profile-only: {time.time() - started:.1f} s", flush=True)
 
 
     def test_stray_key_met_only_by_the_drain_is_not_ready_and_stores_nothing(self):
@@ -512,6 +650,31 @@ class PrivacyTest(harness.Environment):
                                         (hashed("record-id", "first-3", good),)), 1)
         self.assertNotIn("privacy_key_conflict", first.log())
         print(f"test_privacy stray key met by the drain: {time.time() - started:.1f} s", flush=True)
+
+
+PROFILE_MODEL = """
+  - name: adult_profiles
+    prediction: {{type: binary, classes: [">50K", "<=50K"]}}
+    attributes: [group]
+    features:
+      - {{name: age, type: numeric}}
+      - {{name: education_num, type: numeric}}
+      - {{name: workclass, type: categorical}}
+    store_raw: {store_raw}
+    reference: {{rows: 200}}
+    window: {{duration: 1m, lateness: 0}}
+    drift: {{noise_resamples: 10, segments: [group]}}
+    performance:
+      min_label_coverage: 0.9
+      thresholds: [{{metric: accuracy, min: 0.99, band_sd: 0}}]
+    concept_drift: {{detector: ""}}
+    anomaly: {{detector: ""}}
+    privacy:
+      key_file: {key_file}
+      fields:
+        - {{name: workclass, action: hash}}
+"""
+
 
 if __name__ == "__main__":
     harness.main()

@@ -28,6 +28,7 @@
 #include "detectors/performance_metrics.h"
 #include "alerts/sink_registry.h"
 #include "retrain/runner_registry.h"
+#include "detectors/profile_drift.h"
 #include "registry/catalog.h"
 #include "registry/docs.h"
 #include "tests/support/temp_dir.h"
@@ -191,6 +192,26 @@ TEST_CASE("the bugs of issue 13: label_drift alerts and triggers, pr_auc is not 
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.errors[0].message.starts_with("unknown performance metric \"pr_auc\"; known: "));
     CHECK(refused.errors[0].message.find("average_precision") != std::string::npos);
+}
+
+TEST_CASE("a profile-only model refuses the drift methods that need raw values, by the profile checks' own rule") {
+    const std::string profile_only = "    store_raw: false\n    window: {duration: 1h}\n";
+    CHECK(load(profile_only + "    drift: {method: ks}\n").ok());
+    CHECK(load(profile_only + "    drift: {method: wasserstein}\n").ok());
+    for (const std::string method : {"anderson", "cvm"}) {
+        const auto refused = load(profile_only + "    drift: {method: " + method + "}\n");
+        REQUIRE(refused.errors.size() == 1);
+        CHECK(config::to_string(refused.errors[0]) ==
+              "models[0].drift.method (line 9): store_raw is false: " +
+                  drift::profile_unsupported_reason(*drift::parse_drift_method(method), true, false));
+    }
+    // A numeric feature compared as categories keeps no category counts in its profile.
+    const auto per_feature = load(profile_only + "    drift: {features: [{name: x, method: chi2}]}\n");
+    REQUIRE(per_feature.errors.size() == 1);
+    CHECK(per_feature.errors[0].path == "models[0].drift.features[0].method");
+    CHECK(per_feature.errors[0].message.find("not computed from profiles") != std::string::npos);
+    // The same settings are fine for a model that stores its rows.
+    CHECK(load("    drift: {method: anderson}\n").ok());
 }
 
 TEST_CASE("check-config's problems are all reported at once, each with its key path and line") {

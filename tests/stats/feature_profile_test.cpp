@@ -188,3 +188,185 @@ TEST_CASE("categorical profile: counts, merge and serialization") {
     CategoricalProfile coarse(mw::stats::CategoricalProfileOptions{.hll_precision = 8});
     CHECK_FALSE(profile.merge(coarse).empty());
 }
+
+TEST_CASE("profile-only numeric profile: no reservoir value kept, merges and round trips") {
+    const std::vector<double> values = normal_values(3000, 7, 5.0, 2.0);
+    NumericProfile whole(mw::stats::profile_only_numeric_options(11));
+    NumericProfile first(mw::stats::profile_only_numeric_options(12));
+    NumericProfile second(mw::stats::profile_only_numeric_options(13));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        whole.update(values[i]);
+        (i < 1000 ? first : second).update(values[i]);
+    }
+    CHECK(whole.sample().values().empty());
+    CHECK(whole.sample().n() == 3000);
+    REQUIRE(first.merge(second).empty());
+    CHECK(first.count() == 3000);
+    CHECK(first.sample().values().empty());
+    CHECK(first.mean() == Approx(whole.mean()).epsilon(1e-12));
+    const auto decoded = NumericProfile::deserialize(first.serialize());
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.sample().capacity() == 0);
+    CHECK(decoded.value.count() == 3000);
+    // A profile with a reservoir and one without do not merge silently.
+    CHECK_FALSE(NumericProfile().merge(first).empty());
+}
+
+TEST_CASE("profile set: merge of parts equals the whole in counts, round trip, hostile blobs") {
+    mw::stats::ProfileSet parts[2];
+    mw::stats::ProfileSet whole;
+    const auto options = mw::stats::profile_only_numeric_options(1);
+    for (int i = 0; i < 500; ++i) {
+        for (auto* set : {&parts[i % 2], &whole}) {
+            set->add_rows(1);
+            set->numeric("age", options).update(20 + i % 50);
+            if (i % 7 == 0) set->categorical("sex").update_missing();
+            else set->categorical("sex").update(i % 3 == 0 ? "F" : "M");
+        }
+    }
+    mw::stats::ProfileSet merged;
+    REQUIRE(merged.merge(parts[0]).empty());
+    REQUIRE(merged.merge(parts[1]).empty());
+    CHECK(merged.rows() == 500);
+    REQUIRE(merged.find_numeric("age") != nullptr);
+    CHECK(merged.find_numeric("age")->count() == whole.find_numeric("age")->count());
+    CHECK(merged.find_numeric("age")->mean() == Approx(whole.find_numeric("age")->mean()));
+    CHECK(merged.find_categorical("sex")->missing_count() == whole.find_categorical("sex")->missing_count());
+    CHECK(merged.find_categorical("sex")->items().count("F") == whole.find_categorical("sex")->items().count("F"));
+
+    const std::string bytes = merged.serialize();
+    const auto decoded = mw::stats::ProfileSet::deserialize(bytes);
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.rows() == 500);
+    CHECK(decoded.value.find_numeric("age")->count() == 500);
+    CHECK(decoded.value.find_categorical("sex") != nullptr);
+    // Every truncation is an error value, never a crash or a partial set.
+    for (std::size_t cut = 0; cut < bytes.size(); cut += 97)
+        CHECK_FALSE(mw::stats::ProfileSet::deserialize(std::string_view(bytes).substr(0, cut)).error.empty());
+    CHECK_FALSE(mw::stats::ProfileSet::deserialize(bytes + "x").error.empty());
+    // A feature numeric in one set and categorical in another is an error.
+    mw::stats::ProfileSet other;
+    other.categorical("age").update("x");
+    CHECK_FALSE(merged.merge(other).empty());
+}
+
+TEST_CASE("profile set segments: each value's rows exactly, merged, capped, partial, round trip, hostile blobs") {
+    using mw::stats::ProfileSet;
+    using State = mw::stats::SegmentProfiles::State;
+    const auto options = mw::stats::profile_only_numeric_options(1);
+    // Rows into one set with segments by "sex", as the store writer folds them.
+    const auto add_row = [&](ProfileSet& set, double age, const std::string& sex, std::size_t cap) {
+        set.add_rows(1);
+        set.numeric("age", options).update(age);
+        if (ProfileSet* segment = set.segment("sex", sex, cap)) {
+            segment->add_rows(1);
+            segment->numeric("age", options).update(age);
+        }
+    };
+    ProfileSet parts[2];
+    ProfileSet whole;
+    for (auto* set : {&parts[0], &parts[1], &whole}) set->declare_segments("sex");
+    for (int i = 0; i < 600; ++i) {
+        const std::string sex = i % 3 == 0 ? "F" : i % 3 == 1 ? "M" : "";
+        add_row(parts[i % 2], 20 + i % 50 + (sex == "F" ? 30 : 0), sex, 32);
+        add_row(whole, 20 + i % 50 + (sex == "F" ? 30 : 0), sex, 32);
+    }
+    ProfileSet merged;
+    REQUIRE(merged.merge(parts[0]).empty());
+    REQUIRE(merged.merge(parts[1]).empty());
+    const auto* segments = merged.find_segments("sex");
+    REQUIRE(segments != nullptr);
+    CHECK(segments->state == State::complete);
+    REQUIRE(segments->by_value.size() == 3);
+    for (const auto& [value, part] : segments->by_value) {
+        const ProfileSet& expected = whole.find_segments("sex")->by_value.at(value);
+        CHECK(part.rows() == 200);
+        CHECK(part.rows() == expected.rows());
+        CHECK(part.find_numeric("age")->count() == 200);
+        CHECK(part.find_numeric("age")->min() == expected.find_numeric("age")->min());
+        CHECK(part.find_numeric("age")->max() == expected.find_numeric("age")->max());
+        CHECK(part.find_numeric("age")->mean() == Approx(expected.find_numeric("age")->mean()).epsilon(1e-12));
+    }
+    CHECK(segments->by_value.at("F").find_numeric("age")->min() == 50);
+
+    // Round trip; every truncation an error; a count that disagrees with the
+    // segments' rows is refused.
+    const std::string bytes = merged.serialize();
+    const auto decoded = ProfileSet::deserialize(bytes);
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.find_segments("sex")->by_value.at("M").rows() == 200);
+    for (std::size_t cut = 0; cut < bytes.size(); cut += 89)
+        CHECK_FALSE(ProfileSet::deserialize(std::string_view(bytes).substr(0, cut)).error.empty());
+    ProfileSet short_rows = merged;
+    short_rows.add_rows(1);  // one row in no segment
+    CHECK(ProfileSet::deserialize(short_rows.serialize()).error.find("the segments of sex hold 600") !=
+          std::string::npos);
+    // A segment's set with segments of its own (one level only).
+    ProfileSet nested;
+    nested.declare_segments("sex");
+    ProfileSet* inner = nested.segment("sex", "F", 32);
+    inner->declare_segments("race");
+    CHECK(ProfileSet::deserialize(nested.serialize()).error.find("segments of its own") != std::string::npos);
+
+    // The cap: a part past it keeps no value and makes the merge keep none;
+    // two parts each under it but together past it too.
+    ProfileSet wide;
+    wide.declare_segments("sex");
+    for (int i = 0; i < 5; ++i) add_row(wide, i, "v" + std::to_string(i), 4);
+    CHECK(wide.find_segments("sex")->state == State::overflowed);
+    CHECK(wide.find_segments("sex")->by_value.empty());
+    CHECK(wide.segment("sex", "v0", 4) == nullptr);
+    ProfileSet capped = merged;
+    REQUIRE(capped.merge(wide, 4).empty());
+    CHECK(capped.find_segments("sex")->state == State::overflowed);
+    CHECK(capped.rows() == 605);
+    ProfileSet two_values;
+    two_values.declare_segments("sex");
+    add_row(two_values, 1, "x", 4);
+    add_row(two_values, 2, "y", 4);
+    ProfileSet over = merged;  // F, M, "" and x, y: 5 values
+    REQUIRE(over.merge(two_values, 4).empty());
+    CHECK(over.find_segments("sex")->state == State::overflowed);
+    ProfileSet within = merged;
+    REQUIRE(within.merge(two_values, 5).empty());
+    CHECK(within.find_segments("sex")->state == State::complete);
+    CHECK(within.find_segments("sex")->by_value.size() == 5);
+    const auto overflowed = ProfileSet::deserialize(over.serialize());
+    REQUIRE(overflowed.error.empty());
+    CHECK(overflowed.value.find_segments("sex")->state == State::overflowed);
+
+    // Rows profiled without the attribute's segments (a chunk written before
+    // it was configured) leave it partial, on either side of the merge.
+    ProfileSet before;
+    before.add_rows(1);
+    before.numeric("age", options).update(3);
+    ProfileSet partial = merged;
+    REQUIRE(partial.merge(before).empty());
+    CHECK(partial.find_segments("sex")->state == State::partial);
+    CHECK(partial.find_segments("sex")->by_value.empty());
+    ProfileSet partial_too = before;
+    REQUIRE(partial_too.merge(merged).empty());
+    CHECK(partial_too.find_segments("sex")->state == State::partial);
+    // An empty set (the start of every merge) takes the other's segments whole.
+    ProfileSet empty;
+    REQUIRE(empty.merge(merged).empty());
+    CHECK(empty.find_segments("sex")->state == State::complete);
+}
+
+TEST_CASE("profile set: a version 1 blob (before segments) reads as a set without segments") {
+    using mw::stats::ProfileSet;
+    ProfileSet set;
+    set.add_rows(1);
+    set.categorical("city").update("Paris");
+    std::string bytes = set.serialize();
+    // Version 2 appends the segment count (4 bytes, 0 here) to version 1's layout.
+    REQUIRE(bytes.substr(bytes.size() - 4) == std::string(4, '\0'));
+    bytes.resize(bytes.size() - 4);
+    bytes[4] = 1;  // "MWPS", then the version byte
+    const auto decoded = ProfileSet::deserialize(bytes);
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.rows() == 1);
+    CHECK(decoded.value.segments().empty());
+    bytes[4] = 3;
+    CHECK(ProfileSet::deserialize(bytes).error.find("unsupported format version 3") != std::string::npos);
+}

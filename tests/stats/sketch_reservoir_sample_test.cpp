@@ -37,7 +37,24 @@ TEST_CASE("reservoir: keeps everything below capacity") {
     for (int i = 0; i < 7; ++i) sample.update(i);
     CHECK(sample.values().size() == 7);
     CHECK(sample.values()[6] == 6.0);
-    CHECK_THROWS_AS(ReservoirSample(0), std::invalid_argument);
+}
+
+TEST_CASE("reservoir: capacity 0 counts and keeps no value, through merge and serialisation") {
+    ReservoirSample empty(0, 3);
+    for (int i = 0; i < 1000; ++i) empty.update(i);
+    CHECK(empty.n() == 1000);
+    CHECK(empty.values().empty());
+    ReservoirSample other(0, 4);
+    other.update(1.5);
+    REQUIRE(empty.merge(other).empty());
+    CHECK(empty.n() == 1001);
+    CHECK(empty.values().empty());
+    const auto decoded = ReservoirSample::deserialize(empty.serialize());
+    REQUIRE(decoded.error.empty());
+    CHECK(decoded.value.n() == 1001);
+    CHECK(decoded.value.capacity() == 0);
+    CHECK(decoded.value.values().empty());
+    CHECK_FALSE(empty.merge(ReservoirSample(10, 1)).empty());
 }
 
 TEST_CASE("reservoir: updates alone give a uniform sample") {

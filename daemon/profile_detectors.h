@@ -1,0 +1,37 @@
+// The detectors of a profile-only model (store_raw: false) that read its
+// features: feature drift and data quality from the reference's profile and
+// the window's (the merge of its time bucket's chunks, store/profile_store.h),
+// with detectors/profile_drift.h and detectors/profile_quality.h. Their
+// findings have the kinds, subjects and methods of the row-based ones
+// (daemon/window_detectors.h); each one's evidence says "from_profiles":
+// true, how its numbers were obtained ("basis", the statistic's bound when
+// it has one), and the window's dataset_drift finding lists what was not
+// computed and why ("not_computed"). The detectors that read the outputs and
+// outcomes (prediction drift, CBPE, realised performance, operational
+// series) run on the stored rows as for any model.
+#pragma once
+
+#include <cstdint>
+
+#include "config/config.h"
+#include "daemon/metrics.h"
+#include "daemon/window_verdicts.h"
+#include "detectors/dataset_drift.h"
+#include "detectors/profile_drift.h"
+#include "stats/feature_profile.h"
+
+namespace mw::daemon {
+
+// `window_rows`: the predictions the window holds, compared with the
+// profile's row count (a difference, from chunks cut at another window
+// length before a restart, is reported in the evidence).
+// `noise`: the reference's noise gates (robust mode), kept with it.
+drift::DriftVerdict detect_profile_drift(const stats::ProfileSet& reference, const stats::ProfileSet& window,
+                                         std::size_t window_rows, const config::ModelOptions& options,
+                                         drift::ProfileNoiseGates& noise, const WindowSpan& span,
+                                         DaemonMetrics& metrics, WindowVerdicts& verdicts);
+
+void check_profile_quality(const stats::ProfileSet& reference, const stats::ProfileSet& window,
+                           const config::ModelOptions& options, const WindowSpan& span, WindowVerdicts& verdicts);
+
+}  // namespace mw::daemon
