@@ -62,7 +62,8 @@ constexpr auto worker_stop_timeout = std::chrono::seconds(5);
 constexpr auto status_interval = std::chrono::seconds(5);
 constexpr auto event_loop_tick = std::chrono::seconds(1);
 // Ids remembered to answer an id re-sent with another payload as a conflict
-// (daemon/recent_ids.h): about 12 MB.
+// (daemon/recent_ids.h): 8 MiB once ingest has filled both generations
+// (2^18 slots of 16 bytes each).
 constexpr std::size_t recent_ids_capacity = 262144;
 
 log::Level to_log_level(config::LogLevel level) { return static_cast<log::Level>(static_cast<int>(level)); }

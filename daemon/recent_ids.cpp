@@ -1,6 +1,7 @@
 #include "daemon/recent_ids.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -83,10 +84,41 @@ std::uint64_t feature_term(std::string& scratch, std::string_view name, const Va
 
 }  // namespace
 
+RecentIds::Generation::Generation(std::size_t max_size) : slot_count_(std::bit_ceil(2 * max_size)) {}
+
+const std::uint64_t* RecentIds::Generation::find(std::uint64_t key) const {
+    if (slots_.empty()) return nullptr;
+    const std::size_t mask = slot_count_ - 1;
+    for (std::size_t at = key & mask;; at = (at + 1) & mask) {
+        if (slots_[at].key == key) return &slots_[at].payload;
+        if (slots_[at].key == 0) return nullptr;
+    }
+}
+
+void RecentIds::Generation::insert(std::uint64_t key, std::uint64_t payload) {
+    if (slots_.empty()) slots_.resize(slot_count_);
+    const std::size_t mask = slot_count_ - 1;
+    for (std::size_t at = key & mask;; at = (at + 1) & mask) {
+        if (slots_[at].key == key) return;
+        if (slots_[at].key == 0) {
+            slots_[at] = {key, payload};
+            ++size_;
+            return;
+        }
+    }
+}
+
+void RecentIds::Generation::clear() {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    size_ = 0;
+}
+
 RecentIds::RecentIds(std::size_t capacity, std::uint64_t seed)
     : generation_size_(std::max<std::size_t>(capacity / 2, 1)),
       k0_(seed),
-      k1_(rotl(seed, 32) ^ 0x9e3779b97f4a7c15ULL) {}
+      k1_(rotl(seed, 32) ^ 0x9e3779b97f4a7c15ULL),
+      newer_(generation_size_),
+      older_(generation_size_) {}
 
 std::uint64_t RecentIds::key_of(RecordKind kind, std::string_view model, std::string_view id) const {
     std::string text;
@@ -94,7 +126,8 @@ std::uint64_t RecentIds::key_of(RecordKind kind, std::string_view model, std::st
     text.push_back(static_cast<char>(kind));
     put_text(text, model);
     text.append(id);
-    return siphash24(k0_, k1_, text);
+    const std::uint64_t key = siphash24(k0_, k1_, text);
+    return key != 0 ? key : 1;  // 0 marks an empty slot (Generation)
 }
 
 RecordDigest RecentIds::digest(std::string_view model, const ModelSchema& schema, const Prediction& record) const {
@@ -128,10 +161,10 @@ std::vector<std::size_t> RecentIds::conflicts(std::span<const RecordDigest> reco
     std::vector<std::size_t> found;
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < records.size(); ++i) {
-        for (const Table* table : {&newer_, &older_}) {
-            const auto known = table->find(records[i].key);
-            if (known == table->end()) continue;
-            if (known->second != records[i].payload) found.push_back(i);
+        for (const Generation* generation : {&newer_, &older_}) {
+            const std::uint64_t* known = generation->find(records[i].key);
+            if (known == nullptr) continue;
+            if (*known != records[i].payload) found.push_back(i);
             break;
         }
     }
@@ -141,11 +174,12 @@ std::vector<std::size_t> RecentIds::conflicts(std::span<const RecordDigest> reco
 void RecentIds::remember(std::span<const RecordDigest> records) {
     std::lock_guard lock(mutex_);
     for (const auto& record : records) {
-        if (older_.contains(record.key)) continue;  // the first payload stays
-        newer_.try_emplace(record.key, record.payload);
+        if (older_.find(record.key) != nullptr) continue;  // the first payload stays
+        newer_.insert(record.key, record.payload);
         if (newer_.size() >= generation_size_) {
-            older_ = std::move(newer_);
-            newer_ = Table();
+            // The older generation is forgotten; its slots serve the next.
+            std::swap(older_, newer_);
+            newer_.clear();
         }
     }
 }

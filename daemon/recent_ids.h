@@ -24,7 +24,6 @@
 #include <mutex>
 #include <span>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/record.h"
@@ -50,10 +49,34 @@ public:
     void remember(std::span<const RecordDigest> records);
 
 private:
-    struct Identity {
-        std::size_t operator()(std::uint64_t key) const { return static_cast<std::size_t>(key); }
+    // One generation: open addressing with linear probing over a
+    // power-of-two array kept at most half full, allocated at its first
+    // insert (an idle daemon holds none). It replaced std::unordered_map,
+    // whose node per id was half of this class's cost per ingested row
+    // (bench/RESULTS.md, "The daemon's own CPU per row"). Keys are SipHash
+    // values, so their low bits spread ids evenly over the slots whatever
+    // ids clients choose. Key 0 marks an empty slot; a key that hashes to 0
+    // is kept as 1 (a 2^-64 chance of sharing another id's key, as any
+    // 64-bit digest has).
+    struct Slot {
+        std::uint64_t key = 0;
+        std::uint64_t payload = 0;
     };
-    using Table = std::unordered_map<std::uint64_t, std::uint64_t, Identity>;
+    class Generation {
+    public:
+        explicit Generation(std::size_t max_size);
+        // The payload remembered for `key`, or null.
+        const std::uint64_t* find(std::uint64_t key) const;
+        // Keeps the payload already there, if any.
+        void insert(std::uint64_t key, std::uint64_t payload);
+        std::size_t size() const { return size_; }
+        void clear();
+
+    private:
+        std::size_t slot_count_;  // a power of two, at least twice max_size
+        std::vector<Slot> slots_;  // empty until the first insert
+        std::size_t size_ = 0;
+    };
 
     std::uint64_t key_of(RecordKind kind, std::string_view model, std::string_view id) const;
 
@@ -61,8 +84,8 @@ private:
     std::uint64_t k0_;
     std::uint64_t k1_;
     mutable std::mutex mutex_;
-    Table newer_;
-    Table older_;
+    Generation newer_;
+    Generation older_;
 };
 
 }  // namespace mw::daemon

@@ -7,7 +7,7 @@ packages=(
   # build
   cmake g++ make pkg-config lld
   libboost-dev libboost-system-dev libpqxx-dev libpq-dev prometheus-cpp-dev
-  libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libsimdjson-dev libssl-dev libnats-dev catch2
+  libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libsimdjson-dev libssl-dev libnats-dev zlib1g-dev catch2
   # fuzzing the parsers (libFuzzer) and the sanitizer runtime
   clang-14 libclang-rt-14-dev
   # the real components the tests and the quick start run

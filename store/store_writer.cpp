@@ -10,10 +10,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <pqxx/except>
+#include <pqxx/largeobject>
 #include <pqxx/result>
+#include <pqxx/stream_to>
 #include <pqxx/subtransaction>
-#include <pqxx/tablewriter>
 #include <pqxx/transaction>
 
 #include "core/log.h"
@@ -116,22 +118,6 @@ ON CONFLICT DO NOTHING)sql",
                        fmt::arg("columns", columns), fmt::arg("candidate_columns", candidate_columns));
 }
 
-// COPYs `rows` (COPY text rows with '\n' between them and none after the
-// last) into `table`. pqxx 6.4's only public way to send COPY data as is,
-// without parsing it back into fields, is the deprecated
-// tablewriter::write_raw_line; stream_to keeps its raw writer private. It
-// sends the line plus one '\n', so many rows go as one "line" without their
-// final newline. The deprecation warning is silenced here and only here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-void copy_text(pqxx::dbtransaction& transaction, const std::string& table, const std::vector<std::string>& columns,
-               const std::string& rows) {
-    if (rows.empty()) return;
-    pqxx::tablewriter writer(transaction, table, columns.begin(), columns.end());
-    writer.write_raw_line(rows);
-    writer.complete();
-}
-#pragma GCC diagnostic pop
 
 std::int64_t floor_div(std::int64_t value, std::int64_t divisor) {
     return value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor);
@@ -226,6 +212,91 @@ ScannedRows scan_rows(std::span<const EncodedBatch> batches, RecordKind kind) {
     scanned.partition_starts.erase(std::unique(scanned.partition_starts.begin(), scanned.partition_starts.end()),
                                    scanned.partition_starts.end());
     return scanned;
+}
+
+// The libpq connection under a pqxx transaction, for PQputCopyData (see
+// WriterCopyIn). pqxx 6.4 gives it out only to large objects, through a
+// protected static member that a derived class may call.
+struct WriterLibpqConnection : pqxx::largeobject {
+    static PGconn* of(const pqxx::dbtransaction& transaction) { return raw_connection(transaction); }
+};
+
+// COPY data goes to libpq in pieces of about this size: one send per piece,
+// and no buffer the size of a whole write.
+constexpr std::size_t writer_copy_chunk_bytes = 256 * 1024;
+
+// One COPY ... FROM STDIN of text rows. pqxx 6.4 sends COPY data only as
+// write_raw_line(const std::string&), which copies its argument twice (line
+// + '\n', then reallocated) before libpq copies it a third time into an
+// output buffer grown to its size: for a write of tens of MB, that was
+// about a quarter of the daemon's CPU per ingested row, mostly page faults
+// on fresh memory (bench/RESULTS.md, "The daemon's own CPU per row").
+// Here stream_to starts and completes the COPY, so its errors (a unique
+// violation, a lost connection) come as pqxx exceptions as before, and the
+// rows reach libpq in chunks of one reused buffer.
+class WriterCopyIn {
+public:
+    WriterCopyIn(pqxx::dbtransaction& transaction, const std::string& table, const std::vector<std::string>& columns,
+                 std::string& buffer)
+        : stream_(transaction, table, columns), connection_(WriterLibpqConnection::of(transaction)), buffer_(buffer) {
+        buffer_.clear();
+    }
+
+    // A row without its '\n'.
+    void append_line(std::string_view line) {
+        if (!buffer_.empty() && buffer_.size() + line.size() + 1 > writer_copy_chunk_bytes) flush();
+        buffer_.append(line);
+        buffer_ += '\n';
+    }
+
+    // Rows, each ending in '\n'. CopyData messages need not end at a row's
+    // end (https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-COPY).
+    void append_rows(std::string_view rows) {
+        flush();
+        for (std::size_t at = 0; at < rows.size(); at += writer_copy_chunk_bytes)
+            put(rows.substr(at, writer_copy_chunk_bytes));
+    }
+
+    void complete() {
+        flush();
+        stream_.complete();
+    }
+
+private:
+    void flush() {
+        if (buffer_.empty()) return;
+        put(buffer_);
+        buffer_.clear();
+    }
+
+    void put(std::string_view bytes) {
+        if (PQputCopyData(connection_, bytes.data(), static_cast<int>(bytes.size())) == 1) return;
+        const std::string message = fmt::format("sending COPY data failed: {}", PQerrorMessage(connection_));
+        if (PQstatus(connection_) == CONNECTION_BAD) throw pqxx::broken_connection(message);
+        throw pqxx::failure(message);
+    }
+
+    pqxx::stream_to stream_;
+    PGconn* connection_;
+    std::string& buffer_;
+};
+
+// COPYs `lines` (rows without their '\n') into `table`.
+void copy_lines(pqxx::dbtransaction& transaction, const std::string& table, const std::vector<std::string>& columns,
+                const std::vector<KeyedLine>& lines, std::string& buffer) {
+    if (lines.empty()) return;
+    WriterCopyIn copy(transaction, table, columns, buffer);
+    for (const auto& row : lines) copy.append_line(row.line);
+    copy.complete();
+}
+
+// COPYs `rows` (each ending in '\n') into `table`.
+void copy_rows(pqxx::dbtransaction& transaction, const std::string& table, const std::vector<std::string>& columns,
+               std::string_view rows, std::string& buffer) {
+    if (rows.empty()) return;
+    WriterCopyIn copy(transaction, table, columns, buffer);
+    copy.append_rows(rows);
+    copy.complete();
 }
 
 std::string sql_timestamp(std::int64_t seconds) {
@@ -350,7 +421,7 @@ void check_partitions_exist(pqxx::work& transaction, const std::vector<std::stri
 // it found existing, created or not creatable go to `settled`.
 KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::span<const EncodedBatch> batches,
                      const std::unordered_map<std::string, bool>& known_partitions,
-                     std::string& line_buffer, std::vector<std::pair<std::string, bool>>& settled,
+                     std::string& copy_buffer, std::vector<std::pair<std::string, bool>>& settled,
                      InsertedKeys* inserted = nullptr) {
     KindWrite result;
     const bool any = std::any_of(batches.begin(), batches.end(), [&](const EncodedBatch& batch) {
@@ -359,12 +430,6 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     if (!any) return result;
 
     const ScannedRows scanned = scan_rows(batches, tables.kind);
-    line_buffer.clear();
-    for (const auto& row : scanned.lines) {
-        line_buffer.append(row.line);
-        line_buffer += '\n';
-    }
-    if (!line_buffer.empty()) line_buffer.pop_back();
     std::vector<PartitionSpec> specs;
     for (const auto start : scanned.partition_starts)
         specs.push_back({std::string(tables.table), partition_name(tables.table, start), start,
@@ -387,7 +452,6 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
                                                    : known != known_partitions.end() && known->second;
         if (exists) boundary_rows += rows;
     }
-    if (!boundary_rows.empty()) boundary_rows.pop_back();
     // The day partitions the rows go to as far as the writer knows (a known
     // one may have been dropped by retention since).
     std::vector<std::string> day_partitions;
@@ -403,8 +467,8 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
 
     try {
         pqxx::subtransaction direct(transaction, "direct_rows");
-        copy_text(direct, boundary_table, boundary_columns, boundary_rows);
-        copy_text(direct, std::string(tables.table), tables.columns, line_buffer);
+        copy_rows(direct, boundary_table, boundary_columns, boundary_rows, copy_buffer);
+        copy_lines(direct, std::string(tables.table), tables.columns, scanned.lines, copy_buffer);
         result.received = result.inserted = scanned.records;
         direct.commit();
         check_partitions_exist(transaction, day_partitions);
@@ -413,9 +477,9 @@ KindWrite write_kind(pqxx::work& transaction, const KindTables& tables, std::spa
     } catch (const pqxx::unique_violation&) {
         // Some id is stored already or repeated: the staging path sorts it out.
     }
-    copy_text(transaction, std::string(tables.staging), tables.columns, line_buffer);
+    copy_lines(transaction, std::string(tables.staging), tables.columns, scanned.lines, copy_buffer);
     result.received = scanned.records;
-    copy_text(transaction, std::string(tables.staging_boundary), boundary_columns, boundary_rows);
+    copy_rows(transaction, std::string(tables.staging_boundary), boundary_columns, boundary_rows, copy_buffer);
     if (inserted == nullptr) {
         result.inserted = transaction.exec_params0(staging_insert_sql(tables), partition_seconds).affected_rows();
     } else {
@@ -477,7 +541,7 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> original) {
         try {
             InsertedKeys inserted;
             predictions = write_kind(transaction, prediction_tables, batches, known_partitions_,
-                                     line_buffer_, settled_partitions, stripped ? &inserted : nullptr);
+                                     copy_buffer_, settled_partitions, stripped ? &inserted : nullptr);
             if (stripped) {
                 // Of two copies of one id in a write, the staging insert keeps
                 // the first received (its DISTINCT ON); held rows are in
@@ -497,7 +561,7 @@ WriteResult StoreWriter::write(std::span<const EncodedBatch> original) {
                 }
             }
             outcomes = write_kind(transaction, outcome_tables, batches, known_partitions_,
-                                  line_buffer_, settled_partitions);
+                                  copy_buffer_, settled_partitions);
             transaction.commit();
             break;
         } catch (const PartitionGoneError& error) {

@@ -92,7 +92,7 @@ private:
     std::shared_ptr<const ProfilePlan> plan_;
     // (model, attribute) whose segment profiles overflowed, logged once each.
     std::set<std::pair<std::string, std::string>> overflow_logged_;
-    std::string line_buffer_;  // reused for every COPY line, so a write does not allocate per batch
+    std::string copy_buffer_;  // COPY data on its way to libpq, reused by every write (a chunk, not a write)
 };
 
 }  // namespace mw::store

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <future>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -186,6 +187,36 @@ TEST_CASE("recent ids are bounded: the oldest are forgotten") {
     // Another model's id is another record.
     record.id = "id-19";
     CHECK(recent.conflicts(std::vector{recent.digest("other", *schema, record)}).empty());
+}
+
+TEST_CASE("recent ids remember exactly the last full generation and the one filling, each id's first payload") {
+    // Generations of 1,000 (daemon/recent_ids.h): after 5,500 ids the older
+    // holds ids 4000-4999 and the newer 5000-5499, whatever the tables' slots.
+    daemon::RecentIds recent(2000, 11);
+    const auto schema = schema_of({{"x", FeatureType::numeric}});
+    const auto digests_of = [&](double x) {
+        Prediction record;
+        record.features = {Value{x}};
+        record.label = "p";
+        std::vector<daemon::RecordDigest> digests;
+        for (int i = 0; i < 5500; ++i) {
+            record.id = "id-" + std::to_string(i);
+            digests.push_back(recent.digest("m", *schema, record));
+        }
+        return digests;
+    };
+    const auto original = digests_of(1.0);
+    for (std::size_t at = 0; at < original.size(); at += 700)
+        recent.remember(std::span(original).subspan(at, std::min<std::size_t>(700, original.size() - at)));
+    const auto changed = digests_of(2.0);
+    std::vector<std::size_t> expected(1500);
+    std::iota(expected.begin(), expected.end(), std::size_t{4000});
+    CHECK(recent.conflicts(changed) == expected);
+    CHECK(recent.conflicts(original).empty());
+    // Remembering another payload for a remembered id keeps the first.
+    recent.remember(std::span(changed).subspan(4000, 1500));
+    CHECK(recent.conflicts(original).empty());
+    CHECK(recent.conflicts(changed) == expected);
 }
 
 TEST_CASE("an arrival holds the spool's watermark from before the parse until its rows are stored, and is their "

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <boost/crc.hpp>
+
 #include <atomic>
 #include <set>
 #include <filesystem>
@@ -139,6 +141,54 @@ TEST_CASE("a torn frame at the end of the newest segment is cut off at recovery"
     auto rows = drain_all(reopened, true);
     REQUIRE(rows.size() == 11);
     CHECK(rows.back() == frame(10).copy_rows);
+}
+
+TEST_CASE("frames checksummed by the spool before zlib's crc32 (boost::crc_32_type) read back unchanged") {
+    // Written byte by byte as the spool wrote them before: magic "MWS1",
+    // payload length, CRC-32 of what follows it (by boost::crc_32_type, the
+    // implementation then), kind, record count, received_at, the COPY rows.
+    // One large payload, so zlib's word-at-a-time path is exercised too.
+    const auto old_frame = [](mw::RecordKind kind, std::uint32_t records, std::int64_t received_us,
+                              const std::string& rows) {
+        std::string after_crc;
+        after_crc.push_back(static_cast<char>(kind));
+        after_crc.append(reinterpret_cast<const char*>(&records), 4);
+        after_crc.append(reinterpret_cast<const char*>(&received_us), 8);
+        after_crc += rows;
+        boost::crc_32_type crc;
+        crc.process_bytes(after_crc.data(), after_crc.size());
+        const std::uint32_t magic = 0x3153574d, length = static_cast<std::uint32_t>(rows.size()),
+                            checksum = crc.checksum();
+        std::string frame;
+        frame.append(reinterpret_cast<const char*>(&magic), 4);
+        frame.append(reinterpret_cast<const char*>(&length), 4);
+        frame.append(reinterpret_cast<const char*>(&checksum), 4);
+        return frame + after_crc;
+    };
+    std::string large;
+    for (int i = 0; large.size() < (300u << 10); ++i)
+        large += "m\tid-" + std::to_string(i) + "\t2024-01-01T00:00:00Z\t{\"f\":" + std::to_string(i * 0.37) + "}\n";
+    const std::string small = "m\tone\t2024-01-01T00:00:00Z\n";
+    TempDir dir("mw-spool-test");
+    auto options = options_for(dir);
+    options.segment_bytes = 1 << 20;
+    {
+        std::ofstream out(dir.path() / "segment-0000000000000001.spool", std::ios::binary);
+        out << old_frame(mw::RecordKind::prediction, 1000, 1'700'000'000'000'000, large)
+            << old_frame(mw::RecordKind::outcome, 1, 1'700'000'000'000'001, small);
+    }
+    Spool reopened(options);
+    CHECK(reopened.stats().frames_recovered == 2);
+    CHECK(reopened.stats().bytes_truncated == 0);
+    reopened.start();
+    SpoolPosition end;
+    const auto frames = reopened.read(100000, 0, end);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[0].kind == mw::RecordKind::prediction);
+    CHECK(frames[0].record_count == 1000);
+    CHECK(frames[0].copy_rows == large);
+    CHECK(frames[1].kind == mw::RecordKind::outcome);
+    CHECK(frames[1].copy_rows == small);
 }
 
 TEST_CASE("a corrupted byte inside a frame invalidates that frame and what follows in the segment") {

@@ -459,6 +459,43 @@ TEST_CASE("a retry that crosses midnight is stored once; an id received again a 
     }
 }
 
+TEST_CASE("writes many times the COPY chunk, with a row longer than a chunk, are stored whole on both paths",
+          "[store_writer]") {
+    // The writer sends COPY data in chunks (store/store_writer.cpp,
+    // writer_copy_chunk_bytes, 256 KiB): rows span chunk ends, one row is
+    // longer than a chunk, and the boundary claims (received half an hour
+    // before midnight) go in pieces cut inside rows.
+    Fixture fixture;
+    StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
+    const auto received = last_midnight(whole_second_now_us()).before_us;
+    std::vector<Prediction> records;
+    for (int i = 0; i < 20000; ++i) records.push_back(prediction(fmt::format("id-{:05}", i), received));
+    Prediction& wide = records[12345];
+    for (int i = 0; i < 400; ++i)
+        wide.undeclared_features.emplace_back(fmt::format("extra{}", i), Value{std::string(1000, 'a' + i % 26)});
+    const auto batch = predictions(records, received);
+    REQUIRE(batch.copy_rows.size() > 8 * 256 * 1024);
+
+    const auto first = writer.write(std::vector{batch});
+    CHECK(first.predictions_inserted == 20000);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 20000);
+    CHECK(fixture.count("SELECT count(*) FROM prediction_boundary_keys") == 20000);
+    CHECK(fixture.count("SELECT count(*) FROM predictions WHERE id = 'id-12345' AND features->>'extra399' = "
+                        "repeat('j', 1000) AND features->>'age' = '40'") == 1);
+    CHECK(fixture.count("SELECT sum(octet_length(features::text)) FROM predictions") > 400 * 1000);
+
+    // The staging path (a duplicate in the write): the same rows again and
+    // 5,000 new ones, in one write.
+    std::vector<Prediction> more(records.begin() + 15000, records.end());
+    for (int i = 20000; i < 25000; ++i) more.push_back(prediction(fmt::format("id-{:05}", i), received));
+    const auto again = writer.write(std::vector{predictions(more, received)});
+    CHECK(again.predictions_received == 10000);
+    CHECK(again.predictions_inserted == 5000);
+    CHECK(fixture.count("SELECT count(*) FROM predictions") == 25000);
+    CHECK(fixture.count("SELECT count(*) FROM prediction_boundary_keys") == 25000);
+    CHECK(fixture.count("SELECT count(*) FROM predictions WHERE features ? 'extra0'") == 1);
+}
+
 TEST_CASE("two writers storing the same ids at once, each side of midnight, store each id once",
           "[store_writer]") {
     // What two drain connections or two daemons do with a client's retry
