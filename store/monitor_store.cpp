@@ -493,6 +493,18 @@ bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_i
     return updated.affected_rows() == 1;
 }
 
+std::int64_t answer_pending_root_causes(pqxx::connection_base& connection, const std::string& model,
+                                        const std::string& ranking_json) {
+    pqxx::work transaction(connection, "answer_pending_root_causes");
+    // The predicate of migration 12's partial index (findings_root_cause_pending).
+    const auto updated = transaction.exec_params(
+        "UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', $2::jsonb) WHERE model = $1 "
+        "AND evidence->'root_cause' ? 'pending' AND jsonb_typeof(evidence->'root_cause') = 'object'",
+        model, ranking_json);
+    transaction.commit();
+    return static_cast<std::int64_t>(updated.affected_rows());
+}
+
 void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts) {
     if (counts.empty()) return;
     pqxx::work transaction(connection, "add_rejection_counts");

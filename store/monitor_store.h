@@ -244,6 +244,10 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
 // Puts `ranking_json` (an object) in place of the finding's pending ranking;
 // false when it is no longer pending (ranked already, or gone).
 bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_id, const std::string& ranking_json);
+// Puts `ranking_json` in place of every pending ranking of `model`'s
+// findings (the model was removed: nobody will rank them); returns how many.
+std::int64_t answer_pending_root_causes(pqxx::connection_base& connection, const std::string& model,
+                                        const std::string& ranking_json);
 
 // Records rejected at ingest, counted per second: the operational series'
 // rejected share is taken over the seconds a window's rows were received in.
