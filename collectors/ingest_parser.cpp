@@ -727,6 +727,7 @@ ParsedOutcomes parse_outcomes(std::string_view body, const ModelSchema& schema, 
                               std::int64_t now_us) {
     ParsedOutcomes result;
     result.batch.model = schema.name;
+    result.batch.privacy_key_id = schema.privacy.key_id();
     OutcomeReader reader(schema, limits, now_us);
     walk_body(body, limits, reader, result.batch.records, result.rejections, result.body_error);
     if (!schema.privacy.keeps_everything()) {

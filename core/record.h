@@ -88,6 +88,10 @@ struct PredictionBatch {
 struct OutcomeBatch {
     std::string model;
     std::vector<Outcome> records;
+    // The id of the key the privacy policy hashed the records' ids under
+    // (PrivacyPolicy::key_id(); "" when it hashed nothing), set by the parser
+    // that applied it: it travels with the batch into the spool.
+    std::string privacy_key_id;
 };
 
 }  // namespace mw

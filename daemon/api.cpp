@@ -515,6 +515,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
               {"workers", std::move(workers)}};
     if (!readiness.store_error.empty()) body["store_error"] = readiness.store_error;
     if (!readiness.drain_error.empty()) body["drain_error"] = readiness.drain_error;
+    if (!readiness.privacy_key_conflicts.empty()) body["privacy_key_conflicts"] = readiness.privacy_key_conflicts;
     if (readiness.nats) {
         json nats{{"connected", readiness.nats->connected},
                   {"subscribed", readiness.nats->subscribed},

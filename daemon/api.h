@@ -60,6 +60,10 @@ struct Readiness {
     std::int64_t store_answered_ms_ago = -1;  // -1: never
     std::string drain_error;              // the spool drain's last error, if any
     bool store_refuses_writes = false;    // store::DrainStats::writes_refused (drain_error says why)
+    // One per model whose key the store records another id for
+    // (store::DrainStats::key_conflicts): that model's records are refused
+    // at ingest; the daemon stays ready for the others.
+    std::vector<std::string> privacy_key_conflicts;
     bool spool_healthy = false;
     bool spool_has_room = false;
     std::uint64_t spool_bytes = 0;
@@ -73,7 +77,9 @@ struct Readiness {
 };
 
 // Ready: PostgreSQL answers the probe and takes this daemon's writes (no
-// schema mismatch or privacy key conflict), the spool is healthy with room,
+// schema mismatch; a privacy key conflict is one model's, refused at that
+// model's ingest, and does not make the daemon unready for the others: a
+// load balancer would otherwise turn every model away), the spool is healthy with room,
 // no worker is stuck and, with nats: configured, both consumers are bound on
 // a live connection (the same verdict for /readyz and modelwatch_ready).
 inline bool is_ready(const Readiness& readiness) {

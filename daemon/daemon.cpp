@@ -162,11 +162,50 @@ std::vector<store::ModelKey> privacy_claims(const config::Config& config) {
     return claims;
 }
 
+// The keys of `next` that the running configuration does not claim: a
+// model added with a key, or added back with another one (a live model's
+// key cannot change on reload: ReloadHistory refuses it).
+std::vector<store::ModelKey> new_privacy_claims(const config::Config& running, const config::Config& next) {
+    std::vector<store::ModelKey> claims;
+    for (auto& claim : privacy_claims(next)) {
+        if (claim.key_id.empty()) continue;  // hashes nothing: nothing to compare
+        const auto* model = running.find_model(claim.model);
+        if (model != nullptr && model->schema.privacy.key_id() == claim.key_id) continue;
+        claims.push_back(std::move(claim));
+    }
+    return claims;
+}
+
+// A reload's new keys are claimed as start claims them (docs/privacy.md,
+// "One key per model"), before any record of theirs can be accepted: a key
+// PostgreSQL records another id for refuses the reload (the running
+// configuration stays), else the drain would refuse it later and the
+// model's acknowledged records could never be stored. When PostgreSQL does
+// not answer, the drain claims them before their first write, as after a
+// start without PostgreSQL. Runs on an event-loop thread; the others serve
+// meanwhile, and the wait is bounded by store.connect_timeout. Returns the
+// conflict's text, or "".
+std::string claim_reloaded_keys(const config::Config& running, const config::Config& next, std::int64_t started_us) {
+    const auto claims = new_privacy_claims(running, next);
+    if (claims.empty()) return {};
+    try {
+        const auto connection = store::connect(running.store);
+        store::migrate(*connection);
+        store::claim_privacy_keys(*connection, claims, started_us);
+    } catch (const store::PrivacyKeyConflict& conflict) {
+        return conflict.what();
+    } catch (const std::exception& error) {
+        log::notice("privacy_keys_claim_deferred models={} reason=\"{}\" (claimed before their first write)",
+                    claims.size(), error.what());
+    }
+    return {};
+}
+
 // SIGHUP: a new file is read and checked; when usable it is published to
 // the HTTP side at once and to the workers for their next pass. Nothing here
 // waits for a pass.
 void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
-            DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain) {
+            DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain, std::int64_t started_us) {
     auto reloaded = registry::load_config_file(config_path);
     const auto refuse = [&](const std::string& why) {
         log::error("config_reload_failed file={} {} keeping=previous generation={}", config_path, why,
@@ -185,6 +224,13 @@ void reload(const std::string& config_path, LiveConfig& live, config::ReloadHist
         return refuse(fmt::format("errors={}", refused.size()));
     }
     auto next = std::make_shared<const config::Config>(std::move(*reloaded.config));
+    // Before anything of it is published. A reload that the monitoring then
+    // refuses (below) leaves a new model's key recorded: the key its
+    // operator configured, which a corrected reload will claim again.
+    if (const auto conflict = claim_reloaded_keys(*live.get(), *next, started_us); !conflict.empty()) {
+        log::error("config_reload_refused file={} {}", config_path, conflict);
+        return refuse("errors=1");
+    }
     for (const auto& key : restart_only_changes(*live.get(), *next))
         log::warning("config_reload_needs_restart key=\"{}\"", key);
     const std::uint64_t generation = live.generation() + 1;
@@ -375,6 +421,10 @@ void start_collectors(Process& process) {
     const auto& initial = process.initial;
     process.pipeline.emplace(*process.spool, process.metrics->id_conflicts, recent_ids_capacity,
                              std::random_device()());
+    // A model whose key the store refuses: its records are never acknowledged.
+    process.pipeline->set_key_refusal([&drain = *process.drain](const std::string& model, const std::string&) {
+        return drain.key_conflict(model);
+    });
     for (const auto& tail_options : initial->file_tails) {
         const auto* model = initial->find_model(tail_options.model);
         // A tail parses under the schema it started with until the next
@@ -409,6 +459,7 @@ Readiness readiness(const Process& process) {
     const auto drain = process.drain->stats();
     ready.drain_error = drain.last_error;
     ready.store_refuses_writes = drain.writes_refused;
+    for (const auto& [model, conflict] : drain.key_conflicts) ready.privacy_key_conflicts.push_back(conflict);
     ready.spool_healthy = spool_stats.healthy;
     // "Room" leaves a tenth of the budget so readiness turns before 503s do.
     ready.spool_has_room = spool_has_room(process);
@@ -444,7 +495,7 @@ void wait_for_signal(Process& process) {
         if (signal_number == SIGHUP) {
             process.notifier.reloading();
             reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
-                   process.notifier, *process.drain);
+                   process.notifier, *process.drain, process.started_us);
             process.notifier.ready();
             wait_for_signal(process);
             return;

@@ -22,9 +22,16 @@ store::Spool::Receipt IngestPipeline::receipt_of(Arrival& arrival) {
     return spool_.receive();
 }
 
+void IngestPipeline::set_key_refusal(KeyRefusal refusal) { key_refusal_ = std::move(refusal); }
+
 template <typename Batch, typename Encode>
-void IngestPipeline::submit_batch(Batch batch, std::vector<RecordDigest> digests, RecordKind kind, Encode encode,
-                                  store::Spool::Receipt receipt, std::function<void(IngestResult)> done) {
+void IngestPipeline::submit_batch(Batch batch, std::string key_id, std::vector<RecordDigest> digests,
+                                  RecordKind kind, Encode encode, store::Spool::Receipt receipt,
+                                  std::function<void(IngestResult)> done) {
+    // Never acknowledged: the drain would only quarantine them.
+    if (key_refusal_ && !key_id.empty())
+        if (auto refused = key_refusal_(batch.model, key_id); !refused.empty())
+            return done({IngestStatus::failed, std::move(refused), {}});
     auto conflicts = recent_ids_->conflicts(digests);
     if (!conflicts.empty()) {
         id_conflicts_.Add({{"model", batch.model}, {"kind", to_string(kind)}})
@@ -50,6 +57,8 @@ void IngestPipeline::submit_batch(Batch batch, std::vector<RecordDigest> digests
     store::EncodedBatch encoded;
     encoded.kind = kind;
     encoded.record_count = static_cast<std::uint32_t>(batch.records.size());
+    encoded.model = batch.model;
+    encoded.privacy_key_id = std::move(key_id);
     // Stamped before the rows are encoded with it, so that the spool's
     // watermark never passes a received_at still on its way to the spool.
     encode(batch, receipt.received_us(), encoded.copy_rows);
@@ -78,7 +87,8 @@ void IngestPipeline::submit(PredictionBatch batch, Arrival arrival, std::functio
     std::vector<RecordDigest> digests;
     digests.reserve(batch.records.size());
     for (const auto& record : batch.records) digests.push_back(recent_ids_->digest(batch.model, *batch.schema, record));
-    submit_batch(std::move(batch), std::move(digests), RecordKind::prediction,
+    std::string key_id = batch.schema->privacy.key_id();
+    submit_batch(std::move(batch), std::move(key_id), std::move(digests), RecordKind::prediction,
                  [](const PredictionBatch& records, std::int64_t received_us, std::string& out) {
                      store::append_prediction_rows(records, *records.schema, received_us, out);
                  },
@@ -90,7 +100,8 @@ void IngestPipeline::submit(OutcomeBatch batch, Arrival arrival, std::function<v
     std::vector<RecordDigest> digests;
     digests.reserve(batch.records.size());
     for (const auto& record : batch.records) digests.push_back(recent_ids_->digest(batch.model, record));
-    submit_batch(std::move(batch), std::move(digests), RecordKind::outcome,
+    std::string key_id = batch.privacy_key_id;
+    submit_batch(std::move(batch), std::move(key_id), std::move(digests), RecordKind::outcome,
                  [](const OutcomeBatch& records, std::int64_t received_us, std::string& out) {
                      store::append_outcome_rows(records, received_us, out);
                  },

@@ -18,7 +18,9 @@
 // modelwatch_ingest_id_conflicts_total{model, kind}.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -42,10 +44,18 @@ public:
     void submit(OutcomeBatch batch, Arrival arrival, std::function<void(IngestResult)> done) override;
     std::optional<IngestResult> admission_refusal() override { return spool_.admission_refusal(); }
 
+    // Why a batch of `model` hashed under `key_id` is not accepted now, or
+    // "": the drain's claim of that key was refused (store/spool_drain.h,
+    // DrainStats::key_conflicts), so its records could never be stored.
+    // They are answered as failed (503) instead of acknowledged; the other
+    // models' batches are not affected. Set before the first submit.
+    using KeyRefusal = std::function<std::string(const std::string& model, const std::string& key_id)>;
+    void set_key_refusal(KeyRefusal refusal);
+
 private:
     template <typename Batch, typename Encode>
-    void submit_batch(Batch batch, std::vector<RecordDigest> digests, RecordKind kind, Encode encode,
-                      store::Spool::Receipt receipt, std::function<void(IngestResult)> done);
+    void submit_batch(Batch batch, std::string key_id, std::vector<RecordDigest> digests, RecordKind kind,
+                      Encode encode, store::Spool::Receipt receipt, std::function<void(IngestResult)> done);
     // The receipt arrive() made for `arrival`, or a new one.
     store::Spool::Receipt receipt_of(Arrival& arrival);
 
@@ -53,6 +63,7 @@ private:
     prometheus::Family<prometheus::Counter>& id_conflicts_;
     // Shared with the spool's callbacks, which may outlive the pipeline.
     std::shared_ptr<RecentIds> recent_ids_;
+    KeyRefusal key_refusal_;
 };
 
 }  // namespace mw::daemon

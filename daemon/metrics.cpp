@@ -122,6 +122,13 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Rows not inserted because their (model, id) was already stored."},
             {"modelwatch_store_batches_quarantined_total", counter, {},
              "Spooled batches PostgreSQL refused for their content, kept in quarantine files."},
+            {"modelwatch_store_records_key_refused_total", counter, {"model", "key_id"},
+             "Spooled records not stored because they were hashed under a privacy key PostgreSQL does not record "
+             "for their model (a daemon started with a stray key while PostgreSQL was down), kept in quarantine "
+             "files, by model and the key id they were hashed under (docs/privacy.md)."},
+            {"modelwatch_privacy_key_conflicts", gauge, {},
+             "Models whose privacy key has another id than the one PostgreSQL records (the drain's claim refused): "
+             "their records are refused at ingest (503); /readyz names them."},
             {"modelwatch_store_write_errors_total", counter, {}, "Failed connection or write attempts to PostgreSQL."},
             {"modelwatch_retention_partitions_dropped_total", counter, {},
              "Day partitions of predictions, outcomes and their boundary keys dropped by retention passes."},
@@ -265,6 +272,8 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       store_duplicates_ignored(counter(registry, "modelwatch_store_duplicates_ignored_total").Add({})),
       store_batches_quarantined(counter(registry, "modelwatch_store_batches_quarantined_total").Add({})),
       store_write_errors(counter(registry, "modelwatch_store_write_errors_total").Add({})),
+      store_records_key_refused(counter(registry, "modelwatch_store_records_key_refused_total")),
+      privacy_key_conflicts(gauge(registry, "modelwatch_privacy_key_conflicts").Add({})),
       retention_partitions_dropped(counter(registry, "modelwatch_retention_partitions_dropped_total").Add({})),
       retention_rows_deleted(counter(registry, "modelwatch_retention_rows_deleted_total")),
       retention_last_success(gauge(registry, "modelwatch_retention_last_success_timestamp_seconds").Add({})),

@@ -129,7 +129,7 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
                                     std::optional<std::int64_t> stored_before_us, PassControl& control) {
     if (!privacy_) {
         privacy_ = store::record_privacy_fingerprint(connection, model(), privacy_fingerprint(options_.schema.privacy),
-                                                     now_us, daemon_started_us_);
+                                                     daemon_started_us_);
         if (privacy_->previous)
             log::warning("privacy_policy_changed model={} fingerprint=\"{}\" previous=\"{}\" since={}", model(),
                          privacy_->fingerprint, *privacy_->previous, format_rfc3339_us(privacy_->since_us));

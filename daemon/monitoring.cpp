@@ -19,6 +19,8 @@
 #include "store/admin_queries.h"
 #include "store/database.h"
 #include "store/leases.h"
+#include "store/monitor_store.h"
+#include "store/privacy_keys.h"
 #include "store/retention.h"
 #include "store/watermarks.h"
 
@@ -104,6 +106,7 @@ Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> c
     built.retrain = std::make_shared<RetrainLoop>(*config, metrics_, ownership_.daemon_id(), first);
     built.config = std::move(config);
     built.number = generation;
+    built.published_us = now_us();
     return built;
 }
 
@@ -361,11 +364,25 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t, PassCon
     const auto beat = store::heartbeat(connection, ownership_.daemon_id(), models, lease, !leases_held_);
     leases_held_ = true;
     const auto gone = ownership_.update(beat.owned, started, lease);
+    // A model a reload removed: its lease went with this heartbeat, and its
+    // findings still waiting for their ranking would say "the causes are
+    // being ranked" for ever (no monitor here asks for them again). They are
+    // answered instead; a model added back meanwhile is ranked as before.
+    for (const auto& model : gone)
+        if (current->config->find_model(model) == nullptr)
+            removed_rankings_[model] = nlohmann::json{
+                {"error", fmt::format("not ranked: the model was removed by a reload at {} (configuration generation "
+                                      "{}) before its ranking ran",
+                                      format_rfc3339_us(current->published_us), current->number)}}.dump();
     metrics_.models_owned.Set(static_cast<double>(beat.owned.size()));
     metrics_.leases_renewed.Increment(static_cast<double>(beat.renewed));
     metrics_.leases_claimed.Increment(static_cast<double>(beat.claimed.size()));
     metrics_.leases_released.Increment(static_cast<double>(beat.released.size()));
     for (const auto& model : gone) {
+        if (current->config->find_model(model) == nullptr) {
+            log::notice("lease_released model={} reason=\"removed by a reload\"", model);
+            continue;
+        }
         if (std::find(beat.released.begin(), beat.released.end(), model) != beat.released.end()) {
             log::notice("lease_released model={} live_daemons={} fair_share={}", model, beat.live_daemons,
                         beat.fair_share);
@@ -377,6 +394,17 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t, PassCon
     for (const auto& lease_claimed : beat.claimed)
         log::notice("lease_claimed model={} epoch={} live_daemons={} fair_share={}", lease_claimed.model,
                     lease_claimed.epoch, beat.live_daemons, beat.fair_share);
+    // Last: a failure here leaves the rest for the next heartbeat.
+    for (auto it = removed_rankings_.begin(); it != removed_rankings_.end();) {
+        control.checkpoint();
+        if (current->config->find_model(it->first) == nullptr) {
+            const auto answered = store::answer_pending_root_causes(connection, it->first, it->second);
+            if (answered > 0)
+                log::notice("root_cause_abandoned model={} findings={} reason=\"removed by a reload\"", it->first,
+                            answered);
+        }
+        it = removed_rankings_.erase(it);
+    }
 }
 
 void Monitoring::release_leases() {
@@ -433,6 +461,13 @@ Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::
     auto upload = parse_reference_upload(body, content_type, options->schema, options->reference.rows);
     if (!upload.ok()) return error(400, upload.error);
     auto connection = store::connect(config->store);
+    // Hashed under a key PostgreSQL does not record for the model (this
+    // daemon's claim was refused): stored, the reference would be compared
+    // with rows it shares no hash with. As the drain refuses such records.
+    if (const auto key_id = options->schema.privacy.key_id(); !key_id.empty())
+        if (auto refusal = store::spooled_key_refusal(model, key_id, store::recorded_privacy_keys(*connection, {model}));
+            !refusal.empty())
+            return error(409, "the reference is not stored: " + refusal);
     const auto id = store_uploaded_reference(
         *connection, options->schema, upload.table,
         fmt::format("uploaded {} rows at {}", upload.rows_read, format_rfc3339_us(now_us())));

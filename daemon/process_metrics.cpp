@@ -52,6 +52,12 @@ void ProcessMetrics::refresh() {
     advance(metrics_.store_duplicates_ignored, drain_stats.duplicates_ignored, last_drain_.duplicates_ignored);
     advance(metrics_.store_batches_quarantined, drain_stats.batches_quarantined, last_drain_.batches_quarantined);
     advance(metrics_.store_write_errors, drain_stats.write_errors, last_drain_.write_errors);
+    for (const auto& [model_key, records] : drain_stats.records_key_refused) {
+        const auto before = last_drain_.records_key_refused.find(model_key);
+        advance(metrics_.store_records_key_refused.Add({{"model", model_key.first}, {"key_id", model_key.second}}),
+                records, before == last_drain_.records_key_refused.end() ? 0 : before->second);
+    }
+    metrics_.privacy_key_conflicts.Set(static_cast<double>(drain_stats.key_conflicts.size()));
     last_drain_ = drain_stats;
     for (std::size_t i = 0; i < tails_.size(); ++i) {
         const auto counters = tails_[i]->counters();

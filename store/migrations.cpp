@@ -630,6 +630,17 @@ CREATE TABLE reference_profiles (
 );
 )sql";
 
+// The keys a model's values were hashed under before its running one
+// (store/privacy_keys.h): a declared rotation moves the replaced key id
+// here. The drain stores a spooled batch only when the key it was hashed
+// under is the model's recorded key or one of these (a batch acknowledged
+// under the old key before the rotation), and quarantines one hashed under
+// a key never recorded for the model (docs/privacy.md, "Spooled records and
+// their key").
+constexpr std::string_view schema_v14 = R"sql(
+ALTER TABLE model_privacy ADD COLUMN retired_key_ids text[] NOT NULL DEFAULT '{}';
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -644,6 +655,7 @@ constexpr Migration all_migrations[] = {
     {11, "store_watermarks", schema_v11},
     {12, "pending_root_cause_index", schema_v12},
     {13, "feature_profiles", schema_v13},
+    {14, "retired_privacy_key_ids", schema_v14},
 };
 
 // migrate() finds a migration by version - 1.

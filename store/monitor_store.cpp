@@ -121,23 +121,29 @@ std::optional<StoredReference> active_reference(pqxx::connection_base& connectio
 }
 
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& fingerprint, std::int64_t now_us,
-                                        std::int64_t daemon_started_us) {
+                                        const std::string& fingerprint, std::int64_t daemon_started_us) {
     pqxx::work transaction(connection, "record_privacy_fingerprint");
     const auto before = transaction.exec_params(
         "SELECT fingerprint FROM model_privacy WHERE model = $1 FOR UPDATE", model);
     const auto row = transaction.exec_params1(
-        // A model first recorded here (the monitor's pass came before the
-        // daemon's own claim) counts from the daemon's start, as the claim
-        // would have: not from this pass, which would leave out the rows
-        // received since the start (reference_wait_test), nor from the epoch,
-        // which would vouch for rows received under no known policy.
-        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, {1}) "
+        // The daemon's start, whichever way the fingerprint is new: every
+        // record this daemon accepted was accepted under its policy (a reload
+        // cannot change it), the first since its start. A model first
+        // recorded here (the monitor's pass came before the daemon's own
+        // claim) counts from it as the claim would have; not from the epoch,
+        // which would vouch for rows received under no known policy. A
+        // changed fingerprint counts from it too, not from this pass, which
+        // left the rows received since the start out of a new reference
+        // (and the rows received under the old policy come before it).
+        // Never earlier than the `since` recorded: a daemon started before
+        // another recorded a policy does not vouch for rows that one
+        // received.
+        fmt::format("INSERT INTO model_privacy (model, fingerprint, since) VALUES ($1, $2, {0}) "
                     "ON CONFLICT (model) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = now(), "
                     "since = CASE WHEN model_privacy.fingerprint = excluded.fingerprint THEN model_privacy.since "
-                    "ELSE {0} END RETURNING {2}",
-                    ts_param(3), ts_param(4), ts_column("model_privacy.since")),
-        model, fingerprint, now_us, daemon_started_us);
+                    "ELSE greatest({0}, model_privacy.since) END RETURNING {1}",
+                    ts_param(3), ts_column("model_privacy.since")),
+        model, fingerprint, daemon_started_us);
     transaction.commit();
     PrivacyEpoch epoch{fingerprint, row[0].as<std::int64_t>(), std::nullopt};
     if (!before.empty() && before[0][0].as<std::string>() != fingerprint) epoch.previous = before[0][0].as<std::string>();
@@ -485,6 +491,18 @@ bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_i
         finding_id, ranking_json);
     transaction.commit();
     return updated.affected_rows() == 1;
+}
+
+std::int64_t answer_pending_root_causes(pqxx::connection_base& connection, const std::string& model,
+                                        const std::string& ranking_json) {
+    pqxx::work transaction(connection, "answer_pending_root_causes");
+    // The predicate of migration 12's partial index (findings_root_cause_pending).
+    const auto updated = transaction.exec_params(
+        "UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', $2::jsonb) WHERE model = $1 "
+        "AND evidence->'root_cause' ? 'pending' AND jsonb_typeof(evidence->'root_cause') = 'object'",
+        model, ranking_json);
+    transaction.commit();
+    return static_cast<std::int64_t>(updated.affected_rows());
 }
 
 void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts) {

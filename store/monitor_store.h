@@ -80,17 +80,17 @@ struct PrivacyEpoch {
 };
 
 // Records that `model` runs under `fingerprint` from now on: `since` stays
-// when it is the one recorded, becomes now_us when another one was, and is
-// daemon_started_us when none was. That is the rule of the daemon's own
-// first record (store/privacy_keys.h, claim_privacy_keys, at start or at the
-// drain's first connection), which this one meets when the monitor's first
-// pass comes first: rows received since the daemon started are under its
-// policy, rows received before (a database from before fingerprints were
-// recorded, rows spooled by an older version) under no known policy, and
-// they are never taken into a reference.
+// when it is the one recorded, and is daemon_started_us otherwise (none
+// recorded, or another one; never before the `since` recorded). That is the
+// rule of the daemon's own first record (store/privacy_keys.h,
+// claim_privacy_keys, at start or at the drain's first connection), which
+// this one meets when the monitor's first pass comes first: rows received
+// since the daemon started are under its policy (a reload cannot change
+// it), rows received before (a database from before fingerprints were
+// recorded, rows spooled by an older version or under the previous policy)
+// are not, and they are never taken into a reference.
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& fingerprint, std::int64_t now_us,
-                                        std::int64_t daemon_started_us);
+                                        const std::string& fingerprint, std::int64_t daemon_started_us);
 
 struct StoredWindow {
     std::int64_t id = 0;
@@ -244,6 +244,10 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
 // Puts `ranking_json` (an object) in place of the finding's pending ranking;
 // false when it is no longer pending (ranked already, or gone).
 bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_id, const std::string& ranking_json);
+// Puts `ranking_json` in place of every pending ranking of `model`'s
+// findings (the model was removed: nobody will rank them); returns how many.
+std::int64_t answer_pending_root_causes(pqxx::connection_base& connection, const std::string& model,
+                                        const std::string& ranking_json);
 
 // Records rejected at ingest, counted per second: the operational series'
 // rejected share is taken over the seconds a window's rows were received in.

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <pqxx/result>
 #include <pqxx/transaction>
 
@@ -32,11 +34,13 @@ std::string privacy_key_conflict_text(const ModelKey& key, const std::string& re
         recorded, recorded);
 }
 
-}  // namespace
-
-void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<ModelKey>& configured,
-                        std::int64_t started_us) {
-    if (configured.empty()) return;
+// Claims `configured` (claim_privacy_keys, claim_privacy_keys_per_model):
+// with `all_or_nothing`, any conflict throws and records nothing; without,
+// the conflicting models are left as recorded and returned.
+std::vector<KeyConflict> claim_model_keys(pqxx::connection_base& connection,
+                                         const std::vector<ModelKey>& configured, std::int64_t started_us,
+                                         bool all_or_nothing) {
+    if (configured.empty()) return {};
     // In one order on every daemon, so two claiming at once lock rows in the
     // same order and wait for each other instead of deadlocking.
     std::vector<ModelKey> keys = configured;
@@ -68,7 +72,7 @@ void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<Mod
              text_array(models)))
         recorded[row[0].as<std::string>()] = {nullable<std::string>(row[1]), row[2].as<std::string>()};
 
-    std::vector<std::string> conflicts;
+    std::vector<KeyConflict> conflicts;
     std::vector<const ModelKey*> unrecorded;
     std::vector<const ModelKey*> rotated;
     for (const auto& key : keys) {
@@ -77,11 +81,11 @@ void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<Mod
         if (!key_id) unrecorded.push_back(&key);  // a database from before key ids, or a model that hashed nothing
         else if (*key_id == key.key_id) continue;
         else if (!key.previous_key_id.empty() && *key_id == key.previous_key_id) rotated.push_back(&key);
-        else conflicts.push_back(privacy_key_conflict_text(key, *key_id, recorded_at));
+        else conflicts.push_back({key.model, privacy_key_conflict_text(key, *key_id, recorded_at)});
     }
-    if (!conflicts.empty()) {
-        std::string text = conflicts.front();
-        for (std::size_t i = 1; i < conflicts.size(); ++i) text += "; " + conflicts[i];
+    if (all_or_nothing && !conflicts.empty()) {
+        std::string text = conflicts.front().text;
+        for (std::size_t i = 1; i < conflicts.size(); ++i) text += "; " + conflicts[i].text;
         throw PrivacyKeyConflict(text);  // rolled back: nothing recorded
     }
     std::vector<std::int64_t> orphans;
@@ -97,9 +101,13 @@ void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<Mod
     for (const auto* key : unrecorded)
         transaction.exec_params0("UPDATE model_privacy SET key_id = $2, key_recorded_at = now() WHERE model = $1",
                                  key->model, key->key_id);
+    // The replaced id stays acceptable for what was spooled under it before
+    // the rotation (recorded_privacy_keys).
     for (const auto* key : rotated)
-        transaction.exec_params0("UPDATE model_privacy SET key_id = $2, key_recorded_at = now() WHERE model = $1",
-                                 key->model, key->key_id);
+        transaction.exec_params0(
+            "UPDATE model_privacy SET retired_key_ids = CASE WHEN key_id = ANY(retired_key_ids) THEN retired_key_ids "
+            "ELSE array_append(retired_key_ids, key_id) END, key_id = $2, key_recorded_at = now() WHERE model = $1",
+            key->model, key->key_id);
     transaction.commit();
     for (const auto* key : first) log::notice("privacy_key_recorded model={} key_id={}", key->model, key->key_id);
     for (const auto* key : unrecorded) log::notice("privacy_key_recorded model={} key_id={}", key->model, key->key_id);
@@ -108,6 +116,62 @@ void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<Mod
                      "outcomes of those predictions are hashed under the new key from now on and will not join them",
                      rotated[i]->model, rotated[i]->key_id, rotated[i]->previous_key_id, orphans[i],
                      orphans[i] >= max_orphans_counted ? "+" : "");
+    return conflicts;
+}
+
+}  // namespace
+
+void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<ModelKey>& keys,
+                        std::int64_t started_us) {
+    claim_model_keys(connection, keys, started_us, true);
+}
+
+std::vector<KeyConflict> claim_privacy_keys_per_model(pqxx::connection_base& connection,
+                                                      const std::vector<ModelKey>& keys, std::int64_t started_us) {
+    return claim_model_keys(connection, keys, started_us, false);
+}
+
+std::map<std::string, RecordedKeys> recorded_privacy_keys(pqxx::connection_base& connection,
+                                                          const std::vector<std::string>& models) {
+    std::map<std::string, RecordedKeys> recorded;
+    if (models.empty()) return recorded;
+    pqxx::read_transaction transaction(connection, "recorded_privacy_keys");
+    for (const auto& row : transaction.exec_params(
+             "SELECT model, key_id, array_to_string(retired_key_ids, ',') FROM model_privacy "
+             "WHERE model = ANY($1::text[])",
+             text_array(models))) {
+        RecordedKeys keys{nullable<std::string>(row[1]), {}};
+        // Key ids are hex digits (core/privacy_key_id.h): a comma never occurs in one.
+        std::string_view list = row[2].c_str();
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            keys.retired.emplace_back(list.substr(0, comma));
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        }
+        recorded[row[0].as<std::string>()] = std::move(keys);
+    }
+    return recorded;
+}
+
+std::string spooled_key_refusal(const std::string& model, const std::string& key_id,
+                                const std::map<std::string, RecordedKeys>& recorded) {
+    if (key_id.empty()) return {};  // hashed nothing: no key to compare
+    const auto found = recorded.find(model);
+    if (found == recorded.end() || !found->second.key_id)
+        return fmt::format("privacy_key_unrecorded model={} key_id={}: no key id is recorded for the model in "
+                           "PostgreSQL (model_privacy), so nothing vouches for the key these records were hashed "
+                           "under",
+                           model, key_id);
+    const auto& keys = found->second;
+    if (*keys.key_id == key_id || std::find(keys.retired.begin(), keys.retired.end(), key_id) != keys.retired.end())
+        return {};
+    return fmt::format("privacy_key_mismatch model={} key_id={} recorded_key_id={}{}: these records were hashed "
+                       "under a key never recorded for the model (a daemon started with another key file while "
+                       "PostgreSQL was down); stored, their hashed ids would never join and their hashed categories "
+                       "would all read as new",
+                       model, key_id, *keys.key_id,
+                       keys.retired.empty() ? std::string()
+                                            : fmt::format(" retired_key_ids={}", fmt::join(keys.retired, ",")));
 }
 
 }  // namespace mw::store

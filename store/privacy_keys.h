@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,7 +48,46 @@ public:
 // received before (under no recorded policy: a first run, or a database
 // from before fingerprints were recorded) are not taken into references
 // (store/monitor_store.h, record_privacy_fingerprint).
+// A rotation also keeps the replaced id among the model's retired key ids
+// (migration 14), so a batch spooled under it before the rotation is still
+// stored (recorded_privacy_keys below).
 void claim_privacy_keys(pqxx::connection_base& connection, const std::vector<ModelKey>& keys,
                         std::int64_t started_us);
+
+// One model's refused claim: the model and PrivacyKeyConflict's text.
+struct KeyConflict {
+    std::string model;
+    std::string text;
+    bool operator==(const KeyConflict&) const = default;
+};
+
+// The drain's claim (store/spool_drain.h): as claim_privacy_keys, but a
+// model whose claim is refused is left as recorded and returned, and the
+// others' claims are committed, so one model's conflict does not stop the
+// other models' writes. Start and reload claim all or nothing instead: a
+// refused configuration must record nothing.
+std::vector<KeyConflict> claim_privacy_keys_per_model(pqxx::connection_base& connection,
+                                                      const std::vector<ModelKey>& keys, std::int64_t started_us);
+
+// The key ids PostgreSQL records for a model: the running one (none while
+// no daemon with a key claimed the model) and those a declared rotation
+// replaced.
+struct RecordedKeys {
+    std::optional<std::string> key_id;
+    std::vector<std::string> retired;
+};
+// The models of `models` that have a row in model_privacy.
+std::map<std::string, RecordedKeys> recorded_privacy_keys(pqxx::connection_base& connection,
+                                                          const std::vector<std::string>& models);
+
+// Why a batch of `model` hashed under `key_id` must not be stored, or ""
+// when it may: its key is the model's recorded key or one a declared
+// rotation replaced (the batch was acknowledged under it before the
+// rotation). A batch hashed under a key never recorded for the model (a
+// daemon started with a stray key while PostgreSQL was down) would be
+// stored as if it were the model's: its hashed ids never join, its hashed
+// categories all read as new.
+std::string spooled_key_refusal(const std::string& model, const std::string& key_id,
+                                const std::map<std::string, RecordedKeys>& recorded);
 
 }  // namespace mw::store

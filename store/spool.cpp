@@ -27,10 +27,19 @@ namespace fs = std::filesystem;
 // On-disk frame: magic, payload length, CRC-32 of everything after the CRC,
 // then kind, record count, time of receipt (the rows' received_at; the
 // append time before receipts were stamped, a few microseconds later) and
-// the COPY rows.
-constexpr std::uint32_t frame_magic = 0x3153574d;  // "MWS1" little-endian
+// the payload. Version 2 ("MWS2", written since key ids were spooled) has
+// the batch's model and privacy key id (EncodedBatch) at the start of its
+// payload: a 2-byte model length, a 1-byte key id length, both strings, then
+// the COPY rows. Version 1 ("MWS1") has only the COPY rows and still reads
+// back (its model and key id empty: not checked by the drain).
+constexpr std::uint32_t frame_magic_v1 = 0x3153574d;  // "MWS1" little-endian
+constexpr std::uint32_t frame_magic = 0x3253574d;     // "MWS2" little-endian
 constexpr std::size_t frame_header_bytes = 4 + 4 + 4 + 1 + 4 + 8;
+constexpr std::size_t frame_identity_bytes = 2 + 1;
 constexpr std::uint32_t max_frame_payload = 1u << 30;
+// Model names are far shorter (config/sections.cpp); a key id is 8 hex digits.
+constexpr std::size_t max_frame_model_bytes = 0xffff;
+constexpr std::size_t max_frame_key_id_bytes = 0xff;
 // One write+fdatasync taking longer than this means the disk is stuck.
 constexpr std::int64_t stalled_write_us = 30'000'000;
 
@@ -68,14 +77,22 @@ std::uint32_t spool_crc32(std::uint32_t crc, const char* data, std::size_t lengt
 
 std::uint32_t frame_crc(const char* after_crc, std::size_t length) { return spool_crc32(0, after_crc, length); }
 
+std::size_t frame_payload_bytes(const EncodedBatch& frame) {
+    return frame_identity_bytes + frame.model.size() + frame.privacy_key_id.size() + frame.copy_rows.size();
+}
+
 void encode_frame(const EncodedBatch& frame, std::int64_t received_us, std::string& out) {
     const std::size_t start = out.size();
     put<std::uint32_t>(out, frame_magic);
-    put<std::uint32_t>(out, static_cast<std::uint32_t>(frame.copy_rows.size()));
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(frame_payload_bytes(frame)));
     put<std::uint32_t>(out, 0);  // CRC, filled below
     out.push_back(static_cast<char>(frame.kind));
     put<std::uint32_t>(out, frame.record_count);
     put<std::int64_t>(out, received_us);
+    put<std::uint16_t>(out, static_cast<std::uint16_t>(frame.model.size()));
+    out.push_back(static_cast<char>(static_cast<std::uint8_t>(frame.privacy_key_id.size())));
+    out.append(frame.model);
+    out.append(frame.privacy_key_id);
     out.append(frame.copy_rows);
     const std::uint32_t crc = frame_crc(out.data() + start + 12, out.size() - start - 12);
     std::memcpy(out.data() + start + 8, &crc, 4);
@@ -91,7 +108,7 @@ void notify(const std::function<void(IngestResult)>& done, IngestResult result) 
     }
 }
 
-std::size_t encoded_size(const EncodedBatch& frame) { return frame_header_bytes + frame.copy_rows.size(); }
+std::size_t encoded_size(const EncodedBatch& frame) { return frame_header_bytes + frame_payload_bytes(frame); }
 
 // Admission control's clock: monotonic, so a wall-clock step cannot fake a drain rate.
 std::int64_t spool_steady_now_us() {
@@ -146,7 +163,8 @@ bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, EncodedBa
     if (offset + frame_header_bytes > file_size) return false;
     char header[frame_header_bytes];
     if (!read_exact(fd, offset, header, sizeof header)) return false;
-    if (get<std::uint32_t>(header) != frame_magic) return false;
+    const std::uint32_t magic = get<std::uint32_t>(header);
+    if (magic != frame_magic && magic != frame_magic_v1) return false;
     const std::uint32_t payload_bytes = get<std::uint32_t>(header + 4);
     if (payload_bytes > max_frame_payload || offset + frame_header_bytes + payload_bytes > file_size) return false;
     const auto kind = static_cast<std::uint8_t>(header[12]);
@@ -156,10 +174,35 @@ bool read_frame(int fd, std::uint64_t offset, std::uint64_t file_size, EncodedBa
     frame.kind = static_cast<RecordKind>(kind);
     frame.record_count = get<std::uint32_t>(header + 13);
     received_us = get<std::int64_t>(header + 17);
-    frame.copy_rows.resize(payload_bytes);
-    if (!read_exact(fd, offset + frame_header_bytes, frame.copy_rows.data(), payload_bytes)) return false;
-    const std::uint32_t crc = spool_crc32(spool_crc32(0, header + 12, frame_header_bytes - 12),
-                                          frame.copy_rows.data(), payload_bytes);
+    std::uint32_t crc = spool_crc32(0, header + 12, frame_header_bytes - 12);
+    // Version 2: the model and key id before the rows.
+    std::size_t identity_bytes = 0;
+    frame.model.clear();
+    frame.privacy_key_id.clear();
+    if (magic == frame_magic) {
+        char lengths[frame_identity_bytes];
+        if (payload_bytes < frame_identity_bytes ||
+            !read_exact(fd, offset + frame_header_bytes, lengths, frame_identity_bytes))
+            return false;
+        const std::size_t model_bytes = get<std::uint16_t>(lengths);
+        const std::size_t key_id_bytes = static_cast<std::uint8_t>(lengths[2]);
+        identity_bytes = frame_identity_bytes + model_bytes + key_id_bytes;
+        if (identity_bytes > payload_bytes) return false;
+        frame.model.resize(model_bytes);
+        frame.privacy_key_id.resize(key_id_bytes);
+        const std::uint64_t strings_at = offset + frame_header_bytes + frame_identity_bytes;
+        if (!read_exact(fd, strings_at, frame.model.data(), model_bytes) ||
+            !read_exact(fd, strings_at + model_bytes, frame.privacy_key_id.data(), key_id_bytes))
+            return false;
+        crc = spool_crc32(crc, lengths, frame_identity_bytes);
+        crc = spool_crc32(crc, frame.model.data(), model_bytes);
+        crc = spool_crc32(crc, frame.privacy_key_id.data(), key_id_bytes);
+    }
+    const std::size_t rows_bytes = payload_bytes - identity_bytes;
+    frame.copy_rows.resize(rows_bytes);
+    if (!read_exact(fd, offset + frame_header_bytes + identity_bytes, frame.copy_rows.data(), rows_bytes))
+        return false;
+    crc = spool_crc32(crc, frame.copy_rows.data(), rows_bytes);
     if (crc != get<std::uint32_t>(header + 8)) return false;
     next = offset + frame_header_bytes + payload_bytes;
     return true;
@@ -354,6 +397,8 @@ void Spool::release(Receipt& receipt) {
 
 void Spool::append(EncodedBatch frame, Receipt receipt, std::function<void(IngestResult)> done) {
     if (receipt.spool_ != this) throw std::logic_error("a batch appended to the spool without a receipt of it");
+    if (frame.model.size() > max_frame_model_bytes || frame.privacy_key_id.size() > max_frame_key_id_bytes)
+        throw std::logic_error("a batch's model name or key id is too long for a spool frame");
     const std::size_t bytes = encoded_size(frame);
     IngestResult refusal;
     {

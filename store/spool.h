@@ -20,6 +20,11 @@
 // held: an idle spool's watermark is now. Recovery holds the stamps of the
 // frames it finds undrained.
 //
+// Each frame also keeps its batch's model and the id of the privacy key its
+// values were hashed under (EncodedBatch; frame version 2, store/spool.cpp),
+// so the drain can refuse a batch hashed under a key PostgreSQL does not
+// record for the model (store/spool_drain.h); version-1 frames still read.
+//
 // A crash can leave a torn frame at the end of the newest segment: it was
 // never acknowledged, so recovery truncates it. Frames that were written but
 // not yet acknowledged may survive a crash and be stored: the store is

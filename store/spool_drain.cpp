@@ -21,6 +21,9 @@ namespace {
 // How often one batch may fail for its content before it is quarantined.
 constexpr int content_error_tries = 3;
 constexpr int read_wait_ms = 200;
+// Tells apart quarantine files written within one microsecond (a range's
+// batches set aside one after the other), which would replace each other.
+std::atomic<std::uint64_t> quarantine_sequence{0};
 }  // namespace
 
 SpoolDrain::SpoolDrain(Spool& spool, const config::StoreOptions& options, std::string quarantine_dir,
@@ -34,15 +37,63 @@ SpoolDrain::SpoolDrain(Spool& spool, const config::StoreOptions& options, std::s
 void SpoolDrain::set_privacy_keys(std::vector<ModelKey> keys) {
     std::lock_guard lock(mutex_);
     privacy_.keys = std::move(keys);
+    ++keys_generation_;  // claimed before the next write: a model added now may have records on their way
 }
 
-void SpoolDrain::claim_keys(pqxx::connection_base& connection) {
+std::uint64_t SpoolDrain::claim_keys(pqxx::connection_base& connection) {
     DrainPrivacy privacy;
+    std::uint64_t generation;
     {
         std::lock_guard lock(mutex_);
         privacy = privacy_;
+        generation = keys_generation_;
     }
-    claim_privacy_keys(connection, privacy.keys, privacy.started_us);
+    const auto refused = claim_privacy_keys_per_model(connection, privacy.keys, privacy.started_us);
+    std::map<std::string, std::string> conflicts;
+    for (const auto& conflict : refused) conflicts[conflict.model] = conflict.text;
+    std::vector<std::string> new_conflicts;
+    std::vector<std::string> cleared;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [model, text] : conflicts) {
+            const auto known = stats_.key_conflicts.find(model);
+            if (known == stats_.key_conflicts.end() || known->second != text) new_conflicts.push_back(text);
+        }
+        for (const auto& [model, text] : stats_.key_conflicts)
+            if (!conflicts.contains(model)) cleared.push_back(model);
+        stats_.key_conflicts = std::move(conflicts);
+    }
+    // Once per conflict (claims repeat every privacy_reclaim_ms).
+    for (const auto& text : new_conflicts)
+        log::error("{} (this model's records are refused at ingest; the other models' are stored)", text);
+    for (const auto& model : cleared) log::notice("privacy_key_conflict_cleared model={}", model);
+    return generation;
+}
+
+void SpoolDrain::set_aside_stray_keys(pqxx::connection_base& connection, std::vector<EncodedBatch>& batches) {
+    std::vector<std::string> models;
+    for (const auto& batch : batches)
+        if (!batch.model.empty() && !batch.privacy_key_id.empty()) models.push_back(batch.model);
+    if (models.empty()) return;  // nothing hashed (or spooled before key ids were): one query saved
+    std::sort(models.begin(), models.end());
+    models.erase(std::unique(models.begin(), models.end()), models.end());
+    const auto recorded = recorded_privacy_keys(connection, models);
+    std::vector<EncodedBatch> kept;
+    kept.reserve(batches.size());
+    for (auto& batch : batches) {
+        const std::string refusal = batch.model.empty()
+                                        ? std::string()
+                                        : spooled_key_refusal(batch.model, batch.privacy_key_id, recorded);
+        if (refusal.empty()) {
+            kept.push_back(std::move(batch));
+            continue;
+        }
+        // Durably in its file before the range can be committed (quarantine()).
+        quarantine(batch, "not stored: " + refusal);
+        std::lock_guard lock(mutex_);
+        stats_.records_key_refused[{batch.model, batch.privacy_key_id}] += batch.record_count;
+    }
+    batches = std::move(kept);
 }
 
 SpoolDrain::~SpoolDrain() { stop(); }
@@ -128,6 +179,12 @@ DrainStats SpoolDrain::stats() const {
     return stats_;
 }
 
+std::string SpoolDrain::key_conflict(const std::string& model) const {
+    std::lock_guard lock(mutex_);
+    const auto found = stats_.key_conflicts.find(model);
+    return found == stats_.key_conflicts.end() ? std::string() : found->second;
+}
+
 bool SpoolDrain::wait_drained(int timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -145,12 +202,16 @@ void SpoolDrain::sleep_interruptible(std::uint32_t ms) {
 // The quarantine file replaces the spool's copy of acknowledged records, so it
 // is durably on disk before the spool may forget them.
 void SpoolDrain::quarantine(const EncodedBatch& batch, const std::string& reason) {
-    const std::string path = fmt::format("{}/quarantine-{}-{}.copy", quarantine_dir_, now_us(),
+    const std::string path = fmt::format("{}/quarantine-{}-{}-{}.copy", quarantine_dir_, now_us(),
+                                         quarantine_sequence.fetch_add(1),
                                          batch.kind == RecordKind::prediction ? "predictions" : "outcomes");
-    const std::string content = "-- refused by PostgreSQL: " + reason + "\n" + batch.copy_rows;
+    const std::string content = "-- " + reason + "\n" + batch.copy_rows;
     if (auto error = write_file_durably(path, content); !error.empty())
         throw std::runtime_error("cannot write quarantine file " + error);
-    log::error("store_batch_quarantined path={} records={} error=\"{}\"", path, batch.record_count, reason);
+    // A frame spooled before key ids has neither (store/encoded_batch.h).
+    log::error("store_batch_quarantined path={} model={} key_id={} records={} error=\"{}\"", path,
+               batch.model.empty() ? "unknown" : batch.model,
+               batch.privacy_key_id.empty() ? "none" : batch.privacy_key_id, batch.record_count, reason);
     std::lock_guard lock(mutex_);
     ++stats_.batches_quarantined;
 }
@@ -167,6 +228,7 @@ void SpoolDrain::run(unsigned worker) {
     std::uint32_t backoff_ms = options_.retry_initial_ms;
     int content_failures = 0;
     auto keys_claimed = std::chrono::steady_clock::now();  // set again at each connection, which claims
+    std::uint64_t keys_claimed_generation = 0;
     // The range this worker holds until it is stored (kept across reconnections).
     std::vector<EncodedBatch> batches;
     SpoolPosition end;
@@ -212,7 +274,7 @@ void SpoolDrain::run(unsigned worker) {
                     session.exec0("SET statement_timeout = '300s'");
                     session.exec0("SET lock_timeout = '30s'");
                 }
-                claim_keys(*connection);
+                keys_claimed_generation = claim_keys(*connection);
                 keys_claimed = std::chrono::steady_clock::now();
                 writer = std::make_unique<StoreWriter>(*connection, options_);
                 {
@@ -227,13 +289,6 @@ void SpoolDrain::run(unsigned worker) {
                 // Not transient: a newer modelwatch owns this database. Keep
                 // spooling (nothing is lost) and say so loudly.
                 log::error("store_schema_mismatch error=\"{}\"", error.what());
-                refuse_writes();
-                set_unreachable(error.what());
-                continue;
-            } catch (const PrivacyKeyConflict& error) {
-                // The same: nothing is written under a key the database does
-                // not record for the model, until an operator fixes the key.
-                log::error("{}", error.what());
                 refuse_writes();
                 set_unreachable(error.what());
                 continue;
@@ -271,9 +326,20 @@ void SpoolDrain::run(unsigned worker) {
 
         try {
             const auto write_started = std::chrono::steady_clock::now();
-            if (write_started - keys_claimed >= std::chrono::milliseconds(privacy_reclaim_ms)) {
-                claim_keys(*connection);
+            bool keys_changed;
+            {
+                std::lock_guard lock(mutex_);
+                keys_changed = keys_generation_ != keys_claimed_generation;
+            }
+            if (keys_changed || write_started - keys_claimed >= std::chrono::milliseconds(privacy_reclaim_ms)) {
+                keys_claimed_generation = claim_keys(*connection);
                 keys_claimed = write_started;
+            }
+            set_aside_stray_keys(*connection, batches);
+            if (batches.empty()) {  // every batch of the range was quarantined
+                range_stored(ticket, end);
+                holding = false;
+                continue;
             }
             {
                 std::lock_guard lock(mutex_);
@@ -293,10 +359,6 @@ void SpoolDrain::run(unsigned worker) {
             stats_.outcomes_written += result.outcomes_inserted;
             stats_.duplicates_ignored += (result.predictions_received - result.predictions_inserted) +
                                          (result.outcomes_received - result.outcomes_inserted);
-        } catch (const PrivacyKeyConflict& error) {
-            log::error("{}", error.what());
-            refuse_writes();
-            set_unreachable(error.what());
         } catch (const pqxx::broken_connection& error) {
             set_unreachable(error.what());
         } catch (const pqxx::sql_error& error) {
@@ -330,7 +392,8 @@ void SpoolDrain::run(unsigned worker) {
                         // timeout or shutdown now must not cost a good batch.
                         const std::string state = single.sqlstate();
                         if (!state.starts_with("22") && !state.starts_with("23")) throw;
-                        quarantine(batch, fmt::format("{} (SQLSTATE {})", single.what(), state));
+                        quarantine(batch,
+                                   fmt::format("refused by PostgreSQL: {} (SQLSTATE {})", single.what(), state));
                     }
                 }
                 range_stored(ticket, end);

@@ -29,6 +29,15 @@
 // a lost connection) would block the drain forever if retried; after a few
 // tries it is moved to a quarantine file in the spool directory, logged as an
 // error and counted, so the rest keeps flowing and nothing is deleted.
+//
+// The same for a batch hashed under a key PostgreSQL does not record for its
+// model (store/privacy_keys.h, spooled_key_refusal): each spooled batch
+// carries its model and key id (EncodedBatch), and before each write the
+// drain compares them with model_privacy. Such a batch was acknowledged by a
+// daemon started with a stray key while PostgreSQL was down; stored, it
+// would read as the model's data while its hashes match nothing. It is
+// moved to a quarantine file at once (retrying cannot help), logged and
+// counted per model and key id, and the other batches are stored.
 #pragma once
 
 #include <atomic>
@@ -40,6 +49,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -53,9 +63,17 @@ struct DrainStats {
     bool store_reachable = false;
     std::string last_error;  // empty while healthy
     // PostgreSQL answers but this daemon may not write there (a schema newer
-    // than this build, or a privacy key conflict: last_error says which
-    // model, key ids and file), until a connection's checks pass again.
+    // than this build: last_error says which), until a connection's checks
+    // pass again. A privacy key conflict is one model's (key_conflicts).
     bool writes_refused = false;
+    // Models whose key the drain's last claim found in conflict with the one
+    // PostgreSQL records (model -> PrivacyKeyConflict's text): their records
+    // are refused at ingest and quarantined if spooled; the other models'
+    // writes go on.
+    std::map<std::string, std::string> key_conflicts;
+    // Records moved to quarantine files because they were hashed under a
+    // key not recorded for their model, by (model, key id).
+    std::map<std::pair<std::string, std::string>, std::uint64_t> records_key_refused;
     std::uint64_t predictions_written = 0;   // inserted (new) rows
     std::uint64_t outcomes_written = 0;
     std::uint64_t duplicates_ignored = 0;    // rows already stored (replays, repeated ids)
@@ -64,11 +82,13 @@ struct DrainStats {
     std::uint64_t write_conflicts = 0;       // writes retried after a deadlock with a concurrent writer
 };
 
-// The models' keys the drain claims before it writes (store/privacy_keys.h):
-// on every connection and at least every privacy_reclaim_ms before a write,
-// so a daemon whose key another daemon rotated away stops writing; while a
-// claim is refused nothing is written (the spool keeps the records), as
-// with a schema mismatch.
+// The models' keys the drain claims before it writes (store/privacy_keys.h,
+// claim_privacy_keys_per_model): on every connection, before the first
+// write after set_privacy_keys() and at least every privacy_reclaim_ms
+// before a write, so a daemon whose key another daemon rotated away learns
+// it within that time. A model whose claim is refused is listed in
+// DrainStats::key_conflicts (ingest then refuses its records) and what was
+// spooled of it under the refused key is quarantined; the others' writes go on.
 struct DrainPrivacy {
     std::vector<ModelKey> keys;
     std::int64_t started_us = 0;  // the daemon's start: `since` of a model recorded first
@@ -100,6 +120,9 @@ public:
     bool wait_drained(int timeout_ms);
 
     DrainStats stats() const;
+    // The text of `model`'s key conflict (DrainStats::key_conflicts), or ""
+    // when its last claim passed or it was not claimed yet.
+    std::string key_conflict(const std::string& model) const;
     // The keys of the configuration in force (a reload may add a model).
     void set_privacy_keys(std::vector<ModelKey> keys);
     // The profile-only models whose features the writes turn into profiles
@@ -107,8 +130,12 @@ public:
     void set_profile_plan(ProfilePlan plan);
 
 private:
-    // Claims the keys on `connection`; throws PrivacyKeyConflict.
-    void claim_keys(pqxx::connection_base& connection);
+    // Claims the keys on `connection` and records the conflicts in stats_;
+    // returns the key generation claimed.
+    std::uint64_t claim_keys(pqxx::connection_base& connection);
+    // Moves the batches hashed under a key PostgreSQL does not record for
+    // their model out of `batches` and into quarantine files.
+    void set_aside_stray_keys(pqxx::connection_base& connection, std::vector<EncodedBatch>& batches);
 
     void run(unsigned worker);
     // Publishes the spool's watermark when the last publication is
@@ -117,6 +144,7 @@ private:
     void publish_watermark(pqxx::connection_base& connection);
     void withdraw_watermark();
     void sleep_interruptible(std::uint32_t ms);
+    // `reason` heads the file, after "-- ".
     void quarantine(const EncodedBatch& batch, const std::string& reason);
     // Takes the next range of the spool; false when there was none.
     bool take_range(std::vector<EncodedBatch>& batches, SpoolPosition& end, std::uint64_t& ticket);
@@ -148,6 +176,7 @@ private:
     std::condition_variable wakeup_;
     DrainStats stats_;
     DrainPrivacy privacy_;  // guarded by mutex_
+    std::uint64_t keys_generation_ = 0;  // guarded by mutex_: one more at each set_privacy_keys()
 };
 
 }  // namespace mw::store

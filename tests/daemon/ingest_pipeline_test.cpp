@@ -256,3 +256,38 @@ TEST_CASE("an arrival holds the spool's watermark from before the parse until it
     { Arrival refused = pipeline.arrive(); }
     CHECK(spool.stored_before_us() > now + 2'000'000);
 }
+
+TEST_CASE("a batch is spooled with its model and key id; a model whose key the store refuses is never acknowledged") {
+    testing::TempDir dir("mw-pipeline");
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    store::Spool spool(spool_options(dir));
+    spool.start();
+    daemon::IngestPipeline pipeline(spool, metrics.id_conflicts, 1024, 7);
+    const std::string conflict = "privacy_key_conflict model=adult key_id=99887766 recorded_key_id=1a2b3c4d";
+    pipeline.set_key_refusal([&](const std::string& model, const std::string&) {
+        return model == "adult" ? conflict : std::string();
+    });
+    const auto outcomes = [](const std::string& model, const std::string& key_id) {
+        OutcomeBatch batch{model, {Outcome{.id = "o-1", .ts_us = now, .label = "yes", .value = std::nullopt}}, key_id};
+        return batch;
+    };
+
+    const auto refused = submit(pipeline, outcomes("adult", "99887766"));
+    CHECK(refused.status == IngestStatus::failed);
+    CHECK(refused.message == conflict);
+    CHECK(submit(pipeline, outcomes("elec2", "")).status == IngestStatus::durable);
+    CHECK(submit(pipeline, outcomes("churn", "0badc0de")).status == IngestStatus::durable);
+    const auto predictions = submit(pipeline, parse(R"([{"id":"a","features":{},"prediction":"p"}])", schema_of({})));
+    CHECK(predictions.status == IngestStatus::durable);
+
+    store::SpoolPosition end;
+    const auto frames = spool.read(1000, 0, end);
+    REQUIRE(frames.size() == 3);  // nothing of adult
+    CHECK(frames[0].model == "elec2");
+    CHECK(frames[0].privacy_key_id.empty());
+    CHECK(frames[1].model == "churn");
+    CHECK(frames[1].privacy_key_id == "0badc0de");
+    CHECK(frames[2].model == "m");
+    CHECK(frames[2].privacy_key_id.empty());  // its policy hashes nothing
+}

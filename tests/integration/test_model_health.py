@@ -326,6 +326,23 @@ class ModelHealthTest(harness.Environment):
             "SELECT count(*) FROM alert_deliveries WHERE payload->'alert'->'labels'->>'kind' = 'performance'"),
             deliveries)
 
+        # A reload that removes the model while a drop waits for its ranking (left pending as above): no
+        # monitor asks for it any more, so it is answered when the model's lease is given up, instead of
+        # saying "the causes are being ranked" for ever.
+        self.pg.query("UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', "
+                      "'{\"pending\": true, \"summary\": \"the causes are being ranked\"}') WHERE id = %s "
+                      "RETURNING id", (finding_id,))
+        daemon.write_config(self.pg.dsn, "monitor: {interval: 100ms}\n", harness.ELEC2_SCHEMA)
+        daemon.process.send_signal(signal.SIGHUP)
+
+        def answered():
+            root_cause = self.pg.scalar("SELECT evidence->'root_cause' FROM findings WHERE id = %s", (finding_id,))
+            return None if root_cause.get("pending") else root_cause
+        removed = harness.wait_for(answered, 15, "the removed model's drop stayed pending\n" + daemon.log()[-3000:])
+        self.assertRegex(removed["error"], r"^not ranked: the model was removed by a reload at \S+ \(configuration "
+                                           r"generation \d+\) before its ranking ran$")
+        self.assertIn("root_cause_abandoned model=adult findings=1", daemon.log())
+
 
 if __name__ == "__main__":
     harness.main()

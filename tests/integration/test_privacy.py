@@ -20,7 +20,14 @@ while ingest runs is refused; a restart under a new key is refused until the
 rotation is declared, and then the old reference is retired, outcomes hashed
 under the new key do not join the old key's predictions, and the log says how
 many predictions that leaves without an outcome. The canary also rides in a
-refused label, an unknown key's name and a malformed NDJSON line."""
+refused label, an unknown key's name and a malformed NDJSON line.
+
+Keys and reloads (issue 18's session-11 defects): a reload adding a model under
+a key PostgreSQL records another id for is refused and the running
+configuration keeps serving; records a daemon acknowledged under a stray key
+while PostgreSQL was down are quarantined, never stored as the model's, both
+after a restart with the right key and while the stray key still runs, and
+then only that model's ingest is refused."""
 
 import csv
 import gzip
@@ -585,19 +592,84 @@ class PrivacyTest(harness.Environment):
         print(f"test_privacy profile-only: {time.time() - started:.1f} s", flush=True)
 
 
-    def test_stray_key_met_only_by_the_drain_is_not_ready_and_stores_nothing(self):
-        # PostgreSQL away while a daemon with another key starts: its claim at start is deferred and what it
-        # acknowledges waits in its spool. Once PostgreSQL answers, the drain's claim is refused: nothing of it
-        # is stored, /readyz answers 503 naming the conflict (a load balancer must not keep sending it records
-        # it cannot store), and the daemon with the recorded key keeps storing.
-        started = time.time()
-        good = KEY
-        try:  # after the canary test the recorded key is its rotation's
+    def recorded_good_key(self):
+        """The key PostgreSQL records for 'adult' (the canary test's rotation, when it ran first), else KEY."""
+        try:
             if self.pg.scalar("SELECT count(*) FROM model_privacy WHERE model = 'adult' AND key_id = %s",
                               (key_id(bytes(reversed(KEY))),)):
-                good = bytes(reversed(KEY))
+                return bytes(reversed(KEY))
         except psycopg2.Error:
             pass  # not migrated yet: the first daemon records KEY
+        return KEY
+
+    def test_reload_adding_a_model_under_a_stray_key_is_refused_and_the_old_configuration_serves(self):
+        # A reload that adds a model whose key PostgreSQL records another id for is refused as start refuses
+        # it, before any record of the model is accepted: the running configuration stays in force and ready,
+        # instead of the drain's claim failing seconds later with the model's records acknowledged.
+        started = time.time()
+        good = self.recorded_good_key()
+        good_file = os.path.join(self.tmp, "reload-good.key")
+        write_key(good_file, good)
+        stray_key = hashlib.sha256(b"reload-stray").hexdigest().encode()
+        stray_file = os.path.join(self.tmp, "reload-stray.key")
+        write_key(stray_file, stray_key)
+        extra_yaml = "cluster: {daemon_id: reloader}\n"
+        daemon = self.new_daemon("reloader", models_yaml=harness.ELEC2_SCHEMA, extra_yaml=extra_yaml)
+        daemon.start()
+        daemon.wait_ready()
+        # Alone (without the canary test before it) nothing records adult's key yet: record the good one.
+        harness.wait_for(lambda: self.pg.scalar("SELECT count(*) FROM schema_migrations") >= 14, 10, "not migrated")
+        self.pg.query("INSERT INTO model_privacy (model, fingerprint, since, key_id, key_recorded_at) "
+                      "VALUES ('adult', '', now(), %s, now()) ON CONFLICT (model) DO NOTHING RETURNING model",
+                      (key_id(good),))
+
+        daemon.write_config(self.pg.dsn, extra_yaml,
+                            harness.ELEC2_SCHEMA + MODEL.format(key_file=stray_file, previous=""))
+        daemon.process.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: "config_reload_failed" in daemon.log(), 15,
+                         "the reload adding a stray key was not refused\n" + daemon.log()[-3000:])
+        self.assertIn(f"config_reload_refused file={daemon.config_path} privacy_key_conflict model=adult "
+                      f"key_id={key_id(stray_key)} recorded_key_id={key_id(good)} key_file={stray_file}", daemon.log())
+        self.assertEqual(daemon.metric('modelwatch_config_reloads_total{result="failure"}'), 1)
+        self.assertEqual(daemon.metric("modelwatch_config_generation"), 1)
+        status, body, _ = daemon.post("/v1/models/adult/predictions", [prediction(0, adult_rows(1)[0], datetime.now(
+            timezone.utc))])
+        self.assertEqual(status, 404, body)  # the model was not added
+        status, _ = daemon.get("/readyz")
+        self.assertEqual(status, 200, daemon.log()[-3000:])
+        status, body, _ = daemon.post("/v1/models/elec2/predictions", [harness.prediction(i) for i in range(5)])
+        self.assertEqual(status, 200, body)
+        daemon.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'elec2' AND id LIKE 'p-%%'"),
+                         5)
+        self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult'"), key_id(good))
+
+        # The same model with the recorded key: added.
+        daemon.write_config(self.pg.dsn, extra_yaml,
+                            harness.ELEC2_SCHEMA + MODEL.format(key_file=good_file, previous=""))
+        daemon.process.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: daemon.metric("modelwatch_config_generation") == 2, 15,
+                         "the reload with the recorded key was not applied\n" + daemon.log()[-3000:])
+        rows = adult_rows(5)
+        ts = datetime.now(timezone.utc) - timedelta(minutes=5)
+        status, body, _ = daemon.post("/v1/models/adult/predictions",
+                                      [dict(prediction(i, rows[i], ts), id=f"reloaded-{i}") for i in range(5)])
+        self.assertEqual(status, 200, body)
+        daemon.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
+                                        (hashed("record-id", "reloaded-3", good),)), 1)
+        print(f"test_privacy reload under a stray key: {time.time() - started:.1f} s", flush=True)
+
+    def test_stray_key_records_are_quarantined_not_stored_and_other_models_flow(self):
+        # A daemon started with another key while PostgreSQL was down acknowledges records hashed under it (it
+        # cannot know). (1) Restarted with the right key before PostgreSQL returns, it must not store them as
+        # the model's: each spooled batch carries its key id, and the drain moves those under a key never
+        # recorded for the model to a quarantine file, logged and counted, instead of storing them. (2) Still
+        # running the stray key when PostgreSQL returns, its drain's claim is refused for that model only:
+        # its spooled records are quarantined, its new ones refused (503), /readyz names the conflict and
+        # stays 200, and another model's records are stored.
+        started = time.time()
+        good = self.recorded_good_key()
         good_file = os.path.join(self.tmp, "drain-good.key")
         write_key(good_file, good)
         stray_key = hashlib.sha256(b"drain-stray").hexdigest().encode()
@@ -607,10 +679,31 @@ class PrivacyTest(harness.Environment):
                                 extra_yaml="cluster: {daemon_id: drain-first}\n")
         first.start()
         first.wait_ready()
-        rows = adult_rows(20)
+        rows = adult_rows(30)
         ts = datetime.now(timezone.utc) - timedelta(minutes=5)
-        stray = self.new_daemon("drain-stray", models_yaml=MODEL.format(key_file=stray_file, previous=""),
-                                extra_yaml="cluster: {daemon_id: drain-stray}\n")
+        extra_yaml = "cluster: {daemon_id: drain-stray}\n"
+        stray = self.new_daemon("drain-stray", extra_yaml=extra_yaml,
+                                models_yaml=MODEL.format(key_file=stray_file, previous="") + harness.ELEC2_SCHEMA)
+        stray_hashes = f"hmac:{key_id(stray_key)}:%"
+        spool_dir = os.path.join(stray.directory, "state", "spool")
+
+        def key_refused():
+            _, text = stray.get("/metrics")
+            for line in text.decode().splitlines():
+                if (line.startswith("modelwatch_store_records_key_refused_total{") and 'model="adult"' in line
+                        and f'key_id="{key_id(stray_key)}"' in line):
+                    return float(line.split()[-1])
+            return 0
+
+        def quarantined():
+            text = ""
+            for name in sorted(os.listdir(spool_dir)):
+                if name.startswith("quarantine-"):
+                    with open(os.path.join(spool_dir, name)) as f:
+                        text += f.read()
+            return text
+
+        # (1) Acknowledged under the stray key with PostgreSQL down, then restarted with the right key.
         self.pg.stop()
         try:
             stray.start()
@@ -618,26 +711,72 @@ class PrivacyTest(harness.Environment):
                                          [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(10)])
             self.assertEqual(status, 200, body)  # durable in its spool
             self.assertIn("privacy_keys_claim_deferred", stray.log())
+            self.assertEqual(stray.terminate(), 0)
         finally:
             self.pg.start()
-        harness.wait_for(lambda: "privacy_key_conflict" in stray.log(), 30,
+        stray.write_config(self.pg.dsn, extra_yaml, MODEL.format(key_file=good_file, previous="") + harness.ELEC2_SCHEMA)
+        stray.start()
+        stray.wait_drained()
+        stray.wait_ready()
+        self.assertIn(f"model=adult key_id={key_id(stray_key)} records=10", stray.log())
+        self.assertEqual(key_refused(), 10)
+        self.assertIn(f"privacy_key_mismatch model=adult key_id={key_id(stray_key)} recorded_key_id={key_id(good)}",
+                      quarantined())
+        self.assertIn(hashed("record-id", "stray-3", stray_key), quarantined())  # kept, not lost
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE %s", (stray_hashes,)), 0)
+        status, body, _ = stray.post("/v1/models/adult/predictions",
+                                     [dict(prediction(i, rows[i], ts), id=f"right-{i}") for i in range(10, 15)])
+        self.assertEqual(status, 200, body)
+        stray.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
+                                        (hashed("record-id", "right-12", good),)), 1)
+        self.assertEqual(stray.terminate(), 0)
+
+        # (2) Still running the stray key when PostgreSQL answers.
+        stray.write_config(self.pg.dsn, extra_yaml,
+                           MODEL.format(key_file=stray_file, previous="") + harness.ELEC2_SCHEMA)
+        self.pg.stop()
+        try:
+            stray.start()
+            status, body, _ = stray.post("/v1/models/adult/predictions",
+                                         [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(15, 20)])
+            self.assertEqual(status, 200, body)
+        finally:
+            self.pg.start()
+        harness.wait_for(lambda: "privacy_key_conflict model=adult" in stray.log(), 30,
                          "the drain never claimed the key\n" + stray.log()[-3000:])
         self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)} recorded_key_id={key_id(good)} "
                       f"key_file={stray_file}", stray.log())
-
-        def stray_readiness():
-            status, data = stray.get("/readyz")
-            return status, json.loads(data)
-        status, readiness = harness.wait_for(lambda: (lambda r: r if r[0] == 503 and r[1]["store_reachable"]
-                                                      else None)(stray_readiness()), 10,
-                                             "the stray daemon never showed PostgreSQL reachable")
-        self.assertIn("store refuses this daemon's writes (see drain_error)", readiness["not_ready"], readiness)
-        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)}", readiness["drain_error"])
-        time.sleep(1)  # the drain retries meanwhile: still refused, still not ready, still nothing stored
-        self.assertEqual(stray_readiness()[0], 503)
-        self.assertEqual(stray.metric("modelwatch_ready"), 0)
-        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE %s",
-                                        (f"hmac:{key_id(stray_key)}:%",)), 0)
+        # This process's count: the five it acknowledged before its drain met PostgreSQL.
+        harness.wait_for(lambda: key_refused() == 5, 15, "the stray records were not quarantined\n" + stray.log()[-3000:])
+        # Ready for the other models once PostgreSQL answers the probe again.
+        status, data = harness.wait_for(lambda: (lambda r: r if r[0] == 200 else None)(stray.get("/readyz")), 15,
+                                        "the stray daemon did not become ready\n" + stray.log()[-3000:])
+        readiness = json.loads(data)
+        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)}",
+                      " ".join(readiness.get("privacy_key_conflicts", [])), readiness)
+        self.assertEqual(stray.metric("modelwatch_privacy_key_conflicts"), 1)
+        status, body, _ = stray.post("/v1/models/adult/predictions",
+                                     [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(20, 25)])
+        self.assertEqual(status, 503, body)  # never acknowledged: it could never be stored
+        self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)}", body["error"])
+        # Nor is a reference uploaded under the stray key stored.
+        upload = ["age,education_num,workclass,sex,race,country,prediction,score"] + [
+            f"{row['age']},{row['education_num']},{row['workclass']},{row['sex']},{row['race']},"
+            f"{row['native_country']},>50K,0.5" for row in rows]
+        references = self.pg.scalar("SELECT count(*) FROM model_references WHERE model = 'adult'")
+        status, body, _ = stray.request("POST", "/v1/models/adult/reference", "\n".join(upload) + "\n",
+                                        headers={"Content-Type": "text/csv"})
+        self.assertEqual(status, 409, body)
+        self.assertIn(f"privacy_key_mismatch model=adult key_id={key_id(stray_key)}", body.decode())
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM model_references WHERE model = 'adult'"), references)
+        status, body, _ = stray.post("/v1/models/elec2/predictions",
+                                     [harness.prediction(i, id=f"stray-elec2-{i}") for i in range(5)])
+        self.assertEqual(status, 200, body)
+        stray.wait_drained()
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE model = 'elec2' AND id LIKE "
+                                        "'stray-elec2-%%'"), 5)
+        self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE %s", (stray_hashes,)), 0)
         self.assertEqual(self.pg.scalar("SELECT key_id FROM model_privacy WHERE model = 'adult'"), key_id(good))
 
         # The daemon with the recorded key is unaffected.

@@ -83,3 +83,55 @@ TEST_CASE("a model's key id is recorded by the first daemon and refused from a d
     mw::store::claim_privacy_keys(database.connection(), {first}, privacy_keys_test_start_us + 7);
     CHECK(recorded_key_id(database.connection(), "adult") == "1a2b3c4d");
 }
+
+TEST_CASE("the drain's claim refuses one model's key and records the others'; a rotation keeps the old id acceptable",
+          "[privacy_keys]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    const ModelKey adult{"adult", "1a2b3c4d", "", "/etc/modelwatch/privacy.key", "00112233aabbccdd"};
+    mw::store::claim_privacy_keys(database.connection(), {adult}, privacy_keys_test_start_us);
+
+    // A stray key for adult beside a new model: adult is refused, the new model recorded.
+    const ModelKey stray{"adult", "99887766", "", "/srv/other/privacy.key", "ffeeddccbbaa9988"};
+    const ModelKey churn{"churn", "55aa55aa", "", "/etc/modelwatch/churn.key", "0123456789abcdef"};
+    const auto conflicts =
+        mw::store::claim_privacy_keys_per_model(database.connection(), {stray, churn}, privacy_keys_test_start_us + 1);
+    REQUIRE(conflicts.size() == 1);
+    CHECK(conflicts[0].model == "adult");
+    CHECK(conflicts[0].text.starts_with("privacy_key_conflict model=adult key_id=99887766 recorded_key_id=1a2b3c4d "
+                                        "key_file=/srv/other/privacy.key: "));
+    CHECK(recorded_key_id(database.connection(), "adult") == "1a2b3c4d");
+    CHECK(recorded_key_id(database.connection(), "churn") == "55aa55aa");
+    // Start and reload claim all or nothing: a refused configuration records nothing.
+    const ModelKey elec2{"elec2", "0badc0de", "", "/etc/modelwatch/elec2.key", "fedcba9876543210"};
+    CHECK_THROWS_AS(mw::store::claim_privacy_keys(database.connection(), {stray, elec2}, privacy_keys_test_start_us + 2),
+                    mw::store::PrivacyKeyConflict);
+    {
+        pqxx::nontransaction query(database.connection());
+        CHECK(query.exec("SELECT 1 FROM model_privacy WHERE model = 'elec2'").empty());
+    }
+
+    // Which spooled batches may be stored: under the recorded key, or hashing nothing.
+    auto recorded = mw::store::recorded_privacy_keys(database.connection(), {"adult", "churn", "never"});
+    CHECK(recorded.size() == 2);
+    CHECK(mw::store::spooled_key_refusal("adult", "1a2b3c4d", recorded).empty());
+    CHECK(mw::store::spooled_key_refusal("adult", "", recorded).empty());
+    CHECK(mw::store::spooled_key_refusal("adult", "99887766", recorded)
+              .starts_with("privacy_key_mismatch model=adult key_id=99887766 recorded_key_id=1a2b3c4d: "));
+    CHECK(mw::store::spooled_key_refusal("never", "99887766", recorded)
+              .starts_with("privacy_key_unrecorded model=never key_id=99887766: "));
+
+    // A declared rotation: the new id is recorded, and batches spooled under
+    // the old one before it are still the model's; the stray key still is not.
+    const ModelKey rotation{"adult", "44332211", "1a2b3c4d", "/etc/modelwatch/new.key", "00112233aabbccdd"};
+    mw::store::claim_privacy_keys(database.connection(), {rotation}, privacy_keys_test_start_us + 3);
+    mw::store::claim_privacy_keys(database.connection(), {rotation}, privacy_keys_test_start_us + 4);  // kept once
+    recorded = mw::store::recorded_privacy_keys(database.connection(), {"adult"});
+    REQUIRE(recorded.at("adult").key_id == "44332211");
+    CHECK(recorded.at("adult").retired == std::vector<std::string>{"1a2b3c4d"});
+    CHECK(mw::store::spooled_key_refusal("adult", "44332211", recorded).empty());
+    CHECK(mw::store::spooled_key_refusal("adult", "1a2b3c4d", recorded).empty());
+    CHECK(mw::store::spooled_key_refusal("adult", "99887766", recorded)
+              .starts_with("privacy_key_mismatch model=adult key_id=99887766 recorded_key_id=44332211 "
+                           "retired_key_ids=1a2b3c4d: "));
+}

@@ -143,3 +143,27 @@ TEST_CASE("pending rankings are found through their own partial index, not by re
     }
     CHECK(scans > 0);
 }
+
+TEST_CASE("a removed model's pending rankings are answered, once, and no other model's", "[root_cause_store]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    const auto pending = root_cause_store_finding("performance", "accuracy", "realised",
+                                                  R"({"n": 10, "root_cause": {"pending": true, "summary": "ranking"}})");
+    auto other_pending = pending;
+    other_pending.model = "kept";
+    store::record_window(connection, "m", std::nullopt, root_cause_store_window(1), {pending}, {});
+    store::record_window(connection, "m", std::nullopt, root_cause_store_window(2), {pending}, {});
+    store::record_window(connection, "kept", std::nullopt, root_cause_store_window(1), {other_pending}, {});
+    REQUIRE(store::pending_root_causes(connection, "m", 10).size() == 2);
+
+    const std::string answer = R"({"error": "not ranked: the model was removed by a reload at T"})";
+    CHECK(store::answer_pending_root_causes(connection, "m", answer) == 2);
+    CHECK(store::pending_root_causes(connection, "m", 10).empty());
+    CHECK(store::pending_root_causes(connection, "kept", 10).size() == 1);
+    CHECK(root_cause_store_count(connection, "SELECT count(*) FROM findings WHERE model = 'm' AND "
+                                             "evidence->'root_cause'->>'error' LIKE 'not ranked: the model was removed%' "
+                                             "AND (evidence->>'n')::int = 10") == 2);
+    // Nothing left to answer; a ranking that comes late attaches nothing.
+    CHECK(store::answer_pending_root_causes(connection, "m", answer) == 0);
+}

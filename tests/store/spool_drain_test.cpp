@@ -4,7 +4,10 @@
 // recur across ranges, and two drains (two daemons) share one database.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,8 +42,8 @@ std::int64_t now_s() {
 
 // Batch `n`: 50 predictions; ids n*40 .. n*40+49, so each batch repeats the
 // last 10 ids of the one before it, which is usually in another range.
-EncodedBatch predictions(int n) {
-    PredictionBatch batch{"churn", {}};
+EncodedBatch predictions(int n, const std::string& model = "churn") {
+    PredictionBatch batch{model, {}};
     for (int i = 0; i < 50; ++i) {
         Prediction record;
         record.id = "id-" + std::to_string(n * 40 + i);
@@ -159,4 +162,63 @@ TEST_CASE("two drains with two connections each on one database (two daemons) st
     CHECK(first_drain.stats().predictions_written + second_drain.stats().predictions_written ==
           static_cast<std::uint64_t>(unique_ids));
     CHECK(first_drain.stats().batches_quarantined + second_drain.stats().batches_quarantined == 0);
+}
+
+TEST_CASE("batches hashed under a key PostgreSQL does not record for their model are quarantined, the others stored") {
+    TestDatabase database;
+    store::migrate(database.connection());
+    constexpr std::int64_t started_us = 1'700'000'000'000'000;
+    // churn's key as the daemons that run it recorded it.
+    store::claim_privacy_keys(database.connection(), {{"churn", "aaaaaaaa", "", "/etc/churn.key", "fp"}}, started_us);
+    testing::TempDir dir("mw-drain-keys");
+    Spool spool(spool_options(dir));
+    spool.start();
+    const auto keyed = [](EncodedBatch batch, const std::string& model, const std::string& key_id) {
+        batch.model = model;
+        batch.privacy_key_id = key_id;
+        return batch;
+    };
+    append_durably(spool, keyed(predictions(0), "churn", "aaaaaaaa"));   // ids 0-49
+    append_durably(spool, keyed(predictions(10), "churn", "bbbbbbbb"));  // ids 400-449: acknowledged under a stray key
+    append_durably(spool, keyed(predictions(20), "churn", ""));          // ids 800-849: hashed nothing
+    append_durably(spool, keyed(predictions(30, "fresh"), "fresh", "cccccccc"));  // first claimed by this drain
+
+    // This daemon runs churn under the stray key (started while PostgreSQL
+    // was down): its claim is refused for churn only, and fresh is recorded.
+    SpoolDrain drain(spool, store_options(database, 1), dir.path().string(),
+                     store::DrainPrivacy{{{"churn", "bbbbbbbb", "", "/srv/stray.key", "fp2"},
+                                          {"fresh", "cccccccc", "", "/etc/fresh.key", "fp3"}},
+                                         started_us});
+    drain.start();
+    REQUIRE(drain.wait_drained(60'000));
+    drain.stop();
+
+    CHECK(count(database.connection(), "SELECT count(*) FROM predictions WHERE model = 'churn'") == 100);
+    CHECK(count(database.connection(), "SELECT count(*) FROM predictions WHERE model = 'churn' AND id = 'id-400'") ==
+          0);
+    CHECK(count(database.connection(), "SELECT count(*) FROM predictions WHERE model = 'fresh'") == 50);
+    const auto stats = drain.stats();
+    CHECK_FALSE(stats.writes_refused);
+    CHECK(stats.batches_quarantined == 1);
+    CHECK(stats.records_key_refused.size() == 1);
+    CHECK(stats.records_key_refused.at({"churn", "bbbbbbbb"}) == 50);
+    CHECK(stats.key_conflicts.size() == 1);
+    CHECK(drain.key_conflict("churn").starts_with(
+        "privacy_key_conflict model=churn key_id=bbbbbbbb recorded_key_id=aaaaaaaa key_file=/srv/stray.key: "));
+    CHECK(drain.key_conflict("fresh").empty());
+
+    // Nothing acknowledged is lost: the batch is in its quarantine file, which says why.
+    std::vector<std::string> quarantined;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        if (entry.path().filename().string().starts_with("quarantine-")) {
+            std::ifstream in(entry.path());
+            std::stringstream content;
+            content << in.rdbuf();
+            quarantined.push_back(content.str());
+        }
+    REQUIRE(quarantined.size() == 1);
+    CHECK(quarantined[0].starts_with(
+        "-- not stored: privacy_key_mismatch model=churn key_id=bbbbbbbb recorded_key_id=aaaaaaaa: "));
+    CHECK(quarantined[0].find("\tid-400\t") != std::string::npos);
+    CHECK(quarantined[0].find("\tid-449\t") != std::string::npos);
 }

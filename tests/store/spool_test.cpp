@@ -11,6 +11,8 @@
 #include <random>
 #include <thread>
 
+#include <boost/crc.hpp>
+
 #include "store/spool.h"
 #include "tests/support/temp_dir.h"
 
@@ -334,7 +336,10 @@ TEST_CASE("admission control counts only what was acknowledged with the drain wo
     TempDir dir("mw-spool-test");
     auto options = options_for(dir);
     options.max_backlog_seconds = 1;
-    const auto frame_bytes = [](const EncodedBatch& f) { return f.copy_rows.size() + 25; };  // + frame header
+    // + frame header, and (version 2) the model and key id with their lengths
+    const auto frame_bytes = [](const EncodedBatch& f) {
+        return f.copy_rows.size() + 25 + 3 + f.model.size() + f.privacy_key_id.size();
+    };
     std::uint64_t before_start = 0;
     {
         Spool spool(options);
@@ -474,4 +479,57 @@ TEST_CASE("receipts never go back before a watermark or stamp given, whatever th
     CHECK(reopened.stored_before_us() == 9'000'000);  // the recovered frame is not stored yet
     REQUIRE(drain_all(reopened, true).size() == 1);
     CHECK(reopened.stored_before_us() == 12'000'000);
+}
+
+TEST_CASE("a frame keeps its model and privacy key id across a restart; a frame spooled before key ids still reads") {
+    TempDir dir("mw-spool-test");
+    const auto options = options_for(dir);
+    // A version-1 frame ("MWS1", as spooled before key ids): kind, count and
+    // receipt, then only the COPY rows, under its CRC.
+    const std::string v1_rows = "m\told-1\t2024-01-01T00:00:00Z\n";
+    {
+        std::string body;
+        body.push_back(static_cast<char>(mw::RecordKind::prediction));
+        const std::uint32_t count = 1;
+        const std::int64_t received_us = 1'700'000'000'000'000;
+        body.append(reinterpret_cast<const char*>(&count), 4);
+        body.append(reinterpret_cast<const char*>(&received_us), 8);
+        body += v1_rows;
+        boost::crc_32_type crc;
+        crc.process_bytes(body.data(), body.size());
+        const std::uint32_t checksum = crc.checksum();
+        const auto payload = static_cast<std::uint32_t>(v1_rows.size());
+        std::ofstream out(dir.path() / "segment-0000000000000001.spool", std::ios::binary);
+        out.write("MWS1", 4);
+        out.write(reinterpret_cast<const char*>(&payload), 4);
+        out.write(reinterpret_cast<const char*>(&checksum), 4);
+        out.write(body.data(), static_cast<std::streamsize>(body.size()));
+    }
+    {
+        Spool spool(options);
+        CHECK(spool.stats().frames_recovered == 1);
+        spool.start();
+        auto keyed = frame(2);
+        keyed.model = "adult";
+        keyed.privacy_key_id = "1a2b3c4d";
+        REQUIRE(append_and_wait(spool, keyed).status == IngestStatus::durable);
+        auto plain = frame(4);
+        plain.model = "elec2";  // hashes nothing
+        REQUIRE(append_and_wait(spool, plain).status == IngestStatus::durable);
+    }
+    Spool reopened(options);
+    CHECK(reopened.stats().frames_recovered == 3);
+    reopened.start();
+    SpoolPosition end;
+    const auto frames = reopened.read(1000, 0, end);
+    REQUIRE(frames.size() == 3);
+    CHECK(frames[0].copy_rows == v1_rows);
+    CHECK(frames[0].model.empty());  // not known: the drain stores it unchecked, as before
+    CHECK(frames[0].privacy_key_id.empty());
+    CHECK(frames[1].copy_rows == frame(2).copy_rows);
+    CHECK(frames[1].model == "adult");
+    CHECK(frames[1].privacy_key_id == "1a2b3c4d");
+    CHECK(frames[2].copy_rows == frame(4).copy_rows);
+    CHECK(frames[2].model == "elec2");
+    CHECK(frames[2].privacy_key_id.empty());
 }

@@ -724,16 +724,27 @@ TEST_CASE("the privacy fingerprint a model runs under, and since when", "[store_
     // leave out the rows received since the start, nor from the epoch, which
     // would vouch for rows received before it under no known policy.
     const auto started = now - day_us;
-    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", started + 60'000'000, started);
+    auto epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", started);
     CHECK(epoch.since_us == started);
     CHECK_FALSE(epoch.previous.has_value());
-    // A restart under the same policy keeps `since`; another policy starts anew and names the one before.
-    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now, now - 1'000'000);
+    // A restart under the same policy keeps `since`.
+    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", now - 1'000'000);
     CHECK(epoch.since_us == started);
     CHECK_FALSE(epoch.previous.has_value());
-    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", now, now - 1'000'000);
-    CHECK(epoch.since_us == now);
+    // Another policy counts from the start of the daemon that applied it, not
+    // from the monitor pass that records it (a minute or more later on a busy
+    // daemon): the rows that daemon received in between were accepted under
+    // it and belong in a new reference; those of the run before, under the
+    // old policy, do not.
+    const auto restarted = now - 60'000'000;
+    epoch = store::record_privacy_fingerprint(connection, "churn", "bbbb", restarted);
+    CHECK(epoch.since_us == restarted);
     CHECK(epoch.previous == "aaaa");
+    // A daemon started before another recorded a policy does not vouch for
+    // the rows that one received: `since` never goes back.
+    epoch = store::record_privacy_fingerprint(connection, "churn", "aaaa", restarted - 3'600'000'000);
+    CHECK(epoch.since_us == restarted);
+    CHECK(epoch.previous == "bbbb");
     // A reference records the fingerprint it was taken under.
     store::NewReference reference;
     reference.model = "churn";
