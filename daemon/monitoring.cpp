@@ -64,6 +64,7 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
         {"alert_deliveries", result.alert_deliveries_deleted},
         {"jobs", static_cast<std::int64_t>(result.jobs_deleted.size())},
         {"audits", result.audits_deleted},
+        {"store_watermarks", result.watermarks_deleted},
     };
     for (const auto& [kind, rows] : deleted)
         metrics.retention_rows_deleted.Add({{"kind", kind}}).Increment(static_cast<double>(rows));
