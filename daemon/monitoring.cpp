@@ -270,45 +270,9 @@ void Monitoring::causes_pass(pqxx::connection& connection, std::int64_t, PassCon
     const auto current = latest();
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
-    auto requests = rankings_.take();
-    // Requests not served when the pass ends early are handed back: the
-    // findings stay pending in the store, and this keeps them asked for.
-    const auto give_back_from = [&](auto from) {
-        for (auto it = from; it != requests.end(); ++it) rankings_.give_back(it->first, it->second);
-    };
-    for (auto it = requests.begin(); it != requests.end(); ++it) {
-        const auto& [model, basis] = *it;
-        try {
-            control.checkpoint();
-            // Only the model's owner ranks; a new owner's monitor asks again when it resumes.
-            if (!ownership_.fence(model)) continue;
-            // A few findings per model and turn, so one model's backlog
-            // does not keep the others' drops unexplained; the rest next pass.
-            if (rank_pending_drops(connection, *basis, control).more) {
-                rankings_.give_back(model, basis);
-                causes_worker_->wake();
-            }
-        } catch (const PassInterrupted&) {
-            give_back_from(it);
-            throw;
-        } catch (const pqxx::broken_connection&) {
-            give_back_from(it);
-            throw;  // the worker reconnects
-        } catch (const std::exception& failure) {
-            control.checkpoint();
-            // PostgreSQL stopping under a ranking can surface as an SQL error
-            // (57P01, terminating connection) rather than broken_connection:
-            // the connection is gone all the same, and so the request is
-            // handed back for the worker's next connection. Dropped, the
-            // findings would wait until the model's next drop or lease move.
-            if (!connection.is_open()) {
-                give_back_from(it);
-                throw;
-            }
-            // One model's failure must not stop the others'; its findings stay pending.
-            log::error("root_cause_failed model={} error=\"{}\"", model, failure.what());
-        }
-    }
+    // Only the model's owner ranks.
+    const auto owned = [this](const std::string& model) { return ownership_.fence(model).has_value(); };
+    if (rank_requested_drops(connection, rankings_, control, owned)) causes_worker_->wake();
 }
 
 void Monitoring::alerts_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
