@@ -116,11 +116,13 @@ private:
     std::function<Readiness()> readiness_;
     std::function<void()> refresh_metrics_;
     std::atomic<std::uint64_t> in_flight_{0};
-    // The admin API and the pages query PostgreSQL on a connection of their
-    // own: on these threads, never the event loop's, so a PostgreSQL that
-    // hangs (connect_timeout is seconds) or a client polling progress
-    // cannot stall ingest, health and readiness. Bounded: past
-    // admin_requests_limit in progress or queued, 503 at once.
+    // The admin API and the pages query PostgreSQL on these threads, never
+    // the event loop's, so a PostgreSQL that hangs (connect_timeout is
+    // seconds) or a client polling progress cannot stall ingest, health and
+    // readiness: reads on the threads' read-only sessions, kept open
+    // between requests (store/read_sessions.h), changes on a connection of
+    // their own. Bounded: past admin_requests_limit in progress or queued,
+    // 503 at once.
     struct AdminPool;
     std::unique_ptr<AdminPool> admin_pool_;
     std::atomic<int> admin_requests_{0};
