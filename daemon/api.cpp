@@ -314,6 +314,23 @@ std::optional<HttpResponse> Api::check_header(const HttpRequestHeader& header) {
             response.set(http::field::www_authenticate, "Bearer realm=\"modelwatch\", error=\"invalid_token\"");
             return answer(std::move(response));
         }
+        case AuthResult::insufficient_scope: {
+            // A known token, only not for this route: no wait or retry can
+            // make it do, so the client is told at once what it needs.
+            const std::string message =
+                is_ingest ? fmt::format("the bearer token is another model's: ingest into model '{}' needs one of its "
+                                        "tokens (models[].tokens) or an admin token (server.tokens)",
+                                        route.model)
+                          : fmt::format("the bearer token is a model's ingest token: {} needs an admin token "
+                                        "(server.tokens)",
+                                        route.name);
+            auto response = html ? html_response(403, render_error_page(403, message + ".", true))
+                                 : error_response(403, message);
+            response.set(http::field::www_authenticate,
+                         fmt::format("Bearer realm=\"modelwatch\", error=\"insufficient_scope\", scope=\"{}\"",
+                                     is_ingest ? "ingest" : "admin"));
+            return answer(std::move(response));
+        }
     }
     if (!is_ingest) return std::nullopt;
     if (const auto length = header[http::field::content_length]; !length.empty()) {

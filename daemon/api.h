@@ -30,7 +30,8 @@
 //        with a record acknowledged before with another payload (same shape;
 //        first wins, daemon/recent_ids.h); conflicts in a 200 are listed in
 //        "rejected" with field "id" and reason code id_conflict
-//   401  missing or wrong bearer token; 404 unknown model or route; 405 wrong method
+//   401  missing or unknown bearer token; 403 a model's token on another model or the admin API
+//   (daemon/bearer_auth.h); 404 unknown model or route; 405 wrong method
 //   413  body over server.max_body_bytes; 503 spool full (Retry-After) or shutting down
 #pragma once
 
