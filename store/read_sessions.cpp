@@ -69,7 +69,11 @@ void ReadSessions::read(const config::StoreOptions& options, const std::function
                 throw;
             }
             if (reused && !retried) {
-                log::notice("admin_read_session_closed action=reconnect error=\"{}\"", failure.what());
+                // What closed it (a restart) closed the other idle sessions
+                // too, as far as can be told: the retry opens a new one.
+                const auto dropped = drop_idle();
+                log::notice("admin_read_session_closed action=reconnect idle_dropped={} error=\"{}\"", dropped,
+                            failure.what());
                 continue;
             }
             if (broken) throw;
@@ -78,6 +82,15 @@ void ReadSessions::read(const config::StoreOptions& options, const std::function
         keep(options, std::move(connection));
         return;
     }
+}
+
+std::size_t ReadSessions::drop_idle() {
+    std::vector<Idle> dropped;  // closed outside the lock
+    {
+        std::lock_guard lock(mutex_);
+        dropped.swap(idle_);
+    }
+    return dropped.size();
 }
 
 std::uint64_t ReadSessions::opened() const {

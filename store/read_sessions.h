@@ -14,9 +14,10 @@
 // A session PostgreSQL closed (restarted, pg_terminate_backend, an idle
 // timeout) is learnt of only when it is used: its read fails with
 // broken_connection or with an SQL error (57P01 as the server stops) that
-// leaves it closed. Such a session is dropped, and a read that found it idle
-// is tried once more on a new session, so the first poll after a restart is
-// answered instead of failing for a session that died while unused.
+// leaves it closed. Such a session is dropped with every other idle one
+// (a restart closed them all), and a read that found it idle is tried once
+// more on a new session, so the first poll after a restart is answered
+// instead of failing for sessions that died while unused.
 #pragma once
 
 #include <chrono>
@@ -64,6 +65,8 @@ private:
     // An idle session to `options`' database (reused: true), or a new one.
     std::unique_ptr<pqxx::connection> take(const config::StoreOptions& options, bool& reused);
     void keep(const config::StoreOptions& options, std::unique_ptr<pqxx::connection> connection);
+    // Closes every idle session; returns how many there were.
+    std::size_t drop_idle();
 
     const std::size_t idle_limit_;
     const std::chrono::milliseconds statement_timeout_;
