@@ -18,7 +18,7 @@
 #include "daemon/bearer_auth.h"
 #include "daemon/status_page.h"
 #include "store/admin_queries.h"
-#include "store/database.h"
+#include "store/read_sessions.h"
 #include "detectors/rejection_reasons.h"
 
 #include <map>
@@ -187,6 +187,14 @@ HttpResponse error_response(unsigned status, std::string message) {
     return json_response(status, json{{"error", std::move(message)}});
 }
 
+// An admin read PostgreSQL cancelled at store::admin_read_timeout (SQLSTATE
+// 57014, query_canceled): the store is there but slow, so come back.
+bool read_timed_out(const pqxx::sql_error& failure) { return failure.sqlstate() == "57014"; }
+
+std::string read_timeout_message() {
+    return fmt::format("the store did not answer within {} ms", store::admin_read_timeout.count());
+}
+
 // 503 for a batch the spool refused (full, or admission control): the
 // spool's Retry-After when it can tell, else 5 s (a full disk budget empties
 // at the drain's pace, unknown here).
@@ -234,6 +242,8 @@ void add_conflicts(const std::vector<std::size_t>& conflicts, std::size_t accept
 
 struct Api::AdminPool {
     boost::asio::thread_pool threads{api_admin_threads};
+    // One read-only session per thread at most, kept between requests.
+    store::ReadSessions reads{api_admin_threads, store::admin_read_timeout};
 };
 
 Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, RejectionTally& rejections,
@@ -302,6 +312,23 @@ std::optional<HttpResponse> Api::check_header(const HttpRequestHeader& header) {
             auto response = html ? html_response(401, render_error_page(401, "That token is not valid here.", true))
                                  : error_response(401, "the bearer token is not valid for this model");
             response.set(http::field::www_authenticate, "Bearer realm=\"modelwatch\", error=\"invalid_token\"");
+            return answer(std::move(response));
+        }
+        case AuthResult::insufficient_scope: {
+            // A known token, only not for this route: no wait or retry can
+            // make it do, so the client is told at once what it needs.
+            const std::string message =
+                is_ingest ? fmt::format("the bearer token is another model's: ingest into model '{}' needs one of its "
+                                        "tokens (models[].tokens) or an admin token (server.tokens)",
+                                        route.model)
+                          : fmt::format("the bearer token is a model's ingest token: {} needs an admin token "
+                                        "(server.tokens)",
+                                        route.name);
+            auto response = html ? html_response(403, render_error_page(403, message + ".", true))
+                                 : error_response(403, message);
+            response.set(http::field::www_authenticate,
+                         fmt::format("Bearer realm=\"modelwatch\", error=\"insufficient_scope\", scope=\"{}\"",
+                                     is_ingest ? "ingest" : "admin"));
             return answer(std::move(response));
         }
     }
@@ -552,7 +579,8 @@ HttpResponse Api::admin_response(const HttpRequest& request) {
             if (method != http::verb::get) return not_allowed("GET");
             // The spool and the workers before the store (Monitoring::progress says why).
             const Readiness before = readiness_();
-            return reply(monitoring_.progress(std::string(parts[2]), before.spool_undrained_batches, before.workers));
+            return reply(monitoring_.progress(std::string(parts[2]), before.spool_undrained_batches, before.workers,
+                                              admin_pool_->reads));
         }
         if (collection == "models") {
             if (method != http::verb::post) return not_allowed("POST");
@@ -590,10 +618,15 @@ HttpResponse Api::admin_response(const HttpRequest& request) {
             parameters["id"] = std::string(parts[2]);
             what.pop_back();  // findings/{id} -> finding, jobs/{id} -> job
         }
-        return reply(monitoring_.query(what, parameters));
+        return reply(monitoring_.query(what, parameters, admin_pool_->reads));
     } catch (const pqxx::broken_connection& failure) {
         auto response = error_response(503, std::string("the store is unreachable: ") + failure.what());
         response.set(http::field::retry_after, "5");
+        return response;
+    } catch (const pqxx::sql_error& failure) {
+        if (!read_timed_out(failure)) throw;
+        auto response = error_response(503, read_timeout_message());
+        response.set(http::field::retry_after, "1");
         return response;
     }
 }
@@ -614,17 +647,27 @@ HttpResponse Api::page_response(const HttpRequest& request) {
         return response;
     }
     const auto parts = path_parts(path);
+    // Each page reads on an admin session (store/read_sessions.h); the
+    // answer is made from what it read.
+    const auto on_session = [&](const std::function<HttpResponse(pqxx::connection&)>& page) {
+        HttpResponse response;
+        admin_pool_->reads.read(config->store, [&](pqxx::connection& connection) { response = page(connection); });
+        return response;
+    };
     try {
         if (path == "/") {
-            auto connection = store::connect(config->store);
-            return html_response(200, render_status_page(read_status(*connection, *config), now_us()));
+            return on_session([&](pqxx::connection& connection) {
+                return html_response(200, render_status_page(read_status(connection, *config), now_us()));
+            });
         }
         if (parts.size() == 3 && parts[0] == "audits") {
             const auto id = id_of(parts[1]);
             if (!id) return html_response(404, render_error_page(404, "No such audit run.", false));
-            auto connection = store::connect(config->store);
-            pqxx::read_transaction transaction(*connection, "audit_report");
-            const auto stored = store::audit_report_path(transaction, *id, "html");
+            std::optional<std::string> stored;
+            admin_pool_->reads.read(config->store, [&](pqxx::connection& connection) {
+                pqxx::read_transaction transaction(connection, "audit_report");
+                stored = store::audit_report_path(transaction, *id, "html");
+            });
             if (!stored) return html_response(404, render_error_page(404, "That audit run has no HTML report.", false));
             auto report = read_report(*stored, config->monitor.reports_dir);
             if (!report.error.empty()) return html_response(404, render_error_page(404, report.error, false));
@@ -633,20 +676,26 @@ HttpResponse Api::page_response(const HttpRequest& request) {
         if (parts.size() == 3 && parts[0] == "v1" && parts[1] == "findings") {
             const auto id = id_of(parts[2]);
             if (!id) return html_response(404, render_error_page(404, "No such finding.", false));
-            auto connection = store::connect(config->store);
-            pqxx::read_transaction transaction(*connection, "finding_page");
-            store::FindingFilter filter;
-            filter.id = id;
-            filter.limit = 1;
-            const auto rows = json::parse(store::findings_json(transaction, filter));
-            if (rows.empty()) return html_response(404, render_error_page(404, "No such finding.", false));
-            return html_response(200, render_finding_page(rows[0]));
+            return on_session([&](pqxx::connection& connection) {
+                pqxx::read_transaction transaction(connection, "finding_page");
+                store::FindingFilter filter;
+                filter.id = id;
+                filter.limit = 1;
+                const auto rows = json::parse(store::findings_json(transaction, filter));
+                if (rows.empty()) return html_response(404, render_error_page(404, "No such finding.", false));
+                return html_response(200, render_finding_page(rows[0]));
+            });
         }
         return html_response(404, render_error_page(404, "No such page.", false));
     } catch (const pqxx::broken_connection& failure) {
         auto response =
             html_response(503, render_error_page(503, std::string("The store is unreachable: ") + failure.what(), false));
         response.set(http::field::retry_after, "5");
+        return response;
+    } catch (const pqxx::sql_error& failure) {
+        if (!read_timed_out(failure)) throw;
+        auto response = html_response(503, render_error_page(503, "The store is slow: " + read_timeout_message(), false));
+        response.set(http::field::retry_after, "1");
         return response;
     }
 }

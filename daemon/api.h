@@ -30,7 +30,8 @@
 //        with a record acknowledged before with another payload (same shape;
 //        first wins, daemon/recent_ids.h); conflicts in a 200 are listed in
 //        "rejected" with field "id" and reason code id_conflict
-//   401  missing or wrong bearer token; 404 unknown model or route; 405 wrong method
+//   401  missing or unknown bearer token; 403 a model's token on another model or the admin API
+//   (daemon/bearer_auth.h); 404 unknown model or route; 405 wrong method
 //   413  body over server.max_body_bytes; 503 spool full (Retry-After) or shutting down
 #pragma once
 
@@ -122,11 +123,13 @@ private:
     std::function<Readiness()> readiness_;
     std::function<void()> refresh_metrics_;
     std::atomic<std::uint64_t> in_flight_{0};
-    // The admin API and the pages query PostgreSQL on a connection of their
-    // own: on these threads, never the event loop's, so a PostgreSQL that
-    // hangs (connect_timeout is seconds) or a client polling progress
-    // cannot stall ingest, health and readiness. Bounded: past
-    // admin_requests_limit in progress or queued, 503 at once.
+    // The admin API and the pages query PostgreSQL on these threads, never
+    // the event loop's, so a PostgreSQL that hangs (connect_timeout is
+    // seconds) or a client polling progress cannot stall ingest, health and
+    // readiness: reads on the threads' read-only sessions, kept open
+    // between requests (store/read_sessions.h), changes on a connection of
+    // their own. Bounded: past admin_requests_limit in progress or queued,
+    // 503 at once.
     struct AdminPool;
     std::unique_ptr<AdminPool> admin_pool_;
     std::atomic<int> admin_requests_{0};

@@ -61,7 +61,9 @@ AuthResult check_secret(std::string_view secret, const config::Config& config, c
     const std::string hash = sha256_hex(secret);
     if (matches_any(hash, config.server.tokens)) return AuthResult::allowed;
     if (model && matches_any(hash, model->tokens)) return AuthResult::allowed;
-    return AuthResult::invalid;
+    bool another_models = false;
+    for (const auto& other : config.models) another_models = matches_any(hash, other.tokens) || another_models;
+    return another_models ? AuthResult::insufficient_scope : AuthResult::invalid;
 }
 
 bool listens_on_loopback_only(const config::ServerOptions& server) {

@@ -13,7 +13,11 @@ namespace mw::daemon {
 // Lowercase hex SHA-256 of `text`.
 std::string sha256_hex(std::string_view text);
 
-enum class AuthResult { allowed, missing, invalid };
+// insufficient_scope: a token the daemon knows, of a model, where the
+// route needs another (a global token for the admin API and the pages, or
+// another model's for its ingest): 403 (RFC 6750, section 3.1) naming the
+// scope needed, where an unknown token is 401.
+enum class AuthResult { allowed, missing, invalid, insufficient_scope };
 
 // True when any token is configured, globally or for a model.
 bool auth_enabled(const config::Config& config);

@@ -134,7 +134,8 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Day partitions of predictions, outcomes and their boundary keys dropped by retention passes."},
             {"modelwatch_retention_rows_deleted_total", counter, {"kind"},
              "Rows deleted by retention passes, by kind (rejection_counts, profile_chunks, findings, "
-             "decisions, windows, alert_deliveries, jobs, audits); rows of dropped partitions are not counted."},
+             "decisions, windows, alert_deliveries, jobs, audits, store_watermarks); rows of dropped partitions are not "
+             "counted."},
             {"modelwatch_retention_last_success_timestamp_seconds", gauge, {},
              "When the last retention pass completed (Unix time; 0 until one has)."},
             {"modelwatch_config_reloads_total", counter, {"result"}, "Configuration reloads (SIGHUP), by result."},

@@ -14,6 +14,7 @@
 #include "daemon/reference_capture.h"
 #include "daemon/retrain_loop.h"
 #include "fairness/audit_store.h"
+#include "retrain/job.h"
 #include "retrain/job_queue.h"
 #include "retrain/policy_store.h"
 #include "store/admin_queries.h"
@@ -66,6 +67,7 @@ void apply_retention(pqxx::connection& connection, std::int64_t now_us, const co
         {"alert_deliveries", result.alert_deliveries_deleted},
         {"jobs", static_cast<std::int64_t>(result.jobs_deleted.size())},
         {"audits", result.audits_deleted},
+        {"store_watermarks", result.watermarks_deleted},
     };
     for (const auto& [kind, rows] : deleted)
         metrics.retention_rows_deleted.Add({{"kind", kind}}).Increment(static_cast<double>(rows));
@@ -272,45 +274,9 @@ void Monitoring::causes_pass(pqxx::connection& connection, std::int64_t, PassCon
     const auto current = latest();
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
-    auto requests = rankings_.take();
-    // Requests not served when the pass ends early are handed back: the
-    // findings stay pending in the store, and this keeps them asked for.
-    const auto give_back_from = [&](auto from) {
-        for (auto it = from; it != requests.end(); ++it) rankings_.give_back(it->first, it->second);
-    };
-    for (auto it = requests.begin(); it != requests.end(); ++it) {
-        const auto& [model, basis] = *it;
-        try {
-            control.checkpoint();
-            // Only the model's owner ranks; a new owner's monitor asks again when it resumes.
-            if (!ownership_.fence(model)) continue;
-            // A few findings per model and turn, so one model's backlog
-            // does not keep the others' drops unexplained; the rest next pass.
-            if (rank_pending_drops(connection, *basis, control).more) {
-                rankings_.give_back(model, basis);
-                causes_worker_->wake();
-            }
-        } catch (const PassInterrupted&) {
-            give_back_from(it);
-            throw;
-        } catch (const pqxx::broken_connection&) {
-            give_back_from(it);
-            throw;  // the worker reconnects
-        } catch (const std::exception& failure) {
-            control.checkpoint();
-            // PostgreSQL stopping under a ranking can surface as an SQL error
-            // (57P01, terminating connection) rather than broken_connection:
-            // the connection is gone all the same, and so the request is
-            // handed back for the worker's next connection. Dropped, the
-            // findings would wait until the model's next drop or lease move.
-            if (!connection.is_open()) {
-                give_back_from(it);
-                throw;
-            }
-            // One model's failure must not stop the others'; its findings stay pending.
-            log::error("root_cause_failed model={} error=\"{}\"", model, failure.what());
-        }
-    }
+    // Only the model's owner ranks.
+    const auto owned = [this](const std::string& model) { return ownership_.fence(model).has_value(); };
+    if (rank_requested_drops(connection, rankings_, control, owned)) causes_worker_->wake();
 }
 
 void Monitoring::alerts_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
@@ -554,62 +520,69 @@ Monitoring::Outcome Monitoring::expire_silence(std::int64_t id) {
     return answer(200, {{"silence_id", id}, {"expired", true}});
 }
 
-Monitoring::Outcome Monitoring::query(const std::string& what, const std::map<std::string, std::string>& parameters) {
-    auto connection = store::connect(latest()->config->store);
+Monitoring::Outcome Monitoring::query(const std::string& what, const std::map<std::string, std::string>& parameters,
+                                      store::ReadSessions& reads) {
     const std::string model = parameter(parameters, "model");
     const auto limit = std::clamp<std::int64_t>(integer_of(parameter(parameters, "limit")).value_or(100), 1, 10000);
-    if (what == "alerts") {
-        nlohmann::json alerts = nlohmann::json::array();
-        for (const auto& alert :
-             alerts::list_alerts(*connection, model.empty() ? std::nullopt : std::optional<std::string>(model)))
-            alerts.push_back(alerts::to_json(alert));
-        return answer(200, {{"alerts", alerts}});
-    }
-    if (what == "silences") {
-        nlohmann::json silences = nlohmann::json::array();
-        for (const auto& silence : alerts::list_silences(*connection, now_us(), parameter(parameters, "all") == "true"))
-            silences.push_back(alerts::to_json(silence));
-        return answer(200, {{"silences", silences}});
-    }
-    if (what == "jobs") {
-        nlohmann::json jobs = nlohmann::json::array();
-        for (const auto& job : retrain::list_jobs(*connection, model, static_cast<int>(limit)))
-            jobs.push_back(retrain::to_json(job));
-        return answer(200, {{"jobs", jobs}});
-    }
-    if (what == "job") {
-        const auto id = integer_of(parameter(parameters, "id"));
-        const auto detail = id ? retrain::get_job(*connection, *id) : std::nullopt;
-        if (!detail) return error(404, "no such job");
-        return answer(200, retrain::to_json(*detail));
-    }
-    pqxx::read_transaction transaction(*connection, "admin_query");
-    if (what == "findings" || what == "finding") {
-        store::FindingFilter filter;
-        filter.model = model;
-        filter.kind = parameter(parameters, "kind");
-        if (const std::string triggered = parameter(parameters, "triggered"); !triggered.empty())
-            filter.triggered = triggered == "true";
-        filter.id = integer_of(parameter(parameters, "id"));
-        filter.limit = limit;
-        const auto rows = nlohmann::json::parse(store::findings_json(transaction, filter));
-        if (what == "finding") {
-            if (rows.empty()) return error(404, "no such finding");
-            return answer(200, rows[0]);
+    Outcome outcome = error(404, "no such collection");
+    reads.read(latest()->config->store, [&](pqxx::connection& connection) {
+        if (what == "alerts") {
+            nlohmann::json alerts = nlohmann::json::array();
+            for (const auto& alert :
+                 alerts::list_alerts(connection, model.empty() ? std::nullopt : std::optional<std::string>(model)))
+                alerts.push_back(alerts::to_json(alert));
+            outcome = answer(200, {{"alerts", alerts}});
+            return;
         }
-        return answer(200, {{"findings", rows}});
-    }
-    if (what == "windows")
-        return answer(200, {{"windows", nlohmann::json::parse(store::windows_json(transaction, model, limit))}});
-    if (what == "audits")
-        return answer(200, {{"audits", nlohmann::json::parse(store::audits_json(transaction, model, limit))}});
-    if (what == "decisions")
-        return answer(200, {{"decisions", nlohmann::json::parse(store::decisions_json(transaction, model, limit))}});
-    return error(404, "no such collection");
+        if (what == "silences") {
+            nlohmann::json silences = nlohmann::json::array();
+            for (const auto& silence : alerts::list_silences(connection, now_us(), parameter(parameters, "all") == "true"))
+                silences.push_back(alerts::to_json(silence));
+            outcome = answer(200, {{"silences", silences}});
+            return;
+        }
+        if (what == "jobs") {
+            nlohmann::json jobs = nlohmann::json::array();
+            for (const auto& job : retrain::list_jobs(connection, model, static_cast<int>(limit)))
+                jobs.push_back(retrain::to_json(job));
+            outcome = answer(200, {{"jobs", jobs}});
+            return;
+        }
+        if (what == "job") {
+            const auto id = integer_of(parameter(parameters, "id"));
+            const auto detail = id ? retrain::get_job(connection, *id) : std::nullopt;
+            outcome = detail ? answer(200, retrain::to_json(*detail)) : error(404, "no such job");
+            return;
+        }
+        pqxx::read_transaction transaction(connection, "admin_query");
+        if (what == "findings" || what == "finding") {
+            store::FindingFilter filter;
+            filter.model = model;
+            filter.kind = parameter(parameters, "kind");
+            if (const std::string triggered = parameter(parameters, "triggered"); !triggered.empty())
+                filter.triggered = triggered == "true";
+            filter.id = integer_of(parameter(parameters, "id"));
+            filter.limit = limit;
+            const auto rows = nlohmann::json::parse(store::findings_json(transaction, filter));
+            if (what == "findings")
+                outcome = answer(200, {{"findings", rows}});
+            else
+                outcome = rows.empty() ? error(404, "no such finding") : answer(200, rows[0]);
+            return;
+        }
+        if (what == "windows")
+            outcome = answer(200, {{"windows", nlohmann::json::parse(store::windows_json(transaction, model, limit))}});
+        if (what == "audits")
+            outcome = answer(200, {{"audits", nlohmann::json::parse(store::audits_json(transaction, model, limit))}});
+        if (what == "decisions")
+            outcome =
+                answer(200, {{"decisions", nlohmann::json::parse(store::decisions_json(transaction, model, limit))}});
+    });
+    return outcome;
 }
 
 Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t spool_undrained_batches,
-                                         const std::vector<WorkerStatus>& workers_before) {
+                                         const std::vector<WorkerStatus>& workers_before, store::ReadSessions& reads) {
     const auto current = latest();
     const auto* options = current->config->find_model(model);
     if (options == nullptr) return error(404, fmt::format("unknown model '{}'", model));
@@ -618,19 +591,13 @@ Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t
                                         [](const WorkerStatus& status) { return status.name == monitor_worker_name; });
         return found == statuses.end() ? WorkerStatus{} : *found;
     };
-    // A job is on its way to an end until it is promoted, rejected or fails:
-    // the gate and the promotion hook run after it succeeded.
-    const std::vector<std::string> unfinished_states = {
-        retrain::to_string(retrain::JobState::queued), retrain::to_string(retrain::JobState::running),
-        retrain::to_string(retrain::JobState::succeeded), retrain::to_string(retrain::JobState::validated)};
     store::ModelProgress counts;
-    {
-        auto connection = store::connect(current->config->store);
-        pqxx::read_transaction transaction(*connection, "model_progress");
+    reads.read(current->config->store, [&](pqxx::connection& connection) {
+        pqxx::read_transaction transaction(connection, "model_progress");
         counts = store::model_progress(transaction, model,
                                        options->retrain.enabled() ? retrain::policy_cursor_name : "",
-                                       unfinished_states);
-    }
+                                       retrain::undecided_state_names());
+    });
     const auto before = monitor_of(workers_before);
     const auto after = monitor_of(workers());
     nlohmann::json monitor{{"passes_ended", before.passes_ended}, {"next_pass", after.passes_begun + 1}};

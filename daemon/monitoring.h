@@ -31,6 +31,7 @@
 #include "daemon/periodic_worker.h"
 #include "daemon/rejection_tally.h"
 #include "daemon/reference_upload.h"
+#include "store/read_sessions.h"
 
 namespace mw::daemon {
 
@@ -72,7 +73,9 @@ public:
     // Every worker's state, for /readyz and the watchdog.
     std::vector<WorkerStatus> workers() const;
 
-    // Admin API operations, each on a connection of its own; none waits for a worker.
+    // Admin API operations, none waiting for a worker: the changes each on a
+    // connection of its own (rare), the reads on a session of `reads` (the
+    // admin threads', daemon/api.h).
     struct Outcome {
         int status = 200;  // HTTP status to answer with
         std::string body;  // JSON
@@ -85,7 +88,8 @@ public:
     Outcome add_silence(std::string_view body);
     Outcome expire_silence(std::int64_t id);
     // GET queries: findings, alerts, silences, jobs, audits, windows.
-    Outcome query(const std::string& what, const std::map<std::string, std::string>& parameters);
+    Outcome query(const std::string& what, const std::map<std::string, std::string>& parameters,
+                  store::ReadSessions& reads);
     // GET /v1/models/{model}/progress: how far the model's monitoring has
     // come, for a client that waits until the daemon has judged what it sent
     // (a replay in lockstep, a test). `spool_undrained_batches` and
@@ -96,7 +100,7 @@ public:
     // "monitor.passes_ended" reaches that number shows in its counts whatever
     // that pass wrote. Same counts across it: the pass had nothing to do.
     Outcome progress(const std::string& model, std::uint64_t spool_undrained_batches,
-                     const std::vector<WorkerStatus>& workers_before);
+                     const std::vector<WorkerStatus>& workers_before, store::ReadSessions& reads);
 
 private:
     // One published configuration and the loops built from it.

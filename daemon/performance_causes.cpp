@@ -119,6 +119,7 @@ void RankingRequests::request(const std::string& model, std::shared_ptr<const Ra
     {
         std::lock_guard lock(mutex_);
         requests_[model] = std::move(basis);
+        failed_turns_.erase(model);
         notify = notify_;
     }
     if (notify) notify();
@@ -132,6 +133,21 @@ std::map<std::string, std::shared_ptr<const RankingBasis>> RankingRequests::take
 void RankingRequests::give_back(const std::string& model, std::shared_ptr<const RankingBasis> basis) {
     std::lock_guard lock(mutex_);
     requests_.try_emplace(model, std::move(basis));  // a newer request of the model wins
+}
+
+int RankingRequests::give_back_failed(const std::string& model, std::shared_ptr<const RankingBasis> basis) {
+    std::lock_guard lock(mutex_);
+    const int failed = ++failed_turns_[model];
+    if (failed >= root_cause_store_attempts)
+        failed_turns_.erase(model);
+    else
+        requests_.try_emplace(model, std::move(basis));
+    return failed;
+}
+
+void RankingRequests::turn_succeeded(const std::string& model) {
+    std::lock_guard lock(mutex_);
+    failed_turns_.erase(model);
 }
 
 RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingBasis& basis, PassControl& control,
@@ -174,6 +190,60 @@ RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingB
                   ranking.value("summary", ranking.value("error", std::string())));
     }
     return turn;
+}
+
+bool rank_requested_drops(pqxx::connection_base& connection, RankingRequests& requests, PassControl& control,
+                          const std::function<bool(const std::string&)>& owned) {
+    auto taken = requests.take();
+    bool more = false;
+    // The requests not served when the pass ends early: their findings stay
+    // pending in the store, and this keeps them asked for.
+    const auto give_back_from = [&](auto from) {
+        for (auto it = from; it != taken.end(); ++it) requests.give_back(it->first, it->second);
+    };
+    for (auto it = taken.begin(); it != taken.end(); ++it) {
+        const auto& [model, basis] = *it;
+        try {
+            control.checkpoint();
+            if (!owned(model)) continue;
+            // A few findings per model and turn, so one model's backlog
+            // does not keep the others' drops unexplained; the rest next pass.
+            const auto turn = rank_pending_drops(connection, *basis, control);
+            requests.turn_succeeded(model);
+            if (turn.more) {
+                requests.give_back(model, basis);
+                more = true;
+            }
+        } catch (const PassInterrupted&) {
+            give_back_from(it);
+            throw;
+        } catch (const pqxx::broken_connection&) {
+            give_back_from(it);
+            throw;  // the worker reconnects
+        } catch (const std::exception& failure) {
+            if (!connection.is_open()) {
+                give_back_from(it);
+                throw;
+            }
+            try {
+                control.checkpoint();  // a statement cancelled because the worker is stopping is no failure
+            } catch (const PassInterrupted&) {
+                give_back_from(it);
+                throw;
+            }
+            // One model's failure must not stop the others'.
+            const int failed = requests.give_back_failed(model, basis);
+            if (failed < root_cause_store_attempts)
+                log::warning("root_cause_store_failed model={} failed_turns={} of={} action=retry_next_pass "
+                             "error=\"{}\"",
+                             model, failed, root_cause_store_attempts, failure.what());
+            else
+                log::error("root_cause_request_dropped model={} failed_turns={} error=\"{}\" reason=\"its findings "
+                           "stay pending until the model's next drop or lease move\"",
+                           model, failed, failure.what());
+        }
+    }
+    return more;
 }
 
 }  // namespace mw::daemon

@@ -44,6 +44,13 @@ namespace mw::daemon {
 inline constexpr std::size_t root_cause_history_windows = 20;
 // Findings the worker ranks for one model before it turns to the next.
 inline constexpr std::size_t root_cause_findings_per_turn = 4;
+// Turns of a model in a row that may fail on a store error with the
+// connection still open (a statement that failed: a timeout, a lock, a
+// full disk) before its request is dropped; each failed turn is retried at
+// the worker's next pass. Bounded, so that a statement that fails for good
+// is not retried for ever; a dropped request's findings stay pending in
+// PostgreSQL, asked for again at the model's next drop or lease move.
+inline constexpr int root_cause_store_attempts = 5;
 
 // What a ranking reads besides the window, fixed for one fitted reference
 // and configuration: a copy, shared read-only with the root-cause worker
@@ -78,10 +85,18 @@ public:
     std::map<std::string, std::shared_ptr<const RankingBasis>> take();
     // Only a model's own requests are taken back when its turn was cut short.
     void give_back(const std::string& model, std::shared_ptr<const RankingBasis> basis);
+    // A model's turn failed on the store with the connection still open:
+    // its request is handed back (a newer one wins, as above) unless this is
+    // its root_cause_store_attempts-th such turn in a row, when it is
+    // dropped. Returns the failed turns in a row, this one included. A new
+    // request of the model, or a turn that succeeds, starts the count again.
+    int give_back_failed(const std::string& model, std::shared_ptr<const RankingBasis> basis);
+    void turn_succeeded(const std::string& model);
 
 private:
     std::mutex mutex_;
     std::map<std::string, std::shared_ptr<const RankingBasis>> requests_;
+    std::map<std::string, int> failed_turns_;  // by model: bounded as requests_ is
     std::function<void()> notify_;
 };
 
@@ -98,5 +113,18 @@ struct RankingTurn {
 // control.checkpoint() between findings.
 RankingTurn rank_pending_drops(pqxx::connection_base& connection, const RankingBasis& basis, PassControl& control,
                                std::size_t limit = root_cause_findings_per_turn);
+
+// One pass of the root-cause worker (daemon/monitoring.cpp): a turn of
+// rank_pending_drops for each model asked for whose lease `owned` says this
+// daemon holds (a new owner's monitor asks again when it resumes). A model
+// with pending findings past its turn is handed back, and so is one whose
+// turn failed on the store: for the worker's next connection when the
+// connection is gone (PostgreSQL stopping can say so with an SQL error,
+// 57P01, not only broken_connection), rethrown; within
+// root_cause_store_attempts when a statement failed, logged. A pass cut
+// short (stopping) hands back every request it did not serve. True when a
+// model has more to rank at once.
+bool rank_requested_drops(pqxx::connection_base& connection, RankingRequests& requests, PassControl& control,
+                          const std::function<bool(const std::string&)>& owned);
 
 }  // namespace mw::daemon

@@ -54,4 +54,20 @@ bool is_failure(JobState state) {
     return state == JobState::failed || state == JobState::timed_out || state == JobState::rejected;
 }
 
+bool is_undecided(JobState state) {
+    // A promoted job can still move (rolled back in its probation), but that
+    // is the model's verdict, reached without the job.
+    if (state == JobState::promoted) return false;
+    for (const auto& [next, name] : state_names)
+        if (is_legal_transition(state, next)) return true;
+    return false;
+}
+
+std::vector<std::string> undecided_state_names() {
+    std::vector<std::string> names;
+    for (const auto& [state, name] : state_names)
+        if (is_undecided(state)) names.emplace_back(name);
+    return names;
+}
+
 }  // namespace mw::retrain

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mw::retrain {
 
@@ -29,6 +30,15 @@ bool is_legal_transition(JobState from, JobState to);
 bool is_finished(JobState);
 // The states the circuit breaker counts as a failed attempt.
 bool is_failure(JobState);
+// A job whose outcome is not decided yet: one that can still move in the
+// state machine above, except a promoted one (its probation may roll it
+// back, but the job's own work is done). So queued, running, succeeded (the
+// validation gate is still to judge it) and validated (the promotion hook
+// is still to run).
+bool is_undecided(JobState);
+// The stored names (to_string) of the undecided states, for queries
+// (the progress answer's jobs_unfinished, store/admin_queries.h).
+std::vector<std::string> undecided_state_names();
 
 // One row of retrain_jobs. Timestamps are microseconds since the Unix epoch
 // (UTC); nullable columns are optional.

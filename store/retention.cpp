@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "store/sql.h"
 #include "store/store_writer.h"
+#include "store/watermarks.h"
 
 namespace mw::store {
 
@@ -285,6 +286,9 @@ RetentionResult apply_retention(pqxx::connection_base& connection, const config:
         transaction.commit();
         result.audits_deleted = static_cast<std::int64_t>(ids.size());
     }
+
+    // No age option: a writer's row is read only while its daemon lives.
+    result.watermarks_deleted = forget_watermarks(connection, now_us);
     return result;
 }
 

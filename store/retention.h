@@ -34,11 +34,13 @@ struct RetentionResult {
     std::vector<std::int64_t> jobs_deleted;          // their directories are <jobs_dir>/<id>
     std::int64_t audits_deleted = 0;
     std::vector<std::string> audit_report_files;     // of the deleted audits
+    std::int64_t watermarks_deleted = 0;  // writers' rows of daemons long gone (store/watermarks.h)
 };
 
 // One pass over every kind of data, each in its own transaction (a partition
 // per transaction), so a long pass never holds locks the writer waits for.
-// An age of 0 keeps that kind forever.
+// An age of 0 keeps that kind forever. The writers' watermarks of daemons
+// long gone go at every pass, whatever the ages (store/watermarks.h).
 RetentionResult apply_retention(pqxx::connection_base& connection, const config::RetentionOptions& options,
                                 std::int64_t now_us);
 

@@ -8,13 +8,6 @@
 #include "store/sql.h"
 
 namespace mw::store {
-namespace {
-
-// A row not published for this long belongs to a daemon long gone (killed,
-// never stopped cleanly, with a per-process id): nothing reads it any more.
-constexpr std::string_view forgotten_after = "interval '1 day'";
-
-}  // namespace
 
 void publish_watermark(pqxx::connection_base& connection, const std::string& writer, std::int64_t stored_before_us) {
     pqxx::work transaction(connection, "publish_watermark");
@@ -24,9 +17,17 @@ void publish_watermark(pqxx::connection_base& connection, const std::string& wri
                     "SET stored_before = excluded.stored_before, published_at = excluded.published_at",
                     ts_param(2)),
         writer, stored_before_us);
-    transaction.exec0(
-        fmt::format("DELETE FROM store_watermarks WHERE published_at < clock_timestamp() - {}", forgotten_after));
     transaction.commit();
+}
+
+std::int64_t forget_watermarks(pqxx::connection_base& connection, std::int64_t now_us) {
+    const std::int64_t before_us =
+        now_us - std::chrono::duration_cast<std::chrono::microseconds>(watermark_forgotten_after).count();
+    pqxx::work transaction(connection, "forget_watermarks");
+    const auto deleted = transaction.exec_params(
+        fmt::format("DELETE FROM store_watermarks WHERE published_at < {}", ts_param(1)), before_us);
+    transaction.commit();
+    return static_cast<std::int64_t>(deleted.affected_rows());
 }
 
 void withdraw_watermark(pqxx::connection_base& connection, const std::string& writer) {

@@ -38,6 +38,15 @@ namespace mw::store {
 // Records `writer`'s watermark (microseconds since the Unix epoch) now.
 void publish_watermark(pqxx::connection_base& connection, const std::string& writer, std::int64_t stored_before_us);
 
+// A row not published for this long belongs to a daemon long gone (killed,
+// never stopped cleanly, with a per-process id): nothing reads it any more.
+inline constexpr std::chrono::hours watermark_forgotten_after{24};
+
+// Deletes the rows not published since `now_us` - watermark_forgotten_after
+// (the retention pass's, store/retention.h, not every publish's: a drain
+// publishes every 250 ms); returns how many.
+std::int64_t forget_watermarks(pqxx::connection_base& connection, std::int64_t now_us);
+
 // `writer` holds nothing back any more (a clean stop with nothing left to store).
 void withdraw_watermark(pqxx::connection_base& connection, const std::string& writer);
 

@@ -166,14 +166,19 @@ Result<PostOutcome> DaemonClient::post(const std::string& path, const std::strin
     }
 }
 
-Result<std::string> DaemonClient::get(const std::string& path) const {
+GetOutcome DaemonClient::get(const std::string& path) const {
+    using Body = Result<std::string>;
     const Exchange response =
         exchange_once(http::verb::get, host_, port_, prefix_ + path, options_.token, {}, options_.timeout);
-    if (response.status == 0) return Result<std::string>::failure(fmt::format("GET {}: {}", path, response.error));
-    if (response.status != 200)
-        return Result<std::string>::failure(
-            fmt::format("GET {} -> {}: {}", path, response.status, error_message(response.body)));
-    return {response.body, {}};
+    if (response.status == 0) return {Body::failure(fmt::format("GET {}: {}", path, response.error))};
+    if (response.status != 200) {
+        // 408 and 429 are about this moment (a slow exchange, too many at once), not the request.
+        const bool refused = response.status >= 400 && response.status < 500 && response.status != 408 &&
+                             response.status != 429;
+        return {Body::failure(fmt::format("GET {} -> {}: {}", path, response.status, error_message(response.body))),
+                refused};
+    }
+    return {{response.body, {}}};
 }
 
 }  // namespace mw::elec2

@@ -23,6 +23,15 @@ struct DaemonClientOptions {
     std::chrono::seconds give_up_after{300};          // total time spent retrying one request
 };
 
+// A GET's answer: the body of a 200, or why there is none.
+struct GetOutcome {
+    Result<std::string> body;
+    // The daemon refused the request itself (a 4xx other than 408 and 429:
+    // a token without the scope, an unknown model or route), so asking
+    // again cannot help.
+    bool refused = false;
+};
+
 struct PostOutcome {
     std::size_t accepted = 0;
     std::size_t rejected = 0;
@@ -41,7 +50,7 @@ public:
     // GETs <base_url><path> once (no retries: the caller polls) and returns
     // the body of a 200; an error names the path, the status and the
     // daemon's message, or what failed on the way.
-    Result<std::string> get(const std::string& path) const;
+    GetOutcome get(const std::string& path) const;
 
 private:
     DaemonClientOptions options_;

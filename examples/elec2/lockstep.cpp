@@ -105,8 +105,12 @@ Result<LockstepWait> wait_until_settled(const LockstepHooks& hooks, const Lockst
     std::optional<DaemonProgress> earlier;
     std::string waiting_for = "a first answer";
     while (true) {
-        auto answer = hooks.fetch();
+        auto reading = hooks.fetch();
+        auto& answer = reading.progress;
         ++wait.answers;
+        if (!answer.ok() && reading.final)
+            return Out::failure("modelwatchd refused the progress request, so there is nothing to wait for: " +
+                                answer.error);
         if (!answer.ok()) {
             waiting_for = "an answer (the last attempt: " + answer.error + ")";
         } else if (!earlier) {

@@ -58,9 +58,18 @@ struct LockstepOptions {
     std::chrono::milliseconds poll{25};         // between two answers
 };
 
+// One reading of the daemon's progress: its answer, or why there is none.
+struct ProgressReading {
+    Result<DaemonProgress> progress;
+    // Asking again cannot help (the daemon refused the request: a token
+    // without the admin scope, an unknown model): the wait fails at once
+    // instead of at its bound.
+    bool final = false;
+};
+
 // What the wait reads and how it waits, injected so tests control time.
 struct LockstepHooks {
-    std::function<Result<DaemonProgress>()> fetch;
+    std::function<ProgressReading()> fetch;
     std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
     std::function<void(std::chrono::milliseconds)> sleep;
 };
@@ -73,7 +82,8 @@ struct LockstepWait {
 
 // Waits until the daemon is settled (above) or `options.timeout` passed;
 // the failure says how long it waited and what it was still waiting for
-// (or the last error reading the answer).
+// (or the last error reading the answer). A final reading fails it at once
+// with that reading's error.
 Result<LockstepWait> wait_until_settled(const LockstepHooks& hooks, const LockstepOptions& options);
 
 }  // namespace mw::elec2

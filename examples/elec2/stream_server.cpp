@@ -167,10 +167,10 @@ Result<StreamSummary> run_stream(const ServerOptions& options) {
     auto wait_for_daemon = [&](std::size_t row) -> std::string {
         if (!client || !options.lockstep) return {};
         LockstepHooks hooks;
-        hooks.fetch = [&]() -> Result<DaemonProgress> {
-            auto body = client->get(progress_path);
-            if (!body.ok()) return Result<DaemonProgress>::failure(body.error);
-            return parse_progress(body.value);
+        hooks.fetch = [&]() -> ProgressReading {
+            auto answer = client->get(progress_path);
+            if (!answer.body.ok()) return {Result<DaemonProgress>::failure(answer.body.error), answer.refused};
+            return {parse_progress(answer.body.value)};
         };
         hooks.sleep = [](std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); };
         const auto waited = wait_until_settled(hooks, lockstep);

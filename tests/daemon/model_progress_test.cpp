@@ -16,6 +16,7 @@
 #include "daemon/rejection_tally.h"
 #include "registry/catalog.h"
 #include "store/migrations.h"
+#include "store/read_sessions.h"
 #include "tests/support/test_database.h"
 
 using namespace mw;
@@ -66,14 +67,16 @@ TEST_CASE("the progress answer counts what the daemon has done for one model") {
     daemon::WorkerStatus monitor_before;
     monitor_before.name = "monitor";
     monitor_before.passes_ended = 41;
+    // The admin threads' read sessions (daemon/api.cpp): one, kept open between answers.
+    store::ReadSessions reads(1, store::admin_read_timeout);
     const auto progress = [&](const std::string& model, std::uint64_t undrained = 0) {
-        const auto outcome = monitoring.progress(model, undrained, {monitor_before});
+        const auto outcome = monitoring.progress(model, undrained, {monitor_before}, reads);
         INFO(outcome.body);
         REQUIRE(outcome.status == 200);
         return nlohmann::json::parse(outcome.body);
     };
 
-    const auto unknown = monitoring.progress("nope", 0, {});
+    const auto unknown = monitoring.progress("nope", 0, {}, reads);
     CHECK(unknown.status == 404);
     CHECK(nlohmann::json::parse(unknown.body)["error"] == "unknown model 'nope'");
 
@@ -140,4 +143,6 @@ TEST_CASE("the progress answer counts what the daemon has done for one model") {
     CHECK(answer["windows_judged"] == 1);
     CHECK(answer["last_reference_id"].get<std::int64_t>() > 0);
     CHECK(answer["reference_pending"] == true);
+    // Every answer read on one session; an unknown model's needed none.
+    CHECK(reads.opened() == 1);
 }

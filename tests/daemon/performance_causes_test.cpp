@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 #include <prometheus/registry.h>
 
@@ -347,4 +348,64 @@ TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connecti
     daemon::PassControl control(idle);
     CHECK_THROWS(daemon::rank_pending_drops(worker_connection, basis, control));
     CHECK_FALSE(worker_connection.is_open());
+}
+
+TEST_CASE("a ranking turn whose statement fails is retried at the next pass, at most root_cause_store_attempts "
+          "turns in a row",
+          "[performance_causes][pg]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    auto& connection = database.connection();
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    daemon::RankingRequests rankings;
+    daemon::PeriodicWorker idle("causes", config::StoreOptions{}, 1h, 1h, [](auto&, auto, auto&) {});
+    daemon::PassControl control(idle);
+    const auto beat = store::heartbeat(connection, "causes-test", {"slow"}, 1h);
+    REQUIRE(beat.owned.size() == 1);
+    const store::Fence fence{"causes-test", beat.owned.front().epoch};
+    daemon::ModelMonitor slow(causes_test_model("slow"), metrics, rankings, now_us());
+    store_causes_rows(connection, "slow", 0, 600);
+    slow.step(connection, now_us(), std::nullopt, control, fence);
+    REQUIRE(drop_evidence(connection).value("pending", false));
+    auto asked = rankings.take();
+    REQUIRE(asked.count("slow") == 1);
+    const auto basis = asked.at("slow");
+    rankings.request("slow", basis);
+
+    // The worker's connection stays open while its statement fails: the
+    // findings table is away (as a failing statement, a lock timeout or a
+    // full disk would fail it).
+    const auto worker_connection = database.connect();
+    const auto owned = [](const std::string&) { return true; };
+    const auto rename_findings = [&](const char* from, const char* to) {
+        pqxx::nontransaction(connection).exec0(std::string("ALTER TABLE ") + from + " RENAME TO " + to);
+    };
+    rename_findings("findings", "findings_away");
+    CHECK_FALSE(daemon::rank_requested_drops(*worker_connection, rankings, control, owned));
+    CHECK(worker_connection->is_open());
+    rename_findings("findings_away", "findings");
+    // Handed back: the next pass ranks the drop.
+    CHECK_FALSE(daemon::rank_requested_drops(*worker_connection, rankings, control, owned));
+    const auto ranking = drop_evidence(connection);
+    INFO(ranking.dump());
+    CHECK_FALSE(ranking.contains("pending"));
+    CHECK(ranking.contains("summary"));
+    CHECK(rankings.take().empty());
+
+    // A statement that keeps failing: retried, then dropped after the bound.
+    rankings.request("slow", basis);
+    rename_findings("findings", "findings_away");
+    for (int turn = 1; turn < daemon::root_cause_store_attempts; ++turn)
+        daemon::rank_requested_drops(*worker_connection, rankings, control, owned);
+    auto still_asked = rankings.take();
+    CHECK(still_asked.count("slow") == 1);
+    rankings.give_back("slow", basis);  // as taken: the count of failed turns goes on
+    daemon::rank_requested_drops(*worker_connection, rankings, control, owned);
+    CHECK(rankings.take().empty());
+    // A new request (the model's next drop) gets the whole bound again.
+    rankings.request("slow", basis);
+    daemon::rank_requested_drops(*worker_connection, rankings, control, owned);
+    CHECK(rankings.take().count("slow") == 1);
+    rename_findings("findings_away", "findings");
 }

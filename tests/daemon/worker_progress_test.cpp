@@ -173,3 +173,22 @@ TEST_CASE("readiness details: the admin token, or loopback when no token is conf
     CHECK_FALSE(daemon::readiness_details_allowed("Bearer wrong", tokens));
     CHECK(daemon::readiness_details_allowed("Bearer admin", tokens));
 }
+
+TEST_CASE("bearer tokens: a model's token elsewhere lacks the scope (403), an unknown one is invalid (401)") {
+    const auto config = load("server:\n  tokens: [{sha256: " + daemon::sha256_hex("admin") + "}]\n",
+                             "    tokens: [{sha256: " + daemon::sha256_hex("ingest-m") + "}]\n"
+                             "  - name: n\n    prediction: {type: score}\n"
+                             "    tokens: [{sha256: " + daemon::sha256_hex("ingest-n") + "}]\n");
+    const auto* m = config.find_model("m");
+    REQUIRE(m != nullptr);
+    using daemon::AuthResult;
+    CHECK(daemon::check_bearer("Bearer ingest-m", config, m) == AuthResult::allowed);
+    CHECK(daemon::check_bearer("Bearer admin", config, m) == AuthResult::allowed);
+    CHECK(daemon::check_bearer("Bearer admin", config, nullptr) == AuthResult::allowed);
+    // The admin API and pages (no model) with a model's token; model m's ingest with n's.
+    CHECK(daemon::check_bearer("Bearer ingest-m", config, nullptr) == AuthResult::insufficient_scope);
+    CHECK(daemon::check_bearer("Bearer ingest-n", config, m) == AuthResult::insufficient_scope);
+    CHECK(daemon::check_bearer("Bearer wrong", config, m) == AuthResult::invalid);
+    CHECK(daemon::check_bearer("Bearer wrong", config, nullptr) == AuthResult::invalid);
+    CHECK(daemon::check_bearer("", config, nullptr) == AuthResult::missing);
+}

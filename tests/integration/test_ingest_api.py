@@ -253,7 +253,8 @@ class IngestApi(Environment):
 
     def test_progress_endpoint_is_behind_the_admin_token_and_answers_hostile_names(self):
         # GET /v1/models/{model}/progress (the lockstep replay's wait) is admin API: the global token, like
-        # the rest of /v1; a model's ingest token is not enough.
+        # the rest of /v1; a model's ingest token is not enough, and is told so at once (403 naming the
+        # scope, so that a lockstep client fails instead of polling until its bound).
         path = "/v1/models/elec2/progress"
         admin = {"Authorization": f"Bearer {self.admin_token}"}
 
@@ -262,7 +263,11 @@ class IngestApi(Environment):
             return status, json.loads(data) if data else None
         self.assertEqual(get(path)[0], 401)
         self.assertEqual(get(path, {"Authorization": "Bearer wrong"})[0], 401)
-        self.assertEqual(get(path, self.auth)[0], 401)
+        status, data, headers = self.daemon.request("GET", path, headers=self.auth)
+        self.assertEqual(status, 403, data)
+        self.assertEqual(json.loads(data)["error"], "the bearer token is a model's ingest token: "
+                         "/v1/models/{model}/progress needs an admin token (server.tokens)")
+        self.assertIn('error="insufficient_scope", scope="admin"', headers.get("WWW-Authenticate", ""))
         status, body = get(path, admin)
         self.assertEqual(status, 200, body)
         self.assertEqual(body["model"], "elec2")
@@ -350,7 +355,7 @@ class IngestApi(Environment):
         self.assertEqual(status, 401)
         # A model's token does not open the list of every model; a global one does.
         status, _, _ = self.daemon.request("GET", "/v1/models", headers=self.auth)
-        self.assertEqual(status, 401)
+        self.assertEqual(status, 403)
         status, body, _ = self.daemon.request("GET", "/v1/models",
                                               headers={"Authorization": f"Bearer {self.admin_token}"})
         self.assertEqual(status, 200)

@@ -1,9 +1,10 @@
 """/readyz tells the truth whether or not the daemon is busy: PostgreSQL
 stopped under an idle daemon turns it 503 within 2 s and back to 200 within
-2 s of its return; details (worker states, store errors naming sockets) only
-with the admin token; a worker stuck in a pass (here: blocked on a table lock
-the test holds) is reported, stops the systemd watchdog, and is interrupted
-by SIGTERM."""
+2 s of its return (the progress endpoint's polls share a few PostgreSQL
+sessions, and the first poll after the return is answered); details (worker
+states, store errors naming sockets) only with the admin token; a worker
+stuck in a pass (here: blocked on a table lock the test holds) is reported,
+stops the systemd watchdog, and is interrupted by SIGTERM."""
 
 import hashlib
 import json
@@ -53,6 +54,18 @@ class Readiness(Environment):
             self.assertEqual(worker["config_generation"], 1, name)
         self.assertEqual(body["config_generation"], 1)
 
+        # The progress endpoint polled as the lockstep client polls it: its reads share the admin threads'
+        # read-only sessions (store/read_sessions.h) instead of a new PostgreSQL connection per poll.
+        def sessions():
+            return self.pg.scalar("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        before = sessions()
+        for _ in range(200):
+            status, answer = daemon.get("/v1/models/elec2/progress")
+            self.assertEqual(status, 200, answer)
+        opened = sessions() - before
+        print(f"{opened} PostgreSQL sessions began during 200 progress polls (one of them the count's own)")
+        self.assertLess(opened, 10)
+
         # Idle: nothing to drain, no window to close. Only the probe notices.
         stop_called = time.monotonic()
         self.pg.stop()
@@ -72,6 +85,11 @@ class Readiness(Environment):
         print(f"200 {took:.2f}s after PostgreSQL started")
         self.assertLess(took, 2.0)
         self.assertEqual(daemon.metric("modelwatch_store_up"), 1)
+        # The admin sessions died with PostgreSQL while idle: the first poll after its return is answered
+        # on a new one, not failed for the dead one.
+        status, answer = daemon.get("/v1/models/elec2/progress")
+        self.assertEqual(status, 200, answer)
+        self.assertIn("admin_read_session_closed action=reconnect", daemon.log())
         self.assertEqual(daemon.terminate(), 0)
 
     def test_details_only_with_the_admin_token(self):

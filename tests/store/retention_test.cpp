@@ -13,11 +13,13 @@
 
 #include <fmt/format.h>
 #include <pqxx/nontransaction>
+#include <pqxx/result>
 #include <pqxx/transaction>
 
 #include "store/migrations.h"
 #include "store/retention.h"
 #include "store/store_writer.h"
+#include "store/watermarks.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_clock.h"
 #include "tests/support/test_database.h"
@@ -373,4 +375,27 @@ TEST_CASE("a partition whose table stays locked is skipped as busy; the rest of 
     const auto next = apply_retention(database.connection(), mw::config::RetentionOptions{}, test_now_us);
     CHECK(next.partitions_dropped == std::vector<std::string>{"outcomes_d0"});
     CHECK(next.partitions_busy.empty());
+}
+
+TEST_CASE("a writer's watermark not published for a day goes with the retention pass, not with a publish",
+          "[retention]") {
+    TestDatabase database;
+    mw::store::migrate(database.connection());
+    // A daemon killed a month ago, and one that published 12 hours ago
+    // (both by the test's clock, 2026-01-31).
+    exec(database, fmt::format("INSERT INTO store_watermarks (writer, stored_before, published_at) VALUES "
+                               "('gone', {0}, {0}), ('recent', {1}, {1})",
+                               day(0), day(29, 12)));
+    // Another daemon's drain publishes (every 250 ms): it writes its own row only.
+    mw::store::publish_watermark(database.connection(), "live", test_now_us);
+    CHECK(count(database, "SELECT count(*) FROM store_watermarks") == 3);
+
+    // Retention does, whatever the ages (none kept forever is a watermark).
+    const auto result = apply_retention(database.connection(), forever(), test_now_us);
+    CHECK(result.watermarks_deleted == 1);
+    pqxx::nontransaction query(database.connection());
+    std::vector<std::string> writers;
+    for (const auto& row : query.exec("SELECT writer FROM store_watermarks ORDER BY writer"))
+        writers.push_back(row[0].as<std::string>());
+    CHECK(writers == std::vector<std::string>{"live", "recent"});
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "examples/elec2/lockstep.h"
@@ -31,7 +32,7 @@ DaemonProgress lockstep_rest(std::uint64_t passes_ended) {
 // Answers from `script` in order (the last one repeated), on a clock that
 // only the waits move.
 struct ScriptedDaemon {
-    std::vector<Result<DaemonProgress>> script;
+    std::vector<ProgressReading> script;
     std::size_t next = 0;
     std::chrono::steady_clock::time_point clock{};
 
@@ -44,7 +45,12 @@ struct ScriptedDaemon {
     }
 };
 
-Result<DaemonProgress> lockstep_answer(DaemonProgress progress) { return {std::move(progress), {}}; }
+ProgressReading lockstep_answer(DaemonProgress progress) { return {{std::move(progress), {}}}; }
+
+// No answer: `error` says why; `final` when asking again cannot help.
+ProgressReading lockstep_unanswered(std::string error, bool final = false) {
+    return {Result<DaemonProgress>::failure(std::move(error)), final};
+}
 
 }  // namespace
 
@@ -130,7 +136,7 @@ TEST_CASE("lockstep: the wait goes on through the daemon's work and proceeds onc
 
 TEST_CASE("lockstep: a daemon that never settles fails the wait after the bound, saying what it waited for") {
     ScriptedDaemon daemon;
-    std::vector<Result<DaemonProgress>> script;
+    std::vector<ProgressReading> script;
     for (std::uint64_t passes = 40; passes < 400; passes += 2) {
         auto stuck = lockstep_rest(passes);
         stuck.jobs_unfinished = 1;  // a job that never ends
@@ -149,7 +155,7 @@ TEST_CASE("lockstep: a daemon that never settles fails the wait after the bound,
 
     // A daemon that stopped answering: the last error is in the message.
     ScriptedDaemon gone;
-    gone.script = {Result<DaemonProgress>::failure("GET /v1/models/elec2/progress: connect 127.0.0.1:9: refused")};
+    gone.script = {lockstep_unanswered("GET /v1/models/elec2/progress: connect 127.0.0.1:9: refused")};
     const auto unanswered = wait_until_settled(gone.hooks(), options);
     REQUIRE_FALSE(unanswered.ok());
     CHECK_THAT(unanswered.error,
@@ -165,7 +171,7 @@ TEST_CASE("lockstep: a daemon restarted during the wait is waited for from its n
     auto restarted = lockstep_rest(2);
     auto restarted_quiet = lockstep_rest(4);
     daemon.script = {lockstep_answer(lockstep_rest(500)),
-                     Result<DaemonProgress>::failure("GET /v1/models/elec2/progress: connect 127.0.0.1:9: refused"),
+                     lockstep_unanswered("GET /v1/models/elec2/progress: connect 127.0.0.1:9: refused"),
                      lockstep_answer(restarted), lockstep_answer(restarted_quiet)};
     LockstepOptions options;
     options.timeout = 120s;
@@ -191,4 +197,29 @@ TEST_CASE("lockstep: a daemon restarted during the wait is waited for from its n
     REQUIRE_FALSE(unsettled.ok());
     CHECK_THAT(unsettled.error, Catch::EndsWith("still waiting for: 1 retraining jobs to finish"));
     CHECK(stuck.clock.time_since_epoch() <= 2s);
+}
+
+TEST_CASE("lockstep: a progress request the daemon refuses fails the wait at once, with the daemon's message") {
+    // A model's ingest token on the admin route: 403, whatever the wait's bound.
+    const std::string refusal = "GET /v1/models/elec2/progress -> 403: the bearer token is a model's ingest token: "
+                                "/v1/models/{model}/progress needs an admin token (server.tokens)";
+    ScriptedDaemon daemon;
+    daemon.script = {lockstep_unanswered(refusal, true), lockstep_answer(lockstep_rest(40))};
+    LockstepOptions options;
+    options.timeout = 120s;
+    options.poll = 25ms;
+    const auto waited = wait_until_settled(daemon.hooks(), options);
+    REQUIRE_FALSE(waited.ok());
+    CHECK(waited.error == "modelwatchd refused the progress request, so there is nothing to wait for: " + refusal);
+    CHECK(daemon.next == 1);  // asked once
+    CHECK(daemon.clock.time_since_epoch() == 0s);  // no wait at all
+
+    // Also after answers: a reload that removed the model (404) ends the wait there.
+    ScriptedDaemon reloaded;
+    reloaded.script = {lockstep_answer(lockstep_rest(40)),
+                       lockstep_unanswered("GET /v1/models/elec2/progress -> 404: unknown model 'elec2'", true)};
+    const auto removed = wait_until_settled(reloaded.hooks(), options);
+    REQUIRE_FALSE(removed.ok());
+    CHECK_THAT(removed.error, Catch::EndsWith("404: unknown model 'elec2'"));
+    CHECK(reloaded.clock.time_since_epoch() == 25ms);
 }

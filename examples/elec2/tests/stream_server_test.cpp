@@ -347,6 +347,31 @@ TEST_CASE("lockstep: a daemon that never settles stops the server within the bou
     CHECK(predictions_posted == 1);  // nothing after the batch the daemon never finished with
 }
 
+TEST_CASE("lockstep: a progress request the daemon refuses stops the server at once with the daemon's message") {
+    // A model's ingest token on the admin route: the wait's bound (120 s) is not waited out.
+    testing::TemporaryDirectory directory;
+    ServerOptions options = small_stream(directory);
+    options.lockstep = true;
+    REQUIRE(options.lockstep_timeout_seconds >= 120);
+    const std::string refusal =
+        "the bearer token is a model's ingest token: /v1/models/{model}/progress needs an admin token (server.tokens)";
+    FakeDaemon daemon([&](const Received& request) {
+        if (request.target == "/v1/models/elec2/progress") return Reply{403, "", nlohmann::json{{"error", refusal}}.dump()};
+        return accepted(request);
+    });
+    options.daemon_url = daemon.url();
+    const auto started = std::chrono::steady_clock::now();
+    const auto summary = run_stream(options);
+    REQUIRE_FALSE(summary.ok());
+    CHECK(summary.error == "rows up to r0002099: modelwatchd refused the progress request, so there is nothing to "
+                           "wait for: GET /v1/models/elec2/progress -> 403: " + refusal);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    int progress_requests = 0;
+    for (const auto& request : daemon.received())
+        progress_requests += request.target == "/v1/models/elec2/progress" ? 1 : 0;
+    CHECK(progress_requests == 1);
+}
+
 TEST_CASE("dry run: periodic retraining and the baselines on the first 6000 rows") {
     ServerOptions options;
     options.data_path = std::string(MODELWATCH_SOURCE_DIR) + "/data/elec2/elec2.csv.gz";

@@ -1,0 +1,101 @@
+#include "store/read_sessions.h"
+
+#include <utility>
+
+#include <pqxx/except>
+
+#include "core/log.h"
+#include "store/database.h"
+
+namespace mw::store {
+
+ReadSessions::ReadSessions(std::size_t idle_limit, std::chrono::milliseconds statement_timeout)
+    : idle_limit_(idle_limit), statement_timeout_(statement_timeout) {}
+
+ReadSessions::~ReadSessions() = default;
+
+std::unique_ptr<pqxx::connection> ReadSessions::take(const config::StoreOptions& options, bool& reused) {
+    std::vector<Idle> stale;  // closed outside the lock
+    {
+        std::lock_guard lock(mutex_);
+        // Sessions opened with other options (a reload changed them) are closed.
+        for (auto it = idle_.begin(); it != idle_.end();) {
+            if (it->options == options) {
+                ++it;
+                continue;
+            }
+            stale.push_back(std::move(*it));
+            it = idle_.erase(it);
+        }
+        if (!idle_.empty()) {
+            auto connection = std::move(idle_.back().connection);
+            idle_.pop_back();
+            reused = true;
+            return connection;
+        }
+    }
+    reused = false;
+    // Outside the lock: connecting may take store.connect_timeout, and the
+    // other readers need not wait for it.
+    auto connection = connect(options);
+    connection->set_variable("default_transaction_read_only", "on");
+    connection->set_variable("statement_timeout", std::to_string(statement_timeout_.count()));
+    std::lock_guard lock(mutex_);
+    ++opened_;
+    return connection;
+}
+
+void ReadSessions::keep(const config::StoreOptions& options, std::unique_ptr<pqxx::connection> connection) {
+    std::unique_ptr<pqxx::connection> closed;  // past the limit: closed outside the lock
+    std::lock_guard lock(mutex_);
+    if (idle_.size() >= idle_limit_)
+        closed = std::move(connection);
+    else
+        idle_.push_back({options, std::move(connection)});
+}
+
+void ReadSessions::read(const config::StoreOptions& options, const std::function<void(pqxx::connection&)>& reader) {
+    for (bool retried = false;; retried = true) {
+        bool reused = false;
+        auto connection = take(options, reused);
+        try {
+            reader(*connection);
+        } catch (const std::exception& failure) {
+            const bool broken = dynamic_cast<const pqxx::broken_connection*>(&failure) != nullptr;
+            if (!broken && connection->is_open()) {
+                // A failed statement (a timeout, an error) leaves the session
+                // usable: its transaction was rolled back as it unwound.
+                keep(options, std::move(connection));
+                throw;
+            }
+            if (reused && !retried) {
+                // What closed it (a restart) closed the other idle sessions
+                // too, as far as can be told: the retry opens a new one.
+                const auto dropped = drop_idle();
+                log::notice("admin_read_session_closed action=reconnect idle_dropped={} error=\"{}\"", dropped,
+                            failure.what());
+                continue;
+            }
+            if (broken) throw;
+            throw pqxx::broken_connection(failure.what());
+        }
+        keep(options, std::move(connection));
+        return;
+    }
+}
+
+std::size_t ReadSessions::drop_idle() {
+    std::vector<Idle> dropped;  // closed outside the lock
+    {
+        std::lock_guard lock(mutex_);
+        dropped.swap(idle_);
+    }
+    return dropped.size();
+}
+
+std::uint64_t ReadSessions::opened() const {
+    std::lock_guard lock(mutex_);
+    return opened_;
+}
+
+}  // namespace mw::store
