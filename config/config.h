@@ -238,6 +238,10 @@ struct RetrainConfig {
     double gate_min_improvement = 0.01;
     std::uint32_t probation_windows = 3;
     double probation_max_drop = 0.02;
+    // A rejected challenger re-bases the served model's reference value of
+    // gate_metric (the base of performance.thresholds[].max_drop) to the
+    // champion's figure the job measured (docs/retraining.md).
+    bool rebase_on_rejection = false;
 
     bool enabled() const { return !runner.empty(); }
     bool operator==(const RetrainConfig&) const = default;

@@ -604,6 +604,11 @@ const Option<RetrainConfig> retrain_options[] = {
     {.key = "probation_max_drop", .kind = ValueKind::number, .default_text = "0.02", .max_number = 1e9,
      .help = "roll back when the new model's realised gate metric is this much worse than validated",
      .field = "RetrainConfig::probation_max_drop", .assign = assign_field<&RetrainConfig::probation_max_drop>},
+    {.key = "rebase_on_rejection", .kind = ValueKind::choice, .default_text = "false", .choices = boolean_choices,
+     .help = "when the gate rejects a challenger, the served model's reference value of gate_metric (the base of "
+             "performance.thresholds[].max_drop) becomes the champion's figure the job just measured on the newest "
+             "labelled rows, until its next reference: a hard stretch no newer model beats stops starting jobs",
+     .field = "RetrainConfig::rebase_on_rejection", .assign = assign_field<&RetrainConfig::rebase_on_rejection>},
 };
 
 // ---- models[].audits ---------------------------------------------------------
@@ -1261,6 +1266,22 @@ void check_monitoring(Reader& reader, const Environment& environment, const Cata
             check_schedule(reader, path + ".retrain.schedule", retrain.schedule,
                            path + ".retrain.schedule_time_zone", retrain.schedule_time_zone);
         check_component_values(reader, catalog, environment, path + ".retrain", retrain.hook_options, nullptr);
+        if (retrain.rebase_on_rejection) {
+            // It moves the base of a max_drop on the gate's metric, so there
+            // must be a gate (a runner) and such a threshold to move.
+            const auto& thresholds = model.performance.thresholds;
+            const bool has_drop = std::any_of(thresholds.begin(), thresholds.end(), [&](const auto& threshold) {
+                return threshold.metric == retrain.gate_metric && threshold.max_drop;
+            });
+            if (!retrain.enabled())
+                fail("retrain.rebase_on_rejection", "re-bases after the gate rejects a job's challenger, and "
+                                                    "retraining is off (no runner: command or http_url)");
+            else if (!has_drop)
+                fail("retrain.rebase_on_rejection",
+                     fmt::format("re-bases the reference value that performance.thresholds[].max_drop drops from, "
+                                 "and no threshold of the gate's metric \"{}\" has a max_drop",
+                                 retrain.gate_metric));
+        }
         for (std::size_t a = 0; a < model.audits.size(); ++a) {
             const auto& audit = model.audits[a];
             const std::string key = fmt::format("audits[{}]", a);

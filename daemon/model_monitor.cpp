@@ -178,7 +178,10 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
     control.checkpoint();
     // No checkpoint inside fit(): an interrupted fit would leave a half-fitted
     // reference that looks complete.
-    if (!fitted_ || fitted_->reference_id != stored->id) fit(connection, *stored);
+    if (!fitted_ || fitted_->reference_id != stored->id)
+        fit(connection, *stored);
+    else
+        apply_rebase(*fitted_, *stored, rows_options_);  // a rejected job's, since the fit
     control.checkpoint();
     return fitted_->error.empty();
 }

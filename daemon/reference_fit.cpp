@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -166,10 +169,31 @@ ReferenceFit fit_reference(const store::StoredReference& reference, const config
     }
     fitted.quality = quality::fit_quality_reference(schema, feature_objects(sample.table, schema));
     fit_performance_reference(sample.table, model_options, fitted);
+    apply_rebase(fitted, reference, model_options);
     if (auto labelled = ranking_rows(sample.table, schema, model_options.drift.segments, true);
         labelled.size() >= min_labelled_rows)
         fitted.causes_reference = std::move(labelled);
     return fitted;
+}
+
+void apply_rebase(ReferenceFit& fitted, const store::StoredReference& reference, const config::ModelOptions& options) {
+    if (!options.retrain.rebase_on_rejection || !reference.rebase || reference.id != fitted.reference_id ||
+        fitted.rebased_by_job == reference.rebase->job_id)
+        return;
+    const auto& rebase = *reference.rebase;
+    auto band = std::find_if(fitted.bands.begin(), fitted.bands.end(),
+                             [&](const performance::ReferenceBand& each) { return each.metric == rebase.metric; });
+    if (band == fitted.bands.end()) {
+        fitted.bands.push_back({.metric = rebase.metric});
+        band = std::prev(fitted.bands.end());
+    }
+    const auto before = band->reference_value;
+    band->reference_value = rebase.value;
+    band->rebased_by_job = rebase.job_id;
+    fitted.rebased_by_job = rebase.job_id;
+    log::notice("reference_rebased model={} reference={} metric={} from={} to={} job={}", options.schema.name,
+                reference.id, rebase.metric, before ? fmt::format("{:.4f}", *before) : std::string("none"),
+                fmt::format("{:.4f}", rebase.value), rebase.job_id);
 }
 
 }  // namespace mw::daemon

@@ -45,6 +45,9 @@ struct ReferenceFit {
     std::optional<quality::QualityReference> quality;
     std::optional<performance::CbpeReference> cbpe;  // binary models whose reference has scores and labels
     std::vector<performance::ReferenceBand> bands;   // of the performance thresholds, from reference chunks
+    // The job whose re-base (store::ReferenceRebase) the bands carry, when
+    // the model re-bases on rejection: a pass compares it with the stored one.
+    std::optional<std::int64_t> rebased_by_job;
     // The reference's labelled rows as the root-cause ranking reads them
     // (daemon/performance_causes.h), when it has at least min_labelled_rows.
     std::optional<rootcause::RankingRows> causes_reference;
@@ -58,7 +61,15 @@ struct ReferenceFit {
 };
 
 // Fits `reference` for the model `options` describe; a reference that cannot
-// be used says why in `error`.
+// be used says why in `error`. A stored re-base is applied (apply_rebase).
 ReferenceFit fit_reference(const store::StoredReference& reference, const config::ModelOptions& options);
+
+// With retrain.rebase_on_rejection, the reference value of the re-based
+// metric becomes the one a rejected job measured for the served model
+// (store::rebase_reference), in place of the value on the reference's own
+// rows; a metric whose band was not fitted (a reference without labels)
+// gets a value-only band. Nothing when the fit already carries that re-base,
+// the option is off, or `reference` is not the fitted one.
+void apply_rebase(ReferenceFit& fitted, const store::StoredReference& reference, const config::ModelOptions& options);
 
 }  // namespace mw::daemon

@@ -126,8 +126,10 @@ void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
 
 bool RetrainLoop::transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
                              const std::string& reason, std::int64_t now_us, const std::string& report_json,
-                             const std::string& output, const std::string& challenger_version) {
+                             const std::string& output, const std::string& challenger_version,
+                             std::function<void(pqxx::transaction_base&)> in_transaction) {
     retrain::TransitionFields fields;
+    fields.in_transaction = std::move(in_transaction);
     if (!report_json.empty()) fields.report_json = report_json;
     if (!output.empty()) fields.output = output;
     if (!challenger_version.empty()) fields.challenger_version = challenger_version;
@@ -186,7 +188,12 @@ void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const 
     const auto& retrain = model->retrain;
     const auto gate = retrain::decide(report, gate_options(retrain));
     if (!gate.promote) {
-        transition(connection, job, retrain::JobState::rejected, gate.reason, now_us);
+        std::function<void(pqxx::transaction_base&)> rebase;
+        if (retrain.rebase_on_rejection && gate.champion_value)
+            rebase = [&](pqxx::transaction_base& transaction) {
+                rebase_on_rejection(transaction, job, retrain.gate_metric, *gate.champion_value, now_us);
+            };
+        transition(connection, job, retrain::JobState::rejected, gate.reason, now_us, {}, {}, {}, std::move(rebase));
         return;
     }
     if (!transition(connection, job, retrain::JobState::validated, gate.reason, now_us)) return;
@@ -211,6 +218,28 @@ void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const 
                                          report.challenger_version, job.id, model->reference.rows),
                              job.finding_id, job.id, now_us);
     transaction.commit();
+}
+
+void RetrainLoop::rebase_on_rejection(pqxx::transaction_base& transaction, const retrain::Job& job,
+                                      const std::string& metric, double champion_value, std::int64_t now_us) {
+    // In the rejection's transaction: a job is never seen rejected (by the
+    // lockstep replay's progress, or a monitor pass) before its re-base.
+    const auto rebased = store::rebase_reference(transaction, job.model, {metric, champion_value, job.id});
+    if (!rebased) {
+        log::info("reference_rebase_skipped model={} job={} reason=\"the reference is pending, or another job was "
+                  "promoted or rolled back since this one started\"",
+                  job.model, job.id);
+        return;
+    }
+    const auto reason = fmt::format(
+        "job {} rejected: the served model's {} as the job measured it on the newest labelled rows, {:.4f}, is "
+        "reference {}'s value for max_drop from now on (was {})",
+        job.id, metric, champion_value, rebased->reference_id,
+        rebased->previous_value ? fmt::format("{:.4f}, re-based earlier", *rebased->previous_value)
+                                : std::string("its value on the reference's own rows"));
+    retrain::record_decision(transaction, job.model, "reference_rebased", reason, job.finding_id, job.id, now_us);
+    log::notice("reference_rebase_stored model={} job={} reference={} metric={} value={:.4f}", job.model, job.id,
+                rebased->reference_id, metric, champion_value);
 }
 
 void RetrainLoop::run_schedules(pqxx::connection_base& connection, std::int64_t now_us) {

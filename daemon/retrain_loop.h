@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include <pqxx/connection_base>
+#include <pqxx/transaction_base>
 
 #include "config/config.h"
 #include "core/cron_schedule.h"
@@ -55,11 +57,17 @@ private:
     // Gate, promotion and reference reset of a job that succeeded.
     void validate_and_promote(pqxx::connection_base& connection, const retrain::Job& job,
                               const retrain::JobReport& report, std::int64_t now_us);
+    // retrain.rebase_on_rejection: the served model's reference value of
+    // `metric` becomes the champion's figure the rejecting gate compared
+    // with, in the rejection's transaction.
+    void rebase_on_rejection(pqxx::transaction_base& transaction, const retrain::Job& job, const std::string& metric,
+                             double champion_value, std::int64_t now_us);
     void check_probation(pqxx::connection_base& connection, std::int64_t now_us);
     void run_schedules(pqxx::connection_base& connection, std::int64_t now_us);
     bool transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
                     const std::string& reason, std::int64_t now_us, const std::string& report_json = {},
-                    const std::string& output = {}, const std::string& challenger_version = {});
+                    const std::string& output = {}, const std::string& challenger_version = {},
+                    std::function<void(pqxx::transaction_base&)> in_transaction = {});
 
     config::Config config_;
     DaemonMetrics& metrics_;

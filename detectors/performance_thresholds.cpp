@@ -117,7 +117,7 @@ std::vector<Finding> evaluate_thresholds(const MetricSet& metrics, bool estimate
         nlohmann::json evidence{{"absolute_lower", optional_json(threshold.lower)},
                                 {"absolute_upper", optional_json(threshold.upper)}};
         const ReferenceBand* band = find_band(bands, threshold.metric);
-        if (threshold.reference_band && band != nullptr) {
+        if (threshold.reference_band && band != nullptr && band->chunks > 0) {
             const double band_lower = band->mean - threshold.band_k * band->sd;
             const double band_upper = band->mean + threshold.band_k * band->sd;
             lower = tighter(lower, band_lower, true);
@@ -134,6 +134,7 @@ std::vector<Finding> evaluate_thresholds(const MetricSet& metrics, bool estimate
                 lower = tighter(lower, reference_value * (1.0 - drop), true);
             }
             evidence["reference_value"] = reference_value;
+            if (band->rebased_by_job) evidence["reference_rebased_by_job"] = *band->rebased_by_job;
             evidence["max_drop"] = drop;
         }
         if (!lower && !upper) continue;

@@ -34,12 +34,17 @@ struct MetricThreshold {
 // One metric over the reference: its value on each complete chunk of
 // `chunk_rows` rows (mean and population sd, numpy.std's default as NannyML
 // uses) and its value on the whole reference.
+// A band of no chunks carries only a reference value (one a rejected
+// retraining job re-based, daemon/reference_fit.h): no band bound.
 struct ReferenceBand {
     std::string metric;
     double mean = 0;
     double sd = 0;
     std::size_t chunks = 0;
     std::optional<double> reference_value;
+    // The retraining job whose gate measured reference_value for the served
+    // model (retrain.rebase_on_rejection); none: the value on the reference's rows.
+    std::optional<std::int64_t> rebased_by_job;
 };
 
 struct BandFit {

@@ -204,6 +204,7 @@ TransitionResult transition(pqxx::connection_base& connection, std::int64_t job_
         or_null(fields.report_json), or_null(fields.output));
     record_transition(transaction, job_id, from_state, to_state, reason, now_us);
     result.job = parse_job(row);
+    if (fields.in_transaction) fields.in_transaction(transaction);
     transaction.commit();
     result.ok = true;
     log::notice("retrain_transition job={} model={} from={} to={} reason=\"{}\"", job_id, result.job.model,

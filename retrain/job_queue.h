@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ struct TransitionFields {
     std::optional<std::string> challenger_version;
     std::optional<std::string> report_json;  // a JSON object
     std::optional<std::string> output;
+    // What else the transition commits or loses with it (a rejection's
+    // re-base, daemon/retrain_loop.h), run in its transaction before commit.
+    std::function<void(pqxx::transaction_base&)> in_transaction;
 };
 
 struct TransitionResult {

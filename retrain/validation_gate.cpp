@@ -41,22 +41,33 @@ GateDecision decide(const JobReport& report, const GateOptions& options) {
     if (champion == report.champion_metrics.end()) {
         return {false, fmt::format("the report has no champion {} (champion_metrics)", metric)};
     }
+    // A figure measured on no rows (a job that says so) decides, as the
+    // job reported it, but is no measurement of the champion to re-base on.
+    const auto rows = report.champion_metrics.find("rows");
+    const std::optional<double> measured =
+        rows != report.champion_metrics.end() && rows->second < 1 ? std::nullopt : std::optional(champion->second);
     const double margin = options.min_improvement;
     const double improvement =
         options.higher_is_better ? challenger->second - champion->second : champion->second - challenger->second;
     const std::string challenger_text = number(challenger->second, margin);
     const std::string champion_text = number(champion->second, margin);
     if (improvement >= margin - comparison_tolerance) {
-        return {true, fmt::format("challenger {} {} beats champion {} by {} >= margin {}", metric, challenger_text,
-                                  champion_text, number(improvement, margin), number(margin, margin))};
+        return {true,
+                fmt::format("challenger {} {} beats champion {} by {} >= margin {}", metric, challenger_text,
+                            champion_text, number(improvement, margin), number(margin, margin)),
+                measured};
     }
     if (improvement > 0) {
-        return {false, fmt::format("challenger {} {} beats champion {} by only {} < margin {}", metric,
-                                   challenger_text, champion_text, number(improvement, margin), number(margin, margin))};
+        return {false,
+                fmt::format("challenger {} {} beats champion {} by only {} < margin {}", metric, challenger_text,
+                            champion_text, number(improvement, margin), number(margin, margin)),
+                measured};
     }
-    return {false, fmt::format("challenger {} {} does not beat champion {} ({} {}, margin {})", metric, challenger_text,
-                               champion_text, improvement == 0 ? "equal," : "worse by",
-                               improvement == 0 ? "no gain" : number(-improvement, margin), number(margin, margin))};
+    return {false,
+            fmt::format("challenger {} {} does not beat champion {} ({} {}, margin {})", metric, challenger_text,
+                        champion_text, improvement == 0 ? "equal," : "worse by",
+                        improvement == 0 ? "no gain" : number(-improvement, margin), number(margin, margin)),
+            measured};
 }
 
 const char* to_string(ProbationVerdict verdict) {

@@ -5,6 +5,7 @@
 // numbers that made it.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 
@@ -23,6 +24,13 @@ struct GateDecision {
     bool promote = false;
     // e.g. "challenger accuracy 0.812 beats champion 0.744 by 0.068 >= margin 0.010"
     std::string reason;
+    // The champion's figure the decision compared with (the report's
+    // champion_metrics[metric]); none when the gate decided without one (no
+    // champion, no figure for either side, a failed fairness check), and
+    // none when champion_metrics gives `rows` (the labelled rows the job
+    // measured on, docs/retraining.md) below 1. What
+    // retrain.rebase_on_rejection re-bases the served model's reference to.
+    std::optional<double> champion_value;
 };
 
 // Promote when the challenger's metric improves on the champion's (both from

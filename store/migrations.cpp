@@ -641,6 +641,22 @@ constexpr std::string_view schema_v14 = R"sql(
 ALTER TABLE model_privacy ADD COLUMN retired_key_ids text[] NOT NULL DEFAULT '{}';
 )sql";
 
+// retrain.rebase_on_rejection (docs/retraining.md): after the gate rejects a
+// challenger, the served model's reference value of the gate's metric (the
+// base of performance.thresholds[].max_drop) is the champion's figure the job
+// measured on the newest labelled rows. Kept with the reference, so a
+// restarted daemon judges against the same value, and gone with it: a
+// promotion or rollback starts a new reference. No foreign key to the job:
+// retention may delete jobs long before the reference is retired.
+constexpr std::string_view schema_v15 = R"sql(
+ALTER TABLE model_references
+    ADD COLUMN rebased_metric text,
+    ADD COLUMN rebased_value double precision,
+    ADD COLUMN rebased_job_id bigint,
+    ADD CONSTRAINT model_references_rebased_whole
+        CHECK ((rebased_metric IS NULL) = (rebased_value IS NULL) AND (rebased_value IS NULL) = (rebased_job_id IS NULL));
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -656,6 +672,7 @@ constexpr Migration all_migrations[] = {
     {12, "pending_root_cause_index", schema_v12},
     {13, "feature_profiles", schema_v13},
     {14, "retired_privacy_key_ids", schema_v14},
+    {15, "reference_rebase", schema_v15},
 };
 
 // migrate() finds a migration by version - 1.

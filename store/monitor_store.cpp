@@ -108,7 +108,8 @@ std::optional<StoredReference> active_reference(pqxx::connection_base& connectio
     pqxx::read_transaction transaction(connection, "active_reference");
     const auto result = transaction.exec_params(
         fmt::format("SELECT id, source, coalesce(model_version, ''), rows, sample::text, {}, {}, data_end_id, "
-                    "privacy_fingerprint FROM model_references WHERE model = $1 AND retired_at IS NULL",
+                    "privacy_fingerprint, rebased_metric, rebased_value, rebased_job_id FROM model_references "
+                    "WHERE model = $1 AND retired_at IS NULL",
                     ts_column("created_at"), ts_column("data_end")),
         model);
     if (result.empty()) return std::nullopt;
@@ -117,7 +118,26 @@ std::optional<StoredReference> active_reference(pqxx::connection_base& connectio
                               r[3].as<std::int64_t>(), r[4].as<std::string>(), r[5].as<std::int64_t>(), std::nullopt};
     if (!r[6].is_null() && !r[7].is_null()) reference.data_end = RowKey{r[6].as<std::int64_t>(), r[7].as<std::string>()};
     reference.privacy_fingerprint = optional_of<std::string>(r[8]);
+    if (!r[9].is_null())
+        reference.rebase = ReferenceRebase{r[9].as<std::string>(), r[10].as<double>(), r[11].as<std::int64_t>()};
     return reference;
+}
+
+std::optional<RebasedReference> rebase_reference(pqxx::transaction_base& transaction, const std::string& model,
+                                                 const ReferenceRebase& rebase) {
+    // The previous value is read in the UPDATE's own snapshot (a CTE sees
+    // the row before the update).
+    const auto result = transaction.exec_params(
+        "WITH before AS (SELECT id, rebased_value FROM model_references WHERE model = $1 AND retired_at IS NULL) "
+        "UPDATE model_references r SET rebased_metric = $2, rebased_value = $3, rebased_job_id = $4 FROM before "
+        "WHERE r.id = before.id AND r.rows > 0 AND NOT EXISTS ("
+        "SELECT 1 FROM retrain_transitions t JOIN retrain_jobs j ON j.id = t.job_id "
+        "WHERE j.model = $1 AND j.id <> $4 AND t.to_state IN ('promoted', 'rolled_back') "
+        "AND t.at >= (SELECT started_at FROM retrain_jobs WHERE id = $4)) "
+        "RETURNING r.id, before.rebased_value",
+        model, rebase.metric, rebase.value, rebase.job_id);
+    if (result.empty()) return std::nullopt;
+    return RebasedReference{result[0][0].as<std::int64_t>(), optional_of<double>(result[0][1])};
 }
 
 PrivacyEpoch record_privacy_fingerprint(pqxx::connection_base& connection, const std::string& model,

@@ -40,6 +40,16 @@ struct RowKey {
     std::string id;
 };
 
+// The reference value of one metric as a rejected retraining job measured
+// it for the served model (retrain.rebase_on_rejection,
+// daemon/reference_fit.h): the base its max_drop thresholds drop from
+// instead of the value on the reference's own rows.
+struct ReferenceRebase {
+    std::string metric;
+    double value = 0;
+    std::int64_t job_id = 0;  // the job whose gate measured it
+};
+
 struct StoredReference {
     std::int64_t id = 0;
     std::string source;
@@ -51,6 +61,7 @@ struct StoredReference {
     // The privacy policy's fingerprint its rows were accepted under
     // (collectors/privacy.h); none when recorded before fingerprints were.
     std::optional<std::string> privacy_fingerprint;
+    std::optional<ReferenceRebase> rebase;  // the latest, when a rejection re-based it
 
     bool pending() const { return rows == 0; }
 };
@@ -119,6 +130,19 @@ std::int64_t request_reference_reset(pqxx::transaction_base& transaction, const 
 // Retires the reference `reference_id` (when still active); the model then
 // has none until a new one is captured or uploaded.
 void retire_reference(pqxx::connection_base& connection, std::int64_t reference_id);
+// Re-bases the model's active reference to `rebase` after the gate of job
+// rebase.job_id rejected its challenger, in the caller's transaction: the
+// figure is the champion's as the job measured it, so nothing changes when
+// the reference is pending or when another job of the model was promoted or
+// rolled back since this one started (the figure is then of a model no
+// longer served). Returns the reference's id and the value it replaced (its
+// previous re-base; none: the value fitted on its rows) when it re-based.
+struct RebasedReference {
+    std::int64_t reference_id = 0;
+    std::optional<double> previous_value;
+};
+std::optional<RebasedReference> rebase_reference(pqxx::transaction_base& transaction, const std::string& model,
+                                                 const ReferenceRebase& rebase);
 // Fills a pending reference.
 void complete_reference(pqxx::connection_base& connection, std::int64_t reference_id, const NewReference& reference);
 

@@ -1,6 +1,7 @@
 #include "examples/elec2/loop_simulation.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include <fmt/format.h>
@@ -28,6 +29,7 @@ struct PendingJob {
     SimulatedJob job;
     std::size_t ready_at_row = 0;
     std::optional<LogisticModel> model;  // the challenger when the gate passed
+    std::optional<double> champion_value;  // what the gate compared with, when it did
 };
 
 // The clock the policy reads: one simulated second per row, so its 24 h
@@ -126,7 +128,10 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
             retrain::JobReport report;
             report.metrics["accuracy"] = challenger.value.metrics.accuracy;
             report.champion_metrics["accuracy"] = challenger.value.champion_metrics.accuracy;
-            if (retrain::decide(report, gate).promote) {
+            report.champion_metrics["rows"] = static_cast<double>(challenger.value.holdout_rows);
+            const auto gate_decision = retrain::decide(report, gate);
+            job.champion_value = gate_decision.champion_value;
+            if (gate_decision.promote) {
                 job.model = std::move(challenger.value.model);
                 job.model->version = fmt::format("sim-{}", stop);
             }
@@ -143,6 +148,19 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
         state.last_window_before_finish = windows.empty() ? 0 : windows.back().sequence;
         state.consecutive_failures = job.promoted ? 0 : state.consecutive_failures + 1;
         if (retrain::breaker_should_open(policy, state)) state.breaker_open = true;
+        // The daemon re-bases the active reference, not a pending one
+        // (store::rebase_reference); a failed job (no challenger) measured nothing.
+        if (!job.promoted && options.rebase_on_rejection && pending->champion_value && !reference_pending) {
+            auto band = std::find_if(reference_accuracy.begin(), reference_accuracy.end(),
+                                     [](const performance::ReferenceBand& each) { return each.metric == "accuracy"; });
+            if (band == reference_accuracy.end()) {
+                reference_accuracy.push_back({.metric = "accuracy"});
+                band = std::prev(reference_accuracy.end());
+            }
+            band->reference_value = *pending->champion_value;
+            band->rebased_by_job = static_cast<std::int64_t>(simulation.jobs.size() + 1);
+            job.rebased_to = *pending->champion_value;
+        }
         if (job.promoted && at_row < end) {
             served = std::move(*pending->model);
             job.served_from_row = at_row;

@@ -15,7 +15,10 @@
 // superseded, busy, cooldown_windows, budget, breaker); a job trains on the
 // labelled rows it would have been exported (retrain.data_rows, then the
 // trainer's --recent-rows) with the training job's code, the validation gate
-// (retrain/validation_gate.h) decides, and a promoted model serves from the
+// (retrain/validation_gate.h) decides (with rebase_on_rejection, a rejection
+// re-bases the served model's reference accuracy to the champion's figure
+// the gate compared with, as retrain.rebase_on_rejection does in the
+// daemon), and a promoted model serves from the
 // first batch `latency_rows` after the job was queued (the time the daemon
 // takes, in rows of the replay). The daemon's passes are taken to happen
 // after every batch, and labels `label_delay_rows` late as the server posts
@@ -46,6 +49,7 @@ struct LoopSimulationOptions {
     // performance.thresholds: {metric: accuracy, min, max_drop}; at least one.
     std::optional<double> min_accuracy = 0.72;
     std::optional<double> max_drop;
+    bool rebase_on_rejection = false;     // retrain.rebase_on_rejection
     int cooldown_windows = 0;             // retrain.cooldown_windows
     int breaker_failures = 10;            // retrain.breaker_failures
     double gate_min_improvement = 0.01;   // retrain.gate_min_improvement
@@ -63,6 +67,9 @@ struct SimulatedJob {
     double accuracy = 0;             // the finding's statistic
     bool promoted = false;
     std::size_t served_from_row = 0;  // when promoted (0: the stream ended first)
+    // When rejected with rebase_on_rejection: the reference accuracy the
+    // served model is held to from then on (the champion's on the holdout).
+    std::optional<double> rebased_to;
 };
 
 struct LoopSimulation {

@@ -7,7 +7,8 @@
 //                               x --latency-rows 300, 500, 800 (only the one given, when given: 0 is
 //                               the quick start's lockstep replay)
 //   elec2_simulate --grid-max-drop ...   every --max-drop of 0.02..0.20 by 0.01 (no minimum) x
-//                               --cooldown-windows 0..4 x the same latencies
+//                               --cooldown-windows 0..4 x the same latencies (with
+//                               --rebase-on-rejection: each re-basing on rejection)
 // The options and their defaults: simulate_options below (elec2_simulate --help).
 // Exit status 0 on success, 1 on a failure, 2 on bad usage.
 #include <optional>
@@ -46,7 +47,7 @@ std::string min_accuracy_or_none(LoopSimulationOptions& options, std::string_vie
     return "";
 }
 
-// The rows without an apply (--data, --decisions and the grids) are read from
+// The rows without an apply (--data, --rebase-on-rejection, --decisions and the grids) are read from
 // the parse; the others set the simulation's options.
 constexpr cl::Option simulate_options[] = {
     {"--data", "CSV[.gz]", "the Elec2 data set (data/elec2/elec2.csv.gz)"},
@@ -69,6 +70,8 @@ constexpr cl::Option simulate_options[] = {
     {"--data-rows", "N", "retrain.data_rows (4000)", false, cl::stores<&LoopSimulationOptions::data_rows>},
     {"--gate-min-improvement", "G", "retrain.gate_min_improvement (0.01)", false,
      cl::stores<&LoopSimulationOptions::gate_min_improvement>},
+    {"--rebase-on-rejection", "", "retrain.rebase_on_rejection: a rejected job re-bases the served model's "
+                                  "reference accuracy to the champion's on the job's holdout (off)"},
     {"--decisions", "", "print every triggered finding's decision and every job"},
     {"--grid", "", "run the grid of minimums (see the usage)"},
     {"--grid-max-drop", "", "run the grid of relative drops (see the usage)"},
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
     const std::string data = command.parsed.value("--data").value_or("data/elec2/elec2.csv.gz");
     const bool grid = command.parsed.has("--grid"), grid_max_drop = command.parsed.has("--grid-max-drop");
     const bool decisions = command.parsed.has("--decisions"), latency_given = command.parsed.has("--latency-rows");
+    options.rebase_on_rejection = command.parsed.has("--rebase-on-rejection");
     if (options.cooldown_windows < 0) return bad_usage("--cooldown-windows must not be negative");
     if (options.max_drop && (*options.max_drop < 0 || *options.max_drop >= 1))
         return bad_usage("--max-drop must be in [0, 1): a share of the reference's accuracy");
@@ -149,6 +153,7 @@ int main(int argc, char** argv) {
     fmt::print("rows {} to {}; the fixed schedule (every 1,000 rows) on them: accuracy {:.4f}, {} retrains; "
                "a quarter: {}\n",
                from, end - 1, fixed.value.accuracy, fixed.value.retrains, fixed.value.retrains / 4);
+    fmt::print("re-basing on rejection: {}\n", options.rebase_on_rejection ? "on" : "off");
     fmt::print("min_accuracy max_drop cooldown_windows latency_rows accuracy share jobs promoted\n");
     const auto setting = [](const std::optional<double>& value) {
         return value ? fmt::format("{:.2f}", *value) : std::string("-");
@@ -173,7 +178,9 @@ int main(int argc, char** argv) {
                            job.window, job.window_first_row, job.window_first_row + settings.window_rows - 1,
                            job.finding, job.accuracy,
                            job.promoted ? fmt::format("promoted, served from row {}", job.served_from_row)
-                                        : std::string("rejected"));
+                           : job.rebased_to ? fmt::format("rejected, reference accuracy re-based to {:.4f}",
+                                                          *job.rebased_to)
+                                            : std::string("rejected"));
         }
         return true;
     };

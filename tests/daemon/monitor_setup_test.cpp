@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <pqxx/result>
 #include <pqxx/transaction>
@@ -24,6 +25,7 @@
 #include "detectors/performance_thresholds.h"
 #include "detectors/reference_sample.h"
 #include "registry/catalog.h"
+#include "retrain/job_queue.h"
 #include "retrain/policy.h"
 
 using namespace mw;
@@ -37,6 +39,28 @@ config::LoadResult load_model(const std::string& model_extra, const std::string&
         top_extra.find("store:") == std::string::npos ? "store: {dsn: x}\n" + top_extra : top_extra, model_extra);
     return config::load_config_text(text, "test.yaml", [](const std::string&) { return std::nullopt; },
                                     &registry::catalog());
+}
+
+// 100 reference rows predicted "a": 60 labelled "a", 20 "b", 20 without a
+// label yet; accuracy on the 80 labelled rows 0.75 (binary fractions, so
+// the bounds drawn from it are exact and their ties ties).
+drift::DriftTable labelled_reference_sample() {
+    drift::DriftTable sample;
+    sample.rows = 100;
+    drift::ColumnData x{.name = "x", .numeric = true, .numbers = {}, .texts = {}};
+    drift::ColumnData c{.name = "c", .numeric = false, .numbers = {}, .texts = {}};
+    drift::ColumnData score{.name = daemon::score_column, .numeric = true, .numbers = {}, .texts = {}};
+    drift::ColumnData prediction{.name = daemon::prediction_column, .numeric = false, .numbers = {}, .texts = {}};
+    drift::ColumnData label{.name = daemon::label_column, .numeric = false, .numbers = {}, .texts = {}};
+    for (int r = 0; r < 100; ++r) {
+        x.numbers.push_back(r % 17);
+        c.texts.push_back(r % 2 == 0 ? "u" : "v");
+        score.numbers.push_back(0.55 + 0.004 * r);
+        prediction.texts.push_back("a");
+        label.texts.push_back(r < 60 ? "a" : r < 80 ? "b" : "");
+    }
+    sample.columns = {x, c, score, prediction, label};
+    return sample;
 }
 
 }  // namespace
@@ -174,24 +198,7 @@ TEST_CASE("an unusable retraining schedule is refused with the model named") {
 }
 
 TEST_CASE("a max_drop without a band drops from the accuracy on the reference's labelled rows") {
-    // 100 reference rows predicted "a": 60 labelled "a", 20 "b", 20 without a
-    // label yet; accuracy on the 80 labelled rows 0.75 (binary fractions, so
-    // the bound below is exact and its tie a tie).
-    drift::DriftTable sample;
-    sample.rows = 100;
-    drift::ColumnData x{.name = "x", .numeric = true, .numbers = {}, .texts = {}};
-    drift::ColumnData c{.name = "c", .numeric = false, .numbers = {}, .texts = {}};
-    drift::ColumnData score{.name = daemon::score_column, .numeric = true, .numbers = {}, .texts = {}};
-    drift::ColumnData prediction{.name = daemon::prediction_column, .numeric = false, .numbers = {}, .texts = {}};
-    drift::ColumnData label{.name = daemon::label_column, .numeric = false, .numbers = {}, .texts = {}};
-    for (int r = 0; r < 100; ++r) {
-        x.numbers.push_back(r % 17);
-        c.texts.push_back(r % 2 == 0 ? "u" : "v");
-        score.numbers.push_back(0.55 + 0.004 * r);
-        prediction.texts.push_back("a");
-        label.texts.push_back(r < 60 ? "a" : r < 80 ? "b" : "");
-    }
-    sample.columns = {x, c, score, prediction, label};
+    const auto sample = labelled_reference_sample();
     store::StoredReference reference;
     reference.id = 7;
     reference.rows = 100;
@@ -249,4 +256,170 @@ TEST_CASE("a max_drop without a band drops from the accuracy on the reference's 
     // A minimum alone fits no band; a band alone keeps working as before.
     CHECK(fit_with("{metric: accuracy, min: 0.7, band_sd: 0}").bands.empty());
     CHECK(fit_with("{metric: accuracy, min: 0.7}").bands.size() == 1);
+}
+
+TEST_CASE("retrain.rebase_on_rejection is refused where it would re-base nothing, naming the key and its line") {
+    const std::string drop = "    performance: {thresholds: [{metric: accuracy, max_drop: 0.1, band_sd: 0}]}\n";
+    const auto error_of = [](const config::LoadResult& loaded) {
+        REQUIRE_FALSE(loaded.ok());
+        return config::to_string(loaded.errors.front());
+    };
+    // No gate without a runner.
+    CHECK(error_of(load_model(drop + "    retrain: {rebase_on_rejection: true}\n")) ==
+          "models[0].retrain.rebase_on_rejection (line 8): re-bases after the gate rejects a job's challenger, and "
+          "retraining is off (no runner: command or http_url)");
+    // No max_drop of the gate's metric to move: none at all, or on another metric.
+    const std::string retrain =
+        "    retrain: {command: [/bin/false], triggers: [{kind: performance}], rebase_on_rejection: true}\n";
+    const std::string refused =
+        "models[0].retrain.rebase_on_rejection (line 8): re-bases the reference value that "
+        "performance.thresholds[].max_drop drops from, and no threshold of the gate's metric \"accuracy\" has a "
+        "max_drop";
+    CHECK(error_of(load_model("    performance: {thresholds: [{metric: accuracy, min: 0.7}]}\n" + retrain)) == refused);
+    CHECK(error_of(load_model("    performance: {thresholds: [{metric: log_loss, max_drop: 0.1, band_sd: 0}]}\n" +
+                              retrain)) == refused);
+    // Not a boolean: the option table's own error.
+    const auto not_boolean = load_model(
+        drop + "    retrain: {command: [/bin/false], triggers: [{kind: performance}], rebase_on_rejection: yes}\n");
+    REQUIRE_FALSE(not_boolean.ok());
+    CHECK(not_boolean.errors.front().path == "models[0].retrain.rebase_on_rejection");
+    // Off by default; on with a max_drop of the gate's metric.
+    const auto off = load_model(drop + "    retrain: {command: [/bin/false], triggers: [{kind: performance}]}\n");
+    REQUIRE(off.ok());
+    CHECK_FALSE(off.config->models[0].retrain.rebase_on_rejection);
+    const auto on = load_model(drop + retrain);
+    INFO((on.errors.empty() ? std::string() : config::to_string(on.errors.front())));
+    REQUIRE(on.ok());
+    CHECK(on.config->models[0].retrain.rebase_on_rejection);
+}
+
+TEST_CASE("a rejected challenger re-bases the served model's max_drop; a promotion resets it; a restart keeps it") {
+    store::testing::TestDatabase database;
+    auto& connection = database.connection();
+    store::migrate(connection);
+    const auto config_with = [&](const std::string& rebase) {
+        auto loaded = load_model(
+            "    performance: {thresholds: [{metric: accuracy, max_drop: 0.5, band_sd: 0}]}\n"
+            "    retrain: {http_url: 'http://127.0.0.1:9/train', triggers: [{kind: performance}], cooldown: 0" +
+                rebase + "}\n",
+            fmt::format("store: {{dsn: \"{}\"}}\n", database.dsn()));
+        INFO((loaded.errors.empty() ? std::string() : config::to_string(loaded.errors.front())));
+        REQUIRE(loaded.ok());
+        return std::move(*loaded.config);
+    };
+    const auto config = config_with(", rebase_on_rejection: true");
+    const auto& model = config.models.front();
+    const auto sample_json = drift::reference_sample_to_json(labelled_reference_sample());
+    store::NewReference first;
+    first.model = "m";
+    first.source = "first_n";
+    first.model_version = "v1";
+    first.rows = 100;
+    first.sample_json = sample_json;
+    store::insert_reference(connection, first);
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics(registry);
+    daemon::RetrainLoop loop(config, metrics, "rebase-test");
+
+    int jobs = 0;
+    const auto claim = [&] {
+        retrain::JobRequest request;
+        request.model = "m";
+        request.dedup_key = fmt::format("m:manual:{}", ++jobs);
+        request.trigger = "manual";
+        request.reason = "the test";
+        retrain::enqueue(connection, request, mw::now_us());
+        auto job = retrain::claim_next(connection, "rebase-test", 2, mw::now_us());
+        REQUIRE(job);
+        return job->id;
+    };
+    const auto report = [](double challenger, const std::string& champion_metrics) {
+        return fmt::format(R"({{"version": 1, "challenger_version": "v{}", "artifact": "/m",)"
+                           R"( "metrics": {{"accuracy": {}}}, "champion_metrics": {}}})",
+                           challenger, challenger, champion_metrics);
+    };
+    const auto finish = [&](daemon::RetrainLoop& with, std::int64_t job, const std::string& body) {
+        const auto [status, answer] = with.accept_report(connection, job, body, mw::now_us());
+        INFO(answer);
+        CHECK(status == 200);
+        return nlohmann::json::parse(answer).at("state").get<std::string>();
+    };
+    const auto active = [&] {
+        auto reference = store::active_reference(connection, "m");
+        REQUIRE(reference);
+        return *reference;
+    };
+    const auto decisions = [&] {
+        pqxx::read_transaction transaction(connection);
+        return transaction.exec1("SELECT count(*) FROM decisions WHERE kind = 'reference_rebased'")[0].as<int>();
+    };
+    const auto reference_value = [&](const daemon::ReferenceFit& fitted) {
+        REQUIRE(fitted.bands.size() == 1);
+        REQUIRE(fitted.bands[0].reference_value);
+        return *fitted.bands[0].reference_value;
+    };
+
+    // Before any job: the accuracy on the reference's labelled rows.
+    auto running = daemon::fit_reference(active(), model);
+    CHECK(reference_value(running) == 0.75);
+    CHECK_FALSE(running.rebased_by_job);
+
+    // The gate rejects (0.600 does not beat 0.625): the champion's 0.625 is the new base.
+    const auto rejected = claim();
+    CHECK(finish(loop, rejected, report(0.6, R"({"accuracy": 0.625, "rows": 500})")) == "rejected");
+    REQUIRE(active().rebase);
+    CHECK(active().rebase->metric == "accuracy");
+    CHECK(active().rebase->value == 0.625);
+    CHECK(active().rebase->job_id == rejected);
+    CHECK(decisions() == 1);
+    // The running monitor's fit takes it at its next pass...
+    daemon::apply_rebase(running, active(), model);
+    CHECK(reference_value(running) == 0.625);
+    CHECK(running.rebased_by_job == rejected);
+    // ...and a restarted daemon's fit of the stored reference the same.
+    const auto restarted = daemon::fit_reference(active(), model);
+    CHECK(reference_value(restarted) == 0.625);
+    // A window at 0.31 is now below half of 0.625, and says whose bar it was.
+    const auto thresholds = daemon::metric_thresholds(model.performance);
+    performance::MetricSet window;
+    window.metrics.push_back({"accuracy", 0.31, {}});
+    const auto findings = performance::evaluate_thresholds(window, false, thresholds, restarted.bands, {"m", "", 0, 1});
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].triggered);
+    CHECK(findings[0].threshold == 0.3125);
+    CHECK(nlohmann::json::parse(findings[0].evidence_json).at("reference_rebased_by_job") == rejected);
+    // With the option off, the stored value is not used.
+    const auto off_config = config_with("");
+    CHECK(reference_value(daemon::fit_reference(active(), off_config.models.front())) == 0.75);
+
+    // A gate that measured nothing of the champion does not re-base: no
+    // champion accuracy in the report, or a figure on no rows.
+    CHECK(finish(loop, claim(), report(0.6, R"({"log_loss": 0.5})")) == "rejected");
+    CHECK(finish(loop, claim(), report(0.5, R"({"accuracy": 0.52, "rows": 0})")) == "rejected");
+    // Nor does a rejection with the option off.
+    daemon::RetrainLoop loop_off(off_config, metrics, "rebase-test");
+    CHECK(finish(loop_off, claim(), report(0.5, R"({"accuracy": 0.55})")) == "rejected");
+    CHECK(active().rebase->value == 0.625);
+    CHECK(active().rebase->job_id == rejected);
+    CHECK(decisions() == 1);
+
+    // A promotion resets the reference: the new model's has no re-base, nor
+    // does a rejection while it is pending give it one.
+    CHECK(finish(loop, claim(), report(0.9, R"({"accuracy": 0.625})")) == "promoted");
+    CHECK(active().pending());
+    CHECK_FALSE(active().rebase);
+    CHECK(finish(loop, claim(), report(0.5, R"({"accuracy": 0.6})")) == "rejected");
+    CHECK_FALSE(active().rebase);
+    store::complete_reference(connection, active().id, first);
+    CHECK_FALSE(active().rebase);
+    CHECK(reference_value(daemon::fit_reference(active(), model)) == 0.75);
+
+    // A job that started before another job's promotion measured the old
+    // champion: its rejection re-bases nothing.
+    const auto older = claim();
+    CHECK(finish(loop, claim(), report(0.95, R"({"accuracy": 0.9})")) == "promoted");
+    store::complete_reference(connection, active().id, first);
+    CHECK(finish(loop, older, report(0.5, R"({"accuracy": 0.6})")) == "rejected");
+    CHECK_FALSE(active().rebase);
+    CHECK(decisions() == 1);
 }

@@ -84,6 +84,36 @@ TEST_CASE("the gate rejects when it cannot compare") {
     CHECK(missing_champion.reason == "the report has no champion accuracy (champion_metrics)");
 }
 
+TEST_CASE("the gate hands on the champion's figure it compared with, and only a measured one") {
+    // What retrain.rebase_on_rejection re-bases the served model's reference to.
+    const GateDecision worse = decide(report_with(0.700, 0.744), GateOptions{});
+    REQUIRE(worse.champion_value);
+    CHECK(*worse.champion_value == 0.744);
+    CHECK(decide(report_with(0.750, 0.744), GateOptions{}).champion_value == 0.744);
+    CHECK(decide(report_with(0.812, 0.744), GateOptions{}).champion_value == 0.744);
+
+    // No figure for the champion, or none compared: nothing to re-base on.
+    JobReport no_champion_metric = report_with(0.8, 0.7);
+    no_champion_metric.champion_metrics = {{"auc", 0.7}};
+    CHECK_FALSE(decide(no_champion_metric, GateOptions{}).champion_value);
+    JobReport first = report_with(0.8, 0.0);
+    first.champion_metrics.clear();
+    CHECK_FALSE(decide(first, GateOptions{}).champion_value);
+    GateOptions fairness;
+    fairness.require_fairness_pass = true;
+    CHECK_FALSE(decide(report_with(0.700, 0.744), fairness).champion_value);
+
+    // A job that says it measured on no labelled rows: decided as reported,
+    // no measurement.
+    JobReport no_rows = report_with(0.700, 0.744);
+    no_rows.champion_metrics["rows"] = 0;
+    const GateDecision unmeasured = decide(no_rows, GateOptions{});
+    CHECK_FALSE(unmeasured.promote);
+    CHECK_FALSE(unmeasured.champion_value);
+    no_rows.champion_metrics["rows"] = 500;
+    CHECK(decide(no_rows, GateOptions{}).champion_value == 0.744);
+}
+
 TEST_CASE("the first model of its name has no champion to beat") {
     JobReport first = report_with(0.8, 0.0);
     first.champion_metrics.clear();

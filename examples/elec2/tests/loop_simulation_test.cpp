@@ -3,8 +3,11 @@
 // cooldown_windows) on the first rows of Elec2.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "examples/elec2/elec2_data.h"
 #include "examples/elec2/loop_simulation.h"
@@ -107,4 +110,43 @@ TEST_CASE("a max_drop alone holds each served model to the accuracy on its own r
     REQUIRE(never.ok());
     CHECK(never.value.jobs.empty());
     CHECK(never.value.decisions.empty());
+}
+
+TEST_CASE("re-basing on rejection holds the served model to the champion's figure its rejecting gate compared with") {
+    // As the daemon's retrain.rebase_on_rejection: a drop of 0, so a
+    // decision's bound is the reference accuracy itself.
+    auto options = simulation_on_first_rows(0.0, 0);
+    options.min_accuracy.reset();
+    options.max_drop = 0.0;
+    const auto off = simulate_loop(simulation_rows(), options);
+    options.rebase_on_rejection = true;
+    const auto on = simulate_loop(simulation_rows(), options);
+    REQUIRE(off.ok());
+    REQUIRE(on.ok());
+    for (const auto& job : off.value.jobs) CHECK_FALSE(job.rebased_to);
+
+    // Every rejected job re-based (none failed to train here), no promoted one did.
+    const auto row_of = [](const std::string& decision) { return std::stoul(decision.substr(4)); };
+    const auto bound_of = [](const std::string& decision) {
+        const auto at = decision.find(" below ");
+        REQUIRE(at != std::string::npos);
+        return decision.substr(at + 7, 6);
+    };
+    std::size_t checked = 0;
+    for (std::size_t j = 0; j + 1 < on.value.jobs.size(); ++j) {
+        const auto& job = on.value.jobs[j];
+        CHECK(job.promoted != job.rebased_to.has_value());
+        if (job.promoted) continue;
+        // The first decision after the job ended is held to the champion's
+        // figure (it queued the next job, so it came before any other ended).
+        const std::size_t ended = job.queued_at_row + options.latency_rows;
+        const auto next = std::find_if(on.value.decisions.begin(), on.value.decisions.end(),
+                                       [&](const std::string& decision) { return row_of(decision) > ended; });
+        REQUIRE(next != on.value.decisions.end());
+        CHECK(bound_of(*next) == fmt::format("{:.4f}", *job.rebased_to));
+        ++checked;
+    }
+    CHECK(checked >= 1);
+    // And the re-based bars change what the loop does.
+    CHECK(on.value.decisions != off.value.decisions);
 }
