@@ -1,5 +1,7 @@
 #include "daemon/model_monitor.h"
 
+#include <fmt/format.h>
+
 #include "collectors/privacy.h"
 
 #include "core/log.h"
@@ -183,7 +185,7 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
     else
         apply_rebase(*fitted_, *stored, rows_options_);  // a rejected job's, since the fit
     control.checkpoint();
-    return fitted_->error.empty();
+    return fitted_ && fitted_->error.empty();
 }
 
 void ModelMonitor::fit(pqxx::connection_base& connection, const store::StoredReference& reference) {
@@ -193,9 +195,19 @@ void ModelMonitor::fit(pqxx::connection_base& connection, const store::StoredRef
     if (!fitted_->error.empty()) return;
     if (!options_.store_raw) {
         auto profile = store::load_reference_profile(connection, reference.id);
-        if (!profile || !profile->error.empty()) {
-            fitted_->error = profile ? profile->error
-                                     : "reference " + std::to_string(reference.id) + " has no feature profile";
+        if (profile && !profile->error.empty()) {
+            // A damaged profile (the database is read as an input) is
+            // retired like a reference of another policy: the next pass takes
+            // the reference again from the rows and their chunks, skipping
+            // any damaged one, instead of leaving the model unjudged.
+            log::error("reference_profile_unusable model={} reference={} error=\"{}\" action=retired", model(),
+                       reference.id, profile->error);
+            store::retire_reference(connection, reference.id);
+            fitted_.reset();
+            return;
+        }
+        if (!profile) {
+            fitted_->error = "reference " + std::to_string(reference.id) + " has no feature profile";
             log::error("reference_unusable model={} error=\"{}\"", model(), fitted_->error);
             return;
         }
@@ -238,14 +250,14 @@ void ModelMonitor::evaluate_window(pqxx::connection_base& connection, std::vecto
         const auto profiles = store::merge_profile_chunks(connection, model(), bucket_us, bucket_us + width_us, {},
                                                           std::nullopt, options_.drift.max_segment_values);
         control.checkpoint();
-        if (profiles.error.empty()) {
-            drift = detect_profile_drift(*fitted_->profiles, profiles.profiles, rows.size(), options_,
-                                         fitted_->profile_noise, span, metrics_, verdicts);
-            check_profile_quality(*fitted_->profiles, profiles.profiles, options_, span, verdicts);
-        } else {
-            log::error("window_profile_unusable model={} sequence={} error=\"{}\"", model(), window.sequence,
-                       profiles.error);
-        }
+        // A chunk that cannot be used is left out and named, here and in the
+        // evidence; the window is judged from the others (none: every
+        // feature is listed as not computed, and nothing drifts).
+        log_skipped_chunks(model(), fmt::format("window={} bucket={}", window.sequence, format_rfc3339_us(bucket_us)),
+                           profiles.skipped);
+        drift = detect_profile_drift(*fitted_->profiles, profiles.profiles, rows.size(), options_,
+                                     fitted_->profile_noise, span, metrics_, verdicts, profiles.skipped);
+        check_profile_quality(*fitted_->profiles, profiles.profiles, options_, span, verdicts);
     }
     control.checkpoint();
     // A drop's causes are ranked after the window is stored, off this pass.

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
 #include "daemon/detector_options.h"
 #include "daemon/window_detectors.h"
 #include "detectors/profile_drift.h"
@@ -193,7 +194,8 @@ void detect_profile_segment_drift(const stats::ProfileSet& reference, const stat
 drift::DriftVerdict detect_profile_drift(const stats::ProfileSet& reference, const stats::ProfileSet& window,
                                          std::size_t window_rows, const config::ModelOptions& options,
                                          drift::ProfileNoiseGates& noise, const WindowSpan& span,
-                                         DaemonMetrics& metrics, WindowVerdicts& verdicts) {
+                                         DaemonMetrics& metrics, WindowVerdicts& verdicts,
+                                         std::span<const store::SkippedChunk> skipped) {
     const auto& model = options.schema.name;
     const auto drift = drift_options(options.drift);
     nlohmann::json not_computed = nlohmann::json::array();
@@ -215,6 +217,12 @@ drift::DriftVerdict detect_profile_drift(const stats::ProfileSet& reference, con
             extra["not_computed"] = not_computed;
             extra["profile_rows"] = window.rows();
             extra["window_rows"] = window_rows;
+            if (!skipped.empty()) {
+                nlohmann::json chunks = nlohmann::json::array();
+                for (const auto& chunk : skipped)
+                    chunks.push_back({{"id", chunk.id}, {"rows", chunk.rows}, {"error", chunk.error}});
+                extra["skipped_chunks"] = std::move(chunks);
+            }
         } else {
             for (const auto& feature : features)
                 if (feature.result.feature == finding.subject) extra = profile_feature_evidence(feature);
@@ -225,6 +233,13 @@ drift::DriftVerdict detect_profile_drift(const stats::ProfileSet& reference, con
     for (auto& finding : findings) verdicts.findings.push_back(std::move(finding));
     for (auto& finding : segment_verdicts.findings) verdicts.findings.push_back(std::move(finding));
     return verdict;
+}
+
+void log_skipped_chunks(std::string_view model, std::string_view merging,
+                        std::span<const store::SkippedChunk> skipped) {
+    for (const auto& chunk : skipped)
+        log::error("profile_chunk_skipped model={} {} chunk={} rows={} error=\"{}\"", model, merging, chunk.id,
+                   chunk.rows, chunk.error);
 }
 
 void check_profile_quality(const stats::ProfileSet& reference, const stats::ProfileSet& window,

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string_view>
 
 #include "config/config.h"
 #include "daemon/metrics.h"
@@ -19,6 +21,7 @@
 #include "detectors/dataset_drift.h"
 #include "detectors/profile_drift.h"
 #include "stats/feature_profile.h"
+#include "store/profile_store.h"
 
 namespace mw::daemon {
 
@@ -26,10 +29,19 @@ namespace mw::daemon {
 // profile's row count (a difference, from chunks cut at another window
 // length before a restart, is reported in the evidence).
 // `noise`: the reference's noise gates (robust mode), kept with it.
+// `skipped`: the window's chunks left out of its profile
+// (store::merge_profile_chunks), listed in the dataset_drift evidence
+// ("skipped_chunks") beside the profile's and the window's row counts.
 drift::DriftVerdict detect_profile_drift(const stats::ProfileSet& reference, const stats::ProfileSet& window,
                                          std::size_t window_rows, const config::ModelOptions& options,
                                          drift::ProfileNoiseGates& noise, const WindowSpan& span,
-                                         DaemonMetrics& metrics, WindowVerdicts& verdicts);
+                                         DaemonMetrics& metrics, WindowVerdicts& verdicts,
+                                         std::span<const store::SkippedChunk> skipped = {});
+
+// One error line per skipped chunk, naming the model, what was being merged
+// (`merging`, e.g. "window=12") and the chunk.
+void log_skipped_chunks(std::string_view model, std::string_view merging,
+                        std::span<const store::SkippedChunk> skipped);
 
 void check_profile_quality(const stats::ProfileSet& reference, const stats::ProfileSet& window,
                            const config::ModelOptions& options, const WindowSpan& span, WindowVerdicts& verdicts);

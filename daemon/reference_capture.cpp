@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "daemon/performance_judgement.h"
+#include "daemon/profile_detectors.h"
 #include "daemon/window_selection.h"
 #include "daemon/window_table.h"
 #include "detectors/reference_sample.h"
@@ -80,12 +81,17 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
             return wait("the end of the time bucket " + format_rfc3339_us(end_us) + " the reference ends with");
         auto merged = store::merge_profile_chunks(connection, model, start_us, end_us, version, privacy.since_us,
                                                   model_options.drift.max_segment_values);
-        if (!merged.error.empty()) {
-            log::error("reference_profile_unusable model={} error=\"{}\"", model, merged.error);
-            return wait("readable profile chunks (" + merged.error + ")");
-        }
-        if (merged.profiles.rows() == 0) return wait("profiled predictions between " + format_rfc3339_us(start_us) +
-                                                     " and " + format_rfc3339_us(end_us));
+        // Chunks that cannot be used are left out (logged once the reference
+        // is stored, and counted in its description); with none usable the
+        // wait names them (the monitor logs a wait when its reason changes).
+        std::string skipped;
+        for (const auto& chunk : merged.skipped)
+            skipped += fmt::format("{}{} ({} rows)", skipped.empty() ? "" : ", ", chunk.id, chunk.rows);
+        if (merged.profiles.rows() == 0)
+            return wait("profiled predictions between " + format_rfc3339_us(start_us) + " and " +
+                        format_rfc3339_us(end_us) +
+                        (skipped.empty() ? "" : "; unusable profile chunks " + skipped + ": " +
+                                                    merged.skipped.front().error));
         rows = store::read_predictions_between(connection, model, start_us, end_us, options.rows,
                                                store::ReceivedRange{privacy.since_us, std::nullopt});
         if (!version.empty())
@@ -96,6 +102,12 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
         profile_rows = merged.profiles.rows();
         bucketed = fmt::format(", profiled from {} chunks of {} rows in [{}, {})", merged.chunks,
                                merged.profiles.rows(), format_rfc3339_us(start_us), format_rfc3339_us(end_us));
+        if (!merged.skipped.empty()) {
+            bucketed += "; unusable profile chunks left out: " + skipped;
+            log_skipped_chunks(model,
+                               fmt::format("reference=[{}, {})", format_rfc3339_us(start_us), format_rfc3339_us(end_us)),
+                               merged.skipped);
+        }
         // Windows start at the next bucket: (end_us, "") precedes every row
         // at or after end_us and follows every row before it (ids are not empty).
         bucket_end = store::RowKey{end_us, ""};

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses with clang++-14 under ASan and UBSan, then
 # fuzzes them one after the other within SECONDS seconds in all (the builds
-# not counted): two thirds to the HTTP ingest parser, the rest to the CSV
-# reader. Each starts from its committed seed corpus (never written to: new
-# inputs go to the work directory) and its dictionary:
+# not counted): a sixth to the stored profiles' decoder, then two thirds of
+# the rest to the HTTP ingest parser and the rest to the CSV reader. Each
+# starts from its committed seed corpus (never written to: new inputs go to
+# the work directory) and its dictionary:
 #   ingest_parser: tests/fuzz/corpus/ingest_parser/, tests/fuzz/ingest_parser.dict
 #   csv_reader:    tests/fuzz/corpus_csv/,           tests/fuzz/csv_reader.dict
+#   profile_set:   tests/fuzz/corpus_profile/,       tests/fuzz/profile_set.dict
 # Exits non-zero on a crash, a sanitizer report or a violated invariant, and
 # then keeps the work directory with the reproducer.
 #
@@ -30,8 +32,9 @@ else
   remove_workdir=1
 fi
 
-csv_seconds=$((seconds / 3))
-ingest_seconds=$((seconds - csv_seconds))
+profile_seconds=$((seconds / 6))
+csv_seconds=$(((seconds - profile_seconds) / 3))
+ingest_seconds=$((seconds - profile_seconds - csv_seconds))
 
 # Each harness and what it needs, compiled directly so the fuzz build does
 # not depend on the CMake build type or on the other components.
@@ -48,6 +51,15 @@ ingest_sources=(
 csv_sources=(
   tests/fuzz/csv_reader_fuzz.cpp
   core/csv.cpp
+)
+profile_sources=(
+  tests/fuzz/profile_set_fuzz.cpp
+  stats/feature_profile.cpp
+  stats/frequent_items.cpp
+  stats/hyperloglog.cpp
+  stats/kll_sketch.cpp
+  stats/reservoir_sample.cpp
+  stats/sketch_bytes.cpp
 )
 
 # build NAME LIBS... -- SOURCES...
@@ -87,10 +99,13 @@ run() {
 
 build ingest_parser -lsimdjson -lfmt -lcrypto -- "${ingest_sources[@]}"
 build csv_reader -lfmt -- "${csv_sources[@]}"
+build profile_set -- "${profile_sources[@]}"
 run ingest_parser "$ingest_seconds" tests/fuzz/corpus/ingest_parser tests/fuzz/ingest_parser.dict
 run csv_reader "$csv_seconds" tests/fuzz/corpus_csv tests/fuzz/csv_reader.dict
+run profile_set "$profile_seconds" tests/fuzz/corpus_profile tests/fuzz/profile_set.dict
 
 if [ "$remove_workdir" -eq 1 ]; then
   rm -rf "$workdir"
 fi
-echo "fuzz.sh: no crash in ${seconds}s (ingest_parser ${ingest_seconds}s, csv_reader ${csv_seconds}s)" >&2
+echo "fuzz.sh: no crash in ${seconds}s (ingest_parser ${ingest_seconds}s, csv_reader ${csv_seconds}s," \
+  "profile_set ${profile_seconds}s)" >&2

@@ -35,6 +35,28 @@ void combine_moments(std::uint64_t& count, double& mean, double& m2, std::uint64
     count = total;
 }
 
+// Whether `count` finite values in [min, max] can have this mean and M2
+// (sum of squared deviations): min and max are finite (update() counts only
+// finite values), the mean lies in [min, max], and the population variance
+// M2 / count is at most (max - mean) * (mean - min) (Bhatia & Davis, "A
+// Better Bound on the Variance", American Mathematical Monthly 107(4),
+// 2000; it holds for any distribution on [min, max], so the merge of two
+// possible profiles, a mixture of two such distributions, is possible too).
+// The slack (a millionth, relative) covers rounding, which grows with the
+// count: a block's mean of equal values may differ from the value in its
+// last bits (update_many sums before dividing), giving such a profile a
+// tiny M2 with max == min; a lie it lets through is at most that small.
+bool moments_possible(std::uint64_t count, double min, double max, double mean, double m2) {
+    if (!std::isfinite(min) || !std::isfinite(max)) return false;
+    constexpr double relative_slack = 1e-6;
+    const double scale = std::max({std::abs(min), std::abs(max), max - min});
+    const double slack = relative_slack * scale;
+    if (!(mean >= min - slack && mean <= max + slack)) return false;
+    const double inside = std::clamp(mean, min, max);
+    const double n = static_cast<double>(count);
+    return m2 <= n * ((max - inside) * (inside - min) * (1 + relative_slack) + slack * slack);
+}
+
 }  // namespace
 
 NumericProfile::NumericProfile(const NumericProfileOptions& options)
@@ -85,12 +107,17 @@ void NumericProfile::update_many(std::span<const double> values) {
     add_block(std::span<const double>(finite.data(), filled));
 }
 
-std::string NumericProfile::merge(const NumericProfile& other) {
+std::string NumericProfile::merge_problem(const NumericProfile& other) const {
     if (other.quantiles_.k() != quantiles_.k() || other.sample_.capacity() != sample_.capacity() ||
         other.distinct_.precision() != distinct_.precision()) {
         return "numeric profile merge: the profiles have different options (kll k, reservoir capacity or hll "
                "precision)";
     }
+    return {};
+}
+
+std::string NumericProfile::merge(const NumericProfile& other) {
+    if (std::string problem = merge_problem(other); !problem.empty()) return problem;
     if (std::string problem = sample_.merge(other.sample_); !problem.empty()) return problem;
     if (std::string problem = distinct_.merge(other.distinct_); !problem.empty()) return problem;
     quantiles_.merge(other.quantiles_);
@@ -172,6 +199,11 @@ Decoded<NumericProfile> NumericProfile::deserialize(std::string_view bytes) {
         result.error = decode_error(what, "count, min, max, mean or M2 disagree with the sketches", 5);
         return result;
     }
+    if (profile.count_ > 0 && !moments_possible(profile.count_, profile.min_, profile.max_, profile.mean_,
+                                                profile.m2_)) {
+        result.error = decode_error(what, "min, max, mean or M2 that no finite values have", 21);
+        return result;
+    }
     if (profile.count_ == 0) {
         profile.min_ = infinity;
         profile.max_ = -infinity;
@@ -186,7 +218,15 @@ Decoded<NumericProfile> NumericProfile::deserialize(std::string_view bytes) {
 CategoricalProfile::CategoricalProfile(const CategoricalProfileOptions& options)
     : items_(options.frequent_items_capacity), distinct_(options.hll_precision) {}
 
+std::string CategoricalProfile::merge_problem(const CategoricalProfile& other) const {
+    if (other.distinct_.precision() != distinct_.precision())
+        return "categorical profile merge: hyperloglog precision " + std::to_string(other.distinct_.precision()) +
+               " differs from " + std::to_string(distinct_.precision());
+    return {};
+}
+
 std::string CategoricalProfile::merge(const CategoricalProfile& other) {
+    if (std::string problem = merge_problem(other); !problem.empty()) return problem;
     if (std::string problem = distinct_.merge(other.distinct_); !problem.empty()) {
         return "categorical profile merge: " + problem;
     }
@@ -309,7 +349,49 @@ void drop_segment_values(SegmentProfiles& segments, SegmentProfiles::State state
 
 }  // namespace
 
+std::string ProfileSet::merge_problem(const ProfileSet& other, std::size_t max_segment_values) const {
+    if (rows_ > max_rows || other.rows_ > max_rows - rows_)
+        return "profile set merge: " + std::to_string(rows_) + " and " + std::to_string(other.rows_) +
+               " rows together are more than a profile counts (2^53)";
+    for (const auto& [name, profile] : other.numeric_) {
+        if (categorical_.contains(name))
+            return "profile set merge: feature \"" + name + "\" is categorical on one side and numeric on the other";
+        if (const auto found = numeric_.find(name); found != numeric_.end())
+            if (std::string problem = found->second.merge_problem(profile); !problem.empty())
+                return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    for (const auto& [name, profile] : other.categorical_) {
+        if (numeric_.contains(name))
+            return "profile set merge: feature \"" + name + "\" is numeric on one side and categorical on the other";
+        if (const auto found = categorical_.find(name); found != categorical_.end())
+            if (std::string problem = found->second.merge_problem(profile); !problem.empty())
+                return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    // The values merge() merges value by value: those of an attribute
+    // complete on both sides whose values together stay within the cap.
+    for (const auto& [attribute, theirs] : other.segments_) {
+        const auto found = segments_.find(attribute);
+        if (found == segments_.end()) continue;
+        const SegmentProfiles& ours = found->second;
+        if (ours.state != SegmentProfiles::State::complete || theirs.state != SegmentProfiles::State::complete)
+            continue;
+        std::size_t values = ours.by_value.size();
+        for (const auto& [value, part] : theirs.by_value) values += ours.by_value.contains(value) ? 0 : 1;
+        if (values > max_segment_values) continue;
+        for (const auto& [value, part] : theirs.by_value) {
+            const auto same = ours.by_value.find(value);
+            if (same == ours.by_value.end()) continue;
+            if (std::string problem = same->second.merge_problem(part, max_segment_values); !problem.empty())
+                return "profile set merge, segment " + attribute + "=\"" + value + "\": " + problem;
+        }
+    }
+    return {};
+}
+
 std::string ProfileSet::merge(const ProfileSet& other, std::size_t max_segment_values) {
+    // Checked first, so that a set that does not fit leaves this one as it
+    // was; the checks below then never fail.
+    if (std::string problem = merge_problem(other, max_segment_values); !problem.empty()) return problem;
     for (const auto& [name, profile] : other.numeric_) {
         if (categorical_.contains(name))
             return "profile set merge: feature \"" + name + "\" is categorical on one side and numeric on the other";
@@ -419,6 +501,10 @@ Decoded<ProfileSet> ProfileSet::decode(std::string_view bytes, bool segments_all
         result.error = decode_error(what, "truncated row count", in.offset());
         return result;
     }
+    if (set.rows_ > max_rows) {
+        result.error = decode_error(what, std::to_string(set.rows_) + " rows, more than a profile counts (2^53)", 5);
+        return result;
+    }
     // Reads one kind's (name, profile) pairs into `into`; "" or the error.
     const auto read_kind = [&](auto& into, auto decode) -> std::string {
         std::uint32_t count = 0;
@@ -434,6 +520,16 @@ Decoded<ProfileSet> ProfileSet::decode(std::string_view bytes, bool segments_all
             auto profile = decode(blob);
             if (!profile.error.empty())
                 return std::string(what) + ", feature \"" + std::string(name) + "\": " + profile.error;
+            // Each row gives a feature one value or one missing, or nothing
+            // when the feature was declared after it (a merge of older parts).
+            const std::uint64_t values = profile.value.count();
+            const std::uint64_t missing = profile.value.missing_count();
+            if (values > set.rows_ || missing > set.rows_ - values)
+                return decode_error(what,
+                                    "feature \"" + std::string(name) + "\" counts " + std::to_string(values) +
+                                        " values and " + std::to_string(missing) + " missing in " +
+                                        std::to_string(set.rows_) + " rows",
+                                    at);
             into.emplace(std::string(name), std::move(profile.value));
         }
         return {};

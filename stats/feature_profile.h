@@ -25,6 +25,12 @@
 //
 // Merging needs equal options (sketch sizes); a mismatch is an error value
 // and leaves the profile unchanged.
+//
+// Decoding treats a blob as hostile (profiles are read back from
+// PostgreSQL, which may hold a damaged or tampered row): besides the
+// sketches' own checks, a profile whose count, min, max, mean or M2 could
+// not come from any values, or a set whose features count more values than
+// it has rows, is an error value, never a profile to judge from.
 #pragma once
 
 #include <algorithm>
@@ -74,6 +80,8 @@ public:
     // The same result as update() on each value in turn, up to rounding of
     // the mean and variance (blocks are combined with Chan's formula).
     void update_many(std::span<const double> values);
+    // Why merge(other) would fail ("" when it would not), changing nothing.
+    [[nodiscard]] std::string merge_problem(const NumericProfile& other) const;
     [[nodiscard]] std::string merge(const NumericProfile& other);
 
     std::uint64_t count() const { return count_; }
@@ -123,6 +131,8 @@ public:
         distinct_.update(value);
     }
     void update_missing() { ++missing_count_; }
+    // Why merge(other) would fail ("" when it would not), changing nothing.
+    [[nodiscard]] std::string merge_problem(const CategoricalProfile& other) const;
     [[nodiscard]] std::string merge(const CategoricalProfile& other);
 
     std::uint64_t count() const { return count_; }
@@ -177,6 +187,11 @@ public:
     // The most a decoded blob may hold: attributes, and values per attribute.
     static constexpr std::size_t max_segment_attributes = 64;
     static constexpr std::size_t max_decoded_segment_values = 10'000;
+    // The most rows a set may count, decoded or merged: 2^53, the last count
+    // a double (what the statistics compute in) holds exactly, and far
+    // beyond any window; a blob claiming more is damaged, and no merge of
+    // such claims can wrap the 64-bit counts around.
+    static constexpr std::uint64_t max_rows = std::uint64_t{1} << 53;
 
     std::uint64_t rows() const { return rows_; }
     void add_rows(std::uint64_t rows) { rows_ += rows; }
@@ -204,8 +219,9 @@ public:
     // Adds `other`'s rows and profiles (a feature only in `other` is copied),
     // and its segments' (an attribute's values together past
     // `max_segment_values` overflow it). On error (a feature numeric on one
-    // side and categorical on the other, or profiles of different options)
-    // this set may be partly merged: the caller discards it.
+    // side and categorical on the other, profiles of different options, or
+    // more than max_rows rows together) this set is unchanged, so a caller
+    // merging many parts can leave out the one that does not fit and go on.
     [[nodiscard]] std::string merge(const ProfileSet& other,
                                     std::size_t max_segment_values = default_max_segment_values);
 
@@ -216,6 +232,9 @@ private:
     // A segment's set is decoded with segments_allowed false: one level, so
     // a hostile blob cannot nest sets as deep as its length allows.
     static Decoded<ProfileSet> decode(std::string_view bytes, bool segments_allowed);
+    // Why merge(other, max_segment_values) would fail ("" when it would
+    // not), checked before merge changes anything.
+    std::string merge_problem(const ProfileSet& other, std::size_t max_segment_values) const;
 
     std::uint64_t rows_ = 0;
     std::map<std::string, NumericProfile> numeric_;

@@ -17,9 +17,16 @@ FrequentItems::FrequentItems(std::uint32_t capacity) : capacity_(capacity) {
 }
 
 void FrequentItems::decrement_all(std::uint64_t amount) {
+    // A counter at or below the amount is dropped, not decremented: a merge
+    // subtracts the (capacity + 1)-th largest count, which smaller counters
+    // would wrap around (2^64 - a little) instead of going below zero.
     for (auto it = counts_.begin(); it != counts_.end();) {
+        if (it->second <= amount) {
+            it = counts_.erase(it);
+            continue;
+        }
         it->second -= amount;
-        it = it->second == 0 ? counts_.erase(it) : std::next(it);
+        ++it;
     }
     max_error_ += amount;
 }
@@ -151,6 +158,14 @@ Decoded<FrequentItems> FrequentItems::deserialize(std::string_view bytes) {
     }
     if (in.remaining() != 0) {
         result.error = decode_error(what, "trailing bytes", in.offset());
+        return result;
+    }
+    // Every amount added to max_error was taken from the counters too, so it
+    // is at most what they do not hold (header: max_error <= (n - sum of
+    // counts) / (capacity + 1) for one summary's updates).
+    if (max_error > n - tracked_total) {
+        result.error = decode_error(what, "max_error " + std::to_string(max_error) +
+                                              " exceeds the count the items do not hold", 17);
         return result;
     }
     summary.n_ = n;

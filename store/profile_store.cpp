@@ -31,14 +31,16 @@ MergedProfiles merge_profile_chunks(pqxx::connection_base& connection, const std
     MergedProfiles merged;
     for (const auto& row : rows) {
         const auto id = row[0].as<std::int64_t>();
+        const auto recorded = row[1].as<std::int64_t>();
         const pqxx::binarystring bytes(row[2]);
         auto chunk = stats::ProfileSet::deserialize(std::string_view(bytes.get(), bytes.size()));
-        if (chunk.error.empty() && chunk.value.rows() != row[1].as<std::uint64_t>())
-            chunk.error = fmt::format("{} rows in the profiles, {} recorded", chunk.value.rows(), row[1].c_str());
+        if (chunk.error.empty() && (recorded < 0 || chunk.value.rows() != static_cast<std::uint64_t>(recorded)))
+            chunk.error = fmt::format("{} rows in the profiles, {} recorded", chunk.value.rows(), recorded);
+        // ProfileSet::merge leaves the merge as it was when it fails.
         if (chunk.error.empty()) chunk.error = merged.profiles.merge(chunk.value, max_segment_values);
         if (!chunk.error.empty()) {
-            merged.error = fmt::format("profile chunk {} of model {}: {}", id, model, chunk.error);
-            return merged;
+            merged.skipped.push_back({id, recorded, std::move(chunk.error)});
+            continue;
         }
         ++merged.chunks;
     }
@@ -54,6 +56,8 @@ std::optional<ReferenceProfile> load_reference_profile(pqxx::connection_base& co
     reference.rows = rows[0][0].as<std::int64_t>();
     const pqxx::binarystring bytes(rows[0][1]);
     auto decoded = stats::ProfileSet::deserialize(std::string_view(bytes.get(), bytes.size()));
+    if (decoded.error.empty() && (reference.rows < 0 || decoded.value.rows() != static_cast<std::uint64_t>(reference.rows)))
+        decoded.error = fmt::format("{} rows in the profiles, {} recorded", decoded.value.rows(), reference.rows);
     if (!decoded.error.empty())
         reference.error = fmt::format("the profile of reference {}: {}", reference_id, decoded.error);
     reference.profiles = std::move(decoded.value);

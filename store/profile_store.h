@@ -31,17 +31,29 @@ struct ProfileChunk {
 // In the caller's transaction: the one that stores the chunk's rows.
 void insert_profile_chunks(pqxx::transaction_base& transaction, const std::vector<ProfileChunk>& chunks);
 
+// A chunk left out of a merge: its blob does not decode (damaged, cut short,
+// of a format version this daemon does not read, sizes that lie), disagrees
+// with its row's `rows`, or does not merge with the others (other sketch
+// sizes, a feature of another type).
+struct SkippedChunk {
+    std::int64_t id = 0;
+    std::int64_t rows = 0;  // as its row records them
+    std::string error;
+};
+
 struct MergedProfiles {
     stats::ProfileSet profiles;
-    std::size_t chunks = 0;
-    std::string error;  // a chunk that does not decode or merge (named by id); then profiles is unusable
+    std::size_t chunks = 0;             // merged
+    std::vector<SkippedChunk> skipped;  // in id order; none of their rows are in `profiles`
 };
 
 // The merge of `model`'s chunks with start_us <= bucket_start < end_us; only
 // of `model_version` when not empty, only of chunks whose rows were all
 // received at or after `received_since_us` when given; a segment attribute
 // with more than `max_segment_values` values in all is overflowed
-// (stats::SegmentProfiles).
+// (stats::SegmentProfiles). The database is read as an input that can be
+// damaged: a chunk that cannot be used is skipped and listed, never merged
+// in part, and the rest are merged (the caller says so where it judges).
 MergedProfiles merge_profile_chunks(pqxx::connection_base& connection, const std::string& model,
                                     std::int64_t start_us, std::int64_t end_us, const std::string& model_version = {},
                                     std::optional<std::int64_t> received_since_us = std::nullopt,
@@ -49,7 +61,7 @@ MergedProfiles merge_profile_chunks(pqxx::connection_base& connection, const std
 
 // The merged profile stored with reference `reference_id`; none when it has
 // none (a reference of a model that stores its rows); error set when it does
-// not decode.
+// not decode or disagrees with its row's `rows`.
 struct ReferenceProfile {
     std::int64_t rows = 0;
     stats::ProfileSet profiles;

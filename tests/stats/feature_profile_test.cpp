@@ -1,8 +1,11 @@
 // NumericProfile and CategoricalProfile: moments against a two-pass
 // computation, missing values, update_many against update, merging parts
-// against the whole, serialisation and its validation.
+// against the whole, serialisation and its validation; ProfileSet's blobs
+// damaged by hand (what PostgreSQL might hand back), and merges that fail
+// leaving the set unchanged.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -369,4 +372,176 @@ TEST_CASE("profile set: a version 1 blob (before segments) reads as a set withou
     CHECK(decoded.value.segments().empty());
     bytes[4] = 3;
     CHECK(ProfileSet::deserialize(bytes).error.find("unsupported format version 3") != std::string::npos);
+}
+
+namespace {
+
+// Little-endian fields written into a blob, as a damaged or tampered
+// database row would hold them.
+void put_u64_at(std::string& blob, std::size_t at, std::uint64_t value) {
+    for (int i = 0; i < 8; ++i) blob[at + i] = static_cast<char>(value >> (8 * i));
+}
+
+void put_f64_at(std::string& blob, std::size_t at, double value) {
+    put_u64_at(blob, at, std::bit_cast<std::uint64_t>(value));
+}
+
+std::uint64_t u64_at(const std::string& blob, std::size_t at) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < 8; ++i) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(blob[at + i])) << (8 * i);
+    return value;
+}
+
+// What the store writer keeps for 500 rows of a profile-only model: "age"
+// (numeric, compacted by its KLL sketch) and "city" (categorical, exact).
+mw::stats::ProfileSet damage_test_set() {
+    mw::stats::ProfileSet set;
+    const auto options = mw::stats::profile_only_numeric_options(3);
+    for (int i = 0; i < 500; ++i) {
+        set.add_rows(1);
+        set.numeric("age", options).update(20 + (i * 37) % 50);
+        set.categorical("city").update(i % 3 == 0 ? "Paris" : "Lyon");
+    }
+    return set;
+}
+
+}  // namespace
+
+TEST_CASE("profile set: hand-damaged blobs whose sizes, counts or moments lie are refused, naming what") {
+    using mw::stats::ProfileSet;
+    const std::string blob = damage_test_set().serialize();
+    REQUIRE(ProfileSet::deserialize(blob).ok());
+    const std::size_t numeric_at = blob.find("MWNP");
+    const std::size_t kll_at = blob.find("MWKL");
+    const std::size_t items_at = blob.find("MWFI");
+    REQUIRE(numeric_at != std::string::npos);
+    REQUIRE(kll_at != std::string::npos);
+    REQUIRE(items_at != std::string::npos);
+    const auto refused = [](const std::string& damaged, const std::string& says) {
+        const auto decoded = ProfileSet::deserialize(damaged);
+        INFO("error: " << decoded.error);
+        CHECK_FALSE(decoded.ok());
+        CHECK(decoded.error.find(says) != std::string::npos);
+    };
+
+    // A format version from a future daemon, and one cut short.
+    std::string future = blob;
+    future[4] = 3;
+    refused(future, "unsupported format version 3");
+    refused(blob.substr(0, blob.size() / 2), "truncated");
+
+    // The set's row count: fewer rows than its features count values, and
+    // more than any profile counts.
+    std::string few_rows = blob;
+    put_u64_at(few_rows, 5, 10);
+    refused(few_rows, "feature \"age\" counts 500 values and 0 missing in 10 rows");
+    std::string huge_rows = blob;
+    put_u64_at(huge_rows, 5, std::uint64_t{1} << 60);
+    refused(huge_rows, "more than a profile counts");
+
+    // The KLL sketch: a level claiming more items than the blob holds, and
+    // an n its items' weights do not make (numeric profile's fields: magic
+    // and version, then k u16, n u64, min, max, random state, level count,
+    // each level's size u32).
+    std::string long_level = blob;
+    long_level[kll_at + 40] = '\xF0';
+    long_level[kll_at + 43] = '\x7F';
+    refused(long_level, "more than the blob holds");
+    std::string kll_n = blob;
+    put_u64_at(kll_n, kll_at + 7, u64_at(blob, kll_at + 7) + 1);
+    refused(kll_n, "total weight does not equal n");
+    // The profile's count agreeing with neither sketch.
+    std::string count = blob;
+    put_u64_at(count, numeric_at + 5, 499);
+    refused(count, "disagree with the sketches");
+
+    // Moments no values between min and max have: a mean past max, an M2
+    // past the Bhatia-Davis bound count * (max - mean) * (mean - min) (here
+    // 500 * 24.5^2: the ages 20..69 are uniform).
+    const double max = std::bit_cast<double>(u64_at(blob, numeric_at + 29));
+    REQUIRE(max == 69);
+    std::string mean = blob;
+    put_f64_at(mean, numeric_at + 37, max + 1);
+    refused(mean, "min, max, mean or M2 that no finite values have");
+    std::string m2 = blob;
+    put_f64_at(m2, numeric_at + 45, 500 * (49.0 * 49.0 / 4) * 1.01);
+    refused(m2, "min, max, mean or M2 that no finite values have");
+
+    // Frequent items: a max_error the counters cannot have lost (they hold
+    // every value: nothing was decremented), and more entries than the
+    // blob holds (fields: magic and version, capacity u32, n u64,
+    // max_error u64, entry count u32).
+    std::string max_error = blob;
+    put_u64_at(max_error, items_at + 17, 1);
+    refused(max_error, "max_error 1 exceeds the count the items do not hold");
+    std::string entries = blob;
+    entries[items_at + 25] = 100;
+    refused(entries, "entry count larger than the blob holds");
+
+    // The same checks hold for every byte flipped: a damaged blob decodes to
+    // an error or to a set whose counts are within its rows.
+    std::mt19937_64 engine(11);
+    for (int trial = 0; trial < 3000; ++trial) {
+        std::string flipped = blob;
+        flipped[engine() % flipped.size()] ^= static_cast<char>(1 + engine() % 255);
+        const auto decoded = ProfileSet::deserialize(flipped);
+        if (!decoded.ok()) continue;
+        for (const auto& [name, profile] : decoded.value.numeric_profiles())
+            CHECK(profile.count() + profile.missing_count() <= decoded.value.rows());
+        for (const auto& [name, profile] : decoded.value.categorical_profiles())
+            CHECK(profile.items().other_count() <= profile.count());
+    }
+}
+
+TEST_CASE("profile set: a merge that fails leaves the set as it was") {
+    using mw::stats::ProfileSet;
+    const auto options = mw::stats::profile_only_numeric_options(3);
+    ProfileSet merged = damage_test_set();
+    merged.numeric("zz", options).update(1);
+    const std::string before = merged.serialize();
+
+    // Each part holds a feature that would merge (and would have been
+    // merged already) before the one that does not: a feature of the other
+    // type, a sketch of another size (KLL k 100 against 200).
+    ProfileSet other_type;
+    other_type.add_rows(1);
+    other_type.numeric("age", options).update(41);
+    other_type.categorical("zz").update("a");
+    CHECK(merged.merge(other_type).find("\"zz\" is numeric on one side and categorical on the other") !=
+          std::string::npos);
+    CHECK(merged.serialize() == before);
+    ProfileSet other_k;
+    other_k.add_rows(1);
+    other_k.numeric("a_first", options).update(1);
+    auto small_k = options;
+    small_k.kll_k = 100;
+    other_k.numeric("age", small_k).update(30);
+    CHECK(merged.merge(other_k).find("different options") != std::string::npos);
+    CHECK(merged.serialize() == before);
+
+    // A segment value's profiles that conflict, after a feature that merges.
+    const auto one_row_segment = [&](bool numeric_age) {
+        ProfileSet set;
+        set.declare_segments("sex");
+        set.add_rows(1);
+        set.numeric("w", options).update(1);
+        ProfileSet* female = set.segment("sex", "F", 32);
+        female->add_rows(1);
+        if (numeric_age) female->numeric("age", options).update(3);
+        else female->categorical("age").update("3");
+        return set;
+    };
+    ProfileSet segments = one_row_segment(true);
+    const std::string segments_before = segments.serialize();
+    CHECK(segments.merge(one_row_segment(false)).find("segment sex=\"F\"") != std::string::npos);
+    CHECK(segments.serialize() == segments_before);
+
+    // More rows together than a profile counts.
+    ProfileSet many;
+    many.add_rows(ProfileSet::max_rows);
+    CHECK(merged.merge(many).find("more than a profile counts") != std::string::npos);
+    CHECK(merged.serialize() == before);
+    // And the set still merges what fits.
+    REQUIRE(merged.merge(damage_test_set()).empty());
+    CHECK(merged.rows() == 1000);
 }

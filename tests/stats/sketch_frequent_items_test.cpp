@@ -115,6 +115,27 @@ TEST_CASE("frequent items: merging keeps the bounds, and exactness when the unio
     CHECK(left.tracked() == 15);
 }
 
+TEST_CASE("frequent items: a merge drops the counters below the subtracted count instead of wrapping them") {
+    // Four counters for a capacity of 2: the third largest (3) is subtracted
+    // from every counter; d's 1 and c's 3 go, none wraps to 2^64 - 2.
+    FrequentItems left(2);
+    FrequentItems right(2);
+    left.update("a", 10);
+    left.update("b", 5);
+    right.update("c", 3);
+    right.update("d", 1);
+    left.merge(right);
+    CHECK(left.tracked() == 2);
+    CHECK(left.count("a") == 7);
+    CHECK(left.count("b") == 2);
+    CHECK(left.count("c") == 0);
+    CHECK(left.count("d") == 0);
+    CHECK(left.max_error() == 3);
+    check_bounds(left, Truth{{"a", 10}, {"b", 5}, {"c", 3}, {"d", 1}});
+    // What it serialises reads back (a wrapped counter made the counts exceed n).
+    CHECK(FrequentItems::deserialize(left.serialize()).ok());
+}
+
 TEST_CASE("frequent items: serialize round trip and corrupt blobs") {
     const std::vector<std::string> stream = skewed_stream(20'000, 1'000, 4);
     FrequentItems summary(32);

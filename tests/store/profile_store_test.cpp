@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <pqxx/nontransaction>
 
 #include "store/copy_encoding.h"
@@ -123,7 +124,7 @@ TEST_CASE("a profile-only model's predictions are stored without features, profi
     CHECK(fixture.count("SELECT count(*) FROM profile_chunks WHERE model = 'open'") == 0);
 
     const auto first = fixture.hour(0);
-    REQUIRE(first.error.empty());
+    REQUIRE(first.skipped.empty());
     CHECK(first.chunks == 1);
     CHECK(first.profiles.rows() == 2);
     REQUIRE(first.profiles.find_numeric("age") != nullptr);
@@ -168,7 +169,7 @@ TEST_CASE("a replayed write profiles nothing twice, whole, per frame or beside n
     };
     CHECK(writer.write(mixed).predictions_inserted == 1);
     const auto merged = fixture.hour(0);
-    REQUIRE(merged.error.empty());
+    REQUIRE(merged.skipped.empty());
     CHECK(merged.profiles.rows() == 4);
     CHECK(merged.profiles.find_numeric("age")->count() == 4);
     CHECK(merged.profiles.find_numeric("age")->max() == 1000);
@@ -178,7 +179,8 @@ TEST_CASE("a replayed write profiles nothing twice, whole, per frame or beside n
     CHECK(fixture.count("SELECT coalesce(sum(rows), 0) FROM profile_chunks") == 4);
 }
 
-TEST_CASE("a reference keeps its merged profile; a damaged chunk is named, not merged", "[profile_store]") {
+TEST_CASE("a reference keeps its merged profile; a damaged chunk is named and left out, the others merged",
+          "[profile_store]") {
     ProfileStoreFixture fixture;
     store::StoreWriter writer(fixture.database.connection(), config::StoreOptions{});
     writer.set_profile_plan(private_plan());
@@ -206,13 +208,43 @@ TEST_CASE("a reference keeps its merged profile; a damaged chunk is named, not m
     CHECK_FALSE(store::reference_has_profile(*fixture.reader, raw));
     CHECK_FALSE(store::load_reference_profile(*fixture.reader, raw));
 
+    // A second chunk of the hour, then the first one damaged: it is left
+    // out and named (its id, the rows its row records, why), the other
+    // merged; a row count that disagrees with the blob's is damage too.
+    const std::vector<EncodedBatch> later = {
+        profiled_batch({profiled_prediction("b", profiled_hour_us + 2, 50, "y")}, received + 1)};
+    writer.write(later);
+    const auto first_chunk = fixture.count("SELECT min(id) FROM profile_chunks");
     {
         pqxx::nontransaction damage(*fixture.reader);
-        damage.exec0("UPDATE profile_chunks SET profiles = substring(profiles from 1 for 20)");
+        damage.exec0(fmt::format("UPDATE profile_chunks SET profiles = substring(profiles from 1 for 20) WHERE id = {}",
+                                 first_chunk));
     }
     const auto damaged = fixture.hour(0);
-    CHECK(damaged.error.starts_with("profile chunk "));
-    CHECK(damaged.error.find("of model private") != std::string::npos);
+    CHECK(damaged.chunks == 1);
+    REQUIRE(damaged.skipped.size() == 1);
+    CHECK(damaged.skipped[0].id == first_chunk);
+    CHECK(damaged.skipped[0].rows == 1);
+    CHECK(damaged.skipped[0].error.starts_with("profile set: "));
+    CHECK(damaged.profiles.rows() == 1);
+    CHECK(damaged.profiles.find_numeric("age")->mean() == 50);
+    {
+        pqxx::nontransaction damage(*fixture.reader);
+        damage.exec0(fmt::format("UPDATE profile_chunks SET rows = 2 WHERE id <> {}", first_chunk));
+    }
+    const auto lying = fixture.hour(0);
+    CHECK(lying.chunks == 0);
+    REQUIRE(lying.skipped.size() == 2);
+    CHECK(lying.skipped[1].error == "1 rows in the profiles, 2 recorded");
+    CHECK(lying.profiles.rows() == 0);
+    // A reference's profile whose recorded rows disagree is an error too.
+    {
+        pqxx::nontransaction damage(*fixture.reader);
+        damage.exec0(fmt::format("UPDATE reference_profiles SET rows = 7 WHERE reference_id = {}", id));
+    }
+    const auto lying_reference = store::load_reference_profile(*fixture.reader, id);
+    REQUIRE(lying_reference);
+    CHECK(lying_reference->error == fmt::format("the profile of reference {}: 1 rows in the profiles, 7 recorded", id));
 }
 
 TEST_CASE("retention deletes a bucket's chunks with the predictions' age, only once a window reached the bucket",
@@ -367,8 +399,8 @@ TEST_CASE("two writers' profiles merge into the one writer's profile; replays af
     const auto check_merged = [&] {
         const auto split = first_hour(*fixture.reader, "split");
         const auto one = first_hour(*fixture.reader, "single");
-        REQUIRE(split.error.empty());
-        REQUIRE(one.error.empty());
+        REQUIRE(split.skipped.empty());
+        REQUIRE(one.skipped.empty());
         check_same_profiles(split.profiles, one.profiles, ages);
         const auto* split_sex = split.profiles.find_segments("sex");
         const auto* single_sex = one.profiles.find_segments("sex");
@@ -415,14 +447,14 @@ TEST_CASE("segment profiles past drift.max_segment_values are not kept, in a chu
     }
     writer.write(std::vector<EncodedBatch>{profiled_batch(three, received, "split")});
     const auto within = first_hour(*fixture.reader, "split", 3);
-    REQUIRE(within.error.empty());
+    REQUIRE(within.skipped.empty());
     CHECK(within.profiles.find_segments("sex")->by_value.size() == 3);
     // A fourth value in another write: each chunk is within the cap, their merge is not.
     auto fourth = profiled_prediction("a3", profiled_hour_us + 3, 33, "x");
     fourth.attributes = {{"sex", "v3"}};
     writer.write(std::vector<EncodedBatch>{profiled_batch({fourth}, received, "split")});
     const auto merged = first_hour(*fixture.reader, "split", 3);
-    REQUIRE(merged.error.empty());
+    REQUIRE(merged.skipped.empty());
     CHECK(merged.profiles.rows() == 4);
     CHECK(merged.profiles.find_segments("sex")->state == stats::SegmentProfiles::State::overflowed);
     CHECK(merged.profiles.find_segments("sex")->by_value.empty());
@@ -433,7 +465,7 @@ TEST_CASE("segment profiles past drift.max_segment_values are not kept, in a chu
     three.back().id = "a3-b";
     writer.write(std::vector<EncodedBatch>{profiled_batch(three, received, "single")});
     const auto chunk = first_hour(*fixture.reader, "single", 1000);
-    REQUIRE(chunk.error.empty());
+    REQUIRE(chunk.skipped.empty());
     CHECK(chunk.profiles.find_segments("sex")->state == stats::SegmentProfiles::State::overflowed);
     CHECK(chunk.profiles.find_numeric("age")->count() == 4);
 }
