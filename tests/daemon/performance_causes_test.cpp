@@ -244,28 +244,45 @@ TEST_CASE("ranking requests: one per model, the newest wins, and one handed back
     CHECK(taken.at("b")->reference_id == 1);
 }
 
+namespace {
+
+// A model "slow" whose monitor has stored a drop pending its ranking and
+// asked for it: the request, taken from `rankings` as the causes worker takes it.
+struct CausesPendingDrop {
+    store::testing::TestDatabase database;
+    prometheus::Registry registry;
+    daemon::DaemonMetrics metrics{registry};
+    daemon::RankingRequests rankings;
+    daemon::PeriodicWorker idle{"causes", config::StoreOptions{}, 1h, 1h, [](auto&, auto, auto&) {}};
+    daemon::PassControl control{idle};
+    std::shared_ptr<const daemon::RankingBasis> request;
+
+    CausesPendingDrop() {
+        auto& connection = database.connection();
+        store::migrate(connection);
+        const auto beat = store::heartbeat(connection, "causes-test", {"slow"}, 1h);
+        REQUIRE(beat.owned.size() == 1);
+        const store::Fence fence{"causes-test", beat.owned.front().epoch};
+        daemon::ModelMonitor slow(causes_test_model("slow"), metrics, rankings, now_us());
+        store_causes_rows(connection, "slow", 0, 600);
+        slow.step(connection, now_us(), std::nullopt, control, fence);
+        REQUIRE(drop_evidence(connection).value("pending", false));
+        auto asked = rankings.take();
+        REQUIRE(asked.count("slow") == 1);
+        request = asked.at("slow");
+    }
+};
+
+}  // namespace
+
 TEST_CASE("a ranking that fails on its data is attached as an error, not left pending in front of later drops",
           "[performance_causes][pg]") {
-    store::testing::TestDatabase database;
-    store::migrate(database.connection());
-    auto& connection = database.connection();
-    prometheus::Registry registry;
-    daemon::DaemonMetrics metrics(registry);
-    daemon::RankingRequests rankings;
-    daemon::PeriodicWorker idle("monitor", config::StoreOptions{}, 1h, 1h, [](auto&, auto, auto&) {});
-    daemon::PassControl control(idle);
-    const auto beat = store::heartbeat(connection, "causes-test", {"slow"}, 1h);
-    REQUIRE(beat.owned.size() == 1);
-    const store::Fence fence{"causes-test", beat.owned.front().epoch};
-    daemon::ModelMonitor slow(causes_test_model("slow"), metrics, rankings, now_us());
-    store_causes_rows(connection, "slow", 0, 600);
-    slow.step(connection, now_us(), std::nullopt, control, fence);
-    REQUIRE(drop_evidence(connection).value("pending", false));
-    auto requests = rankings.take();
-    REQUIRE(requests.count("slow") == 1);
+    CausesPendingDrop pending;
+    auto& connection = pending.database.connection();
+    auto& control = pending.control;
 
     // The ranking's clock fails (as a ranking failing on its window's data would).
-    auto broken = *requests.at("slow");
+    auto broken = *pending.request;
     broken.clock = []() -> std::chrono::steady_clock::time_point {
         throw std::runtime_error("the ranking's clock failed");
     };
@@ -353,24 +370,12 @@ TEST_CASE("a ranking whose backend PostgreSQL terminates fails with its connecti
 TEST_CASE("a ranking turn whose statement fails is retried at the next pass, at most root_cause_store_attempts "
           "turns in a row",
           "[performance_causes][pg]") {
-    store::testing::TestDatabase database;
-    store::migrate(database.connection());
+    CausesPendingDrop pending;
+    auto& database = pending.database;
     auto& connection = database.connection();
-    prometheus::Registry registry;
-    daemon::DaemonMetrics metrics(registry);
-    daemon::RankingRequests rankings;
-    daemon::PeriodicWorker idle("causes", config::StoreOptions{}, 1h, 1h, [](auto&, auto, auto&) {});
-    daemon::PassControl control(idle);
-    const auto beat = store::heartbeat(connection, "causes-test", {"slow"}, 1h);
-    REQUIRE(beat.owned.size() == 1);
-    const store::Fence fence{"causes-test", beat.owned.front().epoch};
-    daemon::ModelMonitor slow(causes_test_model("slow"), metrics, rankings, now_us());
-    store_causes_rows(connection, "slow", 0, 600);
-    slow.step(connection, now_us(), std::nullopt, control, fence);
-    REQUIRE(drop_evidence(connection).value("pending", false));
-    auto asked = rankings.take();
-    REQUIRE(asked.count("slow") == 1);
-    const auto basis = asked.at("slow");
+    auto& rankings = pending.rankings;
+    auto& control = pending.control;
+    const auto basis = pending.request;
     rankings.request("slow", basis);
 
     // The worker's connection stays open while its statement fails: the
