@@ -266,13 +266,17 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "elec2_simulate: {}\n", rows.error);
         return 1;
     }
+    const std::size_t end =
+        options.limit_rows == 0 ? rows.value.size() : std::min(options.limit_rows, rows.value.size());
+    const std::size_t from = options.score_from_row > 0 ? options.score_from_row : options.initial_rows;
+    if (from < options.initial_rows || from >= end)
+        return bad_usage(fmt::format("--score-from-row {} is not among the streamed rows {}..{}", from,
+                                     options.initial_rows, end - 1));
     const auto fixed = yardstick(data, options);
     if (!fixed.ok()) {
         fmt::print(stderr, "elec2_simulate: {}\n", fixed.error);
         return 1;
     }
-    const std::size_t end = options.limit_rows == 0 ? rows.value.size() : options.limit_rows;
-    const std::size_t from = options.score_from_row > 0 ? options.score_from_row : options.initial_rows;
     fmt::print("rows {} to {}; the fixed schedule (every 1,000 rows) on them: accuracy {:.4f}, {} retrains; "
                "a quarter: {}\n",
                from, end - 1, fixed.value.accuracy, fixed.value.retrains, fixed.value.retrains / 4);
