@@ -48,6 +48,15 @@ retrain::RetrainPolicyOptions simulated_policy(const LoopSimulationOptions& opti
     return policy;
 }
 
+std::vector<LabelledRow> job_training_rows(const std::vector<LabelledRow>& rows,
+                                           const LoopSimulationOptions& options, std::size_t labelled_end) {
+    labelled_end = std::min(labelled_end, rows.size());
+    const std::size_t streamed_labelled = labelled_end > options.initial_rows ? labelled_end - options.initial_rows : 0;
+    const std::size_t take = std::min({options.data_rows, options.recent_rows, streamed_labelled});
+    return {rows.begin() + static_cast<std::ptrdiff_t>(labelled_end - take),
+            rows.begin() + static_cast<std::ptrdiff_t>(labelled_end)};
+}
+
 Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const LoopSimulationOptions& options) {
     using Out = Result<LoopSimulation>;
     const std::size_t end = options.limit_rows == 0 ? rows.size() : std::min(options.limit_rows, rows.size());
@@ -114,12 +123,7 @@ Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const
         if (decision.verdict != retrain::Verdict::enqueue) return;
         retrain::record_enqueued(state, decision, finding.subject, static_cast<std::int64_t>(simulation.jobs.size() + 1),
                                  row_clock_us(stop));
-        // The job's data: the newest data_rows labelled rows at its start,
-        // of which the trainer keeps the newest recent_rows.
-        const std::size_t streamed_labelled = labelled > options.initial_rows ? labelled - options.initial_rows : 0;
-        const std::size_t take = std::min({options.data_rows, options.recent_rows, streamed_labelled});
-        const std::vector<LabelledRow> recent(rows.begin() + static_cast<std::ptrdiff_t>(labelled - take),
-                                              rows.begin() + static_cast<std::ptrdiff_t>(labelled));
+        const std::vector<LabelledRow> recent = job_training_rows(rows, options, labelled);
         PendingJob job;
         job.job = {stop, how, window.sequence, window.first, accuracy, false, 0};
         job.ready_at_row = stop + options.latency_rows;

@@ -83,6 +83,12 @@ struct LoopSimulation {
 
 Result<LoopSimulation> simulate_loop(const std::vector<LabelledRow>& rows, const LoopSimulationOptions& options);
 
+// What a job queued when the rows before `labelled_end` had their labels
+// trains on: the newest retrain.data_rows streamed rows (those after the
+// initial ones) of which the trainer keeps the newest --recent-rows.
+std::vector<LabelledRow> job_training_rows(const std::vector<LabelledRow>& rows,
+                                           const LoopSimulationOptions& options, std::size_t labelled_end);
+
 // The policy options the simulation and the quick start share.
 retrain::RetrainPolicyOptions simulated_policy(const LoopSimulationOptions& options);
 
