@@ -21,6 +21,8 @@ const Command command_table[] = {
      audit_forms()},
     {"check-config", run_check_config, "validate a daemon configuration file", check_config_forms()},
     {"migrate", run_migrate, "apply the store's schema migrations to a PostgreSQL database", migrate_forms()},
+    {"quarantine", run_quarantine, "list the quarantine files in a spool directory (records not stored)",
+     quarantine_forms()},
     {"retrain", run_retrain, "ask the daemon to retrain a model (its policy may refuse, and says why)",
      retrain_forms()},
     {"reference", run_reference, "upload a reference sample (CSV or NDJSON) to the daemon", reference_forms()},

@@ -64,6 +64,7 @@ int run_audit(Args args);
 int run_anomaly(Args args);
 int run_check_config(Args args);
 int run_migrate(Args args);
+int run_quarantine(Args args);  // `quarantine list`
 // cli/admin_command.cpp: clients of the daemon's admin API.
 int run_admin_audit(Args args);  // `audit run MODEL AUDIT`, reached through run_audit
 int run_retrain(Args args);
@@ -80,6 +81,7 @@ std::span<const Form> anomaly_forms();
 std::span<const Form> audit_forms();  // the offline audit, then `audit run` (admin_audit_form)
 std::span<const Form> check_config_forms();
 std::span<const Form> migrate_forms();
+std::span<const Form> quarantine_forms();
 std::span<const Form> retrain_forms();
 std::span<const Form> reference_forms();
 std::span<const Form> status_forms();

@@ -543,6 +543,16 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
     if (!readiness.store_error.empty()) body["store_error"] = readiness.store_error;
     if (!readiness.drain_error.empty()) body["drain_error"] = readiness.drain_error;
     if (!readiness.privacy_key_conflicts.empty()) body["privacy_key_conflicts"] = readiness.privacy_key_conflicts;
+    // Present, never a reason to be unready: the records are out of the way.
+    if (readiness.quarantine.files > 0)
+        body["quarantine"] = json{{"files", readiness.quarantine.files},
+                                  {"records", readiness.quarantine.records},
+                                  {"bytes", readiness.quarantine.bytes},
+                                  {"oldest", format_rfc3339_us(readiness.quarantine.oldest_us)},
+                                  {"newest", format_rfc3339_us(readiness.quarantine.newest_us)},
+                                  {"directory", readiness.quarantine_directory},
+                                  {"action", "records acknowledged but not stored: read why in each file's first "
+                                             "line, then delete the files (docs/privacy.md, \"Quarantine files\")"}};
     if (readiness.nats) {
         json nats{{"connected", readiness.nats->connected},
                   {"subscribed", readiness.nats->subscribed},
@@ -657,7 +667,9 @@ HttpResponse Api::page_response(const HttpRequest& request) {
     try {
         if (path == "/") {
             return on_session([&](pqxx::connection& connection) {
-                return html_response(200, render_status_page(read_status(connection, *config), now_us()));
+                const auto ready = readiness_();
+                return html_response(200, render_status_page(read_status(connection, *config),
+                                                             {ready.quarantine, ready.quarantine_directory}, now_us()));
             });
         }
         if (parts.size() == 3 && parts[0] == "audits") {

@@ -51,6 +51,7 @@
 #include "daemon/metrics.h"
 #include "daemon/monitoring.h"
 #include "daemon/rejection_tally.h"
+#include "store/quarantine.h"
 
 namespace mw::daemon {
 
@@ -65,6 +66,10 @@ struct Readiness {
     // (store::DrainStats::key_conflicts): that model's records are refused
     // at ingest; the daemon stays ready for the others.
     std::vector<std::string> privacy_key_conflicts;
+    // The quarantine files in the spool directory (store/quarantine.h): shown,
+    // never a reason to be unready.
+    store::QuarantineCount quarantine;
+    std::string quarantine_directory;  // the spool directory they are in
     bool spool_healthy = false;
     bool spool_has_room = false;
     std::uint64_t spool_bytes = 0;

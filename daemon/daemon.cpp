@@ -206,6 +206,9 @@ std::string claim_reloaded_keys(const config::Config& running, const config::Con
 // waits for a pass.
 void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
             DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain, std::int64_t started_us) {
+    // The operator's moment to have deleted quarantine files counted out
+    // (docs/privacy.md, "Quarantine files"), whatever becomes of the reload.
+    drain.count_quarantine();
     auto reloaded = registry::load_config_file(config_path);
     const auto refuse = [&](const std::string& why) {
         log::error("config_reload_failed file={} {} keeping=previous generation={}", config_path, why,
@@ -460,6 +463,8 @@ Readiness readiness(const Process& process) {
     ready.drain_error = drain.last_error;
     ready.store_refuses_writes = drain.writes_refused;
     for (const auto& [model, conflict] : drain.key_conflicts) ready.privacy_key_conflicts.push_back(conflict);
+    ready.quarantine = drain.quarantine;
+    ready.quarantine_directory = process.initial->spool.dir;
     ready.spool_healthy = spool_stats.healthy;
     // "Room" leaves a tenth of the budget so readiness turns before 503s do.
     ready.spool_has_room = spool_has_room(process);

@@ -126,6 +126,12 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Spooled records not stored because they were hashed under a privacy key PostgreSQL does not record "
              "for their model (a daemon started with a stray key while PostgreSQL was down), kept in quarantine "
              "files, by model and the key id they were hashed under (docs/privacy.md)."},
+            {"modelwatch_quarantine_files", gauge, {},
+             "Quarantine files in the spool directory (kept batches the store refused, from this process or an "
+             "earlier one), counted at start, after each one written and at each reload: a file the operator "
+             "deleted drops out at the next count (docs/privacy.md, Quarantine files)."},
+            {"modelwatch_quarantine_records", gauge, {},
+             "Records those quarantine files hold: acknowledged, never stored, never loaded back."},
             {"modelwatch_privacy_key_conflicts", gauge, {},
              "Models whose privacy key has another id than the one PostgreSQL records (the drain's claim refused): "
              "their records are refused at ingest (503); /readyz names them."},
@@ -274,6 +280,8 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       store_batches_quarantined(counter(registry, "modelwatch_store_batches_quarantined_total").Add({})),
       store_write_errors(counter(registry, "modelwatch_store_write_errors_total").Add({})),
       store_records_key_refused(counter(registry, "modelwatch_store_records_key_refused_total")),
+      quarantine_files(gauge(registry, "modelwatch_quarantine_files").Add({})),
+      quarantine_records(gauge(registry, "modelwatch_quarantine_records").Add({})),
       privacy_key_conflicts(gauge(registry, "modelwatch_privacy_key_conflicts").Add({})),
       retention_partitions_dropped(counter(registry, "modelwatch_retention_partitions_dropped_total").Add({})),
       retention_rows_deleted(counter(registry, "modelwatch_retention_rows_deleted_total")),

@@ -77,6 +77,8 @@ struct DaemonMetrics {
     prometheus::Counter& store_batches_quarantined;
     prometheus::Counter& store_write_errors;
     prometheus::Family<prometheus::Counter>& store_records_key_refused;  // {model, key_id}
+    prometheus::Gauge& quarantine_files;
+    prometheus::Gauge& quarantine_records;
     prometheus::Gauge& privacy_key_conflicts;
     prometheus::Counter& retention_partitions_dropped;
     prometheus::Family<prometheus::Counter>& retention_rows_deleted;  // {kind}

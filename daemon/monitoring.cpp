@@ -108,7 +108,6 @@ Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> c
     built.retrain = std::make_shared<RetrainLoop>(*config, metrics_, ownership_.daemon_id(), first);
     built.config = std::move(config);
     built.number = generation;
-    built.published_us = now_us();
     return built;
 }
 
@@ -316,7 +315,7 @@ void Monitoring::retrain_pass(pqxx::connection& connection, std::int64_t now_us,
     loop->pass(connection, now_us);
 }
 
-void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t, PassControl& control) {
+void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
     const auto current = latest();
     const auto& cluster = current->config->cluster;
     control.set_config_generation(current->number);
@@ -330,16 +329,6 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t, PassCon
     const auto beat = store::heartbeat(connection, ownership_.daemon_id(), models, lease, !leases_held_);
     leases_held_ = true;
     const auto gone = ownership_.update(beat.owned, started, lease);
-    // A model a reload removed: its lease went with this heartbeat, and its
-    // findings still waiting for their ranking would say "the causes are
-    // being ranked" for ever (no monitor here asks for them again). They are
-    // answered instead; a model added back meanwhile is ranked as before.
-    for (const auto& model : gone)
-        if (current->config->find_model(model) == nullptr)
-            removed_rankings_[model] = nlohmann::json{
-                {"error", fmt::format("not ranked: the model was removed by a reload at {} (configuration generation "
-                                      "{}) before its ranking ran",
-                                      format_rfc3339_us(current->published_us), current->number)}}.dump();
     metrics_.models_owned.Set(static_cast<double>(beat.owned.size()));
     metrics_.leases_renewed.Increment(static_cast<double>(beat.renewed));
     metrics_.leases_claimed.Increment(static_cast<double>(beat.claimed.size()));
@@ -360,17 +349,22 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t, PassCon
     for (const auto& lease_claimed : beat.claimed)
         log::notice("lease_claimed model={} epoch={} live_daemons={} fair_share={}", lease_claimed.model,
                     lease_claimed.epoch, beat.live_daemons, beat.fair_share);
-    // Last: a failure here leaves the rest for the next heartbeat.
-    for (auto it = removed_rankings_.begin(); it != removed_rankings_.end();) {
-        control.checkpoint();
-        if (current->config->find_model(it->first) == nullptr) {
-            const auto answered = store::answer_pending_root_causes(connection, it->first, it->second);
-            if (answered > 0)
-                log::notice("root_cause_abandoned model={} findings={} reason=\"removed by a reload\"", it->first,
-                            answered);
-        }
-        it = removed_rankings_.erase(it);
-    }
+    // Last, every heartbeat of every daemon: the findings of a model that no
+    // live daemon configures any more (a reload removed it, or it left every
+    // configuration while the daemons were stopped) would say "the causes are
+    // being ranked" for ever, since no monitor asks for them again. They are
+    // answered instead; a live daemon that still configures the model (a
+    // rolling change) keeps them waiting for its monitor.
+    control.checkpoint();
+    const auto answered = store::answer_unconfigured_root_causes(
+        connection, lease,
+        nlohmann::json{{"error", fmt::format("not ranked: the model was removed from the configuration (no live "
+                                             "daemon configured it at {}) before its ranking ran",
+                                             format_rfc3339_us(now_us))}}
+            .dump());
+    for (const auto& [model, findings] : answered)
+        log::notice("root_cause_abandoned model={} findings={} reason=\"removed from the configuration\"", model,
+                    findings);
 }
 
 void Monitoring::release_leases() {

@@ -110,7 +110,6 @@ private:
         std::shared_ptr<AuditLoop> audits;
         std::shared_ptr<AlertLoop> alerts;
         std::shared_ptr<RetrainLoop> retrain;
-        std::int64_t published_us = 0;  // when the start or reload put it in force
     };
     // `first`: the process's first generation (RetrainLoop fails its predecessor's jobs).
     Generation build(std::shared_ptr<const config::Config> config, std::uint64_t generation, bool first);
@@ -136,10 +135,6 @@ private:
     // Written by the leases worker, read by the monitor and audits workers.
     Ownership ownership_;
     std::atomic<bool> leases_held_{false};  // a heartbeat succeeded: there may be leases to release
-    // The leases worker's own: models a reload removed while this daemon
-    // owned them, whose pending root-cause rankings no monitor here will ask
-    // for any more, with the answer they get (retried until stored).
-    std::map<std::string, std::string> removed_rankings_;
 
     mutable std::mutex latest_mutex_;
     std::shared_ptr<const Generation> latest_;

@@ -57,6 +57,8 @@ void ProcessMetrics::refresh() {
         advance(metrics_.store_records_key_refused.Add({{"model", model_key.first}, {"key_id", model_key.second}}),
                 records, before == last_drain_.records_key_refused.end() ? 0 : before->second);
     }
+    metrics_.quarantine_files.Set(static_cast<double>(drain_stats.quarantine.files));
+    metrics_.quarantine_records.Set(static_cast<double>(drain_stats.quarantine.records));
     metrics_.privacy_key_conflicts.Set(static_cast<double>(drain_stats.key_conflicts.size()));
     last_drain_ = drain_stats;
     for (std::size_t i = 0; i < tails_.size(); ++i) {

@@ -225,6 +225,20 @@ std::string model_section(const ModelStatus& status) {
         alerts_table(status), jobs_table(status), audit_block(status));
 }
 
+// Records the store refused, kept aside: nothing the daemon will do about
+// them, so the page says what the operator does (docs/privacy.md).
+std::string quarantine_section(const QuarantineStatus& quarantine) {
+    const auto& count = quarantine.count;
+    return fmt::format(
+        "<section class=\"quarantine\"><h2>Quarantine<span class=\"badge warn\">{0} file{1}</span></h2>"
+        "<p>{0} quarantine file{1} holding {2} record{3} that were acknowledged but not stored, in <code>{4}</code> "
+        "(oldest {5}, newest {6}). The daemon never loads them back: each file's first line says why; keep them as "
+        "the record of what was refused, and delete them once the clients have sent those records again "
+        "(<code>modelwatch quarantine list</code>; docs/privacy.md, \"Quarantine files\").</p></section>\n",
+        count.files, count.files == 1 ? "" : "s", count.records, count.records == 1 ? "" : "s",
+        e(quarantine.directory), e(format_rfc3339_us(count.oldest_us)), e(format_rfc3339_us(count.newest_us)));
+}
+
 json first_or_null(const json& rows) { return rows.is_array() && !rows.empty() ? rows[0] : json(); }
 
 }  // namespace
@@ -276,10 +290,13 @@ std::vector<ModelStatus> read_status(pqxx::connection_base& connection, const co
     return out;
 }
 
-std::string render_status_page(const std::vector<ModelStatus>& models, std::int64_t now_us) {
+std::string render_status_page(const std::vector<ModelStatus>& models, const QuarantineStatus& quarantine,
+                               std::int64_t now_us) {
     std::string body;
     for (const auto& status : models) body += model_section(status);
     if (models.empty()) body = "<p class=\"muted\">no models are configured</p>";
+    if (quarantine.count.files > 0)
+        body = quarantine_section(quarantine) + body;
     return page("modelwatch status",
                 fmt::format("{} model{} &middot; generated {} &middot; <a href=\"/metrics\">metrics</a> &middot; "
                             "<a href=\"/readyz\">readiness</a>",

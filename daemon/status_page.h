@@ -15,6 +15,7 @@
 #include <pqxx/connection_base>
 
 #include "config/config.h"
+#include "store/quarantine.h"
 
 namespace mw::daemon {
 
@@ -34,7 +35,15 @@ struct ModelStatus {
 // queries per model).
 std::vector<ModelStatus> read_status(pqxx::connection_base& connection, const config::Config& config);
 
-std::string render_status_page(const std::vector<ModelStatus>& models, std::int64_t now_us);
+// The quarantine files in the spool directory (store/quarantine.h): the
+// page says so above the models while there are any.
+struct QuarantineStatus {
+    store::QuarantineCount count;
+    std::string directory;
+};
+
+std::string render_status_page(const std::vector<ModelStatus>& models, const QuarantineStatus& quarantine,
+                               std::int64_t now_us);
 
 // A finding (a /v1/findings/{id} row) for a person: verdict, statistic
 // against threshold, window, evidence, and links back.

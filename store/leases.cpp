@@ -23,6 +23,10 @@ std::string lease_interval(int index) { return fmt::format("(${}::bigint * inter
 
 }  // namespace
 
+std::string live_daemon_condition(std::string_view alias, int parameter) {
+    return fmt::format("{}.heartbeat_at > clock_timestamp() - {}", alias, lease_interval(parameter));
+}
+
 Heartbeat heartbeat(pqxx::connection_base& connection, const std::string& daemon_id,
                     const std::vector<std::string>& models, std::chrono::milliseconds lease_duration, bool first) {
     const std::int64_t lease_ms = lease_duration.count();
@@ -30,17 +34,16 @@ Heartbeat heartbeat(pqxx::connection_base& connection, const std::string& daemon
     Heartbeat beat;
     pqxx::work transaction(connection, "lease_heartbeat");
     transaction.exec_params0(
-        "INSERT INTO daemons (id, heartbeat_at) VALUES ($1, clock_timestamp()) "
-        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-        daemon_id);
+        "INSERT INTO daemons (id, heartbeat_at, models) VALUES ($1, clock_timestamp(), $2::text[]) "
+        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, models = excluded.models",
+        daemon_id, names);
     // Rows of daemons long gone (killed, never stopped cleanly): nothing needs them.
     transaction.exec_params0(
         fmt::format("DELETE FROM daemons WHERE heartbeat_at < clock_timestamp() - 100 * {}", lease_interval(1)),
         lease_ms);
     beat.live_daemons = transaction
-                            .exec_params1(fmt::format("SELECT count(*) FROM daemons WHERE heartbeat_at > "
-                                                      "clock_timestamp() - {}",
-                                                      lease_interval(1)),
+                            .exec_params1(fmt::format("SELECT count(*) FROM daemons d WHERE {}",
+                                                      live_daemon_condition("d", 1)),
                                           lease_ms)[0]
                             .as<std::int64_t>();
     transaction.exec_params0(

@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pqxx/connection_base>
@@ -39,7 +40,9 @@ struct Heartbeat {
     std::int64_t fair_share = 0;      // ceil(models / live daemons): the most this daemon keeps
 };
 
-// One heartbeat of `daemon_id`, in one transaction: records the heartbeat,
+// One heartbeat of `daemon_id`, in one transaction: records the heartbeat
+// with the models of its configuration (daemons.models, migration 16: what
+// tells a model no live daemon configures, answer_unconfigured_root_causes),
 // extends the leases it still holds, gives up those beyond its fair share
 // (or of models it no longer has) and claims expired or never-held ones up
 // to it. Claims skip rows another daemon is claiming (SKIP LOCKED), so
@@ -52,6 +55,11 @@ struct Heartbeat {
 Heartbeat heartbeat(pqxx::connection_base& connection, const std::string& daemon_id,
                     const std::vector<std::string>& models, std::chrono::milliseconds lease_duration,
                     bool first = false);
+
+// SQL: true for a row of `daemons` (under `alias`) that heartbeated within
+// the lease duration, given as milliseconds in parameter $`parameter`: a
+// live daemon (counted in Heartbeat::live_daemons).
+std::string live_daemon_condition(std::string_view alias, int parameter);
 
 // A clean stop: every lease of `daemon_id` expires now and its heartbeat row
 // goes, so the others take its models at their next heartbeat instead of

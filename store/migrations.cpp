@@ -657,6 +657,15 @@ ALTER TABLE model_references
         CHECK ((rebased_metric IS NULL) = (rebased_value IS NULL) AND (rebased_value IS NULL) = (rebased_job_id IS NULL));
 )sql";
 
+// The models each daemon's configuration names, recorded with its
+// heartbeat (store/leases.h): a model that no live daemon names is removed
+// from the configuration everywhere, and its findings' pending root-cause
+// rankings are answered (store::answer_unconfigured_root_causes). NULL for a
+// daemon of a build before this migration: it may configure any model.
+constexpr std::string_view schema_v16 = R"sql(
+ALTER TABLE daemons ADD COLUMN models text[];
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial_schema", schema_v1},
     {2, "monitoring_alerts_retraining_audits", schema_v2},
@@ -673,6 +682,7 @@ constexpr Migration all_migrations[] = {
     {13, "feature_profiles", schema_v13},
     {14, "retired_privacy_key_ids", schema_v14},
     {15, "reference_rebase", schema_v15},
+    {16, "daemon_models", schema_v16},
 };
 
 // migrate() finds a migration by version - 1.

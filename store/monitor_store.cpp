@@ -482,9 +482,9 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
                                                   std::size_t limit) {
     pqxx::read_transaction transaction(connection, "pending_root_causes");
     const auto findings = transaction.exec_params(
-        "SELECT id, subject, method, window_id FROM findings WHERE model = $1 AND kind = 'performance' "
-        "AND jsonb_typeof(evidence->'root_cause') = 'object' AND evidence->'root_cause' ? 'pending' "
-        "ORDER BY id LIMIT $2",
+        fmt::format("SELECT id, subject, method, window_id FROM findings WHERE model = $1 AND kind = 'performance' "
+                    "AND {} ORDER BY id LIMIT $2",
+                    pending_root_cause_condition),
         model, static_cast<std::int64_t>(limit));
     std::vector<PendingRootCause> pending;
     for (const auto& row : findings) {
@@ -506,23 +506,33 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
 bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_id, const std::string& ranking_json) {
     pqxx::work transaction(connection, "attach_root_cause");
     const auto updated = transaction.exec_params(
-        "UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', $2::jsonb) WHERE id = $1 "
-        "AND jsonb_typeof(evidence->'root_cause') = 'object' AND evidence->'root_cause' ? 'pending'",
+        fmt::format("UPDATE findings SET evidence = jsonb_set(evidence, '{{root_cause}}', $2::jsonb) WHERE id = $1 "
+                    "AND {}",
+                    pending_root_cause_condition),
         finding_id, ranking_json);
     transaction.commit();
     return updated.affected_rows() == 1;
 }
 
-std::int64_t answer_pending_root_causes(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& ranking_json) {
-    pqxx::work transaction(connection, "answer_pending_root_causes");
-    // The predicate of migration 12's partial index (findings_root_cause_pending).
-    const auto updated = transaction.exec_params(
-        "UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', $2::jsonb) WHERE model = $1 "
-        "AND evidence->'root_cause' ? 'pending' AND jsonb_typeof(evidence->'root_cause') = 'object'",
-        model, ranking_json);
+std::map<std::string, std::int64_t> answer_unconfigured_root_causes(pqxx::connection_base& connection,
+                                                                    std::chrono::milliseconds lease_duration,
+                                                                    const std::string& ranking_json) {
+    pqxx::work transaction(connection, "answer_unconfigured_root_causes");
+    // Concurrent sweeps of several daemons answer each finding once: the
+    // second waits for the first's row lock, and the pending condition,
+    // checked again on the row it then finds, no longer holds.
+    const auto answered = transaction.exec_params(
+        fmt::format("UPDATE findings SET evidence = jsonb_set(evidence, '{{root_cause}}', $2::jsonb) WHERE {} "
+                    "AND NOT EXISTS (SELECT 1 FROM daemons d WHERE {} "
+                    "AND (d.models IS NULL OR findings.model = ANY(d.models))) "
+                    "AND NOT EXISTS (SELECT 1 FROM model_leases l WHERE l.model = findings.model "
+                    "AND l.expires_at > clock_timestamp()) RETURNING model",
+                    pending_root_cause_condition, live_daemon_condition("d", 1)),
+        static_cast<std::int64_t>(lease_duration.count()), ranking_json);
     transaction.commit();
-    return static_cast<std::int64_t>(updated.affected_rows());
+    std::map<std::string, std::int64_t> by_model;
+    for (const auto& row : answered) ++by_model[row[0].as<std::string>()];
+    return by_model;
 }
 
 void add_rejection_counts(pqxx::connection_base& connection, const std::vector<RejectionCount>& counts) {

@@ -4,9 +4,12 @@
 // interface as microseconds since the Unix epoch (UTC).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <pqxx/connection_base>
@@ -250,6 +253,14 @@ std::vector<WindowDriftVerdicts> recent_drift_verdicts(pqxx::connection_base& co
                                                        const std::string& metric, bool estimated,
                                                        std::int64_t through_sequence, std::size_t limit);
 
+// The condition on a row of `findings` whose root-cause ranking is pending
+// ("root_cause": {"pending": true, ...}, daemon/performance_causes.h). Every
+// query below that looks for pending rankings uses it, and it is the
+// predicate of migration 12's partial index findings_root_cause_pending, so
+// the planner can use the index for them; a migration is frozen text, so
+// root_cause_store_test.cpp checks that PostgreSQL parses the two alike.
+inline constexpr std::string_view pending_root_cause_condition = "evidence->'root_cause' ? 'pending'";
+
 // A whole-window performance finding whose evidence waits for its root-cause
 // ranking ("root_cause": {"pending": true}, daemon/performance_causes.h).
 struct PendingRootCause {
@@ -268,10 +279,16 @@ std::vector<PendingRootCause> pending_root_causes(pqxx::connection_base& connect
 // Puts `ranking_json` (an object) in place of the finding's pending ranking;
 // false when it is no longer pending (ranked already, or gone).
 bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_id, const std::string& ranking_json);
-// Puts `ranking_json` in place of every pending ranking of `model`'s
-// findings (the model was removed: nobody will rank them); returns how many.
-std::int64_t answer_pending_root_causes(pqxx::connection_base& connection, const std::string& model,
-                                        const std::string& ranking_json);
+// Puts `ranking_json` in place of every pending ranking of a model that no
+// live daemon configures (none names it in the models its heartbeat records,
+// store/leases.h, and none holds its lease): removed from the configuration
+// by a reload, or while the daemons were stopped, no monitor will ever ask
+// for those rankings. A live daemon that recorded no models (a build before
+// migration 16) may configure any model: while one is live, nothing is
+// answered. Returns how many were answered, by model.
+std::map<std::string, std::int64_t> answer_unconfigured_root_causes(pqxx::connection_base& connection,
+                                                                    std::chrono::milliseconds lease_duration,
+                                                                    const std::string& ranking_json);
 
 // Records rejected at ingest, counted per second: the operational series'
 // rejected share is taken over the seconds a window's rows were received in.

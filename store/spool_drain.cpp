@@ -100,6 +100,11 @@ SpoolDrain::~SpoolDrain() { stop(); }
 
 void SpoolDrain::start() {
     if (!threads_.empty()) return;
+    const auto quarantined = census_.count();
+    if (quarantined.files > 0)
+        log::warning("quarantine_present dir={} files={} records={} oldest={} (docs/privacy.md, \"Quarantine files\")",
+                     quarantine_dir_, quarantined.files, quarantined.records,
+                     format_rfc3339_us(quarantined.oldest_us));
     stopping_ = false;
     const unsigned workers = std::max<std::uint32_t>(options_.drain_connections, 1);
     for (unsigned worker = 0; worker < workers; ++worker) threads_.emplace_back([this, worker] { run(worker); });
@@ -175,8 +180,13 @@ void SpoolDrain::range_stored(std::uint64_t ticket, SpoolPosition end) {
 }
 
 DrainStats SpoolDrain::stats() const {
-    std::lock_guard lock(mutex_);
-    return stats_;
+    DrainStats stats;
+    {
+        std::lock_guard lock(mutex_);
+        stats = stats_;
+    }
+    stats.quarantine = census_.last();
+    return stats;
 }
 
 std::string SpoolDrain::key_conflict(const std::string& model) const {
@@ -202,18 +212,22 @@ void SpoolDrain::sleep_interruptible(std::uint32_t ms) {
 // The quarantine file replaces the spool's copy of acknowledged records, so it
 // is durably on disk before the spool may forget them.
 void SpoolDrain::quarantine(const EncodedBatch& batch, const std::string& reason) {
-    const std::string path = fmt::format("{}/quarantine-{}-{}-{}.copy", quarantine_dir_, now_us(),
-                                         quarantine_sequence.fetch_add(1),
-                                         batch.kind == RecordKind::prediction ? "predictions" : "outcomes");
-    const std::string content = "-- " + reason + "\n" + batch.copy_rows;
+    const std::string path =
+        quarantine_dir_ + "/" +
+        quarantine_file_name(now_us(), quarantine_sequence.fetch_add(1),
+                             batch.kind == RecordKind::prediction ? "predictions" : "outcomes");
+    const std::string content = quarantine_header(reason) + batch.copy_rows;
     if (auto error = write_file_durably(path, content); !error.empty())
         throw std::runtime_error("cannot write quarantine file " + error);
     // A frame spooled before key ids has neither (store/encoded_batch.h).
     log::error("store_batch_quarantined path={} model={} key_id={} records={} error=\"{}\"", path,
                batch.model.empty() ? "unknown" : batch.model,
                batch.privacy_key_id.empty() ? "none" : batch.privacy_key_id, batch.record_count, reason);
-    std::lock_guard lock(mutex_);
-    ++stats_.batches_quarantined;
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.batches_quarantined;
+    }
+    census_.count();
 }
 
 void SpoolDrain::set_profile_plan(ProfilePlan plan) {

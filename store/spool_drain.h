@@ -54,6 +54,7 @@
 
 #include "config/config.h"
 #include "store/privacy_keys.h"
+#include "store/quarantine.h"
 #include "store/profile_writer.h"
 #include "store/spool.h"
 
@@ -78,6 +79,9 @@ struct DrainStats {
     std::uint64_t outcomes_written = 0;
     std::uint64_t duplicates_ignored = 0;    // rows already stored (replays, repeated ids)
     std::uint64_t batches_quarantined = 0;
+    // The quarantine files in the spool directory now (store/quarantine.h),
+    // this process's and earlier ones', as last counted.
+    QuarantineCount quarantine;
     std::uint64_t write_errors = 0;
     std::uint64_t write_conflicts = 0;       // writes retried after a deadlock with a concurrent writer
 };
@@ -120,6 +124,9 @@ public:
     bool wait_drained(int timeout_ms);
 
     DrainStats stats() const;
+    // Counts the quarantine files again (done at start() and after each file
+    // written): files the operator deleted drop out.
+    QuarantineCount count_quarantine() { return census_.count(); }
     // The text of `model`'s key conflict (DrainStats::key_conflicts), or ""
     // when its last claim passed or it was not claimed yet.
     std::string key_conflict(const std::string& model) const;
@@ -154,6 +161,7 @@ private:
     Spool& spool_;
     config::StoreOptions options_;
     std::string quarantine_dir_;
+    QuarantineCensus census_{quarantine_dir_};
     std::string writer_id_;
     std::shared_ptr<const ProfilePlan> plan_;  // under mutex_
     std::atomic<bool> stopping_{false};

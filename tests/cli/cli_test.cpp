@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -378,4 +379,27 @@ TEST_CASE("README's CLI section has the exit status table") {
                  std::string(status.meaning) + " |\n";
     INFO("expected in README.md:\n" << table);
     CHECK(readme.find(table) != std::string::npos);
+}
+
+TEST_CASE("quarantine list prints each quarantine file's time, kind, records and first line, never a record") {
+    TempDir dir("mw-cli-quarantine");
+    std::ofstream(dir.path() / "quarantine-1700000000000000-0-predictions.copy", std::ios::binary)
+        << "-- not stored: privacy_key_mismatch model=adult\x1b[2J\n"
+        << "adult\tsecret-row-1\nadult\tsecret-row-2\n";
+    std::ofstream(dir.path() / "segment-1.spool", std::ios::binary) << "not listed\n";
+    const auto listed = run({"quarantine", "list", "--dir", dir.path().string()});
+    CHECK(listed.code == cli::exit_ok);
+    CHECK(listed.err.empty());
+    CHECK(listed.out.find("2023-11-14T22:13:20") != std::string::npos);
+    CHECK(listed.out.find("predictions" + std::string(7, ' ') + "2 records  quarantine-1700000000000000-0-predictions.copy  "
+                          "not stored: privacy_key_mismatch model=adult\\x1b[2J\n") != std::string::npos);
+    CHECK(listed.out.find("1 quarantine file, 2 records in " + dir.path().string()) != std::string::npos);
+    CHECK(listed.out.find("secret-row") == std::string::npos);
+    CHECK(listed.out.find("segment") == std::string::npos);
+
+    const auto missing = run({"quarantine", "list", "--dir", (dir.path() / "none").string()});
+    CHECK(missing.code == cli::exit_usage);
+    CHECK(missing.err.find("is not a readable directory") != std::string::npos);
+    CHECK(run({"quarantine"}).code == cli::exit_usage);
+    CHECK(run({"quarantine", "load"}).code == cli::exit_usage);
 }

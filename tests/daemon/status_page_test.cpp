@@ -30,7 +30,7 @@ TEST_CASE("the status page escapes every stored string and loads nothing from el
     status.last_audit = {{"id", 9}, {"audit", hostile}, {"state", "passed"}, {"rows", 10},
                          {"finished_at", "t"}, {"reports", {{"html", "/x.html"}}}};
     status.breaker_open = true;
-    const std::string html = daemon::render_status_page({status}, 0);
+    const std::string html = daemon::render_status_page({status}, {}, 0);
 
     CHECK(html.find(hostile) == std::string::npos);
     CHECK(html.find("&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;") != std::string::npos);
@@ -95,10 +95,27 @@ TEST_CASE("a performance finding's page shows its root-cause ranking, escaped") 
     status.open_alerts.push_back({{"severity", "warning"}, {"kind", "performance"}, {"subject", "accuracy"},
                                   {"summary", "Performance"}, {"started_at", "t"}, {"finding_id", 6},
                                   {"causes", "segment " + hostile + "\nfeature age"}});
-    const std::string page = daemon::render_status_page({status}, 0);
+    const std::string page = daemon::render_status_page({status}, {}, 0);
     CHECK(page.find(hostile) == std::string::npos);
     CHECK(page.find("<div class=\"causes muted\"><div>segment &lt;img") != std::string::npos);
     CHECK(page.find("<div>feature age</div></div>") != std::string::npos);
+}
+
+TEST_CASE("the status page names the quarantine files while there are any, and what to do with them") {
+    daemon::ModelStatus status;
+    status.model = "m";
+    CHECK(daemon::render_status_page({status}, {}, 0).find("quarantine") == std::string::npos);
+    daemon::QuarantineStatus quarantine;
+    quarantine.count = {.files = 2, .records = 15, .bytes = 900, .oldest_us = 1'000'000, .newest_us = 2'000'000};
+    quarantine.directory = "/var/lib/" + hostile;
+    const std::string page = daemon::render_status_page({status}, quarantine, 0);
+    CHECK(page.find(hostile) == std::string::npos);
+    CHECK(page.find("2 quarantine files holding 15 records that were acknowledged but not stored, in "
+                    "<code>/var/lib/&lt;img") != std::string::npos);
+    CHECK(page.find("(oldest 1970-01-01T00:00:01") != std::string::npos);
+    CHECK(page.find("docs/privacy.md, \"Quarantine files\"") != std::string::npos);
+    // Above the models: the first thing an operator reads.
+    CHECK(page.find("class=\"quarantine\"") < page.find("data-model=\"m\""));
 }
 
 TEST_CASE("cookie_value finds one cookie among several, exactly by name") {

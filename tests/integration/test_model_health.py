@@ -327,8 +327,8 @@ class ModelHealthTest(harness.Environment):
             deliveries)
 
         # A reload that removes the model while a drop waits for its ranking (left pending as above): no
-        # monitor asks for it any more, so it is answered when the model's lease is given up, instead of
-        # saying "the causes are being ranked" for ever.
+        # monitor asks for it any more, so it is answered once no live daemon configures the model (here when
+        # the reload gave up its lease), instead of saying "the causes are being ranked" for ever.
         self.pg.query("UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', "
                       "'{\"pending\": true, \"summary\": \"the causes are being ranked\"}') WHERE id = %s "
                       "RETURNING id", (finding_id,))
@@ -339,9 +339,25 @@ class ModelHealthTest(harness.Environment):
             root_cause = self.pg.scalar("SELECT evidence->'root_cause' FROM findings WHERE id = %s", (finding_id,))
             return None if root_cause.get("pending") else root_cause
         removed = harness.wait_for(answered, 15, "the removed model's drop stayed pending\n" + daemon.log()[-3000:])
-        self.assertRegex(removed["error"], r"^not ranked: the model was removed by a reload at \S+ \(configuration "
-                                           r"generation \d+\) before its ranking ran$")
-        self.assertIn("root_cause_abandoned model=adult findings=1", daemon.log())
+        answer = (r"^not ranked: the model was removed from the configuration \(no live daemon configured it at "
+                  r"\S+\) before its ranking ran$")
+        self.assertRegex(removed["error"], answer)
+        self.assertIn('root_cause_abandoned model=adult findings=1 reason="removed from the configuration"',
+                      daemon.log())
+
+        # Removed while the daemon was stopped: the drop was pending when it stopped, and it starts without
+        # the model, which it never owns again. Its first heartbeats answer it all the same.
+        self.assertEqual(daemon.terminate(), 0)
+        self.pg.query("UPDATE findings SET evidence = jsonb_set(evidence, '{root_cause}', "
+                      "'{\"pending\": true, \"summary\": \"the causes are being ranked\"}') WHERE id = %s "
+                      "RETURNING id", (finding_id,))
+        before_restart = len(daemon.log())
+        daemon.start()
+        removed = harness.wait_for(answered, 15, "a drop of a model removed while the daemon was stopped stayed "
+                                   "pending\n" + daemon.log()[before_restart:])
+        self.assertRegex(removed["error"], answer)
+        self.assertIn('root_cause_abandoned model=adult findings=1 reason="removed from the configuration"',
+                      daemon.log()[before_restart:])
 
 
 if __name__ == "__main__":

@@ -602,17 +602,38 @@ class PrivacyTest(harness.Environment):
             pass  # not migrated yet: the first daemon records KEY
         return KEY
 
+    def good_and_stray_keys(self, name):
+        """(good key, its file, stray key, its file): the key PostgreSQL records for 'adult', and another."""
+        good = self.recorded_good_key()
+        good_file = os.path.join(self.tmp, f"{name}-good.key")
+        write_key(good_file, good)
+        stray_key = hashlib.sha256(f"{name}-stray".encode()).hexdigest().encode()
+        stray_file = os.path.join(self.tmp, f"{name}-stray.key")
+        write_key(stray_file, stray_key)
+        return good, good_file, stray_key, stray_file
+
+    def acknowledge_with_store_down(self, daemon, records, stop):
+        """Starts `daemon` with PostgreSQL stopped and has it acknowledge `records` of adult: durable in its
+        spool, their key unchecked (the claim waits for PostgreSQL). `stop`: stopped again before PostgreSQL
+        returns, so its drain never meets it under this configuration. PostgreSQL is started again in any case."""
+        self.pg.stop()
+        try:
+            before = len(daemon.log()) if os.path.exists(daemon.log_path) else 0  # a first start has no log yet
+            daemon.start()
+            status, body, _ = daemon.post("/v1/models/adult/predictions", records)
+            self.assertEqual(status, 200, body)
+            self.assertIn("privacy_keys_claim_deferred", daemon.log()[before:])
+            if stop:
+                self.assertEqual(daemon.terminate(), 0)
+        finally:
+            self.pg.start()
+
     def test_reload_adding_a_model_under_a_stray_key_is_refused_and_the_old_configuration_serves(self):
         # A reload that adds a model whose key PostgreSQL records another id for is refused as start refuses
         # it, before any record of the model is accepted: the running configuration stays in force and ready,
         # instead of the drain's claim failing seconds later with the model's records acknowledged.
         started = time.time()
-        good = self.recorded_good_key()
-        good_file = os.path.join(self.tmp, "reload-good.key")
-        write_key(good_file, good)
-        stray_key = hashlib.sha256(b"reload-stray").hexdigest().encode()
-        stray_file = os.path.join(self.tmp, "reload-stray.key")
-        write_key(stray_file, stray_key)
+        good, good_file, stray_key, stray_file = self.good_and_stray_keys("reload")
         extra_yaml = "cluster: {daemon_id: reloader}\n"
         daemon = self.new_daemon("reloader", models_yaml=harness.ELEC2_SCHEMA, extra_yaml=extra_yaml)
         daemon.start()
@@ -669,12 +690,7 @@ class PrivacyTest(harness.Environment):
         # its spooled records are quarantined, its new ones refused (503), /readyz names the conflict and
         # stays 200, and another model's records are stored.
         started = time.time()
-        good = self.recorded_good_key()
-        good_file = os.path.join(self.tmp, "drain-good.key")
-        write_key(good_file, good)
-        stray_key = hashlib.sha256(b"drain-stray").hexdigest().encode()
-        stray_file = os.path.join(self.tmp, "drain-stray.key")
-        write_key(stray_file, stray_key)
+        good, good_file, stray_key, stray_file = self.good_and_stray_keys("drain")
         first = self.new_daemon("drain-first", models_yaml=MODEL.format(key_file=good_file, previous=""),
                                 extra_yaml="cluster: {daemon_id: drain-first}\n")
         first.start()
@@ -704,16 +720,8 @@ class PrivacyTest(harness.Environment):
             return text
 
         # (1) Acknowledged under the stray key with PostgreSQL down, then restarted with the right key.
-        self.pg.stop()
-        try:
-            stray.start()
-            status, body, _ = stray.post("/v1/models/adult/predictions",
-                                         [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(10)])
-            self.assertEqual(status, 200, body)  # durable in its spool
-            self.assertIn("privacy_keys_claim_deferred", stray.log())
-            self.assertEqual(stray.terminate(), 0)
-        finally:
-            self.pg.start()
+        self.acknowledge_with_store_down(
+            stray, [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(10)], stop=True)
         stray.write_config(self.pg.dsn, extra_yaml, MODEL.format(key_file=good_file, previous="") + harness.ELEC2_SCHEMA)
         stray.start()
         stray.wait_drained()
@@ -724,6 +732,18 @@ class PrivacyTest(harness.Environment):
                       quarantined())
         self.assertIn(hashed("record-id", "stray-3", stray_key), quarantined())  # kept, not lost
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id LIKE %s", (stray_hashes,)), 0)
+        # The operator sees them without listing the spool: counted, on /readyz (still ready) and the status page.
+        self.assertEqual(stray.metric("modelwatch_quarantine_files"), 1)
+        self.assertEqual(stray.metric("modelwatch_quarantine_records"), 10)
+        status, data = stray.get("/readyz")
+        self.assertEqual(status, 200, data)
+        shown = json.loads(data)["quarantine"]
+        self.assertEqual((shown["files"], shown["records"], shown["directory"]), (1, 10, spool_dir), shown)
+        self.assertIn("docs/privacy.md", shown["action"])
+        status, page = stray.get("/")
+        self.assertEqual(status, 200, page)
+        self.assertIn(f"1 quarantine file holding 10 records that were acknowledged but not stored, in "
+                      f"<code>{spool_dir}</code>", page.decode())
         status, body, _ = stray.post("/v1/models/adult/predictions",
                                      [dict(prediction(i, rows[i], ts), id=f"right-{i}") for i in range(10, 15)])
         self.assertEqual(status, 200, body)
@@ -735,20 +755,19 @@ class PrivacyTest(harness.Environment):
         # (2) Still running the stray key when PostgreSQL answers.
         stray.write_config(self.pg.dsn, extra_yaml,
                            MODEL.format(key_file=stray_file, previous="") + harness.ELEC2_SCHEMA)
-        self.pg.stop()
-        try:
-            stray.start()
-            status, body, _ = stray.post("/v1/models/adult/predictions",
-                                         [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(15, 20)])
-            self.assertEqual(status, 200, body)
-        finally:
-            self.pg.start()
+        before_restart = len(stray.log())
+        self.acknowledge_with_store_down(
+            stray, [dict(prediction(i, rows[i], ts), id=f"stray-{i}") for i in range(15, 20)], stop=False)
+        # The file of (1), counted at start.
+        self.assertIn(f"quarantine_present dir={spool_dir} files=1 records=10", stray.log()[before_restart:])
         harness.wait_for(lambda: "privacy_key_conflict model=adult" in stray.log(), 30,
                          "the drain never claimed the key\n" + stray.log()[-3000:])
         self.assertIn(f"privacy_key_conflict model=adult key_id={key_id(stray_key)} recorded_key_id={key_id(good)} "
                       f"key_file={stray_file}", stray.log())
         # This process's count: the five it acknowledged before its drain met PostgreSQL.
         harness.wait_for(lambda: key_refused() == 5, 15, "the stray records were not quarantined\n" + stray.log()[-3000:])
+        self.assertEqual(stray.metric("modelwatch_quarantine_files"), 2)
+        self.assertEqual(stray.metric("modelwatch_quarantine_records"), 15)
         # Ready for the other models once PostgreSQL answers the probe again.
         status, data = harness.wait_for(lambda: (lambda r: r if r[0] == 200 else None)(stray.get("/readyz")), 15,
                                         "the stray daemon did not become ready\n" + stray.log()[-3000:])
@@ -788,6 +807,17 @@ class PrivacyTest(harness.Environment):
         self.assertEqual(self.pg.scalar("SELECT count(*) FROM predictions WHERE id = %s",
                                         (hashed("record-id", "first-3", good),)), 1)
         self.assertNotIn("privacy_key_conflict", first.log())
+
+        # The documented action: the files deleted, a reload counts them out.
+        for name in os.listdir(spool_dir):
+            if name.startswith("quarantine-"):
+                os.remove(os.path.join(spool_dir, name))
+        stray.process.send_signal(signal.SIGHUP)
+        harness.wait_for(lambda: stray.metric("modelwatch_quarantine_files") == 0, 15,
+                         "deleted quarantine files still counted after a reload\n" + stray.log()[-3000:])
+        self.assertEqual(stray.metric("modelwatch_quarantine_records"), 0)
+        status, data = stray.get("/readyz")
+        self.assertNotIn("quarantine", json.loads(data))
         print(f"test_privacy stray key met by the drain: {time.time() - started:.1f} s", flush=True)
 
 

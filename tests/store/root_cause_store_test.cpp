@@ -1,17 +1,21 @@
 // What the root-cause worker reads and writes (store/monitor_store.h)
 // against a real PostgreSQL: the recent windows' metric series of one kind
-// (realised or estimated, never the one where the other is missing), and
-// pending rankings found and attached exactly once.
+// (realised or estimated, never the one where the other is missing),
+// pending rankings found and attached exactly once, and answered once no
+// live daemon configures their model.
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "store/leases.h"
 #include "store/migrations.h"
 #include "store/monitor_store.h"
 #include "tests/support/test_database.h"
@@ -144,26 +148,80 @@ TEST_CASE("pending rankings are found through their own partial index, not by re
     CHECK(scans > 0);
 }
 
-TEST_CASE("a removed model's pending rankings are answered, once, and no other model's", "[root_cause_store]") {
+TEST_CASE("the pending condition of the queries is migration 12's index predicate, as PostgreSQL parses them",
+          "[root_cause_store]") {
+    store::testing::TestDatabase database;
+    store::migrate(database.connection());
+    // The migration's text is frozen; the queries' condition is code. An
+    // index built on the condition, in a transaction never committed, is
+    // parsed and printed back by PostgreSQL as the migration's was.
+    pqxx::work transaction(database.connection());
+    const auto predicate_of = [&](const std::string& index) {
+        return transaction
+            .exec_params1("SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = $1::regclass", index)[0]
+            .as<std::string>();
+    };
+    const auto frozen = predicate_of("findings_root_cause_pending");
+    transaction.exec0(fmt::format("CREATE INDEX root_cause_condition_probe ON findings (model, id) WHERE {}",
+                                  store::pending_root_cause_condition));
+    CHECK(predicate_of("root_cause_condition_probe") == frozen);
+    CHECK(frozen.find("'pending'") != std::string::npos);
+}
+
+TEST_CASE("pending rankings of a model no live daemon configures are answered, once; a live daemon's model keeps them",
+          "[root_cause_store]") {
+    using namespace std::chrono_literals;
     store::testing::TestDatabase database;
     store::migrate(database.connection());
     auto& connection = database.connection();
-    const auto pending = root_cause_store_finding("performance", "accuracy", "realised",
-                                                  R"({"n": 10, "root_cause": {"pending": true, "summary": "ranking"}})");
-    auto other_pending = pending;
-    other_pending.model = "kept";
-    store::record_window(connection, "m", std::nullopt, root_cause_store_window(1), {pending}, {});
-    store::record_window(connection, "m", std::nullopt, root_cause_store_window(2), {pending}, {});
-    store::record_window(connection, "kept", std::nullopt, root_cause_store_window(1), {other_pending}, {});
-    REQUIRE(store::pending_root_causes(connection, "m", 10).size() == 2);
+    const auto pending_of = [](const std::string& model) {
+        auto finding = root_cause_store_finding("performance", "accuracy", "realised",
+                                                R"({"n": 10, "root_cause": {"pending": true, "summary": "ranking"}})");
+        finding.model = model;
+        return finding;
+    };
+    for (const std::string model : {"removed", "configured", "leased"})
+        store::record_window(connection, model, std::nullopt, root_cause_store_window(1), {pending_of(model)}, {});
+    store::record_window(connection, "removed", std::nullopt, root_cause_store_window(2), {pending_of("removed")}, {});
+    const auto waiting = [&](const std::string& model) { return store::pending_root_causes(connection, model, 10).size(); };
+    const std::string answer = R"({"error": "not ranked: the model was removed from the configuration"})";
+    const auto sweep = [&] { return store::answer_unconfigured_root_causes(connection, 5s, answer); };
 
-    const std::string answer = R"({"error": "not ranked: the model was removed by a reload at T"})";
-    CHECK(store::answer_pending_root_causes(connection, "m", answer) == 2);
-    CHECK(store::pending_root_causes(connection, "m", 10).empty());
-    CHECK(store::pending_root_causes(connection, "kept", 10).size() == 1);
-    CHECK(root_cause_store_count(connection, "SELECT count(*) FROM findings WHERE model = 'm' AND "
+    // Daemon a configures "configured"; b configured "leased" and was
+    // killed: its heartbeat is old, its lease not yet expired.
+    store::heartbeat(connection, "a", {"configured"}, 5s, true);
+    store::heartbeat(connection, "b", {"leased"}, 5s, true);
+    {
+        pqxx::work transaction(connection);
+        transaction.exec0("UPDATE daemons SET heartbeat_at = clock_timestamp() - interval '1 hour' WHERE id = 'b'");
+        // A live daemon of a build before migration 16 records no models: it may configure any.
+        transaction.exec0("INSERT INTO daemons (id, heartbeat_at) VALUES ('old-build', clock_timestamp())");
+        transaction.commit();
+    }
+    CHECK(sweep().empty());
+    CHECK(waiting("removed") == 2);
+    {
+        pqxx::work transaction(connection);
+        transaction.exec0("UPDATE daemons SET heartbeat_at = clock_timestamp() - interval '1 hour' "
+                          "WHERE id = 'old-build'");
+        transaction.commit();
+    }
+    CHECK(sweep() == std::map<std::string, std::int64_t>{{"removed", 2}});
+    CHECK(waiting("removed") == 0);
+    CHECK(waiting("configured") == 1);
+    CHECK(waiting("leased") == 1);  // b's lease is held until it expires
+    CHECK(root_cause_store_count(connection, "SELECT count(*) FROM findings WHERE model = 'removed' AND "
                                              "evidence->'root_cause'->>'error' LIKE 'not ranked: the model was removed%' "
                                              "AND (evidence->>'n')::int = 10") == 2);
+
+    // a stops and starts again without "configured" (removed from the
+    // configuration while it was stopped); b's lease has expired.
+    store::release_all(connection, "a");
+    store::testing::expire_leases_of(connection, "b");
+    store::heartbeat(connection, "a", {}, 5s, true);
+    CHECK(sweep() == std::map<std::string, std::int64_t>{{"configured", 1}, {"leased", 1}});
+    CHECK(waiting("configured") == 0);
+    CHECK(waiting("leased") == 0);
     // Nothing left to answer; a ranking that comes late attaches nothing.
-    CHECK(store::answer_pending_root_causes(connection, "m", answer) == 0);
+    CHECK(sweep().empty());
 }

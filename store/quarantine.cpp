@@ -1,0 +1,151 @@
+#include "store/quarantine.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <system_error>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace mw::store {
+namespace {
+
+constexpr std::string_view name_prefix = "quarantine-";
+constexpr std::string_view name_suffix = ".copy";
+constexpr std::string_view reason_prefix = "-- ";
+
+bool all_digits(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Fills `file`'s name, time and kind when `name` is a quarantine file's.
+bool parse_name(std::string_view name, QuarantineFile& file) {
+    if (!name.starts_with(name_prefix) || !name.ends_with(name_suffix)) return false;
+    auto rest = name.substr(name_prefix.size(), name.size() - name_prefix.size() - name_suffix.size());
+    const auto first_dash = rest.find('-');
+    if (first_dash == std::string_view::npos) return false;
+    const auto time = rest.substr(0, first_dash);
+    rest.remove_prefix(first_dash + 1);
+    const auto second_dash = rest.find('-');
+    if (second_dash == std::string_view::npos || !all_digits(time) || !all_digits(rest.substr(0, second_dash)))
+        return false;
+    const auto kind = rest.substr(second_dash + 1);
+    if (kind != "predictions" && kind != "outcomes") return false;
+    if (std::from_chars(time.data(), time.data() + time.size(), file.written_us).ec != std::errc()) return false;
+    file.name = std::string(name);
+    file.kind = std::string(kind);
+    return true;
+}
+
+// Every entry's path in `directory`, without throwing: a directory that is
+// missing or unreadable (or fails while listed) yields what was listed.
+std::vector<std::filesystem::path> entries_of(const std::string& directory) {
+    std::vector<std::filesystem::path> paths;
+    std::error_code error;
+    std::filesystem::directory_iterator it(directory, error);
+    for (; !error && it != std::filesystem::directory_iterator(); it.increment(error)) paths.push_back(it->path());
+    return paths;
+}
+
+}  // namespace
+
+std::string quarantine_file_name(std::int64_t written_us, std::uint64_t sequence, std::string_view kind) {
+    return fmt::format("{}{}-{}-{}{}", name_prefix, written_us, sequence, kind, name_suffix);
+}
+
+std::string quarantine_header(std::string_view reason) {
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r' || reason.back() == ' '))
+        reason.remove_suffix(1);
+    std::string header(reason_prefix);
+    for (const char c : reason) header.push_back(c == '\n' || c == '\r' ? ' ' : c);
+    header.push_back('\n');
+    return header;
+}
+
+std::optional<QuarantineFile> read_quarantine_file(const std::filesystem::path& path) {
+    QuarantineFile file;
+    if (!parse_name(path.filename().string(), file)) return std::nullopt;
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, error))) return std::nullopt;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    // The first line is the reason (kept up to max_reason_bytes); every
+    // later line is one record (COPY text escapes newlines inside values).
+    bool in_header = true;
+    bool line_open = false;  // bytes after the last newline
+    std::string header;
+    std::array<char, 1 << 16> buffer{};
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+        const auto got = static_cast<std::size_t>(in.gcount());
+        file.bytes += got;
+        for (std::size_t i = 0; i < got; ++i) {
+            const char c = buffer[i];
+            if (in_header) {
+                if (c == '\n') in_header = false;
+                else if (header.size() < max_reason_bytes) header.push_back(c);
+                continue;
+            }
+            if (c == '\n') {
+                ++file.records;
+                line_open = false;
+            } else {
+                line_open = true;
+            }
+        }
+    }
+    if (in.bad()) return std::nullopt;
+    if (line_open) ++file.records;  // a last row without its newline
+    file.reason = header.starts_with(reason_prefix) ? header.substr(reason_prefix.size()) : header;
+    return file;
+}
+
+std::vector<QuarantineFile> list_quarantine(const std::string& directory) {
+    std::vector<QuarantineFile> files;
+    for (const auto& path : entries_of(directory))
+        if (auto file = read_quarantine_file(path)) files.push_back(std::move(*file));
+    std::sort(files.begin(), files.end(), [](const QuarantineFile& a, const QuarantineFile& b) {
+        return std::tie(a.written_us, a.name) < std::tie(b.written_us, b.name);
+    });
+    return files;
+}
+
+QuarantineCount QuarantineCensus::count() {
+    // The files are read outside the lock, so that last() (/metrics,
+    // /readyz) never waits for a large new file; concurrent counts may both
+    // read one, and the later result stands.
+    std::map<std::string, QuarantineFile> known;
+    {
+        std::lock_guard lock(mutex_);
+        known = known_;
+    }
+    std::map<std::string, QuarantineFile> present;
+    for (const auto& path : entries_of(directory_)) {
+        const auto name = path.filename().string();
+        if (const auto found = known.find(name); found != known.end()) {
+            present.emplace(name, found->second);  // still listed: read when it was new
+            continue;
+        }
+        if (auto file = read_quarantine_file(path)) present.emplace(name, std::move(*file));
+    }
+    QuarantineCount counted;
+    for (const auto& [name, file] : present) {
+        ++counted.files;
+        counted.records += file.records;
+        counted.bytes += file.bytes;
+        if (counted.oldest_us == 0 || file.written_us < counted.oldest_us) counted.oldest_us = file.written_us;
+        counted.newest_us = std::max(counted.newest_us, file.written_us);
+    }
+    std::lock_guard lock(mutex_);
+    known_ = std::move(present);
+    last_ = counted;
+    return counted;
+}
+
+QuarantineCount QuarantineCensus::last() const {
+    std::lock_guard lock(mutex_);
+    return last_;
+}
+
+}  // namespace mw::store
