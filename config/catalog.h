@@ -30,11 +30,14 @@ struct Catalog {
     std::vector<ComponentInfo> retrain_runners;
     std::vector<ComponentInfo> retrain_hooks;
     std::vector<ComponentInfo> alert_sinks;
-    // Why drift method `method` cannot be computed from feature profiles for
-    // a feature of this kind ("" when it can, or for "auto"): the check of a
-    // profile-only model (store_raw: false); detectors/profile_drift.h holds
-    // the rule. Null: not checked.
-    std::string (*drift_method_not_from_profiles)(std::string_view method, bool numeric_feature) = nullptr;
+    // Why a profile-only model (store_raw: false) may not use drift method
+    // `method` in drift mode `mode` for a feature of this kind ("" when it
+    // may, or for an unknown name): it cannot be computed from feature
+    // profiles, or its verdict from them measured below issue 18's bar;
+    // detectors/profile_drift.h holds the rule (profile_unsupported_reason).
+    // Null: not checked.
+    std::string (*drift_method_not_from_profiles)(std::string_view method, std::string_view mode,
+                                                  bool numeric_feature) = nullptr;
 
     // The names of the registry an option row names (Option::registry):
     // "drift_methods", "drift_modes", "corrections", "performance_metrics", "concept_detectors",

@@ -1425,8 +1425,10 @@ const Option<Config> root_options[] = {
 
 // A profile-only model (store_raw: false) is judged from the feature profiles
 // the store writer keeps per time bucket (store/profile_writer.h): what needs
-// joint rows or every raw value is refused here, naming the key and why,
-// rather than silently not run.
+// joint rows or every raw value, or whose verdict from profiles measured
+// below issue 18's bar (detectors/profile_drift.h, profile_verdict_gaps), is
+// refused here, naming the key and why, rather than silently not run or
+// judged worse than the docs say.
 void check_profile_only(Reader& reader, const Catalog* catalog, const std::vector<ModelOptions>& models) {
     for (std::size_t i = 0; i < models.size(); ++i) {
         const ModelOptions& model = models[i];
@@ -1451,23 +1453,36 @@ void check_profile_only(Reader& reader, const Catalog* catalog, const std::vecto
                  "the PCA reconstruction error needs every row's features together, which profiles do not keep; "
                  "set it to false (it is not computed for a profile-only model)");
         if (catalog == nullptr || catalog->drift_method_not_from_profiles == nullptr) continue;
+        // The model's method judges the features of each kind that no
+        // drift.features[] entry gives a method of their own.
+        const auto own_method = [&](const FeatureSpec& feature) {
+            return std::any_of(model.drift.features.begin(), model.drift.features.end(),
+                               [&](const FeatureDriftOverride& override_) {
+                                   return override_.name == feature.name && override_.method != "auto";
+                               });
+        };
         for (const bool numeric : {true, false}) {
             const bool any = std::any_of(model.schema.features.begin(), model.schema.features.end(),
                                          [&](const FeatureSpec& feature) {
-                                             return (feature.type == FeatureType::numeric) == numeric;
+                                             return (feature.type == FeatureType::numeric) == numeric &&
+                                                    !own_method(feature);
                                          });
             if (!any) continue;
-            if (auto reason = catalog->drift_method_not_from_profiles(model.drift.method, numeric); !reason.empty()) {
-                fail("drift.method", std::move(reason));
+            if (auto reason = catalog->drift_method_not_from_profiles(model.drift.method, model.drift.mode, numeric);
+                !reason.empty()) {
+                // "auto" is refused for the mode's selection, not for a method written.
+                fail(model.drift.method == "auto" ? "drift.mode" : "drift.method", std::move(reason));
                 break;
             }
         }
         for (std::size_t f = 0; f < model.drift.features.size(); ++f) {
             const auto& override_ = model.drift.features[f];
             const int index = model.schema.feature_index(override_.name);
-            if (index < 0) continue;
+            // "auto" is the mode's selection, checked above for the model.
+            if (index < 0 || override_.method == "auto") continue;
             const bool numeric = model.schema.features[static_cast<std::size_t>(index)].type == FeatureType::numeric;
-            if (auto reason = catalog->drift_method_not_from_profiles(override_.method, numeric); !reason.empty())
+            if (auto reason = catalog->drift_method_not_from_profiles(override_.method, model.drift.mode, numeric);
+                !reason.empty())
                 fail(fmt::format("drift.features[{}].method", f), std::move(reason));
         }
     }

@@ -183,6 +183,9 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "Rows in the model's active reference sample (0 while one is being collected)."},
             {"modelwatch_reference_policy_mismatches_total", counter, {"model"},
              "References retired because they were stored under another privacy policy or key (docs/privacy.md)."},
+            {"modelwatch_reference_unusable_profile_chunks", gauge, {"model"},
+             "Profile chunks of a profile-only model's reference buckets, every one unusable (damaged), while its "
+             "reference waits on them; 0 otherwise (docs/monitoring.md)."},
         };
         for (const auto& window : window_gauges())
             out.push_back({window.metric_name, gauge,
@@ -310,6 +313,7 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& registry)
       anomaly_score(gauge(registry, "modelwatch_anomaly_score")),
       reference_rows(gauge(registry, "modelwatch_reference_rows")),
       reference_policy_mismatches(counter(registry, "modelwatch_reference_policy_mismatches_total")),
+      reference_unusable_profile_chunks(gauge(registry, "modelwatch_reference_unusable_profile_chunks")),
       alert_deliveries(counter(registry, "modelwatch_alert_deliveries_total")),
       retrain_transitions(counter(registry, "modelwatch_retrain_transitions_total")),
       retrain_breaker_open(gauge(registry, "modelwatch_retrain_breaker_open")),

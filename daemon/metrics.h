@@ -109,6 +109,7 @@ struct DaemonMetrics {
     prometheus::Family<prometheus::Gauge>& anomaly_score;        // {model, series}
     prometheus::Family<prometheus::Gauge>& reference_rows;       // {model}
     prometheus::Family<prometheus::Counter>& reference_policy_mismatches;  // {model}
+    prometheus::Family<prometheus::Gauge>& reference_unusable_profile_chunks;  // {model}
     prometheus::Family<prometheus::Counter>& alert_deliveries;   // {result}
     prometheus::Family<prometheus::Counter>& retrain_transitions; // {model, state}
     prometheus::Family<prometheus::Gauge>& retrain_breaker_open;  // {model}

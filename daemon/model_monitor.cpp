@@ -167,9 +167,21 @@ bool ModelMonitor::ensure_reference(pqxx::connection_base& connection, std::int6
     }
     if (!stored || stored->pending()) {
         auto capture = capture_reference(connection, options_, stored, *privacy_, now_us, stored_before_us, control);
+        // A reference whose every profile chunk is unusable waits until an
+        // operator acts (docs/monitoring.md, "Drift and data quality from
+        // profiles"): counted in the gauge, logged as an error.
+        metrics_.reference_unusable_profile_chunks.Add({{"model", model()}})
+            .Set(static_cast<double>(capture.unusable_chunks.size()));
         if (!capture.stored) {
-            if (capture.waiting_for != waiting_for_)
-                log::info("reference_waiting model={} for=\"{}\"", model(), capture.waiting_for);
+            if (capture.waiting_for != waiting_for_) {
+                if (capture.unusable_chunks.empty()) {
+                    log::info("reference_waiting model={} for=\"{}\"", model(), capture.waiting_for);
+                } else {
+                    log_skipped_chunks(model(), capture.unusable_range, capture.unusable_chunks);
+                    log::error("reference_profile_chunks_unusable model={} {} chunks={} action=waiting", model(),
+                               capture.unusable_range, capture.unusable_chunks.size());
+                }
+            }
             waiting_for_ = std::move(capture.waiting_for);
             return false;
         }

@@ -83,15 +83,21 @@ ReferenceCapture capture_reference(pqxx::connection_base& connection, const conf
                                                   model_options.drift.max_segment_values);
         // Chunks that cannot be used are left out (logged once the reference
         // is stored, and counted in its description); with none usable the
-        // wait names them (the monitor logs a wait when its reason changes).
+        // wait names them and hands them to the monitor, which logs them and
+        // sets the gauge an operator is alerted on when the reason changes.
         std::string skipped;
         for (const auto& chunk : merged.skipped)
             skipped += fmt::format("{}{} ({} rows)", skipped.empty() ? "" : ", ", chunk.id, chunk.rows);
-        if (merged.profiles.rows() == 0)
-            return wait("profiled predictions between " + format_rfc3339_us(start_us) + " and " +
-                        format_rfc3339_us(end_us) +
-                        (skipped.empty() ? "" : "; unusable profile chunks " + skipped + ": " +
-                                                    merged.skipped.front().error));
+        if (merged.profiles.rows() == 0) {
+            auto waiting = wait("profiled predictions between " + format_rfc3339_us(start_us) + " and " +
+                                format_rfc3339_us(end_us) +
+                                (skipped.empty() ? "" : "; unusable profile chunks " + skipped + ": " +
+                                                            merged.skipped.front().error));
+            waiting.unusable_chunks = std::move(merged.skipped);
+            waiting.unusable_range =
+                fmt::format("reference=[{}, {})", format_rfc3339_us(start_us), format_rfc3339_us(end_us));
+            return waiting;
+        }
         rows = store::read_predictions_between(connection, model, start_us, end_us, options.rows,
                                                store::ReceivedRange{privacy.since_us, std::nullopt});
         if (!version.empty())

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/connection_base>
 
@@ -14,6 +15,7 @@
 #include "daemon/periodic_worker.h"
 #include "detectors/dataset_drift.h"
 #include "store/monitor_store.h"
+#include "store/profile_store.h"
 
 namespace mw::daemon {
 
@@ -22,6 +24,14 @@ namespace mw::daemon {
 struct ReferenceCapture {
     bool stored = false;
     std::string waiting_for;
+    // A profile-only model's reference that waits because every profile
+    // chunk of its time buckets is unusable (damaged, store::
+    // merge_profile_chunks): those chunks, and the buckets' range as the log
+    // names it ("reference=[start, end)"). A wait that does not end by itself
+    // (the chunks of a closed bucket do not change), made visible by the
+    // monitor (modelwatch_reference_unusable_profile_chunks).
+    std::vector<store::SkippedChunk> unusable_chunks;
+    std::string unusable_range;
 };
 
 // For a model with no reference (`pending` empty) or a pending one (after a

@@ -80,6 +80,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -171,7 +172,34 @@ private:
 };
 
 // Why `method` cannot be computed from profiles of a feature of this kind
-// ("" when it can): the one list docs/monitoring.md's table is checked against.
-std::string profile_unsupported_reason(const DriftMethod& method, bool numeric_feature, bool categorical_view);
+// ("" when it can): what evaluate_numeric_profiles and
+// evaluate_categorical_profiles refuse, as "not computed from profiles";
+// docs/monitoring.md's table is checked against it.
+std::string profile_uncomputable_reason(const DriftMethod& method, bool numeric_feature, bool categorical_view);
+
+// A method and mode that can be computed from profiles but whose point
+// verdict (`drifted`, what the daemon acts on) agreed with the raw rows' in
+// fewer than 99% of the feature-windows of Elec2 and Adult at some window
+// size, with the profiles' default KLL k: issue 18's bar, measured by
+// tests/detectors/profile_checks_test.cpp (bench/RESULTS.md, "Against the
+// issue's bar"), which checks each entry against its measurement.
+struct ProfileVerdictGap {
+    std::string_view method;   // a drift method's name; "auto" is the mode's own selection
+    DriftMode mode;
+    bool numeric_feature;
+    std::string_view measured;  // the point agreement measured, as the error quotes it
+    std::string_view instead;   // what to configure instead
+};
+std::span<const ProfileVerdictGap> profile_verdict_gaps();
+
+// Why a profile-only model (store_raw: false) may not use `method` in `mode`
+// for a feature of this kind ("" when it may): it cannot be computed from
+// profiles, or its verdict from profiles is below the bar
+// (profile_verdict_gaps). The one rule: config/sections.cpp's
+// check_profile_only applies it through the registry's catalog, and
+// docs/monitoring.md's table is checked against it. `categorical_view`
+// matters only for the first part (a numeric feature compared as categories).
+std::string profile_unsupported_reason(const DriftMethod& method, DriftMode mode, bool numeric_feature,
+                                       bool categorical_view);
 
 }  // namespace mw::drift

@@ -32,10 +32,12 @@ config::Catalog build() {
     catalog.retrain_runners = infos(retrain::job_runners());
     catalog.retrain_hooks = infos(retrain::retrain_hooks());
     catalog.alert_sinks = infos(alerts::alert_sinks());
-    catalog.drift_method_not_from_profiles = [](std::string_view name, bool numeric_feature) -> std::string {
+    catalog.drift_method_not_from_profiles = [](std::string_view name, std::string_view mode_name,
+                                                bool numeric_feature) -> std::string {
         const auto* method = drift::parse_drift_method(name);
-        if (method == nullptr || method->selects_per_feature()) return {};
-        return drift::profile_unsupported_reason(*method, numeric_feature,
+        const auto mode = drift::parse_drift_mode(mode_name);
+        if (method == nullptr || !mode) return {};
+        return drift::profile_unsupported_reason(*method, *mode, numeric_feature,
                                                  !numeric_feature || method->categories_only);
     };
     return catalog;

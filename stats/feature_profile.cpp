@@ -35,6 +35,37 @@ void combine_moments(std::uint64_t& count, double& mean, double& m2, std::uint64
     count = total;
 }
 
+// The numeric and the categorical features of two sets merge alike, map by
+// map: why `theirs` does not merge into `ours` ("" when it does), a name
+// that `ours_other` (our map of the other kind) holds refused.
+template <typename Profiles, typename OtherProfiles>
+std::string features_merge_problem(const Profiles& ours, const Profiles& theirs, const OtherProfiles& ours_other,
+                                   std::string_view kind, std::string_view other_kind) {
+    for (const auto& [name, profile] : theirs) {
+        if (ours_other.contains(name))
+            return "profile set merge: feature \"" + name + "\" is " + std::string(other_kind) + " on one side and " +
+                   std::string(kind) + " on the other";
+        if (const auto found = ours.find(name); found != ours.end())
+            if (std::string problem = found->second.merge_problem(profile); !problem.empty())
+                return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    return {};
+}
+
+// Merges `theirs` into `ours` (checked by features_merge_problem first): a
+// feature only on their side is copied.
+template <typename Profiles>
+std::string merge_features(Profiles& ours, const Profiles& theirs) {
+    for (const auto& [name, profile] : theirs) {
+        const auto found = ours.find(name);
+        if (found == ours.end())
+            ours.emplace(name, profile);
+        else if (std::string problem = found->second.merge(profile); !problem.empty())
+            return "profile set merge, feature \"" + name + "\": " + problem;
+    }
+    return {};
+}
+
 // Whether `count` finite values in [min, max] can have this mean and M2
 // (sum of squared deviations): min and max are finite (update() counts only
 // finite values), the mean lies in [min, max], and the population variance
@@ -353,20 +384,13 @@ std::string ProfileSet::merge_problem(const ProfileSet& other, std::size_t max_s
     if (rows_ > max_rows || other.rows_ > max_rows - rows_)
         return "profile set merge: " + std::to_string(rows_) + " and " + std::to_string(other.rows_) +
                " rows together are more than a profile counts (2^53)";
-    for (const auto& [name, profile] : other.numeric_) {
-        if (categorical_.contains(name))
-            return "profile set merge: feature \"" + name + "\" is categorical on one side and numeric on the other";
-        if (const auto found = numeric_.find(name); found != numeric_.end())
-            if (std::string problem = found->second.merge_problem(profile); !problem.empty())
-                return "profile set merge, feature \"" + name + "\": " + problem;
-    }
-    for (const auto& [name, profile] : other.categorical_) {
-        if (numeric_.contains(name))
-            return "profile set merge: feature \"" + name + "\" is numeric on one side and categorical on the other";
-        if (const auto found = categorical_.find(name); found != categorical_.end())
-            if (std::string problem = found->second.merge_problem(profile); !problem.empty())
-                return "profile set merge, feature \"" + name + "\": " + problem;
-    }
+    if (std::string problem = features_merge_problem(numeric_, other.numeric_, categorical_, "numeric", "categorical");
+        !problem.empty())
+        return problem;
+    if (std::string problem =
+            features_merge_problem(categorical_, other.categorical_, numeric_, "categorical", "numeric");
+        !problem.empty())
+        return problem;
     // The values merge() merges value by value: those of an attribute
     // complete on both sides whose values together stay within the cap.
     for (const auto& [attribute, theirs] : other.segments_) {
@@ -392,28 +416,8 @@ std::string ProfileSet::merge(const ProfileSet& other, std::size_t max_segment_v
     // Checked first, so that a set that does not fit leaves this one as it
     // was; the checks below then never fail.
     if (std::string problem = merge_problem(other, max_segment_values); !problem.empty()) return problem;
-    for (const auto& [name, profile] : other.numeric_) {
-        if (categorical_.contains(name))
-            return "profile set merge: feature \"" + name + "\" is categorical on one side and numeric on the other";
-        const auto found = numeric_.find(name);
-        if (found == numeric_.end()) {
-            numeric_.emplace(name, profile);
-            continue;
-        }
-        if (std::string problem = found->second.merge(profile); !problem.empty())
-            return "profile set merge, feature \"" + name + "\": " + problem;
-    }
-    for (const auto& [name, profile] : other.categorical_) {
-        if (numeric_.contains(name))
-            return "profile set merge: feature \"" + name + "\" is numeric on one side and categorical on the other";
-        const auto found = categorical_.find(name);
-        if (found == categorical_.end()) {
-            categorical_.emplace(name, profile);
-            continue;
-        }
-        if (std::string problem = found->second.merge(profile); !problem.empty())
-            return "profile set merge, feature \"" + name + "\": " + problem;
-    }
+    if (std::string problem = merge_features(numeric_, other.numeric_); !problem.empty()) return problem;
+    if (std::string problem = merge_features(categorical_, other.categorical_); !problem.empty()) return problem;
     // An attribute only on our side: `other`'s rows are in none of its segments.
     for (auto& [attribute, ours] : segments_)
         if (other.rows_ > 0 && !other.segments_.contains(attribute))

@@ -561,3 +561,45 @@ TEST_CASE("a profile-only model's damaged chunks are left out and named; a damag
     CHECK(retaken_profile->error.empty());
     CHECK(setup.windows().size() == 3);
 }
+
+TEST_CASE("a profile-only reference whose every chunk is damaged waits visibly, until given other buckets") {
+    WatermarkSetup setup(watermark_model(watermark_profile_yaml));
+    watermark_append(setup.spool, "warmup", "w", 1, now_us());
+    REQUIRE(setup.drain->wait_drained(30'000));
+    // Buckets an hour back: the reference's first 100 rows and 100 more in
+    // bucket p (two chunks), then 100 rows in bucket p + 1 s.
+    const std::int64_t p = floor_to(now_us() - 3'600'000'000, watermark_bucket_us);
+    watermark_append(setup.spool, "m", "ra", 100, p);
+    watermark_append(setup.spool, "m", "rb", 100, p + 200'000);
+    watermark_append(setup.spool, "m", "s", 100, p + watermark_bucket_us);
+    REQUIRE(setup.drain->wait_drained(30'000));
+    const auto reference_chunks = setup.chunk_ids(p);
+    REQUIRE(reference_chunks.size() == 2);
+    for (const auto id : reference_chunks)
+        setup.exec(fmt::format("UPDATE profile_chunks SET profiles = substring(profiles from 1 for 40) WHERE id = {}",
+                               id));
+    auto& unusable = setup.metrics.reference_unusable_profile_chunks.Add({{"model", "m"}});
+
+    // No reference, no window, and the gauge an operator is alerted on
+    // counts the chunks, pass after pass: the wait does not end by itself.
+    for (int pass = 0; pass < 2; ++pass) {
+        setup.step();
+        CHECK_FALSE(store::active_reference(setup.database.connection(), "m").has_value());
+        CHECK(setup.windows().empty());
+        CHECK(unusable.Value() == 2);
+    }
+
+    // The operator's action (docs/monitoring.md): a time range of intact
+    // buckets, as a reload hands it to the monitor. The reference is taken
+    // from them and the gauge falls to 0.
+    config::ModelOptions moved = setup.model;
+    moved.reference.source = config::ReferenceSource::time_range;
+    moved.reference.start = format_rfc3339_us(p + watermark_bucket_us);
+    moved.reference.end = format_rfc3339_us(p + 2 * watermark_bucket_us);
+    setup.monitor.reconfigure(moved);
+    setup.step();
+    const auto reference = store::active_reference(setup.database.connection(), "m");
+    REQUIRE(reference.has_value());
+    CHECK(reference->rows == 100);
+    CHECK(unusable.Value() == 0);
+}

@@ -194,24 +194,86 @@ TEST_CASE("the bugs of issue 13: label_drift alerts and triggers, pr_auc is not 
     CHECK(refused.errors[0].message.find("average_precision") != std::string::npos);
 }
 
-TEST_CASE("a profile-only model refuses the drift methods that need raw values, by the profile checks' own rule") {
-    const std::string profile_only = "    store_raw: false\n    window: {duration: 1h}\n";
-    CHECK(load(profile_only + "    drift: {method: ks}\n").ok());
-    CHECK(load(profile_only + "    drift: {method: wasserstein}\n").ok());
-    for (const std::string method : {"anderson", "cvm"}) {
-        const auto refused = load(profile_only + "    drift: {method: " + method + "}\n");
-        REQUIRE(refused.errors.size() == 1);
-        CHECK(config::to_string(refused.errors[0]) ==
-              "models[0].drift.method (line 9): store_raw is false: " +
-                  drift::profile_unsupported_reason(*drift::parse_drift_method(method), true, false));
+// A profile-only model with one feature of each kind given, and `drift`.
+config::LoadResult load_profile_only(const std::string& features, const std::string& drift) {
+    const std::string text = fmt::format(
+        "store: {{dsn: x}}\nmodels:\n  - name: m\n    prediction: {{type: binary, classes: [a, b]}}\n"
+        "    features: [{}]\n    store_raw: false\n    window: {{duration: 1h}}\n    drift: {}\n",  // drift: line 8
+        features, drift);
+    return config::load_config_text(text, "test.yaml", no_environment, &registry::catalog());
+}
+
+TEST_CASE("a profile-only model refuses the drift methods and modes the profile checks' own rule refuses") {
+    // Every mode, method and kind of feature, at the model's level and as a
+    // feature's override: refused with the rule's reason, naming the key and
+    // its line, exactly where the rule (detectors/profile_drift.h) says so.
+    std::size_t refused_count = 0;
+    std::size_t accepted_count = 0;
+    for (const auto& mode : drift::drift_modes()) {
+        for (const auto& method : drift::drift_methods()) {
+            for (const bool numeric : {true, false}) {
+                const std::string mode_name(mode.info.name);
+                const std::string method_name(method.info.name);
+                INFO(mode_name << " " << method_name << (numeric ? ", numeric" : ", categorical"));
+                const std::string feature = numeric ? "{name: f, type: numeric}" : "{name: f, type: categorical}";
+                const std::string reason =
+                    drift::profile_unsupported_reason(method, mode.mode, numeric, !numeric || method.categories_only);
+                const auto model_level =
+                    load_profile_only(feature, fmt::format("{{mode: {}, method: {}}}", mode_name, method_name));
+                const auto override_ = load_profile_only(
+                    feature, fmt::format("{{mode: {}, features: [{{name: f, method: {}}}]}}", mode_name, method_name));
+                if (reason.empty()) {
+                    ++accepted_count;
+                    CHECK(errors_of(model_level).empty());
+                    CHECK(errors_of(override_).empty());
+                    continue;
+                }
+                ++refused_count;
+                CHECK(errors_of(model_level) ==
+                      fmt::format("models[0].drift.{} (line 8): store_raw is false: {}\n",
+                                  method.selects_per_feature() ? "mode" : "method", reason));
+                // An override of "auto" leaves the feature to the mode's selection, refused as above.
+                if (method.selects_per_feature())
+                    CHECK(errors_of(override_) == errors_of(model_level));
+                else
+                    CHECK(errors_of(override_) ==
+                          fmt::format("models[0].drift.features[0].method (line 8): store_raw is false: {}\n", reason));
+            }
+        }
     }
-    // A numeric feature compared as categories keeps no category counts in its profile.
-    const auto per_feature = load(profile_only + "    drift: {features: [{name: x, method: chi2}]}\n");
+    CHECK(refused_count > 0);
+    CHECK(accepted_count > 0);
+    // What the rule must say, whatever else it learns: the daemon's default
+    // runs; what needs every value's rank, or a numeric feature's category
+    // counts, cannot; a method measured below the bar is refused with its
+    // figure and what to use instead.
+    const auto default_drift = load_profile_only("{name: f, type: numeric}, {name: g, type: categorical}", "{}");
+    CHECK(errors_of(default_drift).empty());
+    for (const std::string method : {"anderson", "cvm"}) {
+        const auto refused = load_profile_only("{name: f, type: numeric}", "{method: " + method + "}");
+        REQUIRE(refused.errors.size() == 1);
+        CHECK(refused.errors[0].message.find("needs every value's rank") != std::string::npos);
+    }
+    const auto per_feature =
+        load_profile_only("{name: f, type: numeric}", "{features: [{name: f, method: chi2}]}");
     REQUIRE(per_feature.errors.size() == 1);
     CHECK(per_feature.errors[0].path == "models[0].drift.features[0].method");
     CHECK(per_feature.errors[0].message.find("not computed from profiles") != std::string::npos);
+    const auto legacy_wasserstein = load_profile_only("{name: f, type: numeric}", "{mode: legacy, method: wasserstein}");
+    REQUIRE(legacy_wasserstein.errors.size() == 1);
+    CHECK(legacy_wasserstein.errors[0].message.find("98.18%") != std::string::npos);
+    CHECK(legacy_wasserstein.errors[0].message.find("instead") != std::string::npos);
+    // Legacy mode's own selection is refused for numeric features, not for
+    // those given a method of their own.
+    const auto legacy_auto = load_profile_only("{name: f, type: numeric}, {name: g, type: categorical}", "{mode: legacy}");
+    REQUIRE(legacy_auto.errors.size() == 1);
+    CHECK(legacy_auto.errors[0].path == "models[0].drift.mode");
+    CHECK(load_profile_only("{name: f, type: numeric}, {name: g, type: categorical}",
+                            "{mode: legacy, features: [{name: f, method: ks}]}")
+              .ok());
     // The same settings are fine for a model that stores its rows.
     CHECK(load("    drift: {method: anderson}\n").ok());
+    CHECK(load("    drift: {mode: legacy, method: wasserstein}\n").ok());
 }
 
 TEST_CASE("check-config's problems are all reported at once, each with its key path and line") {
