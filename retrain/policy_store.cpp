@@ -18,11 +18,6 @@ using store::ts_column;
 using store::ts_param;
 namespace {
 
-// pg_advisory_xact_lock key that makes one daemon at a time run the policy
-// (process_findings, requests, resets): an arbitrary constant ("mwpolicy" in
-// ASCII) no other modelwatch lock uses.
-constexpr long long policy_lock_key = 0x6d77706f6c696379;
-
 constexpr std::int64_t day_us = 24LL * 3600 * 1000 * 1000;
 
 void lock_policy(pqxx::transaction_base& transaction) {

@@ -19,6 +19,11 @@ namespace mw::retrain {
 // The finding_cursors row of the policy.
 inline constexpr const char* policy_cursor_name = "retrain_policy";
 
+// pg_advisory_xact_lock key that makes one daemon at a time run the policy
+// (process_findings, requests, resets): an arbitrary constant ("mwpolicy" in
+// ASCII) no other modelwatch lock uses.
+inline constexpr long long policy_lock_key = 0x6d77706f6c696379;
+
 // A model's policy state as stored: jobs queued or running, the latest end
 // of a job, the jobs queued in the 24 h before now_us, the failed, timed_out
 // or rejected jobs that ended in a row since the last breaker reset, the

@@ -3,6 +3,7 @@
 // whole-window metric the monitor can produce has a gauge of its own.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -17,10 +18,19 @@
 using namespace mw;
 
 TEST_CASE("docs/monitoring.md lists every metric the daemon defines, as metric_table_markdown() makes it") {
-    const std::string doc = mw::testing::read_text(std::string(MODELWATCH_SOURCE_DIR) + "/docs/monitoring.md");
+    const std::filesystem::path path = std::string(MODELWATCH_SOURCE_DIR) + "/docs/monitoring.md";
+    const std::string doc = mw::testing::read_text(path);
     REQUIRE_FALSE(doc.empty());
     const std::string table = daemon::metric_table_markdown();
     INFO("docs/monitoring.md's metric table must read exactly:\n" << table);
+    // The table comes from this binary, the doc from the source tree as it
+    // is now: after a pull or a rebase that changed both, a binary not yet
+    // rebuilt disagrees with the doc (the likeliest reading of the one
+    // failure seen, in session 11, just after a rebase that changed both).
+    std::error_code ignored;
+    const bool doc_newer = std::filesystem::last_write_time(path, ignored) >
+                           std::filesystem::last_write_time("/proc/self/exe", ignored);
+    INFO((doc_newer ? "docs/monitoring.md changed after this test binary was built: rebuild it first" : ""));
     CHECK(doc.find(table) != std::string::npos);
 }
 

@@ -320,6 +320,29 @@ def prediction(i, **overrides):
     return record
 
 
+# MODELWATCH_KEEP_TMP=1: a test class with a failed or erring test keeps its
+# temp dir (the daemons' logs and configs, PostgreSQL's data directory and
+# log, and database-activity.txt: what every session of the cluster was doing
+# when the test failed) and prints its path; a passing one removes it as usual.
+KEEP_TMP = os.environ.get("MODELWATCH_KEEP_TMP") == "1"
+
+# Every session of the cluster but the query's own, with what it waits for
+# and the locks it waits for or holds: a blocked daemon, and who blocks it.
+ACTIVITY_SQL = """
+SELECT a.pid, a.application_name, a.state, a.wait_event_type, a.wait_event,
+       pg_blocking_pids(a.pid) AS blocked_by,
+       round(extract(epoch FROM clock_timestamp() - a.xact_start)::numeric, 1) AS xact_seconds,
+       round(extract(epoch FROM clock_timestamp() - a.state_change)::numeric, 1) AS state_seconds,
+       (SELECT string_agg(l.locktype || coalesce(' ' || l.relation::regclass::text, '') ||
+                          coalesce(' objid=' || l.objid, '') || ' ' || l.mode ||
+                          CASE WHEN l.granted THEN '' ELSE ' (waiting)' END, '; ')
+          FROM pg_locks l WHERE l.pid = a.pid AND l.locktype <> 'virtualxid') AS locks,
+       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 300) AS query
+FROM pg_stat_activity a WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+ORDER BY a.pid
+"""
+
+
 class Environment(unittest.TestCase):
     """A test case with a temp dir and a PostgreSQL cluster per test class."""
 
@@ -327,6 +350,7 @@ class Environment(unittest.TestCase):
     def setUpClass(cls):
         if not os.path.exists(DAEMON):
             raise unittest.SkipTest(f"{DAEMON} is not built")
+        cls.failed = False
         cls.tmp = tempfile.mkdtemp(prefix="mw-it-")
         os.chmod(cls.tmp, 0o755)
         cls.pg = Postgres(os.path.join(cls.tmp, "pg")).start()
@@ -334,7 +358,36 @@ class Environment(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.pg.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        if KEEP_TMP and cls.failed:
+            print(f"MODELWATCH_KEEP_TMP: kept {cls.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def tearDown(self):
+        # Before the cleanups stop the daemons, so their sessions and locks
+        # are still there to see. unittest (3.11) has recorded a failure or
+        # error of the test method in its result by now.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is not None and any(test is self for test, _ in result.failures + result.errors):
+            type(self).failed = True
+            if KEEP_TMP:
+                self.record_database_activity()
+        super().tearDown()
+
+    def record_database_activity(self):
+        path = os.path.join(self.tmp, "database-activity.txt")
+        try:
+            with psycopg2.connect(self.pg.dsn) as conn, conn.cursor() as cur:
+                cur.execute(ACTIVITY_SQL)
+                columns = [c.name for c in cur.description]
+                rows = cur.fetchall()
+            conn.close()
+            with open(path, "w") as f:
+                f.write(f"{self.id()} failed; sessions at {datetime.now(timezone.utc).isoformat()}:\n")
+                for row in rows:
+                    f.write(" ".join(f"{k}={v}" for k, v in zip(columns, row)) + "\n")
+        except (OSError, psycopg2.Error) as failure:
+            print(f"MODELWATCH_KEEP_TMP: database activity not recorded: {failure}", file=sys.stderr)
 
     def new_daemon(self, name, **kwargs):
         directory = os.path.join(self.tmp, name)
