@@ -23,8 +23,6 @@ namespace {
 // ASCII) no other modelwatch lock uses.
 constexpr long long policy_lock_key = 0x6d77706f6c696379;
 
-constexpr std::int64_t day_us = 24LL * 3600 * 1000 * 1000;
-
 void lock_policy(pqxx::transaction_base& transaction) {
     transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", policy_lock_key));
 }
@@ -105,7 +103,7 @@ PolicyState load_jobs_and_breaker(pqxx::transaction_base& transaction, const std
     for (const auto& row : transaction.exec_params("SELECT " + ts_column("created_at") +
                                                        " FROM retrain_jobs WHERE model = $1 AND created_at > " +
                                                        ts_param(2) + " ORDER BY created_at",
-                                                   model, now_us - day_us))
+                                                   model, now_us - budget_window_us))
         state.queued_at_us.push_back(row[0].as<std::int64_t>());
 
     // The breaker: decisions in id order, so two at the same instant still
