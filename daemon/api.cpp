@@ -259,6 +259,8 @@ Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, Rej
       refresh_metrics_(std::move(refresh_metrics)),
       admin_pool_(std::make_unique<AdminPool>()) {}
 
+const store::ReadSessions& Api::read_sessions() const { return admin_pool_->reads; }
+
 // Waits for the requests being answered; queued ones are dropped (their
 // connections are closed with the server).
 Api::~Api() {

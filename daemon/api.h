@@ -104,6 +104,8 @@ public:
 
     // Requests being handled now (body read, answer not yet produced).
     std::uint64_t in_flight() const { return in_flight_.load(); }
+    // The admin reads' sessions (below), for their metrics.
+    const store::ReadSessions& read_sessions() const;
 
 private:
     void handle_ingest(HttpRequest& request, const std::string& model, RecordKind kind, Responder respond);

@@ -484,6 +484,7 @@ void start_http(Process& process) {
     process.server.emplace(process.io, process.initial->server, *process.api, *process.metrics);
     process.server->start();
     process.process_metrics->watch_server(*process.server);
+    process.process_metrics->watch_read_sessions("admin", process.api->read_sessions());
 }
 
 // SIGHUP reloads and waits for the next signal; SIGTERM or SIGINT begins the
