@@ -535,6 +535,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
     json body{{"ready", ready},
               {"not_ready", std::move(not_ready)},
               {"config_generation", readiness.config_generation},
+              {"config_reload_pending", readiness.config_reload_pending},
               {"models_owned", readiness.models_owned},
               {"store_reachable", readiness.store_reachable},
               {"store_answered_ms_ago", readiness.store_answered_ms_ago},
