@@ -259,6 +259,8 @@ Api::Api(const LiveConfig& config, IngestSink& sink, Monitoring& monitoring, Rej
       refresh_metrics_(std::move(refresh_metrics)),
       admin_pool_(std::make_unique<AdminPool>()) {}
 
+const store::ReadSessions& Api::read_sessions() const { return admin_pool_->reads; }
+
 // Waits for the requests being answered; queued ones are dropped (their
 // connections are closed with the server).
 Api::~Api() {
@@ -533,6 +535,7 @@ HttpResponse Api::readiness_response(const HttpRequest& request) {
     json body{{"ready", ready},
               {"not_ready", std::move(not_ready)},
               {"config_generation", readiness.config_generation},
+              {"config_reload_pending", readiness.config_reload_pending},
               {"models_owned", readiness.models_owned},
               {"store_reachable", readiness.store_reachable},
               {"store_answered_ms_ago", readiness.store_answered_ms_ago},

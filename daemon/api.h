@@ -75,6 +75,9 @@ struct Readiness {
     std::uint64_t spool_bytes = 0;
     std::uint64_t spool_undrained_batches = 0;  // acknowledged, not yet in the store
     std::uint64_t config_generation = 0;
+    // A SIGHUP's reload runs or is queued (daemon/reloader.h): the
+    // configuration in force is still config_generation's.
+    bool config_reload_pending = false;
     std::size_t models_owned = 0;  // models whose lease this daemon holds (docs/scaling.md)
     std::vector<WorkerStatus> workers;
     // Present only when nats: is configured: a daemon fed from NATS that
@@ -109,6 +112,8 @@ public:
 
     // Requests being handled now (body read, answer not yet produced).
     std::uint64_t in_flight() const { return in_flight_.load(); }
+    // The admin reads' sessions (below), for their metrics.
+    const store::ReadSessions& read_sessions() const;
 
 private:
     void handle_ingest(HttpRequest& request, const std::string& model, RecordKind kind, Responder respond);

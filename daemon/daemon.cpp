@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,7 @@
 #include "daemon/ownership.h"
 #include "daemon/process_metrics.h"
 #include "daemon/rejection_tally.h"
+#include "daemon/reloader.h"
 #include "daemon/sd_notify.h"
 #include "daemon/watchdog.h"
 #include "registry/catalog.h"
@@ -52,11 +54,13 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Shutdown bounds, in the order the steps run: requests in flight are
-// answered, then the workers reach a safe point, then the spool drains for
+// Shutdown bounds, in the order the steps run: a reload waiting on
+// PostgreSQL ends (or is left behind), requests in flight are answered, then
+// the workers reach a safe point, then the spool drains for
 // spool.stop_drain_timeout. The unit's TimeoutStopSec (60s) covers the sum
 // with the default drain time (30s) and a margin; what is not drained stays
 // in the spool, is logged, and is stored at the next start.
+constexpr auto reload_stop_timeout = std::chrono::seconds(5);
 constexpr auto request_drain_timeout = std::chrono::seconds(10);
 constexpr auto worker_stop_timeout = std::chrono::seconds(5);
 constexpr auto status_interval = std::chrono::seconds(5);
@@ -182,14 +186,16 @@ std::vector<store::ModelKey> new_privacy_claims(const config::Config& running, c
 // configuration stays), else the drain would refuse it later and the
 // model's acknowledged records could never be stored. When PostgreSQL does
 // not answer, the drain claims them before their first write, as after a
-// start without PostgreSQL. Runs on an event-loop thread; the others serve
-// meanwhile, and the wait is bounded by store.connect_timeout. Returns the
-// conflict's text, or "".
+// start without PostgreSQL. Runs on the reloads' thread (daemon/reloader.h),
+// never the event loop's; the connection is bounded by store.connect_timeout
+// and each statement by the same time (a claim waiting on a lock would hold
+// every later reload). Returns the conflict's text, or "".
 std::string claim_reloaded_keys(const config::Config& running, const config::Config& next, std::int64_t started_us) {
     const auto claims = new_privacy_claims(running, next);
     if (claims.empty()) return {};
     try {
         const auto connection = store::connect(running.store);
+        connection->set_variable("statement_timeout", std::to_string(running.store.connect_timeout_ms));
         store::migrate(*connection);
         store::claim_privacy_keys(*connection, claims, started_us);
     } catch (const store::PrivacyKeyConflict& conflict) {
@@ -201,11 +207,15 @@ std::string claim_reloaded_keys(const config::Config& running, const config::Con
     return {};
 }
 
-// SIGHUP: a new file is read and checked; when usable it is published to
-// the HTTP side at once and to the workers for their next pass. Nothing here
-// waits for a pass.
+// SIGHUP, on the reloads' thread (daemon/reloader.h): a new file is read and
+// checked, its new privacy keys claimed; when usable it is published to the
+// HTTP side at once and to the workers for their next pass. Nothing here
+// waits for a pass. Once a stop was asked nothing is published: the stop
+// takes the running configuration down.
 void reload(const std::string& config_path, LiveConfig& live, config::ReloadHistory& history, Monitoring& monitoring,
-            DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain, std::int64_t started_us) {
+            DaemonMetrics& metrics, SystemdNotifier& notifier, store::SpoolDrain& drain, std::int64_t started_us,
+            std::stop_token stop) {
+    log::notice("config_reload_started file={} generation={}", config_path, live.generation());
     // The operator's moment to have deleted quarantine files counted out
     // (docs/privacy.md, "Quarantine files"), whatever becomes of the reload.
     drain.count_quarantine();
@@ -233,6 +243,11 @@ void reload(const std::string& config_path, LiveConfig& live, config::ReloadHist
     if (const auto conflict = claim_reloaded_keys(*live.get(), *next, started_us); !conflict.empty()) {
         log::error("config_reload_refused file={} {}", config_path, conflict);
         return refuse("errors=1");
+    }
+    if (stop.stop_requested()) {
+        log::notice("config_reload_abandoned file={} reason=stopping keeping=previous generation={}", config_path,
+                    live.generation());
+        return;
     }
     for (const auto& key : restart_only_changes(*live.get(), *next))
         log::warning("config_reload_needs_restart key=\"{}\"", key);
@@ -289,9 +304,10 @@ struct Process {
     std::optional<Api> api;
     asio::io_context io;
     std::optional<HttpServer> server;
-    // 7. Signals
+    // 7. Signals and reloads
     std::optional<asio::signal_set> signals;
     std::atomic<bool> stopping{false};  // read by the watchdog's thread
+    std::optional<Reloader> reloader;
     // 8. Watchdog
     std::atomic<std::int64_t> event_loop_ticked{0};  // steady_clock ticks
     std::optional<asio::steady_timer> tick_timer;
@@ -313,7 +329,9 @@ std::optional<config::Config> load_configuration(const std::string& config_path)
     log::set_level(to_log_level(config.log.level));
     log::notice("starting version={} config={} models={} stop_budget_s={}", MODELWATCH_VERSION, config_path,
                 config.models.size(),
-                std::chrono::duration_cast<std::chrono::seconds>(request_drain_timeout + worker_stop_timeout).count() +
+                std::chrono::duration_cast<std::chrono::seconds>(reload_stop_timeout + request_drain_timeout +
+                                                                 worker_stop_timeout)
+                        .count() +
                     config.spool.stop_drain_timeout_ms / 1000);
     if (!auth_enabled(config)) {
         // Open ingest is the loopback default's convenience; anywhere else it
@@ -471,6 +489,7 @@ Readiness readiness(const Process& process) {
     ready.spool_bytes = spool_stats.bytes_on_disk;
     ready.spool_undrained_batches = spool_stats.undrained_batches;
     ready.config_generation = process.live.generation();
+    ready.config_reload_pending = process.reloader && process.reloader->busy();
     ready.workers = process.monitoring->workers();
     if (process.nats) ready.nats = process.nats->status();
     ready.models_owned = process.monitoring->models_owned();
@@ -489,24 +508,28 @@ void start_http(Process& process) {
     process.server.emplace(process.io, process.initial->server, *process.api, *process.metrics);
     process.server->start();
     process.process_metrics->watch_server(*process.server);
+    process.process_metrics->watch_read_sessions("admin", process.api->read_sessions());
 }
 
-// SIGHUP reloads and waits for the next signal; SIGTERM or SIGINT begins the
-// stop. Neither waits for a worker: a reload publishes the configuration, a
-// stop asks.
+// SIGHUP hands a reload to the reloads' thread and waits for the next
+// signal; SIGTERM or SIGINT begins the stop. Neither waits for a worker or
+// for PostgreSQL: a reload publishes the configuration from its own thread,
+// a stop asks.
 void wait_for_signal(Process& process) {
     process.signals->async_wait([&process](const boost::system::error_code& ec, int signal_number) {
         if (ec) return;
         if (signal_number == SIGHUP) {
-            process.notifier.reloading();
-            reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
-                   process.notifier, *process.drain, process.started_us);
-            process.notifier.ready();
+            const auto requested = process.reloader->request();
+            if (requested != Reloader::Requested::started)
+                log::notice("config_reload_queued state={} file={} (a reload is in progress; the queued one reads "
+                            "the file when it starts)",
+                            to_string(requested), process.config_path);
             wait_for_signal(process);
             return;
         }
         log::notice("stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
         process.stopping = true;
+        process.reloader->request_stop();
         process.notifier.stopping();
         process.server->stop_accepting();
         // Passes end at their next safe point while requests are answered.
@@ -515,8 +538,14 @@ void wait_for_signal(Process& process) {
     });
 }
 
-// 7. Signals, served by the event loop.
+// 7. Signals, served by the event loop, and the thread reloads run on.
 void start_signals(Process& process) {
+    process.reloader.emplace([&process](std::stop_token stop) {
+        process.notifier.reloading();
+        reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
+               process.notifier, *process.drain, process.started_us, stop);
+        if (!stop.stop_requested()) process.notifier.ready();
+    });
     process.signals.emplace(process.io, SIGTERM, SIGINT, SIGHUP);
     wait_for_signal(process);
 }
@@ -584,6 +613,17 @@ void run_event_loop(Process& process) {
     if (!process.stopping) throw std::runtime_error("the event loop ended unexpectedly");
 }
 
+// 7. Reloads: the queued one is dropped and the running one was told to stop
+//    by the signal handler; it publishes nothing now. One still waiting on
+//    PostgreSQL past reload_stop_timeout is left behind (the exit then skips
+//    the destructors); returns whether it ended.
+bool stop_reloads(Process& process) {
+    if (process.reloader->stop(reload_stop_timeout)) return true;
+    log::warning("config_reload_abandoned reason=\"still waiting on PostgreSQL at the stop\" waited_ms={}",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(reload_stop_timeout).count());
+    return false;
+}
+
 // 6. HTTP: accept nothing new (done by the signal handler), answer what is in flight.
 void stop_http(Process& process) {
     auto& io = process.io;
@@ -636,7 +676,7 @@ void stop_storage(Process& process) {
 // the next start) and training jobs still running (left to systemd's
 // KillMode, failed as stale at the next start). Returns the exit code;
 // exits at once, without destructors, when something is left running.
-int finish(Process& process, bool workers_stopped) {
+int finish(Process& process, bool threads_stopped) {
     const auto left = process.spool->stats();
     if (left.oldest_undrained_us == 0) {
         log::notice("stopped drained=true");
@@ -649,7 +689,7 @@ int finish(Process& process, bool workers_stopped) {
     // A training job may run for hours; the daemon does not wait for it.
     const int jobs = process.monitoring->jobs_running();
     if (jobs > 0) log::warning("stopped_with_jobs_running jobs={}", jobs);
-    if (jobs > 0 || !workers_stopped) std::_Exit(0);
+    if (jobs > 0 || !threads_stopped) std::_Exit(0);
     return 0;
 }
 
@@ -675,16 +715,18 @@ int run(const std::string& config_path) {
         announce_ready(process);    // 9
         run_event_loop(process);
 
-        // The same steps in reverse, each bounded. 9 and 7 went with the
-        // event loop (the status timer, the signal handler). The watchdog (8)
-        // is the exception: it stops last, so systemd still hears from the
-        // process while the steps below take their time (within TimeoutStopSec).
+        // The same steps in reverse, each bounded. 9 and 7's signal handler
+        // went with the event loop (the status timer, the signal handler). The
+        // watchdog (8) is the exception: it stops last, so systemd still hears
+        // from the process while the steps below take their time (within
+        // TimeoutStopSec).
+        const bool reloads_stopped = stop_reloads(process);  // 7
         stop_http(process);                                  // 6
         const bool workers_stopped = stop_monitoring(process);  // 5
         stop_collectors(process);                            // 4
         stop_storage(process);                               // 3
         process.watchdog->stop();                            // 8
-        return finish(process, workers_stopped);
+        return finish(process, reloads_stopped && workers_stopped);
     } catch (const std::exception& error) {
         log::error("startup_failed error=\"{}\"", error.what());
         notifier.status(std::string("failed: ") + error.what());

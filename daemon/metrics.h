@@ -76,6 +76,12 @@ struct DaemonMetrics {
     prometheus::Counter& store_duplicates_ignored;
     prometheus::Counter& store_batches_quarantined;
     prometheus::Counter& store_write_errors;
+    // {purpose}: the read sessions (store/read_sessions.h) of each ReadSessions
+    prometheus::Family<prometheus::Gauge>& read_sessions_open;
+    prometheus::Family<prometheus::Counter>& read_sessions_opened;
+    prometheus::Family<prometheus::Counter>& read_session_connect_failures;
+    prometheus::Family<prometheus::Counter>& read_sessions_closed;
+    prometheus::Family<prometheus::Counter>& read_statement_timeouts;
     prometheus::Family<prometheus::Counter>& store_records_key_refused;  // {model, key_id}
     prometheus::Gauge& quarantine_files;
     prometheus::Gauge& quarantine_records;

@@ -8,6 +8,7 @@
 #include <pqxx/transaction>
 
 #include "alerts/outbox.h"
+#include "core/job_state.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "daemon/alert_loop.h"
@@ -590,7 +591,7 @@ Monitoring::Outcome Monitoring::progress(const std::string& model, std::uint64_t
         pqxx::read_transaction transaction(connection, "model_progress");
         counts = store::model_progress(transaction, model,
                                        options->retrain.enabled() ? retrain::policy_cursor_name : "",
-                                       retrain::undecided_state_names());
+                                       undecided_state_names());
     });
     const auto before = monitor_of(workers_before);
     const auto after = monitor_of(workers());

@@ -30,8 +30,33 @@ void ProcessMetrics::watch_server(const HttpServer& server) {
     server_ = &server;
 }
 
+void ProcessMetrics::watch_read_sessions(std::string purpose, const store::ReadSessions& sessions) {
+    std::lock_guard lock(mutex_);
+    reads_.push_back({std::move(purpose), &sessions, {}});
+    // Every series from the start, at 0: a rate over a series that appears
+    // with its first failure would miss that failure.
+    const prometheus::Labels labels{{"purpose", reads_.back().purpose}};
+    metrics_.read_sessions_open.Add(labels);
+    metrics_.read_sessions_opened.Add(labels);
+    metrics_.read_session_connect_failures.Add(labels);
+    metrics_.read_sessions_closed.Add(labels);
+    metrics_.read_statement_timeouts.Add(labels);
+}
+
 void ProcessMetrics::refresh() {
     std::lock_guard lock(mutex_);
+    for (auto& watched : reads_) {
+        const auto stats = watched.sessions->stats();
+        const prometheus::Labels labels{{"purpose", watched.purpose}};
+        metrics_.read_sessions_open.Add(labels).Set(static_cast<double>(stats.open));
+        advance(metrics_.read_sessions_opened.Add(labels), stats.opened, watched.last.opened);
+        advance(metrics_.read_session_connect_failures.Add(labels), stats.connect_failures,
+                watched.last.connect_failures);
+        advance(metrics_.read_sessions_closed.Add(labels), stats.closed_under_read, watched.last.closed_under_read);
+        advance(metrics_.read_statement_timeouts.Add(labels), stats.statement_timeouts,
+                watched.last.statement_timeouts);
+        watched.last = stats;
+    }
     const auto spool_stats = spool_.stats();
     const auto drain_stats = drain_.stats();
     metrics_.spool_bytes.Set(static_cast<double>(spool_stats.bytes_on_disk));

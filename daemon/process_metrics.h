@@ -1,7 +1,8 @@
 // The metrics read from the process's components rather than counted where
 // things happen: the spool's size and fsyncs, whether PostgreSQL answers and
 // how far the store lags, the rows the drain wrote, the file tails' lines
-// and events, the NATS collector's messages, the open connections. Refreshed before each /metrics scrape;
+// and events, the NATS collector's messages, the open connections, the read
+// sessions. Refreshed before each /metrics scrape;
 // the counters advance by what the components' totals grew since the last.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "collectors/file_tail.h"
 #include "collectors/nats_collector.h"
 #include "daemon/metrics.h"
+#include "store/read_sessions.h"
 #include "store/spool.h"
 #include "store/spool_drain.h"
 #include "store/store_probe.h"
@@ -31,6 +33,8 @@ public:
 
     // The HTTP server, once it exists (it needs the API, which refreshes these).
     void watch_server(const HttpServer& server);
+    // Read sessions to export under {purpose="<purpose>"}, for as long as this lives.
+    void watch_read_sessions(std::string purpose, const store::ReadSessions& sessions);
     // Safe from several threads: /metrics may be scraped from two io threads at once.
     void refresh();
 
@@ -44,6 +48,12 @@ private:
     const NatsCollector* nats_;  // null without nats:
     std::mutex mutex_;
     const HttpServer* server_ = nullptr;
+    struct WatchedReads {
+        std::string purpose;
+        const store::ReadSessions* sessions;
+        store::ReadSessionStats last;  // at the last refresh
+    };
+    std::vector<WatchedReads> reads_;
     // The totals at the last refresh.
     std::uint64_t last_fsyncs_ = 0;
     std::uint64_t last_admissions_refused_ = 0;

@@ -144,7 +144,7 @@ void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
     }
 }
 
-bool RetrainLoop::transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
+bool RetrainLoop::transition(pqxx::connection_base& connection, const retrain::Job& job, JobState to,
                              const std::string& reason, std::int64_t now_us, const std::string& report_json,
                              const std::string& output, const std::string& challenger_version,
                              std::function<void(pqxx::transaction_base&)> in_transaction) {
@@ -155,11 +155,11 @@ bool RetrainLoop::transition(pqxx::connection_base& connection, const retrain::J
     if (!challenger_version.empty()) fields.challenger_version = challenger_version;
     const auto result = retrain::transition(connection, job.id, to, reason, now_us, fields);
     if (!result.ok) {
-        log::error("retrain_transition_refused job={} to={} error=\"{}\"", job.id, retrain::to_string(to), result.error);
+        log::error("retrain_transition_refused job={} to={} error=\"{}\"", job.id, to_string(to), result.error);
         return false;
     }
-    metrics_.retrain_transitions.Add({{"model", job.model}, {"state", retrain::to_string(to)}}).Increment();
-    log::notice("retrain_job job={} model={} state={} reason=\"{}\"", job.id, job.model, retrain::to_string(to), reason);
+    metrics_.retrain_transitions.Add({{"model", job.model}, {"state", to_string(to)}}).Increment();
+    log::notice("retrain_job job={} model={} state={} reason=\"{}\"", job.id, job.model, to_string(to), reason);
     return true;
 }
 
@@ -168,7 +168,7 @@ void RetrainLoop::run_job(retrain::Job job) {
         auto connection = store::connect(config_.store);
         const auto* model = config_.find_model(job.model);
         if (model == nullptr) {
-            transition(*connection, job, retrain::JobState::failed, "the model is no longer configured", now_us());
+            transition(*connection, job, JobState::failed, "the model is no longer configured", now_us());
             return;
         }
         const auto& retrain = model->retrain;
@@ -178,7 +178,7 @@ void RetrainLoop::run_job(retrain::Job job) {
         for (const auto& feature : model->schema.features) context.feature_columns.push_back(feature.name);
         const auto* runner = retrain::configured_runner(retrain);
         if (runner == nullptr) {
-            transition(*connection, job, retrain::JobState::failed, "retraining is no longer configured", now_us());
+            transition(*connection, job, JobState::failed, "retraining is no longer configured", now_us());
             return;
         }
         const auto outcome = runner->run(*connection, job, retrain, context, now_us());
@@ -187,13 +187,13 @@ void RetrainLoop::run_job(retrain::Job job) {
         const std::string report_json = run.report ? run.report->json : std::string();
         const std::string challenger = run.report ? run.report->challenger_version : std::string();
         if (!transition(*connection, job, run.state, run.reason, now_us(), report_json, run.output, challenger)) return;
-        if (run.state == retrain::JobState::succeeded && run.report)
+        if (run.state == JobState::succeeded && run.report)
             validate_and_promote(*connection, job, *run.report, now_us());
     } catch (const std::exception& error) {
         log::error("retrain_job_error job={} model={} error=\"{}\"", job.id, job.model, error.what());
         try {
             auto connection = store::connect(config_.store);
-            transition(*connection, job, retrain::JobState::failed, std::string("daemon error: ") + error.what(),
+            transition(*connection, job, JobState::failed, std::string("daemon error: ") + error.what(),
                        now_us());
         } catch (const std::exception&) {
             // The stale-job sweep at the next start fails it.
@@ -213,20 +213,20 @@ void RetrainLoop::validate_and_promote(pqxx::connection_base& connection, const 
             rebase = [&](pqxx::transaction_base& transaction) {
                 rebase_on_rejection(transaction, job, retrain.gate_metric, *gate.champion_value, now_us);
             };
-        transition(connection, job, retrain::JobState::rejected, gate.reason, now_us, {}, {}, {}, std::move(rebase));
+        transition(connection, job, JobState::rejected, gate.reason, now_us, {}, {}, {}, std::move(rebase));
         return;
     }
-    if (!transition(connection, job, retrain::JobState::validated, gate.reason, now_us)) return;
+    if (!transition(connection, job, JobState::validated, gate.reason, now_us)) return;
     std::string promotion = "promoted (no promotion hook configured)";
     if (const auto result = retrain::run_configured_hook(retrain::HookKind::promotion, retrain,
                                                          config_.monitor.jobs_dir, job, report)) {
         if (result->status != retrain::CallStatus::ok) {
-            transition(connection, job, retrain::JobState::rejected, "promotion hook failed: " + result->reason, now_us);
+            transition(connection, job, JobState::rejected, "promotion hook failed: " + result->reason, now_us);
             return;
         }
         promotion = "promotion hook succeeded: " + result->reason;
     }
-    if (!transition(connection, job, retrain::JobState::promoted, promotion, now_us)) return;
+    if (!transition(connection, job, JobState::promoted, promotion, now_us)) return;
     // The new model is the new normal: its first predictions become the
     // reference (the monitor collects them), and the concept detector
     // restarts with the refit.
@@ -320,7 +320,7 @@ void RetrainLoop::check_probation(pqxx::connection_base& connection, std::int64_
             }
             rollback = "rollback hook succeeded: " + result->reason;
         }
-        if (!transition(connection, job, retrain::JobState::rolled_back, decision.reason + "; " + rollback, now_us))
+        if (!transition(connection, job, JobState::rolled_back, decision.reason + "; " + rollback, now_us))
             continue;
         pqxx::work transaction(connection, "probation_failed");
         retrain::record_decision(transaction, job.model, "probation_failed", decision.reason, std::nullopt, job.id,
@@ -350,9 +350,9 @@ std::pair<int, std::string> RetrainLoop::accept_report(pqxx::connection_base& co
     const auto detail = retrain::get_job(connection, job_id);
     if (!detail) return {404, json_body({{"error", fmt::format("no job {}", job_id)}})};
     const auto& job = detail->job;
-    if (job.state != retrain::JobState::running)
-        return {409, json_body({{"error", fmt::format("job {} is {}, not running", job_id, retrain::to_string(job.state))}})};
-    if (!transition(connection, job, retrain::JobState::succeeded, "the external job reported", now_us,
+    if (job.state != JobState::running)
+        return {409, json_body({{"error", fmt::format("job {} is {}, not running", job_id, to_string(job.state))}})};
+    if (!transition(connection, job, JobState::succeeded, "the external job reported", now_us,
                     parsed.report->json, {}, parsed.report->challenger_version))
         return {409, json_body({{"error", "the job changed state meanwhile"}})};
     validate_and_promote(connection, job, *parsed.report, now_us);

@@ -64,7 +64,7 @@ private:
                              double champion_value, std::int64_t now_us);
     void check_probation(pqxx::connection_base& connection, std::int64_t now_us);
     void run_schedules(pqxx::connection_base& connection, std::int64_t now_us);
-    bool transition(pqxx::connection_base& connection, const retrain::Job& job, retrain::JobState to,
+    bool transition(pqxx::connection_base& connection, const retrain::Job& job, JobState to,
                     const std::string& reason, std::int64_t now_us, const std::string& report_json = {},
                     const std::string& output = {}, const std::string& challenger_version = {},
                     std::function<void(pqxx::transaction_base&)> in_transaction = {});

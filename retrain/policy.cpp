@@ -8,9 +8,6 @@
 namespace mw::retrain {
 namespace {
 
-
-constexpr std::int64_t day_us = 24LL * 3600 * 1000 * 1000;
-
 bool is_finding_driven(TriggerKind kind) { return kind != schedule_trigger && kind != manual_trigger; }
 
 void replace_all(std::string& text, std::string_view field, std::string_view value) {
@@ -57,7 +54,7 @@ Decision check_limits(const RetrainPolicyOptions& options, const PolicyState& st
         }
     }
     const auto recent = std::count_if(state.queued_at_us.begin(), state.queued_at_us.end(),
-                                      [&](std::int64_t at_us) { return at_us > now_us - day_us; });
+                                      [&](std::int64_t at_us) { return at_us > now_us - budget_window_us; });
     if (recent >= options.daily_budget)
         return skip(std::move(decision), fmt::format("budget: {} jobs in the last 24 h, budget {}", recent,
                                                      options.daily_budget));

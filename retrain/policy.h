@@ -85,6 +85,9 @@ struct ActiveJob {
     std::string state;  // "queued" or "running"
 };
 
+// The time daily_budget counts a model's queued jobs over.
+inline constexpr std::int64_t budget_window_us = 24LL * 3600 * 1000 * 1000;
+
 // What the policy knows about one model.
 struct PolicyState {
     std::string model;

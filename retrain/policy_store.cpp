@@ -18,8 +18,6 @@ using store::ts_column;
 using store::ts_param;
 namespace {
 
-constexpr std::int64_t day_us = 24LL * 3600 * 1000 * 1000;
-
 void lock_policy(pqxx::transaction_base& transaction) {
     transaction.exec(fmt::format("SELECT pg_advisory_xact_lock({})", policy_lock_key));
 }
@@ -100,7 +98,7 @@ PolicyState load_jobs_and_breaker(pqxx::transaction_base& transaction, const std
     for (const auto& row : transaction.exec_params("SELECT " + ts_column("created_at") +
                                                        " FROM retrain_jobs WHERE model = $1 AND created_at > " +
                                                        ts_param(2) + " ORDER BY created_at",
-                                                   model, now_us - day_us))
+                                                   model, now_us - budget_window_us))
         state.queued_at_us.push_back(row[0].as<std::int64_t>());
 
     // The breaker: decisions in id order, so two at the same instant still

@@ -30,6 +30,7 @@ std::unique_ptr<pqxx::connection> ReadSessions::take(const config::StoreOptions&
         if (!idle_.empty()) {
             auto connection = std::move(idle_.back().connection);
             idle_.pop_back();
+            ++reading_;
             reused = true;
             return connection;
         }
@@ -37,17 +38,26 @@ std::unique_ptr<pqxx::connection> ReadSessions::take(const config::StoreOptions&
     reused = false;
     // Outside the lock: connecting may take store.connect_timeout, and the
     // other readers need not wait for it.
-    auto connection = connect(options);
-    connection->set_variable("default_transaction_read_only", "on");
-    connection->set_variable("statement_timeout", std::to_string(statement_timeout_.count()));
+    std::unique_ptr<pqxx::connection> connection;
+    try {
+        connection = connect(options);
+        connection->set_variable("default_transaction_read_only", "on");
+        connection->set_variable("statement_timeout", std::to_string(statement_timeout_.count()));
+    } catch (const std::exception&) {
+        std::lock_guard lock(mutex_);
+        ++stats_.connect_failures;
+        throw;
+    }
     std::lock_guard lock(mutex_);
-    ++opened_;
+    ++stats_.opened;
+    ++reading_;
     return connection;
 }
 
 void ReadSessions::keep(const config::StoreOptions& options, std::unique_ptr<pqxx::connection> connection) {
     std::unique_ptr<pqxx::connection> closed;  // past the limit: closed outside the lock
     std::lock_guard lock(mutex_);
+    --reading_;
     if (idle_.size() >= idle_limit_)
         closed = std::move(connection);
     else
@@ -62,11 +72,23 @@ void ReadSessions::read(const config::StoreOptions& options, const std::function
             reader(*connection);
         } catch (const std::exception& failure) {
             const bool broken = dynamic_cast<const pqxx::broken_connection*>(&failure) != nullptr;
+            const auto* sql_failure = dynamic_cast<const pqxx::sql_error*>(&failure);
+            if (sql_failure != nullptr && sql_failure->sqlstate() == "57014") {
+                std::lock_guard lock(mutex_);
+                ++stats_.statement_timeouts;
+            }
             if (!broken && connection->is_open()) {
                 // A failed statement (a timeout, an error) leaves the session
                 // usable: its transaction was rolled back as it unwound.
                 keep(options, std::move(connection));
                 throw;
+            }
+            // Closed under the read: the session is not kept.
+            connection.reset();
+            {
+                std::lock_guard lock(mutex_);
+                --reading_;
+                ++stats_.closed_under_read;
             }
             if (reused && !retried) {
                 // What closed it (a restart) closed the other idle sessions
@@ -93,9 +115,11 @@ std::size_t ReadSessions::drop_idle() {
     return dropped.size();
 }
 
-std::uint64_t ReadSessions::opened() const {
+ReadSessionStats ReadSessions::stats() const {
     std::lock_guard lock(mutex_);
-    return opened_;
+    ReadSessionStats stats = stats_;
+    stats.open = idle_.size() + reading_;
+    return stats;
 }
 
 }  // namespace mw::store

@@ -18,6 +18,9 @@
 // (a restart closed them all), and a read that found it idle is tried once
 // more on a new session, so the first poll after a restart is answered
 // instead of failing for sessions that died while unused.
+//
+// What happened to the sessions is counted (stats()), for the daemon's
+// modelwatch_read_session* metrics (docs/monitoring.md).
 #pragma once
 
 #include <chrono>
@@ -38,6 +41,15 @@ namespace mw::store {
 // that takes longer is a problem to fix, not to configure around).
 inline constexpr std::chrono::milliseconds admin_read_timeout{2000};
 
+// Counts since construction, except `open`.
+struct ReadSessionStats {
+    std::uint64_t open = 0;                // sessions connected now, idle or reading
+    std::uint64_t opened = 0;              // connections made
+    std::uint64_t connect_failures = 0;    // connection attempts that failed
+    std::uint64_t closed_under_read = 0;   // sessions found closed by PostgreSQL when a read used them
+    std::uint64_t statement_timeouts = 0;  // reads cancelled (SQLSTATE 57014: the statement_timeout)
+};
+
 class ReadSessions {
 public:
     // Keeps at most `idle_limit` sessions open while unused (the readers'
@@ -54,8 +66,7 @@ public:
     // (a session that died while idle), so it must only read. Thread-safe.
     void read(const config::StoreOptions& options, const std::function<void(pqxx::connection&)>& reader);
 
-    // Sessions opened so far (a test's and a benchmark's count).
-    std::uint64_t opened() const;
+    ReadSessionStats stats() const;
 
 private:
     struct Idle {
@@ -72,7 +83,8 @@ private:
     const std::chrono::milliseconds statement_timeout_;
     mutable std::mutex mutex_;
     std::vector<Idle> idle_;
-    std::uint64_t opened_ = 0;
+    std::uint64_t reading_ = 0;  // sessions taken by a read, not yet kept or closed
+    ReadSessionStats stats_;     // `open` is idle_.size() + reading_, made by stats()
 };
 
 }  // namespace mw::store

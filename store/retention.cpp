@@ -9,6 +9,7 @@
 #include <pqxx/result>
 #include <pqxx/transaction>
 
+#include "core/job_state.h"
 #include "core/log.h"
 #include "store/sql.h"
 #include "store/store_writer.h"
@@ -167,6 +168,12 @@ void drop_partitions(pqxx::connection_base& connection, std::int64_t cutoff, Ret
     }
 }
 
+// An SQL list of job states ('queued', 'running', ...) for IN: the names
+// come from core/job_state.h's table, letters and underscores only.
+std::string job_state_list(const std::vector<std::string>& names) {
+    return fmt::format("'{}'", fmt::join(names, "', '"));
+}
+
 std::int64_t delete_rows(pqxx::connection_base& connection, const std::string& sql, std::int64_t cutoff) {
     pqxx::work transaction(connection, "retention");
     const auto affected = transaction.exec_params0(sql, cutoff).affected_rows();
@@ -208,7 +215,7 @@ RetentionResult apply_retention(pqxx::connection_base& connection, const config:
                 " AND f.alert_routed AND f.id <= (SELECT coalesce(min(last_finding_id), 0) FROM finding_cursors)"
                 " AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.finding_id = f.id AND a.state = 'firing')"
                 " AND NOT EXISTS (SELECT 1 FROM retrain_jobs j WHERE j.finding_id = f.id"
-                "                 AND j.state IN ('queued', 'running', 'succeeded', 'validated'))",
+                "                 AND j.state IN (" + job_state_list(undecided_state_names()) + "))",
             cutoff);
         // The latest decision of each kind per model stays: the retrain
         // breaker is open when its latest 'breaker_opened' is newer than its
@@ -241,12 +248,12 @@ RetentionResult apply_retention(pqxx::connection_base& connection, const config:
     }
 
     if (options.jobs_s != 0) {
-        // Finished jobs only; each model's latest finished job (the policy's
+        // Decided jobs only (core/job_state.h); each model's latest finished job (the policy's
         // cooldown) and latest promoted job (probation, rollback) stay.
         pqxx::work transaction(connection, "retention_jobs");
         const auto doomed = transaction.exec_params(
             "SELECT j.id FROM retrain_jobs j WHERE j.finished_at < " + before +
-                " AND j.state IN ('failed', 'timed_out', 'rejected', 'rolled_back', 'promoted')"
+                " AND j.state IN (" + job_state_list(decided_state_names()) + ")"
                 " AND j.id < (SELECT max(l.id) FROM retrain_jobs l WHERE l.model = j.model"
                 "             AND l.finished_at IS NOT NULL)"
                 " AND j.id IS DISTINCT FROM (SELECT max(p.id) FROM retrain_jobs p WHERE p.model = j.model"

@@ -144,5 +144,5 @@ TEST_CASE("the progress answer counts what the daemon has done for one model") {
     CHECK(answer["last_reference_id"].get<std::int64_t>() > 0);
     CHECK(answer["reference_pending"] == true);
     // Every answer read on one session; an unknown model's needed none.
-    CHECK(reads.opened() == 1);
+    CHECK(reads.stats().opened == 1);
 }

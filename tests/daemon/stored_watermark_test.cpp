@@ -202,6 +202,26 @@ struct WatermarkSetup {
         blocker.reset();
         blocker_connection.reset();
     }
+    // Holds back `held`: 100 predictions from `held_ts_us`, one of whose ids
+    // a transaction of the test inserts first; then appends `after_count`
+    // predictions `after` from `after_ts_us`, `after_step_us` apart, and
+    // waits until the other connection has stored them. Returns the held
+    // batch's receipt time.
+    std::int64_t hold(const std::string& held, std::int64_t held_ts_us, const std::string& after, int after_count,
+                      std::int64_t after_ts_us, std::int64_t after_step_us = 1000) {
+        block(held + "050");
+        const std::int64_t held_received = watermark_append(spool, "m", held, 100, held_ts_us);
+        watermark_append(spool, "m", after, after_count, after_ts_us, after_step_us);
+        REQUIRE(watermark_within(30s, [&] { return stored(after) == after_count; }));
+        CHECK(stored(held) == 0);
+        return held_received;
+    }
+    // Lets the held batch land, then takes a monitor pass.
+    void land() {
+        unblock();
+        REQUIRE(drain->wait_drained(30'000));
+        step();
+    }
     std::vector<store::StoredWindow> windows() {
         return store::windows_after(database.connection(), "m", 0, 100);
     }
@@ -249,12 +269,8 @@ TEST_CASE("a range committed before an earlier one: no reference and no window p
 
     // A: the model's first 100 predictions, held back; B: 200 later ones,
     // written by the other connection meanwhile.
-    setup.block("a050");
     const std::int64_t ts = now_us();
-    const std::int64_t a_received = watermark_append(setup.spool, "m", "a", 100, ts);
-    watermark_append(setup.spool, "m", "b", 200, ts + 1'000'000);
-    REQUIRE(watermark_within(30s, [&] { return setup.stored("b") == 200; }));
-    CHECK(setup.stored("a") == 0);
+    const std::int64_t a_received = setup.hold("a", ts, "b", 200, ts + 1'000'000);
     // The gap is real: PostgreSQL's first 100 rows by (ts, id) are B's.
     const auto visible = store::read_predictions_after(setup.database.connection(), "m", std::nullopt, 100);
     REQUIRE(visible.size() == 100);
@@ -270,10 +286,8 @@ TEST_CASE("a range committed before an earlier one: no reference and no window p
     CHECK(setup.windows().empty());
 
     // A lands: the reference is A, the windows B's two hundreds.
-    setup.unblock();
-    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.land();
     CHECK(setup.stored("a") == 100);
-    setup.step();
     const auto reference = store::active_reference(setup.database.connection(), "m");
     REQUIRE(reference.has_value());
     CHECK(reference->rows == 100);
@@ -287,17 +301,11 @@ TEST_CASE("a range committed before an earlier one: no reference and no window p
     CHECK(closed[1].last.id == "b199");
 
     // Again with the reference in place: C held back, D after it stored.
-    setup.block("c050");
     const std::int64_t later = now_us() + 2'000'000;
-    watermark_append(setup.spool, "m", "c", 100, later);
-    watermark_append(setup.spool, "m", "d", 100, later + 1'000'000);
-    REQUIRE(watermark_within(30s, [&] { return setup.stored("d") == 100; }));
-    CHECK(setup.stored("c") == 0);
+    setup.hold("c", later, "d", 100, later + 1'000'000);
     setup.step();
     CHECK(setup.windows().size() == 2);
-    setup.unblock();
-    REQUIRE(setup.drain->wait_drained(30'000));
-    setup.step();
+    setup.land();
     closed = setup.windows();
     REQUIRE(closed.size() == 4);
     CHECK(closed[2].first.id == "c000");
@@ -387,11 +395,7 @@ TEST_CASE("a profile-only model: no reference and no time window past the gap un
     // 100 predictions in bucket t0, held back; B, 200 in buckets t0 + 1 s and
     // t0 + 2 s, stored meanwhile by the other connection.
     const std::int64_t t0 = floor_to(now_us(), watermark_bucket_us) + 2 * watermark_bucket_us;
-    setup.block("a050");
-    const std::int64_t a_received = watermark_append(setup.spool, "m", "a", 100, t0);
-    watermark_append(setup.spool, "m", "b", 200, t0 + watermark_bucket_us, 10'000);
-    REQUIRE(watermark_within(30s, [&] { return setup.stored("b") == 200; }));
-    CHECK(setup.stored("a") == 0);
+    const std::int64_t a_received = setup.hold("a", t0, "b", 200, t0 + watermark_bucket_us, 10'000);
     // B is profiled (its two buckets), A not yet; the features are not stored.
     CHECK(setup.chunk_ids(t0).empty());
     CHECK_FALSE(setup.chunk_ids(t0 + watermark_bucket_us).empty());
@@ -407,10 +411,8 @@ TEST_CASE("a profile-only model: no reference and no time window past the gap un
 
     // A lands: the reference is A's bucket, its profile A's 100 rows; the
     // windows are B's two buckets, each judged from its own 100 rows' profile.
-    setup.unblock();
-    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.land();
     CHECK(setup.stored("a") == 100);
-    setup.step();
     const auto reference = store::active_reference(setup.database.connection(), "m");
     REQUIRE(reference.has_value());
     CHECK(reference->rows == 100);
@@ -432,17 +434,11 @@ TEST_CASE("a profile-only model: no reference and no time window past the gap un
     // Again with the reference in place: C held back in bucket t1, D stored
     // in t1 + 1 s; D's window does not close past C's gap.
     const std::int64_t t1 = floor_to(now_us(), watermark_bucket_us) + 2 * watermark_bucket_us;
-    setup.block("c050");
-    watermark_append(setup.spool, "m", "c", 100, t1);
-    watermark_append(setup.spool, "m", "d", 100, t1 + watermark_bucket_us);
-    REQUIRE(watermark_within(30s, [&] { return setup.stored("d") == 100; }));
-    CHECK(setup.stored("c") == 0);
+    setup.hold("c", t1, "d", 100, t1 + watermark_bucket_us);
     watermark_sleep_past(t1 + 2 * watermark_bucket_us);
     setup.step();
     CHECK(setup.windows().size() == 2);
-    setup.unblock();
-    REQUIRE(setup.drain->wait_drained(30'000));
-    setup.step();
+    setup.land();
     closed = setup.windows();
     REQUIRE(closed.size() == 4);
     CHECK(closed[2].first.id == "c000");

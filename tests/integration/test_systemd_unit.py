@@ -111,7 +111,7 @@ def check_stop_budget(timeout_stop):
     with open(os.path.join(SOURCE_DIR, "daemon", "daemon.cpp")) as f:
         daemon_source = f.read()
     fixed = 0
-    for name in ("request_drain_timeout", "worker_stop_timeout"):
+    for name in ("reload_stop_timeout", "request_drain_timeout", "worker_stop_timeout"):
         match = re.search(r"constexpr auto " + name + r" = std::chrono::seconds\(([0-9]+)\)", daemon_source)
         check(match is not None, f"daemon.cpp declares {name} in seconds")
         fixed += int(match.group(1)) if match else 0

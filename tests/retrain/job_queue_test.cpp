@@ -19,6 +19,7 @@
 #include "tests/support/test_database.h"
 
 using namespace mw::retrain;
+using mw::JobState;
 using mw::testing::count;
 using mw::testing::minute_us;
 using mw::testing::t0_us;
@@ -270,15 +271,4 @@ TEST_CASE("list_jobs returns a model's latest jobs first", "[retrain][queue]") {
     CHECK(jobs[1].id == a);
     CHECK(list_jobs(db.connection(), "", 10).size() == 3);
     CHECK(list_jobs(db.connection(), "m", 1).size() == 1);
-}
-
-TEST_CASE("job states convert to and from their stored names", "[retrain][queue]") {
-    for (int i = 0; i <= static_cast<int>(JobState::rolled_back); ++i) {
-        const auto state = static_cast<JobState>(i);
-        CHECK(parse_job_state(to_string(state)) == state);
-    }
-    CHECK_FALSE(parse_job_state("done"));
-    CHECK(is_legal_transition(JobState::validated, JobState::rejected));
-    CHECK_FALSE(is_legal_transition(JobState::queued, JobState::promoted));
-    CHECK_FALSE(is_legal_transition(JobState::rolled_back, JobState::promoted));
 }

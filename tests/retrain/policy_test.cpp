@@ -17,6 +17,7 @@
 #include "tests/support/test_database.h"
 
 using namespace mw::retrain;
+using mw::JobState;
 using mw::testing::count;
 using mw::testing::hour_us;
 using mw::testing::minute_us;

@@ -31,6 +31,7 @@
 namespace {
 
 using namespace mw::retrain;
+using mw::JobState;
 using namespace std::chrono_literals;
 using mw::testing::read_text;
 using mw::testing::TempDir;

@@ -1,7 +1,8 @@
 // The admin reads' sessions (store/read_sessions.h) against a real
 // PostgreSQL: many reads on one backend, read-only, bounded by their
 // statement_timeout, and a session PostgreSQL terminated while it was idle
-// replaced without failing the read that found it.
+// replaced without failing the read that found it; what happened to the
+// sessions is counted (stats(): the daemon's modelwatch_read_session* metrics).
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -55,7 +56,8 @@ TEST_CASE("admin reads share one read-only session with a statement timeout", "[
     // A poller's 1,000 reads: one backend, opened once.
     const int pid = read_sessions_backend(sessions, options);
     for (int i = 0; i < 1000; ++i) REQUIRE(read_sessions_backend(sessions, options) == pid);
-    CHECK(sessions.opened() == 1);
+    CHECK(sessions.stats().opened == 1);
+    CHECK(sessions.stats().open == 1);
     CHECK(read_sessions_backends(database) == 1);
 
     sessions.read(options, [](pqxx::connection& connection) {
@@ -88,28 +90,31 @@ TEST_CASE("admin reads share one read-only session with a statement timeout", "[
     }
     CHECK(std::chrono::steady_clock::now() - started < 20s);
     CHECK(read_sessions_backend(sessions, options) == pid);
-    CHECK(sessions.opened() == 1);
+    CHECK(sessions.stats().opened == 1);
+    CHECK(sessions.stats().statement_timeouts == 1);  // the refused write was no timeout
 
     // Two reads at once (the two admin threads): two sessions, both kept.
     int inner_pid = 0;
     sessions.read(options, [&](pqxx::connection&) { inner_pid = read_sessions_backend(sessions, options); });
     CHECK(inner_pid != pid);
-    CHECK(sessions.opened() == 2);
+    CHECK(sessions.stats().opened == 2);
     for (int i = 0; i < 10; ++i) read_sessions_backend(sessions, options);
-    CHECK(sessions.opened() == 2);
+    CHECK(sessions.stats().opened == 2);
+    CHECK(sessions.stats().open == 2);
     // Past the idle limit a session is closed, not kept.
     ReadSessions one(1, 300ms);
     one.read(options, [&](pqxx::connection&) { read_sessions_backend(one, options); });
-    CHECK(one.opened() == 2);
+    CHECK(one.stats().opened == 2);
     read_sessions_backend(one, options);
     read_sessions_backend(one, options);
-    CHECK(one.opened() == 2);
+    CHECK(one.stats().opened == 2);
+    CHECK(one.stats().open == 1);
 
     // Another DSN (a reload): the idle sessions to the old one are closed.
     auto moved = options;
     moved.dsn += " application_name=read_sessions_moved";
     read_sessions_backend(sessions, moved);
-    CHECK(sessions.opened() == 3);
+    CHECK(sessions.stats().opened == 3);
     const auto to_old_dsn = [&] {
         pqxx::nontransaction query(database.connection());
         return query.exec1("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -131,7 +136,7 @@ TEST_CASE("a session PostgreSQL terminated while idle is replaced; the read that
     int other_pid = 0;
     sessions.read(options, [&](pqxx::connection&) { other_pid = read_sessions_backend(sessions, options); });
     pid = read_sessions_backend(sessions, options);
-    REQUIRE(sessions.opened() == 2);
+    REQUIRE(sessions.stats().opened == 2);
     {
         pqxx::nontransaction query(database.connection());
         query.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
@@ -144,7 +149,10 @@ TEST_CASE("a session PostgreSQL terminated while idle is replaced; the read that
     const int replaced = read_sessions_backend(sessions, options);
     CHECK(replaced != pid);
     CHECK(replaced != other_pid);
-    CHECK(sessions.opened() == 3);  // the dead idle one was dropped with the one found dead, not tried
+    CHECK(sessions.stats().opened == 3);  // the dead idle one was dropped with the one found dead, not tried
+    CHECK(sessions.stats().closed_under_read == 1);
+    CHECK(sessions.stats().open == 1);
+    CHECK(sessions.stats().connect_failures == 0);
     CHECK(read_sessions_backend(sessions, options) == replaced);
 
     // A fresh session that fails is not retried: the caller is told.
@@ -153,5 +161,7 @@ TEST_CASE("a session PostgreSQL terminated while idle is replaced; the read that
     nowhere.dsn = options.dsn + " port=1";
     nowhere.connect_timeout_ms = 1000;
     CHECK_THROWS_AS(read_sessions_backend(unreachable, nowhere), pqxx::broken_connection);
-    CHECK(unreachable.opened() == 0);
+    CHECK(unreachable.stats().opened == 0);
+    CHECK(unreachable.stats().connect_failures == 1);
+    CHECK(unreachable.stats().open == 0);
 }

@@ -1,9 +1,9 @@
-#include "retrain/job.h"
+#include "core/job_state.h"
 
 #include <array>
 #include <utility>
 
-namespace mw::retrain {
+namespace mw {
 namespace {
 
 constexpr std::array<std::pair<JobState, const char*>, 9> state_names{{
@@ -17,6 +17,13 @@ constexpr std::array<std::pair<JobState, const char*>, 9> state_names{{
     {JobState::rejected, "rejected"},
     {JobState::rolled_back, "rolled_back"},
 }};
+
+std::vector<std::string> state_names_where(bool undecided) {
+    std::vector<std::string> names;
+    for (const auto& [state, name] : state_names)
+        if (is_undecided(state) == undecided) names.emplace_back(name);
+    return names;
+}
 
 }  // namespace
 
@@ -63,11 +70,8 @@ bool is_undecided(JobState state) {
     return false;
 }
 
-std::vector<std::string> undecided_state_names() {
-    std::vector<std::string> names;
-    for (const auto& [state, name] : state_names)
-        if (is_undecided(state)) names.emplace_back(name);
-    return names;
-}
+std::vector<std::string> undecided_state_names() { return state_names_where(true); }
 
-}  // namespace mw::retrain
+std::vector<std::string> decided_state_names() { return state_names_where(false); }
+
+}  // namespace mw
