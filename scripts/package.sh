@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian package modelwatch_<version>-1_<arch>.deb with CPack from a
-# release build directory (default build/; the test command passes its own),
+# release build directory (default build/; the package test passes its own),
 # reusing what is already built there: only the two programs (linking modelwatch
 # writes the man pages and completions) are (re)built. Prints the .deb's path.
 #   scripts/package.sh [--allow-sanitizer-build] [BUILD_DIR]
