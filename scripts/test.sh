@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine and runs every test in one build, under
-# AddressSanitizer and UndefinedBehaviorSanitizer: the unit tests, and the fuzz
-# and integration tests (real PostgreSQL, Alertmanager and daemon processes)
-# against the instrumented programs.
+# Sets up a fresh Debian 12 machine and runs every test: unit, fuzz and
+# integration tests (real PostgreSQL, Alertmanager and daemon processes) on the
+# release build, and the unit tests under ASan+UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,66 +72,71 @@ trap finish EXIT
 step "install the Debian packages" scripts/install-deps.sh
 phase "install the Debian packages"
 jobs=$(nproc)
+# Both builds are unity builds: CMake compiles each target's sources in groups
+# of 8 per translation unit, so the headers (Catch2, Beast, libpqxx) are parsed
+# once per group instead of once per file. File-local names must then differ
+# between the files of one target (cli/ opts out: see cli/CMakeLists.txt).
+unity=-DCMAKE_UNITY_BUILD=ON
 
-# One build, with ASan and UBSan: the unit tests run in it, and so do the
-# fuzz and integration tests, against its programs (modelwatchd, modelwatch,
-# the Elec2 example's). A separate release build for those tests cost more
-# CPU than all they ran (377-625 CPU-s against about 130 for the programs
-# here; bench/RESULTS.md, "The test command's time"), and now every attack of
-# the integration tests (kill -9, slow clients, reloads, PostgreSQL gone)
-# runs under the sanitizers too: tests/integration/run_test.py fails a test
-# on any sanitizer report of a program it started, LeakSanitizer's at exit
-# included. The package test packages this build (scripts/package.sh
-# --allow-sanitizer-build): the same files and scripts, instrumented programs.
-#
-# Unoptimised, but for the components the slowest unit tests and the timed
-# integration tests run (-Og: MODELWATCH_SANITIZE_OPTIMISED in CMakeLists.txt),
-# without debug information (-g0): 11% less compile CPU than line tables
-# (-g1) on the unit measured. What a failure says does not change: UBSan's
-# reports carry file and line from the instrumentation itself, ASan's and
-# LeakSanitizer's stack frames name each function (from the symbol table; for
-# its lines, rebuild that program or test with -g1 and run it again), and a
+# The sanitizer build compiles the libraries and the unit tests with ASan and
+# UBSan, unoptimised but for the components the slowest unit tests run (-Og:
+# MODELWATCH_SANITIZE_OPTIMISED in CMakeLists.txt), without debug information
+# (-g0): 11% less compile CPU than line tables (-g1) on the unit measured
+# (bench/RESULTS.md, "The test command's time"). What a failure says does not
+# change: UBSan's reports carry file and line from the instrumentation itself,
+# ASan's and LeakSanitizer's stack frames name each function (from the symbol
+# table; for its lines, rebuild that test with -g1 and run it again), and a
 # failed assertion names its file and line as Catch2 does in any build.
-#
-# Unity build: CMake compiles each target's sources in groups of 8 per
-# translation unit, so the headers (Catch2, Beast, libpqxx) are parsed once per
-# group instead of once per file. File-local names must then differ between
-# the files of one target (cli/ opts out: see cli/CMakeLists.txt).
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g0 \
-  -DMODELWATCH_SANITIZE=ON -DMODELWATCH_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
+  -DMODELWATCH_SANITIZE=ON -DMODELWATCH_UNIT_ONLY=ON $unity >/dev/null
+# The release build compiles only what the fuzz and integration tests run (the
+# programs, and the example's own unit tests, which the sanitizer pass does not
+# build), without debug information or benchmarks, at -O1: the integration
+# tests need the programs' behaviour, not Debian's -O2 speed (the benchmarks
+# measure that), and -O1 costs 12% less compile CPU than -O2, 39% more than -O0
+# (whose daemon would be several times slower in the tests' timed paths;
+# bench/RESULTS.md, "The test command's time").
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG" \
+  -DMODELWATCH_BENCH=OFF $unity >/dev/null
 
-# First the programs the fuzz and integration tests run, on every core.
-echo "== the programs under ASan+UBSan (for the fuzz and integration tests)"
-step "programs (sanitizer build)" cmake --build build-asan -j"$jobs" \
-  --target modelwatchd modelwatch elec2_server elec2_trainer
-phase "the programs under ASan+UBSan"
-
-# Then two things at once. The fuzz and integration tests spend most of their
-# time waiting on processes (PostgreSQL, the daemon, Alertmanager, timers):
-# each integration test has its own PostgreSQL cluster, temporary directory
-# and free ports; two run at a time, longest first (their COST in
-# tests/CMakeLists.txt). Beside them, at the lowest priority (nice 19), the
-# rest of the build (the unit tests' binaries, the example's included) has
-# every moment they leave a core idle; the tests still share caches and
-# memory bandwidth with it, as on any busy machine, which their timing
-# assertions allow. The output of each is printed when it ends, not mixed.
-echo "== fuzz and integration tests, and beside them the unit tests' build at nice 19 (output follows)"
-integration_log=$PWD/build-asan/integration-tests.log
-background_step "$integration_log" "fuzz and integration tests" \
-  ctest --test-dir build-asan --output-on-failure -L 'integration|fuzz' -j"$jobs"
-integration_pid=$background_pid
-unit_build_log=$PWD/build-asan/unit-build.log
-background_step "$unit_build_log" "the unit tests' build (nice 19, beside the fuzz and integration tests)" \
+# The sanitizer build starts now, at the lowest priority (nice 19), and runs
+# beside everything until the unit tests need it: the release build and then
+# the fuzz and integration tests take the cores first, and the sanitizer build
+# has every moment they leave idle (a release target waiting for its last
+# compile or its link, a test waiting on PostgreSQL, the daemon or a timer).
+# The tests still share caches and memory bandwidth with it, as on any busy
+# machine, which their timing assertions allow. Its output is printed when it
+# ends.
+echo "== sanitizer build (unit tests under ASan+UBSan) in the background, at nice 19 (its output follows the release build)"
+sanitizer_log=$PWD/build-asan/sanitizer-build.log
+background_step "$sanitizer_log" "sanitizer build (nice 19, beside the rest)" \
   nice -n 19 cmake --build build-asan -j"$jobs"
-unit_build_pid=$background_pid
+sanitizer_pid=$background_pid
+
+echo "== release build: fuzz, integration and the example's unit tests"
+step "release build" cmake --build build-test -j"$jobs" \
+  --target modelwatchd modelwatch elec2_server elec2_trainer test_elec2_example
+step "the example's unit tests" ctest --test-dir build-test --output-on-failure -R '^unit\.elec2_example$'
+phase "release build and the example's unit tests (the sanitizer build beside them)"
+
+# The fuzz and integration tests spend most of their time waiting on processes
+# (PostgreSQL, the daemon, Alertmanager, timers). Each integration test has its
+# own PostgreSQL cluster, temporary directory and free ports; two run at a
+# time, longest first (their COST in tests/CMakeLists.txt). Their output is
+# printed when they end, not mixed into the build's.
+echo "== fuzz and integration tests in the background (their output follows the sanitizer build's)"
+integration_log=$PWD/build-test/integration-tests.log
+background_step "$integration_log" "fuzz and integration tests" \
+  ctest --test-dir build-test --output-on-failure -L 'integration|fuzz' -j"$jobs"
+integration_pid=$background_pid
 
 # Whether a build or a test fails or not, every step ends and is reported, so
 # one run shows every failure.
-unit_build_status=0
-wait "$unit_build_pid" || unit_build_status=$?
-echo "== the unit tests' build"
-cat "$unit_build_log"
-phase "the unit tests' build, beside the fuzz and integration tests"
+sanitizer_build_status=0
+wait "$sanitizer_pid" || sanitizer_build_status=$?
+echo "== sanitizer build"
+cat "$sanitizer_log"
+phase "the rest of the sanitizer build, beside the fuzz and integration tests"
 echo "== fuzz and integration tests"
 integration_status=0
 wait "$integration_pid" || integration_status=$?
@@ -142,9 +146,9 @@ phase "waiting for the fuzz and integration tests"
 if [ "$integration_status" -ne 0 ]; then
   echo "fuzz or integration tests failed (exit $integration_status); output above, also in $integration_log" >&2
 fi
-if [ "$unit_build_status" -ne 0 ]; then
-  echo "the unit tests' build failed (exit $unit_build_status); output above, also in $unit_build_log" >&2
-  exit "$unit_build_status"
+if [ "$sanitizer_build_status" -ne 0 ]; then
+  echo "the sanitizer build failed (exit $sanitizer_build_status); output above, also in $sanitizer_log" >&2
+  exit "$sanitizer_build_status"
 fi
 
 # The unit tests run alone (some measure latency and timeouts), and also after
