@@ -4,8 +4,8 @@
 # reusing what is already built there: only the two programs (linking modelwatch
 # writes the man pages and completions) are (re)built. Prints the .deb's path.
 #   scripts/package.sh [--allow-sanitizer-build] [BUILD_DIR]
-# --allow-sanitizer-build also packages a sanitizer build (MODELWATCH_SANITIZE=ON,
-# the test command's only build), for tests/integration/test_package.py: such a
+# --allow-sanitizer-build also packages a sanitizer build (MODELWATCH_SANITIZE=ON),
+# for tests/integration/test_package.py run against one: such a
 # package depends on the sanitizer runtimes and its programs run several times
 # slower, so it is never one to ship; any other non-Release build is refused.
 set -euo pipefail

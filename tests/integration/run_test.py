@@ -2,8 +2,10 @@
 """Runs one integration test script (ctest's command for integration.<name>)
 and fails it on any sanitizer report of a program it started.
 
-The test command runs the integration tests against the sanitizer build's
-programs (ASan+UBSan: scripts/test.sh). Each program the script starts
+When the integration tests run against a sanitizer build's programs
+(MODELWATCH_SANITIZE=ON: ASan+UBSan; the test command's release build has
+none, and there this runner only passes the exit status on; bench/RESULTS.md,
+"The test command's time", session 12). Each program the script starts
 (modelwatchd, modelwatch, the Elec2 example's programs, the packaged daemon)
 inherits ASAN_OPTIONS and UBSAN_OPTIONS with log_path in a directory of this
 run's own, so every report of AddressSanitizer, LeakSanitizer or
