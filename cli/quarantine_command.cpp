@@ -19,7 +19,7 @@ namespace mw::cli {
 namespace {
 
 struct QuarantineArguments {
-    std::string dir = config::Config{}.state_dir + "/spool";
+    std::string dir = config::default_spool_dir(config::Config{}.state_dir);
 };
 
 constexpr command_line::Option option_table[] = {

@@ -64,8 +64,13 @@ struct StoreOptions {
     bool operator==(const StoreOptions&) const = default;
 };
 
+// The spool's directory when spool.dir is not given.
+inline std::string default_spool_dir(const std::string& state_dir) {
+    return state_dir + (state_dir.ends_with('/') ? "spool" : "/spool");
+}
+
 struct SpoolOptions {
-    std::string dir;                           // default: <state_dir>/spool
+    std::string dir;                           // default: default_spool_dir(state_dir)
     std::uint64_t max_bytes = 1ull << 30;      // disk budget; past it ingest answers 503
     std::uint64_t segment_bytes = 64ull << 20; // a segment is rolled at this size
     std::uint32_t group_commit_max_wait_us = 0;  // extra wait to gather more writers before fdatasync

@@ -224,7 +224,7 @@ void check_spool(Reader& reader, const std::string& state_dir, SpoolOptions& spo
         reader.error("spool.segment_bytes", reader.line_of("spool.segment_bytes"),
                      fmt::format("must be at most max_bytes ({}), got {}", format_size_bytes(spool.max_bytes),
                                  format_size_bytes(spool.segment_bytes)));
-    if (spool.dir.empty()) spool.dir = state_dir + (state_dir.ends_with('/') ? "spool" : "/spool");
+    if (spool.dir.empty()) spool.dir = default_spool_dir(state_dir);
 }
 
 // ---- log ---------------------------------------------------------------------
@@ -1454,12 +1454,11 @@ void check_profile_only(Reader& reader, const Catalog* catalog, const std::vecto
                  "set it to false (it is not computed for a profile-only model)");
         if (catalog == nullptr || catalog->drift_method_not_from_profiles == nullptr) continue;
         // The model's method judges the features of each kind that no
-        // drift.features[] entry gives a method of their own.
+        // drift.features[] entry names: an entry's method, "auto" when it
+        // gives none, replaces the model's (daemon/detector_options.cpp).
         const auto own_method = [&](const FeatureSpec& feature) {
             return std::any_of(model.drift.features.begin(), model.drift.features.end(),
-                               [&](const FeatureDriftOverride& override_) {
-                                   return override_.name == feature.name && override_.method != "auto";
-                               });
+                               [&](const FeatureDriftOverride& override_) { return override_.name == feature.name; });
         };
         for (const bool numeric : {true, false}) {
             const bool any = std::any_of(model.schema.features.begin(), model.schema.features.end(),
@@ -1478,8 +1477,7 @@ void check_profile_only(Reader& reader, const Catalog* catalog, const std::vecto
         for (std::size_t f = 0; f < model.drift.features.size(); ++f) {
             const auto& override_ = model.drift.features[f];
             const int index = model.schema.feature_index(override_.name);
-            // "auto" is the mode's selection, checked above for the model.
-            if (index < 0 || override_.method == "auto") continue;
+            if (index < 0) continue;
             const bool numeric = model.schema.features[static_cast<std::size_t>(index)].type == FeatureType::numeric;
             if (auto reason = catalog->drift_method_not_from_profiles(override_.method, model.drift.mode, numeric);
                 !reason.empty())

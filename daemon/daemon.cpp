@@ -542,9 +542,20 @@ void wait_for_signal(Process& process) {
 void start_signals(Process& process) {
     process.reloader.emplace([&process](std::stop_token stop) {
         process.notifier.reloading();
-        reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
-               process.notifier, *process.drain, process.started_us, stop);
-        if (!stop.stop_requested()) process.notifier.ready();
+        // READY=1 follows whatever became of the reload, an unexpected
+        // exception included (the reloader logs it): else systemd shows the
+        // unit "reloading" until the next reload.
+        const auto ready_again = [&] {
+            if (!stop.stop_requested()) process.notifier.ready();
+        };
+        try {
+            reload(process.config_path, process.live, process.reload_history, *process.monitoring, *process.metrics,
+                   process.notifier, *process.drain, process.started_us, stop);
+        } catch (...) {
+            ready_again();
+            throw;
+        }
+        ready_again();
     });
     process.signals.emplace(process.io, SIGTERM, SIGINT, SIGHUP);
     wait_for_signal(process);

@@ -335,6 +335,10 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t now_us, 
     metrics_.leases_claimed.Increment(static_cast<double>(beat.claimed.size()));
     metrics_.leases_released.Increment(static_cast<double>(beat.released.size()));
     for (const auto& model : gone) {
+        // Another daemon's monitor, or none, judges its reference now: this
+        // daemon's count of unusable chunks would keep the alert firing.
+        if (const prometheus::Labels labels{{"model", model}}; metrics_.reference_unusable_profile_chunks.Has(labels))
+            metrics_.reference_unusable_profile_chunks.Add(labels).Set(0);
         if (current->config->find_model(model) == nullptr) {
             log::notice("lease_released model={} reason=\"removed by a reload\"", model);
             continue;

@@ -518,17 +518,25 @@ std::map<std::string, std::int64_t> answer_unconfigured_root_causes(pqxx::connec
                                                                     std::chrono::milliseconds lease_duration,
                                                                     const std::string& ranking_json) {
     pqxx::work transaction(connection, "answer_unconfigured_root_causes");
-    // Concurrent sweeps of several daemons answer each finding once: the
-    // second waits for the first's row lock, and the pending condition,
-    // checked again on the row it then finds, no longer holds.
+    // SKIP LOCKED: a finding another daemon's sweep (or a monitor attaching
+    // its ranking) holds is left to it, so a daemon frozen inside this
+    // statement's transaction cannot hold up every other daemon's lease
+    // worker, whose heartbeat comes next. The pending condition is checked
+    // again on the row locked. A lease that ended within the grace (a clean
+    // stop releases it at once, kill -9 lets it expire) keeps the rankings
+    // waiting for the restart of the daemon that was their model's only one.
     const auto answered = transaction.exec_params(
-        fmt::format("UPDATE findings SET evidence = jsonb_set(evidence, '{{root_cause}}', $2::jsonb) WHERE {} "
-                    "AND NOT EXISTS (SELECT 1 FROM daemons d WHERE {} "
+        fmt::format("WITH unconfigured AS (SELECT id FROM findings WHERE {0} "
+                    "AND NOT EXISTS (SELECT 1 FROM daemons d WHERE {1} "
                     "AND (d.models IS NULL OR findings.model = ANY(d.models))) "
                     "AND NOT EXISTS (SELECT 1 FROM model_leases l WHERE l.model = findings.model "
-                    "AND l.expires_at > clock_timestamp()) RETURNING model",
+                    "AND l.expires_at > clock_timestamp() - $3 * interval '1 millisecond') "
+                    "FOR UPDATE OF findings SKIP LOCKED) "
+                    "UPDATE findings SET evidence = jsonb_set(evidence, '{{root_cause}}', $2::jsonb) "
+                    "WHERE id IN (SELECT id FROM unconfigured) AND {0} RETURNING model",
                     pending_root_cause_condition, live_daemon_condition("d", 1)),
-        static_cast<std::int64_t>(lease_duration.count()), ranking_json);
+        static_cast<std::int64_t>(lease_duration.count()), ranking_json,
+        static_cast<std::int64_t>(lease_duration.count()) * removed_model_grace_leases);
     transaction.commit();
     std::map<std::string, std::int64_t> by_model;
     for (const auto& row : answered) ++by_model[row[0].as<std::string>()];

@@ -112,9 +112,9 @@ std::vector<QuarantineFile> list_quarantine(const std::string& directory) {
 }
 
 QuarantineCount QuarantineCensus::count() {
-    // The files are read outside the lock, so that last() (/metrics,
-    // /readyz) never waits for a large new file; concurrent counts may both
-    // read one, and the later result stands.
+    // One count at a time (counting_), its files read outside mutex_, so
+    // that last() (/metrics, /readyz) never waits for a large new file.
+    std::lock_guard counting(counting_);
     std::map<std::string, QuarantineFile> known;
     {
         std::lock_guard lock(mutex_);

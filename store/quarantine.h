@@ -70,7 +70,11 @@ public:
 
 private:
     const std::string directory_;
-    mutable std::mutex mutex_;
+    // Held for a whole count: a count that listed the directory before a
+    // file was written must not finish after, and stand over, the count of
+    // its writer, which lists it.
+    std::mutex counting_;
+    mutable std::mutex mutex_;  // known_ and last_
     std::map<std::string, QuarantineFile> known_;  // by name
     QuarantineCount last_;
 };
