@@ -524,17 +524,20 @@ std::map<std::string, std::int64_t> answer_unconfigured_root_causes(pqxx::connec
     // worker, whose heartbeat comes next. The pending condition is checked
     // again on the row locked. A lease that ended within the grace (a clean
     // stop releases it at once, kill -9 lets it expire) keeps the rankings
-    // waiting for the restart of the daemon that was their model's only one.
+    // waiting for the restart of the daemon that was their model's only one,
+    // unless that daemon is live and names the model no more (a reload
+    // removed it, or it restarted without it): then it is answered at once.
     const auto answered = transaction.exec_params(
         fmt::format("WITH unconfigured AS (SELECT id FROM findings WHERE {0} "
                     "AND NOT EXISTS (SELECT 1 FROM daemons d WHERE {1} "
                     "AND (d.models IS NULL OR findings.model = ANY(d.models))) "
                     "AND NOT EXISTS (SELECT 1 FROM model_leases l WHERE l.model = findings.model "
-                    "AND l.expires_at > clock_timestamp() - $3 * interval '1 millisecond') "
+                    "AND (l.expires_at > clock_timestamp() OR (l.expires_at > clock_timestamp() - $3 * interval "
+                    "'1 millisecond' AND NOT EXISTS (SELECT 1 FROM daemons o WHERE o.id = l.owner AND {2})))) "
                     "FOR UPDATE OF findings SKIP LOCKED) "
                     "UPDATE findings SET evidence = jsonb_set(evidence, '{{root_cause}}', $2::jsonb) "
                     "WHERE id IN (SELECT id FROM unconfigured) AND {0} RETURNING model",
-                    pending_root_cause_condition, live_daemon_condition("d", 1)),
+                    pending_root_cause_condition, live_daemon_condition("d", 1), live_daemon_condition("o", 1)),
         static_cast<std::int64_t>(lease_duration.count()), ranking_json,
         static_cast<std::int64_t>(lease_duration.count()) * removed_model_grace_leases);
     transaction.commit();

@@ -286,8 +286,10 @@ bool attach_root_cause(pqxx::connection_base& connection, std::int64_t finding_i
 // for those rankings. A live daemon that recorded no models (a build before
 // migration 16) may configure any model: while one is live, nothing is
 // answered. Nor while the model's lease ended less than
-// removed_model_grace_leases leases ago: a daemon that alone configured the
-// model may be restarting. Returns how many were answered, by model.
+// removed_model_grace_leases leases ago and its last owner is not live (it
+// stopped or was killed, and may be restarting with the model); a live last
+// owner that names the model no more removed it. Returns how many were
+// answered, by model.
 inline constexpr std::int64_t removed_model_grace_leases = 60;
 std::map<std::string, std::int64_t> answer_unconfigured_root_causes(pqxx::connection_base& connection,
                                                                     std::chrono::milliseconds lease_duration,

@@ -218,20 +218,22 @@ TEST_CASE("pending rankings of a model no live daemon configures are answered, o
     // configuration while it was stopped); b's lease has expired.
     store::release_all(connection, "a");
     store::testing::expire_leases_of(connection, "b");
-    store::heartbeat(connection, "a", {}, 5s, true);
-    // Within the grace after their leases ended, the models' daemons may be
-    // restarting (a stop releases, kill -9 lets expire): still waiting.
+    // Within the grace after their leases ended, models whose last owner is
+    // not live (a stopped, b was killed) wait: their daemon may be restarting.
     CHECK(sweep().empty());
-    CHECK(waiting("configured") == 1);
+    // a starts again without "configured": its own lease's last owner is
+    // live and names it no more, so it is answered at once; b's waits on.
+    store::heartbeat(connection, "a", {}, 5s, true);
+    CHECK(sweep() == std::map<std::string, std::int64_t>{{"configured", 1}});
     CHECK(waiting("leased") == 1);
     {
         pqxx::work transaction(connection);
         transaction.exec_params0("UPDATE model_leases SET expires_at = clock_timestamp() - $1 * interval '1 millisecond' "
-                                 "- interval '1 second'",
+                                 "- interval '1 second' WHERE owner = 'b'",
                                  5000 * store::removed_model_grace_leases);
         transaction.commit();
     }
-    CHECK(sweep() == std::map<std::string, std::int64_t>{{"configured", 1}, {"leased", 1}});
+    CHECK(sweep() == std::map<std::string, std::int64_t>{{"leased", 1}});
     CHECK(waiting("configured") == 0);
     CHECK(waiting("leased") == 0);
     // Nothing left to answer; a ranking that comes late attaches nothing.
