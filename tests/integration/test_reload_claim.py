@@ -15,6 +15,7 @@ and publishes nothing, and the process exits 0.
 The admin reads' session metrics (modelwatch_read_session*) are exported
 from the start and move with a read."""
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -80,6 +81,20 @@ class ReloadClaim(Environment):
         with open(os.path.join(self.pg.directory, "data", "postmaster.pid")) as f:
             return int(f.readline())
 
+    @contextlib.contextmanager
+    def claim_waiting(self, daemon):
+        """PostgreSQL hung (its postmaster stopped), then a SIGHUP: inside, the reload's claim waits for a
+        connection. PostgreSQL resumes on the way out, whatever happened inside."""
+        postmaster = self.postmaster()
+        os.kill(postmaster, signal.SIGSTOP)
+        try:
+            daemon.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: "config_reload_started" in daemon.log(), PROMPT_S, "the reload did not start")
+            time.sleep(1)  # its claim now waits for a connection
+            yield
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+
     @staticmethod
     def readyz(daemon):
         status, body, _ = daemon.request("GET", "/readyz", timeout=60)
@@ -114,12 +129,7 @@ class ReloadClaim(Environment):
 
         key_file = self.key_file("hung.key")
         self.configure(daemon, ELEC2_SCHEMA + keyed_model("keyed", key_file))
-        postmaster = self.postmaster()
-        os.kill(postmaster, signal.SIGSTOP)
-        try:
-            daemon.process.send_signal(signal.SIGHUP)
-            wait_for(lambda: "config_reload_started" in daemon.log(), PROMPT_S, "the reload did not start")
-            time.sleep(1)  # its claim now waits for a connection
+        with self.claim_waiting(daemon):
             (status, _), took = self.timed(lambda: daemon.get("/healthz"))
             print(f"/healthz during the claim: {status} in {took:.3f} s")
             self.assertEqual(status, 200)
@@ -146,8 +156,6 @@ class ReloadClaim(Environment):
             wait_for(lambda: "config_reload_queued state=queued" in daemon.log(), PROMPT_S,
                      "the second SIGHUP was not taken while the first reload waited")
             self.assertEqual(self.readyz(daemon)[1]["config_generation"], 1)
-        finally:
-            os.kill(postmaster, signal.SIGCONT)
 
         # PostgreSQL back: the claim completes, then the queued reload runs on top of it.
         wait_for(lambda: daemon.metric("modelwatch_config_generation") == 3, CLAIM_TIMEOUT_S + 30,
@@ -167,12 +175,7 @@ class ReloadClaim(Environment):
     def test_stop_during_a_pending_claim(self):
         daemon = self.start("stop")
         self.configure(daemon, ELEC2_SCHEMA + keyed_model("abandoned", self.key_file("stop.key")))
-        postmaster = self.postmaster()
-        os.kill(postmaster, signal.SIGSTOP)
-        try:
-            daemon.process.send_signal(signal.SIGHUP)
-            wait_for(lambda: "config_reload_started" in daemon.log(), PROMPT_S, "the reload did not start")
-            time.sleep(1)  # its claim now waits for a connection
+        with self.claim_waiting(daemon):
             started = time.monotonic()
             daemon.process.send_signal(signal.SIGTERM)
             wait_for(lambda: "stopping signal=SIGTERM" in daemon.log(), PROMPT_S,
@@ -182,8 +185,6 @@ class ReloadClaim(Environment):
             # watermark's withdrawal each connect (store.connect_timeout), then give up.
             code = daemon.process.wait(timeout=4 * CLAIM_TIMEOUT_S + 60)
             took = time.monotonic() - started
-        finally:
-            os.kill(postmaster, signal.SIGCONT)
         log = daemon.log()
         print(f"SIGTERM during the claim: taken after {taken:.2f} s, exit {code} after {took:.1f} s "
               f"(store.connect_timeout: {CLAIM_TIMEOUT_S} s)")
