@@ -99,6 +99,7 @@ drift::DriftVerdict profile_drift_verdict(const std::vector<drift::ProfileFeatur
     }
     verdict.share = verdict.evaluated == 0 ? 0.0
                                            : static_cast<double>(verdict.drifted) / static_cast<double>(verdict.evaluated);
+    verdict.drift_share = drift_share;
     verdict.dataset_drift = verdict.evaluated > 0 && verdict.share >= drift_share;
     return verdict;
 }

@@ -347,7 +347,8 @@ DriftVerdict FittedReference::evaluate_features(const std::vector<FittedFeature>
     }
     verdict.share =
         verdict.evaluated == 0 ? 0.0 : static_cast<double>(verdict.drifted) / static_cast<double>(verdict.evaluated);
-    verdict.dataset_drift = verdict.evaluated > 0 && verdict.share >= options_.feature.drift_share;
+    verdict.drift_share = options_.feature.drift_share;
+    verdict.dataset_drift = verdict.evaluated > 0 && verdict.share >= verdict.drift_share;
     return verdict;
 }
 
@@ -417,6 +418,7 @@ std::vector<Finding> to_findings(const DatasetDriftResult& result, const std::st
         Finding dataset = base("dataset_drift", suffix);
         dataset.method = "share";
         dataset.statistic = verdict.share;
+        dataset.threshold = verdict.drift_share;
         dataset.triggered = verdict.dataset_drift;
         dataset.severity = verdict.dataset_drift ? Severity::warning : Severity::info;
         dataset.evidence_json = nlohmann::json{{"drifted", verdict.drifted}, {"evaluated", verdict.evaluated}}.dump();

@@ -106,6 +106,7 @@ struct DriftVerdict {
     std::size_t evaluated = 0;  // features without error
     std::size_t drifted = 0;
     double share = 0;  // drifted / evaluated
+    double drift_share = 0;  // the share at or above which it is dataset drift (drift.drift_share)
     bool dataset_drift = false;
 };
 

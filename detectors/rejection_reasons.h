@@ -1,5 +1,5 @@
 // Stable reason codes for rejected records, for the metric
-// modelwatch_rejected_records_total{model,reason}: a small fixed set, so a
+// modelwatch_records_rejected_total{model,kind,reason}: a small fixed set, so a
 // hostile client cannot mint label values, and finer than the field at fault
 // (a wrong type and a missing field of "features" are different problems).
 //

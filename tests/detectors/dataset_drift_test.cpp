@@ -71,7 +71,23 @@ TEST_CASE("dataset drift when the share of drifted features reaches drift_share"
 
     options.feature.drift_share = 0.7;
     auto strict = FittedReference::fit(reference, options);
-    CHECK_FALSE(strict.reference->evaluate(current).overall.dataset_drift);
+    const auto strict_result = strict.reference->evaluate(current);
+    CHECK_FALSE(strict_result.overall.dataset_drift);
+
+    // The stored finding says what the share was compared with: the finding
+    // page and /v1/findings show statistic and threshold side by side.
+    for (const auto* judged : {&result, &strict_result}) {
+        const bool strict_one = judged == &strict_result;
+        std::size_t dataset_findings = 0;
+        for (const auto& finding : to_findings(*judged, "m1", 10, 20)) {
+            if (finding.kind != "dataset_drift") continue;
+            ++dataset_findings;
+            CHECK(finding.statistic == Approx(2.0 / 3.0));
+            CHECK(finding.threshold == (strict_one ? 0.7 : 0.5));
+            CHECK(finding.triggered == !strict_one);
+        }
+        CHECK(dataset_findings == 1);
+    }
 
     // The fitted reference is reused: a second window gives the same answer.
     const auto again = fitted.reference->evaluate(current);
