@@ -144,6 +144,8 @@ std::string daemon_man_page() {
             "password), mode 0600\n";
     page += ".TP\n.I /usr/share/doc/modelwatch/modelwatch.yaml.reference\nthe annotated reference: every key with "
             "its default\n";
+    page += ".TP\n.I /usr/share/doc/modelwatch/docs/\nthe guides (docs/*.md) that the reference and the messages "
+            "name, gzip-compressed: read them with zless\n";
     page += ".TP\n.I /var/lib/modelwatch\nstate: the spool, file-tail checkpoints, job directories, audit reports\n";
     page += ".SH SEE ALSO\n\\fBmodelwatch\\fR(1), \\fBsystemctl\\fR(1), \\fBsystemd.exec\\fR(5)\n";
     return page;

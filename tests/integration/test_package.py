@@ -40,6 +40,12 @@ INSTALLED_FILES = [
     "/usr/share/doc/modelwatch/copyright", "/usr/share/doc/modelwatch/changelog.Debian.gz",
     "/usr/share/man/man1/modelwatch.1.gz", "/usr/share/man/man8/modelwatchd.8.gz",
     "/usr/share/bash-completion/completions/modelwatch", "/usr/share/bash-completion/completions/modelwatchd",
+    "/usr/share/doc/modelwatch/README.md.gz",
+] + [
+    # The guides the man pages and the reference configuration point to.
+    f"/usr/share/doc/modelwatch/docs/{name}.gz"
+    for name in sorted(os.listdir(os.path.join(os.environ.get("MODELWATCH_SOURCE_DIR", "."), "docs")))
+    if name.endswith(".md")
 ]
 
 check = harness.Checks()
