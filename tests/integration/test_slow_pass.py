@@ -91,6 +91,16 @@ class Ingest(threading.Thread):
             time.sleep(0.02)
 
 
+# The daemon's own latency histogram of the route the client posts to: the
+# time from the request read to the answer handed back (daemon/api.cpp).
+INGEST_BUCKET = 'modelwatch_http_request_duration_seconds_bucket{route="/v1/models/{model}/predictions",le="%s"}'
+
+
+def ingest_answered(daemon):
+    """(all, within 100 ms) ingest answers the daemon has counted so far."""
+    return daemon.metric(INGEST_BUCKET % "+Inf") or 0, daemon.metric(INGEST_BUCKET % "0.1") or 0
+
+
 def p99(values):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -144,6 +154,7 @@ class SlowPass(Environment):
         time.sleep(0.5)
 
         # 50 reloads while the pass runs; each must take effect on its own.
+        answered_before = ingest_answered(daemon)
         reload_started = time.monotonic()
         reload_seconds = []
         lagging = 0  # reloads seen in force while the monitor was still on an older generation
@@ -163,6 +174,7 @@ class SlowPass(Environment):
             self.assertEqual(names, {"wide", f"gen{generation}"})
             time.sleep(0.1)  # an operator's pace, not a burst: the ingest client gets a fair sample
         reload_ended = time.monotonic()
+        answered_after = ingest_answered(daemon)
         pass_started = reload_started
         self.assertEqual(daemon.metric("modelwatch_config_generation"), RELOADS + 1)
         self.assertEqual(daemon.metric('modelwatch_config_reloads_total{result="success"}'), RELOADS)
@@ -177,9 +189,19 @@ class SlowPass(Environment):
         # Ingest meanwhile: the healthy path's latency.
         during = [took for started, took in ingest.latencies if reload_started <= started <= reload_ended]
         self.assertGreater(len(during), 20)
-        print(f"ingest during the reloads: {len(during)} requests, p99 {p99(during) * 1000:.1f} ms, "
-              f"max {max(during) * 1000:.1f} ms")
-        self.assertLess(p99(during), 0.100)
+        # Over the same time, the daemon's own count of the answers that took
+        # over 100 ms from the request read: a spool fdatasync stall shows
+        # there, a wait outside the daemon's handling (the client's, or
+        # before an event-loop thread read the request) does not. Printed,
+        # not asserted: it tells which side a failure of the bound came from
+        # (bench/RESULTS.md, "Ingest latency during reloads").
+        answered = answered_after[0] - answered_before[0]
+        slow_in_daemon = answered - (answered_after[1] - answered_before[1])
+        figures = (f"ingest during the reloads: {len(during)} requests, p99 {p99(during) * 1000:.1f} ms, "
+                   f"max {max(during) * 1000:.1f} ms, over 100 ms {sum(took > 0.100 for took in during)}; "
+                   f"the daemon's own histogram: {slow_in_daemon:.0f} of {answered:.0f} answers over 100 ms")
+        print(figures)
+        self.assertLess(p99(during), 0.100, figures)
         self.assertEqual(ingest.failures, [])
 
         # The monitor picks the newest configuration up at its next pass.
