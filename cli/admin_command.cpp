@@ -23,6 +23,7 @@
 #include "cli/exit_status.h"
 #include "config/values.h"
 #include "core/http_client.h"
+#include "core/utf8.h"
 
 namespace mw::cli {
 namespace {
@@ -131,12 +132,17 @@ int call(const Connection& connection, std::string method, const std::string& pa
         request.headers.emplace_back("Authorization", std::string("Bearer ") + token);
     const auto response = http::send(request);
     if (!response.ok()) {
-        std::fprintf(stderr, "modelwatch: the daemon at %s did not answer: %s\n", connection.url.c_str(),
-                     response.error.c_str());
+        std::fprintf(stderr, "modelwatch: the daemon at %s did not answer: %s\n", terminal_safe(connection.url).c_str(),
+                     terminal_safe(response.error).c_str());
         return exit_unreachable;
     }
+    // Whatever answers at the address is outside: its bytes reach the
+    // terminal through terminal_safe, JSON as JSON (its strings may hold C1
+    // controls that parse and dump keep).
     const auto json = nlohmann::json::parse(response.body, nullptr, false);
-    std::printf("%s\n", json.is_discarded() ? response.body.c_str() : json.dump(2).c_str());
+    const std::string shown =
+        json.is_discarded() ? terminal_safe(response.body) : terminal_safe(json.dump(2), Escapes::json_u);
+    std::printf("%s\n", shown.c_str());
     return response.success() ? exit_ok : exit_negative;
 }
 

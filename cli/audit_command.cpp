@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/exit_status.h"
 #include "core/time.h"
+#include "core/utf8.h"
 #include "fairness/audit.h"
 #include "fairness/audit_csv.h"
 #include "fairness/report_formats.h"
@@ -184,7 +185,9 @@ int run_audit(Args args) {
     if (!in) return usage_error(fmt::format("cannot open '{}'", input));
     const fairness::CsvAuditRead read = fairness::read_audit_csv(in, spec);
     if (!read.ok()) return usage_error(fmt::format("{}: {}", input, read.error));
-    for (const auto& problem : read.problems) std::fprintf(stderr, "modelwatch audit: %s: skipped %s\n", input.c_str(), problem.c_str());
+    // The problems quote the file's cells.
+    for (const auto& problem : read.problems)
+        std::fprintf(stderr, "modelwatch audit: %s: skipped %s\n", input.c_str(), terminal_safe(problem).c_str());
     if (read.rows_rejected > read.problems.size())
         std::fprintf(stderr, "modelwatch audit: %s: %llu more rows skipped\n", input.c_str(),
                      static_cast<unsigned long long>(read.rows_rejected - read.problems.size()));

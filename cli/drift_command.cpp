@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_status.h"
+#include "core/utf8.h"
 #include "detectors/csv_table.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/drift_report.h"
@@ -419,7 +420,8 @@ int run_drift(Args args) {
     const auto result = fitted.reference->evaluate(current_table);
     for (const auto& feature : result.overall.features)
         if (!feature.ok())
-            std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", feature.feature.c_str(), feature.error.c_str());
+            std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", terminal_safe(feature.feature).c_str(),
+                         terminal_safe(feature.error).c_str());
 
     const dr::ReportSources sources{arguments.reference_path, arguments.current_path, std::move(excluded)};
     const std::string report = arguments.format->render(result, arguments.options, sources);

@@ -131,7 +131,9 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "earlier one), counted at start, after each one written and at each reload: a file the operator "
              "deleted drops out at the next count (docs/privacy.md, Quarantine files)."},
             {"modelwatch_quarantine_records", gauge, {},
-             "Records those quarantine files hold: acknowledged, never stored, never loaded back."},
+             "Records those quarantine files hold: acknowledged, never stored, never loaded back. A record is a line "
+             "with its kind's COPY columns (store/quarantine.h): the lines of a reason an older daemon wrote over "
+             "several lines are not counted."},
             {"modelwatch_privacy_key_conflicts", gauge, {},
              "Models whose privacy key has another id than the one PostgreSQL records (the drain's claim refused): "
              "their records are refused at ingest (503); /readyz names them."},
