@@ -42,23 +42,13 @@ struct AdminArguments {
     std::string model;
 };
 
-std::string apply_daemon_url(AdminArguments& arguments, std::string_view value) {
-    arguments.connection.url = value;
-    return "";
-}
-
-std::string apply_token_env(AdminArguments& arguments, std::string_view value) {
-    arguments.connection.token_env = value;
-    return "";
-}
-
 // What every admin command accepts, after its own options.
 constexpr command_line::Option daemon_option{
     "--daemon", "URL", "the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)", false,
-    command_line::applies<AdminArguments, apply_daemon_url>};
+    command_line::stores<&AdminArguments::connection, &Connection::url>};
 constexpr command_line::Option token_option{
     "--token-env", "NAME", "the environment variable holding a bearer token (default MODELWATCH_TOKEN)", false,
-    command_line::applies<AdminArguments, apply_token_env>};
+    command_line::stores<&AdminArguments::connection, &Connection::token_env>};
 
 constexpr std::array retrain_options{
     command_line::Option{"--reason", "TEXT", "recorded with the job and its decision", false,
