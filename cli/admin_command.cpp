@@ -23,6 +23,7 @@
 #include "cli/exit_status.h"
 #include "config/values.h"
 #include "core/http_client.h"
+#include "core/utf8.h"
 
 namespace mw::cli {
 namespace {
@@ -41,23 +42,13 @@ struct AdminArguments {
     std::string model;
 };
 
-std::string apply_daemon_url(AdminArguments& arguments, std::string_view value) {
-    arguments.connection.url = value;
-    return "";
-}
-
-std::string apply_token_env(AdminArguments& arguments, std::string_view value) {
-    arguments.connection.token_env = value;
-    return "";
-}
-
 // What every admin command accepts, after its own options.
 constexpr command_line::Option daemon_option{
     "--daemon", "URL", "the daemon's address (default http://127.0.0.1:8470, or $MODELWATCH_URL)", false,
-    command_line::applies<AdminArguments, apply_daemon_url>};
+    command_line::stores<&AdminArguments::connection, &Connection::url>};
 constexpr command_line::Option token_option{
     "--token-env", "NAME", "the environment variable holding a bearer token (default MODELWATCH_TOKEN)", false,
-    command_line::applies<AdminArguments, apply_token_env>};
+    command_line::stores<&AdminArguments::connection, &Connection::token_env>};
 
 constexpr std::array retrain_options{
     command_line::Option{"--reason", "TEXT", "recorded with the job and its decision", false,
@@ -131,12 +122,17 @@ int call(const Connection& connection, std::string method, const std::string& pa
         request.headers.emplace_back("Authorization", std::string("Bearer ") + token);
     const auto response = http::send(request);
     if (!response.ok()) {
-        std::fprintf(stderr, "modelwatch: the daemon at %s did not answer: %s\n", connection.url.c_str(),
-                     response.error.c_str());
+        std::fprintf(stderr, "modelwatch: the daemon at %s did not answer: %s\n", terminal_safe(connection.url).c_str(),
+                     terminal_safe(response.error).c_str());
         return exit_unreachable;
     }
+    // Whatever answers at the address is outside: its bytes reach the
+    // terminal through terminal_safe, JSON as JSON (its strings may hold C1
+    // controls that parse and dump keep).
     const auto json = nlohmann::json::parse(response.body, nullptr, false);
-    std::printf("%s\n", json.is_discarded() ? response.body.c_str() : json.dump(2).c_str());
+    const std::string shown =
+        json.is_discarded() ? terminal_safe(response.body) : terminal_safe(json.dump(2), Escapes::json_u);
+    std::printf("%s\n", shown.c_str());
     return response.success() ? exit_ok : exit_negative;
 }
 

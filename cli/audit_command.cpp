@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/exit_status.h"
 #include "core/time.h"
+#include "core/utf8.h"
 #include "fairness/audit.h"
 #include "fairness/audit_csv.h"
 #include "fairness/report_formats.h"
@@ -41,26 +42,6 @@ std::string apply_sensitive(AuditArguments& arguments, std::string_view value) {
     std::vector<std::string> names;
     if (auto error = parse_name_list(value, "attribute", names); !error.empty()) return error;
     arguments.spec.sensitive_columns.insert(arguments.spec.sensitive_columns.end(), names.begin(), names.end());
-    return "";
-}
-
-std::string apply_y_true(AuditArguments& arguments, std::string_view value) {
-    arguments.spec.y_true_column = value;
-    return "";
-}
-
-std::string apply_y_pred(AuditArguments& arguments, std::string_view value) {
-    arguments.spec.y_pred_column = value;
-    return "";
-}
-
-std::string apply_score(AuditArguments& arguments, std::string_view value) {
-    arguments.spec.score_column = value;
-    return "";
-}
-
-std::string apply_positive_label(AuditArguments& arguments, std::string_view value) {
-    arguments.spec.positive_label = value;
     return "";
 }
 
@@ -106,14 +87,16 @@ std::string apply_seed(AuditArguments& arguments, std::string_view value) {
 
 template <std::string (*F)(AuditArguments&, std::string_view)>
 constexpr auto on_audit = command_line::applies<AuditArguments, F>;
+template <auto Member>
+constexpr auto stored_in_spec = command_line::stores<&AuditArguments::spec, Member>;
 
 constexpr command_line::Option option_table[] = {
     {"--input", "FILE", "the CSV file (required)", true, command_line::stores<&AuditArguments::input>},
     {"--sensitive", "A[,B]", "sensitive attribute columns (required)", true, on_audit<apply_sensitive>},
-    {"--y-true", "COL", "true label column (required)", true, on_audit<apply_y_true>},
-    {"--y-pred", "COL", "predicted label column (required)", true, on_audit<apply_y_pred>},
-    {"--score", "COL", "probability of the positive class, in [0, 1] (enables calibration)", false, on_audit<apply_score>},
-    {"--positive-label", "L", "the label value counted as positive (default 1)", false, on_audit<apply_positive_label>},
+    {"--y-true", "COL", "true label column (required)", true, stored_in_spec<&fairness::CsvAuditSpec::y_true_column>},
+    {"--y-pred", "COL", "predicted label column (required)", true, stored_in_spec<&fairness::CsvAuditSpec::y_pred_column>},
+    {"--score", "COL", "probability of the positive class, in [0, 1] (enables calibration)", false, stored_in_spec<&fairness::CsvAuditSpec::score_column>},
+    {"--positive-label", "L", "the label value counted as positive (default 1)", false, stored_in_spec<&fairness::CsvAuditSpec::positive_label>},
     {"--reference-group", "A=V", "the reference group of attribute A (repeatable; default the largest group)", false, on_audit<apply_reference_group>},
     {"--min-group-size", "N", "groups with fewer rows are listed as too small, not compared (default 30)", false, on_audit<apply_min_group_size>},
     {"--format", "FORMAT", "report format, listed below (default html)", false, on_audit<apply_format>},
@@ -184,7 +167,9 @@ int run_audit(Args args) {
     if (!in) return usage_error(fmt::format("cannot open '{}'", input));
     const fairness::CsvAuditRead read = fairness::read_audit_csv(in, spec);
     if (!read.ok()) return usage_error(fmt::format("{}: {}", input, read.error));
-    for (const auto& problem : read.problems) std::fprintf(stderr, "modelwatch audit: %s: skipped %s\n", input.c_str(), problem.c_str());
+    // The problems quote the file's cells.
+    for (const auto& problem : read.problems)
+        std::fprintf(stderr, "modelwatch audit: %s: skipped %s\n", input.c_str(), terminal_safe(problem).c_str());
     if (read.rows_rejected > read.problems.size())
         std::fprintf(stderr, "modelwatch audit: %s: %llu more rows skipped\n", input.c_str(),
                      static_cast<unsigned long long>(read.rows_rejected - read.problems.size()));

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/exit_status.h"
 #include "config/loader.h"
+#include "core/utf8.h"
 #include "registry/catalog.h"
 
 namespace mw::cli {
@@ -67,7 +68,8 @@ int run_check_config(Args args) {
         fmt::print(stdout, "{}\n", config::summarize(*result.config));
         return exit_ok;
     }
-    for (const auto& error : result.errors) fmt::print(stderr, "{}: {}\n", path, config::to_string(error));
+    // An error may quote the file's bytes.
+    for (const auto& error : result.errors) fmt::print(stderr, "{}: {}\n", path, terminal_safe(config::to_string(error)));
     return exit_negative;
 }
 

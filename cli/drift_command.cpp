@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_status.h"
+#include "core/utf8.h"
 #include "detectors/csv_table.h"
 #include "detectors/dataset_drift.h"
 #include "detectors/drift_report.h"
@@ -131,13 +132,6 @@ std::string apply_resamples(Arguments& arguments, std::string_view value) {
     return "";
 }
 
-std::string apply_seed(Arguments& arguments, std::string_view value) {
-    std::uint64_t count = 0;
-    if (!parse_unsigned(value, count)) return fmt::format("expected a non-negative integer, got '{}'", value);
-    arguments.options.feature.seed = count;
-    return "";
-}
-
 std::string apply_drift_share(Arguments& arguments, std::string_view value) {
     double number = 0;
     if (!dr::parse_number_cell(value, number) || number <= 0 || number > 1)
@@ -156,11 +150,6 @@ std::string apply_exclude(Arguments& arguments, std::string_view value) {
 
 std::string apply_categorical(Arguments& arguments, std::string_view value) {
     return parse_name_list(value, "column", arguments.categorical);
-}
-
-std::string apply_segment_by(Arguments& arguments, std::string_view value) {
-    arguments.options.segment_column = value;
-    return "";
 }
 
 std::string apply_no_multivariate(Arguments& arguments, std::string_view) {
@@ -199,9 +188,9 @@ constexpr command_line::Option option_table[] = {
     {"--correction", "C", "multiple-testing correction in robust mode (default benjamini_hochberg; listed below)", false, on_arguments<apply_correction>},
     {"--effect-floor", "X", "minimum effect size in robust mode (default 0.1)", false, on_arguments<apply_effect_floor>},
     {"--resamples", "N", "reference resamples for the noise baseline (default 50; 0 disables)", false, on_arguments<apply_resamples>},
-    {"--seed", "N", "seed of the resamples (default 20240601)", false, on_arguments<apply_seed>},
+    {"--seed", "N", "seed of the resamples (default 20240601)", false, command_line::stores<&Arguments::options, &dr::DatasetDriftOptions::feature, &dr::DriftOptions::seed>},
     {"--drift-share", "S", "dataset drift when the share of drifted columns >= S (default 0.5)", false, on_arguments<apply_drift_share>},
-    {"--segment-by", "COL", "also report drift per value of COL", false, on_arguments<apply_segment_by>},
+    {"--segment-by", "COL", "also report drift per value of COL", false, command_line::stores<&Arguments::options, &dr::DatasetDriftOptions::segment_column>},
     {"--no-multivariate", "", "skip the PCA reconstruction-error check", false, on_arguments<apply_no_multivariate>},
     {"--format", "FORMAT", "output format (default text; the formats are listed below)", false, on_arguments<apply_format>},
     {"--output", "FILE", "write the report to FILE instead of standard output", false, command_line::stores<&Arguments::output_path>},
@@ -419,7 +408,8 @@ int run_drift(Args args) {
     const auto result = fitted.reference->evaluate(current_table);
     for (const auto& feature : result.overall.features)
         if (!feature.ok())
-            std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", feature.feature.c_str(), feature.error.c_str());
+            std::fprintf(stderr, "modelwatch drift: column '%s': %s\n", terminal_safe(feature.feature).c_str(),
+                         terminal_safe(feature.error).c_str());
 
     const dr::ReportSources sources{arguments.reference_path, arguments.current_path, std::move(excluded)};
     const std::string report = arguments.format->render(result, arguments.options, sources);

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_status.h"
+#include "core/utf8.h"
 #include "store/database.h"
 #include "store/migrations.h"
 
@@ -78,14 +79,14 @@ int run_migrate(Args args) {
                     applied == 1 ? "" : "s");
         return exit_ok;
     } catch (const pqxx::broken_connection& error) {
-        const auto message = trimmed(error.what());
-        std::fprintf(stderr, "modelwatch migrate: cannot connect to PostgreSQL (%s): %.*s\n", shown_dsn.c_str(),
-                     static_cast<int>(message.size()), message.data());
+        const auto message = terminal_safe(trimmed(error.what()));  // PostgreSQL's words
+        std::fprintf(stderr, "modelwatch migrate: cannot connect to PostgreSQL (%s): %s\n",
+                     terminal_safe(shown_dsn).c_str(), message.c_str());
         return exit_unreachable;
     } catch (const std::exception& error) {
-        const auto message = trimmed(error.what());
-        std::fprintf(stderr, "modelwatch migrate: migration failed on %s: %.*s\n", shown_dsn.c_str(),
-                     static_cast<int>(message.size()), message.data());
+        const auto message = terminal_safe(trimmed(error.what()));
+        std::fprintf(stderr, "modelwatch migrate: migration failed on %s: %s\n", terminal_safe(shown_dsn).c_str(),
+                     message.c_str());
     }
     return exit_negative;
 }

@@ -82,13 +82,16 @@ struct OptionalNumber<std::optional<T>> : std::is_arithmetic<T> {};
 // A row's apply that stores the value in a std::string member, appends it to
 // a std::vector<std::string> member (a repeatable option), sets a bool member
 // (a switch), or reads a number (or std::optional number) member's value with
-// read_number.
-template <auto Member>
+// read_number. Given a path of members (stores<&Arguments::spec,
+// &Spec::label>), it does so to the member the path ends at.
+template <auto Member, auto... Path>
 std::string stores(void* target, std::string_view value) {
     using Class = typename MemberPointer<decltype(Member)>::Class;
     using Field = typename MemberPointer<decltype(Member)>::Field;
     auto& field = static_cast<Class*>(target)->*Member;
-    if constexpr (std::is_same_v<Field, bool>) {
+    if constexpr (sizeof...(Path) > 0) {
+        return stores<Path...>(&field, value);
+    } else if constexpr (std::is_same_v<Field, bool>) {
         field = true;
     } else if constexpr (std::is_same_v<Field, std::vector<std::string>>) {
         field.emplace_back(value);

@@ -557,6 +557,7 @@ void start_signals(Process& process) {
         }
         ready_again();
     });
+    process.reloader->start();
     process.signals.emplace(process.io, SIGTERM, SIGINT, SIGHUP);
     wait_for_signal(process);
 }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "detectors/performance_metrics.h"
+#include "store/read_sessions.h"
 
 namespace mw::daemon {
 
@@ -65,6 +66,12 @@ const std::vector<WindowGauge>& window_gauges() {
         return out;
     }();
     return gauges;
+}
+
+std::string read_statement_timeouts_help(std::chrono::milliseconds timeout) {
+    return fmt::format("Reads cancelled by their statement_timeout ({:g} s; SQLSTATE 57014), by purpose; the read is "
+                       "answered 503.",
+                       std::chrono::duration<double>(timeout).count());
 }
 
 const std::vector<MetricDefinition>& metric_definitions() {
@@ -131,7 +138,9 @@ const std::vector<MetricDefinition>& metric_definitions() {
              "earlier one), counted at start, after each one written and at each reload: a file the operator "
              "deleted drops out at the next count (docs/privacy.md, Quarantine files)."},
             {"modelwatch_quarantine_records", gauge, {},
-             "Records those quarantine files hold: acknowledged, never stored, never loaded back."},
+             "Records those quarantine files hold: acknowledged, never stored, never loaded back. A record is a line "
+             "with its kind's COPY columns (store/quarantine.h): the lines of a reason an older daemon wrote over "
+             "several lines are not counted."},
             {"modelwatch_privacy_key_conflicts", gauge, {},
              "Models whose privacy key has another id than the one PostgreSQL records (the drain's claim refused): "
              "their records are refused at ingest (503); /readyz names them."},
@@ -145,7 +154,7 @@ const std::vector<MetricDefinition>& metric_definitions() {
             {"modelwatch_read_sessions_closed_total", counter, {"purpose"},
              "Read sessions found closed by PostgreSQL when a read used them (a restart, pg_terminate_backend), by purpose; a session found closed while it was idle is replaced and the read tried once more."},
             {"modelwatch_read_statement_timeouts_total", counter, {"purpose"},
-             "Reads cancelled by their statement_timeout (2 s; SQLSTATE 57014), by purpose; the read is answered 503."},
+             read_statement_timeouts_help(store::admin_read_timeout)},
             {"modelwatch_retention_partitions_dropped_total", counter, {},
              "Day partitions of predictions, outcomes and their boundary keys dropped by retention passes."},
             {"modelwatch_retention_rows_deleted_total", counter, {"kind"},

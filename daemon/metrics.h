@@ -8,6 +8,7 @@
 // dashboard and Prometheus rules in contrib/ are checked against that table.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,11 @@ const std::vector<MetricDefinition>& metric_definitions();
 
 // docs/monitoring.md's metric table (header included), made from metric_definitions().
 std::string metric_table_markdown();
+
+// The help of modelwatch_read_statement_timeouts_total for reads cancelled
+// after `timeout` (store::admin_read_timeout): made from the constant, so
+// that the text never disagrees with it.
+std::string read_statement_timeouts_help(std::chrono::milliseconds timeout);
 
 struct DaemonMetrics {
     explicit DaemonMetrics(prometheus::Registry& registry);

@@ -6,14 +6,19 @@
 
 namespace mw::daemon {
 
-Reloader::Reloader(Reload reload) : reload_(std::move(reload)) {
-    thread_ = std::thread([this] { run(stop_.get_token()); });
-}
+Reloader::Reloader(Reload reload) : reload_(std::move(reload)) {}
 
 Reloader::~Reloader() {
-    if (!thread_.joinable()) return;  // joined by stop(), or left behind by it
+    if (!thread_.joinable()) return;  // never started, joined by stop(), or left behind by it
     request_stop();
     thread_.join();
+}
+
+void Reloader::start() {
+    std::lock_guard lock(mutex_);  // the thread's run() waits for it
+    if (started_ || stop_.stop_requested()) return;
+    thread_ = std::thread([this] { run(stop_.get_token()); });
+    started_ = true;
 }
 
 Reloader::Requested Reloader::request() {
@@ -22,7 +27,7 @@ Reloader::Requested Reloader::request() {
     if (queued_) return Requested::already_queued;
     queued_ = true;
     wake_.notify_all();
-    return running_ ? Requested::queued : Requested::started;
+    return running_ || !started_ ? Requested::queued : Requested::started;
 }
 
 bool Reloader::busy() const {

@@ -27,18 +27,23 @@ class Reloader {
 public:
     using Reload = std::function<void(std::stop_token)>;
 
-    // Starts the thread; it waits for request().
+    // Starts nothing (STYLE.md, section 3): start() does.
     explicit Reloader(Reload reload);
-    // Asks for a stop and waits for the thread: call stop() first where the
-    // reload in progress may take long.
+    // Asks for a stop and waits for the thread, when one was started: call
+    // stop() first where the reload in progress may take long.
     ~Reloader();
     Reloader(const Reloader&) = delete;
     Reloader& operator=(const Reloader&) = delete;
 
+    // Starts the thread, which waits for request(); once, and not after a
+    // stop was asked (then it does nothing).
+    void start();
+
     enum class Requested { started, queued, already_queued, stopping };
     // Asks for a reload: it starts at once when none runs, else after the
-    // one running (queued; a request while one is queued adds nothing).
-    // Thread-safe; never blocks on a reload.
+    // one running (queued; a request while one is queued adds nothing), or
+    // before start() when the thread starts (queued). Thread-safe; never
+    // blocks on a reload.
     Requested request();
 
     // Whether a reload runs or is queued (/readyz's detail).
@@ -59,6 +64,7 @@ private:
     const Reload reload_;
     mutable std::mutex mutex_;
     std::condition_variable_any wake_;
+    bool started_ = false;  // start() made the thread
     bool queued_ = false;
     bool running_ = false;
     bool finished_ = false;  // the thread has returned

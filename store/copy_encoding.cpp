@@ -35,23 +35,33 @@ constexpr std::array<bool, 256> make_json_special() {
 }
 constexpr auto json_special = make_json_special();
 
-// A text field, COPY-escaped.
-void append_copy_text(std::string_view text, std::string& out) {
+// Appends `text` with each byte `special` marks written by `escape(byte,
+// out)` and the runs between them copied whole (one append per run: this is
+// the hot path).
+template <typename Escape>
+void append_escaped(std::string_view text, const std::array<bool, 256>& special, std::string& out, Escape escape) {
     std::size_t run_start = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (!copy_special[c]) continue;
+        if (!special[c]) continue;
         out.append(text.data() + run_start, i - run_start);
         run_start = i + 1;
-        switch (c) {
-            case '\\': out.append("\\\\"); break;
-            case '\t': out.append("\\t"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            default: out.append(replacement_character); break;
-        }
+        escape(c, out);
     }
     out.append(text.data() + run_start, text.size() - run_start);
+}
+
+// A text field, COPY-escaped.
+void append_copy_text(std::string_view text, std::string& out) {
+    append_escaped(text, copy_special, out, [](unsigned char c, std::string& escaped) {
+        switch (c) {
+            case '\\': escaped.append("\\\\"); break;
+            case '\t': escaped.append("\\t"); break;
+            case '\n': escaped.append("\\n"); break;
+            case '\r': escaped.append("\\r"); break;
+            default: escaped.append(replacement_character); break;
+        }
+    });
 }
 
 // A JSON string literal (with its quotes) inside a COPY field: JSON escaping
@@ -61,29 +71,23 @@ void append_copy_text(std::string_view text, std::string& out) {
 void append_json_string(std::string_view text, std::string& out) {
     static constexpr char hex_digits[] = "0123456789abcdef";
     out.push_back('"');
-    std::size_t run_start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (!json_special[c]) continue;
-        out.append(text.data() + run_start, i - run_start);
-        run_start = i + 1;
+    append_escaped(text, json_special, out, [](unsigned char c, std::string& escaped) {
         switch (c) {
-            case '"': out.append("\\\\\""); break;
-            case '\\': out.append("\\\\\\\\"); break;
-            case '\b': out.append("\\\\b"); break;
-            case '\f': out.append("\\\\f"); break;
-            case '\n': out.append("\\\\n"); break;
-            case '\r': out.append("\\\\r"); break;
-            case '\t': out.append("\\\\t"); break;
-            case '\0': out.append(replacement_character); break;
+            case '"': escaped.append("\\\\\""); break;
+            case '\\': escaped.append("\\\\\\\\"); break;
+            case '\b': escaped.append("\\\\b"); break;
+            case '\f': escaped.append("\\\\f"); break;
+            case '\n': escaped.append("\\\\n"); break;
+            case '\r': escaped.append("\\\\r"); break;
+            case '\t': escaped.append("\\\\t"); break;
+            case '\0': escaped.append(replacement_character); break;
             default:
-                out.append("\\\\u00");
-                out.push_back(hex_digits[c >> 4]);
-                out.push_back(hex_digits[c & 0xF]);
+                escaped.append("\\\\u00");
+                escaped.push_back(hex_digits[c >> 4]);
+                escaped.push_back(hex_digits[c & 0xF]);
                 break;
         }
-    }
-    out.append(text.data() + run_start, text.size() - run_start);
+    });
     out.push_back('"');
 }
 

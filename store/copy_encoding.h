@@ -37,12 +37,22 @@
 // `out` (plus one small buffer per batch for the escaped schema keys).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/record.h"
 
 namespace mw::store {
+
+// The columns of the rows, in their order (the list above): StoreWriter's
+// COPY names them, and a quarantine file's rows are told by their count.
+inline constexpr std::array<std::string_view, 10> prediction_copy_columns{
+    "model", "id", "ts", "model_version", "features", "prediction_label", "prediction_value", "score",
+    "attributes", "received_at"};
+inline constexpr std::array<std::string_view, 6> outcome_copy_columns{"model", "id", "ts", "label", "value",
+                                                                      "received_at"};
 
 // Appends one COPY row per prediction of `batch`; `schema` names the
 // features parallel to Prediction::features, so it must be the schema the

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "store/copy_encoding.h"
+
 namespace mw::store {
 namespace {
 
@@ -71,33 +73,65 @@ std::optional<QuarantineFile> read_quarantine_file(const std::filesystem::path& 
     if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, error))) return std::nullopt;
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
-    // The first line is the reason (kept up to max_reason_bytes); every
-    // later line is one record (COPY text escapes newlines inside values).
-    bool in_header = true;
-    bool line_open = false;  // bytes after the last newline
-    std::string header;
+    const std::size_t record_tabs =
+        (file.kind == "predictions" ? prediction_copy_columns.size() : outcome_copy_columns.size()) - 1;
+    // Line by line, through a fixed buffer: the first line is the reason;
+    // each later line is a record when it has exactly the kind's tabs, else
+    // a line of the reason (before the first record) or an unframed line.
+    enum class Part { first_line, reason, records } part = Part::first_line;
+    std::string reason;        // with its prefix, kept up to max_reason_bytes
+    std::string continuation;  // the current line while it may be the reason's
+    std::size_t line_bytes = 0;
+    std::size_t line_tabs = 0;
+    const auto keep = [&](char c) {
+        if (reason.size() < max_reason_bytes) reason.push_back(c);
+    };
+    const auto end_line = [&] {
+        if (part == Part::first_line) {
+            part = Part::reason;
+        } else if (line_tabs == record_tabs) {
+            ++file.records;
+            part = Part::records;
+        } else if (part == Part::reason) {
+            keep(' ');  // its line break, as quarantine_header writes it
+            for (const char c : continuation) keep(c);
+        } else {
+            ++file.unframed_lines;
+        }
+        continuation.clear();
+        line_bytes = 0;
+        line_tabs = 0;
+    };
     std::array<char, 1 << 16> buffer{};
     while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
         const auto got = static_cast<std::size_t>(in.gcount());
         file.bytes += got;
         for (std::size_t i = 0; i < got; ++i) {
             const char c = buffer[i];
-            if (in_header) {
-                if (c == '\n') in_header = false;
-                else if (header.size() < max_reason_bytes) header.push_back(c);
+            if (c == '\n') {
+                end_line();
                 continue;
             }
-            if (c == '\n') {
-                ++file.records;
-                line_open = false;
-            } else {
-                line_open = true;
-            }
+            ++line_bytes;
+            if (c == '\t') ++line_tabs;
+            if (part == Part::first_line) keep(c);
+            else if (part == Part::reason && continuation.size() < max_reason_bytes) continuation.push_back(c);
         }
     }
     if (in.bad()) return std::nullopt;
-    if (line_open) ++file.records;  // a last row without its newline
-    file.reason = header.starts_with(reason_prefix) ? header.substr(reason_prefix.size()) : header;
+    if (line_bytes > 0) end_line();  // a last line without its newline
+    if (file.bytes == 0) {
+        file.not_quarantine = "it is empty";
+    } else if (!reason.starts_with(reason_prefix)) {
+        file.not_quarantine = fmt::format("its first line does not start with \"{}\" (a reason line)", reason_prefix);
+    }
+    if (!file.not_quarantine.empty()) {
+        file.records = 0;
+        file.unframed_lines = 0;
+        return file;
+    }
+    file.reason = reason.substr(reason_prefix.size());
+    while (file.reason.ends_with(' ')) file.reason.pop_back();  // an older reason's last line break
     return file;
 }
 
@@ -131,6 +165,7 @@ QuarantineCount QuarantineCensus::count() {
     }
     QuarantineCount counted;
     for (const auto& [name, file] : present) {
+        if (!file.not_quarantine.empty()) continue;
         ++counted.files;
         counted.records += file.records;
         counted.bytes += file.bytes;

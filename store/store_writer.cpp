@@ -57,11 +57,8 @@ CREATE TEMP TABLE IF NOT EXISTS staging_outcome_boundary (
     model text COLLATE "C", id text COLLATE "C", received_at timestamptz
 ) ON COMMIT DELETE ROWS)sql";
 
-const std::vector<std::string> prediction_columns{"model",      "id",         "ts",
-                                                   "model_version", "features", "prediction_label",
-                                                   "prediction_value", "score", "attributes",
-                                                   "received_at"};
-const std::vector<std::string> outcome_columns{"model", "id", "ts", "label", "value", "received_at"};
+const std::vector<std::string> prediction_columns(prediction_copy_columns.begin(), prediction_copy_columns.end());
+const std::vector<std::string> outcome_columns(outcome_copy_columns.begin(), outcome_copy_columns.end());
 const std::vector<std::string> boundary_columns{"model", "id", "received_at"};
 
 // The tables one kind of record goes through; predictions and outcomes are

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -381,11 +382,23 @@ TEST_CASE("README's CLI section has the exit status table") {
     CHECK(readme.find(table) != std::string::npos);
 }
 
+namespace {
+
+// A COPY row of `columns` fields (store/copy_encoding.h: 10 for a prediction,
+// 6 for an outcome) whose id is `id`.
+std::string copy_row(const std::string& id, int columns = 10) {
+    std::string row = "adult\t" + id;
+    for (int column = 2; column < columns; ++column) row += "\t\\N";
+    return row + "\n";
+}
+
+}  // namespace
+
 TEST_CASE("quarantine list prints each quarantine file's time, kind, records and first line, never a record") {
     TempDir dir("mw-cli-quarantine");
     std::ofstream(dir.path() / "quarantine-1700000000000000-0-predictions.copy", std::ios::binary)
         << "-- not stored: privacy_key_mismatch model=adult\x1b[2J\n"
-        << "adult\tsecret-row-1\nadult\tsecret-row-2\n";
+        << copy_row("secret-row-1") << copy_row("secret-row-2");
     std::ofstream(dir.path() / "segment-1.spool", std::ios::binary) << "not listed\n";
     const auto listed = run({"quarantine", "list", "--dir", dir.path().string()});
     CHECK(listed.code == cli::exit_ok);
@@ -402,4 +415,71 @@ TEST_CASE("quarantine list prints each quarantine file's time, kind, records and
     CHECK(missing.err.find("is not a readable directory") != std::string::npos);
     CHECK(run({"quarantine"}).code == cli::exit_usage);
     CHECK(run({"quarantine", "load"}).code == cli::exit_usage);
+}
+
+TEST_CASE("quarantine list escapes C1 controls and invalid UTF-8 in a reason, and shows UTF-8 text as it is") {
+    TempDir dir("mw-cli-quarantine");
+    // CSI as a lone byte (0x9B) and as UTF-8 (C2 9B), a cut-short sequence, DEL.
+    std::ofstream(dir.path() / "quarantine-1700000000000000-0-outcomes.copy", std::ios::binary)
+        << "-- refused: caf\xc3\xa9 \x9b" "2J \xc2\x9b" "2J \xe6\x97 \x7f end\n"
+        << copy_row("a", 6);
+    const auto listed = run({"quarantine", "list", "--dir", dir.path().string()});
+    CHECK(listed.code == cli::exit_ok);
+    INFO(listed.out);
+    CHECK(listed.out.find("refused: caf\xc3\xa9 \\x9b2J \\xc2\\x9b2J \\xe6\\x97 \\x7f end\n") !=
+          std::string::npos);
+    CHECK(std::count_if(listed.out.begin(), listed.out.end(), [](char c) {
+              const auto byte = static_cast<unsigned char>(c);
+              return byte == 0x7f || (byte < 0x20 && byte != '\n');
+          }) == 0);
+    CHECK(listed.out.find("\x9b") == std::string::npos);
+}
+
+TEST_CASE("quarantine list names the files that are not quarantine files, and counts records by their framing") {
+    TempDir dir("mw-cli-quarantine");
+    // Not a quarantine file: no reason line (a copy of rows put there by hand).
+    std::ofstream(dir.path() / "quarantine-1700000000000000-0-predictions.copy", std::ios::binary)
+        << copy_row("x") << copy_row("y");
+    // Written before the one-line header: the error's DETAIL and CONTEXT lines, then the rows.
+    std::ofstream(dir.path() / "quarantine-1700000000000001-0-predictions.copy", std::ios::binary)
+        << "-- refused by PostgreSQL: ERROR:  value too long\nDETAIL:  Failing row contains (adult, a).\n"
+        << "CONTEXT:  COPY staging_predictions, line 1\n\n"
+        << copy_row("a") << copy_row("b");
+    // Rows, then a line that is not one.
+    std::ofstream(dir.path() / "quarantine-1700000000000002-0-outcomes.copy", std::ios::binary)
+        << "-- not stored: x\n" << copy_row("c", 6) << "adult\tcut short\n";
+    const auto listed = run({"quarantine", "list", "--dir", dir.path().string()});
+    CHECK(listed.code == cli::exit_ok);
+    INFO(listed.out);
+    CHECK(listed.out.find("quarantine-1700000000000000-0-predictions.copy  not a quarantine file: its first line "
+                          "does not start with \"-- \" (a reason line); not counted\n") != std::string::npos);
+    CHECK(listed.out.find("2 records  quarantine-1700000000000001-0-predictions.copy  refused by PostgreSQL: ERROR:  "
+                          "value too long DETAIL:  Failing row contains (adult, a). CONTEXT:  COPY "
+                          "staging_predictions, line 1\n") != std::string::npos);
+    CHECK(listed.out.find("1 records (+1 line not outcome records)  quarantine-1700000000000002-0-outcomes.copy") !=
+          std::string::npos);
+    CHECK(listed.out.find("2 quarantine files, 3 records in " + dir.path().string() +
+                          "; 1 file named as a quarantine file is not one\n") != std::string::npos);
+}
+
+TEST_CASE("an admin command shows the daemon's answer with its control bytes escaped, JSON still JSON") {
+    SECTION("JSON: a C1 control and DEL in a string become \\u escapes; UTF-8 text and JSON's own escapes stay") {
+        mw::testing::TestHttpServer daemon([](const mw::testing::ReceivedRequest&) {
+            return mw::testing::CannedResponse{
+                409, {{"Content-Type", "application/json"}}, "{\"error\": \"caf\xc3\xa9 \xc2\x9b" "2J\x7f \\u001b\"}"};
+        });
+        const Run result = run({"retrain", "elec2", "--daemon", daemon.url()});
+        CHECK(result.code == cli::exit_negative);
+        INFO(result.out);
+        CHECK(result.out.find("\"error\": \"caf\xc3\xa9 \\u009b2J\\u007f \\u001b\"") != std::string::npos);
+        CHECK(nlohmann::json::parse(result.out)["error"] == "caf\xc3\xa9 \xc2\x9b" "2J\x7f \x1b");
+    }
+    SECTION("not JSON: each byte that is not printable UTF-8 as \\xHH") {
+        mw::testing::TestHttpServer daemon([](const mw::testing::ReceivedRequest&) {
+            return mw::testing::CannedResponse{502, {}, "bad gateway\x1b[2J\x9b" "31m"};
+        });
+        const Run result = run({"retrain", "elec2", "--daemon", daemon.url()});
+        CHECK(result.code == cli::exit_negative);
+        CHECK(result.out == "bad gateway\\x1b[2J\\x9b31m\n");
+    }
 }

@@ -179,3 +179,48 @@ TEST_CASE("a number member's row reads its value whole or names what is wrong, l
         CHECK_FALSE(arguments.drop.has_value());
     }
 }
+
+namespace {
+
+struct Inner {
+    std::string label;
+    std::optional<std::string> column;
+    std::size_t rows = 0;
+};
+struct NestedArguments {
+    Inner inner;
+    std::string top;
+};
+
+constexpr cl::Option nested_options[] = {
+    {"--label", "L", "a string two members down", false, cl::stores<&NestedArguments::inner, &Inner::label>},
+    {"--column", "C", "an optional string two members down", false,
+     cl::stores<&NestedArguments::inner, &Inner::column>},
+    {"--rows", "N", "a count two members down", false, cl::stores<&NestedArguments::inner, &Inner::rows>},
+    {"--top", "T", "a string member", false, cl::stores<&NestedArguments::top>},
+};
+
+}  // namespace
+
+TEST_CASE("a row given a path of members stores into the member the path ends at") {
+    std::vector<std::string> words{"--label=UP", "--column", "score", "--rows", "12", "--top", "t"};
+    std::vector<char*> argv;
+    for (auto& word : words) argv.push_back(word.data());
+    const auto result = cl::parse(argv, nested_options);
+    REQUIRE(result.ok());
+    NestedArguments arguments;
+    CHECK(cl::apply(result.parsed, nested_options, &arguments).empty());
+    CHECK(arguments.inner.label == "UP");
+    CHECK(arguments.inner.column == "score");
+    CHECK(arguments.inner.rows == 12);
+    CHECK(arguments.top == "t");
+
+    std::vector<std::string> bad_words{"--rows", "many"};
+    std::vector<char*> bad_argv;
+    for (auto& word : bad_words) bad_argv.push_back(word.data());
+    const auto bad = cl::parse(bad_argv, nested_options);
+    REQUIRE(bad.ok());
+    NestedArguments untouched;
+    CHECK(cl::apply(bad.parsed, nested_options, &untouched) == "--rows: expected a non-negative integer, got 'many'");
+    CHECK(untouched.inner.rows == 0);
+}

@@ -3,6 +3,8 @@
 // whole-window metric the monitor can produce has a gauge of its own.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -13,6 +15,7 @@
 
 #include "daemon/metrics.h"
 #include "detectors/performance_metrics.h"
+#include "store/read_sessions.h"
 #include "tests/support/temp_dir.h"
 
 using namespace mw;
@@ -43,6 +46,18 @@ TEST_CASE("metric names are unique, prefixed, and counters end in _total") {
         CHECK(definition.name.ends_with("_total") == (definition.type == daemon::MetricType::counter));
         CHECK_FALSE(definition.help.empty());
     }
+}
+
+TEST_CASE("the statement timeouts' help says the timeout the admin reads are given") {
+    using namespace std::chrono_literals;
+    CHECK(daemon::read_statement_timeouts_help(1500ms).find("statement_timeout (1.5 s;") != std::string::npos);
+    CHECK(daemon::read_statement_timeouts_help(30s).find("statement_timeout (30 s;") != std::string::npos);
+    const auto& definitions = daemon::metric_definitions();
+    const auto found = std::find_if(definitions.begin(), definitions.end(), [](const auto& definition) {
+        return definition.name == "modelwatch_read_statement_timeouts_total";
+    });
+    REQUIRE(found != definitions.end());
+    CHECK(found->help == daemon::read_statement_timeouts_help(store::admin_read_timeout));
 }
 
 TEST_CASE("every whole-window metric the monitor stores has its own gauge, in base units") {

@@ -62,6 +62,7 @@ bool eventually(Condition condition) {
 TEST_CASE("requests during a reload coalesce into one more, run after it", "[reloader]") {
     HeldReloads reloads;
     Reloader reloader([&](std::stop_token stop) { reloads(stop); });
+    reloader.start();
     CHECK_FALSE(reloader.busy());
     CHECK(reloader.request() == Reloader::Requested::started);
     REQUIRE(reloads.wait([&] { return reloads.started == 1; }));
@@ -94,6 +95,7 @@ TEST_CASE("requests during a reload coalesce into one more, run after it", "[rel
 TEST_CASE("a stop drops the queued reload and tells the running one; later requests are refused", "[reloader]") {
     HeldReloads reloads;
     Reloader reloader([&](std::stop_token stop) { reloads(stop); });
+    reloader.start();
     CHECK(reloader.request() == Reloader::Requested::started);
     REQUIRE(reloads.wait([&] { return reloads.started == 1; }));
     CHECK(reloader.request() == Reloader::Requested::queued);
@@ -110,6 +112,66 @@ TEST_CASE("a stop drops the queued reload and tells the running one; later reque
 TEST_CASE("a reloader stopped while idle ends at once", "[reloader]") {
     int runs = 0;
     Reloader reloader([&](std::stop_token) { ++runs; });
+    reloader.start();
     CHECK(reloader.stop(30'000ms));
     CHECK(runs == 0);
+}
+
+// Constructors start no work (STYLE.md, section 3); destruction is clean in
+// every state, which the sanitizer build checks (leaks, a thread left
+// joinable: std::terminate, a use after free by the thread).
+TEST_CASE("a reloader runs nothing until started; a request before start() waits for it", "[reloader]") {
+    HeldReloads reloads;
+    Reloader reloader([&](std::stop_token stop) { reloads(stop); });
+    CHECK(reloader.request() == Reloader::Requested::queued);
+    CHECK(reloader.request() == Reloader::Requested::already_queued);
+    {
+        std::lock_guard lock(reloads.mutex);
+        CHECK(reloads.started == 0);
+    }
+    reloader.start();
+    REQUIRE(reloads.wait([&] { return reloads.started == 1; }));
+    reloader.start();  // once
+    reloads.release();
+    REQUIRE(reloads.wait([&] { return reloads.ended == 1; }));
+    CHECK(reloader.stop(30'000ms));
+    std::lock_guard lock(reloads.mutex);
+    CHECK(reloads.started == 1);
+}
+
+TEST_CASE("a reloader never started is destroyed or stopped without a thread", "[reloader]") {
+    int runs = 0;
+    {
+        Reloader reloader([&](std::stop_token) { ++runs; });
+        CHECK(reloader.request() == Reloader::Requested::queued);
+    }
+    {
+        Reloader reloader([&](std::stop_token) { ++runs; });
+        CHECK(reloader.request() == Reloader::Requested::queued);
+        CHECK(reloader.stop(30'000ms));
+        reloader.start();  // after a stop: nothing
+        CHECK(reloader.request() == Reloader::Requested::stopping);
+    }
+    CHECK(runs == 0);
+}
+
+TEST_CASE("a started reloader is destroyed cleanly without stop(), idle or with a reload running", "[reloader]") {
+    int runs = 0;
+    {
+        Reloader reloader([&](std::stop_token) { ++runs; });
+        reloader.start();
+    }
+    CHECK(runs == 0);
+    HeldReloads reloads;
+    {
+        Reloader reloader([&](std::stop_token stop) { reloads(stop); });
+        reloader.start();
+        CHECK(reloader.request() == Reloader::Requested::started);
+        REQUIRE(reloads.wait([&] { return reloads.started == 1; }));
+        CHECK(reloader.request() == Reloader::Requested::queued);
+    }  // never released: the destructor's stop ends it, and drops the queued one
+    std::lock_guard lock(reloads.mutex);
+    CHECK(reloads.started == 1);
+    CHECK(reloads.ended == 1);
+    CHECK(reloads.saw_stop);
 }

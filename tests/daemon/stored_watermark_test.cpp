@@ -171,6 +171,14 @@ struct WatermarkSetup {
     }
     ~WatermarkSetup() { drain->stop(); }
 
+    // One record of another model, stored: today's partition is then
+    // created by a write of the drain (a test's own uncommitted insert,
+    // block(), must not create it in the default partition instead).
+    void warm_up() {
+        watermark_append(spool, "warmup", "w", 1, now_us());
+        REQUIRE(drain->wait_drained(30'000));
+    }
+
     // One monitor pass as the daemon's (daemon/monitoring.cpp): rows up to
     // the lower of this daemon's watermark and the other live writers'.
     void step() {
@@ -262,10 +270,7 @@ void watermark_sleep_past(std::int64_t until_us) {
 
 TEST_CASE("a range committed before an earlier one: no reference and no window past the gap until it lands") {
     WatermarkSetup setup;
-    // Today's partition, created by a first write (the test's own insert
-    // below must not create it in the default partition instead).
-    watermark_append(setup.spool, "warmup", "w", 1, now_us());
-    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.warm_up();
 
     // A: the model's first 100 predictions, held back; B: 200 later ones,
     // written by the other connection meanwhile.
@@ -387,8 +392,7 @@ TEST_CASE("an idle writer does not stall windows; a writer holds them while its 
 TEST_CASE("a profile-only model: no reference and no time window past the gap until it lands, every row profiled once") {
     WatermarkSetup setup(watermark_model(watermark_profile_yaml));
     REQUIRE_FALSE(setup.model.store_raw);
-    watermark_append(setup.spool, "warmup", "w", 1, now_us());
-    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.warm_up();
 
     // Buckets of one second starting two seconds ahead, so that every row is
     // received before its bucket ends (none is late): A, the model's first
@@ -466,8 +470,7 @@ TEST_CASE("a profile-only model: no reference and no time window past the gap un
 
 TEST_CASE("a profile-only model's damaged chunks are left out and named; a damaged reference profile is taken again") {
     WatermarkSetup setup(watermark_model(watermark_profile_yaml));
-    watermark_append(setup.spool, "warmup", "w", 1, now_us());
-    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.warm_up();
     // Buckets an hour back, closed as soon as stored: the reference's r, the
     // first window's three ranges (three chunks), the second's and third's one.
     const std::int64_t p = floor_to(now_us() - 3'600'000'000, watermark_bucket_us);
@@ -560,8 +563,7 @@ TEST_CASE("a profile-only model's damaged chunks are left out and named; a damag
 
 TEST_CASE("a profile-only reference whose every chunk is damaged waits visibly, until given other buckets") {
     WatermarkSetup setup(watermark_model(watermark_profile_yaml));
-    watermark_append(setup.spool, "warmup", "w", 1, now_us());
-    REQUIRE(setup.drain->wait_drained(30'000));
+    setup.warm_up();
     // Buckets an hour back: the reference's first 100 rows and 100 more in
     // bucket p (two chunks), then 100 rows in bucket p + 1 s.
     const std::int64_t p = floor_to(now_us() - 3'600'000'000, watermark_bucket_us);
