@@ -8,6 +8,7 @@
 #include <pqxx/transaction>
 
 #include "alerts/outbox.h"
+#include "core/bounded_thread.h"
 #include "core/job_state.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -97,7 +98,7 @@ Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64
     latest_ = std::make_shared<const Generation>(build(std::move(config), generation, true));
 }
 
-Monitoring::~Monitoring() { stop(std::chrono::seconds(5)); }
+Monitoring::~Monitoring() { stop(std::chrono::steady_clock::now() + std::chrono::seconds(5)); }
 
 Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> config, std::uint64_t generation,
                                         bool first) {
@@ -145,25 +146,30 @@ void Monitoring::request_stop() {
     for (auto& worker : workers_) worker->request_stop();
 }
 
-bool Monitoring::stop(std::chrono::milliseconds timeout) {
-    // All against one deadline, so the bound is `timeout` however many hang.
-    // A pass gets a second to reach a safe point before a statement it is
-    // blocked in is cancelled.
+bool Monitoring::stop(std::chrono::steady_clock::time_point deadline) {
+    // All against one deadline, however many hang. A pass gets a second to
+    // reach a safe point before a statement it is blocked in is cancelled.
     const auto started = std::chrono::steady_clock::now();
     request_stop();
-    const auto cancel_at = started + std::min(timeout, std::chrono::milliseconds(1000));
+    const auto cancel_at = std::min(deadline, started + std::chrono::milliseconds(1000));
     for (auto& worker : workers_)
         if (!worker->wait_stopped(cancel_at)) worker->cancel_statement();
     bool all_stopped = true;
     for (auto& worker : workers_) {
-        if (worker->wait_stopped(started + timeout)) continue;
+        if (worker->wait_stopped(deadline)) continue;
         log::error("worker_abandoned worker={} waited_ms={} reason=\"no safe point reached\"", worker->name(),
-                   timeout.count());
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                       .count());
         all_stopped = false;
     }
-    // An abandoned worker may still write: its leases then expire on their own.
-    if (all_stopped) release_leases();
-    return all_stopped;  // the workers stay, stopped, so their states can still be read
+    if (all_stopped) return release_leases(deadline);
+    // An abandoned worker may still write under its leases: they stay, and
+    // expire on their own.
+    if (leases_held_.exchange(false))
+        log::warning("leases_not_released daemon_id={} reason=\"a worker was left running\" (they expire after "
+                     "cluster.lease, {} ms; the other daemons take this daemon's models then)",
+                     ownership_.daemon_id(), latest()->config->cluster.lease_ms);
+    return false;  // the workers stay, stopped, so their states can still be read
 }
 
 void Monitoring::reload(std::shared_ptr<const config::Config> config, std::uint64_t generation) {
@@ -372,18 +378,34 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t now_us, 
                     findings);
 }
 
-void Monitoring::release_leases() {
-    if (!leases_held_.exchange(false)) return;
+bool Monitoring::release_leases(std::chrono::steady_clock::time_point deadline) {
+    if (!leases_held_.exchange(false)) return true;
     ownership_.clear();
     metrics_.models_owned.Set(0);
-    try {
-        auto connection = store::connect(latest()->config->store);
-        store::release_all(*connection, ownership_.daemon_id());
-        log::notice("leases_released daemon_id={}", ownership_.daemon_id());
-    } catch (const std::exception& failure) {
-        log::warning("leases_not_released daemon_id={} error=\"{}\" (they expire on their own)",
-                     ownership_.daemon_id(), failure.what());
-    }
+    const auto config = latest()->config;
+    const std::string daemon_id = ownership_.daemon_id();
+    const std::uint32_t lease_ms = config->cluster.lease_ms;
+    const auto started = std::chrono::steady_clock::now();
+    // Values only: the release may outlive this object (core/bounded_thread.h).
+    const bool answered = call_until(deadline, [store = config->store, daemon_id, lease_ms] {
+        try {
+            auto connection = store::connect(store);
+            store::release_all(*connection, daemon_id);
+            log::notice("leases_released daemon_id={}", daemon_id);
+        } catch (const std::exception& failure) {
+            log::warning("leases_not_released daemon_id={} error=\"{}\" (they expire after cluster.lease, {} ms)",
+                         daemon_id, failure.what(), lease_ms);
+        }
+    });
+    if (!answered)
+        log::warning("leases_not_released daemon_id={} reason=\"no answer from PostgreSQL by the stop's deadline\" "
+                     "waited_ms={} (they expire after cluster.lease, {} ms; the other daemons take this daemon's "
+                     "models then)",
+                     daemon_id,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                         .count(),
+                     lease_ms);
+    return answered;
 }
 
 void Monitoring::retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
