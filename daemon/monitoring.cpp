@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/except>
 #include <pqxx/transaction>
 
 #include "alerts/outbox.h"
@@ -53,6 +54,29 @@ std::string parameter(const std::map<std::string, std::string>& parameters, cons
     const auto it = parameters.find(key);
     return it == parameters.end() ? std::string() : it->second;
 }
+
+// The admin calls that take the retraining policy's lock
+// (retrain/policy_store.h) wait for it as a retrain pass does
+// (daemon/retrain_loop.cpp): at most cluster.lease, and PostgreSQL ends their
+// session when it idles in a transaction as long, so that a daemon frozen
+// in the middle of such a call holds the lock no longer (docs/scaling.md).
+void bound_policy_lock_wait(pqxx::connection_base& connection, const config::ClusterOptions& cluster) {
+    store::bound_lock_holding(connection, cluster.lease_ms, cluster.lease_ms);
+}
+
+// The answer when the policy's lock was not free within its wait: a retry
+// after a lease finds it free, unless its holder is not a daemon's bounded
+// session (an older modelwatchd, a psql session).
+Monitoring::Outcome policy_lock_busy(const config::ClusterOptions& cluster) {
+    auto outcome = error(503, fmt::format("the retraining policy is busy: its lock (retrain/policy_store.h), held by "
+                                          "another session (a daemon's retrain pass or admin call, perhaps frozen), "
+                                          "was not free within cluster.lease ({} ms); retry",
+                                          cluster.lease_ms));
+    outcome.retry_after_s = static_cast<int>((cluster.lease_ms + 999) / 1000);
+    return outcome;
+}
+
+bool lock_wait_timed_out(const pqxx::sql_error& failure) { return failure.sqlstate() == store::lock_not_available; }
 
 // One retention pass (store/retention.h): rows first, then the files of the
 // rows that went.
@@ -298,6 +322,11 @@ void Monitoring::alerts_pass(pqxx::connection& connection, std::int64_t now_us, 
     }
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
+    // Routing and claims lock lease rows FOR SHARE (store::check_fence) and
+    // alert rows FOR UPDATE, with nothing slow between their statements (a
+    // delivery is sent after its claim commits): a daemon frozen inside one
+    // holds them at most a lease.
+    store::bound_lock_holding(connection, current->config->cluster.lease_ms);
     loop->pass(connection, ownership_, now_us);
 }
 
@@ -327,6 +356,11 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t now_us, 
     const auto& cluster = current->config->cluster;
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(cluster.heartbeat_ms));
+    // The heartbeat locks lease rows (renewal, claims FOR UPDATE SKIP LOCKED)
+    // and the sweep below findings rows, each in a transaction of a few
+    // statements and no work between them: a daemon frozen inside one holds
+    // them at most a lease, as a frozen retrain pass does.
+    store::bound_lock_holding(connection, cluster.lease_ms);
     std::vector<std::string> models;
     for (const auto& model : current->config->models) models.push_back(model.schema.name);
     const auto lease = std::chrono::milliseconds(cluster.lease_ms);
@@ -481,8 +515,16 @@ Monitoring::Outcome Monitoring::request_retrain(const std::string& model, const 
     const auto config = latest()->config;
     if (!config->find_model(model)) return error(404, "unknown model '" + model + "'");
     auto connection = store::connect(config->store);
-    const auto [status, body] = retrain()->request_manual(*connection, model, reason, now_us());
-    return {status, body};
+    bound_policy_lock_wait(*connection, config->cluster);
+    try {
+        const auto [status, body] = retrain()->request_manual(*connection, model, reason, now_us());
+        return {status, body};
+    } catch (const pqxx::sql_error& failure) {
+        if (!lock_wait_timed_out(failure)) throw;
+        log::warning("retrain_request_refused model={} reason=\"policy lock busy\" waited_ms={}", model,
+                     config->cluster.lease_ms);
+        return policy_lock_busy(config->cluster);
+    }
 }
 
 Monitoring::Outcome Monitoring::job_report(std::int64_t job_id, std::string_view body) {
@@ -495,8 +537,16 @@ Monitoring::Outcome Monitoring::reset_breaker(const std::string& model) {
     const auto config = latest()->config;
     if (!config->find_model(model)) return error(404, "unknown model '" + model + "'");
     auto connection = store::connect(config->store);
-    const bool reset = retrain::reset_breaker(*connection, model, "reset through the admin API", now_us());
-    return answer(200, {{"model", model}, {"breaker_was_open", reset}});
+    bound_policy_lock_wait(*connection, config->cluster);
+    try {
+        const bool reset = retrain::reset_breaker(*connection, model, "reset through the admin API", now_us());
+        return answer(200, {{"model", model}, {"breaker_was_open", reset}});
+    } catch (const pqxx::sql_error& failure) {
+        if (!lock_wait_timed_out(failure)) throw;
+        log::warning("breaker_reset_refused model={} reason=\"policy lock busy\" waited_ms={}", model,
+                     config->cluster.lease_ms);
+        return policy_lock_busy(config->cluster);
+    }
 }
 
 Monitoring::Outcome Monitoring::add_silence(std::string_view body) {

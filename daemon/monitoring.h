@@ -81,6 +81,7 @@ public:
     struct Outcome {
         int status = 200;  // HTTP status to answer with
         std::string body;  // JSON
+        int retry_after_s = 0;  // a Retry-After header when not 0
     };
     Outcome upload_reference(const std::string& model, std::string_view body, std::string_view content_type);
     Outcome run_audit(const std::string& model, const std::string& audit);
