@@ -198,7 +198,7 @@ const Option<SpoolOptions> spool_options[] = {
     {.key = "stop_drain_timeout", .kind = ValueKind::duration, .default_text = "30s", .min = 0, .max = 3'600'000,
      .unit = "ms",
      .help = "on SIGTERM, how long to keep moving the spool into PostgreSQL; what is left is logged and stored "
-             "at the next start. Keep it 15s under the unit's TimeoutStopSec",
+             "at the next start. Keep it 30s under the unit's TimeoutStopSec",
      .field = "SpoolOptions::stop_drain_timeout_ms", .assign = assign_field<&SpoolOptions::stop_drain_timeout_ms>},
     // The default: under overload the acknowledged records then reach
     // PostgreSQL within about 20 s, and a stop under load drains them within

@@ -580,7 +580,9 @@ HttpResponse Api::admin_response(const HttpRequest& request) {
     const auto method = request.method();
     const auto collection = parts[1];
     const auto reply = [](const Monitoring::Outcome& outcome) {
-        return make_response(static_cast<unsigned>(outcome.status), outcome.body);
+        auto response = make_response(static_cast<unsigned>(outcome.status), outcome.body);
+        if (outcome.retry_after_s > 0) response.set(http::field::retry_after, std::to_string(outcome.retry_after_s));
+        return response;
     };
     const auto not_allowed = [](const char* allow) {
         auto response = error_response(405, "method not allowed");

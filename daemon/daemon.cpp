@@ -54,21 +54,31 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Shutdown bounds, in the order the steps run: a reload waiting on
+// The stop's bounds, in the order the steps run: a reload waiting on
 // PostgreSQL ends (or is left behind), requests in flight are answered, then
-// the workers reach a safe point, then the spool drains for
-// spool.stop_drain_timeout. The unit's TimeoutStopSec (60s) covers the sum
-// with the default drain time (30s) and a margin; what is not drained stays
-// in the spool, is logged, and is stored at the next start.
+// the workers reach a safe point and the leases are given up, then the spool
+// drains for spool.stop_drain_timeout. Their sum is the stop's budget: a
+// deadline set at SIGTERM, which no step passes, whatever PostgreSQL does
+// (a step's own bound ends earlier when less of the budget is left; what
+// follows the drain, the watermark's withdrawal, takes what is left). The
+// unit's TimeoutStopSec (60s) covers the budget with the default drain time
+// (30s) and a margin (tests/integration/test_systemd_unit.py reads
+// fixed_stop_steps). What is not drained stays in the spool, is logged, and
+// is stored at the next start.
 constexpr auto reload_stop_timeout = std::chrono::seconds(5);
 constexpr auto request_drain_timeout = std::chrono::seconds(10);
 constexpr auto worker_stop_timeout = std::chrono::seconds(5);
+constexpr auto fixed_stop_steps = reload_stop_timeout + request_drain_timeout + worker_stop_timeout;
 constexpr auto status_interval = std::chrono::seconds(5);
 constexpr auto event_loop_tick = std::chrono::seconds(1);
 // Ids remembered to answer an id re-sent with another payload as a conflict
 // (daemon/recent_ids.h): 8 MiB once ingest has filled both generations
 // (2^18 slots of 16 bytes each).
 constexpr std::size_t recent_ids_capacity = 262144;
+
+std::chrono::milliseconds stop_budget(const config::Config& config) {
+    return fixed_stop_steps + std::chrono::milliseconds(config.spool.stop_drain_timeout_ms);
+}
 
 log::Level to_log_level(config::LogLevel level) { return static_cast<log::Level>(static_cast<int>(level)); }
 
@@ -307,6 +317,8 @@ struct Process {
     // 7. Signals and reloads
     std::optional<asio::signal_set> signals;
     std::atomic<bool> stopping{false};  // read by the watchdog's thread
+    // Set with `stopping` at SIGTERM: no step of the stop passes it.
+    std::chrono::steady_clock::time_point stop_deadline{};
     std::optional<Reloader> reloader;
     // 8. Watchdog
     std::atomic<std::int64_t> event_loop_ticked{0};  // steady_clock ticks
@@ -327,12 +339,8 @@ std::optional<config::Config> load_configuration(const std::string& config_path)
     }
     const auto& config = *loaded.config;
     log::set_level(to_log_level(config.log.level));
-    log::notice("starting version={} config={} models={} stop_budget_s={}", MODELWATCH_VERSION, config_path,
-                config.models.size(),
-                std::chrono::duration_cast<std::chrono::seconds>(reload_stop_timeout + request_drain_timeout +
-                                                                 worker_stop_timeout)
-                        .count() +
-                    config.spool.stop_drain_timeout_ms / 1000);
+    log::notice("starting version={} config={} models={} stop_budget_ms={}", MODELWATCH_VERSION, config_path,
+                config.models.size(), stop_budget(config).count());
     if (!auth_enabled(config)) {
         // Open ingest is the loopback default's convenience; anywhere else it
         // is a mistake worth shouting about.
@@ -527,7 +535,11 @@ void wait_for_signal(Process& process) {
             wait_for_signal(process);
             return;
         }
-        log::notice("stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+        // The budget in force now: a reload may have changed the drain time.
+        const auto budget = stop_budget(*process.live.get());
+        process.stop_deadline = std::chrono::steady_clock::now() + budget;
+        log::notice("stopping signal={} budget_ms={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                    budget.count());
         process.stopping = true;
         process.reloader->request_stop();
         process.notifier.stopping();
@@ -625,33 +637,53 @@ void run_event_loop(Process& process) {
     if (!process.stopping) throw std::runtime_error("the event loop ended unexpectedly");
 }
 
+// The end of a stop step that may take `bound`: `bound` from now, or the
+// stop's deadline when that comes first.
+std::chrono::steady_clock::time_point step_end(const Process& process, std::chrono::milliseconds bound) {
+    return std::min(std::chrono::steady_clock::now() + bound, process.stop_deadline);
+}
+
+std::chrono::milliseconds until(std::chrono::steady_clock::time_point end) {
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()),
+                    std::chrono::milliseconds(0));
+}
+
 // 7. Reloads: the queued one is dropped and the running one was told to stop
 //    by the signal handler; it publishes nothing now. One still waiting on
 //    PostgreSQL past reload_stop_timeout is left behind (the exit then skips
 //    the destructors); returns whether it ended.
 bool stop_reloads(Process& process) {
-    if (process.reloader->stop(reload_stop_timeout)) return true;
+    const auto waited = until(step_end(process, reload_stop_timeout));
+    if (process.reloader->stop(waited)) return true;
     log::warning("config_reload_abandoned reason=\"still waiting on PostgreSQL at the stop\" waited_ms={}",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(reload_stop_timeout).count());
+                 waited.count());
     return false;
 }
 
-// 6. HTTP: accept nothing new (done by the signal handler), answer what is in flight.
-void stop_http(Process& process) {
+// 6. HTTP: accept nothing new (done by the signal handler), answer what is in
+//    flight. An admin request still waiting on PostgreSQL is left behind (the
+//    exit then skips the destructors, which would wait for it); returns
+//    whether every request was answered.
+bool stop_http(Process& process) {
     auto& io = process.io;
     io.restart();
-    const auto deadline = std::chrono::steady_clock::now() + request_drain_timeout;
+    const auto deadline = step_end(process, request_drain_timeout);
     while (process.api->in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
         io.run_for(std::chrono::milliseconds(20));
     io.run_for(std::chrono::milliseconds(50));  // let the last answers reach their sockets
-    if (process.api->in_flight() > 0) log::warning("shutdown_requests_abandoned in_flight={}", process.api->in_flight());
+    if (process.api->in_flight() == 0) return true;
+    log::warning("shutdown_requests_abandoned in_flight={}", process.api->in_flight());
+    return false;
 }
 
 // 5. Monitoring: passes were asked to stop at a safe point; what they have
-//    not done is in the store for the next start. A worker that reaches none
-//    in time is left behind (its open transaction dies with the process), so
-//    the exit skips the destructors; returns whether all stopped.
-bool stop_monitoring(Process& process) { return process.monitoring->stop(worker_stop_timeout); }
+//    not done is in the store for the next start. Then this daemon's leases
+//    are given up, so that the others take its models at once. A worker that
+//    reaches no safe point in time, or a release PostgreSQL does not answer,
+//    is left behind (an open transaction dies with the process; leases
+//    expire after cluster.lease), so the exit skips the destructors; returns
+//    whether all ended.
+bool stop_monitoring(Process& process) { return process.monitoring->stop(step_end(process, worker_stop_timeout)); }
 
 // 4. Collectors stop reading; their checkpoints only cover what the spool acknowledged.
 void stop_collectors(Process& process) {
@@ -661,15 +693,18 @@ void stop_collectors(Process& process) {
 }
 
 // 3. Storage: the spool syncs and answers everything queued, then the drain
-//    gets spool.stop_drain_timeout to empty it into PostgreSQL.
-void stop_storage(Process& process) {
+//    gets spool.stop_drain_timeout to empty it into PostgreSQL; a write still
+//    waiting on PostgreSQL then is left behind (its range stays in the
+//    spool). The watermark's withdrawal takes what is left of the budget, and
+//    the probe its probe_timeout. Returns whether every thread ended.
+bool stop_storage(Process& process) {
     auto& drain = *process.drain;
     process.spool->stop();
     // The drain time in force now: a reload may have changed it.
-    const auto drain_deadline = std::chrono::steady_clock::now() +
-                                std::chrono::milliseconds(process.live.get()->spool.stop_drain_timeout_ms);
+    const auto drain_deadline =
+        step_end(process, std::chrono::milliseconds(process.live.get()->spool.stop_drain_timeout_ms));
     while (std::chrono::steady_clock::now() < drain_deadline) {
-        if (drain.wait_drained(200)) break;
+        if (drain.wait_drained(static_cast<int>(std::min<std::int64_t>(200, until(drain_deadline).count())))) break;
         // With PostgreSQL gone (the probe fails and the drain's last
         // attempt failed too) waiting cannot help: the spool keeps the
         // records for the next start. A drain still making its first
@@ -680,13 +715,21 @@ void stop_storage(Process& process) {
             break;
         }
     }
-    drain.stop();
-    process.probe->stop();
+    // A second at least for the drain's threads to see the stop between writes.
+    const auto writes_deadline =
+        std::min(std::max(drain_deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)),
+                 process.stop_deadline);
+    const bool drain_ended = drain.stop(writes_deadline, process.stop_deadline);
+    const bool probe_ended =
+        process.probe->stop(step_end(process, std::chrono::milliseconds(process.initial->store.probe_timeout_ms)));
+    return drain_ended && probe_ended;
 }
 
 // What is left after the stop: the spool's undrained records (replayed at
-// the next start) and training jobs still running (left to systemd's
-// KillMode, failed as stale at the next start). Returns the exit code;
+// the next start), training jobs still running (left to systemd's KillMode,
+// failed as stale at the next start) and threads left waiting on
+// PostgreSQL. The exit status is 0 whatever was left (a stop that needs
+// more time says so in the log; the spool keeps every acknowledged record);
 // exits at once, without destructors, when something is left running.
 int finish(Process& process, bool threads_stopped) {
     const auto left = process.spool->stats();
@@ -701,6 +744,8 @@ int finish(Process& process, bool threads_stopped) {
     // A training job may run for hours; the daemon does not wait for it.
     const int jobs = process.monitoring->jobs_running();
     if (jobs > 0) log::warning("stopped_with_jobs_running jobs={}", jobs);
+    if (!threads_stopped)
+        log::warning("stopped_leaving_threads reason=\"waiting on PostgreSQL\" (exiting without them)");
     if (jobs > 0 || !threads_stopped) std::_Exit(0);
     return 0;
 }
@@ -727,18 +772,19 @@ int run(const std::string& config_path) {
         announce_ready(process);    // 9
         run_event_loop(process);
 
-        // The same steps in reverse, each bounded. 9 and 7's signal handler
+        // The same steps in reverse, each bounded, all by the deadline the
+        // signal handler set (stop_budget). 9 and 7's signal handler
         // went with the event loop (the status timer, the signal handler). The
         // watchdog (8) is the exception: it stops last, so systemd still hears
         // from the process while the steps below take their time (within
         // TimeoutStopSec).
-        const bool reloads_stopped = stop_reloads(process);  // 7
-        stop_http(process);                                  // 6
+        const bool reloads_stopped = stop_reloads(process);     // 7
+        const bool requests_answered = stop_http(process);     // 6
         const bool workers_stopped = stop_monitoring(process);  // 5
-        stop_collectors(process);                            // 4
-        stop_storage(process);                               // 3
-        process.watchdog->stop();                            // 8
-        return finish(process, reloads_stopped && workers_stopped);
+        stop_collectors(process);                               // 4
+        const bool storage_stopped = stop_storage(process);     // 3
+        process.watchdog->stop();                               // 8
+        return finish(process, reloads_stopped && requests_answered && workers_stopped && storage_stopped);
     } catch (const std::exception& error) {
         log::error("startup_failed error=\"{}\"", error.what());
         notifier.status(std::string("failed: ") + error.what());

@@ -5,9 +5,11 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/except>
 #include <pqxx/transaction>
 
 #include "alerts/outbox.h"
+#include "core/bounded_thread.h"
 #include "core/job_state.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -53,6 +55,29 @@ std::string parameter(const std::map<std::string, std::string>& parameters, cons
     return it == parameters.end() ? std::string() : it->second;
 }
 
+// The admin calls that take the retraining policy's lock
+// (retrain/policy_store.h) wait for it as a retrain pass does
+// (daemon/retrain_loop.cpp): at most cluster.lease, and PostgreSQL ends their
+// session when it idles in a transaction as long, so that a daemon frozen
+// in the middle of such a call holds the lock no longer (docs/scaling.md).
+void bound_policy_lock_wait(pqxx::connection_base& connection, const config::ClusterOptions& cluster) {
+    store::bound_lock_holding(connection, cluster.lease_ms, cluster.lease_ms);
+}
+
+// The answer when the policy's lock was not free within its wait: a retry
+// after a lease finds it free, unless its holder is not a daemon's bounded
+// session (an older modelwatchd, a psql session).
+Monitoring::Outcome policy_lock_busy(const config::ClusterOptions& cluster) {
+    auto outcome = error(503, fmt::format("the retraining policy is busy: its lock (retrain/policy_store.h), held by "
+                                          "another session (a daemon's retrain pass or admin call, perhaps frozen), "
+                                          "was not free within cluster.lease ({} ms); retry",
+                                          cluster.lease_ms));
+    outcome.retry_after_s = static_cast<int>((cluster.lease_ms + 999) / 1000);
+    return outcome;
+}
+
+bool lock_wait_timed_out(const pqxx::sql_error& failure) { return failure.sqlstate() == store::lock_not_available; }
+
 // One retention pass (store/retention.h): rows first, then the files of the
 // rows that went.
 void apply_retention(pqxx::connection& connection, std::int64_t now_us, const config::Config& config,
@@ -97,7 +122,7 @@ Monitoring::Monitoring(std::shared_ptr<const config::Config> config, std::uint64
     latest_ = std::make_shared<const Generation>(build(std::move(config), generation, true));
 }
 
-Monitoring::~Monitoring() { stop(std::chrono::seconds(5)); }
+Monitoring::~Monitoring() { stop(std::chrono::steady_clock::now() + std::chrono::seconds(5)); }
 
 Monitoring::Generation Monitoring::build(std::shared_ptr<const config::Config> config, std::uint64_t generation,
                                         bool first) {
@@ -145,25 +170,30 @@ void Monitoring::request_stop() {
     for (auto& worker : workers_) worker->request_stop();
 }
 
-bool Monitoring::stop(std::chrono::milliseconds timeout) {
-    // All against one deadline, so the bound is `timeout` however many hang.
-    // A pass gets a second to reach a safe point before a statement it is
-    // blocked in is cancelled.
+bool Monitoring::stop(std::chrono::steady_clock::time_point deadline) {
+    // All against one deadline, however many hang. A pass gets a second to
+    // reach a safe point before a statement it is blocked in is cancelled.
     const auto started = std::chrono::steady_clock::now();
     request_stop();
-    const auto cancel_at = started + std::min(timeout, std::chrono::milliseconds(1000));
+    const auto cancel_at = std::min(deadline, started + std::chrono::milliseconds(1000));
     for (auto& worker : workers_)
         if (!worker->wait_stopped(cancel_at)) worker->cancel_statement();
     bool all_stopped = true;
     for (auto& worker : workers_) {
-        if (worker->wait_stopped(started + timeout)) continue;
+        if (worker->wait_stopped(deadline)) continue;
         log::error("worker_abandoned worker={} waited_ms={} reason=\"no safe point reached\"", worker->name(),
-                   timeout.count());
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                       .count());
         all_stopped = false;
     }
-    // An abandoned worker may still write: its leases then expire on their own.
-    if (all_stopped) release_leases();
-    return all_stopped;  // the workers stay, stopped, so their states can still be read
+    if (all_stopped) return release_leases(deadline);
+    // An abandoned worker may still write under its leases: they stay, and
+    // expire on their own.
+    if (leases_held_.exchange(false))
+        log::warning("leases_not_released daemon_id={} reason=\"a worker was left running\" (they expire after "
+                     "cluster.lease, {} ms; the other daemons take this daemon's models then)",
+                     ownership_.daemon_id(), latest()->config->cluster.lease_ms);
+    return false;  // the workers stay, stopped, so their states can still be read
 }
 
 void Monitoring::reload(std::shared_ptr<const config::Config> config, std::uint64_t generation) {
@@ -292,6 +322,11 @@ void Monitoring::alerts_pass(pqxx::connection& connection, std::int64_t now_us, 
     }
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(current->config->monitor.interval_ms));
+    // Routing and claims lock lease rows FOR SHARE (store::check_fence) and
+    // alert rows FOR UPDATE, with nothing slow between their statements (a
+    // delivery is sent after its claim commits): a daemon frozen inside one
+    // holds them at most a lease.
+    store::bound_lock_holding(connection, current->config->cluster.lease_ms);
     loop->pass(connection, ownership_, now_us);
 }
 
@@ -321,6 +356,11 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t now_us, 
     const auto& cluster = current->config->cluster;
     control.set_config_generation(current->number);
     control.set_interval(std::chrono::milliseconds(cluster.heartbeat_ms));
+    // The heartbeat locks lease rows (renewal, claims FOR UPDATE SKIP LOCKED)
+    // and the sweep below findings rows, each in a transaction of a few
+    // statements and no work between them: a daemon frozen inside one holds
+    // them at most a lease, as a frozen retrain pass does.
+    store::bound_lock_holding(connection, cluster.lease_ms);
     std::vector<std::string> models;
     for (const auto& model : current->config->models) models.push_back(model.schema.name);
     const auto lease = std::chrono::milliseconds(cluster.lease_ms);
@@ -372,18 +412,34 @@ void Monitoring::leases_pass(pqxx::connection& connection, std::int64_t now_us, 
                     findings);
 }
 
-void Monitoring::release_leases() {
-    if (!leases_held_.exchange(false)) return;
+bool Monitoring::release_leases(std::chrono::steady_clock::time_point deadline) {
+    if (!leases_held_.exchange(false)) return true;
     ownership_.clear();
     metrics_.models_owned.Set(0);
-    try {
-        auto connection = store::connect(latest()->config->store);
-        store::release_all(*connection, ownership_.daemon_id());
-        log::notice("leases_released daemon_id={}", ownership_.daemon_id());
-    } catch (const std::exception& failure) {
-        log::warning("leases_not_released daemon_id={} error=\"{}\" (they expire on their own)",
-                     ownership_.daemon_id(), failure.what());
-    }
+    const auto config = latest()->config;
+    const std::string daemon_id = ownership_.daemon_id();
+    const std::uint32_t lease_ms = config->cluster.lease_ms;
+    const auto started = std::chrono::steady_clock::now();
+    // Values only: the release may outlive this object (core/bounded_thread.h).
+    const bool answered = call_until(deadline, [store = config->store, daemon_id, lease_ms] {
+        try {
+            auto connection = store::connect(store);
+            store::release_all(*connection, daemon_id);
+            log::notice("leases_released daemon_id={}", daemon_id);
+        } catch (const std::exception& failure) {
+            log::warning("leases_not_released daemon_id={} error=\"{}\" (they expire after cluster.lease, {} ms)",
+                         daemon_id, failure.what(), lease_ms);
+        }
+    });
+    if (!answered)
+        log::warning("leases_not_released daemon_id={} reason=\"no answer from PostgreSQL by the stop's deadline\" "
+                     "waited_ms={} (they expire after cluster.lease, {} ms; the other daemons take this daemon's "
+                     "models then)",
+                     daemon_id,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                         .count(),
+                     lease_ms);
+    return answered;
 }
 
 void Monitoring::retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {
@@ -459,8 +515,16 @@ Monitoring::Outcome Monitoring::request_retrain(const std::string& model, const 
     const auto config = latest()->config;
     if (!config->find_model(model)) return error(404, "unknown model '" + model + "'");
     auto connection = store::connect(config->store);
-    const auto [status, body] = retrain()->request_manual(*connection, model, reason, now_us());
-    return {status, body};
+    bound_policy_lock_wait(*connection, config->cluster);
+    try {
+        const auto [status, body] = retrain()->request_manual(*connection, model, reason, now_us());
+        return {status, body};
+    } catch (const pqxx::sql_error& failure) {
+        if (!lock_wait_timed_out(failure)) throw;
+        log::warning("retrain_request_refused model={} reason=\"policy lock busy\" waited_ms={}", model,
+                     config->cluster.lease_ms);
+        return policy_lock_busy(config->cluster);
+    }
 }
 
 Monitoring::Outcome Monitoring::job_report(std::int64_t job_id, std::string_view body) {
@@ -473,8 +537,16 @@ Monitoring::Outcome Monitoring::reset_breaker(const std::string& model) {
     const auto config = latest()->config;
     if (!config->find_model(model)) return error(404, "unknown model '" + model + "'");
     auto connection = store::connect(config->store);
-    const bool reset = retrain::reset_breaker(*connection, model, "reset through the admin API", now_us());
-    return answer(200, {{"model", model}, {"breaker_was_open", reset}});
+    bound_policy_lock_wait(*connection, config->cluster);
+    try {
+        const bool reset = retrain::reset_breaker(*connection, model, "reset through the admin API", now_us());
+        return answer(200, {{"model", model}, {"breaker_was_open", reset}});
+    } catch (const pqxx::sql_error& failure) {
+        if (!lock_wait_timed_out(failure)) throw;
+        log::warning("breaker_reset_refused model={} reason=\"policy lock busy\" waited_ms={}", model,
+                     config->cluster.lease_ms);
+        return policy_lock_busy(config->cluster);
+    }
 }
 
 Monitoring::Outcome Monitoring::add_silence(std::string_view body) {

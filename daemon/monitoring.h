@@ -56,10 +56,12 @@ public:
     void start();
     // Asks every worker to end its pass at the next safe point; does not wait.
     void request_stop();
-    // Waits for the workers, each up to `timeout`; false when one had to be
-    // abandoned (see PeriodicWorker::stop): the caller must then exit
-    // without destroying this object.
-    bool stop(std::chrono::milliseconds timeout);
+    // Waits for the workers until `deadline`, then gives up this daemon's
+    // leases by the same deadline; false when a worker or the release had to
+    // be left running (see PeriodicWorker::stop): the caller must then exit
+    // without destroying this object. Leases not released are logged
+    // (leases_not_released) and expire after cluster.lease.
+    bool stop(std::chrono::steady_clock::time_point deadline);
     // A reloaded configuration, published without waiting: monitors of new
     // models start, removed ones stop, changed ones refit, and the audit,
     // alert and retraining loops are replaced, each by its worker at the
@@ -79,6 +81,7 @@ public:
     struct Outcome {
         int status = 200;  // HTTP status to answer with
         std::string body;  // JSON
+        int retry_after_s = 0;  // a Retry-After header when not 0
     };
     Outcome upload_reference(const std::string& model, std::string_view body, std::string_view content_type);
     Outcome run_audit(const std::string& model, const std::string& audit);
@@ -122,8 +125,9 @@ private:
     void retrain_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void audits_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
     void leases_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control);
-    // At a clean stop, once no worker writes: every lease given up at once.
-    void release_leases();
+    // At a clean stop, once no worker writes: every lease given up at once,
+    // unless PostgreSQL does not answer by `deadline`; false then.
+    bool release_leases(std::chrono::steady_clock::time_point deadline);
     // The loops the workers use now, for the admin API.
     std::shared_ptr<AuditLoop> audits() const;
     std::shared_ptr<RetrainLoop> retrain() const;

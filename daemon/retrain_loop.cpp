@@ -30,12 +30,6 @@ retrain::GateOptions gate_options(const config::RetrainConfig& retrain) {
 
 std::string json_body(const nlohmann::json& value) { return value.dump(); }
 
-// Once per session: pqxx remembers what it set, so after the first pass the
-// comparison asks PostgreSQL nothing.
-void set_for_session(pqxx::connection_base& connection, const std::string& name, const std::string& value) {
-    if (connection.get_variable(name) != value) connection.set_variable(name, value);
-}
-
 }  // namespace
 
 retrain::RetrainPolicyOptions policy_options(const config::RetrainConfig& retrain) {
@@ -94,9 +88,7 @@ void RetrainLoop::pass(pqxx::connection_base& connection, std::int64_t now_us) {
     //   PostgreSQL ends the session of this daemon, frozen, and its locks
     //   with it. A pass's transactions hold no idle time but the policy's
     //   own arithmetic between two statements (hooks and jobs run outside them).
-    const std::string lease_ms = std::to_string(config_.cluster.lease_ms);
-    set_for_session(connection, "lock_timeout", lease_ms);
-    set_for_session(connection, "idle_in_transaction_session_timeout", lease_ms);
+    store::bound_lock_holding(connection, config_.cluster.lease_ms, config_.cluster.lease_ms);
     // Every pass, before claiming: a job whose daemon died or froze (kill -9,
     // SIGSTOP past its lease) frees its place in the concurrency limit within
     // a lease, failed and never run again (see the constructor for fail_own_jobs_).

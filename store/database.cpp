@@ -59,6 +59,15 @@ std::unique_ptr<pqxx::connection> connect(const config::StoreOptions& options) {
     return std::make_unique<pqxx::connection>(dsn);
 }
 
+void set_session_variable(pqxx::connection_base& connection, const std::string& name, const std::string& value) {
+    if (connection.get_variable(name) != value) connection.set_variable(name, value);
+}
+
+void bound_lock_holding(pqxx::connection_base& connection, std::uint32_t idle_ms, std::uint32_t lock_wait_ms) {
+    set_session_variable(connection, "idle_in_transaction_session_timeout", std::to_string(idle_ms));
+    if (lock_wait_ms != 0) set_session_variable(connection, "lock_timeout", std::to_string(lock_wait_ms));
+}
+
 std::string redact_dsn(std::string_view dsn) {
     std::string out(dsn);
     if (dsn_is_uri(dsn)) {

@@ -110,7 +110,8 @@ void SpoolDrain::start() {
     for (unsigned worker = 0; worker < workers; ++worker) threads_.emplace_back([this, worker] { run(worker); });
 }
 
-void SpoolDrain::stop() {
+bool SpoolDrain::stop(std::chrono::steady_clock::time_point writes_deadline,
+                      std::chrono::steady_clock::time_point deadline) {
     {
         // Under the mutex, so a sleep_interruptible() about to wait cannot miss it.
         std::lock_guard lock(mutex_);
@@ -119,9 +120,21 @@ void SpoolDrain::stop() {
     wakeup_.notify_all();
     spool_.interrupt_reader();
     const bool were_running = !threads_.empty();
-    for (auto& thread : threads_) thread.join();
+    std::size_t left_running = 0;
+    for (auto& thread : threads_)
+        if (!thread.join_until(writes_deadline)) ++left_running;
     threads_.clear();
-    if (were_running) withdraw_watermark();
+    if (left_running > 0) {
+        // A write waiting on a PostgreSQL that does not answer: a write
+        // committed after all is harmless (its range stays in the spool
+        // and is written again at the next start, where the rows already
+        // stored are skipped by their ids).
+        log::warning("store_writes_abandoned workers={} reason=\"no answer from PostgreSQL by the stop's "
+                     "deadline\" (their ranges stay in the spool and are stored at the next start)",
+                     left_running);
+        return false;
+    }
+    return !were_running || withdraw_watermark(deadline);
 }
 
 void SpoolDrain::publish_watermark(pqxx::connection_base& connection) {
@@ -138,21 +151,35 @@ void SpoolDrain::publish_watermark(pqxx::connection_base& connection) {
 
 // Only with the spool empty: a row left behind would otherwise let the
 // others pass records still in it. Left there, it expires after
-// cluster.lease (store/watermarks.h).
-void SpoolDrain::withdraw_watermark() {
+// cluster.lease (store/watermarks.h); until then the other daemons' monitors
+// close no window past it.
+bool SpoolDrain::withdraw_watermark(std::chrono::steady_clock::time_point deadline) {
     {
         std::lock_guard lock(publish_mutex_);
-        if (writer_id_.empty() || !published_) return;
+        if (writer_id_.empty() || !published_) return true;
         published_ = false;
     }
-    if (spool_.stats().oldest_undrained_us != 0) return;
-    try {
-        auto connection = connect(options_);
-        store::withdraw_watermark(*connection, writer_id_);
-    } catch (const std::exception& error) {
-        log::warning("store_watermark_not_withdrawn writer={} error=\"{}\" (it expires on its own)", writer_id_,
-                     error.what());
-    }
+    if (spool_.stats().oldest_undrained_us != 0) return true;
+    const auto meaning = "(it expires after cluster.lease; until then the other daemons' monitors close no window "
+                         "past this daemon's last watermark)";
+    const auto started = std::chrono::steady_clock::now();
+    // Values only: the call may outlive this object (see BoundedThread).
+    const bool answered = call_until(deadline, [options = options_, writer = writer_id_, meaning] {
+        try {
+            auto connection = connect(options);
+            store::withdraw_watermark(*connection, writer);
+        } catch (const std::exception& error) {
+            log::warning("store_watermark_not_withdrawn writer={} error=\"{}\" {}", writer, error.what(), meaning);
+        }
+    });
+    if (!answered)
+        log::warning("store_watermark_not_withdrawn writer={} reason=\"no answer from PostgreSQL by the stop's "
+                     "deadline\" waited_ms={} {}",
+                     writer_id_,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                         .count(),
+                     meaning);
+    return answered;
 }
 
 bool SpoolDrain::take_range(std::vector<EncodedBatch>& batches, SpoolPosition& end, std::uint64_t& ticket) {

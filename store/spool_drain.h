@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/bounded_thread.h"
 #include "store/privacy_keys.h"
 #include "store/quarantine.h"
 #include "store/profile_writer.h"
@@ -117,8 +118,13 @@ public:
     void start();
     // Stops after the write in progress; what is not drained stays in the
     // spool. With nothing left, the published watermark is withdrawn: a
-    // stopped daemon holds nobody back.
-    void stop();
+    // stopped daemon holds nobody back. A write still waiting on PostgreSQL
+    // at `writes_deadline` is left running (its range stays in the spool and
+    // is stored, once, at the next start), and so is a withdrawal still
+    // waiting at `deadline`; either is logged and makes this return false:
+    // the caller must then exit without destroying this object.
+    bool stop(std::chrono::steady_clock::time_point writes_deadline = std::chrono::steady_clock::time_point::max(),
+              std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
     // Blocks until everything durable at the time of the call is in the store,
     // or `timeout_ms` passed; true when drained. Used by the shutdown path.
     bool wait_drained(int timeout_ms);
@@ -149,7 +155,8 @@ private:
     // watermark_publish_ms old (one worker at a time, so they go out in the
     // order they were read); throws pqxx errors.
     void publish_watermark(pqxx::connection_base& connection);
-    void withdraw_watermark();
+    // False when PostgreSQL did not answer by `deadline` (logged).
+    bool withdraw_watermark(std::chrono::steady_clock::time_point deadline);
     void sleep_interruptible(std::uint32_t ms);
     // `reason` heads the file, after "-- ".
     void quarantine(const EncodedBatch& batch, const std::string& reason);
@@ -165,7 +172,7 @@ private:
     std::string writer_id_;
     std::shared_ptr<const ProfilePlan> plan_;  // under mutex_
     std::atomic<bool> stopping_{false};
-    std::vector<std::thread> threads_;
+    std::vector<BoundedThread> threads_;
 
     // Read order: guarded by read_mutex_, which also makes the spool's reads one at a time.
     std::mutex read_mutex_;

@@ -14,16 +14,15 @@ namespace mw::store {
 
 StoreProbe::StoreProbe(config::StoreOptions options) : options_(std::move(options)) {}
 
-StoreProbe::~StoreProbe() { stop(); }
+StoreProbe::~StoreProbe() { stop(std::chrono::steady_clock::time_point::max()); }
 
 void StoreProbe::start() {
-    thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+    thread_ = BoundedThread([this, stop = stop_.get_token()] { run(stop); });
 }
 
-void StoreProbe::stop() {
-    if (!thread_.joinable()) return;
-    thread_.request_stop();
-    thread_.join();
+bool StoreProbe::stop(std::chrono::steady_clock::time_point deadline) {
+    stop_.request_stop();  // wakes the wait between probes
+    return thread_.join_until(deadline);
 }
 
 ProbeStatus StoreProbe::status(std::chrono::steady_clock::time_point now) const {

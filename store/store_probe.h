@@ -16,9 +16,10 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <thread>
+#include <stop_token>
 
 #include "config/config.h"
+#include "core/bounded_thread.h"
 
 namespace mw::store {
 
@@ -36,7 +37,10 @@ public:
     StoreProbe& operator=(const StoreProbe&) = delete;
 
     void start();
-    void stop();
+    // Ends the probe in progress, if any, by `deadline`: false when it still
+    // waits on PostgreSQL then (the thread is left running, so the caller
+    // must exit without destroying this object).
+    bool stop(std::chrono::steady_clock::time_point deadline);
     // `now` is injected so tests control time.
     ProbeStatus status(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) const;
 
@@ -50,7 +54,8 @@ private:
     std::string last_error_ = "not probed yet";
     std::chrono::steady_clock::time_point last_success_{};
     bool succeeded_once_ = false;
-    std::jthread thread_;
+    std::stop_source stop_;
+    BoundedThread thread_;
 };
 
 }  // namespace mw::store

@@ -110,8 +110,13 @@ def check_stop_budget(timeout_stop):
     fit in TimeoutStopSec with a margin, so systemctl stop never needs SIGKILL."""
     with open(os.path.join(SOURCE_DIR, "daemon", "daemon.cpp")) as f:
         daemon_source = f.read()
+    # The budget as the daemon computes it (stop_budget): the fixed steps' sum plus the drain time.
+    check(re.search(r"return fixed_stop_steps \+ std::chrono::milliseconds\(config\.spool\.stop_drain_timeout_ms\);",
+                    daemon_source) is not None, "daemon.cpp's stop budget is fixed_stop_steps + spool.stop_drain_timeout")
+    steps = re.search(r"constexpr auto fixed_stop_steps = ([a-z_ +]+);", daemon_source)
+    check(steps is not None, "daemon.cpp sums the fixed stop steps in fixed_stop_steps")
     fixed = 0
-    for name in ("reload_stop_timeout", "request_drain_timeout", "worker_stop_timeout"):
+    for name in (n.strip() for n in steps.group(1).split("+")) if steps else ():
         match = re.search(r"constexpr auto " + name + r" = std::chrono::seconds\(([0-9]+)\)", daemon_source)
         check(match is not None, f"daemon.cpp declares {name} in seconds")
         fixed += int(match.group(1)) if match else 0

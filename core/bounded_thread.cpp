@@ -1,0 +1,50 @@
+#include "core/bounded_thread.h"
+
+#include <utility>
+
+namespace mw {
+
+BoundedThread::BoundedThread(std::function<void()> body) : ended_(std::make_shared<Ended>()) {
+    thread_ = std::thread([ended = ended_, body = std::move(body)] {
+        try {
+            body();
+        } catch (...) {
+        }
+        std::lock_guard lock(ended->mutex);
+        ended->ended = true;
+        ended->changed.notify_all();
+    });
+}
+
+BoundedThread::~BoundedThread() {
+    if (thread_.joinable()) thread_.join();
+}
+
+BoundedThread& BoundedThread::operator=(BoundedThread&& other) noexcept {
+    if (this != &other) {
+        if (thread_.joinable()) thread_.join();
+        thread_ = std::move(other.thread_);
+        ended_ = std::move(other.ended_);
+    }
+    return *this;
+}
+
+bool BoundedThread::join_until(std::chrono::steady_clock::time_point deadline) {
+    if (!thread_.joinable()) return true;
+    bool ended;
+    {
+        std::unique_lock lock(ended_->mutex);
+        ended = ended_->changed.wait_until(lock, deadline, [this] { return ended_->ended; });
+    }
+    if (ended) thread_.join();
+    else thread_.detach();
+    return ended;
+}
+
+bool call_until(std::chrono::steady_clock::time_point deadline, std::function<void()> work) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    BoundedThread thread(std::move(work));
+    return thread.join_until(deadline);
+}
+
+}  // namespace mw

@@ -1,0 +1,51 @@
+// A thread whose end can be waited for until a deadline, which
+// std::thread::join cannot do. The daemon's stop has one time budget
+// (daemon/daemon.cpp): a thread blocked in a call to a PostgreSQL that does
+// not answer (its processes stopped, a network partition that drops packets)
+// must not hold the stop past it. Such a thread is left running, detached;
+// the process then exits without destructors, so nothing it uses goes away
+// under it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace mw {
+
+class BoundedThread {
+public:
+    BoundedThread() = default;
+    // Starts `body` on a new thread. An exception out of `body` ends the
+    // thread as a return would (it is the body's to log what it means).
+    explicit BoundedThread(std::function<void()> body);
+    // Joins a thread still joinable (as std::jthread does, without a stop request).
+    ~BoundedThread();
+    BoundedThread(BoundedThread&&) noexcept = default;
+    BoundedThread& operator=(BoundedThread&& other) noexcept;
+
+    bool joinable() const { return thread_.joinable(); }
+    // Joins the thread if it ends before `deadline` and returns true;
+    // otherwise detaches it and returns false. True when not joinable.
+    bool join_until(std::chrono::steady_clock::time_point deadline);
+
+private:
+    struct Ended {
+        std::mutex mutex;
+        std::condition_variable changed;
+        bool ended = false;
+    };
+    std::shared_ptr<Ended> ended_;
+    std::thread thread_;
+};
+
+// Runs `work` on a thread of its own and waits for it until `deadline`:
+// true when it returned in time, false when it was left running (what it
+// captured must then outlive the process: capture values, and exit without
+// destructors). Starts nothing and returns false when `deadline` has passed.
+bool call_until(std::chrono::steady_clock::time_point deadline, std::function<void()> work);
+
+}  // namespace mw
