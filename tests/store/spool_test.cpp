@@ -395,6 +395,35 @@ TEST_CASE("once drained, a segment the full disk has no room past is rolled away
     CHECK(rows[0] == large_frame(2, 600u << 10).copy_rows);
 }
 
+// The drain position is small and written often: on a full disk its
+// write fails when the stream flushes, and the empty file must not replace
+// the last good one (a restart would then replay the whole oldest segment).
+TEST_CASE("a drain position that cannot be written leaves the last one in place") {
+    TempDir dir("mw-spool-test");
+    auto options = options_for(dir);
+    options.segment_bytes = 64ull << 20;
+    const auto position_file = dir.path() / "drain-position";
+    {
+        Spool spool(options);
+        spool.start();
+        for (int i = 0; i < 3; ++i) REQUIRE(append_and_wait(spool, frame(i)).status == IngestStatus::durable);
+        SpoolPosition end;
+        REQUIRE(spool.read(1, 0, end).size() == 1);
+        spool.commit_drained(end);
+        const std::string saved = mw::testing::read_text(position_file);
+        REQUIRE_FALSE(saved.empty());
+        REQUIRE(spool.read(1, 0, end).size() == 1);
+        {
+            FileSizeLimit disk(0);  // no write of a byte succeeds
+            spool.commit_drained(end);
+        }
+        CHECK(mw::testing::read_text(position_file) == saved);
+    }
+    // The restart replays from the last position written: two frames, not three.
+    Spool reopened(options);
+    CHECK(reopened.stats().frames_recovered == 2);
+}
+
 TEST_CASE("admission control counts only what was acknowledged with the drain working") {
     TempDir dir("mw-spool-test");
     auto options = options_for(dir);
