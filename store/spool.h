@@ -25,6 +25,12 @@
 // so the drain can refuse a batch hashed under a key PostgreSQL does not
 // record for the model (store/spool_drain.h); version-1 frames still read.
 //
+// A write or fdatasync that fails (a full disk: the disk can fill long
+// before max_bytes) is answered `failed`, never acknowledged, and cut off
+// the segment. Drained bytes leave the disk only with their segment, so
+// after such a failure the segment is rolled as soon as the drain has all
+// of it: the drain then deletes it and writes resume without a restart.
+//
 // A crash can leave a torn frame at the end of the newest segment: it was
 // never acknowledged, so recovery truncates it. Frames that were written but
 // not yet acknowledged may survive a crash and be stored: the store is
