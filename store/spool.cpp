@@ -492,7 +492,7 @@ void Spool::write_group(std::vector<Pending>& group) {
     }
 
     std::string failure;
-    write_started_us_ = wall_clock_us();
+    write_started_us_ = spool_steady_now_us();  // steady: a wall-clock step is no stall
     if (!write_all(append_fd_, write_buffer_.data(), write_buffer_.size()))
         failure = fmt::format("spool write failed: {}", std::strerror(errno));
     else if (::fdatasync(append_fd_) != 0)
@@ -733,7 +733,7 @@ SpoolStats Spool::stats() const {
         if (to > from) stats.undrained_bytes += to - from;
     }
     const std::int64_t started = write_started_us_.load();
-    stats.healthy = healthy_ && (started == 0 || wall_clock_us() - started < stalled_write_us);
+    stats.healthy = healthy_ && (started == 0 || spool_steady_now_us() - started < stalled_write_us);
     return stats;
 }
 

@@ -224,7 +224,7 @@ private:
     std::uint64_t fsyncs_ = 0;
     bool healthy_ = true;
 
-    // When the write in progress started (0 when none), for stall detection.
+    // When the write in progress started on the steady clock (0 when none), for stall detection.
     std::atomic<std::int64_t> write_started_us_{0};
 
     // Owned by the writer thread (and recover() before it starts).
