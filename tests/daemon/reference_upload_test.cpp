@@ -23,7 +23,7 @@ TEST_CASE("an NDJSON reference row nested deeper than server.max_json_depth is r
     const auto schema = reference_schema();
     const std::string rows = "{\"features\": {\"age\": 31, \"city\": \"Oslo\"}, \"prediction\": \"yes\"}\n"
                              "{\"features\": {\"age\": 45, \"city\": \"Rome\"}, \"prediction\": \"no\"}\n";
-    const auto fine = mw::daemon::parse_reference_upload(rows, "application/x-ndjson", schema, 1000);
+    const auto fine = mw::daemon::parse_reference_upload(rows, "application/x-ndjson", schema, 1000, 32);
     INFO(fine.error);
     CHECK(fine.ok());
     CHECK(fine.rows_read == 2);
@@ -32,6 +32,6 @@ TEST_CASE("an NDJSON reference row nested deeper than server.max_json_depth is r
     const std::size_t levels = 1'000'000;
     const std::string deep = rows + "{\"features\": {\"age\": 1, \"city\": " + std::string(levels, '[') +
                              std::string(levels, ']') + "}, \"prediction\": \"yes\"}\n";
-    const auto refused = mw::daemon::parse_reference_upload(deep, "application/x-ndjson", schema, 1000);
+    const auto refused = mw::daemon::parse_reference_upload(deep, "application/x-ndjson", schema, 1000, 32);
     CHECK(refused.error == "line 3: nested deeper than 32 levels (server.max_json_depth)");
 }
