@@ -51,6 +51,16 @@ std::string checkpoint_file_name(const config::FileTailOptions& options) {
     return fmt::format("file-tail-{:016x}.checkpoint", fnv1a64(key.data(), key.size()));
 }
 
+// What a path names when it is not a regular file, for the log.
+const char* file_type_name(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISDIR(mode)) return "a directory";
+    return "another kind of file";
+}
+
 // Reads up to `size` bytes at `offset`; fewer only at end of file. Returns -1 on error.
 ssize_t pread_full(int fd, char* data, std::size_t size, std::uint64_t offset) {
     std::size_t done = 0;
@@ -250,7 +260,9 @@ std::string FileTail::resume() {
 // is the file position_ describes (same inode and first bytes), keeping the
 // position; otherwise it is a new file, read from its start.
 bool FileTail::open_path(bool from_checkpoint) {
-    int fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: open() of a FIFO would wait for a writer (and hold the
+    // tail's stop); a regular file's reads do not heed it.
+    int fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno != ENOENT) {
             errors_.fetch_add(1, std::memory_order_relaxed);
@@ -262,6 +274,15 @@ bool FileTail::open_path(bool from_checkpoint) {
     if (::fstat(fd, &file_stat) != 0) {
         errors_.fetch_add(1, std::memory_order_relaxed);
         log::warning("file_tail_open_failed path={} error=\"fstat: {}\"", options_.path, errno_text());
+        ::close(fd);
+        return false;
+    }
+    // A FIFO has no offsets to resume from, and a device such as /dev/zero
+    // never ends: only a regular file is tailed.
+    if (!S_ISREG(file_stat.st_mode)) {
+        errors_.fetch_add(1, std::memory_order_relaxed);
+        log::warning("file_tail_open_failed path={} error=\"not a regular file: {}\"", options_.path,
+                     file_type_name(file_stat.st_mode));
         ::close(fd);
         return false;
     }
@@ -306,7 +327,7 @@ bool FileTail::open_rotated_predecessor() {
         if (static_cast<std::uint64_t>(entry_stat.st_dev) != position_.device ||
             static_cast<std::uint64_t>(entry_stat.st_ino) != position_.inode)
             continue;
-        int fd = ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // as in open_path
         if (fd < 0) continue;
         if (compare_prefix(fd, position_.fingerprint_bytes, position_.fingerprint) != Prefix::matches) {
             ::close(fd);

@@ -13,7 +13,9 @@
 // in_tail does with Rotate_Wait; its unterminated last line, if any, is
 // delivered at the switch. Not detected: lines a writer appends to the old
 // file after that wait, and a file truncated then rewritten past the old
-// offset with the same first 4 KiB.
+// offset with the same first 4 KiB. Only a regular file is read: a FIFO, a
+// device (/dev/zero never ends) or a directory at the path is an error,
+// logged and counted each poll, until a regular file is there again.
 //
 // Threading: poll_once() does one round of reading on the caller's thread;
 // run() calls it every poll_interval_ms until stopped. One thread owns the

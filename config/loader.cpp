@@ -1,12 +1,13 @@
 #include "config/loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -61,24 +62,67 @@ LoadResult load_config_text(std::string_view yaml, std::string_view source_name,
     return result;
 }
 
+namespace {
+
+// Far above any real configuration (the annotated reference is about 30 KB);
+// a file past it is a mistake or an attack, refused before YAML sees it.
+constexpr std::size_t max_config_bytes = 16u << 20;
+
+const char* file_type_name(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+}  // namespace
+
 LoadResult load_config_file(const std::string& path, const Environment& environment, const Catalog* catalog) {
-    std::error_code ignored;
-    if (std::filesystem::is_directory(path, ignored)) {
-        LoadResult result;
-        result.source_name = path;
-        result.errors.push_back({"", 1, 0, fmt::format("{} is a directory, not a configuration file", path)});
+    LoadResult result;
+    result.source_name = path;
+    auto fail = [&](std::string message) {
+        result.errors.push_back({"", 1, 0, std::move(message)});
         return result;
+    };
+    // O_NONBLOCK: a FIFO with no writer opens at once (and then reads as
+    // empty) instead of holding a reload forever. A regular file's or a
+    // pipe's reads are made blocking again below.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return fail(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+    struct stat file_stat {};
+    if (::fstat(fd, &file_stat) != 0) {
+        const int error = errno;
+        ::close(fd);
+        return fail(fmt::format("cannot stat {}: {}", path, std::strerror(error)));
     }
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        LoadResult result;
-        result.source_name = path;
-        result.errors.push_back({"", 1, 0, fmt::format("cannot open {}: {}", path, std::strerror(errno))});
-        return result;
+    // A pipe is read (check-config <(envsubst < template.yaml)); a device
+    // such as /dev/zero would never end.
+    if (!S_ISREG(file_stat.st_mode) && !S_ISFIFO(file_stat.st_mode)) {
+        ::close(fd);
+        return fail(fmt::format("{} is {}, not a configuration file", path, file_type_name(file_stat.st_mode)));
     }
-    std::ostringstream text;
-    text << file.rdbuf();
-    return load_config_text(text.str(), path, environment, catalog);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    std::string text;
+    char buffer[64 * 1024];
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            const int error = errno;
+            ::close(fd);
+            return fail(fmt::format("cannot read {}: {}", path, std::strerror(error)));
+        }
+        if (got == 0) break;
+        // One byte past the limit is enough to know; the rest is not read.
+        if (text.size() + static_cast<std::size_t>(got) > max_config_bytes) {
+            ::close(fd);
+            return fail(fmt::format("{} is larger than {} bytes, not a configuration file", path, max_config_bytes));
+        }
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
+    ::close(fd);
+    return load_config_text(text, path, environment, catalog);
 }
 
 std::string summarize(const Config& config) {

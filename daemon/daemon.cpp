@@ -160,7 +160,7 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config, 
         old_config.spool.max_backlog_seconds != new_config.spool.max_backlog_seconds)
         changed.push_back("spool");
     if (old_config.state_dir != new_config.state_dir) changed.push_back("state_dir");
-    if (old_config.file_tails.size() != new_config.file_tails.size()) changed.push_back("file_tails");
+    if (old_config.file_tails != new_config.file_tails) changed.push_back("file_tails");
     if (old_config.nats != new_config.nats) changed.push_back("nats");
     return changed;
 }

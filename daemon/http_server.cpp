@@ -285,7 +285,15 @@ private:
             const std::size_t used = parser_->put(buffer_.data(), ec);
             buffer_.consume(used);
             scanned_ -= std::min(scanned_, used);
-            if (ec == http::error::need_more) return read_more();
+            if (ec == http::error::need_more) {
+                // In the body, Beast keeps unparsed only a chunk-size line
+                // or the trailer fields, which it takes once all are in and
+                // with no limit of their own: held to the header's.
+                if (phase_ == Phase::body && buffer_.size() > max_header_bytes)
+                    return fail(Closed::header_too_large, 431,
+                                fmt::format("chunk-size line or trailer fields larger than {} bytes", max_header_bytes));
+                return read_more();
+            }
             if (ec) return on_parse_error(ec);
             if (phase_ == Phase::header && parser_->is_header_done()) {
                 if (!on_header()) return;

@@ -479,7 +479,8 @@ Monitoring::Outcome Monitoring::upload_reference(const std::string& model, std::
     if (!options->store_raw)
         return error(409, "model '" + model + "' is profile-only (store_raw: false): its reference is taken from its "
                           "own stored profiles, not uploaded");
-    auto upload = parse_reference_upload(body, content_type, options->schema, options->reference.rows);
+    auto upload = parse_reference_upload(body, content_type, options->schema, options->reference.rows,
+                                         config->server.max_json_depth);
     if (!upload.ok()) return error(400, upload.error);
     auto connection = store::connect(config->store);
     // Hashed under a key PostgreSQL does not record for the model (this

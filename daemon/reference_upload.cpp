@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/privacy.h"
+#include "core/json_nesting.h"
 #include "daemon/window_table.h"
 #include "detectors/csv_table.h"
 
@@ -139,7 +140,8 @@ ReferenceUpload from_csv(std::string_view body, const ModelSchema& schema, std::
     return upload;
 }
 
-ReferenceUpload from_ndjson(std::string_view body, const ModelSchema& schema, std::size_t max_rows) {
+ReferenceUpload from_ndjson(std::string_view body, const ModelSchema& schema, std::size_t max_rows,
+                            std::size_t max_json_depth) {
     ReferenceUpload upload;
     std::vector<store::WindowRow> rows;
     std::size_t line_number = 0;
@@ -153,6 +155,8 @@ ReferenceUpload from_ndjson(std::string_view body, const ModelSchema& schema, st
             upload.error = fmt::format("line {}: {}", line_number, message);
             return upload;
         };
+        if (json_nesting_exceeds(line, max_json_depth))
+            return fail(fmt::format("nested deeper than {} levels (server.max_json_depth)", max_json_depth));
         const auto object = nlohmann::json::parse(line, nullptr, false);
         if (!object.is_object()) return fail("expected a JSON object");
         store::WindowRow row;
@@ -198,12 +202,12 @@ ReferenceUpload from_ndjson(std::string_view body, const ModelSchema& schema, st
 }  // namespace
 
 ReferenceUpload parse_reference_upload(std::string_view body, std::string_view content_type,
-                                       const ModelSchema& schema, std::size_t max_rows) {
+                                       const ModelSchema& schema, std::size_t max_rows, std::size_t max_json_depth) {
     const auto first = body.find_first_not_of(" \t\r\n");
     const bool ndjson = content_type.find("json") != std::string_view::npos ||
                         (content_type.find("csv") == std::string_view::npos && first != std::string_view::npos &&
                          body[first] == '{');
-    auto upload = ndjson ? from_ndjson(body, schema, max_rows) : from_csv(body, schema, max_rows);
+    auto upload = ndjson ? from_ndjson(body, schema, max_rows, max_json_depth) : from_csv(body, schema, max_rows);
     if (upload.ok() && upload.rows_read < 2) upload.error = "a reference needs at least 2 rows";
     return upload;
 }

@@ -28,7 +28,10 @@ struct ReferenceUpload {
 
 // `content_type` chooses the format: text/csv for CSV, anything with
 // "ndjson" or "json" for NDJSON; otherwise the first byte decides ('{': NDJSON).
+// An NDJSON row nested deeper than `max_json_depth` (server.max_json_depth)
+// is an error: its values are copied and written back out, which recurses
+// once per level (core/json_nesting.h).
 ReferenceUpload parse_reference_upload(std::string_view body, std::string_view content_type,
-                                       const ModelSchema& schema, std::size_t max_rows);
+                                       const ModelSchema& schema, std::size_t max_rows, std::size_t max_json_depth);
 
 }  // namespace mw::daemon

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_nesting.h"
+
 namespace mw::retrain {
 
 namespace {
@@ -66,6 +68,8 @@ JobReportParse parse_job_report(std::string_view text) {
     if (text.size() > max_job_report_bytes) {
         return failure(fmt::format("report: {} bytes exceeds the limit of {} bytes", text.size(), max_job_report_bytes));
     }
+    if (json_nesting_exceeds(text, max_job_report_depth))
+        return failure(fmt::format("report: nested deeper than {} levels", max_job_report_depth));
     json document;
     try {
         document = json::parse(text);

@@ -23,6 +23,9 @@ namespace mw::retrain {
 
 // A report larger than this is rejected unread: it is a summary, not data.
 inline constexpr std::size_t max_job_report_bytes = 1 << 20;
+// Deeper nesting is rejected before parsing: the report is kept by writing
+// it back out, and that recurses once per level (core/json_nesting.h).
+inline constexpr std::size_t max_job_report_depth = 64;
 
 struct JobReport {
     std::string challenger_version;

@@ -492,7 +492,7 @@ void Spool::write_group(std::vector<Pending>& group) {
     }
 
     std::string failure;
-    write_started_us_ = wall_clock_us();
+    write_started_us_ = spool_steady_now_us();  // steady: a wall-clock step is no stall
     if (!write_all(append_fd_, write_buffer_.data(), write_buffer_.size()))
         failure = fmt::format("spool write failed: {}", std::strerror(errno));
     else if (::fdatasync(append_fd_) != 0)
@@ -510,14 +510,22 @@ void Spool::write_group(std::vector<Pending>& group) {
             roll_segment();
         }
         log::error("spool_write_failed segment={} frames={} error=\"{}\"", append_segment_, group.size(), failure);
+        bool drained_here;
         {
             std::lock_guard lock(mutex_);
             queued_bytes_ -= queued;
             counted_queued_bytes_ -= counted_queued;
             healthy_ = false;
             for (const auto& pending : group) forget_receipt(pending.received_us);
+            drained_here = drain_position_ == durable_end_;
         }
         for (auto& pending : group) notify(pending.done, {IngestStatus::failed, failure});
+        // A full disk (ENOSPC, long before max_bytes) stays full while this
+        // segment keeps its drained bytes: they go only with the segment,
+        // which rolls at segment_bytes. Once everything in it is drained,
+        // now or at a later commit (commit_drained), it is rolled so the
+        // drain deletes it and the room it held is written again.
+        if (drained_here && append_offset_ > 0) roll_segment();
         return;
     }
 
@@ -639,7 +647,9 @@ void Spool::commit_drained(SpoolPosition position) {
         // budget until the segment is deleted, and it is only deleted once it
         // is rolled. When the drain has caught up with a segment holding a
         // good share of the budget, roll it now rather than at segment_bytes.
-        const std::uint64_t roll_at = std::min(options_.segment_bytes, options_.max_bytes / 4);
+        // After a failed write (a full disk, say: write_group), any drained
+        // bytes are worth the roll.
+        const std::uint64_t roll_at = healthy_ ? std::min(options_.segment_bytes, options_.max_bytes / 4) : 1;
         if (position == durable_end_ && position.offset >= roll_at) {
             roll_requested_ = true;
             writer_wakeup_.notify_one();
@@ -672,6 +682,9 @@ void Spool::persist_drain_position(SpoolPosition position) {
     {
         std::ofstream out(temp, std::ios::trunc);
         out << position.segment << ' ' << position.offset << '\n';
+        // The bytes reach the file here: a full disk fails this flush, and
+        // the empty file must not replace the last good position.
+        out.flush();
         if (!out) {
             log::warning("spool_drain_position_write_failed path={}", temp);
             return;
@@ -720,7 +733,7 @@ SpoolStats Spool::stats() const {
         if (to > from) stats.undrained_bytes += to - from;
     }
     const std::int64_t started = write_started_us_.load();
-    stats.healthy = healthy_ && (started == 0 || wall_clock_us() - started < stalled_write_us);
+    stats.healthy = healthy_ && (started == 0 || spool_steady_now_us() - started < stalled_write_us);
     return stats;
 }
 

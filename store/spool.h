@@ -25,6 +25,12 @@
 // so the drain can refuse a batch hashed under a key PostgreSQL does not
 // record for the model (store/spool_drain.h); version-1 frames still read.
 //
+// A write or fdatasync that fails (a full disk: the disk can fill long
+// before max_bytes) is answered `failed`, never acknowledged, and cut off
+// the segment. Drained bytes leave the disk only with their segment, so
+// after such a failure the segment is rolled as soon as the drain has all
+// of it: the drain then deletes it and writes resume without a restart.
+//
 // A crash can leave a torn frame at the end of the newest segment: it was
 // never acknowledged, so recovery truncates it. Frames that were written but
 // not yet acknowledged may survive a crash and be stored: the store is
@@ -218,7 +224,7 @@ private:
     std::uint64_t fsyncs_ = 0;
     bool healthy_ = true;
 
-    // When the write in progress started (0 when none), for stall detection.
+    // When the write in progress started on the steady clock (0 when none), for stall detection.
     std::atomic<std::int64_t> write_started_us_{0};
 
     // Owned by the writer thread (and recover() before it starts).

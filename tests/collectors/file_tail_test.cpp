@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <mutex>
 #include <sstream>
@@ -620,4 +621,42 @@ TEST_CASE("the tail's checkpoint file says where it is") {
         CHECK(sink.delivered() == Ids{"a", "b", "a", "b"});
         CHECK(restarted.counters().errors == 1);
     }
+}
+
+// The path is configuration, but what it names is whatever is there now: a
+// FIFO (open() would wait for a writer forever, and the tail's stop with it)
+// or a device (/dev/zero would be read forever) is refused as an error, each
+// poll, until a regular file is there again.
+TEST_CASE("a FIFO or a device at the path is refused, not waited on or read") {
+    TempDir dir;
+    const std::string log = dir / "app.ndjson";
+    REQUIRE(::mkfifo(log.c_str(), 0600) == 0);
+    RecordingSink sink;
+    mw::FileTail tail(options_for(log), churn_model(), dir / "state", sink, parse_ids);
+    auto polled = std::async(std::launch::async, [&tail] { return tail.poll_once(); });
+    // The bound only keeps a blocked poll from hanging the test; it asserts nothing about speed.
+    if (polled.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+        // A writer releases the open() blocked on the FIFO, so the test can end.
+        const int writer = ::open(log.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (writer >= 0) ::close(writer);
+        polled.wait();
+        FAIL("poll_once() blocked in open() on a FIFO at the tailed path");
+    }
+    polled.get();
+    CHECK(tail.counters().errors == 1);
+    CHECK(sink.delivered().empty());
+
+    // A regular file in its place is read as usual.
+    fs::remove(log);
+    append(log, rec("a"));
+    CHECK(tail.poll_once().error.empty());
+    CHECK(sink.delivered() == Ids{"a"});
+
+    // Replaced by a symlink to /dev/zero: refused, not read without end.
+    fs::remove(log);
+    fs::create_symlink("/dev/zero", log);
+    mw::FileTail fresh(options_for(log), churn_model(), dir / "state2", sink, parse_ids);
+    fresh.poll_once();
+    CHECK(fresh.counters().errors == 1);
+    CHECK(sink.delivered() == Ids{"a"});
 }

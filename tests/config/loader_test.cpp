@@ -1,9 +1,17 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
 #include <string>
 #include <vector>
 
 #include "config/loader.h"
+#include "tests/support/temp_dir.h"
 
 using namespace mw::config;
 
@@ -379,6 +387,47 @@ TEST_CASE("a missing file is an error value naming the file") {
     CHECK(to_string(result.errors[0]) ==
           "top level (line 1): cannot open /nonexistent/modelwatch.yaml: No such file or directory");
     CHECK(result.source_name == "/nonexistent/modelwatch.yaml");
+}
+
+// The configuration path is an operator's, but what is there may be anything:
+// a device is refused before a byte is read (/dev/zero would be read until
+// memory ran out), a FIFO with no writer reads as empty rather than waiting
+// for one forever (on SIGHUP that would hang the reloads for good), and
+// anything larger than any configuration is refused unread. A pipe is read:
+// `modelwatch check-config <(envsubst < template.yaml)` passes /dev/fd/N.
+TEST_CASE("a configuration path naming a device, a FIFO or a huge file is an error, never a hang") {
+    mw::testing::TempDir dir("mw-config-load");
+    const std::string fifo = (dir.path() / "fifo.yaml").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto loading = std::async(std::launch::async, [&fifo] { return load_config_file(fifo, environment_with_dsn()); });
+    // The bound only keeps a blocked open() from hanging the test; it asserts nothing about speed.
+    if (loading.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+        const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // releases the open()
+        if (writer >= 0) ::close(writer);
+        loading.wait();
+        FAIL("load_config_file() blocked in open() on a FIFO with no writer");
+    }
+    CHECK_FALSE(loading.get().ok());
+
+    const auto zero = load_config_file("/dev/zero", environment_with_dsn());
+    REQUIRE(zero.errors.size() == 1);
+    CHECK(to_string(zero.errors[0]) == "top level (line 1): /dev/zero is a character device, not a configuration file");
+
+    const auto huge_path = dir.path() / "huge.yaml";
+    mw::testing::write_text(huge_path, std::string(valid_head));
+    std::filesystem::resize_file(huge_path, 64ull << 20);  // sparse: no disk used
+    const auto huge = load_config_file(huge_path.string(), environment_with_dsn());
+    REQUIRE(huge.errors.size() == 1);
+    CHECK_THAT(to_string(huge.errors[0]), Catch::Contains("larger than 16777216 bytes"));
+
+    int ends[2];
+    REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+    REQUIRE(::write(ends[1], valid_head.data(), valid_head.size()) == static_cast<ssize_t>(valid_head.size()));
+    ::close(ends[1]);
+    const auto piped = load_config_file("/dev/fd/" + std::to_string(ends[0]), environment_with_dsn());
+    ::close(ends[0]);
+    INFO((piped.errors.empty() ? std::string() : to_string(piped.errors[0])));
+    CHECK(piped.ok());
 }
 
 TEST_CASE("retention ages take days, 0 keeps forever, and an audit may not read past raw retention") {

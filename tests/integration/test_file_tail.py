@@ -3,9 +3,10 @@ land in PostgreSQL once each, across rotation, truncation and a daemon kill."""
 
 import json
 import os
+import signal
 import time
 
-from harness import Environment, main
+from harness import Environment, main, wait_for
 
 
 def line(i):
@@ -74,6 +75,22 @@ class FileTail(Environment):
         self.assertEqual(ids, {f"tail-{i}" for i in range(230)})
         self.assertEqual(daemon.metric("modelwatch_store_duplicates_ignored_total"), 0)
         self.assertEqual(daemon.terminate(), 0)
+
+    def test_a_reload_that_moves_a_tail_says_it_needs_a_restart(self):
+        # The tails are built at start (docs/monitoring.md, "Reloading"): a
+        # reload that names another file for the same count of tails must
+        # say so, not log config_reloaded and go on reading the old file.
+        daemon = self.new_daemon("moved")
+        tail = "file_tails:\n  - path: {}\n    model: elec2\n    kind: predictions\n"
+        first = os.path.join(daemon.directory, "first.ndjson")
+        daemon.write_config(self.pg.dsn, extra_yaml=tail.format(first))
+        daemon.start()
+        # Logged once the signal handlers are in place (step 9, after step 7).
+        wait_for(lambda: "ready port=" in daemon.log(), 20, "the daemon did not log ready")
+        daemon.write_config(self.pg.dsn, extra_yaml=tail.format(os.path.join(daemon.directory, "second.ndjson")))
+        daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config_reloaded" in daemon.log(), 20, "the reload was not logged")
+        self.assertIn('config_reload_needs_restart key="file_tails"', daemon.log())
 
 
 if __name__ == "__main__":

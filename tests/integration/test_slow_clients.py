@@ -417,6 +417,31 @@ class HostileRequests(Environment):
         self.bad_request(b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
                          b"2\r\n[]\r\n0\r\n\r\n", 501, "not supported")
 
+    def test_trailer_fields_past_the_header_limit_get_431(self):
+        # Beast parses a chunked body's trailer fields only once all of them
+        # are in, with no limit of their own: a megabyte of trailers was
+        # buffered, then kept as a million header fields (30 MB of them made
+        # one request hold 440 MB), outside the body budget.
+        before = self.closed("header_too_large")
+        head = (b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"2\r\n[]\r\n0\r\n")
+        s = raw(self.daemon.port, head)
+        try:
+            s.sendall(b"X-Trailer: y\r\n" * (1 << 16) + b"\r\n")
+        except OSError:
+            pass  # answered and closed before everything was sent
+        data, _ = read_all(s, limit=5)
+        s.close()
+        self.assert_answer(data, 431, "trailer")
+        self.assert_closed("header_too_large", before + 1)
+
+        # Trailers within the limit are read, and the request is answered as usual.
+        s = raw(self.daemon.port, head + b"X-Checksum: 1\r\n\r\n")
+        data, _ = read_all(s, limit=2)
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:300])
+        self.assertIn(b'"accepted":0', data)
+
     def test_malformed_request_lines_get_400(self):
         for line in (b"GET /healthz HTTP/1.1 extra\r\n", b"GET  /healthz HTTP/1.1\r\n", b"GET /healthz\r\n",
                      b"GET /healthz HTTP/9.9\r\n", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n"):

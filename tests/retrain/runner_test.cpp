@@ -353,6 +353,28 @@ TEST_CASE("parse_job_report accepts the contract") {
     CHECK(minimal.report->champion_metrics.empty());
 }
 
+// A report is kept (retrain_jobs.report) by writing it back out, and
+// nlohmann::json's dump() recurses once per level: nesting within the byte
+// limit but half a million levels deep overflowed the stack (the daemon
+// crashed on POST /v1/jobs/{id}/report, or on an exec job's report file).
+TEST_CASE("parse_job_report refuses a report nested deeper than it can hold, and keeps the rest") {
+    const std::string head = R"({"version": 1, "challenger_version": "v2", "artifact": "a",
+        "metrics": {"accuracy": 0.8}, "champion_metrics": {}, "notes": )";
+    const std::size_t levels = (max_job_report_bytes - head.size() - 1) / 2;
+    const std::string deep = head + std::string(levels, '[') + std::string(levels, ']') + "}";
+    REQUIRE(deep.size() <= max_job_report_bytes);
+    const JobReportParse parsed = parse_job_report(deep);
+    CHECK_FALSE(parsed.report);
+    CHECK(parsed.error == "report: nested deeper than 64 levels");
+
+    // Nesting up to the limit is a report like any other.
+    const std::size_t allowed = 64 - 1;  // inside the report's own object
+    const std::string nested = head + std::string(allowed, '[') + std::string(allowed, ']') + "}";
+    const JobReportParse kept = parse_job_report(nested);
+    INFO(kept.error);
+    CHECK(kept.report);
+}
+
 TEST_CASE("parse_job_report names the field of a malformed report") {
     const std::string metrics = R"("metrics": {"accuracy": 0.8}, "champion_metrics": {"accuracy": 0.7})";
     const std::string head = R"({"version": 1, "challenger_version": "v2", "artifact": "a", )";

@@ -2,7 +2,10 @@
 
 #include <boost/crc.hpp>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <csignal>
 #include <set>
 #include <filesystem>
 #include <fstream>
@@ -330,6 +333,95 @@ TEST_CASE("once drained, a segment as large as the budget is rolled away and ing
     auto rows = drain_all(spool, true);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0] == frame(10000).copy_rows);
+}
+
+// The disk can fill long before the budget does (a spool on a small
+// partition, max_bytes at its 1 GiB default). RLIMIT_FSIZE stands in for the
+// full disk: a write past it fails (EFBIG) as one past the free space does
+// (ENOSPC), and no other file of the process grows past it meanwhile.
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);  // the write fails instead of killing the process
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &previous_) == 0);
+        rlimit limited = previous_;
+        limited.rlim_cur = bytes;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    }
+    ~FileSizeLimit() {
+        ::setrlimit(RLIMIT_FSIZE, &previous_);
+        std::signal(SIGXFSZ, previous_handler_);
+    }
+    FileSizeLimit(const FileSizeLimit&) = delete;
+    FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+private:
+    rlimit previous_{};
+    void (*previous_handler_)(int) = nullptr;
+};
+
+EncodedBatch large_frame(int n, std::size_t bytes) {
+    EncodedBatch f = frame(n);
+    f.copy_rows.append(bytes, 'x');
+    f.copy_rows.push_back('\n');
+    return f;
+}
+
+TEST_CASE("once drained, a segment the full disk has no room past is rolled away and ingest resumes") {
+    TempDir dir("mw-spool-test");
+    auto options = options_for(dir);
+    options.segment_bytes = 64ull << 20;  // the default: far more than the disk has
+    Spool spool(options);
+    spool.start();
+    FileSizeLimit disk(1u << 20);
+    REQUIRE(append_and_wait(spool, large_frame(1, 600u << 10)).status == IngestStatus::durable);
+    REQUIRE(drain_all(spool, true).size() == 1);
+
+    // No room for the next: refused, never acknowledged.
+    const auto refused = append_and_wait(spool, large_frame(2, 600u << 10));
+    CHECK(refused.status == IngestStatus::failed);
+    CHECK_THAT(refused.message, Catch::Contains("spool write failed"));
+    CHECK_FALSE(spool.stats().healthy);
+
+    // Everything acknowledged is drained: the segment holding it is rolled
+    // away (the drain steps over it and deletes it) and ingest resumes.
+    drain_all(spool, true);
+    CHECK(segments_in(dir.path()).size() == 1);
+    const auto retried = append_and_wait(spool, large_frame(2, 600u << 10));
+    CHECK(retried.status == IngestStatus::durable);
+    CHECK(spool.stats().healthy);
+    auto rows = drain_all(spool, true);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0] == large_frame(2, 600u << 10).copy_rows);
+}
+
+// The drain position is small and written often: on a full disk its
+// write fails when the stream flushes, and the empty file must not replace
+// the last good one (a restart would then replay the whole oldest segment).
+TEST_CASE("a drain position that cannot be written leaves the last one in place") {
+    TempDir dir("mw-spool-test");
+    auto options = options_for(dir);
+    options.segment_bytes = 64ull << 20;
+    const auto position_file = dir.path() / "drain-position";
+    {
+        Spool spool(options);
+        spool.start();
+        for (int i = 0; i < 3; ++i) REQUIRE(append_and_wait(spool, frame(i)).status == IngestStatus::durable);
+        SpoolPosition end;
+        REQUIRE(spool.read(1, 0, end).size() == 1);
+        spool.commit_drained(end);
+        const std::string saved = mw::testing::read_text(position_file);
+        REQUIRE_FALSE(saved.empty());
+        REQUIRE(spool.read(1, 0, end).size() == 1);
+        {
+            FileSizeLimit disk(0);  // no write of a byte succeeds
+            spool.commit_drained(end);
+        }
+        CHECK(mw::testing::read_text(position_file) == saved);
+    }
+    // The restart replays from the last position written: two frames, not three.
+    Spool reopened(options);
+    CHECK(reopened.stats().frames_recovered == 2);
 }
 
 TEST_CASE("admission control counts only what was acknowledged with the drain working") {
