@@ -320,6 +320,10 @@ private:
             fail(Closed::malformed, error->status, error->message);
             return false;
         }
+        if (auto error = check_content_coding(header)) {
+            fail(Closed::answered, error->status, error->message);
+            return false;
+        }
         std::optional<HttpResponse> early;
         try {
             early = shared_->handler.check_header(header);

@@ -61,6 +61,17 @@ std::optional<RequestError> check_framing(const http::request_header<>& header) 
     return std::nullopt;
 }
 
+std::optional<RequestError> check_content_coding(const http::request_header<>& header) {
+    const auto encodings = header.equal_range(http::field::content_encoding);
+    for (auto it = encodings.first; it != encodings.second; ++it)
+        for (const auto& coding : http::token_list{it->value()})
+            if (!boost::beast::iequals(coding, "identity"))
+                return RequestError{415, fmt::format("content coding \"{}\" is not supported; send the body "
+                                                     "uncompressed (RFC 9110 section 8.4)",
+                                                     std::string_view(coding.data(), coding.size()))};
+    return std::nullopt;
+}
+
 std::string describe_parse_error(const boost::beast::error_code& ec) {
     if (ec == http::error::bad_method || ec == http::error::bad_target || ec == http::error::bad_version)
         return fmt::format("malformed request line ({})", ec.message());

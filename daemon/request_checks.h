@@ -46,6 +46,12 @@ struct RequestError {
 // Checks a complete request header's framing (see the file comment).
 std::optional<RequestError> check_framing(const boost::beast::http::request_header<>& header);
 
+// A request body in a content coding (Content-Encoding other than identity,
+// e.g. gzip) is answered 415 (RFC 9110 section 8.4.1): the daemon decodes
+// none, and parsing compressed bytes as the plain body would refuse them with
+// a misleading error or, worse, take them for records.
+std::optional<RequestError> check_content_coding(const boost::beast::http::request_header<>& header);
+
 // A 400 answer's message for an error of Beast's request parser.
 std::string describe_parse_error(const boost::beast::error_code& ec);
 

@@ -14,6 +14,7 @@
 
 #include "daemon/request_checks.h"
 
+using mw::daemon::check_content_coding;
 using mw::daemon::check_framing;
 using mw::daemon::describe_parse_error;
 using mw::daemon::HeaderFoldScanner;
@@ -29,6 +30,17 @@ unsigned status_of(const std::string& request) {
     if (ec && ec != http::error::need_more) return 400;
     REQUIRE(parser.is_header_done());
     const auto error = check_framing(parser.get().base());
+    return error ? error->status : 0;
+}
+
+// The status a request's Content-Encoding gets: 0 when it passes.
+unsigned coding_status_of(const std::string& request) {
+    http::request_parser<http::string_body> parser;
+    boost::beast::error_code ec;
+    parser.put(boost::asio::buffer(request), ec);
+    REQUIRE((!ec || ec == http::error::need_more));
+    REQUIRE(parser.is_header_done());
+    const auto error = check_content_coding(parser.get().base());
     return error ? error->status : 0;
 }
 
@@ -77,6 +89,16 @@ TEST_CASE("framing: a malformed request line is a parser error with a clear mess
     CHECK(status_of("GET /\r\nHost: x\r\n\r\n") == 400);
     CHECK(describe_parse_error(http::error::bad_version).starts_with("malformed request line"));
     CHECK(describe_parse_error(http::error::bad_content_length).find("Content-Length") != std::string::npos);
+}
+
+TEST_CASE("a body in a content coding is 415, naming the coding (RFC 9110 section 8.4)") {
+    const std::string start = "POST /v1/models/m/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n";
+    CHECK(coding_status_of(start + "\r\n{}") == 0);
+    CHECK(coding_status_of(start + "Content-Encoding: identity\r\n\r\n{}") == 0);
+    CHECK(coding_status_of(start + "Content-Encoding: gzip\r\n\r\n{}") == 415);
+    CHECK(coding_status_of(start + "Content-Encoding: GZIP\r\n\r\n{}") == 415);
+    CHECK(coding_status_of(start + "Content-Encoding: identity, br\r\n\r\n{}") == 415);
+    CHECK(coding_status_of(start + "Content-Encoding: identity\r\nContent-Encoding: deflate\r\n\r\n{}") == 415);
 }
 
 TEST_CASE("obs-fold is found however the header is cut into pieces") {
