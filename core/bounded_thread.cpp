@@ -1,6 +1,9 @@
 #include "core/bounded_thread.h"
 
+#include <exception>
 #include <utility>
+
+#include "core/log.h"
 
 namespace mw {
 
@@ -8,7 +11,12 @@ BoundedThread::BoundedThread(std::function<void()> body) : ended_(std::make_shar
     thread_ = std::thread([ended = ended_, body = std::move(body)] {
         try {
             body();
+        } catch (const std::exception& error) {
+            log::error("thread_failed error=\"{}\" (ending the process)", error.what());
+            std::terminate();
         } catch (...) {
+            log::error("thread_failed error=\"an exception of unknown type\" (ending the process)");
+            std::terminate();
         }
         std::lock_guard lock(ended->mutex);
         ended->ended = true;

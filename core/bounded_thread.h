@@ -19,8 +19,11 @@ namespace mw {
 class BoundedThread {
 public:
     BoundedThread() = default;
-    // Starts `body` on a new thread. An exception out of `body` ends the
-    // thread as a return would (it is the body's to log what it means).
+    // Starts `body` on a new thread. An exception out of `body` is logged
+    // (thread_failed) and ends the process, as std::thread would end it
+    // without the log line: a drain or probe thread that ended silently
+    // would leave ingest acknowledging into a spool nothing drains. A body
+    // that can fail in a way it understands catches that itself.
     explicit BoundedThread(std::function<void()> body);
     // Joins a thread still joinable (as std::jthread does, without a stop request).
     ~BoundedThread();

@@ -715,13 +715,17 @@ bool stop_storage(Process& process) {
             break;
         }
     }
-    // A second at least for the drain's threads to see the stop between writes.
-    const auto writes_deadline =
-        std::min(std::max(drain_deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1)),
-                 process.stop_deadline);
+    // A write under way when the drain time ends is let finish with what the
+    // budget leaves after the probe's stop and a second for the watermark's
+    // withdrawal: on a healthy PostgreSQL a COPY in progress is not thrown
+    // away (it would only be written again at the next start); on a hung one
+    // the stop still ends inside its budget.
+    const auto probe_timeout = std::chrono::milliseconds(process.initial->store.probe_timeout_ms);
+    const auto writes_deadline = std::min(
+        std::max(drain_deadline, process.stop_deadline - probe_timeout - std::chrono::seconds(1)),
+        process.stop_deadline);
     const bool drain_ended = drain.stop(writes_deadline, process.stop_deadline);
-    const bool probe_ended =
-        process.probe->stop(step_end(process, std::chrono::milliseconds(process.initial->store.probe_timeout_ms)));
+    const bool probe_ended = process.probe->stop(step_end(process, probe_timeout));
     return drain_ended && probe_ended;
 }
 
@@ -731,7 +735,8 @@ bool stop_storage(Process& process) {
 // PostgreSQL. The exit status is 0 whatever was left (a stop that needs
 // more time says so in the log; the spool keeps every acknowledged record);
 // exits at once, without destructors, when something is left running.
-int finish(Process& process, bool threads_stopped) {
+int finish(Process& process, const std::vector<std::string_view>& steps_left) {
+    const bool threads_stopped = steps_left.empty();
     const auto left = process.spool->stats();
     if (left.oldest_undrained_us == 0) {
         log::notice("stopped drained=true");
@@ -745,7 +750,7 @@ int finish(Process& process, bool threads_stopped) {
     const int jobs = process.monitoring->jobs_running();
     if (jobs > 0) log::warning("stopped_with_jobs_running jobs={}", jobs);
     if (!threads_stopped)
-        log::warning("stopped_leaving_threads reason=\"waiting on PostgreSQL\" (exiting without them)");
+        log::warning("stopped_leaving_threads steps=\"{}\" (exiting without them)", fmt::join(steps_left, ","));
     if (jobs > 0 || !threads_stopped) std::_Exit(0);
     return 0;
 }
@@ -784,7 +789,12 @@ int run(const std::string& config_path) {
         stop_collectors(process);                               // 4
         const bool storage_stopped = stop_storage(process);     // 3
         process.watchdog->stop();                               // 8
-        return finish(process, reloads_stopped && requests_answered && workers_stopped && storage_stopped);
+        std::vector<std::string_view> steps_left;
+        if (!reloads_stopped) steps_left.push_back("reload");
+        if (!requests_answered) steps_left.push_back("requests");
+        if (!workers_stopped) steps_left.push_back("workers");
+        if (!storage_stopped) steps_left.push_back("storage");
+        return finish(process, steps_left);
     } catch (const std::exception& error) {
         log::error("startup_failed error=\"{}\"", error.what());
         notifier.status(std::string("failed: ") + error.what());

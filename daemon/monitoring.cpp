@@ -420,6 +420,12 @@ bool Monitoring::release_leases(std::chrono::steady_clock::time_point deadline) 
     const std::string daemon_id = ownership_.daemon_id();
     const std::uint32_t lease_ms = config->cluster.lease_ms;
     const auto started = std::chrono::steady_clock::now();
+    if (started >= deadline) {
+        log::warning("leases_not_released daemon_id={} reason=\"no time left in the stop's budget\" (they expire "
+                     "after cluster.lease, {} ms; the other daemons take this daemon's models then)",
+                     daemon_id, lease_ms);
+        return false;
+    }
     // Values only: the release may outlive this object (core/bounded_thread.h).
     const bool answered = call_until(deadline, [store = config->store, daemon_id, lease_ms] {
         try {

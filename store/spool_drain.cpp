@@ -163,6 +163,11 @@ bool SpoolDrain::withdraw_watermark(std::chrono::steady_clock::time_point deadli
     const auto meaning = "(it expires after cluster.lease; until then the other daemons' monitors close no window "
                          "past this daemon's last watermark)";
     const auto started = std::chrono::steady_clock::now();
+    if (started >= deadline) {
+        log::warning("store_watermark_not_withdrawn writer={} reason=\"no time left in the stop's budget\" {}",
+                     writer_id_, meaning);
+        return false;
+    }
     // Values only: the call may outlive this object (see BoundedThread).
     const bool answered = call_until(deadline, [options = options_, writer = writer_id_, meaning] {
         try {

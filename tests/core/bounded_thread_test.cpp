@@ -6,6 +6,10 @@
 #include <memory>
 #include <stdexcept>
 
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "core/bounded_thread.h"
 
 using Clock = std::chrono::steady_clock;
@@ -33,9 +37,20 @@ TEST_CASE("a thread still blocked at the deadline is left running, detached", "[
     ended->get_future().wait();  // it ran on, and ended on its own
 }
 
-TEST_CASE("an exception ends the thread as a return does", "[bounded_thread]") {
-    mw::BoundedThread thread([] { throw std::runtime_error("no answer"); });
-    CHECK(thread.join_until(Clock::time_point::max()));
+TEST_CASE("an exception out of the body ends the process (SIGABRT), never the thread alone", "[bounded_thread]") {
+    // In a child process: the exception must take the process with it, as
+    // it would out of a std::thread, not leave it running without the thread.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        mw::BoundedThread thread([] { throw std::runtime_error("no answer"); });
+        thread.join_until(Clock::now() + std::chrono::seconds(10));
+        ::_exit(0);  // reached only if the exception ended the thread alone
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGABRT);
 }
 
 TEST_CASE("call_until", "[bounded_thread]") {
