@@ -320,8 +320,9 @@ struct MonitorOptions {
 };
 
 // Several daemons sharing one database (store/leases.h, docs/scaling.md).
-// The defaults bound failover, from a kill -9 of an owner to its models'
-// next window closed elsewhere, by lease + heartbeat + monitor.interval = 7 s.
+// Failover after a kill -9 of an owner has two parts (docs/scaling.md): its
+// models are owned again within lease + heartbeat (plus the heartbeat's own
+// transaction), and their windows are judged by the new owner's next pass.
 struct ClusterOptions {
     std::string daemon_id;           // empty: <hostname>-<pid>, a new identity per process
     std::uint32_t lease_ms = 5000;   // a model's lease lasts this long past its last renewal

@@ -130,7 +130,9 @@ class HungStore(Environment):
         self.assertRegex(log, r"stopped drained=false spool_left_batches=[1-9]")
         self.assertIn("stopped_leaving_threads", log)
 
-        # PostgreSQL back, the daemon again: what the spool kept is stored, each record once.
+        # PostgreSQL back, the daemon again: what the spool kept is stored,
+        # each record once (within an arrival day the (model, id) key allows
+        # no second copy; the count checks across days too).
         daemon.start()
         daemon.wait_ready()
         daemon.wait_drained()
@@ -204,8 +206,12 @@ class HungStore(Environment):
         try:
             holder.rollback()
             wait_for(lambda: policy_lock(True) == 1, LEASE_S, "the frozen daemon's session did not take the lock")
-            # Its session idles a second in its transaction before the first daemon asks.
-            time.sleep(1)
+            # Its session idles in its transaction until 2 s before its
+            # idle_in_transaction_session_timeout (a lease) ends it, then the
+            # first daemon asks: its lock wait (lock_timeout, also a lease)
+            # then outlasts the holder by 3 s, a margin for a loaded
+            # PostgreSQL's late timeout, and still shows the bound.
+            time.sleep(LEASE_S - 2)
             status, body, _, took = self.post_timed(first, "/v1/models/elec2/breaker/reset")
             print(f"POST on the first daemon while the frozen one holds the policy lock: {status} in {took:.1f} s")
             self.assertEqual(status, 200, body)

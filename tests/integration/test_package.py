@@ -44,7 +44,7 @@ INSTALLED_FILES = [
 ] + [
     # The guides the man pages and the reference configuration point to.
     f"/usr/share/doc/modelwatch/docs/{name}.gz"
-    for name in sorted(os.listdir(os.path.join(os.environ.get("MODELWATCH_SOURCE_DIR", "."), "docs")))
+    for name in sorted(os.listdir(os.path.join(harness.SOURCE_DIR, "docs")))
     if name.endswith(".md")
 ]
 
