@@ -118,12 +118,18 @@ cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-
 # waits leave no core idle either. The tests still share caches and memory
 # bandwidth with it, as on any busy machine, which their timing assertions
 # allow. Its output is printed when it ends.
+# Two jobs more than cores only where memory allows them: a compile of the
+# sanitizer build held at 0.3-0.5 GB (sampled 2026-12-07), so 1 GiB a job,
+# after 2 GiB for each of the release build's jobs and the tests beside them.
+memory_jobs=$(awk -v cores="$jobs" '/^MemAvailable:/ { print int(($2 / 1048576) - 2 * cores) }' /proc/meminfo)
+sanitizer_jobs=$((jobs + 2))
+if [ "$memory_jobs" -lt "$sanitizer_jobs" ]; then sanitizer_jobs=$((memory_jobs > jobs ? memory_jobs : jobs)); fi
 lowest_priority=(nice -n 19)
 if chrt --idle 0 true 2>/dev/null; then lowest_priority=(chrt --idle 0 nice -n 19); fi
-echo "== sanitizer build (unit tests under ASan+UBSan) in the background, at ${lowest_priority[*]} (its output follows the release build)"
+echo "== sanitizer build (unit tests under ASan+UBSan) in the background, at ${lowest_priority[*]}, -j$sanitizer_jobs (its output follows the release build)"
 sanitizer_log=$PWD/build-asan/sanitizer-build.log
 background_step "$sanitizer_log" "sanitizer build (lowest priority, beside the rest)" \
-  "${lowest_priority[@]}" cmake --build build-asan -j$((jobs + 2))
+  "${lowest_priority[@]}" cmake --build build-asan -j"$sanitizer_jobs"
 sanitizer_pid=$background_pid
 
 echo "== release build: fuzz, integration and the example's unit tests"
