@@ -519,13 +519,15 @@ void Spool::write_group(std::vector<Pending>& group) {
             for (const auto& pending : group) forget_receipt(pending.received_us);
             drained_here = drain_position_ == durable_end_;
         }
-        for (auto& pending : group) notify(pending.done, {IngestStatus::failed, failure});
         // A full disk (ENOSPC, long before max_bytes) stays full while this
         // segment keeps its drained bytes: they go only with the segment,
         // which rolls at segment_bytes. Once everything in it is drained,
         // now or at a later commit (commit_drained), it is rolled so the
-        // drain deletes it and the room it held is written again.
+        // drain deletes it and the room it held is written again. Rolled
+        // before the refusal is answered, so a client that retries finds it
+        // done.
         if (drained_here && append_offset_ > 0) roll_segment();
+        for (auto& pending : group) notify(pending.done, {IngestStatus::failed, failure});
         return;
     }
 

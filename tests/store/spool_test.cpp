@@ -12,6 +12,7 @@
 #include <functional>
 #include <future>
 #include <random>
+#include <chrono>
 #include <thread>
 
 #include <boost/crc.hpp>
@@ -384,8 +385,14 @@ TEST_CASE("once drained, a segment the full disk has no room past is rolled away
     CHECK_FALSE(spool.stats().healthy);
 
     // Everything acknowledged is drained: the segment holding it is rolled
-    // away (the drain steps over it and deletes it) and ingest resumes.
+    // away (the drain steps over it and deletes it, at its next read or
+    // commit: given a few reads, bounded) and ingest resumes.
     drain_all(spool, true);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (segments_in(dir.path()).size() != 1 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        drain_all(spool, true);
+    }
     CHECK(segments_in(dir.path()).size() == 1);
     const auto retried = append_and_wait(spool, large_frame(2, 600u << 10));
     CHECK(retried.status == IngestStatus::durable);
