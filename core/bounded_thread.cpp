@@ -3,6 +3,8 @@
 #include <exception>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "core/log.h"
 
 namespace mw {
@@ -49,10 +51,17 @@ bool BoundedThread::join_until(std::chrono::steady_clock::time_point deadline) {
     return ended;
 }
 
-bool call_until(std::chrono::steady_clock::time_point deadline, std::function<void()> work) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+CallOutcome call_until(std::chrono::steady_clock::time_point deadline, std::function<void()> work) {
+    if (std::chrono::steady_clock::now() >= deadline) return CallOutcome::not_started;
     BoundedThread thread(std::move(work));
-    return thread.join_until(deadline);
+    return thread.join_until(deadline) ? CallOutcome::returned : CallOutcome::left_running;
+}
+
+std::string unanswered_reason(CallOutcome outcome, std::chrono::steady_clock::time_point started) {
+    if (outcome == CallOutcome::not_started) return "reason=\"no time left in the stop's budget\"";
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return fmt::format("reason=\"no answer from PostgreSQL by the stop's deadline\" waited_ms={}", waited.count());
 }
 
 }  // namespace mw

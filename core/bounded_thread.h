@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace mw {
@@ -45,10 +46,18 @@ private:
     std::thread thread_;
 };
 
+enum class CallOutcome { returned, not_started, left_running };
+
 // Runs `work` on a thread of its own and waits for it until `deadline`:
-// true when it returned in time, false when it was left running (what it
-// captured must then outlive the process: capture values, and exit without
-// destructors). Starts nothing and returns false when `deadline` has passed.
-bool call_until(std::chrono::steady_clock::time_point deadline, std::function<void()> work);
+// returned when it returned in time, left_running when it was left running
+// (what it captured must then outlive the process: capture values, and exit
+// without destructors); starts nothing (not_started) when `deadline` has
+// passed.
+CallOutcome call_until(std::chrono::steady_clock::time_point deadline, std::function<void()> work);
+
+// The log's reason for a stop step's call to PostgreSQL that did not return,
+// begun at `started`: reason="no time left in the stop's budget", or
+// reason="no answer from PostgreSQL by the stop's deadline" waited_ms=N.
+std::string unanswered_reason(CallOutcome outcome, std::chrono::steady_clock::time_point started);
 
 }  // namespace mw

@@ -420,14 +420,8 @@ bool Monitoring::release_leases(std::chrono::steady_clock::time_point deadline) 
     const std::string daemon_id = ownership_.daemon_id();
     const std::uint32_t lease_ms = config->cluster.lease_ms;
     const auto started = std::chrono::steady_clock::now();
-    if (started >= deadline) {
-        log::warning("leases_not_released daemon_id={} reason=\"no time left in the stop's budget\" (they expire "
-                     "after cluster.lease, {} ms; the other daemons take this daemon's models then)",
-                     daemon_id, lease_ms);
-        return false;
-    }
     // Values only: the release may outlive this object (core/bounded_thread.h).
-    const bool answered = call_until(deadline, [store = config->store, daemon_id, lease_ms] {
+    const auto outcome = call_until(deadline, [store = config->store, daemon_id, lease_ms] {
         try {
             auto connection = store::connect(store);
             store::release_all(*connection, daemon_id);
@@ -437,15 +431,11 @@ bool Monitoring::release_leases(std::chrono::steady_clock::time_point deadline) 
                          daemon_id, failure.what(), lease_ms);
         }
     });
-    if (!answered)
-        log::warning("leases_not_released daemon_id={} reason=\"no answer from PostgreSQL by the stop's deadline\" "
-                     "waited_ms={} (they expire after cluster.lease, {} ms; the other daemons take this daemon's "
-                     "models then)",
-                     daemon_id,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-                         .count(),
-                     lease_ms);
-    return answered;
+    if (outcome == CallOutcome::returned) return true;
+    log::warning("leases_not_released daemon_id={} {} (they expire after cluster.lease, {} ms; the other daemons "
+                 "take this daemon's models then)",
+                 daemon_id, unanswered_reason(outcome, started), lease_ms);
+    return false;
 }
 
 void Monitoring::retention_pass(pqxx::connection& connection, std::int64_t now_us, PassControl& control) {

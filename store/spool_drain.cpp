@@ -163,13 +163,8 @@ bool SpoolDrain::withdraw_watermark(std::chrono::steady_clock::time_point deadli
     const auto meaning = "(it expires after cluster.lease; until then the other daemons' monitors close no window "
                          "past this daemon's last watermark)";
     const auto started = std::chrono::steady_clock::now();
-    if (started >= deadline) {
-        log::warning("store_watermark_not_withdrawn writer={} reason=\"no time left in the stop's budget\" {}",
-                     writer_id_, meaning);
-        return false;
-    }
     // Values only: the call may outlive this object (see BoundedThread).
-    const bool answered = call_until(deadline, [options = options_, writer = writer_id_, meaning] {
+    const auto outcome = call_until(deadline, [options = options_, writer = writer_id_, meaning] {
         try {
             auto connection = connect(options);
             store::withdraw_watermark(*connection, writer);
@@ -177,14 +172,10 @@ bool SpoolDrain::withdraw_watermark(std::chrono::steady_clock::time_point deadli
             log::warning("store_watermark_not_withdrawn writer={} error=\"{}\" {}", writer, error.what(), meaning);
         }
     });
-    if (!answered)
-        log::warning("store_watermark_not_withdrawn writer={} reason=\"no answer from PostgreSQL by the stop's "
-                     "deadline\" waited_ms={} {}",
-                     writer_id_,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-                         .count(),
-                     meaning);
-    return answered;
+    if (outcome == CallOutcome::returned) return true;
+    log::warning("store_watermark_not_withdrawn writer={} {} {}", writer_id_, unanswered_reason(outcome, started),
+                 meaning);
+    return false;
 }
 
 bool SpoolDrain::take_range(std::vector<EncodedBatch>& batches, SpoolPosition& end, std::uint64_t& ticket) {

@@ -56,17 +56,28 @@ TEST_CASE("an exception out of the body ends the process (SIGABRT), never the th
 TEST_CASE("call_until", "[bounded_thread]") {
     std::atomic<int> runs{0};
     SECTION("a call that returns in time") {
-        CHECK(mw::call_until(Clock::time_point::max(), [&] { ++runs; }));
+        CHECK(mw::call_until(Clock::time_point::max(), [&] { ++runs; }) == mw::CallOutcome::returned);
         CHECK(runs == 1);
     }
     SECTION("a deadline already passed starts nothing") {
-        CHECK_FALSE(mw::call_until(Clock::now() - std::chrono::milliseconds(1), [&] { ++runs; }));
+        CHECK(mw::call_until(Clock::now() - std::chrono::milliseconds(1), [&] { ++runs; }) ==
+              mw::CallOutcome::not_started);
         CHECK(runs == 0);
     }
     SECTION("a call still blocked at the deadline") {
         auto release = std::make_shared<std::promise<void>>();
-        CHECK_FALSE(mw::call_until(Clock::now() + std::chrono::milliseconds(20),
-                                   [release_future = release->get_future().share()] { release_future.wait(); }));
+        CHECK(mw::call_until(Clock::now() + std::chrono::milliseconds(20),
+                             [release_future = release->get_future().share()] { release_future.wait(); }) ==
+              mw::CallOutcome::left_running);
         release->set_value();
     }
+}
+
+TEST_CASE("unanswered_reason says which way a stop step's call did not return", "[bounded_thread]") {
+    const auto started = Clock::now() - std::chrono::milliseconds(1500);
+    CHECK(mw::unanswered_reason(mw::CallOutcome::not_started, started) ==
+          "reason=\"no time left in the stop's budget\"");
+    const auto left = mw::unanswered_reason(mw::CallOutcome::left_running, started);
+    CHECK_THAT(left, Catch::StartsWith("reason=\"no answer from PostgreSQL by the stop's deadline\" waited_ms="));
+    CHECK(std::stoi(left.substr(left.rfind('=') + 1)) >= 1500);
 }
